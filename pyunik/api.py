@@ -1,0 +1,185 @@
+"""The Python face of pyunik: `pyunik.run([...])` and the `Unikernel` object.
+
+    import pyunik
+    status = pyunik.run(["guest_images/bin/hello-musl"])
+    result = pyunik.run(["prog", "arg"], env={"K": "V"}, stdin=b"input",
+                        capture_output=True)      # result.status, .stdout, .stderr
+
+    vm = pyunik.Unikernel(["prog"], memory="512M")
+    vm.on_syscall("write", lambda call: print(call.args), when="before")
+    vm.run()
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+from .kernel.kernel import Config, Kernel, SyscallEvent
+from .loader.elf import ExecFormatError
+
+
+class ProgramError(Exception):
+    """The program could not be started; .exit_status is what a shell would give."""
+
+    def __init__(self, message: str, exit_status: int):
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
+@dataclass
+class RunResult:
+    status: int           # exit code, or 128 + signal like a shell
+    stdout: bytes | None
+    stderr: bytes | None
+    signal: int = 0       # the signal that killed the guest, or 0
+
+
+def parse_size(text: str | int) -> int:
+    """'2G', '512M', '64k', '4096' -> bytes."""
+    if isinstance(text, int):
+        return text
+    s = text.strip().upper().rstrip("B")
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    mult = 1
+    if s and s[-1] in units:
+        mult = units[s[-1]]
+        s = s[:-1]
+    try:
+        value = int(float(s) * mult)
+    except ValueError:
+        raise ValueError("bad memory size %r" % text) from None
+    if value <= 0:
+        raise ValueError("bad memory size %r" % text)
+    return value
+
+
+def find_program(name: str, env_path: str | None = None) -> str:
+    """The host path of the program: as given if it has a slash, else found on PATH."""
+    if "/" in name:
+        return name
+    found = shutil.which(name, path=env_path or os.environ.get("PATH", os.defpath))
+    return found or name
+
+
+def read_program(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise ProgramError("pyunik: %s: no such file or directory" % path, 127) from None
+    except IsADirectoryError:
+        raise ProgramError("pyunik: %s: exec format error" % path, 126) from None
+    except PermissionError:
+        raise ProgramError("pyunik: %s: permission denied" % path, 126) from None
+    except OSError as e:
+        raise ProgramError("pyunik: %s: %s" % (path, e.strerror.lower()), 126) from None
+
+
+def _host_fd(stream, default: int, keep: list) -> int:
+    """A host fd for a stdio argument: None inherits, an int or file object is used,
+    bytes become a memfd to read from, CAPTURE becomes a memfd to collect."""
+    if stream is None:
+        return default
+    if isinstance(stream, int):
+        return stream
+    if isinstance(stream, (bytes, bytearray, str)):
+        data = stream.encode() if isinstance(stream, str) else bytes(stream)
+        fd = os.memfd_create("pyunik-stdin")
+        os.write(fd, data)
+        os.lseek(fd, 0, os.SEEK_SET)
+        keep.append(fd)
+        return fd
+    return stream.fileno()
+
+
+class Unikernel:
+    """One guest program, configured before it runs."""
+
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str] | None = None,
+                 memory: str | int = "2G", quiet: bool = False, strace=None,
+                 stdin=None, stdout=None, stderr=None, capture_output: bool = False,
+                 crash_report: bool = True):
+        if not argv:
+            raise ValueError("argv must name a program")
+        self.argv = [str(a) for a in argv]
+        self.env = dict(os.environ if env is None else env)
+        self.path = find_program(self.argv[0], self.env.get("PATH"))
+        self.capture_output = capture_output
+        self._opened: list[int] = []
+        if capture_output:
+            stdout = stdout if stdout is not None else os.memfd_create("pyunik-stdout")
+            stderr = stderr if stderr is not None else os.memfd_create("pyunik-stderr")
+            self._captures = (stdout, stderr)
+            self._opened += [stdout, stderr]
+        self.config = Config(memory_limit=parse_size(memory), quiet=quiet, strace=strace,
+                             stdin=_host_fd(stdin, 0, self._opened),
+                             stdout=_host_fd(stdout, 1, self._opened),
+                             stderr=_host_fd(stderr, 2, self._opened),
+                             crash_report=crash_report)
+        self.kernel = Kernel(self.config)
+
+    def on_syscall(self, name: str, fn: Callable[[SyscallEvent], None], when: str = "before"):
+        self.kernel.on_syscall(name, fn, when)
+
+    def start(self) -> None:
+        """Load the program (errors: ProgramError with the shell's exit status)."""
+        data = read_program(self.path)
+        envp = [("%s=%s" % kv).encode() for kv in self.env.items()]
+        try:
+            self.kernel.spawn(self.argv[0], data, [a.encode() for a in self.argv], envp)
+        except ExecFormatError as e:
+            raise ProgramError("pyunik: %s: exec format error (%s)" % (self.argv[0], e),
+                               126) from None
+
+    def run(self) -> int:
+        try:
+            if not self.kernel.processes:
+                self.start()
+            status = self.kernel.run()
+            if self.config.strace is not None:
+                self.config.strace.flush()
+            return status
+        finally:
+            sys.stdout.flush()
+
+    def captured(self) -> tuple[bytes, bytes]:
+        out = []
+        for fd in self._captures:
+            os.lseek(fd, 0, os.SEEK_SET)
+            chunks = []
+            while True:
+                b = os.read(fd, 1 << 20)
+                if not b:
+                    break
+                chunks.append(b)
+            out.append(b"".join(chunks))
+        return out[0], out[1]
+
+    def close(self) -> None:
+        for fd in self._opened:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._opened = []
+
+
+def run(argv: Sequence[str], env: Mapping[str, str] | None = None, stdin=None, stdout=None,
+        stderr=None, capture_output: bool = False, memory: str | int = "2G",
+        quiet: bool = False, strace=None):
+    """Run a guest program to its end. Returns its exit status (128 + signal when
+    killed), or a RunResult with the output when capture_output is true."""
+    vm = Unikernel(argv, env=env, memory=memory, quiet=quiet, strace=strace, stdin=stdin,
+                   stdout=stdout, stderr=stderr, capture_output=capture_output)
+    try:
+        status = vm.run()
+        if not capture_output:
+            return status
+        out, err = vm.captured()
+        return RunResult(status, out, err, vm.kernel.exit_signal)
+    finally:
+        vm.close()

@@ -1,0 +1,136 @@
+"""The `pyunik` command.
+
+    pyunik run [OPTIONS] [--] PROGRAM [ARGS...]
+    pyunik syscalls [--json] [--status STATUS]
+
+`run` follows qemu-user and docker habits: the host environment passes to the
+guest unless --clear-env, -e K=V sets one variable, -m limits guest memory. The exit
+status is the guest's (128 + N when killed by signal N); a program that cannot be
+started gives one line on stderr and 127 (not found) or 126 (not executable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from . import __version__
+from .api import ProgramError, Unikernel, parse_size
+
+
+def _run_parser(sub) -> None:
+    p = sub.add_parser("run", help="run a guest program",
+                       usage="pyunik run [OPTIONS] [--] PROGRAM [ARGS...]")
+    p.add_argument("-e", "--env", action="append", default=[], metavar="K=V",
+                   help="set an environment variable in the guest")
+    p.add_argument("--clear-env", action="store_true",
+                   help="start from an empty environment instead of the host's")
+    p.add_argument("-m", "--memory", default="2G", metavar="SIZE",
+                   help="guest memory limit (default 2G); beyond it mmap/brk give ENOMEM")
+    p.add_argument("-q", "--quiet", action="store_true", help="no pyunik warnings")
+    p.add_argument("--strace", nargs="?", const="-", default=None, metavar="FILE",
+                   help="trace system calls to stderr, or to FILE with --strace=FILE")
+    p.add_argument("program", metavar="PROGRAM")
+    p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
+
+
+def _syscalls_parser(sub) -> None:
+    p = sub.add_parser("syscalls", help="list the system call support table")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--status", choices=["full", "partial", "stub", "missing"],
+                   help="only rows with this status")
+
+
+def _split_strace(argv: list[str]) -> list[str]:
+    """`--strace` takes a file only as --strace=FILE, so `--strace prog` runs prog."""
+    out = []
+    for i, a in enumerate(argv):
+        if a == "--":
+            return out + argv[i:]
+        out.append("--strace=-" if a == "--strace" else a)
+    return out
+
+
+def cmd_run(args) -> int:
+    env = {} if args.clear_env else dict(os.environ)
+    for kv in args.env:
+        if "=" not in kv:
+            # docker habit: -e NAME passes the host's value
+            if kv in os.environ:
+                env[kv] = os.environ[kv]
+            continue
+        k, v = kv.split("=", 1)
+        env[k] = v
+    try:
+        memory = parse_size(args.memory)
+    except ValueError as e:
+        print("pyunik: %s" % e, file=sys.stderr)
+        return 2
+    trace_out = None
+    if args.strace == "-":
+        trace_out = sys.stderr
+    elif args.strace is not None:
+        try:
+            trace_out = open(args.strace, "w")
+        except OSError as e:
+            print("pyunik: %s: %s" % (args.strace, e.strerror), file=sys.stderr)
+            return 2
+    program_args = args.args[1:] if args.args[:1] == ["--"] else args.args
+    vm = Unikernel([args.program] + program_args, env=env, memory=memory,
+                   quiet=args.quiet, strace=trace_out)
+    try:
+        return vm.run()
+    except ProgramError as e:
+        print(str(e), file=sys.stderr)
+        return e.exit_status
+    finally:
+        if trace_out is not None and trace_out is not sys.stderr:
+            trace_out.close()
+
+
+def cmd_syscalls(args) -> int:
+    from .kernel.syscalls.table import SyscallTable
+    rows = SyscallTable().sorted()
+    if args.status:
+        rows = [r for r in rows if r.status == args.status]
+    if args.json:
+        print(json.dumps([{
+            "nr": r.nr, "name": r.name, "status": r.status, "note": r.note,
+            "args": [k.c_type for k in r.args],
+            **({"errno": r.errno} if r.status in ("stub", "missing") else {}),
+        } for r in rows], indent=1))
+        return 0
+    print("%4s  %-24s %-8s %s" % ("nr", "name", "status", "note"))
+    for r in rows:
+        note = r.note if r.status != "missing" else ""
+        print("%4d  %-24s %-8s %s" % (r.nr, r.name, r.status, note))
+    counts = {}
+    for r in SyscallTable().sorted():
+        counts[r.status] = counts.get(r.status, 0) + 1
+    print("\n" + ", ".join("%d %s" % (counts.get(s, 0), s)
+                           for s in ("full", "partial", "stub", "missing")))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="pyunik", description="Run x86-64 Linux programs "
+                                     "on a Unicorn CPU with a kernel written in Python.")
+    parser.add_argument("--version", action="version", version="pyunik " + __version__)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _run_parser(sub)
+    _syscalls_parser(sub)
+    args = parser.parse_args(_split_strace(argv))
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "syscalls":
+            return cmd_syscalls(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 141
+    parser.print_help()
+    return 2

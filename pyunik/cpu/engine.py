@@ -1,0 +1,230 @@
+"""The CPU: one Unicorn x86-64 engine and the fast path from `syscall` to the kernel.
+
+This is the only module that imports unicorn. The kernel sees an `Engine`: map host
+memory at guest addresses, read and write guest memory and registers, run until the
+guest stops, and a syscall callback called with the seven syscall registers.
+
+The syscall path is the hot path of the whole emulator, so it avoids the unicorn
+binding's per-call wrappers: the hook is a raw ctypes callback registered with
+`uc_hook_add`, the seven argument registers arrive with one `uc_reg_read_batch`, and
+rax is written with one `uc_reg_write`, each a bare foreign call on prebuilt buffers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Callable
+
+from unicorn import (UC_ARCH_X86, UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED,
+                     UC_ERR_INSN_INVALID, UC_ERR_READ_PROT, UC_ERR_READ_UNMAPPED,
+                     UC_ERR_WRITE_PROT, UC_ERR_WRITE_UNMAPPED, UC_HOOK_INSN,
+                     UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MODE_64, UC_PROT_EXEC,
+                     UC_PROT_READ, UC_PROT_WRITE, Uc, UcError)
+from unicorn import x86_const as x86
+from unicorn.unicorn_py3.unicorn import uclib
+
+# The unicorn library loaded again without argtypes: a call with prebuilt ctypes
+# arguments then skips per-argument conversion (about 0.3 us a call).
+_raw = ctypes.CDLL(uclib._name)
+_reg_read_batch = _raw.uc_reg_read_batch
+_reg_write = _raw.uc_reg_write
+_emu_stop = _raw.uc_emu_stop
+_hook_add = _raw.uc_hook_add
+_hook_add.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int,
+                      ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64,
+                      ctypes.c_int]
+_SYSCALL_HOOK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+
+# Register names the rest of pyunik uses, mapped to unicorn's ids.
+REGS = {
+    "rax": x86.UC_X86_REG_RAX, "rbx": x86.UC_X86_REG_RBX, "rcx": x86.UC_X86_REG_RCX,
+    "rdx": x86.UC_X86_REG_RDX, "rsi": x86.UC_X86_REG_RSI, "rdi": x86.UC_X86_REG_RDI,
+    "rbp": x86.UC_X86_REG_RBP, "rsp": x86.UC_X86_REG_RSP, "r8": x86.UC_X86_REG_R8,
+    "r9": x86.UC_X86_REG_R9, "r10": x86.UC_X86_REG_R10, "r11": x86.UC_X86_REG_R11,
+    "r12": x86.UC_X86_REG_R12, "r13": x86.UC_X86_REG_R13, "r14": x86.UC_X86_REG_R14,
+    "r15": x86.UC_X86_REG_R15, "rip": x86.UC_X86_REG_RIP, "eflags": x86.UC_X86_REG_EFLAGS,
+    "fs_base": x86.UC_X86_REG_FS_BASE, "gs_base": x86.UC_X86_REG_GS_BASE,
+}
+GPR_ORDER = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10",
+             "r11", "r12", "r13", "r14", "r15", "rip", "eflags", "fs_base", "gs_base"]
+
+# Syscall ABI registers, in the order the dispatcher receives them.
+_SYSCALL_REGS = [x86.UC_X86_REG_RAX, x86.UC_X86_REG_RDI, x86.UC_X86_REG_RSI,
+                 x86.UC_X86_REG_RDX, x86.UC_X86_REG_R10, x86.UC_X86_REG_R8,
+                 x86.UC_X86_REG_R9]
+
+PROT_TO_UC = {p: ((UC_PROT_READ if p & 1 else 0) | (UC_PROT_WRITE if p & 2 else 0)
+                  | (UC_PROT_EXEC if p & 4 else 0)) for p in range(8)}
+
+
+class MemoryFault(Exception):
+    """A guest address the engine could not read or write."""
+
+
+class GuestFault:
+    """Why the guest stopped with a hardware fault (becomes a signal in the kernel)."""
+
+    def __init__(self, kind: str, address: int, access: str = "", intno: int = -1):
+        self.kind = kind          # "segv", "ill", "trap", "fpe", "bus"
+        self.address = address    # faulting data address, or the instruction address
+        self.access = access      # "read", "write", "exec" for memory faults
+        self.intno = intno        # x86 exception vector, when one was raised
+
+
+_UC_ERR_ACCESS = {
+    UC_ERR_READ_UNMAPPED: "read", UC_ERR_READ_PROT: "read",
+    UC_ERR_WRITE_UNMAPPED: "write", UC_ERR_WRITE_PROT: "write",
+    UC_ERR_FETCH_UNMAPPED: "exec", UC_ERR_FETCH_PROT: "exec",
+}
+_MEM_ACCESS = {19: "read", 20: "write", 21: "exec", 22: "read", 23: "write", 24: "exec"}
+
+
+class Engine:
+    """One guest address space with its CPU state.
+
+    `on_syscall(regs)` is called for each `syscall` instruction with
+    [rax, rdi, rsi, rdx, r10, r8, r9]; it returns the value for rax, or None to leave
+    the registers as the kernel set them. The callback may call `stop()`.
+    """
+
+    def __init__(self) -> None:
+        self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        self._handle = ctypes.c_void_p(self.uc._uch.value)
+        self.on_syscall: Callable[[list], int | None] | None = None
+        self.fault: GuestFault | None = None
+        self.pending_error: BaseException | None = None
+        self._install_hooks()
+
+    # ---- the syscall fast path ----------------------------------------------------------
+
+    def _install_hooks(self) -> None:
+        ids = (ctypes.c_int * 7)(*_SYSCALL_REGS)
+        vals = (ctypes.c_uint64 * 7)()
+        ptrs = (ctypes.c_void_p * 7)(*[ctypes.addressof(vals) + 8 * i for i in range(7)])
+        rax = ctypes.c_uint64()
+        rax_ptr = ctypes.byref(rax)
+        handle = self._handle
+        rax_id = x86.UC_X86_REG_RAX
+        engine = self
+
+        def hook(_uc, _data, read=_reg_read_batch, write=_reg_write):
+            read(handle, ids, ptrs, 7)
+            try:
+                ret = engine.on_syscall(vals[:])
+            except BaseException as exc:  # a kernel bug or an exit: stop and re-raise
+                engine.pending_error = exc
+                _emu_stop(handle)
+                return
+            if ret is not None:
+                rax.value = ret & 0xFFFFFFFFFFFFFFFF
+                write(handle, rax_id, rax_ptr)
+
+        self._syscall_cb = _SYSCALL_HOOK(hook)  # keep a reference: C holds the pointer
+        hh = ctypes.c_size_t()
+        err = _hook_add(self._handle, ctypes.byref(hh), UC_HOOK_INSN, self._syscall_cb,
+                        None, 1, 0, x86.UC_X86_INS_SYSCALL)
+        if err:
+            raise UcError(err)
+
+        # Faults are rare events: the binding's hooks are fine here.
+        self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_bad_memory)
+        self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+
+    def _on_bad_memory(self, uc, access, address, size, value, data) -> bool:
+        self.fault = GuestFault("segv", address, _MEM_ACCESS.get(access, "read"))
+        return False
+
+    def _on_interrupt(self, uc, intno, data) -> None:
+        pc = self.reg("rip")
+        kind = {0: "fpe", 1: "trap", 3: "trap", 6: "ill", 16: "fpe", 19: "fpe"}.get(intno, "segv")
+        self.fault = GuestFault(kind, pc, intno=intno)
+        uc.emu_stop()
+
+    # ---- running --------------------------------------------------------------------------
+
+    def run(self, pc: int) -> GuestFault | None:
+        """Run from pc until stop() or a fault. Returns the fault, if any.
+
+        An exception raised by the syscall callback is re-raised here.
+        """
+        self.fault = None
+        self.pending_error = None
+        try:
+            self.uc.emu_start(pc, 0)
+        except UcError as e:
+            if self.pending_error is None and self.fault is None:
+                self.fault = self._fault_from_error(e.errno)
+        if self.pending_error is not None:
+            exc, self.pending_error = self.pending_error, None
+            raise exc
+        return self.fault
+
+    def _fault_from_error(self, err: int) -> GuestFault:
+        pc = self.reg("rip")
+        if err == UC_ERR_INSN_INVALID:
+            return GuestFault("ill", pc)
+        return GuestFault("segv", pc, _UC_ERR_ACCESS.get(err, "read"))
+
+    def stop(self) -> None:
+        _emu_stop(self._handle)
+
+    # ---- registers ------------------------------------------------------------------------
+
+    def reg(self, name: str) -> int:
+        return self.uc.reg_read(REGS[name])
+
+    def set_reg(self, name: str, value: int) -> None:
+        self.uc.reg_write(REGS[name], value & 0xFFFFFFFFFFFFFFFF)
+
+    def registers(self) -> dict[str, int]:
+        return {name: self.uc.reg_read(REGS[name]) for name in GPR_ORDER}
+
+    def clear_registers(self) -> None:
+        """Every general register zero, as Linux's ELF_PLAT_INIT leaves them at entry
+        (rdx in particular: a nonzero rdx is a function the C library registers with
+        atexit)."""
+        for name in GPR_ORDER:
+            if name != "eflags":
+                self.uc.reg_write(REGS[name], 0)
+        self.uc.reg_write(REGS["eflags"], 0x202)
+
+    def cpuid(self, leaf: int, subleaf: int = 0) -> tuple[int, int, int, int]:
+        """Run one cpuid instruction on this CPU model at a scratch page."""
+        scratch = 0x1000
+        self.uc.mem_map(scratch, 0x1000)
+        try:
+            self.uc.mem_write(scratch, b"\x0f\xa2")
+            self.uc.reg_write(x86.UC_X86_REG_RAX, leaf)
+            self.uc.reg_write(x86.UC_X86_REG_RCX, subleaf)
+            self.uc.emu_start(scratch, scratch + 2)
+            return (self.uc.reg_read(x86.UC_X86_REG_RAX), self.uc.reg_read(x86.UC_X86_REG_RBX),
+                    self.uc.reg_read(x86.UC_X86_REG_RCX), self.uc.reg_read(x86.UC_X86_REG_RDX))
+        finally:
+            self.uc.mem_unmap(scratch, 0x1000)
+
+    # ---- memory ---------------------------------------------------------------------------
+
+    def map_host(self, addr: int, size: int, prot: int, host_ptr: int) -> None:
+        """Make host memory at host_ptr visible at guest addr with Linux prot bits."""
+        self.uc.mem_map_ptr(addr, size, PROT_TO_UC[prot & 7], host_ptr)
+
+    def unmap(self, addr: int, size: int) -> None:
+        self.uc.mem_unmap(addr, size)
+
+    def protect(self, addr: int, size: int, prot: int) -> None:
+        self.uc.mem_protect(addr, size, PROT_TO_UC[prot & 7])
+
+    def read(self, addr: int, size: int) -> bytes:
+        try:
+            return bytes(self.uc.mem_read(addr, size))
+        except UcError:
+            raise MemoryFault(addr) from None
+
+    def write(self, addr: int, data: bytes) -> None:
+        try:
+            self.uc.mem_write(addr, data)
+        except UcError:
+            raise MemoryFault(addr) from None
+
+    def regions(self) -> list[tuple[int, int, int]]:
+        return list(self.uc.mem_regions())

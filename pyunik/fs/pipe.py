@@ -1,0 +1,89 @@
+"""Pipes within one process: a bounded byte buffer with a read end and a write end.
+
+Linux semantics kept: a read of an empty pipe whose writers are all closed returns 0
+(end of file); a write with no readers fails with EPIPE (SIGPIPE comes with the
+signals work); capacity is 64 KiB (F_GETPIPE_SZ's default), a write of at most
+PIPE_BUF bytes is atomic. An operation that would have to wait (empty pipe with a
+writer, full pipe with a reader) fails with EAGAIN until the scheduler can park the
+thread; the syscall table marks pipe2 partial for that reason.
+"""
+
+from __future__ import annotations
+
+import errno
+import stat as statmod
+import time
+
+from ..abi import linux as L
+from ..errors import KernelError
+from .file import File
+
+PIPE_CAPACITY = 65536
+PIPE_BUF = 4096
+_PIPE_DEV = 0xD           # st_dev of Linux's pipefs
+_next_ino = [1000]
+
+
+class PipeBuffer:
+    def __init__(self):
+        self.data = bytearray()
+        self.readers = 1
+        self.writers = 1
+        _next_ino[0] += 1
+        self.ino = _next_ino[0]
+        self.ctime = time.time_ns()
+
+
+class PipeEnd(File):
+    def __init__(self, pipe: PipeBuffer, flags: int):
+        super().__init__(flags)
+        self.pipe = pipe
+
+    def read(self, size: int) -> bytes:
+        if not self.readable:
+            raise KernelError(errno.EBADF)
+        p = self.pipe
+        if not p.data:
+            if p.writers == 0 or size == 0:
+                return b""
+            raise KernelError(errno.EAGAIN)
+        out = bytes(p.data[:size])
+        del p.data[:size]
+        return out
+
+    def write(self, data: bytes) -> int:
+        if not self.writable:
+            raise KernelError(errno.EBADF)
+        p = self.pipe
+        if p.readers == 0:
+            raise KernelError(errno.EPIPE)
+        room = PIPE_CAPACITY - len(p.data)
+        if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
+            raise KernelError(errno.EAGAIN)
+        n = min(room, len(data))
+        p.data += data[:n]
+        return n
+
+    def stat(self) -> tuple:
+        t = self.pipe.ctime
+        s, ns = t // 10**9, t % 10**9
+        return (_PIPE_DEV, self.pipe.ino, 1, statmod.S_IFIFO | 0o600, 0, 0, 0, 0, 0, 4096, 0,
+                s, ns, s, ns, s, ns, 0, 0, 0)
+
+    def ioctl(self, request: int, arg: int, mm) -> int:
+        if request == L.FIONREAD:
+            mm.write_i32(arg, len(self.pipe.data))
+            return 0
+        raise KernelError(errno.ENOTTY)
+
+    def close(self) -> None:
+        if self.readable:
+            self.pipe.readers -= 1
+        if self.writable:
+            self.pipe.writers -= 1
+
+
+def make_pipe(flags: int) -> tuple[PipeEnd, PipeEnd]:
+    p = PipeBuffer()
+    extra = flags & L.O_NONBLOCK
+    return PipeEnd(p, L.O_RDONLY | extra), PipeEnd(p, L.O_WRONLY | extra)

@@ -1,0 +1,1 @@
+"""The kernel: processes, threads, the fd table, and the system calls."""

@@ -1,0 +1,73 @@
+"""The file descriptor table: small integers to open file descriptions.
+
+Each slot holds a File (shared with every dup of it) and the fd's own close-on-exec
+bit. The lowest free number is always the one handed out, as POSIX requires, and
+RLIMIT_NOFILE bounds the numbers (EMFILE beyond it).
+"""
+
+from __future__ import annotations
+
+from errno import EBADF, EINVAL, EMFILE
+
+from ..errors import KernelError
+from ..fs.file import File
+
+
+class FdTable:
+    def __init__(self, nofile_limit: int = 1024):
+        self.files: list[File | None] = []
+        self.cloexec: list[bool] = []
+        self.limit = nofile_limit
+
+    def get(self, fd: int) -> File:
+        """The file behind fd, or EBADF."""
+        if 0 <= fd < len(self.files):
+            f = self.files[fd]
+            if f is not None:
+                return f
+        raise KernelError(EBADF)
+
+    def install(self, file: File, cloexec: bool = False, minimum: int = 0) -> int:
+        """Put file at the lowest free fd >= minimum."""
+        fd = minimum
+        while fd < len(self.files) and self.files[fd] is not None:
+            fd += 1
+        if fd >= self.limit:
+            raise KernelError(EMFILE)
+        self._place(fd, file, cloexec)
+        return fd
+
+    def install_at(self, fd: int, file: File, cloexec: bool) -> None:
+        """dup2's half: close whatever is at fd, then put file there."""
+        if fd < 0 or fd >= self.limit:
+            raise KernelError(EBADF)
+        if fd < len(self.files) and self.files[fd] is not None:
+            self.files[fd].close_ref()
+        self._place(fd, file, cloexec)
+
+    def _place(self, fd: int, file: File, cloexec: bool) -> None:
+        while len(self.files) <= fd:
+            self.files.append(None)
+            self.cloexec.append(False)
+        file.refs += 1
+        self.files[fd] = file
+        self.cloexec[fd] = cloexec
+
+    def close(self, fd: int) -> None:
+        f = self.get(fd)
+        self.files[fd] = None
+        self.cloexec[fd] = False
+        f.close_ref()
+
+    def close_all(self) -> None:
+        for fd, f in enumerate(self.files):
+            if f is not None:
+                self.close(fd)
+
+    def set_limit(self, limit: int) -> None:
+        if limit < 0:
+            raise KernelError(EINVAL)
+        self.limit = limit
+
+    def open_fds(self) -> list[int]:
+        return [fd for fd, f in enumerate(self.files) if f is not None]

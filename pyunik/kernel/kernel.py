@@ -1,0 +1,253 @@
+"""The kernel: starts a program in a fresh process and runs it to the end.
+
+`Kernel.spawn()` builds a process as execve does (a new address space on its own CPU
+engine, the ELF mapped, the initial stack, stdio in the fd table); `Kernel.run()`
+drives the CPU until the process exits or a fault kills it. System calls reach
+`_dispatch`, the hot path: decode through the table's compiled row, call the handler,
+turn a KernelError into -errno. When --strace or a syscall hook is on, the engine
+calls `_dispatch_traced` instead, so the fast path pays nothing for them.
+
+Calls: loader/ (ELF, stack), mm/ (AddressSpace), cpu/ (Engine), fs/ (stdio files),
+trace/ (strace lines, crash reports).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, TextIO
+
+from ..abi import linux as L
+from ..cpu.engine import Engine, GuestFault
+from ..errors import KernelError
+from ..fs.file import HostStream
+from ..loader import elf, stack
+from ..mm.address_space import AddressSpace
+from ..trace import crash, strace
+from .fdtable import FdTable
+from .process import Process, ProcessExit, Thread
+from .syscalls.table import STUB, SyscallTable
+
+FIRST_PID = 1000   # pid of the first guest process; its parent (ppid 1) is imaginary
+
+_FAULT_SIGNAL = {"segv": L.SIGSEGV, "bus": L.SIGBUS, "ill": L.SIGILL, "trap": L.SIGTRAP,
+                 "fpe": L.SIGFPE}
+
+
+@dataclass
+class Config:
+    memory_limit: int = 2 << 30
+    quiet: bool = False
+    strace: TextIO | None = None
+    stdin: int = 0            # host fds handed to the guest as its 0, 1, 2
+    stdout: int = 1
+    stderr: int = 2
+    warn: TextIO = field(default_factory=lambda: sys.stderr)
+    crash_report: bool = True
+    random_seed: int | None = None
+
+
+@dataclass
+class SyscallEvent:
+    """What a syscall hook sees and may change: args before, result after."""
+    thread: Thread
+    nr: int
+    name: str
+    args: list[int]
+    result: int | None = None
+
+
+class Kernel:
+    def __init__(self, config: Config | None = None):
+        self.config = config or Config()
+        self.table = SyscallTable()
+        self.processes: dict[int, Process] = {}
+        self.next_pid = FIRST_PID
+        self.boot_time = time.monotonic()
+        self.ncpus = 1
+        self.hooks_before: dict[int, list[Callable]] = {}
+        self.hooks_after: dict[int, list[Callable]] = {}
+        self._warned: set[int] = set()
+        self.exit_status: int | None = None
+        self.exit_signal = 0
+        self.syscall_count = 0
+        if self.config.random_seed is not None:
+            import random
+            rng = random.Random(self.config.random_seed)
+            self.random_bytes = rng.randbytes
+        else:
+            self.random_bytes = os.urandom
+        self._invokers = [None] * SyscallTable.SIZE
+        for nr, r in self.table.rows.items():
+            if nr < SyscallTable.SIZE:
+                self._invokers[nr] = r.invoke
+
+    # ---- hooks --------------------------------------------------------------------------
+
+    def on_syscall(self, name: str, fn: Callable[[SyscallEvent], None], when: str = "before"):
+        """Call fn(event) before (it may change event.args or set event.result to skip
+        the handler) or after (it may change event.result) every call of `name`."""
+        nr = self.table.by_name(name).nr
+        hooks = self.hooks_before if when == "before" else self.hooks_after
+        if when not in ("before", "after"):
+            raise ValueError("when must be 'before' or 'after'")
+        hooks.setdefault(nr, []).append(fn)
+
+    # ---- starting a program -------------------------------------------------------------------
+
+    def spawn(self, program: str, data: bytes, argv: list[bytes], envp: list[bytes]) -> Process:
+        """execve() of an ELF image into a new process with stdio from the config."""
+        engine = Engine()
+        mm = AddressSpace(engine, self.config.memory_limit)
+        pid = self.next_pid
+        self.next_pid += 1
+        fds = FdTable()
+        process = Process(pid, 1, mm, engine, fds, os.path.abspath(program))
+        process.kernel = self
+        fds.set_limit(min(process.rlimits[L.RLIMIT_NOFILE][0], 1 << 20))
+        image = elf.load(mm, data, process.exe)
+        if image.interp is not None:
+            raise elf.ExecFormatError(
+                "dynamically linked (interpreter %s): needs the VFS, not yet supported"
+                % image.interp)
+        mm.set_initial_brk(image.brk)
+        aux = [
+            (L.AT_HWCAP, engine.cpuid(1)[3]), (L.AT_PAGESZ, L.PAGE_SIZE),
+            (L.AT_CLKTCK, 100), (L.AT_PHDR, image.phdr), (L.AT_PHENT, image.phent),
+            (L.AT_PHNUM, image.phnum), (L.AT_BASE, 0), (L.AT_FLAGS, 0),
+            (L.AT_ENTRY, image.entry), (L.AT_UID, process.uid), (L.AT_EUID, process.euid),
+            (L.AT_GID, process.gid), (L.AT_EGID, process.egid), (L.AT_SECURE, 0),
+            (L.AT_HWCAP2, 0), (L.AT_MINSIGSTKSZ, L.MINSIGSTKSZ),
+        ]
+        sp = stack.build(mm, argv, envp, program.encode(), aux, self.random_bytes(16))
+        process.argv, process.envp = argv, envp
+        for guest_fd, host_fd in enumerate((self.config.stdin, self.config.stdout,
+                                            self.config.stderr)):
+            try:
+                flags = fcntl.fcntl(host_fd, fcntl.F_GETFL)
+            except OSError:
+                continue            # closed on the host: closed in the guest
+            fds.install_at(guest_fd, HostStream(host_fd, flags & ~os.O_CLOEXEC), False)
+        thread = Thread(pid, process)
+        engine.clear_registers()
+        engine.set_reg("rsp", sp)
+        process.entry = image.entry
+        self.processes[pid] = process
+        self.current = thread
+        engine.on_syscall = self._make_dispatch(thread)
+        return process
+
+    # ---- system calls ---------------------------------------------------------------------------
+
+    def _make_dispatch(self, t: Thread):
+        if self.config.strace is not None or self.hooks_before or self.hooks_after:
+            return lambda regs: self._dispatch_traced(t, regs)
+        invokers = self._invokers
+        size = len(invokers)
+        unknown = self._unknown
+
+        def dispatch(regs):
+            nr = regs[0]
+            invoke = invokers[nr] if nr < size else None
+            if invoke is None:
+                return unknown(nr)
+            try:
+                return invoke(t, regs)
+            except KernelError as e:
+                return -e.errno
+        return dispatch
+
+    def _unknown(self, nr: int) -> int:
+        """A number with no handler: a stub's errno, or ENOSYS with one warning."""
+        r = self.table.rows.get(nr)
+        if r is not None and r.status == STUB:
+            return -r.errno
+        if nr not in self._warned and not self.config.quiet:
+            self._warned.add(nr)
+            if r is not None:
+                self.config.warn.write("pyunik: warning: syscall '%s' (%d) not implemented\n"
+                                       % (r.name, nr))
+            else:
+                self.config.warn.write("pyunik: warning: unknown syscall %d\n" % nr)
+            self.config.warn.flush()
+        return -errno.ENOSYS
+
+    def _dispatch_traced(self, t: Thread, regs: list) -> int | None:
+        """The slow path: syscall hooks and strace around the same handler call."""
+        nr = regs[0]
+        r = self.table.rows.get(nr)
+        event = SyscallEvent(t, nr, r.name if r else "syscall_%d" % nr, list(regs[1:7]))
+        for fn in self.hooks_before.get(nr, ()):
+            fn(event)
+        out = self.config.strace
+        if out is not None and r is not None and r.name in ("exit", "exit_group"):
+            out.write(strace.format_call(r, event.args, None, t) + "\n")
+        if event.result is None:
+            invoke = r.invoke if r is not None and nr < SyscallTable.SIZE else None
+            try:
+                if invoke is None:
+                    event.result = self._unknown(nr)
+                else:
+                    event.result = invoke(t, [nr] + event.args)
+            except KernelError as e:
+                event.result = -e.errno
+            except ProcessExit:
+                raise
+        for fn in self.hooks_after.get(nr, ()):
+            fn(event)
+        if out is not None:
+            if r is None:
+                out.write("syscall_%#x(%s) = %s\n" % (nr, ", ".join("%#x" % a for a in
+                                                                  event.args),
+                                                      strace.format_result(None, event.result)))
+            else:
+                out.write(strace.format_call(r, event.args, event.result, t) + "\n")
+        return event.result
+
+    # ---- running ------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run the spawned process to its end; returns the exit status in shell form
+        (the exit code, or 128 + the signal number)."""
+        t = self.current
+        process = t.process
+        pc = process.entry
+        while True:
+            try:
+                fault = process.engine.run(pc)
+            except ProcessExit as e:
+                self._exit(process, e)
+                break
+            if fault is None:
+                # The engine stopped with no fault and no exit: a hlt or the like,
+                # which Linux answers with SIGSEGV (#GP in user mode).
+                fault = GuestFault("segv", process.engine.reg("rip"), "exec")
+            self._fatal_fault(t, fault)
+            break
+        return self.exit_status
+
+    def _fatal_fault(self, t: Thread, fault: GuestFault) -> None:
+        """A CPU fault. Signal delivery (SIGSEGV to a guest handler) goes here; for now
+        every fault takes the default action: a crash report and death by signal."""
+        sig = _FAULT_SIGNAL[fault.kind]
+        if self.config.crash_report:
+            crash.report(t, fault, sig, self.config.warn)
+        self._exit(t.process, ProcessExit(0, signal=sig, core=True))
+
+    def _exit(self, process: Process, e: ProcessExit) -> None:
+        out = self.config.strace
+        if out is not None:
+            if e.signal:
+                out.write("+++ killed by %s%s +++\n" % (L.signal_name(e.signal),
+                                                       " (core dumped)" if e.core else ""))
+            else:
+                out.write("+++ exited with %d +++\n" % e.status)
+            out.flush()
+        self.exit_signal = e.signal
+        self.exit_status = 128 + e.signal if e.signal else e.status
+        process.fds.close_all()
+        process.mm.free_all()

@@ -1,0 +1,1 @@
+"""System call handlers (glue) and the table that names them all."""

@@ -1,0 +1,51 @@
+"""Argument kinds: how each syscall argument is decoded from its register, once.
+
+A kind knows the C type of the argument: `Fd` and `Int` are signed 32-bit (so
+AT_FDCWD arrives as -100), `Size` and `Ptr` are 64-bit unsigned, `Off` is signed
+64-bit, `Path` is a bounded C string read through usermem (EFAULT, ENAMETOOLONG
+before the handler runs). The table compiles each row's kinds into one small
+function, so decoding costs a few bytecodes per argument. `trace/strace.py` reads the
+`show` field to print the argument as strace does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_I32 = "((({r}) & 0xffffffff) ^ 0x80000000) - 0x80000000"
+_U32 = "(({r}) & 0xffffffff)"
+_I64 = "(({r}) ^ 0x8000000000000000) - 0x8000000000000000"
+_U64 = "{r}"
+_PATH = "t.mm.read_cstring({r})"
+
+
+@dataclass(frozen=True)
+class Kind:
+    c_type: str       # the C type, for the reader and `pyunik syscalls`
+    expr: str         # Python expression decoding register {r}
+    show: str         # how strace prints it: int, uint, hex, ptr, path, fd, dirfd, ...
+    arg: int = -1     # the argument index a buffer's length comes from (-1: return value)
+    table: str = ""   # the flag or name table strace decodes with
+
+    def __call__(self, arg: int = -1, table: str = "") -> "Kind":
+        return Kind(self.c_type, self.expr, self.show, arg, table or self.table)
+
+
+Int = Kind("int", _I32, "int")
+UInt = Kind("unsigned int", _U32, "uint")
+Long = Kind("long", _I64, "int")
+ULong = Kind("unsigned long", _U64, "uint")
+Size = Kind("size_t", _U64, "uint")
+Off = Kind("off_t", _I64, "int")
+Ptr = Kind("void *", _U64, "ptr")
+Fd = Kind("int fd", _I32, "int")
+DirFd = Kind("int dirfd", _I32, "dirfd")
+Mode = Kind("mode_t", _U32, "octal")
+Path = Kind("const char *path", _PATH, "path")
+Signal = Kind("int sig", _I32, "signal")
+Flags = Kind("int flags", _U32, "flags")          # Flags(table="open") etc.
+Enum = Kind("int", _I32, "enum")                  # Enum(table="clock")
+InBuf = Kind("const void *buf", _U64, "inbuf")    # InBuf(arg=2): length in argument 2
+OutBuf = Kind("void *buf", _U64, "outbuf")        # OutBuf(): length is the return value
+InIovec = Kind("const struct iovec *", _U64, "iniovec")
+OutIovec = Kind("const struct iovec *", _U64, "outiovec")

@@ -1,0 +1,287 @@
+"""Process and system information system calls.
+
+Argument checking and copying; the state lives in kernel/process.py.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from errno import EINVAL, ENOENT, EPERM, ERANGE, ESRCH
+
+from ...abi import linux as L
+from ...errors import KernelError
+from ..process import ProcessExit
+
+UNAME_RELEASE = b"6.1.0-pyunik"
+UNAME_VERSION = b"#1 SMP PREEMPT_DYNAMIC pyunik"
+NODENAME = b"pyunik"
+
+
+def sys_exit(t, status):
+    """exit(2): end the calling thread (with one thread: the process)."""
+    raise ProcessExit(status & 0xFF)
+
+
+def sys_exit_group(t, status):
+    """exit_group(2): end every thread of the process."""
+    raise ProcessExit(status & 0xFF)
+
+
+def sys_getpid(t):
+    """getpid(2)."""
+    return t.process.pid
+
+
+def sys_getppid(t):
+    """getppid(2)."""
+    return t.process.ppid
+
+
+def sys_gettid(t):
+    """gettid(2)."""
+    return t.tid
+
+
+def sys_getuid(t):
+    """getuid(2)."""
+    return t.process.uid
+
+
+def sys_geteuid(t):
+    """geteuid(2)."""
+    return t.process.euid
+
+
+def sys_getgid(t):
+    """getgid(2)."""
+    return t.process.gid
+
+
+def sys_getegid(t):
+    """getegid(2)."""
+    return t.process.egid
+
+
+def sys_getgroups(t, size, list_ptr):
+    """getgroups(2): size 0 asks for the count; a smaller buffer is EINVAL."""
+    groups = t.process.groups
+    if size == 0:
+        return len(groups)
+    if size < len(groups) or size < 0:
+        raise KernelError(EINVAL)
+    t.mm.write(list_ptr, b"".join(g.to_bytes(4, "little") for g in groups))
+    return len(groups)
+
+
+def sys_getpgrp(t):
+    """getpgrp(2)."""
+    return t.process.pgid
+
+
+def sys_getsid(t, pid):
+    """getsid(2): only the calling process is known."""
+    if pid not in (0, t.process.pid):
+        raise KernelError(ESRCH)
+    return t.process.sid
+
+
+def sys_uname(t, buf):
+    """uname(2): struct new_utsname, six 65-byte NUL-padded fields."""
+    t.mm.write_struct(L.UTSNAME, buf, b"Linux", NODENAME, UNAME_RELEASE, UNAME_VERSION,
+                      b"x86_64", b"(none)")
+    return 0
+
+
+def sys_arch_prctl(t, code, addr):
+    """arch_prctl(2): the FS and GS bases (TLS); CPUID faulting is not offered."""
+    engine = t.process.engine
+    if code == L.ARCH_SET_FS or code == L.ARCH_SET_GS:
+        if addr >= L.TASK_SIZE:
+            raise KernelError(EPERM)
+        engine.set_reg("fs_base" if code == L.ARCH_SET_FS else "gs_base", addr)
+        return 0
+    if code == L.ARCH_GET_FS or code == L.ARCH_GET_GS:
+        t.mm.write_u64(addr, engine.reg("fs_base" if code == L.ARCH_GET_FS else "gs_base"))
+        return 0
+    if code == L.ARCH_GET_CPUID:
+        return 1          # cpuid is enabled (not faulting)
+    if code == L.ARCH_SET_CPUID:
+        if addr:
+            return 0
+        raise KernelError(EINVAL)   # Linux: ENODEV without CPUID-faulting hardware
+    raise KernelError(EINVAL)
+
+
+def sys_set_tid_address(t, tidptr):
+    """set_tid_address(2): remember where to clear the tid at thread exit."""
+    t.clear_child_tid = tidptr
+    return t.tid
+
+
+def sys_set_robust_list(t, head, length):
+    """set_robust_list(2): remember the robust futex list head (24-byte header)."""
+    if length != 24:
+        raise KernelError(EINVAL)
+    t.robust_list = (head, length)
+    return 0
+
+
+def sys_get_robust_list(t, pid, head_ptr, len_ptr):
+    """get_robust_list(2): only the calling thread (pid 0 or its tid)."""
+    if pid not in (0, t.tid):
+        raise KernelError(ESRCH)
+    t.mm.write_u64(head_ptr, t.robust_list[0])
+    t.mm.write_u64(len_ptr, 24)
+    return 0
+
+
+# ---- resource limits ----------------------------------------------------------------------
+
+def _check_resource(resource):
+    if not 0 <= resource < L.RLIM_NLIMITS:
+        raise KernelError(EINVAL)
+
+
+def _set_limit(t, resource, soft, hard):
+    if soft > hard:
+        raise KernelError(EINVAL)
+    current = t.process.rlimits[resource]
+    if hard > current[1] and t.process.euid != 0:
+        raise KernelError(EPERM)
+    if resource == L.RLIMIT_NOFILE and hard > 1 << 20:
+        raise KernelError(EPERM)    # fs.nr_open
+    t.process.rlimits[resource] = [soft, hard]
+    if resource == L.RLIMIT_NOFILE:
+        t.process.fds.set_limit(soft)
+
+
+def sys_prlimit64(t, pid, resource, new_ptr, old_ptr):
+    """prlimit64(2): get and/or set a limit of the calling process (pid 0 or its own)."""
+    if pid not in (0, t.process.pid):
+        raise KernelError(ESRCH)
+    _check_resource(resource)
+    new = t.mm.read_struct(L.RLIMIT, new_ptr) if new_ptr else None
+    if old_ptr:
+        t.mm.write_struct(L.RLIMIT, old_ptr, *t.process.rlimits[resource])
+    if new is not None:
+        _set_limit(t, resource, *new)
+    return 0
+
+
+def sys_getrlimit(t, resource, rlim):
+    """getrlimit(2)."""
+    _check_resource(resource)
+    t.mm.write_struct(L.RLIMIT, rlim, *t.process.rlimits[resource])
+    return 0
+
+
+def sys_setrlimit(t, resource, rlim):
+    """setrlimit(2)."""
+    _check_resource(resource)
+    _set_limit(t, resource, *t.mm.read_struct(L.RLIMIT, rlim))
+    return 0
+
+
+def sys_getrusage(t, who, usage):
+    """getrusage(2): CPU times are pyunik's own process times (guest and kernel)."""
+    if who not in (L.RUSAGE_SELF, L.RUSAGE_CHILDREN, L.RUSAGE_THREAD):
+        raise KernelError(EINVAL)
+    fields = [0] * 18
+    if who != L.RUSAGE_CHILDREN:
+        times = os.times()
+        fields[0], fields[1] = int(times.user), int(times.user * 1e6) % 1000000
+        fields[2], fields[3] = int(times.system), int(times.system * 1e6) % 1000000
+        fields[4] = t.mm.mapped // 1024     # ru_maxrss in KiB, bounded by the mapping
+    t.mm.write_struct(L.RUSAGE, usage, *fields)
+    return 0
+
+
+# ---- the machine -----------------------------------------------------------------------------
+
+def sys_sysinfo(t, info):
+    """sysinfo(2): RAM is the guest memory limit (-m); uptime is the kernel's."""
+    k = t.process.kernel
+    mm = t.mm
+    uptime = math.ceil(time.monotonic() - k.boot_time)   # Linux rounds up
+    t.mm.write_struct(L.SYSINFO, info, uptime, 0, 0, 0, mm.limit, mm.limit - mm.mapped,
+                      0, 0, 0, 0, len(k.processes), 0, 0, 1)
+    return 0
+
+
+def sys_personality(t, persona):
+    """personality(2): 0xffffffff queries; only PER_LINUX domains are accepted."""
+    old = t.process.personality
+    if persona != 0xFFFFFFFF:
+        if persona & 0xFF:
+            raise KernelError(EINVAL)   # another execution domain
+        t.process.personality = persona
+    return old
+
+
+def sys_umask(t, mask):
+    """umask(2)."""
+    old = t.process.umask
+    t.process.umask = mask & 0o777
+    return old
+
+
+def sys_getcwd(t, buf, size):
+    """getcwd(2): the path with its NUL; ERANGE when it does not fit."""
+    path = t.process.cwd.encode() + b"\0"
+    if size < len(path):
+        raise KernelError(ERANGE)
+    t.mm.write(buf, path)
+    return len(path)
+
+
+def sys_sched_getaffinity(t, pid, size, mask):
+    """sched_getaffinity(2): one CPU; returns the size of the kernel's cpumask (8)."""
+    if pid not in (0, t.process.pid, t.tid):
+        raise KernelError(ESRCH)
+    if size * 8 < t.process.kernel.ncpus or size & 7:
+        raise KernelError(EINVAL)
+    t.mm.write(mask, (1).to_bytes(8, "little"))
+    return 8
+
+
+def sys_sched_yield(t):
+    """sched_yield(2): with one runnable thread, return at once."""
+    return 0
+
+
+def sys_getrandom(t, buf, count, flags):
+    """getrandom(2): host randomness; GRND_RANDOM and GRND_INSECURE may not combine."""
+    if flags & ~(L.GRND_NONBLOCK | L.GRND_RANDOM | L.GRND_INSECURE):
+        raise KernelError(EINVAL)
+    if flags & L.GRND_RANDOM and flags & L.GRND_INSECURE:
+        raise KernelError(EINVAL)
+    count = min(count, 0x1FFFFFF)      # Linux caps one call at 32 MiB - 1
+    if count == 0:
+        return 0
+    t.mm.check_writable(buf, count)
+    t.mm.write(buf, t.process.kernel.random_bytes(count))
+    return count
+
+
+def sys_readlink(t, path, buf, size):
+    """readlink(2): /proc/self/exe only, until the VFS serves paths (ENOENT else)."""
+    if size <= 0:
+        raise KernelError(EINVAL)
+    return _readlink(t, path, buf, size)
+
+
+def sys_readlinkat(t, dirfd, path, buf, size):
+    """readlinkat(2): as readlink; relative paths resolve against "/" for now."""
+    if size <= 0:
+        raise KernelError(EINVAL)
+    return _readlink(t, path, buf, size)
+
+
+def _readlink(t, path, buf, size):
+    if path in (b"/proc/self/exe", b"/proc/%d/exe" % t.process.pid):
+        target = t.process.exe.encode()[:size]
+        t.mm.write(buf, target)
+        return len(target)
+    raise KernelError(ENOENT)   # nothing else exists until the VFS

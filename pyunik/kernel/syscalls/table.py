@@ -1,0 +1,183 @@
+"""The system call table: the one place that says what each x86-64 syscall is.
+
+One row per syscall, sorted by number: number, name, handler, argument kinds,
+status and a note. Dispatch, `--strace` and `pyunik syscalls` all read this table;
+numbers without a row are "missing" (ENOSYS, warned once by name).
+
+Statuses:
+- full:    behaves as Linux does for every argument;
+- partial: works for what the note says, returns Linux's errno for the rest;
+- stub:    always fails with the row's errno, for the reason in the note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from errno import ENOSYS
+from typing import Callable
+
+from ...abi.syscall_numbers import NAMES
+from . import fs, mm, proc, signal, time
+from .args import (DirFd, Enum, Fd, Flags, InBuf, InIovec, Int, Kind, Long, Mode, Off,
+                   OutBuf, OutIovec, Path, Ptr, Signal, Size, UInt, ULong)
+
+FULL, PARTIAL, STUB, MISSING = "full", "partial", "stub", "missing"
+
+
+@dataclass
+class Syscall:
+    nr: int
+    name: str
+    handler: Callable | None
+    args: tuple[Kind, ...] = ()
+    status: str = FULL
+    note: str = ""
+    errno: int = ENOSYS
+    invoke: Callable = field(default=None, repr=False)   # compiled by compile_row
+
+
+def row(nr, name, handler, *args, status=FULL, note=""):
+    return Syscall(nr, name, handler, tuple(args), status, note)
+
+
+def stub(nr, name, err, note, *args):
+    return Syscall(nr, name, None, tuple(args), STUB, note, err)
+
+
+VFS = "paths other than /proc/self/exe do not exist until the VFS lands"
+NO_SCHED = "would-block returns EAGAIN until the scheduler can park threads"
+
+ROWS = [
+    row(0, "read", fs.sys_read, Fd, OutBuf(), Size),
+    row(1, "write", fs.sys_write, Fd, InBuf(2), Size),
+    row(3, "close", fs.sys_close, Fd),
+    row(5, "fstat", fs.sys_fstat, Fd, Ptr),
+    row(8, "lseek", fs.sys_lseek, Fd, Off, Enum(table="whence")),
+    row(9, "mmap", mm.sys_mmap, Ptr, Size, Flags(table="prot"), Flags(table="mmap"), Fd, Off,
+        status=PARTIAL, note="anonymous mappings only; file mappings give ENODEV until the VFS"),
+    row(10, "mprotect", mm.sys_mprotect, Ptr, Size, Flags(table="prot"),
+        status=PARTIAL, note="a range with a hole fails with ENOMEM before changing any page"),
+    row(11, "munmap", mm.sys_munmap, Ptr, Size),
+    row(12, "brk", mm.sys_brk, Ptr),
+    row(13, "rt_sigaction", signal.sys_rt_sigaction, Signal, Ptr, Ptr, Size,
+        status=PARTIAL, note="dispositions kept exactly; handlers are not run yet"),
+    row(14, "rt_sigprocmask", signal.sys_rt_sigprocmask, Enum(table="sighow"), Ptr, Ptr, Size),
+    row(16, "ioctl", fs.sys_ioctl, Fd, ULong, Ptr,
+        status=PARTIAL, note="FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; terminal ioctls on a "
+                             "host terminal; ENOTTY elsewhere"),
+    row(17, "pread64", fs.sys_pread64, Fd, OutBuf(), Size, Off),
+    row(18, "pwrite64", fs.sys_pwrite64, Fd, InBuf(2), Size, Off),
+    row(19, "readv", fs.sys_readv, Fd, OutIovec(2), Int),
+    row(20, "writev", fs.sys_writev, Fd, InIovec(2), Int),
+    row(22, "pipe", fs.sys_pipe, Ptr, status=PARTIAL, note=NO_SCHED),
+    row(24, "sched_yield", proc.sys_sched_yield),
+    row(25, "mremap", mm.sys_mremap, Ptr, Size, Size, Flags(table="mremap"), Ptr,
+        status=PARTIAL, note="old_size 0 (duplicating a shared mapping) is EINVAL"),
+    row(26, "msync", mm.sys_msync, Ptr, Size, Flags(table="msync")),
+    row(27, "mincore", mm.sys_mincore, Ptr, Size, Ptr),
+    row(28, "madvise", mm.sys_madvise, Ptr, Size, Enum(table="madvise")),
+    row(32, "dup", fs.sys_dup, Fd),
+    row(33, "dup2", fs.sys_dup2, Fd, Fd),
+    row(35, "nanosleep", time.sys_nanosleep, Ptr, Ptr,
+        status=PARTIAL, note="sleeps on the host; not interruptible by signals yet"),
+    row(39, "getpid", proc.sys_getpid),
+    row(60, "exit", proc.sys_exit, Int,
+        status=PARTIAL, note="ends the process: one thread per process for now"),
+    row(62, "kill", signal.sys_kill, Int, Signal,
+        status=PARTIAL, note="to the caller's own process: default actions and SIG_IGN; "
+                             "ENOSYS where a handler would run or the signal is blocked"),
+    row(63, "uname", proc.sys_uname, Ptr),
+    row(72, "fcntl", fs.sys_fcntl, Fd, Enum(table="fcntl"), ULong,
+        status=PARTIAL, note="F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, F_GETPIPE_SZ;"
+                             " locks come with the VFS (EINVAL)"),
+    row(79, "getcwd", proc.sys_getcwd, OutBuf(), Size),
+    row(89, "readlink", proc.sys_readlink, Path, OutBuf(), Size, status=PARTIAL, note=VFS),
+    row(95, "umask", proc.sys_umask, Mode),
+    row(96, "gettimeofday", time.sys_gettimeofday, Ptr, Ptr),
+    row(97, "getrlimit", proc.sys_getrlimit, Enum(table="rlimit"), Ptr),
+    row(98, "getrusage", proc.sys_getrusage, Int, Ptr,
+        status=PARTIAL, note="times are pyunik's own process times"),
+    row(99, "sysinfo", proc.sys_sysinfo, Ptr),
+    row(102, "getuid", proc.sys_getuid),
+    row(104, "getgid", proc.sys_getgid),
+    row(107, "geteuid", proc.sys_geteuid),
+    row(108, "getegid", proc.sys_getegid),
+    row(110, "getppid", proc.sys_getppid),
+    row(111, "getpgrp", proc.sys_getpgrp),
+    row(115, "getgroups", proc.sys_getgroups, Int, Ptr),
+    row(124, "getsid", proc.sys_getsid, Int),
+    row(127, "rt_sigpending", signal.sys_rt_sigpending, Ptr, Size,
+        status=PARTIAL, note="always empty: no signal can be left pending yet"),
+    row(131, "sigaltstack", signal.sys_sigaltstack, Ptr, Ptr),
+    row(135, "personality", proc.sys_personality, UInt,
+        status=PARTIAL, note="PER_LINUX domains only; others are EINVAL"),
+    row(158, "arch_prctl", proc.sys_arch_prctl, Enum(table="arch_prctl"), Ptr,
+        status=PARTIAL, note="ARCH_SET_CPUID (CPUID faulting) is EINVAL"),
+    row(160, "setrlimit", proc.sys_setrlimit, Enum(table="rlimit"), Ptr),
+    row(186, "gettid", proc.sys_gettid),
+    row(200, "tkill", signal.sys_tkill, Int, Signal, status=PARTIAL, note="as kill"),
+    row(201, "time", time.sys_time, Ptr),
+    row(204, "sched_getaffinity", proc.sys_sched_getaffinity, Int, Size, Ptr),
+    row(218, "set_tid_address", proc.sys_set_tid_address, Ptr),
+    row(228, "clock_gettime", time.sys_clock_gettime, Enum(table="clock"), Ptr,
+        status=PARTIAL, note="CPU-time clocks read pyunik's own process time; "
+                             "per-process clock ids (negative) are EINVAL"),
+    row(229, "clock_getres", time.sys_clock_getres, Enum(table="clock"), Ptr),
+    row(230, "clock_nanosleep", time.sys_clock_nanosleep, Enum(table="clock"), Int, Ptr, Ptr,
+        status=PARTIAL, note="sleeps on the host; not interruptible by signals yet"),
+    row(231, "exit_group", proc.sys_exit_group, Int),
+    row(234, "tgkill", signal.sys_tgkill, Int, Int, Signal, status=PARTIAL, note="as kill"),
+    row(262, "newfstatat", fs.sys_newfstatat, DirFd, Path, Ptr, Flags(table="at"),
+        status=PARTIAL, note="AT_EMPTY_PATH on an open fd; " + VFS),
+    row(267, "readlinkat", proc.sys_readlinkat, DirFd, Path, OutBuf(), Size,
+        status=PARTIAL, note=VFS),
+    row(273, "set_robust_list", proc.sys_set_robust_list, Ptr, Size),
+    row(274, "get_robust_list", proc.sys_get_robust_list, Int, Ptr, Ptr),
+    row(292, "dup3", fs.sys_dup3, Fd, Fd, Flags(table="open")),
+    row(293, "pipe2", fs.sys_pipe2, Ptr, Flags(table="open"), status=PARTIAL, note=NO_SCHED),
+    row(302, "prlimit64", proc.sys_prlimit64, Int, Enum(table="rlimit"), Ptr, Ptr,
+        status=PARTIAL, note="the calling process only (ESRCH for other pids)"),
+    row(318, "getrandom", proc.sys_getrandom, OutBuf(), Size, Flags(table="grnd")),
+    stub(334, "rseq", ENOSYS, "restartable sequences are not offered; glibc and musl "
+         "run without them", Ptr, UInt, Int, UInt),
+]
+
+class SyscallTable:
+    """Rows by number, plus one compiled invoke function per number for dispatch."""
+
+    SIZE = 512
+
+    def __init__(self, rows=ROWS):
+        self.rows: dict[int, Syscall] = {}
+        for r in rows:
+            compile_row(r)
+            self.rows[r.nr] = r
+        for nr, name in NAMES.items():
+            if nr not in self.rows:
+                r = Syscall(nr, name, None, (), MISSING, "not implemented")
+                compile_row(r)
+                self.rows[nr] = r
+
+    def by_name(self, name: str) -> Syscall:
+        for r in self.rows.values():
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def sorted(self) -> list[Syscall]:
+        return [self.rows[nr] for nr in sorted(self.rows)]
+
+
+def compile_row(r: Syscall) -> None:
+    """Build r.invoke(t, regs): decode each argument by its kind and call the handler.
+
+    Generated once per row so the hot path has no loop over kinds.
+    """
+    if r.handler is None:
+        r.invoke = None
+        return
+    decoded = ", ".join(k.expr.format(r="r[%d]" % (i + 1)) for i, k in enumerate(r.args))
+    src = "def invoke(t, r):\n    return h(t%s)\n" % (", " + decoded if decoded else "")
+    namespace = {"h": r.handler}
+    exec(compile(src, "<syscall %s>" % r.name, "exec"), namespace)
+    r.invoke = namespace["invoke"]

@@ -1,0 +1,94 @@
+"""Time system calls: the host's clocks, read at the call."""
+
+from __future__ import annotations
+
+import time
+from errno import EINVAL
+
+from ...abi import linux as L
+from ...errors import KernelError
+
+_HOST_CLOCK = {
+    L.CLOCK_REALTIME: time.CLOCK_REALTIME,
+    L.CLOCK_MONOTONIC: time.CLOCK_MONOTONIC,
+    L.CLOCK_PROCESS_CPUTIME_ID: time.CLOCK_PROCESS_CPUTIME_ID,
+    L.CLOCK_THREAD_CPUTIME_ID: time.CLOCK_PROCESS_CPUTIME_ID,
+    L.CLOCK_MONOTONIC_RAW: time.CLOCK_MONOTONIC_RAW,
+    L.CLOCK_REALTIME_COARSE: time.CLOCK_REALTIME,
+    L.CLOCK_MONOTONIC_COARSE: time.CLOCK_MONOTONIC,
+    L.CLOCK_BOOTTIME: time.CLOCK_BOOTTIME,
+    L.CLOCK_REALTIME_ALARM: time.CLOCK_REALTIME,
+    L.CLOCK_BOOTTIME_ALARM: time.CLOCK_BOOTTIME,
+    L.CLOCK_TAI: time.CLOCK_TAI if hasattr(time, "CLOCK_TAI") else time.CLOCK_REALTIME,
+}
+_COARSE_NS = 4000000      # the jiffy of a CONFIG_HZ=250 kernel
+
+
+def _clock_ns(clock):
+    host = _HOST_CLOCK.get(clock)
+    if host is None:
+        raise KernelError(EINVAL)
+    return time.clock_gettime_ns(host)
+
+
+def sys_clock_gettime(t, clockid, tp):
+    """clock_gettime(2): the host clock of the same id (CPU clocks: pyunik's own)."""
+    ns = _clock_ns(clockid)
+    t.mm.write(tp, L.TIMESPEC.pack(ns // 1000000000, ns % 1000000000))
+    return 0
+
+
+def sys_clock_getres(t, clockid, res):
+    """clock_getres(2): 1 ns for high-resolution clocks, a jiffy for the coarse ones."""
+    if clockid not in _HOST_CLOCK:
+        raise KernelError(EINVAL)
+    if res:
+        coarse = clockid in (L.CLOCK_REALTIME_COARSE, L.CLOCK_MONOTONIC_COARSE)
+        t.mm.write(res, L.TIMESPEC.pack(0, _COARSE_NS if coarse else 1))
+    return 0
+
+
+def sys_gettimeofday(t, tv, tz):
+    """gettimeofday(2): either pointer may be NULL; the timezone is UTC (sys_tz)."""
+    if tv:
+        ns = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        t.mm.write(tv, L.TIMEVAL.pack(ns // 1000000000, ns % 1000000000 // 1000))
+    if tz:
+        t.mm.write(tz, L.TIMEZONE.pack(0, 0))
+    return 0
+
+
+def sys_time(t, tloc):
+    """time(2)."""
+    now = time.clock_gettime_ns(time.CLOCK_REALTIME) // 1000000000
+    if tloc:
+        t.mm.write_u64(tloc, now)
+    return now
+
+
+def _read_timespec(t, ptr):
+    sec, nsec = t.mm.read_struct(L.TIMESPEC, ptr)
+    if sec < 0 or not 0 <= nsec < 1000000000:
+        raise KernelError(EINVAL)
+    return sec * 1000000000 + nsec
+
+
+def sys_nanosleep(t, req, rem):
+    """nanosleep(2): sleeps on the host; no signal can interrupt it yet."""
+    ns = _read_timespec(t, req)
+    time.sleep(ns / 1e9)
+    return 0
+
+
+def sys_clock_nanosleep(t, clockid, flags, req, rem):
+    """clock_nanosleep(2): relative or TIMER_ABSTIME on the named clock."""
+    if clockid in (L.CLOCK_THREAD_CPUTIME_ID,):
+        raise KernelError(EINVAL)
+    if clockid not in _HOST_CLOCK:
+        raise KernelError(EINVAL)
+    ns = _read_timespec(t, req)
+    if flags & 1:     # TIMER_ABSTIME
+        ns -= _clock_ns(clockid)
+    if ns > 0:
+        time.sleep(ns / 1e9)
+    return 0

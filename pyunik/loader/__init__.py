@@ -1,0 +1,1 @@
+"""Loading programs: ELF images and the initial stack."""

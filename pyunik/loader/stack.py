@@ -1,0 +1,64 @@
+"""The initial process stack, laid out byte for byte as Linux's create_elf_tables().
+
+From the top of the 8 MiB stack VMA downwards:
+
+    8 zero bytes            end marker
+    execfn string           AT_EXECFN points here
+    envp strings, argv strings (argv[0] lowest)
+    (aligned to 16)
+    "x86_64"                AT_PLATFORM
+    16 random bytes         AT_RANDOM
+    (aligned to 16 so that the final sp is 16-byte aligned)
+    auxv pairs, AT_NULL
+    NULL, envp[], NULL, argv[], argc   <- sp
+"""
+
+from __future__ import annotations
+
+import struct
+
+from ..abi import linux as L
+from ..mm.address_space import STACK_SIZE, STACK_TOP
+
+
+def build(mm, argv: list[bytes], envp: list[bytes], execfn: bytes,
+          aux: list[tuple[int, int]], random16: bytes) -> int:
+    """Map the stack, write everything on it, and return the initial sp.
+
+    aux holds the auxv entries that depend on the image and the credentials;
+    AT_RANDOM, AT_PLATFORM and AT_EXECFN are filled in here.
+    """
+    mm.map_anonymous(STACK_TOP - STACK_SIZE, STACK_SIZE, L.PROT_READ | L.PROT_WRITE,
+                     L.MAP_PRIVATE | L.MAP_ANONYMOUS | L.MAP_GROWSDOWN, "[stack]")
+    strings = [s + b"\0" for s in argv] + [s + b"\0" for s in envp]
+    top = STACK_TOP - 8
+    area = b"".join(strings) + execfn + b"\0"
+    p = top - len(area)
+    if STACK_TOP - p > STACK_SIZE // 4:
+        raise ValueError("argument list too long")   # E2BIG: Linux allows 1/4 of the stack
+    pointers = []
+    pos = p
+    for s in strings:
+        pointers.append(pos)
+        pos += len(s)
+    execfn_addr = pos
+
+    p &= ~15
+    platform = b"x86_64\0"
+    platform_addr = p - len(platform)
+    random_addr = platform_addr - 16
+    p = random_addr
+
+    auxv = list(aux) + [(L.AT_RANDOM, random_addr), (L.AT_EXECFN, execfn_addr),
+                        (L.AT_PLATFORM, platform_addr), (L.AT_NULL, 0)]
+    words = 1 + len(argv) + 1 + len(envp) + 1 + 2 * len(auxv)
+    sp = (p - 8 * words) & ~15
+
+    table = [len(argv)] + pointers[:len(argv)] + [0] + pointers[len(argv):] + [0]
+    for key, value in auxv:
+        table += [key, value]
+    mm.engine.write(sp, struct.pack("<%dQ" % len(table), *table))
+    mm.engine.write(random_addr, random16)
+    mm.engine.write(platform_addr, platform)
+    mm.engine.write(top - len(area), area + b"\0" * 8)
+    return sp

@@ -1,0 +1,1 @@
+"""Guest memory: the address space (VMAs), host memory behind it, usermem helpers."""

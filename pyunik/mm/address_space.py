@@ -1,0 +1,455 @@
+"""A process's address space: its VMAs and the Linux memory calls on them.
+
+The `AddressSpace` owns a sorted list of `VMA`s. Each VMA is a run of guest pages
+with one protection, backed by host memory (`mm/host.py`) at `vma.host`, the host
+address of `vma.start`; splitting a VMA splits only this bookkeeping, both halves keep
+pointing into the same host mapping. The CPU engine sees the same pages: every VMA
+whose protection is not PROT_NONE is mapped in the engine over exactly its range, and
+PROT_NONE ranges are left unmapped there, so a touch faults as Linux would and the
+usermem helpers get EFAULT for free.
+
+Invariants:
+- `vmas` is sorted by start and VMAs never overlap;
+- `mapped` is the sum of VMA sizes and never exceeds `limit` (the `-m` size): a guest
+  asking for more gets ENOMEM, never the host's OOM killer;
+- the brk heap lives in one `HostReserve`, so growing it keeps one engine region.
+
+The methods named after system calls implement their Linux semantics (checked
+against mm/mmap.c, mm/mprotect.c, mm/mremap.c, mm/madvise.c) and raise KernelError.
+"""
+
+from __future__ import annotations
+
+import bisect
+from errno import EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM
+
+from ..abi import linux as L
+from ..errors import KernelError
+from . import host
+from .usermem import UserMemory
+
+MMAP_MIN_ADDR = 0x10000            # /proc/sys/vm/mmap_min_addr
+STACK_TOP = L.TASK_SIZE            # the initial stack ends here (no randomization)
+STACK_SIZE = 8 << 20               # RLIMIT_STACK's default
+MMAP_BASE = STACK_TOP - (128 << 20)  # Linux: TASK_SIZE - max(rlimit stack, 128 MiB)
+PIE_BASE = 0x555555554000          # where Linux puts an ET_DYN main program
+HEAP_RESERVE = 1 << 32             # host address space set aside for brk
+
+
+def page_up(x: int) -> int:
+    return (x + L.PAGE_SIZE - 1) & L.PAGE_MASK
+
+
+def page_down(x: int) -> int:
+    return x & L.PAGE_MASK
+
+
+class VMA:
+    """A run of guest pages [start, end) with one protection and one host backing."""
+
+    __slots__ = ("start", "end", "prot", "flags", "host", "name", "reserve")
+
+    def __init__(self, start, end, prot, flags, host_ptr, name="", reserve=None):
+        self.start = start
+        self.end = end
+        self.prot = prot
+        self.flags = flags        # MAP_* flags it was created with (type, growsdown)
+        self.host = host_ptr      # host address of self.start
+        self.name = name          # "[heap]", "[stack]", a file path, or ""
+        self.reserve = reserve    # the HostReserve this lives in, or None
+
+    def host_at(self, addr: int) -> int:
+        return self.host + (addr - self.start)
+
+    def piece(self, start: int, end: int, prot: int | None = None) -> "VMA":
+        return VMA(start, end, self.prot if prot is None else prot, self.flags,
+                   self.host_at(start), self.name, self.reserve)
+
+    def __repr__(self) -> str:
+        return "VMA(%#x-%#x %s %s)" % (self.start, self.end, prot_string(self.prot, self.flags),
+                                       self.name)
+
+
+def prot_string(prot: int, flags: int) -> str:
+    return ("r" if prot & 1 else "-") + ("w" if prot & 2 else "-") + \
+        ("x" if prot & 4 else "-") + ("s" if flags & L.MAP_TYPE == L.MAP_SHARED else "p")
+
+
+class AddressSpace(UserMemory):
+    def __init__(self, engine, limit: int):
+        self.engine = engine
+        self.limit = limit
+        self.vmas: list[VMA] = []
+        self._starts: list[int] = []
+        self.mapped = 0
+        self.mmap_base = MMAP_BASE
+        self.start_brk = 0
+        self.brk = 0
+        self._heap: host.HostReserve | None = None
+
+    # ---- lookup -------------------------------------------------------------------------
+
+    def find(self, addr: int) -> VMA | None:
+        """The VMA containing addr, or None."""
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i >= 0 and addr < self.vmas[i].end:
+            return self.vmas[i]
+        return None
+
+    def overlapping(self, start: int, end: int) -> list[VMA]:
+        i = max(bisect.bisect_right(self._starts, start) - 1, 0)
+        out = []
+        for v in self.vmas[i:]:
+            if v.start >= end:
+                break
+            if v.end > start:
+                out.append(v)
+        return out
+
+    def is_free(self, start: int, end: int) -> bool:
+        return not self.overlapping(start, end)
+
+    def covered(self, start: int, end: int) -> bool:
+        """Is every page of [start, end) mapped?"""
+        pos = start
+        for v in self.overlapping(start, end):
+            if v.start > pos:
+                return False
+            pos = v.end
+        return pos >= end
+
+    def _replace(self, old: list[VMA], new: list[VMA]) -> None:
+        for v in old:
+            i = bisect.bisect_left(self._starts, v.start)
+            del self.vmas[i], self._starts[i]
+        for v in new:
+            i = bisect.bisect_left(self._starts, v.start)
+            self.vmas.insert(i, v)
+            self._starts.insert(i, v.start)
+
+    def find_free(self, size: int, hint: int = 0) -> int:
+        """A free range of size bytes: at the hint if it is free, else top-down below
+        mmap_base, as Linux's unmapped_area_topdown does."""
+        if hint:
+            h = page_down(hint)
+            if h >= MMAP_MIN_ADDR and h + size <= L.TASK_SIZE and self.is_free(h, h + size):
+                return h
+        top = self.mmap_base
+        for v in reversed(self.vmas):
+            if v.start >= top:
+                continue
+            if v.end <= top and top - v.end >= size:
+                return top - size
+            top = min(top, v.start)
+        if top - MMAP_MIN_ADDR >= size:
+            return top - size
+        raise KernelError(ENOMEM)
+
+    # ---- creating and destroying mappings -------------------------------------------------
+
+    def _charge(self, size: int) -> None:
+        if self.mapped + size > self.limit:
+            raise KernelError(ENOMEM)
+
+    def _engine_map(self, v: VMA) -> None:
+        if v.prot & 7:
+            self.engine.map_host(v.start, v.end - v.start, v.prot, v.host)
+
+    def map_anonymous(self, start: int, size: int, prot: int, flags: int, name: str = "") -> VMA:
+        """Map fresh zeroed pages at [start, start+size), which must be free."""
+        self._charge(size)
+        try:
+            ptr = host.allocate(size, shared=(flags & L.MAP_TYPE) != L.MAP_PRIVATE)
+        except host.HostMemoryError:
+            raise KernelError(ENOMEM) from None
+        v = VMA(start, start + size, prot & 7, flags, ptr, name)
+        self._replace([], [v])
+        self.mapped += size
+        self._engine_map(v)
+        return v
+
+    def unmap_range(self, start: int, end: int) -> None:
+        """Remove [start, end) from the address space, giving its host memory back."""
+        old, new = [], []
+        for v in self.overlapping(start, end):
+            a, b = max(v.start, start), min(v.end, end)
+            if v.prot & 7:
+                self.engine.unmap(a, b - a)
+            if v.reserve is not None:
+                v.reserve.decommit(v.host_at(a), b - a)
+            else:
+                host.release(v.host_at(a), b - a)
+            self.mapped -= b - a
+            old.append(v)
+            if v.start < a:
+                new.append(v.piece(v.start, a))
+            if b < v.end:
+                new.append(v.piece(b, v.end))
+        self._replace(old, new)
+
+    # ---- mmap(2) and friends ----------------------------------------------------------------
+
+    def mmap(self, addr: int, length: int, prot: int, flags: int) -> int:
+        """mmap(2) of anonymous memory; file mappings are checked by the caller."""
+        kind = flags & L.MAP_TYPE
+        if kind not in (L.MAP_SHARED, L.MAP_PRIVATE, L.MAP_SHARED_VALIDATE):
+            raise KernelError(EINVAL)
+        if kind == L.MAP_SHARED_VALIDATE and flags & ~_VALIDATED_FLAGS:
+            raise KernelError(EOPNOTSUPP)
+        if length == 0:
+            raise KernelError(EINVAL)
+        size = page_up(length)
+        if size == 0 or size > L.TASK_SIZE:
+            raise KernelError(ENOMEM)
+        fixed = flags & (L.MAP_FIXED | L.MAP_FIXED_NOREPLACE)
+        if fixed:
+            if addr & ~L.PAGE_MASK:
+                raise KernelError(EINVAL)
+            if addr + size > L.TASK_SIZE:
+                raise KernelError(ENOMEM)
+            if addr < MMAP_MIN_ADDR:
+                raise KernelError(EPERM)
+            if not self.is_free(addr, addr + size):
+                if flags & L.MAP_FIXED_NOREPLACE:
+                    raise KernelError(EEXIST)
+                replaced = sum(min(v.end, addr + size) - max(v.start, addr)
+                               for v in self.overlapping(addr, addr + size))
+                self._charge(size - replaced)
+                self.unmap_range(addr, addr + size)
+            start = addr
+        else:
+            self._charge(size)
+            start = self.find_free(size, addr)
+        self.map_anonymous(start, size, prot, flags)
+        return start
+
+    def munmap(self, addr: int, length: int) -> None:
+        if addr & ~L.PAGE_MASK or length == 0:
+            raise KernelError(EINVAL)
+        size = page_up(length)
+        if addr + size > L.TASK_SIZE or size == 0:
+            raise KernelError(EINVAL)
+        self.unmap_range(addr, addr + size)
+
+    def mprotect(self, addr: int, length: int, prot: int) -> None:
+        if addr & ~L.PAGE_MASK:
+            raise KernelError(EINVAL)
+        if prot & ~(7 | 8 | L.PROT_GROWSDOWN | L.PROT_GROWSUP):
+            raise KernelError(EINVAL)
+        size = page_up(length)
+        if size == 0:
+            return
+        end = addr + size
+        if end < addr or end > L.TASK_SIZE:
+            raise KernelError(ENOMEM)
+        if not self.covered(addr, end):
+            # Linux changes the pages before the hole, then fails; pyunik changes none.
+            raise KernelError(ENOMEM)
+        self.set_protection(addr, end, prot & 7)
+
+    def set_protection(self, start: int, end: int, prot: int) -> None:
+        old, new = [], []
+        for v in self.overlapping(start, end):
+            if v.prot == prot:
+                continue
+            a, b = max(v.start, start), min(v.end, end)
+            if not v.prot & 7:
+                self.engine.map_host(a, b - a, prot, v.host_at(a))
+            elif not prot:
+                self.engine.unmap(a, b - a)
+            else:
+                self.engine.protect(a, b - a, prot)
+            old.append(v)
+            if v.start < a:
+                new.append(v.piece(v.start, a))
+            new.append(v.piece(a, b, prot))
+            if b < v.end:
+                new.append(v.piece(b, v.end))
+        self._replace(old, new)
+
+    # ---- brk(2) -------------------------------------------------------------------------------
+
+    def set_initial_brk(self, addr: int) -> None:
+        self.start_brk = self.brk = page_up(addr)
+
+    def do_brk(self, requested: int) -> int:
+        """brk(2): move the break, returning the new one, or the old one on failure."""
+        if requested < self.start_brk:
+            return self.brk
+        new_top, old_top = page_up(requested), page_up(self.brk)
+        if new_top == old_top:
+            self.brk = requested
+            return self.brk
+        if requested <= self.brk:
+            self.unmap_range(new_top, old_top)
+            self.brk = requested
+            return self.brk
+        # Growing: the new pages (and a guard page) must be free, and fit the reserve.
+        if new_top - self.start_brk > HEAP_RESERVE \
+                or not self.is_free(old_top, new_top + L.PAGE_SIZE) \
+                or self.mapped + (new_top - old_top) > self.limit:
+            return self.brk
+        try:
+            self._grow_heap(old_top, new_top)
+        except host.HostMemoryError:
+            return self.brk
+        self.brk = requested
+        return self.brk
+
+    def _grow_heap(self, old_top: int, new_top: int) -> None:
+        if self._heap is None:
+            self._heap = host.HostReserve(HEAP_RESERVE)
+        heap = self._heap
+        offset = old_top - self.start_brk
+        ptr = heap.commit(offset, new_top - old_top)
+        last = self.find(old_top - 1) if old_top > self.start_brk else None
+        if last is not None and last.reserve is heap and last.prot == 3:
+            # Extend the last heap VMA and remap it as one engine region.
+            self.engine.unmap(last.start, last.end - last.start)
+            grown = last.piece(last.start, new_top)
+            self._replace([last], [grown])
+            self._engine_map(grown)
+        else:
+            v = VMA(old_top, new_top, 3, L.MAP_PRIVATE | L.MAP_ANONYMOUS, ptr, "[heap]", heap)
+            self._replace([], [v])
+            self._engine_map(v)
+        self.mapped += new_top - old_top
+
+    # ---- mremap(2) ------------------------------------------------------------------------------
+
+    def mremap(self, old: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
+        if old & ~L.PAGE_MASK:
+            raise KernelError(EINVAL)
+        if flags & ~(L.MREMAP_MAYMOVE | L.MREMAP_FIXED | L.MREMAP_DONTUNMAP):
+            raise KernelError(EINVAL)
+        if flags & L.MREMAP_FIXED and not flags & L.MREMAP_MAYMOVE:
+            raise KernelError(EINVAL)
+        if flags & L.MREMAP_DONTUNMAP and (not flags & L.MREMAP_MAYMOVE or old_len != new_len):
+            raise KernelError(EINVAL)
+        old_len, new_len = page_up(old_len), page_up(new_len)
+        if new_len == 0 or old_len == 0:
+            # old_len == 0 duplicates a shared mapping in Linux; not supported here.
+            raise KernelError(EINVAL)
+        if flags & L.MREMAP_FIXED:
+            if new_addr & ~L.PAGE_MASK:
+                raise KernelError(EINVAL)
+            if new_addr < old + old_len and old < new_addr + new_len:
+                raise KernelError(EINVAL)
+            if new_addr + new_len > L.TASK_SIZE:
+                raise KernelError(EINVAL)
+            self._resize_source(old, old_len)
+            self.unmap_range(new_addr, new_addr + new_len)
+            if old_len > new_len:
+                self.unmap_range(old + new_len, old + old_len)
+                old_len = new_len
+            return self._relocate(old, old_len, new_addr, new_len, flags)
+        if old_len >= new_len:
+            if old_len > new_len:
+                self.unmap_range(old + new_len, old + old_len)
+            return old
+        v = self._resize_source(old, old_len)
+        self._charge(new_len - old_len)
+        if old + old_len == v.end and old + new_len <= L.TASK_SIZE \
+                and self.is_free(v.end, old + new_len):
+            return self._relocate(old, old_len, old, new_len, 0)
+        if not flags & L.MREMAP_MAYMOVE:
+            raise KernelError(ENOMEM)
+        return self._relocate(old, old_len, self.find_free(new_len), new_len, flags)
+
+    def _resize_source(self, old: int, old_len: int) -> VMA:
+        v = self.find(old)
+        if v is None or old + old_len > v.end:
+            raise KernelError(EFAULT)
+        return v
+
+    def _relocate(self, old: int, old_len: int, new: int, new_len: int, flags: int) -> int:
+        """Move the pages [old, old+old_len) of one VMA to [new, new+new_len)."""
+        v = self.find(old)
+        if v.reserve is None and v.start == old and v.end == old + old_len \
+                and not flags & L.MREMAP_DONTUNMAP:
+            # The whole VMA: let the host move its pages without copying.
+            if v.prot & 7:
+                self.engine.unmap(v.start, old_len)
+            try:
+                ptr = host.move(v.host, old_len, new_len)
+            except host.HostMemoryError:
+                self._engine_map(v)
+                raise KernelError(ENOMEM) from None
+            self._replace([v], [])
+            self.mapped -= old_len
+        else:
+            try:
+                ptr = host.allocate(new_len, shared=(v.flags & L.MAP_TYPE) != L.MAP_PRIVATE)
+            except host.HostMemoryError:
+                raise KernelError(ENOMEM) from None
+            host.copy(ptr, v.host_at(old), old_len)
+            if flags & L.MREMAP_DONTUNMAP:
+                host.discard(v.host_at(old), old_len)
+            else:
+                self.unmap_range(old, old + old_len)
+        moved = VMA(new, new + new_len, v.prot, v.flags, ptr, v.name)
+        self._replace([], [moved])
+        self.mapped += new_len
+        self._engine_map(moved)
+        return new
+
+    # ---- madvise(2), mincore(2), msync(2) --------------------------------------------------------
+
+    def madvise(self, addr: int, length: int, advice: int) -> None:
+        if addr & ~L.PAGE_MASK:
+            raise KernelError(EINVAL)
+        if advice not in L.MADV_NAMES:
+            raise KernelError(EINVAL)
+        size = page_up(length)
+        if size == 0:
+            return
+        end = addr + size
+        if not self.covered(addr, end):
+            raise KernelError(ENOMEM)
+        if advice == L.MADV_REMOVE:
+            raise KernelError(EINVAL)   # only shared file/tmpfs mappings; none here
+        if advice == L.MADV_DONTNEED:
+            # Private anonymous pages read back as zero; shared ones keep their
+            # contents (host shared memory behaves exactly so).
+            for v in self.overlapping(addr, end):
+                a, b = max(v.start, addr), min(v.end, end)
+                host.discard(v.host_at(a), b - a)
+        # Every other advice is a hint Linux may ignore; so does pyunik.
+
+    def mincore(self, addr: int, length: int) -> bytes:
+        if addr & ~L.PAGE_MASK:
+            raise KernelError(EINVAL)
+        size = page_up(length)
+        end = addr + size
+        if end > L.TASK_SIZE:
+            raise KernelError(ENOMEM)
+        if not self.covered(addr, end):
+            raise KernelError(ENOMEM)
+        out = bytearray()
+        for v in self.overlapping(addr, end):
+            a, b = max(v.start, addr), min(v.end, end)
+            out += bytes(x & 1 for x in host.residency(v.host_at(a), b - a))
+        return bytes(out)
+
+    def msync(self, addr: int, length: int, flags: int) -> None:
+        if addr & ~L.PAGE_MASK:
+            raise KernelError(EINVAL)
+        if flags & ~(L.MS_ASYNC | L.MS_SYNC | L.MS_INVALIDATE):
+            raise KernelError(EINVAL)
+        if flags & L.MS_ASYNC and flags & L.MS_SYNC:
+            raise KernelError(EINVAL)
+        end = addr + page_up(length)
+        if not self.covered(addr, end):
+            raise KernelError(ENOMEM)
+        # Anonymous memory has no file to write back to.
+
+    def free_all(self) -> None:
+        """Give every host page back (the process is gone)."""
+        for v in list(self.vmas):
+            self.unmap_range(v.start, v.end)
+
+
+_VALIDATED_FLAGS = (L.MAP_TYPE | L.MAP_FIXED | L.MAP_ANONYMOUS | L.MAP_32BIT | L.MAP_GROWSDOWN
+                    | L.MAP_DENYWRITE | L.MAP_EXECUTABLE | L.MAP_LOCKED | L.MAP_NORESERVE
+                    | L.MAP_POPULATE | L.MAP_NONBLOCK | L.MAP_STACK | L.MAP_HUGETLB
+                    | L.MAP_SYNC | L.MAP_FIXED_NOREPLACE)

@@ -1,0 +1,108 @@
+"""Host memory behind guest pages: anonymous host mappings, committed lazily.
+
+Guest memory is host memory handed to the CPU engine by address (mem_map_ptr), so a
+large sparse guest mapping costs nothing until touched. This module is the only place
+that calls the host's mmap family; the address space above it decides what to map.
+
+Two kinds of block:
+- `HostBlock`: one host mapping per guest mapping; pieces of it are returned to the
+  host with munmap as the guest unmaps them.
+- `HostReserve`: a range of host address space reserved once (the brk heap), whose
+  pages are given back by mapping fresh PROT_NONE pages over them, never munmap, so
+  the range stays ours and can be committed again with MAP_FIXED safely.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_mmap = _libc.mmap
+_mmap.restype = ctypes.c_void_p
+_mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                  ctypes.c_int, ctypes.c_long]
+_munmap = _libc.munmap
+_munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_madvise = _libc.madvise
+_madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_mremap = _libc.mremap
+_mremap.restype = ctypes.c_void_p
+_mremap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int]
+_mincore = _libc.mincore
+_mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+
+_PROT_NONE, _PROT_RW = 0, 3
+_MAP_SHARED, _MAP_PRIVATE, _MAP_FIXED, _MAP_ANON, _MAP_NORESERVE = 1, 2, 0x10, 0x20, 0x4000
+_MAP_FAILED = ctypes.c_void_p(-1).value
+_MADV_DONTNEED = 4
+_MREMAP_MAYMOVE = 1
+
+
+class HostMemoryError(Exception):
+    """The host refused memory (its errno is in .errno)."""
+
+    def __init__(self, err: int):
+        super().__init__(os.strerror(err))
+        self.errno = err
+
+
+def _check(ptr) -> int:
+    if ptr is None or ptr == _MAP_FAILED:
+        raise HostMemoryError(ctypes.get_errno())
+    return ptr
+
+
+def allocate(size: int, shared: bool = False) -> int:
+    """A fresh zeroed host mapping of size bytes (committed lazily)."""
+    flags = (_MAP_SHARED if shared else _MAP_PRIVATE) | _MAP_ANON | _MAP_NORESERVE
+    return _check(_mmap(None, size, _PROT_RW, flags, -1, 0))
+
+
+def release(ptr: int, size: int) -> None:
+    _munmap(ptr, size)
+
+
+def discard(ptr: int, size: int) -> None:
+    """Drop the pages' contents: private anonymous pages read as zero afterwards."""
+    _madvise(ptr, size, _MADV_DONTNEED)
+
+
+def move(ptr: int, old_size: int, new_size: int) -> int:
+    """Resize a host mapping, moving it if it must; contents are kept without copying."""
+    return _check(_mremap(ptr, old_size, new_size, _MREMAP_MAYMOVE))
+
+
+def residency(ptr: int, size: int) -> bytes:
+    """One byte per page, bit 0 set when the host has the page in memory (mincore)."""
+    pages = (size + 4095) // 4096
+    vec = ctypes.create_string_buffer(pages)
+    if _mincore(ptr, size, vec) != 0:
+        return b"\x01" * pages
+    return vec.raw
+
+
+def copy(dst: int, src: int, size: int) -> None:
+    ctypes.memmove(dst, src, size)
+
+
+class HostReserve:
+    """A reserved host range whose pages are committed and decommitted in place."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.base = _check(_mmap(None, size, _PROT_NONE,
+                                 _MAP_PRIVATE | _MAP_ANON | _MAP_NORESERVE, -1, 0))
+
+    def commit(self, offset: int, size: int) -> int:
+        """Fresh zeroed read-write pages at base+offset."""
+        return _check(_mmap(self.base + offset, size, _PROT_RW,
+                            _MAP_PRIVATE | _MAP_ANON | _MAP_NORESERVE | _MAP_FIXED, -1, 0))
+
+    def decommit(self, ptr: int, size: int) -> None:
+        """Give the pages back to the host but keep the address range reserved."""
+        _check(_mmap(ptr, size, _PROT_NONE,
+                     _MAP_PRIVATE | _MAP_ANON | _MAP_NORESERVE | _MAP_FIXED, -1, 0))
+
+    def contains(self, ptr: int) -> bool:
+        return self.base <= ptr < self.base + self.size

@@ -1,0 +1,129 @@
+"""usermem: the only way the kernel reads and writes guest memory.
+
+Every helper bounds its length and raises KernelError(EFAULT) for an address the
+guest could not use itself (unmapped, PROT_NONE, or read-only for a write), and
+ENAMETOOLONG for a path longer than PATH_MAX, as Linux's copy_from_user,
+copy_to_user and strncpy_from_user do. Mixed into AddressSpace.
+"""
+
+from __future__ import annotations
+
+import struct
+from errno import EFAULT, EINVAL, ENAMETOOLONG
+
+from ..abi import linux as L
+from ..errors import KernelError
+from ..cpu.engine import MemoryFault
+
+_PAGE = L.PAGE_SIZE
+
+
+class UserMemory:
+    engine: object
+
+    def read(self, addr: int, size: int) -> bytes:
+        """copy_from_user: size bytes at addr."""
+        if size == 0:
+            return b""
+        if addr + size > L.TASK_SIZE or size < 0:
+            raise KernelError(EFAULT)
+        try:
+            return self.engine.read(addr, size)
+        except MemoryFault:
+            raise KernelError(EFAULT) from None
+
+    def write(self, addr: int, data: bytes) -> None:
+        """copy_to_user: the whole destination must be mapped writable."""
+        size = len(data)
+        if size == 0:
+            return
+        end = addr + size
+        if end > L.TASK_SIZE:
+            raise KernelError(EFAULT)
+        v = self.find(addr)
+        if v is None or not v.prot & 2:
+            raise KernelError(EFAULT)
+        if end > v.end and not self._writable(v.end, end):
+            raise KernelError(EFAULT)
+        try:
+            self.engine.write(addr, data)
+        except MemoryFault:
+            raise KernelError(EFAULT) from None
+
+    def _writable(self, start: int, end: int) -> bool:
+        pos = start
+        for v in self.overlapping(start, end):
+            if v.start > pos or not v.prot & 2:
+                return False
+            pos = v.end
+        return pos >= end
+
+    def check_writable(self, addr: int, size: int) -> None:
+        """Fail with EFAULT now, before a call consumes anything it cannot return."""
+        if size and (addr + size > L.TASK_SIZE or not self._writable(addr, addr + size)):
+            raise KernelError(EFAULT)
+
+    def read_cstring(self, addr: int, limit: int = L.PATH_MAX) -> bytes:
+        """strncpy_from_user: a NUL-terminated string of at most limit bytes with its NUL.
+
+        Reads page by page so a string ending just before an unmapped page is fine.
+        """
+        out = b""
+        while True:
+            chunk = _PAGE - (addr & (_PAGE - 1))
+            data = self.read(addr, chunk)
+            nul = data.find(b"\0")
+            if nul >= 0:
+                out += data[:nul]
+                if len(out) >= limit:
+                    raise KernelError(ENAMETOOLONG)
+                return out
+            out += data
+            if len(out) >= limit:
+                raise KernelError(ENAMETOOLONG)
+            addr += chunk
+
+    def read_struct(self, layout: struct.Struct, addr: int) -> tuple:
+        return layout.unpack(self.read(addr, layout.size))
+
+    def write_struct(self, layout: struct.Struct, addr: int, *values) -> None:
+        self.write(addr, layout.pack(*values))
+
+    def read_u64(self, addr: int) -> int:
+        return int.from_bytes(self.read(addr, 8), "little")
+
+    def write_u64(self, addr: int, value: int) -> None:
+        self.write(addr, (value & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little"))
+
+    def write_i32(self, addr: int, value: int) -> None:
+        self.write(addr, struct.pack("<i", value))
+
+    def read_iovec(self, addr: int, count: int) -> list[tuple[int, int]]:
+        """An iovec array as (base, len) pairs; Linux's import_iovec checks."""
+        if count < 0 or count > L.UIO_MAXIOV:
+            raise KernelError(EINVAL)
+        if count == 0:
+            return []
+        raw = self.read(addr, count * 16)
+        vecs = list(struct.iter_unpack("<QQ", raw))
+        total = 0
+        for _, length in vecs:
+            if length > 0x7FFFFFFFFFFFFFFF:
+                raise KernelError(EINVAL)
+            total += length
+            if total > 0x7FFFFFFFFFFFFFFF:
+                raise KernelError(EINVAL)
+        return vecs
+
+    def read_string_array(self, addr: int, limit: int = 0x7FFFFFFF) -> list[bytes]:
+        """A NULL-terminated array of string pointers (argv, envp)."""
+        out = []
+        while addr:
+            ptr = self.read_u64(addr)
+            if ptr == 0:
+                return out
+            out.append(self.read_cstring(ptr, 1 << 17))
+            addr += 8
+            if len(out) > limit:
+                raise KernelError(EINVAL)
+        return out

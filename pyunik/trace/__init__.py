@@ -1,0 +1,1 @@
+"""Observing the guest: strace-style lines and crash reports."""
