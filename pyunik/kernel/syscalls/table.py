@@ -18,7 +18,7 @@ from typing import Callable
 
 from ...abi.syscall_numbers import NAMES
 from . import fs, mm, proc, signal, time
-from .args import (DirFd, Enum, Fd, Flags, InBuf, InIovec, Int, Kind, Long, Mode, Off,
+from .args import (DirFd, Enum, Fd, Flags, InBuf, InIovec, Int, Kind, Mode, Off,
                    OutBuf, OutIovec, Path, Ptr, Signal, Size, UInt, ULong)
 
 FULL, PARTIAL, STUB, MISSING = "full", "partial", "stub", "missing"
