@@ -60,6 +60,10 @@ class Process:
         self.cwd = "/"
         self.umask = 0o022
         self.personality = L.PER_LINUX
+        self.dumpable = 1
+        self.pdeath_signal = 0
+        self.no_new_privs = 0
+        self.child_subreaper = 0
         # Credentials are inherited from pyunik's own process, as a child's are.
         self.uid = self.euid = self.suid = os.getuid()
         self.gid = self.egid = self.sgid = os.getgid()
@@ -79,5 +83,7 @@ class Thread:
         self.sigmask = 0
         self.altstack = (0, L.SS_DISABLE, 0)   # (ss_sp, ss_flags, ss_size)
         self.clear_child_tid = 0
+        self.timer_slack_ns = 50000
         self.robust_list = (0, 0)              # (head, len)
+        self.comm = os.path.basename(process.exe).encode()[:L.TASK_COMM_LEN - 1]
         process.threads.append(self)

@@ -47,6 +47,7 @@ ENUMS = {
     "arch_prctl": L.ARCH_NAMES,
     "madvise": L.MADV_NAMES,
     "ioctl": L.IOCTL_NAMES,
+    "prctl": L.PRCTL_NAMES,
 }
 
 
@@ -203,6 +204,9 @@ def format_result(row, result: int | None) -> str:
 
 def format_call(row, args: list[int], result: int | None, t) -> str:
     """One strace line (without the newline) for a call of row with raw args."""
-    shown = [format_arg(k, args[i], args, result, t) for i, k in enumerate(row.args)]
+    if row.status == "missing":
+        shown = ["%#x" % a for a in args]
+    else:
+        shown = [format_arg(k, args[i], args, result, t) for i, k in enumerate(row.args)]
     return "%s(%s) = %s" % (row.name, ", ".join(shown), format_result(row, result))
 

@@ -45,6 +45,7 @@ Path = Kind("const char *path", _PATH, "path")
 Signal = Kind("int sig", _I32, "signal")
 Flags = Kind("int flags", _U32, "flags")          # Flags(table="open") etc.
 Enum = Kind("int", _I32, "enum")                  # Enum(table="clock")
+Request = Kind("unsigned int request", _U32, "enum", table="ioctl")
 InBuf = Kind("const void *buf", _U64, "inbuf")    # InBuf(arg=2): length in argument 2
 OutBuf = Kind("void *buf", _U64, "outbuf")        # OutBuf(): length is the return value
 InIovec = Kind("const struct iovec *", _U64, "iniovec")

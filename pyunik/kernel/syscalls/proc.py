@@ -285,3 +285,57 @@ def _readlink(t, path, buf, size):
         t.mm.write(buf, target)
         return len(target)
     raise KernelError(ENOENT)   # nothing else exists until the VFS
+
+
+def sys_prctl(t, option, arg2, arg3, arg4, arg5):
+    """prctl(2): names, dumpable, parent-death signal, no_new_privs, subreaper, timer
+    slack, seccomp mode and the capability bounding set; other options are EINVAL."""
+    p = t.process
+    if option == L.PR_SET_NAME:
+        t.comm = t.mm.read(arg2, L.TASK_COMM_LEN).split(b"\0", 1)[0][:L.TASK_COMM_LEN - 1]
+        return 0
+    if option == L.PR_GET_NAME:
+        t.mm.write(arg2, t.comm + b"\0")
+        return 0
+    if option == L.PR_GET_DUMPABLE:
+        return p.dumpable
+    if option == L.PR_SET_DUMPABLE:
+        if arg2 not in (0, 1):
+            raise KernelError(EINVAL)
+        p.dumpable = arg2
+        return 0
+    if option == L.PR_SET_PDEATHSIG:
+        if not 0 <= arg2 <= L.NSIG:
+            raise KernelError(EINVAL)
+        p.pdeath_signal = arg2
+        return 0
+    if option == L.PR_GET_PDEATHSIG:
+        t.mm.write_i32(arg2, p.pdeath_signal)
+        return 0
+    if option == L.PR_SET_NO_NEW_PRIVS:
+        if arg2 != 1 or arg3 or arg4 or arg5:
+            raise KernelError(EINVAL)
+        p.no_new_privs = 1
+        return 0
+    if option == L.PR_GET_NO_NEW_PRIVS:
+        if arg2 or arg3 or arg4 or arg5:
+            raise KernelError(EINVAL)
+        return p.no_new_privs
+    if option == L.PR_SET_CHILD_SUBREAPER:
+        p.child_subreaper = 1 if arg2 else 0
+        return 0
+    if option == L.PR_GET_CHILD_SUBREAPER:
+        t.mm.write_i32(arg2, p.child_subreaper)
+        return 0
+    if option == L.PR_SET_TIMERSLACK:
+        t.timer_slack_ns = arg2 if arg2 else 50000
+        return 0
+    if option == L.PR_GET_TIMERSLACK:
+        return t.timer_slack_ns
+    if option == L.PR_GET_SECCOMP:
+        return 0
+    if option == L.PR_CAPBSET_READ:
+        if arg2 > L.CAP_LAST_CAP:
+            raise KernelError(EINVAL)
+        return 1
+    raise KernelError(EINVAL)

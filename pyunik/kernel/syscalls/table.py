@@ -19,7 +19,7 @@ from typing import Callable
 from ...abi.syscall_numbers import NAMES
 from . import fs, mm, proc, signal, time
 from .args import (DirFd, Enum, Fd, Flags, InBuf, InIovec, Int, Kind, Mode, Off,
-                   OutBuf, OutIovec, Path, Ptr, Signal, Size, UInt, ULong)
+                   OutBuf, OutIovec, Path, Ptr, Request, Signal, Size, UInt, ULong)
 
 FULL, PARTIAL, STUB, MISSING = "full", "partial", "stub", "missing"
 
@@ -62,7 +62,7 @@ ROWS = [
     row(13, "rt_sigaction", signal.sys_rt_sigaction, Signal, Ptr, Ptr, Size,
         status=PARTIAL, note="dispositions kept exactly; handlers are not run yet"),
     row(14, "rt_sigprocmask", signal.sys_rt_sigprocmask, Enum(table="sighow"), Ptr, Ptr, Size),
-    row(16, "ioctl", fs.sys_ioctl, Fd, ULong, Ptr,
+    row(16, "ioctl", fs.sys_ioctl, Fd, Request, Ptr,
         status=PARTIAL, note="FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; terminal ioctls on a "
                              "host terminal; ENOTTY elsewhere"),
     row(17, "pread64", fs.sys_pread64, Fd, OutBuf(), Size, Off),
@@ -111,6 +111,10 @@ ROWS = [
     row(131, "sigaltstack", signal.sys_sigaltstack, Ptr, Ptr),
     row(135, "personality", proc.sys_personality, UInt,
         status=PARTIAL, note="PER_LINUX domains only; others are EINVAL"),
+    row(157, "prctl", proc.sys_prctl, Enum(table="prctl"), ULong, ULong, ULong, ULong,
+        status=PARTIAL, note="PR_SET/GET_NAME, DUMPABLE, PDEATHSIG, NO_NEW_PRIVS, "
+                             "CHILD_SUBREAPER, TIMERSLACK, GET_SECCOMP, CAPBSET_READ; "
+                             "other options EINVAL"),
     row(158, "arch_prctl", proc.sys_arch_prctl, Enum(table="arch_prctl"), Ptr,
         status=PARTIAL, note="ARCH_SET_CPUID (CPUID faulting) is EINVAL"),
     row(160, "setrlimit", proc.sys_setrlimit, Enum(table="rlimit"), Ptr),
