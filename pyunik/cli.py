@@ -12,9 +12,12 @@ started gives one line on stderr and 127 (not found) or 126 (not executable).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 
 from . import __version__
 from .api import ProgramError, Unikernel, parse_size
@@ -81,13 +84,37 @@ def cmd_run(args) -> int:
     vm = Unikernel([args.program] + program_args, env=env, memory=memory,
                    quiet=args.quiet, strace=trace_out)
     try:
-        return vm.run()
+        vm.start()
+        with forward_host_signals(vm.kernel):
+            return vm.run()
     except ProgramError as e:
         print(str(e), file=sys.stderr)
         return e.exit_status
     finally:
         if trace_out is not None and trace_out is not sys.stderr:
             trace_out.close()
+
+
+@contextlib.contextmanager
+def forward_host_signals(kernel):
+    """Ctrl-C, SIGTERM and SIGHUP sent to pyunik go to the guest.
+
+    The guest's CPU runs in C for long stretches, where Python's own handlers never
+    run; so the signals are blocked here and a watcher thread takes them with
+    sigwait and hands them to the kernel, which stops the CPU to act on them.
+    """
+    wanted = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
+
+    def watch():
+        while True:
+            kernel.interrupt(signal.sigwait(wanted))
+
+    threading.Thread(target=watch, name="pyunik-signals", daemon=True).start()
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def cmd_syscalls(args) -> int:

@@ -29,6 +29,7 @@ from ..loader import elf, stack
 from ..mm.address_space import AddressSpace
 from ..trace import crash, strace
 from .fdtable import FdTable
+from . import signals
 from .process import Process, ProcessExit, Thread
 from .syscalls.table import STUB, SyscallTable
 
@@ -74,7 +75,7 @@ class Kernel:
         self._warned: set[int] = set()
         self.exit_status: int | None = None
         self.exit_signal = 0
-        self.syscall_count = 0
+        self.host_signals: list[int] = []   # signals from the host (Ctrl-C), newest last
         if self.config.random_seed is not None:
             import random
             rng = random.Random(self.config.random_seed)
@@ -210,6 +211,28 @@ class Kernel:
 
     # ---- running ------------------------------------------------------------------------------
 
+    def interrupt(self, sig: int) -> None:
+        """A signal from the host for the guest (the terminal's Ctrl-C, a kill of
+        pyunik). Safe to call from another host thread: it only queues the signal and
+        stops the CPU, which keeps asking until the kernel has taken it."""
+        self.host_signals.append(sig)
+        while sig in self.host_signals and self.exit_status is None:
+            self.current.process.engine.stop()
+            time.sleep(0.05)
+
+    def _take_host_signal(self, t: Thread) -> None:
+        sig = self.host_signals[0]
+        try:
+            if signals.send(t, sig) == signals.UNDELIVERABLE:
+                # A guest handler cannot run yet; rather than hang, act as SIG_DFL.
+                if not self.config.quiet:
+                    self.config.warn.write("pyunik: warning: %s from the host: guest "
+                                           "handlers cannot run yet, terminating\n"
+                                           % L.signal_name(sig))
+                raise ProcessExit(0, signal=sig)
+        finally:
+            self.host_signals.pop(0)
+
     def run(self) -> int:
         """Run the spawned process to its end; returns the exit status in shell form
         (the exit code, or 128 + the signal number)."""
@@ -218,10 +241,15 @@ class Kernel:
         pc = process.entry
         while True:
             try:
+                if self.host_signals:
+                    self._take_host_signal(t)
                 fault = process.engine.run(pc)
             except ProcessExit as e:
                 self._exit(process, e)
                 break
+            if fault is None and self.host_signals:
+                pc = process.engine.reg("rip")
+                continue
             if fault is None:
                 # The engine stopped with no fault and no exit: a hlt or the like,
                 # which Linux answers with SIGSEGV (#GP in user mode).

@@ -7,11 +7,12 @@ for /proc/self/exe, and the table marks those rows partial.
 
 from __future__ import annotations
 
-from errno import EBADF, EINVAL, ENOENT
+from errno import EBADF, EINVAL, ENOENT, EPIPE
 
 from ...abi import linux as L
 from ...errors import KernelError
 from ...fs.pipe import make_pipe
+from .. import signals
 
 MAX_RW_COUNT = 0x7FFFF000      # Linux caps one read or write at INT_MAX & PAGE_MASK
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
@@ -48,10 +49,20 @@ def sys_read(t, fd, buf, count):
     return _copy_out(t, buf, f.read(count))
 
 
+def _write(t, f, data):
+    """Write to a file; a broken pipe also raises SIGPIPE, as Linux's pipe_write does."""
+    try:
+        return f.write(data)
+    except KernelError as e:
+        if e.errno == EPIPE:
+            signals.send(t, L.SIGPIPE)
+        raise
+
+
 def sys_write(t, fd, buf, count):
-    """write(2)."""
+    """write(2): EPIPE with SIGPIPE when no one reads."""
     f = _writable(t, fd)
-    return f.write(t.mm.read(buf, min(count, MAX_RW_COUNT)))
+    return _write(t, f, t.mm.read(buf, min(count, MAX_RW_COUNT)))
 
 
 def sys_pread64(t, fd, buf, count, offset):
@@ -101,7 +112,7 @@ def sys_writev(t, fd, iov, iovcnt):
     """writev(2): the buffers gathered and written in one call (atomic on a pipe)."""
     f = _writable(t, fd)
     data = _gather(t, iov, iovcnt)
-    return f.write(data[:MAX_RW_COUNT]) if data else 0
+    return _write(t, f, data[:MAX_RW_COUNT]) if data else 0
 
 
 def sys_close(t, fd):

@@ -12,17 +12,11 @@ from errno import EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH
 
 from ...abi import linux as L
 from ...errors import KernelError
-from ..process import ProcessExit, SigAction
+from .. import signals
+from ..process import SigAction
 
-_UNBLOCKABLE = (1 << (L.SIGKILL - 1)) | (1 << (L.SIGSTOP - 1))
 _KNOWN_SA_FLAGS = (L.SA_NOCLDSTOP | L.SA_NOCLDWAIT | L.SA_SIGINFO | L.SA_ONSTACK | L.SA_RESTART
                    | L.SA_NODEFER | L.SA_RESETHAND | L.SA_EXPOSE_TAGBITS | L.SA_RESTORER)
-# Default actions (signal(7)): ignored, stop/continue (treated as ignored: no job
-# control in a unikernel), or terminate, with a core dump for these:
-_DEFAULT_IGNORE = {L.SIGCHLD, L.SIGURG, L.SIGWINCH, L.SIGCONT, L.SIGSTOP, L.SIGTSTP,
-                   L.SIGTTIN, L.SIGTTOU}
-_DEFAULT_CORE = {L.SIGQUIT, L.SIGILL, L.SIGTRAP, L.SIGABRT, L.SIGBUS, L.SIGFPE, L.SIGSEGV,
-                 L.SIGXCPU, L.SIGXFSZ, L.SIGSYS}
 
 
 def sys_rt_sigaction(t, sig, act, oact, sigsetsize):
@@ -38,7 +32,7 @@ def sys_rt_sigaction(t, sig, act, oact, sigsetsize):
     if new is not None:
         handler, flags, restorer, mask = new
         actions[sig] = SigAction(handler, flags & _KNOWN_SA_FLAGS, restorer,
-                                 mask & ~_UNBLOCKABLE)
+                                 mask & ~signals.UNBLOCKABLE)
     if oact:
         t.mm.write_struct(L.KERNEL_SIGACTION, oact, old.handler, old.flags, old.restorer,
                           old.mask)
@@ -52,7 +46,7 @@ def sys_rt_sigprocmask(t, how, nset, oset, sigsetsize):
     old = t.sigmask
     if nset:
         (mask,) = t.mm.read_struct(L.SIGSET, nset)
-        mask &= ~_UNBLOCKABLE
+        mask &= ~signals.UNBLOCKABLE
         if how == L.SIG_BLOCK:
             t.sigmask = old | mask
         elif how == L.SIG_UNBLOCK:
@@ -97,17 +91,10 @@ def sys_sigaltstack(t, ss, old_ss):
 
 
 def _send_to_self(t, sig):
-    """A signal to the caller's own process: default actions only, for now."""
-    if sig == 0:
-        return 0
-    action = t.process.sigactions[sig]
-    if action.handler == L.SIG_IGN and sig != L.SIGKILL:
-        return 0
-    if t.sigmask & (1 << (sig - 1)) or action.handler != L.SIG_DFL:
-        raise KernelError(ENOSYS)   # needs pending signals and frames
-    if sig in _DEFAULT_IGNORE:
-        return 0
-    raise ProcessExit(0, signal=sig, core=sig in _DEFAULT_CORE)
+    """A signal to the caller's own process: ENOSYS where it cannot be delivered yet."""
+    if signals.send(t, sig) == signals.UNDELIVERABLE:
+        raise KernelError(ENOSYS)
+    return 0
 
 
 def _check_signal(sig):
