@@ -12,12 +12,15 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sys
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
+from .errors import KernelError
+from .kernel import namespace
 from .kernel.kernel import Config, Kernel, SyscallEvent
 from .loader.elf import ExecFormatError
 
@@ -79,6 +82,16 @@ def read_program(path: str) -> bytes:
         raise ProgramError("pyunik: %s: %s" % (path, e.strerror.lower()), 126) from None
 
 
+def program_entries(program: str, data: bytes) -> list:
+    """The automatic image: the program at its host path, and for a dynamic program
+    its interpreter and libraries (loader/autoimage.py)."""
+    try:
+        from .loader.autoimage import auto_image_entries
+    except ImportError:
+        return []
+    return auto_image_entries(program)
+
+
 def _host_fd(stream, default: int, keep: list) -> int:
     """A host fd for a stdio argument: None inherits, an int or file object is used,
     bytes become a memfd to read from, CAPTURE becomes a memfd to collect."""
@@ -102,12 +115,20 @@ class Unikernel:
     def __init__(self, argv: Sequence[str], env: Mapping[str, str] | None = None,
                  memory: str | int = "2G", quiet: bool = False, strace=None,
                  stdin=None, stdout=None, stderr=None, capture_output: bool = False,
-                 crash_report: bool = True):
+                 crash_report: bool = True, root: str | None = None, image: str | None = None,
+                 volumes: Sequence[str] = (), workdir: str = "/"):
         if not argv:
             raise ValueError("argv must name a program")
         self.argv = [str(a) for a in argv]
         self.env = dict(os.environ if env is None else env)
-        self.path = find_program(self.argv[0], self.env.get("PATH"))
+        self.root, self.image, self.workdir = root, image, workdir
+        try:
+            self.volumes = [namespace.parse_volume(v) for v in volumes]
+        except namespace.NamespaceError as e:
+            raise ProgramError("pyunik: %s" % e, 2) from None
+        self.guest_namespace = root is not None or image is not None
+        self.path = self.argv[0] if self.guest_namespace else \
+            find_program(self.argv[0], self.env.get("PATH"))
         self.capture_output = capture_output
         self._opened: list[int] = []
         if capture_output:
@@ -126,14 +147,46 @@ class Unikernel:
         self.kernel.on_syscall(name, fn, when)
 
     def start(self) -> None:
-        """Load the program (errors: ProgramError with the shell's exit status)."""
-        data = read_program(self.path)
+        """Build the guest's namespace and load the program (errors: ProgramError
+        with the shell's exit status)."""
+        kernel = self.kernel
         envp = [("%s=%s" % kv).encode() for kv in self.env.items()]
+        argv = [a.encode() for a in self.argv]
         try:
-            self.kernel.spawn(self.argv[0], data, [a.encode() for a in self.argv], envp)
+            if self.guest_namespace:
+                kernel.boot(namespace.build(kernel, self.root, self.image, self.volumes))
+                program = self._guest_program()
+                data = kernel.read_guest_file(program)
+            else:
+                data = read_program(self.path)
+                program = os.path.abspath(self.path)
+                kernel.boot(namespace.build(kernel, volumes=self.volumes,
+                                            image_entries=program_entries(program, data)))
+            kernel.spawn(program, data, argv, envp, self.workdir, execfn=self.path)
+        except namespace.NamespaceError as e:
+            raise ProgramError("pyunik: %s" % e, 2) from None
         except ExecFormatError as e:
             raise ProgramError("pyunik: %s: exec format error (%s)" % (self.argv[0], e),
                                126) from None
+        except KernelError as e:
+            raise ProgramError("pyunik: %s: %s" % (self.argv[0], os.strerror(e.errno).lower()),
+                               127 if e.errno == errno.ENOENT else 126) from None
+
+    def _guest_program(self) -> str:
+        """The program's guest path: as given with a slash, else found on the guest's
+        PATH like execvp."""
+        name = self.argv[0]
+        if "/" in name:
+            return name if name.startswith("/") else os.path.join(self.workdir, name)
+        for d in self.env.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(":"):
+            candidate = os.path.join(d or ".", name)
+            try:
+                p = self.kernel.vfs.resolve(self.kernel.vfs.root, candidate.encode())
+            except KernelError:
+                continue
+            if p.inode.is_regular:
+                return candidate
+        raise ProgramError("pyunik: %s: command not found" % name, 127)
 
     def run(self) -> int:
         try:

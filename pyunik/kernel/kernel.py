@@ -100,31 +100,63 @@ class Kernel:
 
     # ---- starting a program -------------------------------------------------------------------
 
-    def spawn(self, program: str, data: bytes, argv: list[bytes], envp: list[bytes]) -> Process:
-        """execve() of an ELF image into a new process with stdio from the config."""
+    def boot(self, vfs) -> None:
+        """Give the kernel its file namespace (kernel/namespace.py builds it)."""
+        self.vfs = vfs
+
+    def read_guest_file(self, path: str, base=None) -> bytes:
+        """The whole contents of a guest file (an executable or its interpreter)."""
+        p = self.vfs.resolve(base or self.vfs.root, path.encode())
+        inode = p.inode
+        if inode.is_dir:
+            raise elf.ExecFormatError("is a directory")
+        if not inode.is_regular:
+            raise elf.ExecFormatError("not a regular file")
+        return inode.read(0, inode.size)
+
+    def spawn(self, program: str, data: bytes, argv: list[bytes], envp: list[bytes],
+              workdir: str = "/", execfn: str | None = None) -> Process:
+        """execve() of an ELF image into a new process with stdio from the config.
+
+        program is the guest path of the executable; a PT_INTERP interpreter is read
+        from the guest's filesystem and loaded too, as Linux's load_elf_binary does.
+        """
         engine = Engine()
         mm = AddressSpace(engine, self.config.memory_limit)
         pid = self.next_pid
         self.next_pid += 1
         fds = FdTable()
-        process = Process(pid, 1, mm, engine, fds, os.path.abspath(program))
+        process = Process(pid, 1, mm, engine, fds, program)
         process.kernel = self
+        process.root = self.vfs.root
+        try:
+            process.cwd = self.vfs.resolve(self.vfs.root, workdir.encode())
+        except KernelError as e:
+            raise elf.ExecFormatError("working directory %s: %s" % (workdir, e)) from None
         fds.set_limit(min(process.rlimits[L.RLIMIT_NOFILE][0], 1 << 20))
-        image = elf.load(mm, data, process.exe)
+        image = elf.load(mm, data, program)
+        entry, interp_base = image.entry, 0
         if image.interp is not None:
-            raise elf.ExecFormatError(
-                "dynamically linked (interpreter %s): needs the VFS, not yet supported"
-                % image.interp)
+            try:
+                interp_data = self.read_guest_file(image.interp)
+            except KernelError as e:
+                raise elf.ExecFormatError("interpreter %s: %s" % (image.interp, e)) from None
+            interp = elf.load(mm, interp_data, image.interp, interpreter=True)
+            if interp.interp is not None:
+                raise elf.ExecFormatError("interpreter %s has an interpreter" % image.interp)
+            entry, interp_base = interp.entry, interp.base
         mm.set_initial_brk(image.brk)
         aux = [
             (L.AT_HWCAP, engine.cpuid(1)[3]), (L.AT_PAGESZ, L.PAGE_SIZE),
             (L.AT_CLKTCK, 100), (L.AT_PHDR, image.phdr), (L.AT_PHENT, image.phent),
-            (L.AT_PHNUM, image.phnum), (L.AT_BASE, 0), (L.AT_FLAGS, 0),
+            (L.AT_PHNUM, image.phnum), (L.AT_BASE, interp_base), (L.AT_FLAGS, 0),
             (L.AT_ENTRY, image.entry), (L.AT_UID, process.uid), (L.AT_EUID, process.euid),
             (L.AT_GID, process.gid), (L.AT_EGID, process.egid), (L.AT_SECURE, 0),
             (L.AT_HWCAP2, 0), (L.AT_MINSIGSTKSZ, L.MINSIGSTKSZ),
         ]
-        sp = stack.build(mm, argv, envp, program.encode(), aux, self.random_bytes(16))
+        process.auxv = aux
+        sp = stack.build(mm, argv, envp, (execfn or program).encode(), aux,
+                         self.random_bytes(16))
         process.argv, process.envp = argv, envp
         for guest_fd, host_fd in enumerate((self.config.stdin, self.config.stdout,
                                             self.config.stderr)):
@@ -136,7 +168,7 @@ class Kernel:
         thread = Thread(pid, process)
         engine.clear_registers()
         engine.set_reg("rsp", sp)
-        process.entry = image.entry
+        process.entry = entry
         self.processes[pid] = process
         self.current = thread
         engine.on_syscall = self._make_dispatch(thread)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import resource
+import time
 
 from ..abi import linux as L
 
@@ -57,7 +58,10 @@ class Process:
         self.engine = engine
         self.fds = fds
         self.exe = exe                  # guest path of the executable (/proc/self/exe)
-        self.cwd = "/"
+        self.cwd = None                 # vfs.Path of the working directory
+        self.root = None                # vfs.Path of the root (chroot changes it)
+        self.auxv: list[tuple[int, int]] = []
+        self.start_time_ns = time.monotonic_ns()
         self.umask = 0o022
         self.personality = L.PER_LINUX
         self.dumpable = 1

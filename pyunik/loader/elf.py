@@ -75,8 +75,12 @@ def parse(data: bytes) -> tuple[ELFFile, list]:
     return elf, segments
 
 
-def load(mm, data: bytes, name: str) -> LoadedImage:
-    """Map the executable in data into the address space mm."""
+def load(mm, data: bytes, name: str, interpreter: bool = False) -> LoadedImage:
+    """Map the executable in data into the address space mm.
+
+    An ET_DYN main program goes at 0x555555554000; an interpreter (ld.so) goes where
+    mmap would put it, top-down below the mmap base, as Linux's load_elf_interp does.
+    """
     elf, segments = parse(data)
     interp = None
     for s in segments:
@@ -84,7 +88,11 @@ def load(mm, data: bytes, name: str) -> LoadedImage:
             raw = data[s.p_offset:s.p_offset + s.p_filesz]
             interp = raw.split(b"\0", 1)[0].decode(errors="replace")
     loads = [s for s in segments if s.p_type == "PT_LOAD"]
-    base = PIE_BASE if elf["e_type"] == "ET_DYN" else 0
+    base = 0
+    if elf["e_type"] == "ET_DYN":
+        low = page_down(min(s.p_vaddr for s in loads))
+        span = page_up(max(s.p_vaddr + s.p_memsz for s in loads)) - low
+        base = (mm.find_free(span) - low) if interpreter else PIE_BASE
 
     # The protection of every page: the union over the segments that touch it.
     page_prot: dict[int, int] = {}

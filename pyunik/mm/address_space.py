@@ -47,9 +47,10 @@ def page_down(x: int) -> int:
 class VMA:
     """A run of guest pages [start, end) with one protection and one host backing."""
 
-    __slots__ = ("start", "end", "prot", "flags", "host", "name", "reserve")
+    __slots__ = ("start", "end", "prot", "flags", "host", "name", "reserve", "file", "offset")
 
-    def __init__(self, start, end, prot, flags, host_ptr, name="", reserve=None):
+    def __init__(self, start, end, prot, flags, host_ptr, name="", reserve=None, file=None,
+                 offset=0):
         self.start = start
         self.end = end
         self.prot = prot
@@ -57,13 +58,16 @@ class VMA:
         self.host = host_ptr      # host address of self.start
         self.name = name          # "[heap]", "[stack]", a file path, or ""
         self.reserve = reserve    # the HostReserve this lives in, or None
+        self.file = file          # the inode a file mapping was made from, or None
+        self.offset = offset      # file offset of self.start
 
     def host_at(self, addr: int) -> int:
         return self.host + (addr - self.start)
 
     def piece(self, start: int, end: int, prot: int | None = None) -> "VMA":
         return VMA(start, end, self.prot if prot is None else prot, self.flags,
-                   self.host_at(start), self.name, self.reserve)
+                   self.host_at(start), self.name, self.reserve, self.file,
+                   self.offset + (start - self.start))
 
     def __repr__(self) -> str:
         return "VMA(%#x-%#x %s %s)" % (self.start, self.end, prot_string(self.prot, self.flags),
@@ -171,6 +175,7 @@ class AddressSpace(UserMemory):
     def unmap_range(self, start: int, end: int) -> None:
         """Remove [start, end) from the address space, giving its host memory back."""
         old, new = [], []
+        self.write_back(start, end)
         for v in self.overlapping(start, end):
             a, b = max(v.start, start), min(v.end, end)
             if v.prot & 7:
@@ -441,7 +446,18 @@ class AddressSpace(UserMemory):
         end = addr + page_up(length)
         if not self.covered(addr, end):
             raise KernelError(ENOMEM)
-        # Anonymous memory has no file to write back to.
+        self.write_back(addr, end)
+
+    def write_back(self, start: int, end: int) -> None:
+        """Copy the pages of shared file mappings in [start, end) to their file."""
+        for v in self.overlapping(start, end):
+            if v.file is None or v.flags & L.MAP_TYPE == L.MAP_PRIVATE or not v.prot & 2:
+                continue
+            a, b = max(v.start, start), min(v.end, end)
+            offset = v.offset + (a - v.start)
+            size = max(0, min(b - a, v.file.size - offset))
+            if size:
+                v.file.write(offset, self.engine.read(a, size))
 
     def free_all(self) -> None:
         """Give every host page back (the process is gone)."""

@@ -33,6 +33,7 @@ FLAGS = {
     "at": [(L.AT_SYMLINK_NOFOLLOW, "AT_SYMLINK_NOFOLLOW"), (L.AT_REMOVEDIR, "AT_REMOVEDIR"),
            (L.AT_SYMLINK_FOLLOW, "AT_SYMLINK_FOLLOW"), (L.AT_NO_AUTOMOUNT, "AT_NO_AUTOMOUNT"),
            (L.AT_EMPTY_PATH, "AT_EMPTY_PATH")],
+    "rename": [(1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"), (4, "RENAME_WHITEOUT")],
     "grnd": [(L.GRND_NONBLOCK, "GRND_NONBLOCK"), (L.GRND_RANDOM, "GRND_RANDOM"),
              (L.GRND_INSECURE, "GRND_INSECURE")],
 }
@@ -48,6 +49,8 @@ ENUMS = {
     "madvise": L.MADV_NAMES,
     "ioctl": L.IOCTL_NAMES,
     "prctl": L.PRCTL_NAMES,
+    "access": {0: "F_OK", 1: "X_OK", 2: "W_OK", 3: "W_OK|X_OK", 4: "R_OK", 5: "R_OK|X_OK",
+               6: "R_OK|W_OK", 7: "R_OK|W_OK|X_OK"},
 }
 
 

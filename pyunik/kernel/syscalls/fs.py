@@ -1,13 +1,12 @@
 """File-descriptor system calls. Mostly argument checking, since we don't trust user
 code, and calls into the fd table (kernel/fdtable.py) and the files (fs/).
 
-Path-based calls arrive with the VFS; until then the guest's namespace is empty but
-for /proc/self/exe, and the table marks those rows partial.
+Path-based calls are in files.py.
 """
 
 from __future__ import annotations
 
-from errno import EBADF, EINVAL, ENOENT, EPIPE
+from errno import EBADF, EINVAL, EPIPE
 
 from ...abi import linux as L
 from ...errors import KernelError
@@ -126,15 +125,6 @@ def sys_fstat(t, fd, statbuf):
     f = t.process.fds.get(fd)
     t.mm.write(statbuf, L.STAT.pack(*f.stat()))
     return 0
-
-
-def sys_newfstatat(t, dirfd, path, statbuf, flags):
-    """newfstatat(2): AT_EMPTY_PATH on an open fd; paths need the VFS (ENOENT now)."""
-    if flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH | L.AT_NO_AUTOMOUNT):
-        raise KernelError(EINVAL)
-    if path == b"" and flags & L.AT_EMPTY_PATH and dirfd != L.AT_FDCWD:
-        return sys_fstat(t, dirfd, statbuf)
-    raise KernelError(ENOENT)
 
 
 def sys_lseek(t, fd, offset, whence):

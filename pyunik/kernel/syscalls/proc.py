@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from errno import EINVAL, ENOENT, EPERM, ERANGE, ESRCH
+from errno import EINVAL, EPERM, ESRCH
 
 from ...abi import linux as L
 from ...errors import KernelError
@@ -227,15 +227,6 @@ def sys_umask(t, mask):
     return old
 
 
-def sys_getcwd(t, buf, size):
-    """getcwd(2): the path with its NUL; ERANGE when it does not fit."""
-    path = t.process.cwd.encode() + b"\0"
-    if size < len(path):
-        raise KernelError(ERANGE)
-    t.mm.write(buf, path)
-    return len(path)
-
-
 def sys_sched_getaffinity(t, pid, size, mask):
     """sched_getaffinity(2): one CPU; returns the size of the kernel's cpumask (8)."""
     if pid not in (0, t.process.pid, t.tid):
@@ -263,28 +254,6 @@ def sys_getrandom(t, buf, count, flags):
     t.mm.check_writable(buf, count)
     t.mm.write(buf, t.process.kernel.random_bytes(count))
     return count
-
-
-def sys_readlink(t, path, buf, size):
-    """readlink(2): /proc/self/exe only, until the VFS serves paths (ENOENT else)."""
-    if size <= 0:
-        raise KernelError(EINVAL)
-    return _readlink(t, path, buf, size)
-
-
-def sys_readlinkat(t, dirfd, path, buf, size):
-    """readlinkat(2): as readlink; relative paths resolve against "/" for now."""
-    if size <= 0:
-        raise KernelError(EINVAL)
-    return _readlink(t, path, buf, size)
-
-
-def _readlink(t, path, buf, size):
-    if path in (b"/proc/self/exe", b"/proc/%d/exe" % t.process.pid):
-        target = t.process.exe.encode()[:size]
-        t.mm.write(buf, target)
-        return len(target)
-    raise KernelError(ENOENT)   # nothing else exists until the VFS
 
 
 def sys_prctl(t, option, arg2, arg3, arg4, arg5):

@@ -17,7 +17,7 @@ from errno import ENOSYS
 from typing import Callable
 
 from ...abi.syscall_numbers import NAMES
-from . import fs, mm, proc, signal, time
+from . import files, fs, mm, proc, signal, time
 from .args import (DirFd, Enum, Fd, Flags, InBuf, InIovec, Int, Kind, Mode, Off,
                    OutBuf, OutIovec, Path, Ptr, Request, Signal, Size, UInt, ULong)
 
@@ -44,14 +44,18 @@ def stub(nr, name, err, note, *args):
     return Syscall(nr, name, None, tuple(args), STUB, note, err)
 
 
-VFS = "paths other than /proc/self/exe do not exist until the VFS lands"
+NODEV = "device nodes can be made (as root) but have no driver behind them (ENXIO)"
+XATTR = "no extended attributes are stored: get/remove ENODATA, set ENOTSUP, lists empty"
 NO_SCHED = "would-block returns EAGAIN until the scheduler can park threads"
 
 ROWS = [
     row(0, "read", fs.sys_read, Fd, OutBuf(), Size),
     row(1, "write", fs.sys_write, Fd, InBuf(2), Size),
+    row(2, "open", files.sys_open, Path, Flags(table="open"), Mode),
     row(3, "close", fs.sys_close, Fd),
+    row(4, "stat", files.sys_stat, Path, Ptr),
     row(5, "fstat", fs.sys_fstat, Fd, Ptr),
+    row(6, "lstat", files.sys_lstat, Path, Ptr),
     row(8, "lseek", fs.sys_lseek, Fd, Off, Enum(table="whence")),
     row(9, "mmap", mm.sys_mmap, Ptr, Size, Flags(table="prot"), Flags(table="mmap"), Fd, Off,
         status=PARTIAL, note="anonymous mappings only; file mappings give ENODEV until the VFS"),
@@ -69,6 +73,7 @@ ROWS = [
     row(18, "pwrite64", fs.sys_pwrite64, Fd, InBuf(2), Size, Off),
     row(19, "readv", fs.sys_readv, Fd, OutIovec(2), Int),
     row(20, "writev", fs.sys_writev, Fd, InIovec(2), Int),
+    row(21, "access", files.sys_access, Path, Enum(table="access")),
     row(22, "pipe", fs.sys_pipe, Ptr, status=PARTIAL, note=NO_SCHED),
     row(24, "sched_yield", proc.sys_sched_yield),
     row(25, "mremap", mm.sys_mremap, Ptr, Size, Size, Flags(table="mremap"), Ptr,
@@ -90,8 +95,27 @@ ROWS = [
     row(72, "fcntl", fs.sys_fcntl, Fd, Enum(table="fcntl"), ULong,
         status=PARTIAL, note="F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, F_GETPIPE_SZ;"
                              " locks come with the VFS (EINVAL)"),
-    row(79, "getcwd", proc.sys_getcwd, OutBuf(), Size),
-    row(89, "readlink", proc.sys_readlink, Path, OutBuf(), Size, status=PARTIAL, note=VFS),
+    row(74, "fsync", files.sys_fsync, Fd),
+    row(75, "fdatasync", files.sys_fdatasync, Fd),
+    row(76, "truncate", files.sys_truncate, Path, Off),
+    row(77, "ftruncate", files.sys_ftruncate, Fd, Off),
+    row(78, "getdents", files.sys_getdents, Fd, Ptr, UInt),
+    row(79, "getcwd", files.sys_getcwd, OutBuf(), Size),
+    row(80, "chdir", files.sys_chdir, Path),
+    row(81, "fchdir", files.sys_fchdir, Fd),
+    row(82, "rename", files.sys_rename, Path, Path),
+    row(83, "mkdir", files.sys_mkdir, Path, Mode),
+    row(84, "rmdir", files.sys_rmdir, Path),
+    row(85, "creat", files.sys_creat, Path, Mode),
+    row(86, "link", files.sys_link, Path, Path),
+    row(87, "unlink", files.sys_unlink, Path),
+    row(88, "symlink", files.sys_symlink, Path, Path),
+    row(89, "readlink", files.sys_readlink, Path, OutBuf(), Size),
+    row(90, "chmod", files.sys_chmod, Path, Mode),
+    row(91, "fchmod", files.sys_fchmod, Fd, Mode),
+    row(92, "chown", files.sys_chown, Path, Int, Int),
+    row(93, "fchown", files.sys_fchown, Fd, Int, Int),
+    row(94, "lchown", files.sys_lchown, Path, Int, Int),
     row(95, "umask", proc.sys_umask, Mode),
     row(96, "gettimeofday", time.sys_gettimeofday, Ptr, Ptr),
     row(97, "getrlimit", proc.sys_getrlimit, Enum(table="rlimit"), Ptr),
@@ -109,8 +133,13 @@ ROWS = [
     row(127, "rt_sigpending", signal.sys_rt_sigpending, Ptr, Size,
         status=PARTIAL, note="always empty: no signal can be left pending yet"),
     row(131, "sigaltstack", signal.sys_sigaltstack, Ptr, Ptr),
+    row(132, "utime", files.sys_utime, Path, Ptr),
+    row(133, "mknod", files.sys_mknod, Path, Mode, ULong, status=PARTIAL, note=NODEV),
     row(135, "personality", proc.sys_personality, UInt,
         status=PARTIAL, note="PER_LINUX domains only; others are EINVAL"),
+    row(137, "statfs", files.sys_statfs, Path, Ptr),
+    row(138, "fstatfs", files.sys_fstatfs, Fd, Ptr,
+        status=PARTIAL, note="EINVAL on pipes and host streams"),
     row(157, "prctl", proc.sys_prctl, Enum(table="prctl"), ULong, ULong, ULong, ULong,
         status=PARTIAL, note="PR_SET/GET_NAME, DUMPABLE, PDEATHSIG, NO_NEW_PRIVS, "
                              "CHILD_SUBREAPER, TIMERSLACK, GET_SECCOMP, CAPBSET_READ; "
@@ -118,10 +147,29 @@ ROWS = [
     row(158, "arch_prctl", proc.sys_arch_prctl, Enum(table="arch_prctl"), Ptr,
         status=PARTIAL, note="ARCH_SET_CPUID (CPUID faulting) is EINVAL"),
     row(160, "setrlimit", proc.sys_setrlimit, Enum(table="rlimit"), Ptr),
+    row(161, "chroot", files.sys_chroot, Path),
+    row(162, "sync", files.sys_sync),
     row(186, "gettid", proc.sys_gettid),
+    row(188, "setxattr", files.sys_setxattr, Path, Path, Ptr, Size, Int,
+        status=PARTIAL, note=XATTR),
+    row(189, "lsetxattr", files.sys_lsetxattr, Path, Path, Ptr, Size, Int,
+        status=PARTIAL, note=XATTR),
+    row(190, "fsetxattr", files.sys_fsetxattr, Fd, Path, Ptr, Size, Int,
+        status=PARTIAL, note=XATTR),
+    row(191, "getxattr", files.sys_getxattr, Path, Path, Ptr, Size, status=PARTIAL, note=XATTR),
+    row(192, "lgetxattr", files.sys_lgetxattr, Path, Path, Ptr, Size,
+        status=PARTIAL, note=XATTR),
+    row(193, "fgetxattr", files.sys_fgetxattr, Fd, Path, Ptr, Size, status=PARTIAL, note=XATTR),
+    row(194, "listxattr", files.sys_listxattr, Path, Ptr, Size, status=PARTIAL, note=XATTR),
+    row(195, "llistxattr", files.sys_llistxattr, Path, Ptr, Size, status=PARTIAL, note=XATTR),
+    row(196, "flistxattr", files.sys_flistxattr, Fd, Ptr, Size, status=PARTIAL, note=XATTR),
+    row(197, "removexattr", files.sys_removexattr, Path, Path, status=PARTIAL, note=XATTR),
+    row(198, "lremovexattr", files.sys_lremovexattr, Path, Path, status=PARTIAL, note=XATTR),
+    row(199, "fremovexattr", files.sys_fremovexattr, Fd, Path, status=PARTIAL, note=XATTR),
     row(200, "tkill", signal.sys_tkill, Int, Signal, status=PARTIAL, note="as kill"),
     row(201, "time", time.sys_time, Ptr),
     row(204, "sched_getaffinity", proc.sys_sched_getaffinity, Int, Size, Ptr),
+    row(217, "getdents64", files.sys_getdents64, Fd, Ptr, UInt),
     row(218, "set_tid_address", proc.sys_set_tid_address, Ptr),
     row(228, "clock_gettime", time.sys_clock_gettime, Enum(table="clock"), Ptr,
         status=PARTIAL, note="CPU-time clocks read pyunik's own process time; "
@@ -131,20 +179,44 @@ ROWS = [
         status=PARTIAL, note="sleeps on the host; not interruptible by signals yet"),
     row(231, "exit_group", proc.sys_exit_group, Int),
     row(234, "tgkill", signal.sys_tgkill, Int, Int, Signal, status=PARTIAL, note="as kill"),
-    row(262, "newfstatat", fs.sys_newfstatat, DirFd, Path, Ptr, Flags(table="at"),
-        status=PARTIAL, note="AT_EMPTY_PATH on an open fd; " + VFS),
-    row(267, "readlinkat", proc.sys_readlinkat, DirFd, Path, OutBuf(), Size,
-        status=PARTIAL, note=VFS),
+    row(235, "utimes", files.sys_utimes, Path, Ptr),
+    row(257, "openat", files.sys_openat, DirFd, Path, Flags(table="open"), Mode),
+    row(258, "mkdirat", files.sys_mkdirat, DirFd, Path, Mode),
+    row(259, "mknodat", files.sys_mknodat, DirFd, Path, Mode, ULong, status=PARTIAL, note=NODEV),
+    row(260, "fchownat", files.sys_fchownat, DirFd, Path, Int, Int, Flags(table="at")),
+    row(261, "futimesat", files.sys_futimesat, DirFd, Path, Ptr),
+    row(262, "newfstatat", files.sys_newfstatat, DirFd, Path, Ptr, Flags(table="at")),
+    row(263, "unlinkat", files.sys_unlinkat, DirFd, Path, Flags(table="at")),
+    row(264, "renameat", files.sys_renameat, DirFd, Path, DirFd, Path),
+    row(265, "linkat", files.sys_linkat, DirFd, Path, DirFd, Path, Flags(table="at")),
+    row(266, "symlinkat", files.sys_symlinkat, Path, DirFd, Path),
+    row(267, "readlinkat", files.sys_readlinkat, DirFd, Path, OutBuf(), Size),
+    row(268, "fchmodat", files.sys_fchmodat, DirFd, Path, Mode),
+    row(269, "faccessat", files.sys_faccessat, DirFd, Path, Enum(table="access")),
     row(273, "set_robust_list", proc.sys_set_robust_list, Ptr, Size),
     row(274, "get_robust_list", proc.sys_get_robust_list, Int, Ptr, Ptr),
+    row(280, "utimensat", files.sys_utimensat, DirFd, Ptr, Ptr, Flags(table="at")),
+    row(285, "fallocate", files.sys_fallocate, Fd, Int, Off, Off,
+        status=PARTIAL, note="modes other than 0 and FALLOC_FL_KEEP_SIZE are EOPNOTSUPP"),
     row(292, "dup3", fs.sys_dup3, Fd, Fd, Flags(table="open")),
     row(293, "pipe2", fs.sys_pipe2, Ptr, Flags(table="open"), status=PARTIAL, note=NO_SCHED),
     row(302, "prlimit64", proc.sys_prlimit64, Int, Enum(table="rlimit"), Ptr, Ptr,
         status=PARTIAL, note="the calling process only (ESRCH for other pids)"),
+    row(306, "syncfs", files.sys_syncfs, Fd),
+    row(316, "renameat2", files.sys_renameat2, DirFd, Path, DirFd, Path, Flags(table="rename"),
+        status=PARTIAL, note="RENAME_WHITEOUT is EINVAL"),
     row(318, "getrandom", proc.sys_getrandom, OutBuf(), Size, Flags(table="grnd")),
+    row(332, "statx", files.sys_statx, DirFd, Path, Flags(table="at"), UInt, Ptr,
+        status=PARTIAL, note="no birth time; stx_attributes and stx_mnt_id are 0"),
     stub(334, "rseq", ENOSYS, "restartable sequences are not offered; glibc and musl "
          "run without them", Ptr, UInt, Int, UInt),
+    row(436, "close_range", files.sys_close_range, UInt, UInt, UInt),
+    row(437, "openat2", files.sys_openat2, DirFd, Path, Ptr, Size),
+    row(439, "faccessat2", files.sys_faccessat2, DirFd, Path, Enum(table="access"),
+        Flags(table="at")),
+    row(452, "fchmodat2", files.sys_fchmodat2, DirFd, Path, Mode, Flags(table="at")),
 ]
+
 
 class SyscallTable:
     """Rows by number, plus one compiled invoke function per number for dispatch."""

@@ -1,0 +1,215 @@
+"""Inodes: one file, directory, symlink, device or fifo of some filesystem.
+
+`Inode` holds the metadata Linux keeps in struct inode (mode, nlink, owner, size,
+timestamps in nanoseconds, rdev) and declares every operation a filesystem may offer,
+each defaulting to the errno Linux gives when the operation does not apply (ENOTDIR
+for a directory operation on a file, EROFS for a change on a read-only filesystem,
+EINVAL for readlink of a non-symlink). Filesystems subclass it and override what they
+support; the VFS (fs/vfs.py) calls only these methods.
+
+Names are bytes, as Linux paths are.
+"""
+
+from __future__ import annotations
+
+import stat as S
+import time
+from errno import EEXIST, EINVAL, EISDIR, ENOTDIR, ENOTEMPTY, EPERM, EROFS
+
+from ..errors import KernelError
+
+DT_UNKNOWN, DT_FIFO, DT_CHR, DT_DIR, DT_BLK, DT_REG, DT_LNK, DT_SOCK = 0, 1, 2, 4, 6, 8, 10, 12
+
+
+def dtype(mode: int) -> int:
+    return {S.S_IFIFO: DT_FIFO, S.S_IFCHR: DT_CHR, S.S_IFDIR: DT_DIR, S.S_IFBLK: DT_BLK,
+            S.S_IFREG: DT_REG, S.S_IFLNK: DT_LNK, S.S_IFSOCK: DT_SOCK}.get(S.S_IFMT(mode),
+                                                                          DT_UNKNOWN)
+
+
+class FileSystem:
+    """What all inodes of one filesystem share: a device number, inode numbering,
+    a name for /proc/mounts, and whether it can be changed at all."""
+
+    name = "none"
+    magic = 0            # f_type for statfs
+    _next_dev = [0x30]
+
+    def __init__(self, readonly: bool = False):
+        self.readonly = readonly
+        FileSystem._next_dev[0] += 1
+        self.dev = FileSystem._next_dev[0]
+        self._next_ino = 1
+
+    def new_ino(self) -> int:
+        self._next_ino += 1
+        return self._next_ino
+
+    def check_writable(self) -> None:
+        if self.readonly:
+            raise KernelError(EROFS)
+
+    def statfs(self) -> dict:
+        return {"type": self.magic, "bsize": 4096, "blocks": 0, "bfree": 0, "bavail": 0,
+                "files": 0, "ffree": 0, "namelen": 255, "frsize": 4096, "flags": 0}
+
+
+def now_ns() -> int:
+    return time.time_ns()
+
+
+class Inode:
+    def __init__(self, fs: FileSystem, mode: int, uid: int = 0, gid: int = 0,
+                 ino: int | None = None, rdev: int = 0):
+        self.fs = fs
+        self.ino = ino if ino is not None else fs.new_ino()
+        self.mode = mode
+        self.nlink = 2 if S.S_ISDIR(mode) else 1
+        self.uid = uid
+        self.gid = gid
+        self.rdev = rdev
+        t = now_ns()
+        self.atime_ns = self.mtime_ns = self.ctime_ns = t
+
+    # ---- metadata -----
+
+    @property
+    def size(self) -> int:
+        return 0
+
+    @property
+    def is_dir(self) -> bool:
+        return S.S_ISDIR(self.mode)
+
+    @property
+    def is_symlink(self) -> bool:
+        return S.S_ISLNK(self.mode)
+
+    @property
+    def is_regular(self) -> bool:
+        return S.S_ISREG(self.mode)
+
+    def stat(self) -> tuple:
+        """The fields of Linux's struct stat (abi.linux.STAT)."""
+        size = self.size
+        return (self.fs.dev, self.ino, self.nlink, self.mode, self.uid, self.gid, 0, self.rdev,
+                size, 4096, (size + 511) // 512,
+                self.atime_ns // 10**9, self.atime_ns % 10**9,
+                self.mtime_ns // 10**9, self.mtime_ns % 10**9,
+                self.ctime_ns // 10**9, self.ctime_ns % 10**9, 0, 0, 0)
+
+    def set_mode(self, mode: int) -> None:
+        self.fs.check_writable()
+        self.mode = S.S_IFMT(self.mode) | (mode & 0o7777)
+        self.ctime_ns = now_ns()
+
+    def set_owner(self, uid: int, gid: int) -> None:
+        self.fs.check_writable()
+        if uid != -1:
+            self.uid = uid
+        if gid != -1:
+            self.gid = gid
+        self.ctime_ns = now_ns()
+
+    def set_times(self, atime_ns: int | None, mtime_ns: int | None) -> None:
+        self.fs.check_writable()
+        if atime_ns is not None:
+            self.atime_ns = atime_ns
+        if mtime_ns is not None:
+            self.mtime_ns = mtime_ns
+        self.ctime_ns = now_ns()
+
+    def touch_modified(self) -> None:
+        self.mtime_ns = self.ctime_ns = now_ns()
+
+    # ---- directories -----
+
+    def _need_dir(self) -> None:
+        if not self.is_dir:
+            raise KernelError(ENOTDIR)
+
+    def lookup(self, name: bytes) -> Inode | None:
+        """The child called name, or None."""
+        self._need_dir()
+        return None
+
+    def entries(self) -> list[tuple[bytes, Inode]]:
+        """The children, without . and .. (getdents adds them)."""
+        self._need_dir()
+        return []
+
+    def create(self, name: bytes, mode: int, uid: int, gid: int, rdev: int = 0) -> Inode:
+        """A new regular file, fifo or device node (mode has its S_IFMT)."""
+        self._need_dir()
+        self.fs.check_writable()
+        raise KernelError(EPERM)
+
+    def mkdir(self, name: bytes, mode: int, uid: int, gid: int) -> Inode:
+        self._need_dir()
+        self.fs.check_writable()
+        raise KernelError(EPERM)
+
+    def symlink(self, name: bytes, target: bytes, uid: int, gid: int) -> Inode:
+        self._need_dir()
+        self.fs.check_writable()
+        raise KernelError(EPERM)
+
+    def link(self, name: bytes, inode: Inode) -> None:
+        self._need_dir()
+        self.fs.check_writable()
+        raise KernelError(EPERM)
+
+    def unlink(self, name: bytes) -> None:
+        """Remove a non-directory entry."""
+        self._need_dir()
+        self.fs.check_writable()
+        raise KernelError(EPERM)
+
+    def rmdir(self, name: bytes) -> None:
+        self._need_dir()
+        self.fs.check_writable()
+        raise KernelError(EPERM)
+
+    def rename(self, old: bytes, new_dir: Inode, new: bytes, flags: int) -> None:
+        """Move old to new_dir/new (same filesystem; the VFS checked that)."""
+        self._need_dir()
+        self.fs.check_writable()
+        raise KernelError(EPERM)
+
+    # ---- contents -----
+
+    def read(self, offset: int, size: int) -> bytes:
+        if self.is_dir:
+            raise KernelError(EISDIR)
+        return b""
+
+    def write(self, offset: int, data: bytes) -> int:
+        if self.is_dir:
+            raise KernelError(EISDIR)
+        self.fs.check_writable()
+        raise KernelError(EINVAL)
+
+    def truncate(self, size: int) -> None:
+        if self.is_dir:
+            raise KernelError(EISDIR)
+        self.fs.check_writable()
+        raise KernelError(EINVAL)
+
+    def readlink(self) -> bytes:
+        raise KernelError(EINVAL)
+
+    def open(self, flags: int):
+        """A special File for this inode (a device, a generated proc file), or None
+        for the VFS's ordinary file description over read()/write()."""
+        return None
+
+
+def check_new_name(parent: Inode, name: bytes) -> None:
+    """EEXIST if parent already has name (for the create family)."""
+    if parent.lookup(name) is not None:
+        raise KernelError(EEXIST)
+
+
+def check_empty(inode: Inode) -> None:
+    if inode.entries():
+        raise KernelError(ENOTEMPTY)

@@ -1,0 +1,138 @@
+"""The open file description of an inode: offset, flags, and the path it was opened by.
+
+`InodeFile` turns read/write/seek/getdents on an fd into calls on the inode
+(fs/inode.py). Filesystems with special files (devices, generated /proc files) give
+their own File from `Inode.open`; everything else gets an InodeFile.
+"""
+
+from __future__ import annotations
+
+import struct
+from errno import EINVAL, EISDIR, ENOTDIR, ENXIO, EOVERFLOW
+
+from ..abi import linux as L
+from ..errors import KernelError
+from .file import File
+from .inode import Inode, dtype
+
+SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE = 0, 1, 2, 3, 4
+MAX_OFFSET = (1 << 63) - 1
+_DIRENT64 = struct.Struct("<QqHB")      # d_ino, d_off, d_reclen, d_type, then the name
+_DIRENT = struct.Struct("<QqH")         # old linux_dirent: d_ino, d_off, d_reclen
+
+
+class InodeFile(File):
+    def __init__(self, inode: Inode, flags: int, path=None):
+        super().__init__(flags)
+        self.inode = inode
+        self.path = path               # the vfs.Path it was opened by (for fchdir, /proc)
+        self.offset = 0
+        self._dir_snapshot: list | None = None
+
+    # ---- data -----
+
+    def read(self, size: int) -> bytes:
+        if self.inode.is_dir:
+            raise KernelError(EISDIR)
+        data = self.inode.read(self.offset, size)
+        self.offset += len(data)
+        return data
+
+    def write(self, data: bytes) -> int:
+        if self.flags & L.O_APPEND:
+            self.offset = self.inode.size
+        n = self.inode.write(self.offset, data)
+        self.offset += n
+        return n
+
+    def pread(self, size: int, offset: int) -> bytes:
+        if self.inode.is_dir:
+            raise KernelError(EISDIR)
+        return self.inode.read(offset, size)
+
+    def pwrite(self, data: bytes, offset: int) -> int:
+        # Linux: pwrite on an O_APPEND file appends (a documented bug kept for ABI).
+        if self.flags & L.O_APPEND:
+            offset = self.inode.size
+        return self.inode.write(offset, data)
+
+    def seek(self, offset: int, whence: int) -> int:
+        size = self.inode.size
+        if whence == SEEK_SET:
+            new = offset
+        elif whence == SEEK_CUR:
+            new = self.offset + offset
+        elif whence == SEEK_END:
+            new = size + offset
+        elif whence in (SEEK_DATA, SEEK_HOLE):
+            if self.inode.is_dir:
+                raise KernelError(EINVAL)
+            if offset < 0 or offset >= size:
+                raise KernelError(ENXIO)
+            new = offset if whence == SEEK_DATA else size   # no holes are tracked
+        else:
+            raise KernelError(EINVAL)
+        if new < 0:
+            raise KernelError(EINVAL)
+        if new > MAX_OFFSET:
+            raise KernelError(EOVERFLOW)
+        if self.inode.is_dir and new != self.offset:
+            self._dir_snapshot = None if new == 0 else self._dir_snapshot
+        self.offset = new
+        return new
+
+    def stat(self) -> tuple:
+        return self.inode.stat()
+
+    def truncate(self, size: int) -> None:
+        if not self.writable:
+            raise KernelError(EINVAL)
+        self.inode.truncate(size)
+
+    # ---- directories -----
+
+    def _listing(self) -> list[tuple[bytes, int, int]]:
+        """(name, ino, d_type) for ., .., then the children; kept for the life of one
+        pass so offsets stay stable while the directory changes."""
+        if self._dir_snapshot is None or self.offset == 0:
+            d = self.inode
+            parent = self.path.parent().inode if self.path is not None else d
+            self._dir_snapshot = [(b".", d.ino, 4), (b"..", parent.ino, 4)] + [
+                (name, child.ino, dtype(child.mode)) for name, child in d.entries()]
+        return self._dir_snapshot
+
+    def getdents(self, size: int, old_format: bool = False) -> bytes:
+        """linux_dirent64 records (or the old linux_dirent) fitting in size bytes."""
+        if not self.inode.is_dir:
+            raise KernelError(ENOTDIR)
+        listing = self._listing()
+        out = bytearray()
+        pos = self.offset
+        while pos < len(listing):
+            name, ino, kind = listing[pos]
+            if old_format:
+                reclen = (_DIRENT.size + len(name) + 2 + 7) & ~7
+                rec = _DIRENT.pack(ino, pos + 1, reclen) + name + b"\0"
+                rec += bytes(reclen - len(rec) - 1) + bytes([kind])
+            else:
+                reclen = (_DIRENT64.size + len(name) + 1 + 7) & ~7
+                rec = _DIRENT64.pack(ino, pos + 1, reclen, kind) + name
+                rec += bytes(reclen - len(rec))
+            if len(out) + reclen > size:
+                if not out:
+                    raise KernelError(EINVAL)     # buffer too small for one entry
+                break
+            out += rec
+            pos += 1
+        self.offset = pos
+        return bytes(out)
+
+
+def open_inode(inode: Inode, flags: int, path=None) -> File:
+    """The File for an opened inode: the filesystem's own, or an InodeFile."""
+    special = inode.open(flags)
+    if special is not None:
+        return special
+    return InodeFile(inode, flags, path)
+
+

@@ -1,0 +1,230 @@
+"""The VFS core: the mount table and the path walk.
+
+A location in the tree is a `Path`: the chain of (name, inode, mount) steps from the
+root to it. Keeping the chain, rather than parent pointers in inodes, is what makes
+`..` right across mount points and symlinks: `..` pops one step, so it returns to
+where the walk came from, in whichever filesystem that was. A process's cwd and each
+open directory keep their Path; getcwd joins its names.
+
+The walk follows Linux's namei: one component at a time; `.` stays, `..` pops (never
+above the root); a symlink met before the last component, or as the last with
+follow=True, is replaced by its target's components (an absolute target restarts
+at the root), at most 40 times (ELOOP); a trailing slash demands a directory. Mount
+points are keyed by their name chain and entered as the walk reaches them.
+Filesystems only answer lookups inside one directory, so no filesystem (hostfs
+included) ever resolves a path itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from errno import EACCES, EINVAL, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EROFS
+
+from ..errors import KernelError
+from .inode import FileSystem, Inode
+
+MAXSYMLINKS = 40
+NAME_MAX = 255
+MAY_EXEC, MAY_WRITE, MAY_READ = 1, 2, 4
+
+
+@dataclass
+class Mount:
+    names: tuple[bytes, ...]     # where it is mounted: () for the root
+    fs: FileSystem
+    root: Inode
+    readonly: bool = False
+    source: str = "none"         # what /proc/mounts prints first
+    options: str = ""
+
+    def check_writable(self) -> None:
+        if self.readonly or self.fs.readonly:
+            raise KernelError(EROFS)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: bytes
+    inode: Inode
+    mount: Mount
+
+
+class Path:
+    """A walked location: the steps from the root (steps[0] is the root itself)."""
+
+    __slots__ = ("steps",)
+
+    def __init__(self, steps: tuple[Step, ...]):
+        self.steps = steps
+
+    @property
+    def inode(self) -> Inode:
+        return self.steps[-1].inode
+
+    @property
+    def mount(self) -> Mount:
+        return self.steps[-1].mount
+
+    @property
+    def names(self) -> tuple[bytes, ...]:
+        return tuple(s.name for s in self.steps[1:])
+
+    def text(self) -> bytes:
+        return b"/" + b"/".join(self.names)
+
+    def child(self, name: bytes, inode: Inode, mount: Mount) -> "Path":
+        return Path(self.steps + (Step(name, inode, mount),))
+
+    def parent(self) -> "Path":
+        return Path(self.steps[:-1]) if len(self.steps) > 1 else self
+
+
+@dataclass
+class Lookup:
+    """What resolve_parent found: the directory, the last name, and the child
+    (None when it does not exist yet)."""
+    parent: Path
+    name: bytes
+    child: Path | None
+    trailing_slash: bool
+
+
+def permitted(inode: Inode, mask: int, uid: int, gid: int, groups=()) -> bool:
+    """generic_permission(): owner, group, other bits; root may do all but exec a
+    file with no x bit at all."""
+    mode = inode.mode
+    if uid == 0:
+        if mask & MAY_EXEC and not inode.is_dir and not mode & 0o111:
+            return False
+        return True
+    if uid == inode.uid:
+        bits = (mode >> 6) & 7
+    elif gid == inode.gid or inode.gid in groups:
+        bits = (mode >> 3) & 7
+    else:
+        bits = mode & 7
+    return bits & mask == mask
+
+
+class VFS:
+    def __init__(self, root_fs: FileSystem, root_inode: Inode):
+        self.mounts: dict[tuple[bytes, ...], Mount] = {}
+        root = Mount((), root_fs, root_inode, source="rootfs")
+        self.mounts[()] = root
+        self.root = Path((Step(b"", root_inode, root),))
+        self.creds = (0, 0, ())     # uid, gid, groups of the walker (set by the kernel)
+
+    # ---- mounts -----
+
+    def mount(self, where: bytes, fs: FileSystem, root: Inode, readonly: bool = False,
+              source: str = "none", options: str = "") -> Mount:
+        """Mount fs at the directory where (which must exist)."""
+        target = self.resolve(self.root, where)
+        if not target.inode.is_dir:
+            raise KernelError(ENOTDIR)
+        m = Mount(target.names, fs, root, readonly, source, options)
+        self.mounts[target.names] = m
+        return m
+
+    def mount_table(self) -> list[Mount]:
+        return [self.mounts[k] for k in sorted(self.mounts, key=len)]
+
+    # ---- the walk -----
+
+    def _start(self, base: Path, path: bytes) -> Path:
+        if not path:
+            raise KernelError(ENOENT)
+        return self.root if path.startswith(b"/") else base
+
+    def _enter(self, at: Path, name: bytes) -> Path | None:
+        """One component below the directory at, entering a mount point."""
+        d = at.inode
+        if not d.is_dir:
+            raise KernelError(ENOTDIR)
+        if not permitted(d, MAY_EXEC, *self.creds):
+            raise KernelError(EACCES)
+        if len(name) > NAME_MAX:
+            raise KernelError(ENAMETOOLONG)
+        if name == b".":
+            return at
+        if name == b"..":
+            return at.parent()
+        child = d.lookup(name)
+        if child is None:
+            return None
+        names = at.names + (name,)
+        m = self.mounts.get(names)
+        if m is not None:
+            return at.child(name, m.root, m)
+        return at.child(name, child, at.mount)
+
+    def _walk(self, base: Path, components: list[bytes], follow_last: bool,
+              links: list[int]) -> Path:
+        """Walk components from base; every one must exist."""
+        at = base
+        queue = list(reversed(components))
+        while queue:
+            name = queue.pop()
+            nxt = self._enter(at, name)
+            if nxt is None:
+                raise KernelError(ENOENT)
+            if nxt.inode.is_symlink and (queue or follow_last):
+                links[0] += 1
+                if links[0] > MAXSYMLINKS:
+                    raise KernelError(ELOOP)
+                target = nxt.inode.readlink()
+                if not target:
+                    raise KernelError(ENOENT)
+                if target.startswith(b"/"):
+                    at = self.root
+                queue.extend(reversed([c for c in target.split(b"/") if c]))
+                continue
+            at = nxt
+        return at
+
+    def resolve(self, base: Path, path: bytes, follow: bool = True) -> Path:
+        """The location path names, relative to base unless absolute."""
+        start = self._start(base, path)
+        trailing = path.endswith(b"/")
+        comps = [c for c in path.split(b"/") if c]
+        result = self._walk(start, comps, follow or trailing, [0])
+        if trailing and not result.inode.is_dir:
+            raise KernelError(ENOTDIR)
+        return result
+
+    def resolve_parent(self, base: Path, path: bytes, follow: bool = False) -> Lookup:
+        """For calls that create or remove a name: the directory holding the last
+        component, and the child if it exists (followed when follow is set and it
+        is a symlink, as open(O_CREAT) without O_EXCL does)."""
+        start = self._start(base, path)
+        trailing = path.endswith(b"/")
+        comps = [c for c in path.split(b"/") if c]
+        links = [0]
+        if not comps:                          # "/" itself
+            return Lookup(start.parent(), b"/", start, trailing)
+        parent = self._walk(start, comps[:-1], True, links)
+        name = comps[-1]
+        while True:
+            if not parent.inode.is_dir:
+                raise KernelError(ENOTDIR)
+            child = self._enter(parent, name)
+            if name in (b".", b".."):
+                return Lookup(parent, name, child, trailing)
+            if child is not None and child.inode.is_symlink and (follow or trailing):
+                links[0] += 1
+                if links[0] > MAXSYMLINKS:
+                    raise KernelError(ELOOP)
+                target = child.inode.readlink()
+                tcomps = [c for c in target.split(b"/") if c]
+                base2 = self.root if target.startswith(b"/") else parent
+                if not tcomps:
+                    return Lookup(base2, b"/", base2, trailing)
+                parent = self._walk(base2, tcomps[:-1], True, links)
+                name = tcomps[-1]
+                continue
+            return Lookup(parent, name, child, trailing)
+
+
+def split_check(path: bytes) -> None:
+    if b"\0" in path:
+        raise KernelError(EINVAL)

@@ -1,0 +1,119 @@
+"""The guest's file namespace: what root it gets and what is mounted where.
+
+- no --root/--image: a writable overlay over a read-only image holding the program
+  (at its host path) and, for a dynamic program, its interpreter and libraries
+  (loader/autoimage.py), with /etc's generated files in the upper layer;
+- --root DIR: DIR from the host, read-only, under a writable overlay;
+- --image IMG: a built image (loader/image.py), under a writable overlay;
+then devfs on /dev, procfs on /proc, sysfs on /sys, a tmpfs on /dev/shm, and each
+-v HOST:GUEST[:ro|:rw] as a hostfs (read-only unless :rw).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from ..errors import KernelError
+from ..fs.ramfs import RamFS
+from ..fs.rootfs import build_default_root
+from ..fs.vfs import VFS
+
+
+@dataclass
+class Volume:
+    host: str
+    guest: str
+    writable: bool = False
+
+
+class NamespaceError(Exception):
+    """A user error in --root/--image/-v/-w: one line for the user."""
+
+
+def _mkdir_p(vfs: VFS, path: bytes) -> None:
+    at = vfs.root
+    for name in [c for c in path.split(b"/") if c]:
+        nxt = vfs._enter(at, name)
+        if nxt is None:
+            at.inode.mkdir(name, 0o755, 0, 0)
+            nxt = vfs._enter(at, name)
+        at = nxt
+
+
+def build(kernel, root_dir: str | None = None, image: str | None = None,
+          volumes: list[Volume] = (), image_entries: list | None = None) -> VFS:
+    """The VFS for the first process (see the module docstring)."""
+    uid, gid = os.getuid(), os.getgid()
+    upper = build_default_root(uid, gid)
+    lower = None
+    if root_dir is not None:
+        from ..fs.hostfs import HostFS
+        if not os.path.isdir(root_dir):
+            raise NamespaceError("--root %s: not a directory" % root_dir)
+        lower = HostFS(root_dir, readonly=True).root
+    elif image is not None:
+        from ..loader.image import ImageError, open_image
+        try:
+            lower = open_image(image).root
+        except ImageError as e:
+            raise NamespaceError(str(e)) from None
+    elif image_entries:
+        from ..fs.imagefs import ImageFS
+        lower = ImageFS.from_entries(image_entries).root
+    if lower is not None:
+        from ..fs.overlay import OverlayFS
+        fs = OverlayFS(lower, upper)
+        vfs = VFS(fs, fs.root)
+    else:
+        vfs = VFS(upper, upper.root)
+    for where in (b"/dev", b"/proc", b"/sys", b"/tmp"):
+        _mkdir_p(vfs, where)
+    _mount_pseudo(kernel, vfs)
+    for v in volumes:
+        _mount_volume(vfs, v)
+    return vfs
+
+
+def _mount_pseudo(kernel, vfs: VFS) -> None:
+    try:
+        from ..fs.devfs import DevFS
+        from ..fs.procfs import ProcFS
+        from ..fs.sysfs import SysFS
+    except ImportError:
+        return
+    dev = DevFS(kernel)
+    vfs.mount(b"/dev", dev, dev.root, source="devtmpfs", options="nosuid,mode=755")
+    shm = RamFS(mode=0o1777)
+    vfs.mount(b"/dev/shm", shm, shm.root, source="tmpfs", options="nosuid,nodev")
+    proc = ProcFS(kernel)
+    vfs.mount(b"/proc", proc, proc.root, source="proc", options="nosuid,nodev,noexec")
+    sys_fs = SysFS()
+    vfs.mount(b"/sys", sys_fs, sys_fs.root, readonly=True, source="sysfs",
+              options="nosuid,nodev,noexec")
+
+
+def _mount_volume(vfs: VFS, v: Volume) -> None:
+    from ..fs.hostfs import HostFS
+    if not os.path.isdir(v.host):
+        raise NamespaceError("-v %s: not a directory on the host" % v.host)
+    if not v.guest.startswith("/"):
+        raise NamespaceError("-v %s:%s: the guest path must be absolute" % (v.host, v.guest))
+    guest = os.path.normpath(v.guest).encode()
+    try:
+        _mkdir_p(vfs, guest)
+    except KernelError as e:
+        raise NamespaceError("-v %s: cannot make the mount point (%s)" % (v.guest, e)) from None
+    fs = HostFS(v.host, readonly=not v.writable)
+    vfs.mount(guest, fs, fs.root, readonly=not v.writable, source=v.host,
+              options="rw" if v.writable else "ro")
+
+
+def parse_volume(text: str) -> Volume:
+    """-v HOST:GUEST[:ro|:rw]."""
+    parts = text.split(":")
+    if len(parts) == 2:
+        return Volume(os.path.abspath(parts[0]), parts[1], False)
+    if len(parts) == 3 and parts[2] in ("ro", "rw"):
+        return Volume(os.path.abspath(parts[0]), parts[1], parts[2] == "rw")
+    raise NamespaceError("-v %s: expected HOST:GUEST[:ro|:rw]" % text)

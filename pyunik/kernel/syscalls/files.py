@@ -1,0 +1,1009 @@
+"""Path-based file system calls: open, stat, directories, links, permissions, times.
+
+Argument checking and the order of Linux's checks; the walking is fs/vfs.py's, the
+files are the filesystems' (fs/). Every path is relative to the caller's cwd, or to
+a directory fd for the *at variants (AT_FDCWD meaning the cwd).
+"""
+
+from __future__ import annotations
+
+import os
+import stat as S
+import struct
+import time
+from errno import (E2BIG, EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP,
+                   ENODATA, ENODEV, ENOENT, ENOTDIR, ENOTEMPTY, ENOTSUP, EOPNOTSUPP, EPERM,
+                   ERANGE, EROFS, ESPIPE, EXDEV)
+
+from ...abi import linux as L
+from ...errors import KernelError
+from ...fs.openfile import InodeFile, open_inode
+from ...fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, Path, permitted
+
+O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC = 0o100, 0o200, 0o400, 0o1000
+O_DIRECTORY, O_NOFOLLOW, O_PATH, O_TMPFILE = 0o200000, 0o400000, 0o10000000, 0o20200000
+O_LARGEFILE = 0o100000
+_OPEN_KEEP = ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | L.O_CLOEXEC)   # kept in f_flags
+_VALID_OPEN = (0o3 | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | L.O_APPEND | L.O_NONBLOCK
+               | 0o10000 | 0o20000 | L.O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW
+               | 0o1000000 | L.O_CLOEXEC | 0o4010000 | O_PATH | O_TMPFILE)
+RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
+UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
+F_OK, X_OK, W_OK, R_OK = 0, 1, 2, 4
+AT_EACCESS = 0x200
+RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS = 0x01, 0x02, 0x04
+RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_CACHED = 0x08, 0x10, 0x20
+
+# include/uapi/linux/stat.h: struct statx, 256 bytes
+STATX_BASIC_STATS = 0x07FF
+STATX_MNT_ID = 0x1000
+# include/uapi/asm-generic/statfs.h: struct statfs (x86-64), 120 bytes
+STATFS = struct.Struct("<qqqqqqqiiqqqqqq")
+
+
+def _vfs(t):
+    return t.process.kernel.vfs
+
+
+def _creds(t):
+    p = t.process
+    return p.euid, p.egid, tuple(p.groups)
+
+
+def _base(t, dirfd: int, path: bytes) -> Path:
+    """Where a relative path starts: the cwd for AT_FDCWD, else the directory fd's path."""
+    if path.startswith(b"/"):
+        return t.process.cwd          # unused by the walk, which starts at the root
+    if dirfd == L.AT_FDCWD:
+        return t.process.cwd
+    f = t.process.fds.get(dirfd)
+    p = getattr(f, "path", None)
+    if p is None or not p.inode.is_dir:
+        raise KernelError(ENOTDIR)
+    return p
+
+
+def _walker(t):
+    vfs = _vfs(t)
+    vfs.creds = _creds(t)
+    vfs.root = t.process.root
+    return vfs
+
+
+def resolve(t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False) -> Path:
+    """The Path for (dirfd, path); AT_EMPTY_PATH (empty_ok) means dirfd itself."""
+    if not path:
+        if empty_ok:
+            if dirfd == L.AT_FDCWD:
+                return t.process.cwd
+            f = t.process.fds.get(dirfd)
+            p = getattr(f, "path", None)
+            if p is None:
+                raise KernelError(ENOENT)
+            return p
+        raise KernelError(ENOENT)
+    return _walker(t).resolve(_base(t, dirfd, path), path, follow)
+
+
+def _lookup_parent(t, dirfd, path, follow=False):
+    if not path:
+        raise KernelError(ENOENT)
+    return _walker(t).resolve_parent(_base(t, dirfd, path), path, follow)
+
+
+def _may(t, inode, mask):
+    if not permitted(inode, mask, *_creds(t)):
+        raise KernelError(EACCES)
+
+
+def _may_change_dir(t, parent: Path) -> None:
+    """Creating or removing a name: write and search permission, a writable mount."""
+    _may(t, parent.inode, MAY_WRITE | MAY_EXEC)
+    parent.mount.check_writable()
+
+
+def _sticky_ok(t, parent, child) -> None:
+    p = t.process
+    if parent.inode.mode & S.S_ISVTX and p.euid not in (0, child.uid, parent.inode.uid):
+        raise KernelError(EPERM)
+
+
+# ---- open ---------------------------------------------------------------------------------
+
+def do_open(t, dirfd: int, path: bytes, flags: int, mode: int) -> int:
+    p = t.process
+    acc = flags & L.O_ACCMODE
+    if flags & O_TMPFILE == O_TMPFILE:
+        return _open_tmpfile(t, dirfd, path, flags, mode)
+    if flags & O_PATH:
+        flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | L.O_CLOEXEC
+        acc = L.O_RDONLY
+    created = False
+    if flags & O_CREAT:
+        lk = _lookup_parent(t, dirfd, path, follow=not flags & O_EXCL)
+        if lk.child is None:
+            if lk.trailing_slash:
+                raise KernelError(EISDIR)
+            _may_change_dir(t, lk.parent)
+            inode = lk.parent.inode.create(lk.name, S.S_IFREG | (mode & 0o7777 & ~p.umask),
+                                           p.euid, p.egid)
+            target = lk.parent.child(lk.name, inode, lk.parent.mount)
+            created = True
+        else:
+            if flags & O_EXCL:
+                raise KernelError(EEXIST)
+            target = lk.child
+            if target.inode.is_dir:
+                raise KernelError(EISDIR)
+    else:
+        target = resolve(t, dirfd, path, follow=not flags & O_NOFOLLOW)
+    inode = target.inode
+    if inode.is_symlink and not flags & O_PATH:
+        raise KernelError(ELOOP)
+    if flags & O_DIRECTORY and not inode.is_dir:
+        raise KernelError(ENOTDIR)
+    if not flags & O_PATH:
+        if inode.is_dir and (acc != L.O_RDONLY or flags & O_TRUNC):
+            raise KernelError(EISDIR)
+        if not created:
+            mask = (MAY_READ if acc in (L.O_RDONLY, L.O_RDWR) else 0) | \
+                   (MAY_WRITE if acc in (L.O_WRONLY, L.O_RDWR) or flags & O_TRUNC else 0)
+            _may(t, inode, mask)
+        if (acc != L.O_RDONLY or flags & O_TRUNC) and (inode.is_regular or inode.is_dir):
+            target.mount.check_writable()
+        if flags & O_TRUNC and inode.is_regular and not created and inode.size:
+            inode.truncate(0)
+        file = open_inode(inode, flags & _OPEN_KEEP, target)
+    else:
+        file = InodeFile(inode, flags & _OPEN_KEEP, target)
+    return p.fds.install(file, bool(flags & L.O_CLOEXEC))
+
+
+def _open_tmpfile(t, dirfd, path, flags, mode):
+    """O_TMPFILE: an unnamed regular file in the directory, linkable later."""
+    p = t.process
+    if flags & L.O_ACCMODE == L.O_RDONLY:
+        raise KernelError(EINVAL)
+    d = resolve(t, dirfd, path)
+    if not d.inode.is_dir:
+        raise KernelError(ENOTDIR)
+    _may_change_dir(t, d)
+    name = b".pyunik-tmpfile-%d" % time.monotonic_ns()
+    inode = d.inode.create(name, S.S_IFREG | (mode & 0o7777 & ~p.umask), p.euid, p.egid)
+    d.inode.unlink(name)
+    file = InodeFile(inode, flags & _OPEN_KEEP & ~O_TMPFILE | L.O_RDWR & flags,
+                     d.child(name, inode, d.mount))
+    return p.fds.install(file, bool(flags & L.O_CLOEXEC))
+
+
+def _check_open_flags(flags):
+    if flags & ~_VALID_OPEN & 0xFFFFFFFF:
+        pass    # Linux ignores unknown open(2) flags (openat2 rejects them)
+    if flags & O_TMPFILE == O_TMPFILE and flags & O_CREAT:
+        raise KernelError(EINVAL)
+
+
+def sys_open(t, path, flags, mode):
+    """open(2)."""
+    _check_open_flags(flags)
+    return do_open(t, L.AT_FDCWD, path, flags, mode)
+
+
+def sys_openat(t, dirfd, path, flags, mode):
+    """openat(2)."""
+    _check_open_flags(flags)
+    return do_open(t, dirfd, path, flags, mode)
+
+
+def sys_creat(t, path, mode):
+    """creat(2): open(path, O_CREAT|O_WRONLY|O_TRUNC, mode)."""
+    return do_open(t, L.AT_FDCWD, path, O_CREAT | L.O_WRONLY | O_TRUNC, mode)
+
+
+_OPEN_HOW = struct.Struct("<QQQ")
+
+
+def sys_openat2(t, dirfd, path, how, size):
+    """openat2(2): unknown flags or resolve bits are EINVAL; RESOLVE_NO_SYMLINKS,
+    RESOLVE_BENEATH, RESOLVE_IN_ROOT and RESOLVE_NO_XDEV are honoured."""
+    if size < _OPEN_HOW.size or size > 4096:
+        raise KernelError(EINVAL)
+    raw = t.mm.read(how, size)
+    if any(raw[_OPEN_HOW.size:]):
+        raise KernelError(E2BIG)   # unknown trailing fields set
+    flags, mode, resolve_bits = _OPEN_HOW.unpack(raw[:_OPEN_HOW.size])
+    if flags & ~_VALID_OPEN or resolve_bits & ~0x3F:
+        raise KernelError(EINVAL)
+    if mode and not flags & (O_CREAT | O_TMPFILE):
+        raise KernelError(EINVAL)
+    if mode & ~0o7777:
+        raise KernelError(EINVAL)
+    if resolve_bits & RESOLVE_BENEATH and resolve_bits & RESOLVE_IN_ROOT:
+        raise KernelError(EINVAL)
+    if resolve_bits & RESOLVE_CACHED:
+        raise KernelError(EAGAIN)  # nothing is cached
+    if resolve_bits & (RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV):
+        _check_resolve(t, dirfd, path, resolve_bits)
+    _check_open_flags(flags)
+    return do_open(t, dirfd, path, flags, mode)
+
+
+def _check_resolve(t, dirfd, path, bits):
+    """Walk path component by component to enforce openat2's RESOLVE_* rules."""
+    base = _base(t, dirfd, path) if path else t.process.cwd
+    if path.startswith(b"/") and bits & RESOLVE_BENEATH:
+        raise KernelError(EXDEV)
+    depth = 0
+    comps = [c for c in path.split(b"/") if c]
+    at = base if not path.startswith(b"/") else t.process.root
+    vfs = _walker(t)
+    for i, c in enumerate(comps):
+        if c == b"..":
+            if depth == 0 and bits & (RESOLVE_BENEATH | RESOLVE_IN_ROOT):
+                raise KernelError(EXDEV)
+            depth -= 1
+            at = at.parent()
+            continue
+        if c == b".":
+            continue
+        nxt = vfs._enter(at, c)
+        if nxt is None:
+            return
+        if nxt.mount is not at.mount and bits & RESOLVE_NO_XDEV:
+            raise KernelError(EXDEV)
+        if nxt.inode.is_symlink:
+            if bits & RESOLVE_NO_SYMLINKS:
+                raise KernelError(ELOOP)
+            if bits & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) and \
+                    nxt.inode.readlink().startswith(b"/"):
+                raise KernelError(EXDEV)
+            return
+        at = nxt
+        depth += 1
+
+
+def sys_close_range(t, first, last, flags):
+    """close_range(2): CLOSE_RANGE_CLOEXEC marks instead of closing; UNSHARE is a no-op
+    with one process per fd table."""
+    if flags & ~0x6 or first > last:
+        raise KernelError(EINVAL)
+    fds = t.process.fds
+    for fd in fds.open_fds():
+        if first <= fd <= last:
+            if flags & 0x4:
+                fds.cloexec[fd] = True
+            else:
+                fds.close(fd)
+    return 0
+
+
+# ---- stat ----------------------------------------------------------------------------------
+
+def _write_stat(t, statbuf, fields):
+    t.mm.write(statbuf, L.STAT.pack(*fields))
+    return 0
+
+
+def sys_stat(t, path, statbuf):
+    """stat(2)."""
+    return _write_stat(t, statbuf, resolve(t, L.AT_FDCWD, path).inode.stat())
+
+
+def sys_lstat(t, path, statbuf):
+    """lstat(2)."""
+    return _write_stat(t, statbuf, resolve(t, L.AT_FDCWD, path, follow=False).inode.stat())
+
+
+def sys_newfstatat(t, dirfd, path, statbuf, flags):
+    """newfstatat(2): AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH, AT_NO_AUTOMOUNT."""
+    if flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH | L.AT_NO_AUTOMOUNT):
+        raise KernelError(EINVAL)
+    if not path and flags & L.AT_EMPTY_PATH and dirfd != L.AT_FDCWD:
+        return _write_stat(t, statbuf, t.process.fds.get(dirfd).stat())
+    p = resolve(t, dirfd, path, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
+                empty_ok=bool(flags & L.AT_EMPTY_PATH))
+    return _write_stat(t, statbuf, p.inode.stat())
+
+
+def sys_statx(t, dirfd, path, flags, mask, statxbuf):
+    """statx(2): the basic stats and btime-less fields; STATX_ATTR bits are 0."""
+    if flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH | L.AT_NO_AUTOMOUNT | 0x6000):
+        raise KernelError(EINVAL)
+    if flags & 0x6000 == 0x6000 or mask & 0x80000000:
+        raise KernelError(EINVAL)
+    if not path and flags & L.AT_EMPTY_PATH and dirfd != L.AT_FDCWD:
+        st = t.process.fds.get(dirfd).stat()
+    else:
+        st = resolve(t, dirfd, path, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
+                     empty_ok=bool(flags & L.AT_EMPTY_PATH)).inode.stat()
+    (dev, ino, nlink, mode, uid, gid, _, rdev, size, blksize, blocks,
+     at, atn, mt, mtn, ct, ctn, *_rest) = st
+    raw = bytearray(256)
+    struct.pack_into("<IIQIIIH", raw, 0, STATX_BASIC_STATS, blksize, 0, nlink, uid, gid, mode)
+    struct.pack_into("<QQQQ", raw, 0x20, ino, size, blocks, 0)
+    struct.pack_into("<qI", raw, 0x40, at, atn)            # atime
+    struct.pack_into("<qI", raw, 0x60, ct, ctn)            # ctime
+    struct.pack_into("<qI", raw, 0x70, mt, mtn)            # mtime
+    struct.pack_into("<IIII", raw, 0x80, os.major(rdev), os.minor(rdev), os.major(dev),
+                     os.minor(dev))
+    t.mm.write(statxbuf, bytes(raw))
+    return 0
+
+
+def _statfs_bytes(fs) -> bytes:
+    info = fs.statfs()
+    return STATFS.pack(info["type"], info["bsize"], info["blocks"], info["bfree"],
+                       info["bavail"], info["files"], info["ffree"], 0, 0, info["namelen"],
+                       info["frsize"], info["flags"] | (1 if fs.readonly else 0), 0, 0, 0)
+
+
+def sys_statfs(t, path, buf):
+    """statfs(2)."""
+    p = resolve(t, L.AT_FDCWD, path)
+    t.mm.write(buf, _statfs_bytes(p.inode.fs))
+    return 0
+
+
+def sys_fstatfs(t, fd, buf):
+    """fstatfs(2)."""
+    f = t.process.fds.get(fd)
+    inode = getattr(f, "inode", None)
+    if inode is None:
+        raise KernelError(EINVAL)   # pipes and host streams: pipefs is not shown
+    t.mm.write(buf, _statfs_bytes(inode.fs))
+    return 0
+
+
+# ---- directories --------------------------------------------------------------------------
+
+def sys_getdents64(t, fd, dirp, count):
+    """getdents64(2)."""
+    f = t.process.fds.get(fd)
+    if not hasattr(f, "getdents"):
+        raise KernelError(ENOTDIR)
+    t.mm.check_writable(dirp, min(count, 4096))
+    data = f.getdents(count)
+    t.mm.write(dirp, data)
+    return len(data)
+
+
+def sys_getdents(t, fd, dirp, count):
+    """getdents(2): the old linux_dirent records (d_type in the last byte)."""
+    f = t.process.fds.get(fd)
+    if not hasattr(f, "getdents"):
+        raise KernelError(ENOTDIR)
+    data = f.getdents(count, old_format=True)
+    t.mm.write(dirp, data)
+    return len(data)
+
+
+def do_mkdir(t, dirfd, path, mode):
+    p = t.process
+    lk = _lookup_parent(t, dirfd, path)
+    if lk.child is not None:
+        raise KernelError(EEXIST)
+    _may_change_dir(t, lk.parent)
+    lk.parent.inode.mkdir(lk.name, mode & 0o7777 & ~p.umask, p.euid, p.egid)
+    return 0
+
+
+def sys_mkdir(t, path, mode):
+    """mkdir(2)."""
+    return do_mkdir(t, L.AT_FDCWD, path, mode)
+
+
+def sys_mkdirat(t, dirfd, path, mode):
+    """mkdirat(2)."""
+    return do_mkdir(t, dirfd, path, mode)
+
+
+def do_rmdir(t, dirfd, path):
+    lk = _lookup_parent(t, dirfd, path)
+    if lk.name == b".":
+        raise KernelError(EINVAL)
+    if lk.name == b"..":
+        raise KernelError(ENOTEMPTY)
+    if lk.child is None:
+        raise KernelError(ENOENT)
+    if not lk.child.inode.is_dir:
+        raise KernelError(ENOTDIR)
+    if lk.child.mount is not lk.parent.mount or len(lk.child.steps) == 1:
+        raise KernelError(EBUSY)   # a mount point
+    _may_change_dir(t, lk.parent)
+    _sticky_ok(t, lk.parent, lk.child.inode)
+    lk.parent.inode.rmdir(lk.name)
+    return 0
+
+
+def sys_rmdir(t, path):
+    """rmdir(2)."""
+    return do_rmdir(t, L.AT_FDCWD, path)
+
+
+def do_unlink(t, dirfd, path):
+    lk = _lookup_parent(t, dirfd, path)
+    if lk.child is None:
+        raise KernelError(ENOENT)
+    if lk.child.inode.is_dir:
+        raise KernelError(EISDIR)
+    if lk.trailing_slash:
+        raise KernelError(ENOTDIR)
+    _may_change_dir(t, lk.parent)
+    _sticky_ok(t, lk.parent, lk.child.inode)
+    lk.parent.inode.unlink(lk.name)
+    return 0
+
+
+def sys_unlink(t, path):
+    """unlink(2)."""
+    return do_unlink(t, L.AT_FDCWD, path)
+
+
+def sys_unlinkat(t, dirfd, path, flags):
+    """unlinkat(2): AT_REMOVEDIR makes it rmdir."""
+    if flags & ~L.AT_REMOVEDIR:
+        raise KernelError(EINVAL)
+    if flags & L.AT_REMOVEDIR:
+        return do_rmdir(t, dirfd, path)
+    return do_unlink(t, dirfd, path)
+
+
+def do_rename(t, olddirfd, oldpath, newdirfd, newpath, flags):
+    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT):
+        raise KernelError(EINVAL)
+    if flags & RENAME_EXCHANGE and flags & (RENAME_NOREPLACE | RENAME_WHITEOUT):
+        raise KernelError(EINVAL)
+    if flags & RENAME_WHITEOUT:
+        raise KernelError(EINVAL)      # whiteouts are overlayfs-internal
+    old = _lookup_parent(t, olddirfd, oldpath)
+    new = _lookup_parent(t, newdirfd, newpath)
+    if old.name in (b".", b"..") or new.name in (b".", b".."):
+        raise KernelError(EBUSY if old.name == b"/" else EINVAL)
+    if old.child is None:
+        raise KernelError(ENOENT)
+    if old.parent.mount is not new.parent.mount:
+        raise KernelError(EXDEV)
+    src = old.child.inode
+    if (old.trailing_slash or new.trailing_slash) and not src.is_dir:
+        raise KernelError(ENOTDIR)
+    if new.child is not None:
+        if flags & RENAME_NOREPLACE:
+            raise KernelError(EEXIST)
+        dst = new.child.inode
+        if dst is src:
+            return 0
+        if not flags & RENAME_EXCHANGE:
+            if src.is_dir and not dst.is_dir:
+                raise KernelError(ENOTDIR)
+            if dst.is_dir and not src.is_dir:
+                raise KernelError(EISDIR)
+    elif flags & RENAME_EXCHANGE:
+        raise KernelError(ENOENT)
+    # A directory cannot move below itself.
+    if src.is_dir:
+        steps = [s.inode for s in new.parent.steps]
+        if src in steps:
+            raise KernelError(EINVAL)
+    _may_change_dir(t, old.parent)
+    _may_change_dir(t, new.parent)
+    _sticky_ok(t, old.parent, src)
+    old.parent.inode.rename(old.name, new.parent.inode, new.name, flags)
+    return 0
+
+
+def sys_rename(t, oldpath, newpath):
+    """rename(2)."""
+    return do_rename(t, L.AT_FDCWD, oldpath, L.AT_FDCWD, newpath, 0)
+
+
+def sys_renameat(t, olddirfd, oldpath, newdirfd, newpath):
+    """renameat(2)."""
+    return do_rename(t, olddirfd, oldpath, newdirfd, newpath, 0)
+
+
+def sys_renameat2(t, olddirfd, oldpath, newdirfd, newpath, flags):
+    """renameat2(2): RENAME_NOREPLACE and RENAME_EXCHANGE."""
+    return do_rename(t, olddirfd, oldpath, newdirfd, newpath, flags)
+
+
+def do_link(t, olddirfd, oldpath, newdirfd, newpath, flags):
+    if flags & ~(L.AT_SYMLINK_FOLLOW | L.AT_EMPTY_PATH):
+        raise KernelError(EINVAL)
+    src = resolve(t, olddirfd, oldpath, follow=bool(flags & L.AT_SYMLINK_FOLLOW),
+                  empty_ok=bool(flags & L.AT_EMPTY_PATH))
+    if src.inode.is_dir:
+        raise KernelError(EPERM)
+    lk = _lookup_parent(t, newdirfd, newpath)
+    if lk.child is not None:
+        raise KernelError(EEXIST)
+    if lk.parent.mount is not src.mount:
+        raise KernelError(EXDEV)
+    _may_change_dir(t, lk.parent)
+    lk.parent.inode.link(lk.name, src.inode)
+    return 0
+
+
+def sys_link(t, oldpath, newpath):
+    """link(2)."""
+    return do_link(t, L.AT_FDCWD, oldpath, L.AT_FDCWD, newpath, 0)
+
+
+def sys_linkat(t, olddirfd, oldpath, newdirfd, newpath, flags):
+    """linkat(2): AT_SYMLINK_FOLLOW, AT_EMPTY_PATH (relinks an O_TMPFILE)."""
+    return do_link(t, olddirfd, oldpath, newdirfd, newpath, flags)
+
+
+def do_symlink(t, target, newdirfd, linkpath):
+    if not target:
+        raise KernelError(ENOENT)
+    p = t.process
+    lk = _lookup_parent(t, newdirfd, linkpath)
+    if lk.child is not None:
+        raise KernelError(EEXIST)
+    _may_change_dir(t, lk.parent)
+    lk.parent.inode.symlink(lk.name, target, p.euid, p.egid)
+    return 0
+
+
+def sys_symlink(t, target, linkpath):
+    """symlink(2)."""
+    return do_symlink(t, target, L.AT_FDCWD, linkpath)
+
+
+def sys_symlinkat(t, target, newdirfd, linkpath):
+    """symlinkat(2)."""
+    return do_symlink(t, target, newdirfd, linkpath)
+
+
+def do_readlink(t, dirfd, path, buf, size):
+    if size <= 0:
+        raise KernelError(EINVAL)
+    p = resolve(t, dirfd, path, follow=False, empty_ok=True)
+    if not p.inode.is_symlink:
+        raise KernelError(EINVAL)
+    target = p.inode.readlink()[:size]
+    t.mm.write(buf, target)
+    return len(target)
+
+
+def sys_readlink(t, path, buf, size):
+    """readlink(2)."""
+    return do_readlink(t, L.AT_FDCWD, path, buf, size)
+
+
+def sys_readlinkat(t, dirfd, path, buf, size):
+    """readlinkat(2): an empty path reads the symlink dirfd (opened O_PATH|O_NOFOLLOW)."""
+    return do_readlink(t, dirfd, path, buf, size)
+
+
+def do_mknod(t, dirfd, path, mode, dev):
+    p = t.process
+    kind = S.S_IFMT(mode) or S.S_IFREG
+    if kind not in (S.S_IFREG, S.S_IFIFO, S.S_IFCHR, S.S_IFBLK, S.S_IFSOCK):
+        raise KernelError(EINVAL)
+    if kind in (S.S_IFCHR, S.S_IFBLK) and p.euid != 0:
+        raise KernelError(EPERM)
+    lk = _lookup_parent(t, dirfd, path)
+    if lk.child is not None:
+        raise KernelError(EEXIST)
+    _may_change_dir(t, lk.parent)
+    lk.parent.inode.create(lk.name, kind | (mode & 0o7777 & ~p.umask), p.euid, p.egid,
+                           dev & 0xFFFFFFFF)
+    return 0
+
+
+def sys_mknod(t, path, mode, dev):
+    """mknod(2): regular files, fifos, sockets; device nodes need root (and opening one
+    on a ramfs gives ENXIO: there is no driver behind it)."""
+    return do_mknod(t, L.AT_FDCWD, path, mode, dev)
+
+
+def sys_mknodat(t, dirfd, path, mode, dev):
+    """mknodat(2)."""
+    return do_mknod(t, dirfd, path, mode, dev)
+
+
+# ---- cwd and root ---------------------------------------------------------------------------
+
+def sys_getcwd(t, buf, size):
+    """getcwd(2): the path with its NUL; ERANGE when it does not fit."""
+    path = t.process.cwd.text() + b"\0"
+    if size < len(path):
+        raise KernelError(ERANGE)
+    t.mm.write(buf, path)
+    return len(path)
+
+
+def sys_chdir(t, path):
+    """chdir(2)."""
+    p = resolve(t, L.AT_FDCWD, path)
+    if not p.inode.is_dir:
+        raise KernelError(ENOTDIR)
+    _may(t, p.inode, MAY_EXEC)
+    t.process.cwd = p
+    return 0
+
+
+def sys_fchdir(t, fd):
+    """fchdir(2)."""
+    f = t.process.fds.get(fd)
+    p = getattr(f, "path", None)
+    if p is None or not p.inode.is_dir:
+        raise KernelError(ENOTDIR)
+    _may(t, p.inode, MAY_EXEC)
+    t.process.cwd = p
+    return 0
+
+
+def sys_chroot(t, path):
+    """chroot(2): needs root (EPERM otherwise)."""
+    p = resolve(t, L.AT_FDCWD, path)
+    if not p.inode.is_dir:
+        raise KernelError(ENOTDIR)
+    _may(t, p.inode, MAY_EXEC)
+    if t.process.euid != 0:
+        raise KernelError(EPERM)
+    t.process.root = p
+    return 0
+
+
+# ---- permissions, owners, times ---------------------------------------------------------------
+
+def _owner_or_root(t, inode):
+    if t.process.euid not in (0, inode.uid):
+        raise KernelError(EPERM)
+
+
+def _chmod(t, target: Path, mode):
+    inode = target.inode
+    _owner_or_root(t, inode)
+    target.mount.check_writable()
+    if inode.is_symlink:
+        raise KernelError(EOPNOTSUPP)
+    inode.set_mode(mode)
+    return 0
+
+
+def sys_chmod(t, path, mode):
+    """chmod(2)."""
+    return _chmod(t, resolve(t, L.AT_FDCWD, path), mode)
+
+
+def sys_fchmod(t, fd, mode):
+    """fchmod(2)."""
+    f = t.process.fds.get(fd)
+    if getattr(f, "path", None) is None:
+        raise KernelError(EBADF)
+    return _chmod(t, f.path, mode)
+
+
+def sys_fchmodat(t, dirfd, path, mode):
+    """fchmodat(2) (the syscall has no flags argument)."""
+    return _chmod(t, resolve(t, dirfd, path), mode)
+
+
+def sys_fchmodat2(t, dirfd, path, mode, flags):
+    """fchmodat2(2): AT_SYMLINK_NOFOLLOW (EOPNOTSUPP on a symlink) and AT_EMPTY_PATH."""
+    if flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH):
+        raise KernelError(EINVAL)
+    return _chmod(t, resolve(t, dirfd, path, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
+                             empty_ok=bool(flags & L.AT_EMPTY_PATH)), mode)
+
+
+def _chown(t, target: Path, uid, gid):
+    inode = target.inode
+    p = t.process
+    if p.euid != 0:
+        if uid != -1 and uid != inode.uid:
+            raise KernelError(EPERM)
+        if gid != -1 and (p.euid != inode.uid or (gid != p.egid and gid not in p.groups)):
+            raise KernelError(EPERM)
+    target.mount.check_writable()
+    inode.set_owner(uid, gid)
+    return 0
+
+
+def sys_chown(t, path, uid, gid):
+    """chown(2)."""
+    return _chown(t, resolve(t, L.AT_FDCWD, path), uid, gid)
+
+
+def sys_lchown(t, path, uid, gid):
+    """lchown(2)."""
+    return _chown(t, resolve(t, L.AT_FDCWD, path, follow=False), uid, gid)
+
+
+def sys_fchown(t, fd, uid, gid):
+    """fchown(2)."""
+    f = t.process.fds.get(fd)
+    if getattr(f, "path", None) is None:
+        raise KernelError(EBADF)
+    return _chown(t, f.path, uid, gid)
+
+
+def sys_fchownat(t, dirfd, path, uid, gid, flags):
+    """fchownat(2)."""
+    if flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH):
+        raise KernelError(EINVAL)
+    return _chown(t, resolve(t, dirfd, path, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
+                             empty_ok=bool(flags & L.AT_EMPTY_PATH)), uid, gid)
+
+
+def do_access(t, dirfd, path, mode, flags):
+    if mode & ~7:
+        raise KernelError(EINVAL)
+    if flags & ~(AT_EACCESS | L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH):
+        raise KernelError(EINVAL)
+    p = resolve(t, dirfd, path, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
+                empty_ok=bool(flags & L.AT_EMPTY_PATH))
+    if mode == F_OK:
+        return 0
+    proc = t.process
+    uid, gid = (proc.euid, proc.egid) if flags & AT_EACCESS else (proc.uid, proc.gid)
+    if mode & W_OK and (p.mount.readonly or p.inode.fs.readonly) and \
+            (p.inode.is_regular or p.inode.is_dir or p.inode.is_symlink):
+        raise KernelError(EROFS)
+    if not permitted(p.inode, mode, uid, gid, tuple(proc.groups)):
+        raise KernelError(EACCES)
+    return 0
+
+
+def sys_access(t, path, mode):
+    """access(2): checks with the real uid and gid."""
+    return do_access(t, L.AT_FDCWD, path, mode, 0)
+
+
+def sys_faccessat(t, dirfd, path, mode):
+    """faccessat(2) (the syscall has no flags)."""
+    return do_access(t, dirfd, path, mode, 0)
+
+
+def sys_faccessat2(t, dirfd, path, mode, flags):
+    """faccessat2(2): AT_EACCESS, AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH."""
+    return do_access(t, dirfd, path, mode, flags)
+
+
+def _set_times(t, target: Path, atime, mtime):
+    """utimensat's rules: setting both to now needs write access or ownership; any
+    other time needs ownership."""
+    inode = target.inode
+    p = t.process
+    target.mount.check_writable()
+    explicit = (atime not in (None, "now")) or (mtime not in (None, "now"))
+    if p.euid not in (0, inode.uid):
+        if explicit:
+            raise KernelError(EPERM)
+        if not permitted(inode, MAY_WRITE, *_creds(t)):
+            raise KernelError(EACCES)
+    now = time.time_ns()
+    inode.set_times(now if atime == "now" else atime, now if mtime == "now" else mtime)
+    return 0
+
+
+def _timespec_time(sec, nsec):
+    if nsec == UTIME_NOW:
+        return "now"
+    if nsec == UTIME_OMIT:
+        return None
+    if not 0 <= nsec < 1000000000:
+        raise KernelError(EINVAL)
+    return sec * 1000000000 + nsec
+
+
+def sys_utimensat(t, dirfd, path, times, flags):
+    """utimensat(2): NULL times means now; UTIME_NOW and UTIME_OMIT per field."""
+    if flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH):
+        raise KernelError(EINVAL)
+    if times:
+        raw = t.mm.read(times, 32)
+        a = _timespec_time(*struct.unpack_from("<qq", raw, 0))
+        m = _timespec_time(*struct.unpack_from("<qq", raw, 16))
+        if a is None and m is None:
+            return 0
+    else:
+        a = m = "now"
+    if path == 0:
+        # utimensat(fd, NULL, ...) is futimens
+        f = t.process.fds.get(dirfd)
+        target = getattr(f, "path", None)
+        if target is None:
+            raise KernelError(EBADF)
+    else:
+        pathname = t.mm.read_cstring(path)
+        target = resolve(t, dirfd, pathname, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
+                         empty_ok=bool(flags & L.AT_EMPTY_PATH))
+    return _set_times(t, target, a, m)
+
+
+def _timeval_times(t, times):
+    if not times:
+        return "now", "now"
+    raw = t.mm.read(times, 32)
+    out = []
+    for off in (0, 16):
+        sec, usec = struct.unpack_from("<qq", raw, off)
+        if not 0 <= usec < 1000000:
+            raise KernelError(EINVAL)
+        out.append(sec * 1000000000 + usec * 1000)
+    return out
+
+
+def sys_utimes(t, path, times):
+    """utimes(2)."""
+    a, m = _timeval_times(t, times)
+    return _set_times(t, resolve(t, L.AT_FDCWD, path), a, m)
+
+
+def sys_futimesat(t, dirfd, path, times):
+    """futimesat(2)."""
+    a, m = _timeval_times(t, times)
+    return _set_times(t, resolve(t, dirfd, path), a, m)
+
+
+def sys_utime(t, path, times):
+    """utime(2): struct utimbuf {actime, modtime} in seconds."""
+    if times:
+        a, m = struct.unpack("<qq", t.mm.read(times, 16))
+        a, m = a * 1000000000, m * 1000000000
+    else:
+        a = m = "now"
+    return _set_times(t, resolve(t, L.AT_FDCWD, path), a, m)
+
+
+# ---- sizes and syncing ------------------------------------------------------------------------
+
+def _truncate_inode(t, target: Path, length):
+    if length < 0:
+        raise KernelError(EINVAL)
+    inode = target.inode
+    if inode.is_dir:
+        raise KernelError(EISDIR)
+    if not inode.is_regular:
+        raise KernelError(EINVAL)
+    _may(t, inode, MAY_WRITE)
+    target.mount.check_writable()
+    inode.truncate(length)
+    return 0
+
+
+def sys_truncate(t, path, length):
+    """truncate(2)."""
+    return _truncate_inode(t, resolve(t, L.AT_FDCWD, path), length)
+
+
+def sys_ftruncate(t, fd, length):
+    """ftruncate(2): the fd must be open for writing (EINVAL otherwise, as Linux)."""
+    f = t.process.fds.get(fd)
+    if length < 0:
+        raise KernelError(EINVAL)
+    inode = getattr(f, "inode", None)
+    if inode is None or not inode.is_regular:
+        raise KernelError(EINVAL)
+    if not f.writable:
+        raise KernelError(EINVAL)
+    inode.truncate(length)
+    return 0
+
+
+def sys_fallocate(t, fd, mode, offset, length):
+    """fallocate(2): mode 0 (and FALLOC_FL_KEEP_SIZE) extend the file; punching holes
+    and the other modes are EOPNOTSUPP, as on a filesystem without them."""
+    f = t.process.fds.get(fd)
+    if offset < 0 or length <= 0:
+        raise KernelError(EINVAL)
+    if not f.writable:
+        raise KernelError(EBADF)
+    inode = getattr(f, "inode", None)
+    if inode is None:
+        raise KernelError(ESPIPE)
+    if inode.is_dir:
+        raise KernelError(EISDIR)
+    if not inode.is_regular:
+        raise KernelError(ENODEV)
+    if mode & ~1:
+        raise KernelError(EOPNOTSUPP)
+    if not mode & 1 and offset + length > inode.size:
+        inode.truncate(offset + length)
+    return 0
+
+
+def sys_fsync(t, fd):
+    """fsync(2): files live in memory or on a host fs written through; nothing waits."""
+    t.process.fds.get(fd)
+    return 0
+
+
+def sys_fdatasync(t, fd):
+    """fdatasync(2)."""
+    t.process.fds.get(fd)
+    return 0
+
+
+def sys_sync(t):
+    """sync(2)."""
+    return 0
+
+
+def sys_syncfs(t, fd):
+    """syncfs(2)."""
+    t.process.fds.get(fd)
+    return 0
+
+
+# ---- extended attributes: none, as on a filesystem without user xattrs ---------------------------
+
+def _xattr_target(t, path, follow):
+    resolve(t, L.AT_FDCWD, path, follow=follow)
+
+
+def sys_getxattr(t, path, name, value, size):
+    """getxattr(2): no attributes are stored (ENODATA)."""
+    _xattr_target(t, path, True)
+    raise KernelError(ENODATA)
+
+
+def sys_lgetxattr(t, path, name, value, size):
+    """lgetxattr(2): no attributes are stored (ENODATA)."""
+    _xattr_target(t, path, False)
+    raise KernelError(ENODATA)
+
+
+def sys_fgetxattr(t, fd, name, value, size):
+    """fgetxattr(2): no attributes are stored (ENODATA)."""
+    t.process.fds.get(fd)
+    raise KernelError(ENODATA)
+
+
+def sys_listxattr(t, path, buf, size):
+    """listxattr(2): an empty list."""
+    _xattr_target(t, path, True)
+    return 0
+
+
+def sys_llistxattr(t, path, buf, size):
+    """llistxattr(2): an empty list."""
+    _xattr_target(t, path, False)
+    return 0
+
+
+def sys_flistxattr(t, fd, buf, size):
+    """flistxattr(2): an empty list."""
+    t.process.fds.get(fd)
+    return 0
+
+
+def sys_setxattr(t, path, name, value, size, flags):
+    """setxattr(2): not supported (ENOTSUP), as tmpfs without user xattrs."""
+    _xattr_target(t, path, True)
+    raise KernelError(ENOTSUP)
+
+
+def sys_lsetxattr(t, path, name, value, size, flags):
+    """lsetxattr(2): not supported (ENOTSUP)."""
+    _xattr_target(t, path, False)
+    raise KernelError(ENOTSUP)
+
+
+def sys_fsetxattr(t, fd, name, value, size, flags):
+    """fsetxattr(2): not supported (ENOTSUP)."""
+    t.process.fds.get(fd)
+    raise KernelError(ENOTSUP)
+
+
+def sys_removexattr(t, path, name):
+    """removexattr(2): nothing to remove (ENODATA)."""
+    _xattr_target(t, path, True)
+    raise KernelError(ENODATA)
+
+
+def sys_lremovexattr(t, path, name):
+    """lremovexattr(2): nothing to remove (ENODATA)."""
+    _xattr_target(t, path, False)
+    raise KernelError(ENODATA)
+
+
+def sys_fremovexattr(t, fd, name):
+    """fremovexattr(2): nothing to remove (ENODATA)."""
+    t.process.fds.get(fd)
+    raise KernelError(ENODATA)
+
