@@ -12,6 +12,7 @@ from errno import EINVAL, EISDIR, ENOTDIR, ENXIO, EOVERFLOW
 
 from ..abi import linux as L
 from ..errors import KernelError
+from . import locks
 from .file import File
 from .inode import Inode, dtype
 
@@ -83,6 +84,16 @@ class InodeFile(File):
 
     def stat(self) -> tuple:
         return self.inode.stat()
+
+    def close(self) -> None:
+        locks.release(self.inode, self)      # OFD and flock locks die with the file
+        locks.release(self.inode, self, locks.FLOCK)
+
+    def ioctl(self, request: int, arg: int, mm) -> int:
+        if request == L.FIONREAD and self.inode.is_regular:
+            mm.write_i32(arg, max(0, self.inode.size - self.offset))
+            return 0
+        return super().ioctl(request, arg, mm)
 
     def truncate(self, size: int) -> None:
         if not self.writable:

@@ -228,6 +228,12 @@ class AddressSpace(UserMemory):
         self.map_anonymous(start, size, prot, flags)
         return start
 
+    def name_file_mapping(self, start: int, size: int, inode, offset: int, name: str) -> None:
+        """Record that [start, start+size) maps inode from offset (for write-back and
+        /proc/self/maps)."""
+        for v in self.overlapping(start, start + size):
+            v.file, v.offset, v.name = inode, offset + (v.start - start), name
+
     def munmap(self, addr: int, length: int) -> None:
         if addr & ~L.PAGE_MASK or length == 0:
             raise KernelError(EINVAL)

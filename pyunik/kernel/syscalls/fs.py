@@ -6,11 +6,16 @@ Path-based calls are in files.py.
 
 from __future__ import annotations
 
-from errno import EBADF, EINVAL, EPIPE
+import stat as S
+import struct
+from errno import EAGAIN, EBADF, EDEADLK, EINVAL, EISDIR, EOPNOTSUPP, EPIPE, ESPIPE
 
 from ...abi import linux as L
 from ...errors import KernelError
+from ...fs import locks
+from ...fs.openfile import InodeFile
 from ...fs.pipe import make_pipe
+from ...fs.ramfs import RamFS
 from .. import signals
 
 MAX_RW_COUNT = 0x7FFFF000      # Linux caps one read or write at INT_MAX & PAGE_MASK
@@ -115,8 +120,12 @@ def sys_writev(t, fd, iov, iovcnt):
 
 
 def sys_close(t, fd):
-    """close(2)."""
+    """close(2): also drops the process's POSIX locks on the file, as Linux does."""
+    f = t.process.fds.get(fd)
     t.process.fds.close(fd)
+    inode = getattr(f, "inode", None)
+    if inode is not None:
+        locks.release(inode, t.process)
     return 0
 
 
@@ -195,6 +204,8 @@ def sys_fcntl(t, fd, cmd, arg):
     if cmd == F_SETFL:
         f.flags = (f.flags & ~_SETFL_MASK) | (arg & _SETFL_MASK)
         return 0
+    if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
+        return _record_lock(t, fd, f, cmd, arg)
     if cmd == F_GETPIPE_SZ:
         if not hasattr(f, "pipe"):
             raise KernelError(EBADF)
@@ -225,3 +236,246 @@ def sys_pipe2(t, pipefd, flags):
     return 0
 
 
+
+
+# ---- vectored I/O at an offset ---------------------------------------------------------
+
+RWF_VALID = 0x1F        # HIPRI, DSYNC, SYNC, NOWAIT, APPEND
+
+
+def sys_preadv(t, fd, iov, iovcnt, pos_l, pos_h):
+    """preadv(2): one pread of the total length, scattered (x86-64: the offset is pos_l)."""
+    return _preadv(t, fd, iov, iovcnt, pos_l, 0)
+
+
+def sys_pwritev(t, fd, iov, iovcnt, pos_l, pos_h):
+    """pwritev(2)."""
+    return _pwritev(t, fd, iov, iovcnt, pos_l, 0)
+
+
+def sys_preadv2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
+    """preadv2(2): offset -1 means the file offset; RWF_* flags are accepted."""
+    if flags & ~RWF_VALID:
+        raise KernelError(EOPNOTSUPP)
+    if pos_l == -1:
+        return sys_readv(t, fd, iov, iovcnt)
+    return _preadv(t, fd, iov, iovcnt, pos_l, flags)
+
+
+def sys_pwritev2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
+    """pwritev2(2): offset -1 means the file offset; RWF_* flags are accepted."""
+    if flags & ~RWF_VALID:
+        raise KernelError(EOPNOTSUPP)
+    if pos_l == -1:
+        return sys_writev(t, fd, iov, iovcnt)
+    return _pwritev(t, fd, iov, iovcnt, pos_l, flags)
+
+
+def _preadv(t, fd, iov, iovcnt, offset, flags):
+    f = _readable(t, fd)
+    if offset < 0:
+        raise KernelError(EINVAL)
+    vecs = t.mm.read_iovec(iov, iovcnt)
+    total = min(sum(length for _, length in vecs), MAX_RW_COUNT)
+    return _scatter(t, vecs, f.pread(total, offset) if total else b"")
+
+
+def _pwritev(t, fd, iov, iovcnt, offset, flags):
+    f = _writable(t, fd)
+    if offset < 0:
+        raise KernelError(EINVAL)
+    data = _gather(t, iov, iovcnt)
+    return f.pwrite(data[:MAX_RW_COUNT], offset) if data else 0
+
+
+# ---- copying between files -----------------------------------------------------------------
+
+def _regular(f):
+    inode = getattr(f, "inode", None)
+    if inode is None:
+        return None
+    if inode.is_dir:
+        raise KernelError(EISDIR)
+    return inode if inode.is_regular else None
+
+
+def sys_sendfile(t, out_fd, in_fd, offset_ptr, count):
+    """sendfile(2): from a regular file to anything writable."""
+    fin = _readable(t, in_fd)
+    fout = _writable(t, out_fd)
+    if _regular(fin) is None:
+        raise KernelError(EINVAL)
+    if fout.flags & L.O_APPEND:
+        raise KernelError(EINVAL)
+    count = min(count, MAX_RW_COUNT)
+    if offset_ptr:
+        offset = int.from_bytes(t.mm.read(offset_ptr, 8), "little", signed=True)
+        if offset < 0:
+            raise KernelError(EINVAL)
+        data = fin.pread(count, offset)
+        n = _write(t, fout, data) if data else 0
+        t.mm.write_u64(offset_ptr, offset + n)
+        return n
+    start = fin.offset
+    data = fin.pread(count, start)
+    n = _write(t, fout, data) if data else 0
+    fin.offset = start + n
+    return n
+
+
+def sys_copy_file_range(t, fd_in, off_in, fd_out, off_out, length, flags):
+    """copy_file_range(2): between regular files; overlapping ranges of one file EINVAL."""
+    if flags:
+        raise KernelError(EINVAL)
+    fin = _readable(t, fd_in)
+    fout = _writable(t, fd_out)
+    if fout.flags & L.O_APPEND:
+        raise KernelError(EBADF)
+    src, dst = _regular(fin), _regular(fout)
+    if src is None or dst is None:
+        raise KernelError(EINVAL)
+    pin = int.from_bytes(t.mm.read(off_in, 8), "little", signed=True) if off_in else fin.offset
+    pout = int.from_bytes(t.mm.read(off_out, 8), "little", signed=True) if off_out \
+        else fout.offset
+    if pin < 0 or pout < 0:
+        raise KernelError(EINVAL)
+    length = min(length, MAX_RW_COUNT)
+    if src is dst and pin < pout + length and pout < pin + length:
+        raise KernelError(EINVAL)
+    data = fin.pread(length, pin)
+    n = fout.pwrite(data, pout) if data else 0
+    if off_in:
+        t.mm.write_u64(off_in, pin + n)
+    else:
+        fin.offset = pin + n
+    if off_out:
+        t.mm.write_u64(off_out, pout + n)
+    else:
+        fout.offset = pout + n
+    return n
+
+
+def sys_splice(t, fd_in, off_in, fd_out, off_out, length, flags):
+    """splice(2): one end must be a pipe; done as a read and a write."""
+    fin = _readable(t, fd_in)
+    fout = _writable(t, fd_out)
+    in_pipe, out_pipe = hasattr(fin, "pipe"), hasattr(fout, "pipe")
+    if not in_pipe and not out_pipe:
+        raise KernelError(EINVAL)
+    if (in_pipe and off_in) or (out_pipe and off_out):
+        raise KernelError(ESPIPE)
+    length = min(length, 65536 if in_pipe else MAX_RW_COUNT)
+    if off_in:
+        offset = int.from_bytes(t.mm.read(off_in, 8), "little", signed=True)
+        data = fin.pread(length, offset)
+        t.mm.write_u64(off_in, offset + len(data))
+    else:
+        data = fin.read(length)
+    if not data:
+        return 0
+    if off_out:
+        offset = int.from_bytes(t.mm.read(off_out, 8), "little", signed=True)
+        n = fout.pwrite(data, offset)
+        t.mm.write_u64(off_out, offset + n)
+        return n
+    return _write(t, fout, data)
+
+
+def sys_tee(t, fd_in, fd_out, length, flags):
+    """tee(2): copy pipe data to another pipe without consuming it."""
+    fin = _readable(t, fd_in)
+    fout = _writable(t, fd_out)
+    if not hasattr(fin, "pipe") or not hasattr(fout, "pipe") or fin.pipe is fout.pipe:
+        raise KernelError(EINVAL)
+    data = bytes(fin.pipe.data[:length])
+    return fout.write(data) if data else 0
+
+
+# ---- memfd -----------------------------------------------------------------------------------
+
+MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC = 1, 2, 4, 8, 0x10
+_memfd_fs = []
+
+
+def sys_memfd_create(t, name, flags):
+    """memfd_create(2): an anonymous tmpfs file; seals are not supported (F_ADD_SEALS
+    is EINVAL), MFD_HUGETLB is EINVAL (no huge pages)."""
+    if flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL | MFD_EXEC | MFD_HUGETLB):
+        raise KernelError(EINVAL)
+    if flags & MFD_HUGETLB or (flags & MFD_NOEXEC_SEAL and flags & MFD_EXEC):
+        raise KernelError(EINVAL)
+    if len(name) > 249:
+        raise KernelError(EINVAL)
+    if not _memfd_fs:
+        _memfd_fs.append(RamFS())
+    fs = _memfd_fs[0]
+    p = t.process
+    inode = fs.root.create(b"memfd", S.S_IFREG | 0o777, p.euid, p.egid)
+    fs.root.unlink(b"memfd")
+    f = InodeFile(inode, L.O_RDWR | 0o100000, None)
+    f.name = b"/memfd:" + name + b" (deleted)"
+    return p.fds.install(f, bool(flags & MFD_CLOEXEC))
+
+
+# ---- locks --------------------------------------------------------------------------------------
+
+F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
+F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
+FLOCK = struct.Struct("<hh4xqqi4x")      # struct flock: type, whence, start, len, pid
+LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN = 1, 2, 4, 8
+
+
+def _record_lock(t, fd, f, cmd, arg):
+    inode = getattr(f, "inode", None)
+    if inode is None:
+        raise KernelError(EINVAL)
+    kind, whence, start, length, pid = t.mm.read_struct(FLOCK, arg)
+    ofd = cmd in (F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)
+    if ofd and pid != 0:
+        raise KernelError(EINVAL)
+    if kind not in (locks.READ, locks.WRITE, locks.UNLOCK):
+        raise KernelError(EINVAL)
+    base = {0: 0, 1: getattr(f, "offset", 0), 2: inode.size}.get(whence)
+    if base is None:
+        raise KernelError(EINVAL)
+    start += base
+    if length < 0:
+        start, length = start + length, -length
+    if start < 0:
+        raise KernelError(EINVAL)
+    end = start + length if length else None
+    owner = f if ofd else t.process
+    if cmd in (F_GETLK, F_OFD_GETLK):
+        if kind == locks.UNLOCK:
+            raise KernelError(EINVAL)
+        c = locks.conflict(inode, owner, kind, start, end)
+        if c is None:
+            t.mm.write_struct(FLOCK, arg, locks.UNLOCK, whence, start, length, pid)
+        else:
+            t.mm.write_struct(FLOCK, arg, c.kind, 0, c.start,
+                              0 if c.end is None else c.end - c.start, c.pid)
+        return 0
+    if kind == locks.READ and not f.readable or kind == locks.WRITE and not f.writable:
+        raise KernelError(EBADF)
+    if kind != locks.UNLOCK and locks.conflict(inode, owner, kind, start, end):
+        # Another open of the file in this same process holds it: waiting would never
+        # end, so F_SETLKW fails with EDEADLK rather than hang.
+        raise KernelError(EAGAIN if cmd in (F_SETLK, F_OFD_SETLK) else EDEADLK)
+    locks.set_lock(inode, owner, kind, start, end, -1 if ofd else t.process.pid)
+    return 0
+
+
+def sys_flock(t, fd, operation):
+    """flock(2): whole-file locks owned by the open file description."""
+    f = t.process.fds.get(fd)
+    op = operation & ~LOCK_NB
+    if op not in (LOCK_SH, LOCK_EX, LOCK_UN):
+        raise KernelError(EINVAL)
+    inode = getattr(f, "inode", None)
+    if inode is None:
+        raise KernelError(EINVAL)
+    kind = {LOCK_SH: locks.READ, LOCK_EX: locks.WRITE, LOCK_UN: locks.UNLOCK}[op]
+    if kind != locks.UNLOCK and locks.conflict(inode, f, kind, 0, None, locks.FLOCK):
+        raise KernelError(EAGAIN if operation & LOCK_NB else EDEADLK)
+    locks.set_lock(inode, f, kind, 0, None, t.process.pid, locks.FLOCK)
+    return 0

@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
-from errno import EINVAL, ENODEV
+from errno import EACCES, EINVAL, ENODEV, EOVERFLOW
 
 from ...abi import linux as L
 from ...errors import KernelError
+from ...mm.address_space import page_up
 
 
 def sys_mmap(t, addr, length, prot, flags, fd, offset):
-    """mmap(2): anonymous mappings; file mappings need the VFS (ENODEV for now)."""
+    """mmap(2): anonymous and file mappings. A file mapping is filled from the file
+    when made; MAP_SHARED writes go back to the file at msync and munmap."""
     if offset & ~L.PAGE_MASK:
         raise KernelError(EINVAL)
-    if not flags & L.MAP_ANONYMOUS:
-        t.process.fds.get(fd)            # EBADF first, as Linux checks the fd first
+    if flags & L.MAP_ANONYMOUS:
+        return t.mm.mmap(addr, length, prot, flags)
+    f = t.process.fds.get(fd)            # EBADF first, as Linux checks the fd first
+    inode = getattr(f, "inode", None)
+    if inode is None or inode.is_dir or not (inode.is_regular or hasattr(inode, "mmap_data")):
         raise KernelError(ENODEV)
-    return t.mm.mmap(addr, length, prot, flags)
+    if not f.readable:
+        raise KernelError(EACCES)
+    shared = flags & L.MAP_TYPE in (L.MAP_SHARED, L.MAP_SHARED_VALIDATE)
+    if shared and prot & L.PROT_WRITE and not f.writable:
+        raise KernelError(EACCES)
+    if length and offset + length < offset:
+        raise KernelError(EOVERFLOW)
+    start = t.mm.mmap(addr, length, prot, flags)
+    size = min(page_up(length), max(0, inode.size - offset))
+    if size:
+        t.mm.engine.write(start, inode.read(offset, size))
+    path = getattr(f, "path", None)
+    t.mm.name_file_mapping(start, page_up(length), inode, offset,
+                           path.text().decode(errors="replace") if path else "")
+    return start
 
 
 def sys_munmap(t, addr, length):

@@ -46,6 +46,8 @@ def stub(nr, name, err, note, *args):
 
 NODEV = "device nodes can be made (as root) but have no driver behind them (ENXIO)"
 XATTR = "no extended attributes are stored: get/remove ENODATA, set ENOTSUP, lists empty"
+WAITLOCK = ("a lock that would wait on another open of the file in the same process "
+            "fails with EDEADLK instead of waiting forever")
 NO_SCHED = "would-block returns EAGAIN until the scheduler can park threads"
 
 ROWS = [
@@ -58,7 +60,9 @@ ROWS = [
     row(6, "lstat", files.sys_lstat, Path, Ptr),
     row(8, "lseek", fs.sys_lseek, Fd, Off, Enum(table="whence")),
     row(9, "mmap", mm.sys_mmap, Ptr, Size, Flags(table="prot"), Flags(table="mmap"), Fd, Off,
-        status=PARTIAL, note="anonymous mappings only; file mappings give ENODEV until the VFS"),
+        status=PARTIAL, note="file mappings are copies filled at mmap time: MAP_SHARED "
+                             "writes reach the file at msync/munmap, and later writes to "
+                             "the file are not seen through an existing mapping"),
     row(10, "mprotect", mm.sys_mprotect, Ptr, Size, Flags(table="prot"),
         status=PARTIAL, note="a range with a hole fails with ENOMEM before changing any page"),
     row(11, "munmap", mm.sys_munmap, Ptr, Size),
@@ -86,6 +90,7 @@ ROWS = [
     row(35, "nanosleep", time.sys_nanosleep, Ptr, Ptr,
         status=PARTIAL, note="sleeps on the host; not interruptible by signals yet"),
     row(39, "getpid", proc.sys_getpid),
+    row(40, "sendfile", fs.sys_sendfile, Fd, Fd, Ptr, Size),
     row(60, "exit", proc.sys_exit, Int,
         status=PARTIAL, note="ends the process: one thread per process for now"),
     row(62, "kill", signal.sys_kill, Int, Signal,
@@ -93,8 +98,11 @@ ROWS = [
                              "ENOSYS where a handler would run or the signal is blocked"),
     row(63, "uname", proc.sys_uname, Ptr),
     row(72, "fcntl", fs.sys_fcntl, Fd, Enum(table="fcntl"), ULong,
-        status=PARTIAL, note="F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, F_GETPIPE_SZ;"
-                             " locks come with the VFS (EINVAL)"),
+        status=PARTIAL, note="F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, F_GETPIPE_SZ, "
+                             "F_GETLK/SETLK/SETLKW and F_OFD_*; " + WAITLOCK + "; leases, "
+                             "seals, F_SETPIPE_SZ and F_NOTIFY are EINVAL"),
+    row(73, "flock", fs.sys_flock, Fd, Enum(table="flock"),
+        status=PARTIAL, note=WAITLOCK),
     row(74, "fsync", files.sys_fsync, Fd),
     row(75, "fdatasync", files.sys_fdatasync, Fd),
     row(76, "truncate", files.sys_truncate, Path, Off),
@@ -195,17 +203,27 @@ ROWS = [
     row(269, "faccessat", files.sys_faccessat, DirFd, Path, Enum(table="access")),
     row(273, "set_robust_list", proc.sys_set_robust_list, Ptr, Size),
     row(274, "get_robust_list", proc.sys_get_robust_list, Int, Ptr, Ptr),
+    row(275, "splice", fs.sys_splice, Fd, Ptr, Fd, Ptr, Size, UInt),
+    row(276, "tee", fs.sys_tee, Fd, Fd, Size, UInt),
     row(280, "utimensat", files.sys_utimensat, DirFd, Ptr, Ptr, Flags(table="at")),
     row(285, "fallocate", files.sys_fallocate, Fd, Int, Off, Off,
         status=PARTIAL, note="modes other than 0 and FALLOC_FL_KEEP_SIZE are EOPNOTSUPP"),
     row(292, "dup3", fs.sys_dup3, Fd, Fd, Flags(table="open")),
     row(293, "pipe2", fs.sys_pipe2, Ptr, Flags(table="open"), status=PARTIAL, note=NO_SCHED),
+    row(295, "preadv", fs.sys_preadv, Fd, OutIovec(2), Int, Off, Off),
+    row(296, "pwritev", fs.sys_pwritev, Fd, InIovec(2), Int, Off, Off),
     row(302, "prlimit64", proc.sys_prlimit64, Int, Enum(table="rlimit"), Ptr, Ptr,
         status=PARTIAL, note="the calling process only (ESRCH for other pids)"),
     row(306, "syncfs", files.sys_syncfs, Fd),
     row(316, "renameat2", files.sys_renameat2, DirFd, Path, DirFd, Path, Flags(table="rename"),
         status=PARTIAL, note="RENAME_WHITEOUT is EINVAL"),
     row(318, "getrandom", proc.sys_getrandom, OutBuf(), Size, Flags(table="grnd")),
+    row(319, "memfd_create", fs.sys_memfd_create, Path, UInt,
+        status=PARTIAL, note="no seals (MFD_ALLOW_SEALING accepted, F_ADD_SEALS EINVAL); "
+                             "no MFD_HUGETLB"),
+    row(326, "copy_file_range", fs.sys_copy_file_range, Fd, Ptr, Fd, Ptr, Size, UInt),
+    row(327, "preadv2", fs.sys_preadv2, Fd, OutIovec(2), Int, Off, Off, UInt),
+    row(328, "pwritev2", fs.sys_pwritev2, Fd, InIovec(2), Int, Off, Off, UInt),
     row(332, "statx", files.sys_statx, DirFd, Path, Flags(table="at"), UInt, Ptr,
         status=PARTIAL, note="no birth time; stx_attributes and stx_mnt_id are 0"),
     stub(334, "rseq", ENOSYS, "restartable sequences are not offered; glibc and musl "
