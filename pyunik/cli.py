@@ -2,6 +2,7 @@
 
     pyunik run [OPTIONS] [--] PROGRAM [ARGS...]
     pyunik syscalls [--json] [--status STATUS]
+    pyunik image build MANIFEST -o IMAGE [--var K=V];  pyunik image ls IMAGE
 
 `run` follows qemu-user and docker habits: the host environment passes to the
 guest unless --clear-env, -e K=V sets one variable, -m limits guest memory. The exit
@@ -35,8 +36,54 @@ def _run_parser(sub) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no pyunik warnings")
     p.add_argument("--strace", nargs="?", const="-", default=None, metavar="FILE",
                    help="trace system calls to stderr, or to FILE with --strace=FILE")
+    p.add_argument("-v", "--volume", action="append", default=[], metavar="HOST:GUEST[:ro|:rw]",
+                   help="show a host directory in the guest (read-only unless :rw)")
+    p.add_argument("-w", "--workdir", default="/", metavar="DIR",
+                   help="the guest's working directory (default /)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--root", metavar="DIR",
+                       help="a host directory as the read-only root, writes go to an overlay")
+    where.add_argument("--image", metavar="IMAGE",
+                       help="a built image (pyunik image build) as the root, under an overlay")
     p.add_argument("program", metavar="PROGRAM")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
+
+
+def _image_parser(sub) -> None:
+    p = sub.add_parser("image", help="build and inspect images (OSv manifest syntax)")
+    isub = p.add_subparsers(dest="image_command", metavar="ACTION")
+    b = isub.add_parser("build", help="build an image from a manifest")
+    b.add_argument("manifest", metavar="MANIFEST")
+    b.add_argument("-o", "--output", required=True, metavar="IMAGE")
+    b.add_argument("--var", action="append", default=[], metavar="K=V",
+                   help="a value for ${K} in the manifest")
+    ls = isub.add_parser("ls", help="list an image's files")
+    ls.add_argument("image", metavar="IMAGE")
+
+
+def cmd_image(args) -> int:
+    from .loader.image import ImageError, build_image, list_image
+    try:
+        if args.image_command == "build":
+            variables = {}
+            for kv in args.var:
+                if "=" not in kv:
+                    print("pyunik: --var %s: expected K=V" % kv, file=sys.stderr)
+                    return 2
+                k, v = kv.split("=", 1)
+                variables[k] = v
+            count = build_image(args.manifest, args.output, variables)
+            print("%s: %d entries" % (args.output, count))
+            return 0
+        if args.image_command == "ls":
+            for line in list_image(args.image):
+                print(line)
+            return 0
+    except ImageError as e:
+        print("pyunik: %s" % e, file=sys.stderr)
+        return 1
+    print("usage: pyunik image {build,ls} ...", file=sys.stderr)
+    return 2
 
 
 def _syscalls_parser(sub) -> None:
@@ -81,9 +128,10 @@ def cmd_run(args) -> int:
             print("pyunik: %s: %s" % (args.strace, e.strerror), file=sys.stderr)
             return 2
     program_args = args.args[1:] if args.args[:1] == ["--"] else args.args
-    vm = Unikernel([args.program] + program_args, env=env, memory=memory,
-                   quiet=args.quiet, strace=trace_out)
     try:
+        vm = Unikernel([args.program] + program_args, env=env, memory=memory,
+                       quiet=args.quiet, strace=trace_out, root=args.root, image=args.image,
+                       volumes=args.volume, workdir=args.workdir)
         vm.start()
         with forward_host_signals(vm.kernel):
             return vm.run()
@@ -149,12 +197,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _run_parser(sub)
     _syscalls_parser(sub)
+    _image_parser(sub)
     args = parser.parse_args(_split_strace(argv))
     try:
         if args.command == "run":
             return cmd_run(args)
         if args.command == "syscalls":
             return cmd_syscalls(args)
+        if args.command == "image":
+            return cmd_image(args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
