@@ -130,6 +130,7 @@ class ImageFS(FileSystem):
                                now_ns() if root_mtime_ns is None else root_mtime_ns)
         self.file_count = 0
         self.total_size = 0        # bytes of regular file contents
+        self._dirs: dict[tuple[bytes, ...], ImageInode] = {}   # parents seen while building
 
     def statfs(self) -> dict:
         blocks = (self.total_size + 4095) // 4096
@@ -154,13 +155,15 @@ class ImageFS(FileSystem):
             e = Entry(*e)
             if e.kind not in KINDS:
                 raise ImageError("unknown entry kind %r for %s" % (e.kind, os.fsdecode(e.path)))
+            if not (0 <= e.uid < 1 << 32 and 0 <= e.gid < 1 << 32 and 0 <= e.size < 1 << 63
+                    and 0 <= e.offset < 1 << 63 and -(1 << 63) <= e.mtime_ns < 1 << 63):
+                raise ImageError("metadata out of range for %s" % os.fsdecode(e.path))
             parts = tuple(split_path(e.path))
             if not parts:
                 if e.kind != "dir":
                     raise ImageError("the image root must be a directory")
                 root_meta = (e.mode, e.uid, e.gid, e.mtime_ns)
                 continue
-            by_path.pop(parts, None)            # re-insert: a replacement keeps its new place
             by_path[parts] = e
         fs = cls(*(root_meta or ()))
         hardlinks = []
@@ -183,6 +186,7 @@ class ImageFS(FileSystem):
             parent.children[parts[-1]] = target
             target.nlink += 1
         fs._count_links(fs.root)
+        fs._dirs.clear()
         return fs
 
     def _find(self, parts) -> ImageInode | None:
@@ -196,6 +200,10 @@ class ImageFS(FileSystem):
         return node
 
     def _make_parents(self, parts: tuple[bytes, ...], path: bytes) -> ImageInode:
+        """The directory that will hold parts[-1], made (mode 0755) if missing."""
+        cached = self._dirs.get(parts[:-1])
+        if cached is not None and cached.is_dir:
+            return cached
         node = self.root
         for name in parts[:-1]:
             child = node.children.get(name)
@@ -206,6 +214,7 @@ class ImageFS(FileSystem):
                 raise ImageError("%s is inside %s, which is not a directory"
                                  % (os.fsdecode(path), os.fsdecode(b"/".join(parts[:-1]))))
             node = child
+        self._dirs[parts[:-1]] = node
         return node
 
     def _add(self, parent: ImageInode, name: bytes, e: Entry) -> None:
@@ -218,8 +227,6 @@ class ImageFS(FileSystem):
                 return
             node = ImageInode(self, S.S_IFDIR | perm, e.uid, e.gid, e.mtime_ns)
         elif e.kind == "file":
-            if e.size < 0 or e.offset < 0:
-                raise ImageError("negative size or offset for %s" % os.fsdecode(e.path))
             node = ImageInode(self, S.S_IFREG | perm, e.uid, e.gid, e.mtime_ns)
             node.host, node.offset, node.file_size = e.source, e.offset, e.size
             self.file_count += 1
@@ -230,7 +237,8 @@ class ImageFS(FileSystem):
         else:                                        # node
             if S.S_IFMT(e.mode) not in (S.S_IFIFO, S.S_IFCHR, S.S_IFBLK):
                 raise ImageError("bad node type for %s" % os.fsdecode(e.path))
-            node = ImageInode(self, e.mode, e.uid, e.gid, e.mtime_ns, rdev=int(e.source or 0))
+            node = ImageInode(self, S.S_IFMT(e.mode) | perm, e.uid, e.gid, e.mtime_ns,
+                              rdev=int(e.source or 0))
         if old is not None and old.is_dir and old.children:
             raise ImageError("%s replaces a non-empty directory" % os.fsdecode(e.path))
         parent.children[name] = node
@@ -248,30 +256,40 @@ class ImageFS(FileSystem):
     @classmethod
     def from_tar(cls, path: str, require_index: bool = False) -> ImageFS:
         """The image in the tar at path: by its index when it has one (pyunik images),
-        else by scanning every header (any uncompressed tar)."""
+        else by scanning every header (any uncompressed tar) unless require_index."""
+        found = read_index(path, scan=not require_index)
+        if found is None:
+            raise ImageError("%s: not a pyunik image (a tar without %s first; build one "
+                             "with `pyunik image build`)" % (path, INDEX_NAME))
         try:
-            tf = tarfile.open(path, "r:", encoding="utf-8", errors="surrogateescape")
-        except tarfile.ReadError:
-            raise ImageError("%s: not an uncompressed tar file" % path) from None
-        except OSError as e:
-            raise ImageError("%s: %s" % (path, e.strerror or e)) from None
-        with tf:
-            try:
-                first = tf.next()
-                if first is not None and first.name == INDEX_NAME and first.isreg():
-                    data = tf.extractfile(first).read()
-                    entries, root = _parse_index(data, path, os.path.getsize(path))
-                elif require_index:
-                    raise ImageError("%s: not a pyunik image (a tar without %s first; "
-                                     "build one with `pyunik image build`)" % (path, INDEX_NAME))
-                else:
-                    entries, root = _scan_tar(tf, path)
-            except (tarfile.TarError, EOFError, OSError) as e:
-                raise ImageError("%s: damaged tar: %s" % (path, e)) from None
-        return cls.from_entries(entries, root)
+            return cls.from_entries(*found)
+        except ImageError as e:
+            raise ImageError("%s: %s" % (path, e)) from None
+
+
+def read_index(path: str, scan: bool = False) -> tuple[list[Entry], tuple | None] | None:
+    """The entries and root metadata of the tar at path, from its index; None when it
+    has no index, unless scan, which then reads every tar header instead."""
+    try:
+        tf = tarfile.open(path, "r:", encoding="utf-8", errors="surrogateescape")
+    except tarfile.ReadError:
+        raise ImageError("%s: not an uncompressed tar file" % path) from None
+    except OSError as e:
+        raise ImageError("%s: %s" % (path, e.strerror or e)) from None
+    with tf:
+        try:
+            first = tf.next()
+            if first is not None and first.name == INDEX_NAME and first.isreg():
+                data = tf.extractfile(first).read()
+                return _parse_index(data, path, os.path.getsize(path))
+            return _scan_tar(tf, path) if scan else None
+        except (tarfile.TarError, EOFError, OSError) as e:
+            raise ImageError("%s: damaged tar: %s" % (path, e)) from None
 
 
 def _parse_index(data: bytes, path: str, tar_size: int) -> tuple[list[Entry], tuple]:
+    host_path = os.path.abspath(path)     # file entries keep it; the host cwd may change
+
     def bad(why):
         return ImageError("%s: damaged image index: %s" % (path, why))
     try:
@@ -297,7 +315,7 @@ def _parse_index(data: bytes, path: str, tar_size: int) -> tuple[list[Entry], tu
         if kind == "file":
             if size < 0 or offset < 0 or offset + size > tar_size:
                 raise bad("%s lies outside the tar" % gpath)
-            source = path
+            source = host_path
         elif kind in ("symlink", "hardlink"):
             if not isinstance(link, str):
                 raise bad("bad link in %r" % (row,))
@@ -312,7 +330,7 @@ def _parse_index(data: bytes, path: str, tar_size: int) -> tuple[list[Entry], tu
 
 
 def _scan_tar(tf: tarfile.TarFile, path: str) -> tuple[list[Entry], tuple | None]:
-    entries, root = [], None
+    entries, root, host_path = [], None, os.path.abspath(path)
     for m in tf:
         gpath = b"/" + b"/".join(split_path(os.fsencode(m.name)))
         mtime_ns = int(m.mtime * 10**9)
@@ -324,7 +342,7 @@ def _scan_tar(tf: tarfile.TarFile, path: str) -> tuple[list[Entry], tuple | None
         if m.issparse():
             raise ImageError("%s: sparse member %s is not supported" % (path, m.name))
         if m.isreg():
-            entries.append(Entry(gpath, "file", path, *common, m.size, m.offset_data))
+            entries.append(Entry(gpath, "file", host_path, *common, m.size, m.offset_data))
         elif m.isdir():
             entries.append(Entry(gpath, "dir", None, *common, 0, 0))
         elif m.issym():
@@ -340,8 +358,6 @@ def _scan_tar(tf: tarfile.TarFile, path: str) -> tuple[list[Entry], tuple | None
 
 
 class ImageInode(Inode):
-    __slots__ = ("children", "target", "host", "offset", "file_size")
-
     def __init__(self, fs: ImageFS, mode: int, uid: int, gid: int, mtime_ns: int,
                  rdev: int = 0):
         super().__init__(fs, mode, uid, gid, rdev=rdev)

@@ -1,0 +1,467 @@
+"""The automatic image: the host files a dynamically linked program needs, and no others.
+
+When `pyunik run PROGRAM` is given no --root or --image, the guest's files come
+from an imagefs (fs/imagefs.py) built from `auto_image_entries(PROGRAM)`. Entries
+name host files; nothing is read until the guest reads it. Exactly this goes in
+(2-5 only when some program in 1 is dynamically linked):
+
+1. the program, at its absolute host path as given; for a `#!` script, also its
+   interpreter (an absolute path, as the kernel needs), and so on 4 levels deep,
+   each with what it needs in turn (a `#!/usr/bin/env NAME` script gets env only);
+2. its interpreter (PT_INTERP, e.g. /lib64/ld-linux-x86-64.so.2);
+3. the shared libraries of the DT_NEEDED closure of the program, found in ld.so's
+   order: DT_RPATH of the object and of the objects that loaded it (when the object
+   has no DT_RUNPATH), DT_RUNPATH of the object, then the directories of
+   /etc/ld.so.conf and its includes, then /lib/x86_64-linux-gnu,
+   /usr/lib/x86_64-linux-gnu, /lib64, /lib, /usr/lib (unless DF_1_NODEFLIB). $ORIGIN
+   is expanded; a path with another $TOKEN ($LIB, $PLATFORM) is skipped. A name that
+   is found nowhere is left out, so ld.so reports it in the guest as it would natively;
+4. /etc/ld.so.cache, which ld.so reads before searching;
+5. /usr/lib/locale/C.utf8 (13 files, 400 KB), the C.UTF-8 locale: glibc loads it
+   for LANG=C.UTF-8 and CPython asks for it whenever the locale is "C";
+6. when the program is CPython (its name starts with "python"): its standard library
+   <prefix>/lib/pythonX.Y (the directory CPython's own landmark search finds from the
+   executable, X.Y from the executable's name or its libpythonX.Y), whole but for
+   site-packages, dist-packages and test, including lib-dynload, plus the libraries
+   that lib-dynload's extension modules need (resolved as in 3, as dlopen would).
+
+Every path goes in as it is on the host: each symlink met on the way (/bin -> usr/bin,
+/lib64/ld-linux-x86-64.so.2 -> /lib/x86_64-linux-gnu/..., libfoo.so.1 ->
+libfoo.so.1.2) becomes the same symlink, with its target, and so does each symlink
+inside the trees of 5 and 6 (Debian's stdlib links sitecustomize.py to /etc/python3.X);
+directories on the way keep their host mode, owner and mtime. Not included: gconv
+modules (iconv), the locale archive and other locales, /etc/localtime, NSS and other
+/etc files, directories from LD_LIBRARY_PATH, site and dist packages.
+
+ELF headers are read with struct rather than pyelftools: pyelftools parses every
+section header to find .dynstr (2-3 ms per library), while this reads the program
+headers, the dynamic segment and its string table only (0.02 ms for libc).
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import re
+import stat as S
+import struct
+from dataclasses import dataclass, field
+
+from ..fs.imagefs import Entry, ImageError
+
+LD_SO_CONF = "/etc/ld.so.conf"
+LD_SO_CACHE = "/etc/ld.so.cache"
+DEFAULT_LIBRARY_DIRS = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64",
+                        "/lib", "/usr/lib")
+C_UTF8_LOCALE = "/usr/lib/locale/C.utf8"
+PYTHON_EXCLUDED = frozenset({"site-packages", "dist-packages", "test"})
+MAXSYMLINKS = 40
+MAX_SCRIPT_DEPTH = 4           # binfmt_script's BINPRM_MAX_RECURSION
+
+# <elf.h>: Elf64_Ehdr, Elf64_Phdr, Elf64_Dyn
+_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
+_PHDR = struct.Struct("<IIQQQQQQ")
+_DYN = struct.Struct("<qQ")
+EM_X86_64 = 62
+PT_LOAD, PT_DYNAMIC, PT_INTERP = 1, 2, 3
+DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_SONAME, DT_RPATH, DT_RUNPATH = 0, 1, 5, 10, 14, 15, 29
+DT_FLAGS_1, DF_1_NODEFLIB = 0x6FFFFFFB, 0x800
+MAX_TABLE = 16 << 20           # bound on a dynamic segment or string table read
+
+
+@dataclass
+class ElfInfo:
+    """What the dynamic linker reads from one ELF file."""
+    interp: str | None = None
+    needed: list[str] = field(default_factory=list)
+    rpath: list[str] = field(default_factory=list)
+    runpath: list[str] | None = None       # None: no DT_RUNPATH at all
+    soname: str | None = None
+    nodeflib: bool = False
+
+
+def read_elf_info(read) -> ElfInfo | None:
+    """The dynamic-linking facts of an x86-64 ELF, read through read(offset, size);
+    None when it is not one (or is malformed)."""
+    head = read(0, _EHDR.size)
+    if len(head) < _EHDR.size or head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
+        return None
+    (_, _, machine, _, _, phoff, _, _, _, phentsize, phnum, _, _, _) = _EHDR.unpack(head)
+    if machine != EM_X86_64 or phentsize != _PHDR.size or not 0 < phnum <= 1024:
+        return None
+    table = read(phoff, phnum * _PHDR.size)
+    if len(table) != phnum * _PHDR.size:
+        return None
+    info = ElfInfo()
+    loads, dynamic = [], None
+    for i in range(phnum):
+        p_type, _, p_offset, p_vaddr, _, p_filesz, _, _ = _PHDR.unpack_from(table, i * _PHDR.size)
+        if p_type == PT_LOAD:
+            loads.append((p_vaddr, p_filesz, p_offset))
+        elif p_type == PT_INTERP and 0 < p_filesz <= 4096:
+            info.interp = os.fsdecode(read(p_offset, p_filesz).split(b"\0", 1)[0])
+        elif p_type == PT_DYNAMIC and p_filesz <= MAX_TABLE:
+            dynamic = read(p_offset, p_filesz)
+    if dynamic is None:
+        return info
+    tags = []
+    for off in range(0, len(dynamic) - _DYN.size + 1, _DYN.size):
+        tag, val = _DYN.unpack_from(dynamic, off)
+        if tag == DT_NULL:
+            break
+        tags.append((tag, val))
+    values = dict(tags)
+    strtab_addr, strsz = values.get(DT_STRTAB), values.get(DT_STRSZ, 0)
+    if DT_FLAGS_1 in values:
+        info.nodeflib = bool(values[DT_FLAGS_1] & DF_1_NODEFLIB)
+    strtab_off = next((off + strtab_addr - vaddr for vaddr, size, off in loads
+                       if strtab_addr is not None and vaddr <= strtab_addr < vaddr + size), None)
+    if strtab_off is None or not 0 < strsz <= MAX_TABLE:
+        return info
+    strtab = read(strtab_off, strsz)
+
+    def string(index):
+        end = strtab.find(b"\0", index)
+        return os.fsdecode(strtab[index:end if end >= 0 else len(strtab)])
+    for tag, val in tags:
+        if val >= len(strtab):
+            continue
+        if tag == DT_NEEDED:
+            info.needed.append(string(val))
+        elif tag == DT_RPATH:
+            info.rpath.extend(p for p in string(val).split(":") if p)
+        elif tag == DT_RUNPATH:
+            info.runpath = (info.runpath or []) + [p for p in string(val).split(":") if p]
+        elif tag == DT_SONAME:
+            info.soname = string(val)
+    return info
+
+
+def elf_info(path: str) -> ElfInfo | None:
+    """read_elf_info of the host file at path (None if unreadable or not x86-64 ELF)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return read_elf_info(lambda offset, size: os.pread(fd, size, offset))
+    except (OSError, struct.error, OverflowError):
+        return None
+    finally:
+        os.close(fd)
+
+
+def is_dynamic(path_or_bytes) -> bool:
+    """Whether an ELF executable (a host path, or its bytes) names an interpreter."""
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        data = bytes(path_or_bytes)
+        try:
+            info = read_elf_info(lambda offset, size: data[offset:offset + size])
+        except (struct.error, OverflowError):
+            return False
+    else:
+        info = elf_info(path_or_bytes)
+    return info is not None and info.interp is not None
+
+
+# ---- where libraries are -----
+
+def _parse_ld_so_conf(path: str, seen: set, out: list) -> None:
+    """ldconfig's parse_conf: directories one per line, `include GLOB...`, `hwcap`
+    lines ignored, # comments."""
+    if path in seen:
+        return
+    seen.add(path)
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "include":
+            for pattern in words[1:]:
+                if not pattern.startswith("/"):
+                    pattern = os.path.join(os.path.dirname(path), pattern)
+                for inc in sorted(glob.glob(pattern)):
+                    _parse_ld_so_conf(inc, seen, out)
+        elif words[0] == "hwcap":
+            continue
+        else:
+            for d in re.split(r"[\s:,]+", line):
+                d = d.split("=", 1)[0].rstrip("/")
+                if d.startswith("/") and d not in out:
+                    out.append(d)
+
+
+@functools.lru_cache(maxsize=None)
+def library_dirs() -> tuple[str, ...]:
+    """The directories after RPATH/RUNPATH: ld.so.conf's, then the defaults."""
+    dirs: list[str] = []
+    _parse_ld_so_conf(LD_SO_CONF, set(), dirs)
+    return tuple(dirs) + tuple(d for d in DEFAULT_LIBRARY_DIRS if d not in dirs)
+
+
+def _expand_origin(dirs: list[str], origin: str) -> list[str]:
+    out = []
+    for d in dirs:
+        d = d.replace("${ORIGIN}", origin).replace("$ORIGIN", origin)
+        if "$" not in d:
+            out.append(d if d.startswith("/") else os.path.join(origin, d))
+    return out
+
+
+@dataclass
+class _Object:
+    path: str                 # as found (ld.so's l_name)
+    info: ElfInfo
+    origin: str
+    loader: _Object | None
+
+
+def _search_dirs(obj: _Object) -> list[str]:
+    """Where ld.so looks for obj's DT_NEEDED names (elf/dl-load.c _dl_map_object)."""
+    dirs = []
+    if obj.info.runpath is None:
+        o = obj
+        while o is not None:
+            if o.info.runpath is None:
+                dirs += _expand_origin(o.info.rpath, o.origin)
+            o = o.loader
+    else:
+        dirs += _expand_origin(obj.info.runpath, obj.origin)
+    if not obj.info.nodeflib:
+        dirs += library_dirs()
+    return dirs
+
+
+# ---- building the entry list -----
+
+class _Builder:
+    def __init__(self):
+        self.entries: dict[str, Entry] = {}
+        self.lstats: dict[str, os.stat_result | None] = {}
+        self.loaded: dict[str, str] = {}      # DT_NEEDED names and sonames -> path
+        self.missing: list[str] = []
+        self.dynamic = False                  # some program has an interpreter or libraries
+
+    def lstat(self, path: str) -> os.stat_result | None:
+        if path not in self.lstats:
+            try:
+                self.lstats[path] = os.lstat(path)
+            except OSError:
+                self.lstats[path] = None
+        return self.lstats[path]
+
+    def _entry(self, path: str, st: os.stat_result, kind: str, source=None) -> None:
+        if path in self.entries:
+            return
+        size = st.st_size if kind == "file" else 0
+        self.entries[path] = Entry(os.fsencode(path), kind, source, S.S_IMODE(st.st_mode),
+                                   st.st_uid, st.st_gid, st.st_mtime_ns, size, 0)
+
+    def include(self, path: str) -> str | None:
+        """Put path in the image as the host has it: the symlinks on the way and what
+        they point to, directories with their metadata, and the final file or
+        directory (not its contents). Returns its real path, or None when it does
+        not exist."""
+        at = "/"
+        queue = [c for c in reversed(path.split("/")) if c]
+        links = 0
+        while queue:
+            name = queue.pop()
+            if name == ".":
+                continue
+            if name == "..":
+                at = os.path.dirname(at)
+                continue
+            here = os.path.join(at, name)
+            st = self.lstat(here)
+            if st is None:
+                return None
+            if S.S_ISLNK(st.st_mode):
+                links += 1
+                try:
+                    target = os.readlink(here)
+                except OSError:
+                    return None
+                if links > MAXSYMLINKS or not target:
+                    return None
+                self._entry(here, st, "symlink", os.fsencode(target))
+                if target.startswith("/"):
+                    at = "/"
+                queue.extend(c for c in reversed(target.split("/")) if c)
+                continue
+            if S.S_ISDIR(st.st_mode):
+                self._entry(here, st, "dir")
+            elif S.S_ISREG(st.st_mode) and not queue:
+                self._entry(here, st, "file", here)
+            else:
+                return None                   # a device, or a file used as a directory
+            at = here
+        return at
+
+    def include_tree(self, top: str, exclude: frozenset = frozenset()) -> None:
+        """top and everything below it (names in exclude skipped at the top only)."""
+        real = self.include(top)
+        if real is None or real not in self.entries or self.entries[real].kind != "dir":
+            return
+        stack = [(real, exclude)]
+        while stack:
+            d, skip = stack.pop()
+            try:
+                it = list(os.scandir(d))
+            except OSError:
+                continue
+            for de in it:
+                if de.name in skip:
+                    continue
+                try:
+                    st = de.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if S.S_ISDIR(st.st_mode):
+                    self._entry(de.path, st, "dir")
+                    stack.append((de.path, frozenset()))
+                elif S.S_ISREG(st.st_mode):
+                    self._entry(de.path, st, "file", de.path)
+                elif S.S_ISLNK(st.st_mode):
+                    self.lstats[de.path] = st
+                    self.include(de.path)
+
+    def load(self, root: _Object) -> None:
+        """root and the closure of its DT_NEEDED, breadth first as ld.so loads."""
+        queue = [root]
+        while queue:
+            obj = queue.pop(0)
+            dirs = None
+            for name in obj.info.needed:
+                if name in self.loaded:
+                    continue
+                if "/" in name:
+                    candidates = [name if name.startswith("/") else os.path.abspath(name)]
+                else:
+                    if dirs is None:
+                        dirs = _search_dirs(obj)
+                    candidates = [os.path.join(d, name) for d in dirs]
+                for path in candidates:
+                    info = elf_info(path)
+                    if info is None:
+                        continue                  # absent, or not x86-64: ld.so goes on
+                    self.include(path)
+                    self.loaded[name] = path
+                    if info.soname:
+                        self.loaded.setdefault(info.soname, path)
+                    queue.append(_Object(path, info, os.path.dirname(path), obj))
+                    break
+                else:
+                    self.missing.append(name)
+                    self.loaded[name] = ""
+
+
+def python_stdlib(program: str, info: ElfInfo | None = None) -> str | None:
+    """<prefix>/lib/pythonX.Y of a CPython executable, found as CPython's getpath
+    does (the first ancestor of the executable's directory holding
+    lib/pythonX.Y/os.py); None when program is not python or has no stdlib."""
+    real = os.path.realpath(program)
+    names = (os.path.basename(program), os.path.basename(real))
+    if not any(n.startswith("python") for n in names):
+        return None
+    version = None
+    for n in names[::-1]:
+        m = re.match(r"python(\d+\.\d+t?)", n)
+        if m:
+            version = m.group(1)
+            break
+    if version is None and info is not None:
+        for lib in info.needed:
+            m = re.match(r"libpython(\d+\.\d+t?)", lib)
+            if m:
+                version = m.group(1)
+    d = os.path.dirname(real)
+    while True:
+        lib = os.path.join(d, "lib")
+        versions = [version] if version else sorted(
+            n[len("python"):] for n in _listdir(lib) if re.match(r"python\d+\.\d+t?\Z", n))
+        found = [v for v in versions if os.path.isfile(os.path.join(lib, "python" + v, "os.py"))]
+        if len(found) == 1:
+            return os.path.join(lib, "python" + found[0])
+        if d == "/":
+            return None
+        d = os.path.dirname(d)
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def _shebang_interpreter(path: str) -> str | None:
+    """The interpreter a `#!` script names (fs/binfmt_script.c: the first word of the
+    first line, within the first 256 bytes), or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return None
+    if not head.startswith(b"#!"):
+        return None
+    words = head[2:].split(b"\n", 1)[0].split()
+    return os.fsdecode(words[0]) if words else None
+
+
+def _add_program(b: _Builder, program: str, depth: int) -> None:
+    """program (an absolute host path) and what it needs (items 1-3 and 6)."""
+    if b.include(program) is None:
+        return
+    info = elf_info(program)
+    if info is None:
+        interp = _shebang_interpreter(program)
+        if interp is not None and interp.startswith("/") and depth < MAX_SCRIPT_DEPTH:
+            _add_program(b, interp, depth + 1)
+        return
+    main = _Object(program, info, os.path.dirname(os.path.realpath(program)), None)
+    if info.interp:
+        b.include(info.interp)
+        interp_info = elf_info(info.interp)
+        b.loaded[os.path.basename(info.interp)] = info.interp
+        if interp_info is not None and interp_info.soname:
+            b.loaded[interp_info.soname] = info.interp
+    if info.interp or info.needed:
+        b.dynamic = True
+        b.load(main)
+    stdlib = python_stdlib(program, info)
+    if stdlib is not None:
+        b.include_tree(stdlib, PYTHON_EXCLUDED)
+        dynload = os.path.join(os.path.realpath(stdlib), "lib-dynload")
+        for name in sorted(_listdir(dynload)):
+            if name.endswith(".so"):
+                path = os.path.join(dynload, name)
+                ext = elf_info(path)
+                if ext is not None:
+                    b.load(_Object(path, ext, dynload, main))
+
+
+def auto_image_entries(program_host_path: str, missing: list | None = None) -> list[Entry]:
+    """The entries (for ImageFS.from_entries) of the automatic image of the program at
+    program_host_path; see the module docstring for what goes in. Library names found
+    nowhere are appended to missing when it is given. ImageError if the program does
+    not exist; anything else (not ELF, no interpreter) just gives fewer entries, and
+    the kernel answers exec as Linux would."""
+    program = os.path.abspath(program_host_path)
+    b = _Builder()
+    if b.include(program) is None:
+        raise ImageError("%s: no such file" % program_host_path)
+    _add_program(b, program, 0)
+    if b.dynamic:
+        b.include(LD_SO_CACHE)
+        b.include_tree(C_UTF8_LOCALE)
+    if missing is not None:
+        missing.extend(b.missing)
+    return list(b.entries.values())
