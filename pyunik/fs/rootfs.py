@@ -21,15 +21,31 @@ ETC_FILES = {
 }
 
 
+def etc_files(uid: int = 0, gid: int = 0) -> dict[bytes, bytes]:
+    """/etc's files for a guest running as uid:gid. The guest inherits the host's
+    uid, so when that is not one /etc/passwd knows, a "user" entry (home /root, the
+    one home that exists) names it, and a "user" group its gid: programs that look
+    up their own name (id, whoami, Python's getpass) find one."""
+    files = dict(ETC_FILES)
+    known_uids, known_gids = (0, 65534), (0, 65534)
+    if uid not in known_uids:
+        files[b"passwd"] += b"user:x:%d:%d::/root:/bin/sh\n" % (uid, gid)
+    if gid not in known_gids:
+        files[b"group"] += b"user:x:%d:\n" % gid
+    return files
+
+
 def build_default_root(uid: int = 0, gid: int = 0) -> RamFS:
     """A fresh root filesystem tree; returns the RamFS (its .root is '/')."""
     fs = RamFS(mode=0o755)
     root = fs.root
-    for name in (b"dev", b"proc", b"sys", b"etc", b"root", b"home", b"usr", b"bin"):
+    # Only what pyunik itself provides: a lower layer (the program's image, --root,
+    # --image) brings /bin, /usr and the rest, which a directory here would shadow.
+    for name in (b"dev", b"proc", b"sys", b"etc", b"root"):
         root.mkdir(name, 0o755, 0, 0)
     root.mkdir(b"tmp", 0o1777, 0, 0)
     etc = root.lookup(b"etc")
-    for name, text in ETC_FILES.items():
+    for name, text in etc_files(uid, gid).items():
         f = etc.create(name, S.S_IFREG | 0o644, 0, 0)
         f.write(0, text)
     return fs

@@ -52,6 +52,15 @@ ENUMS = {
     "prctl": L.PRCTL_NAMES,
     "flock": {1: "LOCK_SH", 2: "LOCK_EX", 5: "LOCK_SH|LOCK_NB", 6: "LOCK_EX|LOCK_NB",
               8: "LOCK_UN"},
+    "futex": {0: "FUTEX_WAIT", 1: "FUTEX_WAKE", 3: "FUTEX_REQUEUE", 4: "FUTEX_CMP_REQUEUE",
+              5: "FUTEX_WAKE_OP", 6: "FUTEX_LOCK_PI", 7: "FUTEX_UNLOCK_PI",
+              8: "FUTEX_TRYLOCK_PI", 9: "FUTEX_WAIT_BITSET", 10: "FUTEX_WAKE_BITSET",
+              128: "FUTEX_WAIT_PRIVATE", 129: "FUTEX_WAKE_PRIVATE",
+              131: "FUTEX_REQUEUE_PRIVATE", 132: "FUTEX_CMP_REQUEUE_PRIVATE",
+              133: "FUTEX_WAKE_OP_PRIVATE", 134: "FUTEX_LOCK_PI_PRIVATE",
+              135: "FUTEX_UNLOCK_PI_PRIVATE", 137: "FUTEX_WAIT_BITSET_PRIVATE",
+              138: "FUTEX_WAKE_BITSET_PRIVATE", 393: "FUTEX_WAIT_BITSET_PRIVATE|"
+                                                    "FUTEX_CLOCK_REALTIME"},
     "access": {0: "F_OK", 1: "X_OK", 2: "W_OK", 3: "W_OK|X_OK", 4: "R_OK", 5: "R_OK|X_OK",
                6: "R_OK|W_OK", 7: "R_OK|W_OK|X_OK"},
 }

@@ -17,7 +17,7 @@ from errno import ENOSYS
 from typing import Callable
 
 from ...abi.syscall_numbers import NAMES
-from . import files, fs, mm, proc, signal, time
+from . import files, fs, futex, mm, proc, signal, time
 from .args import (DirFd, Enum, Fd, Flags, InBuf, InIovec, Int, Kind, Mode, Off,
                    OutBuf, OutIovec, Path, Ptr, Request, Signal, Size, UInt, ULong)
 
@@ -176,6 +176,9 @@ ROWS = [
     row(199, "fremovexattr", files.sys_fremovexattr, Fd, Path, status=PARTIAL, note=XATTR),
     row(200, "tkill", signal.sys_tkill, Int, Signal, status=PARTIAL, note="as kill"),
     row(201, "time", time.sys_time, Ptr),
+    row(202, "futex", futex.sys_futex, Ptr, Enum(table="futex"), UInt, Ptr, Ptr, UInt,
+        status=PARTIAL, note="one thread per process: wakes find no waiter; a wait that "
+                             "nothing can end kills the process as a deadlock"),
     row(204, "sched_getaffinity", proc.sys_sched_getaffinity, Int, Size, Ptr),
     row(217, "getdents64", files.sys_getdents64, Fd, Ptr, UInt),
     row(218, "set_tid_address", proc.sys_set_tid_address, Ptr),
