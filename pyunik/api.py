@@ -23,6 +23,8 @@ from .errors import KernelError
 from .kernel import namespace
 from .kernel.kernel import Config, Kernel, SyscallEvent
 from .loader.elf import ExecFormatError
+from .loader.autoimage import auto_image_entries
+from .loader.image import ImageError
 
 
 class ProgramError(Exception):
@@ -80,16 +82,6 @@ def read_program(path: str) -> bytes:
         raise ProgramError("pyunik: %s: permission denied" % path, 126) from None
     except OSError as e:
         raise ProgramError("pyunik: %s: %s" % (path, e.strerror.lower()), 126) from None
-
-
-def program_entries(program: str, data: bytes) -> list:
-    """The automatic image: the program at its host path, and for a dynamic program
-    its interpreter and libraries (loader/autoimage.py)."""
-    try:
-        from .loader.autoimage import auto_image_entries
-    except ImportError:
-        return []
-    return auto_image_entries(program)
 
 
 def _host_fd(stream, default: int, keep: list) -> int:
@@ -161,9 +153,12 @@ class Unikernel:
                 data = read_program(self.path)
                 program = os.path.abspath(self.path)
                 kernel.boot(namespace.build(kernel, volumes=self.volumes,
-                                            image_entries=program_entries(program, data)))
+                                            image_entries=auto_image_entries(program)))
+            # /proc/self/exe names the file itself, symlinks resolved (ld.so's $ORIGIN).
+            program = kernel.vfs.resolve(kernel.vfs.root, program.encode()).text().decode(
+                errors="surrogateescape")
             kernel.spawn(program, data, argv, envp, self.workdir, execfn=self.path)
-        except namespace.NamespaceError as e:
+        except (namespace.NamespaceError, ImageError) as e:
             raise ProgramError("pyunik: %s" % e, 2) from None
         except ExecFormatError as e:
             raise ProgramError("pyunik: %s: exec format error (%s)" % (self.argv[0], e),
