@@ -25,10 +25,10 @@ _next_ino = [1000]
 
 
 class PipeBuffer:
-    def __init__(self):
+    def __init__(self, readers: int = 1, writers: int = 1):
         self.data = bytearray()
-        self.readers = 1
-        self.writers = 1
+        self.readers = readers
+        self.writers = writers
         _next_ino[0] += 1
         self.ino = _next_ino[0]
         self.ctime = time.time_ns()
@@ -87,3 +87,31 @@ def make_pipe(flags: int) -> tuple[PipeEnd, PipeEnd]:
     p = PipeBuffer()
     extra = flags & L.O_NONBLOCK
     return PipeEnd(p, L.O_RDONLY | extra), PipeEnd(p, L.O_WRONLY | extra)
+
+
+class FifoWouldBlock(Exception):
+    """Opening a fifo must wait for the other end, which nothing can open now."""
+
+
+def open_fifo(inode, flags: int) -> PipeEnd:
+    """open(2) of a named pipe: both ends share one PipeBuffer kept on the inode.
+
+    O_RDWR never waits; O_RDONLY|O_NONBLOCK succeeds at once; O_WRONLY|O_NONBLOCK
+    without a reader is ENXIO; a blocking open without the other end would wait.
+    """
+    pipe = getattr(inode, "fifo", None)
+    if pipe is None or (pipe.readers == 0 and pipe.writers == 0):
+        pipe = inode.fifo = PipeBuffer(readers=0, writers=0)
+    acc = flags & L.O_ACCMODE
+    if acc == L.O_WRONLY and pipe.readers == 0:
+        if flags & L.O_NONBLOCK:
+            raise KernelError(errno.ENXIO)
+        raise FifoWouldBlock()
+    if acc == L.O_RDONLY and pipe.writers == 0 and not flags & L.O_NONBLOCK:
+        raise FifoWouldBlock()
+    end = PipeEnd(pipe, flags)
+    if end.readable:
+        pipe.readers += 1
+    if end.writable:
+        pipe.writers += 1
+    return end

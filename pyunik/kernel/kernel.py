@@ -194,6 +194,15 @@ class Kernel:
                 return -e.errno
         return dispatch
 
+    def deadlock(self, t: Thread, what: str) -> None:
+        """t must wait for something no thread can ever do: rather than hang as Linux
+        would, say so and end the process as if killed."""
+        if not self.config.quiet:
+            self.config.warn.write("pyunik: guest %d would wait forever (%s): deadlock\n"
+                                   % (t.tid, what))
+            self.config.warn.flush()
+        raise ProcessExit(0, signal=L.SIGKILL)
+
     def _unknown(self, nr: int) -> int:
         """A number with no handler: a stub's errno, or ENOSYS with one warning."""
         r = self.table.rows.get(nr)

@@ -15,7 +15,6 @@ from errno import EAGAIN, EDEADLK, EINVAL, ENOSYS, EPERM, ETIMEDOUT
 
 from ...abi import linux as L
 from ...errors import KernelError
-from ..process import ProcessExit
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 2, 3, 4
 FUTEX_WAKE_OP, FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI = 5, 6, 7, 8
@@ -36,17 +35,9 @@ def _store(t, addr, value):
     t.mm.write(addr, struct.pack("<I", value & 0xFFFFFFFF))
 
 
-def _deadlock(t):
-    k = t.process.kernel
-    if not k.config.quiet:
-        k.config.warn.write("pyunik: guest %d waits on a futex that no thread can wake: "
-                            "deadlock\n" % t.tid)
-    raise ProcessExit(0, signal=L.SIGKILL)
-
-
 def _wait(t, deadline_ns, clock):
     if deadline_ns is None:
-        _deadlock(t)
+        t.process.kernel.deadlock(t, "a futex no other thread can wake")
     remaining = deadline_ns - time.clock_gettime_ns(clock)
     if remaining > 0:
         time.sleep(remaining / 1e9)
