@@ -1,0 +1,195 @@
+"""devfs: /dev, a devtmpfs holding the character devices a program expects.
+
+The tree is a ramfs (so a program may create files and directories in /dev, as on
+devtmpfs) seeded with device inodes: null, zero, full, random, urandom, tty and
+console, with Linux's major:minor numbers, plus the stdin/stdout/stderr/fd symlinks
+into /proc/self and an empty shm/ for the tmpfs the kernel mounts there.
+
+Each device inode gives its own open file description (`DeviceFile`, or a
+`TerminalFile` for tty and console), so reads and writes behave as the Linux driver
+does (drivers/char/mem.c, drivers/char/random.c, drivers/tty/tty_io.c):
+  null     reads end of file, writes succeed whole
+  zero     reads zeros, writes succeed whole
+  full     reads zeros, writes fail with ENOSPC
+  random,
+  urandom  read the kernel's random source (seeded in deterministic mode), writes
+           succeed (they would add entropy)
+  tty,     the host terminal pyunik's stdio is, when it is one; otherwise ENXIO
+  console  (tty: no controlling terminal) or ENODEV (console: no console device)
+
+Calls: fs/ramfs (the tree), fs/openfile (InodeFile), fs/file (HostStream).
+"""
+
+from __future__ import annotations
+
+import os
+import stat as S
+from errno import ENODEV, ENOSPC, ENXIO, ESPIPE
+
+from ..errors import KernelError
+from .file import HostStream, host_errno
+from .inode import Inode
+from .openfile import InodeFile
+from .ramfs import RamFS
+
+
+def new_encode_dev(major: int, minor: int) -> int:
+    """include/linux/kdev_t.h new_encode_dev: the st_rdev user space sees."""
+    return (minor & 0xFF) | (major << 8) | ((minor & ~0xFF) << 12)
+
+
+# name: (major, minor, permission bits), as udev and devtmpfs create them.
+DEVICES = {
+    b"null": (1, 3, 0o666),
+    b"zero": (1, 5, 0o666),
+    b"full": (1, 7, 0o666),
+    b"random": (1, 8, 0o666),
+    b"urandom": (1, 9, 0o666),
+    b"tty": (5, 0, 0o666),
+    b"console": (5, 1, 0o600),
+}
+
+SYMLINKS = {
+    b"fd": b"/proc/self/fd",
+    b"stdin": b"/proc/self/fd/0",
+    b"stdout": b"/proc/self/fd/1",
+    b"stderr": b"/proc/self/fd/2",
+}
+
+
+class DevFS(RamFS):
+    """/dev. `DevFS(kernel)`; mount its .root at /dev (and a tmpfs at /dev/shm).
+
+    From the kernel it uses, when present: config.stdin/stdout/stderr (host fds, to
+    find the host terminal) and random_bytes(n) (the guest's random source)."""
+
+    name = "devtmpfs"
+
+    def __init__(self, kernel=None):
+        super().__init__(mode=0o755)
+        self.kernel = kernel
+        root = self.root
+        for name, (major, minor, perm) in DEVICES.items():
+            root.children[name] = DeviceInode(self, name, major, minor, perm)
+        for name, target in SYMLINKS.items():
+            root.symlink(name, target, 0, 0)
+        root.mkdir(b"shm", 0o1777, 0, 0)
+
+    def random_bytes(self, n: int) -> bytes:
+        source = getattr(self.kernel, "random_bytes", None) or os.urandom
+        return source(n)
+
+    def terminal_fds(self) -> tuple[int, int] | None:
+        """(fd to read, fd to write) of the host terminal among the guest's stdio host
+        fds, or None when none of them is a terminal."""
+        config = getattr(self.kernel, "config", None)
+        if config is None:
+            return None
+        fds = [getattr(config, n, None) for n in ("stdin", "stdout", "stderr")]
+        ttys = []
+        for fd in fds:
+            try:
+                if fd is not None and os.isatty(fd):
+                    ttys.append(fd)
+            except OSError:
+                pass
+        if not ttys:
+            return None
+        reader = fds[0] if fds[0] in ttys else ttys[0]
+        writer = fds[1] if fds[1] in ttys else ttys[-1]
+        return reader, writer
+
+
+def devfs_mounts(kernel=None) -> list[tuple[bytes, object, Inode, str, str]]:
+    """What to mount for /dev: (where, fs, root inode, source, options) in order."""
+    dev = DevFS(kernel)
+    shm = RamFS(mode=0o1777)
+    return [(b"/dev", dev, dev.root, "devtmpfs", "mode=755"),
+            (b"/dev/shm", shm, shm.root, "tmpfs", "")]
+
+
+class DeviceInode(Inode):
+    """A character device node of devfs."""
+
+    def __init__(self, fs: DevFS, name: bytes, major: int, minor: int, perm: int):
+        super().__init__(fs, S.S_IFCHR | perm, 0, 0, rdev=new_encode_dev(major, minor))
+        self.name = name
+        self.relpath = b"/" + name          # for /proc/<pid>/fd when no path is known
+        self.major, self.minor = major, minor
+
+    # Reads and writes through the inode itself (pread on an InodeFile) act like the
+    # device too.
+    def read(self, offset: int, size: int) -> bytes:
+        return device_read(self, size)
+
+    def write(self, offset: int, data: bytes) -> int:
+        return device_write(self, data)
+
+    def truncate(self, size: int) -> None:
+        pass    # O_TRUNC on a device: nothing to cut
+
+    def open(self, flags: int):
+        if (self.major, self.minor) in ((5, 0), (5, 1)):
+            fds = self.fs.terminal_fds()
+            if fds is None:
+                raise KernelError(ENXIO if self.minor == 0 else ENODEV)
+            return TerminalFile(self, flags, *fds)
+        return DeviceFile(self, flags)
+
+
+def device_read(inode: DeviceInode, size: int) -> bytes:
+    if inode.name == b"null":
+        return b""
+    if inode.name in (b"random", b"urandom"):
+        return inode.fs.random_bytes(size) if size > 0 else b""
+    return bytes(size)                  # zero, full
+
+
+def device_write(inode: DeviceInode, data: bytes) -> int:
+    if inode.name == b"full":
+        raise KernelError(ENOSPC)
+    return len(data)
+
+
+class DeviceFile(InodeFile):
+    """An open memory device. The offset stays 0: null, zero and full seek to 0 whatever
+    is asked (null_lseek), random's noop_llseek leaves the position where it is."""
+
+    def read(self, size: int) -> bytes:
+        return device_read(self.inode, size)
+
+    def write(self, data: bytes) -> int:
+        return device_write(self.inode, data)
+
+    def pread(self, size: int, offset: int) -> bytes:
+        return device_read(self.inode, size)
+
+    def pwrite(self, data: bytes, offset: int) -> int:
+        return device_write(self.inode, data)
+
+    def seek(self, offset: int, whence: int) -> int:
+        return 0
+
+
+class TerminalFile(HostStream):
+    """/dev/tty or /dev/console opened: the host terminal the guest's stdio already is.
+    Reads come from the terminal fd used for input, writes go to the one used for
+    output; terminal ioctls pass through; fstat describes the /dev node, as on Linux."""
+
+    def __init__(self, inode: DeviceInode, flags: int, read_fd: int, write_fd: int):
+        super().__init__(read_fd, flags)
+        self.inode = inode
+        self.path = None                # set by the VFS when it knows the path
+        self.write_fd = write_fd
+
+    def write(self, data: bytes) -> int:
+        try:
+            return os.write(self.write_fd, data)
+        except OSError as e:
+            raise host_errno(e) from None
+
+    def seek(self, offset: int, whence: int) -> int:
+        raise KernelError(ESPIPE)
+
+    def stat(self) -> tuple:
+        return self.inode.stat()
