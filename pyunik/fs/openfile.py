@@ -7,6 +7,7 @@ their own File from `Inode.open`; everything else gets an InodeFile.
 
 from __future__ import annotations
 
+import stat as S
 import struct
 from errno import EINVAL, EISDIR, ENOTDIR, ENXIO, EOVERFLOW
 
@@ -14,6 +15,7 @@ from ..abi import linux as L
 from ..errors import KernelError
 from . import locks
 from .file import File
+from .pipe import open_fifo
 from .inode import Inode, dtype
 
 SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE = 0, 1, 2, 3, 4
@@ -140,10 +142,15 @@ class InodeFile(File):
 
 
 def open_inode(inode: Inode, flags: int, path=None) -> File:
-    """The File for an opened inode: the filesystem's own, or an InodeFile."""
+    """The File for an opened inode: the filesystem's own, a pipe end for a fifo
+    (pipe.FifoWouldBlock if the open would have to wait), or an InodeFile."""
     special = inode.open(flags)
     if special is not None:
+        if getattr(special, "path", 0) is None:
+            special.path = path
         return special
+    if S.S_ISFIFO(inode.mode):
+        return open_fifo(inode, flags)
     return InodeFile(inode, flags, path)
 
 

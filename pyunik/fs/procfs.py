@@ -1200,18 +1200,8 @@ def filesystems_text(kernel) -> bytes:
 
 def _uname(kernel) -> tuple[bytes, bytes, bytes]:
     """(release, version, nodename) as uname(2) gives them."""
-    release = getattr(kernel, "uname_release", None)
-    version = getattr(kernel, "uname_version", None)
-    node = getattr(kernel, "hostname", None)
-    if release is None or version is None or node is None:
-        # The syscall layer owns these facts; asked at read time, never imported by fs
-        # at load time (fs does not depend on kernel.syscalls).
-        from importlib import import_module
-        proc = import_module("pyunik.kernel.syscalls.proc")
-        release = release or proc.UNAME_RELEASE
-        version = version or proc.UNAME_VERSION
-        node = node or proc.NODENAME
-    return _fsencode(release), _fsencode(version), _fsencode(node)
+    return (_fsencode(kernel.uname_release), _fsencode(kernel.uname_version),
+            _fsencode(kernel.hostname))
 
 
 def version_text(kernel) -> bytes:

@@ -172,6 +172,10 @@ class VFS:
                 links[0] += 1
                 if links[0] > MAXSYMLINKS:
                     raise KernelError(ELOOP)
+                jump = _magic_follow(at, name, nxt)
+                if jump is not None:        # /proc/<pid>/fd/N and the like
+                    at = jump
+                    continue
                 target = nxt.inode.readlink()
                 if not target:
                     raise KernelError(ENOENT)
@@ -214,6 +218,9 @@ class VFS:
                 links[0] += 1
                 if links[0] > MAXSYMLINKS:
                     raise KernelError(ELOOP)
+                jump = _magic_follow(parent, name, child)
+                if jump is not None:
+                    return Lookup(jump.parent(), name, jump, trailing)
                 target = child.inode.readlink()
                 tcomps = [c for c in target.split(b"/") if c]
                 base2 = self.root if target.startswith(b"/") else parent
@@ -223,6 +230,19 @@ class VFS:
                 name = tcomps[-1]
                 continue
             return Lookup(parent, name, child, trailing)
+
+
+def _magic_follow(parent: Path, name: bytes, link: Path) -> Path | None:
+    """A "magic" symlink (procfs's fd, cwd, root, exe) leads to the object itself, not
+    to the text it reads as: its inode's follow() gives a Path, or an inode standing
+    for an object with no name (a pipe, a host stream)."""
+    follow = getattr(link.inode, "follow", None)
+    target = follow() if follow is not None else None
+    if target is None:
+        return None
+    if isinstance(target, Path):
+        return target
+    return parent.child(name, target, parent.mount)
 
 
 def split_check(path: bytes) -> None:

@@ -34,6 +34,9 @@ from .process import Process, ProcessExit, Thread
 from .syscalls.table import STUB, SyscallTable
 
 FIRST_PID = 1000   # pid of the first guest process; its parent (ppid 1) is imaginary
+UNAME_RELEASE = b"6.1.0-pyunik"
+UNAME_VERSION = b"#1 SMP PREEMPT_DYNAMIC pyunik"
+HOSTNAME = b"pyunik"
 
 _FAULT_SIGNAL = {"segv": L.SIGSEGV, "bus": L.SIGBUS, "ill": L.SIGILL, "trap": L.SIGTRAP,
                  "fpe": L.SIGFPE}
@@ -70,6 +73,9 @@ class Kernel:
         self.next_pid = FIRST_PID
         self.boot_time = time.monotonic()
         self.ncpus = 1
+        self.uname_release = UNAME_RELEASE      # what uname(2) and /proc/version say
+        self.uname_version = UNAME_VERSION
+        self.hostname = HOSTNAME
         self.hooks_before: dict[int, list[Callable]] = {}
         self.hooks_after: dict[int, list[Callable]] = {}
         self._warned: set[int] = set()

@@ -88,7 +88,7 @@ def _mount_pseudo(kernel, vfs: VFS) -> None:
     vfs.mount(b"/dev/shm", shm, shm.root, source="tmpfs", options="nosuid,nodev")
     proc = ProcFS(kernel)
     vfs.mount(b"/proc", proc, proc.root, source="proc", options="nosuid,nodev,noexec")
-    sys_fs = SysFS()
+    sys_fs = SysFS(kernel)
     vfs.mount(b"/sys", sys_fs, sys_fs.root, readonly=True, source="sysfs",
               options="nosuid,nodev,noexec")
 

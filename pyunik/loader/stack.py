@@ -42,6 +42,10 @@ def build(mm, argv: list[bytes], envp: list[bytes], execfn: bytes,
         pointers.append(pos)
         pos += len(s)
     execfn_addr = pos
+    # Where /proc/<pid>/{cmdline,environ,stat} find them, as Linux's mm_struct keeps.
+    mm.arg_start = p
+    mm.arg_end = mm.env_start = pointers[len(argv)] if envp else execfn_addr
+    mm.env_end = execfn_addr
 
     p &= ~15
     platform = b"x86_64\0"
@@ -58,6 +62,7 @@ def build(mm, argv: list[bytes], envp: list[bytes], execfn: bytes,
     for key, value in auxv:
         table += [key, value]
     mm.engine.write(sp, struct.pack("<%dQ" % len(table), *table))
+    mm.start_stack = sp
     mm.engine.write(random_addr, random16)
     mm.engine.write(platform_addr, platform)
     mm.engine.write(top - len(area), area + b"\0" * 8)

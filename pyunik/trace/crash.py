@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..abi import linux as L
 from ..errors import KernelError
+from ..fs.procfs import maps_lines
 from ..mm.address_space import prot_string
 
 _KIND_TEXT = {"segv": "segmentation fault", "bus": "bus error", "ill": "illegal instruction",
@@ -68,12 +69,6 @@ def _backtrace(mm, rip: int, rbp: int, limit: int = 32) -> list[int]:
             break
         rbp = next_rbp
     return frames
-
-
-def maps_lines(mm) -> list[str]:
-    """The address space as /proc/self/maps prints it."""
-    return ["%012x-%012x %s %08x 00:00 0 %s" % (v.start, v.end, prot_string(v.prot, v.flags),
-                                               0, v.name) for v in mm.vmas]
 
 
 def report(t, fault, sig: int, out) -> None:

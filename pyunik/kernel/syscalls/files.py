@@ -18,7 +18,7 @@ from errno import (E2BIG, EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, 
 from ...abi import linux as L
 from ...errors import KernelError
 from ...fs.openfile import InodeFile, open_inode
-from ...fs.pipe import FifoWouldBlock, open_fifo
+from ...fs.pipe import FifoWouldBlock
 from ...fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, Path, permitted
 
 O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC = 0o100, 0o200, 0o400, 0o1000
@@ -154,13 +154,10 @@ def do_open(t, dirfd: int, path: bytes, flags: int, mode: int) -> int:
             target.mount.check_writable()
         if flags & O_TRUNC and inode.is_regular and not created and inode.size:
             inode.truncate(0)
-        if S.S_ISFIFO(inode.mode):
-            try:
-                file = open_fifo(inode, flags & _OPEN_KEEP)
-            except FifoWouldBlock:
-                t.process.kernel.deadlock(t, "opening a fifo whose other end nobody opens")
-        else:
+        try:
             file = open_inode(inode, flags & _OPEN_KEEP, target)
+        except FifoWouldBlock:
+            t.process.kernel.deadlock(t, "opening a fifo whose other end nobody opens")
     else:
         file = InodeFile(inode, flags & _OPEN_KEEP, target)
     return p.fds.install(file, bool(flags & L.O_CLOEXEC))

@@ -14,9 +14,6 @@ from ...abi import linux as L
 from ...errors import KernelError
 from ..process import ProcessExit
 
-UNAME_RELEASE = b"6.1.0-pyunik"
-UNAME_VERSION = b"#1 SMP PREEMPT_DYNAMIC pyunik"
-NODENAME = b"pyunik"
 
 
 def sys_exit(t, status):
@@ -89,7 +86,8 @@ def sys_getsid(t, pid):
 
 def sys_uname(t, buf):
     """uname(2): struct new_utsname, six 65-byte NUL-padded fields."""
-    t.mm.write_struct(L.UTSNAME, buf, b"Linux", NODENAME, UNAME_RELEASE, UNAME_VERSION,
+    k = t.process.kernel
+    t.mm.write_struct(L.UTSNAME, buf, b"Linux", k.hostname, k.uname_release, k.uname_version,
                       b"x86_64", b"(none)")
     return 0
 
