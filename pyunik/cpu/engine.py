@@ -13,6 +13,7 @@ rax is written with one `uc_reg_write`, each a bare foreign call on prebuilt buf
 from __future__ import annotations
 
 import ctypes
+import struct
 from typing import Callable
 
 from unicorn import (UC_ARCH_X86, UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED,
@@ -204,19 +205,26 @@ class Engine:
                 self.uc.reg_write(REGS[name], 0)
         self.uc.reg_write(REGS["eflags"], 0x202)
 
-    def cpuid(self, leaf: int, subleaf: int = 0) -> tuple[int, int, int, int]:
-        """Run one cpuid instruction on this CPU model at a scratch page."""
+    def cpuid(self, leaves) -> dict[int, tuple[int, int, int, int]]:
+        """(eax, ebx, ecx, edx) of cpuid for each leaf (subleaf 0) on this CPU model,
+        all from one short run at a scratch page below mmap_min_addr."""
         scratch = 0x1000
+        out = scratch + 0x800
+        code = b""
+        for i, leaf in enumerate(leaves):
+            code += b"\xb8" + struct.pack("<I", leaf)            # mov eax, leaf
+            code += b"\x31\xc9\x0f\xa2"                          # xor ecx, ecx; cpuid
+            base = out + 16 * i
+            for j, reg in enumerate((b"\x04\x25", b"\x1c\x25", b"\x0c\x25", b"\x14\x25")):
+                code += b"\x89" + reg + struct.pack("<I", base + 4 * j)   # mov [abs], reg
         self.uc.mem_map(scratch, 0x1000)
         try:
-            self.uc.mem_write(scratch, b"\x0f\xa2")
-            self.uc.reg_write(x86.UC_X86_REG_RAX, leaf)
-            self.uc.reg_write(x86.UC_X86_REG_RCX, subleaf)
-            self.uc.emu_start(scratch, scratch + 2)
-            return (self.uc.reg_read(x86.UC_X86_REG_RAX), self.uc.reg_read(x86.UC_X86_REG_RBX),
-                    self.uc.reg_read(x86.UC_X86_REG_RCX), self.uc.reg_read(x86.UC_X86_REG_RDX))
+            self.uc.mem_write(scratch, code)
+            self.uc.emu_start(scratch, scratch + len(code))
+            raw = bytes(self.uc.mem_read(out, 16 * len(leaves)))
         finally:
             self.uc.mem_unmap(scratch, 0x1000)
+        return {leaf: struct.unpack_from("<4I", raw, 16 * i) for i, leaf in enumerate(leaves)}
 
     # ---- memory ---------------------------------------------------------------------------
 

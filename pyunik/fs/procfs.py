@@ -312,8 +312,7 @@ def probe_cpuid(engine=None) -> dict[int, tuple[int, int, int, int]]:
         if engine is None:
             from ..cpu.engine import Engine
             engine = Engine()
-        for leaf in _CPUID_LEAVES:
-            _cpuid_cache[leaf] = tuple(engine.cpuid(leaf))
+        _cpuid_cache.update(engine.cpuid(_CPUID_LEAVES))
     return _cpuid_cache
 
 
@@ -1213,8 +1212,8 @@ def version_text(kernel) -> bytes:
 # ---- the filesystem ------------------------------------------------------------------------
 
 class ProcFS(PseudoFS):
-    """/proc. `ProcFS(kernel)`; mount its .root. Make it before the guest runs: it reads
-    the CPU model's cpuid once (see probe_cpuid)."""
+    """/proc. `ProcFS(kernel)`; mount its .root. The kernel probes the CPU model's
+    cpuid on its first engine (probe_cpuid) before any guest runs."""
 
     name = "proc"
     magic = PROC_SUPER_MAGIC
@@ -1222,11 +1221,17 @@ class ProcFS(PseudoFS):
     def __init__(self, kernel=None, cpuid: dict | None = None):
         super().__init__()
         self.kernel = kernel
-        self.cpuid = cpuid if cpuid is not None else getattr(kernel, "cpuid_leaves", None)
-        if self.cpuid is None:
-            self.cpuid = probe_cpuid()
+        self._cpuid = cpuid
         self.boot_id = _uuid4(self._random(16))
         self.root = ProcRoot(self)
+
+    @property
+    def cpuid(self) -> dict:
+        """The cpuid leaves: from the kernel's first engine (probed at spawn), else
+        from a throwaway engine."""
+        if self._cpuid is None:
+            self._cpuid = probe_cpuid()
+        return self._cpuid
 
     # ---- kernel state, read with Linux's "none" for what is not kept -----
 

@@ -25,6 +25,7 @@ from ..abi import linux as L
 from ..cpu.engine import Engine, GuestFault
 from ..errors import KernelError
 from ..fs.file import HostStream
+from ..fs.procfs import probe_cpuid
 from ..loader import elf, stack
 from ..mm.address_space import AddressSpace
 from ..trace import crash, strace
@@ -153,7 +154,7 @@ class Kernel:
             entry, interp_base = interp.entry, interp.base
         mm.set_initial_brk(image.brk)
         aux = [
-            (L.AT_HWCAP, engine.cpuid(1)[3]), (L.AT_PAGESZ, L.PAGE_SIZE),
+            (L.AT_HWCAP, probe_cpuid(engine)[1][3]), (L.AT_PAGESZ, L.PAGE_SIZE),
             (L.AT_CLKTCK, 100), (L.AT_PHDR, image.phdr), (L.AT_PHENT, image.phent),
             (L.AT_PHNUM, image.phnum), (L.AT_BASE, interp_base), (L.AT_FLAGS, 0),
             (L.AT_ENTRY, image.entry), (L.AT_UID, process.uid), (L.AT_EUID, process.euid),
