@@ -116,6 +116,8 @@ class DeviceInode(Inode):
         self.name = name
         self.relpath = b"/" + name          # for /proc/<pid>/fd when no path is known
         self.major, self.minor = major, minor
+        # mmap of /dev/zero gives fresh anonymous memory (shared or private).
+        self.mmap_anonymous = (major, minor) == (1, 5)
 
     # Reads and writes through the inode itself (pread on an InodeFile) act like the
     # device too.

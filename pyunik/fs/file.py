@@ -31,11 +31,14 @@ class File:
 
     @property
     def readable(self) -> bool:
-        return (self.flags & L.O_ACCMODE) in (L.O_RDONLY, L.O_RDWR)
+        """Opened for reading (an O_PATH file is opened for neither)."""
+        return (self.flags & L.O_ACCMODE) in (L.O_RDONLY, L.O_RDWR) and \
+            not self.flags & L.O_PATH
 
     @property
     def writable(self) -> bool:
-        return (self.flags & L.O_ACCMODE) in (L.O_WRONLY, L.O_RDWR)
+        return (self.flags & L.O_ACCMODE) in (L.O_WRONLY, L.O_RDWR) and \
+            not self.flags & L.O_PATH
 
     def read(self, size: int) -> bytes:
         raise KernelError(errno.EINVAL)

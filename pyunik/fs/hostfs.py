@@ -94,8 +94,6 @@ _RESOLVE = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
 UTIME_OMIT = (1 << 30) - 2          # include/uapi/linux/stat.h
 ST_RDONLY, ST_NODEV = 0x1, 0x4      # statfs f_flags, include/linux/statfs.h
 PATH_MAX = 4096
-O_TRUNC = 0o1000                    # include/uapi/asm-generic/fcntl.h (guest flags)
-O_PATH = 0o10000000
 
 _O_PATH, _O_NOFOLLOW, _O_CLOEXEC = os.O_PATH, os.O_NOFOLLOW, os.O_CLOEXEC
 _O_DIRECTORY = os.O_DIRECTORY
@@ -828,11 +826,11 @@ class HostInode(Inode):
             raise KernelError(EACCES)      # as on a nodev mount
         if kind == S.S_IFSOCK:
             raise KernelError(ENXIO)
-        if flags & O_PATH:
+        if flags & L.O_PATH:
             return None                    # opens nothing, on Linux as here
         if kind == S.S_IFREG:
             accmode = flags & L.O_ACCMODE
-            if accmode in (L.O_WRONLY, L.O_RDWR) or flags & O_TRUNC:
+            if accmode in (L.O_WRONLY, L.O_RDWR) or flags & L.O_TRUNC:
                 self.fs.check_writable()
             access = {L.O_RDONLY: _READ, L.O_WRONLY: _WRITE, L.O_RDWR: _READ | _WRITE}.get(
                 accmode, 0)

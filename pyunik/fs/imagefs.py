@@ -386,6 +386,20 @@ class ImageInode(Inode):
             return None
         return self.host, self.offset, self.file_size
 
+    def mmap_source(self, writable):
+        """The host file itself when the data starts on a page boundary (always in
+        the automatic image, for large files in built images): read-only, so only
+        MAP_PRIVATE or read-only shared mappings of it exist."""
+        extent = self.host_extent()
+        if extent is None or writable or extent[1] % 4096:
+            return None
+        if getattr(self, "_map_fd", None) is None:
+            try:
+                self._map_fd = os.open(extent[0], os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return None
+        return self._map_fd, extent[1]
+
     def lookup(self, name):
         self._need_dir()
         return self.children.get(name)

@@ -198,6 +198,12 @@ class Inode:
     def readlink(self) -> bytes:
         raise KernelError(EINVAL)
 
+    def mmap_source(self, writable: bool):
+        """(host fd, offset) whose pages mmap can map directly for this file, or None
+        to have mmap copy the contents instead. writable: a shared writable mapping
+        is wanted."""
+        return None
+
     def open(self, flags: int):
         """A special File for this inode (a device, a generated proc file), or None
         for the VFS's ordinary file description over read()/write()."""

@@ -49,8 +49,6 @@ from .ramfs import RENAME_EXCHANGE, RENAME_NOREPLACE, RamFS
 
 OVERLAYFS_SUPER_MAGIC = 0x794C7630
 UPPER_INO_BIT = 1 << 62
-O_TRUNC = 0o1000                    # include/uapi/asm-generic/fcntl.h
-O_PATH = 0o10000000
 COPY_CHUNK = 1 << 20
 
 
@@ -418,10 +416,15 @@ class OverlayInode(Inode):
     def readlink(self):
         return self.real.readlink()
 
+    def mmap_source(self, writable):
+        if writable and self.is_regular:
+            self.copy_up()
+        return self.real.mmap_source(writable)
+
     def open(self, flags):
-        if flags & O_PATH:
+        if flags & L.O_PATH:
             return None
         if self.is_regular and self.upper is None and (
-                (flags & L.O_ACCMODE) in (L.O_WRONLY, L.O_RDWR) or flags & O_TRUNC):
-            self.copy_up(limit=0 if flags & O_TRUNC else None)
+                (flags & L.O_ACCMODE) in (L.O_WRONLY, L.O_RDWR) or flags & L.O_TRUNC):
+            self.copy_up(limit=0 if flags & L.O_TRUNC else None)
         return self.real.open(flags)

@@ -8,6 +8,8 @@ inode; nlink counts names (and a directory's subdirectories, as on Linux).
 
 from __future__ import annotations
 
+import ctypes
+import os
 import stat as S
 from errno import EEXIST, EFBIG, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, EPERM
 
@@ -16,6 +18,16 @@ from .inode import FileSystem, Inode, now_ns
 
 RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
 MAX_FILE_SIZE = 1 << 40
+_FALLOC_FL_KEEP_SIZE, _FALLOC_FL_PUNCH_HOLE = 1, 2
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+
+
+def _punch(fd: int, offset: int, length: int) -> None:
+    """Zero [offset, offset+length) of a memfd, giving its pages back."""
+    if length > 0 and _libc.fallocate(fd, _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE,
+                                      offset, length) != 0:
+        os.pwrite(fd, bytes(length), offset)
 
 
 class RamFS(FileSystem):
@@ -38,11 +50,15 @@ class RamInode(Inode):
         super().__init__(fs, mode, uid, gid, rdev=rdev)
         self.children: dict[bytes, RamInode] | None = {} if S.S_ISDIR(mode) else None
         self.data = bytearray() if S.S_ISREG(mode) else None
+        self.memfd: int | None = None    # once mapped: the contents live in a host memfd
+        self.memfd_size = 0              # the file's size then (the memfd may be larger)
         self.target = b""
         self.parent: RamInode | None = None
 
     @property
     def size(self) -> int:
+        if self.memfd is not None:
+            return self.memfd_size
         if self.data is not None:
             return len(self.data)
         if self.is_symlink:
@@ -174,6 +190,9 @@ class RamInode(Inode):
     def read(self, offset, size):
         if self.is_dir:
             raise KernelError(EISDIR)
+        if self.memfd is not None:
+            size = max(0, min(size, self.memfd_size - offset))
+            return os.pread(self.memfd, size, offset) if size else b""
         if self.data is None:
             return b""
         return bytes(self.data[offset:offset + size])
@@ -182,14 +201,18 @@ class RamInode(Inode):
         if self.is_dir:
             raise KernelError(EISDIR)
         self.fs.check_writable()
-        if self.data is None:
+        if self.data is None and self.memfd is None:
             raise KernelError(EINVAL)
         end = offset + len(data)
         if end > MAX_FILE_SIZE:
             raise KernelError(EFBIG)
-        if offset > len(self.data):
-            self.data.extend(bytes(offset - len(self.data)))
-        self.data[offset:end] = data
+        if self.memfd is not None:
+            os.pwrite(self.memfd, data, offset)
+            self.memfd_size = max(self.memfd_size, end)
+        else:
+            if offset > len(self.data):
+                self.data.extend(bytes(offset - len(self.data)))
+            self.data[offset:end] = data
         self.touch_modified()
         return len(data)
 
@@ -197,13 +220,55 @@ class RamInode(Inode):
         if self.is_dir:
             raise KernelError(EISDIR)
         self.fs.check_writable()
-        if self.data is None:
+        if self.data is None and self.memfd is None:
             raise KernelError(EINVAL)
-        if size < len(self.data):
+        if self.memfd is not None:
+            if size < self.memfd_size:
+                # The memfd never shrinks (a host mapping past its end would fault the
+                # host); the cut-off bytes become zero, as a regrown file reads.
+                _punch(self.memfd, size, self.memfd_size - size)
+            elif size > os.fstat(self.memfd).st_size:
+                os.ftruncate(self.memfd, size)
+            self.memfd_size = size
+        elif size < len(self.data):
             del self.data[size:]
         else:
             self.data.extend(bytes(size - len(self.data)))
         self.touch_modified()
+
+    def punch(self, offset: int, length: int) -> None:
+        """fallocate(FALLOC_FL_PUNCH_HOLE): zero a range without changing the size."""
+        self.fs.check_writable()
+        end = min(offset + length, self.size)
+        if end <= offset:
+            return
+        if self.memfd is not None:
+            _punch(self.memfd, offset, end - offset)
+        else:
+            self.data[offset:end] = bytes(end - offset)
+        self.touch_modified()
+
+    def mmap_source(self, writable):
+        """Mapping a ramfs file moves its contents into a host memfd, so the mapping
+        and read()/write() share the same pages, as tmpfs's page cache does."""
+        if not self.is_regular:
+            return None
+        if self.memfd is None:
+            fd = os.memfd_create("pyunik-ramfs", os.MFD_CLOEXEC)
+            view = memoryview(self.data)
+            while view:
+                view = view[os.write(fd, view):]
+            self.memfd, self.memfd_size, self.data = fd, len(self.data), None
+        return self.memfd, 0
+
+    def ensure_mappable(self, end: int) -> None:
+        """Grow the memfd (not the file) so pages up to end exist on the host."""
+        if self.memfd is not None and os.fstat(self.memfd).st_size < end:
+            os.ftruncate(self.memfd, end)
+
+    def __del__(self):
+        if getattr(self, "memfd", None) is not None:
+            os.close(self.memfd)
 
     def readlink(self):
         if not self.is_symlink:

@@ -21,7 +21,7 @@ against mm/mmap.c, mm/mprotect.c, mm/mremap.c, mm/madvise.c) and raise KernelErr
 from __future__ import annotations
 
 import bisect
-from errno import EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM
+from errno import EACCES, EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM
 
 from ..abi import linux as L
 from ..errors import KernelError
@@ -47,10 +47,11 @@ def page_down(x: int) -> int:
 class VMA:
     """A run of guest pages [start, end) with one protection and one host backing."""
 
-    __slots__ = ("start", "end", "prot", "flags", "host", "name", "reserve", "file", "offset")
+    __slots__ = ("start", "end", "prot", "flags", "host", "name", "reserve", "file", "offset",
+                 "may_write", "host_backed")
 
     def __init__(self, start, end, prot, flags, host_ptr, name="", reserve=None, file=None,
-                 offset=0):
+                 offset=0, may_write=True, host_backed=False):
         self.start = start
         self.end = end
         self.prot = prot
@@ -60,6 +61,8 @@ class VMA:
         self.reserve = reserve    # the HostReserve this lives in, or None
         self.file = file          # the inode a file mapping was made from, or None
         self.offset = offset      # file offset of self.start
+        self.may_write = may_write      # False: a shared map of a file not open for writing
+        self.host_backed = host_backed  # the host maps the file's own pages here
 
     def host_at(self, addr: int) -> int:
         return self.host + (addr - self.start)
@@ -67,7 +70,7 @@ class VMA:
     def piece(self, start: int, end: int, prot: int | None = None) -> "VMA":
         return VMA(start, end, self.prot if prot is None else prot, self.flags,
                    self.host_at(start), self.name, self.reserve, self.file,
-                   self.offset + (start - self.start))
+                   self.offset + (start - self.start), self.may_write, self.host_backed)
 
     def __repr__(self) -> str:
         return "VMA(%#x-%#x %s %s)" % (self.start, self.end, prot_string(self.prot, self.flags),
@@ -172,6 +175,23 @@ class AddressSpace(UserMemory):
         self._engine_map(v)
         return v
 
+    def map_file(self, start: int, size: int, prot: int, flags: int, fd: int, offset: int,
+                 may_write: bool) -> VMA:
+        """Map a host file's pages at [start, start+size), which must be free: the
+        pages are the file's own, so the mapping and read()/write() see each other."""
+        self._charge(size)
+        shared = (flags & L.MAP_TYPE) != L.MAP_PRIVATE
+        try:
+            ptr = host.map_file(fd, offset, size, shared, may_write)
+        except host.HostMemoryError:
+            raise KernelError(ENOMEM) from None
+        v = VMA(start, start + size, prot & 7, flags, ptr, may_write=may_write or not shared,
+                host_backed=True)
+        self._replace([], [v])
+        self.mapped += size
+        self._engine_map(v)
+        return v
+
     def unmap_range(self, start: int, end: int) -> None:
         """Remove [start, end) from the address space, giving its host memory back."""
         old, new = [], []
@@ -194,8 +214,10 @@ class AddressSpace(UserMemory):
 
     # ---- mmap(2) and friends ----------------------------------------------------------------
 
-    def mmap(self, addr: int, length: int, prot: int, flags: int) -> int:
-        """mmap(2) of anonymous memory; file mappings are checked by the caller."""
+    def mmap(self, addr: int, length: int, prot: int, flags: int, source=None) -> int:
+        """mmap(2). source is None for anonymous memory or a copied file, or
+        (host fd, offset, may_write) for a file the host can map (the caller checked
+        the file and its access)."""
         kind = flags & L.MAP_TYPE
         if kind not in (L.MAP_SHARED, L.MAP_PRIVATE, L.MAP_SHARED_VALIDATE):
             raise KernelError(EINVAL)
@@ -225,7 +247,10 @@ class AddressSpace(UserMemory):
         else:
             self._charge(size)
             start = self.find_free(size, addr)
-        self.map_anonymous(start, size, prot, flags)
+        if source is None:
+            self.map_anonymous(start, size, prot, flags)
+        else:
+            self.map_file(start, size, prot, flags, *source)
         return start
 
     def name_file_mapping(self, start: int, size: int, inode, offset: int, name: str) -> None:
@@ -256,6 +281,8 @@ class AddressSpace(UserMemory):
         if not self.covered(addr, end):
             # Linux changes the pages before the hole, then fails; pyunik changes none.
             raise KernelError(ENOMEM)
+        if prot & L.PROT_WRITE and any(not v.may_write for v in self.overlapping(addr, end)):
+            raise KernelError(EACCES)     # a shared map of a file not open for writing
         self.set_protection(addr, end, prot & 7)
 
     def set_protection(self, start: int, end: int, prot: int) -> None:
@@ -376,8 +403,9 @@ class AddressSpace(UserMemory):
     def _relocate(self, old: int, old_len: int, new: int, new_len: int, flags: int) -> int:
         """Move the pages [old, old+old_len) of one VMA to [new, new+new_len)."""
         v = self.find(old)
-        if v.reserve is None and v.start == old and v.end == old + old_len \
-                and not flags & L.MREMAP_DONTUNMAP:
+        moved_by_host = v.reserve is None and v.start == old and v.end == old + old_len \
+            and not flags & L.MREMAP_DONTUNMAP
+        if moved_by_host:
             # The whole VMA: let the host move its pages without copying.
             if v.prot & 7:
                 self.engine.unmap(v.start, old_len)
@@ -398,7 +426,11 @@ class AddressSpace(UserMemory):
                 host.discard(v.host_at(old), old_len)
             else:
                 self.unmap_range(old, old + old_len)
-        moved = VMA(new, new + new_len, v.prot, v.flags, ptr, v.name)
+        if moved_by_host:      # the same host pages: a file mapping stays one
+            moved = VMA(new, new + new_len, v.prot, v.flags, ptr, v.name, None, v.file,
+                        v.offset, v.may_write, v.host_backed)
+        else:
+            moved = VMA(new, new + new_len, v.prot, v.flags, ptr, v.name)
         self._replace([], [moved])
         self.mapped += new_len
         self._engine_map(moved)
@@ -457,7 +489,8 @@ class AddressSpace(UserMemory):
     def write_back(self, start: int, end: int) -> None:
         """Copy the pages of shared file mappings in [start, end) to their file."""
         for v in self.overlapping(start, end):
-            if v.file is None or v.flags & L.MAP_TYPE == L.MAP_PRIVATE or not v.prot & 2:
+            if v.file is None or v.host_backed or v.flags & L.MAP_TYPE == L.MAP_PRIVATE \
+                    or not v.prot & 2:
                 continue
             a, b = max(v.start, start), min(v.end, end)
             offset = v.offset + (a - v.start)

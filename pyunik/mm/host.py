@@ -59,6 +59,14 @@ def allocate(size: int, shared: bool = False) -> int:
     return _check(_mmap(None, size, _PROT_RW, flags, -1, 0))
 
 
+def map_file(fd: int, offset: int, size: int, shared: bool, writable: bool) -> int:
+    """The host file's pages at offset, shared with the file (MAP_SHARED) or
+    copy-on-write (MAP_PRIVATE, always writable since writes stay private)."""
+    prot = _PROT_RW if writable or not shared else 1
+    flags = _MAP_SHARED if shared else _MAP_PRIVATE
+    return _check(_mmap(None, size, prot, flags, fd, offset))
+
+
 def release(ptr: int, size: int) -> None:
     _munmap(ptr, size)
 

@@ -2,38 +2,60 @@
 
 from __future__ import annotations
 
-from errno import EACCES, EINVAL, ENODEV, EOVERFLOW
+from errno import EACCES, EBADF, EINVAL, ENODEV, EOVERFLOW
 
 from ...abi import linux as L
 from ...errors import KernelError
 from ...mm.address_space import page_up
 
 
+MAX_LFS_FILESIZE = (1 << 63) - 1
+
+
 def sys_mmap(t, addr, length, prot, flags, fd, offset):
-    """mmap(2): anonymous and file mappings. A file mapping is filled from the file
-    when made; MAP_SHARED writes go back to the file at msync and munmap."""
+    """mmap(2): anonymous and file mappings. Files the host can map (ramfs, memfd,
+    image files) share their pages with read()/write(); other files (hostfs) are
+    copied at mmap time, their MAP_SHARED writes going back at msync and munmap."""
     if offset & ~L.PAGE_MASK:
         raise KernelError(EINVAL)
     if flags & L.MAP_ANONYMOUS:
         return t.mm.mmap(addr, length, prot, flags)
     f = t.process.fds.get(fd)            # EBADF first, as Linux checks the fd first
+    if f.flags & L.O_PATH:
+        raise KernelError(EBADF)
     inode = getattr(f, "inode", None)
-    if inode is None or inode.is_dir or not (inode.is_regular or hasattr(inode, "mmap_data")):
+    if inode is None or inode.is_dir:
+        raise KernelError(ENODEV)
+    if getattr(inode, "mmap_anonymous", False):
+        return t.mm.mmap(addr, length, prot, flags | L.MAP_ANONYMOUS)
+    if not inode.is_regular:
         raise KernelError(ENODEV)
     if not f.readable:
         raise KernelError(EACCES)
     shared = flags & L.MAP_TYPE in (L.MAP_SHARED, L.MAP_SHARED_VALIDATE)
     if shared and prot & L.PROT_WRITE and not f.writable:
         raise KernelError(EACCES)
-    if length and offset + length < offset:
+    size = page_up(length)
+    if length and (offset & 0xFFFFFFFFFFFFFFFF) > MAX_LFS_FILESIZE - size:
         raise KernelError(EOVERFLOW)
-    start = t.mm.mmap(addr, length, prot, flags)
-    size = min(page_up(length), max(0, inode.size - offset))
-    if size:
-        t.mm.engine.write(start, inode.read(offset, size))
+    may_write = f.writable or not shared
+    source = inode.mmap_source(shared and f.writable)
+    if source is not None:
+        if hasattr(inode, "ensure_mappable"):
+            inode.ensure_mappable(offset + size)
+        start = t.mm.mmap(addr, length, prot, flags, source=(source[0], source[1] + offset,
+                                                              may_write))
+    else:
+        start = t.mm.mmap(addr, length, prot, flags)
+        data_size = min(size, max(0, inode.size - offset))
+        if data_size:
+            t.mm.engine.write(start, inode.read(offset, data_size))
     path = getattr(f, "path", None)
-    t.mm.name_file_mapping(start, page_up(length), inode, offset,
+    t.mm.name_file_mapping(start, size, inode, offset,
                            path.text().decode(errors="replace") if path else "")
+    if not may_write:
+        for v in t.mm.overlapping(start, start + size):
+            v.may_write = False
     return start
 
 
