@@ -53,7 +53,17 @@ def set_lock(inode, owner, kind, start, end, pid, table: str = RECORD) -> None:
         if end is not None and (lk.end is None or lk.end > end):
             kept.append(Lock(owner, lk.kind, end, lk.end, lk.pid))
     if kind != UNLOCK:
-        kept.append(Lock(owner, kind, start, end, pid))
+        # Merge with the owner's adjacent or overlapping locks of the same kind, as
+        # Linux's posix_lock_inode does.
+        merged = []
+        for lk in kept:
+            if lk.owner is owner and lk.kind == kind and \
+                    (lk.end is None or lk.end >= start) and (end is None or lk.start <= end):
+                start = min(start, lk.start)
+                end = None if end is None or lk.end is None else max(end, lk.end)
+            else:
+                merged.append(lk)
+        kept = merged + [Lock(owner, kind, start, end, pid)]
     setattr(inode, table, kept)
 
 

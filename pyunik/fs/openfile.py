@@ -13,7 +13,7 @@ from errno import EINVAL, EISDIR, ENOTDIR, ENXIO, EOVERFLOW
 
 from ..abi import linux as L
 from ..errors import KernelError
-from . import locks
+from . import locks, seals
 from .file import File
 from .pipe import open_fifo
 from .inode import Inode, dtype
@@ -44,6 +44,7 @@ class InodeFile(File):
     def write(self, data: bytes) -> int:
         if self.flags & L.O_APPEND:
             self.offset = self.inode.size
+        seals.check_write(self.inode, self.offset, len(data))
         n = self.inode.write(self.offset, data)
         self.offset += n
         return n
@@ -57,6 +58,7 @@ class InodeFile(File):
         # Linux: pwrite on an O_APPEND file appends (a documented bug kept for ABI).
         if self.flags & L.O_APPEND:
             offset = self.inode.size
+        seals.check_write(self.inode, offset, len(data))
         return self.inode.write(offset, data)
 
     def seek(self, offset: int, whence: int) -> int:

@@ -40,7 +40,8 @@ from __future__ import annotations
 
 import stat as S
 import weakref
-from errno import EEXIST, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, EPERM, ESTALE, EXDEV
+from errno import (EEXIST, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, EOPNOTSUPP, EPERM,
+                   ESTALE, EXDEV)
 
 from ..abi import linux as L
 from ..errors import KernelError
@@ -415,6 +416,13 @@ class OverlayInode(Inode):
 
     def readlink(self):
         return self.real.readlink()
+
+    def punch(self, offset, length):
+        """fallocate(PUNCH_HOLE) when the upper filesystem can."""
+        upper = self.copy_up()
+        if not hasattr(upper, "punch"):
+            raise KernelError(EOPNOTSUPP)
+        upper.punch(offset, length)
 
     def mmap_source(self, writable):
         if writable and self.is_regular:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import stat as statmod
 import time
+import weakref
 
 from ..abi import linux as L
 from ..errors import KernelError
@@ -29,6 +30,7 @@ class PipeBuffer:
         self.data = bytearray()
         self.readers = readers
         self.writers = writers
+        self.capacity = PIPE_CAPACITY
         _next_ino[0] += 1
         self.ino = _next_ino[0]
         self.ctime = time.time_ns()
@@ -57,7 +59,7 @@ class PipeEnd(File):
         p = self.pipe
         if p.readers == 0:
             raise KernelError(errno.EPIPE)
-        room = PIPE_CAPACITY - len(p.data)
+        room = p.capacity - len(p.data)
         if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
             raise KernelError(errno.EAGAIN)
         n = min(room, len(data))
@@ -89,6 +91,9 @@ def make_pipe(flags: int) -> tuple[PipeEnd, PipeEnd]:
     return PipeEnd(p, L.O_RDONLY | extra), PipeEnd(p, L.O_WRONLY | extra)
 
 
+_fifos: weakref.WeakValueDictionary = weakref.WeakValueDictionary()   # open named pipes
+
+
 class FifoWouldBlock(Exception):
     """Opening a fifo must wait for the other end, which nothing can open now."""
 
@@ -99,9 +104,10 @@ def open_fifo(inode, flags: int) -> PipeEnd:
     O_RDWR never waits; O_RDONLY|O_NONBLOCK succeeds at once; O_WRONLY|O_NONBLOCK
     without a reader is ENXIO; a blocking open without the other end would wait.
     """
-    pipe = getattr(inode, "fifo", None)
+    key = (inode.fs.dev, inode.ino)      # inode objects may be remade (overlay, hostfs)
+    pipe = _fifos.get(key)
     if pipe is None or (pipe.readers == 0 and pipe.writers == 0):
-        pipe = inode.fifo = PipeBuffer(readers=0, writers=0)
+        pipe = _fifos[key] = PipeBuffer(readers=0, writers=0)
     acc = flags & L.O_ACCMODE
     if acc == L.O_WRONLY and pipe.readers == 0:
         if flags & L.O_NONBLOCK:
@@ -115,3 +121,21 @@ def open_fifo(inode, flags: int) -> PipeEnd:
     if end.writable:
         pipe.writers += 1
     return end
+
+
+PIPE_MAX_SIZE = 1 << 20          # /proc/sys/fs/pipe-max-size
+
+
+def set_capacity(pipe: PipeBuffer, size: int, privileged: bool) -> int:
+    """F_SETPIPE_SZ: at least one page, rounded up to a power of two pages; EPERM
+    above pipe-max-size without privilege, EBUSY if the data would not fit."""
+    if size > 1 << 31:
+        raise KernelError(errno.EINVAL)
+    pages = max(1, (size + 4095) // 4096)
+    capacity = 4096 * (1 << (pages - 1).bit_length())
+    if capacity > PIPE_MAX_SIZE and not privileged:
+        raise KernelError(errno.EPERM)
+    if len(pipe.data) > capacity:
+        raise KernelError(errno.EBUSY)
+    pipe.capacity = capacity
+    return capacity

@@ -199,7 +199,8 @@ class VFS:
     def resolve_parent(self, base: Path, path: bytes, follow: bool = False) -> Lookup:
         """For calls that create or remove a name: the directory holding the last
         component, and the child if it exists (followed when follow is set and it
-        is a symlink, as open(O_CREAT) without O_EXCL does)."""
+        is a symlink, as open(O_CREAT) without O_EXCL does; a trailing slash alone
+        does not follow, so rmdir("link/") sees the symlink)."""
         start = self._start(base, path)
         trailing = path.endswith(b"/")
         comps = [c for c in path.split(b"/") if c]
@@ -214,7 +215,7 @@ class VFS:
             child = self._enter(parent, name)
             if name in (b".", b".."):
                 return Lookup(parent, name, child, trailing)
-            if child is not None and child.inode.is_symlink and (follow or trailing):
+            if child is not None and child.inode.is_symlink and follow:
                 links[0] += 1
                 if links[0] > MAXSYMLINKS:
                     raise KernelError(ELOOP)

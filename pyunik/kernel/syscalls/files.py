@@ -17,6 +17,7 @@ from errno import (E2BIG, EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, 
 
 from ...abi import linux as L
 from ...errors import KernelError
+from ...fs import seals
 from ...fs.openfile import InodeFile, open_inode
 from ...fs.pipe import FifoWouldBlock
 from ...fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, Path, permitted
@@ -29,6 +30,7 @@ _VALID_OPEN = (0o3 | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | L.O_APPEND | L.O_NO
                | 0o10000 | 0o20000 | L.O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW
                | 0o1000000 | L.O_CLOEXEC | 0o4010000 | O_PATH | O_TMPFILE)
 RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
+FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 1, 2
 UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
 F_OK, X_OK, W_OK, R_OK = 0, 1, 2, 4
 AT_EACCESS = 0x200
@@ -97,8 +99,16 @@ def _may(t, inode, mask):
         raise KernelError(EACCES)
 
 
+def _dead(inode) -> bool:
+    """A directory that was removed (IS_DEADDIR): nothing can be made in it."""
+    return inode.is_dir and inode.nlink == 0
+
+
 def _may_change_dir(t, parent: Path) -> None:
-    """Creating or removing a name: write and search permission, a writable mount."""
+    """Creating or removing a name: write and search permission, a writable mount, and
+    a directory that still exists."""
+    if _dead(parent.inode):
+        raise KernelError(ENOENT)
     _may(t, parent.inode, MAY_WRITE | MAY_EXEC)
     parent.mount.check_writable()
 
@@ -120,8 +130,12 @@ def do_open(t, dirfd: int, path: bytes, flags: int, mode: int) -> int:
         flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | L.O_CLOEXEC
         acc = L.O_RDONLY
     created = False
+    if not flags & O_PATH:
+        flags |= O_LARGEFILE          # always on 64-bit Linux (force_o_largefile)
     if flags & O_CREAT:
-        lk = _lookup_parent(t, dirfd, path, follow=not flags & O_EXCL)
+        if flags & O_DIRECTORY:
+            raise KernelError(EINVAL)     # Linux >= 6.4
+        lk = _lookup_parent(t, dirfd, path, follow=not flags & (O_EXCL | O_NOFOLLOW))
         if lk.child is None:
             if lk.trailing_slash:
                 raise KernelError(EISDIR)
@@ -134,6 +148,8 @@ def do_open(t, dirfd: int, path: bytes, flags: int, mode: int) -> int:
             if flags & O_EXCL:
                 raise KernelError(EEXIST)
             target = lk.child
+            if target.inode.is_symlink:
+                raise KernelError(ELOOP)      # O_NOFOLLOW on a symlink
             if target.inode.is_dir:
                 raise KernelError(EISDIR)
     else:
@@ -175,6 +191,7 @@ def _open_tmpfile(t, dirfd, path, flags, mode):
     name = b".pyunik-tmpfile-%d" % time.monotonic_ns()
     inode = d.inode.create(name, S.S_IFREG | (mode & 0o7777 & ~p.umask), p.euid, p.egid)
     d.inode.unlink(name)
+    inode.never_link = bool(flags & O_EXCL)     # O_TMPFILE|O_EXCL: linkat gives ENOENT
     file = InodeFile(inode, flags & _OPEN_KEEP & ~O_TMPFILE | L.O_RDWR & flags,
                      d.child(name, inode, d.mount))
     return p.fds.install(file, bool(flags & L.O_CLOEXEC))
@@ -360,11 +377,20 @@ def sys_fstatfs(t, fd, buf):
 
 # ---- directories --------------------------------------------------------------------------
 
-def sys_getdents64(t, fd, dirp, count):
-    """getdents64(2)."""
+def _dir_file(t, fd):
     f = t.process.fds.get(fd)
+    if f.flags & O_PATH:
+        raise KernelError(EBADF)
     if not hasattr(f, "getdents"):
         raise KernelError(ENOTDIR)
+    if _dead(f.inode):
+        raise KernelError(ENOENT)
+    return f
+
+
+def sys_getdents64(t, fd, dirp, count):
+    """getdents64(2)."""
+    f = _dir_file(t, fd)
     t.mm.check_writable(dirp, min(count, 4096))
     data = f.getdents(count)
     t.mm.write(dirp, data)
@@ -373,9 +399,7 @@ def sys_getdents64(t, fd, dirp, count):
 
 def sys_getdents(t, fd, dirp, count):
     """getdents(2): the old linux_dirent records (d_type in the last byte)."""
-    f = t.process.fds.get(fd)
-    if not hasattr(f, "getdents"):
-        raise KernelError(ENOTDIR)
+    f = _dir_file(t, fd)
     data = f.getdents(count, old_format=True)
     t.mm.write(dirp, data)
     return len(data)
@@ -410,7 +434,7 @@ def do_rmdir(t, dirfd, path):
     if lk.child is None:
         raise KernelError(ENOENT)
     if not lk.child.inode.is_dir:
-        raise KernelError(ENOTDIR)
+        raise KernelError(ENOTDIR)       # a symlink too, even to a directory
     if lk.child.mount is not lk.parent.mount or len(lk.child.steps) == 1:
         raise KernelError(EBUSY)   # a mount point
     _may_change_dir(t, lk.parent)
@@ -461,8 +485,8 @@ def do_rename(t, olddirfd, oldpath, newdirfd, newpath, flags):
         raise KernelError(EINVAL)      # whiteouts are overlayfs-internal
     old = _lookup_parent(t, olddirfd, oldpath)
     new = _lookup_parent(t, newdirfd, newpath)
-    if old.name in (b".", b"..") or new.name in (b".", b".."):
-        raise KernelError(EBUSY if old.name == b"/" else EINVAL)
+    if old.name in (b".", b"..", b"/") or new.name in (b".", b"..", b"/"):
+        raise KernelError(EBUSY)
     if old.child is None:
         raise KernelError(ENOENT)
     if old.parent.mount is not new.parent.mount:
@@ -517,6 +541,9 @@ def do_link(t, olddirfd, oldpath, newdirfd, newpath, flags):
                   empty_ok=bool(flags & L.AT_EMPTY_PATH))
     if src.inode.is_dir:
         raise KernelError(EPERM)
+    if getattr(src.inode, "never_link", False) or \
+            (src.inode.nlink == 0 and not hasattr(src.inode, "never_link")):
+        raise KernelError(ENOENT)
     lk = _lookup_parent(t, newdirfd, newpath)
     if lk.child is not None:
         raise KernelError(EEXIST)
@@ -564,7 +591,7 @@ def do_readlink(t, dirfd, path, buf, size):
         raise KernelError(EINVAL)
     p = resolve(t, dirfd, path, follow=False, empty_ok=True)
     if not p.inode.is_symlink:
-        raise KernelError(EINVAL)
+        raise KernelError(EINVAL if path else ENOENT)
     target = p.inode.readlink()[:size]
     t.mm.write(buf, target)
     return len(target)
@@ -583,6 +610,8 @@ def sys_readlinkat(t, dirfd, path, buf, size):
 def do_mknod(t, dirfd, path, mode, dev):
     p = t.process
     kind = S.S_IFMT(mode) or S.S_IFREG
+    if kind == S.S_IFDIR:
+        raise KernelError(EPERM)
     if kind not in (S.S_IFREG, S.S_IFIFO, S.S_IFCHR, S.S_IFBLK, S.S_IFSOCK):
         raise KernelError(EINVAL)
     if kind in (S.S_IFCHR, S.S_IFBLK) and p.euid != 0:
@@ -610,7 +639,10 @@ def sys_mknodat(t, dirfd, path, mode, dev):
 # ---- cwd and root ---------------------------------------------------------------------------
 
 def sys_getcwd(t, buf, size):
-    """getcwd(2): the path with its NUL; ERANGE when it does not fit."""
+    """getcwd(2): the path with its NUL; ERANGE when it does not fit, ENOENT when the
+    directory was removed."""
+    if _dead(t.process.cwd.inode):
+        raise KernelError(ENOENT)
     path = t.process.cwd.text() + b"\0"
     if size < len(path):
         raise KernelError(ERANGE)
@@ -673,12 +705,17 @@ def sys_chmod(t, path, mode):
     return _chmod(t, resolve(t, L.AT_FDCWD, path), mode)
 
 
+def _fd_path(t, fd) -> Path:
+    """The path an fd was opened by, for the f* metadata calls (EBADF on O_PATH)."""
+    f = t.process.fds.get(fd)
+    if f.flags & O_PATH or getattr(f, "path", None) is None:
+        raise KernelError(EBADF)
+    return f.path
+
+
 def sys_fchmod(t, fd, mode):
     """fchmod(2)."""
-    f = t.process.fds.get(fd)
-    if getattr(f, "path", None) is None:
-        raise KernelError(EBADF)
-    return _chmod(t, f.path, mode)
+    return _chmod(t, _fd_path(t, fd), mode)
 
 
 def sys_fchmodat(t, dirfd, path, mode):
@@ -704,6 +741,11 @@ def _chown(t, target: Path, uid, gid):
             raise KernelError(EPERM)
     target.mount.check_writable()
     inode.set_owner(uid, gid)
+    if not inode.is_dir and inode.mode & (S.S_ISUID | S.S_ISGID):
+        # Linux drops set-user-ID, and set-group-ID with group execute, on chown.
+        kill = S.S_ISUID | (S.S_ISGID if inode.mode & S.S_IXGRP else 0)
+        if inode.mode & kill:
+            inode.set_mode(inode.mode & 0o7777 & ~kill)
     return 0
 
 
@@ -719,10 +761,7 @@ def sys_lchown(t, path, uid, gid):
 
 def sys_fchown(t, fd, uid, gid):
     """fchown(2)."""
-    f = t.process.fds.get(fd)
-    if getattr(f, "path", None) is None:
-        raise KernelError(EBADF)
-    return _chown(t, f.path, uid, gid)
+    return _chown(t, _fd_path(t, fd), uid, gid)
 
 
 def sys_fchownat(t, dirfd, path, uid, gid, flags):
@@ -885,6 +924,7 @@ def sys_ftruncate(t, fd, length):
         raise KernelError(EINVAL)
     if not f.writable:
         raise KernelError(EINVAL)
+    seals.check_resize(inode, length)
     inode.truncate(length)
     return 0
 
@@ -904,22 +944,31 @@ def sys_fallocate(t, fd, mode, offset, length):
         raise KernelError(EISDIR)
     if not inode.is_regular:
         raise KernelError(ENODEV)
-    if mode & ~1:
+    if mode == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE and hasattr(inode, "punch"):
+        inode.punch(offset, length)
+        return 0
+    if mode & ~FALLOC_FL_KEEP_SIZE:
         raise KernelError(EOPNOTSUPP)
-    if not mode & 1 and offset + length > inode.size:
+    if not mode & FALLOC_FL_KEEP_SIZE and offset + length > inode.size:
+        seals.check_resize(inode, offset + length)
         inode.truncate(offset + length)
     return 0
 
 
+def _syncable(t, fd):
+    if getattr(t.process.fds.get(fd), "inode", None) is None:
+        raise KernelError(EINVAL)       # pipes, sockets, terminals
+
+
 def sys_fsync(t, fd):
     """fsync(2): files live in memory or on a host fs written through; nothing waits."""
-    t.process.fds.get(fd)
+    _syncable(t, fd)
     return 0
 
 
 def sys_fdatasync(t, fd):
     """fdatasync(2)."""
-    t.process.fds.get(fd)
+    _syncable(t, fd)
     return 0
 
 
@@ -936,37 +985,53 @@ def sys_syncfs(t, fd):
 
 # ---- extended attributes: none, as on a filesystem without user xattrs ---------------------------
 
-def _xattr_target(t, path, follow):
-    resolve(t, L.AT_FDCWD, path, follow=follow)
+XATTR_NAME_MAX = 255
+_XATTR_PREFIXES = (b"user.", b"trusted.", b"security.", b"system.")
+
+
+def _xattr_name(name: bytes) -> None:
+    """The name checks Linux makes before looking for the attribute."""
+    if not name or len(name) > XATTR_NAME_MAX:
+        raise KernelError(ERANGE)
+    if not name.startswith(_XATTR_PREFIXES):
+        raise KernelError(EOPNOTSUPP)
+
+
+def _xattr(t, target, name, missing):
+    """Resolve the target (a path with follow flag, or an fd), check the name, and fail
+    with `missing`: no attribute is ever stored."""
+    if isinstance(target, int):
+        t.process.fds.get(target)
+    else:
+        resolve(t, L.AT_FDCWD, *target)
+    _xattr_name(name)
+    raise KernelError(missing)
 
 
 def sys_getxattr(t, path, name, value, size):
     """getxattr(2): no attributes are stored (ENODATA)."""
-    _xattr_target(t, path, True)
-    raise KernelError(ENODATA)
+    _xattr(t, (path, True), name, ENODATA)
 
 
 def sys_lgetxattr(t, path, name, value, size):
     """lgetxattr(2): no attributes are stored (ENODATA)."""
-    _xattr_target(t, path, False)
-    raise KernelError(ENODATA)
+    _xattr(t, (path, False), name, ENODATA)
 
 
 def sys_fgetxattr(t, fd, name, value, size):
     """fgetxattr(2): no attributes are stored (ENODATA)."""
-    t.process.fds.get(fd)
-    raise KernelError(ENODATA)
+    _xattr(t, fd, name, ENODATA)
 
 
 def sys_listxattr(t, path, buf, size):
     """listxattr(2): an empty list."""
-    _xattr_target(t, path, True)
+    resolve(t, L.AT_FDCWD, path, True)
     return 0
 
 
 def sys_llistxattr(t, path, buf, size):
     """llistxattr(2): an empty list."""
-    _xattr_target(t, path, False)
+    resolve(t, L.AT_FDCWD, path, False)
     return 0
 
 
@@ -978,36 +1043,29 @@ def sys_flistxattr(t, fd, buf, size):
 
 def sys_setxattr(t, path, name, value, size, flags):
     """setxattr(2): not supported (ENOTSUP), as tmpfs without user xattrs."""
-    _xattr_target(t, path, True)
-    raise KernelError(ENOTSUP)
+    _xattr(t, (path, True), name, ENOTSUP)
 
 
 def sys_lsetxattr(t, path, name, value, size, flags):
     """lsetxattr(2): not supported (ENOTSUP)."""
-    _xattr_target(t, path, False)
-    raise KernelError(ENOTSUP)
+    _xattr(t, (path, False), name, ENOTSUP)
 
 
 def sys_fsetxattr(t, fd, name, value, size, flags):
     """fsetxattr(2): not supported (ENOTSUP)."""
-    t.process.fds.get(fd)
-    raise KernelError(ENOTSUP)
+    _xattr(t, fd, name, ENOTSUP)
 
 
 def sys_removexattr(t, path, name):
     """removexattr(2): nothing to remove (ENODATA)."""
-    _xattr_target(t, path, True)
-    raise KernelError(ENODATA)
+    _xattr(t, (path, True), name, ENODATA)
 
 
 def sys_lremovexattr(t, path, name):
     """lremovexattr(2): nothing to remove (ENODATA)."""
-    _xattr_target(t, path, False)
-    raise KernelError(ENODATA)
+    _xattr(t, (path, False), name, ENODATA)
 
 
 def sys_fremovexattr(t, fd, name):
     """fremovexattr(2): nothing to remove (ENODATA)."""
-    t.process.fds.get(fd)
-    raise KernelError(ENODATA)
-
+    _xattr(t, fd, name, ENODATA)

@@ -12,16 +12,18 @@ from errno import EAGAIN, EBADF, EDEADLK, EINVAL, EISDIR, EOPNOTSUPP, EPIPE, ESP
 
 from ...abi import linux as L
 from ...errors import KernelError
-from ...fs import locks
+from ...fs import locks, seals
 from ...fs.openfile import InodeFile
-from ...fs.pipe import make_pipe
+from ...fs.pipe import make_pipe, set_capacity
+from ...fs.vfs import Mount, Path, Step
 from ...fs.ramfs import RamFS
 from .. import signals
 
 MAX_RW_COUNT = 0x7FFFF000      # Linux caps one read or write at INT_MAX & PAGE_MASK
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
 F_DUPFD_CLOEXEC = 1030
-F_GETPIPE_SZ = 1032
+F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
+F_ADD_SEALS, F_GET_SEALS = 1033, 1034
 FD_CLOEXEC = 1
 _SETFL_MASK = L.O_APPEND | L.O_NONBLOCK | 0o20000 | L.O_DIRECT | 0o1000000
 
@@ -148,6 +150,8 @@ def sys_ioctl(t, fd, request, arg):
     """ioctl(2): FIOCLEX/FIONCLEX/FIONBIO here, the rest by the file (ENOTTY if unknown)."""
     fds = t.process.fds
     f = fds.get(fd)
+    if f.flags & L.O_PATH:
+        raise KernelError(EBADF)
     if request == L.FIOCLEX or request == L.FIONCLEX:
         fds.cloexec[fd] = request == L.FIOCLEX
         return 0
@@ -206,10 +210,19 @@ def sys_fcntl(t, fd, cmd, arg):
         return 0
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
         return _record_lock(t, fd, f, cmd, arg)
-    if cmd == F_GETPIPE_SZ:
+    if cmd == F_GETPIPE_SZ or cmd == F_SETPIPE_SZ:
         if not hasattr(f, "pipe"):
             raise KernelError(EBADF)
-        return 65536
+        if cmd == F_GETPIPE_SZ:
+            return f.pipe.capacity
+        return set_capacity(f.pipe, arg & 0xFFFFFFFF, t.process.euid == 0)
+    if cmd == F_ADD_SEALS or cmd == F_GET_SEALS:
+        inode = getattr(f, "inode", None)
+        if inode is None:
+            raise KernelError(EINVAL)
+        if cmd == F_GET_SEALS:
+            return seals.get(inode)
+        return seals.add(inode, arg & 0xFFFFFFFF, f.writable)
     raise KernelError(EINVAL)
 
 
@@ -388,32 +401,39 @@ def sys_tee(t, fd_in, fd_out, length, flags):
     if not hasattr(fin, "pipe") or not hasattr(fout, "pipe") or fin.pipe is fout.pipe:
         raise KernelError(EINVAL)
     data = bytes(fin.pipe.data[:length])
-    return fout.write(data) if data else 0
+    if not data:
+        if fin.pipe.writers == 0:
+            return 0
+        raise KernelError(EAGAIN)      # blocking would wait for a writer (partial)
+    return fout.write(data)
 
 
 # ---- memfd -----------------------------------------------------------------------------------
 
 MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC = 1, 2, 4, 8, 0x10
-_memfd_fs = []
+_memfd_mount: list[Mount] = []
 
 
 def sys_memfd_create(t, name, flags):
-    """memfd_create(2): an anonymous tmpfs file; seals are not supported (F_ADD_SEALS
-    is EINVAL), MFD_HUGETLB is EINVAL (no huge pages)."""
+    """memfd_create(2): an unlinked tmpfs file named /memfd:NAME, sealable with
+    MFD_ALLOW_SEALING (else sealed with F_SEAL_SEAL); MFD_HUGETLB is EINVAL."""
     if flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL | MFD_EXEC | MFD_HUGETLB):
         raise KernelError(EINVAL)
     if flags & MFD_HUGETLB or (flags & MFD_NOEXEC_SEAL and flags & MFD_EXEC):
         raise KernelError(EINVAL)
     if len(name) > 249:
         raise KernelError(EINVAL)
-    if not _memfd_fs:
-        _memfd_fs.append(RamFS())
-    fs = _memfd_fs[0]
+    if not _memfd_mount:
+        fs = RamFS()
+        _memfd_mount.append(Mount((), fs, fs.root, source="tmpfs"))
+    mount = _memfd_mount[0]
     p = t.process
-    inode = fs.root.create(b"memfd", S.S_IFREG | 0o777, p.euid, p.egid)
-    fs.root.unlink(b"memfd")
-    f = InodeFile(inode, L.O_RDWR | 0o100000, None)
-    f.name = b"/memfd:" + name + b" (deleted)"
+    mode = 0o666 if flags & MFD_NOEXEC_SEAL else 0o777
+    inode = mount.root.create(b"memfd", S.S_IFREG | mode, p.euid, p.egid)
+    mount.root.unlink(b"memfd")
+    seals.make_sealable(inode, bool(flags & MFD_ALLOW_SEALING), bool(flags & MFD_NOEXEC_SEAL))
+    path = Path((Step(b"", mount.root, mount), Step(b"memfd:" + name, inode, mount)))
+    f = InodeFile(inode, L.O_RDWR | L.O_LARGEFILE, path)
     return p.fds.install(f, bool(flags & MFD_CLOEXEC))
 
 
