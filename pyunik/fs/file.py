@@ -10,10 +10,15 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import select
 import stat as statmod
 
 from ..abi import linux as L
 from ..errors import KernelError
+
+
+POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
+POLLRDNORM, POLLWRNORM = 0x40, 0x100
 
 
 class File:
@@ -61,6 +66,11 @@ class File:
 
     def ioctl(self, request: int, arg: int, mm) -> int:
         raise KernelError(errno.ENOTTY)
+
+    def poll(self, events: int) -> int:
+        """Which of events are ready now (poll(2) revents). Files that never wait,
+        like regular files, are always ready for reading and writing."""
+        return events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
 
     def close(self) -> None:
         pass
@@ -140,6 +150,12 @@ class HostStream(File):
             return os.lseek(self.host_fd, offset, whence)
         except OSError as e:
             raise host_errno(e) from None
+
+    def poll(self, events: int) -> int:
+        p = select.poll()
+        p.register(self.host_fd, events & (POLLIN | POLLPRI | POLLOUT))
+        ready = p.poll(0)
+        return ready[0][1] if ready else 0
 
     def stat(self) -> tuple:
         try:

@@ -17,7 +17,7 @@ import weakref
 
 from ..abi import linux as L
 from ..errors import KernelError
-from .file import File
+from .file import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, File
 
 PIPE_CAPACITY = 65536
 PIPE_BUF = 4096
@@ -71,6 +71,20 @@ class PipeEnd(File):
         s, ns = t // 10**9, t % 10**9
         return (_PIPE_DEV, self.pipe.ino, 1, statmod.S_IFIFO | 0o600, 0, 0, 0, 0, 0, 4096, 0,
                 s, ns, s, ns, s, ns, 0, 0, 0)
+
+    def poll(self, events: int) -> int:
+        p, ready = self.pipe, 0
+        if self.readable:
+            if p.data:
+                ready |= POLLIN | POLLRDNORM
+            if p.writers == 0:
+                ready |= POLLHUP
+        if self.writable:
+            if p.readers == 0:
+                ready |= POLLERR
+            elif p.capacity - len(p.data) >= PIPE_BUF:
+                ready |= POLLOUT | POLLWRNORM
+        return ready & (events | POLLHUP | POLLERR)
 
     def ioctl(self, request: int, arg: int, mm) -> int:
         if request == L.FIONREAD:

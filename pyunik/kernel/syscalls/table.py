@@ -17,7 +17,7 @@ from errno import ENOSYS
 from typing import Callable
 
 from ...abi.syscall_numbers import NAMES
-from . import files, fs, futex, mm, proc, signal, time
+from . import files, fs, futex, mm, poll, proc, signal, time
 from .args import (DirFd, Enum, Fd, Flags, InBuf, InIovec, Int, Kind, Mode, Off,
                    OutBuf, OutIovec, Path, Ptr, Request, Signal, Size, UInt, ULong)
 
@@ -48,6 +48,8 @@ NODEV = "device nodes can be made (as root) but have no driver behind them (ENXI
 XATTR = "no extended attributes are stored: get/remove ENODATA, set ENOTSUP, lists empty"
 WAITLOCK = ("a lock that would wait on another open of the file in the same process "
             "fails with EDEADLK instead of waiting forever")
+POLL = ("one thread: waits only on host fds; a wait nothing could end is a reported "
+        "deadlock")
 NO_SCHED = "would-block returns EAGAIN until the scheduler can park threads"
 
 ROWS = [
@@ -58,6 +60,7 @@ ROWS = [
     row(4, "stat", files.sys_stat, Path, Ptr),
     row(5, "fstat", fs.sys_fstat, Fd, Ptr),
     row(6, "lstat", files.sys_lstat, Path, Ptr),
+    row(7, "poll", poll.sys_poll, Ptr, UInt, Int, status=PARTIAL, note=POLL),
     row(8, "lseek", fs.sys_lseek, Fd, Off, Enum(table="whence")),
     row(9, "mmap", mm.sys_mmap, Ptr, Size, Flags(table="prot"), Flags(table="mmap"), Fd, Off,
         status=PARTIAL, note="file mappings are copies filled at mmap time: MAP_SHARED "
@@ -79,6 +82,8 @@ ROWS = [
     row(20, "writev", fs.sys_writev, Fd, InIovec(2), Int),
     row(21, "access", files.sys_access, Path, Enum(table="access")),
     row(22, "pipe", fs.sys_pipe, Ptr, status=PARTIAL, note=NO_SCHED),
+    row(23, "select", poll.sys_select, Int, Ptr, Ptr, Ptr, Ptr,
+        status=PARTIAL, note=POLL + "; the remaining time is not written back"),
     row(24, "sched_yield", proc.sys_sched_yield),
     row(25, "mremap", mm.sys_mremap, Ptr, Size, Size, Flags(table="mremap"), Ptr,
         status=PARTIAL, note="old_size 0 (duplicating a shared mapping) is EINVAL"),
@@ -204,6 +209,10 @@ ROWS = [
     row(267, "readlinkat", files.sys_readlinkat, DirFd, Path, OutBuf(), Int),
     row(268, "fchmodat", files.sys_fchmodat, DirFd, Path, Mode),
     row(269, "faccessat", files.sys_faccessat, DirFd, Path, Enum(table="access")),
+    row(270, "pselect6", poll.sys_pselect6, Int, Ptr, Ptr, Ptr, Ptr, Ptr,
+        status=PARTIAL, note=POLL + "; the signal mask is not applied yet"),
+    row(271, "ppoll", poll.sys_ppoll, Ptr, UInt, Ptr, Ptr, Size,
+        status=PARTIAL, note=POLL + "; the signal mask is not applied yet"),
     row(273, "set_robust_list", proc.sys_set_robust_list, Ptr, Size),
     row(274, "get_robust_list", proc.sys_get_robust_list, Int, Ptr, Ptr),
     row(275, "splice", fs.sys_splice, Fd, Ptr, Fd, Ptr, Size, UInt),

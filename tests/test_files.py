@@ -1,0 +1,468 @@
+"""Files: the VFS, the file system calls, host volumes, images and dynamic programs,
+each compared with the same thing done natively.
+
+The file-system guest programs (guest_images/src/{fileio,dirs,meta,mmapfile,devproc}.c)
+print one line per check; they run natively in a tmpfs scratch directory (the closest
+host filesystem to pyunik's ramfs) and under pyunik both in the guest's own /tmp
+(ramfs under the root overlay) and in a host directory given with -v (hostfs).
+Lines whose native answer depends on the host kernel's version or filesystem are
+compared only where the host can give Linux's current answer; every other line must
+match byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+from conftest import (BIN, GUEST_ENV, Outcome, assert_no_traceback, assert_same, run_cli,
+                      run_native, run_pyunik)
+
+FS_PROGRAMS = ["fileio", "dirs", "meta", "mmapfile", "devproc"]
+LIBCS = ["musl", "glibc"]
+
+
+def _kernel_version() -> tuple[int, int]:
+    parts = platform.release().split(".")
+    return int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)
+
+
+# Lines whose native value depends on the host kernel: (line prefix, first version
+# giving the answer pyunik gives, which is Linux 6.6+'s).
+KERNEL_DEPENDENT = [
+    ("O_DIRECTORY|O_CREAT new:", (6, 4)),
+    ("fchmodat2", (6, 6)),
+    ("chmod on symlink", (6, 6)),
+]
+# Lines whose native value depends on the host filesystem under the scratch dir.
+FS_DEPENDENT = ["getxattr user.pyunik (fs-dependent)", "fgetxattr user.pyunik (fs-dependent)"]
+
+# Known differences on a hostfs volume, each with its reason.
+HOSTFS_KNOWN = {
+    "linkat /proc/self/fd/N AT_SYMLINK_FOLLOW": "an O_TMPFILE file on a host volume has "
+    "no host name to link again",
+    "tmplinked contents": "follows from the O_TMPFILE linkat above",
+    "O_TMPFILE nlink after linkat": "follows from the O_TMPFILE linkat above",
+    "fallocate PUNCH_HOLE|KEEP_SIZE": "hostfs does not punch holes in host files",
+    "after punch": "follows from the punch above",
+    "getcwd in removed dir": "hostfs does not notice that the host directory is gone",
+    "private page 0 re-read from file": "hostfs files are copied at mmap time, not mapped",
+    "grown mapping page 1 is file page 1": "hostfs files are copied at mmap time",
+    "read() sees shared store before msync": "hostfs MAP_SHARED writes reach the file "
+    "at msync/munmap",
+    "mapping sees write()": "hostfs files are copied at mmap time",
+    "second shared mapping sees store": "hostfs files are copied at mmap time",
+    "read() sees store into grown page": "hostfs files are copied at mmap time",
+    'fd link after unlink ends with " (deleted)"': "hostfs does not see the host unlink "
+    "of an open file",
+}
+
+
+def _filter(text: bytes, drop) -> list[str]:
+    return [ln for ln in text.decode(errors="replace").splitlines()
+            if not any(ln.startswith(p) for p in drop)]
+
+
+def _dropped_lines(hostfs: bool) -> list[str]:
+    version = _kernel_version()
+    drop = [p for p, need in KERNEL_DEPENDENT if version < need] + FS_DEPENDENT
+    if hostfs:
+        drop += list(HOSTFS_KNOWN)
+    return drop
+
+
+@pytest.fixture(scope="module")
+def native_scratch_root():
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) \
+        else None
+    d = Path(__import__("tempfile").mkdtemp(prefix="pyunik-native-", dir=base))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def _native_fs_run(prog, scratch_root, extra=()):
+    scratch = scratch_root / (prog + "-" + os.urandom(4).hex())
+    scratch.mkdir()
+    return run_native([BIN / prog, scratch, *extra])
+
+
+@pytest.mark.parametrize("libc", LIBCS)
+@pytest.mark.parametrize("prog", FS_PROGRAMS)
+def test_fs_program_in_guest_tmp(prog, libc, native_scratch_root):
+    """The program's scratch dir is the guest's own /tmp (ramfs in the root overlay)."""
+    name = "%s-%s" % (prog, libc)
+    native = _native_fs_run(name, native_scratch_root)
+    emulated = run_pyunik([BIN / name, "/tmp"], extra_opts=["-q"])
+    assert_no_traceback(emulated)
+    assert native.status == emulated.status == 0, emulated.stderr.decode()
+    drop = _dropped_lines(hostfs=False)
+    assert _filter(native.stdout, drop) == _filter(emulated.stdout, drop)
+
+
+@pytest.mark.parametrize("prog", FS_PROGRAMS)
+def test_fs_program_on_host_volume(prog, native_scratch_root, tmp_path):
+    """The scratch dir is a host directory mounted read-write with -v."""
+    name = prog + "-musl"
+    native = _native_fs_run(name, native_scratch_root)
+    emulated = run_pyunik([BIN / name, "/scratch"],
+                          extra_opts=["-q", "-v", "%s:/scratch:rw" % tmp_path])
+    assert_no_traceback(emulated)
+    assert native.status == emulated.status == 0, emulated.stderr.decode()
+    drop = _dropped_lines(hostfs=True)
+    assert _filter(native.stdout, drop) == _filter(emulated.stdout, drop)
+
+
+def test_devproc_argv_matches(native_scratch_root):
+    native = _native_fs_run("devproc-musl", native_scratch_root, ["a b", "", "c"])
+    emulated = run_pyunik([BIN / "devproc-musl", "/tmp", "a b", "", "c"], extra_opts=["-q"])
+    assert_same(Outcome(native.status, native.stdout, b""),
+                Outcome(emulated.status, emulated.stdout, b""))
+
+
+# ---- busybox applets on a host volume --------------------------------------------------
+
+def _busybox():
+    path = shutil.which("busybox") or "/bin/busybox"
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    # Debian's busybox-static is a static-pie or static executable: no PT_INTERP.
+    if b"ld-linux" in head or b"ld-musl" in head:
+        return None
+    return path
+
+
+BUSYBOX = _busybox()
+needs_busybox = pytest.mark.skipif(BUSYBOX is None, reason="busybox-static not installed")
+
+FIXED_TIME = 1700000000          # mtimes of the input tree, so listings compare
+
+
+def _make_tree(root: Path) -> None:
+    (root / "dir" / "sub").mkdir(parents=True)
+    (root / "a.txt").write_text("banana\napple\ncherry\napple\n")
+    (root / "b.txt").write_text("one two three\nfour five six\nseven eight nine\n")
+    (root / "dir" / "c.txt").write_text("x,y,z\n1,2,3\n4,5,6\n")
+    (root / "dir" / "sub" / "d.txt").write_text("needle in a haystack\n")
+    (root / "data.bin").write_bytes(bytes(range(256)) * 64)
+    os.symlink("a.txt", root / "link")
+    for p in sorted(root.rglob("*"), reverse=True):
+        os.utime(p, (FIXED_TIME, FIXED_TIME), follow_symlinks=False)
+    os.utime(root, (FIXED_TIME, FIXED_TIME))
+
+
+def _tree(root: Path) -> dict:
+    """The files left behind: type, mode bits, size and a hash of contents."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        rel = str(p.relative_to(root))
+        st = p.lstat()
+        if p.is_symlink():
+            out[rel] = ("link", os.readlink(p))
+        elif p.is_dir():
+            out[rel] = ("dir", oct(st.st_mode & 0o7777))
+        else:
+            out[rel] = ("file", oct(st.st_mode & 0o7777),
+                        hashlib.sha256(p.read_bytes()).hexdigest())
+    return out
+
+
+BUSYBOX_CASES = [
+    ["ls", "-l", "--full-time", "."],
+    ["ls", "-la", "--full-time", "dir/sub"],
+    ["ls", "-lR", "dir"],
+    ["cat", "a.txt", "b.txt"],
+    ["wc", "a.txt", "b.txt"],
+    ["sort", "a.txt"],
+    ["uniq", "-c", "a.txt"],
+    ["head", "-n", "2", "b.txt"],
+    ["tail", "-n", "1", "b.txt"],
+    ["cut", "-d,", "-f2", "dir/c.txt"],
+    ["tr", "a-z", "A-Z"],
+    ["sed", "s/apple/APPLE/g", "a.txt"],
+    ["awk", "-F,", "{s += $2} END {print s}", "dir/c.txt"],
+    ["grep", "-r", "needle", "."],
+    ["find", ".", "-name", "*.txt"],
+    ["sha256sum", "a.txt", "data.bin"],
+    ["md5sum", "b.txt"],
+    ["tar", "cf", "out.tar", "dir", "a.txt"],
+    ["tar", "tvf", "fixture.tar"],
+    ["tar", "xf", "fixture.tar"],
+    ["gzip", "-k", "b.txt"],
+    ["gunzip", "-c", "fixture.gz"],
+    ["cp", "-a", "dir", "dir2"],
+    ["mv", "b.txt", "moved.txt"],
+    ["rm", "-r", "dir"],
+    ["mkdir", "-p", "x/y/z"],
+    ["ln", "-s", "a.txt", "newlink"],
+    ["readlink", "-f", "link"],
+    ["stat", "-c", "%n %s %a %F", "a.txt", "dir", "link"],
+    ["du", "-s", "-k", "dir/c.txt"],
+    ["touch", "-d", "2001-02-03 04:05:06", "a.txt"],
+    ["dd", "if=data.bin", "of=copy.bin", "bs=1024", "count=8"],
+]
+
+
+def _as_guest(outcome: Outcome, host_dir: Path) -> Outcome:
+    """A native run in host_dir as the guest sees its volume: host_dir is /work."""
+    def fix(b: bytes) -> bytes:
+        return b.replace(str(host_dir).encode(), b"/work")
+    return Outcome(outcome.status, fix(outcome.stdout), fix(outcome.stderr))
+
+
+def _busybox_fixture_files(root: Path) -> None:
+    with tarfile.open(root / "fixture.tar", "w") as t:
+        info = tarfile.TarInfo("fromtar/hello.txt")
+        data = b"hello from a tar\n"
+        info.size, info.mtime, info.mode = len(data), FIXED_TIME, 0o644
+        import io
+        t.addfile(info, io.BytesIO(data))
+    import gzip
+    with open(root / "fixture.gz", "wb") as f:
+        f.write(gzip.compress(b"gzipped text\n", mtime=FIXED_TIME))
+    os.utime(root / "fixture.tar", (FIXED_TIME, FIXED_TIME))
+    os.utime(root / "fixture.gz", (FIXED_TIME, FIXED_TIME))
+
+
+@needs_busybox
+@pytest.mark.parametrize("args", BUSYBOX_CASES, ids=lambda a: " ".join(a)[:40])
+def test_busybox_applet(args, tmp_path):
+    native_dir, guest_dir = tmp_path / "native", tmp_path / "guest"
+    for d in (native_dir, guest_dir):
+        d.mkdir()
+        _make_tree(d)
+        _busybox_fixture_files(d)
+    stdin = b"mixed Case Input\n"
+    env = dict(GUEST_ENV, TZ="UTC")
+    native = _as_guest(run_native([BUSYBOX] + args, env=env, cwd=native_dir, stdin=stdin),
+                       native_dir)
+    emulated = run_pyunik([BUSYBOX] + args, env=env, stdin=stdin,
+                          extra_opts=["-q", "-v", "%s:/work:rw" % guest_dir, "-w", "/work"])
+    assert_no_traceback(emulated)
+    # The directory's own name differs ("native" vs "guest") only in `ls -R` headers;
+    # everything else, and the files left behind, must be the same.
+    assert_same(native, emulated, "busybox " + " ".join(args))
+    native_tree, guest_tree = _tree(native_dir), _tree(guest_dir)
+    if args[0] in ("gzip", "tar") and "out.tar" in native_tree:
+        # tar and gzip embed mtimes of what they just wrote: compare listings instead.
+        native_tree.pop("out.tar"), guest_tree.pop("out.tar")
+    assert native_tree == guest_tree
+
+
+# ---- Debian's dynamic programs --------------------------------------------------------
+
+def _dynamic(path):
+    return path if path and os.path.exists(path) else None
+
+
+COREUTILS = [
+    (["/bin/ls", "-l", "--time-style=+%s", "."], None),
+    (["/bin/ls", "-la", "--time-style=+%s", "dir/sub"], None),
+    (["/bin/cat", "a.txt", "b.txt"], None),
+    (["/usr/bin/sha256sum", "a.txt", "data.bin"], None),
+    (["/usr/bin/sort", "a.txt"], None),
+    (["/usr/bin/sort"], b"pear\napple\nfig\n"),
+]
+
+
+@pytest.mark.parametrize("argv,stdin", COREUTILS, ids=lambda a: " ".join(a)
+                         if isinstance(a, list) else "")
+def test_dynamic_coreutils(argv, stdin, tmp_path):
+    if not os.path.exists(argv[0]):
+        pytest.skip(argv[0] + " not installed")
+    native_dir, guest_dir = tmp_path / "native", tmp_path / "guest"
+    for d in (native_dir, guest_dir):
+        d.mkdir()
+        _make_tree(d)
+    env = dict(GUEST_ENV, LC_ALL="C")
+    native = run_native(argv, env=env, cwd=native_dir, stdin=stdin or b"")
+    emulated = run_pyunik(argv, env=env, stdin=stdin or b"",
+                          extra_opts=["-q", "-v", "%s:/work:rw" % guest_dir, "-w", "/work"])
+    assert_no_traceback(emulated)
+    assert_same(native, emulated, " ".join(argv))
+
+
+PYTHON = _dynamic("/usr/bin/python3")
+
+PY_SCRIPT = r"""
+import json, os, hashlib
+os.makedirs("out/deep", exist_ok=True)
+with open("out/deep/data.json", "w") as f:
+    json.dump({"files": sorted(os.listdir(".")), "n": 42}, f, sort_keys=True)
+with open("out/deep/data.json") as f:
+    print(f.read())
+with open("a.txt", "rb") as f:
+    print(hashlib.sha256(f.read()).hexdigest())
+os.rename("out/deep/data.json", "out/moved.json")
+print(sorted(os.listdir("out")), os.path.getsize("out/moved.json"))
+os.symlink("moved.json", "out/ln")
+print(os.readlink("out/ln"), os.path.realpath("out/ln").endswith("out/moved.json"))
+"""
+
+
+@pytest.mark.skipif(PYTHON is None, reason="Debian's python3 not installed")
+def test_python3_reads_and_writes_files(tmp_path):
+    native_dir, guest_dir = tmp_path / "native", tmp_path / "guest"
+    for d in (native_dir, guest_dir):
+        d.mkdir()
+        _make_tree(d)
+    env = dict(GUEST_ENV, PYTHONDONTWRITEBYTECODE="1", LC_ALL="C")
+    argv = [PYTHON, "-S", "-c", PY_SCRIPT]
+    native = run_native(argv, env=env, cwd=native_dir)
+    emulated = run_pyunik(argv, env=env,
+                          extra_opts=["-q", "-v", "%s:/work:rw" % guest_dir, "-w", "/work"])
+    assert_no_traceback(emulated)
+    assert_same(native, emulated)
+    assert _tree(native_dir) == _tree(guest_dir)
+
+
+@pytest.mark.skipif(PYTHON is None, reason="Debian's python3 not installed")
+def test_python3_sees_only_its_image():
+    """The automatic image holds the program, its libraries and its stdlib; `/`
+    lists only what pyunik provides, never the host's root."""
+    r = run_pyunik([PYTHON, "-c", "import os, json; print(json.dumps(sorted(os.listdir('/'))))"],
+                   extra_opts=["-q"])
+    assert r.status == 0, r.stderr.decode()
+    listing = __import__("json").loads(r.stdout)
+    assert {"dev", "proc", "tmp", "etc", "usr"} <= set(listing)
+    assert "home" not in listing and "var" not in listing
+
+
+# ---- the guest sees only what it was given ------------------------------------------------
+
+ESCAPE_SCRIPT = [
+    # (description, busybox argv run in /work, which must not reveal SECRET)
+    ("absolute symlink", ["cat", "abs_link"]),
+    ("relative symlink out", ["cat", "rel_link"]),
+    ("dot-dot from the mount", ["cat", "../outside/secret.txt"]),
+    ("dot-dot chain", ["cat", "/work/../../../outside/secret.txt"]),
+    ("proc root", ["cat", "/proc/self/root/outside/secret.txt"]),
+    ("symlinked dir", ["cat", "dir_link/secret.txt"]),
+]
+
+
+@needs_busybox
+@pytest.mark.parametrize("what,args", ESCAPE_SCRIPT, ids=[c[0] for c in ESCAPE_SCRIPT])
+def test_no_escape_from_a_volume(what, args, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("SECRET\n")
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    os.symlink(str(outside / "secret.txt"), vol / "abs_link")
+    os.symlink("../outside/secret.txt", vol / "rel_link")
+    os.symlink(str(outside), vol / "dir_link")
+    r = run_pyunik([BUSYBOX] + args, extra_opts=["-q", "-v", "%s:/work:rw" % vol,
+                                                  "-w", "/work"])
+    assert_no_traceback(r)
+    assert b"SECRET" not in r.stdout
+    assert r.status != 0
+
+
+@needs_busybox
+def test_no_write_outside_a_volume(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = outside / "victim.txt"
+    target.write_text("untouched\n")
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    os.symlink(str(target), vol / "abs_link")
+    os.symlink("../outside/victim.txt", vol / "rel_link")
+    for name in ("abs_link", "rel_link"):
+        r = run_pyunik([BUSYBOX, "sh", "-c", "echo pwned > " + name],
+                       extra_opts=["-q", "-v", "%s:/work:rw" % vol, "-w", "/work"])
+        assert_no_traceback(r)
+    assert target.read_text() == "untouched\n"
+    assert sorted(os.listdir(outside)) == ["victim.txt"]
+
+
+@needs_busybox
+@pytest.mark.parametrize("args", [["touch", "new"], ["rm", "f.txt"], ["mkdir", "d"],
+                                  ["mv", "f.txt", "g.txt"], ["chmod", "600", "f.txt"]])
+def test_read_only_volume_gives_erofs(args, tmp_path):
+    (tmp_path / "f.txt").write_text("keep\n")
+    before = _tree(tmp_path)
+    r = run_pyunik([BUSYBOX] + args, extra_opts=["-q", "-v", "%s:/ro" % tmp_path, "-w", "/ro"])
+    assert_no_traceback(r)
+    assert r.status != 0
+    assert b"Read-only file system" in r.stderr
+    assert _tree(tmp_path) == before
+
+
+# ---- --root and images ------------------------------------------------------------------------
+
+@needs_busybox
+def test_root_directory_with_overlay(tmp_path):
+    root = tmp_path / "rootfs"
+    (root / "bin").mkdir(parents=True)
+    (root / "etc").mkdir()
+    shutil.copy(BUSYBOX, root / "bin" / "busybox")
+    (root / "etc" / "os-release").write_text("NAME=pyunik-test\n")
+    before = _tree(root)
+    # Shell builtins only (no fork): the write lands in the overlay and reads back.
+    r = run_pyunik(["/bin/busybox", "sh", "-c",
+                    "echo changed > /etc/os-release; read x < /etc/os-release; echo $x"],
+                   extra_opts=["-q", "--root", str(root)])
+    assert_no_traceback(r)
+    assert (r.status, r.stdout) == (0, b"changed\n"), r.stderr.decode()
+    r = run_pyunik(["/usr/bin/sha256sum", "/etc/os-release"], extra_opts=["-q", "--root",
+                                                                          str(root)])
+    assert r.status == 127 and b"not found" in r.stderr or r.status != 0
+    r = run_pyunik(["/bin/busybox", "sha256sum", "/etc/os-release", "/bin/busybox"],
+                   extra_opts=["-q", "--root", str(root)])
+    assert r.status == 0, r.stderr.decode()
+    digest = hashlib.sha256(Path(BUSYBOX).read_bytes()).hexdigest()
+    release = hashlib.sha256(b"NAME=pyunik-test\n").hexdigest()
+    assert r.stdout.decode().splitlines() == ["%s  /etc/os-release" % release,
+                                              "%s  /bin/busybox" % digest]
+    assert _tree(root) == before          # the writes went to the overlay
+
+
+@needs_busybox
+def test_image_build_ls_and_run(tmp_path):
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "hello.txt").write_text("hello from the image\n")
+    shutil.copy(BUSYBOX, tmp_path / "busybox")
+    manifest = tmp_path / "app.manifest"
+    manifest.write_text("[manifest]\n/bin/busybox: ${BB}\n/data/**: files/**\n"
+                        "/link -> /data/hello.txt\n")
+    image = tmp_path / "app.img"
+    r = run_cli(["image", "build", manifest, "-o", image, "--var", "BB=busybox"])
+    assert r.status == 0, r.stderr.decode()
+    listing = run_cli(["image", "ls", image])
+    assert listing.status == 0
+    text = listing.stdout.decode()
+    assert "/bin/busybox" in text and "/data/hello.txt" in text and "-> /data/hello.txt" in text
+    names = subprocess.run(["tar", "tf", str(image)], capture_output=True, text=True)
+    if names.returncode == 0:                       # standard tools can read it
+        assert "data/hello.txt" in names.stdout
+    r = run_pyunik(["/bin/busybox", "cat", "/link"], extra_opts=["-q", "--image", str(image)])
+    assert r.status == 0, r.stderr.decode()
+    assert r.stdout == b"hello from the image\n"
+
+
+def test_image_errors_are_one_line(tmp_path):
+    manifest = tmp_path / "bad.manifest"
+    manifest.write_text("/x: does-not-exist\n")
+    r = run_cli(["image", "build", manifest, "-o", tmp_path / "x.img"])
+    assert r.status != 0
+    assert_no_traceback(r)
+    assert len(r.stderr.decode().strip().splitlines()) == 1
+    r = run_cli(["image", "ls", tmp_path / "missing.img"])
+    assert r.status != 0
+    assert_no_traceback(r)
+
+
+def test_missing_volume_is_one_line(tmp_path):
+    r = run_pyunik([BIN / "hello-musl"], extra_opts=["-v", "%s/nope:/x" % tmp_path])
+    assert r.status != 0
+    assert_no_traceback(r)
+    assert len(r.stderr.decode().strip().splitlines()) == 1
