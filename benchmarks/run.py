@@ -46,6 +46,8 @@ SYSLOOP = os.path.join(BIN, "sysloop-musl")
 LOOP = os.path.join(BIN, "loop-musl")
 HELLO = os.path.join(BIN, "hello-musl")
 HELLO_OUT = b"Hello from pyunik guest!\n"
+STATLOOP = os.path.join(BIN, "statloop-musl")
+PYTHON3 = "/usr/bin/python3"          # Debian's, a dynamic program with a large stdlib
 
 sys.path.insert(0, ROOT)          # import pyunik from this checkout
 
@@ -63,6 +65,7 @@ SIZES = {
         "sys_qiling": (1_000, 20_000),
         "loop": (1_000_000, 30_000_000),
         "rss_syscalls": 1_000_000,
+        "py_repeats": 3, "stat": (10_000, 100_000), "dd_mb": (16, 128),
     },
     "full": {
         "repeats": 7, "loop_repeats": 9, "hello_repeats": 11,
@@ -71,6 +74,7 @@ SIZES = {
         "sys_qiling": (1_000, 100_000),
         "loop": (1_000_000, 200_000_000),
         "rss_syscalls": 1_000_000,
+        "py_repeats": 7, "stat": (10_000, 300_000), "dd_mb": (16, 256),
     },
 }
 
@@ -80,6 +84,9 @@ TARGETS = {
     "hello_rss_mb": 40.0,              # MB, row 2
     "loop_over_bare": 1.3,             # x, row 3
     "rss_growth_b_per_syscall": 1.0,   # bytes per syscall, row 4 ("flat")
+    "python_over_qemu": 3.0,           # x, row 5
+    "hostfs_read_mb_s": 500.0,         # MB/s, row 6
+    "stat_over_syscall": 2.0,          # x, row 7
 }
 
 
@@ -281,6 +288,96 @@ class Bench:
         else:
             self.notes.append("qiling not importable here nor in $PYUNIK_QILING_PYTHON: "
                               "its rows are skipped")
+
+    # -- row 5 --
+
+    def python_startup(self) -> None:
+        self.log("row 5: python3 -c pass")
+        if not os.path.exists(PYTHON3):
+            self.notes.append(PYTHON3 + " not installed: row 5 skipped")
+            return
+        R = self.sz["py_repeats"]
+        names = [n for n in ("native", "qemu", "pyunik") if n in self.engines]
+        walls: dict[str, list[float]] = {n: [] for n in names}
+        for n in names:                                        # warm the page cache
+            self.engines[n].run(PYTHON3, ["-c", "pass"], b"")
+        for _ in range(R):
+            for n in names:
+                walls[n].append(self.engines[n].run(PYTHON3, ["-c", "pass"], b"").wall)
+        self.raw["python"] = walls
+        label = {"native": "native", "qemu": "qemu-x86_64", "pyunik": "pyunik"}
+        med = {n: median(walls[n]) for n in names}
+        for n in names:
+            self.row(5, "python3 -c pass: " + label[n], med[n], "s",
+                     note="median of %d, best %s" % (R, _fmt(min(walls[n]))))
+        self.row(5, "python3: pyunik / native", med["pyunik"] / med["native"], "x")
+        if "qemu" in med:
+            t = TARGETS["python_over_qemu"]
+            ratio = med["pyunik"] / med["qemu"]
+            self.row(5, "python3: pyunik / qemu-x86_64", ratio, "x", "<= %g" % t, ratio <= t)
+
+    # -- row 6 --
+
+    def hostfs_read(self) -> None:
+        self.log("row 6: sequential read of a hostfs file with 128 KiB reads")
+        busybox = shutil.which("busybox") or "/bin/busybox"
+        if not os.path.exists(busybox):
+            self.notes.append("busybox not installed: row 6 skipped")
+            return
+        n1, n2 = self.sz["dd_mb"]
+        tmp = tempfile.mkdtemp(prefix="pyunik-bench-dd-")
+        try:
+            chunk = os.urandom(1 << 20)
+            with open(os.path.join(tmp, "big"), "wb") as f:
+                for _ in range(n2):
+                    f.write(chunk)
+            engines = {"native": Engine("native", []),
+                       "pyunik": Engine("pyunik", self.engines["pyunik"].prefix
+                                        + ["-v", tmp + ":/vol"])}
+            path = {"native": os.path.join(tmp, "big"), "pyunik": "/vol/big"}
+            R = self.sz["repeats"]
+            times: dict[str, dict[int, list[float]]] = {}
+            for _ in range(R):
+                for name, eng in engines.items():
+                    for mb in (n1, n2):
+                        run = eng.run(busybox, ["dd", "if=" + path[name], "of=/dev/null",
+                                                "bs=131072", "count=%d" % (mb * 8)], b"",
+                                      )
+                        times.setdefault(name, {}).setdefault(mb, []).append(run.wall)
+            rate = {name: (n2 - n1) / (median(t[n2]) - median(t[n1]))
+                    for name, t in times.items()}
+            self.raw["hostfs_read"] = {"mb": [n1, n2], "wall_s": times}
+            self.row(6, "dd 128 KiB reads: native", rate["native"], "MB/s",
+                     note="%d..%d MB, median of %d" % (n1, n2, R))
+            t = TARGETS["hostfs_read_mb_s"]
+            self.row(6, "dd 128 KiB reads: pyunik (hostfs)", rate["pyunik"], "MB/s",
+                     ">= %g" % t, rate["pyunik"] >= t,
+                     note="%d..%d MB, median of %d" % (n1, n2, R))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    # -- row 7 --
+
+    def stat_cost(self) -> None:
+        self.log("row 7: stat of one path against a trivial syscall")
+        n1, n2 = self.sz["stat"]
+        R = self.sz["repeats"]
+        eng = self.engines["pyunik"]
+        samples: dict[str, dict[int, list[float]]] = {"stat": {}, "getppid": {}}
+        for _ in range(R):
+            for n in (n1, n2):
+                samples["stat"].setdefault(n, []).append(
+                    eng.run(STATLOOP, [str(n), "/etc/passwd"], b"done %d" % n).wall)
+                samples["getppid"].setdefault(n, []).append(
+                    eng.run(SYSLOOP, [str(n)], b"done %d" % n).wall)
+        us = {k: per_op(v, n1, n2, 1e6) for k, v in samples.items()}
+        self.raw["stat"] = {"us": us}
+        self.row(7, "stat(\"/etc/passwd\"): pyunik", us["stat"], "us/call",
+                 note="N=%s..%s, median of %d" % (_n(n1), _n(n2), R))
+        self.row(7, "getppid: pyunik (same run)", us["getppid"], "us/call")
+        t = TARGETS["stat_over_syscall"]
+        ratio = us["stat"] / us["getppid"]
+        self.row(7, "stat / trivial syscall", ratio, "x", "<= %g" % t, ratio <= t)
 
     def close(self) -> None:
         if self._rootfs:
@@ -589,6 +686,9 @@ TITLES = {
     2: "2. `pyunik run hello-musl`: start-up to exit",
     3: "3. compute loop (loop-musl): (t(N2) - t(N1)) / (N2 - N1)",
     4: "4. RSS over a long syscall loop (sysloop-musl)",
+    5: "5. `python3 -c pass` (Debian's dynamic python3, its stdlib in the automatic image)",
+    6: "6. sequential read of a hostfs file, busybox dd bs=128K: (N2 - N1) MB / (t2 - t1)",
+    7: "7. stat(2) of one path (statloop-musl) against getppid, per call",
 }
 
 
@@ -651,8 +751,8 @@ def main(argv: list[str] | None = None) -> int:
                                  "qemu-x86_64, bare Unicorn and qiling, with ratios.")
     ap.add_argument("--quick", action="store_true", help="small sizes (about 30 s)")
     ap.add_argument("--json", metavar="FILE", help="also write every number to FILE")
-    ap.add_argument("--only", metavar="ROWS", default="1,2,3,4",
-                    help="comma-separated rows to run (default 1,2,3,4)")
+    ap.add_argument("--only", metavar="ROWS", default="1,2,3,4,5,6,7",
+                    help="comma-separated rows to run (default all: 1..7)")
     args = ap.parse_args(argv)
     only = {int(x) for x in args.only.split(",") if x.strip()}
 
@@ -672,6 +772,12 @@ def main(argv: list[str] | None = None) -> int:
             bench.rss_flatness()
         if 3 in only:
             bench.compute_loop()
+        if 5 in only:
+            bench.python_startup()
+        if 6 in only:
+            bench.hostfs_read()
+        if 7 in only:
+            bench.stat_cost()
     except BenchError as e:
         print("benchmark failed: %s" % e, file=sys.stderr)
         return 1

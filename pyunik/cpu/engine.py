@@ -30,6 +30,10 @@ _raw = ctypes.CDLL(uclib._name)
 _reg_read_batch = _raw.uc_reg_read_batch
 _reg_write = _raw.uc_reg_write
 _emu_stop = _raw.uc_emu_stop
+_mem_read = _raw.uc_mem_read
+_mem_read.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64]
+_mem_write = _raw.uc_mem_write
+_mem_write.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_char_p, ctypes.c_uint64]
 _hook_add = _raw.uc_hook_add
 _hook_add.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int,
                       ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64,
@@ -53,6 +57,8 @@ GPR_ORDER = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
 _SYSCALL_REGS = [x86.UC_X86_REG_RAX, x86.UC_X86_REG_RDI, x86.UC_X86_REG_RSI,
                  x86.UC_X86_REG_RDX, x86.UC_X86_REG_R10, x86.UC_X86_REG_R8,
                  x86.UC_X86_REG_R9]
+
+_SMALL = 4096
 
 PROT_TO_UC = {p: ((UC_PROT_READ if p & 1 else 0) | (UC_PROT_WRITE if p & 2 else 0)
                   | (UC_PROT_EXEC if p & 4 else 0)) for p in range(8)}
@@ -91,6 +97,7 @@ class Engine:
     def __init__(self) -> None:
         self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
         self._handle = ctypes.c_void_p(self.uc._uch.value)
+        self._small = ctypes.create_string_buffer(_SMALL)   # reused by short reads
         self.on_syscall: Callable[[list], int | None] | None = None
         self.fault: GuestFault | None = None
         self.pending_error: BaseException | None = None
@@ -239,16 +246,17 @@ class Engine:
         self.uc.mem_protect(addr, size, PROT_TO_UC[prot & 7])
 
     def read(self, addr: int, size: int) -> bytes:
-        try:
-            return bytes(self.uc.mem_read(addr, size))
-        except UcError:
-            raise MemoryFault(addr) from None
+        if size <= _SMALL:
+            buf = self._small
+        else:
+            buf = ctypes.create_string_buffer(size)
+        if _mem_read(self._handle, addr, buf, size):
+            raise MemoryFault(addr)
+        return buf.raw[:size] if size < len(buf) else buf.raw
 
     def write(self, addr: int, data: bytes) -> None:
-        try:
-            self.uc.mem_write(addr, data)
-        except UcError:
-            raise MemoryFault(addr) from None
+        if _mem_write(self._handle, addr, bytes(data), len(data)):
+            raise MemoryFault(addr)
 
     def regions(self) -> list[tuple[int, int, int]]:
         return list(self.uc.mem_regions())

@@ -119,6 +119,7 @@ class HostFiles:
 
 
 class ImageFS(FileSystem):
+    cacheable = True
     name = "imagefs"
     magic = ROMFS_MAGIC
 

@@ -33,6 +33,9 @@ class FileSystem:
 
     name = "none"
     magic = 0            # f_type for statfs
+    # May the VFS cache this filesystem's lookups? Only if names change solely by the
+    # guest's own calls (not for hostfs, where the host can change them, nor procfs).
+    cacheable = False
     _next_dev = [0x30]
 
     def __init__(self, readonly: bool = False):

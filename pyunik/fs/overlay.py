@@ -66,6 +66,8 @@ class OverlayFS(FileSystem):
             upper = RamFS(mode=S.S_IMODE(st[3]), uid=st[4], gid=st[5])
             upper.root.set_times(st[11] * 10**9 + st[12], st[13] * 10**9 + st[14])
         self.upper = upper
+        # Names change only through the guest unless the lower is a host directory.
+        self.cacheable = getattr(lower_root.fs, "cacheable", False)
         self.lower_root = lower_root
         self.whiteouts: weakref.WeakKeyDictionary[Inode, set[bytes]] = \
             weakref.WeakKeyDictionary()

@@ -31,6 +31,8 @@ def _punch(fd: int, offset: int, length: int) -> None:
 
 
 class RamFS(FileSystem):
+
+    cacheable = True
     name = "tmpfs"
     magic = 0x01021994       # TMPFS_MAGIC
 

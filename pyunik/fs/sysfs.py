@@ -23,6 +23,7 @@ def cpu_list(ncpus: int) -> bytes:
 
 class SysFS(PseudoFS):
     """/sys. `SysFS(kernel)` (or `SysFS()`: one CPU); mount its .root at /sys."""
+    cacheable = True
 
     name = "sysfs"
     magic = SYSFS_MAGIC

@@ -28,7 +28,7 @@ NAME_MAX = 255
 MAY_EXEC, MAY_WRITE, MAY_READ = 1, 2, 4
 
 
-@dataclass
+@dataclass(eq=False)          # compared and hashed by identity
 class Mount:
     names: tuple[bytes, ...]     # where it is mounted: () for the root
     fs: FileSystem
@@ -42,11 +42,15 @@ class Mount:
             raise KernelError(EROFS)
 
 
-@dataclass(frozen=True)
 class Step:
-    name: bytes
-    inode: Inode
-    mount: Mount
+    """One step of a Path: the name walked, the inode reached, the mount it is in."""
+
+    __slots__ = ("name", "inode", "mount")
+
+    def __init__(self, name: bytes, inode: Inode, mount: Mount):
+        self.name = name
+        self.inode = inode
+        self.mount = mount
 
 
 class Path:
@@ -113,6 +117,14 @@ class VFS:
         self.mounts[()] = root
         self.root = Path((Step(b"", root_inode, root),))
         self.creds = (0, 0, ())     # uid, gid, groups of the walker (set by the kernel)
+        # The name cache: (directory inode, mount, name) -> (inode, mount) or
+        # (None, None) for "no such name"; cleared by changed().
+        self._names: dict = {}
+        self._mount_names: set[bytes] = set()
+        # The path cache: (start Path, path, follow, creds) -> Path, for walks that
+        # met only cacheable filesystems; cleared by changed() with the name cache.
+        self._paths: dict = {}
+        self._uncached = False
 
     # ---- mounts -----
 
@@ -124,6 +136,8 @@ class VFS:
             raise KernelError(ENOTDIR)
         m = Mount(target.names, fs, root, readonly, source, options)
         self.mounts[target.names] = m
+        self._mount_names.add(target.names[-1] if target.names else b"")
+        self.changed()
         return m
 
     def mount_table(self) -> list[Mount]:
@@ -137,26 +151,45 @@ class VFS:
         return self.root if path.startswith(b"/") else base
 
     def _enter(self, at: Path, name: bytes) -> Path | None:
-        """One component below the directory at, entering a mount point."""
+        """One component below the directory at, entering a mount point.
+
+        Answers for filesystems whose names only the guest can change come from the
+        name cache (see `changed`), like Linux's dcache."""
         d = at.inode
-        if not d.is_dir:
+        if d.mode & 0o170000 != 0o040000:
             raise KernelError(ENOTDIR)
-        if not permitted(d, MAY_EXEC, *self.creds):
+        if self.creds[0] != 0 and not permitted(d, MAY_EXEC, *self.creds):
             raise KernelError(EACCES)
-        if len(name) > NAME_MAX:
-            raise KernelError(ENAMETOOLONG)
         if name == b".":
             return at
         if name == b"..":
             return at.parent()
-        child = d.lookup(name)
-        if child is None:
+        if len(name) > NAME_MAX:
+            raise KernelError(ENAMETOOLONG)
+        key = (d, at.mount, name)
+        hit = self._names.get(key)
+        if hit is None:
+            child = d.lookup(name)
+            if child is None:
+                hit = (None, None)
+            else:
+                m = self.mounts.get(at.names + (name,)) if name in self._mount_names else None
+                hit = (m.root, m) if m is not None else (child, at.mount)
+            if d.fs.cacheable:
+                if len(self._names) > 50000:
+                    self._names.clear()
+                self._names[key] = hit
+            else:
+                self._uncached = True
+        if hit[0] is None:
             return None
-        names = at.names + (name,)
-        m = self.mounts.get(names)
-        if m is not None:
-            return at.child(name, m.root, m)
-        return at.child(name, child, at.mount)
+        return Path(at.steps + (Step(name, hit[0], hit[1]),))
+
+    def changed(self) -> None:
+        """A name was made, removed or moved, a mount added, or a directory's
+        permissions changed: forget cached names and paths."""
+        self._names.clear()
+        self._paths.clear()
 
     def _walk(self, base: Path, components: list[bytes], follow_last: bool,
               links: list[int]) -> Path:
@@ -174,6 +207,7 @@ class VFS:
                     raise KernelError(ELOOP)
                 jump = _magic_follow(at, name, nxt)
                 if jump is not None:        # /proc/<pid>/fd/N and the like
+                    self._uncached = True
                     at = jump
                     continue
                 target = nxt.inode.readlink()
@@ -187,13 +221,23 @@ class VFS:
         return at
 
     def resolve(self, base: Path, path: bytes, follow: bool = True) -> Path:
-        """The location path names, relative to base unless absolute."""
+        """The location path names, relative to base unless absolute. Whole walks
+        through cacheable filesystems are remembered until `changed`."""
         start = self._start(base, path)
+        key = (start, path, follow, self.creds)
+        hit = self._paths.get(key)
+        if hit is not None:
+            return hit
+        self._uncached = False
         trailing = path.endswith(b"/")
         comps = [c for c in path.split(b"/") if c]
         result = self._walk(start, comps, follow or trailing, [0])
         if trailing and not result.inode.is_dir:
             raise KernelError(ENOTDIR)
+        if not self._uncached and result.inode.fs.cacheable:
+            if len(self._paths) > 20000:
+                self._paths.clear()
+            self._paths[key] = result
         return result
 
     def resolve_parent(self, base: Path, path: bytes, follow: bool = False) -> Lookup:

@@ -37,6 +37,7 @@ def _mkdir_p(vfs: VFS, path: bytes) -> None:
         nxt = vfs._enter(at, name)
         if nxt is None:
             at.inode.mkdir(name, 0o755, 0, 0)
+            vfs.changed()
             nxt = vfs._enter(at, name)
         at = nxt
 

@@ -71,7 +71,7 @@ class Process:
         # Credentials are inherited from pyunik's own process, as a child's are.
         self.uid = self.euid = self.suid = os.getuid()
         self.gid = self.egid = self.sgid = os.getgid()
-        self.groups = os.getgroups()
+        self.groups = tuple(os.getgroups())
         self.rlimits = _host_rlimits()
         self.sigactions = [SigAction() for _ in range(L.NSIG + 1)]
         self.threads: list[Thread] = []

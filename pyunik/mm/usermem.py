@@ -69,8 +69,8 @@ class UserMemory:
         Reads page by page so a string ending just before an unmapped page is fine.
         """
         out = b""
+        chunk = min(256, _PAGE - (addr & (_PAGE - 1)))     # most paths are short
         while True:
-            chunk = _PAGE - (addr & (_PAGE - 1))
             data = self.read(addr, chunk)
             nul = data.find(b"\0")
             if nul >= 0:
@@ -82,6 +82,7 @@ class UserMemory:
             if len(out) >= limit:
                 raise KernelError(ENAMETOOLONG)
             addr += chunk
+            chunk = _PAGE - (addr & (_PAGE - 1))
 
     def read_struct(self, layout: struct.Struct, addr: int) -> tuple:
         return layout.unpack(self.read(addr, layout.size))

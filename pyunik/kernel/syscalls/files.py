@@ -67,9 +67,13 @@ def _base(t, dirfd: int, path: bytes) -> Path:
 
 
 def _walker(t):
-    vfs = _vfs(t)
-    vfs.creds = _creds(t)
-    vfs.root = t.process.root
+    """The VFS, set up to walk as this process: its credentials and its root."""
+    p = t.process
+    vfs = p.kernel.vfs
+    creds = (p.euid, p.egid, p.groups)
+    if vfs.creds != creds:
+        vfs.creds = (p.euid, p.egid, tuple(p.groups))
+    vfs.root = p.root
     return vfs
 
 
@@ -110,6 +114,7 @@ def _may_change_dir(t, parent: Path) -> None:
     if _dead(parent.inode):
         raise KernelError(ENOENT)
     _may(t, parent.inode, MAY_WRITE | MAY_EXEC)
+    _vfs(t).changed()
     parent.mount.check_writable()
 
 
@@ -697,6 +702,7 @@ def _chmod(t, target: Path, mode):
     if inode.is_symlink:
         raise KernelError(EOPNOTSUPP)
     inode.set_mode(mode)
+    _vfs(t).changed()             # search permission is part of cached walks
     return 0
 
 
@@ -741,6 +747,7 @@ def _chown(t, target: Path, uid, gid):
             raise KernelError(EPERM)
     target.mount.check_writable()
     inode.set_owner(uid, gid)
+    _vfs(t).changed()
     if not inode.is_dir and inode.mode & (S.S_ISUID | S.S_ISGID):
         # Linux drops set-user-ID, and set-group-ID with group execute, on chown.
         kill = S.S_ISUID | (S.S_ISGID if inode.mode & S.S_IXGRP else 0)
