@@ -1,0 +1,222 @@
+"""`pyunik run` as a user meets it: programs that cannot run, options, argv passing.
+
+A program that cannot be started gives exactly one line on stderr and a shell's
+status (127 not found, 126 not executable), never a Python traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import resource
+import shutil
+import struct
+
+import pytest
+
+from conftest import (BIN, GUEST_ENV, Outcome, assert_no_traceback, assert_same,
+                      pyunik_command, run_cli)
+
+HELLO = BIN / "hello-musl"
+
+
+def _patched(offset: int, value: bytes) -> bytes:
+    data = bytearray(HELLO.read_bytes())
+    data[offset:offset + len(value)] = value
+    return bytes(data)
+
+
+def _garbage() -> bytes:
+    # deterministic "random" bytes: a sha256 chain
+    out, h = b"", b"pyunik"
+    while len(out) < 8192:
+        h = hashlib.sha256(h).digest()
+        out += h
+    return out
+
+
+BAD_FILES = {
+    "text_file": b"#!not really\nhello world\n",
+    "elf32": _patched(4, b"\x01"),                              # EI_CLASS = ELFCLASS32
+    "arm": _patched(18, struct.pack("<H", 0x28)),              # e_machine = EM_ARM
+    "truncated": HELLO.read_bytes()[:100],
+    "header_only": HELLO.read_bytes()[:64],
+    "garbage": _garbage(),
+    "empty": b"",
+    "elf_magic_only": b"\x7fELF",
+    "big_endian": _patched(5, b"\x02"),                         # EI_DATA = ELFDATA2MSB
+    "relocatable": _patched(16, struct.pack("<H", 1)),         # e_type = ET_REL
+    "core_file": _patched(16, struct.pack("<H", 4)),           # e_type = ET_CORE
+    "no_phdrs": _patched(56, struct.pack("<H", 0)),            # e_phnum = 0
+    "phdrs_beyond_eof": _patched(32, struct.pack("<Q", 1 << 40)),  # e_phoff far away
+}
+
+
+def assert_one_line_error(out: Outcome, status: int, *fragments: str) -> str:
+    assert_no_traceback(out)
+    assert out.stdout == b""
+    lines = out.stderr_lines()
+    assert len(lines) == 1 and out.stderr.endswith(b"\n"), \
+        "exactly one line on stderr, got:\n" + out.stderr.decode(errors="replace")
+    for f in fragments:
+        assert f in lines[0], lines[0]
+    assert out.status == status, "status %d, want %d (%s)" % (out.status, status, lines[0])
+    return lines[0]
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_not_an_executable(run_pyunik, tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(BAD_FILES[name])
+    path.chmod(0o755)
+    out = run_pyunik([path])
+    line = assert_one_line_error(out, 126, "exec format error")
+    assert line.startswith("pyunik: %s: exec format error" % path), line
+
+
+def test_directory_is_not_executable(run_pyunik, tmp_path):
+    out = run_pyunik([tmp_path])
+    assert_one_line_error(out, 126, "exec format error")
+
+
+def test_missing_program(run_pyunik, tmp_path):
+    out = run_pyunik([tmp_path / "no-such-program"])
+    assert_one_line_error(out, 127, str(tmp_path / "no-such-program"))
+
+
+def test_missing_program_on_path(run_pyunik):
+    out = run_pyunik(["pyunik-no-such-command-anywhere"])
+    assert_one_line_error(out, 127, "pyunik-no-such-command-anywhere")
+
+
+def test_file_without_execute_permission(run_pyunik, run_native, tmp_path):
+    """execve(2) of a regular file with no execute bit fails with EACCES (also for
+    root), and a shell answers 126 "Permission denied"."""
+    path = tmp_path / "hello-noexec"
+    shutil.copy(HELLO, path)
+    path.chmod(0o644)
+    with pytest.raises(PermissionError):
+        run_native([path])
+    out = run_pyunik([path])
+    assert_one_line_error(out, 126)
+    assert "permission denied" in out.stderr.decode().lower()
+
+
+def _limit_address_space():
+    # Protects the host if pyunik tries to build a huge structure for the segment:
+    # it then dies of MemoryError quickly instead of swapping the machine to death.
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+
+def test_absurd_segment_size(run_pyunik, run_native, tmp_path):
+    """A PT_LOAD whose p_memsz is absurd (the file is otherwise hello-musl).
+
+    Linux finds out after the point of no return and kills the new process with
+    SIGSEGV (139). pyunik may do the same, or refuse the file up front with one line
+    and 126 as for any other malformed ELF; it must not exhaust host memory or
+    print a traceback."""
+    data = bytearray(HELLO.read_bytes())
+    phoff = struct.unpack_from("<Q", data, 32)[0]
+    struct.pack_into("<Q", data, phoff + 40, 1 << 40)     # first PT_LOAD's p_memsz: 1 TiB
+    path = tmp_path / "absurd"
+    path.write_bytes(bytes(data))
+    path.chmod(0o755)
+    assert run_native([path]).status == 139
+    out = run_pyunik([path], extra_opts=["-m", "64M"], preexec_fn=_limit_address_space)
+    assert_no_traceback(out)
+    assert out.stdout == b""
+    if out.status == 126:
+        assert len(out.stderr_lines()) == 1, out.stderr
+    else:
+        assert out.status == 139, out.stderr.decode(errors="replace")[-2000:]
+
+
+# ---- options -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", ["bogus", "0", "12Q", "", "1.5.2G"])
+def test_bad_memory_size(run_pyunik, size):
+    out = run_pyunik([HELLO], extra_opts=["-m", size])
+    assert_no_traceback(out)
+    assert out.stdout == b"", "the guest must not run"
+    assert out.status != 0
+    assert len(out.stderr_lines()) == 1, out.stderr
+
+
+@pytest.mark.parametrize("size", ["4k", "1M", "8M"])
+def test_memory_too_small_to_start(run_pyunik, size):
+    """Less memory than the program and its 8 MiB stack need: execve fails (ENOMEM)
+    with one line, as a shell reports a failed exec."""
+    out = run_pyunik([HELLO], extra_opts=["-m", size])
+    assert_one_line_error(out, 126)
+
+
+def test_unwritable_strace_file(run_pyunik, tmp_path):
+    out = run_pyunik([HELLO], extra_opts=["--strace=%s" % (tmp_path / "no" / "such" / "x")])
+    assert_no_traceback(out)
+    assert out.stdout == b""
+    assert out.status != 0 and len(out.stderr_lines()) == 1
+
+
+def test_no_subcommand_prints_help():
+    out = run_cli([])
+    assert_no_traceback(out)
+    assert out.status != 0
+    assert b"usage" in (out.stdout + out.stderr).lower()
+
+
+def test_version():
+    out = run_cli(["--version"])
+    assert out.status == 0 and out.stdout.startswith(b"pyunik ")
+
+
+# ---- argv and environment reach the guest unchanged --------------------------------
+
+ARGS = "guest_images/bin/args-musl"
+
+
+@pytest.mark.parametrize("args", [
+    ["--strace"], ["-q", "--strace", "x"], ["--", "x"], ["a", "--", "--strace"],
+    ["--clear-env"], ["-m", "1"]], ids=lambda a: " ".join(a))
+def test_guest_options_without_separator(run_native, args):
+    """`pyunik run [OPTIONS] PROGRAM ARGS...` with no `--`: everything after PROGRAM
+    belongs to the guest, verbatim."""
+    native = run_native([ARGS] + args)
+    cmd = pyunik_command([], GUEST_ENV)[:-1]          # ... --clear-env -e K=V (no --)
+    out = run_cli(cmd[3:] + [ARGS] + args)
+    assert_same(native, out)
+
+
+@pytest.mark.parametrize("args", [["--", "x"], ["--"], ["--", "--"]],
+                         ids=lambda a: " ".join(a))
+def test_guest_dashdash_after_separator(run_native, run_pyunik, args):
+    """`pyunik run -- PROGRAM -- x`: the guest's own `--` is an argument like any."""
+    assert_same(run_native([ARGS] + args), run_pyunik([ARGS] + args))
+
+
+def test_env_passthrough_by_name(run_native, monkeypatch):
+    """`-e NAME` (docker habit) passes the host's value of NAME."""
+    monkeypatch.setenv("PYUNIK_FROM_HOST", "host value")
+    native = run_native([ARGS], env={"PYUNIK_FROM_HOST": "host value"})
+    out = run_cli(["run", "--clear-env", "-e", "PYUNIK_FROM_HOST", "--", ARGS])
+    assert_same(native, out)
+
+
+def test_host_environment_passes_by_default(run_native, monkeypatch):
+    """Without --clear-env the guest gets pyunik's own environment (as qemu-user)."""
+    monkeypatch.setenv("PYUNIK_HOST_ONLY", "yes")
+    out = run_cli(["run", "--", ARGS])
+    assert out.status == 1
+    assert b"env PYUNIK_HOST_ONLY=yes\n" in out.stdout
+
+
+def test_warnings_without_quiet(run_pyunik):
+    """errnotest tries syscall numbers 1000, 500 and -1 on purpose: one warning line
+    per number, and -ENOSYS to the guest (its stdout is that of the -q run)."""
+    loud = run_pyunik(["guest_images/bin/errnotest-musl"])
+    quiet = run_pyunik(["guest_images/bin/errnotest-musl"], extra_opts=["-q"])
+    assert loud.stdout == quiet.stdout and loud.status == quiet.status == 0
+    assert quiet.stderr == b""
+    lines = loud.stderr_lines()
+    assert lines.count("pyunik: warning: unknown syscall 1000") == 1
+    assert lines.count("pyunik: warning: unknown syscall 500") == 1
+    assert len(lines) == 3, lines
+    assert all(line.startswith("pyunik: warning: unknown syscall ") for line in lines)

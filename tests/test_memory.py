@@ -1,0 +1,92 @@
+"""The guest memory limit (-m / memory=): a greedy guest gets ENOMEM, never the host
+OOM killer, and pyunik never prints a traceback over it."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from conftest import assert_no_traceback, assert_same_except
+from test_guests import KNOWN_DIFFERENCES
+from test_raw_programs import asm
+
+MEMTEST = "guest_images/bin/memtest-musl"
+
+
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_memtest_with_64M(run_native, run_pyunik, libc):
+    """64 MiB is plenty for memtest: the output is Linux's, known lines aside."""
+    argv = ["guest_images/bin/memtest-" + libc]
+    native = run_native(argv)
+    emulated = run_pyunik(argv, extra_opts=["-m", "64M"])
+    assert_no_traceback(emulated)
+    assert_same_except(native, emulated, KNOWN_DIFFERENCES["memtest"])
+
+
+def test_tight_limit_stays_sane(run_pyunik):
+    """9 MiB: the program and its 8 MiB stack fit, not much else. Whatever memtest
+    manages, it runs to its own end: no traceback, no pyunik message, the guest's own
+    exit status (0, or 1 when a malloc failed)."""
+    out = run_pyunik([MEMTEST], extra_opts=["-m", "9M"])
+    assert_no_traceback(out)
+    assert out.stderr == b""
+    assert out.status in (0, 1)
+    assert out.stdout.startswith(b"anon mmap: zero-filled=1 rw=ok munmap=0\n"), out.stdout
+
+
+def _mmap(size: int) -> list[str]:
+    return ["b8 09000000", "31ff", "be" + struct.pack("<I", size).hex(),  # mmap(NULL, size,
+            "ba 03000000", "41ba 22000000",            # PROT_READ|PROT_WRITE, PRIVATE|ANON,
+            "49c7c0 ffffffff", "4531c9", "0f05"]       # -1, 0)
+
+
+# mmap 16 MiB, then 1 MiB. Exit status: bit 0 if the first did not fail with
+# ENOMEM, bit 1 if the second failed.
+GREEDY = asm(*_mmap(16 << 20), "4889c3",              # mov rbx, rax
+             *_mmap(1 << 20), "4989c4",               # mov r12, rax
+             "31ff",                                  # xor edi, edi
+             "4883fbf4", "7403", "83cf01",            # cmp rbx, -ENOMEM; je +3; or edi, 1
+             "4d85e4", "7903", "83cf02",              # test r12, r12; jns +3; or edi, 2
+             "b83c000000", "0f05")                    # exit(edi)
+
+
+def test_limit_gives_enomem_to_the_guest(make_program, run_native, run_pyunik):
+    """Beyond -m, mmap fails with ENOMEM and the guest goes on; below it, it works."""
+    path = make_program("greedy", GREEDY)
+    assert run_native([path]).status == 1            # Linux: both mappings succeed
+    default = run_pyunik([path])
+    assert_no_traceback(default)
+    assert default.status == 1
+    limited = run_pyunik([path], extra_opts=["-m", "12M"])
+    assert_no_traceback(limited)
+    assert (limited.status, limited.stdout, limited.stderr) == (0, b"", b"")
+
+
+@pytest.mark.parametrize("size,ok", [("2G", True), ("512M", True), ("64k", False),
+                                     ("4096", False)])
+def test_memory_sizes_via_api(size, ok):
+    import pyunik
+    from conftest import BIN
+    if ok:
+        r = pyunik.run([str(BIN / "hello-musl")], env={}, memory=size, capture_output=True)
+        assert (r.status, r.stdout) == (0, b"Hello from pyunik guest!\n")
+    else:
+        with pytest.raises(pyunik.ProgramError) as e:
+            pyunik.run([str(BIN / "hello-musl")], env={}, memory=size, capture_output=True)
+        assert e.value.exit_status == 126
+
+
+@pytest.mark.parametrize("text,value", [("2G", 2 << 30), ("512M", 512 << 20), ("64k", 64 << 10),
+                                        ("64K", 64 << 10), ("4096", 4096), ("1T", 1 << 40),
+                                        ("1.5G", 3 << 29), ("2GB", 2 << 30)])
+def test_parse_size(text, value):
+    from pyunik.api import parse_size
+    assert parse_size(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "bogus", "0", "-1M", "G", "1.2.3M"])
+def test_parse_size_rejects(text):
+    from pyunik.api import parse_size
+    with pytest.raises(ValueError):
+        parse_size(text)
