@@ -71,7 +71,13 @@ def find_program(name: str, env_path: str | None = None) -> str:
 
 
 def read_program(path: str) -> bytes:
+    """The bytes of a host program, with execve's checks: it exists, is a regular
+    file (a directory is ENOEXEC here, as the shell reports it) and is executable."""
     try:
+        if os.path.isdir(path):
+            raise IsADirectoryError(path)
+        if os.path.exists(path) and not os.access(path, os.X_OK):
+            raise PermissionError(path)
         with open(path, "rb") as f:
             return f.read()
     except FileNotFoundError:

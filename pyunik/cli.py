@@ -45,8 +45,8 @@ def _run_parser(sub) -> None:
                        help="a host directory as the read-only root, writes go to an overlay")
     where.add_argument("--image", metavar="IMAGE",
                        help="a built image (pyunik image build) as the root, under an overlay")
-    p.add_argument("program", metavar="PROGRAM")
-    p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
+    p.add_argument("program", metavar="PROGRAM",
+                   help="the program; what follows it are its arguments, passed as they are")
 
 
 def _image_parser(sub) -> None:
@@ -93,14 +93,35 @@ def _syscalls_parser(sub) -> None:
                    help="only rows with this status")
 
 
-def _split_strace(argv: list[str]) -> list[str]:
-    """`--strace` takes a file only as --strace=FILE, so `--strace prog` runs prog."""
-    out = []
-    for i, a in enumerate(argv):
+# `run` options that take a value as the next word.
+_RUN_VALUE_OPTIONS = {"-e", "--env", "-m", "--memory", "-v", "--volume", "-w", "--workdir",
+                      "--root", "--image"}
+
+
+def _split_run(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split `run ...` into pyunik's words (through PROGRAM) and the guest's
+    arguments, which argparse never sees: they reach the guest untouched, `--` and
+    `--strace` included. `--strace` takes a file only as --strace=FILE, so
+    `--strace prog` runs prog."""
+    if not argv or argv[0] != "run":
+        return argv, []
+    out = [argv[0]]
+    i = 1
+    while i < len(argv):
+        a = argv[i]
         if a == "--":
-            return out + argv[i:]
-        out.append("--strace=-" if a == "--strace" else a)
-    return out
+            return out + argv[i:i + 2], argv[i + 2:]
+        if not a.startswith("-") or a == "-":
+            return out + ["--", a], argv[i + 1:]
+        if a == "--strace":
+            out.append("--strace=-")
+        elif a in _RUN_VALUE_OPTIONS and i + 1 < len(argv):
+            out += [a, argv[i + 1]]
+            i += 1
+        else:
+            out.append(a)
+        i += 1
+    return out, []
 
 
 def cmd_run(args) -> int:
@@ -127,7 +148,7 @@ def cmd_run(args) -> int:
         except OSError as e:
             print("pyunik: %s: %s" % (args.strace, e.strerror), file=sys.stderr)
             return 2
-    program_args = args.args[1:] if args.args[:1] == ["--"] else args.args
+    program_args = args.guest_args
     try:
         vm = Unikernel([args.program] + program_args, env=env, memory=memory,
                        quiet=args.quiet, strace=trace_out, root=args.root, image=args.image,
@@ -198,7 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     _run_parser(sub)
     _syscalls_parser(sub)
     _image_parser(sub)
-    args = parser.parse_args(_split_strace(argv))
+    own, guest_args = _split_run(argv)
+    args = parser.parse_args(own)
+    args.guest_args = guest_args
     try:
         if args.command == "run":
             return cmd_run(args)

@@ -466,3 +466,17 @@ def test_missing_volume_is_one_line(tmp_path):
     assert r.status != 0
     assert_no_traceback(r)
     assert len(r.stderr.decode().strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("libc", LIBCS)
+def test_statloop_on_a_volume(libc, tmp_path):
+    """The benchmark's stat loop: the same size seen natively and through hostfs."""
+    (tmp_path / "f").write_bytes(b"x" * 12345)
+    native = run_native([BIN / ("statloop-" + libc), "1000", tmp_path / "f"])
+    emulated = run_pyunik([BIN / ("statloop-" + libc), "1000", "/v/f"],
+                          extra_opts=["-q", "-v", "%s:/v" % tmp_path])
+    assert native.stdout == b"done 1000 12345\n"
+    assert_same(native, emulated)
+    missing = run_pyunik([BIN / ("statloop-" + libc), "10", "/v/nope"],
+                         extra_opts=["-q", "-v", "%s:/v" % tmp_path])
+    assert (missing.status, missing.stdout) == (1, b"stat /v/nope: -ENOENT\n")

@@ -29,6 +29,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 _raw = ctypes.CDLL(uclib._name)
 _reg_read_batch = _raw.uc_reg_read_batch
 _reg_write = _raw.uc_reg_write
+_reg_write_batch = _raw.uc_reg_write_batch
 _emu_stop = _raw.uc_emu_stop
 _mem_read = _raw.uc_mem_read
 _mem_read.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64]
@@ -53,10 +54,13 @@ REGS = {
 GPR_ORDER = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10",
              "r11", "r12", "r13", "r14", "r15", "rip", "eflags", "fs_base", "gs_base"]
 
-# Syscall ABI registers, in the order the dispatcher receives them.
+# Syscall ABI registers, in the order the dispatcher receives them, then rip (in the
+# hook, the address of the `syscall` instruction itself) and rflags: the instruction
+# after it and rflags are what `syscall` leaves in rcx and r11 on real hardware.
 _SYSCALL_REGS = [x86.UC_X86_REG_RAX, x86.UC_X86_REG_RDI, x86.UC_X86_REG_RSI,
                  x86.UC_X86_REG_RDX, x86.UC_X86_REG_R10, x86.UC_X86_REG_R8,
-                 x86.UC_X86_REG_R9]
+                 x86.UC_X86_REG_R9, x86.UC_X86_REG_RIP, x86.UC_X86_REG_EFLAGS]
+_RETURN_REGS = [x86.UC_X86_REG_RAX, x86.UC_X86_REG_RCX, x86.UC_X86_REG_R11]
 
 _SMALL = 4096
 
@@ -90,8 +94,10 @@ class Engine:
     """One guest address space with its CPU state.
 
     `on_syscall(regs)` is called for each `syscall` instruction with
-    [rax, rdi, rsi, rdx, r10, r8, r9]; it returns the value for rax, or None to leave
-    the registers as the kernel set them. The callback may call `stop()`.
+    [rax, rdi, rsi, rdx, r10, r8, r9, rip, rflags]; it returns the value for rax, or
+    None to leave the registers as the kernel set them. Returning sets rax, and rcx
+    and r11 to the return address and flags, as the `syscall` instruction does. The
+    callback may call `stop()`.
     """
 
     def __init__(self) -> None:
@@ -106,26 +112,30 @@ class Engine:
     # ---- the syscall fast path ----------------------------------------------------------
 
     def _install_hooks(self) -> None:
-        ids = (ctypes.c_int * 7)(*_SYSCALL_REGS)
-        vals = (ctypes.c_uint64 * 7)()
-        ptrs = (ctypes.c_void_p * 7)(*[ctypes.addressof(vals) + 8 * i for i in range(7)])
-        rax = ctypes.c_uint64()
-        rax_ptr = ctypes.byref(rax)
+        n = len(_SYSCALL_REGS)
+        ids = (ctypes.c_int * n)(*_SYSCALL_REGS)
+        vals = (ctypes.c_uint64 * n)()
+        ptrs = (ctypes.c_void_p * n)(*[ctypes.addressof(vals) + 8 * i for i in range(n)])
+        out_ids = (ctypes.c_int * 3)(*_RETURN_REGS)
+        out = (ctypes.c_uint64 * 3)()
+        out_ptrs = (ctypes.c_void_p * 3)(*[ctypes.addressof(out) + 8 * i for i in range(3)])
         handle = self._handle
-        rax_id = x86.UC_X86_REG_RAX
         engine = self
 
-        def hook(_uc, _data, read=_reg_read_batch, write=_reg_write):
-            read(handle, ids, ptrs, 7)
+        def hook(_uc, _data, read=_reg_read_batch, write=_reg_write_batch):
+            read(handle, ids, ptrs, n)
+            regs = vals[:]
             try:
-                ret = engine.on_syscall(vals[:])
+                ret = engine.on_syscall(regs)
             except BaseException as exc:  # a kernel bug or an exit: stop and re-raise
                 engine.pending_error = exc
                 _emu_stop(handle)
                 return
             if ret is not None:
-                rax.value = ret & 0xFFFFFFFFFFFFFFFF
-                write(handle, rax_id, rax_ptr)
+                out[0] = ret & 0xFFFFFFFFFFFFFFFF
+                out[1] = regs[7] + 2      # unicorn's rip is the syscall itself (0f 05)
+                out[2] = regs[8]
+                write(handle, out_ids, out_ptrs, 3)
 
         self._syscall_cb = _SYSCALL_HOOK(hook)  # keep a reference: C holds the pointer
         hh = ctypes.c_size_t()

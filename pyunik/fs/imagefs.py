@@ -387,12 +387,13 @@ class ImageInode(Inode):
             return None
         return self.host, self.offset, self.file_size
 
-    def mmap_source(self, writable):
-        """The host file itself when the data starts on a page boundary (always in
-        the automatic image, for large files in built images): read-only, so only
-        MAP_PRIVATE or read-only shared mappings of it exist."""
+    def mmap_source(self, writable, end):
+        """The host file itself when it is the whole file (the automatic image):
+        read-only, so only MAP_PRIVATE or read-only shared mappings of it exist. A
+        member of a tar image is copied instead: the bytes after it in the tar are
+        not the zeros a mapping past its end must show."""
         extent = self.host_extent()
-        if extent is None or writable or extent[1] % 4096:
+        if extent is None or writable or extent[1] != 0:
             return None
         if getattr(self, "_map_fd", None) is None:
             try:

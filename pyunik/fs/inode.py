@@ -201,10 +201,11 @@ class Inode:
     def readlink(self) -> bytes:
         raise KernelError(EINVAL)
 
-    def mmap_source(self, writable: bool):
+    def mmap_source(self, writable: bool, end: int):
         """(host fd, offset) whose pages mmap can map directly for this file, or None
         to have mmap copy the contents instead. writable: a shared writable mapping
-        is wanted."""
+        is wanted; end: the mapping reaches file offset end (a filesystem may grow
+        its host file to cover it; pages past the host file's end are not mapped)."""
         return None
 
     def open(self, flags: int):

@@ -426,10 +426,10 @@ class OverlayInode(Inode):
             raise KernelError(EOPNOTSUPP)
         upper.punch(offset, length)
 
-    def mmap_source(self, writable):
+    def mmap_source(self, writable, end):
         if writable and self.is_regular:
             self.copy_up()
-        return self.real.mmap_source(writable)
+        return self.real.mmap_source(writable, end)
 
     def open(self, flags):
         if flags & L.O_PATH:

@@ -250,7 +250,7 @@ class RamInode(Inode):
             self.data[offset:end] = bytes(end - offset)
         self.touch_modified()
 
-    def mmap_source(self, writable):
+    def mmap_source(self, writable, end):
         """Mapping a ramfs file moves its contents into a host memfd, so the mapping
         and read()/write() share the same pages, as tmpfs's page cache does."""
         if not self.is_regular:
@@ -261,12 +261,11 @@ class RamInode(Inode):
             while view:
                 view = view[os.write(fd, view):]
             self.memfd, self.memfd_size, self.data = fd, len(self.data), None
-        return self.memfd, 0
-
-    def ensure_mappable(self, end: int) -> None:
-        """Grow the memfd (not the file) so pages up to end exist on the host."""
-        if self.memfd is not None and os.fstat(self.memfd).st_size < end:
+        # Grow the memfd (not the file) so the whole mapping has host pages: the
+        # file may grow into them later, as tmpfs pages past EOF become valid.
+        if os.fstat(self.memfd).st_size < end:
             os.ftruncate(self.memfd, end)
+        return self.memfd, 0
 
     def __del__(self):
         if getattr(self, "memfd", None) is not None:

@@ -26,6 +26,7 @@ from ..cpu.engine import Engine, GuestFault
 from ..errors import KernelError
 from ..fs.file import HostStream
 from ..fs.procfs import probe_cpuid
+from ..fs.vfs import MAY_EXEC, permitted
 from ..loader import elf, stack
 from ..mm.address_space import AddressSpace
 from ..trace import crash, strace
@@ -118,7 +119,9 @@ class Kernel:
         if inode.is_dir:
             raise elf.ExecFormatError("is a directory")
         if not inode.is_regular:
-            raise elf.ExecFormatError("not a regular file")
+            raise KernelError(errno.EACCES)
+        if not permitted(inode, MAY_EXEC, os.geteuid(), os.getegid(), tuple(os.getgroups())):
+            raise KernelError(errno.EACCES)
         return inode.read(0, inode.size)
 
     def spawn(self, program: str, data: bytes, argv: list[bytes], envp: list[bytes],
@@ -191,7 +194,7 @@ class Kernel:
         unknown = self._unknown
 
         def dispatch(regs):
-            nr = regs[0]
+            nr = regs[0] & 0xFFFFFFFF     # Linux reads the number as a 32-bit int
             invoke = invokers[nr] if nr < size else None
             if invoke is None:
                 return unknown(nr)
@@ -221,13 +224,14 @@ class Kernel:
                 self.config.warn.write("pyunik: warning: syscall '%s' (%d) not implemented\n"
                                        % (r.name, nr))
             else:
-                self.config.warn.write("pyunik: warning: unknown syscall %d\n" % nr)
+                self.config.warn.write("pyunik: warning: unknown syscall %d\n"
+                                       % (((nr & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000))
             self.config.warn.flush()
         return -errno.ENOSYS
 
     def _dispatch_traced(self, t: Thread, regs: list) -> int | None:
         """The slow path: syscall hooks and strace around the same handler call."""
-        nr = regs[0]
+        nr = regs[0] & 0xFFFFFFFF
         r = self.table.rows.get(nr)
         event = SyscallEvent(t, nr, r.name if r else "syscall_%d" % nr, list(regs[1:7]))
         for fn in self.hooks_before.get(nr, ()):
@@ -241,7 +245,7 @@ class Kernel:
                 if invoke is None:
                     event.result = self._unknown(nr)
                 else:
-                    event.result = invoke(t, [nr] + event.args)
+                    event.result = invoke(t, [nr] + event.args + regs[7:])
             except KernelError as e:
                 event.result = -e.errno
             except ProcessExit:
@@ -250,7 +254,7 @@ class Kernel:
             fn(event)
         if out is not None:
             if r is None:
-                out.write("syscall_%#x(%s) = %s\n" % (nr, ", ".join("%#x" % a for a in
+                out.write("syscall_%#x(%s) = %s\n" % (regs[0], ", ".join("%#x" % a for a in
                                                                   event.args),
                                                       strace.format_result(None, event.result)))
             else:

@@ -94,24 +94,24 @@ def load(mm, data: bytes, name: str, interpreter: bool = False) -> LoadedImage:
         span = page_up(max(s.p_vaddr + s.p_memsz for s in loads)) - low
         base = (mm.find_free(span) - low) if interpreter else PIE_BASE
 
-    # The protection of every page: the union over the segments that touch it.
-    page_prot: dict[int, int] = {}
-    for s in loads:
-        prot = _prot(s.p_flags)
-        for page in range(page_down(base + s.p_vaddr), page_up(base + s.p_vaddr + s.p_memsz),
-                          L.PAGE_SIZE):
-            page_prot[page] = page_prot.get(page, 0) | prot
-    if not page_prot or max(page_prot) + L.PAGE_SIZE > L.TASK_SIZE or min(page_prot) < 0x10000:
+    # The protection of every page: the union over the segments that touch it,
+    # computed over segment boundaries (a segment may be huge: never per page).
+    ranges = [(page_down(base + s.p_vaddr), page_up(base + s.p_vaddr + s.p_memsz),
+               _prot(s.p_flags)) for s in loads]
+    if min(r[0] for r in ranges) < 0x10000 or max(r[1] for r in ranges) > L.TASK_SIZE:
         raise ExecFormatError("segments outside the user address range")
+    runs = _protection_runs(ranges)
+    if sum(end - start for start, end, _ in runs) > mm.limit:
+        raise ExecFormatError("segments larger than the guest memory limit")
 
     # Map runs of contiguous pages writable, copy the file bytes, then set protections.
-    for start, end, _ in _runs(dict.fromkeys(page_prot, 0)):
+    for start, end in _contiguous(runs):
         mm.map_anonymous(start, end - start, L.PROT_READ | L.PROT_WRITE,
                          L.MAP_PRIVATE, name)
     for s in loads:
         if s.p_filesz:
             mm.engine.write(base + s.p_vaddr, data[s.p_offset:s.p_offset + s.p_filesz])
-    for start, end, prot in _runs(page_prot):
+    for start, end, prot in runs:
         if prot != L.PROT_READ | L.PROT_WRITE:
             mm.set_protection(start, end, prot)
 
@@ -129,13 +129,30 @@ def load(mm, data: bytes, name: str, interpreter: bool = False) -> LoadedImage:
                        phnum=phnum, brk=brk, interp=interp)
 
 
-def _runs(page_prot: dict[int, int]) -> list[tuple[int, int, int]]:
-    """Contiguous pages with equal protection, as (start, end, prot)."""
+def _protection_runs(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """Disjoint (start, end, prot) runs covering the ranges, prot being the union of
+    the ranges over each run; adjacent runs of equal prot merged."""
+    points = sorted({p for start, end, _ in ranges for p in (start, end)})
     runs: list[list[int]] = []
-    for page in sorted(page_prot):
-        prot = page_prot[page]
-        if runs and runs[-1][1] == page and runs[-1][2] == prot:
-            runs[-1][1] = page + L.PAGE_SIZE
+    for a, b in zip(points, points[1:]):
+        covering = [prot for start, end, prot in ranges if start <= a and b <= end]
+        if not covering:
+            continue
+        prot = 0
+        for p in covering:
+            prot |= p
+        if runs and runs[-1][1] == a and runs[-1][2] == prot:
+            runs[-1][1] = b
         else:
-            runs.append([page, page + L.PAGE_SIZE, prot])
+            runs.append([a, b, prot])
     return [tuple(r) for r in runs]
+
+
+def _contiguous(runs) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for start, end, _ in runs:
+        if out and out[-1][1] == start:
+            out[-1][1] = end
+        else:
+            out.append([start, end])
+    return [tuple(r) for r in out]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from errno import EACCES, EBADF, EINVAL, ENODEV, EOVERFLOW
 
 from ...abi import linux as L
@@ -39,14 +40,18 @@ def sys_mmap(t, addr, length, prot, flags, fd, offset):
     if length and (offset & 0xFFFFFFFFFFFFFFFF) > MAX_LFS_FILESIZE - size:
         raise KernelError(EOVERFLOW)
     may_write = f.writable or not shared
-    source = inode.mmap_source(shared and f.writable)
+    source = inode.mmap_source(shared and f.writable, offset + size)
+    start = t.mm.mmap(addr, length, prot, flags)
     if source is not None:
-        if hasattr(inode, "ensure_mappable"):
-            inode.ensure_mappable(offset + size)
-        start = t.mm.mmap(addr, length, prot, flags, source=(source[0], source[1] + offset,
-                                                              may_write))
+        # Map the host file only where it has pages: touching a host mapping past
+        # the end of its file would fault pyunik itself. Pages wholly past the end
+        # stay anonymous zeros (Linux would raise SIGBUS there).
+        host_fd, host_offset = source[0], source[1] + offset
+        backed = min(size, page_up(max(0, os.fstat(host_fd).st_size - host_offset)))
+        if backed:
+            t.mm.unmap_range(start, start + backed)
+            t.mm.map_file(start, backed, prot, flags, host_fd, host_offset, may_write)
     else:
-        start = t.mm.mmap(addr, length, prot, flags)
         data_size = min(size, max(0, inode.size - offset))
         if data_size:
             t.mm.engine.write(start, inode.read(offset, data_size))
