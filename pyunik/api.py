@@ -139,6 +139,11 @@ class Unikernel:
                              stdout=_host_fd(stdout, 1, self._opened),
                              stderr=_host_fd(stderr, 2, self._opened),
                              crash_report=crash_report)
+        if stderr is not None or capture_output:
+            # pyunik's own lines (warnings, crash reports) go where the guest's
+            # stderr goes, so a caller capturing it sees them in order.
+            self._warn = os.fdopen(os.dup(self.config.stderr), "w", buffering=1)
+            self.config.warn = self._warn
         self.kernel = Kernel(self.config)
 
     def on_syscall(self, name: str, fn: Callable[[SyscallEvent], None], when: str = "before"):
@@ -214,6 +219,10 @@ class Unikernel:
         return out[0], out[1]
 
     def close(self) -> None:
+        warn = getattr(self, "_warn", None)
+        if warn is not None:
+            warn.close()
+            self._warn = None
         for fd in self._opened:
             try:
                 os.close(fd)

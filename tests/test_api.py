@@ -220,3 +220,15 @@ def test_stdin_bytes(make_program):
     data = bytes(range(256)) * 40
     r = pyunik.run([path], env={}, stdin=data, capture_output=True)
     assert (r.status, r.stdout, r.stderr) == (0, data, b"")
+
+
+def test_captured_stderr_holds_pyunik_lines_in_order():
+    """With capture_output, pyunik's own lines (warnings, the crash report) land in
+    the captured stderr after what the guest wrote before them."""
+    r = pyunik.run([str(BIN / "crash-musl")], capture_output=True)
+    assert r.status == 139
+    text = r.stderr.decode()
+    assert text.startswith("crash: about to fault\n")
+    assert "killed by SIGSEGV" in text
+    r = pyunik.run([str(BIN / "errnotest-musl")], capture_output=True)
+    assert "pyunik: warning: unknown syscall 1000\n" in r.stderr.decode()
