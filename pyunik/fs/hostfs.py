@@ -630,27 +630,19 @@ class HostInode(Inode):
             os.close(dfd)
 
     def unlink(self, name):
-        self.fs.check_writable()
-        self._need_dir()
-        _check_name(name)
-        dfd = self._dir_fd()
-        try:
-            os.unlink(name, dir_fd=dfd)
-        except OSError as e:
-            raise host_errno(e) from None
-        finally:
-            os.close(dfd)
-        child = self._children.get(name)
-        if child is not None:
-            child._detach()
+        self._remove(name, os.unlink)
 
     def rmdir(self, name):
+        self._remove(name, os.rmdir)
+
+    def _remove(self, name, remove) -> None:
+        """unlink or rmdir of a name in this host directory, by directory fd."""
         self.fs.check_writable()
         self._need_dir()
         _check_name(name)
         dfd = self._dir_fd()
         try:
-            os.rmdir(name, dir_fd=dfd)
+            remove(name, dir_fd=dfd)
         except OSError as e:
             raise host_errno(e) from None
         finally:

@@ -35,7 +35,7 @@ from errno import EINVAL, EIO, EISDIR
 from typing import Iterable, NamedTuple
 
 from ..errors import KernelError
-from .inode import FileSystem, Inode, now_ns
+from .inode import DictDirectory, FileSystem, Inode, now_ns
 
 INDEX_NAME = ".pyunik-index.json"
 INDEX_FORMAT = "pyunik-image"
@@ -358,7 +358,7 @@ def _scan_tar(tf: tarfile.TarFile, path: str) -> tuple[list[Entry], tuple | None
     return entries, root
 
 
-class ImageInode(Inode):
+class ImageInode(DictDirectory, Inode):
     def __init__(self, fs: ImageFS, mode: int, uid: int, gid: int, mtime_ns: int,
                  rdev: int = 0):
         super().__init__(fs, mode, uid, gid, rdev=rdev)
@@ -401,14 +401,6 @@ class ImageInode(Inode):
             except OSError:
                 return None
         return self._map_fd, extent[1]
-
-    def lookup(self, name):
-        self._need_dir()
-        return self.children.get(name)
-
-    def entries(self):
-        self._need_dir()
-        return list(self.children.items())
 
     def read(self, offset, size):
         if self.is_dir:

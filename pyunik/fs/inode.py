@@ -214,6 +214,32 @@ class Inode:
         return None
 
 
+class DictDirectory:
+    """lookup/entries for inodes keeping their children in a `children` dict."""
+
+    children: dict
+
+    def lookup(self, name):
+        self._need_dir()
+        return self.children.get(name)
+
+    def entries(self):
+        self._need_dir()
+        return list(self.children.items())
+
+
+def check_rename_target(src: Inode, dst: Inode | None, flags: int) -> None:
+    """rename(2)'s rules for an existing destination (RENAME_NOREPLACE = 1)."""
+    if dst is None:
+        return
+    if flags & 1:
+        raise KernelError(EEXIST)
+    if src.is_dir and not dst.is_dir:
+        raise KernelError(ENOTDIR)
+    if dst.is_dir and not src.is_dir:
+        raise KernelError(EISDIR)
+
+
 def check_new_name(parent: Inode, name: bytes) -> None:
     """EEXIST if parent already has name (for the create family)."""
     if parent.lookup(name) is not None:

@@ -45,7 +45,7 @@ from errno import (EEXIST, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, EOPNOTSUP
 
 from ..abi import linux as L
 from ..errors import KernelError
-from .inode import FileSystem, Inode
+from .inode import FileSystem, Inode, check_rename_target
 from .ramfs import RENAME_EXCHANGE, RENAME_NOREPLACE, RamFS
 
 OVERLAYFS_SUPER_MAGIC = 0x794C7630
@@ -353,13 +353,8 @@ class OverlayInode(Inode):
             return                  # the same object (or two links of it): nothing to do
         if dst is None and exchange:
             raise KernelError(ENOENT)
-        if dst is not None and not exchange:
-            if flags & RENAME_NOREPLACE:
-                raise KernelError(EEXIST)
-            if src.is_dir and not dst.is_dir:
-                raise KernelError(ENOTDIR)
-            if dst.is_dir and not src.is_dir:
-                raise KernelError(EISDIR)
+        if not exchange:
+            check_rename_target(src, dst, flags)
         # Linux without redirect_dir: a directory with a lower part does not move.
         if src.is_dir and src.lower is not None:
             raise KernelError(EXDEV)

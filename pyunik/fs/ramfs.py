@@ -14,7 +14,7 @@ import stat as S
 from errno import EEXIST, EFBIG, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, EPERM
 
 from ..errors import KernelError
-from .inode import FileSystem, Inode, now_ns
+from .inode import DictDirectory, FileSystem, Inode, check_rename_target, now_ns
 
 RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
 MAX_FILE_SIZE = 1 << 40
@@ -47,7 +47,7 @@ class RamFS(FileSystem):
                 "namelen": 255, "frsize": 4096, "flags": 0}
 
 
-class RamInode(Inode):
+class RamInode(DictDirectory, Inode):
     def __init__(self, fs, mode, uid=0, gid=0, rdev=0):
         super().__init__(fs, mode, uid, gid, rdev=rdev)
         self.children: dict[bytes, RamInode] | None = {} if S.S_ISDIR(mode) else None
@@ -70,14 +70,6 @@ class RamInode(Inode):
         return 0
 
     # ---- directories -----
-
-    def lookup(self, name):
-        self._need_dir()
-        return self.children.get(name)
-
-    def entries(self):
-        self._need_dir()
-        return list(self.children.items())
 
     def _add(self, name: bytes, child: "RamInode") -> "RamInode":
         self.fs.check_writable()
@@ -163,13 +155,8 @@ class RamInode(Inode):
             return
         if dst is src:
             return
+        check_rename_target(src, dst, flags)
         if dst is not None:
-            if flags & RENAME_NOREPLACE:
-                raise KernelError(EEXIST)
-            if src.is_dir and not dst.is_dir:
-                raise KernelError(ENOTDIR)
-            if dst.is_dir and not src.is_dir:
-                raise KernelError(EISDIR)
             if dst.is_dir and dst.children:
                 raise KernelError(ENOTEMPTY)
             if dst.is_dir:

@@ -90,6 +90,14 @@ class UserMemory:
     def write_struct(self, layout: struct.Struct, addr: int, *values) -> None:
         self.write(addr, layout.pack(*values))
 
+    def read_timespec(self, addr: int) -> int:
+        """A struct timespec as nanoseconds; EINVAL unless 0 <= tv_nsec < 10^9 and
+        tv_sec >= 0 (timespec64_valid)."""
+        sec, nsec = self.read_struct(L.TIMESPEC, addr)
+        if sec < 0 or not 0 <= nsec < 1000000000:
+            raise KernelError(EINVAL)
+        return sec * 1000000000 + nsec
+
     def read_u64(self, addr: int) -> int:
         return int.from_bytes(self.read(addr, 8), "little")
 

@@ -13,7 +13,6 @@ import struct
 import time
 from errno import EAGAIN, EDEADLK, EINVAL, ENOSYS, EPERM, ETIMEDOUT
 
-from ...abi import linux as L
 from ...errors import KernelError
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 2, 3, 4
@@ -42,13 +41,6 @@ def _wait(t, deadline_ns, clock):
     if remaining > 0:
         time.sleep(remaining / 1e9)
     raise KernelError(ETIMEDOUT)
-
-
-def _timespec(t, ptr):
-    sec, nsec = t.mm.read_struct(L.TIMESPEC, ptr)
-    if sec < 0 or not 0 <= nsec < 1000000000:
-        raise KernelError(EINVAL)
-    return sec * 1000000000 + nsec
 
 
 def _wake_op(t, uaddr2, encoded):
@@ -90,7 +82,7 @@ def sys_futex(t, uaddr, futex_op, val, timeout, uaddr2, val3):
             raise KernelError(EINVAL)
         deadline = None
         if timeout:
-            ns = _timespec(t, timeout)
+            ns = t.mm.read_timespec(timeout)
             if cmd == FUTEX_WAIT:          # relative, on CLOCK_MONOTONIC
                 deadline = time.clock_gettime_ns(time.CLOCK_MONOTONIC) + ns
                 clock = time.CLOCK_MONOTONIC
@@ -122,7 +114,7 @@ def sys_futex(t, uaddr, futex_op, val, timeout, uaddr2, val3):
             return 0
         if cmd == FUTEX_TRYLOCK_PI:
             raise KernelError(EAGAIN)
-        _wait(t, _timespec(t, timeout) if timeout else None, clock)
+        _wait(t, t.mm.read_timespec(timeout) if timeout else None, clock)
     if cmd == FUTEX_UNLOCK_PI:
         word = _load(t, uaddr)
         if word & FUTEX_TID_MASK != t.tid:

@@ -92,12 +92,7 @@ def sys_poll(t, fds, nfds, timeout):
 
 
 def _timespec_ns(t, ptr):
-    if not ptr:
-        return None
-    sec, nsec = t.mm.read_struct(L.TIMESPEC, ptr)
-    if sec < 0 or not 0 <= nsec < 1000000000:
-        raise KernelError(EINVAL)
-    return sec * 1000000000 + nsec
+    return t.mm.read_timespec(ptr) if ptr else None
 
 
 def sys_ppoll(t, fds, nfds, tmo_p, sigmask, sigsetsize):

@@ -66,16 +66,9 @@ def sys_time(t, tloc):
     return now
 
 
-def _read_timespec(t, ptr):
-    sec, nsec = t.mm.read_struct(L.TIMESPEC, ptr)
-    if sec < 0 or not 0 <= nsec < 1000000000:
-        raise KernelError(EINVAL)
-    return sec * 1000000000 + nsec
-
-
 def sys_nanosleep(t, req, rem):
     """nanosleep(2): sleeps on the host; no signal can interrupt it yet."""
-    ns = _read_timespec(t, req)
+    ns = t.mm.read_timespec(req)
     time.sleep(ns / 1e9)
     return 0
 
@@ -86,7 +79,7 @@ def sys_clock_nanosleep(t, clockid, flags, req, rem):
         raise KernelError(EINVAL)
     if clockid not in _HOST_CLOCK:
         raise KernelError(EINVAL)
-    ns = _read_timespec(t, req)
+    ns = t.mm.read_timespec(req)
     if flags & 1:     # TIMER_ABSTIME
         ns -= _clock_ns(clockid)
     if ns > 0:
