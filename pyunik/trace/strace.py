@@ -13,6 +13,7 @@ import os
 
 from ..abi import linux as L
 from ..errors import KernelError
+from ..fs import inotify
 
 STRING_LIMIT = 32
 _RETURNS_ADDRESS = {"mmap", "brk", "mremap", "shmat"}
@@ -36,6 +37,8 @@ FLAGS = {
     "rename": [(1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"), (4, "RENAME_WHITEOUT")],
     "grnd": [(L.GRND_NONBLOCK, "GRND_NONBLOCK"), (L.GRND_RANDOM, "GRND_RANDOM"),
              (L.GRND_INSECURE, "GRND_INSECURE")],
+    "inotify": inotify.MASK_NAMES,
+    "inotify_init": inotify.INIT_FLAG_NAMES,
 }
 ENUMS = {
     "whence": {0: "SEEK_SET", 1: "SEEK_CUR", 2: "SEEK_END", 3: "SEEK_DATA", 4: "SEEK_HOLE"},

@@ -17,6 +17,7 @@ from errno import (E2BIG, EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, 
 
 from ...abi import linux as L
 from ...errors import KernelError
+from ...fs import inotify
 from ...fs import seals
 from ...fs.openfile import InodeFile, open_inode
 from ...fs.pipe import FifoWouldBlock
@@ -149,6 +150,7 @@ def do_open(t, dirfd: int, path: bytes, flags: int, mode: int) -> int:
                                            p.euid, p.egid)
             target = lk.parent.child(lk.name, inode, lk.parent.mount)
             created = True
+            inotify.created(lk)
         else:
             if flags & O_EXCL:
                 raise KernelError(EEXIST)
@@ -181,6 +183,7 @@ def do_open(t, dirfd: int, path: bytes, flags: int, mode: int) -> int:
             t.process.kernel.deadlock(t, "opening a fifo whose other end nobody opens")
     else:
         file = InodeFile(inode, flags & _OPEN_KEEP, target)
+    inotify.opened(file, target, truncated=bool(flags & O_TRUNC) and not created)
     return p.fds.install(file, bool(flags & L.O_CLOEXEC))
 
 
@@ -299,7 +302,9 @@ def sys_close_range(t, first, last, flags):
             if flags & 0x4:
                 fds.cloexec[fd] = True
             else:
+                closing = fds.files[fd]
                 fds.close(fd)
+                inotify.closed(closing)
     return 0
 
 
@@ -399,6 +404,7 @@ def sys_getdents64(t, fd, dirp, count):
     t.mm.check_writable(dirp, min(count, 4096))
     data = f.getdents(count)
     t.mm.write(dirp, data)
+    inotify.accessed(f)
     return len(data)
 
 
@@ -407,6 +413,7 @@ def sys_getdents(t, fd, dirp, count):
     f = _dir_file(t, fd)
     data = f.getdents(count, old_format=True)
     t.mm.write(dirp, data)
+    inotify.accessed(f)
     return len(data)
 
 
@@ -417,6 +424,7 @@ def do_mkdir(t, dirfd, path, mode):
         raise KernelError(EEXIST)
     _may_change_dir(t, lk.parent)
     lk.parent.inode.mkdir(lk.name, mode & 0o7777 & ~p.umask, p.euid, p.egid)
+    inotify.created(lk, is_dir=True)
     return 0
 
 
@@ -445,6 +453,7 @@ def do_rmdir(t, dirfd, path):
     _may_change_dir(t, lk.parent)
     _sticky_ok(t, lk.parent, lk.child.inode)
     lk.parent.inode.rmdir(lk.name)
+    inotify.removed(lk)
     return 0
 
 
@@ -463,7 +472,9 @@ def do_unlink(t, dirfd, path):
         raise KernelError(ENOTDIR)
     _may_change_dir(t, lk.parent)
     _sticky_ok(t, lk.parent, lk.child.inode)
+    links = inotify.links(lk.child)
     lk.parent.inode.unlink(lk.name)
+    inotify.removed(lk, links)
     return 0
 
 
@@ -520,7 +531,9 @@ def do_rename(t, olddirfd, oldpath, newdirfd, newpath, flags):
     _may_change_dir(t, old.parent)
     _may_change_dir(t, new.parent)
     _sticky_ok(t, old.parent, src)
+    links = inotify.links(new.child)
     old.parent.inode.rename(old.name, new.parent.inode, new.name, flags)
+    inotify.renamed(old, new, bool(flags & RENAME_EXCHANGE), links)
     return 0
 
 
@@ -556,6 +569,7 @@ def do_link(t, olddirfd, oldpath, newdirfd, newpath, flags):
         raise KernelError(EXDEV)
     _may_change_dir(t, lk.parent)
     lk.parent.inode.link(lk.name, src.inode)
+    inotify.linked(lk, src)
     return 0
 
 
@@ -578,6 +592,7 @@ def do_symlink(t, target, newdirfd, linkpath):
         raise KernelError(EEXIST)
     _may_change_dir(t, lk.parent)
     lk.parent.inode.symlink(lk.name, target, p.euid, p.egid)
+    inotify.created(lk)
     return 0
 
 
@@ -627,6 +642,7 @@ def do_mknod(t, dirfd, path, mode, dev):
     _may_change_dir(t, lk.parent)
     lk.parent.inode.create(lk.name, kind | (mode & 0o7777 & ~p.umask), p.euid, p.egid,
                            dev & 0xFFFFFFFF)
+    inotify.created(lk)
     return 0
 
 
@@ -703,6 +719,7 @@ def _chmod(t, target: Path, mode):
         raise KernelError(EOPNOTSUPP)
     inode.set_mode(mode)
     _vfs(t).changed()             # search permission is part of cached walks
+    inotify.attr_changed(target, mode=True)
     return 0
 
 
@@ -753,6 +770,7 @@ def _chown(t, target: Path, uid, gid):
         kill = S.S_ISUID | (S.S_ISGID if inode.mode & S.S_IXGRP else 0)
         if inode.mode & kill:
             inode.set_mode(inode.mode & 0o7777 & ~kill)
+    inotify.attr_changed(target, uid=uid != -1, gid=gid != -1)
     return 0
 
 
@@ -827,6 +845,7 @@ def _set_times(t, target: Path, atime, mtime):
             raise KernelError(EACCES)
     now = time.time_ns()
     inode.set_times(now if atime == "now" else atime, now if mtime == "now" else mtime)
+    inotify.attr_changed(target, atime=atime is not None, mtime=mtime is not None)
     return 0
 
 
@@ -913,6 +932,7 @@ def _truncate_inode(t, target: Path, length):
     _may(t, inode, MAY_WRITE)
     target.mount.check_writable()
     inode.truncate(length)
+    inotify.attr_changed(target, size=True)
     return 0
 
 
@@ -933,6 +953,7 @@ def sys_ftruncate(t, fd, length):
         raise KernelError(EINVAL)
     seals.check_resize(inode, length)
     inode.truncate(length)
+    inotify.attr_changed(f.path, size=True)
     return 0
 
 
@@ -953,12 +974,14 @@ def sys_fallocate(t, fd, mode, offset, length):
         raise KernelError(ENODEV)
     if mode == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE and hasattr(inode, "punch"):
         inode.punch(offset, length)
+        inotify.modified(f)
         return 0
     if mode & ~FALLOC_FL_KEEP_SIZE:
         raise KernelError(EOPNOTSUPP)
     if not mode & FALLOC_FL_KEEP_SIZE and offset + length > inode.size:
         seals.check_resize(inode, offset + length)
         inode.truncate(offset + length)
+    inotify.modified(f)
     return 0
 
 

@@ -12,6 +12,7 @@ from errno import EAGAIN, EBADF, EDEADLK, EINVAL, EISDIR, EOPNOTSUPP, EPIPE, ESP
 
 from ...abi import linux as L
 from ...errors import KernelError
+from ...fs import inotify
 from ...fs import locks, seals
 from ...fs.openfile import InodeFile
 from ...fs.pipe import make_pipe, set_capacity
@@ -52,13 +53,13 @@ def sys_read(t, fd, buf, count):
     f = _readable(t, fd)
     count = min(count, MAX_RW_COUNT)
     t.mm.check_writable(buf, min(count, L.PAGE_SIZE - (buf & (L.PAGE_SIZE - 1))))
-    return _copy_out(t, buf, f.read(count))
+    return inotify.accessed(f, _copy_out(t, buf, f.read(count)))
 
 
 def _write(t, f, data):
     """Write to a file; a broken pipe also raises SIGPIPE, as Linux's pipe_write does."""
     try:
-        return f.write(data)
+        return inotify.modified(f, f.write(data))
     except KernelError as e:
         if e.errno == EPIPE:
             signals.send(t, L.SIGPIPE)
@@ -78,7 +79,7 @@ def sys_pread64(t, fd, buf, count, offset):
         raise KernelError(EINVAL)
     count = min(count, MAX_RW_COUNT)
     t.mm.check_writable(buf, min(count, L.PAGE_SIZE - (buf & (L.PAGE_SIZE - 1))))
-    return _copy_out(t, buf, f.pread(count, offset))
+    return inotify.accessed(f, _copy_out(t, buf, f.pread(count, offset)))
 
 
 def sys_pwrite64(t, fd, buf, count, offset):
@@ -86,7 +87,7 @@ def sys_pwrite64(t, fd, buf, count, offset):
     f = _writable(t, fd)
     if offset < 0:
         raise KernelError(EINVAL)
-    return f.pwrite(t.mm.read(buf, min(count, MAX_RW_COUNT)), offset)
+    return inotify.modified(f, f.pwrite(t.mm.read(buf, min(count, MAX_RW_COUNT)), offset))
 
 
 def _gather(t, iov, iovcnt):
@@ -111,7 +112,7 @@ def sys_readv(t, fd, iov, iovcnt):
     for base, length in vecs:
         t.mm.check_writable(base, min(length, L.PAGE_SIZE - (base & (L.PAGE_SIZE - 1))))
     total = min(sum(length for _, length in vecs), MAX_RW_COUNT)
-    return _scatter(t, vecs, f.read(total) if total else b"")
+    return inotify.accessed(f, _scatter(t, vecs, f.read(total) if total else b""))
 
 
 def sys_writev(t, fd, iov, iovcnt):
@@ -125,6 +126,7 @@ def sys_close(t, fd):
     """close(2): also drops the process's POSIX locks on the file, as Linux does."""
     f = t.process.fds.get(fd)
     t.process.fds.close(fd)
+    inotify.closed(f)
     inode = getattr(f, "inode", None)
     if inode is not None:
         locks.release(inode, t.process)
@@ -174,7 +176,9 @@ def sys_dup2(t, oldfd, newfd):
     f = fds.get(oldfd)
     if oldfd == newfd:
         return newfd
+    replaced = fds.files[newfd] if 0 <= newfd < len(fds.files) else None
     fds.install_at(newfd, f, False)
+    inotify.closed(replaced)
     return newfd
 
 
@@ -185,7 +189,9 @@ def sys_dup3(t, oldfd, newfd, flags):
     if oldfd == newfd:
         raise KernelError(EINVAL)
     fds = t.process.fds
+    replaced = fds.files[newfd] if 0 <= newfd < len(fds.files) else None
     fds.install_at(newfd, fds.get(oldfd), bool(flags & L.O_CLOEXEC))
+    inotify.closed(replaced)
     return newfd
 
 
@@ -290,7 +296,7 @@ def _preadv(t, fd, iov, iovcnt, offset, flags):
         raise KernelError(EINVAL)
     vecs = t.mm.read_iovec(iov, iovcnt)
     total = min(sum(length for _, length in vecs), MAX_RW_COUNT)
-    return _scatter(t, vecs, f.pread(total, offset) if total else b"")
+    return inotify.accessed(f, _scatter(t, vecs, f.pread(total, offset) if total else b""))
 
 
 def _pwritev(t, fd, iov, iovcnt, offset, flags):
@@ -298,7 +304,7 @@ def _pwritev(t, fd, iov, iovcnt, offset, flags):
     if offset < 0:
         raise KernelError(EINVAL)
     data = _gather(t, iov, iovcnt)
-    return f.pwrite(data[:MAX_RW_COUNT], offset) if data else 0
+    return inotify.modified(f, f.pwrite(data[:MAX_RW_COUNT], offset)) if data else 0
 
 
 # ---- copying between files -----------------------------------------------------------------
@@ -326,11 +332,13 @@ def sys_sendfile(t, out_fd, in_fd, offset_ptr, count):
         if offset < 0:
             raise KernelError(EINVAL)
         data = fin.pread(count, offset)
+        inotify.accessed(fin, len(data))
         n = _write(t, fout, data) if data else 0
         t.mm.write_u64(offset_ptr, offset + n)
         return n
     start = fin.offset
     data = fin.pread(count, start)
+    inotify.accessed(fin, len(data))
     n = _write(t, fout, data) if data else 0
     fin.offset = start + n
     return n
@@ -356,7 +364,9 @@ def sys_copy_file_range(t, fd_in, off_in, fd_out, off_out, length, flags):
     if src is dst and pin < pout + length and pout < pin + length:
         raise KernelError(EINVAL)
     data = fin.pread(length, pin)
+    inotify.accessed(fin, len(data))
     n = fout.pwrite(data, pout) if data else 0
+    inotify.modified(fout, n)
     if off_in:
         t.mm.write_u64(off_in, pin + n)
     else:
@@ -384,11 +394,13 @@ def sys_splice(t, fd_in, off_in, fd_out, off_out, length, flags):
         t.mm.write_u64(off_in, offset + len(data))
     else:
         data = fin.read(length)
+    inotify.accessed(fin, len(data))
     if not data:
         return 0
     if off_out:
         offset = int.from_bytes(t.mm.read(off_out, 8), "little", signed=True)
         n = fout.pwrite(data, offset)
+        inotify.modified(fout, n)
         t.mm.write_u64(off_out, offset + n)
         return n
     return _write(t, fout, data)

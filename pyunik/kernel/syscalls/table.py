@@ -17,7 +17,7 @@ from errno import ENOSYS
 from typing import Callable
 
 from ...abi.syscall_numbers import NAMES
-from . import files, fs, futex, mm, poll, proc, signal, time
+from . import files, fs, futex, inotify, mm, poll, proc, signal, time
 from .args import (DirFd, Enum, Fd, Flags, InBuf, InIovec, Int, Kind, Mode, Off,
                    OutBuf, OutIovec, Path, Ptr, Request, Signal, Size, UInt, ULong)
 
@@ -51,6 +51,10 @@ WAITLOCK = ("a lock that would wait on another open of the file in the same proc
 POLL = ("one thread: waits only on host fds; a wait nothing could end is a reported "
         "deadlock")
 NO_SCHED = "would-block returns EAGAIN until the scheduler can park threads"
+INOTIFY = ("events come only from what the guest itself does through pyunik's system "
+           "calls (a host process changing a -v directory is not seen)")
+# inotify_add_watch reads its path only after checking the fd, as Linux does
+WATCH_PATH = Kind("const char *pathname", Ptr.expr, "path")
 
 ROWS = [
     row(0, "read", fs.sys_read, Fd, OutBuf(), Size),
@@ -196,6 +200,10 @@ ROWS = [
     row(231, "exit_group", proc.sys_exit_group, Int),
     row(234, "tgkill", signal.sys_tgkill, Int, Int, Signal, status=PARTIAL, note="as kill"),
     row(235, "utimes", files.sys_utimes, Path, Ptr),
+    row(253, "inotify_init", inotify.sys_inotify_init, status=PARTIAL, note=INOTIFY),
+    row(254, "inotify_add_watch", inotify.sys_inotify_add_watch, Fd, WATCH_PATH,
+        Flags(table="inotify"), status=PARTIAL, note=INOTIFY),
+    row(255, "inotify_rm_watch", inotify.sys_inotify_rm_watch, Fd, Int),
     row(257, "openat", files.sys_openat, DirFd, Path, Flags(table="open"), Mode),
     row(258, "mkdirat", files.sys_mkdirat, DirFd, Path, Mode),
     row(259, "mknodat", files.sys_mknodat, DirFd, Path, Mode, ULong, status=PARTIAL, note=NODEV),
@@ -222,6 +230,8 @@ ROWS = [
         status=PARTIAL, note="modes other than 0 and FALLOC_FL_KEEP_SIZE are EOPNOTSUPP"),
     row(292, "dup3", fs.sys_dup3, Fd, Fd, Flags(table="open")),
     row(293, "pipe2", fs.sys_pipe2, Ptr, Flags(table="open"), status=PARTIAL, note=NO_SCHED),
+    row(294, "inotify_init1", inotify.sys_inotify_init1, Flags(table="inotify_init"),
+        status=PARTIAL, note=INOTIFY),
     row(295, "preadv", fs.sys_preadv, Fd, OutIovec(2), Int, Off, Off),
     row(296, "pwritev", fs.sys_pwritev, Fd, InIovec(2), Int, Off, Off),
     row(302, "prlimit64", proc.sys_prlimit64, Int, Enum(table="rlimit"), Ptr, Ptr,

@@ -1,0 +1,615 @@
+"""inotify(7): watches on inodes and the event queues of inotify instances.
+
+The state of inotify lives here. kernel/syscalls/inotify.py decodes the four system
+calls and calls in; the file system calls (kernel/syscalls/files.py and fs.py) report
+what they did through the hooks at the end of this module, each named after the
+fsnotify hook of include/linux/fsnotify.h it stands for and called where Linux calls
+it. Only what the guest does through those calls is seen: a host process changing a
+host directory (-v) behind pyunik's back makes no event.
+
+State (all of it changed only by the system call running; nothing here blocks):
+- `InotifyFile`: one instance (an anonymous-inode file). Owns its queue of events and
+  its watches, by wd and by inode key.
+- `_watches`: inode key -> the watches on that inode, of every instance. An inode is
+  known by its key (filesystem dev, ino), never by object identity: hostfs and overlay
+  may make a new object for the same file. A Watch refers to its instance weakly.
+- `_open` / `_by_key`: where each file the guest opened by path is now (`Opened`): the
+  directory and name its events are reported with. Like Linux's dentry of an open
+  file, it follows renames and is marked unlinked when its name goes.
+- `_doomed`: keys of inodes whose last name went while a file held them open; their
+  IN_DELETE_SELF and IN_IGNORED come with the last close, as Linux's come with the
+  last dput of the dentry.
+
+Linux's rules kept (fs/notify/fsnotify.c, fs/notify/inotify/inotify_*.c):
+- An event on a file or directory goes first to the watch on its parent directory,
+  with the name, then to the watch on the object itself, without it. Directory entry
+  events (IN_CREATE, IN_DELETE, IN_MOVED_*) go only to the directory; IN_DELETE_SELF,
+  IN_MOVE_SELF and IN_ATTRIB for a link count change only to the object itself (and
+  never carry IN_ISDIR for the *_SELF ones).
+- A watch gets only what its mask asks for; IN_IGNORED always. IN_ONESHOT removes the
+  watch after its first event (IN_IGNORED follows). IN_EXCL_UNLINK drops events of
+  open files (open, read, write, close) once their name is gone, but not attribute
+  changes made through the fd.
+- An event identical to the last one queued (wd, mask, name; not after IN_IGNORED) is
+  merged into it. At max_queued_events queued events, one IN_Q_OVERFLOW (wd -1) is
+  queued and further events are lost until it is read.
+- wds are allocated cyclically per instance from 1 (idr_alloc_cyclic): a removed wd
+  is not reused until the numbers wrap.
+"""
+
+from __future__ import annotations
+
+import itertools
+import struct
+import time
+import weakref
+from collections import deque
+from errno import EAGAIN, EEXIST, EINVAL, EMFILE, ENOSPC, ENOTTY
+from typing import Callable
+
+from ..abi import linux as L
+from ..errors import KernelError
+from .file import POLLIN, POLLRDNORM, File
+
+# ---- Linux facts: include/uapi/linux/inotify.h ----------------------------------------
+
+IN_ACCESS = 0x00000001          # file was read
+IN_MODIFY = 0x00000002          # file was written
+IN_ATTRIB = 0x00000004          # metadata changed (mode, owner, times, link count)
+IN_CLOSE_WRITE = 0x00000008     # a file opened for writing was closed
+IN_CLOSE_NOWRITE = 0x00000010   # a file not opened for writing was closed
+IN_OPEN = 0x00000020            # file was opened
+IN_MOVED_FROM = 0x00000040      # a name moved out of the directory
+IN_MOVED_TO = 0x00000080        # a name moved into the directory
+IN_CREATE = 0x00000100          # a name was made in the directory
+IN_DELETE = 0x00000200          # a name was removed from the directory
+IN_DELETE_SELF = 0x00000400     # the watched object itself was deleted
+IN_MOVE_SELF = 0x00000800       # the watched object itself was moved
+IN_UNMOUNT = 0x00002000         # its filesystem was unmounted (never, here)
+IN_Q_OVERFLOW = 0x00004000      # events were lost (wd -1)
+IN_IGNORED = 0x00008000         # the watch was removed
+IN_ONLYDIR = 0x01000000         # add_watch: only if the path is a directory
+IN_DONT_FOLLOW = 0x02000000     # add_watch: do not follow a final symlink
+IN_EXCL_UNLINK = 0x04000000     # no events of open files once unlinked
+IN_MASK_CREATE = 0x10000000     # add_watch: EEXIST if the inode is watched already
+IN_MASK_ADD = 0x20000000        # add_watch: add to the mask instead of replacing it
+IN_ISDIR = 0x40000000           # the event's object is a directory
+IN_ONESHOT = 0x80000000         # remove the watch after one event
+IN_ALL_EVENTS = 0x00000FFF
+IN_CLOEXEC, IN_NONBLOCK = L.O_CLOEXEC, L.O_NONBLOCK
+# include/linux/inotify.h: every bit inotify_add_watch accepts
+ALL_INOTIFY_BITS = (IN_ALL_EVENTS | IN_UNMOUNT | IN_Q_OVERFLOW | IN_IGNORED | IN_ONLYDIR
+                    | IN_DONT_FOLLOW | IN_EXCL_UNLINK | IN_MASK_CREATE | IN_MASK_ADD
+                    | IN_ISDIR | IN_ONESHOT)
+INOTIFY_IOC_SETNEXTWD = 0x40044900      # _IOW('I', 0, __s32): where wd allocation resumes
+# For strace: mask bits in the order strace prints them.
+MASK_NAMES = [(IN_ACCESS, "IN_ACCESS"), (IN_MODIFY, "IN_MODIFY"), (IN_ATTRIB, "IN_ATTRIB"),
+              (IN_CLOSE_WRITE, "IN_CLOSE_WRITE"), (IN_CLOSE_NOWRITE, "IN_CLOSE_NOWRITE"),
+              (IN_OPEN, "IN_OPEN"), (IN_MOVED_FROM, "IN_MOVED_FROM"),
+              (IN_MOVED_TO, "IN_MOVED_TO"), (IN_CREATE, "IN_CREATE"),
+              (IN_DELETE, "IN_DELETE"), (IN_DELETE_SELF, "IN_DELETE_SELF"),
+              (IN_MOVE_SELF, "IN_MOVE_SELF"), (IN_UNMOUNT, "IN_UNMOUNT"),
+              (IN_Q_OVERFLOW, "IN_Q_OVERFLOW"), (IN_IGNORED, "IN_IGNORED"),
+              (IN_ONLYDIR, "IN_ONLYDIR"), (IN_DONT_FOLLOW, "IN_DONT_FOLLOW"),
+              (IN_EXCL_UNLINK, "IN_EXCL_UNLINK"), (IN_MASK_CREATE, "IN_MASK_CREATE"),
+              (IN_MASK_ADD, "IN_MASK_ADD"), (IN_ISDIR, "IN_ISDIR"), (IN_ONESHOT, "IN_ONESHOT")]
+INIT_FLAG_NAMES = [(IN_NONBLOCK, "IN_NONBLOCK"), (IN_CLOEXEC, "IN_CLOEXEC")]
+
+# struct inotify_event {int wd; uint32_t mask, cookie, len; char name[len];}: the name is
+# NUL-terminated and NUL-padded to a multiple of 16 bytes, len counting the padding.
+EVENT = struct.Struct("<iIII")
+
+# /proc/sys/fs/inotify defaults. max_user_watches is Linux's default for 2 GiB of memory
+# (pyunik's default guest memory): 1% of it over INOTIFY_WATCH_COST, about 1.3 KiB.
+MAX_QUEUED_EVENTS = 16384
+MAX_USER_INSTANCES = 128
+MAX_USER_WATCHES = 16384
+INT_MAX = 0x7FFFFFFF
+
+_ANON_INODE_DEV = 0x10          # anon_inodefs: one inode behind every inotify fd
+_ANON_INODE_INO = 1
+_BOOT_NS = time.time_ns()
+
+Key = tuple          # (filesystem dev, inode number)
+
+
+def key_of(inode) -> Key:
+    return (inode.fs.dev, inode.ino)
+
+
+def _padded(name: bytes) -> int:
+    """The len field of an event with this name: NUL included, rounded up to 16."""
+    return (len(name) + 16) & ~15 if name else 0
+
+
+def _isdir(inode) -> int:
+    return IN_ISDIR if inode.is_dir else 0
+
+
+# ---- the registry -------------------------------------------------------------------------
+
+_watches: dict[Key, list["Watch"]] = {}     # empty when nobody watches: the hooks' fast path
+_instances: dict[int, int] = {}             # uid -> live instances (max_user_instances)
+_user_watches: dict[int, int] = {}          # uid -> watches (max_user_watches)
+_open: "weakref.WeakKeyDictionary[File, Opened]" = weakref.WeakKeyDictionary()
+_by_key: dict[Key, list["Opened"]] = {}     # the same records by inode key
+_doomed: set[Key] = set()
+_cookies = itertools.count(1)               # rename cookies, as fsnotify_get_cookie()
+
+
+class Watch:
+    """One inode watched by one instance. mask holds only IN_ALL_EVENTS bits; oneshot
+    and excl_unlink are the IN_ONESHOT and IN_EXCL_UNLINK flags. wd is -1 once removed,
+    so an event being delivered while its watch goes is dropped, as Linux does."""
+
+    __slots__ = ("wd", "key", "mask", "oneshot", "excl_unlink", "owner")
+
+    def __init__(self, wd: int, key: Key, owner: "InotifyFile"):
+        self.wd = wd
+        self.key = key
+        self.mask = 0
+        self.oneshot = False
+        self.excl_unlink = False
+        self.owner = weakref.ref(owner)
+
+
+class Opened:
+    """Where an open file is: its inode, and the directory (key) and name its events are
+    reported with (parent None: a filesystem root, which reports to nobody above).
+    path is the Path it was opened by, so calls given that Path (fchmod, futimens)
+    find the file's current place."""
+
+    __slots__ = ("file", "key", "parent", "name", "is_dir", "path", "unlinked")
+
+    def __init__(self, file: File, path):
+        key = self.key = key_of(path.inode)
+        # A file that dies unclosed (its process ended) leaves no record behind.
+        self.file = weakref.ref(file, lambda _ref: _opened(key))
+        self.parent = _parent_key(path)
+        self.name = path.steps[-1].name
+        self.is_dir = path.inode.is_dir
+        self.path = path
+        self.unlinked = False
+
+
+def _parent_key(path) -> Key | None:
+    """The directory whose watch hears about path's object: the previous step, if it is
+    in the same mount (a mount's root reports to nobody, as a filesystem root's dentry)."""
+    steps = path.steps
+    if len(steps) < 2 or steps[-1].mount is not steps[-2].mount:
+        return None
+    return key_of(steps[-2].inode)
+
+
+def _opened(key: Key) -> list[Opened]:
+    """The live open-file records of an inode (records of files gone without a close
+    are pruned; the list returned is never changed afterwards)."""
+    records = _by_key.get(key)
+    if not records:
+        return []
+    live = [o for o in records if o.file() is not None]
+    if len(live) != len(records):
+        if live:
+            _by_key[key] = live
+        else:
+            del _by_key[key]
+    return live
+
+
+# ---- delivery -----------------------------------------------------------------------------
+
+def _send(w: Watch, mask: int, name: bytes = b"", cookie: int = 0) -> None:
+    owner = w.owner()
+    if owner is None:
+        _unregister(w)
+        return
+    if w.wd < 0:
+        return
+    owner.queue(w.wd, mask, cookie, name)
+    if w.oneshot:
+        owner.drop(w)
+
+
+def _to_dir(key: Key | None, mask: int, name: bytes, cookie: int = 0) -> None:
+    """A directory entry event: to the watches on the directory, with the name."""
+    for w in list(_watches.get(key, ())):
+        if mask & w.mask:
+            _send(w, mask, name, cookie)
+
+
+def _to_self(key: Key, mask: int) -> None:
+    """An event on the object itself only (inotify never sets IN_ISDIR on the *_SELF
+    events)."""
+    if mask & (IN_MOVE_SELF | IN_DELETE_SELF):
+        mask &= ~IN_ISDIR
+    for w in list(_watches.get(key, ())):
+        if mask & w.mask:
+            _send(w, mask)
+
+
+def _to_child(key: Key, parent: Key | None, name: bytes, mask: int,
+              unlinked: bool = False) -> None:
+    """An event on an object: the parent directory's watches hear it with the name,
+    then the object's own without (fsnotify_parent, then fsnotify). unlinked: an event
+    of an open file whose name is gone, which IN_EXCL_UNLINK watches do not want."""
+    if parent is not None and parent != key:
+        for w in list(_watches.get(parent, ())):
+            if mask & w.mask and not (unlinked and w.excl_unlink):
+                _send(w, mask, name)
+    for w in list(_watches.get(key, ())):
+        if mask & w.mask and not (unlinked and w.excl_unlink):
+            _send(w, mask)
+
+
+def _file_event(file: File, mask: int) -> None:
+    o = _open.get(file)
+    if o is not None:
+        _to_child(o.key, o.parent, o.name, mask | (IN_ISDIR if o.is_dir else 0), o.unlinked)
+
+
+def _gone(key: Key) -> None:
+    """An inode lost its last name: deleted now, or at the last close if it is open."""
+    if _opened(key):
+        _doomed.add(key)
+    else:
+        _delete_self(key)
+
+
+def _delete_self(key: Key) -> None:
+    """fsnotify_inoderemove: IN_DELETE_SELF to whoever asked, then every watch on the
+    inode goes (IN_IGNORED)."""
+    _to_self(key, IN_DELETE_SELF)
+    for w in list(_watches.get(key, ())):
+        owner = w.owner()
+        if owner is None:
+            _unregister(w)
+        else:
+            owner.drop(w)
+
+
+def _register(w: Watch) -> None:
+    _watches.setdefault(w.key, []).append(w)
+
+
+def _unregister(w: Watch) -> None:
+    lst = _watches.get(w.key)
+    if lst is not None and w in lst:
+        lst.remove(w)
+        if not lst:
+            del _watches[w.key]
+    w.wd = -1
+
+
+# ---- an instance ----------------------------------------------------------------------------
+
+class InotifyFile(File):
+    """One inotify instance: read(2) gives queued events, poll(2) says whether any are
+    queued, FIONREAD how many bytes they take. wait_forever is called for a blocking
+    read of an empty queue: the system call layer decides what such a wait means (with
+    one thread, nothing could ever end it)."""
+
+    def __init__(self, flags: int, uid: int, wait_forever: Callable[[], None]):
+        if _instances.get(uid, 0) >= MAX_USER_INSTANCES:
+            raise KernelError(EMFILE)
+        super().__init__(L.O_RDONLY | (flags & L.O_NONBLOCK))
+        _instances[uid] = _instances.get(uid, 0) + 1
+        self.uid = uid
+        self.wait_forever = wait_forever
+        self.events: deque[tuple[int, int, int, bytes]] = deque()   # wd, mask, cookie, name
+        self.overflowed = False          # an IN_Q_OVERFLOW event is in the queue
+        self.watches: dict[int, Watch] = {}
+        self.by_key: dict[Key, Watch] = {}
+        self.cursor = 0                  # the next wd is the first free one from here
+        self.closed = False
+
+    # ---- the queue -----
+
+    def queue(self, wd: int, mask: int, cookie: int = 0, name: bytes = b"") -> None:
+        """fsnotify_add_event with inotify_merge: overflow, else merge, else append."""
+        events = self.events
+        if len(events) >= MAX_QUEUED_EVENTS:
+            if not self.overflowed:
+                self.overflowed = True
+                events.append((-1, IN_Q_OVERFLOW, 0, b""))
+            return
+        if events:
+            last = events[-1]
+            if last[0] == wd and last[1] == mask and last[3] == name and \
+                    not last[1] & IN_IGNORED:
+                return
+        events.append((wd, mask, cookie, name))
+
+    def read(self, size: int) -> bytes:
+        """As many whole events as fit in size bytes; EINVAL if not even the first
+        does; EAGAIN (O_NONBLOCK) or a wait when there is none."""
+        events = self.events
+        if not events:
+            if not self.flags & L.O_NONBLOCK:
+                self.wait_forever()
+            raise KernelError(EAGAIN)
+        out = bytearray()
+        while events:
+            wd, mask, cookie, name = events[0]
+            length = _padded(name)
+            if EVENT.size + length > size - len(out):
+                if not out:
+                    raise KernelError(EINVAL)
+                break
+            events.popleft()
+            if mask == IN_Q_OVERFLOW:
+                self.overflowed = False
+            out += EVENT.pack(wd, mask, cookie, length) + name + bytes(length - len(name))
+        return bytes(out)
+
+    def ioctl(self, request: int, arg: int, mm) -> int:
+        if request == L.FIONREAD:
+            mm.write_i32(arg, sum(EVENT.size + _padded(e[3]) for e in self.events))
+            return 0
+        if request == INOTIFY_IOC_SETNEXTWD:
+            if not 1 <= arg <= INT_MAX:
+                raise KernelError(EINVAL)
+            self.cursor = arg
+            return 0
+        raise KernelError(ENOTTY)
+
+    def poll(self, events: int) -> int:
+        return (POLLIN | POLLRDNORM) & events if self.events else 0
+
+    def seek(self, offset: int, whence: int) -> int:
+        return 0                         # noop_llseek: the position stays 0
+
+    def stat(self) -> tuple:
+        s, ns = divmod(_BOOT_NS, 10**9)
+        return (_ANON_INODE_DEV, _ANON_INODE_INO, 1, 0o600, 0, 0, 0, 0, 0, 4096, 0,
+                s, ns, s, ns, s, ns, 0, 0, 0)
+
+    def proc_link(self) -> bytes:
+        return b"anon_inode:inotify"
+
+    def close(self) -> None:
+        """The last fd went: every watch goes (their IN_IGNORED has no reader left)."""
+        if self.closed:
+            return
+        self.closed = True
+        for w in list(self.watches.values()):
+            _unregister(w)
+            _user_watches[self.uid] -= 1
+        self.watches.clear()
+        self.by_key.clear()
+        self.events.clear()
+        _instances[self.uid] -= 1
+
+    # ---- watches -----
+
+    def add_watch(self, inode, mask: int) -> int:
+        """inotify_update_watch: change the watch on inode (the same wd), or make one."""
+        key = key_of(inode)
+        w = self.by_key.get(key)
+        if w is not None:
+            if mask & IN_MASK_CREATE:
+                raise KernelError(EEXIST)
+            if not mask & IN_MASK_ADD:
+                w.mask, w.oneshot, w.excl_unlink = 0, False, False
+        else:
+            wd = self._allocate_wd()
+            if _user_watches.get(self.uid, 0) >= MAX_USER_WATCHES:
+                raise KernelError(ENOSPC)     # the wd is spent, as in Linux
+            _user_watches[self.uid] = _user_watches.get(self.uid, 0) + 1
+            w = Watch(wd, key, self)
+            self.watches[wd] = w
+            self.by_key[key] = w
+            _register(w)
+        w.mask |= mask & IN_ALL_EVENTS
+        w.oneshot = w.oneshot or bool(mask & IN_ONESHOT)
+        w.excl_unlink = w.excl_unlink or bool(mask & IN_EXCL_UNLINK)
+        return w.wd
+
+    def _allocate_wd(self) -> int:
+        """idr_alloc_cyclic(1, INT_MAX): the first free wd from the cursor, wrapping."""
+        wd = self.cursor if 1 <= self.cursor <= INT_MAX else 1
+        first = wd
+        while wd in self.watches:
+            wd = wd + 1 if wd < INT_MAX else 1
+            if wd == first:
+                raise KernelError(ENOSPC)
+        self.cursor = wd + 1
+        return wd
+
+    def rm_watch(self, wd: int) -> None:
+        w = self.watches.get(wd)
+        if w is None:
+            raise KernelError(EINVAL)
+        self.drop(w)
+
+    def drop(self, w: Watch) -> None:
+        """Remove a watch of this instance: IN_IGNORED, then its wd is free."""
+        if w.wd < 0:
+            return
+        self.queue(w.wd, IN_IGNORED)
+        del self.watches[w.wd]
+        del self.by_key[w.key]
+        _user_watches[self.uid] -= 1
+        _unregister(w)
+
+
+# ---- hooks for the file system calls ----------------------------------------------------------
+#
+# Each takes what its caller already has: the Lookup of a name being made or removed
+# (fs/vfs.py: parent Path, name, child Path), the Path of an object, or an open File.
+# All return at once when nobody watches anything.
+
+def created(lk, is_dir: bool = False) -> None:
+    """fsnotify_create / fsnotify_mkdir: lk.name was made in lk.parent (open O_CREAT,
+    mkdir, mknod, symlink)."""
+    if _watches:
+        _to_dir(key_of(lk.parent.inode), IN_CREATE | (IN_ISDIR if is_dir else 0), lk.name)
+
+
+def linked(lk, source) -> None:
+    """fsnotify_link: source (a Path) got the new name lk.name: IN_ATTRIB on it (its link
+    count), then IN_CREATE in the directory."""
+    if _watches:
+        _to_self(key_of(source.inode), IN_ATTRIB)
+        _to_dir(key_of(lk.parent.inode), IN_CREATE, lk.name)
+
+
+def links(path) -> int | None:
+    """The link count of path's object before a call removes one of its names, when it
+    can matter (the object is watched or open); else None. Taken before, as afterwards
+    some filesystems (hostfs) no longer know the object by that name."""
+    if path is None:
+        return None
+    key = key_of(path.inode)
+    if key not in _watches and key not in _by_key:
+        return None
+    try:
+        return path.inode.stat()[2]
+    except KernelError:
+        return None
+
+
+def _unlink_opened(key: Key, parent: Key, name: bytes) -> None:
+    for o in _opened(key):
+        if o.parent == parent and o.name == name:
+            o.unlinked = True
+
+
+def removed(lk, count: int | None = None) -> None:
+    """vfs_unlink / vfs_rmdir removed lk.child (count: links() before): IN_ATTRIB on a
+    file (fsnotify_link_count), IN_DELETE_SELF and IN_IGNORED when that was its last
+    name (at its last close if open), then IN_DELETE in the directory."""
+    inode = lk.child.inode
+    key, parent = key_of(inode), key_of(lk.parent.inode)
+    if key in _by_key:
+        _unlink_opened(key, parent, lk.name)
+    if not _watches:
+        return
+    if not inode.is_dir:
+        _to_self(key, IN_ATTRIB)
+    if inode.is_dir or count == 1:
+        _gone(key)
+    _to_dir(parent, IN_DELETE | _isdir(inode), lk.name)
+
+
+def renamed(old, new, exchange: bool, count: int | None = None) -> None:
+    """fsnotify_move for vfs_rename of old (a Lookup) to new: IN_MOVED_FROM and
+    IN_MOVED_TO with one cookie, IN_ATTRIB on a replaced object (count: links() of it
+    before), IN_MOVE_SELF on the moved one; with RENAME_EXCHANGE the same again the
+    other way. Open files follow their names; a replaced one is unlinked."""
+    src = old.child.inode
+    dst = new.child.inode if new.child is not None else None
+    skey = key_of(src)
+    dkey = key_of(dst) if dst is not None else None
+    if skey == dkey:
+        return                  # two names of one inode: rename(2) does nothing
+    opk, npk = key_of(old.parent.inode), key_of(new.parent.inode)
+    moving = [o for o in _opened(skey) if o.parent == opk and o.name == old.name]
+    staying = [o for o in _opened(dkey) if o.parent == npk and o.name == new.name] \
+        if dkey is not None else []
+    for o in moving:
+        o.parent, o.name = npk, new.name
+    for o in staying:
+        if exchange:
+            o.parent, o.name = opk, old.name
+        else:
+            o.unlinked = True
+    if not _watches:
+        return
+    cookie = next(_cookies)
+    _to_dir(opk, IN_MOVED_FROM | _isdir(src), old.name, cookie)
+    _to_dir(npk, IN_MOVED_TO | _isdir(src), new.name, cookie)
+    if dst is not None and not exchange:
+        _to_self(dkey, IN_ATTRIB | _isdir(dst))
+    _to_self(skey, IN_MOVE_SELF)
+    if exchange:
+        cookie = next(_cookies)
+        _to_dir(npk, IN_MOVED_FROM | _isdir(dst), new.name, cookie)
+        _to_dir(opk, IN_MOVED_TO | _isdir(dst), old.name, cookie)
+        _to_self(dkey, IN_MOVE_SELF)
+    elif dst is not None and (dst.is_dir or count == 1):
+        _gone(dkey)
+
+
+def opened(file: File, path, truncated: bool = False) -> None:
+    """fsnotify_open: file was opened by path (O_PATH too: it holds the object, though
+    it makes no event). truncated: O_TRUNC cut an existing file, which Linux reports
+    after the open (handle_truncate)."""
+    o = Opened(file, path)
+    for other in _opened(o.key):
+        if other.path is path:        # reopened through /proc/self/fd/N: where it is now
+            o.parent, o.name, o.unlinked = other.parent, other.name, other.unlinked
+            break
+    _open[file] = o
+    _by_key.setdefault(o.key, []).append(o)
+    if not _watches or file.flags & L.O_PATH:
+        return
+    isdir = IN_ISDIR if o.is_dir else 0
+    _to_child(o.key, o.parent, o.name, IN_OPEN | isdir)
+    if truncated and path.inode.is_regular:
+        _to_child(o.key, o.parent, o.name, IN_MODIFY)
+
+
+def closed(file: File | None) -> None:
+    """fsnotify_close, after an fd went: if that was the file's last fd, IN_CLOSE_WRITE
+    (opened for writing) or IN_CLOSE_NOWRITE; then a deleted object's last close
+    deletes it."""
+    if file is None or file.refs > 0:
+        return
+    o = _open.pop(file, None)
+    if o is None:
+        return
+    rest = [r for r in _by_key.get(o.key, ()) if r is not o]
+    if rest:
+        _by_key[o.key] = rest
+    else:
+        _by_key.pop(o.key, None)
+    if _watches and not file.flags & L.O_PATH:
+        mask = IN_CLOSE_WRITE if file.writable else IN_CLOSE_NOWRITE
+        _to_child(o.key, o.parent, o.name, mask | (IN_ISDIR if o.is_dir else 0), o.unlinked)
+    if o.key in _doomed and not _opened(o.key):
+        _doomed.discard(o.key)
+        _delete_self(o.key)
+
+
+def accessed(file: File, count: int = 1) -> int:
+    """fsnotify_access: count bytes were read from file (an event if more than 0; a
+    directory read always makes one). Returns count."""
+    if count > 0 and _watches:
+        _file_event(file, IN_ACCESS)
+    return count
+
+
+def modified(file: File, count: int = 1) -> int:
+    """fsnotify_modify: count bytes were written to file (an event if more than 0), or it
+    was fallocate'd. Returns count."""
+    if count > 0 and _watches:
+        _file_event(file, IN_MODIFY)
+    return count
+
+
+def attr_changed(path, mode: bool = False, uid: bool = False, gid: bool = False,
+            size: bool = False, atime: bool = False, mtime: bool = False) -> None:
+    """fsnotify_change after notify_change on path's object: the ATTR_* given become
+    IN_ATTRIB (mode, owner, both times), IN_MODIFY (size, mtime alone) or IN_ACCESS
+    (atime alone). If path is an open file's, the file's current place is used."""
+    if not _watches or path is None:
+        return
+    mask = IN_ATTRIB if mode or uid or gid else 0
+    if size:
+        mask |= IN_MODIFY
+    if atime and mtime:
+        mask |= IN_ATTRIB
+    elif atime:
+        mask |= IN_ACCESS
+    elif mtime:
+        mask |= IN_MODIFY
+    if not mask:
+        return
+    key = key_of(path.inode)
+    for o in _opened(key):
+        if o.path is path:
+            parent, name = o.parent, o.name
+            break
+    else:
+        parent, name = _parent_key(path), path.steps[-1].name
+    _to_child(key, parent, name, mask | _isdir(path.inode))
