@@ -52,13 +52,9 @@ HOSTFS_KNOWN = {
     "fallocate PUNCH_HOLE|KEEP_SIZE": "hostfs does not punch holes in host files",
     "after punch": "follows from the punch above",
     "getcwd in removed dir": "hostfs does not notice that the host directory is gone",
-    "private page 0 re-read from file": "hostfs files are copied at mmap time, not mapped",
-    "grown mapping page 1 is file page 1": "hostfs files are copied at mmap time",
-    "read() sees shared store before msync": "hostfs MAP_SHARED writes reach the file "
-    "at msync/munmap",
-    "mapping sees write()": "hostfs files are copied at mmap time",
-    "second shared mapping sees store": "hostfs files are copied at mmap time",
-    "read() sees store into grown page": "hostfs files are copied at mmap time",
+    "read() sees store into grown page": "a hostfs mapping made past the end of the "
+    "file keeps zero pages there when the file grows later (the host file is never "
+    "grown to cover a mapping; Linux would show the new file pages)",
     'fd link after unlink ends with " (deleted)"': "hostfs does not see the host unlink "
     "of an open file",
 }

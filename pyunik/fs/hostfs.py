@@ -801,6 +801,16 @@ class HostInode(Inode):
         except OSError as e:
             raise host_errno(e) from None
 
+    def mmap_source(self, writable, end):
+        """The host file's own pages, so a mapping and read()/write() agree. Pages
+        past the file's end are never mapped from the host (mmap gives zeros there),
+        and before the guest shrinks the file the kernel detaches mapped pages past
+        the new end; a host process truncating the file under a mapping is the one
+        case that can still fault pyunik."""
+        if not self.is_regular:
+            return None
+        return self._data_fd(_READ | _WRITE if writable else _READ), 0
+
     def readlink(self):
         if not self.is_symlink:
             raise KernelError(EINVAL)

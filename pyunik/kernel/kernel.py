@@ -204,6 +204,11 @@ class Kernel:
                 return -e.errno
         return dispatch
 
+    def file_shrinking(self, inode, size: int) -> None:
+        """Before a file shrinks: no process may keep host pages past its new end."""
+        for p in self.processes.values():
+            p.mm.detach_file_pages(inode, size)
+
     def deadlock(self, t: Thread, what: str) -> None:
         """t must wait for something no thread can ever do: rather than hang as Linux
         would, say so and end the process as if killed."""

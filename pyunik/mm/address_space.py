@@ -259,6 +259,21 @@ class AddressSpace(UserMemory):
         for v in self.overlapping(start, start + size):
             v.file, v.offset, v.name = inode, offset + (v.start - start), name
 
+    def detach_file_pages(self, inode, size: int) -> None:
+        """inode is about to shrink to size. Host-mapped pages wholly past the new
+        end would fault pyunik itself when touched; they get fresh zero pages
+        instead (where Linux would raise SIGBUS in the guest)."""
+        key = (inode.fs.dev, inode.ino)
+        for v in list(self.vmas):
+            if not v.host_backed or v.file is None or (v.file.fs.dev, v.file.ino) != key:
+                continue
+            cut = v.start + page_up(max(0, size - v.offset))
+            if cut >= v.end:
+                continue
+            start, end, prot, flags = max(cut, v.start), v.end, v.prot, v.flags
+            self.unmap_range(start, end)
+            self.map_anonymous(start, end - start, prot, flags | L.MAP_ANONYMOUS)
+
     def munmap(self, addr: int, length: int) -> None:
         if addr & ~L.PAGE_MASK or length == 0:
             raise KernelError(EINVAL)

@@ -176,6 +176,7 @@ def do_open(t, dirfd: int, path: bytes, flags: int, mode: int) -> int:
         if (acc != L.O_RDONLY or flags & O_TRUNC) and (inode.is_regular or inode.is_dir):
             target.mount.check_writable()
         if flags & O_TRUNC and inode.is_regular and not created and inode.size:
+            p.kernel.file_shrinking(inode, 0)
             inode.truncate(0)
         try:
             file = open_inode(inode, flags & _OPEN_KEEP, target)
@@ -931,6 +932,8 @@ def _truncate_inode(t, target: Path, length):
         raise KernelError(EINVAL)
     _may(t, inode, MAY_WRITE)
     target.mount.check_writable()
+    seals.check_resize(inode, length)
+    t.process.kernel.file_shrinking(inode, length)
     inode.truncate(length)
     inotify.attr_changed(target, size=True)
     return 0
@@ -952,6 +955,7 @@ def sys_ftruncate(t, fd, length):
     if not f.writable:
         raise KernelError(EINVAL)
     seals.check_resize(inode, length)
+    t.process.kernel.file_shrinking(inode, length)
     inode.truncate(length)
     inotify.attr_changed(f.path, size=True)
     return 0
