@@ -31,10 +31,11 @@ _reg_read_batch = _raw.uc_reg_read_batch
 _reg_write = _raw.uc_reg_write
 _reg_write_batch = _raw.uc_reg_write_batch
 _emu_stop = _raw.uc_emu_stop
+# Memory access with prebuilt ctypes arguments (c_uint64 addresses), no argtypes.
 _mem_read = _raw.uc_mem_read
-_mem_read.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64]
 _mem_write = _raw.uc_mem_write
-_mem_write.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_char_p, ctypes.c_uint64]
+_u64 = ctypes.c_uint64
+_string_at = ctypes.string_at
 _hook_add = _raw.uc_hook_add
 _hook_add.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int,
                       ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64,
@@ -104,6 +105,7 @@ class Engine:
         self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
         self._handle = ctypes.c_void_p(self.uc._uch.value)
         self._small = ctypes.create_string_buffer(_SMALL)   # reused by short reads
+        self._small_addr = ctypes.addressof(self._small)
         self.on_syscall: Callable[[list], int | None] | None = None
         self.fault: GuestFault | None = None
         self.pending_error: BaseException | None = None
@@ -257,15 +259,16 @@ class Engine:
 
     def read(self, addr: int, size: int) -> bytes:
         if size <= _SMALL:
-            buf = self._small
-        else:
-            buf = ctypes.create_string_buffer(size)
-        if _mem_read(self._handle, addr, buf, size):
+            if _mem_read(self._handle, _u64(addr), self._small, _u64(size)):
+                raise MemoryFault(addr)
+            return _string_at(self._small_addr, size)
+        buf = ctypes.create_string_buffer(size)
+        if _mem_read(self._handle, _u64(addr), buf, _u64(size)):
             raise MemoryFault(addr)
-        return buf.raw[:size] if size < len(buf) else buf.raw
+        return buf.raw
 
     def write(self, addr: int, data: bytes) -> None:
-        if _mem_write(self._handle, addr, bytes(data), len(data)):
+        if _mem_write(self._handle, _u64(addr), bytes(data), _u64(len(data))):
             raise MemoryFault(addr)
 
     def regions(self) -> list[tuple[int, int, int]]:
