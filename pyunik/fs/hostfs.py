@@ -548,16 +548,23 @@ class HostInode(Inode):
                 child._adopt_fd(fd, _READ | _WRITE)
                 return child
             os.mknod(name, kind | perm, 0, dir_fd=dfd)
-            pfd = os.open(name, _O_PATH | _O_NOFOLLOW | _O_CLOEXEC, dir_fd=dfd)
-            try:
-                self._settle(pfd, perm, uid, gid, False)
-            finally:
-                os.close(pfd)
-            return self._new_child(dfd, name)
+            return self._adopt_new(dfd, name, perm, uid, gid, False)
         except OSError as e:
             raise host_errno(e) from None
         finally:
             os.close(dfd)
+
+    def _adopt_new(self, dfd: int, name: bytes, perm: int, uid: int, gid: int,
+                   is_dir: bool):
+        """A name just made in this directory: give it the guest's mode and owner
+        (through an O_PATH fd, never following a link) and return its inode."""
+        flags = _O_PATH | _O_NOFOLLOW | _O_CLOEXEC | (_O_DIRECTORY if is_dir else 0)
+        pfd = os.open(name, flags, dir_fd=dfd)
+        try:
+            self._settle(pfd, perm, uid, gid, is_dir)
+        finally:
+            os.close(pfd)
+        return self._new_child(dfd, name)
 
     def mkdir(self, name, mode, uid, gid):
         self.fs.check_writable()
@@ -567,12 +574,7 @@ class HostInode(Inode):
         dfd = self._dir_fd()
         try:
             os.mkdir(name, perm, dir_fd=dfd)
-            pfd = os.open(name, _O_PATH | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC, dir_fd=dfd)
-            try:
-                self._settle(pfd, perm, uid, gid, True)
-            finally:
-                os.close(pfd)
-            return self._new_child(dfd, name)
+            return self._adopt_new(dfd, name, perm, uid, gid, True)
         except OSError as e:
             raise host_errno(e) from None
         finally:
