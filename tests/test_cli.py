@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 import resource
 import shutil
+import signal
 import struct
+import subprocess
+import sys
 
 import pytest
 
 from conftest import (BIN, GUEST_ENV, Outcome, assert_no_traceback, assert_same,
-                      pyunik_command, run_cli)
+                      host_env_for_pyunik, pyunik_command, run_cli)
 
 HELLO = BIN / "hello-musl"
 
@@ -220,3 +223,20 @@ def test_warnings_without_quiet(run_pyunik):
     assert lines.count("pyunik: warning: unknown syscall 500") == 1
     assert len(lines) == 3, lines
     assert all(line.startswith("pyunik: warning: unknown syscall ") for line in lines)
+
+
+@pytest.mark.parametrize("sig,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_host_signal_reaches_a_busy_guest(sig, status):
+    """Ctrl-C (or a kill of pyunik) while the guest computes without a syscall: the
+    signal's default action ends the guest, as it would a native process, rather
+    than waiting for the CPU to come back to Python."""
+    import time
+    p = subprocess.Popen([sys.executable, "-m", "pyunik", "run", "-q",
+                          str(BIN / "loop-musl"), "100000000000"],
+                         env=host_env_for_pyunik(), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    time.sleep(1.5)
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == status, err.decode()
+    assert b"Traceback" not in err

@@ -253,8 +253,6 @@ class Kernel:
                     event.result = invoke(t, [nr] + event.args + regs[7:])
             except KernelError as e:
                 event.result = -e.errno
-            except ProcessExit:
-                raise
         for fn in self.hooks_after.get(nr, ()):
             fn(event)
         if out is not None:
