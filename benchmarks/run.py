@@ -55,6 +55,10 @@ sys.path.insert(0, ROOT)          # import pyunik from this checkout
 CHILD_ENV = dict(os.environ)
 CHILD_ENV["PYTHONPATH"] = ROOT + (os.pathsep + os.environ["PYTHONPATH"]
                                   if os.environ.get("PYTHONPATH") else "")
+# pyunik's own modules are byte-compiled as in any installed copy (pip compiles them at
+# install time); a PYTHONDONTWRITEBYTECODE in the environment would instead make every
+# pyunik run recompile its source.
+CHILD_ENV.pop("PYTHONDONTWRITEBYTECODE", None)
 
 SIZES = {
     # name: (N1, N2) per mode
