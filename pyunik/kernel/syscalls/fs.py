@@ -196,7 +196,8 @@ def sys_dup3(t, oldfd, newfd, flags):
 
 
 def sys_fcntl(t, fd, cmd, arg):
-    """fcntl(2): descriptor flags, status flags, F_DUPFD(_CLOEXEC), F_GETPIPE_SZ."""
+    """fcntl(2): descriptor and status flags, F_DUPFD(_CLOEXEC), pipe size, seals, and
+    record and OFD locks."""
     fds = t.process.fds
     f = fds.get(fd)
     if cmd == F_DUPFD or cmd == F_DUPFD_CLOEXEC:

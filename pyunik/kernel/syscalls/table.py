@@ -67,9 +67,10 @@ ROWS = [
     row(7, "poll", poll.sys_poll, Ptr, UInt, Int, status=PARTIAL, note=POLL),
     row(8, "lseek", fs.sys_lseek, Fd, Off, Enum(table="whence")),
     row(9, "mmap", mm.sys_mmap, Ptr, Size, Flags(table="prot"), Flags(table="mmap"), Fd, Off,
-        status=PARTIAL, note="file mappings are copies filled at mmap time: MAP_SHARED "
-                             "writes reach the file at msync/munmap, and later writes to "
-                             "the file are not seen through an existing mapping"),
+        status=PARTIAL, note="file pages are shared with the file (ramfs, memfd, hostfs, the "
+                             "automatic image); members of built images are copied at mmap "
+                             "time; pages wholly past the end of a file read as zeros where "
+                             "Linux raises SIGBUS"),
     row(10, "mprotect", mm.sys_mprotect, Ptr, Size, Flags(table="prot"),
         status=PARTIAL, note="a range with a hole fails with ENOMEM before changing any page"),
     row(11, "munmap", mm.sys_munmap, Ptr, Size),
@@ -107,9 +108,9 @@ ROWS = [
                              "ENOSYS where a handler would run or the signal is blocked"),
     row(63, "uname", proc.sys_uname, Ptr),
     row(72, "fcntl", fs.sys_fcntl, Fd, Enum(table="fcntl"), ULong,
-        status=PARTIAL, note="F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, F_GETPIPE_SZ, "
-                             "F_GETLK/SETLK/SETLKW and F_OFD_*; " + WAITLOCK + "; leases, "
-                             "seals, F_SETPIPE_SZ and F_NOTIFY are EINVAL"),
+        status=PARTIAL, note="F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, "
+                             "F_GET/SETPIPE_SZ, F_ADD/GET_SEALS, F_GETLK/SETLK/SETLKW and "
+                             "F_OFD_*; " + WAITLOCK + "; leases and F_NOTIFY are EINVAL"),
     row(73, "flock", fs.sys_flock, Fd, Enum(table="flock"),
         status=PARTIAL, note=WAITLOCK),
     row(74, "fsync", files.sys_fsync, Fd),
@@ -227,7 +228,8 @@ ROWS = [
     row(276, "tee", fs.sys_tee, Fd, Fd, Size, UInt),
     row(280, "utimensat", files.sys_utimensat, DirFd, Ptr, Ptr, Flags(table="at")),
     row(285, "fallocate", files.sys_fallocate, Fd, Int, Off, Off,
-        status=PARTIAL, note="modes other than 0 and FALLOC_FL_KEEP_SIZE are EOPNOTSUPP"),
+        status=PARTIAL, note="modes 0 and KEEP_SIZE; PUNCH_HOLE on in-memory files only; "
+                             "the others are EOPNOTSUPP, as on tmpfs"),
     row(292, "dup3", fs.sys_dup3, Fd, Fd, Flags(table="open")),
     row(293, "pipe2", fs.sys_pipe2, Ptr, Flags(table="open"), status=PARTIAL, note=NO_SCHED),
     row(294, "inotify_init1", inotify.sys_inotify_init1, Flags(table="inotify_init"),
@@ -241,8 +243,8 @@ ROWS = [
         status=PARTIAL, note="RENAME_WHITEOUT is EINVAL"),
     row(318, "getrandom", proc.sys_getrandom, OutBuf(), Size, Flags(table="grnd")),
     row(319, "memfd_create", fs.sys_memfd_create, Path, UInt,
-        status=PARTIAL, note="no seals (MFD_ALLOW_SEALING accepted, F_ADD_SEALS EINVAL); "
-                             "no MFD_HUGETLB"),
+        status=PARTIAL, note="no MFD_HUGETLB (EINVAL); F_SEAL_WRITE is not refused while "
+                             "a shared writable mapping exists"),
     row(326, "copy_file_range", fs.sys_copy_file_range, Fd, Ptr, Fd, Ptr, Size, UInt),
     row(327, "preadv2", fs.sys_preadv2, Fd, OutIovec(2), Int, Off, Off, UInt),
     row(328, "pwritev2", fs.sys_pwritev2, Fd, InIovec(2), Int, Off, Off, UInt),
