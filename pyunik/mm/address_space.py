@@ -48,7 +48,7 @@ class VMA:
     """A run of guest pages [start, end) with one protection and one host backing."""
 
     __slots__ = ("start", "end", "prot", "flags", "host", "name", "reserve", "file", "offset",
-                 "may_write", "host_backed")
+                 "may_write", "host_backed", "code")
 
     def __init__(self, start, end, prot, flags, host_ptr, name="", reserve=None, file=None,
                  offset=0, may_write=True, host_backed=False):
@@ -63,14 +63,19 @@ class VMA:
         self.offset = offset      # file offset of self.start
         self.may_write = may_write      # False: a shared map of a file not open for writing
         self.host_backed = host_backed  # the host maps the file's own pages here
+        # Ever executable? Then the CPU may hold translated code for these pages, and
+        # the kernel writes them only through the engine, which invalidates it.
+        self.code = bool(prot & 4)
 
     def host_at(self, addr: int) -> int:
         return self.host + (addr - self.start)
 
     def piece(self, start: int, end: int, prot: int | None = None) -> "VMA":
-        return VMA(start, end, self.prot if prot is None else prot, self.flags,
-                   self.host_at(start), self.name, self.reserve, self.file,
-                   self.offset + (start - self.start), self.may_write, self.host_backed)
+        v = VMA(start, end, self.prot if prot is None else prot, self.flags,
+                self.host_at(start), self.name, self.reserve, self.file,
+                self.offset + (start - self.start), self.may_write, self.host_backed)
+        v.code = v.code or self.code
+        return v
 
     def __repr__(self) -> str:
         return "VMA(%#x-%#x %s %s)" % (self.start, self.end, prot_string(self.prot, self.flags),

@@ -18,6 +18,7 @@ from ..cpu.engine import MemoryFault
 
 _PAGE = L.PAGE_SIZE
 _string_at = ctypes.string_at
+_memmove = ctypes.memmove
 
 
 class UserMemory:
@@ -54,6 +55,10 @@ class UserMemory:
         v = self.find(addr)
         if v is None or not v.prot & 2:
             raise KernelError(EFAULT)
+        if end <= v.end and not v.code:
+            # Straight into the host pages: no translated code can live there.
+            _memmove(v.host + (addr - v.start), bytes(data), size)
+            return
         if end > v.end and not self._writable(v.end, end):
             raise KernelError(EFAULT)
         try:
