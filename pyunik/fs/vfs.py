@@ -163,6 +163,8 @@ class VFS:
         if name == b".":
             return at
         if name == b"..":
+            if d is self.root.inode and at.mount is self.root.mount:
+                return at               # ".." at the (chroot) root stays there
             return at.parent()
         if len(name) > NAME_MAX:
             raise KernelError(ENAMETOOLONG)

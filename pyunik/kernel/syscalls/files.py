@@ -58,6 +58,10 @@ def _base(t, dirfd: int, path: bytes) -> Path:
     """Where a relative path starts: the cwd for AT_FDCWD, else the directory fd's path."""
     if path.startswith(b"/"):
         return t.process.cwd          # unused by the walk, which starts at the root
+    return _dirfd_path(t, dirfd)
+
+
+def _dirfd_path(t, dirfd: int) -> Path:
     if dirfd == L.AT_FDCWD:
         return t.process.cwd
     f = t.process.fds.get(dirfd)
@@ -252,44 +256,78 @@ def sys_openat2(t, dirfd, path, how, size):
         raise KernelError(EINVAL)
     if resolve_bits & RESOLVE_CACHED:
         raise KernelError(EAGAIN)  # nothing is cached
-    if resolve_bits & (RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV):
-        _check_resolve(t, dirfd, path, resolve_bits)
+    if resolve_bits & ~RESOLVE_CACHED:
+        path = _resolve_scoped(t, dirfd, path, resolve_bits, not flags & O_NOFOLLOW)
     _check_open_flags(flags)
     return do_open(t, dirfd, path, flags, mode)
 
 
-def _check_resolve(t, dirfd, path, bits):
-    """Walk path component by component to enforce openat2's RESOLVE_* rules."""
-    base = _base(t, dirfd, path) if path else t.process.cwd
-    if path.startswith(b"/") and bits & RESOLVE_BENEATH:
-        raise KernelError(EXDEV)
-    depth = 0
-    comps = [c for c in path.split(b"/") if c]
-    at = base if not path.startswith(b"/") else t.process.root
+def _resolve_scoped(t, dirfd, path, bits, follow_last):
+    """openat2's RESOLVE_* walk. Returns path rewritten relative to dirfd with every
+    symlink before the last component resolved, so the open that follows lands where
+    this walk did (for RESOLVE_IN_ROOT, ".." at dirfd and absolute paths stay in it).
+
+    RESOLVE_BENEATH: leaving dirfd (.., absolute paths or symlinks) is EXDEV;
+    RESOLVE_IN_ROOT: dirfd is the root; RESOLVE_NO_SYMLINKS: any symlink is ELOOP;
+    RESOLVE_NO_MAGICLINKS: /proc links are ELOOP; RESOLVE_NO_XDEV: crossing a mount
+    is EXDEV."""
     vfs = _walker(t)
-    for i, c in enumerate(comps):
-        if c == b"..":
-            if depth == 0 and bits & (RESOLVE_BENEATH | RESOLVE_IN_ROOT):
-                raise KernelError(EXDEV)
-            depth -= 1
-            at = at.parent()
-            continue
+    base = _dirfd_path(t, dirfd)
+    scoped = bits & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)
+    at, names = base, []            # names: where we are, below base
+    queue = [c for c in path.split(b"/") if c]
+
+    def restart_absolute():
+        if bits & RESOLVE_BENEATH:
+            raise KernelError(EXDEV)
+        if not bits & RESOLVE_IN_ROOT:
+            return None             # plain absolute: not below base, nothing to rewrite
+        return base
+
+    if path.startswith(b"/"):
+        if restart_absolute() is None:
+            return path
+    links = 0
+    while queue:
+        c = queue.pop(0)
         if c == b".":
+            continue
+        if c == b"..":
+            if not names:
+                if bits & RESOLVE_BENEATH:
+                    raise KernelError(EXDEV)
+                if bits & RESOLVE_IN_ROOT:
+                    continue        # dirfd is the root: ".." stays
+                return path
+            names.pop()
+            at = at.parent()
             continue
         nxt = vfs._enter(at, c)
         if nxt is None:
-            return
+            names.append(c)
+            names += queue
+            break
         if nxt.mount is not at.mount and bits & RESOLVE_NO_XDEV:
             raise KernelError(EXDEV)
-        if nxt.inode.is_symlink:
+        if nxt.inode.is_symlink and (queue or follow_last):
             if bits & RESOLVE_NO_SYMLINKS:
                 raise KernelError(ELOOP)
-            if bits & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) and \
-                    nxt.inode.readlink().startswith(b"/"):
-                raise KernelError(EXDEV)
-            return
+            if getattr(nxt.inode, "follow", None) is not None:
+                raise KernelError(ELOOP if bits & RESOLVE_NO_MAGICLINKS or not scoped
+                                  else EXDEV)
+            links += 1
+            if links > 40:
+                raise KernelError(ELOOP)
+            target = nxt.inode.readlink()
+            if target.startswith(b"/"):
+                if restart_absolute() is None:
+                    return path
+                at, names = base, []
+            queue = [x for x in target.split(b"/") if x] + queue
+            continue
         at = nxt
-        depth += 1
+        names.append(c)
+    return b"/".join(names) or b"."
 
 
 def sys_close_range(t, first, last, flags):
