@@ -22,14 +22,9 @@ from conftest import (BIN, GUEST_ENV, REPO, TIMEOUT, KnownLine, Outcome, assert_
 
 LIBCS = ["musl", "glibc"]
 
-# Lines where pyunik knowingly differs, both outside inotify itself: they come from how
-# pyunik's read(2) and readv(2) treat any file.
+# Lines where pyunik knowingly differs, outside inotify itself: it comes from how
+# pyunik's read(2) treats any file.
 KNOWN = [
-    KnownLine("readv 8+100 (Linux reads each iovec alone):",
-              "readv 8+100 (Linux reads each iovec alone): 32",
-              "pyunik's readv(2) reads one buffer of the iovecs' total length and scatters "
-              "it; Linux reads each iovec alone for files without read_iter (inotify), so "
-              "an iovec smaller than the next event is EINVAL there"),
     KnownLine("FIONREAD after bad read (Linux drops the event):",
               "FIONREAD after bad read (Linux drops the event): 32",
               "pyunik's read(2) checks the buffer before taking anything from the file, so "

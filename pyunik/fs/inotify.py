@@ -288,6 +288,8 @@ class InotifyFile(File):
     read of an empty queue: the system call layer decides what such a wait means (with
     one thread, nothing could ever end it)."""
 
+    read_each_iovec = True      # like Linux's inotify: .read, no .read_iter
+
     def __init__(self, flags: int, uid: int, wait_forever: Callable[[], None]):
         if _instances.get(uid, 0) >= MAX_USER_INSTANCES:
             raise KernelError(EMFILE)

@@ -75,6 +75,12 @@ class OverlayFS(FileSystem):
         self.origin[upper.root] = lower_root
         self.root = OverlayInode(self, None, b"", upper.root, lower_root)
 
+    def close(self) -> None:
+        """Give back what the lower filesystem holds on the host."""
+        close = getattr(self.lower_root.fs, "close", None)
+        if close is not None:
+            close()
+
     def statfs(self) -> dict:
         info = dict(self.upper.statfs())
         info["type"] = self.magic

@@ -334,3 +334,10 @@ class Kernel:
         self.exit_status = 128 + e.signal if e.signal else e.status
         process.fds.close_all()
         process.mm.free_all()
+        if len(self.processes) == 1:
+            # The last process is gone: filesystems give back what they hold on the
+            # host (hostfs's cached file descriptors, its mount root).
+            for m in self.vfs.mount_table():
+                close = getattr(m.fs, "close", None)
+                if close is not None:
+                    close()

@@ -106,13 +106,33 @@ def _scatter(t, vecs, data):
 
 
 def sys_readv(t, fd, iov, iovcnt):
-    """readv(2): one read of the total length, scattered over the buffers."""
+    """readv(2): one read of the total length, scattered over the buffers; a file
+    that reads only whole records (inotify) reads each buffer alone, as Linux's
+    do_loop_readv_writev does for files without read_iter."""
     f = _readable(t, fd)
     vecs = t.mm.read_iovec(iov, iovcnt)
     for base, length in vecs:
         t.mm.check_writable(base, min(length, L.PAGE_SIZE - (base & (L.PAGE_SIZE - 1))))
+    if getattr(f, "read_each_iovec", False):
+        return inotify.accessed(f, _read_each(t, f, vecs))
     total = min(sum(length for _, length in vecs), MAX_RW_COUNT)
     return inotify.accessed(f, _scatter(t, vecs, f.read(total) if total else b""))
+
+
+def _read_each(t, f, vecs):
+    done = 0
+    for base, length in vecs:
+        try:
+            data = f.read(length) if length else b""
+        except KernelError:
+            if done:
+                break
+            raise
+        t.mm.write(base, data)
+        done += len(data)
+        if len(data) != length:
+            break
+    return done
 
 
 def sys_writev(t, fd, iov, iovcnt):
