@@ -13,7 +13,7 @@ import os
 
 from ..abi import linux as L
 from ..errors import KernelError
-from ..fs import inotify
+from ..abi import inotify
 
 STRING_LIMIT = 32
 _RETURNS_ADDRESS = {"mmap", "brk", "mremap", "shmat"}

@@ -12,8 +12,9 @@ from errno import EACCES, EINVAL, ENOTDIR
 
 from ...abi import linux as L
 from ...errors import KernelError
-from ...fs.inotify import (ALL_INOTIFY_BITS, IN_CLOEXEC, IN_DONT_FOLLOW, IN_MASK_ADD,
-                           IN_MASK_CREATE, IN_NONBLOCK, IN_ONLYDIR, InotifyFile)
+from ...abi.inotify import (ALL_INOTIFY_BITS, IN_CLOEXEC, IN_DONT_FOLLOW, IN_MASK_ADD,
+                            IN_MASK_CREATE, IN_NONBLOCK, IN_ONLYDIR)
+from ...fs.inotify import InotifyFile
 from ...fs.vfs import MAY_READ, permitted
 from .files import resolve
 
