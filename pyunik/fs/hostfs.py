@@ -281,7 +281,7 @@ class HostInode(Inode):
         if fd is not None:
             try:
                 os.close(fd)
-            except Exception:
+            except OSError:
                 pass
 
     def _set_attrs(self, st: os.stat_result) -> None:

@@ -211,8 +211,8 @@ def _open_tmpfile(t, dirfd, path, flags, mode):
 
 
 def _check_open_flags(flags):
-    if flags & ~_VALID_OPEN & 0xFFFFFFFF:
-        pass    # Linux ignores unknown open(2) flags (openat2 rejects them)
+    """open(2) ignores unknown flag bits (openat2 rejects them); O_TMPFILE may not
+    come with O_CREAT."""
     if flags & O_TMPFILE == O_TMPFILE and flags & O_CREAT:
         raise KernelError(EINVAL)
 
