@@ -144,7 +144,7 @@ def cmd_run(args) -> int:
         trace_out = sys.stderr
     elif args.strace is not None:
         try:
-            trace_out = open(args.strace, "w")
+            trace_out = open(args.strace, "w", buffering=1)   # line by line, for tail -f
         except OSError as e:
             print("pyunik: %s: %s" % (args.strace, e.strerror), file=sys.stderr)
             return 2

@@ -226,17 +226,21 @@ def test_warnings_without_quiet(run_pyunik):
 
 
 @pytest.mark.parametrize("sig,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_host_signal_reaches_a_busy_guest(sig, status):
+def test_host_signal_reaches_a_busy_guest(sig, status, tmp_path):
     """Ctrl-C (or a kill of pyunik) while the guest computes without a syscall: the
     signal's default action ends the guest, as it would a native process, rather
     than waiting for the CPU to come back to Python."""
     import time
-    p = subprocess.Popen([sys.executable, "-m", "pyunik", "run", "-q",
+    trace = tmp_path / "trace"
+    p = subprocess.Popen([sys.executable, "-m", "pyunik", "run", "-q", "--strace=%s" % trace,
                           str(BIN / "loop-musl"), "100000000000"],
                          env=host_env_for_pyunik(), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
-    time.sleep(1.5)
+    deadline = time.monotonic() + 60
+    while not (trace.exists() and trace.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.05)          # the guest's first syscalls: it is running now
+    time.sleep(0.3)
     p.send_signal(sig)
-    out, err = p.communicate(timeout=30)
+    out, err = p.communicate(timeout=60)
     assert p.returncode == status, err.decode()
     assert b"Traceback" not in err
