@@ -184,3 +184,26 @@ def test_missing_syscall_warns_once(make_program, run_pyunik):
         "pyunik: warning: unknown syscall 1000"]
     quiet = run_pyunik([path], extra_opts=["-q"])
     assert (quiet.status, quiet.stdout, quiet.stderr) == (38, b"", b"")
+
+
+def fadvise(fd: int, advice: int, length: int = 0) -> list[str]:
+    """fadvise64(fd, 0, length, advice), then exit(-rax) if it failed: the exit status
+    is the errno, or falls through on success."""
+    return ["b8" + imm32(221), "bf" + imm32(fd), "31f6",              # eax, edi, esi=0
+            "48ba" + struct.pack("<q", length).hex(),                 # rdx = length
+            "41ba" + imm32(advice), "0f05",                           # r10d = advice
+            "4885c0", "740d",                                         # test rax; jz +13
+            "4889c7", "48f7df", *EXIT_RDI]                            # exit(-rax)
+
+
+@pytest.mark.parametrize("fd,advice,length,errno_", [
+    (0, 2, 0, 29),          # stdin is a pipe: ESPIPE
+    (99, 2, 0, 9),          # EBADF
+    (1, 2, 0, 29),          # stdout is a pipe in both runs
+    (2, 9, 0, 29),          # stderr too: ESPIPE comes before the advice check
+])
+def test_fadvise_errors(make_program, run_native, run_pyunik, fd, advice, length, errno_):
+    code = asm(*fadvise(fd, advice, length), "31ff", *EXIT_RDI)      # success: exit(0)
+    native, emulated = both(make_program, run_native, run_pyunik, "fadvise", code)
+    assert native.status == errno_
+    assert_same(native, emulated)

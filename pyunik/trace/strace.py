@@ -64,6 +64,8 @@ ENUMS = {
               135: "FUTEX_UNLOCK_PI_PRIVATE", 137: "FUTEX_WAIT_BITSET_PRIVATE",
               138: "FUTEX_WAKE_BITSET_PRIVATE", 393: "FUTEX_WAIT_BITSET_PRIVATE|"
                                                     "FUTEX_CLOCK_REALTIME"},
+    "fadvise": {0: "POSIX_FADV_NORMAL", 1: "POSIX_FADV_RANDOM", 2: "POSIX_FADV_SEQUENTIAL",
+                3: "POSIX_FADV_WILLNEED", 4: "POSIX_FADV_DONTNEED", 5: "POSIX_FADV_NOREUSE"},
     "access": {0: "F_OK", 1: "X_OK", 2: "W_OK", 3: "W_OK|X_OK", 4: "R_OK", 5: "R_OK|X_OK",
                6: "R_OK|W_OK", 7: "R_OK|W_OK|X_OK"},
 }

@@ -278,6 +278,17 @@ def sys_pipe2(t, pipefd, flags):
 
 
 
+def sys_fadvise64(t, fd, offset, length, advice):
+    """fadvise64(2): checked as Linux does, then a hint with nothing to act on (file
+    data lives in memory or in the host's page cache already)."""
+    f = t.process.fds.get(fd)
+    if S.S_ISFIFO(f.stat()[3]):        # a pipe, a fifo, or a host pipe as stdio
+        raise KernelError(ESPIPE)
+    if not 0 <= advice <= 5 or length < 0:
+        raise KernelError(EINVAL)
+    return 0
+
+
 # ---- vectored I/O at an offset ---------------------------------------------------------
 
 RWF_VALID = 0x1F        # HIPRI, DSYNC, SYNC, NOWAIT, APPEND

@@ -192,6 +192,7 @@ ROWS = [
     row(204, "sched_getaffinity", proc.sys_sched_getaffinity, Int, Size, Ptr),
     row(217, "getdents64", files.sys_getdents64, Fd, Ptr, UInt),
     row(218, "set_tid_address", proc.sys_set_tid_address, Ptr),
+    row(221, "fadvise64", fs.sys_fadvise64, Fd, Off, Off, Enum(table="fadvise")),
     row(228, "clock_gettime", time.sys_clock_gettime, Enum(table="clock"), Ptr,
         status=PARTIAL, note="CPU-time clocks read pyunik's own process time; "
                              "per-process clock ids (negative) are EINVAL"),
