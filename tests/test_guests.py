@@ -199,3 +199,15 @@ def test_every_program_is_covered():
 def test_binaries_are_executable():
     for path in BIN.iterdir():
         assert os.access(path, os.X_OK), path
+
+
+@pytest.mark.parametrize("libc", LIBCS)
+def test_creds(run_native, run_pyunik, libc):
+    """Credentials, priorities, process groups and wait with no children, as relations
+    and errno names (the same output for any user)."""
+    program = guest("creds-" + libc)
+    native = run_native([program])
+    emulated = run_pyunik([program], extra_opts=["-q"])
+    assert_no_traceback(emulated)
+    assert native.status == 0
+    assert_same(native, emulated)

@@ -52,8 +52,8 @@ class Process:
     def __init__(self, pid: int, ppid: int, mm, engine, fds, exe: str):
         self.pid = pid
         self.ppid = ppid
-        self.pgid = pid
-        self.sid = pid
+        self.pgid = pid         # a job of its own, as a shell starts it ...
+        self.sid = ppid         # ... in its parent's session
         self.mm = mm
         self.engine = engine
         self.fds = fds
@@ -71,6 +71,11 @@ class Process:
         # Credentials are inherited from pyunik's own process, as a child's are.
         self.uid = self.euid = self.suid = os.getuid()
         self.gid = self.egid = self.sgid = os.getgid()
+        self.fsuid, self.fsgid = self.euid, self.egid
+        try:
+            self.nice = os.getpriority(os.PRIO_PROCESS, 0)   # inherited, like the limits
+        except OSError:
+            self.nice = 0
         self.groups = tuple(os.getgroups())
         self.rlimits = _host_rlimits()
         self.sigactions = [SigAction() for _ in range(L.NSIG + 1)]

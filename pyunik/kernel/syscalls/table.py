@@ -17,7 +17,7 @@ from errno import ENOSYS
 from typing import Callable
 
 from ...abi.syscall_numbers import NAMES
-from . import files, fs, futex, inotify, mm, poll, proc, signal, time
+from . import cred, files, fs, futex, inotify, mm, poll, proc, signal, time
 from .args import (DirFd, Enum, Fd, Flags, InBuf, InIovec, Int, Kind, Mode, Off,
                    OutBuf, OutIovec, Path, Ptr, Request, Signal, Size, UInt, ULong)
 
@@ -50,6 +50,8 @@ WAITLOCK = ("a lock that would wait on another open of the file in the same proc
             "fails with EDEADLK instead of waiting forever")
 POLL = ("one thread: waits only on host fds; a wait nothing could end is a reported "
         "deadlock")
+NO_CHILDREN = ("no process has children yet (fork/clone come later): ECHILD after "
+               "Linux's argument checks")
 NO_SCHED = "would-block returns EAGAIN until the scheduler can park threads"
 INOTIFY = ("events come only from what the guest itself does through pyunik's system "
            "calls (a host process changing a -v directory is not seen)")
@@ -103,6 +105,8 @@ ROWS = [
     row(40, "sendfile", fs.sys_sendfile, Fd, Fd, Ptr, Size),
     row(60, "exit", proc.sys_exit, Int,
         status=PARTIAL, note="ends the process: one thread per process for now"),
+    row(61, "wait4", cred.sys_wait4, Int, Ptr, Flags(table="wait"), Ptr,
+        status=PARTIAL, note=NO_CHILDREN),
     row(62, "kill", signal.sys_kill, Int, Signal,
         status=PARTIAL, note="to the caller's own process: default actions and SIG_IGN; "
                              "ENOSYS where a handler would run or the signal is blocked"),
@@ -140,13 +144,29 @@ ROWS = [
     row(98, "getrusage", proc.sys_getrusage, Int, Ptr,
         status=PARTIAL, note="times are pyunik's own process times"),
     row(99, "sysinfo", proc.sys_sysinfo, Ptr),
+    row(100, "times", cred.sys_times, Ptr,
+        status=PARTIAL, note="times are pyunik's own process times"),
     row(102, "getuid", proc.sys_getuid),
     row(104, "getgid", proc.sys_getgid),
+    row(105, "setuid", cred.sys_setuid, UInt),
+    row(106, "setgid", cred.sys_setgid, UInt),
     row(107, "geteuid", proc.sys_geteuid),
     row(108, "getegid", proc.sys_getegid),
+    row(109, "setpgid", cred.sys_setpgid, Int, Int),
     row(110, "getppid", proc.sys_getppid),
     row(111, "getpgrp", proc.sys_getpgrp),
+    row(112, "setsid", cred.sys_setsid),
+    row(113, "setreuid", cred.sys_setreuid, UInt, UInt),
+    row(114, "setregid", cred.sys_setregid, UInt, UInt),
     row(115, "getgroups", proc.sys_getgroups, Int, Ptr),
+    row(116, "setgroups", cred.sys_setgroups, Int, Ptr),
+    row(117, "setresuid", cred.sys_setresuid, UInt, UInt, UInt),
+    row(118, "getresuid", cred.sys_getresuid, Ptr, Ptr, Ptr),
+    row(119, "setresgid", cred.sys_setresgid, UInt, UInt, UInt),
+    row(120, "getresgid", cred.sys_getresgid, Ptr, Ptr, Ptr),
+    row(121, "getpgid", cred.sys_getpgid, Int),
+    row(122, "setfsuid", cred.sys_setfsuid, UInt),
+    row(123, "setfsgid", cred.sys_setfsgid, UInt),
     row(124, "getsid", proc.sys_getsid, Int),
     row(127, "rt_sigpending", signal.sys_rt_sigpending, Ptr, Size,
         status=PARTIAL, note="always empty: no signal can be left pending yet"),
@@ -158,6 +178,12 @@ ROWS = [
     row(137, "statfs", files.sys_statfs, Path, Ptr),
     row(138, "fstatfs", files.sys_fstatfs, Fd, Ptr,
         status=PARTIAL, note="EINVAL on pipes and host streams"),
+    row(140, "getpriority", cred.sys_getpriority, Int, Int),
+    row(141, "setpriority", cred.sys_setpriority, Int, Int, Int,
+        status=PARTIAL, note="the nice value is kept and reported; with one runnable thread it "
+                             "changes no scheduling"),
+    row(143, "sched_getparam", cred.sys_sched_getparam, Int, Ptr),
+    row(145, "sched_getscheduler", cred.sys_sched_getscheduler, Int),
     row(157, "prctl", proc.sys_prctl, Enum(table="prctl"), ULong, ULong, ULong, ULong,
         status=PARTIAL, note="PR_SET/GET_NAME, DUMPABLE, PDEATHSIG, NO_NEW_PRIVS, "
                              "CHILD_SUBREAPER, TIMERSLACK, GET_SECCOMP, CAPBSET_READ; "
@@ -202,6 +228,8 @@ ROWS = [
     row(231, "exit_group", proc.sys_exit_group, Int),
     row(234, "tgkill", signal.sys_tgkill, Int, Int, Signal, status=PARTIAL, note="as kill"),
     row(235, "utimes", files.sys_utimes, Path, Ptr),
+    row(247, "waitid", cred.sys_waitid, Int, Int, Ptr, Flags(table="wait"), Ptr,
+        status=PARTIAL, note=NO_CHILDREN),
     row(253, "inotify_init", inotify.sys_inotify_init, status=PARTIAL, note=INOTIFY),
     row(254, "inotify_add_watch", inotify.sys_inotify_add_watch, Fd, WATCH_PATH,
         Flags(table="inotify"), status=PARTIAL, note=INOTIFY),
@@ -240,6 +268,7 @@ ROWS = [
     row(302, "prlimit64", proc.sys_prlimit64, Int, Enum(table="rlimit"), Ptr, Ptr,
         status=PARTIAL, note="the calling process only (ESRCH for other pids)"),
     row(306, "syncfs", files.sys_syncfs, Fd),
+    row(309, "getcpu", cred.sys_getcpu, Ptr, Ptr, Ptr),
     row(316, "renameat2", files.sys_renameat2, DirFd, Path, DirFd, Path, Flags(table="rename"),
         status=PARTIAL, note="RENAME_WHITEOUT is EINVAL"),
     row(318, "getrandom", proc.sys_getrandom, OutBuf(), Size, Flags(table="grnd")),

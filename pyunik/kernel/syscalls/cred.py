@@ -1,0 +1,272 @@
+"""Credentials, priorities, process groups and waiting: the small process calls.
+
+The rules are Linux's (kernel/sys.c, kernel/exit.c): an unprivileged process may set
+its user and group ids only to its real, effective or saved ones; root may set any.
+pyunik has one process per kernel for now, so waiting finds no child (ECHILD).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+from errno import EACCES, ECHILD, EINVAL, EPERM, ESRCH
+
+from ...errors import KernelError
+
+_U32 = struct.Struct("<I")
+PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
+SCHED_OTHER = 0
+WNOHANG, WUNTRACED, WCONTINUED, WEXITED, WSTOPPED, WNOWAIT = 1, 2, 8, 4, 2, 0x01000000
+__WALL, __WCLONE, __WNOTHREAD = 0x40000000, 0x80000000, 0x20000000
+
+
+def _uid(value):
+    """uid_t arguments arrive as 32-bit values; -1 means "unchanged"."""
+    return -1 if value == 0xFFFFFFFF else value
+
+
+def sys_getresuid(t, ruid, euid, suid):
+    """getresuid(2)."""
+    p = t.process
+    for ptr, v in ((ruid, p.uid), (euid, p.euid), (suid, p.suid)):
+        t.mm.write(ptr, _U32.pack(v))
+    return 0
+
+
+def sys_getresgid(t, rgid, egid, sgid):
+    """getresgid(2)."""
+    p = t.process
+    for ptr, v in ((rgid, p.gid), (egid, p.egid), (sgid, p.sgid)):
+        t.mm.write(ptr, _U32.pack(v))
+    return 0
+
+
+def _set_ids(t, kind, real, effective, saved):
+    """setres[ug]id's rule: without privilege each new id must be one of the current
+    real, effective or saved ids."""
+    p = t.process
+    names = ("uid", "euid", "suid") if kind == "u" else ("gid", "egid", "sgid")
+    current = tuple(getattr(p, n) for n in names)
+    new = (_uid(real), _uid(effective), _uid(saved))
+    if p.euid != 0 and any(v != -1 and v not in current for v in new):
+        raise KernelError(EPERM)
+    for name, v in zip(names, new):
+        if v != -1:
+            setattr(p, name, v)
+    p.fsuid = p.euid
+    p.fsgid = p.egid
+    return 0
+
+
+def sys_setresuid(t, ruid, euid, suid):
+    """setresuid(2)."""
+    return _set_ids(t, "u", ruid, euid, suid)
+
+
+def sys_setresgid(t, rgid, egid, sgid):
+    """setresgid(2)."""
+    return _set_ids(t, "g", rgid, egid, sgid)
+
+
+def sys_setuid(t, uid):
+    """setuid(2): root sets all three ids; others only the effective one, to the real
+    or saved id."""
+    p = t.process
+    if p.euid == 0:
+        return _set_ids(t, "u", uid, uid, uid)
+    if uid not in (p.uid, p.suid):
+        raise KernelError(EPERM)
+    return _set_ids(t, "u", 0xFFFFFFFF, uid, 0xFFFFFFFF)
+
+
+def sys_setgid(t, gid):
+    """setgid(2)."""
+    p = t.process
+    if p.euid == 0:
+        return _set_ids(t, "g", gid, gid, gid)
+    if gid not in (p.gid, p.sgid):
+        raise KernelError(EPERM)
+    return _set_ids(t, "g", 0xFFFFFFFF, gid, 0xFFFFFFFF)
+
+
+def sys_setreuid(t, ruid, euid):
+    """setreuid(2): the saved id follows the effective one when the real id is set or
+    the effective one changes to other than the old real id."""
+    p = t.process
+    old_real = p.uid
+    r, e = _uid(ruid), _uid(euid)
+    if p.euid != 0:
+        if r != -1 and r not in (p.uid, p.euid):
+            raise KernelError(EPERM)
+        if e != -1 and e not in (p.uid, p.euid, p.suid):
+            raise KernelError(EPERM)
+    saved = 0xFFFFFFFF
+    if r != -1 or (e != -1 and e != old_real):
+        saved = e if e != -1 else p.euid
+    return _set_ids(t, "u", ruid, euid, saved)
+
+
+def sys_setregid(t, rgid, egid):
+    """setregid(2)."""
+    p = t.process
+    old_real = p.gid
+    r, e = _uid(rgid), _uid(egid)
+    if p.euid != 0:
+        if r != -1 and r not in (p.gid, p.egid):
+            raise KernelError(EPERM)
+        if e != -1 and e not in (p.gid, p.egid, p.sgid):
+            raise KernelError(EPERM)
+    saved = 0xFFFFFFFF
+    if r != -1 or (e != -1 and e != old_real):
+        saved = e if e != -1 else p.egid
+    return _set_ids(t, "g", rgid, egid, saved)
+
+
+def sys_setfsuid(t, fsuid):
+    """setfsuid(2): returns the old fsuid; changes it when permitted."""
+    p = t.process
+    old = getattr(p, "fsuid", p.euid)
+    v = _uid(fsuid)
+    if v != -1 and (p.euid == 0 or v in (p.uid, p.euid, p.suid, old)):
+        p.fsuid = v
+    return old
+
+
+def sys_setfsgid(t, fsgid):
+    """setfsgid(2)."""
+    p = t.process
+    old = getattr(p, "fsgid", p.egid)
+    v = _uid(fsgid)
+    if v != -1 and (p.euid == 0 or v in (p.gid, p.egid, p.sgid, old)):
+        p.fsgid = v
+    return old
+
+
+def sys_setgroups(t, size, list_ptr):
+    """setgroups(2): root only."""
+    if t.process.euid != 0:
+        raise KernelError(EPERM)
+    if size < 0 or size > 65536:
+        raise KernelError(EINVAL)
+    raw = t.mm.read(list_ptr, 4 * size)
+    t.process.groups = tuple(struct.unpack("<%dI" % size, raw))
+    return 0
+
+
+# ---- priorities --------------------------------------------------------------------------
+
+def _priority_target(t, which, who):
+    p = t.process
+    if which == PRIO_PROCESS:
+        if who not in (0, p.pid):
+            raise KernelError(ESRCH)
+    elif which == PRIO_PGRP:
+        if who not in (0, p.pgid):
+            raise KernelError(ESRCH)
+    elif which == PRIO_USER:
+        if who not in (0, p.uid):
+            raise KernelError(ESRCH)
+    else:
+        raise KernelError(EINVAL)
+    return p
+
+
+def sys_getpriority(t, which, who):
+    """getpriority(2): the kernel returns 20 - nice (1..40); libc converts it."""
+    return 20 - getattr(_priority_target(t, which, who), "nice", 0)
+
+
+def sys_setpriority(t, which, who, prio):
+    """setpriority(2): nice clamped to -20..19; lowering it needs root (EACCES)."""
+    p = _priority_target(t, which, who)
+    nice = max(-20, min(19, prio))
+    if nice < getattr(p, "nice", 0) and p.euid != 0:
+        raise KernelError(EACCES)
+    p.nice = nice
+    return 0
+
+
+def sys_sched_getscheduler(t, pid):
+    """sched_getscheduler(2): SCHED_OTHER, the only policy."""
+    if pid < 0:
+        raise KernelError(EINVAL)
+    if pid not in (0, t.process.pid, t.tid):
+        raise KernelError(ESRCH)
+    return SCHED_OTHER
+
+
+def sys_sched_getparam(t, pid, param):
+    """sched_getparam(2): priority 0 under SCHED_OTHER."""
+    if pid < 0 or not param:
+        raise KernelError(EINVAL)
+    if pid not in (0, t.process.pid, t.tid):
+        raise KernelError(ESRCH)
+    t.mm.write(param, _U32.pack(0))
+    return 0
+
+
+def sys_getcpu(t, cpu, node, cache):
+    """getcpu(2): the one CPU, node 0."""
+    if cpu:
+        t.mm.write(cpu, _U32.pack(0))
+    if node:
+        t.mm.write(node, _U32.pack(0))
+    return 0
+
+
+def sys_times(t, buf):
+    """times(2): clock ticks (100 Hz) of pyunik's own process times, and the ticks since
+    the kernel booted as the return value."""
+    if buf:
+        tm = os.times()
+        t.mm.write(buf, struct.pack("<qqqq", int(tm.user * 100), int(tm.system * 100), 0, 0))
+    return int((time.monotonic() - t.process.kernel.boot_time) * 100)
+
+
+# ---- process groups, sessions, children ----------------------------------------------------
+
+def sys_getpgid(t, pid):
+    """getpgid(2)."""
+    if pid not in (0, t.process.pid):
+        raise KernelError(ESRCH)
+    return t.process.pgid
+
+
+def sys_setpgid(t, pid, pgid):
+    """setpgid(2): the caller may make itself a group leader or join its own group."""
+    p = t.process
+    if pgid < 0:
+        raise KernelError(EINVAL)
+    if pid not in (0, p.pid):
+        raise KernelError(ESRCH)
+    if p.sid == p.pid:
+        raise KernelError(EPERM)        # a session leader cannot change its group
+    target = pgid or p.pid
+    if target != p.pid and target != p.pgid:
+        raise KernelError(EPERM)
+    p.pgid = target
+    return 0
+
+
+def sys_setsid(t):
+    """setsid(2): EPERM for a process group leader."""
+    p = t.process
+    if p.pgid == p.pid:
+        raise KernelError(EPERM)
+    p.sid = p.pgid = p.pid
+    return p.sid
+
+
+def sys_wait4(t, pid, status, options, rusage):
+    """wait4(2): with no child process there is nothing to wait for (ECHILD)."""
+    if options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD):
+        raise KernelError(EINVAL)
+    raise KernelError(ECHILD)
+
+
+def sys_waitid(t, idtype, id_, infop, options, rusage):
+    """waitid(2): with no child process there is nothing to wait for (ECHILD)."""
+    if not options & (WEXITED | WSTOPPED | WCONTINUED) or idtype not in (0, 1, 2, 3):
+        raise KernelError(EINVAL)
+    raise KernelError(ECHILD)
