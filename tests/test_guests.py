@@ -211,3 +211,14 @@ def test_creds(run_native, run_pyunik, libc):
     assert_no_traceback(emulated)
     assert native.status == 0
     assert_same(native, emulated)
+
+
+@pytest.mark.parametrize("libc", LIBCS)
+def test_evlock(run_native, run_pyunik, libc):
+    """eventfd counters (semaphore mode, limits, poll) and the mlock family's checks."""
+    program = guest("evlock-" + libc)
+    native = run_native([program])
+    emulated = run_pyunik([program], extra_opts=["-q"])
+    assert_no_traceback(emulated)
+    assert native.status == 0
+    assert_same(native, emulated)

@@ -14,6 +14,7 @@ from ...abi import linux as L
 from ...errors import KernelError
 from ...fs import inotify
 from ...fs import locks, seals
+from ...fs.eventfd import EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE, EventFile
 from ...fs.openfile import InodeFile
 from ...fs.pipe import make_pipe, set_capacity
 from ...fs.vfs import Mount, Path, Step
@@ -543,3 +544,20 @@ def sys_flock(t, fd, operation):
         raise KernelError(EAGAIN if operation & LOCK_NB else EDEADLK)
     locks.set_lock(inode, f, kind, 0, None, t.process.pid, locks.FLOCK)
     return 0
+
+
+# ---- eventfd ------------------------------------------------------------------------------
+
+def sys_eventfd(t, initval):
+    """eventfd(2)."""
+    return sys_eventfd2(t, initval, 0)
+
+
+def sys_eventfd2(t, initval, flags):
+    """eventfd2(2): EFD_SEMAPHORE, EFD_NONBLOCK, EFD_CLOEXEC."""
+    if flags & ~(EFD_SEMAPHORE | EFD_NONBLOCK | EFD_CLOEXEC):
+        raise KernelError(EINVAL)
+    kernel = t.process.kernel
+    f = EventFile(initval & 0xFFFFFFFF, flags,
+                  lambda: kernel.deadlock(t, "an eventfd no other thread can change"))
+    return t.process.fds.install(f, bool(flags & EFD_CLOEXEC))

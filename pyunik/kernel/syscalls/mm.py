@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from errno import EACCES, EBADF, EINVAL, ENODEV, EOVERFLOW
+from errno import EACCES, EBADF, EINVAL, ENODEV, ENOMEM, EOVERFLOW, EPERM
 
 from ...abi import linux as L
 from ...errors import KernelError
@@ -102,4 +102,60 @@ def sys_mincore(t, addr, length, vec):
 def sys_msync(t, addr, length, flags):
     """msync(2): checks the range and flags; anonymous memory has nothing to write."""
     t.mm.msync(addr, length, flags)
+    return 0
+
+
+# ---- locking pages in memory ----------------------------------------------------------------
+
+MLOCK_ONFAULT = 1
+MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
+
+
+def _lock_range(t, addr, length):
+    start = addr & L.PAGE_MASK
+    end = page_up(addr + length)
+    if end < start:
+        raise KernelError(EINVAL)
+    if not t.mm.covered(start, end):
+        raise KernelError(ENOMEM)
+    limit = t.process.rlimits[L.RLIMIT_MEMLOCK][0]
+    if t.process.euid != 0 and end - start > limit:
+        raise KernelError(ENOMEM if limit else EPERM)
+    return 0
+
+
+def sys_mlock(t, addr, length):
+    """mlock(2): the range is checked as Linux checks it; the host is not asked to pin
+    the pages (guest memory is already resident host memory, lazily committed)."""
+    return _lock_range(t, addr, length)
+
+
+def sys_mlock2(t, addr, length, flags):
+    """mlock2(2): MLOCK_ONFAULT or 0."""
+    if flags & ~MLOCK_ONFAULT:
+        raise KernelError(EINVAL)
+    return _lock_range(t, addr, length)
+
+
+def sys_munlock(t, addr, length):
+    """munlock(2)."""
+    start, end = addr & L.PAGE_MASK, page_up(addr + length)
+    if end < start:
+        raise KernelError(EINVAL)
+    if not t.mm.covered(start, end):
+        raise KernelError(ENOMEM)
+    return 0
+
+
+def sys_mlockall(t, flags):
+    """mlockall(2): MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT (not alone)."""
+    if not flags or flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) or flags == MCL_ONFAULT:
+        raise KernelError(EINVAL)
+    if t.process.euid != 0 and t.process.rlimits[L.RLIMIT_MEMLOCK][0] == 0:
+        raise KernelError(EPERM)
+    return 0
+
+
+def sys_munlockall(t):
+    """munlockall(2)."""
     return 0

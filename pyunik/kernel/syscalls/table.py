@@ -52,6 +52,10 @@ POLL = ("one thread: waits only on host fds; a wait nothing could end is a repor
         "deadlock")
 NO_CHILDREN = ("no process has children yet (fork/clone come later): ECHILD after "
                "Linux's argument checks")
+MLOCK = ("checked as Linux does (mapped range, RLIMIT_MEMLOCK); the host is not asked "
+         "to pin guest pages")
+EVENTFD = ("a blocking read at zero or write past the maximum would wait for another "
+           "thread: reported as a deadlock while there is one thread per process")
 NO_SCHED = "would-block returns EAGAIN until the scheduler can park threads"
 INOTIFY = ("events come only from what the guest itself does through pyunik's system "
            "calls (a host process changing a -v directory is not seen)")
@@ -184,6 +188,10 @@ ROWS = [
                              "changes no scheduling"),
     row(143, "sched_getparam", cred.sys_sched_getparam, Int, Ptr),
     row(145, "sched_getscheduler", cred.sys_sched_getscheduler, Int),
+    row(149, "mlock", mm.sys_mlock, Ptr, Size, status=PARTIAL, note=MLOCK),
+    row(150, "munlock", mm.sys_munlock, Ptr, Size),
+    row(151, "mlockall", mm.sys_mlockall, Int, status=PARTIAL, note=MLOCK),
+    row(152, "munlockall", mm.sys_munlockall),
     row(157, "prctl", proc.sys_prctl, Enum(table="prctl"), ULong, ULong, ULong, ULong,
         status=PARTIAL, note="PR_SET/GET_NAME, DUMPABLE, PDEATHSIG, NO_NEW_PRIVS, "
                              "CHILD_SUBREAPER, TIMERSLACK, GET_SECCOMP, CAPBSET_READ; "
@@ -256,9 +264,12 @@ ROWS = [
     row(275, "splice", fs.sys_splice, Fd, Ptr, Fd, Ptr, Size, UInt),
     row(276, "tee", fs.sys_tee, Fd, Fd, Size, UInt),
     row(280, "utimensat", files.sys_utimensat, DirFd, Ptr, Ptr, Flags(table="at")),
+    row(284, "eventfd", fs.sys_eventfd, UInt, status=PARTIAL, note=EVENTFD),
     row(285, "fallocate", files.sys_fallocate, Fd, Int, Off, Off,
         status=PARTIAL, note="modes 0 and KEEP_SIZE; PUNCH_HOLE on in-memory files only; "
                              "the others are EOPNOTSUPP, as on tmpfs"),
+    row(290, "eventfd2", fs.sys_eventfd2, UInt, Flags(table="open"),
+        status=PARTIAL, note=EVENTFD),
     row(292, "dup3", fs.sys_dup3, Fd, Fd, Flags(table="open")),
     row(293, "pipe2", fs.sys_pipe2, Ptr, Flags(table="open"), status=PARTIAL, note=NO_SCHED),
     row(294, "inotify_init1", inotify.sys_inotify_init1, Flags(table="inotify_init"),
@@ -275,6 +286,7 @@ ROWS = [
     row(319, "memfd_create", fs.sys_memfd_create, Path, UInt,
         status=PARTIAL, note="no MFD_HUGETLB (EINVAL); F_SEAL_WRITE is not refused while "
                              "a shared writable mapping exists"),
+    row(325, "mlock2", mm.sys_mlock2, Ptr, Size, UInt, status=PARTIAL, note=MLOCK),
     row(326, "copy_file_range", fs.sys_copy_file_range, Fd, Ptr, Fd, Ptr, Size, UInt),
     row(327, "preadv2", fs.sys_preadv2, Fd, OutIovec(2), Int, Off, Off, UInt),
     row(328, "pwritev2", fs.sys_pwritev2, Fd, InIovec(2), Int, Off, Off, UInt),

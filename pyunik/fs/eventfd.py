@@ -1,0 +1,75 @@
+"""eventfd: a 64-bit counter behind an fd (fs/eventfd.c).
+
+write(2) adds an 8-byte value to the counter, read(2) takes it (or 1 with
+EFD_SEMAPHORE); reading at zero, or adding past 0xfffffffffffffffe, would wait:
+EAGAIN with O_NONBLOCK, else wait_forever(), which the syscall layer gave (with one
+thread nothing could ever end that wait).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Callable
+from errno import EAGAIN, EINVAL
+
+from ..abi import linux as L
+from ..errors import KernelError
+from .file import POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, File
+
+EFD_SEMAPHORE = 1
+EFD_CLOEXEC = L.O_CLOEXEC
+EFD_NONBLOCK = L.O_NONBLOCK
+MAX_COUNT = 0xFFFFFFFFFFFFFFFE
+_U64 = struct.Struct("<Q")
+_ANON_INODE_DEV = 0x10
+
+
+class EventFile(File):
+    def __init__(self, initval: int, flags: int, wait_forever: Callable[[], None]):
+        super().__init__(L.O_RDWR | (flags & L.O_NONBLOCK))
+        self.count = initval
+        self.semaphore = bool(flags & EFD_SEMAPHORE)
+        self.wait_forever = wait_forever
+
+    def read(self, size: int) -> bytes:
+        if size < 8:
+            raise KernelError(EINVAL)
+        if self.count == 0:
+            if self.flags & L.O_NONBLOCK:
+                raise KernelError(EAGAIN)
+            self.wait_forever()
+        value = 1 if self.semaphore else self.count
+        self.count -= value
+        return _U64.pack(value)
+
+    def write(self, data: bytes) -> int:
+        if len(data) < 8:
+            raise KernelError(EINVAL)
+        (value,) = _U64.unpack_from(data)
+        if value == 0xFFFFFFFFFFFFFFFF:
+            raise KernelError(EINVAL)
+        if self.count + value > MAX_COUNT:
+            if self.flags & L.O_NONBLOCK:
+                raise KernelError(EAGAIN)
+            self.wait_forever()
+        self.count += value
+        return 8
+
+    def poll(self, events: int) -> int:
+        ready = 0
+        if self.count > 0:
+            ready |= POLLIN | POLLRDNORM
+        if self.count == MAX_COUNT + 1:
+            ready |= POLLERR
+        if self.count < MAX_COUNT:
+            ready |= POLLOUT | POLLWRNORM
+        return ready & (events | POLLERR)
+
+    def seek(self, offset: int, whence: int) -> int:
+        return 0                  # noop_llseek
+
+    def stat(self) -> tuple:
+        return (_ANON_INODE_DEV, 1, 1, 0o600, 0, 0, 0, 0, 0, 4096, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+    def proc_link(self) -> bytes:
+        return b"anon_inode:[eventfd]"
