@@ -165,6 +165,7 @@ class Unikernel:
                 program = os.path.abspath(self.path)
                 kernel.boot(namespace.build(kernel, volumes=self.volumes,
                                             image_entries=auto_image_entries(program)))
+            self._check_workdir()
             # /proc/self/exe names the file itself, symlinks resolved (ld.so's $ORIGIN).
             program = kernel.vfs.resolve(kernel.vfs.root, program.encode()).text().decode(
                 errors="surrogateescape")
@@ -177,6 +178,16 @@ class Unikernel:
         except KernelError as e:
             raise ProgramError("pyunik: %s: %s" % (self.argv[0], os.strerror(e.errno).lower()),
                                127 if e.errno == errno.ENOENT else 126) from None
+
+    def _check_workdir(self) -> None:
+        vfs = self.kernel.vfs
+        try:
+            where = vfs.resolve(vfs.root, self.workdir.encode())
+        except KernelError as e:
+            raise namespace.NamespaceError("-w %s: %s" % (self.workdir, os.strerror(e.errno)
+                                                          .lower())) from None
+        if not where.inode.is_dir:
+            raise namespace.NamespaceError("-w %s: not a directory" % self.workdir)
 
     def _guest_program(self) -> str:
         """The program's guest path: as given with a slash, else found on the guest's

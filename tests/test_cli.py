@@ -244,3 +244,15 @@ def test_host_signal_reaches_a_busy_guest(sig, status, tmp_path):
     out, err = p.communicate(timeout=60)
     assert p.returncode == status, err.decode()
     assert b"Traceback" not in err
+
+
+@pytest.mark.parametrize("opts", [["-w", "/nonexistent"], ["-w", "/etc/passwd"],
+                                  ["--root", "/nonexistent"], ["--image", "/etc/passwd"],
+                                  ["-v", "onlyone"], ["-v", "/tmp:relative"]],
+                         ids=lambda o: " ".join(o))
+def test_bad_namespace_options_are_one_line(opts):
+    r = run_cli(["run"] + opts + ["--", str(HELLO)])
+    assert r.status == 2
+    assert_no_traceback(r)
+    assert len(r.stderr.decode().strip().splitlines()) == 1
+    assert r.stdout == b""
