@@ -27,6 +27,9 @@ from .loader.autoimage import auto_image_entries
 from .loader.image import ImageError
 
 
+BINPRM_BUF_SIZE = 256          # how much of a script's first line execve reads
+
+
 class ProgramError(Exception):
     """The program could not be started; .exit_status is what a shell would give."""
 
@@ -166,6 +169,7 @@ class Unikernel:
                 kernel.boot(namespace.build(kernel, volumes=self.volumes,
                                             image_entries=auto_image_entries(program)))
             self._check_workdir()
+            program, data, argv = self._interpret_scripts(program, data, argv)
             # /proc/self/exe names the file itself, symlinks resolved (ld.so's $ORIGIN).
             program = kernel.vfs.resolve(kernel.vfs.root, program.encode()).text().decode(
                 errors="surrogateescape")
@@ -178,6 +182,24 @@ class Unikernel:
         except KernelError as e:
             raise ProgramError("pyunik: %s: %s" % (self.argv[0], os.strerror(e.errno).lower()),
                                127 if e.errno == errno.ENOENT else 126) from None
+
+    def _interpret_scripts(self, program: str, data: bytes, argv: list[bytes]):
+        """binfmt_script: a file starting with "#!" runs its interpreter with the
+        script's path as an argument: argv becomes [interpreter, (its one optional
+        argument), the script as given, the rest], up to 4 levels deep as in Linux."""
+        for _ in range(5):
+            if not data.startswith(b"#!"):
+                return program, data, argv
+            line = data[2:BINPRM_BUF_SIZE].split(b"\n", 1)[0].strip(b" \t")
+            if not line:
+                raise ExecFormatError("empty #! line")
+            parts = line.split(None, 1)
+            interpreter = parts[0].decode(errors="surrogateescape")
+            script = (self.path if program == os.path.abspath(self.path) else program).encode()
+            argv = [parts[0]] + parts[1:] + [script] + argv[1:]
+            program = interpreter
+            data = self.kernel.read_guest_file(interpreter)
+        raise KernelError(errno.ELOOP)
 
     def _check_workdir(self) -> None:
         vfs = self.kernel.vfs

@@ -7,6 +7,7 @@ status (127 not found, 126 not executable), never a Python traceback.
 from __future__ import annotations
 
 import hashlib
+import os
 import resource
 import shutil
 import signal
@@ -17,7 +18,8 @@ import sys
 import pytest
 
 from conftest import (BIN, GUEST_ENV, Outcome, assert_no_traceback, assert_same,
-                      host_env_for_pyunik, pyunik_command, run_cli)
+                      host_env_for_pyunik, pyunik_command, run_cli, run_native,
+                      run_pyunik)
 
 HELLO = BIN / "hello-musl"
 
@@ -256,3 +258,36 @@ def test_bad_namespace_options_are_one_line(opts):
     assert_no_traceback(r)
     assert len(r.stderr.decode().strip().splitlines()) == 1
     assert r.stdout == b""
+
+
+def _script(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.skipif(not os.path.exists("/bin/busybox"), reason="busybox not installed")
+def test_shell_script_runs_its_interpreter(tmp_path):
+    """binfmt_script: "#!/bin/busybox sh" runs busybox with the script's path."""
+    path = _script(tmp_path, "s.sh", '#!/bin/busybox sh\necho "$0 $1 $#"\nexit 3\n')
+    native = run_native([path, "arg"])
+    emulated = run_pyunik([path, "arg"], extra_opts=["-q"])
+    assert native.status == 3
+    assert_same(native, emulated)
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/python3"), reason="python3 not installed")
+def test_script_interpreter_with_an_argument(tmp_path):
+    path = _script(tmp_path, "s.py", "#!/usr/bin/python3 -S\nimport sys; print(sys.argv)\n")
+    native = run_native([path, "x"])
+    emulated = run_pyunik([path, "x"], extra_opts=["-q"])
+    assert_same(native, emulated)
+
+
+def test_script_with_a_missing_interpreter(tmp_path):
+    path = _script(tmp_path, "s", "#!/nonexistent/interpreter\n")
+    r = run_pyunik([path], extra_opts=["-q"])
+    assert r.status == 127
+    assert_no_traceback(r)
+    assert len(r.stderr.decode().strip().splitlines()) == 1
