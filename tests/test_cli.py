@@ -40,7 +40,7 @@ def _garbage() -> bytes:
 
 
 BAD_FILES = {
-    "text_file": b"#!not really\nhello world\n",
+    "text_file": b"hello world\nnot a program\n",          # no "#!": ENOEXEC
     "elf32": _patched(4, b"\x01"),                              # EI_CLASS = ELFCLASS32
     "arm": _patched(18, struct.pack("<H", 0x28)),              # e_machine = EM_ARM
     "truncated": HELLO.read_bytes()[:100],
