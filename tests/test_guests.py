@@ -202,21 +202,12 @@ def test_binaries_are_executable():
 
 
 @pytest.mark.parametrize("libc", LIBCS)
-def test_creds(run_native, run_pyunik, libc):
-    """Credentials, priorities, process groups and wait with no children, as relations
-    and errno names (the same output for any user)."""
-    program = guest("creds-" + libc)
-    native = run_native([program])
-    emulated = run_pyunik([program], extra_opts=["-q"])
-    assert_no_traceback(emulated)
-    assert native.status == 0
-    assert_same(native, emulated)
-
-
-@pytest.mark.parametrize("libc", LIBCS)
-def test_evlock(run_native, run_pyunik, libc):
-    """eventfd counters (semaphore mode, limits, poll) and the mlock family's checks."""
-    program = guest("evlock-" + libc)
+@pytest.mark.parametrize("name", ["creds", "evlock"])
+def test_process_and_event_programs(run_native, run_pyunik, name, libc):
+    """creds: credentials, priorities, process groups and wait with no children, as
+    relations and errno names (the same output for any user). evlock: eventfd
+    counters (semaphore mode, limits, poll) and the mlock family's checks."""
+    program = guest("%s-%s" % (name, libc))
     native = run_native([program])
     emulated = run_pyunik([program], extra_opts=["-q"])
     assert_no_traceback(emulated)

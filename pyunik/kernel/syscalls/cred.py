@@ -42,20 +42,27 @@ def sys_getresgid(t, rgid, egid, sgid):
     return 0
 
 
+_IDS = {"u": ("uid", "euid", "suid", "fsuid"), "g": ("gid", "egid", "sgid", "fsgid")}
+
+
+def _ids(p, kind):
+    """(real, effective, saved) user or group ids of process p."""
+    return tuple(getattr(p, n) for n in _IDS[kind][:3])
+
+
 def _set_ids(t, kind, real, effective, saved):
     """setres[ug]id's rule: without privilege each new id must be one of the current
-    real, effective or saved ids."""
+    real, effective or saved ids. The filesystem id follows the effective one."""
     p = t.process
-    names = ("uid", "euid", "suid") if kind == "u" else ("gid", "egid", "sgid")
-    current = tuple(getattr(p, n) for n in names)
+    current = _ids(p, kind)
     new = (_uid(real), _uid(effective), _uid(saved))
     if p.euid != 0 and any(v != -1 and v not in current for v in new):
         raise KernelError(EPERM)
+    names = _IDS[kind]
     for name, v in zip(names, new):
         if v != -1:
             setattr(p, name, v)
-    p.fsuid = p.euid
-    p.fsgid = p.egid
+    setattr(p, names[3], getattr(p, names[1]))
     return 0
 
 
@@ -69,78 +76,72 @@ def sys_setresgid(t, rgid, egid, sgid):
     return _set_ids(t, "g", rgid, egid, sgid)
 
 
-def sys_setuid(t, uid):
-    """setuid(2): root sets all three ids; others only the effective one, to the real
+def _set_id(t, kind, value):
+    """set[ug]id: root sets all three ids; others only the effective one, to the real
     or saved id."""
-    p = t.process
-    if p.euid == 0:
-        return _set_ids(t, "u", uid, uid, uid)
-    if uid not in (p.uid, p.suid):
+    if t.process.euid == 0:
+        return _set_ids(t, kind, value, value, value)
+    real, _, saved = _ids(t.process, kind)
+    if value not in (real, saved):
         raise KernelError(EPERM)
-    return _set_ids(t, "u", 0xFFFFFFFF, uid, 0xFFFFFFFF)
+    return _set_ids(t, kind, 0xFFFFFFFF, value, 0xFFFFFFFF)
+
+
+def sys_setuid(t, uid):
+    """setuid(2)."""
+    return _set_id(t, "u", uid)
 
 
 def sys_setgid(t, gid):
     """setgid(2)."""
-    p = t.process
-    if p.euid == 0:
-        return _set_ids(t, "g", gid, gid, gid)
-    if gid not in (p.gid, p.sgid):
-        raise KernelError(EPERM)
-    return _set_ids(t, "g", 0xFFFFFFFF, gid, 0xFFFFFFFF)
+    return _set_id(t, "g", gid)
 
 
-def sys_setreuid(t, ruid, euid):
-    """setreuid(2): the saved id follows the effective one when the real id is set or
+def _set_re(t, kind, real, effective):
+    """setre[ug]id: the saved id follows the effective one when the real id is set or
     the effective one changes to other than the old real id."""
-    p = t.process
-    old_real = p.uid
-    r, e = _uid(ruid), _uid(euid)
-    if p.euid != 0:
-        if r != -1 and r not in (p.uid, p.euid):
+    old_real, old_effective, old_saved = _ids(t.process, kind)
+    r, e = _uid(real), _uid(effective)
+    if t.process.euid != 0:
+        if r != -1 and r not in (old_real, old_effective):
             raise KernelError(EPERM)
-        if e != -1 and e not in (p.uid, p.euid, p.suid):
+        if e != -1 and e not in (old_real, old_effective, old_saved):
             raise KernelError(EPERM)
     saved = 0xFFFFFFFF
     if r != -1 or (e != -1 and e != old_real):
-        saved = e if e != -1 else p.euid
-    return _set_ids(t, "u", ruid, euid, saved)
+        saved = e if e != -1 else old_effective
+    return _set_ids(t, kind, real, effective, saved)
+
+
+def sys_setreuid(t, ruid, euid):
+    """setreuid(2)."""
+    return _set_re(t, "u", ruid, euid)
 
 
 def sys_setregid(t, rgid, egid):
     """setregid(2)."""
+    return _set_re(t, "g", rgid, egid)
+
+
+def _set_fs(t, kind, value):
+    """setfs[ug]id: returns the old id; changes it when permitted."""
     p = t.process
-    old_real = p.gid
-    r, e = _uid(rgid), _uid(egid)
-    if p.euid != 0:
-        if r != -1 and r not in (p.gid, p.egid):
-            raise KernelError(EPERM)
-        if e != -1 and e not in (p.gid, p.egid, p.sgid):
-            raise KernelError(EPERM)
-    saved = 0xFFFFFFFF
-    if r != -1 or (e != -1 and e != old_real):
-        saved = e if e != -1 else p.egid
-    return _set_ids(t, "g", rgid, egid, saved)
+    name = _IDS[kind][3]
+    old = getattr(p, name)
+    v = _uid(value)
+    if v != -1 and (p.euid == 0 or v in _ids(p, kind) + (old,)):
+        setattr(p, name, v)
+    return old
 
 
 def sys_setfsuid(t, fsuid):
-    """setfsuid(2): returns the old fsuid; changes it when permitted."""
-    p = t.process
-    old = getattr(p, "fsuid", p.euid)
-    v = _uid(fsuid)
-    if v != -1 and (p.euid == 0 or v in (p.uid, p.euid, p.suid, old)):
-        p.fsuid = v
-    return old
+    """setfsuid(2)."""
+    return _set_fs(t, "u", fsuid)
 
 
 def sys_setfsgid(t, fsgid):
     """setfsgid(2)."""
-    p = t.process
-    old = getattr(p, "fsgid", p.egid)
-    v = _uid(fsgid)
-    if v != -1 and (p.euid == 0 or v in (p.gid, p.egid, p.sgid, old)):
-        p.fsgid = v
-    return old
+    return _set_fs(t, "g", fsgid)
 
 
 def sys_setgroups(t, size, list_ptr):
