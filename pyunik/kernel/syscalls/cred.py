@@ -217,12 +217,13 @@ def sys_getcpu(t, cpu, node, cache):
 
 
 def sys_times(t, buf):
-    """times(2): clock ticks (100 Hz) of pyunik's own process times, and the ticks since
-    the kernel booted as the return value."""
+    """times(2): clock ticks (100 Hz) of pyunik's own process times; the return value
+    counts ticks from 1 at the kernel's boot (an arbitrary point, as Linux says, but
+    never 0 or negative, which callers could take for an error)."""
     if buf:
         tm = os.times()
         t.mm.write(buf, struct.pack("<qqqq", int(tm.user * 100), int(tm.system * 100), 0, 0))
-    return int((time.monotonic() - t.process.kernel.boot_time) * 100)
+    return 1 + int((time.monotonic() - t.process.kernel.boot_time) * 100)
 
 
 # ---- process groups, sessions, children ----------------------------------------------------
