@@ -270,6 +270,3 @@ class Engine:
     def write(self, addr: int, data: bytes) -> None:
         if _mem_write(self._handle, _u64(addr), bytes(data), _u64(len(data))):
             raise MemoryFault(addr)
-
-    def regions(self) -> list[tuple[int, int, int]]:
-        return list(self.uc.mem_regions())

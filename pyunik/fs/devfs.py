@@ -100,14 +100,6 @@ class DevFS(RamFS):
         return reader, writer
 
 
-def devfs_mounts(kernel=None) -> list[tuple[bytes, object, Inode, str, str]]:
-    """What to mount for /dev: (where, fs, root inode, source, options) in order."""
-    dev = DevFS(kernel)
-    shm = RamFS(mode=0o1777)
-    return [(b"/dev", dev, dev.root, "devtmpfs", "mode=755"),
-            (b"/dev/shm", shm, shm.root, "tmpfs", "")]
-
-
 class DeviceInode(Inode):
     """A character device node of devfs."""
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import stat as S
 import time
-from errno import EEXIST, EINVAL, EISDIR, ENOTDIR, ENOTEMPTY, EPERM, EROFS
+from errno import EEXIST, EINVAL, EISDIR, ENOTDIR, EPERM, EROFS
 
 from ..errors import KernelError
 
@@ -238,14 +238,3 @@ def check_rename_target(src: Inode, dst: Inode | None, flags: int) -> None:
         raise KernelError(ENOTDIR)
     if dst.is_dir and not src.is_dir:
         raise KernelError(EISDIR)
-
-
-def check_new_name(parent: Inode, name: bytes) -> None:
-    """EEXIST if parent already has name (for the create family)."""
-    if parent.lookup(name) is not None:
-        raise KernelError(EEXIST)
-
-
-def check_empty(inode: Inode) -> None:
-    if inode.entries():
-        raise KernelError(ENOTEMPTY)

@@ -18,7 +18,7 @@ included) ever resolves a path itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from errno import EACCES, EINVAL, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EROFS
+from errno import EACCES, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EROFS
 
 from ..errors import KernelError
 from .inode import FileSystem, Inode
@@ -290,8 +290,3 @@ def _magic_follow(parent: Path, name: bytes, link: Path) -> Path | None:
     if isinstance(target, Path):
         return target
     return parent.child(name, target, parent.mount)
-
-
-def split_check(path: bytes) -> None:
-    if b"\0" in path:
-        raise KernelError(EINVAL)

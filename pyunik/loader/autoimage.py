@@ -152,21 +152,6 @@ def elf_info(path: str) -> ElfInfo | None:
         os.close(fd)
 
 
-def is_dynamic(path_or_bytes) -> bool:
-    """Whether an ELF executable (a host path, or its bytes) names an interpreter."""
-    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
-        data = bytes(path_or_bytes)
-        try:
-            info = read_elf_info(lambda offset, size: data[offset:offset + size])
-        except (struct.error, OverflowError):
-            return False
-    else:
-        info = elf_info(path_or_bytes)
-    return info is not None and info.interp is not None
-
-
-# ---- where libraries are -----
-
 def _parse_ld_so_conf(path: str, seen: set, out: list) -> None:
     """ldconfig's parse_conf: directories one per line, `include GLOB...`, `hwcap`
     lines ignored, # comments."""

@@ -121,11 +121,11 @@ class AddressSpace(UserMemory):
     def is_free(self, start: int, end: int) -> bool:
         return not self.overlapping(start, end)
 
-    def covered(self, start: int, end: int) -> bool:
-        """Is every page of [start, end) mapped?"""
+    def covered(self, start: int, end: int, prot: int = 0) -> bool:
+        """Is every page of [start, end) mapped (with at least the prot bits given)?"""
         pos = start
         for v in self.overlapping(start, end):
-            if v.start > pos:
+            if v.start > pos or v.prot & prot != prot:
                 return False
             pos = v.end
         return pos >= end

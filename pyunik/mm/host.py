@@ -111,6 +111,3 @@ class HostReserve:
         """Give the pages back to the host but keep the address range reserved."""
         _check(_mmap(ptr, size, _PROT_NONE,
                      _MAP_PRIVATE | _MAP_ANON | _MAP_NORESERVE | _MAP_FIXED, -1, 0))
-
-    def contains(self, ptr: int) -> bool:
-        return self.base <= ptr < self.base + self.size

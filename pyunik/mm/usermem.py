@@ -59,24 +59,17 @@ class UserMemory:
             # Straight into the host pages: no translated code can live there.
             _memmove(v.host + (addr - v.start), bytes(data), size)
             return
-        if end > v.end and not self._writable(v.end, end):
+        if end > v.end and not self.covered(v.end, end, L.PROT_WRITE):
             raise KernelError(EFAULT)
         try:
             self.engine.write(addr, data)
         except MemoryFault:
             raise KernelError(EFAULT) from None
 
-    def _writable(self, start: int, end: int) -> bool:
-        pos = start
-        for v in self.overlapping(start, end):
-            if v.start > pos or not v.prot & 2:
-                return False
-            pos = v.end
-        return pos >= end
-
     def check_writable(self, addr: int, size: int) -> None:
         """Fail with EFAULT now, before a call consumes anything it cannot return."""
-        if size and (addr + size > L.TASK_SIZE or not self._writable(addr, addr + size)):
+        if size and (addr + size > L.TASK_SIZE or
+                     not self.covered(addr, addr + size, L.PROT_WRITE)):
             raise KernelError(EFAULT)
 
     def read_cstring(self, addr: int, limit: int = L.PATH_MAX) -> bytes:
@@ -139,16 +132,3 @@ class UserMemory:
             if total > 0x7FFFFFFFFFFFFFFF:
                 raise KernelError(EINVAL)
         return vecs
-
-    def read_string_array(self, addr: int, limit: int = 0x7FFFFFFF) -> list[bytes]:
-        """A NULL-terminated array of string pointers (argv, envp)."""
-        out = []
-        while addr:
-            ptr = self.read_u64(addr)
-            if ptr == 0:
-                return out
-            out.append(self.read_cstring(ptr, 1 << 17))
-            addr += 8
-            if len(out) > limit:
-                raise KernelError(EINVAL)
-        return out

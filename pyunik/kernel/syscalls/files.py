@@ -50,8 +50,9 @@ def _vfs(t):
 
 
 def _creds(t):
+    """(euid, egid, groups): what permission checks and walks go by."""
     p = t.process
-    return p.euid, p.egid, tuple(p.groups)
+    return p.euid, p.egid, p.groups
 
 
 def _base(t, dirfd: int, path: bytes) -> Path:
@@ -75,9 +76,7 @@ def _walker(t):
     """The VFS, set up to walk as this process: its credentials and its root."""
     p = t.process
     vfs = p.kernel.vfs
-    creds = (p.euid, p.egid, p.groups)
-    if vfs.creds != creds:
-        vfs.creds = (p.euid, p.egid, tuple(p.groups))
+    vfs.creds = _creds(t)
     vfs.root = p.root
     return vfs
 

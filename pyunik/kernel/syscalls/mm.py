@@ -111,13 +111,17 @@ MLOCK_ONFAULT = 1
 MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
 
 
-def _lock_range(t, addr, length):
+def _lock_range(t, addr, length, locking=True):
+    """The checks mlock and munlock share: a page range wholly mapped; locking also
+    needs RLIMIT_MEMLOCK room without privilege."""
     start = addr & L.PAGE_MASK
     end = page_up(addr + length)
     if end < start:
         raise KernelError(EINVAL)
     if not t.mm.covered(start, end):
         raise KernelError(ENOMEM)
+    if not locking:
+        return 0
     limit = t.process.rlimits[L.RLIMIT_MEMLOCK][0]
     if t.process.euid != 0 and end - start > limit:
         raise KernelError(ENOMEM if limit else EPERM)
@@ -139,12 +143,7 @@ def sys_mlock2(t, addr, length, flags):
 
 def sys_munlock(t, addr, length):
     """munlock(2)."""
-    start, end = addr & L.PAGE_MASK, page_up(addr + length)
-    if end < start:
-        raise KernelError(EINVAL)
-    if not t.mm.covered(start, end):
-        raise KernelError(ENOMEM)
-    return 0
+    return _lock_range(t, addr, length, locking=False)
 
 
 def sys_mlockall(t, flags):
