@@ -156,8 +156,8 @@ class Unikernel:
         """Build the guest's namespace and load the program (errors: ProgramError
         with the shell's exit status)."""
         kernel = self.kernel
-        envp = [("%s=%s" % kv).encode() for kv in self.env.items()]
-        argv = [a.encode() for a in self.argv]
+        envp = [os.fsencode("%s=%s" % kv) for kv in self.env.items()]
+        argv = [os.fsencode(a) for a in self.argv]
         try:
             if self.guest_namespace:
                 kernel.boot(namespace.build(kernel, self.root, self.image, self.volumes))

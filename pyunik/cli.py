@@ -4,18 +4,24 @@
     pyunik syscalls [--json] [--status STATUS]
     pyunik image build MANIFEST -o IMAGE [--var K=V];  pyunik image ls IMAGE
 
-`run` follows qemu-user and docker habits: the host environment passes to the
-guest unless --clear-env, -e K=V sets one variable, -m limits guest memory. The exit
-status is the guest's (128 + N when killed by signal N); a program that cannot be
-started gives one line on stderr and 127 (not found) or 126 (not executable).
+`run` follows qemu-user and docker habits: the environment pyunik was started with
+passes to the guest unless --clear-env, -e K=V sets one variable, -m limits guest
+memory. The exit is the guest's: its exit code, or, when a signal killed it, pyunik
+ends by the same signal (core dumps off), as qemu-user does, so a parent sees what it
+would see natively. A program that cannot be started gives one line on stderr and 127
+(not found) or 126 (not executable).
+
+Calls: api.py (Unikernel) and, for `syscalls` and `image`, the table and loader/image.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import faulthandler
 import json
 import os
+import resource
 import signal
 import sys
 import threading
@@ -124,13 +130,33 @@ def _split_run(argv: list[str]) -> tuple[list[str], list[str]]:
     return out, []
 
 
+def startup_environment() -> dict[str, str]:
+    """The environment this process was started with, in its order.
+
+    Not os.environ: Python adds to it at start-up (LC_CTYPE=C.UTF-8 when the host sets
+    no locale, PEP 538), and the guest must see only what the user gave pyunik.
+    /proc/self/environ is the block execve handed us, which setenv never rewrites."""
+    try:
+        with open("/proc/self/environ", "rb") as f:
+            block = f.read()
+    except OSError:
+        return dict(os.environ)
+    env = {}
+    for entry in block.split(b"\0"):
+        if b"=" in entry[1:]:
+            k, v = entry.split(b"=", 1)
+            env.setdefault(os.fsdecode(k), os.fsdecode(v))   # getenv finds the first
+    return env
+
+
 def cmd_run(args) -> int:
-    env = {} if args.clear_env else dict(os.environ)
+    host_env = startup_environment()
+    env = {} if args.clear_env else dict(host_env)
     for kv in args.env:
         if "=" not in kv:
             # docker habit: -e NAME passes the host's value
-            if kv in os.environ:
-                env[kv] = os.environ[kv]
+            if kv in host_env:
+                env[kv] = host_env[kv]
             continue
         k, v = kv.split("=", 1)
         env[k] = v
@@ -155,13 +181,34 @@ def cmd_run(args) -> int:
                        volumes=args.volume, workdir=args.workdir)
         vm.start()
         with forward_host_signals(vm.kernel):
-            return vm.run()
+            status = vm.run()
     except ProgramError as e:
         print(str(e), file=sys.stderr)
         return e.exit_status
     finally:
         if trace_out is not None and trace_out is not sys.stderr:
             trace_out.close()
+    if vm.kernel.exit_signal:
+        end_by_signal(vm.kernel.exit_signal)
+    return status
+
+
+def end_by_signal(sig: int) -> None:
+    """End this process by signal sig, as the guest ended, so that a parent sees
+    what it would see natively (a shell prints "Segmentation fault", Python's
+    returncode is -sig). Core dumps are off: the core would be pyunik's, not the
+    guest's. Returns only if sig does not kill by default (then the caller exits
+    with 128 + sig)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+    faulthandler.disable()          # its handlers would report the signal as our crash
+    if sig not in (signal.SIGKILL, signal.SIGSTOP):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {sig})
+    # To this thread, not the process: the host-signal watcher still sits in sigwait
+    # and would take a process-directed SIGINT/SIGTERM/SIGHUP for itself.
+    signal.pthread_kill(threading.get_ident(), sig)
 
 
 @contextlib.contextmanager

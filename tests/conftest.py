@@ -6,7 +6,10 @@ guest_images/bin twice, once directly on this host and once under
 stdin, and compare stdout, stderr and the exit status byte for byte.
 
 Exit statuses are in shell form everywhere: the exit code, or 128 + N for a
-process killed by signal N (what `pyunik run` itself returns).
+process killed by signal N. `pyunik run` ends by the signal that killed its guest, as
+a native process would, so a pyunik run and a native run compare as they are; a crash
+of pyunik itself is told apart by what it prints (a Python traceback, or faulthandler's
+"Fatal Python error" for a crash in C: pyunik runs under `python -X faulthandler`).
 """
 
 from __future__ import annotations
@@ -45,9 +48,9 @@ class Outcome:
     status: int        # exit code, or 128 + signal number
     stdout: bytes
     stderr: bytes
-    # For a pyunik run: the signal that killed the pyunik process itself (0: none).
-    # `pyunik run` reports a guest's death as exit status 128 + N; a host process
-    # that dies of a signal is a pyunik crash.
+    # For a pyunik run: the signal that ended the pyunik process (0: none). It is
+    # the guest's own death (pyunik ends by the signal that killed its guest) unless
+    # stderr shows a crash of pyunik itself (see assert_no_traceback).
     host_signal: int = 0
 
     def stderr_lines(self) -> list[str]:
@@ -77,6 +80,12 @@ def host_env_for_pyunik() -> dict:
     return env
 
 
+# How the tests start pyunik: faulthandler makes a crash inside C (Unicorn, ctypes)
+# print "Fatal Python error" and a traceback, so it is never mistaken for the guest's
+# own death by a signal.
+PYUNIK = [sys.executable, "-X", "faulthandler", "-m", "pyunik"]
+
+
 def run_native(argv, env=None, stdin: bytes | None = b"", cwd=REPO, **kw) -> Outcome:
     """Run argv directly on the host (argv[0] as given, relative to cwd)."""
     p = subprocess.run([str(a) for a in argv], env=GUEST_ENV if env is None else env,
@@ -88,7 +97,7 @@ def run_native(argv, env=None, stdin: bytes | None = b"", cwd=REPO, **kw) -> Out
 def pyunik_command(argv, env=None, extra_opts=()) -> list[str]:
     """`python -m pyunik run --clear-env -e K=V ... OPTS -- PROGRAM ARGS`."""
     env = GUEST_ENV if env is None else env
-    cmd = [sys.executable, "-m", "pyunik", "run", "--clear-env"]
+    cmd = PYUNIK + ["run", "--clear-env"]
     for k, v in env.items():
         cmd += ["-e", "%s=%s" % (k, v)]
     return cmd + list(extra_opts) + ["--"] + [str(a) for a in argv]
@@ -106,7 +115,7 @@ def run_pyunik(argv, env=None, stdin: bytes | None = b"", extra_opts=(), cwd=REP
 
 def run_cli(args, cwd=REPO, stdin: bytes | None = b"", **kw) -> Outcome:
     """`python -m pyunik ARGS...` (any subcommand), as a user would type it."""
-    p = subprocess.run([sys.executable, "-m", "pyunik"] + [str(a) for a in args],
+    p = subprocess.run(PYUNIK + [str(a) for a in args],
                        env=host_env_for_pyunik(), cwd=cwd, capture_output=True,
                        timeout=TIMEOUT, **_stdin_kwargs(stdin), **kw)
     return Outcome(shell_status(p.returncode), p.stdout, p.stderr, max(0, -p.returncode))
@@ -168,13 +177,14 @@ def make_program(tmp_path):
 
 
 def assert_no_traceback(outcome: Outcome) -> None:
-    """pyunik neither crashed (a Python exception, or its own process killed by a
-    signal) nor printed a traceback."""
+    """pyunik neither crashed (a Python exception, or a crash in C that faulthandler
+    reports) nor printed a traceback. Ending by a signal is not a crash by itself:
+    pyunik ends by the signal that killed its guest."""
     text = outcome.stderr.decode(errors="replace")
-    if outcome.host_signal:
-        pytest.fail("the pyunik process itself was killed by signal %d (%s); stderr:\n%s"
-                    % (outcome.host_signal, signal.Signals(outcome.host_signal).name,
-                       text[-3000:]), pytrace=False)
+    if "Fatal Python error" in text:
+        pytest.fail("the pyunik process itself crashed (%s); stderr:\n%s"
+                    % (signal.Signals(outcome.host_signal).name if outcome.host_signal
+                       else "status %d" % outcome.status, text[-3000:]), pytrace=False)
     if "Traceback" in text or any(re.match(r"[A-Za-z_.]*(Error|Exception)\b", line)
                                   for line in text.splitlines()):
         pytest.fail("pyunik printed a Python exception (exit status %d):\n%s"

@@ -17,9 +17,9 @@ import sys
 
 import pytest
 
-from conftest import (BIN, GUEST_ENV, Outcome, assert_no_traceback, assert_same,
-                      host_env_for_pyunik, pyunik_command, run_cli, run_native,
-                      run_pyunik)
+from conftest import (BIN, GUEST_ENV, PYUNIK, REPO, TIMEOUT, Outcome, assert_no_traceback,
+                      assert_same, host_env_for_pyunik, pyunik_command, run_cli, run_native,
+                      run_pyunik, shell_status)
 
 HELLO = BIN / "hello-musl"
 
@@ -186,7 +186,7 @@ def test_guest_options_without_separator(run_native, args):
     belongs to the guest, verbatim."""
     native = run_native([ARGS] + args)
     cmd = pyunik_command([], GUEST_ENV)[:-1]          # ... --clear-env -e K=V (no --)
-    out = run_cli(cmd[3:] + [ARGS] + args)
+    out = run_cli(cmd[len(PYUNIK):] + [ARGS] + args)
     assert_same(native, out)
 
 
@@ -213,6 +213,57 @@ def test_host_environment_passes_by_default(run_native, monkeypatch):
     assert b"env PYUNIK_HOST_ONLY=yes\n" in out.stdout
 
 
+def test_environment_is_the_one_pyunik_was_started_with():
+    """`env -i pyunik run -- /usr/bin/env` shows what native `env -i /usr/bin/env`
+    shows: nothing Python adds to its own os.environ at start-up (LC_CTYPE=C.UTF-8
+    when no locale is set, PEP 538). PYTHONPATH is in both: pyunik needs it here."""
+    env = {"PYTHONPATH": str(REPO)}
+    native = run_native(["/usr/bin/env"], env=env)
+    p = subprocess.run(PYUNIK + ["run", "--", "/usr/bin/env"], env=env, capture_output=True,
+                       cwd=REPO, timeout=TIMEOUT)
+    assert native.stdout == b"PYTHONPATH=%s\n" % bytes(REPO)
+    assert_same(native, Outcome(shell_status(p.returncode), p.stdout, p.stderr))
+
+
+def _kill_self(sig: int) -> bytes:
+    """kill(getpid(), sig), then exit(0) if it survives."""
+    return (struct.pack("<BI", 0xB8, 39) + b"\x0f\x05"           # getpid
+            + b"\x89\xc7" + struct.pack("<BI", 0xBE, sig)            # mov edi, eax; esi=sig
+            + struct.pack("<BI", 0xB8, 62) + b"\x0f\x05"             # kill
+            + b"\x31\xff" + struct.pack("<BI", 0xB8, 231) + b"\x0f\x05")   # exit_group(0)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGUSR1, signal.SIGABRT,
+                                 signal.SIGKILL], ids=lambda s: signal.Signals(s).name)
+def test_guest_killed_by_a_signal_ends_pyunik_by_it(make_program, sig):
+    """A guest killed by signal N ends pyunik by signal N (as qemu-user does), so a
+    parent sees what it sees natively: Python's returncode -N, a shell's $? 128+N."""
+    path = make_program("killself", _kill_self(sig))
+    native = subprocess.run([path], capture_output=True, timeout=TIMEOUT)
+    emulated = subprocess.run(PYUNIK + ["run", "--", path], env=host_env_for_pyunik(),
+                              capture_output=True, timeout=TIMEOUT)
+    assert native.returncode == -sig
+    assert (emulated.returncode, emulated.stdout, emulated.stderr) == (-sig, b"", b"")
+    shell = "%s; echo $?" % path
+    native_sh = subprocess.run(["sh", "-c", shell], capture_output=True, timeout=TIMEOUT)
+    emulated_sh = subprocess.run(["sh", "-c", shell.replace(path, " ".join(
+        PYUNIK + ["run", "--", path]))], env=host_env_for_pyunik(), capture_output=True,
+        timeout=TIMEOUT)
+    assert native_sh.stdout == emulated_sh.stdout == b"%d\n" % (128 + sig)
+
+
+def test_crash_report_then_death_by_sigsegv(run_native):
+    """A faulting guest: the crash report on stderr, then pyunik dies of SIGSEGV
+    without a core file, as the native process dies of it."""
+    native = subprocess.run([str(BIN / "crash-musl")], capture_output=True, timeout=TIMEOUT)
+    emulated = subprocess.run(PYUNIK + ["run", "--", str(BIN / "crash-musl")],
+                              env=host_env_for_pyunik(), capture_output=True, timeout=TIMEOUT)
+    assert native.returncode == emulated.returncode == -signal.SIGSEGV
+    assert emulated.stderr.startswith(native.stderr)
+    assert b"killed by SIGSEGV" in emulated.stderr
+    assert b"Fatal Python error" not in emulated.stderr
+
+
 def test_warnings_without_quiet(run_pyunik):
     """errnotest tries syscall numbers 1000, 500 and -1 on purpose: one warning line
     per number, and -ENOSYS to the guest (its stdout is that of the -q run)."""
@@ -227,11 +278,12 @@ def test_warnings_without_quiet(run_pyunik):
     assert all(line.startswith("pyunik: warning: unknown syscall ") for line in lines)
 
 
-@pytest.mark.parametrize("sig,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_host_signal_reaches_a_busy_guest(sig, status, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_host_signal_reaches_a_busy_guest(sig, tmp_path):
     """Ctrl-C (or a kill of pyunik) while the guest computes without a syscall: the
     signal's default action ends the guest, as it would a native process, rather
-    than waiting for the CPU to come back to Python."""
+    than waiting for the CPU to come back to Python; pyunik then ends by the same
+    signal, as the native process would."""
     import time
     trace = tmp_path / "trace"
     p = subprocess.Popen([sys.executable, "-m", "pyunik", "run", "-q", "--strace=%s" % trace,
@@ -244,7 +296,7 @@ def test_host_signal_reaches_a_busy_guest(sig, status, tmp_path):
     time.sleep(0.3)
     p.send_signal(sig)
     out, err = p.communicate(timeout=60)
-    assert p.returncode == status, err.decode()
+    assert p.returncode == -sig, err.decode()
     assert b"Traceback" not in err
 
 
