@@ -171,7 +171,7 @@ class Unikernel:
             self._check_workdir()
             program, data, argv = self._interpret_scripts(program, data, argv)
             # /proc/self/exe names the file itself, symlinks resolved (ld.so's $ORIGIN).
-            program = kernel.vfs.resolve(kernel.vfs.root, program.encode()).text().decode(
+            program = kernel.vfs.resolve_absolute(program.encode()).text().decode(
                 errors="surrogateescape")
             kernel.spawn(program, data, argv, envp, self.workdir, execfn=self.path)
         except (namespace.NamespaceError, ImageError) as e:
@@ -204,7 +204,7 @@ class Unikernel:
     def _check_workdir(self) -> None:
         vfs = self.kernel.vfs
         try:
-            where = vfs.resolve(vfs.root, self.workdir.encode())
+            where = vfs.resolve_absolute(self.workdir.encode())
         except KernelError as e:
             raise namespace.NamespaceError("-w %s: %s" % (self.workdir, os.strerror(e.errno)
                                                           .lower())) from None
@@ -220,7 +220,7 @@ class Unikernel:
         for d in self.env.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(":"):
             candidate = os.path.join(d or ".", name)
             try:
-                p = self.kernel.vfs.resolve(self.kernel.vfs.root, candidate.encode())
+                p = self.kernel.vfs.resolve_absolute(candidate.encode())
             except KernelError:
                 continue
             if p.inode.is_regular:

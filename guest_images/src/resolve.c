@@ -1,7 +1,9 @@
 /*
  * resolve SCRATCH_DIR: openat2(2)'s RESOLVE_* rules and argument checks, then
- * chroot(2) (as root: the root moves and ".." stops at it; otherwise EPERM).
- * One line per check; chroot comes last since it cannot be undone.
+ * chroot(2) (as root: the root moves and ".." stops at it; otherwise EPERM),
+ * also for a cwd that stays where it was: the same relative path names another
+ * file once the root moved. One line per check; chroot comes last since it
+ * cannot be undone.
  */
 #include "fsguest.h"
 
@@ -41,6 +43,8 @@ int main(int argc, char **argv)
     raw_syscall2(NR_mkdir, "root/sub", 0755);
     put_file("root/file", "in root\n", 8);
     put_file("outside", "outside\n", 8);
+    put_file("root/x", "inside", 6);
+    put_file("x", "outside", 7);
     raw_syscall2(NR_symlink, "file", "root/rel");
     raw_syscall2(NR_symlink, "../outside", "root/up");
     raw_syscall2(NR_symlink, "/outside", "root/abs");
@@ -77,13 +81,20 @@ int main(int argc, char **argv)
         k_close(fd);
     k_close(d);
 
+    /* From root/sub, "../../x" is ./x; after chroot("..") the same cwd and the
+       same path give root/x, since ".." stops at the new root. */
+    char buf[64];
+    raw_syscall1(NR_chdir, "root/sub");
+    long n = get_file("../../x", buf, sizeof buf);
+    printf("read ../../x before chroot: %s\n", n < 0 ? fs_ret(n) : buf);
     long root = raw_syscall0(NR_getuid) == 0;
-    long r = raw_syscall1(NR_chroot, "root");
+    long r = raw_syscall1(NR_chroot, "..");
     printf("chroot (root=%ld): %s\n", root, fs_ret(r));
+    n = get_file("../../x", buf, sizeof buf);
+    printf("read ../../x after chroot (root=%ld): %s\n", root, n < 0 ? fs_ret(n) : buf);
     if (r == 0) {
         raw_syscall1(NR_chdir, "/");
-        char buf[64];
-        long n = get_file("/file", buf, sizeof buf);
+        n = get_file("/file", buf, sizeof buf);
         printf("read /file after chroot: %ld\n", n);
         n = get_file("/../../file", buf, sizeof buf);
         printf("read /../../file after chroot: %ld\n", n);

@@ -13,13 +13,23 @@ at the root), at most 40 times (ELOOP); a trailing slash demands a directory. Mo
 points are keyed by their name chain and entered as the walk reaches them.
 Filesystems only answer lookups inside one directory, so no filesystem (hostfs
 included) ever resolves a path itself.
+
+Every walk is for someone: a `WalkContext` carries the caller's root (where `/`
+restarts and `..` stops) and credentials (search permission), as Linux's nameidata
+carries the task's fs->root and cred. The kernel builds one per call from the calling
+process; nothing about the caller is ever stored on the shared VFS.
+
+Layer: fs core. Called by the kernel (syscall handlers, exec, the namespace builder)
+and procfs; calls the filesystems' inodes (lookup, readlink) and nothing above fs/.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from errno import EACCES, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EROFS
+from errno import EACCES, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EROFS, EXDEV
 
+from ..abi.openat2 import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
+                           RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV)
 from ..errors import KernelError
 from .inode import FileSystem, Inode
 
@@ -83,6 +93,19 @@ class Path:
         return Path(self.steps[:-1]) if len(self.steps) > 1 else self
 
 
+class WalkContext:
+    """Whom a walk is for: the root that `/` restarts at and `..` stops at, and the
+    credentials (uid, gid, groups) search permission is checked with. Part of every
+    path-cache key, so a chroot or a change of credentials never meets a walk cached
+    for another root or another user."""
+
+    __slots__ = ("root", "creds")
+
+    def __init__(self, root: Path, creds: tuple = (0, 0, ())):
+        self.root = root
+        self.creds = creds
+
+
 @dataclass
 class Lookup:
     """What resolve_parent found: the directory, the last name, and the child
@@ -115,14 +138,18 @@ class VFS:
         self.mounts: dict[tuple[bytes, ...], Mount] = {}
         root = Mount((), root_fs, root_inode, source="rootfs")
         self.mounts[()] = root
-        self.root = Path((Step(b"", root_inode, root),))
-        self.creds = (0, 0, ())     # uid, gid, groups of the walker (set by the kernel)
+        self.root = Path((Step(b"", root_inode, root),))    # the namespace's root
+        # The kernel's own walks (mounting, building the namespace, the first
+        # process's cwd): from the namespace's root, with root's credentials.
+        self.init_context = WalkContext(self.root)
         # The name cache: (directory inode, mount, name) -> (inode, mount) or
         # (None, None) for "no such name"; cleared by changed().
         self._names: dict = {}
         self._mount_names: set[bytes] = set()
-        # The path cache: (start Path, path, follow, creds) -> Path, for walks that
-        # met only cacheable filesystems; cleared by changed() with the name cache.
+        # The path cache: (start Path, path, follow, root Path, creds) -> Path, for
+        # walks that met only cacheable filesystems; cleared by changed() with the
+        # name cache. The caller's root and creds are in the key, so chroot and
+        # set*id need not clear it: a walk for another root simply misses.
         self._paths: dict = {}
         self._uncached = False
 
@@ -131,7 +158,7 @@ class VFS:
     def mount(self, where: bytes, fs: FileSystem, root: Inode, readonly: bool = False,
               source: str = "none", options: str = "") -> Mount:
         """Mount fs at the directory where (which must exist)."""
-        target = self.resolve(self.root, where)
+        target = self.resolve_absolute(where)
         if not target.inode.is_dir:
             raise KernelError(ENOTDIR)
         m = Mount(target.names, fs, root, readonly, source, options)
@@ -145,25 +172,31 @@ class VFS:
 
     # ---- the walk -----
 
-    def _start(self, base: Path, path: bytes) -> Path:
+    @staticmethod
+    def _start(ctx: WalkContext, base: Path, path: bytes) -> Path:
         if not path:
             raise KernelError(ENOENT)
-        return self.root if path.startswith(b"/") else base
+        return ctx.root if path.startswith(b"/") else base
 
-    def _enter(self, at: Path, name: bytes) -> Path | None:
-        """One component below the directory at, entering a mount point.
+    def lookup(self, ctx: WalkContext, at: Path, name: bytes) -> Path | None:
+        """One component below the directory at, entering a mount point; None when
+        the name does not exist. `..` at ctx's root stays there.
 
         Answers for filesystems whose names only the guest can change come from the
-        name cache (see `changed`), like Linux's dcache."""
+        name cache (see `changed`), like Linux's dcache. The name cache holds no
+        answer that depends on the caller: search permission is checked before it,
+        and `.`/`..` never reach it."""
         d = at.inode
         if d.mode & 0o170000 != 0o040000:
             raise KernelError(ENOTDIR)
-        if self.creds[0] != 0 and not permitted(d, MAY_EXEC, *self.creds):
+        creds = ctx.creds
+        if creds[0] != 0 and not permitted(d, MAY_EXEC, *creds):
             raise KernelError(EACCES)
         if name == b".":
             return at
         if name == b"..":
-            if d is self.root.inode and at.mount is self.root.mount:
+            root = ctx.root
+            if d is root.inode and at.mount is root.mount:
                 return at               # ".." at the (chroot) root stays there
             return at.parent()
         if len(name) > NAME_MAX:
@@ -189,18 +222,19 @@ class VFS:
 
     def changed(self) -> None:
         """A name was made, removed or moved, a mount added, or a directory's
-        permissions changed: forget cached names and paths."""
+        permissions changed: forget cached names and paths. (A chroot or a change
+        of credentials needs no call: both are part of the path-cache key.)"""
         self._names.clear()
         self._paths.clear()
 
-    def _walk(self, base: Path, components: list[bytes], follow_last: bool,
-              links: list[int]) -> Path:
+    def _walk(self, ctx: WalkContext, base: Path, components: list[bytes],
+              follow_last: bool, links: list[int]) -> Path:
         """Walk components from base; every one must exist."""
         at = base
         queue = list(reversed(components))
         while queue:
             name = queue.pop()
-            nxt = self._enter(at, name)
+            nxt = self.lookup(ctx, at, name)
             if nxt is None:
                 raise KernelError(ENOENT)
             if nxt.inode.is_symlink and (queue or follow_last):
@@ -216,24 +250,25 @@ class VFS:
                 if not target:
                     raise KernelError(ENOENT)
                 if target.startswith(b"/"):
-                    at = self.root
+                    at = ctx.root
                 queue.extend(reversed([c for c in target.split(b"/") if c]))
                 continue
             at = nxt
         return at
 
-    def resolve(self, base: Path, path: bytes, follow: bool = True) -> Path:
-        """The location path names, relative to base unless absolute. Whole walks
-        through cacheable filesystems are remembered until `changed`."""
-        start = self._start(base, path)
-        key = (start, path, follow, self.creds)
+    def resolve(self, ctx: WalkContext, base: Path, path: bytes,
+                follow: bool = True) -> Path:
+        """The location path names for ctx, relative to base unless absolute. Whole
+        walks through cacheable filesystems are remembered until `changed`."""
+        start = self._start(ctx, base, path)
+        key = (start, path, follow, ctx.root, ctx.creds)
         hit = self._paths.get(key)
         if hit is not None:
             return hit
         self._uncached = False
         trailing = path.endswith(b"/")
         comps = [c for c in path.split(b"/") if c]
-        result = self._walk(start, comps, follow or trailing, [0])
+        result = self._walk(ctx, start, comps, follow or trailing, [0])
         if trailing and not result.inode.is_dir:
             raise KernelError(ENOTDIR)
         if not self._uncached and result.inode.fs.cacheable:
@@ -242,23 +277,29 @@ class VFS:
             self._paths[key] = result
         return result
 
-    def resolve_parent(self, base: Path, path: bytes, follow: bool = False) -> Lookup:
+    def resolve_absolute(self, path: bytes, follow: bool = True) -> Path:
+        """The kernel's own walk (Linux's kern_path()): path from the namespace's
+        root, with root's credentials; for starting programs, never for a guest."""
+        return self.resolve(self.init_context, self.root, path, follow)
+
+    def resolve_parent(self, ctx: WalkContext, base: Path, path: bytes,
+                       follow: bool = False) -> Lookup:
         """For calls that create or remove a name: the directory holding the last
         component, and the child if it exists (followed when follow is set and it
         is a symlink, as open(O_CREAT) without O_EXCL does; a trailing slash alone
         does not follow, so rmdir("link/") sees the symlink)."""
-        start = self._start(base, path)
+        start = self._start(ctx, base, path)
         trailing = path.endswith(b"/")
         comps = [c for c in path.split(b"/") if c]
         links = [0]
         if not comps:                          # "/" itself
             return Lookup(start.parent(), b"/", start, trailing)
-        parent = self._walk(start, comps[:-1], True, links)
+        parent = self._walk(ctx, start, comps[:-1], True, links)
         name = comps[-1]
         while True:
             if not parent.inode.is_dir:
                 raise KernelError(ENOTDIR)
-            child = self._enter(parent, name)
+            child = self.lookup(ctx, parent, name)
             if name in (b".", b".."):
                 return Lookup(parent, name, child, trailing)
             if child is not None and child.inode.is_symlink and follow:
@@ -270,13 +311,80 @@ class VFS:
                     return Lookup(jump.parent(), name, jump, trailing)
                 target = child.inode.readlink()
                 tcomps = [c for c in target.split(b"/") if c]
-                base2 = self.root if target.startswith(b"/") else parent
+                base2 = ctx.root if target.startswith(b"/") else parent
                 if not tcomps:
                     return Lookup(base2, b"/", base2, trailing)
-                parent = self._walk(base2, tcomps[:-1], True, links)
+                parent = self._walk(ctx, base2, tcomps[:-1], True, links)
                 name = tcomps[-1]
                 continue
             return Lookup(parent, name, child, trailing)
+
+    def scoped_path(self, ctx: WalkContext, base: Path, path: bytes, bits: int,
+                    follow_last: bool) -> bytes:
+        """openat2's RESOLVE_* walk from the directory base. Returns path rewritten
+        relative to base with every symlink before the last component resolved, so
+        the open that follows lands where this walk did (for RESOLVE_IN_ROOT, ".."
+        at base and absolute paths stay in it).
+
+        RESOLVE_BENEATH: leaving base (.., absolute paths or symlinks) is EXDEV;
+        RESOLVE_IN_ROOT: base is the root; RESOLVE_NO_SYMLINKS: any symlink is ELOOP;
+        RESOLVE_NO_MAGICLINKS: /proc links are ELOOP; RESOLVE_NO_XDEV: crossing a
+        mount is EXDEV."""
+        scoped = bits & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)
+        at, names = base, []            # names: where we are, below base
+        queue = [c for c in path.split(b"/") if c]
+
+        def restart_absolute():
+            if bits & RESOLVE_BENEATH:
+                raise KernelError(EXDEV)
+            if not bits & RESOLVE_IN_ROOT:
+                return None             # plain absolute: not below base, nothing to rewrite
+            return base
+
+        if path.startswith(b"/"):
+            if restart_absolute() is None:
+                return path
+        links = 0
+        while queue:
+            c = queue.pop(0)
+            if c == b".":
+                continue
+            if c == b"..":
+                if not names:
+                    if bits & RESOLVE_BENEATH:
+                        raise KernelError(EXDEV)
+                    if bits & RESOLVE_IN_ROOT:
+                        continue        # base is the root: ".." stays
+                    return path
+                names.pop()
+                at = at.parent()
+                continue
+            nxt = self.lookup(ctx, at, c)
+            if nxt is None:
+                names.append(c)
+                names += queue
+                break
+            if nxt.mount is not at.mount and bits & RESOLVE_NO_XDEV:
+                raise KernelError(EXDEV)
+            if nxt.inode.is_symlink and (queue or follow_last):
+                if bits & RESOLVE_NO_SYMLINKS:
+                    raise KernelError(ELOOP)
+                if getattr(nxt.inode, "follow", None) is not None:
+                    raise KernelError(ELOOP if bits & RESOLVE_NO_MAGICLINKS or not scoped
+                                      else EXDEV)
+                links += 1
+                if links > MAXSYMLINKS:
+                    raise KernelError(ELOOP)
+                target = nxt.inode.readlink()
+                if target.startswith(b"/"):
+                    if restart_absolute() is None:
+                        return path
+                    at, names = base, []
+                queue = [x for x in target.split(b"/") if x] + queue
+                continue
+            at = nxt
+            names.append(c)
+        return b"/".join(names) or b"."
 
 
 def _magic_follow(parent: Path, name: bytes, link: Path) -> Path | None:

@@ -112,9 +112,9 @@ class Kernel:
         """Give the kernel its file namespace (kernel/namespace.py builds it)."""
         self.vfs = vfs
 
-    def read_guest_file(self, path: str, base=None) -> bytes:
+    def read_guest_file(self, path: str) -> bytes:
         """The whole contents of a guest file (an executable or its interpreter)."""
-        p = self.vfs.resolve(base or self.vfs.root, path.encode())
+        p = self.vfs.resolve_absolute(path.encode())
         inode = p.inode
         if inode.is_dir:
             raise elf.ExecFormatError("is a directory")
@@ -140,7 +140,7 @@ class Kernel:
         process.kernel = self
         process.root = self.vfs.root
         try:
-            process.cwd = self.vfs.resolve(self.vfs.root, workdir.encode())
+            process.cwd = self.vfs.resolve_absolute(workdir.encode())
         except KernelError as e:
             raise elf.ExecFormatError("working directory %s: %s" % (workdir, e)) from None
         fds.set_limit(min(process.rlimits[L.RLIMIT_NOFILE][0], 1 << 20))

@@ -32,13 +32,14 @@ class NamespaceError(Exception):
 
 
 def _mkdir_p(vfs: VFS, path: bytes) -> None:
+    ctx = vfs.init_context
     at = vfs.root
     for name in [c for c in path.split(b"/") if c]:
-        nxt = vfs._enter(at, name)
+        nxt = vfs.lookup(ctx, at, name)
         if nxt is None:
             at.inode.mkdir(name, 0o755, 0, 0)
             vfs.changed()
-            nxt = vfs._enter(at, name)
+            nxt = vfs.lookup(ctx, at, name)
         at = nxt
 
 

@@ -16,12 +16,14 @@ from errno import (E2BIG, EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, 
                    ERANGE, EROFS, ESPIPE, EXDEV)
 
 from ...abi import linux as L
+from ...abi.openat2 import (OPEN_HOW, RESOLVE_ALL, RESOLVE_BENEATH, RESOLVE_CACHED,
+                            RESOLVE_IN_ROOT)
 from ...errors import KernelError
 from ...fs import inotify
 from ...fs import seals
 from ...fs.openfile import InodeFile, open_inode
 from ...fs.pipe import FifoWouldBlock
-from ...fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, Path, permitted
+from ...fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, Path, WalkContext, permitted
 
 O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC = L.O_CREAT, L.O_EXCL, L.O_NOCTTY, L.O_TRUNC
 O_DIRECTORY, O_NOFOLLOW, O_PATH, O_TMPFILE = L.O_DIRECTORY, L.O_NOFOLLOW, L.O_PATH, L.O_TMPFILE
@@ -35,8 +37,6 @@ FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 1, 2
 UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
 F_OK, X_OK, W_OK, R_OK = 0, 1, 2, 4
 AT_EACCESS = 0x200
-RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS = 0x01, 0x02, 0x04
-RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_CACHED = 0x08, 0x10, 0x20
 
 # include/uapi/linux/stat.h: struct statx, 256 bytes
 STATX_BASIC_STATS = 0x07FF
@@ -72,13 +72,9 @@ def _dirfd_path(t, dirfd: int) -> Path:
     return p
 
 
-def _walker(t):
-    """The VFS, set up to walk as this process: its credentials and its root."""
-    p = t.process
-    vfs = p.kernel.vfs
-    vfs.creds = _creds(t)
-    vfs.root = p.root
-    return vfs
+def _context(t) -> WalkContext:
+    """Whom the walk is for: the calling process's root and credentials."""
+    return WalkContext(t.process.root, _creds(t))
 
 
 def resolve(t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False) -> Path:
@@ -93,13 +89,13 @@ def resolve(t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = Fa
                 raise KernelError(ENOENT)
             return p
         raise KernelError(ENOENT)
-    return _walker(t).resolve(_base(t, dirfd, path), path, follow)
+    return _vfs(t).resolve(_context(t), _base(t, dirfd, path), path, follow)
 
 
 def _lookup_parent(t, dirfd, path, follow=False):
     if not path:
         raise KernelError(ENOENT)
-    return _walker(t).resolve_parent(_base(t, dirfd, path), path, follow)
+    return _vfs(t).resolve_parent(_context(t), _base(t, dirfd, path), path, follow)
 
 
 def _may(t, inode, mask):
@@ -233,19 +229,16 @@ def sys_creat(t, path, mode):
     return do_open(t, L.AT_FDCWD, path, O_CREAT | L.O_WRONLY | O_TRUNC, mode)
 
 
-_OPEN_HOW = struct.Struct("<QQQ")
-
-
 def sys_openat2(t, dirfd, path, how, size):
     """openat2(2): unknown flags or resolve bits are EINVAL; RESOLVE_NO_SYMLINKS,
     RESOLVE_BENEATH, RESOLVE_IN_ROOT and RESOLVE_NO_XDEV are honoured."""
-    if size < _OPEN_HOW.size or size > 4096:
+    if size < OPEN_HOW.size or size > 4096:
         raise KernelError(EINVAL)
     raw = t.mm.read(how, size)
-    if any(raw[_OPEN_HOW.size:]):
+    if any(raw[OPEN_HOW.size:]):
         raise KernelError(E2BIG)   # unknown trailing fields set
-    flags, mode, resolve_bits = _OPEN_HOW.unpack(raw[:_OPEN_HOW.size])
-    if flags & ~_VALID_OPEN or resolve_bits & ~0x3F:
+    flags, mode, resolve_bits = OPEN_HOW.unpack(raw[:OPEN_HOW.size])
+    if flags & ~_VALID_OPEN or resolve_bits & ~RESOLVE_ALL:
         raise KernelError(EINVAL)
     if mode and not flags & (O_CREAT | O_TMPFILE):
         raise KernelError(EINVAL)
@@ -256,77 +249,10 @@ def sys_openat2(t, dirfd, path, how, size):
     if resolve_bits & RESOLVE_CACHED:
         raise KernelError(EAGAIN)  # nothing is cached
     if resolve_bits & ~RESOLVE_CACHED:
-        path = _resolve_scoped(t, dirfd, path, resolve_bits, not flags & O_NOFOLLOW)
+        path = _vfs(t).scoped_path(_context(t), _dirfd_path(t, dirfd), path, resolve_bits,
+                                   not flags & O_NOFOLLOW)
     _check_open_flags(flags)
     return do_open(t, dirfd, path, flags, mode)
-
-
-def _resolve_scoped(t, dirfd, path, bits, follow_last):
-    """openat2's RESOLVE_* walk. Returns path rewritten relative to dirfd with every
-    symlink before the last component resolved, so the open that follows lands where
-    this walk did (for RESOLVE_IN_ROOT, ".." at dirfd and absolute paths stay in it).
-
-    RESOLVE_BENEATH: leaving dirfd (.., absolute paths or symlinks) is EXDEV;
-    RESOLVE_IN_ROOT: dirfd is the root; RESOLVE_NO_SYMLINKS: any symlink is ELOOP;
-    RESOLVE_NO_MAGICLINKS: /proc links are ELOOP; RESOLVE_NO_XDEV: crossing a mount
-    is EXDEV."""
-    vfs = _walker(t)
-    base = _dirfd_path(t, dirfd)
-    scoped = bits & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)
-    at, names = base, []            # names: where we are, below base
-    queue = [c for c in path.split(b"/") if c]
-
-    def restart_absolute():
-        if bits & RESOLVE_BENEATH:
-            raise KernelError(EXDEV)
-        if not bits & RESOLVE_IN_ROOT:
-            return None             # plain absolute: not below base, nothing to rewrite
-        return base
-
-    if path.startswith(b"/"):
-        if restart_absolute() is None:
-            return path
-    links = 0
-    while queue:
-        c = queue.pop(0)
-        if c == b".":
-            continue
-        if c == b"..":
-            if not names:
-                if bits & RESOLVE_BENEATH:
-                    raise KernelError(EXDEV)
-                if bits & RESOLVE_IN_ROOT:
-                    continue        # dirfd is the root: ".." stays
-                return path
-            names.pop()
-            at = at.parent()
-            continue
-        nxt = vfs._enter(at, c)
-        if nxt is None:
-            names.append(c)
-            names += queue
-            break
-        if nxt.mount is not at.mount and bits & RESOLVE_NO_XDEV:
-            raise KernelError(EXDEV)
-        if nxt.inode.is_symlink and (queue or follow_last):
-            if bits & RESOLVE_NO_SYMLINKS:
-                raise KernelError(ELOOP)
-            if getattr(nxt.inode, "follow", None) is not None:
-                raise KernelError(ELOOP if bits & RESOLVE_NO_MAGICLINKS or not scoped
-                                  else EXDEV)
-            links += 1
-            if links > 40:
-                raise KernelError(ELOOP)
-            target = nxt.inode.readlink()
-            if target.startswith(b"/"):
-                if restart_absolute() is None:
-                    return path
-                at, names = base, []
-            queue = [x for x in target.split(b"/") if x] + queue
-            continue
-        at = nxt
-        names.append(c)
-    return b"/".join(names) or b"."
 
 
 def sys_close_range(t, first, last, flags):
