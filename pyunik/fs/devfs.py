@@ -26,16 +26,12 @@ import os
 import stat as S
 from errno import ENODEV, ENOSPC, ENXIO, ESPIPE
 
+from ..abi.kdev_t import new_encode_dev
 from ..errors import KernelError
 from .file import HostStream, host_errno
 from .inode import Inode
 from .openfile import InodeFile
 from .ramfs import RamFS
-
-
-def new_encode_dev(major: int, minor: int) -> int:
-    """include/linux/kdev_t.h new_encode_dev: the st_rdev user space sees."""
-    return (minor & 0xFF) | (major << 8) | ((minor & ~0xFF) << 12)
 
 
 # name: (major, minor, permission bits), as udev and devtmpfs create them.

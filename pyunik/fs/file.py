@@ -24,6 +24,11 @@ POLLRDNORM, POLLWRNORM = 0x40, 0x100
 class File:
     """One open file description: flags and offset live here, not in the fd."""
 
+    # What /proc/<pid>/fd and fdinfo show; each kind of file that has one sets it.
+    inode = None        # the Inode it is open on; None for pipes, host streams, ...
+    path = None         # the vfs.Path it was opened by, when one is known
+    offset = 0          # the file position; 0 for files that have none
+
     def __init__(self, flags: int):
         self.flags = flags          # O_ACCMODE | O_APPEND | O_NONBLOCK ... (not O_CLOEXEC)
         self.refs = 0               # fd table slots pointing here; closed at zero
@@ -71,6 +76,11 @@ class File:
         """Which of events are ready now (poll(2) revents). Files that never wait,
         like regular files, are always ready for reading and writing."""
         return events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
+
+    def proc_link(self) -> bytes | None:
+        """What readlink of /proc/<pid>/fd/N says for a file that names itself
+        (anon_inode:[eventfd], socket:[ino]); None: its path or kind says it."""
+        return None
 
     def close(self) -> None:
         pass

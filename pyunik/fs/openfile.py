@@ -148,7 +148,7 @@ def open_inode(inode: Inode, flags: int, path=None) -> File:
     (pipe.FifoWouldBlock if the open would have to wait), or an InodeFile."""
     special = inode.open(flags)
     if special is not None:
-        if getattr(special, "path", 0) is None:
+        if special.path is None and special.inode is not None:
             special.path = path
         return special
     if S.S_ISFIFO(inode.mode):

@@ -5,15 +5,14 @@ glibc's get_nprocs() and sysconf(_SC_NPROCESSORS_ONLN/CONF) read
 pools go through them. Each holds a CPU list ("0\\n", "0-3\\n"); each CPU has its
 cpuN/ directory. Attribute files report size 4096 as sysfs does. Nothing is writable.
 
-Calls: fs/procfs (the shared pseudo-inode classes).
+fs layer. Calls: fs/pseudo (the pseudo-file kit it shares with /proc).
 """
 
 from __future__ import annotations
 
-from .procfs import PseudoFS, StaticDir, text_file
-
-SYSFS_MAGIC = 0x62656572
-SYSFS_ATTR_SIZE = 4096
+from ..abi.magic import SYSFS_MAGIC
+from ..abi.proc import SYSFS_ATTR_SIZE
+from .pseudo import PseudoFS, StaticDir, text_file
 
 
 def cpu_list(ncpus: int) -> bytes:
@@ -22,27 +21,26 @@ def cpu_list(ncpus: int) -> bytes:
 
 
 class SysFS(PseudoFS):
-    """/sys. `SysFS(kernel)` (or `SysFS()`: one CPU); mount its .root at /sys."""
+    """/sys. `SysFS(kernel)`; mount its .root at /sys. Reads kernel.ncpus."""
     cacheable = True
 
     name = "sysfs"
     magic = SYSFS_MAGIC
-    blksize = 4096
+    blksize = SYSFS_ATTR_SIZE     # PAGE_SIZE, as for the attributes' size
 
-    def __init__(self, kernel=None):
+    def __init__(self, kernel):
         super().__init__()
         self.kernel = kernel
 
         def cpus() -> bytes:
-            return cpu_list(getattr(self.kernel, "ncpus", 1) or 1)
+            return cpu_list(self.kernel.ncpus)
 
         def attr(generate):
             return text_file(self, 0o444, generate, size=SYSFS_ATTR_SIZE)
 
         def cpu_dirs():
-            n = getattr(self.kernel, "ncpus", 1) or 1
             return {b"cpu%d" % i: (lambda rp: StaticDir(self, rp, {}, mode=0o755))
-                    for i in range(n)}
+                    for i in range(self.kernel.ncpus)}
 
         cpu = CpuDir(self, b"/devices/system/cpu", {
             b"online": attr(cpus), b"possible": attr(cpus), b"present": attr(cpus),

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
 from ..abi import linux as L
+from ..abi.proc import USER_HZ
+from ..cpu.cpuid import probe_cpuid
 from ..cpu.engine import Engine, GuestFault
 from ..errors import KernelError
 from ..fs.file import HostStream
-from ..fs.procfs import probe_cpuid
 from ..fs.vfs import MAY_EXEC, permitted
 from ..loader import elf, stack
 from ..mm.address_space import AddressSpace
@@ -75,6 +76,9 @@ class Kernel:
         self.next_pid = FIRST_PID
         self.boot_time = time.monotonic()
         self.ncpus = 1
+        self.cpuid: dict = {}     # the CPU model's cpuid leaves (cpu/cpuid.py), for /proc
+        self.current: Thread | None = None    # the thread running now
+        self.vfs = None                         # the file namespace, from boot()
         self.uname_release = UNAME_RELEASE      # what uname(2) and /proc/version say
         self.uname_version = UNAME_VERSION
         self.hostname = HOSTNAME
@@ -156,9 +160,10 @@ class Kernel:
                 raise elf.ExecFormatError("interpreter %s has an interpreter" % image.interp)
             entry, interp_base = interp.entry, interp.base
         mm.set_initial_brk(image.brk)
+        self.cpuid = probe_cpuid(engine)
         aux = [
-            (L.AT_HWCAP, probe_cpuid(engine)[1][3]), (L.AT_PAGESZ, L.PAGE_SIZE),
-            (L.AT_CLKTCK, 100), (L.AT_PHDR, image.phdr), (L.AT_PHENT, image.phent),
+            (L.AT_HWCAP, self.cpuid[1][3]), (L.AT_PAGESZ, L.PAGE_SIZE),
+            (L.AT_CLKTCK, USER_HZ), (L.AT_PHDR, image.phdr), (L.AT_PHENT, image.phent),
             (L.AT_PHNUM, image.phnum), (L.AT_BASE, interp_base), (L.AT_FLAGS, 0),
             (L.AT_ENTRY, image.entry), (L.AT_UID, process.uid), (L.AT_EUID, process.euid),
             (L.AT_GID, process.gid), (L.AT_EGID, process.egid), (L.AT_SECURE, 0),

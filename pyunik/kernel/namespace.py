@@ -80,7 +80,7 @@ def build(kernel, root_dir: str | None = None, image: str | None = None,
 def _mount_pseudo(kernel, vfs: VFS) -> None:
     try:
         from ..fs.devfs import DevFS
-        from ..fs.procfs import ProcFS
+        from ..fs.proc import ProcFS
         from ..fs.sysfs import SysFS
     except ImportError:
         return

@@ -97,6 +97,10 @@ class AddressSpace(UserMemory):
         self.mmap_base = MMAP_BASE
         self.start_brk = 0
         self.brk = 0
+        # Where the loader put the initial stack's strings (loader/stack.py), for
+        # /proc/<pid>/stat, cmdline and environ; 0 until a program is loaded.
+        self.start_stack = 0
+        self.arg_start = self.arg_end = self.env_start = self.env_end = 0
         self._heap: host.HostReserve | None = None
 
     # ---- lookup -------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from ..abi import linux as L
 from ..errors import KernelError
-from ..fs.procfs import maps_lines
 from ..mm.address_space import prot_string
+from ..mm.maps import maps_lines
 
 _KIND_TEXT = {"segv": "segmentation fault", "bus": "bus error", "ill": "illegal instruction",
               "trap": "trace/breakpoint trap", "fpe": "arithmetic exception"}

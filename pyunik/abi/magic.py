@@ -1,0 +1,4 @@
+"""Filesystem magic numbers (statfs f_type): include/uapi/linux/magic.h."""
+
+PROC_SUPER_MAGIC = 0x9FA0
+SYSFS_MAGIC = 0x62656572
