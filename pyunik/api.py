@@ -19,6 +19,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
+from .abi.binfmts import BINPRM_BUF_SIZE
 from .errors import KernelError
 from .kernel import namespace
 from .kernel.kernel import Config, Kernel, SyscallEvent
@@ -26,8 +27,6 @@ from .loader.elf import ExecFormatError
 from .loader.autoimage import auto_image_entries
 from .loader.image import ImageError
 
-
-BINPRM_BUF_SIZE = 256          # how much of a script's first line execve reads
 
 
 class ProgramError(Exception):

@@ -2,7 +2,7 @@
 
 import struct
 
-from . import linux as L
+from . import fcntl as _fcntl
 
 IN_ACCESS = 0x00000001          # file was read
 IN_MODIFY = 0x00000002          # file was written
@@ -27,11 +27,16 @@ IN_MASK_ADD = 0x20000000        # add_watch: add to the mask instead of replacin
 IN_ISDIR = 0x40000000           # the event's object is a directory
 IN_ONESHOT = 0x80000000         # remove the watch after one event
 IN_ALL_EVENTS = 0x00000FFF
-IN_CLOEXEC, IN_NONBLOCK = L.O_CLOEXEC, L.O_NONBLOCK
+IN_CLOEXEC, IN_NONBLOCK = _fcntl.O_CLOEXEC, _fcntl.O_NONBLOCK
 # include/linux/inotify.h: every bit inotify_add_watch accepts
 ALL_INOTIFY_BITS = (IN_ALL_EVENTS | IN_UNMOUNT | IN_Q_OVERFLOW | IN_IGNORED | IN_ONLYDIR
                     | IN_DONT_FOLLOW | IN_EXCL_UNLINK | IN_MASK_CREATE | IN_MASK_ADD
                     | IN_ISDIR | IN_ONESHOT)
+# /proc/sys/fs/inotify defaults. max_user_watches is Linux's default for 2 GiB of memory
+# (pyunik's default guest memory): 1% of it over INOTIFY_WATCH_COST, about 1.3 KiB.
+MAX_QUEUED_EVENTS = 16384
+MAX_USER_INSTANCES = 128
+MAX_USER_WATCHES = 16384
 INOTIFY_IOC_SETNEXTWD = 0x40044900      # _IOW('I', 0, __s32): where wd allocation resumes
 # For strace: mask bits in the order strace prints them.
 MASK_NAMES = [(IN_ACCESS, "IN_ACCESS"), (IN_MODIFY, "IN_MODIFY"), (IN_ATTRIB, "IN_ATTRIB"),

@@ -386,4 +386,5 @@ NAMES: dict[int, str] = {
     467: "open_tree_attr",
 }
 
+# name -> number, for calling the host's system calls by name
 NUMBERS: dict[str, int] = {name: nr for nr, name in NAMES.items()}

@@ -48,6 +48,10 @@ import stat as S
 import struct
 from dataclasses import dataclass, field
 
+from ..abi.elf import (DF_1_NODEFLIB, DT_FLAGS_1, DT_NEEDED, DT_NULL, DT_RPATH, DT_RUNPATH,
+                       DT_SONAME, DT_STRSZ, DT_STRTAB, DYN, EHDR, EM_X86_64, PHDR, PT_DYNAMIC,
+                       PT_INTERP, PT_LOAD)
+from ..abi.limits import MAXSYMLINKS
 from ..fs.imagefs import Entry, ImageError
 
 LD_SO_CONF = "/etc/ld.so.conf"
@@ -56,17 +60,7 @@ DEFAULT_LIBRARY_DIRS = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/
                         "/lib", "/usr/lib")
 C_UTF8_LOCALE = "/usr/lib/locale/C.utf8"
 PYTHON_EXCLUDED = frozenset({"site-packages", "dist-packages", "test"})
-MAXSYMLINKS = 40
 MAX_SCRIPT_DEPTH = 4           # binfmt_script's BINPRM_MAX_RECURSION
-
-# <elf.h>: Elf64_Ehdr, Elf64_Phdr, Elf64_Dyn
-_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
-_PHDR = struct.Struct("<IIQQQQQQ")
-_DYN = struct.Struct("<qQ")
-EM_X86_64 = 62
-PT_LOAD, PT_DYNAMIC, PT_INTERP = 1, 2, 3
-DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_SONAME, DT_RPATH, DT_RUNPATH = 0, 1, 5, 10, 14, 15, 29
-DT_FLAGS_1, DF_1_NODEFLIB = 0x6FFFFFFB, 0x800
 MAX_TABLE = 16 << 20           # bound on a dynamic segment or string table read
 
 
@@ -84,19 +78,19 @@ class ElfInfo:
 def read_elf_info(read) -> ElfInfo | None:
     """The dynamic-linking facts of an x86-64 ELF, read through read(offset, size);
     None when it is not one (or is malformed)."""
-    head = read(0, _EHDR.size)
-    if len(head) < _EHDR.size or head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
+    head = read(0, EHDR.size)
+    if len(head) < EHDR.size or head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
         return None
-    (_, _, machine, _, _, phoff, _, _, _, phentsize, phnum, _, _, _) = _EHDR.unpack(head)
-    if machine != EM_X86_64 or phentsize != _PHDR.size or not 0 < phnum <= 1024:
+    (_, _, machine, _, _, phoff, _, _, _, phentsize, phnum, _, _, _) = EHDR.unpack(head)
+    if machine != EM_X86_64 or phentsize != PHDR.size or not 0 < phnum <= 1024:
         return None
-    table = read(phoff, phnum * _PHDR.size)
-    if len(table) != phnum * _PHDR.size:
+    table = read(phoff, phnum * PHDR.size)
+    if len(table) != phnum * PHDR.size:
         return None
     info = ElfInfo()
     loads, dynamic = [], None
     for i in range(phnum):
-        p_type, _, p_offset, p_vaddr, _, p_filesz, _, _ = _PHDR.unpack_from(table, i * _PHDR.size)
+        p_type, _, p_offset, p_vaddr, _, p_filesz, _, _ = PHDR.unpack_from(table, i * PHDR.size)
         if p_type == PT_LOAD:
             loads.append((p_vaddr, p_filesz, p_offset))
         elif p_type == PT_INTERP and 0 < p_filesz <= 4096:
@@ -106,8 +100,8 @@ def read_elf_info(read) -> ElfInfo | None:
     if dynamic is None:
         return info
     tags = []
-    for off in range(0, len(dynamic) - _DYN.size + 1, _DYN.size):
-        tag, val = _DYN.unpack_from(dynamic, off)
+    for off in range(0, len(dynamic) - DYN.size + 1, DYN.size):
+        tag, val = DYN.unpack_from(dynamic, off)
         if tag == DT_NULL:
             break
         tags.append((tag, val))

@@ -17,10 +17,8 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from ..abi import linux as L
+from ..abi.elf import PF_R, PF_W, PF_X
 from ..mm.address_space import PIE_BASE, page_down, page_up
-
-PT_LOAD, PT_INTERP, PT_PHDR, PT_GNU_STACK = 1, 3, 6, 0x6474E551
-PF_X, PF_W, PF_R = 1, 2, 4
 
 
 class ExecFormatError(Exception):
@@ -98,7 +96,7 @@ def load(mm, data: bytes, name: str, interpreter: bool = False) -> LoadedImage:
     # computed over segment boundaries (a segment may be huge: never per page).
     ranges = [(page_down(base + s.p_vaddr), page_up(base + s.p_vaddr + s.p_memsz),
                _prot(s.p_flags)) for s in loads]
-    if min(r[0] for r in ranges) < 0x10000 or max(r[1] for r in ranges) > L.TASK_SIZE:
+    if min(r[0] for r in ranges) < L.MMAP_MIN_ADDR or max(r[1] for r in ranges) > L.TASK_SIZE:
         raise ExecFormatError("segments outside the user address range")
     runs = _protection_runs(ranges)
     if sum(end - start for start, end, _ in runs) > mm.limit:

@@ -43,6 +43,7 @@ import tarfile
 import time
 from dataclasses import dataclass
 
+from ..abi.page import PAGE_SIZE
 from ..fs.imagefs import (INDEX_FORMAT, INDEX_NAME, INDEX_VERSION, ImageError, ImageFS,
                           read_index)
 
@@ -52,7 +53,6 @@ __all__ = ["ImageError", "build_image", "list_image", "open_image", "parse_vars"
 TAR_FORMAT = tarfile.PAX_FORMAT
 TAR_ENCODING, TAR_ERRORS = "utf-8", "surrogateescape"
 BLOCK = tarfile.BLOCKSIZE            # 512
-PAGE = 4096
 ALIGN_MIN_SIZE = 16 * 1024           # files this big get page-aligned data
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -286,7 +286,7 @@ def _header(ti: tarfile.TarInfo, pos: int, align: bool) -> bytes:
     """ti's header bytes at tar offset pos; when align, a pax comment record is sized
     so the data after the header starts on a page boundary."""
     buf = ti.tobuf(TAR_FORMAT, TAR_ENCODING, TAR_ERRORS)
-    if not align or (pos + len(buf)) % PAGE == 0:
+    if not align or (pos + len(buf)) % PAGE_SIZE == 0:
         return buf
     base = dict(ti.pax_headers)
     ti.pax_headers = dict(base, comment="")
@@ -294,13 +294,13 @@ def _header(ti: tarfile.TarInfo, pos: int, align: bool) -> bytes:
     records = tarfile.TarInfo.frombuf(with_empty[:BLOCK], TAR_ENCODING, TAR_ERRORS).size
     others = records - len("12 comment=\n")
     blocks = -(-(others + 12) // BLOCK)
-    while (pos + BLOCK + blocks * BLOCK + BLOCK) % PAGE:    # pax header, records, header
+    while (pos + BLOCK + blocks * BLOCK + BLOCK) % PAGE_SIZE:    # pax header, records, header
         blocks += 1
     length = blocks * BLOCK - others                       # of the comment record
     digits = len(str(length))
     ti.pax_headers = dict(base, comment="x" * (length - len(" comment=\n") - digits))
     aligned = ti.tobuf(TAR_FORMAT, TAR_ENCODING, TAR_ERRORS)
-    if (pos + len(aligned)) % PAGE == 0:
+    if (pos + len(aligned)) % PAGE_SIZE == 0:
         return aligned
     ti.pax_headers = base                                  # cannot happen; stay unaligned
     return buf

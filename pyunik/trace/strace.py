@@ -11,11 +11,12 @@ from __future__ import annotations
 import errno
 import os
 
-from ..abi import linux as L
+from ..abi import fcntl, fs, futex, inotify, mman, prctl, random, resource, signal, wait
+from ..abi import ioctls, time as clocks
+from ..abi.limits import PATH_MAX
 from ..errors import KernelError
-from ..abi import inotify
 
-STRING_LIMIT = 32
+STRING_LIMIT = 32            # strace's default -s 32
 _RETURNS_ADDRESS = {"mmap", "brk", "mremap", "shmat"}
 
 
@@ -23,55 +24,47 @@ def _flag_table(pairs):
     return [(v, n) for n, v in pairs]
 
 
+# Every name below comes from abi/: flag tables print set bits in order, enums one name.
 FLAGS = {
-    "prot": _flag_table(L.PROT_FLAGS),
-    "mmap": _flag_table(L.MAP_FLAGS),
-    "open": _flag_table(L.O_FLAGS),
-    "mremap": [(L.MREMAP_MAYMOVE, "MREMAP_MAYMOVE"), (L.MREMAP_FIXED, "MREMAP_FIXED"),
-               (L.MREMAP_DONTUNMAP, "MREMAP_DONTUNMAP")],
-    "msync": [(L.MS_ASYNC, "MS_ASYNC"), (L.MS_INVALIDATE, "MS_INVALIDATE"),
-              (L.MS_SYNC, "MS_SYNC")],
-    "at": [(L.AT_SYMLINK_NOFOLLOW, "AT_SYMLINK_NOFOLLOW"), (L.AT_REMOVEDIR, "AT_REMOVEDIR"),
-           (L.AT_SYMLINK_FOLLOW, "AT_SYMLINK_FOLLOW"), (L.AT_NO_AUTOMOUNT, "AT_NO_AUTOMOUNT"),
-           (L.AT_EMPTY_PATH, "AT_EMPTY_PATH")],
-    "rename": [(1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"), (4, "RENAME_WHITEOUT")],
-    "wait": [(1, "WNOHANG"), (2, "WUNTRACED"), (4, "WEXITED"), (8, "WCONTINUED"),
-             (0x01000000, "WNOWAIT"), (0x20000000, "__WNOTHREAD"), (0x40000000, "__WALL"),
-             (0x80000000, "__WCLONE")],
-    "grnd": [(L.GRND_NONBLOCK, "GRND_NONBLOCK"), (L.GRND_RANDOM, "GRND_RANDOM"),
-             (L.GRND_INSECURE, "GRND_INSECURE")],
+    "prot": _flag_table(mman.PROT_FLAGS),
+    "mmap": _flag_table(mman.MAP_FLAGS),
+    "open": _flag_table(fcntl.O_FLAGS),
+    "mremap": _flag_table(mman.MREMAP_FLAGS),
+    "msync": _flag_table(mman.MS_FLAGS),
+    "at": _flag_table(fcntl.AT_FLAG_NAMES),
+    "rename": _flag_table(fs.RENAME_FLAGS),
+    "wait": _flag_table(wait.WAIT_FLAGS),
+    "grnd": _flag_table(random.GRND_FLAGS),
+    "flock": _flag_table(fcntl.LOCK_FLAGS),
+    "access": _flag_table(fcntl.ACCESS_FLAGS),
     "inotify": inotify.MASK_NAMES,
     "inotify_init": inotify.INIT_FLAG_NAMES,
 }
+ZERO = {"prot": "PROT_NONE", "access": "F_OK"}    # what a flags value of 0 prints as
 ENUMS = {
-    "whence": {0: "SEEK_SET", 1: "SEEK_CUR", 2: "SEEK_END", 3: "SEEK_DATA", 4: "SEEK_HOLE"},
-    "sighow": {0: "SIG_BLOCK", 1: "SIG_UNBLOCK", 2: "SIG_SETMASK"},
-    "fcntl": {0: "F_DUPFD", 1: "F_GETFD", 2: "F_SETFD", 3: "F_GETFL", 4: "F_SETFL",
-              5: "F_GETLK", 6: "F_SETLK", 7: "F_SETLKW", 1030: "F_DUPFD_CLOEXEC",
-              1031: "F_SETPIPE_SZ", 1032: "F_GETPIPE_SZ", 36: "F_OFD_GETLK",
-              37: "F_OFD_SETLK", 38: "F_OFD_SETLKW"},
-    "rlimit": dict(enumerate(L.RLIMIT_NAMES)),
-    "clock": L.CLOCK_NAMES,
-    "arch_prctl": L.ARCH_NAMES,
-    "madvise": L.MADV_NAMES,
-    "ioctl": L.IOCTL_NAMES,
-    "prctl": L.PRCTL_NAMES,
-    "flock": {1: "LOCK_SH", 2: "LOCK_EX", 5: "LOCK_SH|LOCK_NB", 6: "LOCK_EX|LOCK_NB",
-              8: "LOCK_UN"},
-    "futex": {0: "FUTEX_WAIT", 1: "FUTEX_WAKE", 3: "FUTEX_REQUEUE", 4: "FUTEX_CMP_REQUEUE",
-              5: "FUTEX_WAKE_OP", 6: "FUTEX_LOCK_PI", 7: "FUTEX_UNLOCK_PI",
-              8: "FUTEX_TRYLOCK_PI", 9: "FUTEX_WAIT_BITSET", 10: "FUTEX_WAKE_BITSET",
-              128: "FUTEX_WAIT_PRIVATE", 129: "FUTEX_WAKE_PRIVATE",
-              131: "FUTEX_REQUEUE_PRIVATE", 132: "FUTEX_CMP_REQUEUE_PRIVATE",
-              133: "FUTEX_WAKE_OP_PRIVATE", 134: "FUTEX_LOCK_PI_PRIVATE",
-              135: "FUTEX_UNLOCK_PI_PRIVATE", 137: "FUTEX_WAIT_BITSET_PRIVATE",
-              138: "FUTEX_WAKE_BITSET_PRIVATE", 393: "FUTEX_WAIT_BITSET_PRIVATE|"
-                                                    "FUTEX_CLOCK_REALTIME"},
-    "fadvise": {0: "POSIX_FADV_NORMAL", 1: "POSIX_FADV_RANDOM", 2: "POSIX_FADV_SEQUENTIAL",
-                3: "POSIX_FADV_WILLNEED", 4: "POSIX_FADV_DONTNEED", 5: "POSIX_FADV_NOREUSE"},
-    "access": {0: "F_OK", 1: "X_OK", 2: "W_OK", 3: "W_OK|X_OK", 4: "R_OK", 5: "R_OK|X_OK",
-               6: "R_OK|W_OK", 7: "R_OK|W_OK|X_OK"},
+    "whence": fs.SEEK_NAMES,
+    "sighow": signal.SIGPROCMASK_HOW,
+    "fcntl": fcntl.FCNTL_COMMANDS,
+    "rlimit": dict(enumerate(resource.RLIMIT_NAMES)),
+    "clock": clocks.CLOCK_NAMES,
+    "arch_prctl": prctl.ARCH_NAMES,
+    "madvise": mman.MADV_NAMES,
+    "ioctl": ioctls.IOCTL_NAMES,
+    "prctl": prctl.PRCTL_NAMES,
+    "fadvise": fcntl.POSIX_FADV_NAMES,
 }
+
+
+def _futex_op(op: int) -> str:
+    """FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME, as strace prints futex's op."""
+    name = futex.FUTEX_OP_NAMES.get(op & futex.FUTEX_CMD_MASK)
+    if name is None:
+        return str(op)
+    if op & futex.FUTEX_PRIVATE_FLAG:
+        name += "_PRIVATE"
+    if op & futex.FUTEX_CLOCK_REALTIME:
+        name += "|FUTEX_CLOCK_REALTIME"
+    return name
 
 
 def quote(data: bytes, limit: int = STRING_LIMIT) -> str:
@@ -117,14 +110,14 @@ def _flags(value: int, table: list, zero: str = "0") -> str:
 
 
 def _open_flags(value: int) -> str:
-    acc = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR"}.get(value & 3, "O_ACCMODE")
-    rest = _flags(value & ~3 & ~0o100000, FLAGS["open"], "")
+    acc = fcntl.O_ACCMODE_NAMES.get(value & fcntl.O_ACCMODE, "O_ACCMODE")
+    rest = _flags(value & ~fcntl.O_ACCMODE & ~fcntl.O_LARGEFILE, FLAGS["open"], "")
     return acc + ("|" + rest if rest else "")
 
 
 def _mmap_flags(value: int) -> str:
-    kind = L.MAP_TYPES.get(value & L.MAP_TYPE, "%#x" % (value & L.MAP_TYPE))
-    rest = _flags(value & ~L.MAP_TYPE, FLAGS["mmap"], "")
+    kind = mman.MAP_TYPES.get(value & mman.MAP_TYPE, "%#x" % (value & mman.MAP_TYPE))
+    rest = _flags(value & ~mman.MAP_TYPE, FLAGS["mmap"], "")
     return kind + ("|" + rest if rest else "")
 
 
@@ -176,25 +169,28 @@ def format_arg(kind, value: int, args: list[int], result: int | None, t) -> str:
         return _ptr(value)
     if show == "dirfd":
         v = _i32(value)
-        return "AT_FDCWD" if v == L.AT_FDCWD else str(v)
+        return "AT_FDCWD" if v == fcntl.AT_FDCWD else str(v)
     if show == "octal":
         return "0%03o" % (value & 0xFFFFFFFF)
     if show == "path":
         try:
-            return quote(t.mm.read_cstring(value), L.PATH_MAX)
+            return quote(t.mm.read_cstring(value), PATH_MAX)
         except KernelError:
             return _ptr(value)
     if show == "signal":
         v = _i32(value)
-        return L.signal_name(v) if v > 0 else str(v)
+        return signal.signal_name(v) if v > 0 else str(v)
     if show == "flags":
         if kind.table == "open":
             return _open_flags(value & 0xFFFFFFFF)
         if kind.table == "mmap":
             return _mmap_flags(value & 0xFFFFFFFF)
-        return _flags(value & 0xFFFFFFFF, FLAGS[kind.table],
-                      "PROT_NONE" if kind.table == "prot" else "0")
+        return _flags(value & 0xFFFFFFFF, FLAGS[kind.table], ZERO.get(kind.table, "0"))
     if show == "enum":
+        if kind.table == "futex":
+            return _futex_op(_i32(value))
+        if kind.table in FLAGS:       # bit sets the table decodes as an int (access, flock)
+            return _flags(value & 0xFFFFFFFF, FLAGS[kind.table], ZERO.get(kind.table, "0"))
         v = value & 0xFFFFFFFF if kind.table == "ioctl" else _i32(value)
         name = ENUMS[kind.table].get(v)
         return name if name is not None else ("%#x" % v if kind.table == "ioctl" else str(v))

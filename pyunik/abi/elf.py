@@ -1,0 +1,36 @@
+"""ELF headers of x86-64 executables: include/uapi/linux/elf.h (and <elf.h>).
+
+Linux facts only, no behaviour.
+"""
+
+import struct
+
+EM_X86_64 = 62
+
+# Elf64_Ehdr, Elf64_Phdr, Elf64_Dyn
+EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
+PHDR = struct.Struct("<IIQQQQQQ")
+DYN = struct.Struct("<qQ")
+
+# p_type
+PT_LOAD = 1
+PT_DYNAMIC = 2
+PT_INTERP = 3
+PT_PHDR = 6
+PT_GNU_STACK = 0x6474E551
+
+# p_flags
+PF_X = 1
+PF_W = 2
+PF_R = 4
+
+# d_tag
+DT_NULL = 0
+DT_NEEDED = 1
+DT_STRTAB = 5
+DT_STRSZ = 10
+DT_SONAME = 14
+DT_RPATH = 15
+DT_RUNPATH = 29
+DT_FLAGS_1 = 0x6FFFFFFB
+DF_1_NODEFLIB = 0x800           # DT_FLAGS_1: ignore the default library search path

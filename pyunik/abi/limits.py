@@ -1,0 +1,11 @@
+"""Name and path limits: include/uapi/linux/limits.h and include/linux/namei.h.
+
+Linux facts only, no behaviour.
+"""
+
+NAME_MAX = 255                  # bytes in a file name
+PATH_MAX = 4096                 # bytes in a path, NUL included
+PIPE_BUF = 4096                 # bytes a pipe write keeps together
+XATTR_NAME_MAX = 255            # bytes in an extended attribute's name
+MAXSYMLINKS = 40                # include/linux/namei.h: symlinks one walk may follow
+INT_MAX = 0x7FFFFFFF

@@ -1,0 +1,19 @@
+"""Pages and the shape of the x86-64 user address space.
+
+arch/x86/include/asm/page_types.h, arch/x86/include/asm/page_64_types.h,
+arch/x86/include/asm/elf.h and mm/Kconfig. Linux facts only, no behaviour.
+"""
+
+# arch/x86/include/asm/page_types.h
+PAGE_SIZE = 4096
+PAGE_MASK = ~(PAGE_SIZE - 1)
+
+# arch/x86/include/asm/page_64_types.h: the top of user space (TASK_SIZE_MAX)
+TASK_SIZE = 0x7FFFFFFFF000
+
+# arch/x86/include/asm/elf.h: ELF_ET_DYN_BASE, where a static-pie or the dynamic
+# linker run as a program is loaded (2/3 of TASK_SIZE, page aligned, without ASLR)
+ELF_ET_DYN_BASE = 0x555555554000
+
+# mm/Kconfig: DEFAULT_MMAP_MIN_ADDR on x86 (/proc/sys/vm/mmap_min_addr)
+MMAP_MIN_ADDR = 0x10000

@@ -1,0 +1,171 @@
+"""abi/ is the one home of Linux facts: no numeric constant or struct format outside it,
+no name defined in two abi modules, struct sizes as the kernel headers give them, and
+strace's name tables read from abi/ instead of spelling names again.
+
+The scan is an AST walk over pyunik/: an assignment of an integer expression (or a
+tuple of them, or a struct.Struct) to an UPPER_CASE name outside pyunik/abi/ fails
+unless the name is listed below as one of pyunik's own choices, not Linux's.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+import struct
+from pathlib import Path
+
+from conftest import REPO
+
+PYUNIK = REPO / "pyunik"
+
+# pyunik's own numbers: limits and choices of this implementation, not Linux facts.
+OWN_CHOICES = {
+    "cpu/cpuid.py": {"CPUINFO_LEAVES"},                 # the cpuid leaves probed once
+    "cpu/engine.py": {"_SMALL"},                        # reused short-read buffer size
+    "fs/hostfs.py": {"_READ", "_WRITE"},                # bits of a cached host fd's access
+    "fs/imagefs.py": {"INDEX_VERSION", "DIR_SIZE"},     # image index format; st_size of dirs
+    "fs/locks.py": {"READ", "WRITE", "UNLOCK"},         # lock kinds in the lock tables
+    "fs/overlay.py": {"UPPER_INO_BIT", "COPY_CHUNK"},   # inode numbering; copy-up chunk
+    "fs/ramfs.py": {"MAX_FILE_SIZE"},                   # in-memory file size bound
+    "kernel/kernel.py": {"FIRST_PID"},                  # the first pid pyunik hands out
+    "kernel/syscalls/table.py": {"SIZE"},               # dispatch array length
+    "loader/autoimage.py": {"MAX_SCRIPT_DEPTH", "MAX_TABLE"},   # bounds on what is read
+    "loader/image.py": {"ALIGN_MIN_SIZE"},              # image tar layout
+    "mm/address_space.py": {"HEAP_RESERVE"},            # host address space kept for brk
+    "trace/strace.py": {"STRING_LIMIT"},                # strace's -s default
+}
+NOT_YET: set[str] = set()
+NOT_YET_UNDER = ("fs/", "mm/", "kernel/")
+
+
+def _is_fact(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return type(node.value) is int
+    if isinstance(node, ast.UnaryOp):
+        return _is_fact(node.operand)
+    if isinstance(node, ast.BinOp):
+        return _is_fact(node.left) and _is_fact(node.right)
+    if isinstance(node, ast.Tuple):
+        return bool(node.elts) and all(_is_fact(e) for e in node.elts)
+    if isinstance(node, ast.Call):
+        func = node.func
+        return (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")) \
+            == "Struct"
+    return False
+
+
+def _assigned_names(tree: ast.AST, facts_only: bool = True):
+    """(name, line) of every UPPER_CASE name bound to a numeric fact (or to anything)."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if facts_only and not _is_fact(node.value):
+                continue
+            for t in targets:
+                for n in (t.elts if isinstance(t, ast.Tuple) else [t]):
+                    if isinstance(n, ast.Name) and n.id.strip("_").isupper():
+                        yield n.id, node.lineno
+
+
+def _modules(under: Path):
+    for path in sorted(under.rglob("*.py")):
+        yield path.relative_to(PYUNIK).as_posix(), ast.parse(path.read_text())
+
+
+def test_no_linux_constant_outside_abi():
+    found = []
+    for rel, tree in _modules(PYUNIK):
+        if rel.startswith("abi/") or rel in NOT_YET or rel.startswith(NOT_YET_UNDER):
+            continue
+        allowed = OWN_CHOICES.get(rel, set())
+        found += ["pyunik/%s:%d: %s" % (rel, line, name)
+                  for name, line in _assigned_names(tree) if name not in allowed]
+    assert not found, ("Linux facts belong in pyunik/abi/ (one module per header); "
+                       "pyunik's own limits go in OWN_CHOICES here:\n" + "\n".join(found))
+
+
+def test_own_choices_are_still_there():
+    """An allow-list entry whose constant is gone is stale."""
+    for rel, names in OWN_CHOICES.items():
+        defined = {name for name, _ in _assigned_names(ast.parse((PYUNIK / rel).read_text()))}
+        assert names <= defined, "%s no longer defines %s" % (rel, names - defined)
+
+
+def test_each_abi_name_defined_once():
+    where: dict[str, list[str]] = {}
+    for rel, tree in _modules(PYUNIK / "abi"):
+        for name, _ in _assigned_names(tree, facts_only=False):
+            where.setdefault(name, []).append(rel)
+    twice = {n: m for n, m in where.items() if len(set(m)) > 1 or len(m) > 1}
+    assert not twice, twice
+
+
+def test_abi_holds_no_behaviour():
+    """abi modules define data; the only functions are a table lookup (signal_name) and
+    kdev_t.h's two encoding macros."""
+    for rel, tree in _modules(PYUNIK / "abi"):
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                assert (rel, node.name) in {("abi/signal.py", "signal_name"),
+                                            ("abi/kdev_t.py", "new_encode_dev"),
+                                            ("abi/kdev_t.py", "new_decode_dev")}, (rel, node.name)
+            assert not isinstance(node, (ast.Import,)) or all(
+                a.name == "struct" for a in node.names), (rel, ast.unparse(node))
+
+
+def test_linux_gathers_every_header_module():
+    """abi.linux is every per-header module in one namespace, defining nothing itself."""
+    from pyunik import abi
+    from pyunik.abi import linux
+    apart = {"linux", "elf", "inotify", "syscall_numbers", "cpufeatures", "kdev_t"}
+    for info in pkgutil.iter_modules(abi.__path__):
+        if info.name in apart:
+            continue
+        module = importlib.import_module("pyunik.abi." + info.name)
+        for name, value in vars(module).items():
+            if name.isupper() and not name.startswith("_"):
+                assert getattr(linux, name) is value, (info.name, name)
+    assert not list(_assigned_names(ast.parse((PYUNIK / "abi/linux.py").read_text())))
+
+
+def test_struct_sizes_match_the_kernel_headers():
+    from pyunik.abi import elf, fcntl, poll, resource, signal, stat, statfs, sysinfo
+    sizes = {
+        stat.STAT: 144,              # arch/x86/include/uapi/asm/stat.h
+        statfs.STATFS: 120,          # asm-generic/statfs.h, 64-bit __statfs_word
+        sysinfo.SYSINFO: 112,
+        resource.RUSAGE: 144,
+        fcntl.FLOCK: 32,
+        poll.POLLFD: 8,
+        signal.KERNEL_SIGACTION: 32,
+        signal.STACK_T: 24,
+        elf.EHDR: 64,
+        elf.PHDR: 56,
+        elf.DYN: 16,
+    }
+    for layout, size in sizes.items():
+        assert layout.size == size, (layout.format, size)
+    assert stat.STATX_DEVS_OFFSET + stat.STATX_DEVS.size <= stat.STATX_SIZE
+
+
+def test_statfs_reads_what_it_writes():
+    """struct statfs is one format: the host's answer (hostfs) and the guest's buffer
+    (statfs(2)) are both 120 bytes with f_spare[4] last."""
+    from pyunik.abi.statfs import STATFS
+    raw = struct.pack("<7q2i3q4q", *range(1, 17))
+    assert STATFS.unpack(raw) == tuple(range(1, 17))
+
+
+def test_strace_spells_no_linux_name():
+    """trace/strace.py takes every flag and enum name from abi/, none spelled again."""
+    from pyunik.abi import linux
+    names = {n for n in vars(linux) if n.isupper()}
+    tree = ast.parse((PYUNIK / "trace/strace.py").read_text())
+    spelled = {node.value for node in ast.walk(tree)
+               if isinstance(node, ast.Constant) and isinstance(node.value, str)
+               and node.value.strip("|_") in names}
+    # AT_FDCWD prints for a dirfd argument, O_ACCMODE for an access mode of 3, PROT_NONE
+    # and F_OK for flags of 0; FUTEX_CLOCK_REALTIME is appended to a futex op's name.
+    assert spelled <= {"AT_FDCWD", "O_ACCMODE", "PROT_NONE", "F_OK",
+                       "|FUTEX_CLOCK_REALTIME"}, spelled
