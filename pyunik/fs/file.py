@@ -33,6 +33,8 @@ class File:
         self.flags = flags          # O_ACCMODE | O_APPEND | O_NONBLOCK ... (not O_CLOEXEC)
         self.refs = 0               # fd table slots pointing here; closed at zero
 
+    fsnotify = None     # fs/inotify.py's record of a file opened by path (its current name)
+
     def close_ref(self) -> None:
         """One fd pointing here went away; the last one closes the file."""
         self.refs -= 1

@@ -8,12 +8,16 @@ EINVAL for readlink of a non-symlink). Filesystems subclass it and override what
 support; the VFS (fs/vfs.py) calls only these methods.
 
 Names are bytes, as Linux paths are.
+
+Layer: fs, the bottom of it: every filesystem builds on these classes; it calls nothing
+but abi/ and errors.
 """
 
 from __future__ import annotations
 
 import stat as S
 import time
+import weakref
 from errno import EEXIST, EINVAL, EISDIR, ENOTDIR, EPERM, EROFS
 
 from ..errors import KernelError
@@ -29,20 +33,31 @@ def dtype(mode: int) -> int:
 
 class FileSystem:
     """What all inodes of one filesystem share: a device number, inode numbering,
-    a name for /proc/mounts, and whether it can be changed at all."""
+    a name for /proc/mounts, and whether it can be changed at all.
+
+    The device number and `notify` (the kernel's fs/inotify.Fsnotify) are the kernel's
+    to give: both are set when the filesystem is attached to a kernel's VFS
+    (`VFS.attach`, at mount), as Linux gives a superblock its anonymous device number
+    when it is mounted. Until then dev is 0 and nothing is notified."""
 
     name = "none"
     magic = 0            # f_type for statfs
     # May the VFS cache this filesystem's lookups? Only if names change solely by the
     # guest's own calls (not for hostfs, where the host can change them, nor procfs).
     cacheable = False
-    _next_dev = [0x30]
+    dev = 0
+    notify = None
 
     def __init__(self, readonly: bool = False):
         self.readonly = readonly
-        FileSystem._next_dev[0] += 1
-        self.dev = FileSystem._next_dev[0]
         self._next_ino = 1
+        # ino -> the pipe of a named pipe open on it (fs/pipe.py), as Linux's i_pipe
+        self.fifos: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+    def layers(self) -> tuple["FileSystem", ...]:
+        """The filesystems this one is built from (an overlay's upper and lower), which
+        are attached with it."""
+        return ()
 
     def new_ino(self) -> int:
         self._next_ino += 1
@@ -55,6 +70,23 @@ class FileSystem:
     def statfs(self) -> dict:
         return {"type": self.magic, "bsize": 4096, "blocks": 0, "bfree": 0, "bavail": 0,
                 "files": 0, "ffree": 0, "namelen": 255, "frsize": 4096, "flags": 0}
+
+
+class DeviceNumbers:
+    """Anonymous device numbers (Linux's get_anon_bdev): each filesystem attached to
+    a kernel gets the next one. One per kernel, so the numbers a guest sees do not
+    depend on what else ran in the same Python process."""
+
+    FIRST = 0x31
+
+    def __init__(self):
+        self.next = self.FIRST
+
+    def assign(self, fs: FileSystem) -> None:
+        """Give fs a number, once."""
+        if not fs.dev:
+            fs.dev = self.next
+            self.next += 1
 
 
 def now_ns() -> int:

@@ -7,18 +7,28 @@ fsnotify hook of include/linux/fsnotify.h it stands for and called where Linux c
 it. Only what the guest does through those calls is seen: a host process changing a
 host directory (-v) behind pyunik's back makes no event.
 
+Layer: fs. Called by the kernel's file system calls and inotify's system calls; calls
+nothing but the inodes it is given (stat) and abi/.
+
 State (all of it changed only by the system call running; nothing here blocks):
+- `Fsnotify`: the inotify state of one kernel (the kernel owns it; the VFS hands it to
+  every filesystem it mounts as `fs.notify`, so a hook finds it from the Path or the
+  open file it is given):
+  - `watches`: inode key -> the watches on that inode, of every instance. An inode is
+    known by its key (filesystem dev, ino), never by object identity: hostfs and
+    overlay may make a new object for the same file. A Watch refers to its instance
+    weakly.
+  - `by_key`: where each file the guest opened by path is now (`Opened`, also kept on
+    the file as `file.fsnotify`): the directory and name its events are reported with.
+    Like Linux's dentry of an open file, it follows renames and is marked unlinked
+    when its name goes.
+  - `doomed`: keys of inodes whose last name went while a file held them open; their
+    IN_DELETE_SELF and IN_IGNORED come with the last close, as Linux's come with the
+    last dput of the dentry.
+  - per-uid counts of instances and watches (max_user_instances, max_user_watches),
+    and the rename cookies.
 - `InotifyFile`: one instance (an anonymous-inode file). Owns its queue of events and
   its watches, by wd and by inode key.
-- `_watches`: inode key -> the watches on that inode, of every instance. An inode is
-  known by its key (filesystem dev, ino), never by object identity: hostfs and overlay
-  may make a new object for the same file. A Watch refers to its instance weakly.
-- `_open` / `_by_key`: where each file the guest opened by path is now (`Opened`): the
-  directory and name its events are reported with. Like Linux's dentry of an open
-  file, it follows renames and is marked unlinked when its name goes.
-- `_doomed`: keys of inodes whose last name went while a file held them open; their
-  IN_DELETE_SELF and IN_IGNORED come with the last close, as Linux's come with the
-  last dput of the dentry.
 
 Linux's rules kept (fs/notify/fsnotify.c, fs/notify/inotify/inotify_*.c):
 - An event on a file or directory goes first to the watch on its parent directory,
@@ -64,7 +74,6 @@ INT_MAX = 0x7FFFFFFF
 
 _ANON_INODE_DEV = 0x10          # anon_inodefs: one inode behind every inotify fd
 _ANON_INODE_INO = 1
-_BOOT_NS = time.time_ns()
 
 Key = tuple          # (filesystem dev, inode number)
 
@@ -80,17 +89,6 @@ def _padded(name: bytes) -> int:
 
 def _isdir(inode) -> int:
     return IN_ISDIR if inode.is_dir else 0
-
-
-# ---- the registry -------------------------------------------------------------------------
-
-_watches: dict[Key, list["Watch"]] = {}     # empty when nobody watches: the hooks' fast path
-_instances: dict[int, int] = {}             # uid -> live instances (max_user_instances)
-_user_watches: dict[int, int] = {}          # uid -> watches (max_user_watches)
-_open: "weakref.WeakKeyDictionary[File, Opened]" = weakref.WeakKeyDictionary()
-_by_key: dict[Key, list["Opened"]] = {}     # the same records by inode key
-_doomed: set[Key] = set()
-_cookies = itertools.count(1)               # rename cookies, as fsnotify_get_cookie()
 
 
 class Watch:
@@ -113,19 +111,20 @@ class Opened:
     """Where an open file is: its inode, and the directory (key) and name its events are
     reported with (parent None: a filesystem root, which reports to nobody above).
     path is the Path it was opened by, so calls given that Path (fchmod, futimens)
-    find the file's current place."""
+    find the file's current place. notify is the Fsnotify that keeps the record."""
 
-    __slots__ = ("file", "key", "parent", "name", "is_dir", "path", "unlinked")
+    __slots__ = ("file", "key", "parent", "name", "is_dir", "path", "unlinked", "notify")
 
-    def __init__(self, file: File, path):
+    def __init__(self, notify: "Fsnotify", file: File, path):
         key = self.key = key_of(path.inode)
         # A file that dies unclosed (its process ended) leaves no record behind.
-        self.file = weakref.ref(file, lambda _ref: _opened(key))
+        self.file = weakref.ref(file, lambda _ref: notify.opened_records(key))
         self.parent = _parent_key(path)
         self.name = path.steps[-1].name
         self.is_dir = path.inode.is_dir
         self.path = path
         self.unlinked = False
+        self.notify = notify
 
 
 def _parent_key(path) -> Key | None:
@@ -137,120 +136,132 @@ def _parent_key(path) -> Key | None:
     return key_of(steps[-2].inode)
 
 
-def _opened(key: Key) -> list[Opened]:
-    """The live open-file records of an inode (records of files gone without a close
-    are pruned; the list returned is never changed afterwards)."""
-    records = _by_key.get(key)
-    if not records:
-        return []
-    live = [o for o in records if o.file() is not None]
-    if len(live) != len(records):
-        if live:
-            _by_key[key] = live
-        else:
-            del _by_key[key]
-    return live
+class Fsnotify:
+    """The inotify state of one kernel (see the module docstring): who watches which
+    inode, where open files are, and the per-user limits. Nothing in it is shared with
+    another kernel."""
 
+    def __init__(self):
+        self.watches: dict[Key, list[Watch]] = {}   # empty when nobody watches: the fast path
+        self.instances: dict[int, int] = {}         # uid -> live instances (max_user_instances)
+        self.user_watches: dict[int, int] = {}      # uid -> watches (max_user_watches)
+        self.by_key: dict[Key, list[Opened]] = {}   # open-file records by inode key
+        self.doomed: set[Key] = set()
+        self.cookies = itertools.count(1)           # rename cookies, as fsnotify_get_cookie()
+        self.boot_ns = time.time_ns()               # the anonymous inode's times
 
-# ---- delivery -----------------------------------------------------------------------------
+    def opened_records(self, key: Key) -> list[Opened]:
+        """The live open-file records of an inode (records of files gone without a
+        close are pruned; the list returned is never changed afterwards)."""
+        records = self.by_key.get(key)
+        if not records:
+            return []
+        live = [o for o in records if o.file() is not None]
+        if len(live) != len(records):
+            if live:
+                self.by_key[key] = live
+            else:
+                del self.by_key[key]
+        return live
 
-def _send(w: Watch, mask: int, name: bytes = b"", cookie: int = 0) -> None:
-    owner = w.owner()
-    if owner is None:
-        _unregister(w)
-        return
-    if w.wd < 0:
-        return
-    owner.queue(w.wd, mask, cookie, name)
-    if w.oneshot:
-        owner.drop(w)
+    # ---- delivery -----
 
-
-def _to_dir(key: Key | None, mask: int, name: bytes, cookie: int = 0) -> None:
-    """A directory entry event: to the watches on the directory, with the name."""
-    for w in list(_watches.get(key, ())):
-        if mask & w.mask:
-            _send(w, mask, name, cookie)
-
-
-def _to_self(key: Key, mask: int) -> None:
-    """An event on the object itself only (inotify never sets IN_ISDIR on the *_SELF
-    events)."""
-    if mask & (IN_MOVE_SELF | IN_DELETE_SELF):
-        mask &= ~IN_ISDIR
-    for w in list(_watches.get(key, ())):
-        if mask & w.mask:
-            _send(w, mask)
-
-
-def _to_child(key: Key, parent: Key | None, name: bytes, mask: int,
-              unlinked: bool = False) -> None:
-    """An event on an object: the parent directory's watches hear it with the name,
-    then the object's own without (fsnotify_parent, then fsnotify). unlinked: an event
-    of an open file whose name is gone, which IN_EXCL_UNLINK watches do not want."""
-    if parent is not None and parent != key:
-        for w in list(_watches.get(parent, ())):
-            if mask & w.mask and not (unlinked and w.excl_unlink):
-                _send(w, mask, name)
-    for w in list(_watches.get(key, ())):
-        if mask & w.mask and not (unlinked and w.excl_unlink):
-            _send(w, mask)
-
-
-def _file_event(file: File, mask: int) -> None:
-    o = _open.get(file)
-    if o is not None:
-        _to_child(o.key, o.parent, o.name, mask | (IN_ISDIR if o.is_dir else 0), o.unlinked)
-
-
-def _gone(key: Key) -> None:
-    """An inode lost its last name: deleted now, or at the last close if it is open."""
-    if _opened(key):
-        _doomed.add(key)
-    else:
-        _delete_self(key)
-
-
-def _delete_self(key: Key) -> None:
-    """fsnotify_inoderemove: IN_DELETE_SELF to whoever asked, then every watch on the
-    inode goes (IN_IGNORED)."""
-    _to_self(key, IN_DELETE_SELF)
-    for w in list(_watches.get(key, ())):
+    def send(self, w: Watch, mask: int, name: bytes = b"", cookie: int = 0) -> None:
         owner = w.owner()
         if owner is None:
-            _unregister(w)
-        else:
+            self.unregister(w)
+            return
+        if w.wd < 0:
+            return
+        owner.queue(w.wd, mask, cookie, name)
+        if w.oneshot:
             owner.drop(w)
 
+    def to_dir(self, key: Key | None, mask: int, name: bytes, cookie: int = 0) -> None:
+        """A directory entry event: to the watches on the directory, with the name."""
+        for w in list(self.watches.get(key, ())):
+            if mask & w.mask:
+                self.send(w, mask, name, cookie)
 
-def _register(w: Watch) -> None:
-    _watches.setdefault(w.key, []).append(w)
+    def to_self(self, key: Key, mask: int) -> None:
+        """An event on the object itself only (inotify never sets IN_ISDIR on the *_SELF
+        events)."""
+        if mask & (IN_MOVE_SELF | IN_DELETE_SELF):
+            mask &= ~IN_ISDIR
+        for w in list(self.watches.get(key, ())):
+            if mask & w.mask:
+                self.send(w, mask)
 
+    def to_child(self, key: Key, parent: Key | None, name: bytes, mask: int,
+                 unlinked: bool = False) -> None:
+        """An event on an object: the parent directory's watches hear it with the
+        name, then the object's own without (fsnotify_parent, then fsnotify).
+        unlinked: an event of an open file whose name is gone, which IN_EXCL_UNLINK
+        watches do not want."""
+        if parent is not None and parent != key:
+            for w in list(self.watches.get(parent, ())):
+                if mask & w.mask and not (unlinked and w.excl_unlink):
+                    self.send(w, mask, name)
+        for w in list(self.watches.get(key, ())):
+            if mask & w.mask and not (unlinked and w.excl_unlink):
+                self.send(w, mask)
 
-def _unregister(w: Watch) -> None:
-    lst = _watches.get(w.key)
-    if lst is not None and w in lst:
-        lst.remove(w)
-        if not lst:
-            del _watches[w.key]
-    w.wd = -1
+    def file_event(self, o: Opened, mask: int) -> None:
+        self.to_child(o.key, o.parent, o.name, mask | (IN_ISDIR if o.is_dir else 0),
+                      o.unlinked)
+
+    def gone(self, key: Key) -> None:
+        """An inode lost its last name: deleted now, or at the last close if it is open."""
+        if self.opened_records(key):
+            self.doomed.add(key)
+        else:
+            self.delete_self(key)
+
+    def delete_self(self, key: Key) -> None:
+        """fsnotify_inoderemove: IN_DELETE_SELF to whoever asked, then every watch on
+        the inode goes (IN_IGNORED)."""
+        self.to_self(key, IN_DELETE_SELF)
+        for w in list(self.watches.get(key, ())):
+            owner = w.owner()
+            if owner is None:
+                self.unregister(w)
+            else:
+                owner.drop(w)
+
+    def register(self, w: Watch) -> None:
+        self.watches.setdefault(w.key, []).append(w)
+
+    def unregister(self, w: Watch) -> None:
+        lst = self.watches.get(w.key)
+        if lst is not None and w in lst:
+            lst.remove(w)
+            if not lst:
+                del self.watches[w.key]
+        w.wd = -1
+
+    def unlink_opened(self, key: Key, parent: Key, name: bytes) -> None:
+        for o in self.opened_records(key):
+            if o.parent == parent and o.name == name:
+                o.unlinked = True
 
 
 # ---- an instance ----------------------------------------------------------------------------
 
 class InotifyFile(File):
-    """One inotify instance: read(2) gives queued events, poll(2) says whether any are
-    queued, FIONREAD how many bytes they take. wait_forever is called for a blocking
-    read of an empty queue: the system call layer decides what such a wait means (with
-    one thread, nothing could ever end it)."""
+    """One inotify instance of the kernel whose Fsnotify is notify: read(2) gives
+    queued events, poll(2) says whether any are queued, FIONREAD how many bytes they
+    take. wait_forever is called for a blocking read of an empty queue: the system call
+    layer decides what such a wait means (with one thread, nothing could ever end it)."""
 
     read_each_iovec = True      # like Linux's inotify: .read, no .read_iter
 
-    def __init__(self, flags: int, uid: int, wait_forever: Callable[[], None]):
-        if _instances.get(uid, 0) >= MAX_USER_INSTANCES:
+    def __init__(self, notify: Fsnotify, flags: int, uid: int,
+                 wait_forever: Callable[[], None]):
+        if notify.instances.get(uid, 0) >= MAX_USER_INSTANCES:
             raise KernelError(EMFILE)
         super().__init__(L.O_RDONLY | (flags & L.O_NONBLOCK))
-        _instances[uid] = _instances.get(uid, 0) + 1
+        notify.instances[uid] = notify.instances.get(uid, 0) + 1
+        self.notify = notify
         self.uid = uid
         self.wait_forever = wait_forever
         self.events: deque[tuple[int, int, int, bytes]] = deque()   # wd, mask, cookie, name
@@ -317,7 +328,7 @@ class InotifyFile(File):
         return 0                         # noop_llseek: the position stays 0
 
     def stat(self) -> tuple:
-        s, ns = divmod(_BOOT_NS, 10**9)
+        s, ns = divmod(self.notify.boot_ns, 10**9)
         return (_ANON_INODE_DEV, _ANON_INODE_INO, 1, 0o600, 0, 0, 0, 0, 0, 4096, 0,
                 s, ns, s, ns, s, ns, 0, 0, 0)
 
@@ -329,13 +340,14 @@ class InotifyFile(File):
         if self.closed:
             return
         self.closed = True
+        notify = self.notify
         for w in list(self.watches.values()):
-            _unregister(w)
-            _user_watches[self.uid] -= 1
+            notify.unregister(w)
+            notify.user_watches[self.uid] -= 1
         self.watches.clear()
         self.by_key.clear()
         self.events.clear()
-        _instances[self.uid] -= 1
+        notify.instances[self.uid] -= 1
 
     # ---- watches -----
 
@@ -350,13 +362,14 @@ class InotifyFile(File):
                 w.mask, w.oneshot, w.excl_unlink = 0, False, False
         else:
             wd = self._allocate_wd()
-            if _user_watches.get(self.uid, 0) >= MAX_USER_WATCHES:
+            counts = self.notify.user_watches
+            if counts.get(self.uid, 0) >= MAX_USER_WATCHES:
                 raise KernelError(ENOSPC)     # the wd is spent, as in Linux
-            _user_watches[self.uid] = _user_watches.get(self.uid, 0) + 1
+            counts[self.uid] = counts.get(self.uid, 0) + 1
             w = Watch(wd, key, self)
             self.watches[wd] = w
             self.by_key[key] = w
-            _register(w)
+            self.notify.register(w)
         w.mask |= mask & IN_ALL_EVENTS
         w.oneshot = w.oneshot or bool(mask & IN_ONESHOT)
         w.excl_unlink = w.excl_unlink or bool(mask & IN_EXCL_UNLINK)
@@ -386,29 +399,39 @@ class InotifyFile(File):
         self.queue(w.wd, IN_IGNORED)
         del self.watches[w.wd]
         del self.by_key[w.key]
-        _user_watches[self.uid] -= 1
-        _unregister(w)
+        self.notify.user_watches[self.uid] -= 1
+        self.notify.unregister(w)
 
 
 # ---- hooks for the file system calls ----------------------------------------------------------
 #
 # Each takes what its caller already has: the Lookup of a name being made or removed
-# (fs/vfs.py: parent Path, name, child Path), the Path of an object, or an open File.
-# All return at once when nobody watches anything.
+# (fs/vfs.py: parent Path, name, child Path), the Path of an object, or an open File,
+# and finds the kernel's Fsnotify through it (the filesystem's `notify`, or the file's
+# record). All return at once when nobody watches anything.
+
+def _watched(path) -> Fsnotify | None:
+    """The Fsnotify of path's filesystem if anything at all is watched, else None."""
+    notify = path.inode.fs.notify
+    return notify if notify is not None and notify.watches else None
+
 
 def created(lk, is_dir: bool = False) -> None:
     """fsnotify_create / fsnotify_mkdir: lk.name was made in lk.parent (open O_CREAT,
     mkdir, mknod, symlink)."""
-    if _watches:
-        _to_dir(key_of(lk.parent.inode), IN_CREATE | (IN_ISDIR if is_dir else 0), lk.name)
+    notify = _watched(lk.parent)
+    if notify is not None:
+        notify.to_dir(key_of(lk.parent.inode), IN_CREATE | (IN_ISDIR if is_dir else 0),
+                      lk.name)
 
 
 def linked(lk, source) -> None:
     """fsnotify_link: source (a Path) got the new name lk.name: IN_ATTRIB on it (its link
     count), then IN_CREATE in the directory."""
-    if _watches:
-        _to_self(key_of(source.inode), IN_ATTRIB)
-        _to_dir(key_of(lk.parent.inode), IN_CREATE, lk.name)
+    notify = _watched(lk.parent)
+    if notify is not None:
+        notify.to_self(key_of(source.inode), IN_ATTRIB)
+        notify.to_dir(key_of(lk.parent.inode), IN_CREATE, lk.name)
 
 
 def links(path) -> int | None:
@@ -417,8 +440,9 @@ def links(path) -> int | None:
     some filesystems (hostfs) no longer know the object by that name."""
     if path is None:
         return None
+    notify = path.inode.fs.notify
     key = key_of(path.inode)
-    if key not in _watches and key not in _by_key:
+    if notify is None or (key not in notify.watches and key not in notify.by_key):
         return None
     try:
         return path.inode.stat()[2]
@@ -426,27 +450,24 @@ def links(path) -> int | None:
         return None
 
 
-def _unlink_opened(key: Key, parent: Key, name: bytes) -> None:
-    for o in _opened(key):
-        if o.parent == parent and o.name == name:
-            o.unlinked = True
-
-
 def removed(lk, count: int | None = None) -> None:
     """vfs_unlink / vfs_rmdir removed lk.child (count: links() before): IN_ATTRIB on a
     file (fsnotify_link_count), IN_DELETE_SELF and IN_IGNORED when that was its last
     name (at its last close if open), then IN_DELETE in the directory."""
+    notify = lk.parent.inode.fs.notify
+    if notify is None:
+        return
     inode = lk.child.inode
     key, parent = key_of(inode), key_of(lk.parent.inode)
-    if key in _by_key:
-        _unlink_opened(key, parent, lk.name)
-    if not _watches:
+    if key in notify.by_key:
+        notify.unlink_opened(key, parent, lk.name)
+    if not notify.watches:
         return
     if not inode.is_dir:
-        _to_self(key, IN_ATTRIB)
+        notify.to_self(key, IN_ATTRIB)
     if inode.is_dir or count == 1:
-        _gone(key)
-    _to_dir(parent, IN_DELETE | _isdir(inode), lk.name)
+        notify.gone(key)
+    notify.to_dir(parent, IN_DELETE | _isdir(inode), lk.name)
 
 
 def renamed(old, new, exchange: bool, count: int | None = None) -> None:
@@ -454,6 +475,9 @@ def renamed(old, new, exchange: bool, count: int | None = None) -> None:
     IN_MOVED_TO with one cookie, IN_ATTRIB on a replaced object (count: links() of it
     before), IN_MOVE_SELF on the moved one; with RENAME_EXCHANGE the same again the
     other way. Open files follow their names; a replaced one is unlinked."""
+    notify = old.parent.inode.fs.notify
+    if notify is None:
+        return
     src = old.child.inode
     dst = new.child.inode if new.child is not None else None
     skey = key_of(src)
@@ -461,9 +485,9 @@ def renamed(old, new, exchange: bool, count: int | None = None) -> None:
     if skey == dkey:
         return                  # two names of one inode: rename(2) does nothing
     opk, npk = key_of(old.parent.inode), key_of(new.parent.inode)
-    moving = [o for o in _opened(skey) if o.parent == opk and o.name == old.name]
-    staying = [o for o in _opened(dkey) if o.parent == npk and o.name == new.name] \
-        if dkey is not None else []
+    moving = [o for o in notify.opened_records(skey) if o.parent == opk and o.name == old.name]
+    staying = [o for o in notify.opened_records(dkey)
+               if o.parent == npk and o.name == new.name] if dkey is not None else []
     for o in moving:
         o.parent, o.name = npk, new.name
     for o in staying:
@@ -471,40 +495,43 @@ def renamed(old, new, exchange: bool, count: int | None = None) -> None:
             o.parent, o.name = opk, old.name
         else:
             o.unlinked = True
-    if not _watches:
+    if not notify.watches:
         return
-    cookie = next(_cookies)
-    _to_dir(opk, IN_MOVED_FROM | _isdir(src), old.name, cookie)
-    _to_dir(npk, IN_MOVED_TO | _isdir(src), new.name, cookie)
+    cookie = next(notify.cookies)
+    notify.to_dir(opk, IN_MOVED_FROM | _isdir(src), old.name, cookie)
+    notify.to_dir(npk, IN_MOVED_TO | _isdir(src), new.name, cookie)
     if dst is not None and not exchange:
-        _to_self(dkey, IN_ATTRIB | _isdir(dst))
-    _to_self(skey, IN_MOVE_SELF)
+        notify.to_self(dkey, IN_ATTRIB | _isdir(dst))
+    notify.to_self(skey, IN_MOVE_SELF)
     if exchange:
-        cookie = next(_cookies)
-        _to_dir(npk, IN_MOVED_FROM | _isdir(dst), new.name, cookie)
-        _to_dir(opk, IN_MOVED_TO | _isdir(dst), old.name, cookie)
-        _to_self(dkey, IN_MOVE_SELF)
+        cookie = next(notify.cookies)
+        notify.to_dir(npk, IN_MOVED_FROM | _isdir(dst), new.name, cookie)
+        notify.to_dir(opk, IN_MOVED_TO | _isdir(dst), old.name, cookie)
+        notify.to_self(dkey, IN_MOVE_SELF)
     elif dst is not None and (dst.is_dir or count == 1):
-        _gone(dkey)
+        notify.gone(dkey)
 
 
 def opened(file: File, path, truncated: bool = False) -> None:
     """fsnotify_open: file was opened by path (O_PATH too: it holds the object, though
     it makes no event). truncated: O_TRUNC cut an existing file, which Linux reports
     after the open (handle_truncate)."""
-    o = Opened(file, path)
-    for other in _opened(o.key):
+    notify = path.inode.fs.notify
+    if notify is None:
+        return
+    o = Opened(notify, file, path)
+    for other in notify.opened_records(o.key):
         if other.path is path:        # reopened through /proc/self/fd/N: where it is now
             o.parent, o.name, o.unlinked = other.parent, other.name, other.unlinked
             break
-    _open[file] = o
-    _by_key.setdefault(o.key, []).append(o)
-    if not _watches or file.flags & L.O_PATH:
+    file.fsnotify = o
+    notify.by_key.setdefault(o.key, []).append(o)
+    if not notify.watches or file.flags & L.O_PATH:
         return
     isdir = IN_ISDIR if o.is_dir else 0
-    _to_child(o.key, o.parent, o.name, IN_OPEN | isdir)
+    notify.to_child(o.key, o.parent, o.name, IN_OPEN | isdir)
     if truncated and path.inode.is_regular:
-        _to_child(o.key, o.parent, o.name, IN_MODIFY)
+        notify.to_child(o.key, o.parent, o.name, IN_MODIFY)
 
 
 def closed(file: File | None) -> None:
@@ -513,44 +540,53 @@ def closed(file: File | None) -> None:
     deletes it."""
     if file is None or file.refs > 0:
         return
-    o = _open.pop(file, None)
+    o = file.fsnotify
     if o is None:
         return
-    rest = [r for r in _by_key.get(o.key, ()) if r is not o]
+    file.fsnotify = None
+    notify = o.notify
+    rest = [r for r in notify.by_key.get(o.key, ()) if r is not o]
     if rest:
-        _by_key[o.key] = rest
+        notify.by_key[o.key] = rest
     else:
-        _by_key.pop(o.key, None)
-    if _watches and not file.flags & L.O_PATH:
+        notify.by_key.pop(o.key, None)
+    if notify.watches and not file.flags & L.O_PATH:
         mask = IN_CLOSE_WRITE if file.writable else IN_CLOSE_NOWRITE
-        _to_child(o.key, o.parent, o.name, mask | (IN_ISDIR if o.is_dir else 0), o.unlinked)
-    if o.key in _doomed and not _opened(o.key):
-        _doomed.discard(o.key)
-        _delete_self(o.key)
+        notify.file_event(o, mask)
+    if o.key in notify.doomed and not notify.opened_records(o.key):
+        notify.doomed.discard(o.key)
+        notify.delete_self(o.key)
 
 
 def accessed(file: File, count: int = 1) -> int:
     """fsnotify_access: count bytes were read from file (an event if more than 0; a
     directory read always makes one). Returns count."""
-    if count > 0 and _watches:
-        _file_event(file, IN_ACCESS)
+    if count > 0:
+        o = file.fsnotify
+        if o is not None and o.notify.watches:
+            o.notify.file_event(o, IN_ACCESS)
     return count
 
 
 def modified(file: File, count: int = 1) -> int:
     """fsnotify_modify: count bytes were written to file (an event if more than 0), or it
     was fallocate'd. Returns count."""
-    if count > 0 and _watches:
-        _file_event(file, IN_MODIFY)
+    if count > 0:
+        o = file.fsnotify
+        if o is not None and o.notify.watches:
+            o.notify.file_event(o, IN_MODIFY)
     return count
 
 
 def attr_changed(path, mode: bool = False, uid: bool = False, gid: bool = False,
-            size: bool = False, atime: bool = False, mtime: bool = False) -> None:
+                 size: bool = False, atime: bool = False, mtime: bool = False) -> None:
     """fsnotify_change after notify_change on path's object: the ATTR_* given become
     IN_ATTRIB (mode, owner, both times), IN_MODIFY (size, mtime alone) or IN_ACCESS
     (atime alone). If path is an open file's, the file's current place is used."""
-    if not _watches or path is None:
+    if path is None:
+        return
+    notify = _watched(path)
+    if notify is None:
         return
     mask = IN_ATTRIB if mode or uid or gid else 0
     if size:
@@ -564,10 +600,10 @@ def attr_changed(path, mode: bool = False, uid: bool = False, gid: bool = False,
     if not mask:
         return
     key = key_of(path.inode)
-    for o in _opened(key):
+    for o in notify.opened_records(key):
         if o.path is path:
             parent, name = o.parent, o.name
             break
     else:
         parent, name = _parent_key(path), path.steps[-1].name
-    _to_child(key, parent, name, mask | _isdir(path.inode))
+    notify.to_child(key, parent, name, mask | _isdir(path.inode))

@@ -75,6 +75,9 @@ class OverlayFS(FileSystem):
         self.origin[upper.root] = lower_root
         self.root = OverlayInode(self, None, b"", upper.root, lower_root)
 
+    def layers(self) -> tuple[FileSystem, ...]:
+        return (self.upper, self.lower_root.fs)
+
     def close(self) -> None:
         """Give back what the lower filesystem holds on the host."""
         close = getattr(self.lower_root.fs, "close", None)

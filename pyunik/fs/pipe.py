@@ -6,6 +6,12 @@ signals work); capacity is 64 KiB (F_GETPIPE_SZ's default), a write of at most
 PIPE_BUF bytes is atomic. An operation that would have to wait (empty pipe with a
 writer, full pipe with a reader) fails with EAGAIN until the scheduler can park the
 thread; the syscall table marks pipe2 partial for that reason.
+
+An anonymous pipe's inode lives on the kernel's `PipeFS` (its numbers); a named pipe's
+buffer is kept by the filesystem of its inode (`fs.fifos`, as Linux's i_pipe), and an
+end of it stats as that inode.
+
+Layer: fs. Called by the pipe and open system calls and fs/openfile.py.
 """
 
 from __future__ import annotations
@@ -13,26 +19,39 @@ from __future__ import annotations
 import errno
 import stat as statmod
 import time
-import weakref
 
 from ..abi import linux as L
 from ..errors import KernelError
 from .file import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, File
+from .inode import FileSystem
 
 PIPE_CAPACITY = 65536
 PIPE_BUF = 4096
-_PIPE_DEV = 0xD           # st_dev of Linux's pipefs
-_next_ino = [1000]
+
+
+class PipeFS(FileSystem):
+    """pipefs (Linux's pipe_mnt): the inode numbers of one kernel's anonymous pipes.
+    Never mounted; its device number is Linux's usual one for pipefs."""
+
+    name = "pipefs"
+    dev = 0xD
+
+    def __init__(self):
+        super().__init__()
+        self._next_ino = 1000
 
 
 class PipeBuffer:
-    def __init__(self, readers: int = 1, writers: int = 1):
+    """A pipe: the bytes in it and how many ends are open. inode is a named pipe's
+    inode (None for an anonymous pipe, whose ino is on pipefs)."""
+
+    def __init__(self, ino: int, readers: int = 1, writers: int = 1, inode=None):
         self.data = bytearray()
         self.readers = readers
         self.writers = writers
         self.capacity = PIPE_CAPACITY
-        _next_ino[0] += 1
-        self.ino = _next_ino[0]
+        self.ino = ino
+        self.inode = inode
         self.ctime = time.time_ns()
 
 
@@ -67,9 +86,11 @@ class PipeEnd(File):
         return n
 
     def stat(self) -> tuple:
+        if self.pipe.inode is not None:
+            return self.pipe.inode.stat()      # a named pipe stats as its inode
         t = self.pipe.ctime
         s, ns = t // 10**9, t % 10**9
-        return (_PIPE_DEV, self.pipe.ino, 1, statmod.S_IFIFO | 0o600, 0, 0, 0, 0, 0, 4096, 0,
+        return (PipeFS.dev, self.pipe.ino, 1, statmod.S_IFIFO | 0o600, 0, 0, 0, 0, 0, 4096, 0,
                 s, ns, s, ns, s, ns, 0, 0, 0)
 
     def poll(self, events: int) -> int:
@@ -99,13 +120,10 @@ class PipeEnd(File):
             self.pipe.writers -= 1
 
 
-def make_pipe(flags: int) -> tuple[PipeEnd, PipeEnd]:
-    p = PipeBuffer()
+def make_pipe(pipefs: PipeFS, flags: int) -> tuple[PipeEnd, PipeEnd]:
+    p = PipeBuffer(pipefs.new_ino())
     extra = flags & L.O_NONBLOCK
     return PipeEnd(p, L.O_RDONLY | extra), PipeEnd(p, L.O_WRONLY | extra)
-
-
-_fifos: weakref.WeakValueDictionary = weakref.WeakValueDictionary()   # open named pipes
 
 
 class FifoWouldBlock(Exception):
@@ -118,10 +136,10 @@ def open_fifo(inode, flags: int) -> PipeEnd:
     O_RDWR never waits; O_RDONLY|O_NONBLOCK succeeds at once; O_WRONLY|O_NONBLOCK
     without a reader is ENXIO; a blocking open without the other end would wait.
     """
-    key = (inode.fs.dev, inode.ino)      # inode objects may be remade (overlay, hostfs)
-    pipe = _fifos.get(key)
+    fifos = inode.fs.fifos       # by ino: inode objects may be remade (overlay, hostfs)
+    pipe = fifos.get(inode.ino)
     if pipe is None or (pipe.readers == 0 and pipe.writers == 0):
-        pipe = _fifos[key] = PipeBuffer(readers=0, writers=0)
+        pipe = fifos[inode.ino] = PipeBuffer(inode.ino, readers=0, writers=0, inode=inode)
     acc = flags & L.O_ACCMODE
     if acc == L.O_WRONLY and pipe.readers == 0:
         if flags & L.O_NONBLOCK:

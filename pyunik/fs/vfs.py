@@ -31,7 +31,8 @@ from errno import EACCES, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EROFS, EXDEV
 from ..abi.openat2 import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
                            RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV)
 from ..errors import KernelError
-from .inode import FileSystem, Inode
+from .inode import DeviceNumbers, FileSystem, Inode
+from .inotify import Fsnotify
 
 MAXSYMLINKS = 40
 NAME_MAX = 255
@@ -134,7 +135,15 @@ def permitted(inode: Inode, mask: int, uid: int, gid: int, groups=()) -> bool:
 
 
 class VFS:
-    def __init__(self, root_fs: FileSystem, root_inode: Inode):
+    """One mount namespace: the mount table and the caches of the walk. devices and
+    notify are the kernel's (its device numbers and its inotify state), handed to
+    every filesystem mounted here; a VFS made without them has its own."""
+
+    def __init__(self, root_fs: FileSystem, root_inode: Inode,
+                 devices: DeviceNumbers | None = None, notify: Fsnotify | None = None):
+        self.devices = devices if devices is not None else DeviceNumbers()
+        self.notify = notify if notify is not None else Fsnotify()
+        self.attach(root_fs)
         self.mounts: dict[tuple[bytes, ...], Mount] = {}
         root = Mount((), root_fs, root_inode, source="rootfs")
         self.mounts[()] = root
@@ -155,12 +164,22 @@ class VFS:
 
     # ---- mounts -----
 
+    def attach(self, fs: FileSystem) -> None:
+        """Make fs (and the filesystems it is built from) the kernel's: a device number
+        and the kernel's inotify state. Mounting does it; a kernel-internal filesystem
+        that is never mounted (memfd's) calls it itself."""
+        self.devices.assign(fs)
+        fs.notify = self.notify
+        for layer in fs.layers():
+            self.attach(layer)
+
     def mount(self, where: bytes, fs: FileSystem, root: Inode, readonly: bool = False,
               source: str = "none", options: str = "") -> Mount:
         """Mount fs at the directory where (which must exist)."""
         target = self.resolve_absolute(where)
         if not target.inode.is_dir:
             raise KernelError(ENOTDIR)
+        self.attach(fs)
         m = Mount(target.names, fs, root, readonly, source, options)
         self.mounts[target.names] = m
         self._mount_names.add(target.names[-1] if target.names else b"")

@@ -27,7 +27,11 @@ from ..cpu.cpuid import probe_cpuid
 from ..cpu.engine import Engine, GuestFault
 from ..errors import KernelError
 from ..fs.file import HostStream
-from ..fs.vfs import MAY_EXEC, permitted
+from ..fs.inode import DeviceNumbers
+from ..fs.inotify import Fsnotify
+from ..fs.pipe import PipeFS
+from ..fs.ramfs import RamFS
+from ..fs.vfs import MAY_EXEC, Mount, permitted
 from ..loader import elf, stack
 from ..mm.address_space import AddressSpace
 from ..trace import crash, strace
@@ -94,6 +98,13 @@ class Kernel:
             self.random_bytes = rng.randbytes
         else:
             self.random_bytes = os.urandom
+        # Kernel-wide file state (fs/ objects the kernel owns and hands down): the
+        # device numbers of filesystems, inotify's watches, pipefs's inode numbers,
+        # the internal tmpfs of memfd files (made on first use).
+        self.devices = DeviceNumbers()
+        self.fsnotify = Fsnotify()
+        self.pipefs = PipeFS()
+        self._memfd_mount: Mount | None = None
         self._invokers = [None] * SyscallTable.SIZE
         for nr, r in self.table.rows.items():
             if nr < SyscallTable.SIZE:
@@ -115,6 +126,15 @@ class Kernel:
     def boot(self, vfs) -> None:
         """Give the kernel its file namespace (kernel/namespace.py builds it)."""
         self.vfs = vfs
+
+    def memfd_mount(self) -> Mount:
+        """The kernel-internal tmpfs memfd files live on (Linux's shm_mnt): in no
+        mount table, made on first use."""
+        if self._memfd_mount is None:
+            fs = RamFS()
+            self.vfs.attach(fs)
+            self._memfd_mount = Mount((), fs, fs.root, source="tmpfs")
+        return self._memfd_mount
 
     def read_guest_file(self, path: str) -> bytes:
         """The whole contents of a guest file (an executable or its interpreter)."""

@@ -66,9 +66,9 @@ def build(kernel, root_dir: str | None = None, image: str | None = None,
     if lower is not None:
         from ..fs.overlay import OverlayFS
         fs = OverlayFS(lower, upper)
-        vfs = VFS(fs, fs.root)
+        vfs = VFS(fs, fs.root, kernel.devices, kernel.fsnotify)
     else:
-        vfs = VFS(upper, upper.root)
+        vfs = VFS(upper, upper.root, kernel.devices, kernel.fsnotify)
     for where in (b"/dev", b"/proc", b"/sys", b"/tmp"):
         _mkdir_p(vfs, where)
     _mount_pseudo(kernel, vfs)

@@ -17,8 +17,7 @@ from ...fs import locks, seals
 from ...fs.eventfd import EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE, EventFile
 from ...fs.openfile import InodeFile
 from ...fs.pipe import make_pipe, set_capacity
-from ...fs.vfs import Mount, Path, Step
-from ...fs.ramfs import RamFS
+from ...fs.vfs import Path, Step
 from .. import signals
 
 MAX_RW_COUNT = 0x7FFFF000      # Linux caps one read or write at INT_MAX & PAGE_MASK
@@ -265,7 +264,7 @@ def sys_pipe2(t, pipefd, flags):
         raise KernelError(EINVAL)
     t.mm.check_writable(pipefd, 8)
     fds = t.process.fds
-    reader, writer = make_pipe(flags)
+    reader, writer = make_pipe(t.process.kernel.pipefs, flags)
     cloexec = bool(flags & L.O_CLOEXEC)
     rfd = fds.install(reader, cloexec)
     try:
@@ -456,7 +455,6 @@ def sys_tee(t, fd_in, fd_out, length, flags):
 # ---- memfd -----------------------------------------------------------------------------------
 
 MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC = 1, 2, 4, 8, 0x10
-_memfd_mount: list[Mount] = []
 
 
 def sys_memfd_create(t, name, flags):
@@ -468,11 +466,8 @@ def sys_memfd_create(t, name, flags):
         raise KernelError(EINVAL)
     if len(name) > 249:
         raise KernelError(EINVAL)
-    if not _memfd_mount:
-        fs = RamFS()
-        _memfd_mount.append(Mount((), fs, fs.root, source="tmpfs"))
-    mount = _memfd_mount[0]
     p = t.process
+    mount = p.kernel.memfd_mount()
     mode = 0o666 if flags & MFD_NOEXEC_SEAL else 0o777
     inode = mount.root.create(b"memfd", S.S_IFREG | mode, p.euid, p.egid)
     mount.root.unlink(b"memfd")

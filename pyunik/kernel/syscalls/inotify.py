@@ -28,7 +28,7 @@ def _new_instance(t, flags):
         # One thread: while it waits, nothing can make an event.
         p.kernel.deadlock(t, "reading an inotify fd that no thread can give an event")
 
-    f = InotifyFile(flags, p.euid, wait_forever)
+    f = InotifyFile(p.kernel.fsnotify, flags, p.euid, wait_forever)
     try:
         return p.fds.install(f, bool(flags & IN_CLOEXEC))
     except KernelError:
