@@ -17,18 +17,24 @@ does (drivers/char/mem.c, drivers/char/random.c, drivers/tty/tty_io.c):
   tty,     the host terminal pyunik's stdio is, when it is one; otherwise ENXIO
   console  (tty: no controlling terminal) or ENODEV (console: no console device)
 
-Calls: fs/ramfs (the tree), fs/openfile (InodeFile), fs/file (HostStream).
+and pts/, where the host terminal pyunik's stdio is (only that one, never another
+host pty) has its node under its host name, /dev/pts/N: it stats as the terminal the
+guest's stdio fds are, so readlink(/proc/self/fd/0), stat("/dev/pts/N") and fstat(0)
+agree and ttyname(3) finds it, and opening it opens that terminal again.
+
+fs layer. Calls: fs/ramfs (the tree), fs/openfile (InodeFile), fs/file (HostStream).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat as S
 from errno import ENODEV, ENOSPC, ENXIO, ESPIPE
 
 from ..abi.kdev_t import new_encode_dev
 from ..errors import KernelError
-from .file import HostStream, host_errno
+from .file import HostStream, host_errno, stat_fields
 from .inode import Inode
 from .openfile import InodeFile
 from .ramfs import RamFS
@@ -56,12 +62,12 @@ SYMLINKS = {
 class DevFS(RamFS):
     """/dev. `DevFS(kernel)`; mount its .root at /dev (and a tmpfs at /dev/shm).
 
-    From the kernel it uses, when present: config.stdin/stdout/stderr (host fds, to
-    find the host terminal) and random_bytes(n) (the guest's random source)."""
+    From the kernel it uses config.stdin/stdout/stderr (host fds, to find the host
+    terminal) and random_bytes(n) (the guest's random source)."""
 
     name = "devtmpfs"
 
-    def __init__(self, kernel=None):
+    def __init__(self, kernel):
         super().__init__(mode=0o755)
         self.kernel = kernel
         root = self.root
@@ -70,30 +76,93 @@ class DevFS(RamFS):
         for name, target in SYMLINKS.items():
             root.symlink(name, target, 0, 0)
         root.mkdir(b"shm", 0o1777, 0, 0)
+        pts = root.mkdir(b"pts", 0o755, 0, 0)
+        for name, (read_fd, write_fd) in host_terminals(self._stdio()).items():
+            pts.children[name] = HostTerminalInode(self, read_fd, write_fd)
 
     def random_bytes(self, n: int) -> bytes:
-        source = getattr(self.kernel, "random_bytes", None) or os.urandom
-        return source(n)
+        return self.kernel.random_bytes(n)
+
+    def _stdio(self) -> list[int]:
+        c = self.kernel.config
+        return [c.stdin, c.stdout, c.stderr]
 
     def terminal_fds(self) -> tuple[int, int] | None:
         """(fd to read, fd to write) of the host terminal among the guest's stdio host
         fds, or None when none of them is a terminal."""
-        config = getattr(self.kernel, "config", None)
-        if config is None:
-            return None
-        fds = [getattr(config, n, None) for n in ("stdin", "stdout", "stderr")]
-        ttys = []
-        for fd in fds:
-            try:
-                if fd is not None and os.isatty(fd):
-                    ttys.append(fd)
-            except OSError:
-                pass
+        fds = self._stdio()
+        ttys = [fd for fd in fds if _isatty(fd)]
         if not ttys:
             return None
         reader = fds[0] if fds[0] in ttys else ttys[0]
         writer = fds[1] if fds[1] in ttys else ttys[-1]
         return reader, writer
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
+def _access_mode(fd: int) -> int:
+    try:
+        return fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
+    except OSError:
+        return -1
+
+
+def host_terminals(fds: list[int]) -> dict[bytes, tuple[int, int]]:
+    """The host terminals among fds that have a /dev/pts name on the host: name (the
+    N of /dev/pts/N) -> (fd to read it by, fd to write it by), each the first of fds
+    open on that terminal for reading (writing), else the first of them at all."""
+    found: dict[bytes, list[int]] = {}
+    for fd in fds:
+        if not _isatty(fd):
+            continue
+        try:
+            name = os.fsencode(os.ttyname(fd))
+        except OSError:
+            continue
+        head, _, n = name.rpartition(b"/")
+        if head == b"/dev/pts" and n.isdigit():
+            found.setdefault(n, []).append(fd)
+    out = {}
+    for n, same in found.items():
+        readers = [fd for fd in same if _access_mode(fd) in (os.O_RDONLY, os.O_RDWR)]
+        writers = [fd for fd in same if _access_mode(fd) in (os.O_WRONLY, os.O_RDWR)]
+        out[n] = ((readers or same)[0], (writers or same)[0])
+    return out
+
+
+class HostTerminalInode(Inode):
+    """/dev/pts/N: the host terminal the guest's stdio is, under its host name.
+
+    It stats as the host terminal does (device, inode, rdev and times from the host's
+    fstat, as the guest's fstat of its stdio fd gives them); mode and owner start as
+    the host's and are the guest's to change. Opening it gives a TerminalFile on the
+    same host fds."""
+
+    def __init__(self, fs: DevFS, read_fd: int, write_fd: int):
+        st = os.fstat(read_fd)
+        super().__init__(fs, st.st_mode, st.st_uid, st.st_gid, ino=st.st_ino,
+                         rdev=st.st_rdev)
+        self.read_fd, self.write_fd = read_fd, write_fd
+
+    def stat(self) -> tuple:
+        try:
+            st = list(stat_fields(os.fstat(self.read_fd)))
+        except OSError as e:
+            raise host_errno(e) from None
+        st[3], st[4], st[5] = self.mode, self.uid, self.gid
+        return tuple(st)
+
+    def truncate(self, size: int) -> None:
+        pass    # O_TRUNC on a terminal: nothing to cut
+
+    def open(self, flags: int):
+        return TerminalFile(self, flags, self.read_fd, self.write_fd)
 
 
 class DeviceInode(Inode):
@@ -162,11 +231,12 @@ class DeviceFile(InodeFile):
 
 
 class TerminalFile(HostStream):
-    """/dev/tty or /dev/console opened: the host terminal the guest's stdio already is.
+    """/dev/tty, /dev/console or /dev/pts/N opened: the host terminal the guest's stdio
+    already is.
     Reads come from the terminal fd used for input, writes go to the one used for
     output; terminal ioctls pass through; fstat describes the /dev node, as on Linux."""
 
-    def __init__(self, inode: DeviceInode, flags: int, read_fd: int, write_fd: int):
+    def __init__(self, inode: Inode, flags: int, read_fd: int, write_fd: int):
         super().__init__(read_fd, flags)
         self.inode = inode
         self.path = None                # set by the VFS when it knows the path

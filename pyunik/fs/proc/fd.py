@@ -26,8 +26,10 @@ from ..pseudo import GeneratedDir, GeneratedFile, PseudoSymlink
 
 class ReopenInode(Inode):
     """Where /proc/<pid>/fd/N leads when the fd has no path: a pipe or a host stream.
-    It stats as the open file does; opening it opens the same object again, as
-    Linux's fifo_open does for a pipe reached through /proc (a new reader or writer)."""
+    It stats as the open file does (a pipe of the guest's own is owned by its
+    process; a host stream, such as a host terminal, keeps the host's owner);
+    opening it opens the same object again, as Linux's fifo_open does for a pipe
+    reached through /proc (a new reader or writer)."""
 
     def __init__(self, fs: FileSystem, file: File, uid: int, gid: int):
         st = file.stat()
@@ -36,7 +38,8 @@ class ReopenInode(Inode):
 
     def stat(self) -> tuple:
         st = list(self.file.stat())
-        st[4], st[5] = self.uid, self.gid
+        if isinstance(self.file, PipeEnd):
+            st[4], st[5] = self.uid, self.gid
         return tuple(st)
 
     def open(self, flags: int):
