@@ -24,7 +24,7 @@ import pytest
 from conftest import (BIN, GUEST_ENV, Outcome, assert_no_traceback, assert_same, run_cli,
                       run_native, run_pyunik)
 
-FS_PROGRAMS = ["fileio", "dirs", "meta", "mmapfile", "devproc", "resolve"]
+FS_PROGRAMS = ["fileio", "dirs", "meta", "mmapfile", "devproc", "resolve", "partial"]
 LIBCS = ["musl", "glibc"]
 
 

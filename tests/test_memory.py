@@ -9,6 +9,7 @@ import pytest
 
 from conftest import assert_no_traceback, assert_same_except
 from test_guests import KNOWN_DIFFERENCES
+from conftest import TINY_BSS
 from test_raw_programs import asm
 
 MEMTEST = "guest_images/bin/memtest-musl"
@@ -90,3 +91,48 @@ def test_parse_size_rejects(text):
     from pyunik.api import parse_size
     with pytest.raises(ValueError):
         parse_size(text)
+
+
+# ---- a guest-given length never sizes host memory -----------------------------------
+
+HUGE = "48ba" + struct.pack("<Q", 0x20000000C300).hex()       # mov rdx, 0x20000000c300
+UNMAPPED = "be 00000010"                                      # mov esi, 0x10000000
+EXIT_NEG_RAX = ["48f7d8", "89c7", "b83c000000", "0f05"]       # exit(-rax)
+
+# write(1, <unmapped>, 0x20000000c300): Linux answers EFAULT at the first page.
+WRITE_HUGE = asm("b8 01000000", "bf 01000000", UNMAPPED, HUGE, "0f05", *EXIT_NEG_RAX)
+# pipe2(bss, 0), then pwrite64(write end, <unmapped>, 0x20000000c300, 0): ESPIPE,
+# before the buffer is looked at.
+PWRITE_PIPE_HUGE = asm("b8 25010000", "bf" + struct.pack("<I", TINY_BSS).hex(), "31f6",
+                       "0f05",
+                       "8b3c25" + struct.pack("<I", TINY_BSS + 4).hex(),   # mov edi, [wfd]
+                       "b8 12000000", UNMAPPED, HUGE, "4531d2", "0f05", *EXIT_NEG_RAX)
+
+
+def _peak_rss(cmd) -> tuple[int, int, bytes]:
+    """Run cmd; its exit status, its peak RSS in bytes (wait4's ru_maxrss, for this
+    child alone), and its stderr."""
+    import os
+    import subprocess
+    from conftest import host_env_for_pyunik
+    p = subprocess.Popen(cmd, env=host_env_for_pyunik(), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, usage.ru_maxrss * 1024, err
+
+
+@pytest.mark.parametrize("name,code,errno_", [("write_huge", WRITE_HUGE, 14),
+                                              ("pwrite_pipe_huge", PWRITE_PIPE_HUGE, 29)])
+def test_huge_count_allocates_nothing(make_program, run_native, name, code, errno_):
+    """The errno is Linux's, and the pyunik process's peak RSS stays far below the
+    0x20000000c300 bytes asked for (and below -m 256M): the file is asked how much it
+    takes, and data is copied from the guest in bounded chunks."""
+    from conftest import pyunik_command
+    path = make_program(name, code)
+    assert run_native([path]).status == errno_
+    status, rss, err = _peak_rss(pyunik_command([path], extra_opts=["-m", "256M"]))
+    assert b"Traceback" not in err, err.decode()
+    assert status == errno_, err.decode()
+    assert rss < 256 << 20, "peak RSS %d MiB" % (rss >> 20)

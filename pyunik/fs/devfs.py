@@ -226,6 +226,9 @@ class DeviceFile(InodeFile):
     def pwrite(self, data: bytes, offset: int) -> int:
         return device_write(self.inode, data)
 
+    def read_iter(self, dst, offset: int | None = None) -> int:
+        return self.stream_read(dst, 0)      # the position never moves
+
     def seek(self, offset: int, whence: int) -> int:
         return 0
 

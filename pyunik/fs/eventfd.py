@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 from typing import Callable
-from errno import EAGAIN, EINVAL
+from errno import EAGAIN, EFAULT, EINVAL
 
 from ..abi import linux as L
 from ..errors import KernelError
@@ -41,6 +41,15 @@ class EventFile(File):
         value = 1 if self.semaphore else self.count
         self.count -= value
         return _U64.pack(value)
+
+    def write_iter(self, src, offset: int | None = None) -> int:
+        """eventfd_write: EINVAL below 8 bytes, then the 8 bytes copied (EFAULT)."""
+        if src.count < 8:
+            raise KernelError(EINVAL)
+        data = src.copy_in(8)
+        if src.faulted:
+            raise KernelError(EFAULT)
+        return self.write(data)
 
     def write(self, data: bytes) -> int:
         if len(data) < 8:

@@ -3,6 +3,11 @@
 `File` gives every operation Linux's answer for a file that does not support it
 (EINVAL for read/write on a file not opened for it is EBADF, seeking a pipe is ESPIPE,
 an ioctl nobody knows is ENOTTY), so each kind of file overrides only what it does.
+
+Layer: fs. Called by the fd table's users (the syscall handlers); data moves between a
+file and guest memory through an IovIter (mm/iov_iter.py) handed to `read_iter` and
+`write_iter`, which say how Linux's file of that kind treats a buffer that faults part
+way (fs/read_write.c, mm/filemap.c, fs/pipe.c).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from ..errors import KernelError
 
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
 POLLRDNORM, POLLWRNORM = 0x40, 0x100
+TRANSFER_CHUNK = 1 << 20     # bytes moved per step of a transfer: the host's working
+                             # set for one read or write, whatever the guest asked for
 
 
 class File:
@@ -28,6 +35,10 @@ class File:
     inode = None        # the Inode it is open on; None for pipes, host streams, ...
     path = None         # the vfs.Path it was opened by, when one is known
     offset = 0          # the file position; 0 for files that have none
+
+    # FMODE_PREAD|FMODE_PWRITE: pread/pwrite and friends allowed (else ESPIPE, before
+    # any other check). Pipes, sockets, terminals and anonymous files have neither.
+    positional = False
 
     def __init__(self, flags: int):
         self.flags = flags          # O_ACCMODE | O_APPEND | O_NONBLOCK ... (not O_CLOEXEC)
@@ -67,6 +78,72 @@ class File:
     def seek(self, offset: int, whence: int) -> int:
         raise KernelError(errno.ESPIPE)
 
+    def read_iter(self, dst, offset: int | None = None) -> int:
+        """Read into dst (an IovIter) at the file position, or at offset (pread).
+
+        This default is for files whose data cannot be put back (an eventfd counter,
+        inotify's events): read, then copy; a short copy is EFAULT and what was read
+        is gone, as in eventfd_read and inotify_read. Byte streams override it."""
+        data = self.read(dst.count) if offset is None else self.pread(dst.count, offset)
+        if dst.copy_out(data) < len(data):
+            raise KernelError(errno.EFAULT)
+        return len(data)
+
+    def write_iter(self, src, offset: int | None = None) -> int:
+        """Write from src (an IovIter). This default is for files that take one record
+        per write (eventfd, /proc files): one bounded piece, all of it or EFAULT."""
+        data = src.copy_in(min(src.count, TRANSFER_CHUNK))
+        if src.faulted:
+            raise KernelError(errno.EFAULT)
+        return self.write(data) if offset is None else self.pwrite(data, offset)
+
+    def stream_write(self, src, offset: int | None = None, unit: int = 1) -> int:
+        """write_iter of a byte stream (generic_perform_write): TRANSFER_CHUNK bytes at
+        a time; what was written before a fault, an error or a short write is the
+        result, EFAULT only when nothing was. A file that commits only whole units of
+        what it copied (a pipe: pages) gives unit. A write of 0 bytes still asks the
+        file (/dev/full says ENOSPC)."""
+        if not src.count:
+            return self.write(b"") if offset is None else self.pwrite(b"", offset)
+        done = 0
+        while src.count:
+            data = src.copy_in(min(src.count, TRANSFER_CHUNK))
+            if src.faulted and unit > 1:
+                data = data[:(done + len(data)) // unit * unit - done]
+            if not data:
+                break
+            try:
+                n = self.write(data) if offset is None else self.pwrite(data, offset + done)
+            except KernelError:
+                if done:
+                    break
+                raise
+            done += n
+            if n < len(data) or src.faulted:
+                break
+        if not done and src.faulted:
+            raise KernelError(errno.EFAULT)
+        return done
+
+    def stream_read(self, dst, start: int) -> int:
+        """read_iter of a file with positions (filemap_read): pread from start a chunk
+        at a time; bytes the guest cannot take are not consumed, and the result is
+        what was copied; EFAULT only if there was data and none could be copied (at
+        end of file the buffer is never touched)."""
+        done = 0
+        while dst.count:
+            want = min(dst.count, TRANSFER_CHUNK)
+            data = self.pread(want, start + done)
+            n = dst.copy_out(data)
+            done += n
+            if n < len(data):
+                if not done:
+                    raise KernelError(errno.EFAULT)
+                break
+            if len(data) < want:
+                break
+        return done
+
     def stat(self) -> tuple:
         """The 20 fields of struct stat (abi.linux.STAT)."""
         raise KernelError(errno.EINVAL)
@@ -86,6 +163,28 @@ class File:
 
     def close(self) -> None:
         pass
+
+
+def transfer(read, write, length: int) -> int:
+    """Move up to length bytes from read(size, done) to write(data, done) a chunk
+    at a time (sendfile, copy_file_range, splice): ends at end of input or a short
+    write; an error after some bytes moved ends it with what was done."""
+    done = 0
+    while done < length:
+        want = min(TRANSFER_CHUNK, length - done)
+        try:
+            data = read(want, done)
+            if not data:
+                break
+            n = write(data, done)
+        except KernelError:
+            if done:
+                break
+            raise
+        done += n
+        if n < len(data) or len(data) < want:
+            break
+    return done
 
 
 def stat_fields(st: os.stat_result) -> tuple:
@@ -123,9 +222,38 @@ class HostStream(File):
         super().__init__(flags)
         self.host_fd = host_fd
         try:
-            self.seekable = statmod.S_ISREG(os.fstat(host_fd).st_mode)
+            mode = os.fstat(host_fd).st_mode
         except OSError:
-            self.seekable = False
+            mode = 0
+        self.seekable = self.positional = statmod.S_ISREG(mode)
+        # A host pipe keeps only whole pages of a write that faulted (pipe_write).
+        self.write_unit = L.PAGE_SIZE if statmod.S_ISFIFO(mode) else 1
+
+    def read_iter(self, dst, offset: int | None = None) -> int:
+        """A host file reads in place, like any file with positions; a host pipe or
+        terminal cannot take data back, so it reads no more than the guest's buffers
+        can hold before their first bad page (none at all if the first is bad: EFAULT
+        unless the input has ended, when Linux would return 0 without touching it)."""
+        if self.seekable:
+            start = self.seek(0, 1) if offset is None else offset
+            done = self.stream_read(dst, start)
+            if offset is None:
+                self.seek(start + done, 0)
+            return done
+        if offset is not None:
+            raise KernelError(errno.ESPIPE)
+        if not dst.count:
+            return 0
+        room = dst.room()
+        if not room:
+            if self.poll(POLLIN) & (POLLIN | POLLHUP) == POLLHUP:
+                return 0
+            raise KernelError(errno.EFAULT)
+        data = self.read(min(room, TRANSFER_CHUNK))
+        return dst.copy_out(data)
+
+    def write_iter(self, src, offset: int | None = None) -> int:
+        return self.stream_write(src, offset, self.write_unit)
 
     def read(self, size: int) -> bytes:
         try:

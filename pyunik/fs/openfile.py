@@ -1,15 +1,16 @@
 """The open file description of an inode: offset, flags, and the path it was opened by.
 
-`InodeFile` turns read/write/seek/getdents on an fd into calls on the inode
-(fs/inode.py). Filesystems with special files (devices, generated /proc files) give
-their own File from `Inode.open`; everything else gets an InodeFile.
+Layer: fs. `InodeFile` turns read/write/seek/getdents on an fd into calls on the inode
+(fs/inode.py); data reaches guest memory through the IovIter the caller hands in.
+Filesystems with special files (devices, generated /proc files) give their own File
+from `Inode.open`; everything else gets an InodeFile.
 """
 
 from __future__ import annotations
 
 import stat as S
 import struct
-from errno import EINVAL, EISDIR, ENOTDIR, ENXIO, EOVERFLOW
+from errno import EFAULT, EINVAL, EISDIR, ENOTDIR, ENXIO, EOVERFLOW
 
 from ..abi import linux as L
 from ..errors import KernelError
@@ -25,6 +26,8 @@ _DIRENT = struct.Struct("<QqH")         # old linux_dirent: d_ino, d_off, d_recl
 
 
 class InodeFile(File):
+    positional = True
+
     def __init__(self, inode: Inode, flags: int, path=None):
         super().__init__(flags)
         self.inode = inode
@@ -42,6 +45,8 @@ class InodeFile(File):
         return data
 
     def write(self, data: bytes) -> int:
+        if not data:
+            return 0              # generic_write_checks: nothing moves, not even O_APPEND
         if self.flags & L.O_APPEND:
             self.offset = self.inode.size
         seals.check_write(self.inode, self.offset, len(data))
@@ -55,11 +60,28 @@ class InodeFile(File):
         return self.inode.read(offset, size)
 
     def pwrite(self, data: bytes, offset: int) -> int:
+        if not data:
+            return 0
         # Linux: pwrite on an O_APPEND file appends (a documented bug kept for ABI).
         if self.flags & L.O_APPEND:
             offset = self.inode.size
         seals.check_write(self.inode, offset, len(data))
         return self.inode.write(offset, data)
+
+    def read_iter(self, dst, offset: int | None = None) -> int:
+        """read(2) and friends: filemap_read's rules (File.stream_read); the file
+        position moves by what the guest got."""
+        if self.inode.is_dir:
+            raise KernelError(EISDIR)
+        if offset is not None:
+            return self.stream_read(dst, offset)
+        start = self.offset
+        done = self.stream_read(dst, start)
+        self.offset = start + done
+        return done
+
+    def write_iter(self, src, offset: int | None = None) -> int:
+        return self.stream_write(src, offset)
 
     def seek(self, offset: int, whence: int) -> int:
         size = self.inode.size
@@ -116,12 +138,15 @@ class InodeFile(File):
                 (name, child.ino, dtype(child.mode)) for name, child in d.entries()]
         return self._dir_snapshot
 
-    def getdents(self, size: int, old_format: bool = False) -> bytes:
-        """linux_dirent64 records (or the old linux_dirent) fitting in size bytes."""
+    def getdents(self, dst, old_format: bool = False) -> int:
+        """getdents64(2) (or getdents(2)'s old linux_dirent): whole records copied into
+        dst while they fit. As filldir64 does, a record the guest cannot take ends the
+        call: the records before it are the result (EFAULT if there are none) and the
+        position stays at it; at the end of the directory dst is never touched."""
         if not self.inode.is_dir:
             raise KernelError(ENOTDIR)
         listing = self._listing()
-        out = bytearray()
+        done = 0
         pos = self.offset
         while pos < len(listing):
             name, ino, kind = listing[pos]
@@ -133,14 +158,18 @@ class InodeFile(File):
                 reclen = (_DIRENT64.size + len(name) + 1 + 7) & ~7
                 rec = _DIRENT64.pack(ino, pos + 1, reclen, kind) + name
                 rec += bytes(reclen - len(rec))
-            if len(out) + reclen > size:
-                if not out:
+            if reclen > dst.count:
+                if not done:
                     raise KernelError(EINVAL)     # buffer too small for one entry
                 break
-            out += rec
+            if dst.copy_out(rec) < reclen:
+                if not done:
+                    raise KernelError(EFAULT)
+                break
+            done += reclen
             pos += 1
         self.offset = pos
-        return bytes(out)
+        return done
 
 
 def open_inode(inode: Inode, flags: int, path=None) -> File:

@@ -11,7 +11,13 @@ An anonymous pipe's inode lives on the kernel's `PipeFS` (its numbers); a named 
 buffer is kept by the filesystem of its inode (`fs.fifos`, as Linux's i_pipe), and an
 end of it stats as that inode.
 
-Layer: fs. Called by the pipe and open system calls and fs/openfile.py.
+A transfer that faults part way keeps pipe_read's and pipe_write's rules, with the
+pipe's page buffers taken as whole pages of the stream: a write keeps the whole pages
+it copied before the bad one (EFAULT if none), a read that cannot copy all it took
+keeps only whole pages copied (EFAULT if none) and leaves the rest in the pipe.
+
+Layer: fs. Called by the pipe and open system calls and fs/openfile.py, and
+through the File interface by the read/write system calls.
 """
 
 from __future__ import annotations
@@ -71,6 +77,36 @@ class PipeEnd(File):
         out = bytes(p.data[:size])
         del p.data[:size]
         return out
+
+    def read_iter(self, dst, offset: int | None = None) -> int:
+        if not dst.count:
+            return 0                 # pipe_read: a null read returns at once
+        p = self.pipe
+        if not p.data:
+            return len(self.read(dst.count))        # end of file, or EAGAIN
+        data = bytes(p.data[:dst.count])
+        n = dst.copy_out(data)
+        if n < len(data):
+            n = n // L.PAGE_SIZE * L.PAGE_SIZE
+            if not n:
+                raise KernelError(errno.EFAULT)
+        del p.data[:n]
+        return n
+
+    def write_iter(self, src, offset: int | None = None) -> int:
+        """pipe_write: a null write succeeds; then EPIPE, then room (EAGAIN, and a
+        write of at most PIPE_BUF bytes goes in whole or not at all), then the copy."""
+        if not src.count:
+            return 0
+        if not self.writable:
+            raise KernelError(errno.EBADF)
+        p = self.pipe
+        if p.readers == 0:
+            raise KernelError(errno.EPIPE)
+        room = p.capacity - len(p.data)
+        if room <= 0 or (src.count <= PIPE_BUF and room < src.count):
+            raise KernelError(errno.EAGAIN)
+        return self.stream_write(src, None, L.PAGE_SIZE)
 
     def write(self, data: bytes) -> int:
         if not self.writable:

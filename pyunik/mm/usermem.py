@@ -66,6 +66,32 @@ class UserMemory:
         except MemoryFault:
             raise KernelError(EFAULT) from None
 
+    def accessible(self, addr: int, size: int, prot: int = 0) -> int:
+        """How many bytes from addr on (at most size) the guest itself could touch with
+        prot (0: read, which any access bit allows on x86-64): what copy_from_user
+        and copy_to_user would copy before their first fault."""
+        end = min(addr + size, L.TASK_SIZE)
+        pos = addr
+        while pos < end:
+            v = self.find(pos)
+            if v is None or not v.prot & 7 or v.prot & prot != prot:
+                break
+            pos = v.end
+        return max(0, min(pos, end) - addr)
+
+    def read_upto(self, addr: int, size: int) -> bytes:
+        """copy_from_user that stops at the first byte the guest could not read."""
+        n = self.accessible(addr, size)
+        return self.read(addr, n) if n else b""
+
+    def write_upto(self, addr: int, data) -> int:
+        """copy_to_user that stops at the first byte the guest could not write;
+        returns how many bytes were written."""
+        n = self.accessible(addr, len(data), L.PROT_WRITE)
+        if n:
+            self.write(addr, data if n == len(data) else data[:n])
+        return n
+
     def check_writable(self, addr: int, size: int) -> None:
         """Fail with EFAULT now, before a call consumes anything it cannot return."""
         if size and (addr + size > L.TASK_SIZE or

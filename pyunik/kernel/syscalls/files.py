@@ -24,6 +24,7 @@ from ...fs import seals
 from ...fs.openfile import InodeFile, open_inode
 from ...fs.pipe import FifoWouldBlock
 from ...fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, Path, WalkContext, permitted
+from ...mm.iov_iter import IovIter
 
 O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC = L.O_CREAT, L.O_EXCL, L.O_NOCTTY, L.O_TRUNC
 O_DIRECTORY, O_NOFOLLOW, O_PATH, O_TMPFILE = L.O_DIRECTORY, L.O_NOFOLLOW, L.O_PATH, L.O_TMPFILE
@@ -351,34 +352,30 @@ def sys_fstatfs(t, fd, buf):
 
 # ---- directories --------------------------------------------------------------------------
 
-def _dir_file(t, fd):
+def _getdents(t, fd, dirp, count, old_format):
+    """EBADF, then access_ok, then ENOTDIR and ENOENT (iterate_dir); the records
+    are copied as filldir64 copies them (InodeFile.getdents)."""
     f = t.process.fds.get(fd)
     if f.flags & O_PATH:
         raise KernelError(EBADF)
+    dst = IovIter.buffer(t.mm, dirp, count)
     if not hasattr(f, "getdents"):
         raise KernelError(ENOTDIR)
     if _dead(f.inode):
         raise KernelError(ENOENT)
-    return f
+    n = f.getdents(dst, old_format)
+    inotify.accessed(f)
+    return n
 
 
 def sys_getdents64(t, fd, dirp, count):
     """getdents64(2)."""
-    f = _dir_file(t, fd)
-    t.mm.check_writable(dirp, min(count, 4096))
-    data = f.getdents(count)
-    t.mm.write(dirp, data)
-    inotify.accessed(f)
-    return len(data)
+    return _getdents(t, fd, dirp, count, False)
 
 
 def sys_getdents(t, fd, dirp, count):
     """getdents(2): the old linux_dirent records (d_type in the last byte)."""
-    f = _dir_file(t, fd)
-    data = f.getdents(count, old_format=True)
-    t.mm.write(dirp, data)
-    inotify.accessed(f)
-    return len(data)
+    return _getdents(t, fd, dirp, count, True)
 
 
 def do_mkdir(t, dirfd, path, mode):

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import stat as S
 import struct
-from errno import EAGAIN, EBADF, EDEADLK, EINVAL, EISDIR, EOPNOTSUPP, EPIPE, ESPIPE
+from errno import (EAGAIN, EBADF, EDEADLK, EFAULT, EINVAL, EISDIR, EOPNOTSUPP, EPIPE,
+                   ESPIPE)
 
 from ...abi import linux as L
 from ...errors import KernelError
 from ...fs import inotify
 from ...fs import locks, seals
 from ...fs.eventfd import EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE, EventFile
+from ...fs.file import transfer
 from ...fs.openfile import InodeFile
 from ...fs.pipe import make_pipe, set_capacity
 from ...fs.vfs import Path, Step
+from ...mm.iov_iter import IovIter
 from .. import signals
 
-MAX_RW_COUNT = 0x7FFFF000      # Linux caps one read or write at INT_MAX & PAGE_MASK
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
 F_DUPFD_CLOEXEC = 1030
 F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
@@ -43,103 +45,105 @@ def _writable(t, fd):
     return f
 
 
-def _copy_out(t, buf, data):
-    t.mm.write(buf, data)
-    return len(data)
+def _positional(t, fd, offset):
+    """ksys_pread64's order: EINVAL for a negative offset, EBADF, then ESPIPE for a
+    file without positions, before the access mode is looked at."""
+    if offset < 0:
+        raise KernelError(EINVAL)
+    f = t.process.fds.get(fd)
+    if not f.positional:
+        raise KernelError(ESPIPE)
+    return f
 
 
-def sys_read(t, fd, buf, count):
-    """read(2): the first page of buf is checked before any data is consumed."""
-    f = _readable(t, fd)
-    count = min(count, MAX_RW_COUNT)
-    t.mm.check_writable(buf, min(count, L.PAGE_SIZE - (buf & (L.PAGE_SIZE - 1))))
-    return inotify.accessed(f, _copy_out(t, buf, f.read(count)))
+def _read(f, dst, offset=None):
+    """A read of 0 bytes still asks the file (a directory says EISDIR, an eventfd
+    EINVAL), as vfs_read does."""
+    return inotify.accessed(f, f.read_iter(dst, offset))
 
 
-def _write(t, f, data):
+def _write(t, f, src, offset=None):
     """Write to a file; a broken pipe also raises SIGPIPE, as Linux's pipe_write does."""
     try:
-        return inotify.modified(f, f.write(data))
+        return inotify.modified(f, f.write_iter(src, offset))
     except KernelError as e:
-        if e.errno == EPIPE:
-            signals.send(t, L.SIGPIPE)
+        _broken_pipe(t, e)
         raise
 
 
+def _broken_pipe(t, e: KernelError) -> None:
+    if e.errno == EPIPE:
+        signals.send(t, L.SIGPIPE)
+
+
+def sys_read(t, fd, buf, count):
+    """read(2): the buffer is checked while data is copied (a fault part way returns
+    what was copied; at end of file the buffer is never touched)."""
+    f = _readable(t, fd)
+    return _read(f, IovIter.buffer(t.mm, buf, count))
+
+
 def sys_write(t, fd, buf, count):
-    """write(2): EPIPE with SIGPIPE when no one reads."""
+    """write(2): EPIPE with SIGPIPE when no one reads; a fault part way returns what
+    was written."""
     f = _writable(t, fd)
-    return _write(t, f, t.mm.read(buf, min(count, MAX_RW_COUNT)))
+    return _write(t, f, IovIter.buffer(t.mm, buf, count))
 
 
 def sys_pread64(t, fd, buf, count, offset):
-    """pread64(2): ESPIPE on pipes and terminals, EINVAL for a negative offset."""
-    f = _readable(t, fd)
-    if offset < 0:
-        raise KernelError(EINVAL)
-    count = min(count, MAX_RW_COUNT)
-    t.mm.check_writable(buf, min(count, L.PAGE_SIZE - (buf & (L.PAGE_SIZE - 1))))
-    return inotify.accessed(f, _copy_out(t, buf, f.pread(count, offset)))
+    """pread64(2): EINVAL for a negative offset, ESPIPE on pipes and terminals."""
+    f = _positional(t, fd, offset)
+    if not f.readable:
+        raise KernelError(EBADF)
+    return _read(f, IovIter.buffer(t.mm, buf, count), offset)
 
 
 def sys_pwrite64(t, fd, buf, count, offset):
-    """pwrite64(2)."""
-    f = _writable(t, fd)
-    if offset < 0:
-        raise KernelError(EINVAL)
-    return inotify.modified(f, f.pwrite(t.mm.read(buf, min(count, MAX_RW_COUNT)), offset))
-
-
-def _gather(t, iov, iovcnt):
-    return b"".join(t.mm.read(base, length) for base, length in t.mm.read_iovec(iov, iovcnt))
-
-
-def _scatter(t, vecs, data):
-    pos = 0
-    for base, length in vecs:
-        if pos >= len(data):
-            break
-        piece = data[pos:pos + length]
-        t.mm.write(base, piece)
-        pos += len(piece)
-    return pos
+    """pwrite64(2): as pread64, then as write."""
+    f = _positional(t, fd, offset)
+    if not f.writable:
+        raise KernelError(EBADF)
+    return _write(t, f, IovIter.buffer(t.mm, buf, count), offset)
 
 
 def sys_readv(t, fd, iov, iovcnt):
-    """readv(2): one read of the total length, scattered over the buffers; a file
-    that reads only whole records (inotify) reads each buffer alone, as Linux's
-    do_loop_readv_writev does for files without read_iter."""
-    f = _readable(t, fd)
-    vecs = t.mm.read_iovec(iov, iovcnt)
-    for base, length in vecs:
-        t.mm.check_writable(base, min(length, L.PAGE_SIZE - (base & (L.PAGE_SIZE - 1))))
+    """readv(2): the buffers filled in order, as one read; a file that reads only
+    whole records (inotify) reads each buffer alone, as Linux's do_loop_readv_writev
+    does for files without read_iter."""
+    return _readv(t, _readable(t, fd), iov, iovcnt, None)
+
+
+def _readv(t, f, iov, iovcnt, offset):
+    dst = IovIter.iovec(t.mm, iov, iovcnt)
+    if not dst.count:
+        return 0
     if getattr(f, "read_each_iovec", False):
-        return inotify.accessed(f, _read_each(t, f, vecs))
-    total = min(sum(length for _, length in vecs), MAX_RW_COUNT)
-    return inotify.accessed(f, _scatter(t, vecs, f.read(total) if total else b""))
+        return inotify.accessed(f, _read_each(f, dst, offset))
+    return inotify.accessed(f, f.read_iter(dst, offset))
 
 
-def _read_each(t, f, vecs):
+def _read_each(f, dst, offset):
     done = 0
-    for base, length in vecs:
+    for one in dst.segments():
+        want = one.count
         try:
-            data = f.read(length) if length else b""
+            n = f.read_iter(one, None if offset is None else offset + done) if want else 0
         except KernelError:
             if done:
                 break
             raise
-        t.mm.write(base, data)
-        done += len(data)
-        if len(data) != length:
+        done += n
+        if n != want:
             break
     return done
 
 
 def sys_writev(t, fd, iov, iovcnt):
-    """writev(2): the buffers gathered and written in one call (atomic on a pipe)."""
+    """writev(2): the buffers written in order as one write (atomic on a pipe up to
+    PIPE_BUF); a bad buffer ends it with what was written before."""
     f = _writable(t, fd)
-    data = _gather(t, iov, iovcnt)
-    return _write(t, f, data[:MAX_RW_COUNT]) if data else 0
+    src = IovIter.iovec(t.mm, iov, iovcnt)
+    return _write(t, f, src) if src.count else 0
 
 
 def sys_close(t, fd):
@@ -323,20 +327,18 @@ def sys_pwritev2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
 
 
 def _preadv(t, fd, iov, iovcnt, offset, flags):
-    f = _readable(t, fd)
-    if offset < 0:
-        raise KernelError(EINVAL)
-    vecs = t.mm.read_iovec(iov, iovcnt)
-    total = min(sum(length for _, length in vecs), MAX_RW_COUNT)
-    return inotify.accessed(f, _scatter(t, vecs, f.pread(total, offset) if total else b""))
+    f = _positional(t, fd, offset)
+    if not f.readable:
+        raise KernelError(EBADF)
+    return _readv(t, f, iov, iovcnt, offset)
 
 
 def _pwritev(t, fd, iov, iovcnt, offset, flags):
-    f = _writable(t, fd)
-    if offset < 0:
-        raise KernelError(EINVAL)
-    data = _gather(t, iov, iovcnt)
-    return inotify.modified(f, f.pwrite(data[:MAX_RW_COUNT], offset)) if data else 0
+    f = _positional(t, fd, offset)
+    if not f.writable:
+        raise KernelError(EBADF)
+    src = IovIter.iovec(t.mm, iov, iovcnt)
+    return _write(t, f, src, offset) if src.count else 0
 
 
 # ---- copying between files -----------------------------------------------------------------
@@ -350,34 +352,52 @@ def _regular(f):
     return inode if inode.is_regular else None
 
 
+def _copy(t, fin, pin, fout, pout, length):
+    """length bytes of fin from pin on to fout at pout (at its own position if pout
+    is None), a chunk at a time; returns how many moved (fs.file.transfer)."""
+    if pout is None:
+        def write(data, done):
+            return fout.write(data)
+    else:
+        def write(data, done):
+            return fout.pwrite(data, pout + done)
+    try:
+        n = transfer(lambda size, done: fin.pread(size, pin + done), write, length)
+    except KernelError as e:
+        _broken_pipe(t, e)
+        raise
+    inotify.accessed(fin, n)
+    return inotify.modified(fout, n)
+
+
+def _read_offset(t, ptr):
+    return int.from_bytes(t.mm.read(ptr, 8), "little", signed=True)
+
+
 def sys_sendfile(t, out_fd, in_fd, offset_ptr, count):
-    """sendfile(2): from a regular file to anything writable."""
+    """sendfile(2): from a regular file to anything writable; with offset_ptr the
+    new offset is stored there after the transfer (EFAULT then, the data moved)."""
     fin = _readable(t, in_fd)
     fout = _writable(t, out_fd)
     if _regular(fin) is None:
         raise KernelError(EINVAL)
     if fout.flags & L.O_APPEND:
         raise KernelError(EINVAL)
-    count = min(count, MAX_RW_COUNT)
+    count = min(count, L.MAX_RW_COUNT)
+    start = _read_offset(t, offset_ptr) if offset_ptr else fin.offset
+    if start < 0:
+        raise KernelError(EINVAL)
+    n = _copy(t, fin, start, fout, None, count)
     if offset_ptr:
-        offset = int.from_bytes(t.mm.read(offset_ptr, 8), "little", signed=True)
-        if offset < 0:
-            raise KernelError(EINVAL)
-        data = fin.pread(count, offset)
-        inotify.accessed(fin, len(data))
-        n = _write(t, fout, data) if data else 0
-        t.mm.write_u64(offset_ptr, offset + n)
-        return n
-    start = fin.offset
-    data = fin.pread(count, start)
-    inotify.accessed(fin, len(data))
-    n = _write(t, fout, data) if data else 0
-    fin.offset = start + n
+        t.mm.write_u64(offset_ptr, start + n)
+    else:
+        fin.offset = start + n
     return n
 
 
 def sys_copy_file_range(t, fd_in, off_in, fd_out, off_out, length, flags):
-    """copy_file_range(2): between regular files; overlapping ranges of one file EINVAL."""
+    """copy_file_range(2): between regular files; overlapping ranges of one file EINVAL.
+    The offsets are stored back after the copy, each tried (EFAULT if one fails)."""
     if flags:
         raise KernelError(EINVAL)
     fin = _readable(t, fd_in)
@@ -387,31 +407,33 @@ def sys_copy_file_range(t, fd_in, off_in, fd_out, off_out, length, flags):
     src, dst = _regular(fin), _regular(fout)
     if src is None or dst is None:
         raise KernelError(EINVAL)
-    pin = int.from_bytes(t.mm.read(off_in, 8), "little", signed=True) if off_in else fin.offset
-    pout = int.from_bytes(t.mm.read(off_out, 8), "little", signed=True) if off_out \
-        else fout.offset
+    pin = _read_offset(t, off_in) if off_in else fin.offset
+    pout = _read_offset(t, off_out) if off_out else fout.offset
     if pin < 0 or pout < 0:
         raise KernelError(EINVAL)
-    length = min(length, MAX_RW_COUNT)
+    length = min(length, L.MAX_RW_COUNT)
     if src is dst and pin < pout + length and pout < pin + length:
         raise KernelError(EINVAL)
-    data = fin.pread(length, pin)
-    inotify.accessed(fin, len(data))
-    n = fout.pwrite(data, pout) if data else 0
-    inotify.modified(fout, n)
-    if off_in:
-        t.mm.write_u64(off_in, pin + n)
-    else:
-        fin.offset = pin + n
-    if off_out:
-        t.mm.write_u64(off_out, pout + n)
-    else:
-        fout.offset = pout + n
+    n = _copy(t, fin, pin, fout, pout, length)
+    if not n:
+        return 0
+    failed = False
+    for ptr, f, pos in ((off_in, fin, pin + n), (off_out, fout, pout + n)):
+        if not ptr:
+            f.offset = pos
+            continue
+        try:
+            t.mm.write_u64(ptr, pos)
+        except KernelError:
+            failed = True
+    if failed:
+        raise KernelError(EFAULT)
     return n
 
 
 def sys_splice(t, fd_in, off_in, fd_out, off_out, length, flags):
-    """splice(2): one end must be a pipe; done as a read and a write."""
+    """splice(2): one end must be a pipe; done as a read and a write of at most a
+    pipe's worth."""
     fin = _readable(t, fd_in)
     fout = _writable(t, fd_out)
     in_pipe, out_pipe = hasattr(fin, "pipe"), hasattr(fout, "pipe")
@@ -419,9 +441,9 @@ def sys_splice(t, fd_in, off_in, fd_out, off_out, length, flags):
         raise KernelError(EINVAL)
     if (in_pipe and off_in) or (out_pipe and off_out):
         raise KernelError(ESPIPE)
-    length = min(length, 65536 if in_pipe else MAX_RW_COUNT)
+    length = min(length, fin.pipe.capacity if in_pipe else fout.pipe.capacity)
     if off_in:
-        offset = int.from_bytes(t.mm.read(off_in, 8), "little", signed=True)
+        offset = _read_offset(t, off_in)
         data = fin.pread(length, offset)
         t.mm.write_u64(off_in, offset + len(data))
     else:
@@ -430,12 +452,16 @@ def sys_splice(t, fd_in, off_in, fd_out, off_out, length, flags):
     if not data:
         return 0
     if off_out:
-        offset = int.from_bytes(t.mm.read(off_out, 8), "little", signed=True)
+        offset = _read_offset(t, off_out)
         n = fout.pwrite(data, offset)
         inotify.modified(fout, n)
         t.mm.write_u64(off_out, offset + n)
         return n
-    return _write(t, fout, data)
+    try:
+        return inotify.modified(fout, fout.write(data))
+    except KernelError as e:
+        _broken_pipe(t, e)
+        raise
 
 
 def sys_tee(t, fd_in, fd_out, length, flags):
