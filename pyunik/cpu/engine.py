@@ -1,8 +1,13 @@
 """The CPU: one Unicorn x86-64 engine and the fast path from `syscall` to the kernel.
 
-This is the only module that imports unicorn. The kernel sees an `Engine`: map host
-memory at guest addresses, read and write guest memory and registers, run until the
-guest stops, and a syscall callback called with the seven syscall registers.
+Layer: cpu/, the bottom; the only package that imports unicorn. Uses cpu/paging.py
+for the page tables.
+
+The kernel sees an `Engine`: map host memory at guest addresses, read and write guest
+memory and registers, run until the guest stops, and a syscall callback called with
+the seven syscall registers. The CPU runs with x86-64 paging on (cpu/paging.py says
+why: guest stores take the TLB's fast path only so), so guest addresses are virtual
+and Unicorn's memory map is physical; this class translates for its callers.
 
 The syscall path is the hot path of the whole emulator, so it avoids the unicorn
 binding's per-call wrappers: the hook is a raw ctypes callback registered with
@@ -12,6 +17,7 @@ rax is written with one `uc_reg_write`, each a bare foreign call on prebuilt buf
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import struct
 from typing import Callable
@@ -23,6 +29,9 @@ from unicorn import (UC_ARCH_X86, UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED,
                      UC_PROT_READ, UC_PROT_WRITE, Uc, UcError)
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
+
+from . import paging
+from .paging import NO_EXECUTE, PAGE, PRESENT, WRITABLE, PageTables
 
 # The unicorn library loaded again without argtypes: a call with prebuilt ctypes
 # arguments then skips per-argument conversion (about 0.3 us a call).
@@ -36,6 +45,10 @@ _mem_read = _raw.uc_mem_read
 _mem_write = _raw.uc_mem_write
 _u64 = ctypes.c_uint64
 _string_at = ctypes.string_at
+_ctl = _raw.uc_ctl
+_CTL_WRITE = 1 << 30                       # UC_CTL_IO_WRITE, in uc_ctl's encoding
+_CTL_REMOVE_CACHE = _CTL_WRITE | (2 << 26) | 9        # UC_CTL_TB_REMOVE_CACHE(begin, end)
+_CTL_FLUSH_TLB = _CTL_WRITE | 11                      # UC_CTL_TLB_FLUSH
 _hook_add = _raw.uc_hook_add
 _hook_add.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int,
                       ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64,
@@ -64,6 +77,13 @@ _SYSCALL_REGS = [x86.UC_X86_REG_RAX, x86.UC_X86_REG_RDI, x86.UC_X86_REG_RSI,
 _RETURN_REGS = [x86.UC_X86_REG_RAX, x86.UC_X86_REG_RCX, x86.UC_X86_REG_R11]
 
 _SMALL = 4096
+
+# Control registers and EFER for 4-level paging with the NX bit (Intel SDM vol. 3, 2.5).
+_CR0_PG, _CR0_WP, _CR4_PAE = 1 << 31, 1 << 16, 1 << 5
+_MSR_EFER, _EFER_NXE = 0xC0000080, 1 << 11
+# CR2 before the guest runs: a page fault replaces it with the faulting address.
+_CR2_UNSET = 0xFFFFFFFFFFFFFFFF
+_PAGE_FAULT, _DOUBLE_FAULT = 14, 8
 
 PROT_TO_UC = {p: ((UC_PROT_READ if p & 1 else 0) | (UC_PROT_WRITE if p & 2 else 0)
                   | (UC_PROT_EXEC if p & 4 else 0)) for p in range(8)}
@@ -109,7 +129,22 @@ class Engine:
         self.on_syscall: Callable[[list], int | None] | None = None
         self.fault: GuestFault | None = None
         self.pending_error: BaseException | None = None
+        self._fault_pc: int | None = None
+        self._stop_requested = False
+        self._pages = PageTables()
+        self._regions = paging.PhysicalRegions()
+        self._enable_paging()
         self._install_hooks()
+
+    def _enable_paging(self) -> None:
+        """Long mode with 4-level paging and NX, the tables at paging.TABLE_BASE."""
+        uc = self.uc
+        uc.mem_map_ptr(paging.TABLE_BASE, paging.TABLE_AREA, UC_PROT_READ | UC_PROT_WRITE,
+                       self._pages.host)
+        uc.reg_write(x86.UC_X86_REG_CR3, self._pages.root)
+        uc.reg_write(x86.UC_X86_REG_CR4, uc.reg_read(x86.UC_X86_REG_CR4) | _CR4_PAE)
+        uc.msr_write(_MSR_EFER, uc.msr_read(_MSR_EFER) | _EFER_NXE)
+        uc.reg_write(x86.UC_X86_REG_CR0, uc.reg_read(x86.UC_X86_REG_CR0) | _CR0_PG | _CR0_WP)
 
     # ---- the syscall fast path ----------------------------------------------------------
 
@@ -152,14 +187,42 @@ class Engine:
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
 
     def _on_bad_memory(self, uc, access, address, size, value, data) -> bool:
-        self.fault = GuestFault("segv", address, _MEM_ACCESS.get(access, "read"))
+        virtual = self._pages.virtual(address)     # Unicorn reports physical addresses
+        self.fault = GuestFault("segv", address if virtual is None else virtual,
+                                _MEM_ACCESS.get(access, "read"))
         return False
 
     def _on_interrupt(self, uc, intno, data) -> None:
         pc = self.reg("rip")
-        kind = {0: "fpe", 1: "trap", 3: "trap", 6: "ill", 16: "fpe", 19: "fpe"}.get(intno, "segv")
-        self.fault = GuestFault(kind, pc, intno=intno)
+        self._fault_pc = pc
+        fault = self._silent_fault() if intno in (_PAGE_FAULT, _DOUBLE_FAULT) else None
+        if fault is None:
+            kind = {0: "fpe", 1: "trap", 3: "trap", 6: "ill", 16: "fpe",
+                    19: "fpe"}.get(intno, "segv")
+            fault = GuestFault(kind, pc, intno=intno)
+        self.fault = fault
         uc.emu_stop()
+
+    def _access(self, addr: int, pc: int) -> str:
+        """What a page-faulting instruction at pc did at addr: "exec" when fetching
+        it, "write" when the page is present (it is always readable) or the
+        instruction writes memory, else "read"."""
+        entry = self._pages.entry(addr)
+        if pc <= addr < pc + 16 and (addr == pc or not addr & (PAGE - 1)):
+            if not entry & PRESENT or entry & NO_EXECUTE:
+                return "exec"
+        if entry & PRESENT:
+            return "write" if not entry & WRITABLE else "read"
+        return "write" if _writes_memory(self.read_code(pc)) else "read"
+
+    def read_code(self, pc: int) -> bytes:
+        """Up to 16 bytes of instruction at pc (fewer before an unmapped page)."""
+        for size in (16, PAGE - (pc & (PAGE - 1))):
+            try:
+                return self.read(pc, min(size, 16))
+            except MemoryFault:
+                continue
+        return b""
 
     # ---- running --------------------------------------------------------------------------
 
@@ -170,15 +233,48 @@ class Engine:
         """
         self.fault = None
         self.pending_error = None
+        self._fault_pc = None
+        self._stop_requested = False
+        self._clear_cr2()
         try:
             self.uc.emu_start(pc, 0)
         except UcError as e:
             if self.pending_error is None and self.fault is None:
                 self.fault = self._fault_from_error(e.errno)
+        if self._fault_pc is not None:
+            # Unicorn moves rip past an exception it reports; the guest's rip is the
+            # faulting instruction, as Linux reports it.
+            self.uc.reg_write(x86.UC_X86_REG_RIP, self._fault_pc)
+        elif self.fault is None and self.pending_error is None and not self._stop_requested:
+            self.fault = self._silent_fault()
         if self.pending_error is not None:
             exc, self.pending_error = self.pending_error, None
             raise exc
         return self.fault
+
+    # How guest faults reach pyunik. A page fault (#PF) leaves its address in CR2 and
+    # rip on the faulting instruction, and the first one reaches _on_interrupt. But
+    # Unicorn never delivers x86 exceptions, so the CPU's note of the exception in
+    # delivery is never cleared: the next #PF or #GP is taken as a double fault
+    # (vector 8) and the one after as a triple fault, which stops the CPU with no
+    # report at all. So CR2 is set to a value no fault leaves before the guest runs,
+    # a changed CR2 means a page fault however it was reported, and a divide error
+    # is recognised by its instruction. (Unicorn's own lookups must not fault for the
+    # same reason: see _unicorn.)
+
+    def _clear_cr2(self) -> None:
+        _reg_write(self._handle, x86.UC_X86_REG_CR2, ctypes.byref(_u64(_CR2_UNSET)))
+
+    def _silent_fault(self) -> GuestFault | None:
+        """Why the CPU stopped by itself with no exception reported (see above), or
+        None when nothing says (a hlt: the kernel decides)."""
+        pc = self.reg("rip")
+        cr2 = self.uc.reg_read(x86.UC_X86_REG_CR2)
+        if cr2 != _CR2_UNSET:
+            return GuestFault("segv", cr2, self._access(cr2, pc), intno=_PAGE_FAULT)
+        if _mnemonic(self.read_code(pc)) in ("div", "idiv"):
+            return GuestFault("fpe", pc, intno=0)
+        return None
 
     def _fault_from_error(self, err: int) -> GuestFault:
         """Decode a stop with an error. For a memory fault the instruction did not
@@ -202,6 +298,7 @@ class Engine:
         return GuestFault("segv", pc, access)
 
     def stop(self) -> None:
+        self._stop_requested = True
         _emu_stop(self._handle)
 
     # ---- registers ------------------------------------------------------------------------
@@ -236,37 +333,177 @@ class Engine:
             base = out + 16 * i
             for j, reg in enumerate((b"\x04\x25", b"\x1c\x25", b"\x0c\x25", b"\x14\x25")):
                 code += b"\x89" + reg + struct.pack("<I", base + 4 * j)   # mov [abs], reg
-        self.uc.mem_map(scratch, 0x1000)
+        page = ctypes.create_string_buffer(PAGE)
+        self.map_host(scratch, PAGE, 7, ctypes.addressof(page))
         try:
-            self.uc.mem_write(scratch, code)
+            self.write(scratch, code)
             self.uc.emu_start(scratch, scratch + len(code))
-            raw = bytes(self.uc.mem_read(out, 16 * len(leaves)))
+            raw = self.read(out, 16 * len(leaves))
         finally:
-            self.uc.mem_unmap(scratch, 0x1000)
+            self.unmap(scratch, PAGE)
         return {leaf: struct.unpack_from("<4I", raw, 16 * i) for i, leaf in enumerate(leaves)}
 
     # ---- memory ---------------------------------------------------------------------------
 
+    # Each call below keeps three things in step: Unicorn's (physical) memory map, the
+    # page tables, and translated code, which Unicorn keys by physical page and which
+    # must not outlive the guest's right to execute a page (so a page that stops being
+    # executable, or is unmapped, has its translations dropped first).
+
     def map_host(self, addr: int, size: int, prot: int, host_ptr: int) -> None:
         """Make host memory at host_ptr visible at guest addr with Linux prot bits."""
-        self.uc.mem_map_ptr(addr, size, PROT_TO_UC[prot & 7], host_ptr)
+        phys = self._pages.place(addr, size)
+        try:
+            self.uc.mem_map_ptr(phys, size, PROT_TO_UC[prot & 7], host_ptr)
+        except UcError:
+            self._pages.forget(addr, addr + size)
+            raise
+        self._regions.add(phys, phys + size)
+        self._pages.set(addr, addr + size, prot)
 
     def unmap(self, addr: int, size: int) -> None:
-        self.uc.mem_unmap(addr, size)
+        end = addr + size
+        pieces = self._pages.pieces(addr, end)
+        with self._unicorn(pieces):
+            for a, b, phys in pieces:
+                self.uc.mem_unmap(phys, b - a)
+                self._regions.remove(phys, phys + (b - a))
+        self._pages.clear(addr, end)
+        self._pages.forget(addr, end)
+        _ctl(self._handle, _CTL_FLUSH_TLB)
 
     def protect(self, addr: int, size: int, prot: int) -> None:
-        self.uc.mem_protect(addr, size, PROT_TO_UC[prot & 7])
+        end = addr + size
+        old = self._pages.entries(addr, end)
+        new = paging.leaf_bits(prot)
+        if new & NO_EXECUTE or not new:
+            self._drop_code(addr, end, old)
+        pieces = self._pages.pieces(addr, end)
+        with self._unicorn(pieces):
+            for a, b, phys in pieces:
+                self.uc.mem_protect(phys, b - a, PROT_TO_UC[prot & 7])
+                self._regions.cut(phys)
+                self._regions.cut(phys + (b - a))
+        self._pages.set(addr, end, prot)
+        if any(_narrower(e, new) for e in old):
+            _ctl(self._handle, _CTL_FLUSH_TLB)   # the TLB may hold the old, wider access
+
+    @contextlib.contextmanager
+    def _unicorn(self, pieces):
+        """Around Unicorn calls that may unmap regions (an unmap, or a split by
+        protect): Unicorn then drops the region's translated code, looking the
+        region's physical start up as a virtual address. A miss there would be a
+        page fault inside Unicorn, which stops the CPU when it next runs the guest,
+        so for the call each such address maps to itself, executable (the guest is
+        not running; its entries come back after)."""
+        starts = set()
+        for a, b, phys in pieces:
+            starts.update(self._regions.overlapping(phys, phys + (b - a)))
+        saved = [(p, self._pages.swap(p, p | paging.leaf_bits(7))) for p in sorted(starts)]
+        try:
+            yield
+        finally:
+            for p, entry in reversed(saved):
+                self._pages.swap(p, entry)
+            _ctl(self._handle, _CTL_FLUSH_TLB)
+
+    def _drop_code(self, addr: int, end: int, entries) -> None:
+        """Drop translated code of the executable pages of [addr, end) (entries are
+        their page-table entries), while the pages are still mapped executable."""
+        for i, e in enumerate(entries):
+            if e & PRESENT and not e & NO_EXECUTE:
+                page = addr + i * PAGE
+                _ctl(self._handle, _CTL_REMOVE_CACHE, _u64(page), _u64(page + PAGE))
+
+    def regions(self) -> list[tuple[int, int, int]]:
+        """Unicorn's regions of guest memory as (start, end, Linux prot bits) in
+        guest addresses, sorted by start (the page tables' own region left out)."""
+        out = []
+        for begin, end, perms in self.uc.mem_regions():
+            start = self._pages.virtual(begin)
+            if start is None:
+                continue
+            prot = (1 if perms & UC_PROT_READ else 0) | (2 if perms & UC_PROT_WRITE else 0) \
+                | (4 if perms & UC_PROT_EXEC else 0)
+            out.append((start, start + (end + 1 - begin), prot))
+        return sorted(out)
+
+    def region_count(self) -> int:
+        """How many regions of guest memory Unicorn keeps."""
+        return len(self._regions.starts)
 
     def read(self, addr: int, size: int) -> bytes:
         if size <= _SMALL:
-            if _mem_read(self._handle, _u64(addr), self._small, _u64(size)):
+            buf, at = self._small, self._small_addr
+        else:
+            buf = ctypes.create_string_buffer(size)
+            at = ctypes.addressof(buf)
+        for a, b, phys in self._physical(addr, size):
+            if _mem_read(self._handle, _u64(phys), ctypes.c_void_p(at + (a - addr)),
+                         _u64(b - a)):
                 raise MemoryFault(addr)
-            return _string_at(self._small_addr, size)
-        buf = ctypes.create_string_buffer(size)
-        if _mem_read(self._handle, _u64(addr), buf, _u64(size)):
-            raise MemoryFault(addr)
-        return buf.raw
+        return _string_at(at, size)
 
     def write(self, addr: int, data: bytes) -> None:
-        if _mem_write(self._handle, _u64(addr), bytes(data), _u64(len(data))):
-            raise MemoryFault(addr)
+        """Write guest memory, whatever its protection (the loader writes code this
+        way); translations of executable pages written are dropped (Unicorn's own
+        memory write does not)."""
+        data = bytes(data)
+        for a, b, phys in self._physical(addr, len(data)):
+            if _mem_write(self._handle, _u64(phys), data[a - addr:b - addr], _u64(b - a)):
+                raise MemoryFault(addr)
+        start, end = addr & ~(PAGE - 1), (addr + len(data) + PAGE - 1) & ~(PAGE - 1)
+        self._drop_code(start, end, self._pages.entries(start, end))
+
+    def _physical(self, addr: int, size: int) -> list[tuple[int, int, int]]:
+        """The pieces of guest [addr, addr+size) in physical memory; MemoryFault if
+        any of it is unmapped."""
+        pieces = self._pages.pieces(addr, addr + size)
+        pos = addr
+        for a, b, _ in pieces:
+            if a != pos:
+                break
+            pos = b
+        if pos != addr + size or size < 0:
+            raise MemoryFault(pos)
+        return pieces
+
+
+def _narrower(old: int, new: int) -> bool:
+    """Does page-table entry new allow less than old did?"""
+    if not old & PRESENT:
+        return False
+    if not new & PRESENT:
+        return True
+    return bool(old & WRITABLE and not new & WRITABLE
+                or not old & NO_EXECUTE and new & NO_EXECUTE)
+
+
+def _disassemble(code: bytes):
+    """The first instruction of code, with operand details (capstone, loaded on the
+    first fault only), or None."""
+    if not code:
+        return None
+    import capstone
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    md.detail = True
+    for insn in md.disasm(code, 0):
+        return insn
+    return None
+
+
+def _mnemonic(code: bytes) -> str:
+    insn = _disassemble(code)
+    return insn.mnemonic if insn is not None else ""
+
+
+def _writes_memory(code: bytes) -> bool:
+    """Does this instruction store to memory (an operand it writes, or the stack)?"""
+    insn = _disassemble(code)
+    if insn is None:
+        return False
+    from capstone import CS_AC_WRITE
+    from capstone.x86 import X86_OP_MEM
+    if insn.mnemonic.startswith(("push", "call", "enter")):
+        return True
+    return any(op.type == X86_OP_MEM and op.access & CS_AC_WRITE for op in insn.operands)
