@@ -12,6 +12,8 @@ Rows (benchmarks/README.md explains each one and how to read it):
   2  `pyunik run hello-musl`: wall time and peak RSS, beside native and qemu-x86_64
   3  compute loop (loop-musl): pyunik against the same program on bare Unicorn
   4  RSS over 1,000,000 syscalls: does pyunik's memory stay flat?
+  5-7  python3 -c pass; a hostfs read; stat against a trivial syscall
+  9-11 guest code speed (benchmarks/guest_speed.py): C loops, CPython, busybox
 
 Per-operation costs are differences, (t(N2) - t(N1)) / (N2 - N1), so process start-up,
 loading and the program's few other syscalls cancel. Each t(N) is the median of several
@@ -50,6 +52,7 @@ STATLOOP = os.path.join(BIN, "statloop-musl")
 PYTHON3 = "/usr/bin/python3"          # Debian's, a dynamic program with a large stdlib
 
 sys.path.insert(0, ROOT)          # import pyunik from this checkout
+import guest_speed  # noqa: E402  (benchmarks/guest_speed.py: rows 5 and 9-11)
 
 # Child processes import pyunik from this checkout too.
 CHILD_ENV = dict(os.environ)
@@ -82,13 +85,12 @@ SIZES = {
     },
 }
 
-TARGETS = {
+TARGETS = dict(guest_speed.TARGETS) | {
     "pyunik_over_floor": 5.0,          # x, row 1
     "hello_wall_s": 0.25,              # s, row 2
     "hello_rss_mb": 40.0,              # MB, row 2
     "loop_over_bare": 1.3,             # x, row 3
     "rss_growth_b_per_syscall": 1.0,   # bytes per syscall, row 4 ("flat")
-    "python_over_qemu": 3.0,           # x, row 5
     "hostfs_read_mb_s": 500.0,         # MB/s, row 6
     "stat_over_syscall": 2.0,          # x, row 7
 }
@@ -292,33 +294,6 @@ class Bench:
         else:
             self.notes.append("qiling not importable here nor in $PYUNIK_QILING_PYTHON: "
                               "its rows are skipped")
-
-    # -- row 5 --
-
-    def python_startup(self) -> None:
-        self.log("row 5: python3 -c pass")
-        if not os.path.exists(PYTHON3):
-            self.notes.append(PYTHON3 + " not installed: row 5 skipped")
-            return
-        R = self.sz["py_repeats"]
-        names = [n for n in ("native", "qemu", "pyunik") if n in self.engines]
-        walls: dict[str, list[float]] = {n: [] for n in names}
-        for n in names:                                        # warm the page cache
-            self.engines[n].run(PYTHON3, ["-c", "pass"], b"")
-        for _ in range(R):
-            for n in names:
-                walls[n].append(self.engines[n].run(PYTHON3, ["-c", "pass"], b"").wall)
-        self.raw["python"] = walls
-        label = {"native": "native", "qemu": "qemu-x86_64", "pyunik": "pyunik"}
-        med = {n: median(walls[n]) for n in names}
-        for n in names:
-            self.row(5, "python3 -c pass: " + label[n], med[n], "s",
-                     note="median of %d, best %s" % (R, _fmt(min(walls[n]))))
-        self.row(5, "python3: pyunik / native", med["pyunik"] / med["native"], "x")
-        if "qemu" in med:
-            t = TARGETS["python_over_qemu"]
-            ratio = med["pyunik"] / med["qemu"]
-            self.row(5, "python3: pyunik / qemu-x86_64", ratio, "x", "<= %g" % t, ratio <= t)
 
     # -- row 6 --
 
@@ -693,7 +668,7 @@ TITLES = {
     5: "5. `python3 -c pass` (Debian's dynamic python3, its stdlib in the automatic image)",
     6: "6. sequential read of a hostfs file, busybox dd bs=128K: (N2 - N1) MB / (t2 - t1)",
     7: "7. stat(2) of one path (statloop-musl) against getppid, per call",
-}
+} | guest_speed.TITLES
 
 
 def table(rows: list[dict]) -> str:
@@ -755,8 +730,8 @@ def main(argv: list[str] | None = None) -> int:
                                  "qemu-x86_64, bare Unicorn and qiling, with ratios.")
     ap.add_argument("--quick", action="store_true", help="small sizes (about 30 s)")
     ap.add_argument("--json", metavar="FILE", help="also write every number to FILE")
-    ap.add_argument("--only", metavar="ROWS", default="1,2,3,4,5,6,7",
-                    help="comma-separated rows to run (default all: 1..7)")
+    ap.add_argument("--only", metavar="ROWS", default="1,2,3,4,5,6,7,9,10,11",
+                    help="comma-separated rows to run (default all: 1..7, 9..11)")
     args = ap.parse_args(argv)
     only = {int(x) for x in args.only.split(",") if x.strip()}
 
@@ -777,11 +752,17 @@ def main(argv: list[str] | None = None) -> int:
         if 3 in only:
             bench.compute_loop()
         if 5 in only:
-            bench.python_startup()
+            guest_speed.python_startup(bench, median, PYTHON3)
         if 6 in only:
             bench.hostfs_read()
         if 7 in only:
             bench.stat_cost()
+        if 9 in only:
+            guest_speed.c_loops(bench, check, median, per_op, BIN)
+        if 10 in only:
+            guest_speed.python_workloads(bench, check, median, PYTHON3)
+        if 11 in only:
+            guest_speed.busybox_files(bench, check, median, Engine, BenchError)
     except BenchError as e:
         print("benchmark failed: %s" % e, file=sys.stderr)
         return 1
