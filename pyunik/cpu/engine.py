@@ -415,23 +415,6 @@ class Engine:
                 page = addr + i * PAGE
                 _ctl(self._handle, _CTL_REMOVE_CACHE, _u64(page), _u64(page + PAGE))
 
-    def regions(self) -> list[tuple[int, int, int]]:
-        """Unicorn's regions of guest memory as (start, end, Linux prot bits) in
-        guest addresses, sorted by start (the page tables' own region left out)."""
-        out = []
-        for begin, end, perms in self.uc.mem_regions():
-            start = self._pages.virtual(begin)
-            if start is None:
-                continue
-            prot = (1 if perms & UC_PROT_READ else 0) | (2 if perms & UC_PROT_WRITE else 0) \
-                | (4 if perms & UC_PROT_EXEC else 0)
-            out.append((start, start + (end + 1 - begin), prot))
-        return sorted(out)
-
-    def region_count(self) -> int:
-        """How many regions of guest memory Unicorn keeps."""
-        return len(self._regions.starts)
-
     def read(self, addr: int, size: int) -> bytes:
         if size <= _SMALL:
             buf, at = self._small, self._small_addr
