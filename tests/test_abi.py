@@ -22,7 +22,8 @@ PYUNIK = REPO / "pyunik"
 # pyunik's own numbers: limits and choices of this implementation, not Linux facts.
 OWN_CHOICES = {
     "cpu/cpuid.py": {"CPUINFO_LEAVES"},                 # the cpuid leaves probed once
-    "cpu/engine.py": {"_SMALL"},                        # reused short-read buffer size
+    "cpu/engine.py": {"_SMALL", "_CR2_UNSET"},          # short-read buffer; CR2 no fault sets
+    "cpu/paging.py": {"PHYS_BITS", "TABLE_AREA", "DATA_BASE"},  # CPU model; physical layout
     "fs/hostfs.py": {"_READ", "_WRITE"},                # bits of a cached host fd's access
     "fs/imagefs.py": {"INDEX_VERSION", "DIR_SIZE"},     # image index format; st_size of dirs
     "fs/locks.py": {"READ", "WRITE", "UNLOCK"},         # lock kinds in the lock tables

@@ -37,3 +37,4 @@ from .time import *
 from .uio import *
 from .utsname import *
 from .wait import *
+from .x86 import *

@@ -22,7 +22,8 @@ import ctypes
 import struct
 from typing import Callable
 
-from unicorn import (UC_ARCH_X86, UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED,
+from unicorn import (UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE, UC_CTL_TLB_FLUSH,
+                     UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED,
                      UC_ERR_INSN_INVALID, UC_ERR_READ_PROT, UC_ERR_READ_UNMAPPED,
                      UC_ERR_WRITE_PROT, UC_ERR_WRITE_UNMAPPED, UC_HOOK_INSN,
                      UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MODE_64, UC_PROT_EXEC,
@@ -30,6 +31,7 @@ from unicorn import (UC_ARCH_X86, UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED,
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
 
+from ..abi import x86 as arch
 from . import paging
 from .paging import NO_EXECUTE, PAGE, PRESENT, WRITABLE, PageTables
 
@@ -46,9 +48,9 @@ _mem_write = _raw.uc_mem_write
 _u64 = ctypes.c_uint64
 _string_at = ctypes.string_at
 _ctl = _raw.uc_ctl
-_CTL_WRITE = 1 << 30                       # UC_CTL_IO_WRITE, in uc_ctl's encoding
-_CTL_REMOVE_CACHE = _CTL_WRITE | (2 << 26) | 9        # UC_CTL_TB_REMOVE_CACHE(begin, end)
-_CTL_FLUSH_TLB = _CTL_WRITE | 11                      # UC_CTL_TLB_FLUSH
+# uc_ctl's encoding: the control, its argument count << 26, the direction << 30.
+_CTL_REMOVE_CACHE = UC_CTL_TB_REMOVE_CACHE | (2 << 26) | (UC_CTL_IO_WRITE << 30)  # begin, end
+_CTL_FLUSH_TLB = UC_CTL_TLB_FLUSH | (UC_CTL_IO_WRITE << 30)
 _hook_add = _raw.uc_hook_add
 _hook_add.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int,
                       ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64,
@@ -78,12 +80,8 @@ _RETURN_REGS = [x86.UC_X86_REG_RAX, x86.UC_X86_REG_RCX, x86.UC_X86_REG_R11]
 
 _SMALL = 4096
 
-# Control registers and EFER for 4-level paging with the NX bit (Intel SDM vol. 3, 2.5).
-_CR0_PG, _CR0_WP, _CR4_PAE = 1 << 31, 1 << 16, 1 << 5
-_MSR_EFER, _EFER_NXE = 0xC0000080, 1 << 11
 # CR2 before the guest runs: a page fault replaces it with the faulting address.
 _CR2_UNSET = 0xFFFFFFFFFFFFFFFF
-_PAGE_FAULT, _DOUBLE_FAULT = 14, 8
 
 PROT_TO_UC = {p: ((UC_PROT_READ if p & 1 else 0) | (UC_PROT_WRITE if p & 2 else 0)
                   | (UC_PROT_EXEC if p & 4 else 0)) for p in range(8)}
@@ -142,9 +140,10 @@ class Engine:
         uc.mem_map_ptr(paging.TABLE_BASE, paging.TABLE_AREA, UC_PROT_READ | UC_PROT_WRITE,
                        self._pages.host)
         uc.reg_write(x86.UC_X86_REG_CR3, self._pages.root)
-        uc.reg_write(x86.UC_X86_REG_CR4, uc.reg_read(x86.UC_X86_REG_CR4) | _CR4_PAE)
-        uc.msr_write(_MSR_EFER, uc.msr_read(_MSR_EFER) | _EFER_NXE)
-        uc.reg_write(x86.UC_X86_REG_CR0, uc.reg_read(x86.UC_X86_REG_CR0) | _CR0_PG | _CR0_WP)
+        uc.reg_write(x86.UC_X86_REG_CR4, uc.reg_read(x86.UC_X86_REG_CR4) | arch.X86_CR4_PAE)
+        uc.msr_write(arch.MSR_EFER, uc.msr_read(arch.MSR_EFER) | arch.EFER_NX)
+        cr0 = uc.reg_read(x86.UC_X86_REG_CR0)
+        uc.reg_write(x86.UC_X86_REG_CR0, cr0 | arch.X86_CR0_PG | arch.X86_CR0_WP)
 
     # ---- the syscall fast path ----------------------------------------------------------
 
@@ -195,7 +194,7 @@ class Engine:
     def _on_interrupt(self, uc, intno, data) -> None:
         pc = self.reg("rip")
         self._fault_pc = pc
-        fault = self._silent_fault() if intno in (_PAGE_FAULT, _DOUBLE_FAULT) else None
+        fault = self._silent_fault() if intno in (arch.X86_TRAP_PF, arch.X86_TRAP_DF) else None
         if fault is None:
             kind = {0: "fpe", 1: "trap", 3: "trap", 6: "ill", 16: "fpe",
                     19: "fpe"}.get(intno, "segv")
@@ -271,9 +270,9 @@ class Engine:
         pc = self.reg("rip")
         cr2 = self.uc.reg_read(x86.UC_X86_REG_CR2)
         if cr2 != _CR2_UNSET:
-            return GuestFault("segv", cr2, self._access(cr2, pc), intno=_PAGE_FAULT)
+            return GuestFault("segv", cr2, self._access(cr2, pc), intno=arch.X86_TRAP_PF)
         if _mnemonic(self.read_code(pc)) in ("div", "idiv"):
-            return GuestFault("fpe", pc, intno=0)
+            return GuestFault("fpe", pc, intno=arch.X86_TRAP_DE)
         return None
 
     def _fault_from_error(self, err: int) -> GuestFault:

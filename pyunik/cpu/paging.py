@@ -35,18 +35,19 @@ import array
 import bisect
 import ctypes
 
-PAGE = 4096
+from ..abi import mman
+from ..abi.page import PAGE_SIZE as PAGE
+from ..abi.x86 import (PAGE_ACCESSED, PAGE_DIRTY, PAGE_NX, PAGE_PRESENT, PAGE_RW,
+                       PAGE_USER, PTE_PFN_MASK)
+
 PHYS_BITS = 40                      # CPUID 0x80000008 of Unicorn's default x86-64 model
 TABLE_AREA = 256 << 20              # host reservation for table pages (64 Ki pages)
 TABLE_BASE = (1 << PHYS_BITS) - TABLE_AREA
 DATA_BASE = 1 << 20                 # guest memory's physical ranges: [DATA_BASE, TABLE_BASE)
 
-# Page-table entry bits (Intel SDM vol. 3, 4.5).
-PRESENT, WRITABLE, USER, ACCESSED, DIRTY = 0x1, 0x2, 0x4, 0x20, 0x40
-NO_EXECUTE = 1 << 63
-ADDRESS = 0x000FFFFFFFFFF000
-_TABLE_LINK = PRESENT | WRITABLE | USER | ACCESSED     # a non-leaf entry allows all
-_LEAF = PRESENT | USER | ACCESSED | DIRTY
+PRESENT, WRITABLE, NO_EXECUTE = PAGE_PRESENT, PAGE_RW, PAGE_NX
+_TABLE_LINK = PAGE_PRESENT | PAGE_RW | PAGE_USER | PAGE_ACCESSED   # non-leaf: allows all
+_LEAF = PAGE_PRESENT | PAGE_USER | PAGE_ACCESSED | PAGE_DIRTY
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _mmap = _libc.mmap
@@ -55,7 +56,8 @@ _mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
                   ctypes.c_int, ctypes.c_long]
 _munmap = _libc.munmap
 _munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-_PROT_RW, _MAP_PRIVATE_ANON_NORESERVE = 3, 0x02 | 0x20 | 0x4000
+_PROT_RW = mman.PROT_READ | mman.PROT_WRITE
+_MAP_PRIVATE_ANON_NORESERVE = mman.MAP_PRIVATE | mman.MAP_ANONYMOUS | mman.MAP_NORESERVE
 _memset = ctypes.memset
 _memmove = ctypes.memmove
 _string_at = ctypes.string_at
@@ -190,7 +192,7 @@ class PageTables:
         """Host address of the table an entry points to, made when missing (or 0)."""
         cell = ctypes.c_uint64.from_address(table + 8 * index)
         if cell.value & PRESENT:
-            return self.host + ((cell.value & ADDRESS) - TABLE_BASE)
+            return self.host + ((cell.value & PTE_PFN_MASK) - TABLE_BASE)
         if not create:
             return 0
         if self._next * PAGE >= TABLE_AREA:
