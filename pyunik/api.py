@@ -64,6 +64,14 @@ def parse_size(text: str | int) -> int:
     return value
 
 
+def format_size(n: int) -> str:
+    """The inverse of parse_size, for messages: 8388608 -> '8M'."""
+    for unit, shift in (("G", 30), ("M", 20), ("k", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return "%d%s" % (n >> shift, unit)
+    return "%d bytes" % n
+
+
 def find_program(name: str, env_path: str | None = None) -> str:
     """The host path of the program: as given if it has a slash, else found on PATH."""
     if "/" in name:
@@ -179,6 +187,11 @@ class Unikernel:
             raise ProgramError("pyunik: %s: exec format error (%s)" % (self.argv[0], e),
                                126) from None
         except KernelError as e:
+            if e.errno == errno.ENOMEM:
+                raise ProgramError("pyunik: %s: cannot allocate memory: the guest memory "
+                                   "limit (%s) is less than the program and its 8 MiB stack "
+                                   "need" % (self.argv[0], format_size(
+                                       self.config.memory_limit)), 126) from None
             raise ProgramError("pyunik: %s: %s" % (self.argv[0], os.strerror(e.errno).lower()),
                                127 if e.errno == errno.ENOENT else 126) from None
 

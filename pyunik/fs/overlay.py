@@ -430,6 +430,14 @@ class OverlayInode(Inode):
             raise KernelError(EOPNOTSUPP)
         upper.punch(offset, length)
 
+    def allocate(self, offset, length, keep_size):
+        """fallocate(2) modes 0 and KEEP_SIZE, counted by the upper filesystem."""
+        upper = self.copy_up()
+        if hasattr(upper, "allocate"):
+            upper.allocate(offset, length, keep_size)
+        elif not keep_size and offset + length > upper.size:
+            upper.truncate(offset + length)
+
     def mmap_source(self, writable, end):
         if writable and self.is_regular:
             self.copy_up()

@@ -2,8 +2,17 @@
 upper layers).
 
 A directory keeps a dict of children in insertion order (getdents lists them so);
-a regular file keeps a bytearray; a symlink keeps its target. Hard links share the
+a regular file keeps a bytearray, or a host memfd once it is mapped or has a large hole
+(the host then keeps the hole sparse); a symlink keeps its target. Hard links share the
 inode; nlink counts names (and a directory's subdirectories, as on Linux).
+
+Space is bounded as tmpfs's size= option bounds it: each RamFS holds at most `size`
+bytes of file contents (the blocks a file really uses: a hole costs nothing), and a
+write or fallocate beyond it fails with ENOSPC; a file beyond MAX_FILE_SIZE is EFBIG.
+So no guest-given size makes the host allocate more than the filesystem's size.
+Callers that know the guest memory limit give half of it, tmpfs's default share of RAM.
+
+Calls: fs/inode.py (the inode and directory base classes) only.
 """
 
 from __future__ import annotations
@@ -11,13 +20,15 @@ from __future__ import annotations
 import ctypes
 import os
 import stat as S
-from errno import EEXIST, EFBIG, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, EPERM
+from errno import EEXIST, EFBIG, EINVAL, EISDIR, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM
 
 from ..errors import KernelError
 from .inode import DictDirectory, FileSystem, Inode, check_rename_target, now_ns
 
 RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
-MAX_FILE_SIZE = 1 << 40
+MAX_FILE_SIZE = (1 << 63) - 1     # tmpfs: s_maxbytes = MAX_LFS_FILESIZE
+DEFAULT_SIZE = 1 << 30           # half of the default guest memory limit (2G)
+DENSE_HOLE = 1 << 20             # a hole larger than this moves the file into a memfd
 _FALLOC_FL_KEEP_SIZE, _FALLOC_FL_PUNCH_HOLE = 1, 2
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
@@ -36,14 +47,24 @@ class RamFS(FileSystem):
     name = "tmpfs"
     magic = 0x01021994       # TMPFS_MAGIC
 
-    def __init__(self, readonly: bool = False, uid: int = 0, gid: int = 0, mode: int = 0o1777):
+    def __init__(self, readonly: bool = False, uid: int = 0, gid: int = 0, mode: int = 0o1777,
+                 size: int | None = None):
         super().__init__(readonly)
+        self.size_limit = DEFAULT_SIZE if size is None else size
+        self.used = 0                    # bytes of file contents held, over all inodes
         self.root = RamInode(self, S.S_IFDIR | mode, uid, gid)
         self.root.parent = self.root
 
+    def reserve(self, growth: int) -> None:
+        """Room for growth more bytes, or ENOSPC (shmem_inode_acct_blocks)."""
+        if growth > 0 and self.used + growth > self.size_limit:
+            raise KernelError(ENOSPC)
+
     def statfs(self) -> dict:
-        return {"type": self.magic, "bsize": 4096, "blocks": 1 << 20, "bfree": 1 << 20,
-                "bavail": 1 << 20, "files": 1 << 20, "ffree": 1 << 20,
+        blocks = self.size_limit // 4096
+        free = max(0, blocks - (self.used + 4095) // 4096)
+        return {"type": self.magic, "bsize": 4096, "blocks": blocks, "bfree": free,
+                "bavail": free, "files": 1 << 20, "ffree": 1 << 20,
                 "namelen": 255, "frsize": 4096, "flags": 0}
 
 
@@ -54,6 +75,7 @@ class RamInode(DictDirectory, Inode):
         self.data = bytearray() if S.S_ISREG(mode) else None
         self.memfd: int | None = None    # once mapped: the contents live in a host memfd
         self.memfd_size = 0              # the file's size then (the memfd may be larger)
+        self.charged = 0                 # bytes counted in fs.used for this file
         self.target = b""
         self.parent: RamInode | None = None
 
@@ -195,15 +217,60 @@ class RamInode(DictDirectory, Inode):
         end = offset + len(data)
         if end > MAX_FILE_SIZE:
             raise KernelError(EFBIG)
+        if self.memfd is None and offset > len(self.data) + DENSE_HOLE:
+            self._to_memfd()
         if self.memfd is not None:
+            # Holes the write fills are not known here; the recount after it is exact.
+            self.fs.reserve(max(len(data), end - self.memfd_size))
             os.pwrite(self.memfd, data, offset)
             self.memfd_size = max(self.memfd_size, end)
         else:
+            self.fs.reserve(end - len(self.data))
             if offset > len(self.data):
                 self.data.extend(bytes(offset - len(self.data)))
             self.data[offset:end] = data
+        self._recount()
         self.touch_modified()
         return len(data)
+
+    def _recount(self) -> None:
+        """Bring fs.used up to date with the blocks this file really holds."""
+        if self.memfd is not None:
+            held = os.fstat(self.memfd).st_blocks * 512
+        else:
+            held = len(self.data) if self.data is not None else 0
+        self.fs.used += held - self.charged
+        self.charged = held
+
+    def _to_memfd(self) -> None:
+        """Move the contents into a host memfd: holes stay sparse on the host, and a
+        mapping shares the pages with read() and write()."""
+        fd = os.memfd_create("pyunik-ramfs", os.MFD_CLOEXEC)
+        view = memoryview(self.data)
+        while view:
+            view = view[os.write(fd, view):]
+        self.memfd, self.memfd_size, self.data = fd, len(self.data), None
+        self._recount()
+
+    def allocate(self, offset: int, length: int, keep_size: bool) -> None:
+        """fallocate(2) modes 0 and FALLOC_FL_KEEP_SIZE: blocks for [offset,
+        offset+length), counted against the filesystem's size as shmem_fallocate
+        counts them (ENOSPC when they do not fit; EFBIG past the largest file)."""
+        self.fs.check_writable()
+        end = offset + length
+        if end > MAX_FILE_SIZE:
+            raise KernelError(EFBIG)
+        self.fs.reserve(length)       # counted whole: holes in the range are not known
+        if self.memfd is None:
+            self._to_memfd()
+        if os.fstat(self.memfd).st_size < end:
+            os.ftruncate(self.memfd, end)
+        if _libc.fallocate(self.memfd, _FALLOC_FL_KEEP_SIZE, offset, length) != 0:
+            raise KernelError(ctypes.get_errno())
+        if not keep_size and end > self.memfd_size:
+            self.memfd_size = end
+        self._recount()
+        self.touch_modified()
 
     def truncate(self, size):
         if self.is_dir:
@@ -211,6 +278,10 @@ class RamInode(DictDirectory, Inode):
         self.fs.check_writable()
         if self.data is None and self.memfd is None:
             raise KernelError(EINVAL)
+        if size > MAX_FILE_SIZE:
+            raise KernelError(EFBIG)
+        if self.memfd is None and size > len(self.data) + DENSE_HOLE:
+            self._to_memfd()
         if self.memfd is not None:
             if size < self.memfd_size:
                 # The memfd never shrinks (a host mapping past its end would fault the
@@ -222,7 +293,9 @@ class RamInode(DictDirectory, Inode):
         elif size < len(self.data):
             del self.data[size:]
         else:
+            self.fs.reserve(size - len(self.data))
             self.data.extend(bytes(size - len(self.data)))
+        self._recount()
         self.touch_modified()
 
     def punch(self, offset: int, length: int) -> None:
@@ -235,6 +308,7 @@ class RamInode(DictDirectory, Inode):
             _punch(self.memfd, offset, end - offset)
         else:
             self.data[offset:end] = bytes(end - offset)
+        self._recount()
         self.touch_modified()
 
     def mmap_source(self, writable, end):
@@ -243,11 +317,7 @@ class RamInode(DictDirectory, Inode):
         if not self.is_regular:
             return None
         if self.memfd is None:
-            fd = os.memfd_create("pyunik-ramfs", os.MFD_CLOEXEC)
-            view = memoryview(self.data)
-            while view:
-                view = view[os.write(fd, view):]
-            self.memfd, self.memfd_size, self.data = fd, len(self.data), None
+            self._to_memfd()
         # Grow the memfd (not the file) so the whole mapping has host pages: the
         # file may grow into them later, as tmpfs pages past EOF become valid.
         if os.fstat(self.memfd).st_size < end:
@@ -255,6 +325,9 @@ class RamInode(DictDirectory, Inode):
         return self.memfd, 0
 
     def __del__(self):
+        fs = getattr(self, "fs", None)
+        if fs is not None:
+            fs.used -= getattr(self, "charged", 0)
         if getattr(self, "memfd", None) is not None:
             os.close(self.memfd)
 

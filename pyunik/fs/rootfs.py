@@ -35,9 +35,10 @@ def etc_files(uid: int = 0, gid: int = 0) -> dict[bytes, bytes]:
     return files
 
 
-def build_default_root(uid: int = 0, gid: int = 0) -> RamFS:
-    """A fresh root filesystem tree; returns the RamFS (its .root is '/')."""
-    fs = RamFS(mode=0o755)
+def build_default_root(uid: int = 0, gid: int = 0, size: int | None = None) -> RamFS:
+    """A fresh root filesystem tree holding at most size bytes of file contents;
+    returns the RamFS (its .root is '/')."""
+    fs = RamFS(mode=0o755, size=size)
     root = fs.root
     # Only what pyunik itself provides: a lower layer (the program's image, --root,
     # --image) brings /bin, /usr and the rest, which a directory here would shadow.

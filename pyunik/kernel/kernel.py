@@ -131,7 +131,7 @@ class Kernel:
         """The kernel-internal tmpfs memfd files live on (Linux's shm_mnt): in no
         mount table, made on first use."""
         if self._memfd_mount is None:
-            fs = RamFS()
+            fs = RamFS(size=self.config.memory_limit // 2)   # tmpfs: half of "RAM"
             self.vfs.attach(fs)
             self._memfd_mount = Mount((), fs, fs.root, source="tmpfs")
         return self._memfd_mount

@@ -47,7 +47,7 @@ def build(kernel, root_dir: str | None = None, image: str | None = None,
           volumes: list[Volume] = (), image_entries: list | None = None) -> VFS:
     """The VFS for the first process (see the module docstring)."""
     uid, gid = os.getuid(), os.getgid()
-    upper = build_default_root(uid, gid)
+    upper = build_default_root(uid, gid, tmpfs_size(kernel))
     lower = None
     if root_dir is not None:
         from ..fs.hostfs import HostFS
@@ -77,6 +77,12 @@ def build(kernel, root_dir: str | None = None, image: str | None = None,
     return vfs
 
 
+def tmpfs_size(kernel) -> int:
+    """What an in-memory filesystem may hold: half the guest memory limit, as tmpfs's
+    default size is half of RAM."""
+    return kernel.config.memory_limit // 2
+
+
 def _mount_pseudo(kernel, vfs: VFS) -> None:
     try:
         from ..fs.devfs import DevFS
@@ -86,7 +92,7 @@ def _mount_pseudo(kernel, vfs: VFS) -> None:
         return
     dev = DevFS(kernel)
     vfs.mount(b"/dev", dev, dev.root, source="devtmpfs", options="nosuid,mode=755")
-    shm = RamFS(mode=0o1777)
+    shm = RamFS(mode=0o1777, size=tmpfs_size(kernel))
     vfs.mount(b"/dev/shm", shm, shm.root, source="tmpfs", options="nosuid,nodev")
     proc = ProcFS(kernel)
     vfs.mount(b"/proc", proc, proc.root, source="proc", options="nosuid,nodev,noexec")

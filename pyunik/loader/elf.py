@@ -1,28 +1,62 @@
 """ELF loading: check an x86-64 executable and map its PT_LOAD segments.
 
-Reads headers with pyelftools and maps segments into an AddressSpace the way Linux's
-fs/binfmt_elf.c does: ET_EXEC at its own addresses, ET_DYN (static-pie) at
-0x555555554000, each segment's pages with its protection, file bytes copied, the rest
-of the last page and the bss left zero. A page shared by two segments gets both
-segments' protections. Anything that is not a loadable x86-64 ELF raises
-ExecFormatError, which the caller reports as ENOEXEC.
+Reads the ELF header and program headers with struct (abi/elf.py's formats) and maps
+the segments into an AddressSpace the way Linux's fs/binfmt_elf.c does: ET_EXEC at its
+own addresses, ET_DYN (static-pie) at 0x555555554000, each segment's pages with its
+protection, file bytes copied, the rest of the last page and the bss left zero. A page
+shared by two segments gets both segments' protections.
+
+Every header field the loader uses is checked against the file and the address space
+before anything is mapped (`parse`, then `plan`): a file is hostile input, and a bad
+one gets one line, never a Python exception from deep inside. What is not a loadable
+x86-64 ELF raises ExecFormatError (ENOEXEC); segments that do not fit the guest memory
+limit raise KernelError(ENOMEM).
+
+Calls: mm/ (AddressSpace) only.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
+from errno import ENOMEM
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-
+from ..abi import elf as E
 from ..abi import linux as L
-from ..abi.elf import PF_R, PF_W, PF_X
-from ..mm.address_space import PIE_BASE, page_down, page_up
+from ..errors import KernelError
+from ..mm.address_space import (MMAP_MIN_ADDR, PIE_BASE, STACK_SIZE, STACK_TOP, page_down,
+                                page_up)
+
+ET_EXEC, ET_DYN = 2, 3
+ELFCLASS64, ELFDATA2LSB = 2, 1
+_ADDRESS_MASK = (1 << 64) - 1
+_TYPE_NAMES = {0: "ET_NONE", 1: "ET_REL", 2: "ET_EXEC", 3: "ET_DYN", 4: "ET_CORE"}
 
 
 class ExecFormatError(Exception):
     """Not an executable pyunik can load (ENOEXEC)."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One program header (Elf64_Phdr); p_paddr and p_align are not used."""
+    type: int
+    flags: int
+    offset: int
+    vaddr: int
+    filesz: int
+    memsz: int
+
+
+@dataclass(frozen=True)
+class ElfHeader:
+    """The checked facts of an executable: every field here is within the file and
+    (for PT_LOAD, relative to the load bias) within the user address range."""
+    type: int
+    entry: int
+    phoff: int
+    phnum: int
+    loads: tuple[Segment, ...]
+    interp: str | None
 
 
 @dataclass
@@ -37,40 +71,104 @@ class LoadedImage:
 
 
 def _prot(flags: int) -> int:
-    return ((L.PROT_READ if flags & PF_R else 0) | (L.PROT_WRITE if flags & PF_W else 0)
-            | (L.PROT_EXEC if flags & PF_X else 0))
+    return ((L.PROT_READ if flags & E.PF_R else 0) | (L.PROT_WRITE if flags & E.PF_W else 0)
+            | (L.PROT_EXEC if flags & E.PF_X else 0))
 
 
-def parse(data: bytes) -> tuple[ELFFile, list]:
-    """Check the ELF header and return it with its PT_LOAD segments."""
+def _truncated(what: str, end: int, size: int, start: int | None = None) -> ExecFormatError:
+    """What lies past the end of the file, in the user's words."""
+    if start is not None and start >= size:
+        return ExecFormatError("truncated: %s starts at byte %s, past the end of the file (%d "
+                               "bytes)" % (what, start if start < 1 << 32 else hex(start), size))
+    return ExecFormatError("truncated: %s ends at byte %d, the file has %d" % (what, end, size))
+
+
+def parse(data: bytes) -> ElfHeader:
+    """Check the ELF header and the program headers against the file, as
+    load_elf_binary does, and return what loading needs."""
+    size = len(data)
     if data[:4] != b"\x7fELF":
         raise ExecFormatError("not an ELF file")
-    if len(data) < 64:
-        raise ExecFormatError("truncated ELF header")
-    if data[4] != 2:
+    if size < E.EHDR.size:
+        raise _truncated("the ELF header", E.EHDR.size, size)
+    (ident, e_type, machine, _, entry, phoff, _, _, _, phentsize, phnum, _, _,
+     _) = E.EHDR.unpack_from(data)
+    if ident[4] != ELFCLASS64:
         raise ExecFormatError("not a 64-bit ELF file")
-    try:
-        elf = ELFFile(io.BytesIO(data))
-        if elf["e_machine"] != "EM_X86_64":
-            raise ExecFormatError("not an x86-64 ELF file (%s)" % elf["e_machine"])
-        if elf["e_type"] not in ("ET_EXEC", "ET_DYN"):
-            raise ExecFormatError("not an executable (%s)" % elf["e_type"])
-        if elf["e_phentsize"] != 56 or not 0 < elf["e_phnum"] <= 65536 // 56:
-            raise ExecFormatError("bad program headers")
-        segments = [seg.header for seg in elf.iter_segments()]
-    except ELFError as e:
-        raise ExecFormatError(str(e)) from None
-    except (ValueError, KeyError, AssertionError, EOFError) as e:
-        raise ExecFormatError("malformed ELF: %s" % e) from None
-    loads = [s for s in segments if s.p_type == "PT_LOAD"]
+    if ident[5] != ELFDATA2LSB:
+        raise ExecFormatError("not a little-endian ELF file")
+    if machine != E.EM_X86_64:
+        raise ExecFormatError("not an x86-64 ELF file (e_machine %d)" % machine)
+    if e_type not in (ET_EXEC, ET_DYN):
+        raise ExecFormatError("not an executable (%s)"
+                              % _TYPE_NAMES.get(e_type, "e_type %d" % e_type))
+    if phentsize != E.PHDR.size:
+        raise ExecFormatError("bad program header size %d (want %d)" % (phentsize,
+                                                                        E.PHDR.size))
+    if not 0 < phnum <= 65536 // E.PHDR.size:
+        raise ExecFormatError("bad program header count %d" % phnum)
+    table_end = phoff + phnum * E.PHDR.size
+    if table_end > size:
+        raise _truncated("the program header table", table_end, size, phoff)
+    segments = [Segment(*(f for i, f in enumerate(E.PHDR.unpack_from(data, phoff + k * 56))
+                          if i not in (4, 7)))
+                for k in range(phnum)]
+    loads = tuple(s for s in segments if s.type == E.PT_LOAD)
     if not loads:
         raise ExecFormatError("no loadable segments")
-    for s in loads:
-        if s.p_filesz > s.p_memsz or s.p_offset + s.p_filesz > len(data):
-            raise ExecFormatError("segment outside the file")
-        if (s.p_vaddr - s.p_offset) % L.PAGE_SIZE:
-            raise ExecFormatError("misaligned segment")
-    return elf, segments
+    for n, s in enumerate(loads):
+        if s.filesz > s.memsz:
+            raise ExecFormatError("segment %d: p_filesz %#x beyond p_memsz %#x"
+                                  % (n, s.filesz, s.memsz))
+        if s.offset + s.filesz > size:
+            raise _truncated("segment %d" % n, s.offset + s.filesz, size, s.offset)
+        if (s.vaddr - s.offset) % L.PAGE_SIZE:
+            raise ExecFormatError("segment %d: p_vaddr and p_offset differ in page offset" % n)
+        if s.vaddr + s.memsz > L.TASK_SIZE:
+            raise ExecFormatError("segment %d: outside the user address range" % n)
+    interp = None
+    for s in segments:
+        if s.type == E.PT_INTERP:       # the first one counts, as in Linux
+            if not 2 <= s.filesz <= L.PATH_MAX:
+                raise ExecFormatError("bad PT_INTERP size %d" % s.filesz)
+            if s.offset + s.filesz > size:
+                raise _truncated("the PT_INTERP path", s.offset + s.filesz, size, s.offset)
+            raw = data[s.offset:s.offset + s.filesz]
+            if raw[-1] != 0 or b"\0" in raw[:-1]:
+                raise ExecFormatError("PT_INTERP path is not one C string")
+            interp = raw[:-1].decode(errors="surrogateescape")
+            break
+    return ElfHeader(e_type, entry, phoff, phnum, loads, interp)
+
+
+def plan(mm, header: ElfHeader, interpreter: bool = False) -> tuple[int, list]:
+    """The load bias and the (start, end, prot) page runs to map, checked against the
+    address space: inside the user range, clear of the stack and (for a program) of
+    what is mapped already, within the memory limit."""
+    loads = header.loads
+    low = page_down(min(s.vaddr for s in loads))
+    high = page_up(max(s.vaddr + s.memsz for s in loads))
+    if high - low > mm.limit:
+        raise KernelError(ENOMEM)
+    base = 0
+    if header.type == ET_DYN:
+        base = (mm.find_free(high - low) - low) if interpreter else PIE_BASE
+    # The protection of every page: the union over the segments that touch it,
+    # computed over segment boundaries (a segment may be huge: never per page).
+    ranges = [(page_down(base + s.vaddr), page_up(base + s.vaddr + s.memsz), _prot(s.flags))
+              for s in loads]
+    if min(r[0] for r in ranges) < MMAP_MIN_ADDR or max(r[1] for r in ranges) > L.TASK_SIZE:
+        raise ExecFormatError("segments outside the user address range")
+    runs = _protection_runs(ranges)
+    if sum(end - start for start, end, _ in runs) > mm.limit - mm.mapped:
+        raise KernelError(ENOMEM)
+    stack = (STACK_TOP - STACK_SIZE, STACK_TOP)
+    for start, end, _ in runs:
+        if start < stack[1] and stack[0] < end:
+            raise ExecFormatError("segments overlap the stack at %#x" % stack[0])
+        if not interpreter and not mm.is_free(start, end):
+            raise ExecFormatError("segments overlap a mapping at %#x" % start)
+    return base, runs
 
 
 def load(mm, data: bytes, name: str, interpreter: bool = False) -> LoadedImage:
@@ -78,53 +176,34 @@ def load(mm, data: bytes, name: str, interpreter: bool = False) -> LoadedImage:
 
     An ET_DYN main program goes at 0x555555554000; an interpreter (ld.so) goes where
     mmap would put it, top-down below the mmap base, as Linux's load_elf_interp does.
+    Nothing is mapped unless every check passed.
     """
-    elf, segments = parse(data)
-    interp = None
-    for s in segments:
-        if s.p_type == "PT_INTERP":
-            raw = data[s.p_offset:s.p_offset + s.p_filesz]
-            interp = raw.split(b"\0", 1)[0].decode(errors="replace")
-    loads = [s for s in segments if s.p_type == "PT_LOAD"]
-    base = 0
-    if elf["e_type"] == "ET_DYN":
-        low = page_down(min(s.p_vaddr for s in loads))
-        span = page_up(max(s.p_vaddr + s.p_memsz for s in loads)) - low
-        base = (mm.find_free(span) - low) if interpreter else PIE_BASE
-
-    # The protection of every page: the union over the segments that touch it,
-    # computed over segment boundaries (a segment may be huge: never per page).
-    ranges = [(page_down(base + s.p_vaddr), page_up(base + s.p_vaddr + s.p_memsz),
-               _prot(s.p_flags)) for s in loads]
-    if min(r[0] for r in ranges) < L.MMAP_MIN_ADDR or max(r[1] for r in ranges) > L.TASK_SIZE:
-        raise ExecFormatError("segments outside the user address range")
-    runs = _protection_runs(ranges)
-    if sum(end - start for start, end, _ in runs) > mm.limit:
-        raise ExecFormatError("segments larger than the guest memory limit")
-
+    header = parse(data)
+    base, runs = plan(mm, header, interpreter)
     # Map runs of contiguous pages writable, copy the file bytes, then set protections.
+    # An interpreter's segments replace what they overlap (the program's, for an
+    # ET_EXEC interpreter at fixed addresses): load_elf_interp maps with MAP_FIXED.
     for start, end in _contiguous(runs):
+        if interpreter:
+            mm.unmap_range(start, end)
         mm.map_anonymous(start, end - start, L.PROT_READ | L.PROT_WRITE,
                          L.MAP_PRIVATE, name)
-    for s in loads:
-        if s.p_filesz:
-            mm.engine.write(base + s.p_vaddr, data[s.p_offset:s.p_offset + s.p_filesz])
+    for s in header.loads:
+        if s.filesz:
+            mm.engine.write(base + s.vaddr, data[s.offset:s.offset + s.filesz])
     for start, end, prot in runs:
         if prot != L.PROT_READ | L.PROT_WRITE:
             mm.set_protection(start, end, prot)
-
-    phoff, phnum = elf["e_phoff"], elf["e_phnum"]
+    # AT_PHDR as Linux computes it: where the PT_LOAD holding e_phoff maps it.
     phdr = 0
-    for s in segments:
-        if s.p_type == "PT_PHDR":
-            phdr = base + s.p_vaddr
-    if not phdr:
-        for s in loads:
-            if s.p_offset <= phoff < s.p_offset + s.p_filesz:
-                phdr = base + s.p_vaddr + (phoff - s.p_offset)
-    brk = max(base + s.p_vaddr + s.p_memsz for s in loads)
-    return LoadedImage(base=base, entry=base + elf["e_entry"], phdr=phdr, phent=56,
-                       phnum=phnum, brk=brk, interp=interp)
+    for s in header.loads:
+        if s.offset <= header.phoff < s.offset + s.filesz:
+            phdr = base + s.vaddr + (header.phoff - s.offset)
+    brk = max(base + s.vaddr + s.memsz for s in header.loads)
+    # e_entry is not checked, as in Linux: an entry outside the mappings faults
+    # (SIGSEGV) on the first instruction. The sum wraps as an unsigned long does.
+    return LoadedImage(base=base, entry=(base + header.entry) & _ADDRESS_MASK, phdr=phdr,
+                       phent=E.PHDR.size, phnum=header.phnum, brk=brk, interp=header.interp)
 
 
 def _protection_runs(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:

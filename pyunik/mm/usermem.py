@@ -37,8 +37,8 @@ class UserMemory:
         v = self.find(addr)
         if v is not None and addr + size <= v.end and v.prot & 7:
             return _string_at(v.host + (addr - v.start), size)
-        if addr + size > L.TASK_SIZE:
-            raise KernelError(EFAULT)
+        if addr + size > L.TASK_SIZE or not self.covered(addr, addr + size):
+            raise KernelError(EFAULT)      # before a host buffer of a guest-given size
         try:
             return self.engine.read(addr, size)
         except MemoryFault:

@@ -942,7 +942,11 @@ def sys_fallocate(t, fd, mode, offset, length):
         return 0
     if mode & ~FALLOC_FL_KEEP_SIZE:
         raise KernelError(EOPNOTSUPP)
-    if not mode & FALLOC_FL_KEEP_SIZE and offset + length > inode.size:
+    if hasattr(inode, "allocate"):          # tmpfs: blocks count against its size
+        if not mode & FALLOC_FL_KEEP_SIZE and offset + length > inode.size:
+            seals.check_resize(inode, offset + length)
+        inode.allocate(offset, length, bool(mode & FALLOC_FL_KEEP_SIZE))
+    elif not mode & FALLOC_FL_KEEP_SIZE and offset + length > inode.size:
         seals.check_resize(inode, offset + length)
         inode.truncate(offset + length)
     inotify.modified(f)

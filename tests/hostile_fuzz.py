@@ -1,0 +1,273 @@
+"""Seeded fuzzers for hostile input, run by tests/test_hostile.py in a child process
+(so that its peak RSS is the fuzzer's alone), or by hand:
+
+    python tests/hostile_fuzz.py elf SEED COUNT
+    python tests/hostile_fuzz.py syscalls SEED COUNT
+
+`elf` mutates one header field (ELF header or a program header) of the committed guest
+binaries and runs each result in an in-process Unikernel; `syscalls` runs small guest
+programs, built here, that issue random system calls with random arguments. Both print
+one JSON line: the cases run, the failures (a Python exception other than the
+ProgramError every refused file gives) and the peak RSS in bytes. A case that hangs is
+stopped by SIGKILL from the host after WATCHDOG seconds and counts as a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import signal
+import struct
+import sys
+import tempfile
+import threading
+import traceback
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import pyunik  # noqa: E402
+
+BIN = REPO / "guest_images" / "bin"
+MEMORY = 64 << 20            # the guests' -m
+WATCHDOG = 5.0
+ELF_SOURCES = ["hello-musl", "hello-musl-pie", "hello-glibc", "hello-glibc-pie",
+               "hello-glibc-dyn", "args-musl-pie"]
+
+# (offset, size) of each ELF header field the loader might read, after e_ident.
+EHDR_FIELDS = [(16, 2), (18, 2), (20, 4), (24, 8), (32, 8), (40, 8), (48, 4), (52, 2),
+               (54, 2), (56, 2), (58, 2), (60, 2), (62, 2)]
+PHDR_FIELDS = [(0, 4), (4, 4), (8, 8), (16, 8), (24, 8), (32, 8), (40, 8), (48, 8)]
+INTERESTING = [0, 1, 2, 3, 7, 0x38, 0x40, 0xFFF, 0x1000, 0x10000, 0x400000,
+               0x7FFFFFFFF000, 0x800000000000, 0xFFFF800000000000, 0xFFFFFFFFFF600000,
+               0x200000001000, 1 << 40, 1 << 62, (1 << 63) - 1, 1 << 63, (1 << 64) - 1]
+
+
+def _run_guarded(vm: pyunik.Unikernel) -> bool:
+    """Run vm to its end; a guest still running after WATCHDOG seconds is killed (and
+    the answer is True)."""
+    fired = []
+
+    def stop():
+        fired.append(True)
+        vm.kernel.interrupt(signal.SIGKILL)
+    timer = threading.Timer(WATCHDOG, stop)
+    timer.daemon = True
+    timer.start()
+    try:
+        vm.run()
+    finally:
+        timer.cancel()
+    return bool(fired)
+
+
+def _case(argv, failures, what, **kw) -> str:
+    """Run one case; returns how it ended (for the summary)."""
+    vm = None
+    ended = "refused"
+    try:
+        vm = pyunik.Unikernel(argv, env={}, memory=MEMORY, quiet=True, capture_output=True,
+                              crash_report=False, **kw)
+        if _run_guarded(vm):
+            failures.append("%s: hung (killed after %ss)" % (what, WATCHDOG))
+        sig = vm.kernel.exit_signal
+        ended = "killed by %d" % sig if sig else "exit %d" % vm.kernel.exit_status
+    except pyunik.ProgramError:
+        pass
+    except BaseException:
+        failures.append("%s:\n%s" % (what, traceback.format_exc(limit=-4)))
+        ended = "exception"
+    finally:
+        if vm is not None:
+            vm.close()
+    return ended
+
+
+def _mutate(rng: random.Random, data: bytearray, phoff: int, phnum: int) -> str:
+    """Change one field: of the ELF header, or of a program header of the unchanged
+    file (at phoff, phnum of them)."""
+    if rng.random() < 0.35:
+        off, size = rng.choice(EHDR_FIELDS)
+        where = "ehdr+%d" % off
+    else:
+        k = rng.randrange(phnum)
+        field_off, size = rng.choice(PHDR_FIELDS)
+        off = phoff + 56 * k + field_off
+        where = "phdr[%d]+%d" % (k, field_off)
+    old = int.from_bytes(data[off:off + size], "little")
+    choice = rng.random()
+    if choice < 0.5:
+        new = rng.choice(INTERESTING)
+    elif choice < 0.7:
+        new = old + rng.choice([-1, 1]) * rng.choice([1, 8, 0x1000, 0x10000, 1 << 32])
+    elif choice < 0.85:
+        new = old ^ (1 << rng.randrange(8 * size))
+    else:
+        new = rng.getrandbits(8 * size)
+    new &= (1 << (8 * size)) - 1
+    data[off:off + size] = new.to_bytes(size, "little")
+    return "%s %#x -> %#x" % (where, old, new)
+
+
+def fuzz_elf(seed: int, count: int) -> dict:
+    rng = random.Random(seed)
+    sources = {name: (BIN / name).read_bytes() for name in ELF_SOURCES}
+    failures: list[str] = []
+    endings: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(count):
+            name = rng.choice(ELF_SOURCES)
+            data = bytearray(sources[name])
+            phoff, = struct.unpack_from("<Q", data, 32)
+            phnum, = struct.unpack_from("<H", data, 56)
+            what = "%s case %d: %s" % (name, i, "; ".join(
+                _mutate(rng, data, phoff, phnum) for _ in range(rng.choice([1, 1, 1, 2, 3]))))
+            path = os.path.join(tmp, "m%d" % i)
+            with open(path, "wb") as f:
+                f.write(data)
+            os.chmod(path, 0o755)
+            ended = _case([path], failures, what)
+            endings[ended] = endings.get(ended, 0) + 1
+            os.unlink(path)
+    return {"cases": count, "failures": failures, "endings": endings}
+
+
+# ---- random system calls -----------------------------------------------------------
+
+# Calls that end the run, wait for a signal or a child, or sleep for a guest-given time:
+# each would end the program before the other calls, or stall the fuzzer.
+SKIP = {"exit", "exit_group", "kill", "tkill", "tgkill", "rt_sigqueueinfo",
+        "rt_tgsigqueueinfo", "pause", "nanosleep", "clock_nanosleep", "rt_sigsuspend",
+        "rt_sigtimedwait", "poll", "ppoll", "select", "pselect6", "epoll_wait",
+        "epoll_pwait", "epoll_pwait2", "wait4", "waitid", "futex", "futex_waitv",
+        "execve", "execveat", "fork", "vfork", "clone", "clone3", "alarm", "setitimer",
+        "timer_settime", "timerfd_settime", "rt_sigreturn", "reboot", "vhangup",
+        "setrlimit", "prlimit64", "sched_yield", "io_getevents", "io_pgetevents",
+        "msgrcv", "semop", "semtimedop", "mq_timedreceive", "mq_timedsend"}
+
+# Calls that move guest-given sizes of data or memory: drawn ten times as often.
+FAVOURED = {"read", "write", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev",
+            "preadv2", "pwritev2", "sendfile", "copy_file_range", "splice", "getdents64",
+            "mmap", "munmap", "mprotect", "mremap", "brk", "madvise", "mincore", "msync",
+            "ftruncate", "fallocate", "lseek", "openat", "memfd_create", "pipe2", "dup2",
+            "getcwd", "readlink", "getrandom", "uname", "fstat", "statx", "ioctl", "fcntl"}
+CODE_BASE = 0x400000
+DATA = CODE_BASE + 0x1000        # strings and a scratch buffer the arguments point into
+STRINGS = [b"/tmp/f\0", b"/\0", b".\0", b"/proc/self/maps\0", b"/dev/zero\0", b"x" * 300 + b"\0"]
+
+
+def _arg(rng: random.Random, pointers: list[int], first: bool = False) -> int:
+    if first and rng.random() < 0.5:           # most first arguments are fds
+        return rng.choice([0, 1, 2, 3, 4, 5, 0xFFFFFF9C])
+    r = rng.random()
+    if r < 0.25:
+        return rng.choice([0, 1, 2, 3, 4, 0xFFFFFF9C, (1 << 64) - 1, (1 << 64) - 100])
+    if r < 0.5:
+        return rng.choice(pointers)
+    if r < 0.7:
+        return rng.choice(INTERESTING)
+    if r < 0.85:
+        return rng.randrange(0, 0x10000)
+    return rng.getrandbits(64)
+
+
+def _strings() -> tuple[bytes, list[int]]:
+    """The data page's strings and the pointers the arguments draw from."""
+    pointers = [DATA, DATA + 0x800, DATA + 0x1000 - 8, 0x10, 0xFFFFFFFFFF600000,
+                0x7FFFFFFFE000, 0x7FFFFFFFF000]
+    strings = b""
+    for s in STRINGS:
+        pointers.append(DATA + len(strings))
+        strings += s
+    return strings, pointers
+
+
+def random_calls(rng: random.Random, calls: int, numbers: list[int]) -> list:
+    pointers = _strings()[1]
+    return [(rng.choice(numbers), [_arg(rng, pointers, k == 0) for k in range(6)])
+            for _ in range(calls)]
+
+
+# Calls found to hurt the host once (issue 7): each must answer without a host buffer
+# of the size given. DATA + 0x800 receives pipe2's fds (3 and 4); the memfd is then 5.
+HOSTILE_CALLS = [
+    (1, [1, 0x7FFF00000000, 0x20000000C300, 0, 0, 0]),      # write from unmapped memory
+    (1, [1, DATA, 0x20000000C300, 0, 0, 0]),                # write far past the mapping
+    (293, [DATA + 0x800, 0, 0, 0, 0, 0]),                   # pipe2
+    (18, [4, 0x7FFF00000000, 0x20000000C300, 0, 0, 0]),     # pwrite64 on the pipe
+    (319, [DATA, 0, 0, 0, 0, 0]),                           # memfd_create("/tmp/f")
+    (285, [5, 0, 1, 0x200000001000, 0, 0]),                 # fallocate(memfd): ENOSPC
+    (77, [5, 0x200000001000, 0, 0, 0, 0]),                  # ftruncate: a hole, no memory
+    (18, [5, DATA, 8, 0x100000000000, 0, 0]),               # pwrite64 far into the hole
+]
+
+
+def syscall_program(listing: list) -> bytes:
+    """A static ELF issuing the (nr, args) system calls from a table in its data,
+    then exit_group(0)."""
+    strings = _strings()[0]
+    table = b"".join(struct.pack("<7Q", nr, *args) for nr, args in listing)
+    table += struct.pack("<Q", (1 << 64) - 1)
+    table_addr = DATA + 0x2000
+    code = (b"\x48\xbb" + struct.pack("<Q", table_addr)         # movabs rbx, table
+            + b"\x48\x8b\x03"                                   # loop: mov rax, [rbx]
+            + b"\x48\x83\xf8\xff"                               # cmp rax, -1
+            + b"\x74\x20"                                       # je done
+            + b"\x48\x8b\x7b\x08\x48\x8b\x73\x10\x48\x8b\x53\x18"   # rdi, rsi, rdx
+            + b"\x4c\x8b\x53\x20\x4c\x8b\x43\x28\x4c\x8b\x4b\x30"   # r10, r8, r9
+            + b"\x0f\x05"                                       # syscall
+            + b"\x48\x83\xc3\x38"                               # add rbx, 56
+            + b"\xeb\xd7"                                       # jmp loop
+            + b"\x31\xff\xb8\xe7\x00\x00\x00\x0f\x05")          # done: exit_group(0)
+    hdr = 64 + 56
+    body = code.ljust(0x1000 - hdr, b"\xcc") + strings.ljust(0x2000, b"\0") + table
+    ehdr = (b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
+            + struct.pack("<HHIQQQIHHHHHH", 2, 0x3E, 1, CODE_BASE + hdr, 64, 0, 0, 64, 56,
+                          1, 0, 0, 0))
+    phdr = struct.pack("<IIQQQQQQ", 1, 7, 0, CODE_BASE, CODE_BASE, hdr + len(body),
+                       hdr + len(body) + 0x10000, 0x1000)
+    return ehdr + phdr + body
+
+
+def fuzz_syscalls(seed: int, count: int, per_program: int = 25) -> dict:
+    from pyunik.kernel.syscalls.table import SyscallTable
+    rows = SyscallTable().sorted()
+    numbers = [r.nr for r in rows if r.name not in SKIP]
+    numbers += [r.nr for r in rows if r.name in FAVOURED] * 9
+    rng = random.Random(seed)
+    failures: list[str] = []
+    endings: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        done = 0
+        while done < count:
+            n = min(per_program, count - done)
+            listing = HOSTILE_CALLS if done == 0 else random_calls(rng, n, numbers)
+            n = len(listing)
+            data = syscall_program(listing)
+            path = os.path.join(tmp, "calls%d" % done)
+            with open(path, "wb") as f:
+                f.write(data)
+            os.chmod(path, 0o755)
+            what = "program at call %d: %s" % (done, ", ".join(
+                "%d(%s)" % (nr, ", ".join("%#x" % a for a in args)) for nr, args in listing))
+            ended = _case([path], failures, what)
+            endings[ended] = endings.get(ended, 0) + 1
+            os.unlink(path)
+            done += n
+    return {"cases": count, "failures": failures, "endings": endings}
+
+
+def main(argv: list[str]) -> int:
+    kind, seed, count = argv[0], int(argv[1]), int(argv[2])
+    result = (fuzz_elf if kind == "elf" else fuzz_syscalls)(seed, count)
+    result["maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    sys.stdout.flush()
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
