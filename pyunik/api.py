@@ -131,7 +131,8 @@ class Unikernel:
         self.env = dict(os.environ if env is None else env)
         self.root, self.image, self.workdir = root, image, workdir
         try:
-            self.volumes = [namespace.parse_volume(v) for v in volumes]
+            self.volumes = [v if isinstance(v, namespace.Volume) else namespace.parse_volume(v)
+                            for v in volumes]
         except namespace.NamespaceError as e:
             raise ProgramError("pyunik: %s" % e, 2) from None
         self.guest_namespace = root is not None or image is not None

@@ -28,6 +28,7 @@ import threading
 
 from . import __version__
 from .api import ProgramError, Unikernel, parse_size
+from .kernel.namespace import Volume
 
 
 def _run_parser(sub) -> None:
@@ -44,8 +45,13 @@ def _run_parser(sub) -> None:
                    help="trace system calls to stderr, or to FILE with --strace=FILE")
     p.add_argument("-v", "--volume", action="append", default=[], metavar="HOST:GUEST[:ro|:rw]",
                    help="show a host directory in the guest (read-only unless :rw)")
-    p.add_argument("-w", "--workdir", default="/", metavar="DIR",
-                   help="the guest's working directory (default /)")
+    p.add_argument("--cwd", choices=["ro", "rw", "none"], default=None,
+                   help="the host's working directory at its own path in the guest, as its "
+                        "working directory: read-only (ro, the default without --root or "
+                        "--image), writable (rw), or not shown at all (none, the default "
+                        "with --root or --image)")
+    p.add_argument("-w", "--workdir", default=None, metavar="DIR",
+                   help="the guest's working directory (default: the host's, else /)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--root", metavar="DIR",
                        help="a host directory as the read-only root, writes go to an overlay")
@@ -101,7 +107,7 @@ def _syscalls_parser(sub) -> None:
 
 # `run` options that take a value as the next word.
 _RUN_VALUE_OPTIONS = {"-e", "--env", "-m", "--memory", "-v", "--volume", "-w", "--workdir",
-                      "--root", "--image"}
+                      "--root", "--image", "--cwd"}
 
 
 def _split_run(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -175,10 +181,15 @@ def cmd_run(args) -> int:
             print("pyunik: %s: %s" % (args.strace, e.strerror), file=sys.stderr)
             return 2
     program_args = args.guest_args
+    volumes, workdir = list(args.volume), args.workdir
+    cwd = host_working_directory(args)
+    if cwd is not None:
+        volumes.insert(0, Volume(cwd, cwd, writable=args.cwd == "rw"))
+        workdir = workdir or cwd
     try:
         vm = Unikernel([args.program] + program_args, env=env, memory=memory,
                        quiet=args.quiet, strace=trace_out, root=args.root, image=args.image,
-                       volumes=args.volume, workdir=args.workdir)
+                       volumes=volumes, workdir=workdir or "/")
         vm.start()
         with forward_host_signals(vm.kernel):
             status = vm.run()
@@ -191,6 +202,25 @@ def cmd_run(args) -> int:
     if vm.kernel.exit_signal:
         end_by_signal(vm.kernel.exit_signal)
     return status
+
+
+def host_working_directory(args) -> str | None:
+    """The host directory --cwd shows at its own path, or None.
+
+    Without --root/--image the default is read-only, so `pyunik run ./tool.py` and
+    `pyunik run -- /bin/ls README.md` work as at a shell; a guest root of the user's
+    choosing gets it only when asked. Never the host's / (that is --root /), nor a
+    directory inside the guest's own /proc, /sys or /dev."""
+    mode = args.cwd or ("none" if args.root or args.image else "ro")
+    if mode == "none":
+        return None
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        return None           # removed under us: nothing to show
+    if cwd == "/" or any(cwd == d or cwd.startswith(d + "/") for d in ("/proc", "/sys", "/dev")):
+        return None
+    return cwd
 
 
 def end_by_signal(sig: int) -> None:

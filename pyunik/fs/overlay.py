@@ -184,23 +184,30 @@ class OverlayInode(Inode):
         return self._adopt(name, upper, lower)
 
     def entries(self):
+        """The lower's names in the lower's order (a host directory's getdents order,
+        so `find` lists what it lists natively), each replaced in place by its upper
+        copy; then the names only the upper has, in the upper's order."""
         self._need_dir()
+        upper_entries = self.upper.entries() if self.upper is not None else []
+        uppers = dict(upper_entries)
         out = []
-        seen = set()
-        if self.upper is not None:
-            for name, upper in self.upper.entries():
-                seen.add(name)
-                child = self._children.get(name)
-                if child is None or child.upper is not upper:
-                    child = self._adopt(name, upper, self._lower_for(name, upper))
-                out.append((name, child))
         if self.lower is not None:
             whiteouts = self._whiteouts()
             for name, lower in self.lower.entries():
-                if name in seen or name in whiteouts:
-                    continue
-                out.append((name, self._adopt(name, None, lower)))
+                if name in uppers:
+                    out.append((name, self._upper_child(name, uppers.pop(name))))
+                elif name not in whiteouts:
+                    out.append((name, self._adopt(name, None, lower)))
+        for name, upper in upper_entries:
+            if name in uppers:
+                out.append((name, self._upper_child(name, upper)))
         return out
+
+    def _upper_child(self, name: bytes, upper: Inode):
+        child = self._children.get(name)
+        if child is None or child.upper is not upper:
+            child = self._adopt(name, upper, self._lower_for(name, upper))
+        return child
 
     def _detach(self) -> None:
         parent = self.parent

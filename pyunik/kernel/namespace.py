@@ -118,10 +118,14 @@ def _mount_volume(vfs: VFS, v: Volume) -> None:
 
 
 def parse_volume(text: str) -> Volume:
-    """-v HOST:GUEST[:ro|:rw]."""
+    """-v HOST:GUEST[:ro|:rw]. An empty HOST is an error (not the working directory),
+    and so is GUEST "/": a host directory as the whole root is --root."""
     parts = text.split(":")
-    if len(parts) == 2:
-        return Volume(os.path.abspath(parts[0]), parts[1], False)
-    if len(parts) == 3 and parts[2] in ("ro", "rw"):
-        return Volume(os.path.abspath(parts[0]), parts[1], parts[2] == "rw")
-    raise NamespaceError("-v %s: expected HOST:GUEST[:ro|:rw]" % text)
+    if len(parts) not in (2, 3) or len(parts) == 3 and parts[2] not in ("ro", "rw"):
+        raise NamespaceError("-v %s: expected HOST:GUEST[:ro|:rw]" % text)
+    if not parts[0]:
+        raise NamespaceError("-v %s: no host directory before the ':'" % text)
+    if parts[1].startswith("/") and os.path.normpath(parts[1]) in ("/", "//"):
+        raise NamespaceError("-v %s: a host directory cannot replace the guest's root; "
+                             "use --root %s" % (text, parts[0]))
+    return Volume(os.path.abspath(parts[0]), parts[1], len(parts) == 3 and parts[2] == "rw")
