@@ -179,7 +179,7 @@ class Unikernel:
             self._check_workdir()
             program, data, argv = self._interpret_scripts(program, data, argv)
             # /proc/self/exe names the file itself, symlinks resolved (ld.so's $ORIGIN).
-            program = kernel.vfs.resolve_absolute(program.encode()).text().decode(
+            program = kernel.vfs.resolve_absolute(os.fsencode(program)).text().decode(
                 errors="surrogateescape")
             kernel.spawn(program, data, argv, envp, self.workdir, execfn=self.path)
         except (namespace.NamespaceError, ImageError) as e:
@@ -208,7 +208,7 @@ class Unikernel:
                 raise ExecFormatError("empty #! line")
             parts = line.split(None, 1)
             interpreter = parts[0].decode(errors="surrogateescape")
-            script = (self.path if program == os.path.abspath(self.path) else program).encode()
+            script = os.fsencode(self.path if program == os.path.abspath(self.path) else program)
             argv = [parts[0]] + parts[1:] + [script] + argv[1:]
             program = interpreter
             data = self.kernel.read_guest_file(interpreter)
@@ -217,7 +217,7 @@ class Unikernel:
     def _check_workdir(self) -> None:
         vfs = self.kernel.vfs
         try:
-            where = vfs.resolve_absolute(self.workdir.encode())
+            where = vfs.resolve_absolute(os.fsencode(self.workdir))
         except KernelError as e:
             raise namespace.NamespaceError("-w %s: %s" % (self.workdir, os.strerror(e.errno)
                                                           .lower())) from None
@@ -233,7 +233,7 @@ class Unikernel:
         for d in self.env.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(":"):
             candidate = os.path.join(d or ".", name)
             try:
-                p = self.kernel.vfs.resolve_absolute(candidate.encode())
+                p = self.kernel.vfs.resolve_absolute(os.fsencode(candidate))
             except KernelError:
                 continue
             if p.inode.is_regular:

@@ -220,6 +220,10 @@ def host_working_directory(args) -> str | None:
         return None           # removed under us: nothing to show
     if cwd == "/" or any(cwd == d or cwd.startswith(d + "/") for d in ("/proc", "/sys", "/dev")):
         return None
+    try:
+        cwd.encode()
+    except UnicodeEncodeError:
+        return None           # not UTF-8: the kernel's working directory takes text
     return cwd
 
 

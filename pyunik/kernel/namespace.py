@@ -107,7 +107,7 @@ def _mount_volume(vfs: VFS, v: Volume) -> None:
         raise NamespaceError("-v %s: not a directory on the host" % v.host)
     if not v.guest.startswith("/"):
         raise NamespaceError("-v %s:%s: the guest path must be absolute" % (v.host, v.guest))
-    guest = os.path.normpath(v.guest).encode()
+    guest = os.fsencode(os.path.normpath(v.guest))
     try:
         _mkdir_p(vfs, guest)
     except KernelError as e:
