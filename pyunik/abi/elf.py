@@ -7,6 +7,19 @@ import struct
 
 EM_X86_64 = 62
 
+# e_ident[EI_CLASS], e_ident[EI_DATA]
+ELFCLASS64 = 2
+ELFDATA2LSB = 1
+
+# e_type
+ET_NONE = 0
+ET_REL = 1
+ET_EXEC = 2
+ET_DYN = 3
+ET_CORE = 4
+ET_NAMES = {ET_NONE: "ET_NONE", ET_REL: "ET_REL", ET_EXEC: "ET_EXEC", ET_DYN: "ET_DYN",
+            ET_CORE: "ET_CORE"}
+
 # Elf64_Ehdr, Elf64_Phdr, Elf64_Dyn
 EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 PHDR = struct.Struct("<IIQQQQQQ")

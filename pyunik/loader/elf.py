@@ -26,10 +26,6 @@ from ..errors import KernelError
 from ..mm.address_space import (MMAP_MIN_ADDR, PIE_BASE, STACK_SIZE, STACK_TOP, page_down,
                                 page_up)
 
-ET_EXEC, ET_DYN = 2, 3
-ELFCLASS64, ELFDATA2LSB = 2, 1
-_ADDRESS_MASK = (1 << 64) - 1
-_TYPE_NAMES = {0: "ET_NONE", 1: "ET_REL", 2: "ET_EXEC", 3: "ET_DYN", 4: "ET_CORE"}
 
 
 class ExecFormatError(Exception):
@@ -93,15 +89,15 @@ def parse(data: bytes) -> ElfHeader:
         raise _truncated("the ELF header", E.EHDR.size, size)
     (ident, e_type, machine, _, entry, phoff, _, _, _, phentsize, phnum, _, _,
      _) = E.EHDR.unpack_from(data)
-    if ident[4] != ELFCLASS64:
+    if ident[4] != E.ELFCLASS64:
         raise ExecFormatError("not a 64-bit ELF file")
-    if ident[5] != ELFDATA2LSB:
+    if ident[5] != E.ELFDATA2LSB:
         raise ExecFormatError("not a little-endian ELF file")
     if machine != E.EM_X86_64:
         raise ExecFormatError("not an x86-64 ELF file (e_machine %d)" % machine)
-    if e_type not in (ET_EXEC, ET_DYN):
+    if e_type not in (E.ET_EXEC, E.ET_DYN):
         raise ExecFormatError("not an executable (%s)"
-                              % _TYPE_NAMES.get(e_type, "e_type %d" % e_type))
+                              % E.ET_NAMES.get(e_type, "e_type %d" % e_type))
     if phentsize != E.PHDR.size:
         raise ExecFormatError("bad program header size %d (want %d)" % (phentsize,
                                                                         E.PHDR.size))
@@ -151,7 +147,7 @@ def plan(mm, header: ElfHeader, interpreter: bool = False) -> tuple[int, list]:
     if high - low > mm.limit:
         raise KernelError(ENOMEM)
     base = 0
-    if header.type == ET_DYN:
+    if header.type == E.ET_DYN:
         base = (mm.find_free(high - low) - low) if interpreter else PIE_BASE
     # The protection of every page: the union over the segments that touch it,
     # computed over segment boundaries (a segment may be huge: never per page).
@@ -202,7 +198,7 @@ def load(mm, data: bytes, name: str, interpreter: bool = False) -> LoadedImage:
     brk = max(base + s.vaddr + s.memsz for s in header.loads)
     # e_entry is not checked, as in Linux: an entry outside the mappings faults
     # (SIGSEGV) on the first instruction. The sum wraps as an unsigned long does.
-    return LoadedImage(base=base, entry=(base + header.entry) & _ADDRESS_MASK, phdr=phdr,
+    return LoadedImage(base=base, entry=(base + header.entry) % (1 << 64), phdr=phdr,
                        phent=E.PHDR.size, phnum=header.phnum, brk=brk, interp=header.interp)
 
 
