@@ -17,6 +17,7 @@ import os
 import platform
 import shutil
 import subprocess
+import struct
 import tarfile
 from pathlib import Path
 
@@ -476,3 +477,41 @@ def test_statloop_on_a_volume(libc, tmp_path):
     missing = run_pyunik([BIN / ("statloop-" + libc), "10", "/v/nope"],
                          extra_opts=["-q", "-v", "%s:/v" % tmp_path])
     assert (missing.status, missing.stdout) == (1, b"stat /v/nope: -ENOENT\n")
+
+
+def _mmap_member_program() -> bytes:
+    """open("/data.txt"), mmap 4096 bytes of it PROT_NONE and MAP_PRIVATE, mprotect
+    the page PROT_READ, exit with its first byte (or with the errno of a failed
+    mmap)."""
+    from conftest import TINY_BASE, tiny_elf
+    from test_raw_programs import asm
+
+    def code(path_addr: int) -> bytes:
+        return asm("b8 02000000", "bf" + struct.pack("<I", path_addr).hex(), "31f6", "0f05",
+                   "4989c0",                                   # mov r8, rax (fd)
+                   "b8 09000000", "31ff", "be 00100000", "31d2",   # mmap(0, 4096, NONE,
+                   "41ba 02000000", "4531c9", "0f05",          # MAP_PRIVATE, fd, 0)
+                   "4885c0", "79 0c",                          # test rax; jns ok
+                   "48f7d8", "89c7", "b83c000000", "0f05",     # exit(-rax)
+                   "4889c3",                                   # ok: mov rbx, rax
+                   "b8 0a000000", "4889df", "be 00100000", "ba 01000000", "0f05",
+                   "0fb63b", "b83c000000", "0f05")             # exit(*(char *)rbx)
+    path_addr = TINY_BASE + 64 + 56 + len(code(0))
+    return tiny_elf(code(path_addr) + b"/data.txt\0")
+
+
+@pytest.mark.parametrize("size", [100, 5000])
+def test_mmap_prot_none_of_image_member(tmp_path, size):
+    """A member of a --image tar is copied into its mapping, whatever the mapping's
+    protection: PROT_NONE first, readable after mprotect, no traceback."""
+    (tmp_path / "prog").write_bytes(_mmap_member_program())
+    (tmp_path / "prog").chmod(0o755)
+    (tmp_path / "data.txt").write_bytes(b"A" + b"x" * (size - 1))
+    manifest = tmp_path / "app.manifest"
+    manifest.write_text("[manifest]\n/prog: prog\n/data.txt: data.txt\n")
+    image = tmp_path / "app.img"
+    built = run_cli(["image", "build", manifest, "-o", image])
+    assert built.status == 0, built.stderr.decode()
+    r = run_pyunik(["/prog"], extra_opts=["-q", "--image", str(image)])
+    assert_no_traceback(r)
+    assert r.status == ord("A"), r.stderr.decode()

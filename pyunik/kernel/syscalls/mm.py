@@ -1,67 +1,27 @@
-"""Memory system calls: argument checks, then the AddressSpace (mm/) does the work."""
+"""Memory system calls: argument checks, then the AddressSpace (mm/) does the work.
+
+Layer: kernel (syscall handlers). Calls mm/address_space.py and mm/mmap_file.py."""
 
 from __future__ import annotations
 
-import os
-from errno import EACCES, EBADF, EINVAL, ENODEV, ENOMEM, EOVERFLOW, EPERM
+from errno import EINVAL, ENOMEM, EPERM
 
 from ...abi import linux as L
 from ...errors import KernelError
 from ...mm.address_space import page_up
+from ...mm.mmap_file import mmap_file
 
-
-MAX_LFS_FILESIZE = (1 << 63) - 1
 
 
 def sys_mmap(t, addr, length, prot, flags, fd, offset):
-    """mmap(2): anonymous and file mappings. Files the host can map (ramfs, memfd,
-    image files) share their pages with read()/write(); other files (hostfs) are
-    copied at mmap time, their MAP_SHARED writes going back at msync and munmap."""
+    """mmap(2): anonymous and file mappings (mm/mmap_file.py says which file maps
+    how)."""
     if offset & ~L.PAGE_MASK:
         raise KernelError(EINVAL)
     if flags & L.MAP_ANONYMOUS:
         return t.mm.mmap(addr, length, prot, flags)
     f = t.process.fds.get(fd)            # EBADF first, as Linux checks the fd first
-    if f.flags & L.O_PATH:
-        raise KernelError(EBADF)
-    inode = getattr(f, "inode", None)
-    if inode is None or inode.is_dir:
-        raise KernelError(ENODEV)
-    if getattr(inode, "mmap_anonymous", False):
-        return t.mm.mmap(addr, length, prot, flags | L.MAP_ANONYMOUS)
-    if not inode.is_regular:
-        raise KernelError(ENODEV)
-    if not f.readable:
-        raise KernelError(EACCES)
-    shared = flags & L.MAP_TYPE in (L.MAP_SHARED, L.MAP_SHARED_VALIDATE)
-    if shared and prot & L.PROT_WRITE and not f.writable:
-        raise KernelError(EACCES)
-    size = page_up(length)
-    if length and (offset & 0xFFFFFFFFFFFFFFFF) > MAX_LFS_FILESIZE - size:
-        raise KernelError(EOVERFLOW)
-    may_write = f.writable or not shared
-    source = inode.mmap_source(shared and f.writable, offset + size)
-    start = t.mm.mmap(addr, length, prot, flags)
-    if source is not None:
-        # Map the host file only where it has pages: touching a host mapping past
-        # the end of its file would fault pyunik itself. Pages wholly past the end
-        # stay anonymous zeros (Linux would raise SIGBUS there).
-        host_fd, host_offset = source[0], source[1] + offset
-        backed = min(size, page_up(max(0, os.fstat(host_fd).st_size - host_offset)))
-        if backed:
-            t.mm.unmap_range(start, start + backed)
-            t.mm.map_file(start, backed, prot, flags, host_fd, host_offset, may_write)
-    else:
-        data_size = min(size, max(0, inode.size - offset))
-        if data_size:
-            t.mm.engine.write(start, inode.read(offset, data_size))
-    path = getattr(f, "path", None)
-    t.mm.name_file_mapping(start, size, inode, offset,
-                           path.text().decode(errors="replace") if path else "")
-    if not may_write:
-        for v in t.mm.overlapping(start, start + size):
-            v.may_write = False
-    return start
+    return mmap_file(t.mm, addr, length, prot, flags, f, offset)
 
 
 def sys_munmap(t, addr, length):
