@@ -4,6 +4,9 @@ beside each (no behaviour; the files themselves are made in fs/proc/ and fs/sysf
 PROC_ROOT_INO = 1               # include/linux/proc_ns.h: /proc's root inode
 PROC_BLKSIZE = 1024             # st_blksize of /proc files (fs/proc/inode.c, s_blocksize)
 SYSFS_ATTR_SIZE = 4096          # st_size of a sysfs attribute (fs/sysfs/file.c, PAGE_SIZE)
+PROC_FD_LINK_SIZE = 64          # fs/proc/fd.c: st_size of a /proc/<pid>/fd/N link
+NORMAL_PRIO_BASE = 20           # task_prio() at nice 0: DEFAULT_PRIO - MAX_RT_PRIO
+NR_OPEN_DEFAULT = 64            # include/linux/fdtable.h: the first fd table's slots
 USER_HZ = 100                   # include/asm-generic/param.h: ticks in /proc/<pid>/stat
 PID_MAX_LIMIT = 4194304         # include/linux/threads.h on 64-bit: /proc/sys/kernel/pid_max
 CAP_LAST_CAP = 40               # include/uapi/linux/capability.h: CAP_CHECKPOINT_RESTORE

@@ -17,6 +17,7 @@ import stat as S
 from errno import EACCES, ENXIO
 
 from ...abi import linux as L
+from ...abi.proc import PROC_FD_LINK_SIZE
 from ...errors import KernelError
 from ..file import File, HostStream
 from ..inode import FileSystem, Inode
@@ -186,7 +187,7 @@ class FdDir(GeneratedDir):
                 return ReopenInode(fs, f, self.uid, self.gid)
             return None
         return PseudoSymlink(fs, self.child_path(name), target, self.uid, self.gid,
-                             mode=_fd_mode(f), size=64, follow=follow)
+                             mode=_fd_mode(f), size=PROC_FD_LINK_SIZE, follow=follow)
 
 
 class FdInfoDir(FdDir):

@@ -16,7 +16,8 @@ import os
 import struct
 
 from ...abi import linux as L
-from ...abi.proc import CAP_FULL, LIMIT_NAMES, MAX_NUMNODES, USER_HZ
+from ...abi.proc import (CAP_FULL, LIMIT_NAMES, MAX_NUMNODES, NORMAL_PRIO_BASE, NR_OPEN_DEFAULT,
+                         USER_HZ)
 from ...errors import KernelError
 from ...mm.address_space import page_up
 from ...mm.maps import MemoryCounts
@@ -62,10 +63,11 @@ def _sig_dispositions(process) -> tuple[int, int]:
 
 
 def _fd_max(process) -> int:
-    """fdtable->max_fds: 64 slots, grown to a power-of-two count of 128-slot pages."""
+    """fdtable->max_fds: NR_OPEN_DEFAULT slots, grown to a power-of-two count of
+    128-slot pages (fs/file.c alloc_fdtable)."""
     n = len(process.fds.files)
-    if n <= 64:
-        return 64
+    if n <= NR_OPEN_DEFAULT:
+        return NR_OPEN_DEFAULT
     pages = (n - 1) // 128 + 1
     return (1 << (pages - 1).bit_length()) * 128
 
@@ -174,7 +176,7 @@ def stat_text(kernel, process, thread=None) -> bytes:
         0,                                       # flags: no PF_ flag applies
         0, 0, 0, 0,                              # minflt cminflt majflt cmajflt
         0, 0, 0, 0,                              # utime stime cutime cstime: not counted
-        20 + p.nice, p.nice, max(len(p.threads), 1), 0,
+        NORMAL_PRIO_BASE + p.nice, p.nice, max(len(p.threads), 1), 0,
         _start_ticks(kernel, p),
         m.total, m.rss // L.PAGE_SIZE,
         p.rlimits[L.RLIMIT_RSS][0],

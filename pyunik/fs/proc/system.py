@@ -17,8 +17,8 @@ import time
 
 from ...abi.cpufeatures import (FLAGS_1_ECX, FLAGS_1_EDX, FLAGS_7_EBX, FLAGS_EXT_ECX,
                                 FLAGS_EXT_EDX)
+from ...abi.page import MMAP_MIN_ADDR
 from ...abi.proc import PID_MAX_LIMIT, POOLSIZE_BITS, VMALLOC_TOTAL_KB
-from ...mm.address_space import MMAP_MIN_ADDR
 from ...mm.maps import vma_is_file, vma_shared
 from ..pseudo import StaticDir, text_file
 
