@@ -8,20 +8,16 @@ thread nothing could ever end that wait).
 
 from __future__ import annotations
 
-import struct
 from typing import Callable
 from errno import EAGAIN, EFAULT, EINVAL
 
 from ..abi import linux as L
+from ..abi.eventfd import EFD_MAX_COUNT as MAX_COUNT, EFD_SEMAPHORE, EFD_VALUE as _U64
+from ..abi.fs import ANON_INODE_DEV as _ANON_INODE_DEV
 from ..errors import KernelError
-from .file import POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, File
+from ..abi.poll import POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
+from .file import File
 
-EFD_SEMAPHORE = 1
-EFD_CLOEXEC = L.O_CLOEXEC
-EFD_NONBLOCK = L.O_NONBLOCK
-MAX_COUNT = 0xFFFFFFFFFFFFFFFE
-_U64 = struct.Struct("<Q")
-_ANON_INODE_DEV = 0x10
 
 
 class EventFile(File):

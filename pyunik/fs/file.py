@@ -19,11 +19,10 @@ import select
 import stat as statmod
 
 from ..abi import linux as L
+from ..abi.poll import POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM
 from ..errors import KernelError
 
 
-POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
-POLLRDNORM, POLLWRNORM = 0x40, 0x100
 TRANSFER_CHUNK = 1 << 20     # bytes moved per step of a transfer: the host's working
                              # set for one read or write, whatever the guest asked for
 

@@ -67,33 +67,30 @@ from __future__ import annotations
 import ctypes
 import os
 import stat as S
-import struct
 import weakref
 from collections import OrderedDict
 from errno import (EACCES, EAGAIN, EINTR, EINVAL, EISDIR, ELOOP, ENOENT,
                    ENOSYS, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM, ESTALE, EXDEV)
 
 from ..abi import linux as L
+from ..abi.fs import RENAME_EXCHANGE, RENAME_NOREPLACE
+from ..abi.limits import PATH_MAX
+from ..abi.openat2 import RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS
+from ..abi.stat import UTIME_OMIT
+from ..abi.statfs import ST_NODEV, ST_RDONLY, STATFS
+from ..abi.syscall_numbers import NUMBERS
 from ..errors import KernelError
 from .file import host_errno
 from .inode import FileSystem, Inode
-from .ramfs import RENAME_EXCHANGE, RENAME_NOREPLACE
 
 # ---- host system calls not in the os module -----
 
-SYS_RENAMEAT2 = 316
-SYS_OPENAT2 = 437
-SYS_FCHMODAT2 = 452
+SYS_RENAMEAT2 = NUMBERS["renameat2"]
+SYS_OPENAT2 = NUMBERS["openat2"]
+SYS_FCHMODAT2 = NUMBERS["fchmodat2"]
 
-# include/uapi/linux/openat2.h
-RESOLVE_NO_MAGICLINKS = 0x02
-RESOLVE_NO_SYMLINKS = 0x04
-RESOLVE_BENEATH = 0x08
 _RESOLVE = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
 
-UTIME_OMIT = (1 << 30) - 2          # include/uapi/linux/stat.h
-ST_RDONLY, ST_NODEV = 0x1, 0x4      # statfs f_flags, include/linux/statfs.h
-PATH_MAX = 4096
 
 _O_PATH, _O_NOFOLLOW, _O_CLOEXEC = os.O_PATH, os.O_NOFOLLOW, os.O_CLOEXEC
 _O_DIRECTORY = os.O_DIRECTORY
@@ -127,9 +124,6 @@ _fstatfs = _libc.fstatfs
 _fstatfs.argtypes = [ctypes.c_int, ctypes.c_void_p]
 _fstatfs.restype = ctypes.c_int
 
-# struct statfs (x86-64): f_type, f_bsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree,
-# f_fsid, f_namelen, f_frsize, f_flags, f_spare[4]
-_STATFS = struct.Struct("<qqQQQQQ8sqqq32x")
 
 
 def _oserror() -> OSError:
@@ -245,11 +239,11 @@ class HostFS(FileSystem):
             self.root_fd = -1
 
     def statfs(self) -> dict:
-        buf = ctypes.create_string_buffer(120)
+        buf = ctypes.create_string_buffer(STATFS.size)
         if _fstatfs(self.root_fd, buf) != 0:
             raise host_errno(_oserror())
-        (ftype, bsize, blocks, bfree, bavail, files, ffree, _fsid, namelen, frsize,
-         flags) = _STATFS.unpack(buf.raw)
+        (ftype, bsize, blocks, bfree, bavail, files, ffree, _fsid0, _fsid1, namelen, frsize,
+         flags, *_spare) = STATFS.unpack(buf.raw)
         flags |= ST_NODEV | (ST_RDONLY if self.readonly else 0)
         return {"type": ftype, "bsize": bsize, "blocks": blocks, "bfree": bfree,
                 "bavail": bavail, "files": files, "ffree": ffree, "namelen": namelen,

@@ -35,14 +35,14 @@ from errno import EINVAL, EIO, EISDIR
 from typing import Iterable, NamedTuple
 
 from ..errors import KernelError
+from ..abi.magic import ROMFS_MAGIC   # f_type: a read-only image, as romfs is
+from ..abi.statfs import ST_RDONLY
 from .inode import DictDirectory, FileSystem, Inode, now_ns
 
 INDEX_NAME = ".pyunik-index.json"
 INDEX_FORMAT = "pyunik-image"
 INDEX_VERSION = 1
 KINDS = ("file", "dir", "symlink", "hardlink", "node")
-ROMFS_MAGIC = 0x7275           # statfs f_type: a read-only image, as romfs is
-ST_RDONLY = 1
 DIR_SIZE = 4096                # st_size of a directory, as on ext4
 
 

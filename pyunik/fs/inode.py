@@ -20,9 +20,10 @@ import time
 import weakref
 from errno import EEXIST, EINVAL, EISDIR, ENOTDIR, EPERM, EROFS
 
+from ..abi.dirent import (DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK,
+                          DT_UNKNOWN)
 from ..errors import KernelError
 
-DT_UNKNOWN, DT_FIFO, DT_CHR, DT_DIR, DT_BLK, DT_REG, DT_LNK, DT_SOCK = 0, 1, 2, 4, 6, 8, 10, 12
 
 
 def dtype(mode: int) -> int:

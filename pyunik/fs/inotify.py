@@ -57,23 +57,18 @@ from errno import EAGAIN, EEXIST, EINVAL, EMFILE, ENOSPC, ENOTTY
 from typing import Callable
 
 from ..abi import linux as L
+from ..abi.fs import ANON_INODE_DEV as _ANON_INODE_DEV, ANON_INODE_INO as _ANON_INODE_INO
+from ..abi.inotify import MAX_QUEUED_EVENTS, MAX_USER_INSTANCES, MAX_USER_WATCHES
+from ..abi.limits import INT_MAX
 from ..abi.inotify import (IN_ACCESS, IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE, IN_CLOSE_NOWRITE,
                            IN_OPEN, IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE,
                            IN_DELETE_SELF, IN_MOVE_SELF, IN_Q_OVERFLOW, IN_IGNORED,
                            IN_EXCL_UNLINK, IN_MASK_CREATE, IN_MASK_ADD, IN_ISDIR, IN_ONESHOT,
                            IN_ALL_EVENTS, INOTIFY_IOC_SETNEXTWD, EVENT)
+from ..abi.poll import POLLIN, POLLRDNORM
 from ..errors import KernelError
-from .file import POLLIN, POLLRDNORM, File
+from .file import File
 
-# /proc/sys/fs/inotify defaults. max_user_watches is Linux's default for 2 GiB of memory
-# (pyunik's default guest memory): 1% of it over INOTIFY_WATCH_COST, about 1.3 KiB.
-MAX_QUEUED_EVENTS = 16384
-MAX_USER_INSTANCES = 128
-MAX_USER_WATCHES = 16384
-INT_MAX = 0x7FFFFFFF
-
-_ANON_INODE_DEV = 0x10          # anon_inodefs: one inode behind every inotify fd
-_ANON_INODE_INO = 1
 
 Key = tuple          # (filesystem dev, inode number)
 

@@ -9,20 +9,18 @@ from `Inode.open`; everything else gets an InodeFile.
 from __future__ import annotations
 
 import stat as S
-import struct
 from errno import EFAULT, EINVAL, EISDIR, ENOTDIR, ENXIO, EOVERFLOW
 
 from ..abi import linux as L
+from ..abi.dirent import DIRENT as _DIRENT, DIRENT64 as _DIRENT64
+from ..abi.fs import MAX_LFS_FILESIZE as MAX_OFFSET
+from ..abi.fs import SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET
 from ..errors import KernelError
 from . import locks, seals
 from .file import File
 from .pipe import open_fifo
 from .inode import Inode, dtype
 
-SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE = 0, 1, 2, 3, 4
-MAX_OFFSET = (1 << 63) - 1
-_DIRENT64 = struct.Struct("<QqHB")      # d_ino, d_off, d_reclen, d_type, then the name
-_DIRENT = struct.Struct("<QqH")         # old linux_dirent: d_ino, d_off, d_reclen
 
 
 class InodeFile(File):

@@ -44,11 +44,12 @@ from errno import (EEXIST, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, EOPNOTSUP
                    ESTALE, EXDEV)
 
 from ..abi import linux as L
+from ..abi.fs import RENAME_EXCHANGE, RENAME_NOREPLACE
+from ..abi.magic import OVERLAYFS_SUPER_MAGIC
 from ..errors import KernelError
 from .inode import FileSystem, Inode, check_rename_target
-from .ramfs import RENAME_EXCHANGE, RENAME_NOREPLACE, RamFS
+from .ramfs import RamFS
 
-OVERLAYFS_SUPER_MAGIC = 0x794C7630
 UPPER_INO_BIT = 1 << 62
 COPY_CHUNK = 1 << 20
 

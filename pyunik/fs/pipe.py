@@ -27,12 +27,12 @@ import stat as statmod
 import time
 
 from ..abi import linux as L
+from ..abi.fs import PIPE_DEF_SIZE as PIPE_CAPACITY, PIPE_MAX_SIZE, PIPEFS_DEV as _PIPE_DEV
+from ..abi.limits import PIPE_BUF
+from ..abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
 from ..errors import KernelError
-from .file import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, File
+from .file import File
 from .inode import FileSystem
-
-PIPE_CAPACITY = 65536
-PIPE_BUF = 4096
 
 
 class PipeFS(FileSystem):
@@ -40,7 +40,7 @@ class PipeFS(FileSystem):
     Never mounted; its device number is Linux's usual one for pipefs."""
 
     name = "pipefs"
-    dev = 0xD
+    dev = _PIPE_DEV
 
     def __init__(self):
         super().__init__()
@@ -191,7 +191,6 @@ def open_fifo(inode, flags: int) -> PipeEnd:
     return end
 
 
-PIPE_MAX_SIZE = 1 << 20          # /proc/sys/fs/pipe-max-size
 
 
 def set_capacity(pipe: PipeBuffer, size: int, privileged: bool) -> int:

@@ -22,21 +22,20 @@ import os
 import stat as S
 from errno import EEXIST, EFBIG, EINVAL, EISDIR, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM
 
+from ..abi.fs import FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAX_LFS_FILESIZE, RENAME_EXCHANGE
 from ..errors import KernelError
 from .inode import DictDirectory, FileSystem, Inode, check_rename_target, now_ns
 
-RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
-MAX_FILE_SIZE = (1 << 63) - 1     # tmpfs: s_maxbytes = MAX_LFS_FILESIZE
+MAX_FILE_SIZE = MAX_LFS_FILESIZE  # tmpfs: s_maxbytes = MAX_LFS_FILESIZE
 DEFAULT_SIZE = 1 << 30           # half of the default guest memory limit (2G)
 DENSE_HOLE = 1 << 20             # a hole larger than this moves the file into a memfd
-_FALLOC_FL_KEEP_SIZE, _FALLOC_FL_PUNCH_HOLE = 1, 2
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
 
 
 def _punch(fd: int, offset: int, length: int) -> None:
     """Zero [offset, offset+length) of a memfd, giving its pages back."""
-    if length > 0 and _libc.fallocate(fd, _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE,
+    if length > 0 and _libc.fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                                       offset, length) != 0:
         os.pwrite(fd, bytes(length), offset)
 
@@ -265,7 +264,7 @@ class RamInode(DictDirectory, Inode):
             self._to_memfd()
         if os.fstat(self.memfd).st_size < end:
             os.ftruncate(self.memfd, end)
-        if _libc.fallocate(self.memfd, _FALLOC_FL_KEEP_SIZE, offset, length) != 0:
+        if _libc.fallocate(self.memfd, FALLOC_FL_KEEP_SIZE, offset, length) != 0:
             raise KernelError(ctypes.get_errno())
         if not keep_size and end > self.memfd_size:
             self.memfd_size = end

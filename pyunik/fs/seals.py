@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from errno import EINVAL, EPERM
 
+from ..abi.fcntl import (F_SEAL_ALL as ALL, F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW,
+                         F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE)
 from ..errors import KernelError
 
-F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE = 0x1, 0x2, 0x4, 0x8
-F_SEAL_FUTURE_WRITE, F_SEAL_EXEC = 0x10, 0x20
-ALL = 0x3F
 
 
 def make_sealable(inode, sealable: bool, noexec: bool) -> None:

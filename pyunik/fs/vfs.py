@@ -30,13 +30,12 @@ from errno import EACCES, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EROFS, EXDEV
 
 from ..abi.openat2 import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
                            RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV)
+from ..abi.fs import MAY_EXEC
+from ..abi.limits import MAXSYMLINKS, NAME_MAX
 from ..errors import KernelError
 from .inode import DeviceNumbers, FileSystem, Inode
 from .inotify import Fsnotify
 
-MAXSYMLINKS = 40
-NAME_MAX = 255
-MAY_EXEC, MAY_WRITE, MAY_READ = 1, 2, 4
 
 
 @dataclass(eq=False)          # compared and hashed by identity

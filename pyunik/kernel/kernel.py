@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
 from ..abi import linux as L
+from ..abi.fs import MAY_EXEC
 from ..abi.proc import USER_HZ
 from ..cpu.cpuid import probe_cpuid
 from ..cpu.engine import Engine, GuestFault
@@ -31,7 +32,7 @@ from ..fs.inode import DeviceNumbers
 from ..fs.inotify import Fsnotify
 from ..fs.pipe import PipeFS
 from ..fs.ramfs import RamFS
-from ..fs.vfs import MAY_EXEC, Mount, permitted
+from ..fs.vfs import Mount, permitted
 from ..loader import elf, stack
 from ..mm.address_space import AddressSpace
 from ..trace import crash, strace

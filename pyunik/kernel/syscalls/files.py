@@ -23,7 +23,8 @@ from ...fs import inotify
 from ...fs import seals
 from ...fs.openfile import InodeFile, open_inode
 from ...fs.pipe import FifoWouldBlock
-from ...fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, Path, WalkContext, permitted
+from ...abi.fs import MAY_EXEC, MAY_READ, MAY_WRITE
+from ...fs.vfs import Path, WalkContext, permitted
 from ...mm.iov_iter import IovIter
 
 O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC = L.O_CREAT, L.O_EXCL, L.O_NOCTTY, L.O_TRUNC

@@ -15,7 +15,8 @@ from ...abi import linux as L
 from ...errors import KernelError
 from ...fs import inotify
 from ...fs import locks, seals
-from ...fs.eventfd import EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE, EventFile
+from ...abi.eventfd import EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE
+from ...fs.eventfd import EventFile
 from ...fs.file import transfer
 from ...fs.openfile import InodeFile
 from ...fs.pipe import make_pipe, set_capacity

@@ -15,7 +15,8 @@ from ...errors import KernelError
 from ...abi.inotify import (ALL_INOTIFY_BITS, IN_CLOEXEC, IN_DONT_FOLLOW, IN_MASK_ADD,
                             IN_MASK_CREATE, IN_NONBLOCK, IN_ONLYDIR)
 from ...fs.inotify import InotifyFile
-from ...fs.vfs import MAY_READ, permitted
+from ...abi.fs import MAY_READ
+from ...fs.vfs import permitted
 from .files import resolve
 
 

@@ -16,7 +16,8 @@ from errno import EBADF, EINVAL
 
 from ...abi import linux as L
 from ...errors import KernelError
-from ...fs.file import POLLNVAL, HostStream
+from ...abi.poll import POLLNVAL
+from ...fs.file import HostStream
 
 POLLFD = struct.Struct("<ihh")
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP = 0x1, 0x2, 0x4, 0x8, 0x10
