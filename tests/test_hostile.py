@@ -149,7 +149,7 @@ def _fuzz(kind: str, seed: int, count: int) -> dict:
 
 
 # The guests run with -m 64M; pyunik itself (Python, Unicorn, capstone) takes ~60 MB.
-RSS_BOUND = 64 + 100 << 20
+RSS_BOUND = (64 + 100) << 20
 
 
 @pytest.mark.parametrize("seed", [7, 2026])
