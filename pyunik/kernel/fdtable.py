@@ -2,7 +2,10 @@
 
 Each slot holds a File (shared with every dup of it) and the fd's own close-on-exec
 bit. The lowest free number is always the one handed out, as POSIX requires, and
-RLIMIT_NOFILE bounds the numbers (EMFILE beyond it).
+RLIMIT_NOFILE bounds the numbers (EMFILE beyond it). A table is Linux's files_struct:
+shared by CLONE_FILES, copied (`copy`, as dup_fd) by a clone without it.
+
+Layer: kernel. Calls the files it holds (close_ref).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from errno import EBADF, EINVAL, EMFILE
 
 from ..errors import KernelError
+from ..fs import inotify
 from ..fs.file import File
 
 
@@ -63,6 +67,23 @@ class FdTable:
         for fd, f in enumerate(self.files):
             if f is not None:
                 self.close(fd)
+
+    def copy(self) -> "FdTable":
+        """A new table with the same files at the same numbers (each file gains a
+        reference) and the same close-on-exec bits."""
+        new = FdTable(self.limit)
+        for fd, f in enumerate(self.files):
+            if f is not None:
+                new._place(fd, f, self.cloexec[fd])
+        return new
+
+    def close_on_exec(self) -> None:
+        """execve: every fd marked close-on-exec goes (a last close is reported to
+        inotify, as close(2) does)."""
+        for fd, f in enumerate(self.files):
+            if f is not None and self.cloexec[fd]:
+                self.close(fd)
+                inotify.closed(f)
 
     def set_limit(self, limit: int) -> None:
         if limit < 0:

@@ -38,7 +38,7 @@ from ..mm.address_space import AddressSpace
 from ..trace import crash, strace
 from .fdtable import FdTable
 from . import signals
-from .process import Process, ProcessExit, Thread
+from .process import FsContext, Process, ProcessExit, Thread
 from .syscalls.table import STUB, SyscallTable
 
 FIRST_PID = 1000   # pid of the first guest process; its parent (ppid 1) is imaginary
@@ -161,13 +161,13 @@ class Kernel:
         pid = self.next_pid
         self.next_pid += 1
         fds = FdTable()
-        process = Process(pid, 1, mm, engine, fds, program)
-        process.kernel = self
-        process.root = self.vfs.root
         try:
-            process.cwd = self.vfs.resolve_absolute(workdir.encode())
+            cwd = self.vfs.resolve_absolute(workdir.encode())
         except KernelError as e:
             raise elf.ExecFormatError("working directory %s: %s" % (workdir, e)) from None
+        process = Process(pid, 1, mm, fds, program, fs=FsContext(cwd, self.vfs.root))
+        process.kernel = self
+        cred = process.cred
         fds.set_limit(min(process.rlimits[L.RLIMIT_NOFILE][0], 1 << 20))
         image = elf.load(mm, data, program)
         entry, interp_base = image.entry, 0
@@ -186,8 +186,8 @@ class Kernel:
             (L.AT_HWCAP, self.cpuid[1][3]), (L.AT_PAGESZ, L.PAGE_SIZE),
             (L.AT_CLKTCK, USER_HZ), (L.AT_PHDR, image.phdr), (L.AT_PHENT, image.phent),
             (L.AT_PHNUM, image.phnum), (L.AT_BASE, interp_base), (L.AT_FLAGS, 0),
-            (L.AT_ENTRY, image.entry), (L.AT_UID, process.uid), (L.AT_EUID, process.euid),
-            (L.AT_GID, process.gid), (L.AT_EGID, process.egid), (L.AT_SECURE, 0),
+            (L.AT_ENTRY, image.entry), (L.AT_UID, cred.uid), (L.AT_EUID, cred.euid),
+            (L.AT_GID, cred.gid), (L.AT_EGID, cred.egid), (L.AT_SECURE, 0),
             (L.AT_HWCAP2, 0), (L.AT_MINSIGSTKSZ, L.MINSIGSTKSZ),
         ]
         process.auxv = aux
@@ -207,17 +207,21 @@ class Kernel:
         process.entry = entry
         self.processes[pid] = process
         self.current = thread
-        engine.on_syscall = self._make_dispatch(thread)
+        engine.on_syscall = self._make_dispatch()
         return process
 
     # ---- system calls ---------------------------------------------------------------------------
 
-    def _make_dispatch(self, t: Thread):
+    def _make_dispatch(self):
+        """The engine's syscall callback. It reads the calling thread from
+        `self.current` on every call (whoever the scheduler last switched to), never
+        a thread captured when the callback was made."""
         if self.config.strace is not None or self.hooks_before or self.hooks_after:
-            return lambda regs: self._dispatch_traced(t, regs)
+            return lambda regs: self._dispatch_traced(self.current, regs)
         invokers = self._invokers
         size = len(invokers)
         unknown = self._unknown
+        kernel = self
 
         def dispatch(regs):
             nr = regs[0] & 0xFFFFFFFF     # Linux reads the number as a 32-bit int
@@ -225,7 +229,7 @@ class Kernel:
             if invoke is None:
                 return unknown(nr)
             try:
-                return invoke(t, regs)
+                return invoke(kernel.current, regs)
             except KernelError as e:
                 return -e.errno
         return dispatch

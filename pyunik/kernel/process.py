@@ -1,10 +1,23 @@
-"""Processes and threads: the state a Linux task_struct and its mm/files/signal hold.
+"""Processes and threads, and the pieces of their state that clone(2) shares or copies.
 
-A `Process` owns an address space (its own CPU engine), an fd table, credentials,
-resource limits, a working directory, a umask and the signal dispositions. A
-`Thread` owns what Linux keeps per task: its tid, signal mask, alternate signal stack,
-clear_child_tid and robust-list head. Handlers receive the calling Thread as `t`
-and reach the process as `t.process` and memory as `t.mm`.
+Linux splits a task's state by what clone's flags share, and so does pyunik:
+
+    FsContext     cwd, root, umask          fs_struct       shared by CLONE_FS
+    FdTable       the open files            files_struct    shared by CLONE_FILES
+    SigHand       signal dispositions       sighand_struct  shared by CLONE_SIGHAND
+    AddressSpace  memory, its CPU engine    mm_struct       shared by CLONE_VM
+    Credentials   user and group ids        cred            copied for every new task
+
+Each is an object with a `copy()` for a clone without its flag; with the flag the new
+task is given the same object. A `Process` (a thread group) holds one of each and what
+Linux keeps in signal_struct (pid, process group, session, resource limits); a
+`Thread` holds what Linux keeps per task (tid, signal mask, alternate signal stack,
+clear_child_tid, robust-list head) and reaches memory as `t.mm`, which follows the
+process's address space (execve replaces it). Handlers receive the calling Thread as
+`t` and reach the rest as `t.process.fs`, `.fds`, `.sighand`, `.cred`.
+
+The FdTable lives in kernel/fdtable.py, Credentials in kernel/credentials.py, the
+AddressSpace in mm/. Layer: kernel. Calls mm/ and fs/ only through the objects held.
 """
 
 from __future__ import annotations
@@ -14,6 +27,7 @@ import resource
 import time
 
 from ..abi import linux as L
+from .credentials import Credentials
 
 
 class ProcessExit(Exception):
@@ -25,6 +39,22 @@ class ProcessExit(Exception):
         self.core = core
 
 
+class FsContext:
+    """Where paths start and what new files lose (Linux's fs_struct): the working
+    directory and root (vfs.Paths; chdir and chroot change them) and the umask.
+    Shared by CLONE_FS; unshare(CLONE_FS) or a clone without it copies."""
+
+    __slots__ = ("cwd", "root", "umask")
+
+    def __init__(self, cwd, root, umask: int = 0o022):
+        self.cwd = cwd
+        self.root = root
+        self.umask = umask
+
+    def copy(self) -> "FsContext":
+        return FsContext(self.cwd, self.root, self.umask)
+
+
 class SigAction:
     __slots__ = ("handler", "flags", "restorer", "mask")
 
@@ -33,6 +63,31 @@ class SigAction:
         self.flags = flags
         self.restorer = restorer
         self.mask = mask
+
+    def copy(self) -> "SigAction":
+        return SigAction(self.handler, self.flags, self.restorer, self.mask)
+
+
+class SigHand:
+    """The signal dispositions (Linux's sighand_struct): actions[sig] for 1..NSIG.
+    Shared by CLONE_SIGHAND (which CLONE_THREAD requires); a fork copies them."""
+
+    __slots__ = ("actions",)
+
+    def __init__(self, actions: list[SigAction] | None = None):
+        self.actions = actions if actions is not None else \
+            [SigAction() for _ in range(L.NSIG + 1)]
+
+    def copy(self) -> "SigHand":
+        return SigHand([a.copy() for a in self.actions])
+
+    def for_exec(self) -> "SigHand":
+        """What execve leaves (flush_signal_handlers): a caught signal goes back to
+        SIG_DFL, an ignored one stays ignored, flags and masks are cleared. A new
+        object, so a table shared with another process is left alone (de_thread's
+        unshare_sighand)."""
+        return SigHand([SigAction(L.SIG_IGN if a.handler == L.SIG_IGN else L.SIG_DFL)
+                        for a in self.actions])
 
 
 def _host_rlimits() -> list[list[int]]:
@@ -49,46 +104,50 @@ def _host_rlimits() -> list[list[int]]:
 
 
 class Process:
-    def __init__(self, pid: int, ppid: int, mm, engine, fds, exe: str):
+    """A thread group: its pid and place among processes, what it shares (fs, fds,
+    sighand, mm, cred: see the module docstring) and what Linux keeps in its
+    signal_struct and mm (limits, personality, argv/envp, the auxiliary vector)."""
+
+    def __init__(self, pid: int, ppid: int, mm, fds, exe: str, fs: FsContext | None = None,
+                 cred: Credentials | None = None, sighand: SigHand | None = None):
         self.pid = pid
         self.ppid = ppid
         self.pgid = pid         # a job of its own, as a shell starts it ...
         self.sid = ppid         # ... in its parent's session
-        self.mm = mm
-        self.engine = engine
-        self.fds = fds
+        self.mm = mm            # AddressSpace (its engine is the process's CPU)
+        self.fds = fds          # FdTable
+        self.fs = fs if fs is not None else FsContext(None, None)
+        # Credentials are inherited from pyunik's own process, as a child's are.
+        self.cred = cred if cred is not None else Credentials.of_host()
+        self.sighand = sighand if sighand is not None else SigHand()
         self.exe = exe                  # guest path of the executable (/proc/self/exe)
-        self.cwd = None                 # vfs.Path of the working directory
-        self.root = None                # vfs.Path of the root (chroot changes it)
         self.auxv: list[tuple[int, int]] = []
         self.start_time_ns = time.monotonic_ns()
-        self.umask = 0o022
         self.personality = L.PER_LINUX
         self.dumpable = 1
         self.pdeath_signal = 0
         self.no_new_privs = 0
         self.child_subreaper = 0
-        # Credentials are inherited from pyunik's own process, as a child's are.
-        self.uid = self.euid = self.suid = os.getuid()
-        self.gid = self.egid = self.sgid = os.getgid()
-        self.fsuid, self.fsgid = self.euid, self.egid
         try:
             self.nice = os.getpriority(os.PRIO_PROCESS, 0)   # inherited, like the limits
         except OSError:
             self.nice = 0
-        self.groups = tuple(os.getgroups())
         self.rlimits = _host_rlimits()
-        self.sigactions = [SigAction() for _ in range(L.NSIG + 1)]
         self.threads: list[Thread] = []
         self.argv: list[bytes] = []
         self.envp: list[bytes] = []
+        self.entry = 0
+
+    @property
+    def engine(self):
+        """The CPU this process runs on: its address space's."""
+        return self.mm.engine
 
 
 class Thread:
     def __init__(self, tid: int, process: Process):
         self.tid = tid
         self.process = process
-        self.mm = process.mm
         self.sigmask = 0
         self.altstack = (0, L.SS_DISABLE, 0)   # (ss_sp, ss_flags, ss_size)
         self.clear_child_tid = 0
@@ -96,3 +155,8 @@ class Thread:
         self.robust_list = (0, 0)              # (head, len)
         self.comm = os.path.basename(process.exe).encode()[:L.TASK_COMM_LEN - 1]
         process.threads.append(self)
+
+    @property
+    def mm(self):
+        """The address space: the process's, whatever execve last made it."""
+        return self.process.mm

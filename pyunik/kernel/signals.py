@@ -27,7 +27,7 @@ def send(t, sig: int) -> str:
     """Send sig to the process of thread t. May raise ProcessExit (default action)."""
     if sig == 0:
         return DELIVERED
-    action = t.process.sigactions[sig]
+    action = t.process.sighand.actions[sig]
     if sig != L.SIGKILL:
         if action.handler == L.SIG_IGN:
             return IGNORED

@@ -156,7 +156,7 @@ class FdDir(GeneratedDir):
     """/proc/<pid>/fd: one magic link per open fd, owned by the process."""
 
     def __init__(self, fs, relpath, process):
-        super().__init__(fs, relpath, 0o500, process.euid, process.egid)
+        super().__init__(fs, relpath, 0o500, process.cred.euid, process.cred.egid)
         self.process = process
 
     def names(self):

@@ -27,7 +27,7 @@ class PidDir(GeneratedDir):
     """/proc/<pid> (thread None) or /proc/<pid>/task/<tid> (a thread)."""
 
     def __init__(self, fs, relpath: bytes, process, thread=None, in_task=False):
-        super().__init__(fs, relpath, 0o555, process.euid, process.egid)
+        super().__init__(fs, relpath, 0o555, process.cred.euid, process.cred.egid)
         self.process = process
         self.thread = thread
         p, t, k = process, thread, fs.kernel
@@ -70,13 +70,13 @@ class PidDir(GeneratedDir):
             b"stat": text_file(fs, 0o444, gen(lambda: P.stat_text(k, p, t)), **mine),
             b"statm": text_file(fs, 0o444, gen(lambda: P.statm_text(p)), **mine),
             b"maps": text_file(fs, 0o444, gen(lambda: maps_text(p.mm)), **mine),
-            b"cwd": link(lambda: p.cwd.text(), follow=lambda: p.cwd),
-            b"root": link(lambda: p.root.text(), follow=lambda: p.root),
+            b"cwd": link(lambda: p.fs.cwd.text(), follow=lambda: p.fs.cwd),
+            b"root": link(lambda: p.fs.root.text(), follow=lambda: p.fs.root),
             b"exe": link(exe),
-            b"mounts": text_file(fs, 0o444, gen(lambda: mounts_text(fs.vfs, p.root)),
+            b"mounts": text_file(fs, 0o444, gen(lambda: mounts_text(fs.vfs, p.fs.root)),
                                  **mine),
             b"mountinfo": text_file(fs, 0o444, gen(
-                lambda: mountinfo_text(fs.vfs, p.root, fs.mount_numbers)), **mine),
+                lambda: mountinfo_text(fs.vfs, p.fs.root, fs.mount_numbers)), **mine),
         })
         self.table = table
 
@@ -102,7 +102,7 @@ class TaskDir(GeneratedDir):
     """/proc/<pid>/task: one PidDir per thread, by tid."""
 
     def __init__(self, fs, relpath, process):
-        super().__init__(fs, relpath, 0o555, process.euid, process.egid)
+        super().__init__(fs, relpath, 0o555, process.cred.euid, process.cred.egid)
         self.process = process
 
     def _threads(self) -> dict:

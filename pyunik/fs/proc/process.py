@@ -51,10 +51,10 @@ def entry(process) -> int | None:
 
 
 def _sig_dispositions(process) -> tuple[int, int]:
-    """(ignored, caught) masks from the process's sigactions."""
+    """(ignored, caught) masks from the process's signal dispositions."""
     ign = cgt = 0
     for sig in range(1, L.NSIG + 1):
-        handler = process.sigactions[sig].handler
+        handler = process.sighand.actions[sig].handler
         if handler == L.SIG_IGN:
             ign |= 1 << (sig - 1)
         elif handler != L.SIG_DFL:
@@ -104,15 +104,16 @@ def status_text(kernel, process, thread=None) -> bytes:
     t = thread if thread is not None else main_thread(p)
     tid = thread.tid if thread is not None else p.pid
     name = comm(p, t).replace(b"\\", b"\\\\").replace(b"\n", b"\\n")
+    c = p.cred
     out = [b"Name:\t" + name,
-           b"Umask:\t%04o" % p.umask,
+           b"Umask:\t%04o" % p.fs.umask,
            b"State:\t" + RUNNING.encode(),
            b"Tgid:\t%d" % p.pid, b"Ngid:\t0", b"Pid:\t%d" % tid,
            b"PPid:\t%d" % p.ppid, b"TracerPid:\t0",
-           b"Uid:\t%d\t%d\t%d\t%d" % (p.uid, p.euid, p.suid, p.fsuid),
-           b"Gid:\t%d\t%d\t%d\t%d" % (p.gid, p.egid, p.sgid, p.fsgid),
+           b"Uid:\t%d\t%d\t%d\t%d" % (c.uid, c.euid, c.suid, c.fsuid),
+           b"Gid:\t%d\t%d\t%d\t%d" % (c.gid, c.egid, c.sgid, c.fsgid),
            b"FDSize:\t%d" % _fd_max(p),
-           b"Groups:\t" + b" ".join(b"%d" % g for g in p.groups) + b" ",
+           b"Groups:\t" + b" ".join(b"%d" % g for g in c.groups) + b" ",
            b"NStgid:\t%d" % p.pid, b"NSpid:\t%d" % tid,
            b"NSpgid:\t%d" % p.pgid, b"NSsid:\t%d" % p.sid]
     m = MemoryCounts(p.mm, entry(p))
@@ -126,7 +127,7 @@ def status_text(kernel, process, thread=None) -> bytes:
         out.append(b"%s:\t%8d kB" % (label.encode(), value >> 10))
     out += [b"HugetlbPages:\t       0 kB", b"CoreDumping:\t0", b"THP_enabled:\t1"]
     ign, cgt = _sig_dispositions(p)
-    root = p.euid == 0
+    root = c.euid == 0
     out += [b"Threads:\t%d" % max(len(p.threads), 1),
             # No signal is ever left pending (kernel/signals.py): nothing queued.
             b"SigQ:\t0/%d" % p.rlimits[L.RLIMIT_SIGPENDING][0],

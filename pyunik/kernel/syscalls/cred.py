@@ -28,16 +28,16 @@ def _uid(value):
 
 def sys_getresuid(t, ruid, euid, suid):
     """getresuid(2)."""
-    p = t.process
-    for ptr, v in ((ruid, p.uid), (euid, p.euid), (suid, p.suid)):
+    c = t.process.cred
+    for ptr, v in ((ruid, c.uid), (euid, c.euid), (suid, c.suid)):
         t.mm.write(ptr, _U32.pack(v))
     return 0
 
 
 def sys_getresgid(t, rgid, egid, sgid):
     """getresgid(2)."""
-    p = t.process
-    for ptr, v in ((rgid, p.gid), (egid, p.egid), (sgid, p.sgid)):
+    c = t.process.cred
+    for ptr, v in ((rgid, c.gid), (egid, c.egid), (sgid, c.sgid)):
         t.mm.write(ptr, _U32.pack(v))
     return 0
 
@@ -45,24 +45,24 @@ def sys_getresgid(t, rgid, egid, sgid):
 _IDS = {"u": ("uid", "euid", "suid", "fsuid"), "g": ("gid", "egid", "sgid", "fsgid")}
 
 
-def _ids(p, kind):
-    """(real, effective, saved) user or group ids of process p."""
-    return tuple(getattr(p, n) for n in _IDS[kind][:3])
+def _ids(c, kind):
+    """(real, effective, saved) user or group ids of credentials c."""
+    return tuple(getattr(c, n) for n in _IDS[kind][:3])
 
 
 def _set_ids(t, kind, real, effective, saved):
     """setres[ug]id's rule: without privilege each new id must be one of the current
     real, effective or saved ids. The filesystem id follows the effective one."""
-    p = t.process
-    current = _ids(p, kind)
+    c = t.process.cred
+    current = _ids(c, kind)
     new = (_uid(real), _uid(effective), _uid(saved))
-    if p.euid != 0 and any(v != -1 and v not in current for v in new):
+    if c.euid != 0 and any(v != -1 and v not in current for v in new):
         raise KernelError(EPERM)
     names = _IDS[kind]
     for name, v in zip(names, new):
         if v != -1:
-            setattr(p, name, v)
-    setattr(p, names[3], getattr(p, names[1]))
+            setattr(c, name, v)
+    setattr(c, names[3], getattr(c, names[1]))
     return 0
 
 
@@ -79,9 +79,9 @@ def sys_setresgid(t, rgid, egid, sgid):
 def _set_id(t, kind, value):
     """set[ug]id: root sets all three ids; others only the effective one, to the real
     or saved id."""
-    if t.process.euid == 0:
+    if t.process.cred.euid == 0:
         return _set_ids(t, kind, value, value, value)
-    real, _, saved = _ids(t.process, kind)
+    real, _, saved = _ids(t.process.cred, kind)
     if value not in (real, saved):
         raise KernelError(EPERM)
     return _set_ids(t, kind, 0xFFFFFFFF, value, 0xFFFFFFFF)
@@ -100,9 +100,9 @@ def sys_setgid(t, gid):
 def _set_re(t, kind, real, effective):
     """setre[ug]id: the saved id follows the effective one when the real id is set or
     the effective one changes to other than the old real id."""
-    old_real, old_effective, old_saved = _ids(t.process, kind)
+    old_real, old_effective, old_saved = _ids(t.process.cred, kind)
     r, e = _uid(real), _uid(effective)
-    if t.process.euid != 0:
+    if t.process.cred.euid != 0:
         if r != -1 and r not in (old_real, old_effective):
             raise KernelError(EPERM)
         if e != -1 and e not in (old_real, old_effective, old_saved):
@@ -125,12 +125,12 @@ def sys_setregid(t, rgid, egid):
 
 def _set_fs(t, kind, value):
     """setfs[ug]id: returns the old id; changes it when permitted."""
-    p = t.process
+    c = t.process.cred
     name = _IDS[kind][3]
-    old = getattr(p, name)
+    old = getattr(c, name)
     v = _uid(value)
-    if v != -1 and (p.euid == 0 or v in _ids(p, kind) + (old,)):
-        setattr(p, name, v)
+    if v != -1 and (c.euid == 0 or v in _ids(c, kind) + (old,)):
+        setattr(c, name, v)
     return old
 
 
@@ -146,12 +146,12 @@ def sys_setfsgid(t, fsgid):
 
 def sys_setgroups(t, size, list_ptr):
     """setgroups(2): root only."""
-    if t.process.euid != 0:
+    if t.process.cred.euid != 0:
         raise KernelError(EPERM)
     if size < 0 or size > 65536:
         raise KernelError(EINVAL)
     raw = t.mm.read(list_ptr, 4 * size)
-    t.process.groups = tuple(struct.unpack("<%dI" % size, raw))
+    t.process.cred.groups = tuple(struct.unpack("<%dI" % size, raw))
     return 0
 
 
@@ -166,7 +166,7 @@ def _priority_target(t, which, who):
         if who not in (0, p.pgid):
             raise KernelError(ESRCH)
     elif which == PRIO_USER:
-        if who not in (0, p.uid):
+        if who not in (0, p.cred.uid):
             raise KernelError(ESRCH)
     else:
         raise KernelError(EINVAL)
@@ -175,14 +175,14 @@ def _priority_target(t, which, who):
 
 def sys_getpriority(t, which, who):
     """getpriority(2): the kernel returns 20 - nice (1..40); libc converts it."""
-    return 20 - getattr(_priority_target(t, which, who), "nice", 0)
+    return 20 - _priority_target(t, which, who).nice
 
 
 def sys_setpriority(t, which, who, prio):
     """setpriority(2): nice clamped to -20..19; lowering it needs root (EACCES)."""
     p = _priority_target(t, which, who)
     nice = max(-20, min(19, prio))
-    if nice < getattr(p, "nice", 0) and p.euid != 0:
+    if nice < p.nice and p.cred.euid != 0:
         raise KernelError(EACCES)
     p.nice = nice
     return 0

@@ -53,20 +53,19 @@ def _vfs(t):
 
 def _creds(t):
     """(euid, egid, groups): what permission checks and walks go by."""
-    p = t.process
-    return p.euid, p.egid, p.groups
+    return t.process.cred.walk_creds
 
 
 def _base(t, dirfd: int, path: bytes) -> Path:
     """Where a relative path starts: the cwd for AT_FDCWD, else the directory fd's path."""
     if path.startswith(b"/"):
-        return t.process.cwd          # unused by the walk, which starts at the root
+        return t.process.fs.cwd       # unused by the walk, which starts at the root
     return _dirfd_path(t, dirfd)
 
 
 def _dirfd_path(t, dirfd: int) -> Path:
     if dirfd == L.AT_FDCWD:
-        return t.process.cwd
+        return t.process.fs.cwd
     f = t.process.fds.get(dirfd)
     p = getattr(f, "path", None)
     if p is None or not p.inode.is_dir:
@@ -76,7 +75,7 @@ def _dirfd_path(t, dirfd: int) -> Path:
 
 def _context(t) -> WalkContext:
     """Whom the walk is for: the calling process's root and credentials."""
-    return WalkContext(t.process.root, _creds(t))
+    return WalkContext(t.process.fs.root, _creds(t))
 
 
 def resolve(t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False) -> Path:
@@ -84,7 +83,7 @@ def resolve(t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = Fa
     if not path:
         if empty_ok:
             if dirfd == L.AT_FDCWD:
-                return t.process.cwd
+                return t.process.fs.cwd
             f = t.process.fds.get(dirfd)
             p = getattr(f, "path", None)
             if p is None:
@@ -121,8 +120,8 @@ def _may_change_dir(t, parent: Path) -> None:
 
 
 def _sticky_ok(t, parent, child) -> None:
-    p = t.process
-    if parent.inode.mode & S.S_ISVTX and p.euid not in (0, child.uid, parent.inode.uid):
+    c = t.process.cred
+    if parent.inode.mode & S.S_ISVTX and c.euid not in (0, child.uid, parent.inode.uid):
         raise KernelError(EPERM)
 
 
@@ -147,8 +146,8 @@ def do_open(t, dirfd: int, path: bytes, flags: int, mode: int) -> int:
             if lk.trailing_slash:
                 raise KernelError(EISDIR)
             _may_change_dir(t, lk.parent)
-            inode = lk.parent.inode.create(lk.name, S.S_IFREG | (mode & 0o7777 & ~p.umask),
-                                           p.euid, p.egid)
+            inode = lk.parent.inode.create(lk.name, S.S_IFREG | (mode & 0o7777 & ~p.fs.umask),
+                                           p.cred.euid, p.cred.egid)
             target = lk.parent.child(lk.name, inode, lk.parent.mount)
             created = True
             inotify.created(lk)
@@ -199,7 +198,8 @@ def _open_tmpfile(t, dirfd, path, flags, mode):
         raise KernelError(ENOTDIR)
     _may_change_dir(t, d)
     name = b".pyunik-tmpfile-%d" % time.monotonic_ns()
-    inode = d.inode.create(name, S.S_IFREG | (mode & 0o7777 & ~p.umask), p.euid, p.egid)
+    inode = d.inode.create(name, S.S_IFREG | (mode & 0o7777 & ~p.fs.umask), p.cred.euid,
+                           p.cred.egid)
     d.inode.unlink(name)
     inode.never_link = bool(flags & O_EXCL)     # O_TMPFILE|O_EXCL: linkat gives ENOENT
     file = InodeFile(inode, flags & _OPEN_KEEP & ~O_TMPFILE | L.O_RDWR & flags,
@@ -385,7 +385,7 @@ def do_mkdir(t, dirfd, path, mode):
     if lk.child is not None:
         raise KernelError(EEXIST)
     _may_change_dir(t, lk.parent)
-    lk.parent.inode.mkdir(lk.name, mode & 0o7777 & ~p.umask, p.euid, p.egid)
+    lk.parent.inode.mkdir(lk.name, mode & 0o7777 & ~p.fs.umask, p.cred.euid, p.cred.egid)
     inotify.created(lk, is_dir=True)
     return 0
 
@@ -553,7 +553,7 @@ def do_symlink(t, target, newdirfd, linkpath):
     if lk.child is not None:
         raise KernelError(EEXIST)
     _may_change_dir(t, lk.parent)
-    lk.parent.inode.symlink(lk.name, target, p.euid, p.egid)
+    lk.parent.inode.symlink(lk.name, target, p.cred.euid, p.cred.egid)
     inotify.created(lk)
     return 0
 
@@ -596,13 +596,14 @@ def do_mknod(t, dirfd, path, mode, dev):
         raise KernelError(EPERM)
     if kind not in (S.S_IFREG, S.S_IFIFO, S.S_IFCHR, S.S_IFBLK, S.S_IFSOCK):
         raise KernelError(EINVAL)
-    if kind in (S.S_IFCHR, S.S_IFBLK) and p.euid != 0:
+    if kind in (S.S_IFCHR, S.S_IFBLK) and p.cred.euid != 0:
         raise KernelError(EPERM)
     lk = _lookup_parent(t, dirfd, path)
     if lk.child is not None:
         raise KernelError(EEXIST)
     _may_change_dir(t, lk.parent)
-    lk.parent.inode.create(lk.name, kind | (mode & 0o7777 & ~p.umask), p.euid, p.egid,
+    lk.parent.inode.create(lk.name, kind | (mode & 0o7777 & ~p.fs.umask), p.cred.euid,
+                           p.cred.egid,
                            dev & 0xFFFFFFFF)
     inotify.created(lk)
     return 0
@@ -624,9 +625,9 @@ def sys_mknodat(t, dirfd, path, mode, dev):
 def sys_getcwd(t, buf, size):
     """getcwd(2): the path with its NUL; ERANGE when it does not fit, ENOENT when the
     directory was removed."""
-    if _dead(t.process.cwd.inode):
+    if _dead(t.process.fs.cwd.inode):
         raise KernelError(ENOENT)
-    path = t.process.cwd.text() + b"\0"
+    path = t.process.fs.cwd.text() + b"\0"
     if size < len(path):
         raise KernelError(ERANGE)
     t.mm.write(buf, path)
@@ -639,7 +640,7 @@ def sys_chdir(t, path):
     if not p.inode.is_dir:
         raise KernelError(ENOTDIR)
     _may(t, p.inode, MAY_EXEC)
-    t.process.cwd = p
+    t.process.fs.cwd = p
     return 0
 
 
@@ -650,7 +651,7 @@ def sys_fchdir(t, fd):
     if p is None or not p.inode.is_dir:
         raise KernelError(ENOTDIR)
     _may(t, p.inode, MAY_EXEC)
-    t.process.cwd = p
+    t.process.fs.cwd = p
     return 0
 
 
@@ -660,16 +661,16 @@ def sys_chroot(t, path):
     if not p.inode.is_dir:
         raise KernelError(ENOTDIR)
     _may(t, p.inode, MAY_EXEC)
-    if t.process.euid != 0:
+    if t.process.cred.euid != 0:
         raise KernelError(EPERM)
-    t.process.root = p
+    t.process.fs.root = p
     return 0
 
 
 # ---- permissions, owners, times ---------------------------------------------------------------
 
 def _owner_or_root(t, inode):
-    if t.process.euid not in (0, inode.uid):
+    if t.process.cred.euid not in (0, inode.uid):
         raise KernelError(EPERM)
 
 
@@ -718,11 +719,11 @@ def sys_fchmodat2(t, dirfd, path, mode, flags):
 
 def _chown(t, target: Path, uid, gid):
     inode = target.inode
-    p = t.process
-    if p.euid != 0:
+    c = t.process.cred
+    if c.euid != 0:
         if uid != -1 and uid != inode.uid:
             raise KernelError(EPERM)
-        if gid != -1 and (p.euid != inode.uid or (gid != p.egid and gid not in p.groups)):
+        if gid != -1 and (c.euid != inode.uid or (gid != c.egid and gid not in c.groups)):
             raise KernelError(EPERM)
     target.mount.check_writable()
     inode.set_owner(uid, gid)
@@ -768,12 +769,12 @@ def do_access(t, dirfd, path, mode, flags):
                 empty_ok=bool(flags & L.AT_EMPTY_PATH))
     if mode == F_OK:
         return 0
-    proc = t.process
-    uid, gid = (proc.euid, proc.egid) if flags & AT_EACCESS else (proc.uid, proc.gid)
+    c = t.process.cred
+    uid, gid = (c.euid, c.egid) if flags & AT_EACCESS else (c.uid, c.gid)
     if mode & W_OK and (p.mount.readonly or p.inode.fs.readonly) and \
             (p.inode.is_regular or p.inode.is_dir or p.inode.is_symlink):
         raise KernelError(EROFS)
-    if not permitted(p.inode, mode, uid, gid, tuple(proc.groups)):
+    if not permitted(p.inode, mode, uid, gid, c.groups):
         raise KernelError(EACCES)
     return 0
 
@@ -797,10 +798,9 @@ def _set_times(t, target: Path, atime, mtime):
     """utimensat's rules: setting both to now needs write access or ownership; any
     other time needs ownership."""
     inode = target.inode
-    p = t.process
     target.mount.check_writable()
     explicit = (atime not in (None, "now")) or (mtime not in (None, "now"))
-    if p.euid not in (0, inode.uid):
+    if t.process.cred.euid not in (0, inode.uid):
         if explicit:
             raise KernelError(EPERM)
         if not permitted(inode, MAY_WRITE, *_creds(t)):

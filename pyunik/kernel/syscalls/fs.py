@@ -247,7 +247,7 @@ def sys_fcntl(t, fd, cmd, arg):
             raise KernelError(EBADF)
         if cmd == F_GETPIPE_SZ:
             return f.pipe.capacity
-        return set_capacity(f.pipe, arg & 0xFFFFFFFF, t.process.euid == 0)
+        return set_capacity(f.pipe, arg & 0xFFFFFFFF, t.process.cred.euid == 0)
     if cmd == F_ADD_SEALS or cmd == F_GET_SEALS:
         inode = getattr(f, "inode", None)
         if inode is None:
@@ -496,7 +496,7 @@ def sys_memfd_create(t, name, flags):
     p = t.process
     mount = p.kernel.memfd_mount()
     mode = 0o666 if flags & MFD_NOEXEC_SEAL else 0o777
-    inode = mount.root.create(b"memfd", S.S_IFREG | mode, p.euid, p.egid)
+    inode = mount.root.create(b"memfd", S.S_IFREG | mode, p.cred.euid, p.cred.egid)
     mount.root.unlink(b"memfd")
     seals.make_sealable(inode, bool(flags & MFD_ALLOW_SEALING), bool(flags & MFD_NOEXEC_SEAL))
     path = Path((Step(b"", mount.root, mount), Step(b"memfd:" + name, inode, mount)))

@@ -29,7 +29,7 @@ def _new_instance(t, flags):
         # One thread: while it waits, nothing can make an event.
         p.kernel.deadlock(t, "reading an inotify fd that no thread can give an event")
 
-    f = InotifyFile(p.kernel.fsnotify, flags, p.euid, wait_forever)
+    f = InotifyFile(p.kernel.fsnotify, flags, p.cred.euid, wait_forever)
     try:
         return p.fds.install(f, bool(flags & IN_CLOEXEC))
     except KernelError:
@@ -71,8 +71,7 @@ def sys_inotify_add_watch(t, fd, pathname, mask):
     target = resolve(t, L.AT_FDCWD, path, follow=not mask & IN_DONT_FOLLOW)
     if mask & IN_ONLYDIR and not target.inode.is_dir:
         raise KernelError(ENOTDIR)
-    p = t.process
-    if not permitted(target.inode, MAY_READ, p.euid, p.egid, tuple(p.groups)):
+    if not permitted(target.inode, MAY_READ, *t.process.cred.walk_creds):
         raise KernelError(EACCES)
     return f.add_watch(target.inode, mask)
 

@@ -83,7 +83,7 @@ def _lock_range(t, addr, length, locking=True):
     if not locking:
         return 0
     limit = t.process.rlimits[L.RLIMIT_MEMLOCK][0]
-    if t.process.euid != 0 and end - start > limit:
+    if t.process.cred.euid != 0 and end - start > limit:
         raise KernelError(ENOMEM if limit else EPERM)
     return 0
 
@@ -110,7 +110,7 @@ def sys_mlockall(t, flags):
     """mlockall(2): MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT (not alone)."""
     if not flags or flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) or flags == MCL_ONFAULT:
         raise KernelError(EINVAL)
-    if t.process.euid != 0 and t.process.rlimits[L.RLIMIT_MEMLOCK][0] == 0:
+    if t.process.cred.euid != 0 and t.process.rlimits[L.RLIMIT_MEMLOCK][0] == 0:
         raise KernelError(EPERM)
     return 0
 

@@ -43,27 +43,27 @@ def sys_gettid(t):
 
 def sys_getuid(t):
     """getuid(2)."""
-    return t.process.uid
+    return t.process.cred.uid
 
 
 def sys_geteuid(t):
     """geteuid(2)."""
-    return t.process.euid
+    return t.process.cred.euid
 
 
 def sys_getgid(t):
     """getgid(2)."""
-    return t.process.gid
+    return t.process.cred.gid
 
 
 def sys_getegid(t):
     """getegid(2)."""
-    return t.process.egid
+    return t.process.cred.egid
 
 
 def sys_getgroups(t, size, list_ptr):
     """getgroups(2): size 0 asks for the count; a smaller buffer is EINVAL."""
-    groups = t.process.groups
+    groups = t.process.cred.groups
     if size == 0:
         return len(groups)
     if size < len(groups) or size < 0:
@@ -146,7 +146,7 @@ def _set_limit(t, resource, soft, hard):
     if soft > hard:
         raise KernelError(EINVAL)
     current = t.process.rlimits[resource]
-    if hard > current[1] and t.process.euid != 0:
+    if hard > current[1] and t.process.cred.euid != 0:
         raise KernelError(EPERM)
     if resource == L.RLIMIT_NOFILE and hard > 1 << 20:
         raise KernelError(EPERM)    # fs.nr_open
@@ -220,8 +220,9 @@ def sys_personality(t, persona):
 
 def sys_umask(t, mask):
     """umask(2)."""
-    old = t.process.umask
-    t.process.umask = mask & 0o777
+    fs = t.process.fs
+    old = fs.umask
+    fs.umask = mask & 0o777
     return old
 
 

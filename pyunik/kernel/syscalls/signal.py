@@ -27,7 +27,7 @@ def sys_rt_sigaction(t, sig, act, oact, sigsetsize):
     if not 1 <= sig <= L.NSIG or (act and sig in (L.SIGKILL, L.SIGSTOP)):
         raise KernelError(EINVAL)
     new = t.mm.read_struct(L.KERNEL_SIGACTION, act) if act else None
-    actions = t.process.sigactions
+    actions = t.process.sighand.actions
     old = actions[sig]
     if new is not None:
         handler, flags, restorer, mask = new

@@ -1,0 +1,41 @@
+"""Credentials: the user and group ids a task acts with (Linux's struct cred).
+
+Real, effective, saved and filesystem ids for users and groups, and the
+supplementary groups. A new task gets a copy (Linux's copy_creds); the set*id calls
+(kernel/syscalls/cred.py) change the caller's. Permission checks on files go by the
+effective ids (`walk_creds`), which the path walk and fs/vfs.permitted take as a tuple.
+
+Layer: kernel. Calls nothing.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class Credentials:
+    __slots__ = ("uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid", "groups")
+
+    def __init__(self, uid: int, gid: int, groups: tuple[int, ...] = ()):
+        self.uid = self.euid = self.suid = self.fsuid = uid
+        self.gid = self.egid = self.sgid = self.fsgid = gid
+        self.groups = tuple(groups)
+
+    @classmethod
+    def of_host(cls) -> "Credentials":
+        """pyunik's own ids: the first guest process inherits them, as a child would."""
+        c = cls(os.getuid(), os.getgid(), tuple(os.getgroups()))
+        c.euid = c.fsuid = os.geteuid()
+        c.egid = c.fsgid = os.getegid()
+        return c
+
+    def copy(self) -> "Credentials":
+        c = Credentials.__new__(Credentials)
+        for name in Credentials.__slots__:
+            setattr(c, name, getattr(self, name))
+        return c
+
+    @property
+    def walk_creds(self) -> tuple:
+        """(euid, egid, groups): what permission checks and path walks go by."""
+        return self.euid, self.egid, self.groups
