@@ -40,7 +40,7 @@ OWN_CHOICES = {
     "trace/strace.py": {"STRING_LIMIT"},                # strace's -s default
 }
 NOT_YET: set[str] = set()
-NOT_YET_UNDER = ("mm/", "kernel/")
+NOT_YET_UNDER = ("kernel/",)
 
 
 def _is_fact(node: ast.AST) -> bool:

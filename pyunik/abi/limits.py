@@ -9,3 +9,4 @@ PIPE_BUF = 4096                 # bytes a pipe write keeps together
 XATTR_NAME_MAX = 255            # bytes in an extended attribute's name
 MAXSYMLINKS = 40                # include/linux/namei.h: symlinks one walk may follow
 INT_MAX = 0x7FFFFFFF
+SSIZE_MAX = (1 << 63) - 1       # the largest total of one readv/writev

@@ -28,11 +28,11 @@ from ..errors import KernelError
 from . import host
 from .usermem import UserMemory
 
-MMAP_MIN_ADDR = 0x10000            # /proc/sys/vm/mmap_min_addr
+MMAP_MIN_ADDR = L.MMAP_MIN_ADDR     # /proc/sys/vm/mmap_min_addr
 STACK_TOP = L.TASK_SIZE            # the initial stack ends here (no randomization)
-STACK_SIZE = 8 << 20               # RLIMIT_STACK's default
+STACK_SIZE = L.STK_LIM             # RLIMIT_STACK's default
 MMAP_BASE = STACK_TOP - (128 << 20)  # Linux: TASK_SIZE - max(rlimit stack, 128 MiB)
-PIE_BASE = 0x555555554000          # where Linux puts an ET_DYN main program
+PIE_BASE = L.ELF_ET_DYN_BASE       # where Linux puts an ET_DYN main program
 HEAP_RESERVE = 1 << 32             # host address space set aside for brk
 
 

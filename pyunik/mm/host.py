@@ -17,6 +17,12 @@ from __future__ import annotations
 import ctypes
 import os
 
+from ..abi.mman import (MADV_DONTNEED as _MADV_DONTNEED, MAP_ANONYMOUS as _MAP_ANON,
+                        MAP_FIXED as _MAP_FIXED, MAP_NORESERVE as _MAP_NORESERVE,
+                        MAP_PRIVATE as _MAP_PRIVATE, MAP_SHARED as _MAP_SHARED,
+                        MREMAP_MAYMOVE as _MREMAP_MAYMOVE, PROT_NONE as _PROT_NONE, PROT_READ,
+                        PROT_WRITE)
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _mmap = _libc.mmap
 _mmap.restype = ctypes.c_void_p
@@ -32,11 +38,9 @@ _mremap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_
 _mincore = _libc.mincore
 _mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
 
-_PROT_NONE, _PROT_RW = 0, 3
-_MAP_SHARED, _MAP_PRIVATE, _MAP_FIXED, _MAP_ANON, _MAP_NORESERVE = 1, 2, 0x10, 0x20, 0x4000
+# the host is x86-64 Linux too: its mmap takes the guest's flag values
+_PROT_RW = PROT_READ | PROT_WRITE
 _MAP_FAILED = ctypes.c_void_p(-1).value
-_MADV_DONTNEED = 4
-_MREMAP_MAYMOVE = 1
 
 
 class HostMemoryError(Exception):
@@ -62,7 +66,7 @@ def allocate(size: int, shared: bool = False) -> int:
 def map_file(fd: int, offset: int, size: int, shared: bool, writable: bool) -> int:
     """The host file's pages at offset, shared with the file (MAP_SHARED) or
     copy-on-write (MAP_PRIVATE, always writable since writes stay private)."""
-    prot = _PROT_RW if writable or not shared else 1
+    prot = _PROT_RW if writable or not shared else PROT_READ
     flags = _MAP_SHARED if shared else _MAP_PRIVATE
     return _check(_mmap(None, size, prot, flags, fd, offset))
 

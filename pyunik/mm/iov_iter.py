@@ -21,7 +21,7 @@ from errno import EFAULT, EINVAL
 from ..abi import linux as L
 from ..errors import KernelError
 
-_SSIZE_MAX = (1 << 63) - 1
+_SSIZE_MAX = L.SSIZE_MAX
 
 
 def access_ok(addr: int, size: int) -> None:

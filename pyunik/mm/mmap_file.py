@@ -22,7 +22,7 @@ from ..abi import linux as L
 from ..errors import KernelError
 from .address_space import page_up
 
-MAX_LFS_FILESIZE = (1 << 63) - 1
+MAX_LFS_FILESIZE = L.MAX_LFS_FILESIZE
 
 
 def mmap_file(mm, addr: int, length: int, prot: int, flags: int, file, offset: int) -> int:
