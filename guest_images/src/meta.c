@@ -482,6 +482,14 @@ static void test_statfs_xattr(void)
     show("statfs missing", raw_syscall2(NR_statfs, "missing", sfs));
     show("fstatfs bad fd", raw_syscall2(NR_fstatfs, 999, sfs));
     show("statfs bad buffer", raw_syscall2(NR_statfs, "mf", 8));
+    /* struct statfs is 120 bytes on x86-64: f_spare[4] is written (zeros), no more */
+    unsigned char raw[136];
+    memset(raw, 0xAA, sizeof raw);
+    raw_syscall2(NR_statfs, "mf", raw);
+    int written = sizeof raw;
+    while (written > 0 && raw[written - 1] == 0xAA)
+        written--;
+    printf("statfs bytes written: %d\n", written);
 
     show("getxattr user.pyunik (fs-dependent)",
          raw_syscall4(NR_getxattr, "mf", "user.pyunik", buf, sizeof buf));

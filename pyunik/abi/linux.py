@@ -24,6 +24,7 @@ from .mman import *
 from .openat2 import *
 from .page import *
 from .poll import *
+from .posix_types import *
 from .prctl import *
 from .proc import *
 from .random import *

@@ -12,3 +12,9 @@ __WCLONE = 0x80000000
 WAIT_FLAGS = [("WNOHANG", WNOHANG), ("WUNTRACED", WUNTRACED), ("WEXITED", WEXITED),
               ("WCONTINUED", WCONTINUED), ("WNOWAIT", WNOWAIT), ("__WNOTHREAD", __WNOTHREAD),
               ("__WALL", __WALL), ("__WCLONE", __WCLONE)]
+
+# waitid(2)'s idtype
+P_ALL = 0
+P_PID = 1
+P_PGID = 2
+P_PIDFD = 3

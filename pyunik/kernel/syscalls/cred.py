@@ -12,13 +12,13 @@ import struct
 import time
 from errno import EACCES, ECHILD, EINVAL, EPERM, ESRCH
 
+from ...abi.posix_types import UINT as _U32
+from ...abi.resource import PRIO_PGRP, PRIO_PROCESS, PRIO_USER
+from ...abi.sched import SCHED_OTHER
+from ...abi.time import TMS
+from ...abi.wait import (__WALL, __WCLONE, __WNOTHREAD, P_ALL, P_PGID, P_PID, P_PIDFD,
+                         WCONTINUED, WEXITED, WNOHANG, WSTOPPED, WUNTRACED)
 from ...errors import KernelError
-
-_U32 = struct.Struct("<I")
-PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
-SCHED_OTHER = 0
-WNOHANG, WUNTRACED, WCONTINUED, WEXITED, WSTOPPED, WNOWAIT = 1, 2, 8, 4, 2, 0x01000000
-__WALL, __WCLONE, __WNOTHREAD = 0x40000000, 0x80000000, 0x20000000
 
 
 def _uid(value):
@@ -222,7 +222,7 @@ def sys_times(t, buf):
     never 0 or negative, which callers could take for an error)."""
     if buf:
         tm = os.times()
-        t.mm.write(buf, struct.pack("<qqqq", int(tm.user * 100), int(tm.system * 100), 0, 0))
+        t.mm.write(buf, TMS.pack(int(tm.user * 100), int(tm.system * 100), 0, 0))
     return 1 + int((time.monotonic() - t.process.kernel.boot_time) * 100)
 
 
@@ -269,6 +269,7 @@ def sys_wait4(t, pid, status, options, rusage):
 
 def sys_waitid(t, idtype, id_, infop, options, rusage):
     """waitid(2): with no child process there is nothing to wait for (ECHILD)."""
-    if not options & (WEXITED | WSTOPPED | WCONTINUED) or idtype not in (0, 1, 2, 3):
+    if not options & (WEXITED | WSTOPPED | WCONTINUED) or \
+            idtype not in (P_ALL, P_PID, P_PGID, P_PIDFD):
         raise KernelError(EINVAL)
     raise KernelError(ECHILD)

@@ -16,14 +16,22 @@ from errno import (E2BIG, EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, 
                    ERANGE, EROFS, ESPIPE, EXDEV)
 
 from ...abi import linux as L
+from ...abi.fcntl import AT_EACCESS, F_OK, W_OK
+from ...abi.fs import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAY_EXEC, MAY_READ, MAY_WRITE,
+                       RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT)
+from ...abi.limits import XATTR_NAME_MAX
 from ...abi.openat2 import (OPEN_HOW, RESOLVE_ALL, RESOLVE_BENEATH, RESOLVE_CACHED,
                             RESOLVE_IN_ROOT)
+from ...abi.stat import (STATX_ATIME, STATX_BASIC_STATS, STATX_CTIME, STATX_DEVS,
+                         STATX_DEVS_OFFSET, STATX_HEAD, STATX_MTIME, STATX_SIZE,
+                         STATX_SIZES, STATX_SIZES_OFFSET, STATX_TIMESTAMP, STATX__RESERVED,
+                         UTIME_NOW, UTIME_OMIT)
+from ...abi.statfs import STATFS
 from ...errors import KernelError
 from ...fs import inotify
 from ...fs import seals
 from ...fs.openfile import InodeFile, open_inode
 from ...fs.pipe import FifoWouldBlock
-from ...abi.fs import MAY_EXEC, MAY_READ, MAY_WRITE
 from ...fs.vfs import Path, WalkContext, permitted
 from ...mm.iov_iter import IovIter
 
@@ -34,17 +42,6 @@ _OPEN_KEEP = ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | L.O_CLOEXEC)   # kept in 
 _VALID_OPEN = (0o3 | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | L.O_APPEND | L.O_NONBLOCK
                | 0o10000 | 0o20000 | L.O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW
                | 0o1000000 | L.O_CLOEXEC | 0o4010000 | O_PATH | O_TMPFILE)
-RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
-FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 1, 2
-UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
-F_OK, X_OK, W_OK, R_OK = 0, 1, 2, 4
-AT_EACCESS = 0x200
-
-# include/uapi/linux/stat.h: struct statx, 256 bytes
-STATX_BASIC_STATS = 0x07FF
-STATX_MNT_ID = 0x1000
-# include/uapi/asm-generic/statfs.h: struct statfs (x86-64), 120 bytes
-STATFS = struct.Struct("<qqqqqqqiiqqqqqq")
 
 
 def _vfs(t):
@@ -304,9 +301,10 @@ def sys_newfstatat(t, dirfd, path, statbuf, flags):
 
 def sys_statx(t, dirfd, path, flags, mask, statxbuf):
     """statx(2): the basic stats and btime-less fields; STATX_ATTR bits are 0."""
-    if flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH | L.AT_NO_AUTOMOUNT | 0x6000):
+    if flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH | L.AT_NO_AUTOMOUNT
+                 | L.AT_STATX_SYNC_TYPE):
         raise KernelError(EINVAL)
-    if flags & 0x6000 == 0x6000 or mask & 0x80000000:
+    if flags & L.AT_STATX_SYNC_TYPE == L.AT_STATX_SYNC_TYPE or mask & STATX__RESERVED:
         raise KernelError(EINVAL)
     if not path and flags & L.AT_EMPTY_PATH and dirfd != L.AT_FDCWD:
         st = t.process.fds.get(dirfd).stat()
@@ -315,14 +313,14 @@ def sys_statx(t, dirfd, path, flags, mask, statxbuf):
                      empty_ok=bool(flags & L.AT_EMPTY_PATH)).inode.stat()
     (dev, ino, nlink, mode, uid, gid, _, rdev, size, blksize, blocks,
      at, atn, mt, mtn, ct, ctn, *_rest) = st
-    raw = bytearray(256)
-    struct.pack_into("<IIQIIIH", raw, 0, STATX_BASIC_STATS, blksize, 0, nlink, uid, gid, mode)
-    struct.pack_into("<QQQQ", raw, 0x20, ino, size, blocks, 0)
-    struct.pack_into("<qI", raw, 0x40, at, atn)            # atime
-    struct.pack_into("<qI", raw, 0x60, ct, ctn)            # ctime
-    struct.pack_into("<qI", raw, 0x70, mt, mtn)            # mtime
-    struct.pack_into("<IIII", raw, 0x80, os.major(rdev), os.minor(rdev), os.major(dev),
-                     os.minor(dev))
+    raw = bytearray(STATX_SIZE)
+    STATX_HEAD.pack_into(raw, 0, STATX_BASIC_STATS, blksize, 0, nlink, uid, gid, mode)
+    STATX_SIZES.pack_into(raw, STATX_SIZES_OFFSET, ino, size, blocks, 0)
+    STATX_TIMESTAMP.pack_into(raw, STATX_ATIME, at, atn)
+    STATX_TIMESTAMP.pack_into(raw, STATX_CTIME, ct, ctn)
+    STATX_TIMESTAMP.pack_into(raw, STATX_MTIME, mt, mtn)
+    STATX_DEVS.pack_into(raw, STATX_DEVS_OFFSET, os.major(rdev), os.minor(rdev), os.major(dev),
+                         os.minor(dev))
     t.mm.write(statxbuf, bytes(raw))
     return 0
 
@@ -331,7 +329,8 @@ def _statfs_bytes(fs) -> bytes:
     info = fs.statfs()
     return STATFS.pack(info["type"], info["bsize"], info["blocks"], info["bfree"],
                        info["bavail"], info["files"], info["ffree"], 0, 0, info["namelen"],
-                       info["frsize"], info["flags"] | (1 if fs.readonly else 0), 0, 0, 0)
+                       info["frsize"], info["flags"] | (L.ST_RDONLY if fs.readonly else 0),
+                       0, 0, 0, 0)
 
 
 def sys_statfs(t, path, buf):
@@ -984,7 +983,6 @@ def sys_syncfs(t, fd):
 
 # ---- extended attributes: none, as on a filesystem without user xattrs ---------------------------
 
-XATTR_NAME_MAX = 255
 _XATTR_PREFIXES = (b"user.", b"trusted.", b"security.", b"system.")
 
 

@@ -7,15 +7,19 @@ Path-based calls are in files.py.
 from __future__ import annotations
 
 import stat as S
-import struct
 from errno import (EAGAIN, EBADF, EDEADLK, EFAULT, EINVAL, EISDIR, EOPNOTSUPP, EPIPE,
                    ESPIPE)
 
 from ...abi import linux as L
+from ...abi.eventfd import EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE
+from ...abi.fcntl import (F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GET_SEALS, F_GETFD, F_GETFL,
+                          F_GETLK, F_GETPIPE_SZ, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETFD,
+                          F_SETFL, F_SETLK, F_SETLKW, F_SETPIPE_SZ, FD_CLOEXEC, FLOCK, LOCK_EX,
+                          LOCK_NB, LOCK_SH, LOCK_UN)
+from ...abi.memfd import MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL
 from ...errors import KernelError
 from ...fs import inotify
 from ...fs import locks, seals
-from ...abi.eventfd import EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE
 from ...fs.eventfd import EventFile
 from ...fs.file import transfer
 from ...fs.openfile import InodeFile
@@ -24,11 +28,6 @@ from ...fs.vfs import Path, Step
 from ...mm.iov_iter import IovIter
 from .. import signals
 
-F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
-F_DUPFD_CLOEXEC = 1030
-F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
-F_ADD_SEALS, F_GET_SEALS = 1033, 1034
-FD_CLOEXEC = 1
 _SETFL_MASK = L.O_APPEND | L.O_NONBLOCK | 0o20000 | L.O_DIRECT | 0o1000000
 
 
@@ -296,7 +295,7 @@ def sys_fadvise64(t, fd, offset, length, advice):
 
 # ---- vectored I/O at an offset ---------------------------------------------------------
 
-RWF_VALID = 0x1F        # HIPRI, DSYNC, SYNC, NOWAIT, APPEND
+RWF_VALID = L.RWF_SUPPORTED        # HIPRI, DSYNC, SYNC, NOWAIT, APPEND
 
 
 def sys_preadv(t, fd, iov, iovcnt, pos_l, pos_h):
@@ -481,7 +480,6 @@ def sys_tee(t, fd_in, fd_out, length, flags):
 
 # ---- memfd -----------------------------------------------------------------------------------
 
-MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC = 1, 2, 4, 8, 0x10
 
 
 def sys_memfd_create(t, name, flags):
@@ -506,10 +504,6 @@ def sys_memfd_create(t, name, flags):
 
 # ---- locks --------------------------------------------------------------------------------------
 
-F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
-F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
-FLOCK = struct.Struct("<hh4xqqi4x")      # struct flock: type, whence, start, len, pid
-LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN = 1, 2, 4, 8
 
 
 def _record_lock(t, fd, f, cmd, arg):

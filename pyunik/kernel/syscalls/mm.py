@@ -7,6 +7,7 @@ from __future__ import annotations
 from errno import EINVAL, ENOMEM, EPERM
 
 from ...abi import linux as L
+from ...abi.mman import MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT
 from ...errors import KernelError
 from ...mm.address_space import page_up
 from ...mm.mmap_file import mmap_file
@@ -67,8 +68,6 @@ def sys_msync(t, addr, length, flags):
 
 # ---- locking pages in memory ----------------------------------------------------------------
 
-MLOCK_ONFAULT = 1
-MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
 
 
 def _lock_range(t, addr, length, locking=True):

@@ -10,18 +10,15 @@ and no timeout, it could never return, which is reported as a deadlock.
 from __future__ import annotations
 
 import select
-import struct
 import time
 from errno import EBADF, EINVAL
 
 from ...abi import linux as L
 from ...errors import KernelError
-from ...abi.poll import POLLNVAL
+from ...abi.poll import (POLLERR, POLLFD, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM,
+                        POLLWRNORM)
 from ...fs.file import HostStream
 
-POLLFD = struct.Struct("<ihh")
-POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP = 0x1, 0x2, 0x4, 0x8, 0x10
-POLLRDNORM, POLLWRNORM = 0x40, 0x100
 _IN_SET = POLLIN | POLLRDNORM | POLLHUP | POLLERR
 _OUT_SET = POLLOUT | POLLWRNORM | POLLERR
 _EX_SET = POLLPRI

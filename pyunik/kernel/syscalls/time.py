@@ -21,7 +21,7 @@ _HOST_CLOCK = {
     L.CLOCK_BOOTTIME_ALARM: time.CLOCK_BOOTTIME,
     L.CLOCK_TAI: time.CLOCK_TAI if hasattr(time, "CLOCK_TAI") else time.CLOCK_REALTIME,
 }
-_COARSE_NS = 4000000      # the jiffy of a CONFIG_HZ=250 kernel
+_COARSE_NS = L.TICK_NSEC    # the jiffy of a CONFIG_HZ=250 kernel
 
 
 def _clock_ns(clock):
