@@ -147,3 +147,28 @@ def test_syscalls_text_listing(run_cli, syscalls_json):
     counts = {s: sum(e["status"] == s for e in syscalls_json)
               for s in ("full", "partial", "stub", "missing")}
     assert lines[-1] == ", ".join("%d %s" % (counts[s], s) for s in counts)
+
+
+def test_generated_invokers_have_source_for_pdb():
+    """Each row's compiled invoker is registered with linecache under a readable name,
+    so tracebacks show its lines and pdb can step into it and list it."""
+    import linecache
+    table = T.SyscallTable()
+    for r in table.sorted():
+        if r.invoke is None:
+            continue
+        code = r.invoke.__code__
+        assert code.co_filename == "<syscall %d %s>" % (r.nr, r.name)
+        assert code.co_name == "invoke_" + r.name
+        source = "".join(linecache.getlines(code.co_filename))
+        assert source == inspect.getsource(r.invoke)
+        assert "return %s(" % r.handler.__name__ in source
+        for kind in r.args:
+            assert "# " + kind.c_type in source
+    openat = table.by_name("openat")
+    lines = linecache.getlines(openat.invoke.__code__.co_filename)
+    assert lines[0] == "def invoke_openat(t, r):\n"
+    assert lines[3].strip() == "t,"
+    assert lines[4].strip().endswith("# int dirfd")
+    linecache.checkcache()          # what pdb and traceback do: the source stays
+    assert linecache.getlines(openat.invoke.__code__.co_filename) == lines

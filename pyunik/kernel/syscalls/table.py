@@ -12,6 +12,7 @@ Statuses:
 
 from __future__ import annotations
 
+import linecache
 from dataclasses import dataclass, field
 from errno import ENOSYS
 from typing import Callable
@@ -331,13 +332,28 @@ class SyscallTable:
 def compile_row(r: Syscall) -> None:
     """Build r.invoke(t, regs): decode each argument by its kind and call the handler.
 
-    Generated once per row so the hot path has no loop over kinds.
+    Generated once per row so the hot path has no loop over kinds. The source is kept in
+    linecache under "<syscall NR NAME>", so a traceback shows the line and pdb can step
+    into it (`s` from the dispatcher, then `l`); each argument's line names its C type.
     """
     if r.handler is None:
         r.invoke = None
         return
-    decoded = ", ".join(k.expr.format(r="r[%d]" % (i + 1)) for i, k in enumerate(r.args))
-    src = "def invoke(t, r):\n    return h(t%s)\n" % (", " + decoded if decoded else "")
-    namespace = {"h": r.handler}
-    exec(compile(src, "<syscall %s>" % r.name, "exec"), namespace)
-    r.invoke = namespace["invoke"]
+    handler = r.handler.__name__
+    lines = ["def invoke_%s(t, r):" % r.name,
+             "    # %s(2), syscall %d: registers decoded by kind, then %s.%s"
+             % (r.name, r.nr, r.handler.__module__, handler)]
+    if r.args:
+        lines.append("    return %s(" % handler)
+        lines.append("        t,")
+        for i, k in enumerate(r.args):
+            lines.append("        %s,  # %s" % (k.expr.format(r="r[%d]" % (i + 1)), k.c_type))
+        lines.append("    )")
+    else:
+        lines.append("    return %s(t)" % handler)
+    src = "\n".join(lines) + "\n"
+    filename = "<syscall %d %s>" % (r.nr, r.name)
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    namespace = {handler: r.handler}
+    exec(compile(src, filename, "exec"), namespace)
+    r.invoke = namespace["invoke_" + r.name]
