@@ -87,6 +87,27 @@ def test_no_linux_constant_outside_abi():
                        "pyunik's own limits go in OWN_CHOICES here:\n" + "\n".join(found))
 
 
+# struct formats that are not Linux structs: machine code and cpuid registers (cpu/),
+# the cpuid registers /proc/cpuinfo decodes, and the initial stack's array of words.
+FORMAT_OWNERS = {"cpu/engine.py", "fs/proc/system.py", "loader/stack.py"}
+_STRUCT_CALLS = {"pack", "pack_into", "unpack", "unpack_from", "iter_unpack", "calcsize"}
+
+
+def test_no_struct_format_outside_abi():
+    """Guest struct layouts are abi/ Structs: no struct.pack("<qq", ...) elsewhere."""
+    found = []
+    for rel, tree in _modules(PYUNIK):
+        if rel.startswith("abi/") or rel in FORMAT_OWNERS:
+            continue
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in _STRUCT_CALLS
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "struct"
+                    and node.args and isinstance(node.args[0], (ast.Constant, ast.BinOp))):
+                found.append("pyunik/%s:%d: %s" % (rel, node.lineno, ast.unparse(node)[:60]))
+    assert not found, "struct formats belong in pyunik/abi/:\n" + "\n".join(found)
+
+
 def test_own_choices_are_still_there():
     """An allow-list entry whose constant is gone is stale."""
     for rel, names in OWN_CHOICES.items():
@@ -159,15 +180,21 @@ def test_statfs_reads_what_it_writes():
     assert STATFS.unpack(raw) == tuple(range(1, 17))
 
 
-def test_strace_spells_no_linux_name():
-    """trace/strace.py takes every flag and enum name from abi/, none spelled again."""
-    from pyunik.abi import linux
-    names = {n for n in vars(linux) if n.isupper()}
-    tree = ast.parse((PYUNIK / "trace/strace.py").read_text())
-    spelled = {node.value for node in ast.walk(tree)
-               if isinstance(node, ast.Constant) and isinstance(node.value, str)
-               and node.value.strip("|_") in names}
-    # AT_FDCWD prints for a dirfd argument, O_ACCMODE for an access mode of 3, PROT_NONE
-    # and F_OK for flags of 0; FUTEX_CLOCK_REALTIME is appended to a futex op's name.
-    assert spelled <= {"AT_FDCWD", "O_ACCMODE", "PROT_NONE", "F_OK",
-                       "|FUTEX_CLOCK_REALTIME"}, spelled
+def test_no_linux_name_spelled_outside_abi():
+    """Name tables (strace's flags and enums, the syscall table's argument printing) come
+    from abi/: no module outside it spells a Linux constant's name as a string."""
+    from pyunik.abi import elf, inotify, linux
+    names = {n for m in (linux, elf, inotify) for n in vars(m) if n.isupper()}
+    # strace prints AT_FDCWD for a dirfd argument, O_ACCMODE for an access mode of 3,
+    # PROT_NONE and F_OK for flags of 0, and appends FUTEX_CLOCK_REALTIME to a futex op's
+    # name; time.py asks Python's time module whether it has CLOCK_TAI.
+    allowed = {"trace/strace.py": {"AT_FDCWD", "O_ACCMODE", "PROT_NONE", "F_OK",
+                                   "|FUTEX_CLOCK_REALTIME"},
+               "kernel/syscalls/time.py": {"CLOCK_TAI"}}
+    for rel, tree in _modules(PYUNIK):
+        if rel.startswith("abi/"):
+            continue
+        spelled = {node.value for node in ast.walk(tree)
+                   if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                   and node.value.strip("|_: ") in names}
+        assert spelled <= allowed.get(rel, set()), (rel, spelled)

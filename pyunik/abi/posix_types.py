@@ -7,3 +7,5 @@ import struct
 
 # unsigned int: __kernel_uid32_t and __kernel_gid32_t (uid_t, gid_t), getcpu's cpu and node
 UINT = struct.Struct("<I")
+# int
+INT = struct.Struct("<i")

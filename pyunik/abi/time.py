@@ -30,5 +30,8 @@ TIMESPEC = struct.Struct("<qq")
 TIMEVAL = struct.Struct("<qq")
 TIMEZONE = struct.Struct("<ii")
 
+# struct utimbuf (include/uapi/linux/utime.h): actime, modtime in seconds
+UTIMBUF = struct.Struct("<qq")
+
 # struct tms (include/uapi/linux/times.h): four clock_t
 TMS = struct.Struct("<qqqq")

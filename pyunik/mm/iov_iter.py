@@ -15,7 +15,6 @@ guest gave, only by what the file takes.
 
 from __future__ import annotations
 
-import struct
 from errno import EFAULT, EINVAL
 
 from ..abi import linux as L
@@ -62,7 +61,7 @@ class IovIter:
             raise KernelError(EINVAL)
         if iovcnt == 0:
             return cls(mm, [], 0)
-        vecs = list(struct.iter_unpack("<QQ", mm.read(iov, iovcnt * 16)))
+        vecs = list(L.IOVEC.iter_unpack(mm.read(iov, iovcnt * L.IOVEC.size)))
         for _, length in vecs:
             if length > _SSIZE_MAX:
                 raise KernelError(EINVAL)

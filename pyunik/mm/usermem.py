@@ -140,7 +140,7 @@ class UserMemory:
         self.write(addr, (value & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little"))
 
     def write_i32(self, addr: int, value: int) -> None:
-        self.write(addr, struct.pack("<i", value))
+        self.write(addr, L.INT.pack(value))
 
     def read_iovec(self, addr: int, count: int) -> list[tuple[int, int]]:
         """An iovec array as (base, len) pairs; Linux's import_iovec checks."""
@@ -148,11 +148,11 @@ class UserMemory:
             raise KernelError(EINVAL)
         if count == 0:
             return []
-        raw = self.read(addr, count * 16)
-        vecs = list(struct.iter_unpack("<QQ", raw))
+        raw = self.read(addr, count * L.IOVEC.size)
+        vecs = list(L.IOVEC.iter_unpack(raw))
         total = 0
         for _, length in vecs:
-            if length > 0x7FFFFFFFFFFFFFFF:
+            if length > L.SSIZE_MAX:
                 raise KernelError(EINVAL)
             total += length
             if total > 0x7FFFFFFFFFFFFFFF:

@@ -13,7 +13,6 @@ Calls: mm/maps (the memory counters), abi/.
 from __future__ import annotations
 
 import os
-import struct
 
 from ...abi import linux as L
 from ...abi.proc import (CAP_FULL, LIMIT_NAMES, MAX_NUMNODES, NORMAL_PRIO_BASE, NR_OPEN_DEFAULT,
@@ -248,7 +247,7 @@ def auxv_text(process) -> bytes:
     pairs = list(process.auxv)
     if not pairs or pairs[-1][0] != L.AT_NULL:
         pairs.append((L.AT_NULL, 0))
-    return b"".join(struct.pack("<QQ", k & (2**64 - 1), v & (2**64 - 1)) for k, v in pairs)
+    return b"".join(L.AUXV_ENTRY.pack(k & (2**64 - 1), v & (2**64 - 1)) for k, v in pairs)
 
 
 def set_comm(process, thread, data: bytes) -> int:

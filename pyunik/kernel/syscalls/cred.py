@@ -8,10 +8,10 @@ pyunik has one process per kernel for now, so waiting finds no child (ECHILD).
 from __future__ import annotations
 
 import os
-import struct
 import time
 from errno import EACCES, ECHILD, EINVAL, EPERM, ESRCH
 
+from ...abi.limits import NGROUPS_MAX
 from ...abi.posix_types import UINT as _U32
 from ...abi.resource import PRIO_PGRP, PRIO_PROCESS, PRIO_USER
 from ...abi.sched import SCHED_OTHER
@@ -148,10 +148,10 @@ def sys_setgroups(t, size, list_ptr):
     """setgroups(2): root only."""
     if t.process.cred.euid != 0:
         raise KernelError(EPERM)
-    if size < 0 or size > 65536:
+    if size < 0 or size > NGROUPS_MAX:
         raise KernelError(EINVAL)
-    raw = t.mm.read(list_ptr, 4 * size)
-    t.process.cred.groups = tuple(struct.unpack("<%dI" % size, raw))
+    raw = t.mm.read(list_ptr, _U32.size * size)
+    t.process.cred.groups = tuple(gid for (gid,) in _U32.iter_unpack(raw))
     return 0
 
 

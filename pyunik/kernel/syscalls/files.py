@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import stat as S
-import struct
 import time
 from errno import (E2BIG, EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP,
                    ENODATA, ENODEV, ENOENT, ENOTDIR, ENOTEMPTY, ENOTSUP, EOPNOTSUPP, EPERM,
@@ -825,9 +824,9 @@ def sys_utimensat(t, dirfd, path, times, flags):
     if flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH):
         raise KernelError(EINVAL)
     if times:
-        raw = t.mm.read(times, 32)
-        a = _timespec_time(*struct.unpack_from("<qq", raw, 0))
-        m = _timespec_time(*struct.unpack_from("<qq", raw, 16))
+        raw = t.mm.read(times, 2 * L.TIMESPEC.size)
+        a = _timespec_time(*L.TIMESPEC.unpack_from(raw, 0))
+        m = _timespec_time(*L.TIMESPEC.unpack_from(raw, L.TIMESPEC.size))
         if a is None and m is None:
             return 0
     else:
@@ -848,10 +847,9 @@ def sys_utimensat(t, dirfd, path, times, flags):
 def _timeval_times(t, times):
     if not times:
         return "now", "now"
-    raw = t.mm.read(times, 32)
+    raw = t.mm.read(times, 2 * L.TIMEVAL.size)
     out = []
-    for off in (0, 16):
-        sec, usec = struct.unpack_from("<qq", raw, off)
+    for sec, usec in L.TIMEVAL.iter_unpack(raw):
         if not 0 <= usec < 1000000:
             raise KernelError(EINVAL)
         out.append(sec * 1000000000 + usec * 1000)
@@ -873,7 +871,7 @@ def sys_futimesat(t, dirfd, path, times):
 def sys_utime(t, path, times):
     """utime(2): struct utimbuf {actime, modtime} in seconds."""
     if times:
-        a, m = struct.unpack("<qq", t.mm.read(times, 16))
+        a, m = L.UTIMBUF.unpack(t.mm.read(times, L.UTIMBUF.size))
         a, m = a * 1000000000, m * 1000000000
     else:
         a = m = "now"

@@ -9,7 +9,6 @@ and ends the process instead of hanging (Linux would wait for a signal forever).
 
 from __future__ import annotations
 
-import struct
 import time
 from errno import EAGAIN, EDEADLK, EINVAL, ENOSYS, EPERM, ETIMEDOUT
 
@@ -17,6 +16,7 @@ from ...abi.futex import (FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_LOCK_PI
                           FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_TID_MASK, FUTEX_TRYLOCK_PI,
                           FUTEX_UNLOCK_PI, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
                           FUTEX_WAITERS, FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP)
+from ...abi.posix_types import UINT     # a futex word is a 32-bit unsigned int
 from ...errors import KernelError
 
 
@@ -24,11 +24,11 @@ from ...errors import KernelError
 def _load(t, addr):
     if addr & 3:
         raise KernelError(EINVAL)
-    return struct.unpack("<I", t.mm.read(addr, 4))[0]
+    return UINT.unpack(t.mm.read(addr, UINT.size))[0]
 
 
 def _store(t, addr, value):
-    t.mm.write(addr, struct.pack("<I", value & 0xFFFFFFFF))
+    t.mm.write(addr, UINT.pack(value & 0xFFFFFFFF))
 
 
 def _wait(t, deadline_ns, clock):
