@@ -19,7 +19,6 @@ import sys
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-from .abi.binfmts import BINPRM_BUF_SIZE
 from .errors import KernelError
 from .kernel import namespace
 from .kernel.kernel import Config, Kernel, SyscallEvent
@@ -80,16 +79,18 @@ def find_program(name: str, env_path: str | None = None) -> str:
     return found or name
 
 
-def read_program(path: str) -> bytes:
-    """The bytes of a host program, with execve's checks: it exists, is a regular
-    file (a directory is ENOEXEC here, as the shell reports it) and is executable."""
+def check_program(path: str) -> None:
+    """execve's checks on a host program, before its image is built, for the shell's
+    messages: it exists, is a regular file (a directory is ENOEXEC here, as the
+    shell reports it), is executable and readable. The kernel checks again in the
+    guest's namespace with the guest's credentials (kernel/exec.py)."""
     try:
         if os.path.isdir(path):
             raise IsADirectoryError(path)
         if os.path.exists(path) and not os.access(path, os.X_OK):
             raise PermissionError(path)
-        with open(path, "rb") as f:
-            return f.read()
+        with open(path, "rb"):
+            pass
     except FileNotFoundError:
         raise ProgramError("pyunik: %s: no such file or directory" % path, 127) from None
     except IsADirectoryError:
@@ -170,18 +171,17 @@ class Unikernel:
             if self.guest_namespace:
                 kernel.boot(namespace.build(kernel, self.root, self.image, self.volumes))
                 program = self._guest_program()
-                data = kernel.read_guest_file(program)
             else:
-                data = read_program(self.path)
+                check_program(self.path)
                 program = os.path.abspath(self.path)
                 kernel.boot(namespace.build(kernel, volumes=self.volumes,
                                             image_entries=auto_image_entries(program)))
             self._check_workdir()
-            program, data, argv = self._interpret_scripts(program, data, argv)
-            # /proc/self/exe names the file itself, symlinks resolved (ld.so's $ORIGIN).
-            program = kernel.vfs.resolve_absolute(os.fsencode(program)).text().decode(
-                errors="surrogateescape")
-            kernel.spawn(program, data, argv, envp, self.workdir, execfn=self.path)
+            # The name execve is given: as typed when it has a slash, else what the
+            # PATH search found (AT_EXECFN, and what a script's interpreter runs).
+            filename = self.path if "/" in self.path else program
+            kernel.spawn(os.fsencode(program), argv, envp, self.workdir,
+                         filename=os.fsencode(filename))
         except (namespace.NamespaceError, ImageError) as e:
             raise ProgramError("pyunik: %s" % e, 2) from None
         except ExecFormatError as e:
@@ -195,24 +195,6 @@ class Unikernel:
                                        self.config.memory_limit)), 126) from None
             raise ProgramError("pyunik: %s: %s" % (self.argv[0], os.strerror(e.errno).lower()),
                                127 if e.errno == errno.ENOENT else 126) from None
-
-    def _interpret_scripts(self, program: str, data: bytes, argv: list[bytes]):
-        """binfmt_script: a file starting with "#!" runs its interpreter with the
-        script's path as an argument: argv becomes [interpreter, (its one optional
-        argument), the script as given, the rest], up to 4 levels deep as in Linux."""
-        for _ in range(5):
-            if not data.startswith(b"#!"):
-                return program, data, argv
-            line = data[2:BINPRM_BUF_SIZE].split(b"\n", 1)[0].strip(b" \t")
-            if not line:
-                raise ExecFormatError("empty #! line")
-            parts = line.split(None, 1)
-            interpreter = parts[0].decode(errors="surrogateescape")
-            script = os.fsencode(self.path if program == os.path.abspath(self.path) else program)
-            argv = [parts[0]] + parts[1:] + [script] + argv[1:]
-            program = interpreter
-            data = self.kernel.read_guest_file(interpreter)
-        raise KernelError(errno.ELOOP)
 
     def _check_workdir(self) -> None:
         vfs = self.kernel.vfs

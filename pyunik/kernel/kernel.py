@@ -1,14 +1,16 @@
 """The kernel: starts a program in a fresh process and runs it to the end.
 
-`Kernel.spawn()` builds a process as execve does (a new address space on its own CPU
-engine, the ELF mapped, the initial stack, stdio in the fd table); `Kernel.run()`
+`Kernel.spawn()` makes a process and runs execve's steps for it (kernel/exec.py: the
+program found and checked with the process's credentials, #! followed, the ELF mapped
+into a new address space on its own CPU engine, the initial stack), then puts stdio in
+its fd table; `Kernel.run()`
 drives the CPU until the process exits or a fault kills it. System calls reach
 `_dispatch`, the hot path: decode through the table's compiled row, call the handler,
 turn a KernelError into -errno. When --strace or a syscall hook is on, the engine
 calls `_dispatch_traced` instead, so the fast path pays nothing for them.
 
-Calls: loader/ (ELF, stack), mm/ (AddressSpace), cpu/ (Engine), fs/ (stdio files),
-trace/ (strace lines, crash reports).
+Calls: kernel/exec.py, fs/ (stdio files, the VFS), cpu/ (the engine's run loop), trace/
+(strace lines, crash reports).
 """
 
 from __future__ import annotations
@@ -22,22 +24,19 @@ from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
 from ..abi import linux as L
-from ..abi.fs import MAY_EXEC
-from ..abi.proc import USER_HZ
-from ..cpu.cpuid import probe_cpuid
-from ..cpu.engine import Engine, GuestFault
+from ..cpu.engine import GuestFault
 from ..errors import KernelError
 from ..fs.file import HostStream
 from ..fs.inode import DeviceNumbers
 from ..fs.inotify import Fsnotify
 from ..fs.pipe import PipeFS
 from ..fs.ramfs import RamFS
-from ..fs.vfs import Mount, permitted
-from ..loader import elf, stack
-from ..mm.address_space import AddressSpace
+from ..fs.vfs import Mount
+from ..loader import elf
 from ..trace import crash, strace
 from .fdtable import FdTable
 from . import signals
+from . import exec as exec_
 from .process import FsContext, Process, ProcessExit, Thread
 from .syscalls.table import STUB, SyscallTable
 
@@ -137,63 +136,32 @@ class Kernel:
             self._memfd_mount = Mount((), fs, fs.root, source="tmpfs")
         return self._memfd_mount
 
-    def read_guest_file(self, path: str) -> bytes:
-        """The whole contents of a guest file (an executable or its interpreter)."""
-        p = self.vfs.resolve_absolute(path.encode())
-        inode = p.inode
-        if inode.is_dir:
-            raise elf.ExecFormatError("is a directory")
-        if not inode.is_regular:
-            raise KernelError(errno.EACCES)
-        if not permitted(inode, MAY_EXEC, os.geteuid(), os.getegid(), tuple(os.getgroups())):
-            raise KernelError(errno.EACCES)
-        return inode.read(0, inode.size)
-
-    def spawn(self, program: str, data: bytes, argv: list[bytes], envp: list[bytes],
-              workdir: str = "/", execfn: str | None = None) -> Process:
-        """execve() of an ELF image into a new process with stdio from the config.
-
-        program is the guest path of the executable; a PT_INTERP interpreter is read
-        from the guest's filesystem and loaded too, as Linux's load_elf_binary does.
-        """
-        engine = Engine()
-        mm = AddressSpace(engine, self.config.memory_limit)
-        pid = self.next_pid
-        self.next_pid += 1
-        fds = FdTable()
+    def spawn(self, path: bytes, argv: list[bytes], envp: list[bytes], workdir: str = "/",
+              filename: bytes | None = None) -> Process:
+        """A new process running execve(path, argv, envp) (kernel/exec.py), with its
+        cwd at workdir and stdio from the config. path is walked in the guest's
+        namespace with the new process's credentials; filename is the name the
+        caller gave (AT_EXECFN, and what a script's interpreter is told to run)."""
         try:
             cwd = self.vfs.resolve_absolute(workdir.encode())
         except KernelError as e:
             raise elf.ExecFormatError("working directory %s: %s" % (workdir, e)) from None
-        process = Process(pid, 1, mm, fds, program, fs=FsContext(cwd, self.vfs.root))
+        fds = FdTable()
+        pid = self.next_pid
+        process = Process(pid, 1, None, fds, "", fs=FsContext(cwd, self.vfs.root))
         process.kernel = self
-        cred = process.cred
         fds.set_limit(min(process.rlimits[L.RLIMIT_NOFILE][0], 1 << 20))
-        image = elf.load(mm, data, program)
-        entry, interp_base = image.entry, 0
-        if image.interp is not None:
-            try:
-                interp_data = self.read_guest_file(image.interp)
-            except KernelError as e:
-                raise elf.ExecFormatError("interpreter %s: %s" % (image.interp, e)) from None
-            interp = elf.load(mm, interp_data, image.interp, interpreter=True)
-            if interp.interp is not None:
-                raise elf.ExecFormatError("interpreter %s has an interpreter" % image.interp)
-            entry, interp_base = interp.entry, interp.base
-        mm.set_initial_brk(image.brk)
-        self.cpuid = probe_cpuid(engine)
-        aux = [
-            (L.AT_HWCAP, self.cpuid[1][3]), (L.AT_PAGESZ, L.PAGE_SIZE),
-            (L.AT_CLKTCK, USER_HZ), (L.AT_PHDR, image.phdr), (L.AT_PHENT, image.phent),
-            (L.AT_PHNUM, image.phnum), (L.AT_BASE, interp_base), (L.AT_FLAGS, 0),
-            (L.AT_ENTRY, image.entry), (L.AT_UID, cred.uid), (L.AT_EUID, cred.euid),
-            (L.AT_GID, cred.gid), (L.AT_EGID, cred.egid), (L.AT_SECURE, 0),
-            (L.AT_HWCAP2, 0), (L.AT_MINSIGSTKSZ, L.MINSIGSTKSZ),
-        ]
-        process.auxv = aux
-        sp = stack.build(mm, argv, envp, (execfn or program).encode(), aux,
-                         self.random_bytes(16))
-        process.argv, process.envp = argv, envp
+        ctx = process.walk_context()
+        binary = exec_.find_binary(self.vfs, ctx, cwd, process.cred, path, argv, filename)
+        image = exec_.load_binary(self.vfs, ctx, cwd, process.cred, binary, envp,
+                                  self.config.memory_limit, self.random_bytes(16))
+        self.next_pid += 1
+        process.mm = image.mm
+        process.exe = binary.path.text().decode(errors="surrogateescape")
+        process.auxv = image.auxv
+        process.argv, process.envp = binary.argv, envp
+        process.entry = image.entry
+        self.cpuid = image.cpuid
         for guest_fd, host_fd in enumerate((self.config.stdin, self.config.stdout,
                                             self.config.stderr)):
             try:
@@ -202,12 +170,9 @@ class Kernel:
                 continue            # closed on the host: closed in the guest
             fds.install_at(guest_fd, HostStream(host_fd, flags & ~os.O_CLOEXEC), False)
         thread = Thread(pid, process)
-        engine.clear_registers()
-        engine.set_reg("rsp", sp)
-        process.entry = entry
         self.processes[pid] = process
         self.current = thread
-        engine.on_syscall = self._make_dispatch()
+        process.engine.on_syscall = self._make_dispatch()
         return process
 
     # ---- system calls ---------------------------------------------------------------------------

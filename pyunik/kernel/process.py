@@ -27,6 +27,7 @@ import resource
 import time
 
 from ..abi import linux as L
+from ..fs.vfs import WalkContext
 from .credentials import Credentials
 
 
@@ -142,6 +143,10 @@ class Process:
     def engine(self):
         """The CPU this process runs on: its address space's."""
         return self.mm.engine
+
+    def walk_context(self) -> WalkContext:
+        """Whom this process's path walks are for: its root and its credentials."""
+        return WalkContext(self.fs.root, self.cred.walk_creds)
 
 
 class Thread:

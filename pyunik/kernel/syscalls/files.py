@@ -71,7 +71,7 @@ def _dirfd_path(t, dirfd: int) -> Path:
 
 def _context(t) -> WalkContext:
     """Whom the walk is for: the calling process's root and credentials."""
-    return WalkContext(t.process.fs.root, _creds(t))
+    return t.process.walk_context()
 
 
 def resolve(t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False) -> Path:
