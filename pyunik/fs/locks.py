@@ -5,12 +5,22 @@ Locks are kept on each inode (inode.locks for fcntl, inode.flocks for flock) as
 A POSIX lock's owner is the process, so a process never conflicts with itself (its
 new lock replaces the old range); an OFD or flock lock's owner is the open file
 description, so two opens of one file in the same process do conflict, as on Linux.
+
+Layer: fs. Called by the fcntl and flock system calls (which decode struct flock and
+encode the F_GETLK answer) and by close; calls nothing. With one thread per process
+no lock can be waited for: a lock that would have to wait is EAGAIN (F_SETLK,
+LOCK_NB) or EDEADLK (F_SETLKW, flock without LOCK_NB), never a hang.
 """
 
 from __future__ import annotations
 
+from errno import EAGAIN, EBADF, EDEADLK, EINVAL
+
+from ..errors import KernelError
+
 READ, WRITE, UNLOCK = 0, 1, 2       # F_RDLCK, F_WRLCK, F_UNLCK
 RECORD, FLOCK = "locks", "flocks"   # the two independent tables on an inode
+SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
 
 
 class Lock:
@@ -71,3 +81,61 @@ def release(inode, owner, table: str = RECORD) -> None:
     """Drop every lock owner holds on inode."""
     if getattr(inode, table, None):
         set_lock(inode, owner, UNLOCK, 0, None, 0, table)
+
+
+# ---- the system calls' operations -------------------------------------------------------
+
+def posix_range(file, whence: int, start: int, length: int) -> tuple[int, int | None]:
+    """flock_to_posix_lock: struct flock's (l_whence, l_start, l_len) as [start, end),
+    end None for "to the end of the file"; a negative length locks the bytes before
+    start. EINVAL for an unknown whence or a range that starts before 0."""
+    if whence == SEEK_SET:
+        base = 0
+    elif whence == SEEK_CUR:
+        base = file.offset
+    elif whence == SEEK_END:
+        base = file.inode.size
+    else:
+        raise KernelError(EINVAL)
+    start += base
+    if length < 0:
+        start, length = start + length, -length
+    if start < 0:
+        raise KernelError(EINVAL)
+    return start, (start + length if length else None)
+
+
+def _check_kind(kind: int) -> None:
+    if kind not in (READ, WRITE, UNLOCK):
+        raise KernelError(EINVAL)
+
+
+def test_lock(inode, owner, kind: int, start: int, end: int | None) -> Lock | None:
+    """F_GETLK: the lock of another owner that a kind lock over [start, end) would
+    wait for, or None (the caller answers F_UNLCK). EINVAL for F_UNLCK itself."""
+    _check_kind(kind)
+    if kind == UNLOCK:
+        raise KernelError(EINVAL)
+    return conflict(inode, owner, kind, start, end)
+
+
+def posix_lock(file, owner, kind: int, start: int, end: int | None, pid: int,
+               wait: bool) -> None:
+    """F_SETLK and F_SETLKW (and their OFD forms): a read lock needs the file open
+    for reading, a write lock open for writing (EBADF); a conflicting lock is EAGAIN,
+    or EDEADLK when the caller would wait (see the module docstring)."""
+    _check_kind(kind)
+    if kind == READ and not file.readable or kind == WRITE and not file.writable:
+        raise KernelError(EBADF)
+    inode = file.inode
+    if kind != UNLOCK and conflict(inode, owner, kind, start, end):
+        raise KernelError(EDEADLK if wait else EAGAIN)
+    set_lock(inode, owner, kind, start, end, pid)
+
+
+def flock(file, kind: int, wait: bool, pid: int) -> None:
+    """flock(2): a whole-file lock owned by the open file description."""
+    inode = file.inode
+    if kind != UNLOCK and conflict(inode, file, kind, 0, None, FLOCK):
+        raise KernelError(EDEADLK if wait else EAGAIN)
+    set_lock(inode, file, kind, 0, None, pid, FLOCK)

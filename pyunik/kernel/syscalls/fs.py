@@ -7,7 +7,7 @@ Path-based calls are in files.py.
 from __future__ import annotations
 
 import stat as S
-from errno import (EAGAIN, EBADF, EDEADLK, EFAULT, EINVAL, EISDIR, EOPNOTSUPP, EPIPE,
+from errno import (EAGAIN, EBADF, EFAULT, EINVAL, EISDIR, EOPNOTSUPP, EPIPE,
                    ESPIPE)
 
 from ...abi import linux as L
@@ -507,8 +507,9 @@ def sys_memfd_create(t, name, flags):
 
 
 def _record_lock(t, fd, f, cmd, arg):
-    inode = getattr(f, "inode", None)
-    if inode is None:
+    """fcntl's record and OFD lock commands: struct flock decoded and encoded here,
+    the locking is fs/locks.py's."""
+    if f.inode is None:
         raise KernelError(EINVAL)
     kind, whence, start, length, pid = t.mm.read_struct(FLOCK, arg)
     ofd = cmd in (F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)
@@ -516,33 +517,18 @@ def _record_lock(t, fd, f, cmd, arg):
         raise KernelError(EINVAL)
     if kind not in (locks.READ, locks.WRITE, locks.UNLOCK):
         raise KernelError(EINVAL)
-    base = {0: 0, 1: getattr(f, "offset", 0), 2: inode.size}.get(whence)
-    if base is None:
-        raise KernelError(EINVAL)
-    start += base
-    if length < 0:
-        start, length = start + length, -length
-    if start < 0:
-        raise KernelError(EINVAL)
-    end = start + length if length else None
+    first, end = locks.posix_range(f, whence, start, length)
     owner = f if ofd else t.process
     if cmd in (F_GETLK, F_OFD_GETLK):
-        if kind == locks.UNLOCK:
-            raise KernelError(EINVAL)
-        c = locks.conflict(inode, owner, kind, start, end)
-        if c is None:
+        c = locks.test_lock(f.inode, owner, kind, first, end)
+        if c is None:       # fcntl_getlk: only l_type changes
             t.mm.write_struct(FLOCK, arg, locks.UNLOCK, whence, start, length, pid)
         else:
             t.mm.write_struct(FLOCK, arg, c.kind, 0, c.start,
                               0 if c.end is None else c.end - c.start, c.pid)
         return 0
-    if kind == locks.READ and not f.readable or kind == locks.WRITE and not f.writable:
-        raise KernelError(EBADF)
-    if kind != locks.UNLOCK and locks.conflict(inode, owner, kind, start, end):
-        # Another open of the file in this same process holds it: waiting would never
-        # end, so F_SETLKW fails with EDEADLK rather than hang.
-        raise KernelError(EAGAIN if cmd in (F_SETLK, F_OFD_SETLK) else EDEADLK)
-    locks.set_lock(inode, owner, kind, start, end, -1 if ofd else t.process.pid)
+    locks.posix_lock(f, owner, kind, first, end, -1 if ofd else t.process.pid,
+                     wait=cmd in (F_SETLKW, F_OFD_SETLKW))
     return 0
 
 
@@ -552,13 +538,10 @@ def sys_flock(t, fd, operation):
     op = operation & ~LOCK_NB
     if op not in (LOCK_SH, LOCK_EX, LOCK_UN):
         raise KernelError(EINVAL)
-    inode = getattr(f, "inode", None)
-    if inode is None:
+    if f.inode is None:
         raise KernelError(EINVAL)
     kind = {LOCK_SH: locks.READ, LOCK_EX: locks.WRITE, LOCK_UN: locks.UNLOCK}[op]
-    if kind != locks.UNLOCK and locks.conflict(inode, f, kind, 0, None, locks.FLOCK):
-        raise KernelError(EAGAIN if operation & LOCK_NB else EDEADLK)
-    locks.set_lock(inode, f, kind, 0, None, t.process.pid, locks.FLOCK)
+    locks.flock(f, kind, not operation & LOCK_NB, t.process.pid)
     return 0
 
 
