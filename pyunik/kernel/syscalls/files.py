@@ -1,23 +1,20 @@
 """Path-based file system calls: open, stat, directories, links, permissions, times.
 
-Argument checking and the order of Linux's checks; the walking is fs/vfs.py's, the
-files are the filesystems' (fs/). Every path is relative to the caller's cwd, or to
-a directory fd for the *at variants (AT_FDCWD meaning the cwd).
+Layer: kernel (syscall handlers). Decode the guest's arguments, find what they name
+(the walk is fs/vfs.py's, for the caller's root and credentials), call the VFS
+operation (fs/namei.py for names, fs/attr.py for attributes), encode the answer.
+Every path is relative to the caller's cwd, or to a directory fd for the *at variants
+(AT_FDCWD meaning the cwd).
 """
 
 from __future__ import annotations
 
 import os
-import stat as S
-import time
-from errno import (E2BIG, EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP,
-                   ENODATA, ENODEV, ENOENT, ENOTDIR, ENOTEMPTY, ENOTSUP, EOPNOTSUPP, EPERM,
-                   ERANGE, EROFS, ESPIPE, EXDEV)
+from errno import (E2BIG, EAGAIN, EBADF, EINVAL, ENODATA, ENOENT, ENOTDIR, ENOTSUP,
+                   EOPNOTSUPP, EPERM, ERANGE)
 
 from ...abi import linux as L
-from ...abi.fcntl import AT_EACCESS, F_OK, W_OK
-from ...abi.fs import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAY_EXEC, MAY_READ, MAY_WRITE,
-                       RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT)
+from ...abi.fcntl import AT_EACCESS
 from ...abi.limits import XATTR_NAME_MAX
 from ...abi.openat2 import (OPEN_HOW, RESOLVE_ALL, RESOLVE_BENEATH, RESOLVE_CACHED,
                             RESOLVE_IN_ROOT)
@@ -27,17 +24,14 @@ from ...abi.stat import (STATX_ATIME, STATX_BASIC_STATS, STATX_CTIME, STATX_DEVS
                          UTIME_NOW, UTIME_OMIT)
 from ...abi.statfs import STATFS
 from ...errors import KernelError
-from ...fs import inotify
-from ...fs import seals
-from ...fs.openfile import InodeFile, open_inode
+from ...fs import attr, inotify, namei
 from ...fs.pipe import FifoWouldBlock
-from ...fs.vfs import Path, WalkContext, permitted
+from ...fs.vfs import Path, WalkContext
 from ...mm.iov_iter import IovIter
 
 O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC = L.O_CREAT, L.O_EXCL, L.O_NOCTTY, L.O_TRUNC
 O_DIRECTORY, O_NOFOLLOW, O_PATH, O_TMPFILE = L.O_DIRECTORY, L.O_NOFOLLOW, L.O_PATH, L.O_TMPFILE
 O_LARGEFILE = L.O_LARGEFILE
-_OPEN_KEEP = ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | L.O_CLOEXEC)   # kept in f_flags
 _VALID_OPEN = (0o3 | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | L.O_APPEND | L.O_NONBLOCK
                | 0o10000 | 0o20000 | L.O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW
                | 0o1000000 | L.O_CLOEXEC | 0o4010000 | O_PATH | O_TMPFILE)
@@ -55,7 +49,7 @@ def _creds(t):
 def _base(t, dirfd: int, path: bytes) -> Path:
     """Where a relative path starts: the cwd for AT_FDCWD, else the directory fd's path."""
     if path.startswith(b"/"):
-        return t.process.fs.cwd       # unused by the walk, which starts at the root
+        return t.process.fs.cwd          # unused by the walk, which starts at the root
     return _dirfd_path(t, dirfd)
 
 
@@ -95,111 +89,25 @@ def _lookup_parent(t, dirfd, path, follow=False):
     return _vfs(t).resolve_parent(_context(t), _base(t, dirfd, path), path, follow)
 
 
-def _may(t, inode, mask):
-    if not permitted(inode, mask, *_creds(t)):
-        raise KernelError(EACCES)
-
-
-def _dead(inode) -> bool:
-    """A directory that was removed (IS_DEADDIR): nothing can be made in it."""
-    return inode.is_dir and inode.nlink == 0
-
-
-def _may_change_dir(t, parent: Path) -> None:
-    """Creating or removing a name: write and search permission, a writable mount, and
-    a directory that still exists."""
-    if _dead(parent.inode):
-        raise KernelError(ENOENT)
-    _may(t, parent.inode, MAY_WRITE | MAY_EXEC)
-    _vfs(t).changed()
-    parent.mount.check_writable()
-
-
-def _sticky_ok(t, parent, child) -> None:
-    c = t.process.cred
-    if parent.inode.mode & S.S_ISVTX and c.euid not in (0, child.uid, parent.inode.uid):
-        raise KernelError(EPERM)
+def _shrinking(t):
+    """The kernel's hook run before a file shrinks."""
+    return t.process.kernel.file_shrinking
 
 
 # ---- open ---------------------------------------------------------------------------------
 
 def do_open(t, dirfd: int, path: bytes, flags: int, mode: int) -> int:
+    """The VFS opens (fs/namei.py); the new file goes into the fd table."""
     p = t.process
-    acc = flags & L.O_ACCMODE
-    if flags & O_TMPFILE == O_TMPFILE:
-        return _open_tmpfile(t, dirfd, path, flags, mode)
-    if flags & O_PATH:
-        flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | L.O_CLOEXEC
-        acc = L.O_RDONLY
-    created = False
-    if not flags & O_PATH:
-        flags |= O_LARGEFILE          # always on 64-bit Linux (force_o_largefile)
-    if flags & O_CREAT:
-        if flags & O_DIRECTORY:
-            raise KernelError(EINVAL)     # Linux >= 6.4
-        lk = _lookup_parent(t, dirfd, path, follow=not flags & (O_EXCL | O_NOFOLLOW))
-        if lk.child is None:
-            if lk.trailing_slash:
-                raise KernelError(EISDIR)
-            _may_change_dir(t, lk.parent)
-            inode = lk.parent.inode.create(lk.name, S.S_IFREG | (mode & 0o7777 & ~p.fs.umask),
-                                           p.cred.euid, p.cred.egid)
-            target = lk.parent.child(lk.name, inode, lk.parent.mount)
-            created = True
-            inotify.created(lk)
+    base = _base(t, dirfd, path)
+    try:
+        if flags & L.O_TMPFILE == L.O_TMPFILE:
+            file = namei.open_tmpfile(_vfs(t), _context(t), base, path, flags, mode, p.fs.umask)
         else:
-            if flags & O_EXCL:
-                raise KernelError(EEXIST)
-            target = lk.child
-            if target.inode.is_symlink:
-                raise KernelError(ELOOP)      # O_NOFOLLOW on a symlink
-            if target.inode.is_dir:
-                raise KernelError(EISDIR)
-    else:
-        target = resolve(t, dirfd, path, follow=not flags & O_NOFOLLOW)
-    inode = target.inode
-    if inode.is_symlink and not flags & O_PATH:
-        raise KernelError(ELOOP)
-    if flags & O_DIRECTORY and not inode.is_dir:
-        raise KernelError(ENOTDIR)
-    if not flags & O_PATH:
-        if inode.is_dir and (acc != L.O_RDONLY or flags & O_TRUNC):
-            raise KernelError(EISDIR)
-        if not created:
-            mask = (MAY_READ if acc in (L.O_RDONLY, L.O_RDWR) else 0) | \
-                   (MAY_WRITE if acc in (L.O_WRONLY, L.O_RDWR) or flags & O_TRUNC else 0)
-            _may(t, inode, mask)
-        if (acc != L.O_RDONLY or flags & O_TRUNC) and (inode.is_regular or inode.is_dir):
-            target.mount.check_writable()
-        if flags & O_TRUNC and inode.is_regular and not created and inode.size:
-            p.kernel.file_shrinking(inode, 0)
-            inode.truncate(0)
-        try:
-            file = open_inode(inode, flags & _OPEN_KEEP, target)
-        except FifoWouldBlock:
-            t.process.kernel.deadlock(t, "opening a fifo whose other end nobody opens")
-    else:
-        file = InodeFile(inode, flags & _OPEN_KEEP, target)
-    inotify.opened(file, target, truncated=bool(flags & O_TRUNC) and not created)
-    return p.fds.install(file, bool(flags & L.O_CLOEXEC))
-
-
-def _open_tmpfile(t, dirfd, path, flags, mode):
-    """O_TMPFILE: an unnamed regular file in the directory, linkable later."""
-    p = t.process
-    if flags & L.O_ACCMODE == L.O_RDONLY:
-        raise KernelError(EINVAL)
-    d = resolve(t, dirfd, path)
-    if not d.inode.is_dir:
-        raise KernelError(ENOTDIR)
-    _may_change_dir(t, d)
-    name = b".pyunik-tmpfile-%d" % time.monotonic_ns()
-    inode = d.inode.create(name, S.S_IFREG | (mode & 0o7777 & ~p.fs.umask), p.cred.euid,
-                           p.cred.egid)
-    d.inode.unlink(name)
-    inode.never_link = bool(flags & O_EXCL)     # O_TMPFILE|O_EXCL: linkat gives ENOENT
-    file = InodeFile(inode, flags & _OPEN_KEEP & ~O_TMPFILE | L.O_RDWR & flags,
-                     d.child(name, inode, d.mount))
+            file = namei.open_path(_vfs(t), _context(t), base, path, flags, mode, p.fs.umask,
+                                   _shrinking(t))
+    except FifoWouldBlock:
+        p.kernel.deadlock(t, "opening a fifo whose other end nobody opens")
     return p.fds.install(file, bool(flags & L.O_CLOEXEC))
 
 
@@ -360,7 +268,7 @@ def _getdents(t, fd, dirp, count, old_format):
     dst = IovIter.buffer(t.mm, dirp, count)
     if not hasattr(f, "getdents"):
         raise KernelError(ENOTDIR)
-    if _dead(f.inode):
+    if namei.dead(f.inode):
         raise KernelError(ENOENT)
     n = f.getdents(dst, old_format)
     inotify.accessed(f)
@@ -378,13 +286,7 @@ def sys_getdents(t, fd, dirp, count):
 
 
 def do_mkdir(t, dirfd, path, mode):
-    p = t.process
-    lk = _lookup_parent(t, dirfd, path)
-    if lk.child is not None:
-        raise KernelError(EEXIST)
-    _may_change_dir(t, lk.parent)
-    lk.parent.inode.mkdir(lk.name, mode & 0o7777 & ~p.fs.umask, p.cred.euid, p.cred.egid)
-    inotify.created(lk, is_dir=True)
+    namei.mkdir(_vfs(t), _context(t), _lookup_parent(t, dirfd, path), mode, t.process.fs.umask)
     return 0
 
 
@@ -399,21 +301,7 @@ def sys_mkdirat(t, dirfd, path, mode):
 
 
 def do_rmdir(t, dirfd, path):
-    lk = _lookup_parent(t, dirfd, path)
-    if lk.name == b".":
-        raise KernelError(EINVAL)
-    if lk.name == b"..":
-        raise KernelError(ENOTEMPTY)
-    if lk.child is None:
-        raise KernelError(ENOENT)
-    if not lk.child.inode.is_dir:
-        raise KernelError(ENOTDIR)       # a symlink too, even to a directory
-    if lk.child.mount is not lk.parent.mount or len(lk.child.steps) == 1:
-        raise KernelError(EBUSY)   # a mount point
-    _may_change_dir(t, lk.parent)
-    _sticky_ok(t, lk.parent, lk.child.inode)
-    lk.parent.inode.rmdir(lk.name)
-    inotify.removed(lk)
+    namei.rmdir(_vfs(t), _context(t), _lookup_parent(t, dirfd, path))
     return 0
 
 
@@ -423,18 +311,7 @@ def sys_rmdir(t, path):
 
 
 def do_unlink(t, dirfd, path):
-    lk = _lookup_parent(t, dirfd, path)
-    if lk.child is None:
-        raise KernelError(ENOENT)
-    if lk.child.inode.is_dir:
-        raise KernelError(EISDIR)
-    if lk.trailing_slash:
-        raise KernelError(ENOTDIR)
-    _may_change_dir(t, lk.parent)
-    _sticky_ok(t, lk.parent, lk.child.inode)
-    links = inotify.links(lk.child)
-    lk.parent.inode.unlink(lk.name)
-    inotify.removed(lk, links)
+    namei.unlink(_vfs(t), _context(t), _lookup_parent(t, dirfd, path))
     return 0
 
 
@@ -453,47 +330,10 @@ def sys_unlinkat(t, dirfd, path, flags):
 
 
 def do_rename(t, olddirfd, oldpath, newdirfd, newpath, flags):
-    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT):
-        raise KernelError(EINVAL)
-    if flags & RENAME_EXCHANGE and flags & (RENAME_NOREPLACE | RENAME_WHITEOUT):
-        raise KernelError(EINVAL)
-    if flags & RENAME_WHITEOUT:
-        raise KernelError(EINVAL)      # whiteouts are overlayfs-internal
+    namei.check_rename_flags(flags)
     old = _lookup_parent(t, olddirfd, oldpath)
     new = _lookup_parent(t, newdirfd, newpath)
-    if old.name in (b".", b"..", b"/") or new.name in (b".", b"..", b"/"):
-        raise KernelError(EBUSY)
-    if old.child is None:
-        raise KernelError(ENOENT)
-    if old.parent.mount is not new.parent.mount:
-        raise KernelError(EXDEV)
-    src = old.child.inode
-    if (old.trailing_slash or new.trailing_slash) and not src.is_dir:
-        raise KernelError(ENOTDIR)
-    if new.child is not None:
-        if flags & RENAME_NOREPLACE:
-            raise KernelError(EEXIST)
-        dst = new.child.inode
-        if dst is src:
-            return 0
-        if not flags & RENAME_EXCHANGE:
-            if src.is_dir and not dst.is_dir:
-                raise KernelError(ENOTDIR)
-            if dst.is_dir and not src.is_dir:
-                raise KernelError(EISDIR)
-    elif flags & RENAME_EXCHANGE:
-        raise KernelError(ENOENT)
-    # A directory cannot move below itself.
-    if src.is_dir:
-        steps = [s.inode for s in new.parent.steps]
-        if src in steps:
-            raise KernelError(EINVAL)
-    _may_change_dir(t, old.parent)
-    _may_change_dir(t, new.parent)
-    _sticky_ok(t, old.parent, src)
-    links = inotify.links(new.child)
-    old.parent.inode.rename(old.name, new.parent.inode, new.name, flags)
-    inotify.renamed(old, new, bool(flags & RENAME_EXCHANGE), links)
+    namei.rename(_vfs(t), _context(t), old, new, flags)
     return 0
 
 
@@ -517,19 +357,8 @@ def do_link(t, olddirfd, oldpath, newdirfd, newpath, flags):
         raise KernelError(EINVAL)
     src = resolve(t, olddirfd, oldpath, follow=bool(flags & L.AT_SYMLINK_FOLLOW),
                   empty_ok=bool(flags & L.AT_EMPTY_PATH))
-    if src.inode.is_dir:
-        raise KernelError(EPERM)
-    if getattr(src.inode, "never_link", False) or \
-            (src.inode.nlink == 0 and not hasattr(src.inode, "never_link")):
-        raise KernelError(ENOENT)
-    lk = _lookup_parent(t, newdirfd, newpath)
-    if lk.child is not None:
-        raise KernelError(EEXIST)
-    if lk.parent.mount is not src.mount:
-        raise KernelError(EXDEV)
-    _may_change_dir(t, lk.parent)
-    lk.parent.inode.link(lk.name, src.inode)
-    inotify.linked(lk, src)
+    namei.check_link_source(src)
+    namei.link(_vfs(t), _context(t), src, _lookup_parent(t, newdirfd, newpath))
     return 0
 
 
@@ -546,13 +375,7 @@ def sys_linkat(t, olddirfd, oldpath, newdirfd, newpath, flags):
 def do_symlink(t, target, newdirfd, linkpath):
     if not target:
         raise KernelError(ENOENT)
-    p = t.process
-    lk = _lookup_parent(t, newdirfd, linkpath)
-    if lk.child is not None:
-        raise KernelError(EEXIST)
-    _may_change_dir(t, lk.parent)
-    lk.parent.inode.symlink(lk.name, target, p.cred.euid, p.cred.egid)
-    inotify.created(lk)
+    namei.symlink(_vfs(t), _context(t), _lookup_parent(t, newdirfd, linkpath), target)
     return 0
 
 
@@ -588,22 +411,9 @@ def sys_readlinkat(t, dirfd, path, buf, size):
 
 
 def do_mknod(t, dirfd, path, mode, dev):
-    p = t.process
-    kind = S.S_IFMT(mode) or S.S_IFREG
-    if kind == S.S_IFDIR:
-        raise KernelError(EPERM)
-    if kind not in (S.S_IFREG, S.S_IFIFO, S.S_IFCHR, S.S_IFBLK, S.S_IFSOCK):
-        raise KernelError(EINVAL)
-    if kind in (S.S_IFCHR, S.S_IFBLK) and p.cred.euid != 0:
-        raise KernelError(EPERM)
-    lk = _lookup_parent(t, dirfd, path)
-    if lk.child is not None:
-        raise KernelError(EEXIST)
-    _may_change_dir(t, lk.parent)
-    lk.parent.inode.create(lk.name, kind | (mode & 0o7777 & ~p.fs.umask), p.cred.euid,
-                           p.cred.egid,
-                           dev & 0xFFFFFFFF)
-    inotify.created(lk)
+    namei.check_mknod(mode, t.process.cred.euid)
+    namei.mknod(_vfs(t), _context(t), _lookup_parent(t, dirfd, path), mode, dev,
+                t.process.fs.umask)
     return 0
 
 
@@ -623,7 +433,7 @@ def sys_mknodat(t, dirfd, path, mode, dev):
 def sys_getcwd(t, buf, size):
     """getcwd(2): the path with its NUL; ERANGE when it does not fit, ENOENT when the
     directory was removed."""
-    if _dead(t.process.fs.cwd.inode):
+    if namei.dead(t.process.fs.cwd.inode):
         raise KernelError(ENOENT)
     path = t.process.fs.cwd.text() + b"\0"
     if size < len(path):
@@ -634,31 +444,19 @@ def sys_getcwd(t, buf, size):
 
 def sys_chdir(t, path):
     """chdir(2)."""
-    p = resolve(t, L.AT_FDCWD, path)
-    if not p.inode.is_dir:
-        raise KernelError(ENOTDIR)
-    _may(t, p.inode, MAY_EXEC)
-    t.process.fs.cwd = p
+    t.process.fs.cwd = namei.check_directory(_context(t), resolve(t, L.AT_FDCWD, path))
     return 0
 
 
 def sys_fchdir(t, fd):
     """fchdir(2)."""
-    f = t.process.fds.get(fd)
-    p = getattr(f, "path", None)
-    if p is None or not p.inode.is_dir:
-        raise KernelError(ENOTDIR)
-    _may(t, p.inode, MAY_EXEC)
-    t.process.fs.cwd = p
+    t.process.fs.cwd = namei.check_directory(_context(t), t.process.fds.get(fd).path)
     return 0
 
 
 def sys_chroot(t, path):
     """chroot(2): needs root (EPERM otherwise)."""
-    p = resolve(t, L.AT_FDCWD, path)
-    if not p.inode.is_dir:
-        raise KernelError(ENOTDIR)
-    _may(t, p.inode, MAY_EXEC)
+    p = namei.check_directory(_context(t), resolve(t, L.AT_FDCWD, path))
     if t.process.cred.euid != 0:
         raise KernelError(EPERM)
     t.process.fs.root = p
@@ -667,20 +465,8 @@ def sys_chroot(t, path):
 
 # ---- permissions, owners, times ---------------------------------------------------------------
 
-def _owner_or_root(t, inode):
-    if t.process.cred.euid not in (0, inode.uid):
-        raise KernelError(EPERM)
-
-
 def _chmod(t, target: Path, mode):
-    inode = target.inode
-    _owner_or_root(t, inode)
-    target.mount.check_writable()
-    if inode.is_symlink:
-        raise KernelError(EOPNOTSUPP)
-    inode.set_mode(mode)
-    _vfs(t).changed()             # search permission is part of cached walks
-    inotify.attr_changed(target, mode=True)
+    attr.chmod(_vfs(t), _context(t), target, mode)
     return 0
 
 
@@ -716,22 +502,7 @@ def sys_fchmodat2(t, dirfd, path, mode, flags):
 
 
 def _chown(t, target: Path, uid, gid):
-    inode = target.inode
-    c = t.process.cred
-    if c.euid != 0:
-        if uid != -1 and uid != inode.uid:
-            raise KernelError(EPERM)
-        if gid != -1 and (c.euid != inode.uid or (gid != c.egid and gid not in c.groups)):
-            raise KernelError(EPERM)
-    target.mount.check_writable()
-    inode.set_owner(uid, gid)
-    _vfs(t).changed()
-    if not inode.is_dir and inode.mode & (S.S_ISUID | S.S_ISGID):
-        # Linux drops set-user-ID, and set-group-ID with group execute, on chown.
-        kill = S.S_ISUID | (S.S_ISGID if inode.mode & S.S_IXGRP else 0)
-        if inode.mode & kill:
-            inode.set_mode(inode.mode & 0o7777 & ~kill)
-    inotify.attr_changed(target, uid=uid != -1, gid=gid != -1)
+    attr.chown(_vfs(t), _context(t), target, uid, gid)
     return 0
 
 
@@ -765,15 +536,9 @@ def do_access(t, dirfd, path, mode, flags):
         raise KernelError(EINVAL)
     p = resolve(t, dirfd, path, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
                 empty_ok=bool(flags & L.AT_EMPTY_PATH))
-    if mode == F_OK:
-        return 0
     c = t.process.cred
     uid, gid = (c.euid, c.egid) if flags & AT_EACCESS else (c.uid, c.gid)
-    if mode & W_OK and (p.mount.readonly or p.inode.fs.readonly) and \
-            (p.inode.is_regular or p.inode.is_dir or p.inode.is_symlink):
-        raise KernelError(EROFS)
-    if not permitted(p.inode, mode, uid, gid, c.groups):
-        raise KernelError(EACCES)
+    attr.access(_context(t), p, mode, uid, gid)
     return 0
 
 
@@ -793,25 +558,13 @@ def sys_faccessat2(t, dirfd, path, mode, flags):
 
 
 def _set_times(t, target: Path, atime, mtime):
-    """utimensat's rules: setting both to now needs write access or ownership; any
-    other time needs ownership."""
-    inode = target.inode
-    target.mount.check_writable()
-    explicit = (atime not in (None, "now")) or (mtime not in (None, "now"))
-    if t.process.cred.euid not in (0, inode.uid):
-        if explicit:
-            raise KernelError(EPERM)
-        if not permitted(inode, MAY_WRITE, *_creds(t)):
-            raise KernelError(EACCES)
-    now = time.time_ns()
-    inode.set_times(now if atime == "now" else atime, now if mtime == "now" else mtime)
-    inotify.attr_changed(target, atime=atime is not None, mtime=mtime is not None)
+    attr.set_times(_context(t), target, atime, mtime)
     return 0
 
 
 def _timespec_time(sec, nsec):
     if nsec == UTIME_NOW:
-        return "now"
+        return attr.NOW
     if nsec == UTIME_OMIT:
         return None
     if not 0 <= nsec < 1000000000:
@@ -830,7 +583,7 @@ def sys_utimensat(t, dirfd, path, times, flags):
         if a is None and m is None:
             return 0
     else:
-        a = m = "now"
+        a = m = attr.NOW
     if path == 0:
         # utimensat(fd, NULL, ...) is futimens
         f = t.process.fds.get(dirfd)
@@ -846,7 +599,7 @@ def sys_utimensat(t, dirfd, path, times, flags):
 
 def _timeval_times(t, times):
     if not times:
-        return "now", "now"
+        return attr.NOW, attr.NOW
     raw = t.mm.read(times, 2 * L.TIMEVAL.size)
     out = []
     for sec, usec in L.TIMEVAL.iter_unpack(raw):
@@ -874,26 +627,14 @@ def sys_utime(t, path, times):
         a, m = L.UTIMBUF.unpack(t.mm.read(times, L.UTIMBUF.size))
         a, m = a * 1000000000, m * 1000000000
     else:
-        a = m = "now"
+        a = m = attr.NOW
     return _set_times(t, resolve(t, L.AT_FDCWD, path), a, m)
 
 
 # ---- sizes and syncing ------------------------------------------------------------------------
 
 def _truncate_inode(t, target: Path, length):
-    if length < 0:
-        raise KernelError(EINVAL)
-    inode = target.inode
-    if inode.is_dir:
-        raise KernelError(EISDIR)
-    if not inode.is_regular:
-        raise KernelError(EINVAL)
-    _may(t, inode, MAY_WRITE)
-    target.mount.check_writable()
-    seals.check_resize(inode, length)
-    t.process.kernel.file_shrinking(inode, length)
-    inode.truncate(length)
-    inotify.attr_changed(target, size=True)
+    attr.truncate(_context(t), target, length, _shrinking(t))
     return 0
 
 
@@ -904,50 +645,14 @@ def sys_truncate(t, path, length):
 
 def sys_ftruncate(t, fd, length):
     """ftruncate(2): the fd must be open for writing (EINVAL otherwise, as Linux)."""
-    f = t.process.fds.get(fd)
-    if length < 0:
-        raise KernelError(EINVAL)
-    inode = getattr(f, "inode", None)
-    if inode is None or not inode.is_regular:
-        raise KernelError(EINVAL)
-    if not f.writable:
-        raise KernelError(EINVAL)
-    seals.check_resize(inode, length)
-    t.process.kernel.file_shrinking(inode, length)
-    inode.truncate(length)
-    inotify.attr_changed(f.path, size=True)
+    attr.ftruncate(t.process.fds.get(fd), length, _shrinking(t))
     return 0
 
 
 def sys_fallocate(t, fd, mode, offset, length):
     """fallocate(2): mode 0 (and FALLOC_FL_KEEP_SIZE) extend the file; punching holes
     and the other modes are EOPNOTSUPP, as on a filesystem without them."""
-    f = t.process.fds.get(fd)
-    if offset < 0 or length <= 0:
-        raise KernelError(EINVAL)
-    if not f.writable:
-        raise KernelError(EBADF)
-    inode = getattr(f, "inode", None)
-    if inode is None:
-        raise KernelError(ESPIPE)
-    if inode.is_dir:
-        raise KernelError(EISDIR)
-    if not inode.is_regular:
-        raise KernelError(ENODEV)
-    if mode == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE and hasattr(inode, "punch"):
-        inode.punch(offset, length)
-        inotify.modified(f)
-        return 0
-    if mode & ~FALLOC_FL_KEEP_SIZE:
-        raise KernelError(EOPNOTSUPP)
-    if hasattr(inode, "allocate"):          # tmpfs: blocks count against its size
-        if not mode & FALLOC_FL_KEEP_SIZE and offset + length > inode.size:
-            seals.check_resize(inode, offset + length)
-        inode.allocate(offset, length, bool(mode & FALLOC_FL_KEEP_SIZE))
-    elif not mode & FALLOC_FL_KEEP_SIZE and offset + length > inode.size:
-        seals.check_resize(inode, offset + length)
-        inode.truncate(offset + length)
-    inotify.modified(f)
+    attr.fallocate(t.process.fds.get(fd), mode, offset, length)
     return 0
 
 

@@ -1,7 +1,9 @@
 """File-descriptor system calls. Mostly argument checking, since we don't trust user
 code, and calls into the fd table (kernel/fdtable.py) and the files (fs/).
 
-Path-based calls are in files.py.
+Layer: kernel (syscall handlers). Data moves through fs/read_write.py with an IovIter
+over the guest's buffers (mm/iov_iter.py); locks are fs/locks.py's. Path-based calls
+are in files.py.
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ from ...abi.fcntl import (F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GET_SEALS, F_
 from ...abi.memfd import MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL
 from ...errors import KernelError
 from ...fs import inotify
-from ...fs import locks, seals
+from ...fs import locks, read_write, seals
 from ...fs.eventfd import EventFile
-from ...fs.file import transfer
 from ...fs.openfile import InodeFile
 from ...fs.pipe import make_pipe, set_capacity
 from ...fs.vfs import Path, Step
@@ -56,16 +57,10 @@ def _positional(t, fd, offset):
     return f
 
 
-def _read(f, dst, offset=None):
-    """A read of 0 bytes still asks the file (a directory says EISDIR, an eventfd
-    EINVAL), as vfs_read does."""
-    return inotify.accessed(f, f.read_iter(dst, offset))
-
-
 def _write(t, f, src, offset=None):
     """Write to a file; a broken pipe also raises SIGPIPE, as Linux's pipe_write does."""
     try:
-        return inotify.modified(f, f.write_iter(src, offset))
+        return read_write.write(f, src, offset)
     except KernelError as e:
         _broken_pipe(t, e)
         raise
@@ -80,7 +75,7 @@ def sys_read(t, fd, buf, count):
     """read(2): the buffer is checked while data is copied (a fault part way returns
     what was copied; at end of file the buffer is never touched)."""
     f = _readable(t, fd)
-    return _read(f, IovIter.buffer(t.mm, buf, count))
+    return read_write.read(f, IovIter.buffer(t.mm, buf, count))
 
 
 def sys_write(t, fd, buf, count):
@@ -95,7 +90,7 @@ def sys_pread64(t, fd, buf, count, offset):
     f = _positional(t, fd, offset)
     if not f.readable:
         raise KernelError(EBADF)
-    return _read(f, IovIter.buffer(t.mm, buf, count), offset)
+    return read_write.read(f, IovIter.buffer(t.mm, buf, count), offset)
 
 
 def sys_pwrite64(t, fd, buf, count, offset):
@@ -114,28 +109,7 @@ def sys_readv(t, fd, iov, iovcnt):
 
 
 def _readv(t, f, iov, iovcnt, offset):
-    dst = IovIter.iovec(t.mm, iov, iovcnt)
-    if not dst.count:
-        return 0
-    if getattr(f, "read_each_iovec", False):
-        return inotify.accessed(f, _read_each(f, dst, offset))
-    return inotify.accessed(f, f.read_iter(dst, offset))
-
-
-def _read_each(f, dst, offset):
-    done = 0
-    for one in dst.segments():
-        want = one.count
-        try:
-            n = f.read_iter(one, None if offset is None else offset + done) if want else 0
-        except KernelError:
-            if done:
-                break
-            raise
-        done += n
-        if n != want:
-            break
-    return done
+    return read_write.readv(f, IovIter.iovec(t.mm, iov, iovcnt), offset)
 
 
 def sys_writev(t, fd, iov, iovcnt):
@@ -353,21 +327,11 @@ def _regular(f):
 
 
 def _copy(t, fin, pin, fout, pout, length):
-    """length bytes of fin from pin on to fout at pout (at its own position if pout
-    is None), a chunk at a time; returns how many moved (fs.file.transfer)."""
-    if pout is None:
-        def write(data, done):
-            return fout.write(data)
-    else:
-        def write(data, done):
-            return fout.pwrite(data, pout + done)
     try:
-        n = transfer(lambda size, done: fin.pread(size, pin + done), write, length)
+        return read_write.copy_range(fin, pin, fout, pout, length)
     except KernelError as e:
         _broken_pipe(t, e)
         raise
-    inotify.accessed(fin, n)
-    return inotify.modified(fout, n)
 
 
 def _read_offset(t, ptr):
@@ -503,8 +467,6 @@ def sys_memfd_create(t, name, flags):
 
 
 # ---- locks --------------------------------------------------------------------------------------
-
-
 
 def _record_lock(t, fd, f, cmd, arg):
     """fcntl's record and OFD lock commands: struct flock decoded and encoded here,
