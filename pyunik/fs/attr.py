@@ -18,10 +18,10 @@ from errno import (EACCES, EBADF, EINVAL, EISDIR, ENODEV, EOPNOTSUPP, EPERM, ERO
 
 from ..errors import KernelError
 from . import inotify, seals
+from ..abi.fcntl import F_OK, W_OK
 from ..abi.fs import FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAY_WRITE
 from .vfs import Path, WalkContext, permitted
 
-F_OK, W_OK = 0, 2
 NOW = "now"          # a time to set: nanoseconds, NOW, or None (leave it)
 
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from errno import EAGAIN, EBADF, EDEADLK, EINVAL
 
+from ..abi.fs import SEEK_CUR, SEEK_END, SEEK_SET
 from ..errors import KernelError
 
 READ, WRITE, UNLOCK = 0, 1, 2       # F_RDLCK, F_WRLCK, F_UNLCK
 RECORD, FLOCK = "locks", "flocks"   # the two independent tables on an inode
-SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
 
 
 class Lock:
