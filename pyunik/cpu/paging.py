@@ -227,16 +227,17 @@ class PageTables:
             va = stop
 
     def set(self, start: int, end: int, prot: int) -> None:
-        """Entries for virtual [start, end), mapped by the extents there, with prot."""
+        """Entries for the mapped pages of virtual [start, end), with prot."""
         bits = leaf_bits(prot)
         if not bits:
             self.clear(start, end)
             return
-        for chunk, first, count, va in self._chunks(start, end):
-            pt = self._leaf_table(chunk, True)
-            entry = self.physical(va) | bits
-            values = array.array("Q", range(entry, entry + count * PAGE, PAGE))
-            _memmove(pt + 8 * first, values.tobytes(), 8 * count)
+        for a, b, phys in self.pieces(start, end):
+            for chunk, first, count, va in self._chunks(a, b):
+                pt = self._leaf_table(chunk, True)
+                entry = (phys + (va - a)) | bits
+                values = array.array("Q", range(entry, entry + count * PAGE, PAGE))
+                _memmove(pt + 8 * first, values.tobytes(), 8 * count)
 
     def clear(self, start: int, end: int) -> None:
         """Virtual [start, end) not present."""
@@ -291,14 +292,6 @@ class PageTables:
                 a, b = max(e.start, start), min(e.end, end)
                 out.append((a, b, e.phys + (a - e.start)))
         return out
-
-    def physical(self, addr: int) -> int:
-        """The physical address of a mapped virtual address (KeyError if unmapped)."""
-        i = bisect.bisect_right(self._starts, addr) - 1
-        if i >= 0 and addr < self.extents[i].end:
-            e = self.extents[i]
-            return e.phys + (addr - e.start)
-        raise KeyError(addr)
 
     def virtual(self, phys: int) -> int | None:
         """The virtual address physical address phys stands for, if any."""
