@@ -1,7 +1,6 @@
 """Page tables for the guest CPU: what each guest page may be used for.
 
-Layer: cpu/, used only by cpu/engine.py. Calls the host's mmap (through ctypes) for
-the memory the tables live in; knows nothing of VMAs.
+Layer: cpu/, used only by cpu/engine.py; knows nothing of VMAs.
 
 Why the CPU runs with paging on. Unicorn's x86 CPU with paging off puts every page in
 its TLB as readable, writable and executable, and Unicorn 2.1 lets a guest store use
@@ -25,8 +24,9 @@ Leaf entries carry exactly the mapping's access: present for any access, writabl
 with PROT_WRITE, NX without PROT_EXEC; pages with no access, or unmapped, are not
 present, so the guest faults there (#PF, the address in CR2) as it would on Linux.
 Accessed and dirty bits are preset so the MMU never writes to the tables. Table pages
-are taken from one host reservation (committed lazily by the host) and never given
-back while the engine lives: a range mapped again reuses its tables.
+are taken from one anonymous host mapping (committed lazily by the host, gone with
+the engine) and never given back while the engine lives: a range mapped again reuses
+its tables.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from __future__ import annotations
 import array
 import bisect
 import ctypes
+import mmap
 
-from ..abi import mman
 from ..abi.page import PAGE_SIZE as PAGE
 from ..abi.x86 import (PAGE_ACCESSED, PAGE_DIRTY, PAGE_NX, PAGE_PRESENT, PAGE_RW,
                        PAGE_USER, PTE_PFN_MASK)
@@ -49,15 +49,6 @@ PRESENT, WRITABLE, NO_EXECUTE = PAGE_PRESENT, PAGE_RW, PAGE_NX
 _TABLE_LINK = PAGE_PRESENT | PAGE_RW | PAGE_USER | PAGE_ACCESSED   # non-leaf: allows all
 _LEAF = PAGE_PRESENT | PAGE_USER | PAGE_ACCESSED | PAGE_DIRTY
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_mmap = _libc.mmap
-_mmap.restype = ctypes.c_void_p
-_mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                  ctypes.c_int, ctypes.c_long]
-_munmap = _libc.munmap
-_munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-_PROT_RW = mman.PROT_READ | mman.PROT_WRITE
-_MAP_PRIVATE_ANON_NORESERVE = mman.MAP_PRIVATE | mman.MAP_ANONYMOUS | mman.MAP_NORESERVE
 _memset = ctypes.memset
 _memmove = ctypes.memmove
 _string_at = ctypes.string_at
@@ -164,10 +155,9 @@ class PageTables:
     the PML4 (CR3). Tables are addressed by their index in the area."""
 
     def __init__(self) -> None:
-        ptr = _mmap(None, TABLE_AREA, _PROT_RW, _MAP_PRIVATE_ANON_NORESERVE, -1, 0)
-        if ptr in (None, ctypes.c_void_p(-1).value):
-            raise MemoryError("no host memory for page tables")
-        self.host = ptr
+        self._area = mmap.mmap(-1, TABLE_AREA, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        self._pin = ctypes.c_char.from_buffer(self._area)     # keeps the mapping in place
+        self.host = ctypes.addressof(self._pin)
         self.root = TABLE_BASE
         self._next = 1                       # table page 0 is the PML4
         self._pt: dict[int, int] = {}        # 2 MiB chunk number -> host address of its PT
@@ -175,13 +165,6 @@ class PageTables:
         self.extents: list[Extent] = []      # sorted by start, never overlapping
         self._starts: list[int] = []
 
-    def close(self) -> None:
-        if self.host:
-            _munmap(self.host, TABLE_AREA)
-            self.host = 0
-
-    def __del__(self) -> None:      # the engine that mapped the area is gone too
-        self.close()
 
     # ---- tables ----------------------------------------------------------------------------
 
