@@ -55,6 +55,19 @@ PY_CASES = [("sum(i*i for i in range(N))", PY_COMPUTE, 300_000, 2_000_000,
 BUSYBOX_MB = {"quick": 8, "full": 64}
 
 
+def _versus_qemu(bench, section: int, label: str, value: dict, target: str | None) -> None:
+    """The pyunik / qemu-x86_64 row of a measurement, judged when it has a target."""
+    if "qemu" not in value:
+        return
+    ratio = value["pyunik"] / value["qemu"]
+    name = "%s: pyunik / qemu-x86_64" % label
+    if target:
+        t = TARGETS[target]
+        bench.row(section, name, ratio, "x", "<= %g" % t, ratio <= t)
+    else:
+        bench.row(section, name, ratio, "x")
+
+
 def python_startup(bench, median, PYTHON3: str) -> None:
     """Row 5: wall time of `python3 -c pass`, native / qemu / pyunik."""
     bench.log("row 5: python3 -c pass")
@@ -106,14 +119,7 @@ def c_loops(bench, check, median, per_op, BIN: str) -> None:
         for k in names:
             bench.row(9, "%s: %s" % (label, k if k != "qemu" else "qemu-x86_64"), ns[k],
                       "ns/iter", note="N=%s..%s, median of %d" % (n1, n2, len(times[k][n2])))
-        if "qemu" in ns:
-            ratio = ns["pyunik"] / ns["qemu"]
-            if target:
-                t = TARGETS[target]
-                bench.row(9, "%s: pyunik / qemu-x86_64" % label, ratio, "x", "<= %g" % t,
-                          ratio <= t)
-            else:
-                bench.row(9, "%s: pyunik / qemu-x86_64" % label, ratio, "x")
+        _versus_qemu(bench, 9, label, ns, target)
 
 
 def python_workloads(bench, check, median, PYTHON3: str) -> None:
@@ -139,14 +145,7 @@ def python_workloads(bench, check, median, PYTHON3: str) -> None:
         for k in names:
             bench.row(10, "%s: %s" % (label, k if k != "qemu" else "qemu-x86_64"), med[k],
                       "s", note="N=%d, median of %d, best %.3g" % (n, R, min(secs[k])))
-        if "qemu" in med:
-            ratio = med["pyunik"] / med["qemu"]
-            if target:
-                t = TARGETS[target]
-                bench.row(10, "%s: pyunik / qemu-x86_64" % label, ratio, "x", "<= %g" % t,
-                          ratio <= t)
-            else:
-                bench.row(10, "%s: pyunik / qemu-x86_64" % label, ratio, "x")
+        _versus_qemu(bench, 10, label, med, target)
 
 
 def busybox_files(bench, check, median, Engine, BenchError) -> None:
