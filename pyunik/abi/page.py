@@ -1,7 +1,8 @@
 """Pages and the shape of the x86-64 user address space.
 
 arch/x86/include/asm/page_types.h, arch/x86/include/asm/page_64_types.h,
-arch/x86/include/asm/elf.h and mm/Kconfig. Linux facts only, no behaviour.
+arch/x86/include/asm/elf.h and mm/Kconfig (DEFAULT_MMAP_MIN_ADDR).
+Linux facts only, no behaviour.
 """
 
 # arch/x86/include/asm/page_types.h
@@ -15,5 +16,5 @@ TASK_SIZE = 0x7FFFFFFFF000
 # linker run as a program is loaded (2/3 of TASK_SIZE, page aligned, without ASLR)
 ELF_ET_DYN_BASE = 0x555555554000
 
-# mm/Kconfig: DEFAULT_MMAP_MIN_ADDR on x86 (/proc/sys/vm/mmap_min_addr)
+# /proc/sys/vm/mmap_min_addr: CONFIG_DEFAULT_MMAP_MIN_ADDR as x86 distributions set it
 MMAP_MIN_ADDR = 0x10000
