@@ -98,27 +98,25 @@ class PipeEnd(File):
         write of at most PIPE_BUF bytes goes in whole or not at all), then the copy."""
         if not src.count:
             return 0
-        if not self.writable:
-            raise KernelError(errno.EBADF)
-        p = self.pipe
-        if p.readers == 0:
-            raise KernelError(errno.EPIPE)
-        room = p.capacity - len(p.data)
-        if room <= 0 or (src.count <= PIPE_BUF and room < src.count):
-            raise KernelError(errno.EAGAIN)
+        self._room(src.count)
         return self.stream_write(src, None, L.PAGE_SIZE)
 
-    def write(self, data: bytes) -> int:
+    def _room(self, size: int) -> int:
+        """Room for a write of size bytes: EBADF, EPIPE without readers, EAGAIN when
+        full (or too full for an atomic write of at most PIPE_BUF bytes)."""
         if not self.writable:
             raise KernelError(errno.EBADF)
         p = self.pipe
         if p.readers == 0:
             raise KernelError(errno.EPIPE)
         room = p.capacity - len(p.data)
-        if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
+        if room <= 0 or (size <= PIPE_BUF and room < size):
             raise KernelError(errno.EAGAIN)
-        n = min(room, len(data))
-        p.data += data[:n]
+        return room
+
+    def write(self, data: bytes) -> int:
+        n = min(self._room(len(data)), len(data))
+        self.pipe.data += data[:n]
         return n
 
     def stat(self) -> tuple:

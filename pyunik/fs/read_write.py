@@ -1,7 +1,8 @@
 """The VFS read and write operations (Linux's fs/read_write.c): a File's read_iter
 or write_iter, then the fsnotify event (IN_ACCESS, IN_MODIFY) when bytes moved, as
-vfs_read, vfs_readv and vfs_write do; and the chunked copy between two files that
-sendfile and copy_file_range make.
+vfs_read, vfs_readv and vfs_write do; the chunked copy between two files that
+sendfile and copy_file_range make; and reading a directory (iterate_dir, from
+fs/readdir.c).
 
 Layer: fs. Called by the read/write family of system calls with the File and an
 IovIter over the guest's buffers (mm/iov_iter.py); calls the File and fs/inotify.py.
@@ -9,6 +10,8 @@ Signals (SIGPIPE on a broken pipe) are the caller's.
 """
 
 from __future__ import annotations
+
+from errno import ENOENT, ENOTDIR
 
 from ..errors import KernelError
 from . import inotify
@@ -65,3 +68,15 @@ def copy_range(fin, pin: int, fout, pout: int | None, length: int) -> int:
     n = transfer(lambda size, done: fin.pread(size, pin + done), put, length)
     inotify.accessed(fin, n)
     return inotify.modified(fout, n)
+
+
+def iterate_dir(f, dst, old_format: bool = False) -> int:
+    """iterate_dir: ENOTDIR for a file that is no directory, ENOENT for a removed
+    one, else the records that fit in dst (InodeFile.getdents) and IN_ACCESS."""
+    if not hasattr(f, "getdents"):
+        raise KernelError(ENOTDIR)
+    if f.inode.is_dir and f.inode.nlink == 0:
+        raise KernelError(ENOENT)
+    n = f.getdents(dst, old_format)
+    inotify.accessed(f)
+    return n

@@ -24,7 +24,7 @@ from ...abi.stat import (STATX_ATIME, STATX_BASIC_STATS, STATX_CTIME, STATX_DEVS
                          UTIME_NOW, UTIME_OMIT)
 from ...abi.statfs import STATFS
 from ...errors import KernelError
-from ...fs import attr, inotify, namei
+from ...fs import attr, inotify, namei, read_write
 from ...fs.pipe import FifoWouldBlock
 from ...fs.vfs import Path, WalkContext
 from ...mm.iov_iter import IovIter
@@ -260,19 +260,11 @@ def sys_fstatfs(t, fd, buf):
 # ---- directories --------------------------------------------------------------------------
 
 def _getdents(t, fd, dirp, count, old_format):
-    """EBADF, then access_ok, then ENOTDIR and ENOENT (iterate_dir); the records
-    are copied as filldir64 copies them (InodeFile.getdents)."""
+    """EBADF (O_PATH too), then access_ok, then the VFS (fs/read_write.py)."""
     f = t.process.fds.get(fd)
     if f.flags & O_PATH:
         raise KernelError(EBADF)
-    dst = IovIter.buffer(t.mm, dirp, count)
-    if not hasattr(f, "getdents"):
-        raise KernelError(ENOTDIR)
-    if namei.dead(f.inode):
-        raise KernelError(ENOENT)
-    n = f.getdents(dst, old_format)
-    inotify.accessed(f)
-    return n
+    return read_write.iterate_dir(f, IovIter.buffer(t.mm, dirp, count), old_format)
 
 
 def sys_getdents64(t, fd, dirp, count):
