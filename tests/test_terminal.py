@@ -5,7 +5,8 @@ terminal of a new session, and runs the same program on it twice, natively and
 under pyunik, with the pty as stdin, stdout and stderr. Both runs use the same pty,
 so they must print the same /dev/pts/N: ttyname(3) (musl and glibc), busybox and
 coreutils `tty`, Python's os.ttyname. Under pyunik /dev/pts/N is a devfs node for the
-one terminal pyunik was given, never another host pty.
+one terminal pyunik was given, never another host pty; /dev/tty opens only when that
+terminal is the controlling one, as natively.
 """
 
 from __future__ import annotations
@@ -34,12 +35,14 @@ class Terminal:
         os.close(self.master)
         os.close(self.slave)
 
-    def run(self, argv, env=None, stdin=None) -> tuple[int, bytes]:
+    def run(self, argv, env=None, stdin=None, ctty=True) -> tuple[int, bytes]:
+        """ctty False: a new session with no controlling terminal at all."""
         name = self.name
 
         def controlling_terminal():
             os.setsid()
-            os.close(os.open(name, os.O_RDWR))   # the first tty a leader opens
+            if ctty:
+                os.close(os.open(name, os.O_RDWR))   # the first tty a leader opens
 
         p = subprocess.Popen([str(a) for a in argv], stdin=self.slave if stdin is None
                              else stdin, stdout=self.slave, stderr=self.slave,
@@ -65,10 +68,11 @@ def terminal():
     t.close()
 
 
-def _both(terminal, argv, stdin=None) -> tuple[tuple[int, bytes], tuple[int, bytes]]:
-    native = terminal.run(argv, stdin=stdin)
+def _both(terminal, argv, stdin=None, ctty=True):
+    """(native, emulated) runs of argv on the terminal: (status, output) each."""
+    native = terminal.run(argv, stdin=stdin, ctty=ctty)
     emulated = terminal.run(pyunik_command(argv, extra_opts=["-q"]),
-                            env=host_env_for_pyunik(), stdin=stdin)
+                            env=host_env_for_pyunik(), stdin=stdin, ctty=ctty)
     return native, emulated
 
 
@@ -88,6 +92,15 @@ def test_ttyname_when_stdin_is_not_a_terminal(terminal, libc):
     native, emulated = _both(terminal, [BIN / ("ttyinfo-" + libc)],
                              stdin=subprocess.DEVNULL)
     assert b"fd 0: isatty=0 ttyname=ENOTTY" in native[1]
+    assert emulated == native
+
+
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_dev_tty_needs_a_controlling_terminal(terminal, libc):
+    """stdio on a terminal that is not the session's controlling terminal: ttyname
+    still names it, but /dev/tty cannot be opened (ENXIO)."""
+    native, emulated = _both(terminal, [BIN / ("ttyinfo-" + libc)], ctty=False)
+    assert b"open /dev/tty: ENXIO" in native[1]
     assert emulated == native
 
 

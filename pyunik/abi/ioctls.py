@@ -16,12 +16,13 @@ TIOCGWINSZ = 0x5413
 TIOCSWINSZ = 0x5414
 FIONREAD = 0x541B
 FIONBIO = 0x5421
+TIOCGSID = 0x5429     # the session of the caller's controlling terminal
 FIONCLEX = 0x5450
 FIOCLEX = 0x5451
 IOCTL_NAMES = {TCGETS: "TCGETS", TCSETS: "TCSETS", TCSETSW: "TCSETSW", TCSETSF: "TCSETSF",
                TIOCGPGRP: "TIOCGPGRP", TIOCSPGRP: "TIOCSPGRP", TIOCGWINSZ: "TIOCGWINSZ",
                TIOCSWINSZ: "TIOCSWINSZ", FIONREAD: "FIONREAD", FIONBIO: "FIONBIO",
-               FIONCLEX: "FIONCLEX", FIOCLEX: "FIOCLEX"}
+               TIOCGSID: "TIOCGSID", FIONCLEX: "FIONCLEX", FIOCLEX: "FIOCLEX"}
 
 # struct winsize; struct termios (the kernel's, without speeds) is 36 bytes
 WINSIZE = struct.Struct("<HHHH")

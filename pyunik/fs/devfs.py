@@ -14,8 +14,10 @@ does (drivers/char/mem.c, drivers/char/random.c, drivers/tty/tty_io.c):
   random,
   urandom  read the kernel's random source (seeded in deterministic mode), writes
            succeed (they would add entropy)
-  tty,     the host terminal pyunik's stdio is, when it is one; otherwise ENXIO
-  console  (tty: no controlling terminal) or ENODEV (console: no console device)
+  tty      the host terminal pyunik's stdio is, when it is pyunik's controlling
+           terminal; otherwise ENXIO (no controlling terminal)
+  console  the host terminal pyunik's stdio is, when it is one; otherwise ENODEV
+           (no console device)
 
 and pts/, where the host terminal pyunik's stdio is (only that one, never another
 host pty) has its node under its host name, /dev/pts/N: it stats as the terminal the
@@ -32,7 +34,9 @@ import os
 import stat as S
 from errno import ENODEV, ENOSPC, ENXIO, ESPIPE
 
+from ..abi.ioctls import TIOCGSID
 from ..abi.kdev_t import new_encode_dev
+from ..abi.posix_types import INT
 from ..errors import KernelError
 from .file import HostStream, host_errno, stat_fields
 from .inode import Inode
@@ -87,11 +91,13 @@ class DevFS(RamFS):
         c = self.kernel.config
         return [c.stdin, c.stdout, c.stderr]
 
-    def terminal_fds(self) -> tuple[int, int] | None:
+    def terminal_fds(self, controlling: bool = False) -> tuple[int, int] | None:
         """(fd to read, fd to write) of the host terminal among the guest's stdio host
-        fds, or None when none of them is a terminal."""
+        fds, or None when none of them is a terminal. controlling: only a terminal
+        that is pyunik's controlling terminal (what /dev/tty opens), which the guest
+        has as its own."""
         fds = self._stdio()
-        ttys = [fd for fd in fds if _isatty(fd)]
+        ttys = [fd for fd in fds if _isatty(fd) and (not controlling or _controls(fd))]
         if not ttys:
             return None
         reader = fds[0] if fds[0] in ttys else ttys[0]
@@ -104,6 +110,16 @@ def _isatty(fd: int) -> bool:
         return os.isatty(fd)
     except OSError:
         return False
+
+
+def _controls(fd: int) -> bool:
+    """Is the terminal on fd the controlling terminal of pyunik's session? (TIOCGSID
+    answers ENOTTY for any other terminal.)"""
+    try:
+        sid = INT.unpack(fcntl.ioctl(fd, TIOCGSID, bytes(INT.size)))[0]
+    except OSError:
+        return False
+    return sid == os.getsid(0)
 
 
 def _access_mode(fd: int) -> int:
@@ -171,7 +187,6 @@ class DeviceInode(Inode):
     def __init__(self, fs: DevFS, name: bytes, major: int, minor: int, perm: int):
         super().__init__(fs, S.S_IFCHR | perm, 0, 0, rdev=new_encode_dev(major, minor))
         self.name = name
-        self.relpath = b"/" + name          # for /proc/<pid>/fd when no path is known
         self.major, self.minor = major, minor
         # mmap of /dev/zero gives fresh anonymous memory (shared or private).
         self.mmap_anonymous = (major, minor) == (1, 5)
@@ -188,10 +203,15 @@ class DeviceInode(Inode):
         pass    # O_TRUNC on a device: nothing to cut
 
     def open(self, flags: int):
-        if (self.major, self.minor) in ((5, 0), (5, 1)):
+        if (self.major, self.minor) == (5, 0):
+            fds = self.fs.terminal_fds(controlling=True)
+            if fds is None:
+                raise KernelError(ENXIO)        # no controlling terminal
+            return TerminalFile(self, flags, *fds)
+        if (self.major, self.minor) == (5, 1):
             fds = self.fs.terminal_fds()
             if fds is None:
-                raise KernelError(ENXIO if self.minor == 0 else ENODEV)
+                raise KernelError(ENODEV)       # no console device
             return TerminalFile(self, flags, *fds)
         return DeviceFile(self, flags)
 
