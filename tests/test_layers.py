@@ -1,0 +1,76 @@
+"""The layers hold: `cli/api -> kernel -> (fs, net, mm, loader) -> cpu -> abi`, nothing
+imports upward, only cpu/ imports unicorn, fs/ never reaches the system calls, and
+every module opens with a docstring. Read from the source with ast, so a new import
+anywhere (at module level or inside a function) is checked."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parent.parent / "pyunik"
+
+# What each part of pyunik may import (besides itself and the standard library).
+ALLOWED = {
+    "abi": set(),
+    "errors": set(),
+    "cpu": {"abi", "errors", "unicorn"},
+    "mm": {"abi", "errors", "cpu"},
+    "fs": {"abi", "errors", "cpu", "mm"},
+    "net": {"abi", "errors", "cpu", "mm", "fs"},
+    "loader": {"abi", "errors", "cpu", "mm", "fs"},
+    "trace": {"abi", "errors", "cpu", "mm"},
+    "kernel": {"abi", "errors", "cpu", "mm", "fs", "net", "loader", "trace"},
+    "api": {"abi", "errors", "cpu", "mm", "fs", "net", "loader", "trace", "kernel"},
+    "cli": {"abi", "errors", "cpu", "mm", "fs", "net", "loader", "trace", "kernel", "api",
+            "__version__"},
+    "__init__": {"api", "kernel", "errors"},
+    "__main__": {"cli"},
+}
+
+
+def _modules():
+    return sorted(PKG.rglob("*.py"))
+
+
+def _imports(path: Path) -> set[str]:
+    """The parts of pyunik (and unicorn) that path imports."""
+    rel = path.relative_to(PKG)
+    parts = ["pyunik"] + list(rel.with_suffix("").parts)
+    package = parts[:-1]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        targets = []
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - (node.level - 1)]
+                mod = base + (node.module.split(".") if node.module else [])
+            else:
+                mod = node.module.split(".")
+            targets = [mod] if node.module else [mod + [a.name] for a in node.names]
+        elif isinstance(node, ast.Import):
+            targets = [a.name.split(".") for a in node.names]
+        for t in targets:
+            if t[0] == "pyunik" and len(t) > 1:
+                out.add(t[1])
+            elif t[0] == "unicorn":
+                out.add("unicorn")
+            if t[:3] == ["pyunik", "kernel", "syscalls"]:
+                out.add("kernel.syscalls")
+    return out
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PKG)))
+def test_imports_follow_the_layers(path):
+    rel = path.relative_to(PKG)
+    part = rel.parts[0] if len(rel.parts) > 1 else rel.stem
+    found = _imports(path) - {part}
+    allowed = ALLOWED[part] | ({"kernel.syscalls"} if part in ("kernel", "api", "cli") else set())
+    assert found <= allowed, "%s imports %s" % (rel, sorted(found - allowed))
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PKG)))
+def test_module_opens_with_a_docstring(path):
+    assert ast.get_docstring(ast.parse(path.read_text())), path.relative_to(PKG)
