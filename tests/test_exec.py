@@ -9,7 +9,7 @@ import stat as S
 
 import pytest
 
-from conftest import BIN
+from conftest import BIN, assert_no_traceback, run_native, run_pyunik
 from pyunik.abi import linux as L
 from pyunik.errors import KernelError
 from pyunik.fs.ramfs import RamFS
@@ -79,6 +79,14 @@ def test_the_binary_is_the_file_itself(vfs):
     b = _find(vfs, USER, b"/bin/link", filename=b"link")
     assert b.path.text() == b"/bin/hello"          # /proc/self/exe: symlinks resolved
     assert b.filename == b"link"                   # AT_EXECFN: the name given
+    assert b.comm == b"link"                       # and the task's name
+
+
+def test_task_name_is_the_name_given(vfs):
+    b = _find(vfs, USER, b"/bin/script", filename=b"./bin/script")
+    assert b.path.text() == b"/bin/hello" and b.comm == b"script"
+    long = _find(vfs, USER, b"/bin/hello", filename=b"/x/a-name-longer-than-fifteen")
+    assert long.comm == b"a-name-longer-t"
 
 
 def test_script_runs_its_interpreter_with_the_name_given(vfs):
@@ -111,3 +119,22 @@ def test_load_binary_builds_a_runnable_image(vfs):
     assert aux[L.AT_UID] == aux[L.AT_EUID] == 1000    # the caller's, not pyunik's
     assert image.mm.engine.reg("rsp") == image.sp
     assert int.from_bytes(image.mm.read(image.sp, 8), "little") == 2   # argc
+
+
+def test_task_name_through_a_symlink_matches_native(tmp_path):
+    """A program run by a symlink of another name is called by that name in
+    /proc/self/{status,stat,comm}, as on Linux (devproc checks comm against its
+    argv[0]); the file itself stays /proc/self/exe."""
+    link = tmp_path / "other-name"
+    link.symlink_to(BIN / "devproc-musl")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    native = run_native([link, scratch])
+    emulated = run_pyunik([link, "/tmp"], extra_opts=["-q"])
+    assert_no_traceback(emulated)
+
+    def names(out):
+        return [ln for ln in out.stdout.decode().splitlines()
+                if "comm" in ln or "Name" in ln]
+    assert len(names(native)) == 4
+    assert names(native) == names(emulated)

@@ -47,6 +47,12 @@ class Binary:
     argv: list[bytes]
     filename: bytes
 
+    @property
+    def comm(self) -> bytes:
+        """The task's new name: the last part of the name given, even for a script
+        (begin_new_exec's __set_task_comm(kbasename(bprm->filename)))."""
+        return self.filename.rsplit(b"/", 1)[-1][:L.TASK_COMM_LEN - 1]
+
 
 @dataclass
 class Image:

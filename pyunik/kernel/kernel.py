@@ -169,7 +169,7 @@ class Kernel:
             except OSError:
                 continue            # closed on the host: closed in the guest
             fds.install_at(guest_fd, HostStream(host_fd, flags & ~os.O_CLOEXEC), False)
-        thread = Thread(pid, process)
+        thread = Thread(pid, process, binary.comm)
         self.processes[pid] = process
         self.current = thread
         process.engine.on_syscall = self._make_dispatch()

@@ -150,7 +150,7 @@ class Process:
 
 
 class Thread:
-    def __init__(self, tid: int, process: Process):
+    def __init__(self, tid: int, process: Process, comm: bytes | None = None):
         self.tid = tid
         self.process = process
         self.sigmask = 0
@@ -158,7 +158,10 @@ class Thread:
         self.clear_child_tid = 0
         self.timer_slack_ns = 50000
         self.robust_list = (0, 0)              # (head, len)
-        self.comm = os.path.basename(process.exe).encode()[:L.TASK_COMM_LEN - 1]
+        # The name (prctl PR_SET_NAME, /proc/<pid>/comm): execve's binary name, or
+        # the creating thread's.
+        self.comm = comm if comm is not None else \
+            os.path.basename(os.fsencode(process.exe))[:L.TASK_COMM_LEN - 1]
         process.threads.append(self)
 
     @property
