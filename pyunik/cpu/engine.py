@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import struct
-import threading
 from typing import Callable
 
 from unicorn import (UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE, UC_CTL_TLB_FLUSH,
@@ -131,7 +130,6 @@ class Engine:
         self._fault_pc: int | None = None
         self._stop_requested = False
         self._pages = PageTables()
-        self._ticker = TlbTicker(self._handle)
         self._regions = paging.PhysicalRegions()
         self._enable_paging()
         self._install_hooks()
@@ -236,26 +234,12 @@ class Engine:
         self.pending_error = None
         self._fault_pc = None
         self._stop_requested = False
-        while True:
-            self._clear_cr2()
-            ticks = self._ticker.ticks
-            error = None
-            self._ticker.arm()
-            try:
-                self.uc.emu_start(pc, 0)
-            except UcError as e:
-                error = e.errno
-            finally:
-                self._ticker.disarm()
-            if error is not None:
-                if self.pending_error is None and self.fault is None:
-                    self.fault = self._fault_from_error(error)
-            elif self._ticker.ticks != ticks and self.fault is None \
-                    and self.pending_error is None and not self._stop_requested:
-                _ctl(self._handle, _CTL_FLUSH_TLB)       # see TlbTicker; then carry on
-                pc = self.reg("rip")
-                continue
-            break
+        self._clear_cr2()
+        try:
+            self.uc.emu_start(pc, 0)
+        except UcError as e:
+            if self.pending_error is None and self.fault is None:
+                self.fault = self._fault_from_error(e.errno)
         if self._fault_pc is not None:
             # Unicorn moves rip past an exception it reports; the guest's rip is the
             # faulting instruction, as Linux reports it.
@@ -465,45 +449,6 @@ class Engine:
         if pos != addr + size or size < 0:
             raise MemoryFault(pos)
         return pieces
-
-
-class TlbTicker:
-    """Stops a long run now and then so that the engine flushes the TLB, which is
-    when Unicorn resizes it. QEMU's TLB starts with 256 entries and grows (up to
-    2^20) only at a flush that finds it more than 70% used, and shrinks at one that
-    finds it mostly idle; guest code that neither maps nor unmaps memory never
-    causes a flush, so a working set over 1 MiB kept missing in a 256-entry TLB.
-    One host timer per run slice; its stop lands only while that slice runs (the
-    lock orders it with the slice's end), and costs ~20 us every PERIOD."""
-
-    PERIOD = 0.05                 # seconds
-
-    def __init__(self, handle):
-        self._handle = handle
-        self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
-        self._slice = 0
-        self.ticks = 0            # stops made, so run() can tell them from others
-
-    def arm(self) -> None:
-        with self._lock:
-            self._slice += 1
-            self._timer = threading.Timer(self.PERIOD, self._tick, (self._slice,))
-            self._timer.daemon = True
-            self._timer.start()
-
-    def disarm(self) -> None:
-        with self._lock:
-            self._slice += 1
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-
-    def _tick(self, slice_id: int) -> None:
-        with self._lock:
-            if slice_id == self._slice:
-                self.ticks += 1
-                _emu_stop(self._handle)
 
 
 def _narrower(old: int, new: int) -> bool:
