@@ -26,5 +26,34 @@ EFER_NX = 1 << 11                    # the NX bit of page-table entries is honou
 
 # Exception vectors (trapnr.h).
 X86_TRAP_DE = 0                      # divide error
+X86_TRAP_DB = 1                      # debug (single step)
+X86_TRAP_BP = 3                      # breakpoint (int3)
+X86_TRAP_UD = 6                      # invalid opcode (ud2)
 X86_TRAP_DF = 8                      # double fault
+X86_TRAP_GP = 13                     # general protection
 X86_TRAP_PF = 14                     # page fault
+X86_TRAP_MF = 16                     # x87 floating point error
+X86_TRAP_XF = 19                     # SIMD floating point error
+
+# Flags (processor-flags.h).
+X86_EFLAGS_CF = 1 << 0
+X86_EFLAGS_FIXED = 1 << 1            # always reads 1
+X86_EFLAGS_PF = 1 << 2
+X86_EFLAGS_AF = 1 << 4
+X86_EFLAGS_ZF = 1 << 6
+X86_EFLAGS_SF = 1 << 7
+X86_EFLAGS_TF = 1 << 8
+X86_EFLAGS_IF = 1 << 9
+X86_EFLAGS_DF = 1 << 10
+X86_EFLAGS_OF = 1 << 11
+X86_EFLAGS_RF = 1 << 16
+X86_EFLAGS_AC = 1 << 18
+
+# User-mode segment selectors (arch/x86/include/asm/segment.h): GDT entry * 8 + RPL 3.
+USER_CS = 6 * 8 + 3                  # __USER_CS, 0x33: 64-bit code
+USER_DS = 5 * 8 + 3                  # __USER_DS, 0x2b: data, and the stack segment
+
+# Reset values of the FPU state a new program gets (arch/x86/kernel/fpu/init.c,
+# fpstate_init_fxstate; arch/x86/include/asm/fpu/types.h MXCSR_DEFAULT).
+FPU_CW_DEFAULT = 0x037F              # every x87 exception masked, 64-bit precision
+MXCSR_DEFAULT = 0x1F80               # every SSE exception masked, round to nearest

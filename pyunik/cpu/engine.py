@@ -33,6 +33,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 
 from ..abi import x86 as arch
 from . import paging
+from .context import ContextSwitcher, CpuContext
 from .paging import NO_EXECUTE, PAGE, PRESENT, WRITABLE, PageTables
 
 # The unicorn library loaded again without argtypes: a call with prebuilt ctypes
@@ -133,6 +134,10 @@ class Engine:
         self._regions = paging.PhysicalRegions()
         self._enable_paging()
         self._install_hooks()
+        # A user thread's selectors, as Linux loads them (Unicorn starts with 0s).
+        self.uc.reg_write(x86.UC_X86_REG_CS, arch.USER_CS)
+        self.uc.reg_write(x86.UC_X86_REG_SS, arch.USER_DS)
+        self.contexts = ContextSwitcher(self._handle)
 
     def _enable_paging(self) -> None:
         """Long mode with 4-level paging and NX, the tables at paging.TABLE_BASE."""
@@ -307,6 +312,14 @@ class Engine:
 
     def set_reg(self, name: str, value: int) -> None:
         self.uc.reg_write(REGS[name], value & 0xFFFFFFFFFFFFFFFF)
+
+    def save_context(self, ctx: CpuContext | None = None) -> CpuContext:
+        """Every register of the running thread (cpu/context.py), into ctx if given."""
+        return self.contexts.save(ctx)
+
+    def restore_context(self, ctx: CpuContext) -> None:
+        """Load a saved context; the next run(ctx.rip) continues that thread."""
+        self.contexts.restore(ctx)
 
     def registers(self) -> dict[str, int]:
         return {name: self.uc.reg_read(REGS[name]) for name in GPR_ORDER}
