@@ -3,8 +3,11 @@
 arch/x86/include/asm/pgtable_types.h (page-table entry bits, _PAGE_* there; the
 leading underscore dropped here), arch/x86/include/uapi/asm/processor-flags.h
 (control-register bits), arch/x86/include/asm/msr-index.h (EFER) and
-arch/x86/include/asm/trapnr.h (exception vectors).
+arch/x86/include/asm/trapnr.h (exception vectors), arch/x86/include/asm/segment.h
+(user selectors) and the FPU's reset values.
 """
+
+import struct
 
 # Page-table entry bits (pgtable_types.h).
 PAGE_PRESENT = 1 << 0
@@ -57,3 +60,8 @@ USER_DS = 5 * 8 + 3                  # __USER_DS, 0x2b: data, and the stack segm
 # fpstate_init_fxstate; arch/x86/include/asm/fpu/types.h MXCSR_DEFAULT).
 FPU_CW_DEFAULT = 0x037F              # every x87 exception masked, 64-bit precision
 MXCSR_DEFAULT = 0x1F80               # every SSE exception masked, round to nearest
+
+# An x87 register as fxsave and Unicorn hold it: 64-bit significand, then the sign bit
+# and 15-bit exponent (struct _fpxreg of arch/x86/include/uapi/asm/sigcontext.h,
+# without its 6 bytes of padding).
+FP_REG80 = struct.Struct("<QH")

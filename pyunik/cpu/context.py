@@ -35,7 +35,6 @@ thread is the one whose vector state is already loaded.
 from __future__ import annotations
 
 import ctypes
-import struct
 
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
@@ -82,8 +81,7 @@ for _i in range(16):
     _pos += 32
 SIZE = _pos
 _COUNT = len(_LAYOUT)
-_U64 = struct.Struct("<Q")
-_FP80 = struct.Struct("<QH")
+_FP80 = arch.FP_REG80
 
 # The unicorn library without argtypes, as engine.py loads it: prebuilt arguments.
 _raw = ctypes.CDLL(uclib._name)
@@ -130,18 +128,21 @@ class CpuContext:
         return CpuContext(self.raw)
 
     def __getitem__(self, name: str) -> int:
-        value = _U64.unpack_from(self.raw, OFFSETS[name])[0]
+        at = OFFSETS[name]
+        value = int.from_bytes(self.raw[at:at + 8], "little")
         mask = _MASK.get(name)
         return value & mask if mask is not None else value
 
     def __setitem__(self, name: str, value: int) -> None:
-        self._put(OFFSETS[name], _U64.pack(value & _MASK.get(name, 0xFFFFFFFFFFFFFFFF)))
+        self._put(OFFSETS[name],
+                  (value & _MASK.get(name, 0xFFFFFFFFFFFFFFFF)).to_bytes(8, "little"))
 
     def update(self, values: dict[str, int]) -> None:
         """Set several fields at once."""
         raw = bytearray(self.raw)
         for name, value in values.items():
-            _U64.pack_into(raw, OFFSETS[name], value & _MASK.get(name, 0xFFFFFFFFFFFFFFFF))
+            at = OFFSETS[name]
+            raw[at:at + 8] = (value & _MASK.get(name, 0xFFFFFFFFFFFFFFFF)).to_bytes(8, "little")
         self.raw = bytes(raw)
 
     def _put(self, at: int, data: bytes) -> None:
@@ -149,11 +150,11 @@ class CpuContext:
 
     @property
     def rip(self) -> int:
-        return _U64.unpack_from(self.raw, OFFSETS["rip"])[0]
+        return self["rip"]
 
     @property
     def rsp(self) -> int:
-        return _U64.unpack_from(self.raw, OFFSETS["rsp"])[0]
+        return self["rsp"]
 
     def fp(self, i: int) -> tuple[int, int]:
         """Physical x87 register i as (64-bit significand, 16-bit sign+exponent)."""
