@@ -46,9 +46,13 @@ class File:
     fsnotify = None     # fs/inotify.py's record of a file opened by path (its current name)
 
     def close_ref(self) -> None:
-        """One fd pointing here went away; the last one closes the file."""
+        """One fd pointing here went away; the last one closes the file, as __fput
+        does: the fsnotify close event (IN_CLOSE_WRITE or IN_CLOSE_NOWRITE), then the
+        file's own release."""
         self.refs -= 1
         if self.refs == 0:
+            if self.fsnotify is not None:
+                self.fsnotify.last_close(self)
             self.close()
 
     @property

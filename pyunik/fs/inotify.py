@@ -121,6 +121,10 @@ class Opened:
         self.unlinked = False
         self.notify = notify
 
+    def last_close(self, file: File) -> None:
+        """The file's last reference went (File.close_ref): fsnotify_close."""
+        closed(file)
+
 
 def _parent_key(path) -> Key | None:
     """The directory whose watch hears about path's object: the previous step, if it is
@@ -530,9 +534,9 @@ def opened(file: File, path, truncated: bool = False) -> None:
 
 
 def closed(file: File | None) -> None:
-    """fsnotify_close, after an fd went: if that was the file's last fd, IN_CLOSE_WRITE
-    (opened for writing) or IN_CLOSE_NOWRITE; then a deleted object's last close
-    deletes it."""
+    """fsnotify_close, when the file's last reference went (File.close_ref calls it
+    through the file's record): IN_CLOSE_WRITE (opened for writing) or
+    IN_CLOSE_NOWRITE; then a deleted object's last close deletes it."""
     if file is None or file.refs > 0:
         return
     o = file.fsnotify

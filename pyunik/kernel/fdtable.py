@@ -13,7 +13,6 @@ from __future__ import annotations
 from errno import EBADF, EINVAL, EMFILE
 
 from ..errors import KernelError
-from ..fs import inotify
 from ..fs.file import File
 
 
@@ -78,12 +77,11 @@ class FdTable:
         return new
 
     def close_on_exec(self) -> None:
-        """execve: every fd marked close-on-exec goes (a last close is reported to
-        inotify, as close(2) does)."""
+        """execve: every fd marked close-on-exec goes (a file's last close sends its
+        fsnotify event itself, File.close_ref)."""
         for fd, f in enumerate(self.files):
             if f is not None and self.cloexec[fd]:
                 self.close(fd)
-                inotify.closed(f)
 
     def set_limit(self, limit: int) -> None:
         if limit < 0:

@@ -24,7 +24,7 @@ from ...abi.stat import (STATX_ATIME, STATX_BASIC_STATS, STATX_CTIME, STATX_DEVS
                          UTIME_NOW, UTIME_OMIT)
 from ...abi.statfs import STATFS
 from ...errors import KernelError
-from ...fs import attr, inotify, namei, read_write
+from ...fs import attr, namei, read_write
 from ...fs.pipe import FifoWouldBlock
 from ...fs.vfs import Path, WalkContext
 from ...mm.iov_iter import IovIter
@@ -172,9 +172,7 @@ def sys_close_range(t, first, last, flags):
             if flags & 0x4:
                 fds.cloexec[fd] = True
             else:
-                closing = fds.files[fd]
                 fds.close(fd)
-                inotify.closed(closing)
     return 0
 
 

@@ -124,7 +124,6 @@ def sys_close(t, fd):
     """close(2): also drops the process's POSIX locks on the file, as Linux does."""
     f = t.process.fds.get(fd)
     t.process.fds.close(fd)
-    inotify.closed(f)
     inode = getattr(f, "inode", None)
     if inode is not None:
         locks.release(inode, t.process)
@@ -174,9 +173,7 @@ def sys_dup2(t, oldfd, newfd):
     f = fds.get(oldfd)
     if oldfd == newfd:
         return newfd
-    replaced = fds.files[newfd] if 0 <= newfd < len(fds.files) else None
     fds.install_at(newfd, f, False)
-    inotify.closed(replaced)
     return newfd
 
 
@@ -187,9 +184,7 @@ def sys_dup3(t, oldfd, newfd, flags):
     if oldfd == newfd:
         raise KernelError(EINVAL)
     fds = t.process.fds
-    replaced = fds.files[newfd] if 0 <= newfd < len(fds.files) else None
     fds.install_at(newfd, fds.get(oldfd), bool(flags & L.O_CLOEXEC))
-    inotify.closed(replaced)
     return newfd
 
 
