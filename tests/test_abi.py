@@ -57,6 +57,10 @@ def _is_fact(node: ast.AST) -> bool:
     return False
 
 
+# lower-case attributes that hold Linux facts too: a filesystem's statfs f_type
+_LOWER_CASE_FACTS = {"magic"}
+
+
 def _assigned_names(tree: ast.AST, facts_only: bool = True):
     """(name, line) of every UPPER_CASE name bound to a numeric fact (or to anything)."""
     for node in ast.walk(tree):
@@ -66,7 +70,8 @@ def _assigned_names(tree: ast.AST, facts_only: bool = True):
                 continue
             for t in targets:
                 for n in (t.elts if isinstance(t, ast.Tuple) else [t]):
-                    if isinstance(n, ast.Name) and n.id.strip("_").isupper():
+                    if isinstance(n, ast.Name) and (n.id.strip("_").isupper() or (
+                            n.id in _LOWER_CASE_FACTS and ast.unparse(node.value) != "0")):
                         yield n.id, node.lineno
 
 

@@ -23,6 +23,7 @@ import stat as S
 from errno import EEXIST, EFBIG, EINVAL, EISDIR, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM
 
 from ..abi.fs import FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAX_LFS_FILESIZE, RENAME_EXCHANGE
+from ..abi.magic import TMPFS_MAGIC
 from ..errors import KernelError
 from .inode import DictDirectory, FileSystem, Inode, check_rename_target, now_ns
 
@@ -44,7 +45,7 @@ class RamFS(FileSystem):
 
     cacheable = True
     name = "tmpfs"
-    magic = 0x01021994       # TMPFS_MAGIC
+    magic = TMPFS_MAGIC
 
     def __init__(self, readonly: bool = False, uid: int = 0, gid: int = 0, mode: int = 0o1777,
                  size: int | None = None):

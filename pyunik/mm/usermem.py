@@ -155,6 +155,6 @@ class UserMemory:
             if length > L.SSIZE_MAX:
                 raise KernelError(EINVAL)
             total += length
-            if total > 0x7FFFFFFFFFFFFFFF:
+            if total > L.SSIZE_MAX:
                 raise KernelError(EINVAL)
         return vecs

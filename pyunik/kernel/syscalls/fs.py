@@ -29,7 +29,7 @@ from ...fs.vfs import Path, Step
 from ...mm.iov_iter import IovIter
 from .. import signals
 
-_SETFL_MASK = L.O_APPEND | L.O_NONBLOCK | 0o20000 | L.O_DIRECT | 0o1000000
+_SETFL_MASK = L.O_APPEND | L.O_NONBLOCK | L.O_ASYNC | L.O_DIRECT | L.O_NOATIME
 
 
 def _readable(t, fd):

@@ -247,7 +247,7 @@ def sys_getrandom(t, buf, count, flags):
         raise KernelError(EINVAL)
     if flags & L.GRND_RANDOM and flags & L.GRND_INSECURE:
         raise KernelError(EINVAL)
-    count = min(count, 0x1FFFFFF)      # Linux caps one call at 32 MiB - 1
+    count = min(count, L.GETRANDOM_MAX)
     if count == 0:
         return 0
     t.mm.check_writable(buf, count)
