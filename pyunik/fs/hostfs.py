@@ -6,9 +6,9 @@ the guest namespace, so a HostInode answers for one name in one directory and ne
 resolves a path itself.
 
 Containment: the guest reaches nothing outside the mounted directory.
-- HostFS keeps an O_PATH fd of the mount root. A HostInode knows its parent inode and its
-  name, hence its components below the root. Every host operation first opens that
-  component list from the root fd with openat2(2) and RESOLVE_BENEATH |
+- HostFS keeps an O_PATH fd of the mount root (HostRoot, fs/hostcalls.py). A HostInode
+  knows its parent inode and its name, hence its components below the root. Every host
+  operation first opens that component list from the root fd with openat2(2) and RESOLVE_BENEATH |
   RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS (where openat2 is missing, with a walk of
   openat(O_PATH | O_NOFOLLOW | O_DIRECTORY) one component at a time from the root fd),
   then acts on that fd itself (AT_EMPTY_PATH) or on one name below it with an *at call
@@ -64,71 +64,24 @@ Deviations from Linux, with reasons:
 
 from __future__ import annotations
 
-import ctypes
 import os
 import stat as S
 import weakref
 from collections import OrderedDict
-from errno import (EACCES, EAGAIN, EINTR, EINVAL, EISDIR, ELOOP, ENOENT,
-                   ENOSYS, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM, ESTALE, EXDEV)
+from errno import (EACCES, EINVAL, EISDIR, ELOOP, ENOENT,
+                   ENOTDIR, ENXIO, EOPNOTSUPP, EPERM, ESTALE, EXDEV)
 
 from ..abi import linux as L
 from ..abi.fs import RENAME_EXCHANGE, RENAME_NOREPLACE
-from ..abi.limits import PATH_MAX
-from ..abi.openat2 import RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS
-from ..abi.stat import UTIME_OMIT
-from ..abi.statfs import ST_NODEV, ST_RDONLY, STATFS
-from ..abi.syscall_numbers import NUMBERS
+from ..abi.statfs import ST_NODEV, ST_RDONLY
 from ..errors import KernelError
 from .file import host_errno
+from .hostcalls import (HostRoot, chown_path_fd, fstatfs, futimens, renameat2,
+                        timespec_pair)
 from .inode import FileSystem, Inode
-
-# ---- host system calls not in the os module -----
-
-SYS_RENAMEAT2 = NUMBERS["renameat2"]
-SYS_OPENAT2 = NUMBERS["openat2"]
-SYS_FCHMODAT2 = NUMBERS["fchmodat2"]
-
-_RESOLVE = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
-
 
 _O_PATH, _O_NOFOLLOW, _O_CLOEXEC = os.O_PATH, os.O_NOFOLLOW, os.O_CLOEXEC
 _O_DIRECTORY = os.O_DIRECTORY
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_syscall = _libc.syscall
-_syscall.restype = ctypes.c_long
-
-
-class _OpenHow(ctypes.Structure):
-    """struct open_how, include/uapi/linux/openat2.h."""
-    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64),
-                ("resolve", ctypes.c_uint64)]
-
-
-class _Timespec(ctypes.Structure):
-    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
-
-
-_utimensat = _libc.utimensat
-_utimensat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(_Timespec), ctypes.c_int]
-_utimensat.restype = ctypes.c_int
-_futimens = _libc.futimens
-_futimens.argtypes = [ctypes.c_int, ctypes.POINTER(_Timespec)]
-_futimens.restype = ctypes.c_int
-_fchownat = _libc.fchownat
-_fchownat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32, ctypes.c_uint32,
-                      ctypes.c_int]
-_fchownat.restype = ctypes.c_int
-_fstatfs = _libc.fstatfs
-_fstatfs.argtypes = [ctypes.c_int, ctypes.c_void_p]
-_fstatfs.restype = ctypes.c_int
-
-
-
-def _oserror() -> OSError:
-    err = ctypes.get_errno()
-    return OSError(err, os.strerror(err))
 
 
 def _valid_name(name: bytes) -> bool:
@@ -154,67 +107,12 @@ class HostFS(FileSystem):
     def __init__(self, host_dir: str, readonly: bool = True):
         super().__init__(readonly)
         self.host_dir = os.path.abspath(host_dir)
-        # The user named host_dir, so it alone may be reached through symlinks.
-        self.root_fd = os.open(host_dir, _O_PATH | _O_DIRECTORY | _O_CLOEXEC)
-        self._has_openat2 = self._probe_openat2()
-        self._has_proc_fd = os.path.isdir("/proc/self/fd")
+        self.host = HostRoot(host_dir)
         # inode -> None, least recently used first; each holds inode._fd
         self._fd_cache: OrderedDict[HostInode, None] = OrderedDict()
-        st = os.fstat(self.root_fd)
+        st = os.fstat(self.host.fd)
         self.host_dev = st.st_dev
         self.root = HostInode(self, None, b"", st)
-
-    def _probe_openat2(self) -> bool:
-        how = _OpenHow(_O_PATH | _O_CLOEXEC, 0, _RESOLVE)
-        fd = _syscall(SYS_OPENAT2, ctypes.c_long(self.root_fd), ctypes.c_char_p(b"."),
-                      ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
-        if fd >= 0:
-            os.close(fd)
-            return True
-        return False          # ENOSYS, or EPERM from a seccomp filter
-
-    # ---- opening below the root -----
-
-    def open_beneath(self, components: tuple[bytes, ...], flags: int, mode: int = 0) -> int:
-        """A host fd for the root's components (each a single valid name), opened with
-        flags | O_NOFOLLOW | O_CLOEXEC without crossing a symlink or leaving the root:
-        a symlink as last component is opened itself with O_PATH, or fails with ELOOP.
-        Raises OSError."""
-        flags |= _O_NOFOLLOW | _O_CLOEXEC
-        path = b"/".join(components) or b"."
-        if self._has_openat2 and len(path) < PATH_MAX:
-            how = _OpenHow(flags, mode, _RESOLVE)
-            for _ in range(64):
-                fd = _syscall(SYS_OPENAT2, ctypes.c_long(self.root_fd), ctypes.c_char_p(path),
-                              ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
-                if fd >= 0:
-                    return fd
-                err = ctypes.get_errno()
-                if err not in (EAGAIN, EINTR):   # EAGAIN: a rename raced RESOLVE_BENEATH
-                    raise OSError(err, os.strerror(err))
-            raise OSError(EAGAIN, os.strerror(EAGAIN))
-        return self._open_walk(components, flags, mode)
-
-    def _open_walk(self, components: tuple[bytes, ...], flags: int, mode: int) -> int:
-        """open_beneath without openat2: one component at a time from the root fd."""
-        fd = os.open(b".", _O_PATH | _O_DIRECTORY | _O_CLOEXEC, dir_fd=self.root_fd)
-        try:
-            for name in components[:-1]:
-                nxt = os.open(name, _O_PATH | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC,
-                              dir_fd=fd)
-                os.close(fd)
-                fd = nxt
-            last = components[-1] if components else b"."
-            return os.open(last, flags, mode, dir_fd=fd)
-        finally:
-            os.close(fd)
-
-    def reopen(self, path_fd: int, access: int) -> int:
-        """A readable/writable fd for the file an O_PATH fd holds (the same inode, whatever
-        its name now). Without /proc, returns -1."""
-        if not self._has_proc_fd:
-            return -1
-        return os.open("/proc/self/fd/%d" % path_fd, access | _O_CLOEXEC)
 
     # ---- the data fd cache -----
 
@@ -234,16 +132,14 @@ class HostFS(FileSystem):
 
     def close(self) -> None:
         self.release_host_files()
-        if self.root_fd >= 0:
-            os.close(self.root_fd)
-            self.root_fd = -1
+        self.host.close()
 
     def statfs(self) -> dict:
-        buf = ctypes.create_string_buffer(STATFS.size)
-        if _fstatfs(self.root_fd, buf) != 0:
-            raise host_errno(_oserror())
-        (ftype, bsize, blocks, bfree, bavail, files, ffree, _fsid0, _fsid1, namelen, frsize,
-         flags, *_spare) = STATFS.unpack(buf.raw)
+        try:
+            (ftype, bsize, blocks, bfree, bavail, files, ffree, _fsid0, _fsid1, namelen,
+             frsize, flags, *_spare) = fstatfs(self.host.fd)
+        except OSError as e:
+            raise host_errno(e) from None
         flags |= ST_NODEV | (ST_RDONLY if self.readonly else 0)
         return {"type": ftype, "bsize": bsize, "blocks": blocks, "bfree": bfree,
                 "bavail": bavail, "files": files, "ffree": ffree, "namelen": namelen,
@@ -312,7 +208,7 @@ class HostInode(Inode):
         same host inode; with its fstat."""
         comps = self._components()
         try:
-            fd = self.fs.open_beneath(comps, flags)
+            fd = self.fs.host.open_beneath(comps, flags)
         except OSError as e:
             if e.errno in (ENOENT, ENOTDIR, ELOOP, EXDEV):
                 raise self._gone() from None
@@ -425,35 +321,23 @@ class HostInode(Inode):
                 return
             except OSError as e:
                 raise host_errno(e) from None
-        self._with_path_fd(lambda fd: _chmod_path_fd(self.fs, fd, mode))
+        self._with_path_fd(lambda fd: self.fs.host.chmod_path_fd(fd, mode))
 
     def set_owner(self, uid: int, gid: int) -> None:
         self.fs.check_writable()
-        self._with_path_fd(lambda fd: _chown_path_fd(fd, uid, gid))
+        self._with_path_fd(lambda fd: chown_path_fd(fd, uid, gid))
 
     def set_times(self, atime_ns: int | None, mtime_ns: int | None) -> None:
         self.fs.check_writable()
-        times = (_Timespec * 2)()
-        for i, t in enumerate((atime_ns, mtime_ns)):
-            if t is None:
-                times[i] = _Timespec(0, UTIME_OMIT)
-            else:
-                times[i] = _Timespec(t // 10**9, t % 10**9)
+        times = timespec_pair(atime_ns, mtime_ns)
         if self._fd is not None:
-            if _futimens(self._fd, times) != 0:
-                raise host_errno(_oserror())
+            try:
+                futimens(self._fd, times)
+            except OSError as e:
+                raise host_errno(e) from None
             self._set_attrs(os.fstat(self._fd))
             return
-
-        def action(fd):
-            if _utimensat(fd, b"", times, L.AT_EMPTY_PATH) == 0:
-                return
-            err = _oserror()
-            if err.errno != EINVAL or self.is_symlink or not self.fs._has_proc_fd:
-                raise err
-            if _utimensat(L.AT_FDCWD, b"/proc/self/fd/%d" % fd, times, 0) != 0:
-                raise _oserror()
-        self._with_path_fd(action)
+        self._with_path_fd(lambda fd: self.fs.host.utimes_path_fd(fd, times, self.is_symlink))
 
     # ---- directories -----
 
@@ -463,7 +347,7 @@ class HostInode(Inode):
             return None
         comps = self._components() + (name,)
         try:
-            fd = self.fs.open_beneath(comps, _O_PATH)
+            fd = self.fs.host.open_beneath(comps, _O_PATH)
         except OSError as e:
             if e.errno in (ENOENT, ENOTDIR, ELOOP, EXDEV):
                 return None
@@ -511,12 +395,12 @@ class HostInode(Inode):
                 want_mode |= S.S_ISGID
         if (uid != -1 and uid != st.st_uid) or (gid != -1 and gid != st.st_gid):
             try:
-                _chown_path_fd(fd, uid, gid)
+                chown_path_fd(fd, uid, gid)
             except OSError as e:
                 if e.errno not in (EPERM, EINVAL):
                     raise
         if S.S_IMODE(os.fstat(fd).st_mode) != want_mode:
-            _chmod_path_fd(self.fs, fd, want_mode)
+            self.fs.host.chmod_path_fd(fd, want_mode)
 
     def create(self, name, mode, uid, gid, rdev=0):
         self.fs.check_writable()
@@ -672,10 +556,7 @@ class HostInode(Inode):
                 dst = None
             same = dst is not None and (src.st_dev, src.st_ino) == (dst.st_dev, dst.st_ino)
             if flags:
-                if _syscall(SYS_RENAMEAT2, ctypes.c_long(sfd), ctypes.c_char_p(old),
-                            ctypes.c_long(dfd), ctypes.c_char_p(new),
-                            ctypes.c_long(flags)) != 0:
-                    raise _oserror()
+                renameat2(sfd, old, dfd, new, flags)
             else:
                 os.rename(old, new, src_dir_fd=sfd, dst_dir_fd=dfd)
         except OSError as e:
@@ -729,8 +610,8 @@ class HostInode(Inode):
         last = None
         for acc in tries:
             try:
-                if self._fd is not None and self.fs._has_proc_fd:
-                    fd = self.fs.reopen(self._fd, _ACCESS_FLAGS[acc])   # the same file
+                if self._fd is not None and self.fs.host.has_proc_fd:
+                    fd = self.fs.host.reopen(self._fd, _ACCESS_FLAGS[acc])   # the same file
                 else:
                     fd = self._open_regular(_ACCESS_FLAGS[acc])
             except OSError as e:
@@ -748,12 +629,12 @@ class HostInode(Inode):
             raise KernelError(EINVAL)
         pfd, _ = self._open_self(_O_PATH)      # checked: the same regular file
         try:
-            fd = self.fs.reopen(pfd, flags)
+            fd = self.fs.host.reopen(pfd, flags)
             if fd >= 0:
                 return fd
             # No /proc: open by path again; O_NONBLOCK and O_NOCTTY keep a fifo or
             # terminal swapped in meanwhile from blocking, and fstat rejects it.
-            fd = self.fs.open_beneath(self._components(),
+            fd = self.fs.host.open_beneath(self._components(),
                                       flags | os.O_NONBLOCK | os.O_NOCTTY)
             st = os.fstat(fd)
             if st.st_ino != self.ino or st.st_dev != self.host_dev or \
@@ -835,25 +716,3 @@ class HostInode(Inode):
             if access:
                 self._data_fd(access)      # fails now as the host would; keeps the file
         return None
-
-
-# ---- metadata changes through an O_PATH fd (or a data fd) -----
-
-def _chmod_path_fd(fs: HostFS, fd: int, mode: int) -> None:
-    r = _syscall(SYS_FCHMODAT2, ctypes.c_long(fd), ctypes.c_char_p(b""), ctypes.c_long(mode),
-                 ctypes.c_long(L.AT_EMPTY_PATH))
-    if r == 0:
-        return
-    err = _oserror()
-    if err.errno not in (ENOSYS, EINVAL) or not fs._has_proc_fd:
-        raise err
-    st = os.fstat(fd)
-    if S.S_ISLNK(st.st_mode):
-        raise OSError(EOPNOTSUPP, os.strerror(EOPNOTSUPP))
-    os.chmod("/proc/self/fd/%d" % fd, mode)    # the magic link leads to this inode only
-
-
-def _chown_path_fd(fd: int, uid: int, gid: int) -> None:
-    if _fchownat(fd, b"", uid & 0xFFFFFFFF, gid & 0xFFFFFFFF, L.AT_EMPTY_PATH) != 0:
-        raise _oserror()
-
