@@ -26,7 +26,9 @@ from unicorn import (UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE, UC_CT
                      UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED,
                      UC_ERR_INSN_INVALID, UC_ERR_READ_PROT, UC_ERR_READ_UNMAPPED,
                      UC_ERR_WRITE_PROT, UC_ERR_WRITE_UNMAPPED, UC_HOOK_INSN,
-                     UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MODE_64, UC_PROT_EXEC,
+                     UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MEM_FETCH_PROT,
+                     UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED,
+                     UC_MEM_WRITE_PROT, UC_MEM_WRITE_UNMAPPED, UC_MODE_64, UC_PROT_EXEC,
                      UC_PROT_READ, UC_PROT_WRITE, Uc, UcError)
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
@@ -107,7 +109,10 @@ _UC_ERR_ACCESS = {
     UC_ERR_WRITE_UNMAPPED: "write", UC_ERR_WRITE_PROT: "write",
     UC_ERR_FETCH_UNMAPPED: "exec", UC_ERR_FETCH_PROT: "exec",
 }
-_MEM_ACCESS = {19: "read", 20: "write", 21: "exec", 22: "read", 23: "write", 24: "exec"}
+_MEM_ACCESS = {
+    UC_MEM_READ_UNMAPPED: "read", UC_MEM_WRITE_UNMAPPED: "write", UC_MEM_FETCH_UNMAPPED: "exec",
+    UC_MEM_READ_PROT: "read", UC_MEM_WRITE_PROT: "write", UC_MEM_FETCH_PROT: "exec",
+}
 
 
 class Engine:
@@ -290,6 +295,9 @@ class Engine:
         if access == "exec":
             return GuestFault("segv", pc, access)
         hook = self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_bad_memory)
+        # A translation block cached from the failed run would run the instruction
+        # again without faulting when it is a read of a no-access page (unicorn 2.1.4).
+        self.uc.ctl_remove_cache(pc, pc + 1)
         try:
             self.uc.emu_start(pc, 0, count=1)
         except UcError:
@@ -426,6 +434,24 @@ class Engine:
             if e & PRESENT and not e & NO_EXECUTE:
                 page = addr + i * PAGE
                 _ctl(self._handle, _CTL_REMOVE_CACHE, _u64(page), _u64(page + PAGE))
+
+    def regions(self) -> list[tuple[int, int, int]]:
+        """Unicorn's regions of guest memory as (start, end, Linux prot bits) in guest
+        addresses, sorted by start (the page tables' own region left out)."""
+        out = []
+        for begin, end, perms in self.uc.mem_regions():
+            start = self._pages.virtual(begin)
+            if start is None:
+                continue
+            prot = (1 if perms & UC_PROT_READ else 0) | (2 if perms & UC_PROT_WRITE else 0) \
+                | (4 if perms & UC_PROT_EXEC else 0)
+            out.append((start, start + (end + 1 - begin), prot))
+        return sorted(out)
+
+    def region_count(self) -> int:
+        """How many regions of guest memory Unicorn keeps (each map, unmap and protect
+        costs more as they grow; mm/regions.py keeps them few)."""
+        return len(self.regions())
 
     def read(self, addr: int, size: int) -> bytes:
         if size <= _SMALL:

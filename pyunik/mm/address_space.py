@@ -1,18 +1,28 @@
 """A process's address space: its VMAs and the Linux memory calls on them.
 
+Layer: mm/; calls mm/host.py (host memory), mm/regions.py (the CPU engine's regions)
+and, through them, the Engine (cpu/).
+
 The `AddressSpace` owns a sorted list of `VMA`s. Each VMA is a run of guest pages
 with one protection, backed by host memory (`mm/host.py`) at `vma.host`, the host
 address of `vma.start`; splitting a VMA splits only this bookkeeping, both halves keep
-pointing into the same host mapping. The CPU engine sees the same pages: every VMA
-whose protection is not PROT_NONE is mapped in the engine over exactly its range, and
-PROT_NONE ranges are left unmapped there, so a touch faults as Linux would and the
-usermem helpers get EFAULT for free.
+pointing into the same host mapping. Most guest memory lives in host windows that
+mirror guest address space (`host.HostWindows`), so neighbouring mappings are
+neighbours on the host and a range mapped again gets the same host pages.
+
+The CPU engine sees the same pages through `regions` (mm/regions.py): every VMA whose
+protection is not PROT_NONE is shown with its protection; a PROT_NONE or unmapped
+range either has no engine region or a region with no access (kept for reuse), so a
+guest touch faults as Linux would. The VMAs, never the engine, say what is mapped:
+the usermem helpers ask them before touching guest memory.
 
 Invariants:
 - `vmas` is sorted by start and VMAs never overlap;
 - `mapped` is the sum of VMA sizes and never exceeds `limit` (the `-m` size): a guest
   asking for more gets ENOMEM, never the host's OOM killer;
-- the brk heap lives in one `HostReserve`, so growing it keeps one engine region.
+- host pages of a window or of the heap reserve that no VMA uses read as zero;
+- a range that ever held executable pages (`vma.code`) leaves the engine for good when
+  it is unmapped, so no translated code outlives its pages.
 
 The methods named after system calls implement their Linux semantics (checked
 against mm/mmap.c, mm/mprotect.c, mm/mremap.c, mm/madvise.c) and raise KernelError.
@@ -26,6 +36,7 @@ from errno import EACCES, EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM
 from ..abi import linux as L
 from ..errors import KernelError
 from . import host
+from .regions import EngineRegions
 from .usermem import UserMemory
 
 MMAP_MIN_ADDR = L.MMAP_MIN_ADDR     # /proc/sys/vm/mmap_min_addr
@@ -58,7 +69,7 @@ class VMA:
         self.flags = flags        # MAP_* flags it was created with (type, growsdown)
         self.host = host_ptr      # host address of self.start
         self.name = name          # "[heap]", "[stack]", a file path, or ""
-        self.reserve = reserve    # the HostReserve this lives in, or None
+        self.reserve = reserve    # HostWindows or the heap's HostReserve it lives in, or None
         self.file = file          # the inode a file mapping was made from, or None
         self.offset = offset      # file offset of self.start
         self.may_write = may_write      # False: a shared map of a file not open for writing
@@ -102,6 +113,11 @@ class AddressSpace(UserMemory):
         self.start_stack = 0
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0
         self._heap: host.HostReserve | None = None
+        # find_free resumes below a point above which every gap under mmap_base is
+        # known to be at most so wide: (point, width), or None to search from the top.
+        self._free_below: tuple[int, int] | None = None
+        self.windows = host.HostWindows()
+        self.regions = EngineRegions(engine)
 
     # ---- lookup -------------------------------------------------------------------------
 
@@ -125,16 +141,21 @@ class AddressSpace(UserMemory):
     def is_free(self, start: int, end: int) -> bool:
         return not self.overlapping(start, end)
 
-    def covered(self, start: int, end: int, prot: int = 0) -> bool:
-        """Is every page of [start, end) mapped (with at least the prot bits given)?"""
+    def covered(self, start: int, end: int, prot: int = 0, readable: bool = False) -> bool:
+        """Is every page of [start, end) mapped (with at least the prot bits given;
+        readable: with any access at all, as x86-64 reads every page it maps)?"""
         pos = start
         for v in self.overlapping(start, end):
-            if v.start > pos or v.prot & prot != prot:
+            if v.start > pos or v.prot & prot != prot or (readable and not v.prot & 7):
                 return False
             pos = v.end
         return pos >= end
 
     def _replace(self, old: list[VMA], new: list[VMA]) -> None:
+        if old and self._free_below is not None \
+                and max(v.end for v in old) > self._free_below[0] \
+                and sum(v.end - v.start for v in old) > sum(v.end - v.start for v in new):
+            self._free_below = None     # space freed above the search's resume point
         for v in old:
             i = bisect.bisect_left(self._starts, v.start)
             del self.vmas[i], self._starts[i]
@@ -150,16 +171,23 @@ class AddressSpace(UserMemory):
             h = page_down(hint)
             if h >= MMAP_MIN_ADDR and h + size <= L.TASK_SIZE and self.is_free(h, h + size):
                 return h
-        top = self.mmap_base
-        for v in reversed(self.vmas):
-            if v.start >= top:
-                continue
-            if v.end <= top and top - v.end >= size:
-                return top - size
+        top, widest = self.mmap_base, 0
+        if self._free_below is not None and size > self._free_below[1]:
+            top, widest = self._free_below      # no gap above top is that wide
+        i = bisect.bisect_left(self._starts, top)
+        while i > 0:
+            i -= 1
+            v = self.vmas[i]
+            if v.end <= top:
+                if top - v.end >= size:
+                    break
+                widest = max(widest, top - v.end)
             top = min(top, v.start)
-        if top - MMAP_MIN_ADDR >= size:
-            return top - size
-        raise KernelError(ENOMEM)
+        else:
+            if top - MMAP_MIN_ADDR < size:
+                raise KernelError(ENOMEM)
+        self._free_below = (top, widest)
+        return top - size
 
     # ---- creating and destroying mappings -------------------------------------------------
 
@@ -168,17 +196,34 @@ class AddressSpace(UserMemory):
             raise KernelError(ENOMEM)
 
     def _engine_map(self, v: VMA) -> None:
+        """Show v's pages in the engine with v's protection."""
         if v.prot & 7:
-            self.engine.map_host(v.start, v.end - v.start, v.prot, v.host)
+            self.regions.show(v.start, v.end, v.prot & 7, v.host)
+        else:
+            self.regions.hide(v.start, v.end)
+
+    def _engine_unmap(self, v: VMA, start: int, end: int) -> None:
+        """Take [start, end) of v out of the engine's reach: a region with no access
+        where v's host pages stay (windows, heap), else no region at all."""
+        if v.reserve is not None and not v.code:
+            self.regions.hide(start, end)
+        else:
+            self.regions.remove(start, end)
 
     def map_anonymous(self, start: int, size: int, prot: int, flags: int, name: str = "") -> VMA:
         """Map fresh zeroed pages at [start, start+size), which must be free."""
         self._charge(size)
+        shared = (flags & L.MAP_TYPE) != L.MAP_PRIVATE
+        ptr = self.windows.host_for(start, size)
+        reserve = self.windows if ptr is not None else None
         try:
-            ptr = host.allocate(size, shared=(flags & L.MAP_TYPE) != L.MAP_PRIVATE)
+            if ptr is None:
+                ptr = host.allocate(size, shared=shared)
+            elif shared:
+                self.windows.place_shared(ptr, size)
         except host.HostMemoryError:
             raise KernelError(ENOMEM) from None
-        v = VMA(start, start + size, prot & 7, flags, ptr, name)
+        v = VMA(start, start + size, prot & 7, flags, ptr, name, reserve)
         self._replace([], [v])
         self.mapped += size
         self._engine_map(v)
@@ -190,12 +235,17 @@ class AddressSpace(UserMemory):
         pages are the file's own, so the mapping and read()/write() see each other."""
         self._charge(size)
         shared = (flags & L.MAP_TYPE) != L.MAP_PRIVATE
+        ptr = self.windows.host_for(start, size)
+        reserve = self.windows if ptr is not None else None
         try:
-            ptr = host.map_file(fd, offset, size, shared, may_write)
+            if ptr is None:
+                ptr = host.map_file(fd, offset, size, shared, may_write)
+            else:
+                host.map_file_at(ptr, fd, offset, size, shared, may_write)
         except host.HostMemoryError:
             raise KernelError(ENOMEM) from None
-        v = VMA(start, start + size, prot & 7, flags, ptr, may_write=may_write or not shared,
-                host_backed=True)
+        v = VMA(start, start + size, prot & 7, flags, ptr, reserve=reserve,
+                may_write=may_write or not shared, host_backed=True)
         self._replace([], [v])
         self.mapped += size
         self._engine_map(v)
@@ -207,10 +257,9 @@ class AddressSpace(UserMemory):
         self.write_back(start, end)
         for v in self.overlapping(start, end):
             a, b = max(v.start, start), min(v.end, end)
-            if v.prot & 7:
-                self.engine.unmap(a, b - a)
+            self._engine_unmap(v, a, b)
             if v.reserve is not None:
-                v.reserve.decommit(v.host_at(a), b - a)
+                v.reserve.decommit(v.host_at(a), b - a, _own_pages(v))
             else:
                 host.release(v.host_at(a), b - a)
             self.mapped -= b - a
@@ -315,12 +364,10 @@ class AddressSpace(UserMemory):
             if v.prot == prot:
                 continue
             a, b = max(v.start, start), min(v.end, end)
-            if not v.prot & 7:
-                self.engine.map_host(a, b - a, prot, v.host_at(a))
-            elif not prot:
-                self.engine.unmap(a, b - a)
+            if prot:
+                self.regions.show(a, b, prot, v.host_at(a))
             else:
-                self.engine.protect(a, b - a, prot)
+                self.regions.hide(a, b)
             old.append(v)
             if v.start < a:
                 new.append(v.piece(v.start, a))
@@ -366,83 +413,122 @@ class AddressSpace(UserMemory):
         ptr = heap.commit(offset, new_top - old_top)
         last = self.find(old_top - 1) if old_top > self.start_brk else None
         if last is not None and last.reserve is heap and last.prot == 3:
-            # Extend the last heap VMA and remap it as one engine region.
-            self.engine.unmap(last.start, last.end - last.start)
-            grown = last.piece(last.start, new_top)
+            grown = last.piece(last.start, new_top)      # extend the last heap VMA
             self._replace([last], [grown])
-            self._engine_map(grown)
         else:
             v = VMA(old_top, new_top, 3, L.MAP_PRIVATE | L.MAP_ANONYMOUS, ptr, "[heap]", heap)
             self._replace([], [v])
-            self._engine_map(v)
+        self.regions.show(old_top, new_top, 3, ptr)
         self.mapped += new_top - old_top
 
     # ---- mremap(2) ------------------------------------------------------------------------------
 
     def mremap(self, old: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
-        if old & ~L.PAGE_MASK:
-            raise KernelError(EINVAL)
+        """mremap(2), checked in Linux's order (mm/mremap.c: check_mremap_params, then
+        the VMA at old, then resize_is_valid): bad arguments are EINVAL and nothing
+        mapped at old is EFAULT, before anything changes. Where Linux unmaps the
+        destination or the shrunk tail and then fails, pyunik fails first."""
         if flags & ~(L.MREMAP_MAYMOVE | L.MREMAP_FIXED | L.MREMAP_DONTUNMAP):
             raise KernelError(EINVAL)
-        if flags & L.MREMAP_FIXED and not flags & L.MREMAP_MAYMOVE:
+        if old & ~L.PAGE_MASK:
             raise KernelError(EINVAL)
-        if flags & L.MREMAP_DONTUNMAP and (not flags & L.MREMAP_MAYMOVE or old_len != new_len):
+        old_len, new_len = _page_align(old_len), _page_align(new_len)
+        if new_len == 0 or new_len > L.TASK_SIZE:
             raise KernelError(EINVAL)
-        old_len, new_len = page_up(old_len), page_up(new_len)
-        if new_len == 0 or old_len == 0:
-            # old_len == 0 duplicates a shared mapping in Linux; not supported here.
+        moving = flags & (L.MREMAP_FIXED | L.MREMAP_DONTUNMAP)
+        if moving:
+            if new_addr & ~L.PAGE_MASK or not flags & L.MREMAP_MAYMOVE:
+                raise KernelError(EINVAL)
+            if flags & L.MREMAP_DONTUNMAP and old_len != new_len:
+                raise KernelError(EINVAL)
+            if new_addr > L.TASK_SIZE - new_len:
+                raise KernelError(EINVAL)
+        v = self.find(old)
+        if v is None:
+            raise KernelError(EFAULT)
+        if old_len == 0:
+            # Duplicating a shared mapping (old_len 0) is not supported; Linux
+            # refuses it for private ones with EINVAL too.
             raise KernelError(EINVAL)
-        if flags & L.MREMAP_FIXED:
-            if new_addr & ~L.PAGE_MASK:
-                raise KernelError(EINVAL)
-            if new_addr < old + old_len and old < new_addr + new_len:
-                raise KernelError(EINVAL)
-            if new_addr + new_len > L.TASK_SIZE:
-                raise KernelError(EINVAL)
-            self._resize_source(old, old_len)
-            self.unmap_range(new_addr, new_addr + new_len)
-            if old_len > new_len:
-                self.unmap_range(old + new_len, old + old_len)
-                old_len = new_len
-            return self._relocate(old, old_len, new_addr, new_len, flags)
-        if old_len >= new_len:
-            if old_len > new_len:
-                self.unmap_range(old + new_len, old + old_len)
+        if moving:
+            return self._mremap_to(v, old, old_len, new_len, flags, new_addr)
+        if old_len == new_len:
             return old
-        v = self._resize_source(old, old_len)
+        if old_len > new_len:
+            self.munmap(old + new_len, old_len - new_len)
+            return old
+        if old_len > v.end - old:
+            raise KernelError(EFAULT)       # growing across the end of the VMA
         self._charge(new_len - old_len)
-        if old + old_len == v.end and old + new_len <= L.TASK_SIZE \
-                and self.is_free(v.end, old + new_len):
+        end = old + new_len
+        if old + old_len == v.end and end <= L.TASK_SIZE and self.is_free(v.end, end):
             return self._relocate(old, old_len, old, new_len, 0)
         if not flags & L.MREMAP_MAYMOVE:
             raise KernelError(ENOMEM)
         return self._relocate(old, old_len, self.find_free(new_len), new_len, flags)
 
-    def _resize_source(self, old: int, old_len: int) -> VMA:
-        v = self.find(old)
-        if v is None or old + old_len > v.end:
+    def _mremap_to(self, v: VMA, old: int, old_len: int, new_len: int, flags: int,
+                   new_addr: int) -> int:
+        """mremap with MREMAP_FIXED or MREMAP_DONTUNMAP (mremap_to in Linux)."""
+        if old < new_addr + new_len and new_addr < old + old_len:
+            raise KernelError(EINVAL)       # the ranges overlap
+        if min(old_len, new_len) > v.end - old:
             raise KernelError(EFAULT)
-        return v
+        replaced = 0
+        if flags & L.MREMAP_FIXED:
+            replaced = sum(min(w.end, new_addr + new_len) - max(w.start, new_addr)
+                           for w in self.overlapping(new_addr, new_addr + new_len))
+        kept = old_len if flags & L.MREMAP_DONTUNMAP else 0
+        self._charge(new_len - min(old_len, new_len) + kept - replaced)
+        if flags & L.MREMAP_FIXED:
+            self.unmap_range(new_addr, new_addr + new_len)
+        else:
+            new_addr = self.find_free(new_len, new_addr)
+        if old_len > new_len:
+            self.unmap_range(old + new_len, old + old_len)
+            old_len = new_len
+        return self._relocate(old, old_len, new_addr, new_len, flags)
 
     def _relocate(self, old: int, old_len: int, new: int, new_len: int, flags: int) -> int:
-        """Move the pages [old, old+old_len) of one VMA to [new, new+new_len)."""
+        """Move the pages [old, old+old_len) of one VMA to [new, new+new_len), which is
+        free (new == old: growing in place into free pages after it)."""
         v = self.find(old)
-        moved_by_host = v.reserve is None and v.start == old and v.end == old + old_len \
+        if new == old and v.reserve is self.windows and _own_pages(v) \
+                and self.windows.host_for(v.start, old + new_len - v.start) == v.host:
+            # The window's zero pages after it are already in place.
+            grown = v.piece(v.start, old + new_len)
+            self._replace([v], [grown])
+            self.mapped += new_len - old_len
+            if grown.prot:
+                self.regions.show(v.end, grown.end, grown.prot, grown.host_at(v.end))
+            return old
+        dst = self.windows.host_for(new, new_len) if new != old else None
+        whole = v.start == old and v.end == old + old_len and v.reserve is not self._heap \
             and not flags & L.MREMAP_DONTUNMAP
-        if moved_by_host:
-            # The whole VMA: let the host move its pages without copying.
-            if v.prot & 7:
-                self.engine.unmap(v.start, old_len)
+        if whole:
+            # The whole VMA: the host moves its pages without copying.
+            self._engine_unmap(v, v.start, v.end)
             try:
-                ptr = host.move(v.host, old_len, new_len)
+                ptr = host.move_to(v.host, old_len, new_len, dst)
+                if v.reserve is not None:
+                    self.windows.decommit(v.host, old_len, own_pages=False)  # refill the hole
             except host.HostMemoryError:
                 self._engine_map(v)
                 raise KernelError(ENOMEM) from None
             self._replace([v], [])
             self.mapped -= old_len
+            moved = VMA(new, new + new_len, v.prot, v.flags, ptr, v.name,
+                        self.windows if dst is not None else None, v.file, v.offset,
+                        v.may_write, v.host_backed)
         else:
+            shared = (v.flags & L.MAP_TYPE) != L.MAP_PRIVATE
             try:
-                ptr = host.allocate(new_len, shared=(v.flags & L.MAP_TYPE) != L.MAP_PRIVATE)
+                if dst is None:
+                    ptr = host.allocate(new_len, shared=shared)
+                else:
+                    ptr = dst
+                    if shared:
+                        self.windows.place_shared(ptr, new_len)
             except host.HostMemoryError:
                 raise KernelError(ENOMEM) from None
             host.copy(ptr, v.host_at(old), old_len)
@@ -450,11 +536,8 @@ class AddressSpace(UserMemory):
                 host.discard(v.host_at(old), old_len)
             else:
                 self.unmap_range(old, old + old_len)
-        if moved_by_host:      # the same host pages: a file mapping stays one
-            moved = VMA(new, new + new_len, v.prot, v.flags, ptr, v.name, None, v.file,
-                        v.offset, v.may_write, v.host_backed)
-        else:
-            moved = VMA(new, new + new_len, v.prot, v.flags, ptr, v.name)
+            moved = VMA(new, new + new_len, v.prot, v.flags, ptr, v.name,
+                        self.windows if dst is not None else None)
         self._replace([], [moved])
         self.mapped += new_len
         self._engine_map(moved)
@@ -524,8 +607,29 @@ class AddressSpace(UserMemory):
 
     def free_all(self) -> None:
         """Give every host page back (the process is gone)."""
-        for v in list(self.vmas):
-            self.unmap_range(v.start, v.end)
+        for v in self.vmas:
+            self.write_back(v.start, v.end)
+        self.regions.remove_all()
+        for v in self.vmas:
+            if v.reserve is None:
+                host.release(v.host, v.end - v.start)
+        self._replace(list(self.vmas), [])
+        self.mapped = 0
+        self.windows.release_all()
+        if self._heap is not None:
+            self._heap.release()
+            self._heap = None
+
+
+def _page_align(x: int) -> int:
+    """PAGE_ALIGN on an unsigned long: wraps to 0 past 2**64 - PAGE_SIZE."""
+    return page_up(x) & 0xFFFFFFFFFFFFFFFF
+
+
+def _own_pages(v: VMA) -> bool:
+    """Are v's host pages its reserve's own anonymous private memory (not a file's,
+    not shared memory placed over it)?"""
+    return not v.host_backed and v.flags & L.MAP_TYPE == L.MAP_PRIVATE
 
 
 _VALIDATED_FLAGS = (L.MAP_TYPE | L.MAP_FIXED | L.MAP_ANONYMOUS | L.MAP_32BIT | L.MAP_GROWSDOWN

@@ -4,12 +4,19 @@ Guest memory is host memory handed to the CPU engine by address (mem_map_ptr), s
 large sparse guest mapping costs nothing until touched. This module is the only place
 that calls the host's mmap family; the address space above it decides what to map.
 
-Two kinds of block:
-- `HostBlock`: one host mapping per guest mapping; pieces of it are returned to the
-  host with munmap as the guest unmaps them.
-- `HostReserve`: a range of host address space reserved once (the brk heap), whose
-  pages are given back by mapping fresh PROT_NONE pages over them, never munmap, so
-  the range stays ours and can be committed again with MAP_FIXED safely.
+Three kinds of host memory:
+- `HostWindows`: host address space reserved in windows that mirror aligned 1 GiB
+  windows of guest address space, so guest pages that are neighbours are neighbours
+  on the host too (the CPU engine can show them as one region), and a guest range
+  mapped again gets the same host pages back. Anonymous private guest memory is the
+  window's own memory; shared and file mappings are placed over it with MAP_FIXED.
+- one host mapping of its own for a guest mapping no window can hold (it crosses a
+  window boundary, or the windows are used up); pieces of it are returned to the host
+  with munmap as the guest unmaps them.
+- `HostReserve`: a range reserved once (the brk heap), committed in place.
+Host pages no guest mapping uses are given back (MADV_DONTNEED, or a fresh anonymous
+mapping over a file's pages) but stay mapped read-write, never munmapped: the range
+stays ours, reads as zeros when mapped again, and cannot fault pyunik itself.
 """
 
 from __future__ import annotations
@@ -20,8 +27,8 @@ import os
 from ..abi.mman import (MADV_DONTNEED as _MADV_DONTNEED, MAP_ANONYMOUS as _MAP_ANON,
                         MAP_FIXED as _MAP_FIXED, MAP_NORESERVE as _MAP_NORESERVE,
                         MAP_PRIVATE as _MAP_PRIVATE, MAP_SHARED as _MAP_SHARED,
-                        MREMAP_MAYMOVE as _MREMAP_MAYMOVE, PROT_NONE as _PROT_NONE, PROT_READ,
-                        PROT_WRITE)
+                        MREMAP_FIXED as _MREMAP_FIXED, MREMAP_MAYMOVE as _MREMAP_MAYMOVE,
+                        PROT_NONE as _PROT_NONE, PROT_READ, PROT_WRITE)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _mmap = _libc.mmap
@@ -34,7 +41,8 @@ _madvise = _libc.madvise
 _madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 _mremap = _libc.mremap
 _mremap.restype = ctypes.c_void_p
-_mremap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int]
+_mremap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int,
+                    ctypes.c_void_p]
 _mincore = _libc.mincore
 _mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
 
@@ -82,7 +90,7 @@ def discard(ptr: int, size: int) -> None:
 
 def move(ptr: int, old_size: int, new_size: int) -> int:
     """Resize a host mapping, moving it if it must; contents are kept without copying."""
-    return _check(_mremap(ptr, old_size, new_size, _MREMAP_MAYMOVE))
+    return _check(_mremap(ptr, old_size, new_size, _MREMAP_MAYMOVE, None))
 
 
 def residency(ptr: int, size: int) -> bytes:
@@ -98,6 +106,83 @@ def copy(dst: int, src: int, size: int) -> None:
     ctypes.memmove(dst, src, size)
 
 
+def map_file_at(ptr: int, fd: int, offset: int, size: int, shared: bool, writable: bool) -> int:
+    """map_file, placed at ptr (inside a window) instead of where the host likes."""
+    prot = _PROT_RW if writable or not shared else 1
+    flags = (_MAP_SHARED if shared else _MAP_PRIVATE) | _MAP_FIXED
+    return _check(_mmap(ptr, size, prot, flags, fd, offset))
+
+
+def move_to(ptr: int, old_size: int, new_size: int, dst: int | None) -> int:
+    """move, to dst when it is given (replacing what is mapped there)."""
+    if dst is None:
+        return move(ptr, old_size, new_size)
+    return _check(_mremap(ptr, old_size, new_size, _MREMAP_MAYMOVE | _MREMAP_FIXED,
+                          ctypes.c_void_p(dst)))
+
+
+WINDOW_SHIFT = 30
+WINDOW_SIZE = 1 << WINDOW_SHIFT
+MAX_WINDOWS = 256           # at most 256 GiB of host address space per address space
+
+
+class HostWindows:
+    """Host memory mirroring guest address space, one aligned window at a time.
+
+    Guest address g in window w = g >> WINDOW_SHIFT is backed by host address
+    base[w] + (g & (WINDOW_SIZE - 1)). A window is reserved (anonymous, read-write,
+    MAP_NORESERVE: no host memory until touched) the first time a guest mapping
+    falls in it, and kept until release_all.
+    Invariant: window pages outside every guest mapping are zero-fill anonymous pages.
+    """
+
+    def __init__(self, limit: int = MAX_WINDOWS):
+        self.limit = limit
+        self._bases: dict[int, int] = {}    # window number -> host base
+
+    def __len__(self) -> int:
+        return len(self._bases)
+
+    def host_for(self, start: int, size: int) -> int | None:
+        """The host address backing guest [start, start+size), or None when the range
+        crosses a window boundary or no more windows can be had."""
+        w = start >> WINDOW_SHIFT
+        if size <= 0 or (start + size - 1) >> WINDOW_SHIFT != w:
+            return None
+        base = self._bases.get(w)
+        if base is None:
+            if len(self._bases) >= self.limit:
+                return None
+            try:
+                base = allocate(WINDOW_SIZE)
+            except HostMemoryError:
+                return None
+            self._bases[w] = base
+        return base + (start & (WINDOW_SIZE - 1))
+
+    @staticmethod
+    def place_shared(ptr: int, size: int) -> None:
+        """Shared anonymous pages at ptr (MAP_SHARED guest memory)."""
+        _check(_mmap(ptr, size, _PROT_RW, _MAP_SHARED | _MAP_ANON | _MAP_NORESERVE | _MAP_FIXED,
+                     -1, 0))
+
+    @staticmethod
+    def decommit(ptr: int, size: int, own_pages: bool) -> None:
+        """Give the pages at ptr back, leaving zero-fill pages of the window: own_pages
+        says they are the window's own anonymous memory (else a file's or shared
+        pages were placed there and are replaced)."""
+        if own_pages:
+            discard(ptr, size)
+        else:
+            _check(_mmap(ptr, size, _PROT_RW,
+                         _MAP_PRIVATE | _MAP_ANON | _MAP_NORESERVE | _MAP_FIXED, -1, 0))
+
+    def release_all(self) -> None:
+        for base in self._bases.values():
+            release(base, WINDOW_SIZE)
+        self._bases.clear()
+
+
 class HostReserve:
     """A reserved host range whose pages are committed and decommitted in place."""
 
@@ -111,7 +196,9 @@ class HostReserve:
         return _check(_mmap(self.base + offset, size, _PROT_RW,
                             _MAP_PRIVATE | _MAP_ANON | _MAP_NORESERVE | _MAP_FIXED, -1, 0))
 
-    def decommit(self, ptr: int, size: int) -> None:
-        """Give the pages back to the host but keep the address range reserved."""
-        _check(_mmap(ptr, size, _PROT_NONE,
-                     _MAP_PRIVATE | _MAP_ANON | _MAP_NORESERVE | _MAP_FIXED, -1, 0))
+    def decommit(self, ptr: int, size: int, own_pages: bool = True) -> None:
+        """Give the pages back to the host; they stay mapped (zero-fill) and reserved."""
+        discard(ptr, size)
+
+    def release(self) -> None:
+        release(self.base, self.size)

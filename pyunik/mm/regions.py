@@ -1,0 +1,208 @@
+"""The CPU engine's regions: which guest ranges Unicorn maps, with what access.
+
+Layer: mm/, under AddressSpace (which says what each guest page is); calls only the
+Engine (cpu/), never unicorn directly.
+
+Unicorn keeps one region per mapping call, and its costs (measured with unicorn 2.1.4,
+benchmarks/run.py row 8) set the policy here:
+- mapping and unmapping get slower as regions pile up (~15 us with 10 regions, ~0.5 ms
+  with 300, ~2 ms with 600), so neighbouring ranges with equal access whose host
+  memory is contiguous share one region;
+- unmapping a region, or splitting one by changing the access of part of it, flushes
+  the CPU's TLB page by page (~70 ns a page: 20 ms for 1 GiB), so a neighbour is
+  absorbed into a new region only while it is small (MERGE_LIMIT), and pieces left
+  over are merged in one pass only when many have piled up (compact);
+- changing the access of whole regions is cheap (~5 us with few regions), so a range
+  the guest unmaps stays a region with no access when its host memory stays where it
+  is (`hide`): malloc's munmap and mmap at recurring addresses become access flips.
+  A guest touch there still faults as Linux would, and the kernel never reads guest
+  memory through the engine without asking the VMAs first (mm/usermem.py).
+
+`regions` mirrors Unicorn's list exactly (tests compare it with the engine's own):
+Unicorn splits a region where an unmap or protect cuts it, and so does `_cut`.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+MERGE_LIMIT = 4 << 20     # absorb a neighbour into a new region only up to this size
+COMPACT_MIN = 32          # never compact below this many regions
+
+
+class Region:
+    """One Unicorn region: guest [start, end) shows host memory at host with prot."""
+
+    __slots__ = ("start", "end", "prot", "host")
+
+    def __init__(self, start: int, end: int, prot: int, host: int):
+        self.start = start
+        self.end = end
+        self.prot = prot          # Linux PROT_* bits (0: mapped, no access)
+        self.host = host          # host address of self.start
+
+    def host_at(self, addr: int) -> int:
+        return self.host + (addr - self.start)
+
+    def __repr__(self) -> str:
+        return "Region(%#x-%#x prot %d)" % (self.start, self.end, self.prot)
+
+
+class EngineRegions:
+    """The Unicorn regions of one engine, kept few and reused."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.regions: list[Region] = []     # sorted by start, never overlapping
+        self._starts: list[int] = []
+        self._compact_at = COMPACT_MIN
+
+    def __len__(self) -> int:
+        return len(self.regions)
+
+    # ---- what the address space asks for -------------------------------------------------
+
+    def show(self, start: int, end: int, prot: int, host: int) -> None:
+        """Guest [start, end) shows host memory from host with access prot."""
+        for r in self._overlapping(start, end):
+            a = max(r.start, start)
+            if r.host_at(a) != host + (a - start):
+                self._unmap(a, min(r.end, end))     # other host memory: not reusable
+        gaps = []
+        pos = start
+        for r in self._overlapping(start, end):
+            if r.start > pos:
+                gaps.append((pos, r.start))
+            pos = r.end
+        if pos < end:
+            gaps.append((pos, end))
+        self._set_access(start, end, prot)
+        for a, b in gaps:
+            self._map(a, b, prot, host + (a - start))
+        self._maybe_compact()
+
+    def hide(self, start: int, end: int) -> None:
+        """No access to [start, end), keeping the regions there for reuse: the host
+        memory behind them stays mapped on the host (AddressSpace's promise)."""
+        self._set_access(start, end, 0)
+        self._maybe_compact()
+
+    def remove(self, start: int, end: int) -> None:
+        """Unmap [start, end) from the engine: the host memory behind it goes away,
+        or held translated code that must not be found again."""
+        for r in self._overlapping(start, end):
+            self._unmap(max(r.start, start), min(r.end, end))
+
+    def remove_all(self) -> None:
+        for r in list(self.regions):
+            self._unmap(r.start, r.end)
+
+    def compact(self) -> None:
+        """Merge every run of adjacent regions with equal access and contiguous host
+        memory into one region."""
+        i = 0
+        while i < len(self.regions):
+            j = i + 1
+            while j < len(self.regions) and self._joins(self.regions[j - 1], self.regions[j]):
+                j += 1
+            if j - i > 1:
+                first, last = self.regions[i], self.regions[j - 1]
+                start, end, prot, host = first.start, last.end, first.prot, first.host
+                for r in self.regions[i:j]:
+                    self.engine.unmap(r.start, r.end - r.start)
+                del self.regions[i:j], self._starts[i:j]
+                self.engine.map_host(start, end - start, prot, host)
+                self._insert(Region(start, end, prot, host))
+            i += 1
+        self._compact_at = max(COMPACT_MIN, 2 * len(self.regions))
+
+    # ---- bookkeeping mirrored on the engine ---------------------------------------------------
+
+    @staticmethod
+    def _joins(left: Region, right: Region) -> bool:
+        return left.end == right.start and left.prot == right.prot \
+            and left.host_at(left.end) == right.host
+
+    def _maybe_compact(self) -> None:
+        if len(self.regions) > self._compact_at:
+            self.compact()
+
+    def _overlapping(self, start: int, end: int) -> list[Region]:
+        i = max(bisect.bisect_right(self._starts, start) - 1, 0)
+        out = []
+        for r in self.regions[i:]:
+            if r.start >= end:
+                break
+            if r.end > start:
+                out.append(r)
+        return out
+
+    def _insert(self, r: Region) -> None:
+        i = bisect.bisect_left(self._starts, r.start)
+        self.regions.insert(i, r)
+        self._starts.insert(i, r.start)
+
+    def _delete(self, r: Region) -> None:
+        i = bisect.bisect_left(self._starts, r.start)
+        del self.regions[i], self._starts[i]
+
+    def _cut(self, addr: int) -> None:
+        """Split the region containing addr strictly inside at addr, as Unicorn does
+        when an unmap or protect starts or ends there."""
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i < 0:
+            return
+        r = self.regions[i]
+        if r.start < addr < r.end:
+            self._insert(Region(addr, r.end, r.prot, r.host_at(addr)))
+            r.end = addr
+
+    def _set_access(self, start: int, end: int, prot: int) -> None:
+        """prot for every region in [start, end) that has another, one engine call
+        per run of neighbouring regions."""
+        run = None
+        for r in self._overlapping(start, end):
+            a, b = max(r.start, start), min(r.end, end)
+            if r.prot == prot:
+                continue
+            if run is not None and run[1] == a:
+                run[1] = b
+                continue
+            if run is not None:
+                self._protect(run[0], run[1], prot)
+            run = [a, b]
+        if run is not None:
+            self._protect(run[0], run[1], prot)
+
+    def _protect(self, start: int, end: int, prot: int) -> None:
+        self.engine.protect(start, end - start, prot)
+        self._cut(start)
+        self._cut(end)
+        for r in self._overlapping(start, end):
+            r.prot = prot
+
+    def _unmap(self, start: int, end: int) -> None:
+        self.engine.unmap(start, end - start)
+        self._cut(start)
+        self._cut(end)
+        for r in self._overlapping(start, end):
+            self._delete(r)
+
+    def _map(self, start: int, end: int, prot: int, host: int) -> None:
+        """Map a range no region covers, absorbing small neighbours it joins."""
+        new = Region(start, end, prot, host)
+        i = bisect.bisect_left(self._starts, start)
+        left = self.regions[i - 1] if i > 0 else None
+        right = self.regions[i] if i < len(self.regions) else None
+        if left is not None and self._joins(left, new) \
+                and left.end - left.start <= MERGE_LIMIT:
+            self.engine.unmap(left.start, left.end - left.start)
+            self._delete(left)
+            new.start, new.host = left.start, left.host
+        if right is not None and self._joins(new, right) \
+                and right.end - right.start <= MERGE_LIMIT:
+            self.engine.unmap(right.start, right.end - right.start)
+            self._delete(right)
+            new.end = right.end
+        self.engine.map_host(new.start, new.end - new.start, prot, new.host)
+        self._insert(new)
