@@ -13,6 +13,8 @@ Rows (benchmarks/README.md explains each one and how to read it):
   3  compute loop (loop-musl): pyunik against the same program on bare Unicorn
   4  RSS over 1,000,000 syscalls: does pyunik's memory stay flat?
   5-7  python3 -c pass; a hostfs read; stat against a trivial syscall
+  8    memory-mapping churn (mmchurn-musl): one mmap+mprotect+munmap cycle beside 300
+       live mappings, native, qemu-x86_64 and pyunik; Unicorn region counts of real programs
   9-11 guest code speed (benchmarks/guest_speed.py): C loops, CPython, busybox
 
 Per-operation costs are differences, (t(N2) - t(N1)) / (N2 - N1), so process start-up,
@@ -49,6 +51,9 @@ LOOP = os.path.join(BIN, "loop-musl")
 HELLO = os.path.join(BIN, "hello-musl")
 HELLO_OUT = b"Hello from pyunik guest!\n"
 STATLOOP = os.path.join(BIN, "statloop-musl")
+MMCHURN = os.path.join(BIN, "mmchurn-musl")
+MMCHURN_LIVE = 300                    # live mappings beside the churn
+THREAD_STACKS = 64                    # mmchurn stacks: glibc-style stacks with guard pages
 PYTHON3 = "/usr/bin/python3"          # Debian's, a dynamic program with a large stdlib
 
 sys.path.insert(0, ROOT)          # import pyunik from this checkout
@@ -73,6 +78,7 @@ SIZES = {
         "loop": (1_000_000, 30_000_000),
         "rss_syscalls": 1_000_000,
         "py_repeats": 3, "stat": (10_000, 100_000), "dd_mb": (16, 128),
+        "churn_native": (1_000, 21_000), "churn_pyunik": (200, 2_200),
     },
     "full": {
         "repeats": 7, "loop_repeats": 9, "hello_repeats": 11,
@@ -82,6 +88,7 @@ SIZES = {
         "loop": (1_000_000, 200_000_000),
         "rss_syscalls": 1_000_000,
         "py_repeats": 7, "stat": (10_000, 300_000), "dd_mb": (16, 256),
+        "churn_native": (1_000, 41_000), "churn_pyunik": (200, 5_200),
     },
 }
 
@@ -93,6 +100,7 @@ TARGETS = dict(guest_speed.TARGETS) | {
     "rss_growth_b_per_syscall": 1.0,   # bytes per syscall, row 4 ("flat")
     "hostfs_read_mb_s": 500.0,         # MB/s, row 6
     "stat_over_syscall": 2.0,          # x, row 7
+    "churn_cycle_us": 150.0,           # us per mmap+mprotect+munmap cycle, row 8
 }
 
 
@@ -358,6 +366,56 @@ class Bench:
         ratio = us["stat"] / us["getppid"]
         self.row(7, "stat / trivial syscall", ratio, "x", "<= %g" % t, ratio <= t)
 
+    # -- row 8 --
+
+    def mmap_churn(self) -> None:
+        self.log("row 8: mmap+mprotect+munmap churn beside %d live mappings; region counts"
+                 % MMCHURN_LIVE)
+        R = self.sz["repeats"]
+        plan = [(name, self.sz["churn_pyunik" if name == "pyunik" else "churn_native"])
+                for name in ("native", "qemu", "pyunik") if name in self.engines]
+        times: dict[str, dict[int, list[float]]] = {}
+        for _ in range(R):
+            for name, ns in plan:
+                for n in ns:
+                    run = self.engines[name].run(
+                        MMCHURN, ["cycle", str(n), str(MMCHURN_LIVE)],
+                        b"cycle %d live %d sum 0\n" % (n, MMCHURN_LIVE))
+                    times.setdefault(name, {}).setdefault(n, []).append(run.wall)
+        sizes = dict(plan)
+        us = {k: per_op(times[k], *sizes[k], 1e6) for k in sizes}
+        best = {k: per_op(times[k], *sizes[k], 1e6, min) for k in sizes}
+        label = {"native": "native", "qemu": "qemu-x86_64", "pyunik": "pyunik"}
+        for name in sizes:
+            n1, n2 = sizes[name]
+            target, ok = "", None
+            if name == "pyunik":
+                t = TARGETS["churn_cycle_us"]
+                target, ok = "<= %g" % t, us[name] <= t
+            self.row(8, "churn cycle: " + label[name], us[name], "us/cycle", target, ok,
+                     note="N=%s..%s, median of %d; best %s, spread %.0f%%" % (
+                         _n(n1), _n(n2), R, _fmt(best[name]),
+                         100 * self.noisy("churn " + label[name], times[name][n2])))
+        self.row(8, "churn: pyunik / native", us["pyunik"] / us["native"], "x")
+        if "qemu" in us:
+            self.row(8, "churn: pyunik / qemu-x86_64", us["pyunik"] / us["qemu"], "x")
+        counts = {}
+        programs = [("mmchurn cycle (%d live)" % MMCHURN_LIVE,
+                     [MMCHURN, "cycle", "10", str(MMCHURN_LIVE)]),
+                    ("%d thread stacks + guards" % THREAD_STACKS,
+                     [MMCHURN, "stacks", str(THREAD_STACKS)])]
+        if os.path.exists(PYTHON3):
+            programs.append(("python3 -c pass", [PYTHON3, "-c", "pass"]))
+        for what, argv in programs:
+            regions, vmas = region_count(argv)
+            counts[what] = {"regions": regions, "vmas": vmas}
+            self.row(8, "Unicorn regions at exit: " + what, regions, "regions",
+                     note="%d VMAs" % vmas)
+        self.raw["churn"] = {"sizes": sizes, "us_per_cycle": us, "us_per_cycle_best": best,
+                             "wall_s": {k: {str(n): v for n, v in d.items()}
+                                        for k, d in times.items()},
+                             "regions": counts}
+
     def close(self) -> None:
         if self._rootfs:
             shutil.rmtree(self._rootfs, ignore_errors=True)
@@ -619,6 +677,32 @@ class FloorLoop:
         return t
 
 
+REGION_COUNT = """
+import sys
+import pyunik
+seen = []
+def at_exit(event):
+    mm = event.thread.mm
+    seen.append((mm.engine.region_count(), len(mm.vmas)))
+u = pyunik.Unikernel(sys.argv[1:], quiet=True)
+u.on_syscall("exit_group", at_exit)
+status = u.run()
+print(status, *seen[-1])
+"""
+
+
+def region_count(argv: list[str]) -> tuple[int, int]:
+    """(Unicorn regions, VMAs) of a guest program as it calls exit_group, from a
+    child process running pyunik in-process (Engine.region_count)."""
+    r = subprocess.run([sys.executable, "-c", REGION_COUNT] + argv, capture_output=True,
+                       stdin=subprocess.DEVNULL, env=CHILD_ENV)
+    fields = r.stdout.split()[-3:]
+    if r.returncode != 0 or len(fields) != 3 or fields[0] != b"0":
+        raise BenchError("region count of %s: %r %r" % (" ".join(argv), r.stdout[-200:],
+                                                        r.stderr[-400:]))
+    return int(fields[1]), int(fields[2])
+
+
 _devnull_fd = None
 
 
@@ -668,6 +752,7 @@ TITLES = {
     5: "5. `python3 -c pass` (Debian's dynamic python3, its stdlib in the automatic image)",
     6: "6. sequential read of a hostfs file, busybox dd bs=128K: (N2 - N1) MB / (t2 - t1)",
     7: "7. stat(2) of one path (statloop-musl) against getppid, per call",
+    8: "8. mmap churn (mmchurn-musl cycle, 300 live mappings) and Unicorn region counts",
 } | guest_speed.TITLES
 
 
@@ -730,8 +815,8 @@ def main(argv: list[str] | None = None) -> int:
                                  "qemu-x86_64, bare Unicorn and qiling, with ratios.")
     ap.add_argument("--quick", action="store_true", help="small sizes (about 30 s)")
     ap.add_argument("--json", metavar="FILE", help="also write every number to FILE")
-    ap.add_argument("--only", metavar="ROWS", default="1,2,3,4,5,6,7,9,10,11",
-                    help="comma-separated rows to run (default all: 1..7, 9..11)")
+    ap.add_argument("--only", metavar="ROWS", default="1,2,3,4,5,6,7,8,9,10,11",
+                    help="comma-separated rows to run (default all: 1..11)")
     args = ap.parse_args(argv)
     only = {int(x) for x in args.only.split(",") if x.strip()}
 
@@ -757,6 +842,8 @@ def main(argv: list[str] | None = None) -> int:
             bench.hostfs_read()
         if 7 in only:
             bench.stat_cost()
+        if 8 in only:
+            bench.mmap_churn()
         if 9 in only:
             guest_speed.c_loops(bench, check, median, per_op, BIN)
         if 10 in only:
