@@ -36,7 +36,7 @@ from errno import EACCES, EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM
 from ..abi import linux as L
 from ..errors import KernelError
 from . import host
-from .regions import EngineRegions
+from .regions import EngineRegions, overlapping
 from .usermem import UserMemory
 
 MMAP_MIN_ADDR = L.MMAP_MIN_ADDR     # /proc/sys/vm/mmap_min_addr
@@ -129,14 +129,7 @@ class AddressSpace(UserMemory):
         return None
 
     def overlapping(self, start: int, end: int) -> list[VMA]:
-        i = max(bisect.bisect_right(self._starts, start) - 1, 0)
-        out = []
-        for v in self.vmas[i:]:
-            if v.start >= end:
-                break
-            if v.end > start:
-                out.append(v)
-        return out
+        return overlapping(self.vmas, self._starts, start, end)
 
     def is_free(self, start: int, end: int) -> bool:
         return not self.overlapping(start, end)

@@ -30,6 +30,14 @@ MERGE_LIMIT = 4 << 20     # absorb a neighbour into a new region only up to this
 COMPACT_MIN = 32          # never compact below this many regions
 
 
+def overlapping(items: list, starts: list[int], start: int, end: int) -> list:
+    """The items of a sorted list of non-overlapping ranges (each with .start and .end;
+    starts: their starts) that overlap [start, end). Regions and VMAs both use it."""
+    i = max(bisect.bisect_right(starts, start) - 1, 0)
+    j = bisect.bisect_left(starts, end, i)
+    return [x for x in items[i:j] if x.end > start]
+
+
 class Region:
     """One Unicorn region: guest [start, end) shows host memory at host with prot."""
 
@@ -128,14 +136,7 @@ class EngineRegions:
             self.compact()
 
     def _overlapping(self, start: int, end: int) -> list[Region]:
-        i = max(bisect.bisect_right(self._starts, start) - 1, 0)
-        out = []
-        for r in self.regions[i:]:
-            if r.start >= end:
-                break
-            if r.end > start:
-                out.append(r)
-        return out
+        return overlapping(self.regions, self._starts, start, end)
 
     def _insert(self, r: Region) -> None:
         i = bisect.bisect_left(self._starts, r.start)
