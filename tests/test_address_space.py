@@ -212,6 +212,24 @@ def test_touching_a_munmapped_range_faults_at_its_address(mm):
     assert (fault.kind, fault.address, fault.access) == ("segv", a + 8, "read")
 
 
+def test_one_protect_across_regions_reaches_every_page(mm, monkeypatch):
+    """Two neighbouring mappings made apart (two engine regions), unmapped and mapped
+    again as one: a single engine call gives both old regions access again, and the
+    guest can store to every page."""
+    monkeypatch.setattr(regions_mod, "MERGE_LIMIT", 0)
+    a = mm.mmap(0x28000000, 2 * PAGE, RW, FIXED)
+    mm.mmap(0x2c000000, PAGE, RW, FIXED)             # so the two are apart in the engine
+    mm.mmap(a + 2 * PAGE, 2 * PAGE, RW, FIXED)
+    assert mm.engine.region_count() == 3
+    mm.munmap(a, 4 * PAGE)
+    assert mm.mmap(a, 4 * PAGE, RW, FIXED) == a
+    for page in range(4):
+        target = a + page * PAGE + 0xfff
+        assert _run_one(mm, b"\xb0\x5a" + b"\xa2" + struct.pack("<Q", target)) is None
+        assert mm.read(target, 1) == b"\x5a"               # mov al, 0x5a; movabs [t], al
+    check(mm)
+
+
 def test_usermem_asks_the_vmas_not_the_engine(mm):
     """The engine would read a no-access region happily; the kernel must not."""
     a = mm.mmap(0x30000000, 8 * PAGE, RW, FIXED)
