@@ -13,8 +13,7 @@ Rows (benchmarks/README.md explains each one and how to read it):
   3  compute loop (loop-musl): pyunik against the same program on bare Unicorn
   4  RSS over 1,000,000 syscalls: does pyunik's memory stay flat?
   5-7  python3 -c pass; a hostfs read; stat against a trivial syscall
-  8    memory-mapping churn (mmchurn-musl): one mmap+mprotect+munmap cycle beside 300
-       live mappings, native, qemu-x86_64 and pyunik; Unicorn region counts of real programs
+  8    memory-mapping churn and Unicorn region counts (benchmarks/mm_churn.py)
   9-11 guest code speed (benchmarks/guest_speed.py): C loops, CPython, busybox
 
 Per-operation costs are differences, (t(N2) - t(N1)) / (N2 - N1), so process start-up,
@@ -51,13 +50,11 @@ LOOP = os.path.join(BIN, "loop-musl")
 HELLO = os.path.join(BIN, "hello-musl")
 HELLO_OUT = b"Hello from pyunik guest!\n"
 STATLOOP = os.path.join(BIN, "statloop-musl")
-MMCHURN = os.path.join(BIN, "mmchurn-musl")
-MMCHURN_LIVE = 300                    # live mappings beside the churn
-THREAD_STACKS = 64                    # mmchurn stacks: glibc-style stacks with guard pages
 PYTHON3 = "/usr/bin/python3"          # Debian's, a dynamic program with a large stdlib
 
 sys.path.insert(0, ROOT)          # import pyunik from this checkout
 import guest_speed  # noqa: E402  (benchmarks/guest_speed.py: rows 5 and 9-11)
+import mm_churn  # noqa: E402  (benchmarks/mm_churn.py: row 8)
 
 # Child processes import pyunik from this checkout too.
 CHILD_ENV = dict(os.environ)
@@ -92,7 +89,7 @@ SIZES = {
     },
 }
 
-TARGETS = dict(guest_speed.TARGETS) | {
+TARGETS = dict(guest_speed.TARGETS) | dict(mm_churn.TARGETS) | {
     "pyunik_over_floor": 5.0,          # x, row 1
     "hello_wall_s": 0.25,              # s, row 2
     "hello_rss_mb": 40.0,              # MB, row 2
@@ -100,7 +97,6 @@ TARGETS = dict(guest_speed.TARGETS) | {
     "rss_growth_b_per_syscall": 1.0,   # bytes per syscall, row 4 ("flat")
     "hostfs_read_mb_s": 500.0,         # MB/s, row 6
     "stat_over_syscall": 2.0,          # x, row 7
-    "churn_cycle_us": 150.0,           # us per mmap+mprotect+munmap cycle, row 8
 }
 
 
@@ -366,56 +362,6 @@ class Bench:
         ratio = us["stat"] / us["getppid"]
         self.row(7, "stat / trivial syscall", ratio, "x", "<= %g" % t, ratio <= t)
 
-    # -- row 8 --
-
-    def mmap_churn(self) -> None:
-        self.log("row 8: mmap+mprotect+munmap churn beside %d live mappings; region counts"
-                 % MMCHURN_LIVE)
-        R = self.sz["repeats"]
-        plan = [(name, self.sz["churn_pyunik" if name == "pyunik" else "churn_native"])
-                for name in ("native", "qemu", "pyunik") if name in self.engines]
-        times: dict[str, dict[int, list[float]]] = {}
-        for _ in range(R):
-            for name, ns in plan:
-                for n in ns:
-                    run = self.engines[name].run(
-                        MMCHURN, ["cycle", str(n), str(MMCHURN_LIVE)],
-                        b"cycle %d live %d sum 0\n" % (n, MMCHURN_LIVE))
-                    times.setdefault(name, {}).setdefault(n, []).append(run.wall)
-        sizes = dict(plan)
-        us = {k: per_op(times[k], *sizes[k], 1e6) for k in sizes}
-        best = {k: per_op(times[k], *sizes[k], 1e6, min) for k in sizes}
-        label = {"native": "native", "qemu": "qemu-x86_64", "pyunik": "pyunik"}
-        for name in sizes:
-            n1, n2 = sizes[name]
-            target, ok = "", None
-            if name == "pyunik":
-                t = TARGETS["churn_cycle_us"]
-                target, ok = "<= %g" % t, us[name] <= t
-            self.row(8, "churn cycle: " + label[name], us[name], "us/cycle", target, ok,
-                     note="N=%s..%s, median of %d; best %s, spread %.0f%%" % (
-                         _n(n1), _n(n2), R, _fmt(best[name]),
-                         100 * self.noisy("churn " + label[name], times[name][n2])))
-        self.row(8, "churn: pyunik / native", us["pyunik"] / us["native"], "x")
-        if "qemu" in us:
-            self.row(8, "churn: pyunik / qemu-x86_64", us["pyunik"] / us["qemu"], "x")
-        counts = {}
-        programs = [("mmchurn cycle (%d live)" % MMCHURN_LIVE,
-                     [MMCHURN, "cycle", "10", str(MMCHURN_LIVE)]),
-                    ("%d thread stacks + guards" % THREAD_STACKS,
-                     [MMCHURN, "stacks", str(THREAD_STACKS)])]
-        if os.path.exists(PYTHON3):
-            programs.append(("python3 -c pass", [PYTHON3, "-c", "pass"]))
-        for what, argv in programs:
-            regions, vmas = region_count(argv)
-            counts[what] = {"regions": regions, "vmas": vmas}
-            self.row(8, "Unicorn regions at exit: " + what, regions, "regions",
-                     note="%d VMAs" % vmas)
-        self.raw["churn"] = {"sizes": sizes, "us_per_cycle": us, "us_per_cycle_best": best,
-                             "wall_s": {k: {str(n): v for n, v in d.items()}
-                                        for k, d in times.items()},
-                             "regions": counts}
-
     def close(self) -> None:
         if self._rootfs:
             shutil.rmtree(self._rootfs, ignore_errors=True)
@@ -677,32 +623,6 @@ class FloorLoop:
         return t
 
 
-REGION_COUNT = """
-import sys
-import pyunik
-seen = []
-def at_exit(event):
-    mm = event.thread.mm
-    seen.append((mm.engine.region_count(), len(mm.vmas)))
-u = pyunik.Unikernel(sys.argv[1:], quiet=True)
-u.on_syscall("exit_group", at_exit)
-status = u.run()
-print(status, *seen[-1])
-"""
-
-
-def region_count(argv: list[str]) -> tuple[int, int]:
-    """(Unicorn regions, VMAs) of a guest program as it calls exit_group, from a
-    child process running pyunik in-process (Engine.region_count)."""
-    r = subprocess.run([sys.executable, "-c", REGION_COUNT] + argv, capture_output=True,
-                       stdin=subprocess.DEVNULL, env=CHILD_ENV)
-    fields = r.stdout.split()[-3:]
-    if r.returncode != 0 or len(fields) != 3 or fields[0] != b"0":
-        raise BenchError("region count of %s: %r %r" % (" ".join(argv), r.stdout[-200:],
-                                                        r.stderr[-400:]))
-    return int(fields[1]), int(fields[2])
-
-
 _devnull_fd = None
 
 
@@ -752,8 +672,7 @@ TITLES = {
     5: "5. `python3 -c pass` (Debian's dynamic python3, its stdlib in the automatic image)",
     6: "6. sequential read of a hostfs file, busybox dd bs=128K: (N2 - N1) MB / (t2 - t1)",
     7: "7. stat(2) of one path (statloop-musl) against getppid, per call",
-    8: "8. mmap churn (mmchurn-musl cycle, 300 live mappings) and Unicorn region counts",
-} | guest_speed.TITLES
+} | guest_speed.TITLES | mm_churn.TITLES
 
 
 def table(rows: list[dict]) -> str:
@@ -843,7 +762,8 @@ def main(argv: list[str] | None = None) -> int:
         if 7 in only:
             bench.stat_cost()
         if 8 in only:
-            bench.mmap_churn()
+            mm_churn.churn(bench, median, per_op, _n, _fmt, BIN, PYTHON3, CHILD_ENV,
+                           BenchError)
         if 9 in only:
             guest_speed.c_loops(bench, check, median, per_op, BIN)
         if 10 in only:

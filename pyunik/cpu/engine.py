@@ -49,6 +49,8 @@ _emu_stop = _raw.uc_emu_stop
 _mem_read = _raw.uc_mem_read
 _mem_write = _raw.uc_mem_write
 _u64 = ctypes.c_uint64
+_u32 = ctypes.c_uint32
+_mem_protect = _raw.uc_mem_protect
 _string_at = ctypes.string_at
 _ctl = _raw.uc_ctl
 # uc_ctl's encoding: the control, its argument count << 26, the direction << 30.
@@ -399,11 +401,20 @@ class Engine:
         if new & NO_EXECUTE or not new:
             self._drop_code(addr, end, old)
         pieces = self._pages.pieces(addr, end)
-        with self._unicorn(pieces):
+        if all(self._regions.whole(phys, phys + (b - a)) for a, b, phys in pieces):
+            # Whole regions (mm/regions.py's usual call): Unicorn changes their access
+            # in place and unmaps nothing, so no page-table dance is needed.
+            perms = _u32(PROT_TO_UC[prot & 7])
             for a, b, phys in pieces:
-                self.uc.mem_protect(phys, b - a, PROT_TO_UC[prot & 7])
-                self._regions.cut(phys)
-                self._regions.cut(phys + (b - a))
+                err = _mem_protect(self._handle, _u64(phys), _u64(b - a), perms)
+                if err:
+                    raise UcError(err)
+        else:
+            with self._unicorn(pieces):
+                for a, b, phys in pieces:
+                    self.uc.mem_protect(phys, b - a, PROT_TO_UC[prot & 7])
+                    self._regions.cut(phys)
+                    self._regions.cut(phys + (b - a))
         self._pages.set(addr, end, prot)
         if any(_narrower(e, new) for e in old):
             _ctl(self._handle, _CTL_FLUSH_TLB)   # the TLB may hold the old, wider access
