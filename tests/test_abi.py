@@ -37,6 +37,8 @@ OWN_CHOICES = {
     "loader/autoimage.py": {"MAX_SCRIPT_DEPTH", "MAX_TABLE"},   # bounds on what is read
     "loader/image.py": {"ALIGN_MIN_SIZE"},              # image tar layout
     "mm/address_space.py": {"HEAP_RESERVE"},            # host address space kept for brk
+    "mm/host.py": {"WINDOW_SHIFT", "MAX_WINDOWS"},      # host windows: size, how many
+    "mm/regions.py": {"MERGE_LIMIT", "COMPACT_MIN"},    # engine region merging policy
     "trace/strace.py": {"STRING_LIMIT"},                # strace's -s default
 }
 

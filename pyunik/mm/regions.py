@@ -3,8 +3,9 @@
 Layer: mm/, under AddressSpace (which says what each guest page is); calls only the
 Engine (cpu/), never unicorn directly.
 
-Unicorn keeps one region per mapping call, and its costs (measured with unicorn 2.1.4,
-benchmarks/run.py row 8) set the policy here:
+Unicorn keeps one region per mapping call, and its costs (measured with unicorn 2.1.4
+on bare map, unmap and protect calls; benchmarks/run.py row 8 measures the result) set
+the policy here:
 - mapping and unmapping get slower as regions pile up (~15 us with 10 regions, ~0.5 ms
   with 300, ~2 ms with 600), so neighbouring ranges with equal access whose host
   memory is contiguous share one region;
