@@ -21,8 +21,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import (BIN, GUEST_ENV, KnownLine, Outcome, assert_no_traceback, assert_same,
-                      expected_with_known, run_cli, run_native, run_pyunik)
+from conftest import (BIN, GUEST_ENV, REPO, TIMEOUT, KnownLine, Outcome, assert_no_traceback,
+                      assert_same, expected_with_known, run_cli, run_native, run_pyunik)
 
 FS_PROGRAMS = ["fileio", "dirs", "meta", "mmapfile", "devproc", "resolve", "partial"]
 LIBCS = ["musl", "glibc"]
@@ -573,3 +573,38 @@ def test_mmap_prot_none_of_image_member(tmp_path, size):
     r = run_pyunik(["/prog"], extra_opts=["-q", "--image", str(image)])
     assert_no_traceback(r)
     assert r.status == ord("A"), r.stderr.decode()
+
+
+def _run_on_terminal(argv, env) -> bytes:
+    """argv's stdout on a fresh pseudo-terminal; what it printed there."""
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen([str(a) for a in argv], stdout=slave, stderr=subprocess.DEVNULL,
+                         stdin=subprocess.DEVNULL, cwd=REPO, env=env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:             # EIO: the other side is gone
+            break
+        if not data:
+            break
+        out += data
+    os.close(master)
+    p.wait(timeout=TIMEOUT)
+    return out
+
+
+def test_partial_with_stdout_on_a_terminal(native_scratch_root):
+    """partial's stdout line under a terminal: the tty takes whole 2 KiB chunks of a
+    write, so the 5 good bytes before a bad buffer are not written (EFAULT), and every
+    other line is the same as natively."""
+    from conftest import host_env_for_pyunik, pyunik_command
+    scratch = native_scratch_root / ("partial-tty-" + os.urandom(4).hex())
+    scratch.mkdir()
+    native = _run_on_terminal([BIN / "partial-musl", scratch], GUEST_ENV)
+    emulated = _run_on_terminal(pyunik_command([BIN / "partial-musl", "/tmp"],
+                                               extra_opts=["-q"]), host_env_for_pyunik())
+    assert b"stdout writev good 5 + bad 10: -EFAULT" in native
+    assert emulated == native

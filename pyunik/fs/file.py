@@ -229,8 +229,10 @@ class HostStream(File):
         except OSError:
             mode = 0
         self.seekable = self.positional = statmod.S_ISREG(mode)
-        # A host pipe keeps only whole pages of a write that faulted (pipe_write).
-        self.write_unit = L.PAGE_SIZE if statmod.S_ISFIFO(mode) else 1
+        # What a host pipe or terminal keeps of a write that faulted: whole pages
+        # (pipe_write), whole 2 KiB chunks (iterate_tty_write); a file keeps bytes.
+        self.write_unit = L.PAGE_SIZE if statmod.S_ISFIFO(mode) else \
+            L.TTY_WRITE_CHUNK if statmod.S_ISCHR(mode) and os.isatty(host_fd) else 1
 
     def read_iter(self, dst, offset: int | None = None) -> int:
         """A host file reads in place, like any file with positions; a host pipe or
