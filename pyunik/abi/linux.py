@@ -30,6 +30,8 @@ from .proc import *
 from .random import *
 from .resource import *
 from .sched import *
+from .sigcontext import *
+from .siginfo import *
 from .signal import *
 from .stat import *
 from .statfs import *

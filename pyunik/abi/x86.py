@@ -31,12 +31,28 @@ EFER_NX = 1 << 11                    # the NX bit of page-table entries is honou
 X86_TRAP_DE = 0                      # divide error
 X86_TRAP_DB = 1                      # debug (single step)
 X86_TRAP_BP = 3                      # breakpoint (int3)
+X86_TRAP_OF = 4                      # overflow (int $4; into is invalid in 64-bit mode)
 X86_TRAP_UD = 6                      # invalid opcode (ud2)
 X86_TRAP_DF = 8                      # double fault
+X86_TRAP_NP = 11                     # segment not present
+X86_TRAP_SS = 12                     # stack segment
 X86_TRAP_GP = 13                     # general protection
 X86_TRAP_PF = 14                     # page fault
 X86_TRAP_MF = 16                     # x87 floating point error
+X86_TRAP_AC = 17                     # alignment check
 X86_TRAP_XF = 19                     # SIMD floating point error
+
+# Page-fault error code bits (arch/x86/include/asm/trap_pf.h), what sigcontext.err
+# holds after a page fault.
+X86_PF_PROT = 1 << 0                 # the page was present: a protection fault
+X86_PF_WRITE = 1 << 1
+X86_PF_USER = 1 << 2
+X86_PF_INSTR = 1 << 4                # an instruction fetch
+
+# Opcodes of the instructions that raise an exception on purpose.
+X86_OPCODE_INT_N = 0xCD              # int imm8
+X86_OPCODE_INT3 = 0xCC
+X86_OPCODE_INT1 = 0xF1               # icebp
 
 # Flags (processor-flags.h).
 X86_EFLAGS_CF = 1 << 0
@@ -60,6 +76,8 @@ USER_DS = 5 * 8 + 3                  # __USER_DS, 0x2b: data, and the stack segm
 # fpstate_init_fxstate; arch/x86/include/asm/fpu/types.h MXCSR_DEFAULT).
 FPU_CW_DEFAULT = 0x037F              # every x87 exception masked, 64-bit precision
 MXCSR_DEFAULT = 0x1F80               # every SSE exception masked, round to nearest
+FPU_TAGS_EMPTY = 0xFFFF              # the full x87 tag word (2 bits a register): all empty
+MXCSR_FEATURE_MASK = 0xFFFF          # the mxcsr_mask fxsave reports on pyunik's CPU model
 
 # An x87 register as fxsave and Unicorn hold it: 64-bit significand, then the sign bit
 # and 15-bit exponent (struct _fpxreg of arch/x86/include/uapi/asm/sigcontext.h,

@@ -120,7 +120,7 @@ class CpuContext:
         ctx["cs"] = arch.USER_CS
         ctx["ss"] = arch.USER_DS
         ctx["fcw"] = arch.FPU_CW_DEFAULT
-        ctx["ftw"] = 0xFFFF                       # all eight registers empty
+        ctx["ftw"] = arch.FPU_TAGS_EMPTY
         ctx["mxcsr"] = arch.MXCSR_DEFAULT
         return ctx
 

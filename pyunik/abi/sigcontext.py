@@ -1,0 +1,66 @@
+"""The x86-64 signal frame: struct sigcontext, the FPU state after it, ucontext and
+rt_sigframe.
+
+arch/x86/include/uapi/asm/sigcontext.h (struct sigcontext, struct _fpstate_64,
+struct _fpx_sw_bytes, struct _header, FP_XSTATE_MAGIC1/2), arch/x86/include/uapi/
+asm/ucontext.h (UC_* flags), include/uapi/asm-generic/ucontext.h (struct ucontext),
+arch/x86/include/asm/sigframe.h (struct rt_sigframe), arch/x86/include/asm/fpu/
+types.h (xfeature bits) and arch/x86/kernel/signal.c (FIX_EFLAGS, the red zone,
+frame alignment). Every offset below was checked with offsetof against the
+installed uapi headers. Linux facts only, no behaviour.
+"""
+
+import struct
+
+# struct sigcontext (64-bit, 256 bytes): the eighteen 64-bit registers in this
+# order, cs/gs/fs/ss (16 bits each; "ss" was __pad0 before Linux 4.6), err, trapno,
+# oldmask, cr2, the fpstate pointer, reserved1[8].
+SIGCONTEXT_REGS = ("r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", "rsi",
+                   "rbp", "rbx", "rdx", "rax", "rcx", "rsp", "rip", "rflags")
+SIGCONTEXT = struct.Struct("<18Q4H5Q64x")
+SIGCONTEXT_SIZE = 256
+
+# struct ucontext (304 bytes): uc_flags [0], uc_link [8], uc_stack [16] (a stack_t),
+# uc_mcontext [40] (the sigcontext), uc_sigmask [296] (the kernel's 8-byte sigset).
+UCONTEXT_HEAD = struct.Struct("<QQQi4xQ")                 # flags, link, stack_t
+UCONTEXT_MCONTEXT = 40
+UCONTEXT_SIGMASK = 296
+UCONTEXT_SIZE = 304
+UC_FP_XSTATE = 0x1           # the fpstate is an xsave area with the magic numbers
+UC_SIGCONTEXT_SS = 0x2       # sigcontext.ss is saved (and restored)
+UC_STRICT_RESTORE_SS = 0x4   # restore ss exactly; else an invalid one becomes __USER_DS
+
+# struct rt_sigframe (x86-64): pretcode (the restorer: the handler's return
+# address) [0], uc [8], info [312]; the fpstate follows, 64-byte aligned, above it.
+RT_SIGFRAME_UC = 8
+RT_SIGFRAME_INFO = 312
+RT_SIGFRAME_SIZE = 440
+
+# struct _fpstate_64: the fxsave image (512 bytes). cwd, swd, twd (the abridged
+# tag byte and a reserved byte), fop, rip, rdp, mxcsr, mxcsr_mask [0..32]; st_space
+# [32] (8 x 16 bytes, ST(0) first); xmm_space [160] (16 x 16); reserved2 [416];
+# sw_reserved [464] (struct _fpx_sw_bytes, which fxsave leaves alone).
+FPSTATE_HEAD = struct.Struct("<HHBxHQQII")
+FPSTATE_ST = 32
+FPSTATE_XMM = 160
+FPSTATE_SW_RESERVED = 464
+FXSAVE_SIZE = 512
+# struct _fpx_sw_bytes: magic1, extended_size, xfeatures, xstate_size, padding[7]
+FPX_SW_BYTES = struct.Struct("<IIQI28x")
+FP_XSTATE_MAGIC1 = 0x46505853
+FP_XSTATE_MAGIC2 = 0x46505845
+FP_XSTATE_MAGIC2_SIZE = 4
+# struct _header (the xsave header, 64 bytes, right after the fxsave image):
+# xfeatures, then reserved (xcomp_bv, which a standard-format xsave leaves 0).
+XSTATE_HEADER = struct.Struct("<QQ48x")
+XSTATE_HEADER_SIZE = 64
+XSTATE_YMMH = 576            # struct _ymmh_state: the upper halves of YMM0-15
+XFEATURE_MASK_FP = 1 << 0
+XFEATURE_MASK_SSE = 1 << 1
+XFEATURE_MASK_YMM = 1 << 2
+
+# arch/x86/include/asm/sighandling.h (FIX_EFLAGS) and arch/x86/kernel/signal.c
+FIX_EFLAGS = 0x50DD5         # AC|RF|OF|DF|TF|SF|ZF|AF|PF|CF: what rt_sigreturn takes
+SIGFRAME_RED_ZONE = 128      # the System V ABI's red zone below rsp, skipped
+FRAME_ALIGNMENT = 16         # rsp + 8 is 16-byte aligned at handler entry
+FPSTATE_ALIGNMENT = 64       # the xsave area's alignment
