@@ -271,3 +271,45 @@ def test_handler_mask():
     assert handler_mask(0, L.SIGUSR1, 0, usr2) == usr1 | usr2
     assert handler_mask(0, L.SIGUSR1, L.SA_NODEFER, usr2) == usr2
     assert handler_mask(kill, L.SIGUSR1, L.SA_NODEFER, kill) == 0
+
+
+def test_a_handler_runs_and_returns_through_rt_sigreturn(mm):
+    """The path issue 8's delivery takes, on a real engine: ud2 faults, the fault
+    is decoded, the context saved and a frame built; the handler (guest code) steps
+    rip past ud2 and sets rax in uc_mcontext, returns into its restorer, whose
+    rt_sigreturn system call takes the context back from the frame; the thread then
+    resumes after ud2 with the handler's rax."""
+    from pyunik.kernel.faults import fault_signal
+    code, handler, restorer = 0x400000, 0x400100, 0x400200
+    mm.mmap(code, 0x1000, 7, ANON)
+    # mov eax, 0x55; ud2; mov ebx, eax; hlt
+    mm.engine.write(code, bytes.fromhex("b8550000000f0b89c3f4"))
+    # add qword [rdx + 40 + 16*8], 2 (uc_mcontext.rip); mov qword [rdx + 40 + 13*8],
+    # 0x77 (uc_mcontext.rax); ret
+    mm.engine.write(handler, bytes.fromhex("488382a80000000248c7829000000077000000c3"))
+    mm.engine.write(restorer, bytes.fromhex("b80f0000000f05f4"))   # mov eax, 15; syscall
+    engine = mm.engine
+    engine.restore_context(interrupted())
+    fault = engine.run(code)
+    signal = fault_signal(fault, mm, engine.reg("rip"))
+    assert (signal.signo, signal.addr) == (L.SIGILL, code + 5)
+    ctx = engine.save_context()
+    assert ctx.rip == code + 5
+    frame = build_rt_sigframe(mm, ctx, signal.signo, signal.siginfo(), 0,
+                              SigAction(handler, L.SA_SIGINFO | L.SA_RESTORER, restorer, 0),
+                              NO_ALTSTACK, signal.trapno, signal.error_code)
+    returned = []
+
+    def on_syscall(regs):
+        assert regs[0] == 15                                # rt_sigreturn
+        returned.append(read_rt_sigframe(mm, engine.save_context()))
+        engine.stop()
+
+    engine.on_syscall = on_syscall
+    engine.restore_context(frame.handler)
+    assert engine.run(frame.handler.rip) is None and returned
+    back = returned[0].context
+    engine.restore_context(back)
+    assert engine.run(back.rip) is None
+    assert (engine.reg("rbx"), engine.reg("rip")) == (0x77, code + 10)
+    assert engine.reg("rsp") == ctx.rsp and engine.save_context().xmm(3) == XMM3
