@@ -55,12 +55,26 @@ def mm():
     assert space.engine.region_count() == 0
 
 
+def access(prot: int) -> int:
+    """What the page tables give for Linux prot bits: x86-64 reads every page it maps."""
+    return (prot & 7) | 1 if prot & 7 else 0
+
+
 def check(mm: AddressSpace) -> None:
-    """The invariants: bookkeeping and engine agree; every accessible VMA page is shown
-    with its protection and its own host memory; every region outside the VMAs, or
+    """The invariants: the bookkeeping's regions tile Unicorn's exactly, and the page
+    tables give each of their pages the region's access; every accessible VMA page is
+    shown with its protection and its own host memory; every page outside the VMAs, or
     under a PROT_NONE VMA, has no access; `mapped` is the VMAs' total."""
-    book = [(r.start, r.end, r.prot) for r in mm.regions.regions]
-    assert book == mm.engine.regions()
+    unicorn = mm.engine.regions()
+    book = [(r.start, r.end) for r in mm.regions.regions]
+    for start, end in unicorn:                       # the pieces tile each region
+        pieces = [(a, b) for a, b in book if start <= a < end]
+        assert pieces and pieces[0][0] == start and pieces[-1][1] == end, (start, end)
+        assert all(x[1] == y[0] for x, y in zip(pieces, pieces[1:])), (start, end)
+    assert sum(len([1 for a, b in book if s <= a < e]) for s, e in unicorn) == len(book)
+    for r in mm.regions.regions:
+        for page in range(r.start, r.end, PAGE):
+            assert mm.engine.page_access(page) == access(r.prot), (hex(page), r)
     assert mm.mapped == sum(v.end - v.start for v in mm.vmas)
     for r in mm.regions.regions:
         for v in mm.overlapping(r.start, r.end):
@@ -104,7 +118,8 @@ def test_different_protections_are_different_regions(mm):
     a = mm.mmap(0, 4 * PAGE, R, ANON)
     mm.mmap(a - 4 * PAGE, 4 * PAGE, RW, FIXED)
     mm.mmap(a - 8 * PAGE, 4 * PAGE, R, FIXED)
-    assert [p for _, _, p in mm.engine.regions()] == [R, RW, R]
+    assert [r.prot for r in mm.regions.regions] == [R, RW, R]
+    assert mm.engine.region_count() == 3             # no neighbour with equal access
     check(mm)
 
 
@@ -113,8 +128,9 @@ def test_mprotect_splits_the_vma_and_the_region(mm):
     mm.mprotect(a + 4 * PAGE, 4 * PAGE, R)
     assert [(v.start - a, v.end - a, v.prot) for v in mm.vmas] == [
         (0, 4 * PAGE, RW), (4 * PAGE, 8 * PAGE, R), (8 * PAGE, 16 * PAGE, RW)]
-    assert [(s - a, e - a, p) for s, e, p in mm.engine.regions()] == [
+    assert [(r.start - a, r.end - a, r.prot) for r in mm.regions.regions] == [
         (0, 4 * PAGE, RW), (4 * PAGE, 8 * PAGE, R), (8 * PAGE, 16 * PAGE, RW)]
+    assert mm.engine.region_count() == 1             # access lives in the page tables
     check(mm)
 
 
@@ -124,12 +140,14 @@ def test_prot_none_keeps_or_makes_no_access_regions(mm):
     the read-write part."""
     a = mm.mmap(0, 8 * PAGE, RW, ANON)
     mm.mprotect(a, PAGE, NONE)
-    assert mm.engine.regions()[0][2] == NONE
+    assert mm.regions.regions[0].prot == NONE and mm.engine.page_access(a) == 0
     check(mm)
     s = mm.mmap(0, 64 * PAGE, NONE, ANON | L.MAP_STACK)
-    assert mm.engine.region_count() == 2           # nothing shown for PROT_NONE
+    assert mm.engine.region_count() == 1           # nothing shown for PROT_NONE
     mm.mprotect(s + PAGE, 63 * PAGE, RW)
-    assert mm.engine.regions()[0] == (s + PAGE, s + 64 * PAGE, RW)
+    r = mm.regions.regions[0]
+    assert (r.start, r.end, r.prot) == (s + PAGE, s + 64 * PAGE, RW)
+    assert mm.engine.page_access(s) == 0
     check(mm)
 
 
@@ -159,7 +177,8 @@ def test_pieces_are_compacted_when_they_pile_up(mm, monkeypatch):
     a = mm.vmas[0].start
     for i in range(0, 64, 2):                        # alternating: nothing to merge
         mm.mprotect(a + i * PAGE, PAGE, R)
-    assert mm.engine.region_count() == 64
+    assert len(mm.regions.regions) == 64             # pieces of access, in page tables;
+    assert mm.engine.region_count() <= 16           # Unicorn's regions are not split
     check(mm)
 
 
@@ -170,7 +189,8 @@ def test_munmap_leaves_a_no_access_region_that_is_reused(mm):
     a = mm.mmap(0, 16 * PAGE, RW, ANON)
     mm.munmap(a, 16 * PAGE)
     assert mm.find(a) is None
-    assert (a, live, NONE) in mm.engine.regions()
+    assert [(r.start, r.end, r.prot) for r in mm.regions.regions][0] == (a, live, NONE)
+    assert mm.engine.regions()[0][0] == a and mm.engine.page_access(a) == 0
     check(mm)
     calls = dict(mm.engine.calls)
     for _ in range(50):

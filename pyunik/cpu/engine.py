@@ -28,7 +28,7 @@ from unicorn import (UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE, UC_CT
                      UC_ERR_WRITE_PROT, UC_ERR_WRITE_UNMAPPED, UC_HOOK_INSN,
                      UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MEM_FETCH_PROT,
                      UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED,
-                     UC_MEM_WRITE_PROT, UC_MEM_WRITE_UNMAPPED, UC_MODE_64, UC_PROT_EXEC,
+                     UC_MEM_WRITE_PROT, UC_MEM_WRITE_UNMAPPED, UC_MODE_64, UC_PROT_ALL,
                      UC_PROT_READ, UC_PROT_WRITE, Uc, UcError)
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
@@ -49,8 +49,6 @@ _emu_stop = _raw.uc_emu_stop
 _mem_read = _raw.uc_mem_read
 _mem_write = _raw.uc_mem_write
 _u64 = ctypes.c_uint64
-_u32 = ctypes.c_uint32
-_mem_protect = _raw.uc_mem_protect
 _string_at = ctypes.string_at
 _ctl = _raw.uc_ctl
 # uc_ctl's encoding: the control, its argument count << 26, the direction << 30.
@@ -87,9 +85,6 @@ _SMALL = 4096
 
 # CR2 before the guest runs: a page fault replaces it with the faulting address.
 _CR2_UNSET = 0xFFFFFFFFFFFFFFFF
-
-PROT_TO_UC = {p: ((UC_PROT_READ if p & 1 else 0) | (UC_PROT_WRITE if p & 2 else 0)
-                  | (UC_PROT_EXEC if p & 4 else 0)) for p in range(8)}
 
 
 class MemoryFault(Exception):
@@ -373,10 +368,13 @@ class Engine:
     # executable, or is unmapped, has its translations dropped first).
 
     def map_host(self, addr: int, size: int, prot: int, host_ptr: int) -> None:
-        """Make host memory at host_ptr visible at guest addr with Linux prot bits."""
+        """Make host memory at host_ptr visible at guest addr with Linux prot bits
+        (0: mapped, but every guest touch faults). Unicorn's region allows every
+        access: with paging on, the page tables alone say what the guest may do, so
+        changing a page's access never touches, splits or prices Unicorn's regions."""
         phys = self._pages.place(addr, size)
         try:
-            self.uc.mem_map_ptr(phys, size, PROT_TO_UC[prot & 7], host_ptr)
+            self.uc.mem_map_ptr(phys, size, UC_PROT_ALL, host_ptr)
         except UcError:
             self._pages.forget(addr, addr + size)
             raise
@@ -395,26 +393,14 @@ class Engine:
         _ctl(self._handle, _CTL_FLUSH_TLB)
 
     def protect(self, addr: int, size: int, prot: int) -> None:
+        """The guest's access to mapped [addr, addr+size) becomes prot: page-table
+        entries only (see map_host); translated code of pages that stop being
+        executable is dropped first, and the TLB flushed when access narrows."""
         end = addr + size
         old = self._pages.entries(addr, end)
         new = paging.leaf_bits(prot)
         if new & NO_EXECUTE or not new:
             self._drop_code(addr, end, old)
-        pieces = self._pages.pieces(addr, end)
-        if all(self._regions.whole(phys, phys + (b - a)) for a, b, phys in pieces):
-            # Whole regions (mm/regions.py's usual call): Unicorn changes their access
-            # in place and unmaps nothing, so no page-table dance is needed.
-            perms = _u32(PROT_TO_UC[prot & 7])
-            for a, b, phys in pieces:
-                err = _mem_protect(self._handle, _u64(phys), _u64(b - a), perms)
-                if err:
-                    raise UcError(err)
-        else:
-            with self._unicorn(pieces):
-                for a, b, phys in pieces:
-                    self.uc.mem_protect(phys, b - a, PROT_TO_UC[prot & 7])
-                    self._regions.cut(phys)
-                    self._regions.cut(phys + (b - a))
         self._pages.set(addr, end, prot)
         if any(_narrower(e, new) for e in old):
             _ctl(self._handle, _CTL_FLUSH_TLB)   # the TLB may hold the old, wider access
@@ -446,23 +432,28 @@ class Engine:
                 page = addr + i * PAGE
                 _ctl(self._handle, _CTL_REMOVE_CACHE, _u64(page), _u64(page + PAGE))
 
-    def regions(self) -> list[tuple[int, int, int]]:
-        """Unicorn's regions of guest memory as (start, end, Linux prot bits) in guest
-        addresses, sorted by start (the page tables' own region left out)."""
+    def regions(self) -> list[tuple[int, int]]:
+        """Unicorn's regions of guest memory as (start, end) in guest addresses, sorted
+        (the page tables' own region left out)."""
         out = []
-        for begin, end, perms in self.uc.mem_regions():
+        for begin, end, _ in self.uc.mem_regions():
             start = self._pages.virtual(begin)
-            if start is None:
-                continue
-            prot = (1 if perms & UC_PROT_READ else 0) | (2 if perms & UC_PROT_WRITE else 0) \
-                | (4 if perms & UC_PROT_EXEC else 0)
-            out.append((start, start + (end + 1 - begin), prot))
+            if start is not None:
+                out.append((start, start + (end + 1 - begin)))
         return sorted(out)
 
     def region_count(self) -> int:
-        """How many regions of guest memory Unicorn keeps (each map, unmap and protect
-        costs more as they grow; mm/regions.py keeps them few)."""
+        """How many regions of guest memory Unicorn keeps (each map and unmap costs
+        more as they grow; mm/regions.py keeps them few)."""
         return len(self.regions())
+
+    def page_access(self, addr: int) -> int:
+        """The guest's access to the page at addr as Linux prot bits, from its
+        page-table entry (0: not present)."""
+        entry = self._pages.entry(addr)
+        if not entry & PRESENT:
+            return 0
+        return 1 | (2 if entry & WRITABLE else 0) | (0 if entry & NO_EXECUTE else 4)
 
     def read(self, addr: int, size: int) -> bytes:
         if size <= _SMALL:

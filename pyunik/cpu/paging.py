@@ -131,13 +131,6 @@ class PhysicalRegions:
             i += 1
         return out
 
-    def whole(self, start: int, end: int) -> bool:
-        """Does [start, end) begin where a region begins and end where one ends?"""
-        i = bisect.bisect_left(self.starts, start)
-        j = bisect.bisect_left(self.ends, end)
-        return i < len(self.starts) and self.starts[i] == start \
-            and j < len(self.ends) and self.ends[j] == end
-
     def cut(self, addr: int) -> None:
         """Split the region that contains addr strictly inside, at addr."""
         i = bisect.bisect_right(self.starts, addr) - 1

@@ -13,15 +13,18 @@ the policy here:
   the CPU's TLB page by page (~70 ns a page: 20 ms for 1 GiB), so a neighbour is
   absorbed into a new region only while it is small (MERGE_LIMIT), and pieces left
   over are merged in one pass only when many have piled up (compact);
-- changing the access of whole regions is cheap (~5 us with few regions), so a range
-  the guest unmaps stays a region with no access when its host memory stays where it
-  is (`hide`): malloc's munmap and mmap at recurring addresses become access flips
-  (compaction drops such regions again).
-  A guest touch there still faults as Linux would, and the kernel never reads guest
-  memory through the engine without asking the VMAs first (mm/usermem.py).
+- changing access costs no Unicorn call at all: the CPU runs with paging on and the
+  engine keeps access in the page tables (cpu/engine.py map_host), so a range the
+  guest unmaps stays a region with no access when its host memory stays where it is
+  (`hide`): malloc's munmap and mmap at recurring addresses become page-table flips
+  (compaction drops such regions again). A guest touch there still faults as Linux
+  would, and the kernel never reads guest memory through the engine without asking
+  the VMAs first (mm/usermem.py).
 
-`regions` mirrors Unicorn's list exactly (tests compare it with the engine's own):
-Unicorn splits a region where an unmap or protect cuts it, and so does `_cut`.
+`regions` holds runs of pages with one access and contiguous host memory: each lies
+in one Unicorn region and they tile Unicorn's regions exactly (tests check both, and
+each page's access in the page tables). An access change cuts a run (`_cut`) but
+never a Unicorn region; an unmap cuts both.
 """
 
 from __future__ import annotations
