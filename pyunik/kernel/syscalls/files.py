@@ -57,7 +57,7 @@ def _dirfd_path(t, dirfd: int) -> Path:
     if dirfd == L.AT_FDCWD:
         return t.process.fs.cwd
     f = t.process.fds.get(dirfd)
-    p = getattr(f, "path", None)
+    p = f.path
     if p is None or not p.inode.is_dir:
         raise KernelError(ENOTDIR)
     return p
@@ -75,7 +75,7 @@ def resolve(t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = Fa
             if dirfd == L.AT_FDCWD:
                 return t.process.fs.cwd
             f = t.process.fds.get(dirfd)
-            p = getattr(f, "path", None)
+            p = f.path
             if p is None:
                 raise KernelError(ENOENT)
             return p
@@ -248,7 +248,7 @@ def sys_statfs(t, path, buf):
 def sys_fstatfs(t, fd, buf):
     """fstatfs(2)."""
     f = t.process.fds.get(fd)
-    inode = getattr(f, "inode", None)
+    inode = f.inode
     if inode is None:
         raise KernelError(EINVAL)   # pipes and host streams: pipefs is not shown
     t.mm.write(buf, _statfs_bytes(inode.fs))
@@ -468,7 +468,7 @@ def sys_chmod(t, path, mode):
 def _fd_path(t, fd) -> Path:
     """The path an fd was opened by, for the f* metadata calls (EBADF on O_PATH)."""
     f = t.process.fds.get(fd)
-    if f.flags & O_PATH or getattr(f, "path", None) is None:
+    if f.flags & O_PATH or f.path is None:
         raise KernelError(EBADF)
     return f.path
 
@@ -577,7 +577,7 @@ def sys_utimensat(t, dirfd, path, times, flags):
     if path == 0:
         # utimensat(fd, NULL, ...) is futimens
         f = t.process.fds.get(dirfd)
-        target = getattr(f, "path", None)
+        target = f.path
         if target is None:
             raise KernelError(EBADF)
     else:
@@ -647,7 +647,7 @@ def sys_fallocate(t, fd, mode, offset, length):
 
 
 def _syncable(t, fd):
-    if getattr(t.process.fds.get(fd), "inode", None) is None:
+    if t.process.fds.get(fd).inode is None:
         raise KernelError(EINVAL)       # pipes, sockets, terminals
 
 

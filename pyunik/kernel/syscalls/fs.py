@@ -124,7 +124,7 @@ def sys_close(t, fd):
     """close(2): also drops the process's POSIX locks on the file, as Linux does."""
     f = t.process.fds.get(fd)
     t.process.fds.close(fd)
-    inode = getattr(f, "inode", None)
+    inode = f.inode
     if inode is not None:
         locks.release(inode, t.process)
     return 0
@@ -217,7 +217,7 @@ def sys_fcntl(t, fd, cmd, arg):
             return f.pipe.capacity
         return set_capacity(f.pipe, arg & 0xFFFFFFFF, t.process.cred.euid == 0)
     if cmd == F_ADD_SEALS or cmd == F_GET_SEALS:
-        inode = getattr(f, "inode", None)
+        inode = f.inode
         if inode is None:
             raise KernelError(EINVAL)
         if cmd == F_GET_SEALS:
@@ -313,7 +313,7 @@ def _pwritev(t, fd, iov, iovcnt, offset, flags):
 # ---- copying between files -----------------------------------------------------------------
 
 def _regular(f):
-    inode = getattr(f, "inode", None)
+    inode = f.inode
     if inode is None:
         return None
     if inode.is_dir:
