@@ -179,3 +179,17 @@ def test_save_restore_cost(engine):
             engine.restore_context(ctx)
         best = min(best, (time.perf_counter() - start) / n)
     assert best < 50e-6, best
+
+
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_programs_start_with_linux_fpu_state(run_native, run_pyunik, libc):
+    """After execve the x87 control word is 0x37f, the tags empty and MXCSR 0x1f80
+    (Unicorn starts with zeros: long double arithmetic then runs at the wrong
+    precision), and x87 and SSE arithmetic print as natively."""
+    from conftest import assert_no_traceback, assert_same
+    argv = ["guest_images/bin/" + "fpuinit" + "-" + libc]
+    native = run_native(argv)
+    emulated = run_pyunik(argv)
+    assert_no_traceback(emulated)
+    assert native.status == 0 and b"control=0x37f" in native.stdout
+    assert_same(native, emulated)

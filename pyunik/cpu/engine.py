@@ -330,13 +330,12 @@ class Engine:
         return {name: self.uc.reg_read(REGS[name]) for name in GPR_ORDER}
 
     def clear_registers(self) -> None:
-        """Every general register zero, as Linux's ELF_PLAT_INIT leaves them at entry
-        (rdx in particular: a nonzero rdx is a function the C library registers with
-        atexit)."""
-        for name in GPR_ORDER:
-            if name != "eflags":
-                self.uc.reg_write(REGS[name], 0)
-        self.uc.reg_write(REGS["eflags"], 0x202)
+        """Every register as a new program gets it from Linux's execve: general
+        registers zero, as ELF_PLAT_INIT leaves them (rdx in particular: a nonzero
+        rdx is a function the C library registers with atexit), and the FPU in its
+        init state (x87 control 0x37f, MXCSR 0x1f80: Unicorn starts with 0 in both,
+        which runs long double arithmetic at the wrong precision)."""
+        self.restore_context(CpuContext.initial())
 
     def cpuid(self, leaves) -> dict[int, tuple[int, int, int, int]]:
         """(eax, ebx, ecx, edx) of cpuid for each leaf (subleaf 0) on this CPU model,
