@@ -292,9 +292,6 @@ class Engine:
         if access == "exec":
             return GuestFault("segv", pc, access)
         hook = self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_bad_memory)
-        # A translation block cached from the failed run would run the instruction
-        # again without faulting when it is a read of a no-access page (unicorn 2.1.4).
-        self.uc.ctl_remove_cache(pc, pc + 1)
         try:
             self.uc.emu_start(pc, 0, count=1)
         except UcError:
