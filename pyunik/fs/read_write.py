@@ -70,6 +70,17 @@ def copy_range(fin, pin: int, fout, pout: int | None, length: int) -> int:
     return inotify.modified(fout, n)
 
 
+def splice(fin, pin: int | None, fout, pout: int | None, length: int) -> tuple[int, int]:
+    """do_splice as one read and one write (at the files' positions, or at pin and
+    pout): (bytes taken from fin, bytes given to fout)."""
+    data = fin.read(length) if pin is None else fin.pread(length, pin)
+    inotify.accessed(fin, len(data))
+    if not data:
+        return 0, 0
+    n = fout.write(data) if pout is None else fout.pwrite(data, pout)
+    return len(data), inotify.modified(fout, n)
+
+
 def iterate_dir(f, dst, old_format: bool = False) -> int:
     """iterate_dir: ENOTDIR for a file that is no directory, ENOENT for a removed
     one, else the records that fit in dst (InodeFile.getdents) and IN_ACCESS."""

@@ -20,7 +20,6 @@ from ...abi.fcntl import (F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GET_SEALS, F_
                           LOCK_NB, LOCK_SH, LOCK_UN)
 from ...abi.memfd import MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL
 from ...errors import KernelError
-from ...fs import inotify
 from ...fs import locks, read_write, seals
 from ...fs.eventfd import EventFile
 from ...fs.openfile import InodeFile
@@ -392,7 +391,8 @@ def sys_copy_file_range(t, fd_in, off_in, fd_out, off_out, length, flags):
 
 def sys_splice(t, fd_in, off_in, fd_out, off_out, length, flags):
     """splice(2): one end must be a pipe; done as a read and a write of at most a
-    pipe's worth."""
+    pipe's worth (fs/read_write.splice); the offsets are read before and stored
+    after."""
     fin = _readable(t, fd_in)
     fout = _writable(t, fd_out)
     in_pipe, out_pipe = hasattr(fin, "pipe"), hasattr(fout, "pipe")
@@ -401,26 +401,18 @@ def sys_splice(t, fd_in, off_in, fd_out, off_out, length, flags):
     if (in_pipe and off_in) or (out_pipe and off_out):
         raise KernelError(ESPIPE)
     length = min(length, fin.pipe.capacity if in_pipe else fout.pipe.capacity)
-    if off_in:
-        offset = _read_offset(t, off_in)
-        data = fin.pread(length, offset)
-        t.mm.write_u64(off_in, offset + len(data))
-    else:
-        data = fin.read(length)
-    inotify.accessed(fin, len(data))
-    if not data:
-        return 0
-    if off_out:
-        offset = _read_offset(t, off_out)
-        n = fout.pwrite(data, offset)
-        inotify.modified(fout, n)
-        t.mm.write_u64(off_out, offset + n)
-        return n
+    pin = _read_offset(t, off_in) if off_in else None
+    pout = _read_offset(t, off_out) if off_out else None
     try:
-        return inotify.modified(fout, fout.write(data))
+        taken, n = read_write.splice(fin, pin, fout, pout, length)
     except KernelError as e:
         _broken_pipe(t, e)
         raise
+    if off_in:
+        t.mm.write_u64(off_in, pin + taken)
+    if off_out:
+        t.mm.write_u64(off_out, pout + n)
+    return n
 
 
 def sys_tee(t, fd_in, fd_out, length, flags):
