@@ -304,6 +304,13 @@ class Engine:
         return GuestFault("segv", pc, access)
 
     def stop(self) -> None:
+        """End the current run (from a hook, or from another host thread).
+
+        A stop from another thread is for ending a run, not for pausing one: with
+        Unicorn 2.1.4 it can land after the instruction at the reported rip has
+        already written memory, so starting again at rip runs that instruction twice
+        (`add qword [rdi], 1` in a loop, stopped every 10 ms and restarted: 12 extra
+        additions in 15 stops; interp-musl and busybox gzip give wrong results)."""
         self._stop_requested = True
         _emu_stop(self._handle)
 
