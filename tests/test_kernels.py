@@ -41,10 +41,6 @@ def _stat(kernel, fd):
     return kernel.current.process.fds.get(fd).stat()
 
 
-def _nothing_waits():
-    raise AssertionError("no read here waits")
-
-
 def test_device_and_inode_numbers_are_per_kernel(two_kernels):
     a, b = two_kernels
     devs_a = [(m.names, m.fs.dev) for m in a.vfs.mount_table()]
@@ -79,7 +75,7 @@ def test_memfd_files_live_on_each_kernels_own_tmpfs(two_kernels):
 
 def test_inotify_watches_and_limits_are_per_kernel(two_kernels):
     a, b = two_kernels
-    watcher = InotifyFile(a.fsnotify, 0, UID, _nothing_waits)
+    watcher = InotifyFile(a.fsnotify, 0, UID)
     tmp_a = a.vfs.resolve_absolute(b"/tmp").inode
     tmp_b = b.vfs.resolve_absolute(b"/tmp").inode
     assert (tmp_a.fs.dev, tmp_a.ino) == (tmp_b.fs.dev, tmp_b.ino)  # the same key in each
@@ -91,12 +87,12 @@ def test_inotify_watches_and_limits_are_per_kernel(two_kernels):
     assert [e[3] for e in watcher.events] == [b"in-a"]
     assert b.fsnotify.watches == {} and b.fsnotify.instances.get(UID, 0) == 0
     # max_user_instances counts one kernel's instances only
-    more = [InotifyFile(a.fsnotify, 0, UID, _nothing_waits)
+    more = [InotifyFile(a.fsnotify, 0, UID)
             for _ in range(MAX_USER_INSTANCES - 1)]
     with pytest.raises(KernelError) as e:
-        InotifyFile(a.fsnotify, 0, UID, _nothing_waits)
+        InotifyFile(a.fsnotify, 0, UID)
     assert e.value.errno == errno.EMFILE
-    InotifyFile(b.fsnotify, 0, UID, _nothing_waits).close()
+    InotifyFile(b.fsnotify, 0, UID).close()
     for f in more + [watcher]:
         f.close()
     assert a.fsnotify.instances[UID] == 0

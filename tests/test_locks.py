@@ -3,13 +3,14 @@ objects (no guest, no VFS), each case against what Linux's fs/locks.c does."""
 
 from __future__ import annotations
 
-from errno import EAGAIN, EBADF, EDEADLK, EINVAL
+from errno import EAGAIN, EBADF, EINVAL
 
 import pytest
 
 from pyunik.errors import KernelError
 from pyunik.fs import locks
 from pyunik.fs.locks import READ, UNLOCK, WRITE
+from pyunik.wait import WouldBlock
 
 
 class Inode:
@@ -83,10 +84,22 @@ def test_getlk_answers(inode):
 
 def test_setlk_conflict_and_access_mode(inode):
     locks.posix_lock(File(inode), A, READ, 0, None, 1, wait=False)
-    for wait, errno_ in ((False, EAGAIN), (True, EDEADLK)):
-        with pytest.raises(KernelError) as e:
-            locks.posix_lock(File(inode), B, WRITE, 5, 6, 2, wait=wait)
-        assert e.value.errno == errno_
+    with pytest.raises(KernelError) as e:
+        locks.posix_lock(File(inode), B, WRITE, 5, 6, 2, wait=False)
+    assert e.value.errno == EAGAIN
+    # F_SETLKW waits on the inode's lock queue, which A's unlock wakes.
+    with pytest.raises(WouldBlock) as w:
+        locks.posix_lock(File(inode), B, WRITE, 5, 6, 2, wait=True)
+    (queue,) = w.value.queues
+    woken = []
+
+    class Waiter:
+        def wake(self):
+            woken.append(self)
+    queue.add(Waiter())
+    locks.posix_lock(File(inode), A, UNLOCK, 0, None, 1, wait=False)
+    assert len(woken) == 1 and not queue
+    locks.posix_lock(File(inode), B, WRITE, 5, 6, 2, wait=True)
     with pytest.raises(KernelError) as e:
         locks.posix_lock(File(inode, writable=False), B, WRITE, 0, 1, 2, wait=False)
     assert e.value.errno == EBADF

@@ -45,3 +45,9 @@ PIPE_MAX_SIZE = 1 << 20                   # /proc/sys/fs/pipe-max-size
 PIPEFS_DEV = 0xD
 ANON_INODE_DEV = 0x10                     # anon_inodefs: eventfd, inotify, ...
 ANON_INODE_INO = 1                        # the one inode behind every anonymous fd
+
+# splice(2), tee(2), vmsplice(2) flags (include/linux/splice.h)
+SPLICE_F_MOVE = 0x01
+SPLICE_F_NONBLOCK = 0x02
+SPLICE_F_MORE = 0x04
+SPLICE_F_GIFT = 0x08

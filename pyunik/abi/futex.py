@@ -33,3 +33,16 @@ FUTEX_CMD_MASK = ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
 # the futex word of a PI lock: owner tid and the waiters bit
 FUTEX_TID_MASK = 0x3FFFFFFF
 FUTEX_WAITERS = 0x80000000
+FUTEX_OWNER_DIED = 0x40000000
+FUTEX_BITSET_MATCH_ANY = 0xFFFFFFFF
+
+# FUTEX_WAKE_OP's encoded operation (the op and cmp fields)
+FUTEX_OP_SET, FUTEX_OP_ADD, FUTEX_OP_OR, FUTEX_OP_ANDN, FUTEX_OP_XOR = 0, 1, 2, 3, 4
+FUTEX_OP_OPARG_SHIFT = 8
+FUTEX_OP_CMP_EQ, FUTEX_OP_CMP_NE, FUTEX_OP_CMP_LT = 0, 1, 2
+FUTEX_OP_CMP_LE, FUTEX_OP_CMP_GT, FUTEX_OP_CMP_GE = 3, 4, 5
+
+# struct robust_list_head { struct robust_list *list; long futex_offset;
+#                           struct robust_list *list_op_pending; }
+ROBUST_LIST_HEAD_SIZE = 24
+ROBUST_LIST_LIMIT = 2048          # entries walked at most (a loop in the list ends there)

@@ -35,3 +35,4 @@ UTIMBUF = struct.Struct("<qq")
 
 # struct tms (include/uapi/linux/times.h): four clock_t
 TMS = struct.Struct("<qqqq")
+TIMER_ABSTIME = 1                 # clock_nanosleep, timer_settime: the time is absolute

@@ -20,6 +20,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import struct
+import threading
+import time
 from typing import Callable
 
 from unicorn import (UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE, UC_CTL_TLB_FLUSH,
@@ -132,6 +134,11 @@ class Engine:
         self.pending_error: BaseException | None = None
         self._fault_pc: int | None = None
         self._stop_requested = False
+        # The time slice: a host timer that stops the CPU (see SliceTimer); the
+        # scheduler arms it only while another thread is runnable, and run() says
+        # whether the slice's end is why the CPU stopped.
+        self.slice = SliceTimer(self._handle)
+        self.preempted = False
         self._pages = PageTables()
         self._regions = paging.PhysicalRegions()
         self._enable_paging()
@@ -241,17 +248,20 @@ class Engine:
         self.pending_error = None
         self._fault_pc = None
         self._stop_requested = False
+        self.slice.fired = False
         self._clear_cr2()
         try:
             self.uc.emu_start(pc, 0)
         except UcError as e:
             if self.pending_error is None and self.fault is None:
                 self.fault = self._fault_from_error(e.errno)
+        self.preempted = self.slice.fired and self.fault is None
         if self._fault_pc is not None:
             # Unicorn moves rip past an exception it reports; the guest's rip is the
             # faulting instruction, as Linux reports it.
             self.uc.reg_write(x86.UC_X86_REG_RIP, self._fault_pc)
-        elif self.fault is None and self.pending_error is None and not self._stop_requested:
+        elif self.fault is None and self.pending_error is None and not self._stop_requested \
+                and not self.preempted:
             self.fault = self._silent_fault()
         if self.pending_error is not None:
             exc, self.pending_error = self.pending_error, None
@@ -493,6 +503,51 @@ class Engine:
         if pos != addr + size or size < 0:
             raise MemoryFault(pos)
         return pieces
+
+
+class SliceTimer:
+    """Preemption without slowing guest code: one host thread per engine (made on
+    first use) that calls uc_emu_stop when an armed slice runs out. An instruction
+    budget (emu_start's count) makes guest code 10-12x slower and its timeout starts
+    a host thread per emu_start; this costs nothing while unarmed, and arming an
+    armed timer is one lock."""
+
+    def __init__(self, handle):
+        self._handle = handle
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+        self._thread: threading.Thread | None = None
+        self.fired = False            # the last slice ran out (cleared by Engine.run)
+
+    def arm(self, seconds: float) -> None:
+        """Stop the CPU seconds from now, unless already armed or disarmed first."""
+        with self._cond:
+            if self._deadline is not None:
+                return
+            self._deadline = time.monotonic() + seconds
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="pyunik-slice",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def disarm(self) -> None:
+        with self._cond:
+            self._deadline = None
+
+    def _loop(self) -> None:
+        with self._cond:
+            while True:
+                if self._deadline is None:
+                    self._cond.wait()
+                    continue
+                remaining = self._deadline - time.monotonic()
+                if remaining > 0:
+                    self._cond.wait(remaining)
+                    continue
+                self._deadline = None
+                self.fired = True
+                _emu_stop(self._handle)
 
 
 def _narrower(old: int, new: int) -> bool:

@@ -1,14 +1,15 @@
 """eventfd: a 64-bit counter behind an fd (fs/eventfd.c).
 
 write(2) adds an 8-byte value to the counter, read(2) takes it (or 1 with
-EFD_SEMAPHORE); reading at zero, or adding past 0xfffffffffffffffe, would wait:
-EAGAIN with O_NONBLOCK, else wait_forever(), which the syscall layer gave (with one
-thread nothing could ever end that wait).
+EFD_SEMAPHORE); reading at zero, or adding past 0xfffffffffffffffe, must wait:
+EAGAIN with O_NONBLOCK, else WouldBlock on the eventfd's queue, which every change
+of the counter wakes.
+
+Layer: fs. Called by the eventfd system calls and, as a File, by read/write/poll.
 """
 
 from __future__ import annotations
 
-from typing import Callable
 from errno import EAGAIN, EFAULT, EINVAL
 
 from ..abi import linux as L
@@ -16,26 +17,34 @@ from ..abi.eventfd import EFD_MAX_COUNT as MAX_COUNT, EFD_SEMAPHORE, EFD_VALUE a
 from ..abi.fs import ANON_INODE_DEV as _ANON_INODE_DEV
 from ..errors import KernelError
 from ..abi.poll import POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
+from ..wait import WaitQueue, WouldBlock
 from .file import File
 
 
 
 class EventFile(File):
-    def __init__(self, initval: int, flags: int, wait_forever: Callable[[], None]):
+    def __init__(self, initval: int, flags: int):
         super().__init__(L.O_RDWR | (flags & L.O_NONBLOCK))
         self.count = initval
         self.semaphore = bool(flags & EFD_SEMAPHORE)
-        self.wait_forever = wait_forever
+        self.waiters = WaitQueue("an eventfd")
+
+    def _wait(self):
+        if self.flags & L.O_NONBLOCK:
+            raise KernelError(EAGAIN)
+        raise WouldBlock((self.waiters,), what="an eventfd")
+
+    def wait_queues(self, events: int):
+        return (self.waiters,), ()
 
     def read(self, size: int) -> bytes:
         if size < 8:
             raise KernelError(EINVAL)
         if self.count == 0:
-            if self.flags & L.O_NONBLOCK:
-                raise KernelError(EAGAIN)
-            self.wait_forever()
+            self._wait()
         value = 1 if self.semaphore else self.count
         self.count -= value
+        self.waiters.wake_all()
         return _U64.pack(value)
 
     def write_iter(self, src, offset: int | None = None) -> int:
@@ -54,10 +63,9 @@ class EventFile(File):
         if value == 0xFFFFFFFFFFFFFFFF:
             raise KernelError(EINVAL)
         if self.count + value > MAX_COUNT:
-            if self.flags & L.O_NONBLOCK:
-                raise KernelError(EAGAIN)
-            self.wait_forever()
+            self._wait()
         self.count += value
+        self.waiters.wake_all()
         return 8
 
     def poll(self, events: int) -> int:

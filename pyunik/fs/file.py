@@ -21,6 +21,7 @@ import stat as statmod
 from ..abi import linux as L
 from ..abi.poll import POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM
 from ..errors import KernelError
+from ..wait import WouldBlock
 
 
 TRANSFER_CHUNK = 1 << 20     # bytes moved per step of a transfer: the host's working
@@ -71,6 +72,11 @@ class File:
 
     def write(self, data: bytes) -> int:
         raise KernelError(errno.EINVAL)
+
+    def wait_queues(self, events: int) -> tuple[tuple, tuple]:
+        """What can change this file's readiness for events: (WaitQueues, (host fd,
+        poll events) pairs). A file that is always ready, or never changes, has none."""
+        return (), ()
 
     def pread(self, size: int, offset: int) -> bytes:
         raise KernelError(errno.ESPIPE)
@@ -261,10 +267,18 @@ class HostStream(File):
         return self.stream_write(src, offset, self.write_unit)
 
     def read(self, size: int) -> bytes:
+        """A host pipe or terminal with nothing to read makes a blocking guest read
+        wait (WouldBlock on the host fd), so other guest threads run meanwhile."""
+        if not self.seekable and not self.flags & L.O_NONBLOCK and size \
+                and not self.poll(POLLIN):
+            raise WouldBlock(host=((self.host_fd, POLLIN),), what="host fd %d" % self.host_fd)
         try:
             return os.read(self.host_fd, size)
         except OSError as e:
             raise host_errno(e) from None
+
+    def wait_queues(self, events: int) -> tuple[tuple, tuple]:
+        return (), ((self.host_fd, events),)
 
     def write(self, data: bytes) -> int:
         try:

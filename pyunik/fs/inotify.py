@@ -54,7 +54,6 @@ import time
 import weakref
 from collections import deque
 from errno import EAGAIN, EEXIST, EINVAL, EMFILE, ENOSPC, ENOTTY
-from typing import Callable
 
 from ..abi import linux as L
 from ..abi.fs import ANON_INODE_DEV as _ANON_INODE_DEV, ANON_INODE_INO as _ANON_INODE_INO
@@ -67,6 +66,7 @@ from ..abi.inotify import (IN_ACCESS, IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE, IN_C
                            IN_ALL_EVENTS, INOTIFY_IOC_SETNEXTWD, EVENT)
 from ..abi.poll import POLLIN, POLLRDNORM
 from ..errors import KernelError
+from ..wait import WaitQueue, WouldBlock
 from .file import File
 
 
@@ -249,20 +249,19 @@ class Fsnotify:
 class InotifyFile(File):
     """One inotify instance of the kernel whose Fsnotify is notify: read(2) gives
     queued events, poll(2) says whether any are queued, FIONREAD how many bytes they
-    take. wait_forever is called for a blocking read of an empty queue: the system call
-    layer decides what such a wait means (with one thread, nothing could ever end it)."""
+    take. A blocking read of an empty queue waits on the instance's WaitQueue, which
+    each queued event wakes."""
 
     read_each_iovec = True      # like Linux's inotify: .read, no .read_iter
 
-    def __init__(self, notify: Fsnotify, flags: int, uid: int,
-                 wait_forever: Callable[[], None]):
+    def __init__(self, notify: Fsnotify, flags: int, uid: int):
         if notify.instances.get(uid, 0) >= MAX_USER_INSTANCES:
             raise KernelError(EMFILE)
         super().__init__(L.O_RDONLY | (flags & L.O_NONBLOCK))
         notify.instances[uid] = notify.instances.get(uid, 0) + 1
         self.notify = notify
         self.uid = uid
-        self.wait_forever = wait_forever
+        self.waiters = WaitQueue("an inotify fd")
         self.events: deque[tuple[int, int, int, bytes]] = deque()   # wd, mask, cookie, name
         self.overflowed = False          # an IN_Q_OVERFLOW event is in the queue
         self.watches: dict[int, Watch] = {}
@@ -275,6 +274,7 @@ class InotifyFile(File):
     def queue(self, wd: int, mask: int, cookie: int = 0, name: bytes = b"") -> None:
         """fsnotify_add_event with inotify_merge: overflow, else merge, else append."""
         events = self.events
+        self.waiters.wake_all()
         if len(events) >= MAX_QUEUED_EVENTS:
             if not self.overflowed:
                 self.overflowed = True
@@ -293,7 +293,7 @@ class InotifyFile(File):
         events = self.events
         if not events:
             if not self.flags & L.O_NONBLOCK:
-                self.wait_forever()
+                raise WouldBlock((self.waiters,), what="an inotify fd")
             raise KernelError(EAGAIN)
         out = bytearray()
         while events:
@@ -322,6 +322,9 @@ class InotifyFile(File):
 
     def poll(self, events: int) -> int:
         return (POLLIN | POLLRDNORM) & events if self.events else 0
+
+    def wait_queues(self, events: int):
+        return (self.waiters,), ()
 
     def seek(self, offset: int, whence: int) -> int:
         return 0                         # noop_llseek: the position stays 0

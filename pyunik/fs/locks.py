@@ -7,17 +7,20 @@ new lock replaces the old range); an OFD or flock lock's owner is the open file
 description, so two opens of one file in the same process do conflict, as on Linux.
 
 Layer: fs. Called by the fcntl and flock system calls (which decode struct flock and
-encode the F_GETLK answer) and by close; calls nothing. With one thread per process
-no lock can be waited for: a lock that would have to wait is EAGAIN (F_SETLK,
-LOCK_NB) or EDEADLK (F_SETLKW, flock without LOCK_NB), never a hang.
+encode the F_GETLK answer) and by close. A lock that would have to wait is EAGAIN
+(F_SETLK, LOCK_NB) or, for F_SETLKW and flock without LOCK_NB, a WouldBlock on the
+inode's lock queue, which every change of its locks wakes (the caller then tries
+again). Linux's EDEADLK detection between POSIX lock owners needs two processes
+waiting on each other, which one process cannot be.
 """
 
 from __future__ import annotations
 
-from errno import EAGAIN, EBADF, EDEADLK, EINVAL
+from errno import EAGAIN, EBADF, EINVAL
 
 from ..abi.fs import SEEK_CUR, SEEK_END, SEEK_SET
 from ..errors import KernelError
+from ..wait import WaitQueue, WouldBlock
 
 READ, WRITE, UNLOCK = 0, 1, 2       # F_RDLCK, F_WRLCK, F_UNLCK
 RECORD, FLOCK = "locks", "flocks"   # the two independent tables on an inode
@@ -75,6 +78,19 @@ def set_lock(inode, owner, kind, start, end, pid, table: str = RECORD) -> None:
                 merged.append(lk)
         kept = merged + [Lock(owner, kind, start, end, pid)]
     setattr(inode, table, kept)
+    waiters = getattr(inode, "lock_waiters", None)
+    if waiters:
+        waiters.wake_all()
+
+
+def _wait(inode, wait: bool):
+    """A conflicting lock: EAGAIN, or wait for the inode's locks to change."""
+    if not wait:
+        raise KernelError(EAGAIN)
+    waiters = getattr(inode, "lock_waiters", None)
+    if waiters is None:
+        waiters = inode.lock_waiters = WaitQueue("a file lock")
+    raise WouldBlock((waiters,), what="a file lock")
 
 
 def release(inode, owner, table: str = RECORD) -> None:
@@ -123,13 +139,13 @@ def posix_lock(file, owner, kind: int, start: int, end: int | None, pid: int,
                wait: bool) -> None:
     """F_SETLK and F_SETLKW (and their OFD forms): a read lock needs the file open
     for reading, a write lock open for writing (EBADF); a conflicting lock is EAGAIN,
-    or EDEADLK when the caller would wait (see the module docstring)."""
+    or a wait (see the module docstring)."""
     _check_kind(kind)
     if kind == READ and not file.readable or kind == WRITE and not file.writable:
         raise KernelError(EBADF)
     inode = file.inode
     if kind != UNLOCK and conflict(inode, owner, kind, start, end):
-        raise KernelError(EDEADLK if wait else EAGAIN)
+        _wait(inode, wait)
     set_lock(inode, owner, kind, start, end, pid)
 
 
@@ -137,5 +153,5 @@ def flock(file, kind: int, wait: bool, pid: int) -> None:
     """flock(2): a whole-file lock owned by the open file description."""
     inode = file.inode
     if kind != UNLOCK and conflict(inode, file, kind, 0, None, FLOCK):
-        raise KernelError(EDEADLK if wait else EAGAIN)
+        _wait(inode, wait)
     set_lock(inode, file, kind, 0, None, pid, FLOCK)

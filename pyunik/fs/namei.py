@@ -74,7 +74,7 @@ def open_path(vfs, ctx: WalkContext, base: Path, path: bytes, flags: int, mode: 
     """path_openat: the File that open(path, flags, mode) makes, from base. O_CREAT
     creates (mode less umask); O_TRUNC empties a regular file, calling
     shrinking(inode, 0) first so no mapping keeps pages past the new end. Raises
-    pipe.FifoWouldBlock for a fifo whose other end nobody has open."""
+    WouldBlock for a fifo whose other end nobody has open yet."""
     acc = flags & L.O_ACCMODE
     if not path:
         raise KernelError(ENOENT)

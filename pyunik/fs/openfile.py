@@ -172,7 +172,7 @@ class InodeFile(File):
 
 def open_inode(inode: Inode, flags: int, path=None) -> File:
     """The File for an opened inode: the filesystem's own, a pipe end for a fifo
-    (pipe.FifoWouldBlock if the open would have to wait), or an InodeFile."""
+    (WouldBlock if the open must wait for the other end), or an InodeFile."""
     special = inode.open(flags)
     if special is not None:
         if special.path is None and special.inode is not None:

@@ -4,8 +4,11 @@ Linux semantics kept: a read of an empty pipe whose writers are all closed retur
 (end of file); a write with no readers fails with EPIPE (SIGPIPE comes with the
 signals work); capacity is 64 KiB (F_GETPIPE_SZ's default), a write of at most
 PIPE_BUF bytes is atomic. An operation that would have to wait (empty pipe with a
-writer, full pipe with a reader) fails with EAGAIN until the scheduler can park the
-thread; the syscall table marks pipe2 partial for that reason.
+writer, full pipe with a reader, a blocking open of a FIFO without the other end)
+fails with EAGAIN on an O_NONBLOCK end and otherwise raises WouldBlock on the pipe's
+wait queue, which every change of the pipe (data in or out, an end opened or closed)
+wakes. A blocking write larger than the room left writes what fits and returns that
+short count (Linux would wait to write the rest).
 
 An anonymous pipe's inode lives on the kernel's `PipeFS` (its numbers); a named pipe's
 buffer is kept by the filesystem of its inode (`fs.fifos`, as Linux's i_pipe), and an
@@ -31,6 +34,7 @@ from ..abi.fs import PIPE_DEF_SIZE as PIPE_CAPACITY, PIPE_MAX_SIZE, PIPEFS_DEV a
 from ..abi.limits import PIPE_BUF
 from ..abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
 from ..errors import KernelError
+from ..wait import WaitQueue, WouldBlock
 from .file import File
 from .inode import FileSystem
 
@@ -59,6 +63,7 @@ class PipeBuffer:
         self.ino = ino
         self.inode = inode
         self.ctime = time.time_ns()
+        self.waiters = WaitQueue("a pipe")   # readers, writers, pollers, FIFO opens
 
 
 class PipeEnd(File):
@@ -73,10 +78,16 @@ class PipeEnd(File):
         if not p.data:
             if p.writers == 0 or size == 0:
                 return b""
-            raise KernelError(errno.EAGAIN)
+            self._wait()
         out = bytes(p.data[:size])
         del p.data[:size]
+        p.waiters.wake_all()
         return out
+
+    def _wait(self):
+        if self.flags & L.O_NONBLOCK:
+            raise KernelError(errno.EAGAIN)
+        raise WouldBlock((self.pipe.waiters,), what="a pipe")
 
     def read_iter(self, dst, offset: int | None = None) -> int:
         if not dst.count:
@@ -91,6 +102,7 @@ class PipeEnd(File):
             if not n:
                 raise KernelError(errno.EFAULT)
         del p.data[:n]
+        p.waiters.wake_all()
         return n
 
     def write_iter(self, src, offset: int | None = None) -> int:
@@ -111,12 +123,13 @@ class PipeEnd(File):
             raise KernelError(errno.EPIPE)
         room = p.capacity - len(p.data)
         if room <= 0 or (size <= PIPE_BUF and room < size):
-            raise KernelError(errno.EAGAIN)
+            self._wait()
         return room
 
     def write(self, data: bytes) -> int:
         n = min(self._room(len(data)), len(data))
         self.pipe.data += data[:n]
+        self.pipe.waiters.wake_all()
         return n
 
     def stat(self) -> tuple:
@@ -152,6 +165,10 @@ class PipeEnd(File):
             self.pipe.readers -= 1
         if self.writable:
             self.pipe.writers -= 1
+        self.pipe.waiters.wake_all()
+
+    def wait_queues(self, events: int):
+        return (self.pipe.waiters,), ()
 
 
 def make_pipe(pipefs: PipeFS, flags: int) -> tuple[PipeEnd, PipeEnd]:
@@ -160,32 +177,33 @@ def make_pipe(pipefs: PipeFS, flags: int) -> tuple[PipeEnd, PipeEnd]:
     return PipeEnd(p, L.O_RDONLY | extra), PipeEnd(p, L.O_WRONLY | extra)
 
 
-class FifoWouldBlock(Exception):
-    """Opening a fifo must wait for the other end, which nothing can open now."""
-
-
 def open_fifo(inode, flags: int) -> PipeEnd:
     """open(2) of a named pipe: both ends share one PipeBuffer kept on the inode.
 
     O_RDWR never waits; O_RDONLY|O_NONBLOCK succeeds at once; O_WRONLY|O_NONBLOCK
-    without a reader is ENXIO; a blocking open without the other end would wait.
+    without a reader is ENXIO; a blocking open without the other end waits for it
+    (WouldBlock on the pipe's queue, woken when an end opens).
     """
     fifos = inode.fs.fifos       # by ino: inode objects may be remade (overlay, hostfs)
     pipe = fifos.get(inode.ino)
     if pipe is None or (pipe.readers == 0 and pipe.writers == 0):
+        old = pipe
         pipe = fifos[inode.ino] = PipeBuffer(inode.ino, readers=0, writers=0, inode=inode)
+        if old is not None:
+            pipe.waiters = old.waiters     # opens parked for the other end
     acc = flags & L.O_ACCMODE
     if acc == L.O_WRONLY and pipe.readers == 0:
         if flags & L.O_NONBLOCK:
             raise KernelError(errno.ENXIO)
-        raise FifoWouldBlock()
+        raise WouldBlock((pipe.waiters,), what="a FIFO's reader")
     if acc == L.O_RDONLY and pipe.writers == 0 and not flags & L.O_NONBLOCK:
-        raise FifoWouldBlock()
+        raise WouldBlock((pipe.waiters,), what="a FIFO's writer")
     end = PipeEnd(pipe, flags)
     if end.readable:
         pipe.readers += 1
     if end.writable:
         pipe.writers += 1
+    pipe.waiters.wake_all()
     return end
 
 

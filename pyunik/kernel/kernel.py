@@ -34,10 +34,13 @@ from ..fs.ramfs import RamFS
 from ..fs.vfs import Mount
 from ..loader import elf
 from ..trace import crash, strace
+from ..wait import WouldBlock
 from .fdtable import FdTable
 from . import signals
 from . import exec as exec_
 from .process import FsContext, Process, ProcessExit, Thread
+from .futex import FutexTable
+from .sched import Scheduler
 from .syscalls.table import STUB, SyscallTable
 
 FIRST_PID = 1000   # pid of the first guest process; its parent (ppid 1) is imaginary
@@ -92,6 +95,8 @@ class Kernel:
         self.exit_status: int | None = None
         self.exit_signal = 0
         self.host_signals: list[int] = []   # signals from the host (Ctrl-C), newest last
+        self.sched = Scheduler(self)
+        self.futexes = FutexTable()
         if self.config.random_seed is not None:
             import random
             rng = random.Random(self.config.random_seed)
@@ -187,6 +192,7 @@ class Kernel:
         size = len(invokers)
         unknown = self._unknown
         kernel = self
+        block = self.sched.block
 
         def dispatch(regs):
             nr = regs[0] & 0xFFFFFFFF     # Linux reads the number as a 32-bit int
@@ -197,21 +203,14 @@ class Kernel:
                 return invoke(kernel.current, regs)
             except KernelError as e:
                 return -e.errno
+            except WouldBlock as wait:   # park the thread; the result comes later
+                return block(kernel.current, regs, wait, invoke)
         return dispatch
 
     def file_shrinking(self, inode, size: int) -> None:
         """Before a file shrinks: no process may keep host pages past its new end."""
         for p in self.processes.values():
             p.mm.detach_file_pages(inode, size)
-
-    def deadlock(self, t: Thread, what: str) -> None:
-        """t must wait for something no thread can ever do: rather than hang as Linux
-        would, say so and end the process as if killed."""
-        if not self.config.quiet:
-            self.config.warn.write("pyunik: guest %d would wait forever (%s): deadlock\n"
-                                   % (t.tid, what))
-            self.config.warn.flush()
-        raise ProcessExit(0, signal=L.SIGKILL)
 
     def _unknown(self, nr: int) -> int:
         """A number with no handler: a stub's errno, or ENOSYS with one warning."""
@@ -230,7 +229,8 @@ class Kernel:
         return -errno.ENOSYS
 
     def _dispatch_traced(self, t: Thread, regs: list) -> int | None:
-        """The slow path: syscall hooks and strace around the same handler call."""
+        """The slow path: syscall hooks and strace around the same handler call. A
+        call that must wait is printed when it completes."""
         nr = regs[0] & 0xFFFFFFFF
         r = self.table.rows.get(nr)
         event = SyscallEvent(t, nr, r.name if r else "syscall_%d" % nr, list(regs[1:7]))
@@ -248,15 +248,25 @@ class Kernel:
                     event.result = invoke(t, [nr] + event.args + regs[7:])
             except KernelError as e:
                 event.result = -e.errno
-        for fn in self.hooks_after.get(nr, ()):
+            except WouldBlock as wait:
+                def done(result):
+                    event.result = result
+                    return self._traced_done(event, r, regs)
+                args = [nr] + event.args + regs[7:]
+                return self.sched.block(t, args, wait, invoke, done)
+        return self._traced_done(event, r, regs)
+
+    def _traced_done(self, event: SyscallEvent, r, regs: list) -> int:
+        for fn in self.hooks_after.get(event.nr, ()):
             fn(event)
+        out = self.config.strace
         if out is not None:
             if r is None:
                 out.write("syscall_%#x(%s) = %s\n" % (regs[0], ", ".join("%#x" % a for a in
-                                                                  event.args),
-                                                      strace.format_result(None, event.result)))
+                                                                   event.args),
+                                                       strace.format_result(None, event.result)))
             else:
-                out.write(strace.format_call(r, event.args, event.result, t) + "\n")
+                out.write(strace.format_call(r, event.args, event.result, event.thread) + "\n")
         return event.result
 
     # ---- running ------------------------------------------------------------------------------
@@ -266,11 +276,12 @@ class Kernel:
         pyunik). Safe to call from another host thread: it only queues the signal and
         stops the CPU, which keeps asking until the kernel has taken it."""
         self.host_signals.append(sig)
+        self.sched.notify()
         while sig in self.host_signals and self.exit_status is None:
             self.current.process.engine.stop()
             time.sleep(0.05)
 
-    def _take_host_signal(self, t: Thread) -> None:
+    def take_host_signal(self, t: Thread) -> None:
         sig = self.host_signals[0]
         try:
             if signals.send(t, sig) == signals.UNDELIVERABLE:
@@ -284,29 +295,27 @@ class Kernel:
             self.host_signals.pop(0)
 
     def run(self) -> int:
-        """Run the spawned process to its end; returns the exit status in shell form
-        (the exit code, or 128 + the signal number)."""
+        """Run the spawned process to its end (kernel/sched.py drives the CPU);
+        returns the exit status in shell form (the exit code, or 128 + the signal
+        number)."""
         t = self.current
         process = t.process
-        pc = process.entry
-        while True:
-            try:
-                if self.host_signals:
-                    self._take_host_signal(t)
-                fault = process.engine.run(pc)
-            except ProcessExit as e:
-                self._exit(process, e)
-                break
-            if fault is None and self.host_signals:
-                pc = process.engine.reg("rip")
-                continue
-            if fault is None:
-                # The engine stopped with no fault and no exit: a hlt or the like,
-                # which Linux answers with SIGSEGV (#GP in user mode).
-                fault = GuestFault("segv", process.engine.reg("rip"), "exec")
-            self._fatal_fault(t, fault)
-            break
+        try:
+            fault, t = self.sched.run(t, process.entry)
+        except ProcessExit as e:
+            self._exit(process, e)
+            return self.exit_status
+        if fault is None:
+            # The engine stopped with no fault and no exit: a hlt or the like,
+            # which Linux answers with SIGSEGV (#GP in user mode).
+            fault = GuestFault("segv", process.engine.reg("rip"), "exec")
+        self._fatal_fault(t, fault)
         return self.exit_status
+
+    def exit_thread(self, t: Thread, status: int) -> None:
+        """exit(2) of a thread that is not its process's last (kernel/threads.py)."""
+        from .threads import exit_thread
+        exit_thread(t, status)
 
     def _fatal_fault(self, t: Thread, fault: GuestFault) -> None:
         """A CPU fault. Signal delivery (SIGSEGV to a guest handler) goes here; for now
@@ -327,6 +336,8 @@ class Kernel:
             out.flush()
         self.exit_signal = e.signal
         self.exit_status = 128 + e.signal if e.signal else e.status
+        for thread in process.threads:
+            thread.state = "dead"
         process.fds.close_all()
         process.mm.free_all()
         if len(self.processes) == 1:
@@ -336,3 +347,4 @@ class Kernel:
                 close = getattr(m.fs, "close", None)
                 if close is not None:
                     close()
+            self.sched.close()

@@ -40,6 +40,14 @@ class ProcessExit(Exception):
         self.core = core
 
 
+class ThreadExit(Exception):
+    """Raised by exit(2) while other threads of the process live: only the caller
+    ends (the last thread's exit is the process's, a ProcessExit)."""
+
+    def __init__(self, status: int):
+        self.status = status
+
+
 class FsContext:
     """Where paths start and what new files lose (Linux's fs_struct): the working
     directory and root (vfs.Paths; chdir and chroot change them) and the umask.
@@ -150,9 +158,17 @@ class Process:
 
 
 class Thread:
-    def __init__(self, tid: int, process: Process, comm: bytes | None = None):
+    """A task: what Linux keeps per thread, and the scheduler's record of it."""
+
+    def __init__(self, tid: int, process: Process, comm: bytes | None = None, ctx=None):
         self.tid = tid
         self.process = process
+        # The scheduler's (kernel/sched.py): state, the parked call (a Blocked) and
+        # the saved CPU context while another thread has the engine.
+        self.state = "runnable"
+        self.blocked = None
+        self.ctx = ctx
+        self.exit_status = 0
         self.sigmask = 0
         self.altstack = (0, L.SS_DISABLE, 0)   # (ss_sp, ss_flags, ss_size)
         self.clear_child_tid = 0
@@ -168,3 +184,7 @@ class Thread:
     def mm(self):
         """The address space: the process's, whatever execve last made it."""
         return self.process.mm
+
+    def wake(self) -> None:
+        """A WaitQueue this thread is parked on was woken (pyunik/wait.py)."""
+        self.process.kernel.sched.wake(self)

@@ -25,7 +25,6 @@ from ...abi.stat import (STATX_ATIME, STATX_BASIC_STATS, STATX_CTIME, STATX_DEVS
 from ...abi.statfs import STATFS
 from ...errors import KernelError
 from ...fs import attr, namei, read_write
-from ...fs.pipe import FifoWouldBlock
 from ...fs.vfs import Path, WalkContext
 from ...mm.iov_iter import IovIter
 
@@ -100,14 +99,11 @@ def do_open(t, dirfd: int, path: bytes, flags: int, mode: int) -> int:
     """The VFS opens (fs/namei.py); the new file goes into the fd table."""
     p = t.process
     base = _base(t, dirfd, path)
-    try:
-        if flags & L.O_TMPFILE == L.O_TMPFILE:
-            file = namei.open_tmpfile(_vfs(t), _context(t), base, path, flags, mode, p.fs.umask)
-        else:
-            file = namei.open_path(_vfs(t), _context(t), base, path, flags, mode, p.fs.umask,
-                                   _shrinking(t))
-    except FifoWouldBlock:
-        p.kernel.deadlock(t, "opening a fifo whose other end nobody opens")
+    if flags & L.O_TMPFILE == L.O_TMPFILE:
+        file = namei.open_tmpfile(_vfs(t), _context(t), base, path, flags, mode, p.fs.umask)
+    else:
+        file = namei.open_path(_vfs(t), _context(t), base, path, flags, mode, p.fs.umask,
+                               _shrinking(t))
     return p.fds.install(file, bool(flags & L.O_CLOEXEC))
 
 

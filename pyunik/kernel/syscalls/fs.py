@@ -19,6 +19,7 @@ from ...abi.fcntl import (F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GET_SEALS, F_
                           F_SETFL, F_SETLK, F_SETLKW, F_SETPIPE_SZ, FD_CLOEXEC, FLOCK, LOCK_EX,
                           LOCK_NB, LOCK_SH, LOCK_UN)
 from ...abi.memfd import MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL
+from ...abi.fs import SPLICE_F_NONBLOCK
 from ...errors import KernelError
 from ...fs import locks, read_write, seals
 from ...fs.eventfd import EventFile
@@ -26,6 +27,7 @@ from ...fs.openfile import InodeFile
 from ...fs.pipe import make_pipe, set_capacity
 from ...fs.vfs import Path, Step
 from ...mm.iov_iter import IovIter
+from ...wait import WouldBlock
 from .. import signals
 
 _SETFL_MASK = L.O_APPEND | L.O_NONBLOCK | L.O_ASYNC | L.O_DIRECT | L.O_NOATIME
@@ -391,8 +393,18 @@ def sys_copy_file_range(t, fd_in, off_in, fd_out, off_out, length, flags):
 
 def sys_splice(t, fd_in, off_in, fd_out, off_out, length, flags):
     """splice(2): one end must be a pipe; done as a read and a write of at most a
-    pipe's worth (fs/read_write.splice); the offsets are read before and stored
-    after."""
+    pipe's worth (fs/read_write.splice; what the output pipe has room for); the
+    offsets are read before and stored after. SPLICE_F_NONBLOCK makes a pipe wait
+    EAGAIN."""
+    try:
+        return _splice(t, fd_in, off_in, fd_out, off_out, length)
+    except WouldBlock:
+        if flags & SPLICE_F_NONBLOCK:
+            raise KernelError(EAGAIN) from None
+        raise
+
+
+def _splice(t, fd_in, off_in, fd_out, off_out, length):
     fin = _readable(t, fd_in)
     fout = _writable(t, fd_out)
     in_pipe, out_pipe = hasattr(fin, "pipe"), hasattr(fout, "pipe")
@@ -401,6 +413,8 @@ def sys_splice(t, fd_in, off_in, fd_out, off_out, length, flags):
     if (in_pipe and off_in) or (out_pipe and off_out):
         raise KernelError(ESPIPE)
     length = min(length, fin.pipe.capacity if in_pipe else fout.pipe.capacity)
+    if out_pipe and length:
+        length = min(length, fout._room(1))     # wait for room before taking data
     pin = _read_offset(t, off_in) if off_in else None
     pout = _read_offset(t, off_out) if off_out else None
     try:
@@ -425,7 +439,9 @@ def sys_tee(t, fd_in, fd_out, length, flags):
     if not data:
         if fin.pipe.writers == 0:
             return 0
-        raise KernelError(EAGAIN)      # blocking would wait for a writer (partial)
+        if flags & SPLICE_F_NONBLOCK:
+            raise KernelError(EAGAIN)
+        raise WouldBlock((fin.pipe.waiters,), what="a pipe")
     return fout.write(data)
 
 
@@ -505,7 +521,5 @@ def sys_eventfd2(t, initval, flags):
     """eventfd2(2): EFD_SEMAPHORE, EFD_NONBLOCK, EFD_CLOEXEC."""
     if flags & ~(EFD_SEMAPHORE | EFD_NONBLOCK | EFD_CLOEXEC):
         raise KernelError(EINVAL)
-    kernel = t.process.kernel
-    f = EventFile(initval & 0xFFFFFFFF, flags,
-                  lambda: kernel.deadlock(t, "an eventfd no other thread can change"))
+    f = EventFile(initval & 0xFFFFFFFF, flags)
     return t.process.fds.install(f, bool(flags & EFD_CLOEXEC))

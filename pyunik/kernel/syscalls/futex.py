@@ -1,121 +1,79 @@
-"""futex(2) for a process with one thread.
+"""futex(2): argument decoding for kernel/futex.py's table (the kernel's).
 
-With one thread there is never a waiter to wake, so the wake family returns 0
-woken after doing any side effect the operation has on memory (FUTEX_WAKE_OP's
-atomic operation, the PI unlock). A wait whose value matches can only end by its
-timeout; one without a timeout could never end, which pyunik reports as a deadlock
-and ends the process instead of hanging (Linux would wait for a signal forever).
+WAIT, WAKE, their BITSET forms, REQUEUE, CMP_REQUEUE and WAKE_OP, private and
+shared, with relative (FUTEX_WAIT) and absolute (FUTEX_WAIT_BITSET, on
+CLOCK_MONOTONIC or with FUTEX_CLOCK_REALTIME on CLOCK_REALTIME) timeouts, in
+Linux's order of checks (kernel/futex/syscalls.c: the timeout is read and checked
+first, then FUTEX_CLOCK_REALTIME is refused for the operations that do not wait).
+The priority-inheritance operations are ENOSYS (the table marks the row partial).
 """
 
 from __future__ import annotations
 
 import time
-from errno import EAGAIN, EDEADLK, EINVAL, ENOSYS, EPERM, ETIMEDOUT
+from errno import EAGAIN, EINVAL, ENOSYS
 
-from ...abi.futex import (FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_LOCK_PI, FUTEX_LOCK_PI2,
-                          FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_TID_MASK, FUTEX_TRYLOCK_PI,
-                          FUTEX_UNLOCK_PI, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
-                          FUTEX_WAITERS, FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP)
-from ...abi.posix_types import UINT     # a futex word is a 32-bit unsigned int
+from ...abi.futex import (FUTEX_BITSET_MATCH_ANY, FUTEX_CLOCK_REALTIME, FUTEX_CMD_MASK,
+                          FUTEX_CMP_REQUEUE, FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_PRIVATE_FLAG,
+                          FUTEX_REQUEUE, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
+                          FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP)
 from ...errors import KernelError
+from ..futex import load
+
+_HAS_TIMEOUT = (FUTEX_WAIT, FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_WAIT_BITSET,
+                FUTEX_WAIT_REQUEUE_PI)
 
 
-
-def _load(t, addr):
-    if addr & 3:
-        raise KernelError(EINVAL)
-    return UINT.unpack(t.mm.read(addr, UINT.size))[0]
+def _int(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
 
 
-def _store(t, addr, value):
-    t.mm.write(addr, UINT.pack(value & 0xFFFFFFFF))
-
-
-def _wait(t, deadline_ns, clock):
-    if deadline_ns is None:
-        t.process.kernel.deadlock(t, "a futex no other thread can wake")
-    remaining = deadline_ns - time.clock_gettime_ns(clock)
-    if remaining > 0:
-        time.sleep(remaining / 1e9)
-    raise KernelError(ETIMEDOUT)
-
-
-def _wake_op(t, uaddr2, encoded):
-    op, cmp = (encoded >> 28) & 0xF, (encoded >> 24) & 0xF
-    oparg = (encoded >> 12) & 0xFFF     # the comparison (cmparg) only decides waking
-    if op & 8:                       # FUTEX_OP_OPARG_SHIFT
-        if oparg > 31:
-            raise KernelError(EINVAL)
-        oparg = 1 << oparg
-        op &= 7
-    old = _load(t, uaddr2)
-    if op == 0:
-        new = oparg
-    elif op == 1:
-        new = old + oparg
-    elif op == 2:
-        new = old | oparg
-    elif op == 3:
-        new = old & ~oparg
-    elif op == 4:
-        new = old ^ oparg
-    else:
-        raise KernelError(ENOSYS)
-    if cmp > 5:
-        raise KernelError(ENOSYS)
-    _store(t, uaddr2, new)
+def _deadline(t, cmd, futex_op, timeout) -> int | None:
+    """futex_init_timeout: the wait's end as a time.monotonic_ns() value."""
+    if not timeout:
+        return None
+    ns = t.mm.read_timespec(timeout)
+    now = time.monotonic_ns()
+    if cmd == FUTEX_WAIT:                          # relative
+        return now + ns
+    if futex_op & FUTEX_CLOCK_REALTIME:            # absolute on CLOCK_REALTIME
+        return now + (ns - time.clock_gettime_ns(time.CLOCK_REALTIME))
+    return ns                                      # absolute on CLOCK_MONOTONIC
 
 
 def sys_futex(t, uaddr, futex_op, val, timeout, uaddr2, val3):
-    """futex(2): WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, the BITSET variants and the
-    PI lock calls, for one thread (see the module docstring)."""
-    cmd = futex_op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
+    """futex(2): see the module docstring."""
+    cmd = futex_op & FUTEX_CMD_MASK
+    deadline = _deadline(t, cmd, futex_op, timeout) if cmd in _HAS_TIMEOUT else None
     if futex_op & FUTEX_CLOCK_REALTIME and cmd not in (FUTEX_WAIT, FUTEX_WAIT_BITSET,
                                                        FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2):
         raise KernelError(ENOSYS)
-    clock = time.CLOCK_REALTIME if futex_op & FUTEX_CLOCK_REALTIME else time.CLOCK_MONOTONIC
+    table = t.process.kernel.futexes
+    private = bool(futex_op & FUTEX_PRIVATE_FLAG)
+    val3 &= 0xFFFFFFFF
     if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
-        if cmd == FUTEX_WAIT_BITSET and val3 & 0xFFFFFFFF == 0:
-            raise KernelError(EINVAL)
-        deadline = None
-        if timeout:
-            ns = t.mm.read_timespec(timeout)
-            if cmd == FUTEX_WAIT:          # relative, on CLOCK_MONOTONIC
-                deadline = time.clock_gettime_ns(time.CLOCK_MONOTONIC) + ns
-                clock = time.CLOCK_MONOTONIC
-            else:                          # absolute on the chosen clock
-                deadline = ns
-        if _load(t, uaddr) != val & 0xFFFFFFFF:
-            raise KernelError(EAGAIN)
-        _wait(t, deadline, clock)
+        bitset = FUTEX_BITSET_MATCH_ANY if cmd == FUTEX_WAIT else val3
+        if bitset == 0:
+            raise KernelError(EINVAL)              # before the key
+        key = table.key(t.mm, uaddr, private)
+        return table.wait(t, key, uaddr, val, bitset, deadline)
     if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
-        if cmd == FUTEX_WAKE_BITSET and val3 & 0xFFFFFFFF == 0:
+        bitset = FUTEX_BITSET_MATCH_ANY if cmd == FUTEX_WAKE else val3
+        if bitset == 0:
             raise KernelError(EINVAL)
-        if uaddr & 3:
-            raise KernelError(EINVAL)
-        return 0
+        return table.wake(table.key(t.mm, uaddr, private), _int(val), bitset)
+    val2 = _int(timeout)                           # these take val2 where a timeout goes
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
-        if cmd == FUTEX_CMP_REQUEUE and _load(t, uaddr) != val3 & 0xFFFFFFFF:
+        if _int(val) < 0 or val2 < 0:
+            raise KernelError(EINVAL)
+        key1 = table.key(t.mm, uaddr, private)
+        key2 = table.key(t.mm, uaddr2, private)
+        if cmd == FUTEX_CMP_REQUEUE and load(t.mm, uaddr) != val3:
             raise KernelError(EAGAIN)
-        return 0
+        return table.requeue(key1, key2, _int(val), val2)
     if cmd == FUTEX_WAKE_OP:
-        _wake_op(t, uaddr2, val3)
-        return 0
-    if cmd in (FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_TRYLOCK_PI):
-        word = _load(t, uaddr)
-        owner = word & FUTEX_TID_MASK
-        if owner == t.tid:
-            raise KernelError(EDEADLK)
-        if owner == 0:
-            _store(t, uaddr, t.tid | (word & FUTEX_WAITERS))
-            return 0
-        if cmd == FUTEX_TRYLOCK_PI:
-            raise KernelError(EAGAIN)
-        _wait(t, t.mm.read_timespec(timeout) if timeout else None, clock)
-    if cmd == FUTEX_UNLOCK_PI:
-        word = _load(t, uaddr)
-        if word & FUTEX_TID_MASK != t.tid:
-            raise KernelError(EPERM)
-        _store(t, uaddr, 0)
-        return 0
-    raise KernelError(ENOSYS)
+        key1 = table.key(t.mm, uaddr, private)
+        key2 = table.key(t.mm, uaddr2, private)
+        return table.wake_op(t.mm, key1, key2, uaddr2, _int(val), val2, val3)
+    raise KernelError(ENOSYS)      # the PI operations, FUTEX_FD (gone since 2.6.26)

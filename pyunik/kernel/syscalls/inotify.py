@@ -24,12 +24,7 @@ def _new_instance(t, flags):
     if flags & ~(IN_CLOEXEC | IN_NONBLOCK):
         raise KernelError(EINVAL)
     p = t.process
-
-    def wait_forever():
-        # One thread: while it waits, nothing can make an event.
-        p.kernel.deadlock(t, "reading an inotify fd that no thread can give an event")
-
-    f = InotifyFile(p.kernel.fsnotify, flags, p.cred.euid, wait_forever)
+    f = InotifyFile(p.kernel.fsnotify, flags, p.cred.euid)
     try:
         return p.fds.install(f, bool(flags & IN_CLOEXEC))
     except KernelError:

@@ -1,15 +1,14 @@
-"""poll(2), ppoll(2), select(2), pselect6(2): readiness of files, for one thread.
+"""poll(2), ppoll(2), select(2), pselect6(2): readiness of files.
 
 Each File answers `poll(events)` for itself (fs/file.py): regular files are always
-ready, pipes by their buffer and ends, host streams by asking the host. When nothing
-is ready the call waits on the host fds among them (the only things that can change
-while the single guest thread waits) until its timeout; with no host fd to wait for
-and no timeout, it could never return, which is reported as a deadlock.
+ready, pipes by their buffer and ends, host streams by asking the host; and
+`wait_queues(events)` names what can change that (its WaitQueues, host fds). When
+nothing is ready the call raises WouldBlock on all of them with its deadline, and
+is scanned again when any of them wakes it, with the same deadline.
 """
 
 from __future__ import annotations
 
-import select
 import time
 from errno import EBADF, EINVAL
 
@@ -17,7 +16,7 @@ from ...abi import linux as L
 from ...errors import KernelError
 from ...abi.poll import (POLLERR, POLLFD, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM,
                         POLLWRNORM)
-from ...fs.file import HostStream
+from ...wait import WouldBlock
 
 _IN_SET = POLLIN | POLLRDNORM | POLLHUP | POLLERR
 _OUT_SET = POLLOUT | POLLWRNORM | POLLERR
@@ -41,44 +40,36 @@ def _scan(t, wanted):
     return out
 
 
-def _wait(t, wanted, deadline):
-    """Scan until something is ready or the deadline (None: forever) passes."""
-    while True:
-        revents = _scan(t, wanted)
-        if any(revents):
-            return revents
-        now = time.monotonic()
-        if deadline is not None and now >= deadline:
-            return revents
-        hosts = []
-        for fd, events in wanted:
-            f = t.process.fds.files[fd] if 0 <= fd < len(t.process.fds.files) else None
-            if isinstance(f, HostStream):
-                hosts.append((f.host_fd, events))
-        if not hosts:
-            if deadline is None:
-                t.process.kernel.deadlock(t, "poll on files no thread can make ready")
-            time.sleep(max(0.0, deadline - now))
-            continue
-        p = select.poll()
-        for host_fd, events in hosts:
-            p.register(host_fd, events & (POLLIN | POLLPRI | POLLOUT))
-        timeout = None if deadline is None else max(0, int((deadline - now) * 1000) + 1)
-        p.poll(timeout)
+def _wait(t, wanted, deadline, again):
+    """The revents of wanted now, if any is ready or the deadline (monotonic ns;
+    None: never) has passed; else WouldBlock on whatever could change them, which
+    calls again(timed_out) when woken."""
+    revents = _scan(t, wanted)
+    if any(revents) or deadline is not None and time.monotonic_ns() >= deadline:
+        return revents
+    queues, host = [], []
+    files = t.process.fds.files
+    for fd, events in wanted:
+        f = files[fd] if 0 <= fd < len(files) else None
+        if f is not None:
+            q, h = f.wait_queues(events & (POLLIN | POLLPRI | POLLOUT))
+            queues.extend(q)
+            host.extend(h)
+    raise WouldBlock(queues, deadline, host, retry=again, what="poll")
 
 
 def _deadline(timeout_ns):
-    return None if timeout_ns is None else time.monotonic() + timeout_ns / 1e9
+    return None if timeout_ns is None else time.monotonic_ns() + timeout_ns
 
 
-def do_poll(t, fds_ptr, nfds, timeout_ns):
+def do_poll(t, fds_ptr, nfds, deadline):
     if nfds > t.process.fds.limit or nfds < 0:
         raise KernelError(EINVAL)
     raw = t.mm.read(fds_ptr, nfds * POLLFD.size)
     entries = [POLLFD.unpack_from(raw, i * POLLFD.size) for i in range(nfds)]
     t.mm.check_writable(fds_ptr, nfds * POLLFD.size)
-    revents = _wait(t, [(fd, events & 0xFFFF) for fd, events, _ in entries],
-                    _deadline(timeout_ns))
+    revents = _wait(t, [(fd, events & 0xFFFF) for fd, events, _ in entries], deadline,
+                    lambda timed_out: do_poll(t, fds_ptr, nfds, deadline))
     out = b"".join(POLLFD.pack(fd, events, r) for (fd, events, _), r in zip(entries, revents))
     t.mm.write(fds_ptr, out)
     return sum(1 for r in revents if r)
@@ -86,7 +77,7 @@ def do_poll(t, fds_ptr, nfds, timeout_ns):
 
 def sys_poll(t, fds, nfds, timeout):
     """poll(2): timeout in milliseconds, negative for none."""
-    return do_poll(t, fds, nfds, None if timeout < 0 else timeout * 1000000)
+    return do_poll(t, fds, nfds, _deadline(None if timeout < 0 else timeout * 1000000))
 
 
 def _timespec_ns(t, ptr):
@@ -97,7 +88,7 @@ def sys_ppoll(t, fds, nfds, tmo_p, sigmask, sigsetsize):
     """ppoll(2): the signal mask is checked but, with no signal delivery yet, unused."""
     if sigmask and sigsetsize != L.SIGSET_SIZE:
         raise KernelError(EINVAL)
-    return do_poll(t, fds, nfds, _timespec_ns(t, tmo_p))
+    return do_poll(t, fds, nfds, _deadline(_timespec_ns(t, tmo_p)))
 
 
 def _read_fdset(t, ptr, nfds):
@@ -112,7 +103,7 @@ def _write_fdset(t, ptr, nfds, bits):
         t.mm.write(ptr, bits.to_bytes((nfds + 63) // 64 * 8, "little"))
 
 
-def do_select(t, nfds, readfds, writefds, exceptfds, timeout_ns):
+def do_select(t, nfds, readfds, writefds, exceptfds, deadline):
     if nfds < 0 or nfds > t.process.fds.limit:
         raise KernelError(EINVAL)
     sets = [_read_fdset(t, p, nfds) for p in (readfds, writefds, exceptfds)]
@@ -122,7 +113,8 @@ def do_select(t, nfds, readfds, writefds, exceptfds, timeout_ns):
             | (POLLPRI if sets[2] >> fd & 1 else 0)
         if events:
             wanted.append((fd, events))
-    revents = _wait(t, wanted, _deadline(timeout_ns))
+    revents = _wait(t, wanted, deadline, lambda timed_out: do_select(
+        t, nfds, readfds, writefds, exceptfds, deadline))
     if any(r & POLLNVAL for r in revents):
         raise KernelError(EBADF)     # select on a closed fd
     result = [0, 0, 0]
@@ -146,9 +138,9 @@ def sys_select(t, nfds, readfds, writefds, exceptfds, timeout):
         if sec < 0 or not 0 <= usec < 1000000:
             raise KernelError(EINVAL)
         ns = sec * 1000000000 + usec * 1000
-    return do_select(t, nfds, readfds, writefds, exceptfds, ns)
+    return do_select(t, nfds, readfds, writefds, exceptfds, _deadline(ns))
 
 
 def sys_pselect6(t, nfds, readfds, writefds, exceptfds, timeout, sigmask):
     """pselect6(2): as select with a timespec; the signal mask is not used yet."""
-    return do_select(t, nfds, readfds, writefds, exceptfds, _timespec_ns(t, timeout))
+    return do_select(t, nfds, readfds, writefds, exceptfds, _deadline(_timespec_ns(t, timeout)))

@@ -12,13 +12,32 @@ from errno import EINVAL, EPERM, ESRCH
 
 from ...abi import linux as L
 from ...errors import KernelError
-from ..process import ProcessExit
+from .. import threads
+from ..process import ProcessExit, ThreadExit
 
 
 
 def sys_exit(t, status):
-    """exit(2): end the calling thread (with one thread: the process)."""
+    """exit(2): end the calling thread; the last thread's exit ends the process."""
+    if sum(1 for other in t.process.threads if other.state != "dead") > 1:
+        raise ThreadExit(status & 0xFF)
     raise ProcessExit(status & 0xFF)
+
+
+def sys_clone(t, flags, stack, parent_tid, child_tid, tls):
+    """clone(2): a new thread of the caller's process (kernel/threads.py); a new
+    process is ENOSYS until fork."""
+    threads.check_flags(flags)
+    if flags & L.CLONE_PIDFD and flags & L.CLONE_PARENT_SETTID:
+        raise KernelError(EINVAL)          # both would use parent_tid
+    return threads.clone_thread(t, flags, stack, parent_tid, child_tid, tls)
+
+
+def sys_clone3(t, uargs, size):
+    """clone3(2): struct clone_args checked as Linux does, then as clone."""
+    flags, _, stack, tls, parent_tid, child_tid = threads.read_clone_args(t, uargs, size)
+    threads.check_flags(flags)
+    return threads.clone_thread(t, flags, stack, parent_tid, child_tid, tls)
 
 
 def sys_exit_group(t, status):
@@ -237,7 +256,8 @@ def sys_sched_getaffinity(t, pid, size, mask):
 
 
 def sys_sched_yield(t):
-    """sched_yield(2): with one runnable thread, return at once."""
+    """sched_yield(2): the next runnable thread runs; alone, return at once."""
+    t.process.kernel.sched.yield_cpu(t)
     return 0
 
 

@@ -47,17 +47,18 @@ def stub(nr, name, err, note, *args):
 
 NODEV = "device nodes can be made (as root) but have no driver behind them (ENXIO)"
 XATTR = "no extended attributes are stored: get/remove ENODATA, set ENOTSUP, lists empty"
-WAITLOCK = ("a lock that would wait on another open of the file in the same process "
-            "fails with EDEADLK instead of waiting forever")
-POLL = ("one thread: waits only on host fds; a wait nothing could end is a reported "
-        "deadlock")
+WAITLOCK = ("a lock that must wait parks the thread until the inode's locks change; "
+            "no EDEADLK detection (it needs two processes)")
+POLL = ("waits on the files' wait queues and host fds; a wait nothing could end is "
+        "a reported deadlock; signals do not interrupt it yet")
 NO_CHILDREN = ("no process has children yet (fork/clone come later): ECHILD after "
                "Linux's argument checks")
 MLOCK = ("checked as Linux does (mapped range, RLIMIT_MEMLOCK); the host is not asked "
          "to pin guest pages")
-EVENTFD = ("a blocking read at zero or write past the maximum would wait for another "
-           "thread: reported as a deadlock while there is one thread per process")
-NO_SCHED = "would-block returns EAGAIN until the scheduler can park threads"
+EVENTFD = ("a blocking read at zero or write past the maximum waits for another thread; "
+           "EFD_SEMAPHORE")
+PIPE = ("a read or write that must wait parks the thread; a blocking write larger than "
+        "the room left returns a short count instead of waiting for the rest")
 INOTIFY = ("events come only from what the guest itself does through pyunik's system "
            "calls (a host process changing a -v directory is not seen)")
 # inotify_add_watch reads its path only after checking the fd, as Linux does
@@ -93,7 +94,7 @@ ROWS = [
     row(19, "readv", fs.sys_readv, Fd, OutIovec(2), Int),
     row(20, "writev", fs.sys_writev, Fd, InIovec(2), Int),
     row(21, "access", files.sys_access, Path, Enum(table="access")),
-    row(22, "pipe", fs.sys_pipe, Ptr, status=PARTIAL, note=NO_SCHED),
+    row(22, "pipe", fs.sys_pipe, Ptr, status=PARTIAL, note=PIPE),
     row(23, "select", poll.sys_select, Int, Ptr, Ptr, Ptr, Ptr,
         status=PARTIAL, note=POLL + "; the remaining time is not written back"),
     row(24, "sched_yield", proc.sys_sched_yield),
@@ -105,11 +106,15 @@ ROWS = [
     row(32, "dup", fs.sys_dup, Fd),
     row(33, "dup2", fs.sys_dup2, Fd, Fd),
     row(35, "nanosleep", time.sys_nanosleep, Ptr, Ptr,
-        status=PARTIAL, note="sleeps on the host; not interruptible by signals yet"),
+        status=PARTIAL, note="parks the thread until its deadline; not interruptible by "
+                             "signals yet (rem is never written)"),
     row(39, "getpid", proc.sys_getpid),
     row(40, "sendfile", fs.sys_sendfile, Fd, Fd, Ptr, Size),
-    row(60, "exit", proc.sys_exit, Int,
-        status=PARTIAL, note="ends the process: one thread per process for now"),
+    row(56, "clone", proc.sys_clone, ULong, Ptr, Ptr, Ptr, ULong,
+        status=PARTIAL, note="threads (CLONE_VM|FS|FILES|SIGHAND|THREAD, SETTLS, "
+                             "PARENT/CHILD_SETTID, CHILD_CLEARTID) with Linux's EINVAL "
+                             "checks; a new process (fork, vfork, posix_spawn) is ENOSYS"),
+    row(60, "exit", proc.sys_exit, Int),
     row(61, "wait4", cred.sys_wait4, Int, Ptr, Flags(table="wait"), Ptr,
         status=PARTIAL, note=NO_CHILDREN),
     row(62, "kill", signal.sys_kill, Int, Signal,
@@ -222,8 +227,9 @@ ROWS = [
     row(200, "tkill", signal.sys_tkill, Int, Signal, status=PARTIAL, note="as kill"),
     row(201, "time", time.sys_time, Ptr),
     row(202, "futex", futex.sys_futex, Ptr, Enum(table="futex"), UInt, Ptr, Ptr, UInt,
-        status=PARTIAL, note="one thread per process: wakes find no waiter; a wait that "
-                             "nothing can end kills the process as a deadlock"),
+        status=PARTIAL, note="WAIT, WAKE, the BITSET forms, REQUEUE, CMP_REQUEUE, WAKE_OP, "
+                             "private and shared, FUTEX_CLOCK_REALTIME; the PI operations "
+                             "are ENOSYS; signals do not interrupt a wait yet"),
     row(204, "sched_getaffinity", proc.sys_sched_getaffinity, Int, Size, Ptr),
     row(217, "getdents64", files.sys_getdents64, Fd, Ptr, UInt),
     row(218, "set_tid_address", proc.sys_set_tid_address, Ptr),
@@ -233,7 +239,9 @@ ROWS = [
                              "per-process clock ids (negative) are EINVAL"),
     row(229, "clock_getres", time.sys_clock_getres, Enum(table="clock"), Ptr),
     row(230, "clock_nanosleep", time.sys_clock_nanosleep, Enum(table="clock"), Int, Ptr, Ptr,
-        status=PARTIAL, note="sleeps on the host; not interruptible by signals yet"),
+        status=PARTIAL, note="parks the thread until its deadline; not interruptible by "
+                             "signals yet; an absolute CLOCK_REALTIME time is taken "
+                             "relative at the call"),
     row(231, "exit_group", proc.sys_exit_group, Int),
     row(234, "tgkill", signal.sys_tgkill, Int, Int, Signal, status=PARTIAL, note="as kill"),
     row(235, "utimes", files.sys_utimes, Path, Ptr),
@@ -272,7 +280,7 @@ ROWS = [
     row(290, "eventfd2", fs.sys_eventfd2, UInt, Flags(table="open"),
         status=PARTIAL, note=EVENTFD),
     row(292, "dup3", fs.sys_dup3, Fd, Fd, Flags(table="open")),
-    row(293, "pipe2", fs.sys_pipe2, Ptr, Flags(table="open"), status=PARTIAL, note=NO_SCHED),
+    row(293, "pipe2", fs.sys_pipe2, Ptr, Flags(table="open"), status=PARTIAL, note=PIPE),
     row(294, "inotify_init1", inotify.sys_inotify_init1, Flags(table="inotify_init"),
         status=PARTIAL, note=INOTIFY),
     row(295, "preadv", fs.sys_preadv, Fd, OutIovec(2), Int, Off, Off),
@@ -295,6 +303,9 @@ ROWS = [
         status=PARTIAL, note="no birth time; stx_attributes and stx_mnt_id are 0"),
     stub(334, "rseq", ENOSYS, "restartable sequences are not offered; glibc and musl "
          "run without them", Ptr, UInt, Int, UInt),
+    row(435, "clone3", proc.sys_clone3, Ptr, Size,
+        status=PARTIAL, note="threads, as clone; set_tid, CLONE_INTO_CGROUP, "
+                             "CLONE_CLEAR_SIGHAND and CLONE_NEWTIME are ENOSYS"),
     row(436, "close_range", files.sys_close_range, UInt, UInt, UInt),
     row(437, "openat2", files.sys_openat2, DirFd, Path, Ptr, Size),
     row(439, "faccessat2", files.sys_faccessat2, DirFd, Path, Enum(table="access"),

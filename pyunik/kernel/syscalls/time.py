@@ -1,4 +1,5 @@
-"""Time system calls: the host's clocks, read at the call."""
+"""Time system calls: the host's clocks, read at the call; sleeps park the thread
+until their deadline (WouldBlock with a deadline, no queue)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from errno import EINVAL
 
 from ...abi import linux as L
 from ...errors import KernelError
+from ...wait import WouldBlock
 
 _HOST_CLOCK = {
     L.CLOCK_REALTIME: time.CLOCK_REALTIME,
@@ -66,11 +68,19 @@ def sys_time(t, tloc):
     return now
 
 
+def sleep_until(deadline: int) -> int:
+    """0 once time.monotonic_ns() has reached deadline; until then the thread waits."""
+    if time.monotonic_ns() >= deadline:
+        return 0
+    raise WouldBlock(deadline=deadline, retry=lambda timed_out: sleep_until(deadline),
+                     what="a sleep")
+
+
 def sys_nanosleep(t, req, rem):
-    """nanosleep(2): sleeps on the host; no signal can interrupt it yet."""
+    """nanosleep(2): the thread waits for its deadline (no signal interrupts it yet,
+    so rem is never written)."""
     ns = t.mm.read_timespec(req)
-    time.sleep(ns / 1e9)
-    return 0
+    return sleep_until(time.monotonic_ns() + ns)
 
 
 def sys_clock_nanosleep(t, clockid, flags, req, rem):
@@ -80,8 +90,6 @@ def sys_clock_nanosleep(t, clockid, flags, req, rem):
     if clockid not in _HOST_CLOCK:
         raise KernelError(EINVAL)
     ns = t.mm.read_timespec(req)
-    if flags & 1:     # TIMER_ABSTIME
+    if flags & L.TIMER_ABSTIME:
         ns -= _clock_ns(clockid)
-    if ns > 0:
-        time.sleep(ns / 1e9)
-    return 0
+    return sleep_until(time.monotonic_ns() + ns)

@@ -1,0 +1,191 @@
+"""Futexes: the kernel's table of threads waiting on a 32-bit word in guest memory
+(Linux's kernel/futex/: core.c, waitwake.c, requeue.c).
+
+A waiter is keyed by what the word is: a private futex (FUTEX_PRIVATE_FLAG) by its
+address space and address, a shared one by the host memory backing the word, so two
+mappings of the same pages (MAP_SHARED, later in two processes) meet on one key.
+Each key has a WaitQueue whose waiters are parked threads, oldest first; a waiter
+carries its bitset (`t.futex_bitset`) and is told it was woken (`t.futex_woken`),
+which is what its FUTEX_WAIT returns 0 on: a woken waiter does not look at the word
+again, exactly as in Linux.
+
+Operations return what futex(2) returns and raise KernelError as it fails; a wait
+raises WouldBlock (pyunik/wait.py) after checking the word, so the check and the
+parking are one step, as Linux's hash-bucket lock makes them.
+
+Layer: kernel. Called by kernel/syscalls/futex.py and by thread exit (the
+clear_child_tid wake, robust lists); calls mm/ for the word and the key.
+"""
+
+from __future__ import annotations
+
+from errno import EAGAIN, EFAULT, EINVAL, ENOSYS, ETIMEDOUT
+
+from ..abi.futex import (FUTEX_OP_ADD, FUTEX_OP_ANDN, FUTEX_OP_CMP_EQ, FUTEX_OP_CMP_GE,
+                         FUTEX_OP_CMP_GT, FUTEX_OP_CMP_LE, FUTEX_OP_CMP_LT, FUTEX_OP_CMP_NE,
+                         FUTEX_OP_OPARG_SHIFT, FUTEX_OP_OR, FUTEX_OP_SET, FUTEX_OP_XOR)
+from ..abi.posix_types import UINT     # a futex word is a 32-bit unsigned int
+from ..errors import KernelError
+from ..wait import WaitQueue, WouldBlock
+
+
+def load(mm, addr: int) -> int:
+    """The futex word at addr: EINVAL unless 4-aligned, EFAULT when unreadable."""
+    if addr & 3:
+        raise KernelError(EINVAL)
+    return UINT.unpack(mm.read(addr, UINT.size))[0]
+
+
+def store(mm, addr: int, value: int) -> None:
+    mm.write(addr, UINT.pack(value & 0xFFFFFFFF))
+
+
+def _signed(v: int, bits: int) -> int:
+    sign = 1 << (bits - 1)
+    return (v & (sign - 1)) - (v & sign)
+
+
+class FutexTable:
+    """Waiters by key. `queues` holds only keys with waiters (a queue left empty by
+    a timeout or a wake is dropped)."""
+
+    def __init__(self):
+        self.queues: dict[tuple, WaitQueue] = {}
+
+    # ---- keys ------------------------------------------------------------------------
+
+    @staticmethod
+    def key(mm, addr: int, private: bool) -> tuple:
+        """get_futex_key: EINVAL unless aligned; a shared futex is keyed by its host
+        memory, EFAULT when the address is not mapped."""
+        if addr & 3:
+            raise KernelError(EINVAL)
+        if private:
+            return (id(mm), addr)
+        vma = mm.find(addr)
+        if vma is None:
+            raise KernelError(EFAULT)
+        if vma.host is None:
+            return (id(mm), addr)
+        return ("host", vma.host_at(addr))
+
+    def _queue(self, key) -> WaitQueue:
+        q = self.queues.get(key)
+        if q is None:
+            q = self.queues[key] = WaitQueue("a futex")
+        return q
+
+    def _tidy(self, key) -> None:
+        q = self.queues.get(key)
+        if q is not None and not q.waiters:
+            del self.queues[key]
+
+    # ---- wait and wake ---------------------------------------------------------------
+
+    def wait(self, t, key, addr: int, val: int, bitset: int, deadline: int | None) -> int:
+        """FUTEX_WAIT(_BITSET): EAGAIN if the word is not val, else park until a wake
+        (0) or the deadline (ETIMEDOUT)."""
+        if bitset == 0:
+            raise KernelError(EINVAL)
+        if load(t.mm, addr) != val & 0xFFFFFFFF:
+            raise KernelError(EAGAIN)
+        t.futex_bitset = bitset
+        t.futex_woken = False
+        t.futex_key = key
+        queue = self._queue(key)
+
+        def retry(timed_out: bool) -> int:
+            if t.futex_woken:
+                return 0
+            self._tidy(t.futex_key)
+            if timed_out:
+                raise KernelError(ETIMEDOUT)
+            raise WouldBlock((self._queue(t.futex_key),), deadline, retry=retry,
+                             what="a futex")
+        raise WouldBlock((queue,), deadline, retry=retry, what="a futex")
+
+    def wake(self, key, n: int, bitset: int = 0xFFFFFFFF) -> int:
+        """Wake waiters on key whose bitset meets bitset, oldest first, stopping once
+        n are woken but waking one even for n <= 0 (futex_wake's loop)."""
+        if bitset == 0:
+            raise KernelError(EINVAL)
+        q = self.queues.get(key)
+        if q is None:
+            return 0
+        count = 0
+        for w in list(q.waiters):
+            if w.futex_bitset & bitset:
+                q.waiters.remove(w)
+                w.futex_woken = True
+                w.wake()
+                count += 1
+                if count >= n:
+                    break
+        self._tidy(key)
+        return count
+
+    def requeue(self, key1, key2, nwake: int, nrequeue: int) -> int:
+        """FUTEX_(CMP_)REQUEUE: wake nwake waiters of key1, move up to nrequeue of the
+        rest to key2; returns how many were woken plus moved."""
+        if nwake < 0 or nrequeue < 0:
+            raise KernelError(EINVAL)
+        woken = self.wake(key1, nwake) if nwake > 0 else 0
+        q1 = self.queues.get(key1)
+        moved = 0
+        if q1 is not None and key1 != key2:
+            q2 = self._queue(key2)
+            while q1.waiters and moved < nrequeue:
+                w = q1.waiters.pop(0)
+                q2.add(w)
+                w.futex_key = key2
+                w.blocked.wait.queues = (q2,)
+                moved += 1
+            self._tidy(key1)
+            self._tidy(key2)
+        elif q1 is not None:
+            moved = min(nrequeue, len(q1.waiters))
+        return woken + moved
+
+    def wake_op(self, mm, key1, key2, addr2: int, n1: int, n2: int, encoded: int) -> int:
+        """FUTEX_WAKE_OP: the atomic operation on the word at addr2 (its old value
+        compared with cmparg), then wake n1 on key1 and, if the comparison held, n2
+        on key2."""
+        op = (encoded >> 28) & 7
+        cmp = (encoded >> 24) & 15
+        oparg = _signed((encoded >> 12) & 0xFFF, 12)
+        cmparg = _signed(encoded & 0xFFF, 12)
+        if encoded & (FUTEX_OP_OPARG_SHIFT << 28):
+            oparg = 1 << (oparg & 31)         # Linux masks a shift out of 0..31
+        old = load(mm, addr2)
+        if op == FUTEX_OP_SET:
+            new = oparg
+        elif op == FUTEX_OP_ADD:
+            new = old + oparg
+        elif op == FUTEX_OP_OR:
+            new = old | oparg
+        elif op == FUTEX_OP_ANDN:
+            new = old & ~oparg
+        elif op == FUTEX_OP_XOR:
+            new = old ^ oparg
+        else:
+            raise KernelError(ENOSYS)
+        store(mm, addr2, new)
+        old = _signed(old, 32)
+        if cmp == FUTEX_OP_CMP_EQ:
+            hit = old == cmparg
+        elif cmp == FUTEX_OP_CMP_NE:
+            hit = old != cmparg
+        elif cmp == FUTEX_OP_CMP_LT:
+            hit = old < cmparg
+        elif cmp == FUTEX_OP_CMP_LE:
+            hit = old <= cmparg
+        elif cmp == FUTEX_OP_CMP_GT:
+            hit = old > cmparg
+        elif cmp == FUTEX_OP_CMP_GE:
+            hit = old >= cmparg
+        else:
+            raise KernelError(ENOSYS)
+        woken = self.wake(key1, n1)
+        if hit:
+            woken += self.wake(key2, n2)
+        return woken

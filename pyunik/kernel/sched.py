@@ -1,0 +1,329 @@
+"""The scheduler: which guest thread runs, what parked threads wait for, and the
+run loop that drives the CPU.
+
+Threads of a process share its engine (cpu/engine.py) and take turns on it: the
+running thread's registers live in the engine, every other thread's in its saved
+`CpuContext` (cpu/context.py). A switch saves one and restores the other, and is
+made only when the next thread is not the one whose registers the engine holds
+(`on_cpu`), so a single thread that blocks and wakes never pays for it.
+
+A thread leaves the CPU when
+- its system call must wait: the handler raised `WouldBlock` (pyunik/wait.py)
+  before any side effect, and the dispatcher called `block()`, which parks the
+  thread on the wait queues and deadline named and stops the engine;
+- its time slice ends: the engine's host timer (cpu/engine.py's SliceTimer) stops
+  the CPU SLICE seconds after another thread became runnable; it is armed only
+  then, so a lone thread is never stopped and pays nothing;
+- it yields (sched_yield with another thread runnable), exits, or faults.
+
+A parked thread is woken by a WaitQueue wake, its deadline, or readiness of the host
+fds it named; it goes to the back of the run queue (wake order is arrival order) and,
+before it runs, its call is run again (or the wait's `retry`) in kernel context: a
+result completes the call (rax, rcx, r11 and rip as `syscall` leaves them), another
+WouldBlock parks it again. When no thread is runnable, the scheduler waits in one
+`selectors` call on the host fds parked threads name, the next deadline and its
+wake-up pipe (which host signals write to): an idle guest costs no host CPU. When
+nothing at all could wake any thread, it says so in one line naming each thread and
+what it waits for, and the process ends as if killed by SIGKILL.
+
+Layer: kernel. Called by the kernel's dispatcher and run(); calls cpu/ through the
+engine, the kernel's thread exit, and pyunik/wait.py's objects.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import heapq
+import os
+import selectors
+import time
+from collections import deque
+
+from ..abi import linux as L
+from ..abi.poll import POLLIN, POLLOUT, POLLPRI
+from ..errors import KernelError
+from ..wait import WouldBlock
+from .process import ProcessExit, ThreadExit
+
+RUNNING, RUNNABLE, BLOCKED, DEAD = "running", "runnable", "blocked", "dead"
+SLICE = 0.01        # seconds a thread runs while another waits for the CPU
+
+
+class Blocked:
+    """A thread's parked system call: how to run it again, its registers at entry
+    (rax, rdi, rsi, rdx, r10, r8, r9, rip of the syscall, rflags), what it waits
+    for, and `done`, which sees the result first (strace's line)."""
+
+    __slots__ = ("call", "regs", "wait", "done", "timed_out")
+
+    def __init__(self, call, regs, wait: WouldBlock, done):
+        self.call = call
+        self.regs = regs
+        self.wait = wait
+        self.done = done
+        self.timed_out = False
+
+
+def _above_stdio(fd: int) -> int:
+    if fd > 2:
+        return fd
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    os.close(fd)
+    return moved
+
+
+class Scheduler:
+    """One kernel's run queue, timers and idle wait. Fields:
+    runq      threads ready to run, not running, in the order they became ready;
+    timers    heap of (deadline ns, sequence, thread, Blocked) for parked calls;
+    on_cpu    the thread whose registers the engine holds (None after it exited);
+    switches  context switches made, for statistics."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.runq: deque = deque()
+        self.timers: list = []
+        self._seq = 0
+        self.on_cpu = None
+        self.switches = 0
+        # The wake-up pipe: above the stdio numbers, so a host fd 0-2 that pyunik
+        # was started without stays closed for the guest too.
+        self._wake_r, self._wake_w = (_above_stdio(fd) for fd in os.pipe())
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._selector = selectors.PollSelector()
+
+    def close(self) -> None:
+        for fd in (self._wake_r, self._wake_w):
+            if fd >= 0:
+                os.close(fd)
+        self._wake_r = self._wake_w = -1
+        self._selector.close()
+
+    def notify(self) -> None:
+        """Wake the idle wait (from any host thread: a host signal arrived)."""
+        if self._wake_w >= 0:
+            try:
+                os.write(self._wake_w, b"\0")
+            except OSError:
+                pass
+
+    # ---- threads coming and going ----------------------------------------------------
+
+    def add(self, t) -> None:
+        """A new thread, ready to run after those already waiting."""
+        t.state = RUNNABLE
+        self.runq.append(t)
+        self._start_slice()
+
+    def _start_slice(self) -> None:
+        """Another thread waits for the CPU: the running one gets a time slice."""
+        running = self.on_cpu
+        if running is not None and running.state == RUNNING:
+            running.process.engine.slice.arm(SLICE)
+
+    def yield_cpu(self, t) -> bool:
+        """sched_yield: give the CPU to the next runnable thread, if there is one."""
+        if not self.runq:
+            return False
+        t.state = RUNNABLE
+        t.process.engine.stop()
+        return True
+
+    # ---- blocking and waking ---------------------------------------------------------
+
+    def block(self, t, regs, wait: WouldBlock, invoke, done=None) -> None:
+        """The dispatcher's answer to WouldBlock: park t and stop the CPU (the run
+        loop then picks the next thread). Registers are left as they are: the
+        result is written when the call completes."""
+        self._park(t, Blocked(lambda: invoke(t, regs), regs, wait, done))
+        t.process.engine.stop()
+
+    def _park(self, t, b: Blocked) -> None:
+        t.blocked = b
+        t.state = BLOCKED
+        for q in b.wait.queues:
+            q.add(t)
+        if b.wait.deadline is not None:
+            self._seq += 1
+            heapq.heappush(self.timers, (b.wait.deadline, self._seq, t, b))
+
+    def wake(self, t) -> None:
+        """t's wait ended (WaitQueue.wake calls this through Thread.wake)."""
+        if t.state != BLOCKED:
+            return
+        for q in t.blocked.wait.queues:
+            q.remove(t)
+        t.state = RUNNABLE
+        self.runq.append(t)
+        self._start_slice()
+
+    def _expire_timers(self) -> None:
+        now = time.monotonic_ns()
+        timers = self.timers
+        while timers and timers[0][0] <= now:
+            _, _, t, b = heapq.heappop(timers)
+            if t.blocked is b and t.state == BLOCKED:
+                b.timed_out = True
+                self.wake(t)
+
+    def _finish_call(self, t) -> bool:
+        """Run t's parked call again; True when it completed (its result is then in
+        t's registers), False when it parked again."""
+        b = t.blocked
+        t.blocked = None
+        self.kernel.current = t
+        try:
+            if b.wait.retry is not None:
+                result = b.wait.retry(b.timed_out)
+            else:
+                result = b.call()
+        except KernelError as e:
+            result = -e.errno
+        except WouldBlock as again:
+            self._park(t, Blocked(b.call, b.regs, again, b.done))
+            return False
+        if b.done is not None:
+            result = b.done(result)
+        self._complete(t, b.regs, result)
+        return True
+
+    def _complete(self, t, regs, result: int) -> None:
+        """What `syscall` leaves on return: rax the result, rcx the next instruction,
+        r11 the flags; the thread goes on after the syscall instruction."""
+        values = {"rax": result & 0xFFFFFFFFFFFFFFFF, "rcx": regs[7] + 2, "r11": regs[8],
+                  "rip": regs[7] + 2}
+        if self.on_cpu is t:
+            engine = t.process.engine
+            for name, value in values.items():
+                engine.set_reg(name, value)
+        else:
+            t.ctx.update(values)
+
+    # ---- the run loop ----------------------------------------------------------------
+
+    def run(self, first, pc: int):
+        """Run the kernel's threads from `first` at pc until the process exits
+        (ProcessExit propagates) or a thread faults (the fault and the thread are
+        returned)."""
+        kernel = self.kernel
+        t = first
+        engine = t.process.engine
+        engine.set_reg("rip", pc)
+        t.state = RUNNING
+        self.on_cpu = t
+        kernel.current = t
+        while True:
+            if kernel.host_signals:
+                kernel.take_host_signal(t)
+            if self.runq:
+                engine.slice.arm(SLICE)
+            try:
+                fault = engine.run(engine.reg("rip"))
+            except ThreadExit as e:
+                kernel.exit_thread(t, e.status)
+                self.on_cpu = None
+                t = self._switch(self._next())
+                continue
+            finally:
+                engine.slice.disarm()
+            if fault is not None:
+                return fault, t
+            if t.state == RUNNING and not engine.preempted:
+                if kernel.host_signals:
+                    continue
+                return None, t          # stopped by itself: a hlt or the like
+            if t.state != BLOCKED:      # a slice ended, or it yielded
+                t.state = RUNNABLE
+                self.runq.append(t)
+            t = self._switch(self._next())
+
+    def _switch(self, t):
+        """Make t the running thread: its registers into the engine."""
+        if self.on_cpu is not t:
+            engine = t.process.engine
+            if self.on_cpu is not None and self.on_cpu.state != DEAD:
+                self.on_cpu.ctx = engine.save_context(self.on_cpu.ctx)
+            engine.restore_context(t.ctx)
+            self.on_cpu = t
+            self.switches += 1
+        t.state = RUNNING
+        self.kernel.current = t
+        return t
+
+    def _next(self):
+        """The next thread to run: the first runnable one whose parked call (if any)
+        completes. Waits on the host when there is none."""
+        kernel = self.kernel
+        while True:
+            self._expire_timers()
+            while self.runq:
+                t = self.runq.popleft()
+                if t.state == DEAD:
+                    continue
+                if t.blocked is None or self._finish_call(t):
+                    return t
+            if kernel.host_signals:
+                kernel.take_host_signal(kernel.current)
+                continue
+            self._idle()
+
+    def parked(self) -> list:
+        return [t for p in self.kernel.processes.values() for t in p.threads
+                if t.state == BLOCKED]
+
+    def _idle(self) -> None:
+        """Nothing can run: wait in one selectors call for a host fd a parked thread
+        named, the next deadline, or a host signal (the wake-up pipe)."""
+        parked = self.parked()
+        timeout = None
+        if self.timers:
+            timeout = max(0.0, (self.timers[0][0] - time.monotonic_ns()) / 1e9)
+        host = {}
+        for t in parked:
+            for fd, events in t.blocked.wait.host:
+                mask = (selectors.EVENT_READ if events & (POLLIN | POLLPRI) else 0) | \
+                    (selectors.EVENT_WRITE if events & POLLOUT else 0)
+                host.setdefault(fd, [0, []])
+                host[fd][0] |= mask or selectors.EVENT_READ
+                host[fd][1].append(t)
+        if timeout is None and not host:
+            self._deadlock(parked)
+        sel = self._selector
+        sel.register(self._wake_r, selectors.EVENT_READ)
+        for fd, (mask, _) in host.items():
+            try:
+                sel.register(fd, mask)
+            except (ValueError, KeyError, OSError):
+                pass
+        try:
+            ready = sel.select(timeout)
+        finally:
+            for key in list(sel.get_map().values()):
+                sel.unregister(key.fileobj)
+        for key, _ in ready:
+            if key.fileobj == self._wake_r:
+                try:
+                    while os.read(self._wake_r, 64):
+                        pass
+                except OSError:
+                    pass
+                continue
+            for t in host.get(key.fileobj, (0, ()))[1]:
+                self.wake(t)
+
+    def _deadlock(self, parked) -> None:
+        """Nothing can ever wake any thread: one line naming each and what it waits
+        for, then the end of the process as if killed (Linux would hang)."""
+        kernel = self.kernel
+        if not kernel.config.quiet:
+            if len(parked) == 1:
+                what = parked[0].blocked.wait.what
+            else:
+                what = "; ".join("thread %d: %s" % (t.tid, t.blocked.wait.what)
+                                 for t in parked)
+            tid = parked[0].tid if len(parked) == 1 else parked[0].process.pid
+            kernel.config.warn.write("pyunik: guest %d would wait forever (%s): deadlock\n"
+                                     % (tid, what))
+            kernel.config.warn.flush()
+        raise ProcessExit(0, signal=L.SIGKILL)

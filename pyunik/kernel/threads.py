@@ -1,0 +1,173 @@
+"""Threads: clone(2)/clone3(2) making a thread of the caller's process, and a
+thread's exit (kernel/fork.c's copy_process checks, kernel/exit.c's exit_mm steps).
+
+A new thread shares everything of its process (memory and engine, fds, fs, signal
+handlers: a Thread holds only what Linux keeps per task) and starts as a copy of
+the caller's registers at the syscall's return, with rax 0, its own stack (the
+stack argument) and, with CLONE_SETTLS, its own thread pointer (fs base). It waits
+on the scheduler's run queue (kernel/sched.py). A clone that would make a new
+process (no CLONE_VM, or CLONE_VM without CLONE_THREAD as vfork and posix_spawn
+do) is ENOSYS: processes come with fork.
+
+At a thread's exit its robust futex list is walked (FUTEX_OWNER_DIED on each lock it
+held, one waiter woken), then CLONE_CHILD_CLEARTID's word is cleared and one
+waiter on it woken (pthread_join's wait), as mm_release does.
+
+Layer: kernel. Called by kernel/syscalls/proc.py's clone handlers and the
+scheduler's run loop; calls cpu/ through the engine, kernel/futex.py.
+"""
+
+from __future__ import annotations
+
+from errno import E2BIG, EINVAL, ENOSYS
+
+from ..abi import linux as L
+from ..abi.futex import (FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, ROBUST_LIST_LIMIT)
+from ..errors import KernelError
+from . import futex
+from .process import Thread
+from .sched import DEAD
+
+_THREAD_NEEDS = L.CLONE_VM | L.CLONE_FS | L.CLONE_FILES | L.CLONE_SIGHAND | L.CLONE_THREAD
+_ALLOWED = (_THREAD_NEEDS | L.CLONE_SYSVSEM | L.CLONE_SETTLS | L.CLONE_PARENT_SETTID
+            | L.CLONE_CHILD_CLEARTID | L.CLONE_CHILD_SETTID | L.CLONE_DETACHED
+            | L.CLONE_UNTRACED | L.CLONE_IO | L.CLONE_PTRACE)
+
+
+def check_flags(flags: int) -> None:
+    """copy_process's EINVAL checks, in its order."""
+    if flags & (L.CLONE_NEWNS | L.CLONE_FS) == L.CLONE_NEWNS | L.CLONE_FS:
+        raise KernelError(EINVAL)
+    if flags & (L.CLONE_NEWUSER | L.CLONE_FS) == L.CLONE_NEWUSER | L.CLONE_FS:
+        raise KernelError(EINVAL)
+    if flags & L.CLONE_THREAD and not flags & L.CLONE_SIGHAND:
+        raise KernelError(EINVAL)
+    if flags & L.CLONE_SIGHAND and not flags & L.CLONE_VM:
+        raise KernelError(EINVAL)
+    if flags & L.CLONE_THREAD and flags & (L.CLONE_NEWUSER | L.CLONE_NEWPID):
+        raise KernelError(EINVAL)
+    if flags & L.CLONE_PIDFD and flags & (L.CLONE_DETACHED | L.CLONE_THREAD):
+        raise KernelError(EINVAL)
+
+
+def clone_thread(t, flags: int, stack: int, parent_tid: int, child_tid: int,
+                 tls: int) -> int:
+    """A new thread of t's process (flags already checked); returns its tid."""
+    if flags & _THREAD_NEEDS != _THREAD_NEEDS or flags & ~(_ALLOWED | L.CSIGNAL):
+        raise KernelError(ENOSYS)          # a new process, or a thread unsharing state
+    process = t.process
+    kernel = process.kernel
+    engine = process.engine
+    ctx = engine.save_context()            # the caller's registers, inside its syscall
+    after = ctx.rip + 2                    # rip is the syscall instruction here
+    values = {"rax": 0, "rip": after, "rcx": after, "r11": ctx["rflags"]}
+    if stack:
+        values["rsp"] = stack
+    if flags & L.CLONE_SETTLS:
+        values["fs_base"] = tls
+    ctx.update(values)
+    tid = kernel.next_pid
+    kernel.next_pid += 1
+    child = Thread(tid, process, t.comm, ctx=ctx)
+    child.sigmask = t.sigmask
+    if flags & L.CLONE_PARENT_SETTID:
+        t.mm.write_i32(parent_tid, tid)
+    if flags & L.CLONE_CHILD_SETTID:
+        t.mm.write_i32(child_tid, tid)
+    if flags & L.CLONE_CHILD_CLEARTID:
+        child.clear_child_tid = child_tid
+    kernel.sched.add(child)
+    return tid
+
+
+def read_clone_args(t, uargs: int, size: int) -> tuple:
+    """clone3's struct clone_args, checked as copy_clone_args_from_user and
+    clone3_args_valid check it; returns (flags, exit_signal, stack top, tls,
+    parent_tid, child_tid)."""
+    if size > L.PAGE_SIZE:
+        raise KernelError(E2BIG)
+    if size < L.CLONE_ARGS_SIZE_VER0:
+        raise KernelError(EINVAL)
+    raw = t.mm.read(uargs, size)
+    if size > L.CLONE_ARGS_SIZE_VER2 and any(raw[L.CLONE_ARGS_SIZE_VER2:]):
+        raise KernelError(E2BIG)
+    raw = raw[:L.CLONE_ARGS_SIZE_VER2].ljust(L.CLONE_ARGS_SIZE_VER2, b"\0")
+    (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+     set_tid_size, cgroup) = [int.from_bytes(raw[i:i + 8], "little") for i in range(0, 88, 8)]
+    if set_tid_size > L.MAX_PID_NS_LEVEL or (not set_tid and set_tid_size) or \
+            (set_tid and not set_tid_size):
+        raise KernelError(EINVAL)
+    if exit_signal & ~L.CSIGNAL or exit_signal > L.NSIG:
+        raise KernelError(EINVAL)
+    if flags & ~(L.CLONE_LEGACY_FLAGS | L.CLONE_CLEAR_SIGHAND | L.CLONE_INTO_CGROUP):
+        raise KernelError(EINVAL)
+    if flags & (L.CLONE_DETACHED | (L.CSIGNAL & ~L.CLONE_NEWTIME)):
+        raise KernelError(EINVAL)
+    if flags & (L.CLONE_SIGHAND | L.CLONE_CLEAR_SIGHAND) == \
+            L.CLONE_SIGHAND | L.CLONE_CLEAR_SIGHAND:
+        raise KernelError(EINVAL)
+    if flags & (L.CLONE_THREAD | L.CLONE_PARENT) and exit_signal:
+        raise KernelError(EINVAL)
+    if (stack == 0) != (stack_size == 0):
+        raise KernelError(EINVAL)
+    if set_tid or flags & (L.CLONE_INTO_CGROUP | L.CLONE_CLEAR_SIGHAND | L.CLONE_NEWTIME):
+        raise KernelError(ENOSYS)
+    return flags, exit_signal, stack + stack_size, tls, parent_tid, child_tid
+
+
+# ---- exit -----------------------------------------------------------------------------
+
+def exit_thread(t, status: int) -> None:
+    """The end of one thread of a process that has others (exit(2))."""
+    release_futexes(t)
+    t.state = DEAD
+    t.exit_status = status
+    if t in t.process.threads:
+        t.process.threads.remove(t)
+
+
+def release_futexes(t) -> None:
+    """mm_release's futex steps: the robust list, then clear_child_tid."""
+    table = t.process.kernel.futexes
+    try:
+        _exit_robust_list(t, table)
+    except KernelError:
+        pass                          # a bad list is abandoned, as Linux does
+    if t.clear_child_tid:
+        try:
+            t.mm.write_i32(t.clear_child_tid, 0)
+            table.wake(table.key(t.mm, t.clear_child_tid, False), 1)
+        except KernelError:
+            pass
+
+
+def _exit_robust_list(t, table) -> None:
+    head, _ = t.robust_list
+    if not head:
+        return
+    mm = t.mm
+    entry = mm.read_u64(head)
+    offset = int.from_bytes(mm.read(head + 8, 8), "little", signed=True)
+    pending = mm.read_u64(head + 16)
+    for _ in range(ROBUST_LIST_LIMIT):
+        if entry == head:
+            break
+        following = mm.read_u64(entry & ~1)
+        if entry != pending:
+            _futex_death(t, table, (entry & ~1) + offset, entry & 1)
+        entry = following
+    if pending:
+        _futex_death(t, table, (pending & ~1) + offset, pending & 1)
+
+
+def _futex_death(t, table, addr: int, pi: int) -> None:
+    """handle_futex_death: a lock the dying thread holds is marked FUTEX_OWNER_DIED
+    (its waiters bit kept) and one waiter woken."""
+    if addr & 3:
+        return
+    word = futex.load(t.mm, addr)
+    if word & FUTEX_TID_MASK != t.tid:
+        return
+    futex.store(t.mm, addr, (word & FUTEX_WAITERS) | FUTEX_OWNER_DIED)
+    if word & FUTEX_WAITERS and not pi:
+        table.wake(table.key(t.mm, addr, False), 1)

@@ -1,0 +1,93 @@
+"""The one way to wait: a WaitQueue that files, pipes, futexes and locks own, and
+`WouldBlock`, which a kernel operation raises when it must wait.
+
+A handler (or the fs/ object it calls) that cannot go on raises
+`WouldBlock(queues, deadline)` before it has changed anything. The dispatcher parks
+the calling thread on every queue named, and on the deadline if there is one; the
+scheduler (kernel/sched.py) runs another thread, or sleeps on the host until a host
+fd, a timer or a host signal can change something. Whoever makes the awaited thing
+possible (a pipe write, a futex wake, a lock release) calls `wake_all()` or `wake(n)`
+on the queue; the woken thread then runs its call again from the start (or the
+`retry` the raiser gave, for calls whose waiting has state of its own: the absolute
+deadline of a poll, a futex waiter told it was woken). Whether a signal interrupts a
+parked call (EINTR) or restarts it (SA_RESTART) is decided by the dispatcher only.
+
+Layer: below fs/, net/ and kernel/, like errors.py: it imports nothing of pyunik, and
+a waiter is any object with a `wake()` method (the kernel's Thread).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+
+class WouldBlock(Exception):
+    """The call must wait: raised before any side effect.
+
+    queues:   WaitQueues whose wake ends the wait (the call is then run again);
+    deadline: time.monotonic_ns() at which the wait ends by itself, or None;
+    host:     (host fd, poll events) pairs whose readiness ends the wait;
+    retry:    called as retry(timed_out) instead of running the call again, when the
+              wait has state of its own; it returns the result, raises KernelError,
+              or raises WouldBlock to wait again;
+    what:     what is awaited, in words, for the report of a wait nothing can end.
+    """
+
+    def __init__(self, queues: Iterable["WaitQueue"] = (), deadline: int | None = None,
+                 host: Iterable[tuple[int, int]] = (), retry: Callable | None = None,
+                 what: str = ""):
+        self.queues = tuple(queues)
+        self.deadline = deadline
+        self.host = tuple(host)
+        self.retry = retry
+        self.what = what or ", ".join(q.what for q in self.queues) or "a timer"
+
+
+class WaitQueue:
+    """Threads waiting for one thing, oldest first (wakes are in arrival order).
+
+    A waiter stays on the queue until it is woken or its wait ends another way (a
+    deadline, another queue of the same wait, a signal); `wake()` on the waiter takes
+    it off every queue it was parked on (the scheduler does that)."""
+
+    __slots__ = ("waiters", "what")
+
+    def __init__(self, what: str):
+        self.waiters: list = []
+        self.what = what             # "a pipe's data", for the deadlock report
+
+    def __bool__(self) -> bool:
+        return bool(self.waiters)
+
+    def add(self, waiter) -> None:
+        self.waiters.append(waiter)
+
+    def remove(self, waiter) -> None:
+        try:
+            self.waiters.remove(waiter)
+        except ValueError:
+            pass
+
+    def wake_all(self) -> int:
+        """Wake every waiter; returns how many."""
+        woken = self.waiters
+        if not woken:
+            return 0
+        self.waiters = []
+        for w in woken:
+            w.wake()
+        return len(woken)
+
+    def wake(self, n: int = 1, match: Callable | None = None) -> int:
+        """Wake up to n waiters (those match(waiter) accepts, when given), oldest
+        first; returns how many."""
+        count = 0
+        for w in list(self.waiters):
+            if count >= n:
+                break
+            if match is not None and not match(w):
+                continue
+            self.waiters.remove(w)
+            w.wake()
+            count += 1
+        return count

@@ -1,0 +1,166 @@
+"""Threads, the scheduler, wait queues and futexes: guest programs run natively and
+under pyunik and compared, python3's threading, and the wait queue and futex table
+on their own."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from errno import EAGAIN, EINVAL, ETIMEDOUT
+
+import pytest
+
+from conftest import BIN, assert_no_traceback, assert_same, run_native, run_pyunik
+from pyunik.errors import KernelError
+from pyunik.kernel.futex import FutexTable
+from pyunik.wait import WaitQueue, WouldBlock
+
+VARIANTS = ["threads-musl", "threads-glibc", "threads-glibc-dyn", "threads-musl-pie"]
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_pthreads_program_matches_native(name):
+    """Mutex counter, condvar producer/consumer, barrier, __thread, join values and a
+    pipe between two threads that blocks for real."""
+    native = run_native([BIN / name])
+    emulated = run_pyunik([BIN / name])
+    assert_no_traceback(emulated)
+    assert native.status == 0 and b"counter 80000" in native.stdout
+    assert_same(native, emulated)
+
+
+PY_THREADS = """
+import threading, concurrent.futures as cf, os
+r = []
+ts = [threading.Thread(target=r.append, args=(i,)) for i in range(4)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print(sorted(r))
+with cf.ThreadPoolExecutor(4) as ex:
+    print(sum(ex.map(lambda x: x * x, range(200))))
+ev = threading.Event()
+threading.Timer(0.05, ev.set).start()
+print(ev.wait(5))
+print(len(os.listdir("/proc/self/task")) >= 1)
+"""
+
+
+@pytest.mark.skipif(shutil.which("python3") is None, reason="no python3")
+def test_python_threading_and_futures():
+    native = run_native(["/usr/bin/python3", "-c", PY_THREADS])
+    emulated = run_pyunik(["/usr/bin/python3", "-c", PY_THREADS], extra_opts=["-q"])
+    assert_no_traceback(emulated)
+    assert native.stdout.startswith(b"[0, 1, 2, 3]\n")
+    assert_same(native, emulated)
+
+
+def test_stdin_pipe_read_waits_on_the_host(tmp_path):
+    """A read of an empty host pipe parks the thread; the scheduler's selectors wait
+    wakes it when data comes."""
+    import subprocess
+    import sys
+    from conftest import pyunik_command
+    proc = subprocess.Popen(pyunik_command(["/bin/busybox", "head", "-c", "5"]),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    time.sleep(0.5)
+    proc.stdin.write(b"hello world")
+    proc.stdin.flush()
+    out, _ = proc.communicate(timeout=30)
+    assert out == b"hello" and proc.returncode == 0, sys.stderr
+
+
+class Waiter:
+    def __init__(self, bitset=0xFFFFFFFF):
+        self.woken = 0
+        self.futex_bitset = bitset
+        self.futex_woken = False
+        self.blocked = None
+
+    def wake(self):
+        self.woken += 1
+
+
+def test_wait_queue_wakes_in_arrival_order():
+    q = WaitQueue("a test")
+    ws = [Waiter() for _ in range(4)]
+    for w in ws:
+        q.add(w)
+    assert q.wake(2) == 2
+    assert [w.woken for w in ws] == [1, 1, 0, 0]
+    q.remove(ws[2])
+    assert q.wake_all() == 1 and ws[3].woken == 1 and not q
+    e = WouldBlock((q,), what="")
+    assert e.what == "a test" and e.deadline is None
+
+
+class Memory:
+    """Four bytes of futex word at 0x1000, nothing else mapped."""
+
+    def __init__(self, value):
+        self.word = value.to_bytes(4, "little")
+
+    def read(self, addr, size):
+        if addr != 0x1000:
+            raise KernelError(14)
+        return self.word
+
+    def write(self, addr, data):
+        self.word = bytes(data)
+
+    def find(self, addr):
+        return None
+
+
+class T:
+    def __init__(self, mm):
+        self.mm = mm
+
+
+def test_futex_table_wait_wake_bitset_requeue():
+    table = FutexTable()
+    mm = Memory(5)
+    t = T(mm)
+    key = table.key(mm, 0x1000, True)
+    with pytest.raises(KernelError) as e:
+        table.wait(t, key, 0x1000, 6, 0xFFFFFFFF, None)     # the word is not 6
+    assert e.value.errno == EAGAIN
+    with pytest.raises(KernelError) as e:
+        table.key(mm, 0x1002, True)
+    assert e.value.errno == EINVAL
+    with pytest.raises(WouldBlock) as w:
+        table.wait(t, key, 0x1000, 5, 0xFFFFFFFF, time.monotonic_ns())
+    with pytest.raises(KernelError) as e:
+        w.value.retry(True)                                  # its deadline passed
+    assert e.value.errno == ETIMEDOUT
+    assert key not in table.queues
+    a, b, c = Waiter(1), Waiter(2), Waiter(3)
+    for x in (a, b, c):
+        table._queue(key).add(x)
+    assert table.wake(key, 5, bitset=2) == 2                 # b and c share bit 2
+    assert (a.woken, b.woken, c.woken) == (0, 1, 1) and b.futex_woken
+    assert table.wake(key, 0) == 1                           # FUTEX_WAKE of 0 wakes one
+    d, e2 = Waiter(), Waiter()
+
+    class B:
+        pass
+    for x in (d, e2):
+        x.blocked = B()
+        x.blocked.wait = WouldBlock((table._queue(key),))
+        table._queue(key).add(x)
+    key2 = table.key(mm, 0x2000, True)
+    assert table.requeue(key, key2, 1, 5) == 2               # one woken, one moved
+    assert d.woken == 1 and table.queues[key2].waiters == [e2]
+    assert key not in table.queues
+
+
+@pytest.mark.skipif(shutil.which("python3") is None, reason="no python3")
+def test_deadlock_of_two_threads_is_reported():
+    """Main joins a thread that waits for a lock main holds: nothing can ever wake
+    either, so one line names each thread and what it waits for, and exit 137."""
+    code = ("import threading; l = threading.Lock(); l.acquire(); "
+            "t = threading.Thread(target=l.acquire); t.start(); t.join()")
+    emulated = run_pyunik(["/usr/bin/python3", "-c", code])
+    assert_no_traceback(emulated)
+    assert emulated.status == 137
+    err = emulated.stderr.decode()
+    assert "would wait forever (thread " in err and err.count("a futex") == 2, err
