@@ -12,7 +12,7 @@ import errno
 import os
 
 from ..abi import fcntl, fs, futex, inotify, mman, prctl, random, resource, signal, wait
-from ..abi import ioctls, time as clocks
+from ..abi import eventfd, ioctls, time as clocks
 from ..abi.limits import PATH_MAX
 from ..errors import KernelError
 
@@ -29,6 +29,8 @@ FLAGS = {
     "prot": _flag_table(mman.PROT_FLAGS),
     "mmap": _flag_table(mman.MAP_FLAGS),
     "open": _flag_table(fcntl.O_FLAGS),
+    "fd_flags": _flag_table(fcntl.O_FLAGS),      # O_* bits with no access mode (pipe2, dup3)
+    "eventfd": _flag_table(eventfd.EFD_FLAGS),
     "mremap": _flag_table(mman.MREMAP_FLAGS),
     "msync": _flag_table(mman.MS_FLAGS),
     "at": _flag_table(fcntl.AT_FLAG_NAMES),

@@ -277,10 +277,10 @@ ROWS = [
     row(285, "fallocate", files.sys_fallocate, Fd, Int, Off, Off,
         status=PARTIAL, note="modes 0 and KEEP_SIZE; PUNCH_HOLE on in-memory files only; "
                              "the others are EOPNOTSUPP, as on tmpfs"),
-    row(290, "eventfd2", fs.sys_eventfd2, UInt, Flags(table="open"),
+    row(290, "eventfd2", fs.sys_eventfd2, UInt, Flags(table="eventfd"),
         status=PARTIAL, note=EVENTFD),
-    row(292, "dup3", fs.sys_dup3, Fd, Fd, Flags(table="open")),
-    row(293, "pipe2", fs.sys_pipe2, Ptr, Flags(table="open"), status=PARTIAL, note=PIPE),
+    row(292, "dup3", fs.sys_dup3, Fd, Fd, Flags(table="fd_flags")),
+    row(293, "pipe2", fs.sys_pipe2, Ptr, Flags(table="fd_flags"), status=PARTIAL, note=PIPE),
     row(294, "inotify_init1", inotify.sys_inotify_init1, Flags(table="inotify_init"),
         status=PARTIAL, note=INOTIFY),
     row(295, "preadv", fs.sys_preadv, Fd, OutIovec(2), Int, Off, Off),
