@@ -182,3 +182,19 @@ def test_write_lines_match_strace_exactly(run_pyunik, tmp_path, argv):
     native = [line for line in real_strace(tmp_path, program) if pick.match(line)]
     lines, _ = pyunik_trace(run_pyunik, tmp_path, program)
     assert [line for line in lines if pick.match(line)] == native
+
+
+@pytest.mark.parametrize("name,args,shown", [
+    ("pipe2", [0x1000, 0], "pipe2(0x1000, 0) = 0"),
+    ("pipe2", [0x1000, 0o4000 | 0o2000000], "pipe2(0x1000, O_NONBLOCK|O_CLOEXEC) = 0"),
+    ("dup3", [5, 10, 0o2000000], "dup3(5, 10, O_CLOEXEC) = 0"),
+    ("eventfd2", [3, 1 | 0o2000000], "eventfd2(3, EFD_SEMAPHORE|EFD_CLOEXEC) = 0"),
+    ("eventfd2", [0, 0], "eventfd2(0, 0) = 0"),
+])
+def test_flag_words_without_access_mode(name, args, shown):
+    """pipe2, dup3 and eventfd2 take O_*/EFD_* bits, never an access mode: strace prints
+    0 for none (O_RDONLY would be wrong)."""
+    from pyunik.kernel.syscalls.table import SyscallTable
+    from pyunik.trace.strace import format_call
+    row = SyscallTable().by_name(name)
+    assert format_call(row, args, 0, None) == shown
