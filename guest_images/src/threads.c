@@ -1,6 +1,7 @@
 /* POSIX threads: a mutex-guarded counter, a condition-variable producer and
  * consumer, a barrier, __thread storage, join values, a pipe between two threads
- * that blocks for real, and a busy wait that only preemption can end on one CPU.
+ * that blocks for real, a busy wait that only preemption can end on one CPU, and read-modify-write loops
+ * preempted many times (an instruction run twice on resuming shows as a wrong count).
  * Every line printed is the same on any Linux, whatever the interleaving. */
 #include <pthread.h>
 #include <stdint.h>
@@ -99,6 +100,16 @@ static void *set_flag(void *arg) {
     return NULL;
 }
 
+#define RMW 2000000
+static long rmw[NTHREADS];
+
+static void *rmw_loop(void *arg) {
+    long *p = arg;
+    for (long i = 0; i < RMW; i++)
+        __asm__ volatile("addq $1, (%0)" : : "r"(p) : "memory");
+    return NULL;
+}
+
 int main(void) {
     pthread_t t[NTHREADS];
     void *ret;
@@ -150,5 +161,12 @@ int main(void) {
         ;                           /* never yields: the other thread runs by preemption */
     pthread_join(t[0], NULL);
     printf("busy wait ended\n");
+
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_create(&t[i], NULL, rmw_loop, &rmw[i]);
+    for (int i = 0; i < NTHREADS; i++) {
+        pthread_join(t[i], NULL);
+        printf("add loop %d: %ld (want %d)\n", i, rmw[i], RMW);
+    }
     return 0;
 }

@@ -20,8 +20,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import struct
-import threading
-import time
 from typing import Callable
 
 from unicorn import (UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE, UC_CTL_TLB_FLUSH,
@@ -134,11 +132,7 @@ class Engine:
         self.pending_error: BaseException | None = None
         self._fault_pc: int | None = None
         self._stop_requested = False
-        # The time slice: a host timer that stops the CPU (see SliceTimer); the
-        # scheduler arms it only while another thread is runnable, and run() says
-        # whether the slice's end is why the CPU stopped.
-        self.slice = SliceTimer(self._handle)
-        self.preempted = False
+        self.preempted = False    # the last run ended because its budget ran out
         self._pages = PageTables()
         self._regions = paging.PhysicalRegions()
         self._enable_paging()
@@ -239,23 +233,37 @@ class Engine:
 
     # ---- running --------------------------------------------------------------------------
 
-    def run(self, pc: int) -> GuestFault | None:
-        """Run from pc until stop() or a fault. Returns the fault, if any.
+    def run(self, pc: int, budget: int = 0) -> GuestFault | None:
+        """Run from pc until stop() or a fault, or (budget > 0) for at most budget
+        instructions. Returns the fault, if any; `preempted` says the budget ran out.
 
         An exception raised by the syscall callback is re-raised here.
+
+        The budget is how a time slice ends: Unicorn counts instructions exactly, so
+        the guest resumes where it stopped. A stop from a host timer would cost
+        nothing, but it can land after the instruction at the reported rip wrote
+        memory (see stop()), and resuming there would run that instruction twice
+        (`add qword [rdi], 1` in four preempted threads: counts off by one or two).
+        Counting makes guest code several times slower, so the scheduler asks for a
+        budget only while another thread is waiting for the CPU.
         """
         self.fault = None
         self.pending_error = None
         self._fault_pc = None
         self._stop_requested = False
-        self.slice.fired = False
+        self.preempted = False
         self._clear_cr2()
         try:
-            self.uc.emu_start(pc, 0)
+            self.uc.emu_start(pc, 0, 0, budget)
         except UcError as e:
             if self.pending_error is None and self.fault is None:
                 self.fault = self._fault_from_error(e.errno)
-        self.preempted = self.slice.fired and self.fault is None
+        if budget and self.fault is None and self.pending_error is None \
+                and not self._stop_requested and self._fault_pc is None:
+            # Stopped by itself: the budget ran out, unless a page fault stopped it
+            # silently (CR2 set) or it is at a hlt (both decoded below).
+            self.preempted = self.uc.reg_read(x86.UC_X86_REG_CR2) == _CR2_UNSET and \
+                self.read_code(self.reg("rip"))[:1] != b"\xf4"
         if self._fault_pc is not None:
             # Unicorn moves rip past an exception it reports; the guest's rip is the
             # faulting instruction, as Linux reports it.
@@ -503,51 +511,6 @@ class Engine:
         if pos != addr + size or size < 0:
             raise MemoryFault(pos)
         return pieces
-
-
-class SliceTimer:
-    """Preemption without slowing guest code: one host thread per engine (made on
-    first use) that calls uc_emu_stop when an armed slice runs out. An instruction
-    budget (emu_start's count) makes guest code 10-12x slower and its timeout starts
-    a host thread per emu_start; this costs nothing while unarmed, and arming an
-    armed timer is one lock."""
-
-    def __init__(self, handle):
-        self._handle = handle
-        self._cond = threading.Condition()
-        self._deadline: float | None = None
-        self._thread: threading.Thread | None = None
-        self.fired = False            # the last slice ran out (cleared by Engine.run)
-
-    def arm(self, seconds: float) -> None:
-        """Stop the CPU seconds from now, unless already armed or disarmed first."""
-        with self._cond:
-            if self._deadline is not None:
-                return
-            self._deadline = time.monotonic() + seconds
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="pyunik-slice",
-                                                daemon=True)
-                self._thread.start()
-            self._cond.notify()
-
-    def disarm(self) -> None:
-        with self._cond:
-            self._deadline = None
-
-    def _loop(self) -> None:
-        with self._cond:
-            while True:
-                if self._deadline is None:
-                    self._cond.wait()
-                    continue
-                remaining = self._deadline - time.monotonic()
-                if remaining > 0:
-                    self._cond.wait(remaining)
-                    continue
-                self._deadline = None
-                self.fired = True
-                _emu_stop(self._handle)
 
 
 def _narrower(old: int, new: int) -> bool:

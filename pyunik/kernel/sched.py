@@ -11,9 +11,11 @@ A thread leaves the CPU when
 - its system call must wait: the handler raised `WouldBlock` (pyunik/wait.py)
   before any side effect, and the dispatcher called `block()`, which parks the
   thread on the wait queues and deadline named and stops the engine;
-- its time slice ends: the engine's host timer (cpu/engine.py's SliceTimer) stops
-  the CPU SLICE seconds after another thread became runnable; it is armed only
-  then, so a lone thread is never stopped and pays nothing;
+- its time slice ends: while another thread waits for the CPU, a thread runs with
+  an instruction budget of SLICE (cpu/engine.py says why a budget and not a host
+  timer), and a thread made runnable by the running one's system call (a wake, a
+  clone) stops that call's thread at the call's end, so the next run is budgeted;
+  a lone thread runs with no budget and pays nothing;
 - it yields (sched_yield with another thread runnable), exits, or faults.
 
 A parked thread is woken by a WaitQueue wake, its deadline, or readiness of the host
@@ -46,7 +48,7 @@ from ..wait import WouldBlock
 from .process import ProcessExit, ThreadExit
 
 RUNNING, RUNNABLE, BLOCKED, DEAD = "running", "runnable", "blocked", "dead"
-SLICE = 0.01        # seconds a thread runs while another waits for the CPU
+SLICE = 200_000     # instructions a thread runs while another waits for the CPU
 
 
 class Blocked:
@@ -86,6 +88,7 @@ class Scheduler:
         self._seq = 0
         self.on_cpu = None
         self.switches = 0
+        self._resched = False     # the running thread was stopped for a woken one
         # The wake-up pipe: above the stdio numbers, so a host fd 0-2 that pyunik
         # was started without stays closed for the guest too.
         self._wake_r, self._wake_w = (_above_stdio(fd) for fd in os.pipe())
@@ -117,10 +120,12 @@ class Scheduler:
         self._start_slice()
 
     def _start_slice(self) -> None:
-        """Another thread waits for the CPU: the running one gets a time slice."""
+        """Another thread waits for the CPU: the running one (in a system call,
+        running unbudgeted) stops at the call's end, to run again budgeted."""
         running = self.on_cpu
-        if running is not None and running.state == RUNNING:
-            running.process.engine.slice.arm(SLICE)
+        if running is not None and running.state == RUNNING and not self._resched:
+            self._resched = True
+            running.process.engine.stop()
 
     def yield_cpu(self, t) -> bool:
         """sched_yield: give the CPU to the next runnable thread, if there is one."""
@@ -216,20 +221,18 @@ class Scheduler:
         while True:
             if kernel.host_signals:
                 kernel.take_host_signal(t)
-            if self.runq:
-                engine.slice.arm(SLICE)
+            self._resched = bool(self.runq)     # a budgeted run needs no stop
             try:
-                fault = engine.run(engine.reg("rip"))
+                fault = engine.run(engine.reg("rip"), SLICE if self.runq else 0)
             except ThreadExit as e:
                 kernel.exit_thread(t, e.status)
                 self.on_cpu = None
                 t = self._switch(self._next())
                 continue
-            finally:
-                engine.slice.disarm()
             if fault is not None:
                 return fault, t
-            if t.state == RUNNING and not engine.preempted:
+            if t.state == RUNNING and not engine.preempted and not (
+                    self._resched and self.runq):
                 if kernel.host_signals:
                     continue
                 return None, t          # stopped by itself: a hlt or the like
