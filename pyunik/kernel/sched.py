@@ -15,7 +15,11 @@ A thread leaves the CPU when
   an instruction budget of SLICE (cpu/engine.py says why a budget and not a host
   timer), and a thread made runnable by the running one's system call (a wake, a
   clone) stops that call's thread at the call's end, so the next run is budgeted;
-  a lone thread runs with no budget and pays nothing;
+  a lone thread runs with no budget and pays nothing. Unicorn retranslates code
+  when a run's budget is turned on or off (~140 us), so runs stay budgeted while
+  threads have switched within the last BUDGET_LINGER seconds (a futex ping-pong
+  then costs its syscalls and switches only), and a thread that runs on alone
+  afterwards runs unbudgeted again from its next run;
 - it yields (sched_yield with another thread runnable), exits, or faults.
 
 A parked thread is woken by a WaitQueue wake, its deadline, or readiness of the host
@@ -49,6 +53,7 @@ from .process import ProcessExit, ThreadExit
 
 RUNNING, RUNNABLE, BLOCKED, DEAD = "running", "runnable", "blocked", "dead"
 SLICE = 200_000     # instructions a thread runs while another waits for the CPU
+BUDGET_LINGER = 0.05   # seconds runs stay budgeted after the last switch
 
 
 class Blocked:
@@ -88,7 +93,8 @@ class Scheduler:
         self._seq = 0
         self.on_cpu = None
         self.switches = 0
-        self._resched = False     # the running thread was stopped for a woken one
+        self._resched = False     # the running thread needs no stop for a woken one
+        self._last_switch = 0.0   # time.monotonic() of the last switch
         # The wake-up pipe: above the stdio numbers, so a host fd 0-2 that pyunik
         # was started without stays closed for the guest too.
         self._wake_r, self._wake_w = (_above_stdio(fd) for fd in os.pipe())
@@ -221,9 +227,11 @@ class Scheduler:
         while True:
             if kernel.host_signals:
                 kernel.take_host_signal(t)
-            self._resched = bool(self.runq)     # a budgeted run needs no stop
+            budgeted = bool(self.runq) or \
+                time.monotonic() - self._last_switch < BUDGET_LINGER
+            self._resched = budgeted     # a budgeted run ends by itself
             try:
-                fault = engine.run(engine.reg("rip"), SLICE if self.runq else 0)
+                fault = engine.run(engine.reg("rip"), SLICE if budgeted else 0)
             except ThreadExit as e:
                 kernel.exit_thread(t, e.status)
                 self.on_cpu = None
@@ -232,7 +240,7 @@ class Scheduler:
             if fault is not None:
                 return fault, t
             if t.state == RUNNING and not engine.preempted and not (
-                    self._resched and self.runq):
+                    self._resched and not budgeted):
                 if kernel.host_signals:
                     continue
                 return None, t          # stopped by itself: a hlt or the like
@@ -250,6 +258,7 @@ class Scheduler:
             engine.restore_context(t.ctx)
             self.on_cpu = t
             self.switches += 1
+            self._last_switch = time.monotonic()
         t.state = RUNNING
         self.kernel.current = t
         return t
