@@ -33,7 +33,7 @@ OWN_CHOICES = {
     "fs/overlay.py": {"UPPER_INO_BIT", "COPY_CHUNK"},   # inode numbering; copy-up chunk
     "fs/ramfs.py": {"DEFAULT_SIZE", "DENSE_HOLE"},      # tmpfs size default; sparse files
     "kernel/kernel.py": {"FIRST_PID"},                  # the first pid pyunik hands out
-    "kernel/sched.py": {"SLICE", "BUDGET_LINGER"},      # a time slice; when to stop counting
+    "kernel/sched.py": {"SLICE"},                       # instructions of a time slice
     "kernel/syscalls/table.py": {"SIZE"},               # dispatch array length
     "loader/autoimage.py": {"MAX_SCRIPT_DEPTH", "MAX_TABLE"},   # bounds on what is read
     "loader/image.py": {"ALIGN_MIN_SIZE"},              # image tar layout
