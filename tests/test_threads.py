@@ -164,3 +164,22 @@ def test_deadlock_of_two_threads_is_reported():
     assert emulated.status == 137
     err = emulated.stderr.decode()
     assert "would wait forever (thread " in err and err.count("a futex") == 2, err
+
+
+@pytest.mark.skipif(shutil.which("python3") is None, reason="no python3")
+def test_host_sigint_ends_a_sleeping_guest_at_once():
+    """The sleep parks the thread and the kernel waits in selectors; a host SIGINT
+    wakes that wait, so pyunik ends within half a second, as the guest would."""
+    import signal
+    import subprocess
+    from conftest import pyunik_command
+    code = "import time; print('ready', flush=True); time.sleep(10)"
+    proc = subprocess.Popen(pyunik_command(["/usr/bin/python3", "-c", code], extra_opts=["-q"]),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    assert proc.stdout.readline() == b"ready\n"      # the guest runs: signals reach it
+    time.sleep(0.3)
+    start = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=10)
+    assert time.monotonic() - start < 0.5
+    assert proc.returncode == -signal.SIGINT

@@ -1,8 +1,10 @@
 /* POSIX threads: a mutex-guarded counter, a condition-variable producer and
  * consumer, a barrier, __thread storage, join values, a pipe between two threads
  * that blocks for real, a busy wait that only preemption can end on one CPU, and read-modify-write loops
- * preempted many times (an instruction run twice on resuming shows as a wrong count).
+ * preempted many times (an instruction run twice on resuming shows as a wrong count),
+ * and a robust mutex whose owner exits while another thread waits for it.
  * Every line printed is the same on any Linux, whatever the interleaving. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -110,6 +112,17 @@ static void *rmw_loop(void *arg) {
     return NULL;
 }
 
+static pthread_mutex_t robust;
+static int robust_fds[2];
+
+static void *die_holding(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&robust);
+    write(robust_fds[1], "l", 1);   /* main may now wait for the lock */
+    usleep(20000);
+    return NULL;                    /* exits holding it */
+}
+
 int main(void) {
     pthread_t t[NTHREADS];
     void *ret;
@@ -168,5 +181,20 @@ int main(void) {
         pthread_join(t[i], NULL);
         printf("add loop %d: %ld (want %d)\n", i, rmw[i], RMW);
     }
+
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&robust, &attr);
+    pipe(robust_fds);
+    pthread_create(&t[0], NULL, die_holding, NULL);
+    char c;
+    read(robust_fds[0], &c, 1);
+    int r = pthread_mutex_lock(&robust);
+    printf("robust lock after its owner died: %s\n",
+           r == EOWNERDEAD ? "EOWNERDEAD" : r ? strerror(r) : "0");
+    pthread_mutex_consistent(&robust);
+    pthread_mutex_unlock(&robust);
+    pthread_join(t[0], NULL);
     return 0;
 }

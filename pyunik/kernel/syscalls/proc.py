@@ -145,11 +145,21 @@ def sys_set_robust_list(t, head, length):
     return 0
 
 
+def _task(t, tid):
+    """The thread a pid argument names: 0 is the caller, else a thread of its
+    process (the only process there is); ESRCH for any other."""
+    if tid == 0:
+        return t
+    for other in t.process.threads:
+        if other.tid == tid:
+            return other
+    raise KernelError(ESRCH)
+
+
 def sys_get_robust_list(t, pid, head_ptr, len_ptr):
-    """get_robust_list(2): only the calling thread (pid 0 or its tid)."""
-    if pid not in (0, t.tid):
-        raise KernelError(ESRCH)
-    t.mm.write_u64(head_ptr, t.robust_list[0])
+    """get_robust_list(2): the caller's or another thread's of its process."""
+    task = _task(t, pid)
+    t.mm.write_u64(head_ptr, task.robust_list[0])
     t.mm.write_u64(len_ptr, 24)
     return 0
 
@@ -246,13 +256,24 @@ def sys_umask(t, mask):
 
 
 def sys_sched_getaffinity(t, pid, size, mask):
-    """sched_getaffinity(2): one CPU; returns the size of the kernel's cpumask (8)."""
-    if pid not in (0, t.process.pid, t.tid):
-        raise KernelError(ESRCH)
+    """sched_getaffinity(2): the one CPU the scheduler runs every guest thread on;
+    returns the size of the kernel's cpumask (8)."""
+    _task(t, pid)
     if size * 8 < t.process.kernel.ncpus or size & 7:
         raise KernelError(EINVAL)
     t.mm.write(mask, (1).to_bytes(8, "little"))
     return 8
+
+
+def sys_sched_setaffinity(t, pid, size, mask):
+    """sched_setaffinity(2): the mask is read as Linux reads it (bytes past its
+    cpumask ignored, missing ones zero) and must allow the one CPU (else EINVAL);
+    every thread keeps running on it."""
+    _task(t, pid)
+    raw = t.mm.read(mask, min(size, 8)) if size else b""
+    if not int.from_bytes(raw, "little") & 1:
+        raise KernelError(EINVAL)
+    return 0
 
 
 def sys_sched_yield(t):

@@ -230,6 +230,7 @@ ROWS = [
         status=PARTIAL, note="WAIT, WAKE, the BITSET forms, REQUEUE, CMP_REQUEUE, WAKE_OP, "
                              "private and shared, FUTEX_CLOCK_REALTIME; the PI operations "
                              "are ENOSYS; signals do not interrupt a wait yet"),
+    row(203, "sched_setaffinity", proc.sys_sched_setaffinity, Int, Size, Ptr),
     row(204, "sched_getaffinity", proc.sys_sched_getaffinity, Int, Size, Ptr),
     row(217, "getdents64", files.sys_getdents64, Fd, Ptr, UInt),
     row(218, "set_tid_address", proc.sys_set_tid_address, Ptr),
