@@ -183,3 +183,14 @@ def test_host_sigint_ends_a_sleeping_guest_at_once():
     proc.wait(timeout=10)
     assert time.monotonic() - start < 0.5
     assert proc.returncode == -signal.SIGINT
+
+
+def test_strace_names_each_thread():
+    """With several threads, each strace line starts [pid TID], as strace -f's do;
+    a call that waited is printed when it completes."""
+    emulated = run_pyunik([BIN / "threads-musl"], extra_opts=["--strace"])
+    assert_no_traceback(emulated)
+    assert emulated.status == 0
+    err = emulated.stderr.decode()
+    assert "[pid 1000] clone(" in err and "[pid 1001] " in err, err[-2000:]
+    assert "FUTEX_WAIT" in err and "exit(0) = ?" in err

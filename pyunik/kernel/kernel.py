@@ -75,6 +75,11 @@ class SyscallEvent:
     result: int | None = None
 
 
+def _who(t: Thread) -> str:
+    """strace's prefix of a line: the thread's id once its process has several."""
+    return "[pid %d] " % t.tid if len(t.process.threads) > 1 else ""
+
+
 class Kernel:
     def __init__(self, config: Config | None = None):
         self.config = config or Config()
@@ -238,7 +243,7 @@ class Kernel:
             fn(event)
         out = self.config.strace
         if out is not None and r is not None and r.name in ("exit", "exit_group"):
-            out.write(strace.format_call(r, event.args, None, t) + "\n")
+            out.write(_who(t) + strace.format_call(r, event.args, None, t) + "\n")
         if event.result is None:
             invoke = r.invoke if r is not None and nr < SyscallTable.SIZE else None
             try:
@@ -262,11 +267,12 @@ class Kernel:
         out = self.config.strace
         if out is not None:
             if r is None:
-                out.write("syscall_%#x(%s) = %s\n" % (regs[0], ", ".join("%#x" % a for a in
-                                                                   event.args),
-                                                       strace.format_result(None, event.result)))
+                args = ", ".join("%#x" % a for a in event.args)
+                out.write(_who(event.thread) + "syscall_%#x(%s) = %s\n" % (
+                    regs[0], args, strace.format_result(None, event.result)))
             else:
-                out.write(strace.format_call(r, event.args, event.result, event.thread) + "\n")
+                out.write(_who(event.thread)
+                          + strace.format_call(r, event.args, event.result, event.thread) + "\n")
         return event.result
 
     # ---- running ------------------------------------------------------------------------------
