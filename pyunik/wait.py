@@ -30,16 +30,19 @@ class WouldBlock(Exception):
     retry:    called as retry(timed_out) instead of running the call again, when the
               wait has state of its own; it returns the result, raises KernelError,
               or raises WouldBlock to wait again;
-    what:     what is awaited, in words, for the report of a wait nothing can end.
+    what:     what is awaited, in words, for the report of a wait nothing can end;
+    on_interrupt: called when a signal ends the wait (a nanosleep writes the time
+              left), before the dispatcher answers EINTR or restarts the call.
     """
 
     def __init__(self, queues: Iterable["WaitQueue"] = (), deadline: int | None = None,
                  host: Iterable[tuple[int, int]] = (), retry: Callable | None = None,
-                 what: str = ""):
+                 what: str = "", on_interrupt: Callable | None = None):
         self.queues = tuple(queues)
         self.deadline = deadline
         self.host = tuple(host)
         self.retry = retry
+        self.on_interrupt = on_interrupt
         self.what = what or ", ".join(q.what for q in self.queues) or "a timer"
 
 

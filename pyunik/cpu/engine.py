@@ -141,6 +141,8 @@ class Engine:
         self.uc.reg_write(x86.UC_X86_REG_CS, arch.USER_CS)
         self.uc.reg_write(x86.UC_X86_REG_SS, arch.USER_DS)
         self.contexts = ContextSwitcher(self._handle)
+        # The CPU with no exception in flight, for after each fault (see run()).
+        self._clean_state = self.uc.context_save()
 
     def _enable_paging(self) -> None:
         """Long mode with 4-level paging and NX, the tables at paging.TABLE_BASE."""
@@ -271,10 +273,23 @@ class Engine:
         elif self.fault is None and self.pending_error is None and not self._stop_requested \
                 and not self.preempted:
             self.fault = self._silent_fault()
+        if self.fault is not None:
+            self._forget_exception()
         if self.pending_error is not None:
             exc, self.pending_error = self.pending_error, None
             raise exc
         return self.fault
+
+    def _forget_exception(self) -> None:
+        """Unicorn never delivers an x86 exception, so QEMU never clears its note of
+        the one in flight (old_exception): a guest that goes on after a fault (a
+        signal handler) would have its next #PF or #DE taken as a double fault and
+        the one after as a triple fault, a silent stop. The CPU state saved when the
+        engine was new has no exception in flight; loading it and then the thread's
+        registers again forgets the fault (~10 us, on faults only)."""
+        ctx = self.contexts.save()
+        self.uc.context_restore(self._clean_state)
+        self.contexts.restore(ctx)
 
     # How guest faults reach pyunik. A page fault (#PF) leaves its address in CR2 and
     # rip on the faulting instruction, and the first one reaches _on_interrupt. But

@@ -182,7 +182,8 @@ class Kernel:
         thread = Thread(pid, process, binary.comm)
         self.processes[pid] = process
         self.current = thread
-        process.engine.on_syscall = self._make_dispatch()
+        self._dispatch = self._make_dispatch()
+        process.engine.on_syscall = self._dispatch
         return process
 
     # ---- system calls ---------------------------------------------------------------------------
@@ -279,26 +280,45 @@ class Kernel:
 
     def interrupt(self, sig: int) -> None:
         """A signal from the host for the guest (the terminal's Ctrl-C, a kill of
-        pyunik). Safe to call from another host thread: it only queues the signal and
-        stops the CPU, which keeps asking until the kernel has taken it."""
+        pyunik). Called from another host thread, so it only records the signal and
+        makes sure the kernel looks at it at a safe point (see below); the kernel
+        then sends it to the guest process as the terminal would (SI_KERNEL).
+
+        - Every thread parked (a read, a sleep, a poll): the idle wait is woken
+          through the scheduler's pipe, at once; the parked call is interrupted.
+        - A thread running guest code: the engine's syscall callback is swapped
+          for one that ends the run when the current system call returns (the fast
+          path pays nothing for that), and a budgeted run (while threads share the
+          CPU) ends by itself within a slice. A stop from this thread cannot be
+          used for that, since resuming after it may replay a store (cpu/engine.py);
+          it is used only when the signal's action is to end the process, which
+          never resumes the run. So a compute-bound guest that makes no system
+          call sees a caught host signal only at its next system call.
+        """
         self.host_signals.append(sig)
         self.sched.notify()
-        while sig in self.host_signals and self.exit_status is None:
-            self.current.process.engine.stop()
-            time.sleep(0.05)
+        t = self.current
+        if t is None or self.exit_status is not None:
+            return
+        process = t.process
+        action = process.sighand.actions[sig]
+        fatal = action.handler == L.SIG_DFL and sig not in signals.DEFAULT_IGNORE
+        process.engine.on_syscall = self._dispatch_then_stop
+        if fatal and any(not th.sigmask & signals.bit(sig) for th in process.threads):
+            self.sched.host_stop(process.engine)
+
+    def _dispatch_then_stop(self, regs):
+        """The syscall callback while a host signal waits: the call, then the end of
+        the run, so the run loop takes the signal."""
+        result = self._dispatch(regs)
+        self.sched.stop_at_syscall_end(self.current)
+        return result
 
     def take_host_signal(self, t: Thread) -> None:
-        sig = self.host_signals[0]
-        try:
-            if signals.send(t, sig) == signals.UNDELIVERABLE:
-                # A guest handler cannot run yet; rather than hang, act as SIG_DFL.
-                if not self.config.quiet:
-                    self.config.warn.write("pyunik: warning: %s from the host: guest "
-                                           "handlers cannot run yet, terminating\n"
-                                           % L.signal_name(sig))
-                raise ProcessExit(0, signal=sig)
-        finally:
-            self.host_signals.pop(0)
+        """Send the oldest host signal to t's process (the run loop's safe point)."""
+        t.process.engine.on_syscall = self._dispatch
+        sig = self.host_signals.pop(0)
+        signals.send(t.process, sig, signals.kill_info(sig, L.SI_KERNEL, 0, 0))
 
     def run(self) -> int:
         """Run the spawned process to its end (kernel/sched.py drives the CPU);

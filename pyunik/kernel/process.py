@@ -29,6 +29,7 @@ import time
 from ..abi import linux as L
 from ..fs.vfs import WalkContext
 from .credentials import Credentials
+from .signals import SigPending
 
 
 class ProcessExit(Exception):
@@ -143,6 +144,10 @@ class Process:
             self.nice = 0
         self.rlimits = _host_rlimits()
         self.threads: list[Thread] = []
+        # Process-directed pending signals (signal_struct's shared_pending) and the
+        # thread a process-directed signal was last given to (curr_target).
+        self.shared_pending = SigPending()
+        self.signal_target = 0
         self.argv: list[bytes] = []
         self.envp: list[bytes] = []
         self.entry = 0
@@ -170,6 +175,12 @@ class Thread:
         self.ctx = ctx
         self.exit_status = 0
         self.sigmask = 0
+        self.pending = SigPending()            # thread-directed pending signals
+        self.saved_sigmask = None              # sigsuspend's mask to restore after it
+        self.restart = None                    # an interrupted call's entry registers
+        self.trap = None                       # the last fault (trapno, error, cr2)
+        self.resume = None                     # the context rt_sigreturn found, loaded
+                                               # when the call has returned
         self.altstack = (0, L.SS_DISABLE, 0)   # (ss_sp, ss_flags, ss_size)
         self.clear_child_tid = 0
         self.timer_slack_ns = 50000

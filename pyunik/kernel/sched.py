@@ -39,6 +39,7 @@ engine, the kernel's thread exit, and pyunik/wait.py's objects.
 from __future__ import annotations
 
 import fcntl
+from errno import EINTR
 import heapq
 import os
 import selectors
@@ -48,6 +49,7 @@ from collections import deque
 from ..abi import linux as L
 from ..abi.poll import POLLIN, POLLOUT, POLLPRI
 from ..errors import KernelError
+from . import delivery, signals
 from ..wait import WouldBlock
 from .process import ProcessExit, ThreadExit
 
@@ -61,7 +63,7 @@ class Blocked:
     (rax, rdi, rsi, rdx, r10, r8, r9, rip of the syscall, rflags), what it waits
     for, and `done`, which sees the result first (strace's line)."""
 
-    __slots__ = ("call", "regs", "wait", "done", "timed_out")
+    __slots__ = ("call", "regs", "wait", "done", "timed_out", "interrupted")
 
     def __init__(self, call, regs, wait: WouldBlock, done):
         self.call = call
@@ -69,6 +71,7 @@ class Blocked:
         self.wait = wait
         self.done = done
         self.timed_out = False
+        self.interrupted = False   # a signal ended the wait (kernel/signals.py)
 
 
 def _above_stdio(fd: int) -> int:
@@ -95,6 +98,7 @@ class Scheduler:
         self.switches = 0
         self._resched = False     # the running thread needs no stop for a woken one
         self._last_switch = 0.0   # time.monotonic() of the last switch
+        self._kernel_stop = False  # the run was stopped at a call's end for the kernel
         # The wake-up pipe: above the stdio numbers, so a host fd 0-2 that pyunik
         # was started without stays closed for the guest too.
         self._wake_r, self._wake_w = (_above_stdio(fd) for fd in os.pipe())
@@ -132,6 +136,19 @@ class Scheduler:
         if running is not None and running.state == RUNNING and not self._resched:
             self._resched = True
             running.process.engine.stop()
+
+    def stop_at_syscall_end(self, t) -> None:
+        """End t's run when its current system call returns, so that the run loop
+        delivers a signal (or takes a context rt_sigreturn installed) first."""
+        if self.on_cpu is t and t.state == RUNNING:
+            self._kernel_stop = True
+            t.process.engine.stop()
+
+    def host_stop(self, engine) -> None:
+        """From another host thread: end the current run for a host signal whose
+        action ends the process (the run is never resumed; see Kernel.interrupt)."""
+        self._kernel_stop = True
+        engine.stop()
 
     def yield_cpu(self, t) -> bool:
         """sched_yield: give the CPU to the next runnable thread, if there is one."""
@@ -192,8 +209,15 @@ class Scheduler:
         except KernelError as e:
             result = -e.errno
         except WouldBlock as again:
-            self._park(t, Blocked(b.call, b.regs, again, b.done))
-            return False
+            if not b.interrupted:
+                self._park(t, Blocked(b.call, b.regs, again, b.done))
+                return False
+            # A signal ended the wait: EINTR or a restart, settled at delivery
+            # (kernel/delivery.py); the nanosleeps write what was left.
+            if again.on_interrupt is not None:
+                again.on_interrupt()
+            t.restart = b.regs
+            result = -EINTR
         if b.done is not None:
             result = b.done(result)
         self._complete(t, b.regs, result)
@@ -227,6 +251,13 @@ class Scheduler:
         while True:
             if kernel.host_signals:
                 kernel.take_host_signal(t)
+            self._kernel_stop = False
+            if t.resume is not None:
+                engine.restore_context(t.resume)
+                t.resume = None
+            if t.restart is not None or t.saved_sigmask is not None or \
+                    signals.deliverable(t):
+                delivery.deliver(t)
             budgeted = bool(self.runq) or \
                 time.monotonic() - self._last_switch < BUDGET_LINGER
             self._resched = budgeted     # a budgeted run ends by itself
@@ -238,10 +269,12 @@ class Scheduler:
                 t = self._switch(self._next())
                 continue
             if fault is not None:
+                if delivery.fault(t, fault):
+                    continue
                 return fault, t
             if t.state == RUNNING and not engine.preempted and not (
                     self._resched and not budgeted):
-                if kernel.host_signals:
+                if kernel.host_signals or self._kernel_stop:
                     continue
                 return None, t          # stopped by itself: a hlt or the like
             if t.state != BLOCKED:      # a slice ended, or it yielded

@@ -1,38 +1,183 @@
-"""Signals: default actions, and what can be delivered today.
+"""Signals: pending sets, sending, and the choice of the thread that takes a signal.
 
-Linux's signal(7) default actions are kept here. A signal sent to a process
-whose disposition is SIG_DFL takes its default action now: termination (with a core
-flag for the core-dumping signals) ends the process, the rest are ignored (no job
-control in a unikernel, so the stop signals are ignored too). SIG_IGN discards it.
-A signal that would run a guest handler, or that is blocked, cannot be delivered
-yet (no signal frames, no pending set): `send` reports UNDELIVERABLE and the caller
-says so honestly (kill returns ENOSYS).
+Linux's kernel/signal.c, its sending half. A signal is pending on one thread
+(tkill, tgkill, rt_tgsigqueueinfo, a fault: `Thread.pending`) or on the whole
+process (kill, rt_sigqueueinfo, the host's Ctrl-C: `Process.shared_pending`). A
+standard signal already pending there is not queued again (legacy_queue: they
+coalesce); a real-time one is queued every time with its own siginfo. Sending drops
+a signal the receiver ignores (sig_ignored: SIG_IGN, or SIG_DFL whose default is to
+ignore, and never while it is blocked, since the disposition may change before it
+is unblocked), then picks the thread to take it as complete_signal does: the named
+thread, or for a process-directed signal the first thread in turn that does not
+block it. That thread is woken (signal_wake_up): parked in a system call, its wait
+ends and the dispatcher decides between EINTR and a restart; running, its run
+stops at the end of the current system call so the signal is delivered on return.
+
+Job control is not emulated: the stop signals with SIG_DFL are ignored (there is
+no terminal session to stop in), SIGCONT only discards pending stop signals and a
+stop signal a pending SIGCONT, as prepare_signal does.
+
+Delivery (what happens on the thread) is kernel/delivery.py's. Layer: kernel.
+Called by kernel/syscalls/signal.py, kernel/delivery.py and the kernel's host
+signal path; calls the scheduler (kernel/sched.py) to wake or stop threads.
 """
 
 from __future__ import annotations
 
 from ..abi import linux as L
-from .process import ProcessExit
 
 DEFAULT_IGNORE = {L.SIGCHLD, L.SIGURG, L.SIGWINCH, L.SIGCONT, L.SIGSTOP, L.SIGTSTP,
                   L.SIGTTIN, L.SIGTTOU}
 DEFAULT_CORE = {L.SIGQUIT, L.SIGILL, L.SIGTRAP, L.SIGABRT, L.SIGBUS, L.SIGFPE, L.SIGSEGV,
                 L.SIGXCPU, L.SIGXFSZ, L.SIGSYS}
+STOP_SIGNALS = {L.SIGSTOP, L.SIGTSTP, L.SIGTTIN, L.SIGTTOU}
 UNBLOCKABLE = (1 << (L.SIGKILL - 1)) | (1 << (L.SIGSTOP - 1))
+# Faults are taken before other pending signals (next_signal's SYNCHRONOUS_MASK).
+SYNCHRONOUS = sum(1 << (s - 1) for s in (L.SIGSEGV, L.SIGBUS, L.SIGILL, L.SIGTRAP, L.SIGFPE,
+                                         L.SIGSYS))
+ALL_SIGNALS = (1 << L.NSIG) - 1
 
-DELIVERED, IGNORED, UNDELIVERABLE = "delivered", "ignored", "undeliverable"
+
+def bit(sig: int) -> int:
+    return 1 << (sig - 1)
 
 
-def send(t, sig: int) -> str:
-    """Send sig to the process of thread t. May raise ProcessExit (default action)."""
-    if sig == 0:
-        return DELIVERED
-    action = t.process.sighand.actions[sig]
-    if sig != L.SIGKILL:
-        if action.handler == L.SIG_IGN:
-            return IGNORED
-        if t.sigmask & (1 << (sig - 1)) or action.handler != L.SIG_DFL:
-            return UNDELIVERABLE
-        if sig in DEFAULT_IGNORE:
-            return IGNORED
-    raise ProcessExit(0, signal=sig, core=sig in DEFAULT_CORE)
+class SigPending:
+    """A pending set (Linux's struct sigpending): `signals` has a bit per pending
+    signal, `queue` the (signo, siginfo bytes) entries in arrival order, one per
+    standard signal and one per sending of a real-time signal."""
+
+    __slots__ = ("signals", "queue")
+
+    def __init__(self):
+        self.signals = 0
+        self.queue: list[tuple[int, bytes]] = []
+
+    def add(self, sig: int, info: bytes) -> None:
+        if sig < L.SIGRTMIN and self.signals & bit(sig):
+            return                                   # coalesced (legacy_queue)
+        self.signals |= bit(sig)
+        self.queue.append((sig, info))
+
+    def take(self, sig: int) -> bytes:
+        """Remove the first entry of sig; its siginfo."""
+        for i, (s, info) in enumerate(self.queue):
+            if s == sig:
+                del self.queue[i]
+                break
+        else:
+            info = L.SIGINFO_KILL.pack(sig, 0, L.SI_USER, 0, 0)
+        if not any(s == sig for s, _ in self.queue):
+            self.signals &= ~bit(sig)
+        return info
+
+    def discard(self, mask: int) -> None:
+        """Forget every pending signal in mask (flush_sigqueue_mask)."""
+        if self.signals & mask:
+            self.signals &= ~mask
+            self.queue = [(s, i) for s, i in self.queue if not mask & bit(s)]
+
+
+def next_signal(pending: int, blocked: int) -> int:
+    """The signal to take first from pending, or 0: a fault first, then the
+    lowest number (next_signal)."""
+    x = pending & ~blocked
+    if not x:
+        return 0
+    if x & SYNCHRONOUS:
+        x &= SYNCHRONOUS
+    return (x & -x).bit_length()
+
+
+def deliverable(t) -> int:
+    """The pending signals t could take now (not blocked), thread and process sets."""
+    return (t.pending.signals | t.process.shared_pending.signals) & \
+        ~(t.sigmask & ~UNBLOCKABLE)
+
+
+def dequeue(t, blocked: int) -> tuple[int, bytes] | None:
+    """Take the next signal not in blocked: the thread's own first, then the
+    process's (dequeue_signal)."""
+    for pending in (t.pending, t.process.shared_pending):
+        sig = next_signal(pending.signals, blocked)
+        if sig:
+            return sig, pending.take(sig)
+    return None
+
+
+def is_ignored(action, sig: int) -> bool:
+    """The disposition throws the signal away (sig_handler_ignored)."""
+    return action.handler == L.SIG_IGN or \
+        (action.handler == L.SIG_DFL and sig in DEFAULT_IGNORE)
+
+
+def kill_info(sig: int, code: int, pid: int, uid: int) -> bytes:
+    """The siginfo of kill/tkill (SI_USER/SI_TKILL), or the kernel's own (SI_KERNEL)."""
+    return L.SIGINFO_KILL.pack(sig, 0, code, pid, uid)
+
+
+def send(process, sig: int, info: bytes, thread=None) -> None:
+    """Make sig pending on thread (thread-directed) or on process, and wake the
+    thread that will take it (send_signal_locked, complete_signal)."""
+    if not process.threads:
+        return
+    if sig == L.SIGCONT or sig == L.SIGKILL:
+        stops = sum(bit(s) for s in STOP_SIGNALS)
+        process.shared_pending.discard(stops)
+        for th in process.threads:
+            th.pending.discard(stops)
+    elif sig in STOP_SIGNALS:
+        process.shared_pending.discard(bit(L.SIGCONT))
+        for th in process.threads:
+            th.pending.discard(bit(L.SIGCONT))
+    target = thread if thread is not None else process.threads[0]
+    action = process.sighand.actions[sig]
+    if sig != L.SIGKILL and is_ignored(action, sig) and not target.sigmask & bit(sig):
+        return
+    pending = thread.pending if thread is not None else process.shared_pending
+    pending.add(sig, info)
+    chosen = _complete(process, sig, thread)
+    if chosen is not None:
+        wake_for_signal(chosen)
+
+
+def _wants(t, sig: int) -> bool:
+    if t.state == "dead":
+        return False
+    return sig == L.SIGKILL or not t.sigmask & bit(sig)
+
+
+def _complete(process, sig: int, thread):
+    """complete_signal: the thread to wake for sig, or None (all block it)."""
+    if thread is not None:
+        return thread if _wants(thread, sig) else None
+    threads = process.threads
+    if _wants(threads[0], sig):
+        return threads[0]
+    # Round robin from the last thread chosen, as signal->curr_target does.
+    start = process.signal_target % len(threads)
+    for i in range(len(threads)):
+        t = threads[(start + i) % len(threads)]
+        if _wants(t, sig):
+            process.signal_target = (start + i + 1) % len(threads)
+            return t
+    return None
+
+
+def wake_for_signal(t) -> None:
+    """signal_wake_up: a parked thread's wait ends (the dispatcher then decides
+    EINTR or restart); a running thread stops at the end of its current system
+    call, where the signal is delivered; a runnable one takes it when it resumes."""
+    sched = t.process.kernel.sched
+    if t.state == "blocked":
+        t.blocked.interrupted = True
+        sched.wake(t)
+    elif t.state == "running" and sched.on_cpu is t:
+        sched.stop_at_syscall_end(t)
+
+
+def recalc(t) -> None:
+    """After t's own mask changed in a system call: a signal it now takes is
+    delivered when the call returns (recalc_sigpending and its wake-up)."""
+    if deliverable(t):
+        t.process.kernel.sched.stop_at_syscall_end(t)

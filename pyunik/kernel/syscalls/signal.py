@@ -1,18 +1,21 @@
-"""Signal system calls: dispositions, masks and the alternate stack.
+"""Signal system calls: dispositions, masks, the alternate stack, sending, waiting
+for signals, and rt_sigreturn.
 
-The state is kept exactly as Linux keeps it, so a guest reads back what it set.
-Delivery is partial: a signal sent to the calling process takes its default action
-(terminate, ignore) or is ignored by SIG_IGN; one that would run a guest handler, or
-is blocked, is refused with ENOSYS until frames are built (the table says so).
+Glue: arguments are checked and decoded here, in Linux's order of checks; pending
+sets and the choice of thread are kernel/signals.py's, delivery and rt_sigreturn
+kernel/delivery.py's. A call that waits for a signal (rt_sigsuspend, pause,
+rt_sigtimedwait) parks with WouldBlock and a signal ends the wait.
 """
 
 from __future__ import annotations
 
-from errno import EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH
+import time
+from errno import EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ESRCH
 
 from ...abi import linux as L
 from ...errors import KernelError
-from .. import signals
+from ...wait import WouldBlock
+from .. import delivery, signals
 from ..process import SigAction
 
 _KNOWN_SA_FLAGS = (L.SA_NOCLDSTOP | L.SA_NOCLDWAIT | L.SA_SIGINFO | L.SA_ONSTACK | L.SA_RESTART
@@ -33,6 +36,12 @@ def sys_rt_sigaction(t, sig, act, oact, sigsetsize):
         handler, flags, restorer, mask = new
         actions[sig] = SigAction(handler, flags & _KNOWN_SA_FLAGS, restorer,
                                  mask & ~signals.UNBLOCKABLE)
+        if signals.is_ignored(actions[sig], sig):
+            # POSIX: setting an ignoring action discards the pending signal
+            p = t.process
+            p.shared_pending.discard(signals.bit(sig))
+            for th in p.threads:
+                th.pending.discard(signals.bit(sig))
     if oact:
         t.mm.write_struct(L.KERNEL_SIGACTION, oact, old.handler, old.flags, old.restorer,
                           old.mask)
@@ -57,6 +66,8 @@ def sys_rt_sigprocmask(t, how, nset, oset, sigsetsize):
             raise KernelError(EINVAL)
     if oset:
         t.mm.write_struct(L.SIGSET, oset, old)
+    if t.sigmask != old:
+        signals.recalc(t)
     return 0
 
 
@@ -90,50 +101,179 @@ def sys_sigaltstack(t, ss, old_ss):
     return 0
 
 
-def _send_to_self(t, sig):
-    """A signal to the caller's own process: ENOSYS where it cannot be delivered yet."""
-    if signals.send(t, sig) == signals.UNDELIVERABLE:
-        raise KernelError(ENOSYS)
-    return 0
-
-
 def _check_signal(sig):
     if not 0 <= sig <= L.NSIG:
         raise KernelError(EINVAL)
 
 
-def sys_kill(t, pid, sig):
-    """kill(2): to the caller's own process or group (pid, 0, -1, -pgid)."""
-    _check_signal(sig)
-    p = t.process
-    if pid in (p.pid, 0, -1, -p.pgid):
-        return _send_to_self(t, sig)
+def _thread(process, tid):
+    for th in process.threads:
+        if th.tid == tid and th.state != "dead":
+            return th
     raise KernelError(ESRCH)
 
 
-def sys_tgkill(t, tgid, tid, sig):
-    """tgkill(2): to a thread of the caller's own process."""
+def _send(t, process, sig, info, thread=None):
+    """check_kill_permission, then the sending (signal 0 only checks). The guest's
+    processes all run as pyunik's user, so the credentials check always passes."""
     _check_signal(sig)
+    if sig:
+        signals.send(process, sig, info, thread)
+    return 0
+
+
+def _own(t, pid):
+    """The process pid names, if it is one of the kernel's."""
+    process = t.process.kernel.processes.get(pid)
+    if process is None or not process.threads:
+        raise KernelError(ESRCH)
+    return process
+
+
+def sys_kill(t, pid, sig):
+    """kill(2): to a process (pid > 0), the caller's group (0), a group (-pgid);
+    -1 is every process but init and the caller: none here, so ESRCH."""
+    info = signals.kill_info(sig, L.SI_USER, t.process.pid, t.process.cred.uid)
+    if pid > 0:
+        return _send(t, _own(t, pid), sig, info)
+    if pid == -1:
+        _check_signal(sig)
+        raise KernelError(ESRCH)
+    pgid = t.process.pgid if pid == 0 else -pid
+    if pid == -(1 << 31):
+        raise KernelError(ESRCH)
+    group = [p for p in t.process.kernel.processes.values() if p.pgid == pgid and p.threads]
+    if not group:
+        raise KernelError(ESRCH)
+    for p in group:
+        _send(t, p, sig, info)
+    return 0
+
+
+def sys_tgkill(t, tgid, tid, sig):
+    """tgkill(2): to thread tid of thread group tgid."""
     if tgid <= 0 or tid <= 0:
         raise KernelError(EINVAL)
-    if tgid != t.process.pid or tid not in [th.tid for th in t.process.threads]:
-        raise KernelError(ESRCH)
-    return _send_to_self(t, sig)
+    process = _own(t, tgid)
+    thread = _thread(process, tid)
+    info = signals.kill_info(sig, L.SI_TKILL, t.process.pid, t.process.cred.uid)
+    return _send(t, process, sig, info, thread)
 
 
 def sys_tkill(t, tid, sig):
-    """tkill(2): to a thread of the caller's own process."""
-    _check_signal(sig)
+    """tkill(2): to thread tid, whatever its thread group."""
     if tid <= 0:
         raise KernelError(EINVAL)
-    if tid not in [th.tid for th in t.process.threads]:
-        raise KernelError(ESRCH)
-    return _send_to_self(t, sig)
+    for process in t.process.kernel.processes.values():
+        for th in process.threads:
+            if th.tid == tid and th.state != "dead":
+                info = signals.kill_info(sig, L.SI_TKILL, t.process.pid, t.process.cred.uid)
+                return _send(t, process, sig, info, th)
+    raise KernelError(ESRCH)
+
+
+def _user_siginfo(t, sig, uinfo, target_pid):
+    """The siginfo a process queues (rt_sigqueueinfo): its own bytes with si_signo
+    set; a code >= 0 or SI_TKILL only to itself (EPERM), as the kernel's own are."""
+    raw = bytearray(t.mm.read(uinfo, L.SI_MAX_SIZE))
+    code = int.from_bytes(raw[8:12], "little", signed=True)
+    if (code >= 0 or code == L.SI_TKILL) and target_pid != t.process.pid:
+        raise KernelError(EPERM)
+    raw[0:4] = sig.to_bytes(4, "little", signed=True)
+    return bytes(raw)
+
+
+def sys_rt_sigqueueinfo(t, tgid, sig, uinfo):
+    """rt_sigqueueinfo(2): a signal with the caller's siginfo to a process."""
+    info = _user_siginfo(t, sig, uinfo, tgid)
+    return _send(t, _own(t, tgid), sig, info)
+
+
+def sys_rt_tgsigqueueinfo(t, tgid, tid, sig, uinfo):
+    """rt_tgsigqueueinfo(2): a signal with the caller's siginfo to one thread."""
+    if tgid <= 0 or tid <= 0:
+        raise KernelError(EINVAL)
+    info = _user_siginfo(t, sig, uinfo, tgid)
+    process = _own(t, tgid)
+    return _send(t, process, sig, info, _thread(process, tid))
 
 
 def sys_rt_sigpending(t, uset, sigsetsize):
-    """rt_sigpending(2): nothing is ever left pending yet (see kill), so the set is empty."""
+    """rt_sigpending(2): the pending signals the caller blocks (its own and its
+    process's)."""
     if sigsetsize > L.SIGSET_SIZE:
         raise KernelError(EINVAL)
-    t.mm.write(uset, bytes(sigsetsize))
+    pending = (t.pending.signals | t.process.shared_pending.signals) & t.sigmask
+    t.mm.write(uset, pending.to_bytes(8, "little")[:sigsetsize])
     return 0
+
+
+def sys_rt_sigreturn(t):
+    """rt_sigreturn(2): back to the context the handler's frame holds (rax too)."""
+    delivery.sigreturn(t)
+    return None
+
+
+def _wait_for_signal(t, what):
+    """Park until a signal ends the wait (it never ends by itself): EINTR then,
+    which a handler never restarts (ERESTARTNOHAND)."""
+    if signals.deliverable(t):
+        signals.recalc(t)
+        raise KernelError(EINTR)
+
+    def again(timed_out):
+        raise WouldBlock(retry=again, what=what)
+    raise WouldBlock(retry=again, what=what)
+
+
+def sys_pause(t):
+    """pause(2): wait for a signal whose handler runs (or that kills)."""
+    return _wait_for_signal(t, "a signal (pause)")
+
+
+def sys_rt_sigsuspend(t, umask, sigsetsize):
+    """rt_sigsuspend(2): wait with mask in place; the handler's frame restores the
+    mask from before (set_restore_sigmask)."""
+    if sigsetsize != L.SIGSET_SIZE:
+        raise KernelError(EINVAL)
+    (mask,) = t.mm.read_struct(L.SIGSET, umask)
+    if t.saved_sigmask is None:
+        t.saved_sigmask = t.sigmask
+    t.sigmask = mask & ~signals.UNBLOCKABLE
+    return _wait_for_signal(t, "a signal (sigsuspend)")
+
+
+def sys_rt_sigtimedwait(t, uthese, uinfo, uts, sigsetsize):
+    """rt_sigtimedwait(2): take a pending signal of the set, waiting up to the
+    timeout (EAGAIN after it); while waiting the set is unblocked so that its
+    signals wake the caller, as Linux does with real_blocked."""
+    if sigsetsize != L.SIGSET_SIZE:
+        raise KernelError(EINVAL)
+    (these,) = t.mm.read_struct(L.SIGSET, uthese)
+    these &= ~signals.UNBLOCKABLE
+    deadline = None
+    if uts:
+        sec, nsec = t.mm.read_struct(L.TIMESPEC, uts)
+        if sec < 0 or not 0 <= nsec < 1000000000:
+            raise KernelError(EINVAL)
+        deadline = time.monotonic_ns() + sec * 1000000000 + nsec
+    real_blocked = t.sigmask
+
+    def take(timed_out):
+        taken = signals.dequeue(t, ~these & signals.ALL_SIGNALS)
+        if taken is not None or timed_out or (
+                deadline is not None and time.monotonic_ns() >= deadline):
+            t.sigmask = real_blocked
+            if taken is None:
+                raise KernelError(EAGAIN)
+            sig, info = taken
+            if uinfo:
+                t.mm.write(uinfo, info)
+            return sig
+        t.sigmask = real_blocked & ~these
+        raise WouldBlock(deadline=deadline, retry=take, what="a signal (sigtimedwait)",
+                         on_interrupt=restore)
+
+    def restore():
+        t.sigmask = real_blocked
+    return take(False)

@@ -84,8 +84,10 @@ ROWS = [
     row(11, "munmap", mm.sys_munmap, Ptr, Size),
     row(12, "brk", mm.sys_brk, Ptr),
     row(13, "rt_sigaction", signal.sys_rt_sigaction, Signal, Ptr, Ptr, Size,
-        status=PARTIAL, note="dispositions kept exactly; handlers are not run yet"),
+        status=PARTIAL, note="every flag honoured; SIG_DFL of the stop signals ignores "
+                             "them (no job control)"),
     row(14, "rt_sigprocmask", signal.sys_rt_sigprocmask, Enum(table="sighow"), Ptr, Ptr, Size),
+    row(15, "rt_sigreturn", signal.sys_rt_sigreturn),
     row(16, "ioctl", fs.sys_ioctl, Fd, Request, Ptr,
         status=PARTIAL, note="FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; terminal ioctls on a "
                              "host terminal; ENOTTY elsewhere"),
@@ -105,9 +107,11 @@ ROWS = [
     row(28, "madvise", mm.sys_madvise, Ptr, Size, Enum(table="madvise")),
     row(32, "dup", fs.sys_dup, Fd),
     row(33, "dup2", fs.sys_dup2, Fd, Fd),
+    row(34, "pause", signal.sys_pause),
     row(35, "nanosleep", time.sys_nanosleep, Ptr, Ptr,
-        status=PARTIAL, note="parks the thread until its deadline; not interruptible by "
-                             "signals yet (rem is never written)"),
+        status=PARTIAL, note="parks the thread until its deadline; a handled signal ends "
+                             "it with EINTR and rem; restarted after an ignored one, it "
+                             "sleeps its whole time again"),
     row(39, "getpid", proc.sys_getpid),
     row(40, "sendfile", fs.sys_sendfile, Fd, Fd, Ptr, Size),
     row(56, "clone", proc.sys_clone, ULong, Ptr, Ptr, Ptr, ULong,
@@ -118,8 +122,8 @@ ROWS = [
     row(61, "wait4", cred.sys_wait4, Int, Ptr, Flags(table="wait"), Ptr,
         status=PARTIAL, note=NO_CHILDREN),
     row(62, "kill", signal.sys_kill, Int, Signal,
-        status=PARTIAL, note="to the caller's own process: default actions and SIG_IGN; "
-                             "ENOSYS where a handler would run or the signal is blocked"),
+        status=PARTIAL, note="one process per kernel: kill(-1) finds no other (ESRCH); "
+                             "SIG_DFL of the stop signals ignores them"),
     row(63, "uname", proc.sys_uname, Ptr),
     row(72, "fcntl", fs.sys_fcntl, Fd, Enum(table="fcntl"), ULong,
         status=PARTIAL, note="F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, "
@@ -178,8 +182,10 @@ ROWS = [
     row(122, "setfsuid", cred.sys_setfsuid, UInt),
     row(123, "setfsgid", cred.sys_setfsgid, UInt),
     row(124, "getsid", proc.sys_getsid, Int),
-    row(127, "rt_sigpending", signal.sys_rt_sigpending, Ptr, Size,
-        status=PARTIAL, note="always empty: no signal can be left pending yet"),
+    row(127, "rt_sigpending", signal.sys_rt_sigpending, Ptr, Size),
+    row(128, "rt_sigtimedwait", signal.sys_rt_sigtimedwait, Ptr, Ptr, Ptr, Size),
+    row(129, "rt_sigqueueinfo", signal.sys_rt_sigqueueinfo, Int, Signal, Ptr),
+    row(130, "rt_sigsuspend", signal.sys_rt_sigsuspend, Ptr, Size),
     row(131, "sigaltstack", signal.sys_sigaltstack, Ptr, Ptr),
     row(132, "utime", files.sys_utime, Path, Ptr),
     row(133, "mknod", files.sys_mknod, Path, Mode, ULong, status=PARTIAL, note=NODEV),
@@ -224,7 +230,7 @@ ROWS = [
     row(197, "removexattr", files.sys_removexattr, Path, Path, status=PARTIAL, note=XATTR),
     row(198, "lremovexattr", files.sys_lremovexattr, Path, Path, status=PARTIAL, note=XATTR),
     row(199, "fremovexattr", files.sys_fremovexattr, Fd, Path, status=PARTIAL, note=XATTR),
-    row(200, "tkill", signal.sys_tkill, Int, Signal, status=PARTIAL, note="as kill"),
+    row(200, "tkill", signal.sys_tkill, Int, Signal),
     row(201, "time", time.sys_time, Ptr),
     row(202, "futex", futex.sys_futex, Ptr, Enum(table="futex"), UInt, Ptr, Ptr, UInt,
         status=PARTIAL, note="WAIT, WAKE, the BITSET forms, REQUEUE, CMP_REQUEUE, WAKE_OP, "
@@ -244,7 +250,7 @@ ROWS = [
                              "signals yet; an absolute CLOCK_REALTIME time is taken "
                              "relative at the call"),
     row(231, "exit_group", proc.sys_exit_group, Int),
-    row(234, "tgkill", signal.sys_tgkill, Int, Int, Signal, status=PARTIAL, note="as kill"),
+    row(234, "tgkill", signal.sys_tgkill, Int, Int, Signal),
     row(235, "utimes", files.sys_utimes, Path, Ptr),
     row(247, "waitid", cred.sys_waitid, Int, Int, Ptr, Flags(table="wait"), Ptr,
         status=PARTIAL, note=NO_CHILDREN),
@@ -286,6 +292,7 @@ ROWS = [
         status=PARTIAL, note=INOTIFY),
     row(295, "preadv", fs.sys_preadv, Fd, OutIovec(2), Int, Off, Off),
     row(296, "pwritev", fs.sys_pwritev, Fd, InIovec(2), Int, Off, Off),
+    row(297, "rt_tgsigqueueinfo", signal.sys_rt_tgsigqueueinfo, Int, Int, Signal, Ptr),
     row(302, "prlimit64", proc.sys_prlimit64, Int, Enum(table="rlimit"), Ptr, Ptr,
         status=PARTIAL, note="the calling process only (ESRCH for other pids)"),
     row(306, "syncfs", files.sys_syncfs, Fd),

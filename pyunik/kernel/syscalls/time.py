@@ -68,19 +68,37 @@ def sys_time(t, tloc):
     return now
 
 
-def sleep_until(deadline: int) -> int:
-    """0 once time.monotonic_ns() has reached deadline; until then the thread waits."""
+def sleep_until(deadline: int, left=None) -> int:
+    """0 once time.monotonic_ns() has reached deadline; until then the thread waits.
+    left(ns) is told the time left when a signal interrupts the sleep."""
     if time.monotonic_ns() >= deadline:
         return 0
-    raise WouldBlock(deadline=deadline, retry=lambda timed_out: sleep_until(deadline),
-                     what="a sleep")
+    interrupted = None
+    if left is not None:
+        def interrupted():
+            left(max(0, deadline - time.monotonic_ns()))
+    raise WouldBlock(deadline=deadline, retry=lambda timed_out: sleep_until(deadline, left),
+                     what="a sleep", on_interrupt=interrupted)
+
+
+def _remaining(t, rem):
+    """Where an interrupted relative sleep writes the time left (if rem is given)."""
+    if not rem:
+        return None
+
+    def write(ns):
+        try:
+            t.mm.write(rem, L.TIMESPEC.pack(ns // 1000000000, ns % 1000000000))
+        except KernelError:
+            pass
+    return write
 
 
 def sys_nanosleep(t, req, rem):
-    """nanosleep(2): the thread waits for its deadline (no signal interrupts it yet,
-    so rem is never written)."""
+    """nanosleep(2): the thread waits for its deadline; a signal whose handler runs
+    ends it with EINTR and the time left in rem."""
     ns = t.mm.read_timespec(req)
-    return sleep_until(time.monotonic_ns() + ns)
+    return sleep_until(time.monotonic_ns() + ns, _remaining(t, rem))
 
 
 def sys_clock_nanosleep(t, clockid, flags, req, rem):
@@ -92,4 +110,5 @@ def sys_clock_nanosleep(t, clockid, flags, req, rem):
     ns = t.mm.read_timespec(req)
     if flags & L.TIMER_ABSTIME:
         ns -= _clock_ns(clockid)
-    return sleep_until(time.monotonic_ns() + ns)
+        return sleep_until(time.monotonic_ns() + ns)
+    return sleep_until(time.monotonic_ns() + ns, _remaining(t, rem))

@@ -1,0 +1,201 @@
+"""Signal delivery: what a thread does with a pending signal when it goes back to
+user mode, rt_sigreturn, system call restarts, and faults turned into signals.
+
+Linux's arch/x86/kernel/signal.c (arch_do_signal_or_restart, handle_signal) and
+kernel/signal.c's get_signal. The scheduler calls `deliver(t)` each time it is about
+to run t, with t's registers in the engine: that is at the return of every system
+call after which a signal became deliverable (the sender, or a mask change, stops
+the run at the call's end: kernel/signals.py) and whenever a parked or preempted
+thread resumes. The fast path of a system call pays nothing for it.
+
+For each deliverable signal, in next_signal's order: SIG_IGN (or a default of
+ignore: SIGCHLD, SIGURG, SIGWINCH, SIGCONT and, without job control, the stop
+signals) drops it; a default of terminate or core ends the process as killed by
+it; a handler gets an rt_sigframe (kernel/sigframe.py) on the thread's stack, built
+from the registers as the system call returns them (rip after `syscall`, rax the
+result, rcx and r11 as the instruction leaves them), its mask (handler_mask),
+SA_RESETHAND and SA_ONSTACK applied. A frame that cannot be written forces SIGSEGV
+(force_sigsegv: the handler reset, the process killed if it was SIGSEGV's own).
+
+Restarts (man 7 signal), decided here and only here. A call parked in a wait
+(pyunik/wait.py) that a signal interrupts leaves `t.restart`: with a handler that
+runs, a call of the ERESTARTSYS kind restarts under SA_RESTART and fails with EINTR
+without it; the calls `NEVER_RESTART` names (poll, select, epoll_wait, nanosleep,
+sigsuspend, sigtimedwait, a futex wait with a timeout, ...) fail with EINTR
+whatever the flags (ERESTARTNOHAND, ERESTART_RESTARTBLOCK); when no handler runs
+(the signal was ignored by the time it was taken) the call is restarted, from its
+beginning: a nanosleep so restarted sleeps its whole time again, where Linux's
+restart_syscall would sleep only what was left.
+
+Layer: kernel. Called by the scheduler's run loop (kernel/sched.py) and by
+kernel/syscalls/signal.py; calls kernel/sigframe.py, kernel/faults.py,
+kernel/signals.py and the engine's context save/restore (cpu/).
+"""
+
+from __future__ import annotations
+
+from errno import EINTR
+
+from ..abi import linux as L
+from ..abi import syscall_numbers as N
+from . import signals
+from .faults import fault_signal
+from .process import ProcessExit, SigAction
+from .sigframe import FrameError, build_rt_sigframe, handler_mask, read_rt_sigframe
+
+_NR = {name: nr for nr, name in N.NAMES.items()}
+# Calls a handler never restarts (ERESTARTNOHAND, ERESTART_RESTARTBLOCK, or EINTR
+# returned outright), from man 7 signal's lists.
+NEVER_RESTART = frozenset(_NR[n] for n in (
+    "poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2",
+    "nanosleep", "clock_nanosleep", "rt_sigsuspend", "pause", "rt_sigtimedwait",
+    "msgrcv", "msgsnd", "semop", "semtimedop", "io_getevents", "io_pgetevents",
+    "signalfd4") if n in _NR)
+_FUTEX_TIMED = (L.FUTEX_WAIT, L.FUTEX_WAIT_BITSET)
+
+
+def never_restarts(regs) -> bool:
+    """A call that fails with EINTR when a handler runs, whatever SA_RESTART says."""
+    nr = regs[0] & 0xFFFFFFFF
+    if nr in NEVER_RESTART:
+        return True
+    if nr == _NR["futex"]:
+        return regs[4] != 0 and (regs[2] & 0x7F) in _FUTEX_TIMED   # a timed wait
+    return False
+
+
+def deliver(t) -> None:
+    """Deliver t's deliverable signals (t's registers are in the engine), and
+    settle an interrupted call's restart. May raise ProcessExit."""
+    engine = t.process.engine
+    ran_handler = False
+    while True:
+        blocked = t.sigmask & ~signals.UNBLOCKABLE
+        taken = signals.dequeue(t, blocked)
+        if taken is None:
+            break
+        sig, info = taken
+        actions = t.process.sighand.actions
+        action = actions[sig]
+        if sig == L.SIGKILL or action.handler == L.SIG_DFL:
+            if sig != L.SIGKILL and sig in signals.DEFAULT_IGNORE:
+                continue
+            raise ProcessExit(0, signal=sig, core=sig in signals.DEFAULT_CORE)
+        if action.handler == L.SIG_IGN:
+            continue
+        ctx = engine.save_context()
+        if t.restart is not None:
+            _settle_restart(t, ctx, action)
+        trap = t.trap if sig in (L.SIGSEGV, L.SIGBUS, L.SIGILL, L.SIGTRAP, L.SIGFPE) \
+            and t.trap else (0, 0, 0)
+        t.trap = None
+        # sigsuspend's mask (set_restore_sigmask): the frame restores the old one
+        restore = t.saved_sigmask if t.saved_sigmask is not None else t.sigmask
+        t.saved_sigmask = None
+        try:
+            frame = build_rt_sigframe(t.mm, ctx, sig, info, restore, action, t.altstack,
+                                      *trap)
+        except FrameError:
+            force_sigsegv(t, sig)
+            continue
+        engine.restore_context(frame.handler)
+        t.altstack = frame.altstack
+        t.sigmask = handler_mask(t.sigmask, sig, action.flags, action.mask)
+        if action.flags & L.SA_RESETHAND:
+            actions[sig] = SigAction()
+        ran_handler = True
+        # Further signals nest: each gets a frame over the one before (as Linux's
+        # loop in exit_to_user_mode does, one per pass).
+    if t.restart is not None and not ran_handler:
+        ctx = engine.save_context()
+        _settle_restart(t, ctx, None)
+        engine.restore_context(ctx)
+    if t.saved_sigmask is not None and not ran_handler:
+        t.sigmask = t.saved_sigmask            # sigsuspend returning without a handler
+        t.saved_sigmask = None
+
+
+def _settle_restart(t, ctx, action) -> None:
+    """An interrupted call's outcome in ctx: EINTR, or the call again (rip back on
+    the syscall instruction, rax its number)."""
+    regs = t.restart
+    t.restart = None
+    if action is not None and (never_restarts(regs) or not action.flags & L.SA_RESTART):
+        ctx["rax"] = -EINTR
+        return
+    ctx.update({"rax": regs[0], "rip": regs[7]})
+
+
+def force_sigsegv(t, sig: int) -> None:
+    """A frame could not be written: SIGSEGV with its default action if the failed
+    signal was SIGSEGV itself, else SIGSEGV sent to the thread (force_sigsegv)."""
+    actions = t.process.sighand.actions
+    if sig == L.SIGSEGV:
+        actions[L.SIGSEGV] = SigAction()
+        raise ProcessExit(0, signal=L.SIGSEGV, core=True)
+    t.sigmask &= ~signals.bit(L.SIGSEGV)
+    if actions[L.SIGSEGV].handler == L.SIG_IGN:
+        actions[L.SIGSEGV] = SigAction()
+    t.pending.add(L.SIGSEGV, signals.kill_info(L.SIGSEGV, L.SI_KERNEL, 0, 0))
+
+
+def sigreturn(t) -> None:
+    """rt_sigreturn(2): the registers, mask and alternate stack from the frame the
+    handler returns through; a bad frame is SIGSEGV. rax is the frame's."""
+    engine = t.process.engine
+    try:
+        back = read_rt_sigframe(t.mm, engine.save_context())
+    except FrameError:
+        force_sigsegv(t, 0)
+        t.process.kernel.sched.stop_at_syscall_end(t)
+        return
+    # Loaded by the run loop once the call has returned (Unicorn moves rip past
+    # the syscall instruction after the hook, whatever the hook wrote).
+    t.resume = back.context
+    t.sigmask = back.blocked
+    _restore_altstack(t, back.altstack, back.context.rsp)
+    # Whatever the frame said, the run goes on from it; a signal the restored mask
+    # lets through is delivered first.
+    t.process.kernel.sched.stop_at_syscall_end(t)
+
+
+def _restore_altstack(t, altstack, sp) -> None:
+    """restore_altstack: sigaltstack(&uc_stack, NULL), errors other than EFAULT
+    ignored."""
+    ss_sp, ss_flags, ss_size = altstack
+    ss_flags &= 0xFFFFFFFF
+    if t.altstack[2] and t.altstack[0] < sp <= t.altstack[0] + t.altstack[2] \
+            and not t.altstack[1] & L.SS_AUTODISARM:
+        return                                  # EPERM: on the stack now
+    mode = ss_flags & ~L.SS_AUTODISARM
+    if mode == L.SS_DISABLE:
+        t.altstack = (0, L.SS_DISABLE, 0)
+    elif mode in (0, L.SS_ONSTACK) and ss_size >= L.MINSIGSTKSZ:
+        t.altstack = (ss_sp, ss_flags & L.SS_AUTODISARM, ss_size)
+
+
+def fault(t, gfault) -> bool:
+    """A CPU fault of t (registers in the engine): True when it became a signal
+    the guest handles (delivered when t runs on); False for the default action
+    (the caller's crash report and death by signal)."""
+    engine = t.process.engine
+    ctx = None
+    if gfault.kind == "fpe":
+        ctx = engine.save_context()
+    fs = fault_signal(gfault, t.mm, engine.reg("rip"), ctx)
+    if fs is None:
+        return False
+    actions = t.process.sighand.actions
+    action = actions[fs.signo]
+    blocked = t.sigmask & signals.bit(fs.signo)
+    if blocked or action.handler == L.SIG_IGN:
+        # force_sig_info_to_task: a blocked or ignored fault takes its default action
+        actions[fs.signo] = SigAction()
+        t.sigmask &= ~signals.bit(fs.signo)
+        return False
+    if action.handler == L.SIG_DFL:
+        return False
+    engine.set_reg("rip", fs.rip)
+    t.trap = (fs.trapno, fs.error_code, fs.cr2 or 0)
+    t.pending.add(fs.signo, fs.siginfo())
+    return True
