@@ -55,10 +55,11 @@ NO_CHILDREN = ("no process has children yet (fork/clone come later): ECHILD afte
                "Linux's argument checks")
 MLOCK = ("checked as Linux does (mapped range, RLIMIT_MEMLOCK); the host is not asked "
          "to pin guest pages")
-EVENTFD = ("a blocking read at zero or write past the maximum waits for another thread; "
-           "EFD_SEMAPHORE")
-PIPE = ("a read or write that must wait parks the thread; a blocking write larger than "
-        "the room left returns a short count instead of waiting for the rest")
+EVENTFD = ("a blocking read at zero or write past the maximum parks the thread until "
+           "the counter changes; signals do not interrupt the wait yet")
+PIPE = ("a read or write that must wait parks the thread (signals do not interrupt it "
+        "yet); a blocking write larger than the room left returns a short count instead "
+        "of waiting for the rest")
 INOTIFY = ("events come only from what the guest itself does through pyunik's system "
            "calls (a host process changing a -v directory is not seen)")
 # inotify_add_watch reads its path only after checking the fd, as Linux does
