@@ -53,11 +53,16 @@ class WaitQueue:
     deadline, another queue of the same wait, a signal); `wake()` on the waiter takes
     it off every queue it was parked on (the scheduler does that)."""
 
-    __slots__ = ("waiters", "what")
+    __slots__ = ("waiters", "what", "pollers")
 
     def __init__(self, what: str):
         self.waiters: list = []
         self.what = what             # "a pipe's data", for the deadlock report
+        # Entries that stay on the queue across wakes (an epoll registration, Linux's
+        # wait_queue_entry with its own func): each wake_all calls notify(events) on
+        # every one, except that of those with `exclusive` set only the first whose
+        # notify returns True is told (EPOLLEXCLUSIVE, add_wait_queue_exclusive).
+        self.pollers: list = []
 
     def __bool__(self) -> bool:
         return bool(self.waiters)
@@ -71,8 +76,20 @@ class WaitQueue:
         except ValueError:
             pass
 
-    def wake_all(self) -> int:
-        """Wake every waiter; returns how many."""
+    def add_poller(self, poller) -> None:
+        self.pollers.append(poller)
+
+    def remove_poller(self, poller) -> None:
+        try:
+            self.pollers.remove(poller)
+        except ValueError:
+            pass
+
+    def wake_all(self, events: int = 0) -> int:
+        """Wake every waiter and tell the pollers; events are the poll bits the
+        change is about (0: any, as a plain wake_up); returns how many waiters."""
+        if self.pollers:
+            self._notify(events)
         woken = self.waiters
         if not woken:
             return 0
@@ -80,6 +97,16 @@ class WaitQueue:
         for w in woken:
             w.wake()
         return len(woken)
+
+    def _notify(self, events: int) -> None:
+        exclusive_done = False
+        for p in list(self.pollers):
+            if p.exclusive:
+                if exclusive_done:
+                    continue
+                exclusive_done = p.notify(events)
+            else:
+                p.notify(events)
 
     def wake(self, n: int = 1, match: Callable | None = None) -> int:
         """Wake up to n waiters (those match(waiter) accepts, when given), oldest

@@ -23,6 +23,8 @@ from .file import File
 
 
 class EventFile(File):
+    can_poll = True
+
     def __init__(self, initval: int, flags: int):
         super().__init__(L.O_RDWR | (flags & L.O_NONBLOCK))
         self.count = initval
@@ -44,7 +46,7 @@ class EventFile(File):
             self._wait()
         value = 1 if self.semaphore else self.count
         self.count -= value
-        self.waiters.wake_all()
+        self.waiters.wake_all(POLLOUT)
         return _U64.pack(value)
 
     def write_iter(self, src, offset: int | None = None) -> int:
@@ -65,7 +67,7 @@ class EventFile(File):
         if self.count + value > MAX_COUNT:
             self._wait()
         self.count += value
-        self.waiters.wake_all()
+        self.waiters.wake_all(POLLIN)
         return 8
 
     def poll(self, events: int) -> int:

@@ -46,6 +46,13 @@ class File:
 
     fsnotify = None     # fs/inotify.py's record of a file opened by path (its current name)
 
+    # Readiness (poll, select, epoll): a file with a poll operation of its own says
+    # so (epoll_ctl refuses the others with EPERM, as for regular files); its
+    # `poll()` gives the ready bits and `wait_queues()` what announces their changes.
+    can_poll = False
+    # fs/eventpoll.py's registrations of this open file, released at its last close
+    epoll_links = None
+
     def close_ref(self) -> None:
         """One fd pointing here went away; the last one closes the file, as __fput
         does: the fsnotify close event (IN_CLOSE_WRITE or IN_CLOSE_NOWRITE), then the
@@ -54,6 +61,9 @@ class File:
         if self.refs == 0:
             if self.fsnotify is not None:
                 self.fsnotify.last_close(self)
+            if self.epoll_links:
+                for item in list(self.epoll_links):
+                    item.release()
             self.close()
 
     @property
@@ -235,6 +245,7 @@ class HostStream(File):
         except OSError:
             mode = 0
         self.seekable = self.positional = statmod.S_ISREG(mode)
+        self.can_poll = not self.seekable      # terminals and pipes; not files on disk
         # What a host pipe or terminal keeps of a write that faulted: whole pages
         # (pipe_write), whole 2 KiB chunks (iterate_tty_write); a file keeps bytes.
         self.write_unit = L.PAGE_SIZE if statmod.S_ISFIFO(mode) else \

@@ -253,6 +253,7 @@ class InotifyFile(File):
     each queued event wakes."""
 
     read_each_iovec = True      # like Linux's inotify: .read, no .read_iter
+    can_poll = True
 
     def __init__(self, notify: Fsnotify, flags: int, uid: int):
         if notify.instances.get(uid, 0) >= MAX_USER_INSTANCES:
@@ -274,7 +275,7 @@ class InotifyFile(File):
     def queue(self, wd: int, mask: int, cookie: int = 0, name: bytes = b"") -> None:
         """fsnotify_add_event with inotify_merge: overflow, else merge, else append."""
         events = self.events
-        self.waiters.wake_all()
+        self.waiters.wake_all(POLLIN)
         if len(events) >= MAX_QUEUED_EVENTS:
             if not self.overflowed:
                 self.overflowed = True

@@ -38,6 +38,11 @@ from ..wait import WaitQueue, WouldBlock
 from .file import File
 from .inode import FileSystem
 
+# What a pipe's wakes are about (the keys pipe_read and pipe_write wake with): an
+# edge-triggered epoll on the read end hears of new data, not of a reader's progress.
+_DATA = POLLIN | POLLRDNORM
+_ROOM = POLLOUT | POLLWRNORM
+
 
 class PipeFS(FileSystem):
     """pipefs (Linux's pipe_mnt): the inode numbers of one kernel's anonymous pipes.
@@ -67,6 +72,8 @@ class PipeBuffer:
 
 
 class PipeEnd(File):
+    can_poll = True
+
     def __init__(self, pipe: PipeBuffer, flags: int):
         super().__init__(flags)
         self.pipe = pipe
@@ -81,7 +88,7 @@ class PipeEnd(File):
             self._wait()
         out = bytes(p.data[:size])
         del p.data[:size]
-        p.waiters.wake_all()
+        p.waiters.wake_all(_ROOM)
         return out
 
     def _wait(self):
@@ -102,7 +109,7 @@ class PipeEnd(File):
             if not n:
                 raise KernelError(errno.EFAULT)
         del p.data[:n]
-        p.waiters.wake_all()
+        p.waiters.wake_all(_ROOM)
         return n
 
     def write_iter(self, src, offset: int | None = None) -> int:
@@ -129,7 +136,7 @@ class PipeEnd(File):
     def write(self, data: bytes) -> int:
         n = min(self._room(len(data)), len(data))
         self.pipe.data += data[:n]
-        self.pipe.waiters.wake_all()
+        self.pipe.waiters.wake_all(_DATA)
         return n
 
     def stat(self) -> tuple:

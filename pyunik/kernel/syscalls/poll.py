@@ -5,10 +5,18 @@ ready, pipes by their buffer and ends, host streams by asking the host; and
 `wait_queues(events)` names what can change that (its WaitQueues, host fds). When
 nothing is ready the call raises WouldBlock on all of them with its deadline, and
 is scanned again when any of them wakes it, with the same deadline.
+
+ppoll, pselect6 and epoll_pwait run with the caller's signal mask replaced by the one
+given for the whole call, parked time included (`with_sigmask`); select, ppoll and
+pselect6 write the time left back as poll_select_finish does (not for a zero or NULL
+timeout; a write that faults is ignored).
+
+Layer: kernel (syscall glue). Calls the Files of the fd table and pyunik/wait.py.
 """
 
 from __future__ import annotations
 
+import struct
 import time
 from errno import EBADF, EINVAL
 
@@ -17,6 +25,10 @@ from ...errors import KernelError
 from ...abi.poll import (POLLERR, POLLFD, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM,
                         POLLWRNORM)
 from ...wait import WouldBlock
+from ..signals import UNBLOCKABLE
+
+# pselect6's sixth argument: struct {const sigset_t *ss; size_t ss_len}
+_SIGSET_ARG = struct.Struct("<QQ")
 
 _IN_SET = POLLIN | POLLRDNORM | POLLHUP | POLLERR
 _OUT_SET = POLLOUT | POLLWRNORM | POLLERR
@@ -84,11 +96,83 @@ def _timespec_ns(t, ptr):
     return t.mm.read_timespec(ptr) if ptr else None
 
 
-def sys_ppoll(t, fds, nfds, tmo_p, sigmask, sigsetsize):
-    """ppoll(2): the signal mask is checked but, with no signal delivery yet, unused."""
-    if sigmask and sigsetsize != L.SIGSET_SIZE:
+def with_sigmask(t, sigmask, sigsetsize, call):
+    """call() with t's signal mask set to the sigset at sigmask (when not NULL) for
+    the call's whole duration, waits included, and put back when it ends
+    (set_user_sigmask / restore_saved_sigmask). EINVAL for a sigsetsize that is not
+    the kernel's."""
+    if not sigmask:
+        return call()
+    if sigsetsize != L.SIGSET_SIZE:
         raise KernelError(EINVAL)
-    return do_poll(t, fds, nfds, _deadline(_timespec_ns(t, tmo_p)))
+    mask = t.mm.read_u64(sigmask) & ~UNBLOCKABLE
+    saved = t.sigmask
+    t.sigmask = mask
+    return _masked(t, saved, call)
+
+
+def _masked(t, saved, call, *args):
+    try:
+        result = call(*args)
+    except WouldBlock as wait:
+        retry = wait.retry
+        wait.retry = lambda timed_out: _masked(t, saved, retry, timed_out)
+        raise
+    except BaseException:
+        t.sigmask = saved
+        raise
+    t.sigmask = saved
+    return result
+
+
+def _write_remaining(t, ptr, deadline, layout, unit):
+    """poll_select_finish: the time left until deadline (0 once past) into the
+    timeval (unit 1000) or timespec (unit 1) at ptr; a fault is ignored."""
+    left = max(0, deadline - time.monotonic_ns())
+    sec, ns = divmod(left, 1000000000)
+    try:
+        t.mm.write(ptr, layout.pack(sec, ns // unit))
+    except KernelError:
+        pass
+
+
+def _finish(t, ptr, deadline, layout, unit, call):
+    """call(), then the remaining time written back (whatever the outcome), unless
+    the timeout was NULL or zero."""
+    if not ptr or deadline is None or deadline == _ZERO:
+        return call()
+    return _finishing(t, ptr, deadline, layout, unit, call)
+
+
+def _finishing(t, ptr, deadline, layout, unit, call, *args):
+    try:
+        result = call(*args)
+    except WouldBlock as wait:
+        retry = wait.retry
+        wait.retry = lambda timed_out: _finishing(t, ptr, deadline, layout, unit, retry,
+                                                  timed_out)
+        raise
+    except KernelError:
+        _write_remaining(t, ptr, deadline, layout, unit)
+        raise
+    _write_remaining(t, ptr, deadline, layout, unit)
+    return result
+
+
+_ZERO = -1      # the deadline of a zero timeout: poll once, write nothing back
+
+
+def _deadline_of(timeout_ns):
+    if timeout_ns == 0:
+        return _ZERO
+    return _deadline(timeout_ns)
+
+
+def sys_ppoll(t, fds, nfds, tmo_p, sigmask, sigsetsize):
+    """ppoll(2): tmo_p NULL waits for ever; the time left is written back."""
+    deadline = _deadline_of(_timespec_ns(t, tmo_p))
+    return with_sigmask(t, sigmask, sigsetsize, lambda: _finish(
+        t, tmo_p, deadline, L.TIMESPEC, 1, lambda: do_poll(t, fds, nfds, deadline)))
 
 
 def _read_fdset(t, ptr, nfds):
@@ -131,16 +215,29 @@ def do_select(t, nfds, readfds, writefds, exceptfds, deadline):
 
 
 def sys_select(t, nfds, readfds, writefds, exceptfds, timeout):
-    """select(2): the remaining time is not written back (Linux does; partial)."""
+    """select(2): the timeval's microseconds may exceed a second (they carry into
+    the seconds, as Linux normalizes them); the time left is written back."""
     ns = None
     if timeout:
         sec, usec = t.mm.read_struct(L.TIMEVAL, timeout)
-        if sec < 0 or not 0 <= usec < 1000000:
+        carry = abs(usec) // 1000000 * (1 if usec >= 0 else -1)   # C's division
+        sec, usec = sec + carry, usec - carry * 1000000
+        if sec < 0 or usec < 0:
             raise KernelError(EINVAL)
         ns = sec * 1000000000 + usec * 1000
-    return do_select(t, nfds, readfds, writefds, exceptfds, _deadline(ns))
+    deadline = _deadline_of(ns)
+    return _finish(t, timeout, deadline, L.TIMEVAL, 1000, lambda: do_select(
+        t, nfds, readfds, writefds, exceptfds, deadline))
 
 
-def sys_pselect6(t, nfds, readfds, writefds, exceptfds, timeout, sigmask):
-    """pselect6(2): as select with a timespec; the signal mask is not used yet."""
-    return do_select(t, nfds, readfds, writefds, exceptfds, _deadline(_timespec_ns(t, timeout)))
+def sys_pselect6(t, nfds, readfds, writefds, exceptfds, timeout, sig):
+    """pselect6(2): as select with a timespec, and sig points to {const sigset_t *ss;
+    size_t ss_len} whose mask is the caller's for the call (NULL ss: unchanged)."""
+    deadline = _deadline_of(_timespec_ns(t, timeout))
+    sigmask = sigsetsize = 0
+    if sig:
+        sigmask, sigsetsize = t.mm.read_struct(_SIGSET_ARG, sig)
+    return with_sigmask(t, sigmask, sigsetsize, lambda: _finish(
+        t, timeout, deadline, L.TIMESPEC, 1, lambda: do_select(
+            t, nfds, readfds, writefds, exceptfds, deadline)))
+

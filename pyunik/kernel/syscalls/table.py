@@ -18,7 +18,7 @@ from errno import ENOSYS
 from typing import Callable
 
 from ...abi.syscall_numbers import NAMES
-from . import cred, files, fs, futex, inotify, mm, poll, proc, signal, time
+from . import cred, epoll, files, fs, futex, inotify, mm, poll, proc, signal, time
 from .args import (DirFd, Enum, Fd, Flags, InBuf, InIovec, Int, Kind, Mode, Off,
                    OutBuf, OutIovec, Path, Ptr, Request, Signal, Size, UInt, ULong)
 
@@ -51,6 +51,9 @@ WAITLOCK = ("a lock that must wait parks the thread until the inode's locks chan
             "no EDEADLK detection (it needs two processes)")
 POLL = ("waits on the files' wait queues and host fds; a wait nothing could end is "
         "a reported deadlock; signals do not interrupt it yet")
+EPOLL = ("level, edge, EPOLLONESHOT, EPOLLEXCLUSIVE, nesting, registrations follow the "
+         "open file; edge-triggered items on host fds (stdio) re-arm once the fd is "
+         "drained; signals do not interrupt the wait yet")
 NO_CHILDREN = ("no process has children yet (fork/clone come later): ECHILD after "
                "Linux's argument checks")
 MLOCK = ("checked as Linux does (mapped range, RLIMIT_MEMLOCK); the host is not asked "
@@ -98,8 +101,8 @@ ROWS = [
     row(20, "writev", fs.sys_writev, Fd, InIovec(2), Int),
     row(21, "access", files.sys_access, Path, Enum(table="access")),
     row(22, "pipe", fs.sys_pipe, Ptr, status=PARTIAL, note=PIPE),
-    row(23, "select", poll.sys_select, Int, Ptr, Ptr, Ptr, Ptr,
-        status=PARTIAL, note=POLL + "; the remaining time is not written back"),
+    row(23, "select", poll.sys_select, Int, Ptr, Ptr, Ptr, Ptr, status=PARTIAL,
+        note=POLL + "; the time left is written back"),
     row(24, "sched_yield", proc.sys_sched_yield),
     row(25, "mremap", mm.sys_mremap, Ptr, Size, Size, Flags(table="mremap"), Ptr,
         status=PARTIAL, note="old_size 0 (duplicating a shared mapping) is EINVAL"),
@@ -239,6 +242,7 @@ ROWS = [
                              "are ENOSYS; signals do not interrupt a wait yet"),
     row(203, "sched_setaffinity", proc.sys_sched_setaffinity, Int, Size, Ptr),
     row(204, "sched_getaffinity", proc.sys_sched_getaffinity, Int, Size, Ptr),
+    row(213, "epoll_create", epoll.sys_epoll_create, Int, status=PARTIAL, note=EPOLL),
     row(217, "getdents64", files.sys_getdents64, Fd, Ptr, UInt),
     row(218, "set_tid_address", proc.sys_set_tid_address, Ptr),
     row(221, "fadvise64", fs.sys_fadvise64, Fd, Off, Off, Enum(table="fadvise")),
@@ -251,6 +255,9 @@ ROWS = [
                              "signals yet; an absolute CLOCK_REALTIME time is taken "
                              "relative at the call"),
     row(231, "exit_group", proc.sys_exit_group, Int),
+    row(232, "epoll_wait", epoll.sys_epoll_wait, Fd, Ptr, Int, Int, status=PARTIAL,
+        note=EPOLL),
+    row(233, "epoll_ctl", epoll.sys_epoll_ctl, Fd, Int, Fd, Ptr, status=PARTIAL, note=EPOLL),
     row(234, "tgkill", signal.sys_tgkill, Int, Int, Signal),
     row(235, "utimes", files.sys_utimes, Path, Ptr),
     row(247, "waitid", cred.sys_waitid, Int, Int, Ptr, Flags(table="wait"), Ptr,
@@ -273,20 +280,25 @@ ROWS = [
     row(268, "fchmodat", files.sys_fchmodat, DirFd, Path, Mode),
     row(269, "faccessat", files.sys_faccessat, DirFd, Path, Enum(table="access")),
     row(270, "pselect6", poll.sys_pselect6, Int, Ptr, Ptr, Ptr, Ptr, Ptr,
-        status=PARTIAL, note=POLL + "; the signal mask is not applied yet"),
+        status=PARTIAL, note=POLL + "; the mask is the thread's for the call; the time "
+                                    "left is written back"),
     row(271, "ppoll", poll.sys_ppoll, Ptr, UInt, Ptr, Ptr, Size,
-        status=PARTIAL, note=POLL + "; the signal mask is not applied yet"),
+        status=PARTIAL, note=POLL + "; the mask is the thread's for the call; the time "
+                                    "left is written back"),
     row(273, "set_robust_list", proc.sys_set_robust_list, Ptr, Size),
     row(274, "get_robust_list", proc.sys_get_robust_list, Int, Ptr, Ptr),
     row(275, "splice", fs.sys_splice, Fd, Ptr, Fd, Ptr, Size, UInt),
     row(276, "tee", fs.sys_tee, Fd, Fd, Size, UInt),
     row(280, "utimensat", files.sys_utimensat, DirFd, Ptr, Ptr, Flags(table="at")),
+    row(281, "epoll_pwait", epoll.sys_epoll_pwait, Fd, Ptr, Int, Int, Ptr, Size,
+        status=PARTIAL, note=EPOLL + "; the mask is the thread's for the call"),
     row(284, "eventfd", fs.sys_eventfd, UInt, status=PARTIAL, note=EVENTFD),
     row(285, "fallocate", files.sys_fallocate, Fd, Int, Off, Off,
         status=PARTIAL, note="modes 0 and KEEP_SIZE; PUNCH_HOLE on in-memory files only; "
                              "the others are EOPNOTSUPP, as on tmpfs"),
     row(290, "eventfd2", fs.sys_eventfd2, UInt, Flags(table="eventfd"),
         status=PARTIAL, note=EVENTFD),
+    row(291, "epoll_create1", epoll.sys_epoll_create1, Int, status=PARTIAL, note=EPOLL),
     row(292, "dup3", fs.sys_dup3, Fd, Fd, Flags(table="fd_flags")),
     row(293, "pipe2", fs.sys_pipe2, Ptr, Flags(table="fd_flags"), status=PARTIAL, note=PIPE),
     row(294, "inotify_init1", inotify.sys_inotify_init1, Flags(table="inotify_init"),
@@ -319,6 +331,8 @@ ROWS = [
     row(437, "openat2", files.sys_openat2, DirFd, Path, Ptr, Size),
     row(439, "faccessat2", files.sys_faccessat2, DirFd, Path, Enum(table="access"),
         Flags(table="at")),
+    row(441, "epoll_pwait2", epoll.sys_epoll_pwait2, Fd, Ptr, Int, Ptr, Ptr, Size,
+        status=PARTIAL, note=EPOLL + "; the mask is the thread's for the call"),
     row(452, "fchmodat2", files.sys_fchmodat2, DirFd, Path, Mode, Flags(table="at")),
 ]
 
