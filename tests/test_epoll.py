@@ -206,13 +206,15 @@ def test_host_pipe_stdin_wakes_epoll_without_busy_waiting(tmp_path):
     code = ("import select, sys, os\n"
             "ep = select.epoll()\n"
             "ep.register(0, select.EPOLLIN | select.EPOLLET)\n"
-            "print(ep.poll(10), flush=True)\n"
+            "print('waiting', flush=True)\n"
+            "print(ep.poll(30), flush=True)\n"
             "print(os.read(0, 10))\n")
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen([sys.executable, "-m", "pyunik", "run", "-q", "--", py, "-c",
                              code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, cwd=REPO)
-    time.sleep(3)
+    assert proc.stdout.readline() == b"waiting\n"
+    time.sleep(0.5)
     before = _cpu_seconds(proc.pid)
     time.sleep(1)
     spent = _cpu_seconds(proc.pid) - before

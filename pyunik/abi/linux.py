@@ -13,6 +13,7 @@ from .auxvec import *
 from .binfmts import *
 from .dirent import *
 from .eventfd import *
+from .eventpoll import *
 from .fcntl import *
 from .fs import *
 from .futex import *

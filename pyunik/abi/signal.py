@@ -58,6 +58,8 @@ MINSIGSTKSZ = 2048
 KERNEL_SIGACTION = struct.Struct("<QQQQ")
 SIGSET = struct.Struct("<Q")
 SIGSET_SIZE = 8
+# fs/select.c: pselect6's sixth argument, struct sigset_argpack {sigset_t *p; size_t size}
+SIGSET_ARGPACK = struct.Struct("<QQ")
 
 # stack_t {void *ss_sp; int ss_flags; size_t ss_size}
 STACK_T = struct.Struct("<Qi4xQ")

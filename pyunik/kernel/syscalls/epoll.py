@@ -12,12 +12,10 @@ from errno import EFAULT, EINVAL, ENOENT, EPERM
 
 from ...abi.eventpoll import (EP_MAX_EVENTS, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL,
                               EPOLL_CTL_MOD, EPOLL_EVENT)
+from ...abi.page import TASK_SIZE
 from ...errors import KernelError
 from ...fs.eventpoll import Epoll, check_events
 from .poll import with_sigmask
-
-_TASK_SIZE = 0x7FFFFFFFF000     # user addresses end here (access_ok)
-
 
 def sys_epoll_create(t, size):
     """epoll_create(2): size is only checked to be positive."""
@@ -70,7 +68,7 @@ def do_epoll_wait(t, epfd, events, maxevents, deadline):
     by one, and a copy that faults ends them (EFAULT if it was the first)."""
     if maxevents <= 0 or maxevents > EP_MAX_EVENTS:
         raise KernelError(EINVAL)
-    if events + maxevents * EPOLL_EVENT.size > _TASK_SIZE:
+    if events + maxevents * EPOLL_EVENT.size > TASK_SIZE:
         raise KernelError(EFAULT)
     ep = t.process.fds.get(epfd)
     if not isinstance(ep, Epoll):

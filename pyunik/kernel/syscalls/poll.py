@@ -16,7 +16,6 @@ Layer: kernel (syscall glue). Calls the Files of the fd table and pyunik/wait.py
 
 from __future__ import annotations
 
-import struct
 import time
 from errno import EBADF, EINVAL
 
@@ -26,9 +25,6 @@ from ...abi.poll import (POLLERR, POLLFD, POLLHUP, POLLIN, POLLNVAL, POLLOUT, PO
                         POLLWRNORM)
 from ...wait import WouldBlock
 from ..signals import UNBLOCKABLE
-
-# pselect6's sixth argument: struct {const sigset_t *ss; size_t ss_len}
-_SIGSET_ARG = struct.Struct("<QQ")
 
 _IN_SET = POLLIN | POLLRDNORM | POLLHUP | POLLERR
 _OUT_SET = POLLOUT | POLLWRNORM | POLLERR
@@ -138,8 +134,9 @@ def _write_remaining(t, ptr, deadline, layout, unit):
 
 def _finish(t, ptr, deadline, layout, unit, call):
     """call(), then the remaining time written back (whatever the outcome), unless
-    the timeout was NULL or zero."""
-    if not ptr or deadline is None or deadline == _ZERO:
+    the timeout was NULL. (Linux skips a zero timeout too: writing its zero back
+    changes nothing, and a fault is ignored.)"""
+    if not ptr or deadline is None:
         return call()
     return _finishing(t, ptr, deadline, layout, unit, call)
 
@@ -159,18 +156,9 @@ def _finishing(t, ptr, deadline, layout, unit, call, *args):
     return result
 
 
-_ZERO = -1      # the deadline of a zero timeout: poll once, write nothing back
-
-
-def _deadline_of(timeout_ns):
-    if timeout_ns == 0:
-        return _ZERO
-    return _deadline(timeout_ns)
-
-
 def sys_ppoll(t, fds, nfds, tmo_p, sigmask, sigsetsize):
     """ppoll(2): tmo_p NULL waits for ever; the time left is written back."""
-    deadline = _deadline_of(_timespec_ns(t, tmo_p))
+    deadline = _deadline(_timespec_ns(t, tmo_p))
     return with_sigmask(t, sigmask, sigsetsize, lambda: _finish(
         t, tmo_p, deadline, L.TIMESPEC, 1, lambda: do_poll(t, fds, nfds, deadline)))
 
@@ -225,7 +213,7 @@ def sys_select(t, nfds, readfds, writefds, exceptfds, timeout):
         if sec < 0 or usec < 0:
             raise KernelError(EINVAL)
         ns = sec * 1000000000 + usec * 1000
-    deadline = _deadline_of(ns)
+    deadline = _deadline(ns)
     return _finish(t, timeout, deadline, L.TIMEVAL, 1000, lambda: do_select(
         t, nfds, readfds, writefds, exceptfds, deadline))
 
@@ -233,10 +221,10 @@ def sys_select(t, nfds, readfds, writefds, exceptfds, timeout):
 def sys_pselect6(t, nfds, readfds, writefds, exceptfds, timeout, sig):
     """pselect6(2): as select with a timespec, and sig points to {const sigset_t *ss;
     size_t ss_len} whose mask is the caller's for the call (NULL ss: unchanged)."""
-    deadline = _deadline_of(_timespec_ns(t, timeout))
+    deadline = _deadline(_timespec_ns(t, timeout))
     sigmask = sigsetsize = 0
     if sig:
-        sigmask, sigsetsize = t.mm.read_struct(_SIGSET_ARG, sig)
+        sigmask, sigsetsize = t.mm.read_struct(L.SIGSET_ARGPACK, sig)
     return with_sigmask(t, sigmask, sigsetsize, lambda: _finish(
         t, timeout, deadline, L.TIMESPEC, 1, lambda: do_select(
             t, nfds, readfds, writefds, exceptfds, deadline)))
