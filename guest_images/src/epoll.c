@@ -306,6 +306,63 @@ static void remaining_time(void)
     close(p[1]);
 }
 
+/* a signal blocked outside the call but not by its mask interrupts ppoll and
+ * epoll_pwait: EINTR, the handler ran, and the old mask is back afterwards */
+static volatile int handled;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    handled++;
+}
+
+static void *kill_later(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 50000000};
+    nanosleep(&ts, NULL);
+    kill(getpid(), SIGUSR1);
+    nanosleep(&ts, NULL);
+    kill(getpid(), SIGUSR1);
+    return NULL;
+}
+
+static void signal_during_wait(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    sigset_t usr1, empty, now;
+    sigemptyset(&usr1);
+    sigemptyset(&empty);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);     /* the killer thread inherits it */
+    int p[2];
+    pipe(p);
+    pthread_t th;
+    pthread_create(&th, NULL, kill_later, NULL);
+    struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+    struct timespec ts = {5, 0};
+    long n = raw_syscall5(SYS_ppoll, &pfd, 1, &ts, &empty, 8);
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    printf("ppoll interrupted %s, handled %d, blocked after %d, time left %d\n",
+           n == -EINTR ? "EINTR" : "no", handled, sigismember(&now, SIGUSR1),
+           ts.tv_sec >= 3 && ts.tv_sec < 5);
+    int ep = epoll_create1(0);
+    ctl(ep, EPOLL_CTL_ADD, p[0], EPOLLIN, 0);
+    struct epoll_event ev;
+    n = raw_syscall6(SYS_epoll_pwait, ep, (long)&ev, 1, 5000, (long)&empty, 8);
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    printf("epoll_pwait interrupted %s, handled %d, blocked after %d\n",
+           n == -EINTR ? "EINTR" : "no", handled, sigismember(&now, SIGUSR1));
+    pthread_join(th, NULL);
+    sigprocmask(SIG_UNBLOCK, &usr1, NULL);
+    close(ep);
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -318,5 +375,6 @@ int main(void)
     echo();
     semaphore();
     remaining_time();
+    signal_during_wait();
     return 0;
 }

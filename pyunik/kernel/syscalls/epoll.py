@@ -15,7 +15,8 @@ from ...abi.eventpoll import (EP_MAX_EVENTS, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL
 from ...abi.page import TASK_SIZE
 from ...errors import KernelError
 from ...fs.eventpoll import Epoll, check_events
-from .poll import with_sigmask
+from ...wait import WouldBlock
+from .poll import interruptible, with_sigmask
 
 def sys_epoll_create(t, size):
     """epoll_create(2): size is only checked to be positive."""
@@ -75,7 +76,10 @@ def do_epoll_wait(t, epfd, events, maxevents, deadline):
         raise KernelError(EINVAL)
 
     def attempt(timed_out=False):
-        got = ep.wait(maxevents, deadline, attempt)
+        try:
+            got = ep.wait(maxevents, deadline, attempt)
+        except WouldBlock as wait:
+            raise interruptible(t, wait) from None
         for i, (revents, data) in enumerate(got):
             try:
                 t.mm.write(events + i * EPOLL_EVENT.size, EPOLL_EVENT.pack(revents, data))

@@ -17,14 +17,14 @@ Layer: kernel (syscall glue). Calls the Files of the fd table and pyunik/wait.py
 from __future__ import annotations
 
 import time
-from errno import EBADF, EINVAL
+from errno import EBADF, EINTR, EINVAL
 
 from ...abi import linux as L
 from ...errors import KernelError
 from ...abi.poll import (POLLERR, POLLFD, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM,
                         POLLWRNORM)
 from ...wait import WouldBlock
-from ..signals import UNBLOCKABLE
+from .. import signals
 
 _IN_SET = POLLIN | POLLRDNORM | POLLHUP | POLLERR
 _OUT_SET = POLLOUT | POLLWRNORM | POLLERR
@@ -63,7 +63,7 @@ def _wait(t, wanted, deadline, again):
             q, h = f.wait_queues(events & (POLLIN | POLLPRI | POLLOUT))
             queues.extend(q)
             host.extend(h)
-    raise WouldBlock(queues, deadline, host, retry=again, what="poll")
+    raise interruptible(t, WouldBlock(queues, deadline, host, retry=again, what="poll"))
 
 
 def _deadline(timeout_ns):
@@ -94,31 +94,29 @@ def _timespec_ns(t, ptr):
 
 def with_sigmask(t, sigmask, sigsetsize, call):
     """call() with t's signal mask set to the sigset at sigmask (when not NULL) for
-    the call's whole duration, waits included, and put back when it ends
-    (set_user_sigmask / restore_saved_sigmask). EINVAL for a sigsetsize that is not
-    the kernel's."""
+    the call's whole duration, waits included (set_user_sigmask): the mask from
+    before is kept in t.saved_sigmask, which signal delivery puts back when the
+    call returns, or which the frame of a handler run then restores
+    (kernel/delivery.py). EINVAL for a sigsetsize that is not the kernel's."""
     if not sigmask:
         return call()
     if sigsetsize != L.SIGSET_SIZE:
         raise KernelError(EINVAL)
-    mask = t.mm.read_u64(sigmask) & ~UNBLOCKABLE
-    saved = t.sigmask
+    mask = t.mm.read_u64(sigmask) & ~signals.UNBLOCKABLE
+    if t.saved_sigmask is None:
+        t.saved_sigmask = t.sigmask
     t.sigmask = mask
-    return _masked(t, saved, call)
+    t.process.kernel.sched.stop_at_syscall_end(t)
+    return call()
 
 
-def _masked(t, saved, call, *args):
-    try:
-        result = call(*args)
-    except WouldBlock as wait:
-        retry = wait.retry
-        wait.retry = lambda timed_out: _masked(t, saved, retry, timed_out)
-        raise
-    except BaseException:
-        t.sigmask = saved
-        raise
-    t.sigmask = saved
-    return result
+def interruptible(t, wait: WouldBlock) -> WouldBlock:
+    """A wait about to park: EINTR instead when a signal t takes is pending already
+    (poll, select and epoll_wait check signal_pending before they sleep)."""
+    if signals.deliverable(t):
+        signals.recalc(t)
+        raise KernelError(EINTR)
+    return wait
 
 
 def _write_remaining(t, ptr, deadline, layout, unit):

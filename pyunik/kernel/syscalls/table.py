@@ -50,10 +50,10 @@ XATTR = "no extended attributes are stored: get/remove ENODATA, set ENOTSUP, lis
 WAITLOCK = ("a lock that must wait parks the thread until the inode's locks change; "
             "no EDEADLK detection (it needs two processes)")
 POLL = ("waits on the files' wait queues and host fds; a wait nothing could end is "
-        "a reported deadlock; signals do not interrupt it yet")
+        "a reported deadlock")
 EPOLL = ("level, edge, EPOLLONESHOT, EPOLLEXCLUSIVE, nesting, registrations follow the "
          "open file; edge-triggered items on host fds (stdio) re-arm once the fd is "
-         "drained; signals do not interrupt the wait yet")
+         "drained (the host gives no edges)")
 NO_CHILDREN = ("no process has children yet (fork/clone come later): ECHILD after "
                "Linux's argument checks")
 MLOCK = ("checked as Linux does (mapped range, RLIMIT_MEMLOCK); the host is not asked "
