@@ -50,7 +50,7 @@ def test_signals_ending_waits_match_linux(run_native, run_pyunik, libc):
     left, poll never restarted, sigsuspend, pause, sigwaitinfo/sigtimedwait, queued
     real-time values, tgkill to one thread, a process-directed signal taken by the
     thread that does not block it, kill's errors, siglongjmp out of SIGSEGV."""
-    argv = ["guest_images/bin/sigwait-" + libc]
+    argv = ["guest_images/bin/" + "sigwait" + "-" + libc]
     native = run_native(argv)
     assert native.status == 0 and native.stdout.endswith(b"done\n"), native
     emulated = run_pyunik(argv)
