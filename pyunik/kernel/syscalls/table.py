@@ -59,10 +59,9 @@ NO_CHILDREN = ("no process has children yet (fork/clone come later): ECHILD afte
 MLOCK = ("checked as Linux does (mapped range, RLIMIT_MEMLOCK); the host is not asked "
          "to pin guest pages")
 EVENTFD = ("a blocking read at zero or write past the maximum parks the thread until "
-           "the counter changes; signals do not interrupt the wait yet")
-PIPE = ("a read or write that must wait parks the thread (signals do not interrupt it "
-        "yet); a blocking write larger than the room left returns a short count instead "
-        "of waiting for the rest")
+           "the counter changes")
+PIPE = ("a read or write that must wait parks the thread; a blocking write larger than "
+        "the room left returns a short count instead of waiting for the rest")
 INOTIFY = ("events come only from what the guest itself does through pyunik's system "
            "calls (a host process changing a -v directory is not seen)")
 # inotify_add_watch reads its path only after checking the fd, as Linux does
@@ -239,7 +238,7 @@ ROWS = [
     row(202, "futex", futex.sys_futex, Ptr, Enum(table="futex"), UInt, Ptr, Ptr, UInt,
         status=PARTIAL, note="WAIT, WAKE, the BITSET forms, REQUEUE, CMP_REQUEUE, WAKE_OP, "
                              "private and shared, FUTEX_CLOCK_REALTIME; the PI operations "
-                             "are ENOSYS; signals do not interrupt a wait yet"),
+                             "are ENOSYS"),
     row(203, "sched_setaffinity", proc.sys_sched_setaffinity, Int, Size, Ptr),
     row(204, "sched_getaffinity", proc.sys_sched_getaffinity, Int, Size, Ptr),
     row(213, "epoll_create", epoll.sys_epoll_create, Int, status=PARTIAL, note=EPOLL),
@@ -251,9 +250,9 @@ ROWS = [
                              "per-process clock ids (negative) are EINVAL"),
     row(229, "clock_getres", time.sys_clock_getres, Enum(table="clock"), Ptr),
     row(230, "clock_nanosleep", time.sys_clock_nanosleep, Enum(table="clock"), Int, Ptr, Ptr,
-        status=PARTIAL, note="parks the thread until its deadline; not interruptible by "
-                             "signals yet; an absolute CLOCK_REALTIME time is taken "
-                             "relative at the call"),
+        status=PARTIAL, note="parks the thread until its deadline (a handled signal ends "
+                             "a relative sleep with EINTR and rem); an absolute "
+                             "CLOCK_REALTIME time is taken relative at the call"),
     row(231, "exit_group", proc.sys_exit_group, Int),
     row(232, "epoll_wait", epoll.sys_epoll_wait, Fd, Ptr, Int, Int, status=PARTIAL,
         note=EPOLL),
