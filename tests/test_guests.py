@@ -161,10 +161,6 @@ def test_crash_report(run_native, run_pyunik, libc):
     assert any(int(a, 16) <= rip < int(b, 16) for a, b in exec_maps), report
 
 
-@pytest.mark.xfail(strict=True, reason="known difference: guest signal handlers are not run "
-                   "yet (signal delivery is a later issue), so the fault kills the guest; "
-                   "and mapped pages wholly past the end of a file read as zeros where "
-                   "Linux raises SIGBUS (touching a host mapping there would fault pyunik)")
 @pytest.mark.parametrize("libc", LIBCS)
 def test_mmapfile_sigbus_in_guest_tmp(run_native, run_pyunik, tmp_path, libc):
     """mmapfile's SIGBUS/SIGSEGV checks (test_files.py runs the other modes): reads of

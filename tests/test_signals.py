@@ -34,7 +34,6 @@ def test_sigframe_runs_natively(run_native, libc):
     _check_native(run_native(_sigframe(libc)))
 
 
-@pytest.mark.xfail(strict=True, reason="signal delivery lands with issue 8")
 @pytest.mark.parametrize("libc", LIBCS)
 def test_sigframe_matches_linux(run_native, run_pyunik, libc):
     native = run_native(_sigframe(libc))

@@ -184,7 +184,9 @@ def fault(t, gfault) -> bool:
         ctx = engine.save_context()
     fs = fault_signal(gfault, t.mm, engine.reg("rip"), ctx)
     if fs is None:
-        return False
+        # A page hidden past a file's end that the file has grown over since.
+        return gfault.access is not None and gfault.kind == "segv" and \
+            t.mm.reveal(gfault.address)
     actions = t.process.sighand.actions
     action = actions[fs.signo]
     blocked = t.sigmask & signals.bit(fs.signo)

@@ -324,6 +324,30 @@ class AddressSpace(UserMemory):
             start, end, prot, flags = max(cut, v.start), v.end, v.prot, v.flags
             self.unmap_range(start, end)
             self.map_anonymous(start, end - start, prot, flags | L.MAP_ANONYMOUS)
+            self.name_file_mapping(start, end - start, inode, v.offset + (start - v.start),
+                                   v.name)
+            self.hide_past_end(start, end)
+
+    def hide_past_end(self, start: int, end: int) -> None:
+        """[start, end) of a file mapping lies wholly past the file's end: no access
+        in the engine, so a touch faults and the kernel raises SIGBUS as Linux does
+        (kernel/faults.py reads the VMA and the file's size). The host pages behind
+        stay zero-fill, ready for `reveal` when the file grows."""
+        for v in self.overlapping(start, end):
+            a, b = max(v.start, start), min(v.end, end)
+            if a < b and v.prot & 7:
+                self.regions.hide(a, b)
+
+    def reveal(self, addr: int) -> bool:
+        """The page at addr was hidden past a file's end and the file has grown over
+        it since: show it with its VMA's access (its zero-fill pages, not the file's:
+        a limit of pyunik's). False when the page is not such a hidden page."""
+        v = self.find(addr)
+        page = addr & L.PAGE_MASK
+        if v is None or v.file is None or not v.prot & 7 or self.engine.page_access(page):
+            return False
+        self.regions.show(page, page + L.PAGE_SIZE, v.prot & 7, v.host_at(page))
+        return True
 
     def munmap(self, addr: int, length: int) -> None:
         if addr & ~L.PAGE_MASK or length == 0:

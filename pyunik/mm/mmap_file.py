@@ -50,7 +50,7 @@ def mmap_file(mm, addr: int, length: int, prot: int, flags: int, file, offset: i
     if source is not None:
         # Map the host file only where it has pages: touching a host mapping past
         # the end of its file would fault pyunik itself. Pages wholly past the end
-        # stay anonymous zeros (Linux would raise SIGBUS there).
+        # stay anonymous zeros, out of the guest's reach (below).
         host_fd, host_offset = source[0], source[1] + offset
         backed = min(size, page_up(max(0, os.fstat(host_fd).st_size - host_offset)))
         if backed:
@@ -60,9 +60,14 @@ def mmap_file(mm, addr: int, length: int, prot: int, flags: int, file, offset: i
         data_size = min(size, max(0, inode.size - offset))
         if data_size:
             fill(mm, start, inode.read(offset, data_size))
+        backed = page_up(data_size)
     path = file.path
     mm.name_file_mapping(start, size, inode, offset,
                          path.text().decode(errors="replace") if path else "")
+    # A touch of a page wholly past the file's end is SIGBUS, as on Linux (a
+    # ramfs file's host pages may go further: the file can grow into them).
+    valid = min(backed, page_up(max(0, inode.size - offset)))
+    mm.hide_past_end(start + valid, start + size)
     if not may_write:
         for v in mm.overlapping(start, start + size):
             v.may_write = False

@@ -80,8 +80,8 @@ ROWS = [
     row(9, "mmap", mm.sys_mmap, Ptr, Size, Flags(table="prot"), Flags(table="mmap"), Fd, Off,
         status=PARTIAL, note="file pages are shared with the file (ramfs, memfd, hostfs, the "
                              "automatic image); members of built images are copied at mmap "
-                             "time; pages wholly past the end of a file read as zeros where "
-                             "Linux raises SIGBUS"),
+                             "time; a touch wholly past the file's end is SIGBUS; a copied "
+                             "file's pages the file grows into later read as zeros"),
     row(10, "mprotect", mm.sys_mprotect, Ptr, Size, Flags(table="prot"),
         status=PARTIAL, note="a range with a hole fails with ENOMEM before changing any page"),
     row(11, "munmap", mm.sys_munmap, Ptr, Size),
