@@ -29,6 +29,16 @@ def test_pthreads_program_matches_native(name):
     assert_same(native, emulated)
 
 
+@pytest.mark.parametrize("name", ["cancel-musl", "cancel-glibc"])
+def test_pthread_cancel_matches_native(name):
+    """A thread cancelled while parked in read, and one cancelled at testcancel."""
+    native = run_native([BIN / name])
+    emulated = run_pyunik([BIN / name])
+    assert_no_traceback(emulated)
+    assert native.status == 0 and native.stdout.count(b": yes") == 2
+    assert_same(native, emulated)
+
+
 PY_THREADS = """
 import threading, concurrent.futures as cf, os
 r = []
