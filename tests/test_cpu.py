@@ -131,3 +131,22 @@ def test_engine_unmap_protect_and_remap():
     engine.protect(code + PAGE, PAGE, 3)
     assert engine.run(0x600000) is None and engine.reg("rax") == 1
     del keep, other, store
+
+
+def test_stops_from_another_thread_resume_exactly():
+    """A time slice ended by a host timer stops the CPU between two instructions
+    (cpu/stops.py): resumed at rip, no store runs twice. The loop counts in a
+    register and in memory; Unicorn's own stop after a store would make the memory
+    count run ahead."""
+    code = 0x700000
+    loop = bytes.fromhex("48ffc1" "48830701" "ebf7")   # l: inc rcx; add qword [rdi], 1; jmp l
+    engine, keep = _engine_with({code: (5, loop), code + PAGE: (3, b"")})
+    assert engine.block_stops, "unicorn's layout not recognised: slices are budgets"
+    engine.set_reg("rdi", code + PAGE)
+    pc = code
+    for _ in range(150):
+        assert engine.run(pc, seconds=0.001) is None and engine.preempted
+        pc = engine.reg("rip")
+        assert pc == code         # the loop is one translated block
+    count = int.from_bytes(engine.read(code + PAGE, 8), "little")
+    assert count == engine.reg("rcx") > 0

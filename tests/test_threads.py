@@ -195,6 +195,28 @@ def test_host_sigint_ends_a_sleeping_guest_at_once():
     assert proc.returncode == -signal.SIGINT
 
 
+@pytest.mark.skipif(shutil.which("python3") is None, reason="no python3")
+def test_host_sigint_reaches_a_guest_that_makes_no_system_call():
+    """A busy guest python3 (no system call in its loop) gets the terminal's SIGINT
+    at once: its handler runs and `KeyboardInterrupt` ends it, as natively."""
+    import signal
+    import subprocess
+    from conftest import pyunik_command
+    code = "print('ready', flush=True)\nwhile True: pass"
+    argv = ["/usr/bin/python3", "-c", code]
+    outs = []
+    for cmd in (argv, pyunik_command(argv, extra_opts=["-q"])):
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        assert proc.stdout.readline() == b"ready\n"
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        outs.append((proc.returncode, err.decode().splitlines()[-1:]))
+    assert outs[0] == (-signal.SIGINT, ["KeyboardInterrupt"])
+    assert outs[1] == outs[0]
+
+
 def test_strace_names_each_thread():
     """With several threads, each strace line starts [pid TID], as strace -f's do;
     a call that waited is printed when it completes."""

@@ -1,7 +1,8 @@
 """The CPU: one Unicorn x86-64 engine and the fast path from `syscall` to the kernel.
 
 Layer: cpu/, the bottom; the only package that imports unicorn. Uses cpu/paging.py
-for the page tables.
+for the page tables, cpu/context.py for whole thread contexts and cpu/stops.py for
+stops from other host threads.
 
 The kernel sees an `Engine`: map host memory at guest addresses, read and write guest
 memory and registers, run until the guest stops, and a syscall callback called with
@@ -36,6 +37,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 from ..abi import x86 as arch
 from . import paging
 from .context import ContextSwitcher, CpuContext
+from .stops import SliceTimer, ask_for_block_stops
 from .paging import NO_EXECUTE, PAGE, PRESENT, WRITABLE, PageTables
 
 # The unicorn library loaded again without argtypes: a call with prebuilt ctypes
@@ -132,10 +134,15 @@ class Engine:
         self.pending_error: BaseException | None = None
         self._fault_pc: int | None = None
         self._stop_requested = False
-        self.preempted = False    # the last run ended because its budget ran out
+        self.preempted = False    # the last run ended because its slice ran out
         self._pages = PageTables()
         self._regions = paging.PhysicalRegions()
         self._enable_paging()
+        # Once Unicorn is set up (mapping memory does that) and before any code is
+        # translated: stops land on block boundaries only, so a run stopped from
+        # another thread resumes exactly (cpu/stops.py).
+        self.block_stops = ask_for_block_stops(self.uc._uch.value)
+        self._slices = SliceTimer(self._stop_from_timer)
         self._install_hooks()
         # A user thread's selectors, as Linux loads them (Unicorn starts with 0s).
         self.uc.reg_write(x86.UC_X86_REG_CS, arch.USER_CS)
@@ -235,19 +242,19 @@ class Engine:
 
     # ---- running --------------------------------------------------------------------------
 
-    def run(self, pc: int, budget: int = 0) -> GuestFault | None:
-        """Run from pc until stop() or a fault, or (budget > 0) for at most budget
-        instructions. Returns the fault, if any; `preempted` says the budget ran out.
+    def run(self, pc: int, budget: int = 0, seconds: float = 0.0) -> GuestFault | None:
+        """Run from pc until stop() or a fault, and (seconds > 0) at most that long,
+        or (budget > 0) for at most budget instructions. Returns the fault, if any;
+        `preempted` says the time or the budget ran out.
 
         An exception raised by the syscall callback is re-raised here.
 
-        The budget is how a time slice ends: Unicorn counts instructions exactly, so
-        the guest resumes where it stopped. A stop from a host timer would cost
-        nothing, but it can land after the instruction at the reported rip wrote
-        memory (see stop()), and resuming there would run that instruction twice
-        (`add qword [rdi], 1` in four preempted threads: counts off by one or two).
-        Counting makes guest code several times slower, so the scheduler asks for a
-        budget only while another thread is waiting for the CPU.
+        Either is how a time slice ends. With `block_stops` (cpu/stops.py) a host
+        timer stops the CPU on a block boundary at no cost to guest code. Without
+        it, a stop from another thread can land after the instruction at the
+        reported rip wrote memory, and resuming there would run it twice, so the
+        scheduler asks for a budget instead: Unicorn counts instructions exactly,
+        but counting makes guest code several times slower.
         """
         self.fault = None
         self.pending_error = None
@@ -255,15 +262,20 @@ class Engine:
         self._stop_requested = False
         self.preempted = False
         self._clear_cr2()
+        if seconds:
+            self._slices.arm(seconds)
         try:
             self.uc.emu_start(pc, 0, 0, budget)
         except UcError as e:
             if self.pending_error is None and self.fault is None:
                 self.fault = self._fault_from_error(e.errno)
-        if budget and self.fault is None and self.pending_error is None \
+        self._slices.disarm()
+        timed_out, self._slices.fired = self._slices.fired, False
+        if (budget or timed_out) and self.fault is None and self.pending_error is None \
                 and not self._stop_requested and self._fault_pc is None:
-            # Stopped by itself: the budget ran out, unless a page fault stopped it
-            # silently (CR2 set) or it is at a hlt (both decoded below).
+            # Stopped by itself (the budget ran out) or by the slice timer, unless a
+            # page fault stopped it silently (CR2 set) or it is at a hlt (both
+            # decoded below).
             self.preempted = self.uc.reg_read(x86.UC_X86_REG_CR2) == _CR2_UNSET and \
                 self.read_code(self.reg("rip"))[:1] != b"\xf4"
         if self._fault_pc is not None:
@@ -339,12 +351,18 @@ class Engine:
     def stop(self) -> None:
         """End the current run (from a hook, or from another host thread).
 
-        A stop from another thread is for ending a run, not for pausing one: with
-        Unicorn 2.1.4 it can land after the instruction at the reported rip has
-        already written memory, so starting again at rip runs that instruction twice
-        (`add qword [rdi], 1` in a loop, stopped every 10 ms and restarted: 12 extra
-        additions in 15 stops; interp-musl and busybox gzip give wrong results)."""
+        From another thread, a run may be resumed at rip afterwards only with
+        `block_stops` (cpu/stops.py); without it the stop can land after the
+        instruction at rip wrote memory, and resuming would run it twice."""
         self._stop_requested = True
+        _emu_stop(self._handle)
+
+    def preempt_in(self, seconds: float) -> None:
+        """End the current (or next) run seconds from now, as its time slice: the run
+        returns with `preempted` set. Only with `block_stops` (see run())."""
+        self._slices.arm(seconds)
+
+    def _stop_from_timer(self) -> None:
         _emu_stop(self._handle)
 
     # ---- registers ------------------------------------------------------------------------

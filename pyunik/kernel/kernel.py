@@ -286,14 +286,15 @@ class Kernel:
 
         - Every thread parked (a read, a sleep, a poll): the idle wait is woken
           through the scheduler's pipe, at once; the parked call is interrupted.
-        - A thread running guest code: the engine's syscall callback is swapped
-          for one that ends the run when the current system call returns (the fast
-          path pays nothing for that), and a budgeted run (while threads share the
-          CPU) ends by itself within a slice. A stop from this thread cannot be
-          used for that, since resuming after it may replay a store (cpu/engine.py);
-          it is used only when the signal's action is to end the process, which
-          never resumes the run. So a compute-bound guest that makes no system
-          call sees a caught host signal only at its next system call.
+        - A thread running guest code: its run is stopped from this thread. With
+          `engine.block_stops` (cpu/stops.py) the stop lands between two
+          instructions and the run loop resumes the thread after delivering the
+          signal, so even a guest that makes no system call sees it at once.
+          Without it, a stop from another thread can replay a store on resuming
+          (cpu/engine.py), so it is used only when the signal's action ends the
+          process; otherwise the engine's syscall callback is swapped for one that
+          ends the run when the current system call returns (the fast path pays
+          nothing for that), and a budgeted run ends by itself within a slice.
         """
         self.host_signals.append(sig)
         self.sched.notify()
@@ -304,7 +305,8 @@ class Kernel:
         action = process.sighand.actions[sig]
         fatal = action.handler == L.SIG_DFL and sig not in signals.DEFAULT_IGNORE
         process.engine.on_syscall = self._dispatch_then_stop
-        if fatal and any(not th.sigmask & signals.bit(sig) for th in process.threads):
+        if process.engine.block_stops or \
+                fatal and any(not th.sigmask & signals.bit(sig) for th in process.threads):
             self.sched.host_stop(process.engine)
 
     def _dispatch_then_stop(self, regs):

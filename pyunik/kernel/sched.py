@@ -11,15 +11,16 @@ A thread leaves the CPU when
 - its system call must wait: the handler raised `WouldBlock` (pyunik/wait.py)
   before any side effect, and the dispatcher called `block()`, which parks the
   thread on the wait queues and deadline named and stops the engine;
-- its time slice ends: while another thread waits for the CPU, a thread runs with
-  an instruction budget of SLICE (cpu/engine.py says why a budget and not a host
-  timer), and a thread made runnable by the running one's system call (a wake, a
-  clone) stops that call's thread at the call's end, so the next run is budgeted;
-  a lone thread runs with no budget and pays nothing. Unicorn retranslates code
-  when a run's budget is turned on or off (~140 us), so runs stay budgeted while
-  threads have switched within the last BUDGET_LINGER seconds (a futex ping-pong
-  then costs its syscalls and switches only), and a thread that runs on alone
-  afterwards runs unbudgeted again from its next run;
+- its time slice ends: while another thread waits for the CPU, the engine's host
+  timer ends the run after SLICE_SECONDS (a thread made runnable by the running
+  one's system call arms it then); a stop lands on a translated-block boundary
+  (cpu/stops.py), so the thread resumes exactly, and a lone thread is never
+  stopped and pays nothing. Where Unicorn's layout is unknown and stops are not
+  exact (`engine.block_stops` false), a slice is an instruction budget of SLICE
+  instead, and a thread made runnable by the running one's system call stops that
+  call's thread at the call's end so the next run is budgeted; Unicorn retranslates
+  code when a run's budget is turned on or off (~140 us), so runs then stay
+  budgeted while threads have switched within the last BUDGET_LINGER seconds;
 - it yields (sched_yield with another thread runnable), exits, or faults.
 
 A parked thread is woken by a WaitQueue wake, its deadline, or readiness of the host
@@ -55,6 +56,7 @@ from .process import ProcessExit, ThreadExit
 
 RUNNING, RUNNABLE, BLOCKED, DEAD = "running", "runnable", "blocked", "dead"
 SLICE = 200_000     # instructions a thread runs while another waits for the CPU
+SLICE_SECONDS = 0.01  # the same slice, as host time, where a timer can end it
 BUDGET_LINGER = 0.05   # seconds runs stay budgeted after the last switch
 
 
@@ -135,7 +137,11 @@ class Scheduler:
         running = self.on_cpu
         if running is not None and running.state == RUNNING and not self._resched:
             self._resched = True
-            running.process.engine.stop()
+            engine = running.process.engine
+            if engine.block_stops:
+                engine.preempt_in(SLICE_SECONDS)    # its run goes on until then
+            else:
+                engine.stop()
 
     def stop_at_syscall_end(self, t) -> None:
         """End t's run when its current system call returns, so that the run loop
@@ -145,8 +151,8 @@ class Scheduler:
             t.process.engine.stop()
 
     def host_stop(self, engine) -> None:
-        """From another host thread: end the current run for a host signal whose
-        action ends the process (the run is never resumed; see Kernel.interrupt)."""
+        """From another host thread: end the current run for a host signal (the run
+        is resumed only where the engine's stops are exact; see Kernel.interrupt)."""
         self._kernel_stop = True
         engine.stop()
 
@@ -258,9 +264,16 @@ class Scheduler:
             if t.restart is not None or t.saved_sigmask is not None or \
                     signals.deliverable(t):
                 delivery.deliver(t)
-            budgeted = bool(self.runq) or \
-                time.monotonic() - self._last_switch < BUDGET_LINGER
-            self._resched = budgeted     # a budgeted run ends by itself
+            if engine.block_stops:
+                # A host timer ends the slice, at no cost to guest code.
+                budgeted = False
+                self._resched = bool(self.runq)
+                if self._resched:
+                    engine.preempt_in(SLICE_SECONDS)
+            else:
+                budgeted = bool(self.runq) or \
+                    time.monotonic() - self._last_switch < BUDGET_LINGER
+                self._resched = budgeted     # a budgeted run ends by itself
             try:
                 fault = engine.run(engine.reg("rip"), SLICE if budgeted else 0)
             except ThreadExit as e:
@@ -272,8 +285,8 @@ class Scheduler:
                 if delivery.fault(t, fault):
                     continue
                 return fault, t
-            if t.state == RUNNING and not engine.preempted and not (
-                    self._resched and not budgeted):
+            stopped_for_slice = self._resched and not budgeted and not engine.block_stops
+            if t.state == RUNNING and not engine.preempted and not stopped_for_slice:
                 if kernel.host_signals or self._kernel_stop:
                     continue
                 return None, t          # stopped by itself: a hlt or the like

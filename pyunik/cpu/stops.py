@@ -1,0 +1,107 @@
+"""Stopping the CPU from another host thread, at a point where it can resume.
+
+Layer: cpu/, beside engine.py, which alone uses it; calls only the unicorn library
+(ctypes on the engine's handle).
+
+Why this is needed. Unicorn 2.1.4 checks for a stop request at the start of every
+translated block, and also after every guest load and store (tcg/tcg-op.c emits
+`check_exit_request` after each qemu_ld/qemu_st, so that a memory hook can stop the
+CPU). A stop taken at one of those mid-instruction checks restores rip to the
+instruction that did the access, after its store has been done: resuming there runs
+the store again (`add qword [rdi], 1` in a loop stopped every 5 ms from another
+thread: one extra addition almost every stop). Taken at a block start, the stop is
+exact: every earlier instruction is complete, no later one has begun.
+
+Unicorn keeps a flag that turns the mid-instruction checks off at translation time,
+`uc_struct.no_exit_request` (ARM uses it to keep an IT block whole). pyunik installs
+no memory hooks, so it needs none of those checks: `ask_for_block_stops` sets the
+flag on a new engine, before any code is translated. Then a stop from any thread
+lands on a block boundary, so a time slice can end by a host timer and a host signal
+can pause a running guest, both at no cost to guest code (and each load and store
+loses a helper call, which makes memory-heavy guest code faster too).
+
+The flag is not part of Unicorn's API, so its place in `struct uc_struct` is taken
+from Unicorn 2.1.4's include/uc_priv.h (offsetof on x86-64 Linux), and checked
+before it is written: the fields around it must hold what a fresh x86-64 engine
+holds (arch, mode, the page sizes, init_done). On any other layout nothing is
+written and `ask_for_block_stops` returns False: the engine then ends slices with
+an instruction budget instead (engine.run's `budget`), which is exact but makes guest
+code several times slower.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+import threading
+import time
+
+import unicorn
+from unicorn import UC_ARCH_X86, UC_MODE_64
+
+# struct uc_struct, Unicorn 2.1.4 (include/uc_priv.h), x86-64 Linux build: offsets.
+_LAYOUTS = {
+    "2.1.4": {"arch": 0, "mode": 4, "target_page_size": 1984, "target_page_align": 1988,
+              "qemu_host_page_size": 1992, "no_exit_request": 2034, "init_done": 2035},
+}
+
+
+def ask_for_block_stops(handle: int) -> bool:
+    """Make stops of the engine at handle land only on translated-block boundaries.
+    Call before the engine translates any code. True if done (see the docstring)."""
+    layout = _LAYOUTS.get(getattr(unicorn, "__version__", ""))
+    if layout is None:
+        return False
+    top = layout["init_done"] + 1
+    raw = ctypes.string_at(handle, top)
+    arch, mode = struct.unpack_from("<II", raw, layout["arch"])
+    page, align = struct.unpack_from("<II", raw, layout["target_page_size"])
+    host_page, = struct.unpack_from("<Q", raw, layout["qemu_host_page_size"])
+    if (arch, mode, page, align) != (UC_ARCH_X86, UC_MODE_64, 4096, 4095) or \
+            host_page < 4096 or host_page & (host_page - 1) or \
+            raw[layout["no_exit_request"]] != 0 or raw[layout["init_done"]] != 1:
+        return False
+    ctypes.memset(handle + layout["no_exit_request"], 1, 1)
+    return True
+
+
+class SliceTimer:
+    """One host thread per engine (made on first use) that stops the CPU when an armed
+    time slice runs out. It costs nothing while unarmed; arming takes one lock.
+    `fired` says the last armed slice ran out (the owner clears it)."""
+
+    def __init__(self, stop):
+        self._stop = stop                 # stops the CPU; safe from any thread
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+        self._thread: threading.Thread | None = None
+        self.fired = False
+
+    def arm(self, seconds: float) -> None:
+        """Stop the CPU seconds from now unless disarmed first."""
+        with self._cond:
+            self.fired = False
+            self._deadline = time.monotonic() + seconds
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="pyunik-slice",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def disarm(self) -> None:
+        with self._cond:
+            self._deadline = None
+
+    def _loop(self) -> None:
+        with self._cond:
+            while True:
+                if self._deadline is None:
+                    self._cond.wait()
+                    continue
+                remaining = self._deadline - time.monotonic()
+                if remaining > 0:
+                    self._cond.wait(remaining)
+                    continue
+                self._deadline = None
+                self.fired = True
+                self._stop()
