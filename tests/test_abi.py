@@ -96,8 +96,9 @@ def test_no_linux_constant_outside_abi():
 
 
 # struct formats that are not Linux structs: machine code and cpuid registers (cpu/),
-# the cpuid registers /proc/cpuinfo decodes, and the initial stack's array of words.
-FORMAT_OWNERS = {"cpu/engine.py", "fs/proc/system.py", "loader/stack.py"}
+# fields of Unicorn's own engine struct (cpu/stops.py), the cpuid registers
+# /proc/cpuinfo decodes, and the initial stack's array of words.
+FORMAT_OWNERS = {"cpu/engine.py", "cpu/stops.py", "fs/proc/system.py", "loader/stack.py"}
 _STRUCT_CALLS = {"pack", "pack_into", "unpack", "unpack_from", "iter_unpack", "calcsize"}
 
 
