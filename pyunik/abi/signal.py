@@ -63,3 +63,17 @@ SIGSET_ARGPACK = struct.Struct("<QQ")
 
 # stack_t {void *ss_sp; int ss_flags; size_t ss_size}
 STACK_T = struct.Struct("<Qi4xQ")
+
+# include/linux/errno.h: what an interrupted system call answers inside the kernel
+# until signal delivery turns it into EINTR or a restart (a program never sees
+# them; strace prints them).
+ERESTARTSYS = 512            # restart under SA_RESTART, else EINTR
+ERESTARTNOINTR = 513         # always restart
+ERESTARTNOHAND = 514         # EINTR when a handler runs, else restart
+ERESTART_RESTARTBLOCK = 516  # EINTR when a handler runs, else restart_syscall
+RESTART_ERRORS = {
+    ERESTARTSYS: ("ERESTARTSYS", "To be restarted if SA_RESTART is set"),
+    ERESTARTNOINTR: ("ERESTARTNOINTR", "To be restarted"),
+    ERESTARTNOHAND: ("ERESTARTNOHAND", "To be restarted if no handler"),
+    ERESTART_RESTARTBLOCK: ("ERESTART_RESTARTBLOCK", "Interrupted by signal"),
+}

@@ -52,6 +52,7 @@ NEVER_RESTART = frozenset(_NR[n] for n in (
     "msgrcv", "msgsnd", "semop", "semtimedop", "io_getevents", "io_pgetevents",
     "signalfd4") if n in _NR)
 _FUTEX_TIMED = (L.FUTEX_WAIT, L.FUTEX_WAIT_BITSET)
+_SLEEPS = frozenset((_NR["nanosleep"], _NR["clock_nanosleep"]))
 
 
 def never_restarts(regs) -> bool:
@@ -62,6 +63,31 @@ def never_restarts(regs) -> bool:
     if nr == _NR["futex"]:
         return regs[4] != 0 and (regs[2] & 0x7F) in _FUTEX_TIMED   # a timed wait
     return False
+
+
+def restart_error(regs) -> int:
+    """The ERESTART* code a call interrupted in its wait answers inside Linux."""
+    nr = regs[0] & 0xFFFFFFFF
+    if nr in _SLEEPS or never_restarts(regs) and nr == _NR["futex"]:
+        return L.ERESTART_RESTARTBLOCK
+    return L.ERESTARTNOHAND if never_restarts(regs) else L.ERESTARTSYS
+
+
+def _trace(t, sig: int, info: bytes) -> None:
+    """strace's line for a signal delivered: --- SIGUSR1 {si_signo=..., ...} ---"""
+    out = t.process.kernel.config.strace
+    if out is None:
+        return
+    signo, _, code, pid, uid = L.SIGINFO_KILL.unpack(info)
+    names = {L.SI_USER: "SI_USER", L.SI_KERNEL: "SI_KERNEL", L.SI_QUEUE: "SI_QUEUE",
+             L.SI_TKILL: "SI_TKILL", L.SI_TIMER: "SI_TIMER"}
+    fields = "si_signo=%s, si_code=%s" % (L.signal_name(signo), names.get(code, code))
+    if code <= 0:
+        fields += ", si_pid=%d, si_uid=%d" % (pid, uid)
+    elif sig in (L.SIGSEGV, L.SIGBUS, L.SIGILL, L.SIGTRAP, L.SIGFPE):
+        fields += ", si_addr=%#x" % L.SIGINFO_SIGFAULT.unpack(info)[3]
+    prefix = "[pid %d] " % t.tid if len(t.process.threads) > 1 else ""
+    out.write("%s--- %s {%s} ---\n" % (prefix, L.signal_name(sig), fields))
 
 
 def deliver(t) -> None:
@@ -80,9 +106,11 @@ def deliver(t) -> None:
         if sig == L.SIGKILL or action.handler == L.SIG_DFL:
             if sig != L.SIGKILL and sig in signals.DEFAULT_IGNORE:
                 continue
+            _trace(t, sig, info)
             raise ProcessExit(0, signal=sig, core=sig in signals.DEFAULT_CORE)
         if action.handler == L.SIG_IGN:
             continue
+        _trace(t, sig, info)
         ctx = engine.save_context()
         if t.restart is not None:
             _settle_restart(t, ctx, action)

@@ -224,6 +224,9 @@ class Scheduler:
                 again.on_interrupt()
             t.restart = b.regs
             result = -EINTR
+            if b.done is not None:           # strace shows the kernel's answer
+                b.done(-delivery.restart_error(b.regs))
+                b = Blocked(b.call, b.regs, b.wait, None)
         if b.done is not None:
             result = b.done(result)
         self._complete(t, b.regs, result)

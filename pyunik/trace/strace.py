@@ -217,6 +217,8 @@ def format_result(row, result: int | None) -> str:
     signed = (result & 0xFFFFFFFFFFFFFFFF ^ (1 << 63)) - (1 << 63)
     if -4096 < signed < 0:
         err = -signed
+        if err in signal.RESTART_ERRORS:
+            return "? %s (%s)" % signal.RESTART_ERRORS[err]
         return "-1 %s (%s)" % (errno.errorcode.get(err, str(err)), os.strerror(err))
     if row is not None and row.name in _RETURNS_ADDRESS:
         return "%#x" % (result & 0xFFFFFFFFFFFFFFFF)
