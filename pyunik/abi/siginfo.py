@@ -21,6 +21,9 @@ SI_SIGIO = -5            # queued SIGIO
 SI_TKILL = -6            # tkill, tgkill
 SI_DETHREAD = -7         # execve killing the other threads
 SI_ASYNCNL = -60         # glibc's async name lookup
+SI_CODE_NAMES = {SI_USER: "SI_USER", SI_KERNEL: "SI_KERNEL", SI_QUEUE: "SI_QUEUE",
+                 SI_TIMER: "SI_TIMER", SI_MESGQ: "SI_MESGQ", SI_ASYNCIO: "SI_ASYNCIO",
+                 SI_SIGIO: "SI_SIGIO", SI_TKILL: "SI_TKILL"}
 
 # SIGILL
 ILL_ILLOPC, ILL_ILLOPN, ILL_ILLADR, ILL_ILLTRP, ILL_PRVOPC, ILL_PRVREG, ILL_COPROC, \

@@ -79,9 +79,8 @@ def _trace(t, sig: int, info: bytes) -> None:
     if out is None:
         return
     signo, _, code, pid, uid = L.SIGINFO_KILL.unpack(info)
-    names = {L.SI_USER: "SI_USER", L.SI_KERNEL: "SI_KERNEL", L.SI_QUEUE: "SI_QUEUE",
-             L.SI_TKILL: "SI_TKILL", L.SI_TIMER: "SI_TIMER"}
-    fields = "si_signo=%s, si_code=%s" % (L.signal_name(signo), names.get(code, code))
+    fields = "si_signo=%s, si_code=%s" % (L.signal_name(signo),
+                                          L.SI_CODE_NAMES.get(code, code))
     if code <= 0:
         fields += ", si_pid=%d, si_uid=%d" % (pid, uid)
     elif sig in (L.SIGSEGV, L.SIGBUS, L.SIGILL, L.SIGTRAP, L.SIGFPE):
