@@ -15,6 +15,8 @@ Rows (benchmarks/README.md explains each one and how to read it):
   5-7  python3 -c pass; a hostfs read; stat against a trivial syscall
   8    memory-mapping churn and Unicorn region counts (benchmarks/mm_churn.py)
   9-11 guest code speed (benchmarks/guest_speed.py): C loops, CPython, busybox
+  12   signal delivery and return (sigloop-musl: tgkill to itself, a handler, and
+       rt_sigreturn): native, qemu-x86_64, pyunik, and pyunik against its two syscalls
 
 Per-operation costs are differences, (t(N2) - t(N1)) / (N2 - N1), so process start-up,
 loading and the program's few other syscalls cancel. Each t(N) is the median of several
@@ -50,6 +52,7 @@ LOOP = os.path.join(BIN, "loop-musl")
 HELLO = os.path.join(BIN, "hello-musl")
 HELLO_OUT = b"Hello from pyunik guest!\n"
 STATLOOP = os.path.join(BIN, "statloop-musl")
+SIGLOOP = os.path.join(BIN, "sigloop-musl")
 PYTHON3 = "/usr/bin/python3"          # Debian's, a dynamic program with a large stdlib
 
 sys.path.insert(0, ROOT)          # import pyunik from this checkout
@@ -76,6 +79,7 @@ SIZES = {
         "rss_syscalls": 1_000_000,
         "py_repeats": 3, "stat": (10_000, 100_000), "dd_mb": (16, 128),
         "churn_native": (1_000, 21_000), "churn_pyunik": (200, 2_200),
+        "sig_native": (10_000, 200_000), "sig_pyunik": (1_000, 10_000),
     },
     "full": {
         "repeats": 7, "loop_repeats": 9, "hello_repeats": 11,
@@ -86,6 +90,7 @@ SIZES = {
         "rss_syscalls": 1_000_000,
         "py_repeats": 7, "stat": (10_000, 300_000), "dd_mb": (16, 256),
         "churn_native": (1_000, 41_000), "churn_pyunik": (200, 5_200),
+        "sig_native": (10_000, 1_000_000), "sig_pyunik": (1_000, 30_000),
     },
 }
 
@@ -97,6 +102,7 @@ TARGETS = dict(guest_speed.TARGETS) | dict(mm_churn.TARGETS) | {
     "rss_growth_b_per_syscall": 1.0,   # bytes per syscall, row 4 ("flat")
     "hostfs_read_mb_s": 500.0,         # MB/s, row 6
     "stat_over_syscall": 2.0,          # x, row 7
+    "signal_over_syscalls": 3.0,       # x (2 trivial syscalls' cost), row 12
 }
 
 
@@ -361,6 +367,36 @@ class Bench:
         t = TARGETS["stat_over_syscall"]
         ratio = us["stat"] / us["getppid"]
         self.row(7, "stat / trivial syscall", ratio, "x", "<= %g" % t, ratio <= t)
+
+    # -- row 12 --
+
+    def signal_cost(self) -> None:
+        self.log("row 12: signal delivery and return (tgkill to itself, handler, "
+                 "rt_sigreturn)")
+        R = self.sz["repeats"]
+        plan = [(name, self.sz["sig_native" if name != "pyunik" else "sig_pyunik"])
+                for name in ("native", "qemu", "pyunik") if name in self.engines]
+        times: dict[str, dict[int, list[float]]] = {"getppid": {}}
+        for _ in range(R):
+            for name, ns in plan:
+                for n in ns:
+                    run = self.engines[name].run(SIGLOOP, [str(n)], b"done %d\n" % n)
+                    times.setdefault(name, {}).setdefault(n, []).append(run.wall)
+            for n in self.sz["sig_pyunik"]:
+                times["getppid"].setdefault(2 * n, []).append(
+                    self.engines["pyunik"].run(SYSLOOP, [str(2 * n)], b"done %d" % (2 * n)).wall)
+        sizes = dict(plan) | {"getppid": tuple(2 * n for n in self.sz["sig_pyunik"])}
+        us = {k: per_op(times[k], *sizes[k], 1e6) for k in sizes}
+        us["getppid"] *= 2                     # per pair of syscalls
+        self.raw["signal"] = {"us": us, "sizes": sizes}
+        for name, _ in plan:
+            self.row(12, "signal round trip: %s" % name, us[name], "us",
+                     note="N=%s..%s, median of %d" % (_n(sizes[name][0]), _n(sizes[name][1]),
+                                                      R))
+        self.row(12, "2 trivial syscalls: pyunik (same run)", us["getppid"], "us")
+        t = TARGETS["signal_over_syscalls"]
+        ratio = us["pyunik"] / us["getppid"]
+        self.row(12, "signal round trip / 2 syscalls", ratio, "x", "<= %g" % t, ratio <= t)
 
     def close(self) -> None:
         if self._rootfs:
@@ -672,6 +708,8 @@ TITLES = {
     5: "5. `python3 -c pass` (Debian's dynamic python3, its stdlib in the automatic image)",
     6: "6. sequential read of a hostfs file, busybox dd bs=128K: (N2 - N1) MB / (t2 - t1)",
     7: "7. stat(2) of one path (statloop-musl) against getppid, per call",
+    12: "12. signal delivery and return (sigloop-musl: tgkill to itself, handler, "
+        "rt_sigreturn)",
 } | guest_speed.TITLES | mm_churn.TITLES
 
 
@@ -734,8 +772,8 @@ def main(argv: list[str] | None = None) -> int:
                                  "qemu-x86_64, bare Unicorn and qiling, with ratios.")
     ap.add_argument("--quick", action="store_true", help="small sizes (about 30 s)")
     ap.add_argument("--json", metavar="FILE", help="also write every number to FILE")
-    ap.add_argument("--only", metavar="ROWS", default="1,2,3,4,5,6,7,8,9,10,11",
-                    help="comma-separated rows to run (default all: 1..11)")
+    ap.add_argument("--only", metavar="ROWS", default="1,2,3,4,5,6,7,8,9,10,11,12",
+                    help="comma-separated rows to run (default all: 1..12)")
     args = ap.parse_args(argv)
     only = {int(x) for x in args.only.split(",") if x.strip()}
 
@@ -770,6 +808,8 @@ def main(argv: list[str] | None = None) -> int:
             guest_speed.python_workloads(bench, check, median, PYTHON3)
         if 11 in only:
             guest_speed.busybox_files(bench, check, median, Engine, BenchError)
+        if 12 in only:
+            bench.signal_cost()
     except BenchError as e:
         print("benchmark failed: %s" % e, file=sys.stderr)
         return 1

@@ -95,3 +95,13 @@ def test_timeout_sigint_ends_a_guest_sleep_at_once():
                        env=host_env_for_pyunik(), capture_output=True, timeout=30)
     took = time.monotonic() - start
     assert p.returncode == 124 and took < 4, (p, took)
+
+
+@pytest.mark.parametrize("libc", LIBCS)
+def test_many_signals_delivered_and_returned(run_native, run_pyunik, libc):
+    """benchmarks/run.py row 12's program: 2000 handler runs, each returning through
+    rt_sigreturn without a stop of the run; every one counted."""
+    argv = ["guest_images/bin/" + "sigloop" + "-" + libc, "2000"]
+    native = run_native(argv)
+    assert native.stdout == b"done 2000\n"
+    assert_same(native, run_pyunik(argv))

@@ -82,6 +82,8 @@ for _i in range(16):
 SIZE = _pos
 _COUNT = len(_LAYOUT)
 _FP80 = arch.FP_REG80
+_FP_PAD = bytes(16 - _FP80.size)
+_ZERO16 = bytes(16)
 
 # The unicorn library without argtypes, as engine.py loads it: prebuilt arguments.
 _raw = ctypes.CDLL(uclib._name)
@@ -187,9 +189,23 @@ class CpuContext:
     def set_ymm_high(self, i: int, value: bytes) -> None:
         self._put(_YMM_BASE + 32 * i + 16, bytes(value).ljust(16, b"\0")[:16])
 
+    def set_x87_registers(self, regs) -> None:
+        """All eight physical x87 registers at once: regs is eight (significand,
+        sign+exponent) pairs (a signal frame's FPU state, or zeros)."""
+        block = b"".join([_FP80.pack(significand & 0xFFFFFFFFFFFFFFFF, sign_exponent & 0xFFFF)
+                          + _FP_PAD for significand, sign_exponent in regs])
+        self.raw = self.raw[:_FP_BASE] + block + self.raw[_FP_BASE + 128:]
+
+    def set_vector_registers(self, xmm: bytes) -> None:
+        """XMM0-15 from 256 bytes, the upper halves of the YMM registers zero."""
+        xmm = bytes(xmm).ljust(256, b"\0")
+        block = b"".join([xmm[at:at + 16] + _ZERO16 for at in range(0, 256, 16)])
+        self.raw = self.raw[:_YMM_BASE] + block + self.raw[_YMM_BASE + 512:]
+
     def general(self) -> dict[str, int]:
-        """The general registers, rip and rflags by name (for reports and tests)."""
-        return {name: self[name] for name in GENERAL}
+        """The general registers, rip and rflags by name (reports, signal frames)."""
+        at = OFFSETS["rax"]                 # GENERAL is laid out in order, 8 bytes each
+        return dict(zip(GENERAL, memoryview(self.raw)[at:at + 8 * len(GENERAL)].cast("Q")))
 
     def __repr__(self) -> str:
         return "CpuContext(rip=%#x rsp=%#x)" % (self.rip, self.rsp)

@@ -176,14 +176,16 @@ def sigreturn(t) -> None:
         force_sigsegv(t, 0)
         t.process.kernel.sched.stop_at_syscall_end(t)
         return
-    # Loaded by the run loop once the call has returned (Unicorn moves rip past
-    # the syscall instruction after the hook, whatever the hook wrote).
-    t.resume = back.context
+    # Loaded now, inside the syscall hook: Unicorn moves rip past the syscall
+    # instruction (2 bytes) after the hook, whatever the hook wrote, so rip goes
+    # in 2 short. The run goes on without a stop.
+    ctx = back.context
+    ctx["rip"] = ctx.rip - 2
+    engine.restore_context(ctx)
     t.sigmask = back.blocked
     _restore_altstack(t, back.altstack, back.context.rsp)
-    # Whatever the frame said, the run goes on from it; a signal the restored mask
-    # lets through is delivered first.
-    t.process.kernel.sched.stop_at_syscall_end(t)
+    if signals.deliverable(t):
+        t.process.kernel.sched.stop_at_syscall_end(t)   # let through by the mask
 
 
 def _restore_altstack(t, altstack, sp) -> None:

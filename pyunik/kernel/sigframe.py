@@ -137,8 +137,9 @@ def build_rt_sigframe(mm, ctx: CpuContext, sig: int, siginfo: bytes, blocked: in
     uc = frame + SC.RT_SIGFRAME_UC
     info = frame + SC.RT_SIGFRAME_INFO
     ss_sp, ss_flags, ss_size = altstack
+    general = ctx.general()
     sigcontext = SC.SIGCONTEXT.pack(
-        *[ctx[name] for name in SC.SIGCONTEXT_REGS],
+        *[general[name] for name in SC.SIGCONTEXT_REGS],
         ctx["cs"], 0, 0, ctx["ss"],                  # cs, gs, fs (always 0), ss
         error_code, trapno, blocked & 0xFFFFFFFFFFFFFFFF, cr2, fpstate)
     flags32 = (ss_flags & 0xFFFFFFFF) - ((ss_flags & 0x80000000) << 1)   # an int, as in stack_t
@@ -185,13 +186,10 @@ def _reset_fpu(ctx: CpuContext, keep_sse: bool = False) -> None:
     MXCSR at its default, every vector register zero (keep_sse: x87 only)."""
     ctx.update({"fcw": arch.FPU_CW_DEFAULT, "fsw": 0, "ftw": arch.FPU_TAGS_EMPTY, "fop": 0,
                 "fip": 0, "fdp": 0})
-    for i in range(8):
-        ctx.set_fp(i, 0, 0)
+    ctx.set_x87_registers([(0, 0)] * 8)
     if not keep_sse:
         ctx["mxcsr"] = arch.MXCSR_DEFAULT
-        for i in range(16):
-            ctx.set_xmm(i, bytes(16))
-            ctx.set_ymm_high(i, bytes(16))
+        ctx.set_vector_registers(bytes(256))
 
 
 # ---- rt_sigreturn ------------------------------------------------------------------------
@@ -261,19 +259,19 @@ def _restore_fpu(mm, ctx: CpuContext, fpstate: int) -> None:
     if features & SC.XFEATURE_MASK_FP:
         top = (fsw >> 11) & 7
         ftw = 0
+        physical = [(0, 0)] * 8
         for st in range(8):
             significand, exponent = arch.FP_REG80.unpack_from(fx, SC.FPSTATE_ST + 16 * st)
             phys = (top + st) & 7
-            ctx.set_fp(phys, significand, exponent)
+            physical[phys] = (significand, exponent)
             ftw |= (_full_tag(significand, exponent) if abridged >> phys & 1 else 3) << 2 * phys
+        ctx.set_x87_registers(physical)
         ctx.update({"fcw": fcw, "fsw": fsw, "ftw": ftw, "fop": fop, "fip": fip, "fdp": fdp})
     else:
         _reset_fpu(ctx, keep_sse=True)
     ctx["mxcsr"] = mxcsr
-    for i in range(16):
-        ctx.set_xmm(i, fx[SC.FPSTATE_XMM + 16 * i:SC.FPSTATE_XMM + 16 * (i + 1)]
-                    if features & SC.XFEATURE_MASK_SSE else bytes(16))
-        ctx.set_ymm_high(i, bytes(16))
+    ctx.set_vector_registers(fx[SC.FPSTATE_XMM:SC.FPSTATE_XMM + 256]
+                             if features & SC.XFEATURE_MASK_SSE else bytes(256))
 
 
 def _full_tag(significand: int, exponent: int) -> int:
