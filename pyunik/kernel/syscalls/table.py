@@ -34,7 +34,15 @@ class Syscall:
     status: str = FULL
     note: str = ""
     errno: int = ENOSYS
-    invoke: Callable = field(default=None, repr=False)   # compiled by compile_row
+    _invoke: Callable | None = field(default=None, repr=False)   # made by compile_row
+
+    @property
+    def invoke(self) -> Callable | None:
+        """invoke(t, regs): the row's compiled invoker, made on first use (a kernel
+        compiles only the calls its guest makes), or None without a handler."""
+        if self._invoke is None and self.handler is not None:
+            compile_row(self)
+        return self._invoke
 
 
 def row(nr, name, handler, *args, status=FULL, note=""):
@@ -337,20 +345,18 @@ ROWS = [
 
 
 class SyscallTable:
-    """Rows by number, plus one compiled invoke function per number for dispatch."""
+    """Rows by number; each row compiles its invoke function for dispatch when first
+    asked for it."""
 
     SIZE = 512
 
     def __init__(self, rows=ROWS):
         self.rows: dict[int, Syscall] = {}
         for r in rows:
-            compile_row(r)
             self.rows[r.nr] = r
         for nr, name in NAMES.items():
             if nr not in self.rows:
-                r = Syscall(nr, name, None, (), MISSING, "not implemented")
-                compile_row(r)
-                self.rows[nr] = r
+                self.rows[nr] = Syscall(nr, name, None, (), MISSING, "not implemented")
 
     def by_name(self, name: str) -> Syscall:
         for r in self.rows.values():
@@ -370,7 +376,7 @@ def compile_row(r: Syscall) -> None:
     into it (`s` from the dispatcher, then `l`); each argument's line names its C type.
     """
     if r.handler is None:
-        r.invoke = None
+        r._invoke = None
         return
     handler = r.handler.__name__
     lines = ["def invoke_%s(t, r):" % r.name,
@@ -389,4 +395,4 @@ def compile_row(r: Syscall) -> None:
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     namespace = {handler: r.handler}
     exec(compile(src, filename, "exec"), namespace)
-    r.invoke = namespace["invoke_" + r.name]
+    r._invoke = namespace["invoke_" + r.name]
