@@ -8,7 +8,8 @@
  * order, standard signals coalescing), rt_sigpending, tgkill to one thread, a
  * process-directed signal taken by the thread that does not block it, a newly
  * unblocked pending signal delivered by sigprocmask itself, tgkill's, kill's and
- * rt_sigqueueinfo's errors, siglongjmp out of a SIGSEGV handler.
+ * rt_sigqueueinfo's errors, siglongjmp out of a SIGSEGV handler, signalfd (records
+ * of pending signals, poll, a nonblocking and a blocking read).
  *
  * Only relations are printed (never pids, tids or times), so runs compare byte
  * for byte.
@@ -21,6 +22,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -214,6 +216,43 @@ static void t_wait(void)
     sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
+static void t_signalfd(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    sigaddset(&set, SIGRTMIN + 3);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    struct signalfd_siginfo rec[4];
+    long r = read(fd, rec, sizeof rec);
+    printf("signalfd, nothing pending: %ld %s\n", r, err(r));
+    raise(SIGUSR2);
+    union sigval val = {.sival_int = 77};
+    sigqueue(getpid(), SIGRTMIN + 3, val);
+    struct pollfd p = {fd, POLLIN, 0};
+    r = poll(&p, 1, 0);
+    printf("signalfd poll: %ld revents %#x\n", r, p.revents);
+    r = read(fd, rec, sizeof rec);
+    printf("signalfd read: %ld bytes", r);
+    for (long i = 0; i < r / (long)sizeof *rec; i++)
+        printf("; signo %s code %d int %d from self %d",
+               rec[i].ssi_signo == SIGUSR2 ? "SIGUSR2" : "SIGRTMIN+3", rec[i].ssi_code,
+               rec[i].ssi_int, rec[i].ssi_pid == (unsigned)getpid());
+    printf("\n");
+    r = read(fd, rec, 8);
+    printf("signalfd read of 8 bytes: %ld %s\n", r, err(r));
+    int fd2 = signalfd(-1, &set, 0);
+    pthread_t th = start(SIGUSR2, 0, 100, 0);
+    r = read(fd2, rec, sizeof rec);
+    printf("signalfd blocking read: %ld bytes, signo %s\n", r,
+           r > 0 && rec[0].ssi_signo == SIGUSR2 ? "SIGUSR2" : "other");
+    pthread_join(th, NULL);
+    close(fd);
+    close(fd2);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 /* ---- signals between threads ---- */
 
 static volatile int worker_ready, worker_done;
@@ -302,6 +341,7 @@ int main(void)
     t_sleep_poll();
     t_suspend();
     t_wait();
+    t_signalfd();
     t_threads();
     t_segv();
     printf("done\n");

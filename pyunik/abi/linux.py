@@ -34,6 +34,7 @@ from .sched import *
 from .sigcontext import *
 from .siginfo import *
 from .signal import *
+from .signalfd import *
 from .stat import *
 from .statfs import *
 from .sysinfo import *

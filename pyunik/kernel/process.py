@@ -29,6 +29,7 @@ import time
 from ..abi import linux as L
 from ..fs.vfs import WalkContext
 from .credentials import Credentials
+from ..wait import WaitQueue
 from .signals import SigPending
 
 
@@ -148,6 +149,7 @@ class Process:
         # thread a process-directed signal was last given to (curr_target).
         self.shared_pending = SigPending()
         self.signal_target = 0
+        self.signalfd_waiters = WaitQueue("a signalfd")   # woken by every signal sent
         self.argv: list[bytes] = []
         self.envp: list[bytes] = []
         self.entry = 0

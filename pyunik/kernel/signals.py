@@ -25,6 +25,7 @@ signal path; calls the scheduler (kernel/sched.py) to wake or stop threads.
 from __future__ import annotations
 
 from ..abi import linux as L
+from ..abi.poll import POLLIN
 
 DEFAULT_IGNORE = {L.SIGCHLD, L.SIGURG, L.SIGWINCH, L.SIGCONT, L.SIGSTOP, L.SIGTSTP,
                   L.SIGTTIN, L.SIGTTOU}
@@ -136,6 +137,8 @@ def send(process, sig: int, info: bytes, thread=None) -> None:
         return
     pending = thread.pending if thread is not None else process.shared_pending
     pending.add(sig, info)
+    if process.signalfd_waiters:
+        process.signalfd_waiters.wake_all(POLLIN)
     chosen = _complete(process, sig, thread)
     if chosen is not None:
         wake_for_signal(chosen)

@@ -14,7 +14,9 @@ from errno import EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ESRCH
 
 from ...abi import linux as L
 from ...errors import KernelError
+from ...abi.signalfd import SFD_CLOEXEC, SFD_NONBLOCK
 from ...wait import WouldBlock
+from ..signalfd import SignalFile
 from .. import delivery, signals
 from ..process import SigAction
 
@@ -206,6 +208,27 @@ def sys_rt_sigpending(t, uset, sigsetsize):
     pending = (t.pending.signals | t.process.shared_pending.signals) & t.sigmask
     t.mm.write(uset, pending.to_bytes(8, "little")[:sigsetsize])
     return 0
+
+
+def sys_signalfd4(t, fd, umask, sizemask, flags):
+    """signalfd4(2): a new signalfd (fd -1) or a new mask for an existing one."""
+    if flags & ~(SFD_CLOEXEC | SFD_NONBLOCK) or sizemask != L.SIGSET_SIZE:
+        raise KernelError(EINVAL)
+    (mask,) = t.mm.read_struct(L.SIGSET, umask)
+    mask &= ~signals.UNBLOCKABLE
+    if fd == -1:
+        return t.process.fds.install(SignalFile(t.process.kernel, mask, flags),
+                                     bool(flags & SFD_CLOEXEC))
+    f = t.process.fds.get(fd)
+    if not isinstance(f, SignalFile):
+        raise KernelError(EINVAL)
+    f.mask = mask
+    return fd
+
+
+def sys_signalfd(t, fd, umask, sizemask):
+    """signalfd(2): signalfd4 without flags."""
+    return sys_signalfd4(t, fd, umask, sizemask, 0)
 
 
 def sys_rt_sigreturn(t):

@@ -299,10 +299,12 @@ ROWS = [
     row(280, "utimensat", files.sys_utimensat, DirFd, Ptr, Ptr, Flags(table="at")),
     row(281, "epoll_pwait", epoll.sys_epoll_pwait, Fd, Ptr, Int, Int, Ptr, Size,
         status=PARTIAL, note=EPOLL + "; the mask is the thread's for the call"),
+    row(282, "signalfd", signal.sys_signalfd, Fd, Ptr, Size),
     row(284, "eventfd", fs.sys_eventfd, UInt, status=PARTIAL, note=EVENTFD),
     row(285, "fallocate", files.sys_fallocate, Fd, Int, Off, Off,
         status=PARTIAL, note="modes 0 and KEEP_SIZE; PUNCH_HOLE on in-memory files only; "
                              "the others are EOPNOTSUPP, as on tmpfs"),
+    row(289, "signalfd4", signal.sys_signalfd4, Fd, Ptr, Size, Flags(table="fd_flags")),
     row(290, "eventfd2", fs.sys_eventfd2, UInt, Flags(table="eventfd"),
         status=PARTIAL, note=EVENTFD),
     row(291, "epoll_create1", epoll.sys_epoll_create1, Int, status=PARTIAL, note=EPOLL),
