@@ -2,6 +2,9 @@
 
     pyunik.run(["guest_images/bin/hello-musl"])      -> exit status
     pyunik.Unikernel([...]).on_syscall("openat", fn)  -> hooks, then .run()
+
+Layer: the top (cli/api): re-exports api.py's run and Unikernel and the kernel's
+SyscallEvent; calls nothing itself.
 """
 
 from .api import ProgramError, RunResult, Unikernel, run

@@ -1,4 +1,7 @@
-"""python -m pyunik: the same as the `pyunik` command."""
+"""python -m pyunik: the same as the `pyunik` command.
+
+Layer: the top; calls cli.main.
+"""
 
 import sys
 

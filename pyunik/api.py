@@ -8,6 +8,10 @@
     vm = pyunik.Unikernel(["prog"], memory="512M")
     vm.on_syscall("write", lambda call: print(call.args), when="before")
     vm.run()
+
+Layer: the top (cli/api). Calls: kernel/kernel.py (Kernel, Config) and
+kernel/namespace.py to build the guest's files, loader/ (autoimage, image, elf) for
+what to run.
 """
 
 from __future__ import annotations

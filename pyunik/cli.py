@@ -11,6 +11,7 @@ ends by the same signal (core dumps off), as qemu-user does, so a parent sees wh
 would see natively. A program that cannot be started gives one line on stderr and 127
 (not found) or 126 (not executable).
 
+Layer: the top, beside api.py.
 Calls: api.py (Unikernel) and, for `syscalls` and `image`, the table and loader/image.py.
 """
 

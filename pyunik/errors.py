@@ -3,6 +3,8 @@
 `raise KernelError(errno.ENOENT)` anywhere below a syscall handler; the dispatcher
 turns it into -ENOENT in rax. Nothing else is turned into an errno: any other
 exception out of a handler is a kernel bug and stops pyunik with a traceback.
+
+Layer: shared by every layer under cli/api; imports nothing of pyunik.
 """
 
 import errno as _errno

@@ -6,6 +6,7 @@ anywhere (at module level or inside a function) is checked."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -74,4 +75,14 @@ def test_imports_follow_the_layers(path):
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PKG)))
 def test_module_opens_with_a_docstring(path):
-    assert ast.get_docstring(ast.parse(path.read_text())), path.relative_to(PKG)
+    """Each module says what it is, what layer it is and whom it calls; an abi module
+    names the Linux source it mirrors instead (it calls nothing)."""
+    rel = path.relative_to(PKG)
+    doc = ast.get_docstring(ast.parse(path.read_text()))
+    assert doc, rel
+    if rel.parts[0] == "abi":
+        assert re.search(r"\.(h|c|tbl)\b|Linux facts|Linux sources", doc), rel
+        return
+    assert re.search(r"\blayer\b", doc, re.I), "%s: the docstring names no layer" % rel
+    assert re.search(r"\b(calls?|called|imports nothing)\b", doc, re.I), \
+        "%s: the docstring does not say whom the module calls" % rel

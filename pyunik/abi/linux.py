@@ -1,8 +1,8 @@
 """The x86-64 Linux ABI in one namespace: `from ..abi import linux as L; L.O_CREAT`.
 
-Each fact is defined once, in the module named after the Linux header it mirrors
-(fcntl.py, mman.py, signal.py, ...); this module only gathers them, as gVisor's
-pkg/abi/linux is one package over one file per header. Code that needs one header
+Linux facts only. Each is defined once, in the module named after the Linux header
+it mirrors (fcntl.py, mman.py, signal.py, ...); this module only gathers them, as
+gVisor's pkg/abi/linux is one package over one file per header. Code that needs one header
 may import that module instead. ELF (elf.py), inotify (inotify.py), the syscall numbers
 (syscall_numbers.py), CPU feature names (cpufeatures.py) and device-number encoding
 (kdev_t.py) stay apart: import them by name.

@@ -1,7 +1,7 @@
 """Host calls for hostfs: the contained walk below a host directory, and the fd-relative
 host system calls Python's os module lacks.
 
-Part of fs/ under hostfs.py, which alone calls it; it calls only the host kernel (ctypes
+Layer: fs, under hostfs.py, which alone calls it; it calls only the host kernel (ctypes
 into libc). Everything here acts on fds, never on a host path string that could lead
 outside the mounted directory:
 

@@ -1,9 +1,9 @@
 """hostfs: a host directory shown at a guest mount point (-v, --root).
 
-A filesystem under the VFS (fs/vfs.py); it calls only the host kernel, through fd-relative
-system calls. The VFS walks guest paths one component at a time and resolves symlinks in
-the guest namespace, so a HostInode answers for one name in one directory and never
-resolves a path itself.
+Layer: fs, a filesystem under the VFS (fs/vfs.py); it calls only the host kernel,
+through fd-relative system calls. The VFS walks guest paths one component at a time
+and resolves symlinks in the guest namespace, so a HostInode answers for one name in
+one directory and never resolves a path itself.
 
 Containment: the guest reaches nothing outside the mounted directory.
 - HostFS keeps an O_PATH fd of the mount root (HostRoot, fs/hostcalls.py). A HostInode

@@ -21,6 +21,9 @@ size, offset, link], ...]}` where offset is the member's data offset in the tar 
 link a symlink's target or a hard link's first path, so opening an image reads one
 member and no tar headers. `from_tar` also takes any plain uncompressed tar by
 scanning its headers.
+
+Layer: fs, a filesystem under the VFS. Calls: fs/inode.py and the host's files
+(os.pread); loader/ builds the trees it serves.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """overlay: a writable ramfs upper layer over a read-only lower tree, as Linux's overlayfs.
 
-A filesystem under the VFS (fs/vfs.py) built from two inode trees: the lower (an imagefs,
-a read-only hostfs, any Inode tree), which it only reads, and an upper RamFS, which takes
-every change. An OverlayInode stands for one merged object and delegates to its upper
-inode when it has one, else to its lower one.
+Layer: fs, a filesystem under the VFS (fs/vfs.py) built from two inode trees: the lower
+(an imagefs, a read-only hostfs, any Inode tree), which it only reads, and an upper
+RamFS, which takes every change. An OverlayInode stands for one merged object and calls
+its upper inode when it has one, else its lower one.
 
 - Lookups see the upper first, then the lower. A directory present in both merges: its
   listing is the upper's entries, then the lower's not shadowed and not whited out.

@@ -12,6 +12,7 @@ write or fallocate beyond it fails with ENOSPC; a file beyond MAX_FILE_SIZE is E
 So no guest-given size makes the host allocate more than the filesystem's size.
 Callers that know the guest memory limit give half of it, tmpfs's default share of RAM.
 
+Layer: fs, a filesystem under the VFS.
 Calls: fs/inode.py (the inode and directory base classes) only.
 """
 

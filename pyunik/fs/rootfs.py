@@ -2,6 +2,8 @@
 
 Used when the user names no --root or --image. The kernel mounts devfs, procfs and
 sysfs on /dev, /proc and /sys, and the user's -v volumes, after this.
+
+Layer: fs. Calls: fs/ramfs.py; kernel/namespace.py mounts it.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 A sealable inode has a `seals` set of F_SEAL_* bits; other inodes have none and
 F_GET_SEALS on them is EINVAL. check_write/check_resize enforce the seals for the
 file operations, with Linux's EPERM.
+
+Layer: fs. Calls nothing; fs/openfile.py, fs/ramfs.py and the fcntl handler call
+it.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ drives the CPU until the process exits or a fault kills it. System calls reach
 turn a KernelError into -errno. When --strace or a syscall hook is on, the engine
 calls `_dispatch_traced` instead, so the fast path pays nothing for them.
 
+Layer: kernel.
 Calls: kernel/exec.py, fs/ (stdio files, the VFS), cpu/ (the engine's run loop), trace/
 (strace lines, crash reports).
 """

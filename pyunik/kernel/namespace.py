@@ -7,6 +7,9 @@
 - --image IMG: a built image (loader/image.py), under a writable overlay;
 then devfs on /dev, procfs on /proc, sysfs on /sys, a tmpfs on /dev/shm, and each
 -v HOST:GUEST[:ro|:rw] as a hostfs (read-only unless :rw).
+
+Layer: kernel. Calls: the filesystems of fs/ (ramfs, overlay, imagefs, hostfs,
+devfs, proc/, sysfs) and fs/vfs.py, loader/image.py and loader/autoimage.py.
 """
 
 from __future__ import annotations

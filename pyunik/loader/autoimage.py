@@ -36,6 +36,8 @@ modules (iconv), the locale archive and other locales, /etc/localtime, NSS and o
 ELF headers are read with struct rather than pyelftools: pyelftools parses every
 section header to find .dynstr (2-3 ms per library), while this reads the program
 headers, the dynamic segment and its string table only (0.02 ms for libc).
+
+Layer: loader. Calls: fs/imagefs.py (Entry) and the host's files, read only.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ one gets one line, never a Python exception from deep inside. What is not a load
 x86-64 ELF raises ExecFormatError (ENOEXEC); segments that do not fit the guest memory
 limit raise KernelError(ENOMEM).
 
+Layer: loader.
 Calls: mm/ (AddressSpace) only.
 """
 

@@ -30,6 +30,8 @@ map their pages straight from the image.
 
 Every user error (a bad line, a missing host file, an unknown variable, an
 unwritable output) is an ImageError with a one-line message.
+
+Layer: loader. Calls: fs/imagefs.py (the index format, ImageFS) and tarfile.
 """
 
 from __future__ import annotations

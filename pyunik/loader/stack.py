@@ -11,6 +11,8 @@ From the top of the 8 MiB stack VMA downwards:
     (aligned to 16 so that the final sp is 16-byte aligned)
     auxv pairs, AT_NULL
     NULL, envp[], NULL, argv[], argc   <- sp
+
+Layer: loader. Calls: mm/ (AddressSpace, to map and write the stack).
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ Three kinds of host memory:
 Host pages no guest mapping uses are given back (MADV_DONTNEED, or a fresh anonymous
 mapping over a file's pages) but stay mapped read-write, never munmapped: the range
 stays ours, reads as zeros when mapped again, and cannot fault pyunik itself.
+
+Layer: mm, the bottom of it. Calls the host's libc (mmap, munmap, madvise, mremap)
+only.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Every helper bounds its length and raises KernelError(EFAULT) for an address the
 guest could not use itself (unmapped, PROT_NONE, or read-only for a write), and
 ENAMETOOLONG for a path longer than PATH_MAX, as Linux's copy_from_user,
 copy_to_user and strncpy_from_user do. Mixed into AddressSpace.
+
+Layer: mm. Calls: cpu/engine.py (reads and writes of guest memory).
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 The signal, the faulting address and access, the registers, the code around rip
 disassembled with capstone (the faulting instruction marked), the memory map in
 /proc/self/maps form, and a frame-pointer backtrace.
+
+Layer: trace. Calls: mm/maps.py, mm/address_space.py and capstone; the kernel
+calls it when a fault kills the guest.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Reads only the syscall table's row (name and argument kinds) and guest memory, s
 what is printed is what the handler was given. Strings and buffers are cut at 32
 bytes like strace's default -s 32; flags are decoded symbolically; errors print as
 `-1 ENOENT (No such file or directory)`.
+
+Layer: trace. Calls: abi/ (names) and usermem; the kernel's traced dispatch
+calls it.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ fs layer. The package's modules:
   fd.py       /proc/<pid>/fd (magic links) and fdinfo
   mounts.py   mounts, mountinfo and the mount numbers
 The inodes come from fs/pseudo.py (shared with /sys); /proc/<pid>/maps from mm/maps.
+
+Calls: fs/proc/root.py, which the kernel's namespace mounts.
 """
 
 from .root import ProcFS

@@ -6,6 +6,9 @@ AT_FDCWD arrives as -100), `Size` and `Ptr` are 64-bit unsigned, `Off` is signed
 before the handler runs). The table compiles each row's kinds into one small
 function, so decoding costs a few bytecodes per argument. `trace/strace.py` reads the
 `show` field to print the argument as strace does.
+
+Layer: kernel (syscall glue). Calls nothing; table.py compiles the kinds and
+trace/strace.py prints by them.
 """
 
 from __future__ import annotations

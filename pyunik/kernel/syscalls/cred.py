@@ -3,6 +3,9 @@
 The rules are Linux's (kernel/sys.c, kernel/exit.c): an unprivileged process may set
 its user and group ids only to its real, effective or saved ones; root may set any.
 pyunik has one process per kernel for now, so waiting finds no child (ECHILD).
+
+Layer: kernel, syscall handlers. Calls: the process's credentials
+(kernel/credentials.py) and abi/.
 """
 
 from __future__ import annotations

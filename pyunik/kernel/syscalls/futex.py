@@ -6,6 +6,9 @@ CLOCK_MONOTONIC or with FUTEX_CLOCK_REALTIME on CLOCK_REALTIME) timeouts, in
 Linux's order of checks (kernel/futex/syscalls.c: the timeout is read and checked
 first, then FUTEX_CLOCK_REALTIME is refused for the operations that do not wait).
 The priority-inheritance operations are ENOSYS (the table marks the row partial).
+
+Layer: kernel, syscall handlers. Calls: kernel/futex.py (the futex table) and
+usermem.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Argument checks in Linux's order (fs/notify/inotify/inotify_user.c), then calls 
 fs/inotify.py, which keeps the instances, their watches and their events. The events
 themselves are reported by the file system calls (files.py, fs.py) through that
 module's hooks.
+
+Layer: kernel, syscall handlers.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Process and system information system calls.
 
 Argument checking and copying; the state lives in kernel/process.py.
+
+Layer: kernel, syscall handlers.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ Glue: arguments are checked and decoded here, in Linux's order of checks; pendin
 sets and the choice of thread are kernel/signals.py's, delivery and rt_sigreturn
 kernel/delivery.py's. A call that waits for a signal (rt_sigsuspend, pause,
 rt_sigtimedwait) parks with WouldBlock and a signal ends the wait.
+
+Layer: kernel, syscall handlers.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ Statuses:
 - full:    behaves as Linux does for every argument;
 - partial: works for what the note says, returns Linux's errno for the rest;
 - stub:    always fails with the row's errno, for the reason in the note.
+
+Layer: kernel. Calls: every handler module of kernel/syscalls/ and args.py; the
+dispatcher (kernel/kernel.py), trace/strace.py and `pyunik syscalls` read it.
 """
 
 from __future__ import annotations

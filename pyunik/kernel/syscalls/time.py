@@ -1,5 +1,9 @@
 """Time system calls: the host's clocks, read at the call; sleeps park the thread
-until their deadline (WouldBlock with a deadline, no queue)."""
+until their deadline (WouldBlock with a deadline, no queue).
+
+Layer: kernel, syscall handlers. Calls: the host's clocks (time), usermem and
+pyunik/wait.py (WouldBlock).
+"""
 
 from __future__ import annotations
 
