@@ -17,6 +17,8 @@ Rows (benchmarks/README.md explains each one and how to read it):
   9-11 guest code speed (benchmarks/guest_speed.py): C loops, CPython, busybox
   12   signal delivery and return (sigloop-musl: tgkill to itself, a handler, and
        rt_sigreturn): native, qemu-x86_64, pyunik, and pyunik against its two syscalls
+  13   compute-bound threads (benchmarks/threads_speed.py): one thread, then four
+       doing the same work on pyunik's one CPU (target: four within 1.2x of one)
 
 Per-operation costs are differences, (t(N2) - t(N1)) / (N2 - N1), so process start-up,
 loading and the program's few other syscalls cancel. Each t(N) is the median of several
@@ -58,6 +60,7 @@ PYTHON3 = "/usr/bin/python3"          # Debian's, a dynamic program with a large
 sys.path.insert(0, ROOT)          # import pyunik from this checkout
 import guest_speed  # noqa: E402  (benchmarks/guest_speed.py: rows 5 and 9-11)
 import mm_churn  # noqa: E402  (benchmarks/mm_churn.py: row 8)
+import threads_speed  # noqa: E402  (benchmarks/threads_speed.py: row 13)
 
 # Child processes import pyunik from this checkout too.
 CHILD_ENV = dict(os.environ)
@@ -94,7 +97,7 @@ SIZES = {
     },
 }
 
-TARGETS = dict(guest_speed.TARGETS) | dict(mm_churn.TARGETS) | {
+TARGETS = dict(guest_speed.TARGETS) | dict(mm_churn.TARGETS) | dict(threads_speed.TARGETS) | {
     "pyunik_over_floor": 5.0,          # x, row 1
     "hello_wall_s": 0.25,              # s, row 2
     "hello_rss_mb": 40.0,              # MB, row 2
@@ -710,7 +713,7 @@ TITLES = {
     7: "7. stat(2) of one path (statloop-musl) against getppid, per call",
     12: "12. signal delivery and return (sigloop-musl: tgkill to itself, handler, "
         "rt_sigreturn)",
-} | guest_speed.TITLES | mm_churn.TITLES
+} | guest_speed.TITLES | mm_churn.TITLES | threads_speed.TITLES
 
 
 def table(rows: list[dict]) -> str:
@@ -772,8 +775,8 @@ def main(argv: list[str] | None = None) -> int:
                                  "qemu-x86_64, bare Unicorn and qiling, with ratios.")
     ap.add_argument("--quick", action="store_true", help="small sizes (about 30 s)")
     ap.add_argument("--json", metavar="FILE", help="also write every number to FILE")
-    ap.add_argument("--only", metavar="ROWS", default="1,2,3,4,5,6,7,8,9,10,11,12",
-                    help="comma-separated rows to run (default all: 1..12)")
+    ap.add_argument("--only", metavar="ROWS", default="1,2,3,4,5,6,7,8,9,10,11,12,13",
+                    help="comma-separated rows to run (default all: 1..13)")
     args = ap.parse_args(argv)
     only = {int(x) for x in args.only.split(",") if x.strip()}
 
@@ -810,6 +813,8 @@ def main(argv: list[str] | None = None) -> int:
             guest_speed.busybox_files(bench, check, median, Engine, BenchError)
         if 12 in only:
             bench.signal_cost()
+        if 13 in only:
+            threads_speed.compute_threads(bench, check, median, per_op, BIN)
     except BenchError as e:
         print("benchmark failed: %s" % e, file=sys.stderr)
         return 1

@@ -50,7 +50,7 @@ def test_store_to_code_after_mprotect_faults(run_native, run_pyunik, libc):
 
 
 BENCH_CASES = [("store", "100000"), ("interp", "20000"), ("indirect", "50000"),
-               ("ptrchase", "20000", "1")]
+               ("ptrchase", "20000", "1"), ("tcompute", "4", "30000000")]
 
 
 @pytest.mark.parametrize("libc", LIBCS)
