@@ -270,3 +270,10 @@ def assert_same_except(native: Outcome, emulated: Outcome, known=()) -> None:
                     "remove the entries:\n" + "\n".join(applied), pytrace=False)
     assert_same(Outcome(native.status, want, native.stderr), emulated,
                 "known differences applied:\n" + "\n".join(applied) if applied else "")
+
+
+def host_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a host process so far (/proc/<pid>/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -12,7 +12,8 @@ from errno import EEXIST, EINVAL, ELOOP
 
 import pytest
 
-from conftest import BIN, REPO, assert_no_traceback, assert_same, run_native, run_pyunik
+from conftest import (BIN, REPO, assert_no_traceback, assert_same, host_cpu_seconds, run_native,
+                      run_pyunik)
 from pyunik.abi import linux as L
 from pyunik.abi.eventpoll import (EPOLLERR, EPOLLET, EPOLLEXCLUSIVE, EPOLLHUP, EPOLLIN,
                                   EPOLLONESHOT, EPOLLOUT)
@@ -215,18 +216,12 @@ def test_host_pipe_stdin_wakes_epoll_without_busy_waiting(tmp_path):
                             stderr=subprocess.PIPE, env=env, cwd=REPO)
     assert proc.stdout.readline() == b"waiting\n"
     time.sleep(0.5)
-    before = _cpu_seconds(proc.pid)
+    before = host_cpu_seconds(proc.pid)
     time.sleep(1)
-    spent = _cpu_seconds(proc.pid) - before
+    spent = host_cpu_seconds(proc.pid) - before
     proc.stdin.write(b"hello")
     proc.stdin.flush()
     first = proc.stdout.readline()        # before the pipe's end closes (no EPOLLHUP)
     out, err = proc.communicate(timeout=30)
     assert first + out == b"[(0, 1)]\nb'hello'\n", err
     assert spent < 0.1
-
-
-def _cpu_seconds(pid: int) -> float:
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

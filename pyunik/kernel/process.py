@@ -150,6 +150,8 @@ class Process:
         self.shared_pending = SigPending()
         self.signal_target = 0
         self.signalfd_waiters = WaitQueue("a signalfd")   # woken by every signal sent
+        self.exited_cpu_ns = 0          # CPU time of its threads that have exited
+        self.timers = None              # kernel/timers.py's ProcessTimers, on first use
         self.argv: list[bytes] = []
         self.envp: list[bytes] = []
         self.entry = 0
@@ -175,6 +177,7 @@ class Thread:
         self.state = "runnable"
         self.blocked = None
         self.ctx = ctx
+        self.cpu_ns = 0        # host CPU time spent running it (kernel/sched.py)
         self.exit_status = 0
         self.sigmask = 0
         self.pending = SigPending()            # thread-directed pending signals

@@ -76,6 +76,22 @@ class Blocked:
         self.interrupted = False   # a signal ended the wait (kernel/signals.py)
 
 
+class KernelTimer:
+    """A deadline of the kernel's own (an interval timer, a POSIX timer, a timerfd
+    with a waiter): `fire(now)` runs from the run loop once time.monotonic_ns() has
+    passed `deadline`; `cancel()` makes a timer not yet fired never fire."""
+
+    __slots__ = ("deadline", "fire", "live")
+
+    def __init__(self, deadline: int, fire):
+        self.deadline = deadline
+        self.fire = fire
+        self.live = True
+
+    def cancel(self) -> None:
+        self.live = False
+
+
 def _above_stdio(fd: int) -> int:
     if fd > 2:
         return fd
@@ -87,7 +103,9 @@ def _above_stdio(fd: int) -> int:
 class Scheduler:
     """One kernel's run queue, timers and idle wait. Fields:
     runq      threads ready to run, not running, in the order they became ready;
-    timers    heap of (deadline ns, sequence, thread, Blocked) for parked calls;
+    timers    heap of (deadline ns, sequence, thread, Blocked) for parked calls, and
+              (deadline ns, sequence, None, KernelTimer) for the kernel's timers;
+              entries whose wait ended otherwise stay until they come up;
     on_cpu    the thread whose registers the engine holds (None after it exited);
     switches  context switches made, for statistics."""
 
@@ -100,6 +118,7 @@ class Scheduler:
         self.switches = 0
         self._resched = False     # the running thread needs no stop for a woken one
         self._last_switch = 0.0   # time.monotonic() of the last switch
+        self.run_start = 0        # time.thread_time_ns() when the current run began
         self._kernel_stop = False  # the run was stopped at a call's end for the kernel
         # The wake-up pipe: above the stdio numbers, so a host fd 0-2 that pyunik
         # was started without stays closed for the guest too.
@@ -192,14 +211,51 @@ class Scheduler:
         self.runq.append(t)
         self._start_slice()
 
+    def add_timer(self, deadline: int, fire) -> KernelTimer:
+        """Call fire(now) from the run loop at deadline (monotonic ns). A thread
+        running unbudgeted (it armed the timer in a system call) stops at the call's
+        end, to run on budgeted until the deadline has passed."""
+        timer = KernelTimer(deadline, fire)
+        self._seq += 1
+        heapq.heappush(self.timers, (deadline, self._seq, None, timer))
+        self._start_slice()
+        return timer
+
     def _expire_timers(self) -> None:
         now = time.monotonic_ns()
         timers = self.timers
         while timers and timers[0][0] <= now:
             _, _, t, b = heapq.heappop(timers)
-            if t.blocked is b and t.state == BLOCKED:
+            if t is None:
+                if b.live:
+                    b.live = False
+                    b.fire(now)
+            elif t.blocked is b and t.state == BLOCKED:
                 b.timed_out = True
                 self.wake(t)
+
+    def _deadline_pending(self) -> bool:
+        """Whether a deadline that still matters is in the heap (stale ones at its
+        head are dropped): the running thread then runs budgeted, so that the run
+        loop sees the deadline pass while it computes."""
+        timers = self.timers
+        while timers:
+            _, _, t, b = timers[0]
+            if b.live if t is None else (t.blocked is b and t.state == BLOCKED):
+                return True
+            heapq.heappop(timers)
+        return False
+
+    def _account(self, t) -> None:
+        """Add the host CPU time of the run that just ended to t's (its guest CPU
+        time: guest code and the system calls it made)."""
+        t.cpu_ns += time.thread_time_ns() - self.run_start
+
+    def cpu_ns(self, t) -> int:
+        """t's CPU time so far, the current run's included if t is on the CPU."""
+        if self.on_cpu is t and t.state == RUNNING:
+            return t.cpu_ns + time.thread_time_ns() - self.run_start
+        return t.cpu_ns
 
     def _finish_call(self, t) -> bool:
         """Run t's parked call again; True when it completed (its result is then in
@@ -268,22 +324,31 @@ class Scheduler:
                     signals.deliverable(t):
                 delivery.deliver(t)
             if engine.block_stops:
-                # A host timer ends the slice, at no cost to guest code.
+                # A host timer ends the slice, at no cost to guest code; and, with
+                # no other thread waiting, the run at the next deadline.
                 budgeted = False
                 self._resched = bool(self.runq)
                 if self._resched:
                     engine.preempt_in(SLICE_SECONDS)
+                elif self._deadline_pending():
+                    self._resched = True
+                    engine.preempt_in(max(0.0, (self.timers[0][0] - time.monotonic_ns())
+                                          / 1e9))
             else:
-                budgeted = bool(self.runq) or \
+                budgeted = bool(self.runq) or self._deadline_pending() or \
                     time.monotonic() - self._last_switch < BUDGET_LINGER
                 self._resched = budgeted     # a budgeted run ends by itself
+            self.run_start = time.thread_time_ns()
             try:
                 fault = engine.run(engine.reg("rip"), SLICE if budgeted else 0)
             except ThreadExit as e:
+                self._account(t)
+                t.process.exited_cpu_ns += t.cpu_ns
                 kernel.exit_thread(t, e.status)
                 self.on_cpu = None
                 t = self._switch(self._next())
                 continue
+            self._account(t)
             if fault is not None:
                 if delivery.fault(t, fault):
                     continue

@@ -10,7 +10,6 @@ Layer: kernel, syscall handlers. Calls: the process's credentials
 
 from __future__ import annotations
 
-import os
 import time
 from errno import EACCES, ECHILD, EINVAL, EPERM, ESRCH
 
@@ -22,6 +21,7 @@ from ...abi.time import TMS
 from ...abi.wait import (__WALL, __WCLONE, __WNOTHREAD, P_ALL, P_PGID, P_PID, P_PIDFD,
                          WCONTINUED, WEXITED, WNOHANG, WSTOPPED, WUNTRACED)
 from ...errors import KernelError
+from .. import clocks
 
 
 def _uid(value):
@@ -220,12 +220,13 @@ def sys_getcpu(t, cpu, node, cache):
 
 
 def sys_times(t, buf):
-    """times(2): clock ticks (100 Hz) of pyunik's own process times; the return value
-    counts ticks from 1 at the kernel's boot (an arbitrary point, as Linux says, but
-    never 0 or negative, which callers could take for an error)."""
+    """times(2): clock ticks (100 Hz) of the process's guest CPU time (all of it
+    user time: kernel/clocks.py); the return value counts ticks from 1 at the
+    kernel's boot (an arbitrary point, as Linux says, but never 0 or negative, which
+    callers could take for an error)."""
     if buf:
-        tm = os.times()
-        t.mm.write(buf, TMS.pack(int(tm.user * 100), int(tm.system * 100), 0, 0))
+        user = clocks.process_cpu_ns(t.process) // 10000000
+        t.mm.write(buf, TMS.pack(user, 0, 0, 0))
     return 1 + int((time.monotonic() - t.process.kernel.boot_time) * 100)
 
 

@@ -8,12 +8,12 @@ Layer: kernel, syscall handlers.
 from __future__ import annotations
 
 import math
-import os
 import time
 from errno import EINVAL, EPERM, ESRCH
 
 from ...abi import linux as L
 from ...errors import KernelError
+from .. import clocks
 from .. import threads
 from ..process import ProcessExit, ThreadExit
 
@@ -214,14 +214,15 @@ def sys_setrlimit(t, resource, rlim):
 
 
 def sys_getrusage(t, who, usage):
-    """getrusage(2): CPU times are pyunik's own process times (guest and kernel)."""
+    """getrusage(2): the guest CPU time of the process or thread (all of it user
+    time: kernel/clocks.py); no children yet, so RUSAGE_CHILDREN is all zeros."""
     if who not in (L.RUSAGE_SELF, L.RUSAGE_CHILDREN, L.RUSAGE_THREAD):
         raise KernelError(EINVAL)
     fields = [0] * 18
     if who != L.RUSAGE_CHILDREN:
-        times = os.times()
-        fields[0], fields[1] = int(times.user), int(times.user * 1e6) % 1000000
-        fields[2], fields[3] = int(times.system), int(times.system * 1e6) % 1000000
+        ns = clocks.thread_cpu_ns(t) if who == L.RUSAGE_THREAD else \
+            clocks.process_cpu_ns(t.process)
+        fields[0], fields[1] = ns // 1000000000, ns % 1000000000 // 1000
         fields[4] = t.mm.mapped // 1024     # ru_maxrss in KiB, bounded by the mapping
     t.mm.write_struct(L.RUSAGE, usage, *fields)
     return 0

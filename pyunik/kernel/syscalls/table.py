@@ -21,7 +21,8 @@ from errno import ENOSYS
 from typing import Callable
 
 from ...abi.syscall_numbers import NAMES
-from . import cred, epoll, files, fs, futex, inotify, mm, poll, proc, signal, time
+from . import (cred, epoll, files, fs, futex, inotify, mm, poll, proc, signal, time,
+               timers)
 from .args import (DirFd, Enum, Fd, Flags, InBuf, InIovec, Int, Kind, Mode, Off,
                    OutBuf, OutIovec, Path, Ptr, Request, Signal, Size, UInt, ULong)
 
@@ -65,6 +66,11 @@ POLL = ("waits on the files' wait queues and host fds; a wait nothing could end 
 EPOLL = ("level, edge, EPOLLONESHOT, EPOLLEXCLUSIVE, nesting, registrations follow the "
          "open file; edge-triggered items on host fds (stdio) re-arm once the fd is "
          "drained (the host gives no edges)")
+CPUTIME = ("guest CPU time is the host CPU time of each thread's runs on the engine; "
+           "system time is not told apart (all of it is user time)")
+TIMERS = ("fired from the scheduler's deadline heap; while one is armed, running threads "
+          "run on an instruction budget so that it fires on time; CPU-time timers are "
+          "checked at the soonest wall time they could expire")
 NO_CHILDREN = ("no process has children yet (fork/clone come later): ECHILD after "
                "Linux's argument checks")
 MLOCK = ("checked as Linux does (mapped range, RLIMIT_MEMLOCK); the host is not asked "
@@ -126,6 +132,10 @@ ROWS = [
         status=PARTIAL, note="parks the thread until its deadline; a handled signal ends "
                              "it with EINTR and rem; restarted after an ignored one, it "
                              "sleeps its whole time again"),
+    row(36, "getitimer", timers.sys_getitimer, Int, Ptr, status=PARTIAL, note=TIMERS),
+    row(37, "alarm", timers.sys_alarm, UInt, status=PARTIAL, note=TIMERS),
+    row(38, "setitimer", timers.sys_setitimer, Int, Ptr, Ptr, status=PARTIAL,
+        note=TIMERS + "; " + CPUTIME),
     row(39, "getpid", proc.sys_getpid),
     row(40, "sendfile", fs.sys_sendfile, Fd, Fd, Ptr, Size),
     row(56, "clone", proc.sys_clone, ULong, Ptr, Ptr, Ptr, ULong,
@@ -170,10 +180,11 @@ ROWS = [
     row(96, "gettimeofday", time.sys_gettimeofday, Ptr, Ptr),
     row(97, "getrlimit", proc.sys_getrlimit, Enum(table="rlimit"), Ptr),
     row(98, "getrusage", proc.sys_getrusage, Int, Ptr,
-        status=PARTIAL, note="times are pyunik's own process times"),
+        status=PARTIAL, note=CPUTIME + "; no children (RUSAGE_CHILDREN is zeros); only "
+                                       "ru_maxrss among the other fields"),
     row(99, "sysinfo", proc.sys_sysinfo, Ptr),
     row(100, "times", cred.sys_times, Ptr,
-        status=PARTIAL, note="times are pyunik's own process times"),
+        status=PARTIAL, note=CPUTIME + "; no children"),
     row(102, "getuid", proc.sys_getuid),
     row(104, "getgid", proc.sys_getgid),
     row(105, "setuid", cred.sys_setuid, UInt),
@@ -256,14 +267,25 @@ ROWS = [
     row(217, "getdents64", files.sys_getdents64, Fd, Ptr, UInt),
     row(218, "set_tid_address", proc.sys_set_tid_address, Ptr),
     row(221, "fadvise64", fs.sys_fadvise64, Fd, Off, Off, Enum(table="fadvise")),
+    row(222, "timer_create", timers.sys_timer_create, Enum(table="clock"), Ptr, Ptr,
+        status=PARTIAL, note=TIMERS),
+    row(223, "timer_settime", timers.sys_timer_settime, Int, Int, Ptr, Ptr,
+        status=PARTIAL, note=TIMERS),
+    row(224, "timer_gettime", timers.sys_timer_gettime, Int, Ptr,
+        status=PARTIAL, note=TIMERS),
+    row(225, "timer_getoverrun", timers.sys_timer_getoverrun, Int,
+        status=PARTIAL, note=TIMERS),
+    row(226, "timer_delete", timers.sys_timer_delete, Int,
+        status=PARTIAL, note=TIMERS),
     row(228, "clock_gettime", time.sys_clock_gettime, Enum(table="clock"), Ptr,
-        status=PARTIAL, note="CPU-time clocks read pyunik's own process time; "
-                             "per-process clock ids (negative) are EINVAL"),
+        status=PARTIAL, note="CPU clocks (the caller's, and clock_getcpuclockid's of any "
+                             "guest thread or process) read guest CPU time: " + CPUTIME),
     row(229, "clock_getres", time.sys_clock_getres, Enum(table="clock"), Ptr),
     row(230, "clock_nanosleep", time.sys_clock_nanosleep, Enum(table="clock"), Int, Ptr, Ptr,
         status=PARTIAL, note="parks the thread until its deadline (a handled signal ends "
                              "a relative sleep with EINTR and rem); an absolute "
-                             "CLOCK_REALTIME time is taken relative at the call"),
+                             "CLOCK_REALTIME time is taken relative at the call; a process "
+                             "CPU clock sleeps until the process has run so long"),
     row(231, "exit_group", proc.sys_exit_group, Int),
     row(232, "epoll_wait", epoll.sys_epoll_wait, Fd, Ptr, Int, Int, status=PARTIAL,
         note=EPOLL),
@@ -303,10 +325,17 @@ ROWS = [
     row(281, "epoll_pwait", epoll.sys_epoll_pwait, Fd, Ptr, Int, Int, Ptr, Size,
         status=PARTIAL, note=EPOLL + "; the mask is the thread's for the call"),
     row(282, "signalfd", signal.sys_signalfd, Fd, Ptr, Size),
+    row(283, "timerfd_create", timers.sys_timerfd_create, Enum(table="clock"), Int,
+        status=PARTIAL, note=TIMERS),
     row(284, "eventfd", fs.sys_eventfd, UInt, status=PARTIAL, note=EVENTFD),
     row(285, "fallocate", files.sys_fallocate, Fd, Int, Off, Off,
         status=PARTIAL, note="modes 0 and KEEP_SIZE; PUNCH_HOLE on in-memory files only; "
                              "the others are EOPNOTSUPP, as on tmpfs"),
+    row(286, "timerfd_settime", timers.sys_timerfd_settime, Fd, Int, Ptr, Ptr,
+        status=PARTIAL, note=TIMERS + "; TFD_TIMER_CANCEL_ON_SET never cancels (no clock "
+                                      "is ever set); REALTIME absolute times are fixed "
+                                      "on the monotonic clock when set"),
+    row(287, "timerfd_gettime", timers.sys_timerfd_gettime, Fd, Ptr),
     row(289, "signalfd4", signal.sys_signalfd4, Fd, Ptr, Size, Flags(table="fd_flags")),
     row(290, "eventfd2", fs.sys_eventfd2, UInt, Flags(table="eventfd"),
         status=PARTIAL, note=EVENTFD),

@@ -1,56 +1,33 @@
-"""Time system calls: the host's clocks, read at the call; sleeps park the thread
-until their deadline (WouldBlock with a deadline, no queue).
+"""Time system calls: clocks (kernel/clocks.py), read at the call; sleeps park the
+thread until their deadline (WouldBlock with a deadline, no queue).
 
-Layer: kernel, syscall handlers. Calls: the host's clocks (time), usermem and
-pyunik/wait.py (WouldBlock).
+Layer: kernel (syscall glue). Calls kernel/clocks.py and pyunik/wait.py.
 """
 
 from __future__ import annotations
 
 import time
-from errno import EINVAL
+from errno import EINVAL, EOPNOTSUPP
 
 from ...abi import linux as L
 from ...errors import KernelError
 from ...wait import WouldBlock
-
-_HOST_CLOCK = {
-    L.CLOCK_REALTIME: time.CLOCK_REALTIME,
-    L.CLOCK_MONOTONIC: time.CLOCK_MONOTONIC,
-    L.CLOCK_PROCESS_CPUTIME_ID: time.CLOCK_PROCESS_CPUTIME_ID,
-    L.CLOCK_THREAD_CPUTIME_ID: time.CLOCK_PROCESS_CPUTIME_ID,
-    L.CLOCK_MONOTONIC_RAW: time.CLOCK_MONOTONIC_RAW,
-    L.CLOCK_REALTIME_COARSE: time.CLOCK_REALTIME,
-    L.CLOCK_MONOTONIC_COARSE: time.CLOCK_MONOTONIC,
-    L.CLOCK_BOOTTIME: time.CLOCK_BOOTTIME,
-    L.CLOCK_REALTIME_ALARM: time.CLOCK_REALTIME,
-    L.CLOCK_BOOTTIME_ALARM: time.CLOCK_BOOTTIME,
-    L.CLOCK_TAI: time.CLOCK_TAI if hasattr(time, "CLOCK_TAI") else time.CLOCK_REALTIME,
-}
-_COARSE_NS = L.TICK_NSEC    # the jiffy of a CONFIG_HZ=250 kernel
-
-
-def _clock_ns(clock):
-    host = _HOST_CLOCK.get(clock)
-    if host is None:
-        raise KernelError(EINVAL)
-    return time.clock_gettime_ns(host)
-
+from .. import clocks
 
 def sys_clock_gettime(t, clockid, tp):
-    """clock_gettime(2): the host clock of the same id (CPU clocks: pyunik's own)."""
-    ns = _clock_ns(clockid)
+    """clock_gettime(2): wall and monotonic clocks are the host's; CPU clocks the
+    guest threads' own (kernel/clocks.py)."""
+    ns = clocks.clock_ns(t, clockid)
     t.mm.write(tp, L.TIMESPEC.pack(ns // 1000000000, ns % 1000000000))
     return 0
 
 
 def sys_clock_getres(t, clockid, res):
-    """clock_getres(2): 1 ns for high-resolution clocks, a jiffy for the coarse ones."""
-    if clockid not in _HOST_CLOCK:
-        raise KernelError(EINVAL)
+    """clock_getres(2): 1 ns for high-resolution clocks, a jiffy for the coarse ones
+    and the PROF and VIRT CPU clocks; the clock id is checked even when res is NULL."""
+    ns = clocks.clock_res_ns(t, clockid)
     if res:
-        coarse = clockid in (L.CLOCK_REALTIME_COARSE, L.CLOCK_MONOTONIC_COARSE)
-        t.mm.write(res, L.TIMESPEC.pack(0, _COARSE_NS if coarse else 1))
+        t.mm.write(res, L.TIMESPEC.pack(0, ns))
     return 0
 
 
@@ -106,13 +83,32 @@ def sys_nanosleep(t, req, rem):
 
 
 def sys_clock_nanosleep(t, clockid, flags, req, rem):
-    """clock_nanosleep(2): relative or TIMER_ABSTIME on the named clock."""
-    if clockid in (L.CLOCK_THREAD_CPUTIME_ID,):
-        raise KernelError(EINVAL)
-    if clockid not in _HOST_CLOCK:
-        raise KernelError(EINVAL)
+    """clock_nanosleep(2): relative or TIMER_ABSTIME on the named clock. Clocks
+    without sleeps (raw, coarse, the caller's thread CPU clock) are EOPNOTSUPP,
+    another thread CPU clock id EINVAL; a
+    process's CPU clock sleeps until the process has run that long (its threads
+    share one host CPU, so it cannot get there sooner than the wall time left)."""
+    if clockid == L.CLOCK_THREAD_CPUTIME_ID:
+        raise KernelError(EOPNOTSUPP)        # its k_clock has no nsleep
+    if clockid not in clocks.HOST_CLOCK:
+        kind, whose, _ = clocks.cpu_clock(t, clockid)
+        if kind == "thread":
+            raise KernelError(EINVAL)
+        ns = t.mm.read_timespec(req)
+        target = ns if flags & L.TIMER_ABSTIME else clocks.process_cpu_ns(whose) + ns
+        return _cpu_sleep(whose, target)
+    if clockid not in clocks.SLEEP_CLOCKS:
+        raise KernelError(EOPNOTSUPP)
     ns = t.mm.read_timespec(req)
     if flags & L.TIMER_ABSTIME:
-        ns -= _clock_ns(clockid)
-        return sleep_until(time.monotonic_ns() + ns)
+        return sleep_until(clocks.monotonic_deadline(t, clockid, ns, True))
     return sleep_until(time.monotonic_ns() + ns, _remaining(t, rem))
+
+
+def _cpu_sleep(process, target):
+    left = target - clocks.process_cpu_ns(process)
+    if left <= 0:
+        return 0
+    raise WouldBlock(deadline=time.monotonic_ns() + left,
+                     retry=lambda timed_out: _cpu_sleep(process, target),
+                     what="a sleep on a CPU clock")
