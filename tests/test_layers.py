@@ -18,13 +18,14 @@ ALLOWED = {
     "abi": set(),
     "errors": set(),
     "wait": set(),          # WaitQueue and WouldBlock: below fs/, net/ and kernel/ as errors is
+    "hrtimer": set(),       # IntervalTimer: below fs/ (timerfd) and kernel/ (POSIX timers)
     "cpu": {"abi", "errors", "wait", "unicorn"},
     "mm": {"abi", "errors", "wait", "cpu"},
-    "fs": {"abi", "errors", "wait", "cpu", "mm"},
-    "net": {"abi", "errors", "wait", "cpu", "mm", "fs"},
+    "fs": {"abi", "errors", "wait", "hrtimer", "cpu", "mm"},
+    "net": {"abi", "errors", "wait", "hrtimer", "cpu", "mm", "fs"},
     "loader": {"abi", "errors", "wait", "cpu", "mm", "fs"},
     "trace": {"abi", "errors", "wait", "cpu", "mm"},
-    "kernel": {"abi", "errors", "wait", "cpu", "mm", "fs", "net", "loader", "trace"},
+    "kernel": {"abi", "errors", "wait", "hrtimer", "cpu", "mm", "fs", "net", "loader", "trace"},
     "api": {"abi", "errors", "wait", "cpu", "mm", "fs", "net", "loader", "trace", "kernel"},
     "cli": {"abi", "errors", "wait", "cpu", "mm", "fs", "net", "loader", "trace", "kernel", "api",
             "__version__"},

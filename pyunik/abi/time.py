@@ -45,6 +45,8 @@ CPUCLOCK_SCHED = 2                # time on a CPU (sum_exec_runtime)
 CPUCLOCK_MAX = 3
 CPUCLOCK_CLOCK_MASK = 3
 CPUCLOCK_PERTHREAD_MASK = 4
+DELAYTIMER_MAX = 0x7FFFFFFF       # the most timer_getoverrun and si_overrun report
+NSEC_PER_SEC = 1000000000
 
 # include/uapi/linux/time.h: setitimer/getitimer
 ITIMER_REAL = 0

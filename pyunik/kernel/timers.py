@@ -26,7 +26,6 @@ from . import clocks, signals
 
 ITIMER_SIGNAL = {L.ITIMER_REAL: L.SIGALRM, L.ITIMER_VIRTUAL: L.SIGVTALRM,
                  L.ITIMER_PROF: L.SIGPROF}
-DELAYTIMER_MAX = 0x7FFFFFFF
 
 
 class PosixTimer:
@@ -71,12 +70,12 @@ class PosixTimer:
         queued = self._queued()
         if queued is not None:
             pending, i = queued
-            self.overrun_last = min(DELAYTIMER_MAX, self.overrun_last + count)
+            self.overrun_last = min(L.DELAYTIMER_MAX, self.overrun_last + count)
             pending.queue[i] = (self.signo, self._info())
             return
         if self.thread is not None and self.thread.state == "dead":
             return
-        self.overrun_last = min(DELAYTIMER_MAX, count - 1)
+        self.overrun_last = min(L.DELAYTIMER_MAX, count - 1)
         signals.send(self.process, self.signo, self._info(), self.thread)
 
 

@@ -15,7 +15,7 @@ from ...errors import KernelError
 from ...fs.timerfd import TimerFile
 from .. import clocks, timers
 
-_NS = 1000000000
+_NS = L.NSEC_PER_SEC
 
 
 def _timeval_ns(sec: int, usec: int) -> int:
