@@ -306,7 +306,7 @@ static void posix_timers(void)
     struct itimerspec cpu = {{0, 0}, {0, 30000000}};
     before = alrm;
     timer_settime(tm, 0, &cpu, NULL);
-    long long end = now_ns(CLOCK_MONOTONIC) + 2000000000LL;
+    long long end = now_ns(CLOCK_MONOTONIC) + 10000000000LL;
     while (alrm == before && now_ns(CLOCK_MONOTONIC) < end)
         sink++;
     printf("cpu timer fired %d code SI_TIMER %d\n", alrm - before, last_code == SI_TIMER);
@@ -335,12 +335,12 @@ static void itimers(void)
     while (alrm == before)
         sink++;
     long long took = now_ns(CLOCK_MONOTONIC) - start;
-    printf("busy loop interrupted by SIGALRM, within 30-500 ms: %d\n",
-           took >= 29000000 && took < 500000000);
+    printf("busy loop interrupted by SIGALRM, within 30 ms-3 s: %d\n",
+           took >= 29000000 && took < 3000000000LL);
     struct itimerval vt = {{0, 0}, {0, 20000}};
     show("setitimer virtual", setitimer(ITIMER_VIRTUAL, &vt, NULL));
     start = now_ns(CLOCK_MONOTONIC);
-    while (!vtalrm && now_ns(CLOCK_MONOTONIC) - start < 2000000000LL)
+    while (!vtalrm && now_ns(CLOCK_MONOTONIC) - start < 10000000000LL)
         for (int i = 0; i < 1000; i++)
             sink += i;
     printf("SIGVTALRM %d\n", vtalrm);

@@ -57,6 +57,7 @@ from .process import ProcessExit, ThreadExit
 RUNNING, RUNNABLE, BLOCKED, DEAD = "running", "runnable", "blocked", "dead"
 SLICE = 200_000     # instructions a thread runs while another waits for the CPU
 SLICE_SECONDS = 0.01  # the same slice, as host time, where a timer can end it
+MIN_TIMER_SECONDS = 0.001   # the shortest run a deadline's host timer asks for
 BUDGET_LINGER = 0.05   # seconds runs stay budgeted after the last switch
 
 
@@ -331,9 +332,10 @@ class Scheduler:
                 if self._resched:
                     engine.preempt_in(SLICE_SECONDS)
                 elif self._deadline_pending():
+                    # (at least MIN_TIMER_SECONDS: a stop before the run starts is lost)
                     self._resched = True
-                    engine.preempt_in(max(0.0, (self.timers[0][0] - time.monotonic_ns())
-                                          / 1e9))
+                    engine.preempt_in(max(MIN_TIMER_SECONDS, (self.timers[0][0] -
+                                                              time.monotonic_ns()) / 1e9))
             else:
                 budgeted = bool(self.runq) or self._deadline_pending() or \
                     time.monotonic() - self._last_switch < BUDGET_LINGER
