@@ -14,15 +14,14 @@ from errno import EAGAIN, EFAULT, EINVAL
 
 from ..abi import linux as L
 from ..abi.eventfd import EFD_MAX_COUNT as MAX_COUNT, EFD_SEMAPHORE, EFD_VALUE as _U64
-from ..abi.fs import ANON_INODE_DEV as _ANON_INODE_DEV
 from ..errors import KernelError
 from ..abi.poll import POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
 from ..wait import WaitQueue, WouldBlock
-from .file import File
+from .file import AnonInodeFile
 
 
-
-class EventFile(File):
+class EventFile(AnonInodeFile):
+    anon_name = b"[eventfd]"
     can_poll = True
 
     def __init__(self, initval: int, flags: int):
@@ -79,12 +78,3 @@ class EventFile(File):
         if self.count < MAX_COUNT:
             ready |= POLLOUT | POLLWRNORM
         return ready & (events | POLLERR)
-
-    def seek(self, offset: int, whence: int) -> int:
-        return 0                  # noop_llseek
-
-    def stat(self) -> tuple:
-        return (_ANON_INODE_DEV, 1, 1, 0o600, 0, 0, 0, 0, 0, 4096, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-
-    def proc_link(self) -> bytes:
-        return b"anon_inode:[eventfd]"

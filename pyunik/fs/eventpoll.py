@@ -37,10 +37,9 @@ from ..abi import linux as L
 from ..abi.eventpoll import (EP_MAX_NESTS, EP_PRIVATE_BITS, EPOLLERR, EPOLLET, EPOLLEXCLUSIVE,
                              EPOLLEXCLUSIVE_OK_BITS, EPOLLHUP, EPOLLIN, EPOLLINOUT_BITS,
                              EPOLLONESHOT, EPOLLOUT, EPOLLPRI, EPOLLRDNORM, EPOLLWAKEUP)
-from ..abi.fs import ANON_INODE_DEV as _ANON_INODE_DEV
 from ..errors import KernelError
 from ..wait import WaitQueue, WouldBlock
-from .file import File
+from .file import AnonInodeFile, File
 
 _ALL_POLL = EPOLLIN | EPOLLOUT | EPOLLPRI
 
@@ -95,7 +94,8 @@ class EpollItem:
         self.ep.remove(self)
 
 
-class Epoll(File):
+class Epoll(AnonInodeFile):
+    anon_name = b"[eventpoll]"
     """An epoll instance (struct eventpoll). Fields:
     items       (file id, fd) -> EpollItem, the interest list;
     rdlist      items believed ready, oldest first (each has .ready set);
@@ -277,12 +277,6 @@ class Epoll(File):
         """ep_free: every registration goes."""
         for item in list(self.items.values()):
             self.remove(item)
-
-    def stat(self) -> tuple:
-        return (_ANON_INODE_DEV, 1, 1, 0o600, 0, 0, 0, 0, 0, 4096, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-
-    def proc_link(self) -> bytes:
-        return b"anon_inode:[eventpoll]"
 
 
 def check_events(op_add: bool, events: int, target: File) -> int:

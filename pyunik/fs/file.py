@@ -19,6 +19,7 @@ import select
 import stat as statmod
 
 from ..abi import linux as L
+from ..abi.fs import ANON_INODE_DEV
 from ..abi.poll import POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM
 from ..errors import KernelError
 from ..wait import WouldBlock
@@ -182,6 +183,23 @@ class File:
 
     def close(self) -> None:
         pass
+
+
+class AnonInodeFile(File):
+    """A file on Linux's one anonymous inode (anon_inode_getfile: eventfd, epoll,
+    timerfd): fstat shows that inode, mode 0600; seeking does nothing (noop_llseek);
+    /proc/<pid>/fd/N reads anon_inode:<anon_name>."""
+
+    anon_name = b""
+
+    def seek(self, offset: int, whence: int) -> int:
+        return 0
+
+    def stat(self) -> tuple:
+        return (ANON_INODE_DEV, 1, 1, 0o600, 0, 0, 0, 0, 0, 4096, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+    def proc_link(self) -> bytes:
+        return b"anon_inode:" + self.anon_name
 
 
 def transfer(read, write, length: int) -> int:

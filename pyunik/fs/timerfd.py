@@ -21,15 +21,15 @@ import time
 from errno import EAGAIN, EINVAL
 
 from ..abi import linux as L
-from ..abi.fs import ANON_INODE_DEV as _ANON_INODE_DEV
 from ..abi.poll import POLLIN, POLLRDNORM
 from ..errors import KernelError
 from ..hrtimer import IntervalTimer
 from ..wait import WaitQueue, WouldBlock
-from .file import File
+from .file import AnonInodeFile
 
 
-class TimerFile(File):
+class TimerFile(AnonInodeFile):
+    anon_name = b"[timerfd]"
     can_poll = True
 
     def __init__(self, clockid: int, flags: int, arm):
@@ -79,15 +79,6 @@ class TimerFile(File):
     def wait_queues(self, events: int):
         self.timer.schedule()
         return (self.waiters,), ()
-
-    def seek(self, offset: int, whence: int) -> int:
-        return 0                  # noop_llseek
-
-    def stat(self) -> tuple:
-        return (_ANON_INODE_DEV, 1, 1, 0o600, 0, 0, 0, 0, 0, 4096, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-
-    def proc_link(self) -> bytes:
-        return b"anon_inode:[timerfd]"
 
     def close(self) -> None:
         self.timer.cancel()
