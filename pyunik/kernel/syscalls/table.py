@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import linecache
 from dataclasses import dataclass, field
-from errno import ENOSYS
+from errno import ENOSYS, EPERM
 from typing import Callable
 
 from ...abi.syscall_numbers import NAMES
@@ -68,9 +68,10 @@ EPOLL = ("level, edge, EPOLLONESHOT, EPOLLEXCLUSIVE, nesting, registrations foll
          "drained (the host gives no edges)")
 CPUTIME = ("guest CPU time is the host CPU time of each thread's runs on the engine; "
            "system time is not told apart (all of it is user time)")
-TIMERS = ("fired from the scheduler's deadline heap; while one is armed, running threads "
-          "run on an instruction budget so that it fires on time; CPU-time timers are "
-          "checked at the soonest wall time they could expire")
+TIMERS = ("fired from the scheduler's deadline heap, no host thread per timer; a thread "
+          "computing alone is stopped at the next deadline by the engine's slice timer "
+          "(an instruction budget where the engine cannot stop on a block boundary); "
+          "CPU-time timers are checked at the soonest wall time they could expire")
 NO_CHILDREN = ("no process has children yet (fork/clone come later): ECHILD after "
                "Linux's argument checks")
 MLOCK = ("checked as Linux does (mapped range, RLIMIT_MEMLOCK); the host is not asked "
@@ -277,6 +278,8 @@ ROWS = [
         status=PARTIAL, note=TIMERS),
     row(226, "timer_delete", timers.sys_timer_delete, Int,
         status=PARTIAL, note=TIMERS),
+    stub(227, "clock_settime", EPERM, "the host's clocks are never set from a guest (as "
+         "for a caller without CAP_SYS_TIME)", Enum(table="clock"), Ptr),
     row(228, "clock_gettime", time.sys_clock_gettime, Enum(table="clock"), Ptr,
         status=PARTIAL, note="CPU clocks (the caller's, and clock_getcpuclockid's of any "
                              "guest thread or process) read guest CPU time: " + CPUTIME),
