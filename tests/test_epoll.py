@@ -197,9 +197,11 @@ def test_nested_epoll_readiness_reaches_the_outer_one():
     assert EventFile(0, 0).poll(EPOLLOUT) == EPOLLOUT
 
 
-def test_host_pipe_stdin_wakes_epoll_without_busy_waiting(tmp_path):
-    """A guest python3 blocked in epoll on its stdin (a host pipe) costs no CPU: the
-    scheduler waits on the host fd; the answer comes when data arrives."""
+@pytest.mark.parametrize("stdin", ["pipe", "terminal"])
+def test_host_stdin_wakes_epoll_without_busy_waiting(stdin):
+    """A guest python3 blocked in epoll on its stdin (a host pipe, or a terminal)
+    costs no CPU: the scheduler waits on the host fd; the answer comes when data
+    arrives."""
     import shutil
     py = shutil.which("python3")
     if py is None:
@@ -211,17 +213,28 @@ def test_host_pipe_stdin_wakes_epoll_without_busy_waiting(tmp_path):
             "print(ep.poll(30), flush=True)\n"
             "print(os.read(0, 10))\n")
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-m", "pyunik", "run", "-q", "--", py, "-c",
-                             code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, cwd=REPO)
-    assert proc.stdout.readline() == b"waiting\n"
-    time.sleep(0.5)
-    before = host_cpu_seconds(proc.pid)
-    time.sleep(1)
-    spent = host_cpu_seconds(proc.pid) - before
-    proc.stdin.write(b"hello")
-    proc.stdin.flush()
-    first = proc.stdout.readline()        # before the pipe's end closes (no EPOLLHUP)
-    out, err = proc.communicate(timeout=30)
-    assert first + out == b"[(0, 1)]\nb'hello'\n", err
+    argv = [sys.executable, "-m", "pyunik", "run", "-q", "--", py, "-c", code]
+    if stdin == "pipe":
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=env, cwd=REPO)
+        feed = proc.stdin.fileno()
+    else:
+        import pty
+        feed, slave = pty.openpty()
+        proc = subprocess.Popen(argv, stdin=slave, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=env, cwd=REPO)
+        os.close(slave)
+    try:
+        assert proc.stdout.readline() == b"waiting\n"
+        time.sleep(0.5)
+        before = host_cpu_seconds(proc.pid)
+        time.sleep(1)
+        spent = host_cpu_seconds(proc.pid) - before
+        os.write(feed, b"hello\n")
+        first = proc.stdout.readline()        # before the input's end (no EPOLLHUP)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if stdin == "terminal":
+            os.close(feed)
+    assert first + out == b"[(0, 1)]\nb'hello\\n'\n", err
     assert spent < 0.1

@@ -248,7 +248,9 @@ class Epoll(AnonInodeFile):
             if not item.events & ~EP_PRIVATE_BITS:
                 continue
             if item.host and item.armed:
-                out.extend(item.host)
+                # only what the item asks for: a terminal is always writable
+                out.extend((fd, ev & item.events & _ALL_POLL) for fd, ev in item.host
+                           if ev & item.events & _ALL_POLL)
             elif isinstance(item.file, Epoll) and depth < EP_MAX_NESTS:
                 out.extend(item.file.host_fds(depth + 1))
         return out
