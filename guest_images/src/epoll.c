@@ -269,6 +269,10 @@ static void remaining_time(void)
     n = raw_syscall5(SYS_select, p[0] + 1, &r, 0, 0, &tv);
     printf("select usec over a second %ld, left under 1.5 s %d\n", n,
            tv.tv_sec == 1 && tv.tv_usec > 0);
+    struct timeval zero = {0, 0};
+    FD_SET(p[0], &r);
+    show("select nfds past the fd table", raw_syscall5(SYS_select, 100000, &r, 0, 0, &zero));
+    show("select negative nfds", raw_syscall5(SYS_select, -1, &r, 0, 0, &zero));
     tv.tv_sec = 0;
     tv.tv_usec = -1;
     show("select negative usec", raw_syscall5(SYS_select, p[0] + 1, &r, 0, 0, &tv));

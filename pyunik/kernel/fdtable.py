@@ -22,6 +22,16 @@ class FdTable:
         self.cloexec: list[bool] = []
         self.limit = nofile_limit
 
+    @property
+    def capacity(self) -> int:
+        """Linux's max_fds: 64 (NR_OPEN_DEFAULT) until a higher fd is used, then 128
+        times a power of two (expand_fdtable's sizes); it never shrinks. select(2)
+        clamps its nfds to it."""
+        highest = len(self.files) - 1
+        if highest < 64:
+            return 64
+        return 128 * (1 << (highest // 128).bit_length())
+
     def get(self, fd: int) -> File:
         """The file behind fd, or EBADF."""
         if 0 <= fd < len(self.files):

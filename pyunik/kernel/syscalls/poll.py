@@ -174,8 +174,11 @@ def _write_fdset(t, ptr, nfds, bits):
 
 
 def do_select(t, nfds, readfds, writefds, exceptfds, deadline):
-    if nfds < 0 or nfds > t.process.fds.limit:
+    """core_sys_select: nfds past the fd table's size is cut to it (the sets' bits
+    beyond are neither read nor written)."""
+    if nfds < 0:
         raise KernelError(EINVAL)
+    nfds = min(nfds, t.process.fds.capacity)
     sets = [_read_fdset(t, p, nfds) for p in (readfds, writefds, exceptfds)]
     wanted = []
     for fd in range(nfds):
