@@ -68,7 +68,13 @@ def ask_for_block_stops(handle: int) -> bool:
 class SliceTimer:
     """One host thread per engine (made on first use) that stops the CPU when an armed
     time slice runs out. It costs nothing while unarmed; arming takes one lock.
-    `fired` says the last armed slice ran out (the owner clears it)."""
+    `fired` says the last armed slice ran out (the owner clears it).
+
+    A stop asked for before the run has started is lost (Unicorn clears its stop
+    request when a run starts), so once the slice has run out the timer stops the
+    CPU again every RETRY seconds until the owner disarms it after the run."""
+
+    RETRY = 0.001
 
     def __init__(self, stop):
         self._stop = stop                 # stops the CPU; safe from any thread
@@ -78,10 +84,12 @@ class SliceTimer:
         self.fired = False
 
     def arm(self, seconds: float) -> None:
-        """Stop the CPU seconds from now unless disarmed first."""
+        """Stop the CPU seconds from now (or at the earlier time already armed)
+        unless disarmed first."""
+        when = time.monotonic() + seconds
         with self._cond:
-            self.fired = False
-            self._deadline = time.monotonic() + seconds
+            if self._deadline is None or when < self._deadline:
+                self._deadline = when
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="pyunik-slice",
                                                 daemon=True)
@@ -102,6 +110,6 @@ class SliceTimer:
                 if remaining > 0:
                     self._cond.wait(remaining)
                     continue
-                self._deadline = None
+                self._deadline = time.monotonic() + self.RETRY
                 self.fired = True
                 self._stop()

@@ -332,7 +332,8 @@ class Scheduler:
                 if self._resched:
                     engine.preempt_in(SLICE_SECONDS)
                 elif self._deadline_pending():
-                    # (at least MIN_TIMER_SECONDS: a stop before the run starts is lost)
+                    # (at least MIN_TIMER_SECONDS: a deadline already past stops the
+                    # run as soon as it starts, which the timer repeats until it ends)
                     self._resched = True
                     engine.preempt_in(max(MIN_TIMER_SECONDS, (self.timers[0][0] -
                                                               time.monotonic_ns()) / 1e9))
