@@ -20,7 +20,8 @@ guest_images/src/sigframe.c natively:
     x87 / SIMD exception        SIGFPE   FPE_FLT*      the instruction  the instruction
 
 Stack growth (a touch just below a grows-down VMA) is the caller's to try first:
-Linux grows the stack there and sends nothing. Not yet called by the run loop.
+Linux grows the stack there and sends nothing. Called by kernel/delivery.py when the
+run loop meets a fault.
 """
 
 from __future__ import annotations

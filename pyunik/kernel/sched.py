@@ -33,6 +33,12 @@ wake-up pipe (which host signals write to): an idle guest costs no host CPU. Whe
 nothing at all could wake any thread, it says so in one line naming each thread and
 what it waits for, and the process ends as if killed by SIGKILL.
 
+Before a thread runs (at the start of each run of the loop), its deliverable
+signals are delivered (kernel/delivery.py), so a signal made pending by a system
+call is taken when the call returns (the sender stops the run at the call's end)
+and one for a parked or preempted thread when it resumes. A fault the guest
+handles becomes a signal there too; one it does not ends the run as before.
+
 Layer: kernel. Called by the kernel's dispatcher and run(); calls cpu/ through the
 engine, the kernel's thread exit, and pyunik/wait.py's objects.
 """

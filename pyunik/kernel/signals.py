@@ -17,6 +17,14 @@ Job control is not emulated: the stop signals with SIG_DFL are ignored (there is
 no terminal session to stop in), SIGCONT only discards pending stop signals and a
 stop signal a pending SIGCONT, as prepare_signal does.
 
+Host signals (Ctrl-C, SIGTERM, SIGHUP to pyunik: Kernel.interrupt) are sent as
+the terminal sends them (SI_KERNEL) at a safe point: at once when every thread is
+parked (the idle wait is woken and the parked call interrupted), at the end of the
+running thread's current system call, or when a budgeted run ends. A signal whose
+action ends the process stops a compute-bound guest at once; one the guest
+catches waits until the guest's next system call, as a stop from another host
+thread cannot be resumed safely (cpu/engine.py).
+
 Delivery (what happens on the thread) is kernel/delivery.py's. Layer: kernel.
 Called by kernel/syscalls/signal.py, kernel/delivery.py and the kernel's host
 signal path; calls the scheduler (kernel/sched.py) to wake or stop threads.
