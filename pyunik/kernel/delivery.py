@@ -213,9 +213,13 @@ def fault(t, gfault) -> bool:
         ctx = engine.save_context()
     fs = fault_signal(gfault, t.mm, engine.reg("rip"), ctx)
     if fs is None:
-        # A page hidden past a file's end that the file has grown over since.
-        return gfault.access is not None and gfault.kind == "segv" and \
-            t.mm.reveal(gfault.address)
+        # A page hidden past a file's end that the file has grown over since
+        # (once: the same page faulting again right after is the default action).
+        page = gfault.address & L.PAGE_MASK
+        if gfault.access is None or gfault.kind != "segv" or t.revealed == page:
+            return False
+        t.revealed = page
+        return t.mm.reveal(gfault.address)
     actions = t.process.sighand.actions
     action = actions[fs.signo]
     blocked = t.sigmask & signals.bit(fs.signo)

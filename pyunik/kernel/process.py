@@ -184,6 +184,7 @@ class Thread:
         self.saved_sigmask = None              # sigsuspend's mask to restore after it
         self.restart = None                    # an interrupted call's entry registers
         self.trap = None                       # the last fault (trapno, error, cr2)
+        self.revealed = None                   # the page mm.reveal last showed
         self.resume = None                     # the context rt_sigreturn found, loaded
                                                # when the call has returned
         self.altstack = (0, L.SS_DISABLE, 0)   # (ss_sp, ss_flags, ss_size)
