@@ -19,11 +19,12 @@ stop signal a pending SIGCONT, as prepare_signal does.
 
 Host signals (Ctrl-C, SIGTERM, SIGHUP to pyunik: Kernel.interrupt) are sent as
 the terminal sends them (SI_KERNEL) at a safe point: at once when every thread is
-parked (the idle wait is woken and the parked call interrupted), at the end of the
-running thread's current system call, or when a budgeted run ends. A signal whose
-action ends the process stops a compute-bound guest at once; one the guest
-catches waits until the guest's next system call, as a stop from another host
-thread cannot be resumed safely (cpu/engine.py).
+parked (the idle wait is woken and the parked call interrupted); a running guest
+is stopped between two instructions (cpu/stops.py) and resumed after delivery, so
+even a compute-bound guest takes it at once. Where Unicorn's stops are not exact
+(`engine.block_stops` false) only a signal that ends the process stops a running
+guest; a caught one then waits for the guest's next system call or the end of a
+budgeted run.
 
 Delivery (what happens on the thread) is kernel/delivery.py's. Layer: kernel.
 Called by kernel/syscalls/signal.py, kernel/delivery.py and the kernel's host
