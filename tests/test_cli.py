@@ -343,3 +343,21 @@ def test_script_with_a_missing_interpreter(tmp_path):
     assert r.status == 127
     assert_no_traceback(r)
     assert len(r.stderr.decode().strip().splitlines()) == 1
+
+
+def test_elf_with_a_missing_interpreter(tmp_path):
+    """PT_INTERP names a file that does not exist: execve fails with ENOENT, so the
+    shell's 127 (not ENOEXEC's 126), with one line on stderr, as natively."""
+    data = bytearray((BIN / "hello-glibc-dyn").read_bytes())
+    at = data.find(b"/lib64/ld-linux-x86-64.so.2")
+    assert at > 0
+    data[at:at + 5] = b"/nope"
+    path = tmp_path / "badinterp"
+    path.write_bytes(bytes(data))
+    path.chmod(0o755)
+    with pytest.raises(FileNotFoundError):      # natively execve itself fails: ENOENT
+        run_native([str(path)])
+    r = run_pyunik([str(path)], extra_opts=["-q"])
+    assert r.status == 127
+    assert_no_traceback(r)
+    assert r.stderr.decode().strip() == "pyunik: %s: no such file or directory" % path

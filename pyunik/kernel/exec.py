@@ -113,10 +113,9 @@ def load_binary(vfs, ctx: WalkContext, cwd: Path, cred: Credentials, binary: Bin
     image = elf.load(mm, binary.data, exe)
     entry, interp_base = image.entry, 0
     if image.interp is not None:
-        try:
-            _, interp_data = open_exec(vfs, ctx, cwd, image.interp.encode(), cred)
-        except KernelError as e:
-            raise elf.ExecFormatError("interpreter %s: %s" % (image.interp, e)) from None
+        # An interpreter that cannot be opened fails execve with open_exec's errno
+        # (ENOENT for a missing one), as load_elf_binary does, not ENOEXEC.
+        _, interp_data = open_exec(vfs, ctx, cwd, image.interp.encode(), cred)
         interp = elf.load(mm, interp_data, image.interp, interpreter=True)
         if interp.interp is not None:
             raise elf.ExecFormatError("interpreter %s has an interpreter" % image.interp)
