@@ -226,3 +226,34 @@ def test_strace_names_each_thread():
     err = emulated.stderr.decode()
     assert "[pid 1000] clone(" in err and "[pid 1001] " in err, err[-2000:]
     assert "FUTEX_WAIT" in err and "exit(0) = ?" in err
+
+
+@pytest.mark.skipif(shutil.which("xz") is None or not shutil.which("xz").startswith("/usr/bin"),
+                    reason="Debian's xz-utils not installed")
+def test_xz_with_two_threads_round_trips(tmp_path):
+    """`xz -T2` (two compressor threads, futexes between them) compresses a file in a
+    -v directory; the host's xz decompresses it back to the input, and the trace shows
+    the threads were made."""
+    import hashlib
+    import random
+    import subprocess
+    data = b"".join(b"%08x %s\n" % (i, hashlib.sha256(b"%d" % (i % 97)).hexdigest().encode())
+                    for i in range(60000))              # ~4.3 MB: more than one xz block
+    random.Random(7).shuffle(lines := data.splitlines(keepends=True))
+    data = b"".join(lines)
+    (tmp_path / "in.txt").write_bytes(data)
+    trace = tmp_path / "trace.txt"
+    out = run_pyunik(["/usr/bin/xz", "-T2", "--block-size=1MiB", "-c", "/data/in.txt"],
+                     extra_opts=["-q", "-v", "%s:/data" % tmp_path, "--strace=%s" % trace])
+    assert_no_traceback(out)
+    assert out.status == 0, out.stderr
+    back = subprocess.run(["xz", "-d", "-c"], input=out.stdout, capture_output=True,
+                          check=True).stdout
+    assert back == data
+    (tmp_path / "out.xz").write_bytes(out.stdout)
+    listed = subprocess.run(["xz", "-l", "--robot", str(tmp_path / "out.xz")],
+                            capture_output=True)
+    blocks = [line for line in listed.stdout.decode().splitlines() if line.startswith("totals")]
+    assert blocks and int(blocks[0].split()[2]) >= 4       # the work was split in blocks
+    calls = trace.read_text()
+    assert calls.count("clone3(") + calls.count("clone(") >= 2   # by two worker threads
