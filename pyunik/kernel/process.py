@@ -185,7 +185,6 @@ class Thread:
         self.restart = None                    # an interrupted call's entry registers
         self.trap = None                       # the last fault (trapno, error, cr2)
         self.revealed = None                   # the page mm.reveal last showed
-        self.resume = None                     # the context rt_sigreturn found, loaded
                                                # when the call has returned
         self.altstack = (0, L.SS_DISABLE, 0)   # (ss_sp, ss_flags, ss_size)
         self.clear_child_tid = 0

@@ -324,9 +324,6 @@ class Scheduler:
             if kernel.host_signals:
                 kernel.take_host_signal(t)
             self._kernel_stop = False
-            if t.resume is not None:
-                engine.restore_context(t.resume)
-                t.resume = None
             if t.restart is not None or t.saved_sigmask is not None or \
                     signals.deliverable(t):
                 delivery.deliver(t)

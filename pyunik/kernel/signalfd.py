@@ -18,11 +18,10 @@ from __future__ import annotations
 from errno import EAGAIN, EINVAL
 
 from ..abi import linux as L
-from ..abi.fs import ANON_INODE_DEV
 from ..abi.poll import POLLIN, POLLRDNORM
 from ..abi.signalfd import SIGNALFD_SIGINFO
 from ..errors import KernelError
-from ..fs.file import File
+from ..fs.file import AnonInodeFile
 from ..wait import WouldBlock
 from . import signals
 
@@ -54,8 +53,9 @@ def signalfd_info(info: bytes) -> bytes:
         stime & (2**64 - 1), addr, 0, 0, 0, 0)
 
 
-class SignalFile(File):
+class SignalFile(AnonInodeFile):
     can_poll = True
+    anon_name = b"[signalfd]"
 
     def __init__(self, kernel, mask: int, flags: int):
         super().__init__(L.O_RDWR | (flags & L.O_NONBLOCK))
@@ -88,12 +88,3 @@ class SignalFile(File):
         t = self._reader()
         pending = t.pending.signals | t.process.shared_pending.signals
         return (POLLIN | POLLRDNORM) & events if pending & self.mask else 0
-
-    def seek(self, offset: int, whence: int) -> int:
-        return 0                  # noop_llseek
-
-    def stat(self) -> tuple:
-        return (ANON_INODE_DEV, 1, 1, 0o600, 0, 0, 0, 0, 0, 4096, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-
-    def proc_link(self) -> bytes:
-        return b"anon_inode:[signalfd]"
