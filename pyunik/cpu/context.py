@@ -35,6 +35,7 @@ thread is the one whose vector state is already loaded.
 from __future__ import annotations
 
 import ctypes
+from types import MappingProxyType
 
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
@@ -64,22 +65,28 @@ _IDS = {
 _MASK = {"cs": 0xFFFF, "ss": 0xFFFF, "ds": 0xFFFF, "es": 0xFFFF, "fs": 0xFFFF, "gs": 0xFFFF,
          "fcw": 0xFFFF, "fsw": 0xFFFF, "ftw": 0xFFFF, "fop": 0x7FF, "mxcsr": 0xFFFFFFFF}
 
-_LAYOUT: list[tuple[int, int, int]] = []        # (unicorn id, offset, size)
-OFFSETS: dict[str, int] = {}
-_pos = 0
-for _name in SELECTORS + BASES + GENERAL + X87_CONTROL:
-    OFFSETS[_name] = _pos
-    _LAYOUT.append((_IDS[_name], _pos, 8))
-    _pos += 8
-_FP_BASE = _pos
-for _i in range(8):
-    _LAYOUT.append((x86.UC_X86_REG_FP0 + _i, _pos, 16))
-    _pos += 16
-_YMM_BASE = _pos
-for _i in range(16):
-    _LAYOUT.append((x86.UC_X86_REG_YMM0 + _i, _pos, 32))
-    _pos += 32
-SIZE = _pos
+
+def _layout():
+    """The context's bytes, fixed at import: (unicorn id, offset, size) of each register
+    in batch order, the offset of each named one, where the x87 and YMM registers
+    start, and the whole size."""
+    layout, offsets, pos = [], {}, 0
+    for name in SELECTORS + BASES + GENERAL + X87_CONTROL:
+        offsets[name] = pos
+        layout.append((_IDS[name], pos, 8))
+        pos += 8
+    fp_base = pos
+    for i in range(8):
+        layout.append((x86.UC_X86_REG_FP0 + i, pos, 16))
+        pos += 16
+    ymm_base = pos
+    for i in range(16):
+        layout.append((x86.UC_X86_REG_YMM0 + i, pos, 32))
+        pos += 32
+    return tuple(layout), MappingProxyType(offsets), fp_base, ymm_base, pos
+
+
+_LAYOUT, OFFSETS, _FP_BASE, _YMM_BASE, SIZE = _layout()
 _COUNT = len(_LAYOUT)
 _FP80 = arch.FP_REG80
 _FP_PAD = bytes(16 - _FP80.size)
