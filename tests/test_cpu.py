@@ -145,7 +145,8 @@ def test_stops_from_another_thread_resume_exactly():
     engine.set_reg("rdi", code + PAGE)
     pc = code
     for _ in range(150):
-        assert engine.run(pc, seconds=0.001) is None and engine.preempted
+        engine.preempt_in(0.001)
+        assert engine.run(pc) is None and engine.preempted
         pc = engine.reg("rip")
         assert pc == code         # the loop is one translated block
     count = int.from_bytes(engine.read(code + PAGE, 8), "little")

@@ -242,9 +242,9 @@ class Engine:
 
     # ---- running --------------------------------------------------------------------------
 
-    def run(self, pc: int, budget: int = 0, seconds: float = 0.0) -> GuestFault | None:
-        """Run from pc until stop() or a fault, and (seconds > 0) at most that long,
-        or (budget > 0) for at most budget instructions. Returns the fault, if any;
+    def run(self, pc: int, budget: int = 0) -> GuestFault | None:
+        """Run from pc until stop() or a fault, until the time preempt_in() armed, or
+        (budget > 0) for at most budget instructions. Returns the fault, if any;
         `preempted` says the time or the budget ran out.
 
         An exception raised by the syscall callback is re-raised here.
@@ -262,8 +262,6 @@ class Engine:
         self._stop_requested = False
         self.preempted = False
         self._clear_cr2()
-        if seconds:
-            self._slices.arm(seconds)
         try:
             self.uc.emu_start(pc, 0, 0, budget)
         except UcError as e:
