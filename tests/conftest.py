@@ -39,6 +39,12 @@ GUEST_ENV = {
     "PATH": "/usr/bin:/bin",
 }
 
+# A suite started in the background by a shell inherits SIGINT ignored, and its children
+# (native and emulated guests) would too; the tests that send SIGINT need it delivered.
+# A handler (unlike SIG_IGN) is reset to the default in every child at exec.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 # A generous bound per run so a hung guest fails its test instead of the suite.
 TIMEOUT = 120
 
