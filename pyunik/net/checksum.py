@@ -1,0 +1,48 @@
+"""The Internet checksum (RFC 1071): the 16-bit one's complement of the one's
+complement sum of 16-bit big-endian words, as IPv4, ICMP, UDP and TCP carry it.
+
+`internet_checksum(data)` is what goes in the header field (computed with the field
+zero); over data that already holds a correct checksum it gives 0. `partial_sum`
+and `fold` let TCP and UDP add their pseudo-header to a payload's sum without
+copying the payload. Bulk sums run in numpy: a 64 KB segment costs microseconds,
+not a Python loop over 32,768 words.
+
+Layer: net (bottom of it). Calls numpy only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_BE16 = np.dtype(">u2")
+
+
+def partial_sum(data, initial: int = 0) -> int:
+    """The unfolded sum of data's 16-bit big-endian words plus initial (an odd
+    trailing byte is padded with a zero byte, as RFC 1071 says)."""
+    n = len(data)
+    total = initial
+    if n >= 2:
+        words = np.frombuffer(data, dtype=_BE16, count=n // 2)
+        total += int(words.sum(dtype=np.uint64))
+    if n & 1:
+        total += data[n - 1] << 8
+    return total
+
+
+def fold(total: int) -> int:
+    """Fold carries back into 16 bits and take the one's complement."""
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def internet_checksum(data, initial: int = 0) -> int:
+    """The checksum field for data (with its checksum field zero)."""
+    return fold(partial_sum(data, initial))
+
+
+def pseudo_header_sum(src: bytes, dst: bytes, protocol: int, length: int) -> int:
+    """The IPv4 pseudo-header's unfolded sum (RFC 9293 3.1, RFC 768): source and
+    destination address (4 bytes each), zero, protocol, and the TCP/UDP length."""
+    return partial_sum(src + dst) + protocol + length
