@@ -4,8 +4,8 @@ Linux facts only. Each is defined once, in the module named after the Linux head
 it mirrors (fcntl.py, mman.py, signal.py, ...); this module only gathers them, as
 gVisor's pkg/abi/linux is one package over one file per header. Code that needs one header
 may import that module instead. ELF (elf.py), inotify (inotify.py), the syscall numbers
-(syscall_numbers.py), CPU feature names (cpufeatures.py) and device-number encoding
-(kdev_t.py) stay apart: import them by name.
+(syscall_numbers.py), CPU feature names (cpufeatures.py), device-number encoding
+(kdev_t.py) and libpcap's file format (pcap.py) stay apart: import them by name.
 """
 
 # ruff: noqa: F401, F403
@@ -17,7 +17,12 @@ from .eventpoll import *
 from .fcntl import *
 from .fs import *
 from .futex import *
+from .icmp import *
+from .if_arp import *
+from .if_ether import *
+from .in_ import *
 from .ioctls import *
+from .ip import *
 from .limits import *
 from .magic import *
 from .memfd import *
@@ -39,7 +44,9 @@ from .stat import *
 from .statfs import *
 from .sysinfo import *
 from .time import *
+from .udp import *
 from .uio import *
 from .utsname import *
+from .virtio import *
 from .wait import *
 from .x86 import *
