@@ -1,0 +1,60 @@
+"""A network interface of a stack: its name and index, MAC address, IPv4 addresses,
+MTU, neighbour table, counters, and the link under it.
+
+A link is what moves frames: the virtio-net driver (net/virtio/driver.py) for eth0,
+or any object with `transmit(frame) -> bool`, `receive() -> list[bytes]` and a
+`pending` attribute (frames may be waiting). The loopback interface has no link:
+the stack hands its packets back to itself.
+
+Layer: net. Calls net/arp.py only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from .arp import NeighbourTable
+
+
+class Counters:
+    """What /proc/net/dev shows for one interface."""
+
+    __slots__ = ("rx_packets", "rx_bytes", "rx_dropped", "rx_errors",
+                 "tx_packets", "tx_bytes", "tx_dropped", "tx_errors")
+
+    def __init__(self):
+        for name in self.__slots__:
+            setattr(self, name, 0)
+
+
+class Interface:
+    def __init__(self, name: str, index: int, address: str, prefix: int, mtu: int,
+                 link=None, mac: bytes | None = None):
+        self.name = name
+        self.index = index
+        self.link = link                       # None: loopback
+        self.mac = mac
+        self.mtu = mtu
+        self.up = True
+        self.network = ipaddress.IPv4Network("%s/%d" % (address, prefix), strict=False)
+        self.addresses = [ipaddress.IPv4Address(address).packed]
+        self.neighbours = NeighbourTable() if link is not None else None
+        self.counters = Counters()
+
+    @property
+    def loopback(self) -> bool:
+        return self.link is None
+
+    @property
+    def address(self) -> bytes:
+        return self.addresses[0]
+
+    @property
+    def prefix(self) -> int:
+        return self.network.prefixlen
+
+    def on_link(self, ip: bytes) -> bool:
+        return ipaddress.IPv4Address(ip) in self.network
+
+    def broadcast(self) -> bytes:
+        return self.network.broadcast_address.packed

@@ -1,0 +1,255 @@
+"""The virtio-net device (virtio 1.1, section 5.1): a network card whose receive and
+transmit queues are split virtqueues in guest memory, with a backend behind it that
+carries frames to the rest of the world.
+
+The driver brings it up as 3.1.1 says: reset (status 0), ACKNOWLEDGE, DRIVER, read
+`device_features`, write `driver_features`, set FEATURES_OK and read the status back
+(the device clears FEATURES_OK if it cannot work with the features asked for), set up
+the queues, DRIVER_OK. Then `notify(queue)` is the driver's doorbell and `interrupt`
+(a callable the driver sets) the device's interrupt line.
+
+Every packet in either direction is preceded by a 12-byte struct virtio_net_hdr_v1.
+Transmit: each chain is one packet (header and frame in its readable buffers), handed
+to `backend.send(frame)`. Receive: the backend calls `receive(frame)`; the frame goes
+into the next posted rx chain, or with MRG_RXBUF into as many chains as it needs
+(num_buffers in the first header says how many); if none is posted it waits in a
+bounded backlog, which a notify of the rx queue drains, and beyond it is dropped.
+
+A backend is any object with `send(frame)`, `attach(receive)` (it keeps the callable
+and calls it with each frame for the device) and optionally `poll(now)`.
+
+Layer: net. Calls virtqueue.py, abi/virtio.py, net/interface.py's Counters and the
+backend; `trace` (a callable, for --trace virtio) gets one line per status change,
+notification and interrupt.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable
+
+from ...abi import virtio as V
+from ...abi.if_ether import ETH_FRAME_LEN
+from ..interface import Counters
+from .virtqueue import QueueLayout, Virtqueue, VirtqueueError
+
+_HDR = V.VIRTIO_NET_HDR
+
+
+def feature_bits(*bits: int) -> int:
+    mask = 0
+    for b in bits:
+        mask |= 1 << b
+    return mask
+
+
+def feature_names(mask: int) -> str:
+    return ",".join(name for bit, name in sorted(V.VIRTIO_FEATURE_NAMES.items())
+                    if mask >> bit & 1) or "-"
+
+
+def status_names(status: int) -> str:
+    return "|".join(name for bit, name in V.VIRTIO_STATUS_NAMES.items() if status & bit) or "0"
+
+
+OFFERED = feature_bits(V.VIRTIO_F_VERSION_1, V.VIRTIO_NET_F_MAC, V.VIRTIO_NET_F_STATUS,
+                       V.VIRTIO_NET_F_MRG_RXBUF, V.VIRTIO_RING_F_EVENT_IDX,
+                       V.VIRTIO_RING_F_INDIRECT_DESC)
+
+
+class VirtioNetDevice:
+    """One virtio-net card. State owned by the device: status, the negotiated
+    features, the two queues once set up, the rx backlog and the counters."""
+
+    def __init__(self, memory, mac: bytes, backend=None, max_queue_size: int = 1024,
+                 backlog: int = 256, features: int = OFFERED):
+        self.memory = memory
+        self.mac = bytes(mac)
+        self.device_features = features
+        self.max_queue_size = max_queue_size
+        self.backlog_limit = backlog
+        self.interrupt: Callable[[int], None] | None = None   # the driver's handler
+        self.trace: Callable[[str], None] | None = None
+        self.link_up = True
+        self.counters = Counters()
+        self.reset()
+        self.backend = None
+        if backend is not None:
+            self.attach(backend)
+
+    def attach(self, backend) -> None:
+        self.backend = backend
+        backend.attach(self.receive)
+
+    def reset(self) -> None:
+        """Status 0: everything the driver set up is forgotten (3.1.1 step 1)."""
+        self.status = 0
+        self.driver_features = 0
+        self.queues: list[Virtqueue | None] = [None, None]
+        self.backlog: deque[bytes] = deque()
+        self.error = ""
+
+    # --- the configuration interface ------------------------------------------------
+
+    def config(self) -> bytes:
+        """struct virtio_net_config: the MAC and the link status."""
+        status = V.VIRTIO_NET_S_LINK_UP if self.link_up else 0
+        return V.VIRTIO_NET_CONFIG.pack(self.mac, status, 1, 0)
+
+    def set_status(self, status: int) -> None:
+        """The driver writes the status byte."""
+        if status == 0:
+            self.reset()
+            self._trace("virtio: reset")
+            return
+        features_ok = V.VIRTIO_CONFIG_S_FEATURES_OK
+        if status & features_ok and not self.status & features_ok:
+            # Accept only features offered, and only a virtio 1.x driver (no legacy).
+            asked = self.driver_features
+            if asked & ~self.device_features or not asked >> V.VIRTIO_F_VERSION_1 & 1:
+                status &= ~V.VIRTIO_CONFIG_S_FEATURES_OK
+        if status & V.VIRTIO_CONFIG_S_DRIVER_OK and (
+                not status & V.VIRTIO_CONFIG_S_FEATURES_OK or None in self.queues):
+            self._fail("DRIVER_OK before features were accepted and both queues set up")
+            status &= ~V.VIRTIO_CONFIG_S_DRIVER_OK
+        self.status = status | (self.status & V.VIRTIO_CONFIG_S_NEEDS_RESET)
+        self._trace("virtio: status %s" % status_names(self.status))
+
+    def set_driver_features(self, features: int) -> None:
+        """Features are written after DRIVER and before FEATURES_OK, never after."""
+        if self.status & V.VIRTIO_CONFIG_S_FEATURES_OK \
+                or not self.status & V.VIRTIO_CONFIG_S_DRIVER:
+            self._fail("features written outside negotiation")
+            return
+        self.driver_features = features
+        self._trace("virtio: driver features %s" % feature_names(features))
+
+    def has(self, bit: int) -> bool:
+        return bool(self.driver_features >> bit & 1)
+
+    def setup_queue(self, index: int, layout: QueueLayout) -> bool:
+        """The driver tells where queue index lives; False if the size is refused."""
+        if index not in (V.VIRTIO_NET_RX_QUEUE, V.VIRTIO_NET_TX_QUEUE) \
+                or not QueueLayout.valid_size(layout.size) or layout.size > self.max_queue_size \
+                or not self.status & V.VIRTIO_CONFIG_S_FEATURES_OK \
+                or self.status & V.VIRTIO_CONFIG_S_DRIVER_OK:
+            return False
+        self.queues[index] = Virtqueue(self.memory, index, layout,
+                                       self.has(V.VIRTIO_RING_F_EVENT_IDX),
+                                       self.has(V.VIRTIO_RING_F_INDIRECT_DESC), self.trace)
+        self._trace("virtio q%d: size %d desc %#x avail %#x used %#x"
+                    % (index, layout.size, layout.desc, layout.avail, layout.used))
+        return True
+
+    def ready(self) -> bool:
+        return self.status & (V.VIRTIO_CONFIG_S_DRIVER_OK | V.VIRTIO_CONFIG_S_NEEDS_RESET
+                              | V.VIRTIO_CONFIG_S_FAILED) == V.VIRTIO_CONFIG_S_DRIVER_OK
+
+    def _fail(self, why: str) -> None:
+        """A driver error: NEEDS_RESET, and the queues are not touched until a reset."""
+        self.status |= V.VIRTIO_CONFIG_S_NEEDS_RESET
+        self.error = why
+        self.backlog.clear()
+        self._trace("virtio: NEEDS_RESET: %s" % why)
+
+    def _trace(self, line: str) -> None:
+        if self.trace:
+            self.trace(line)
+
+    def _raise_interrupt(self, index: int) -> None:
+        if self.queues[index].need_interrupt():
+            self._trace("virtio q%d: interrupt" % index)
+            if self.interrupt:
+                self.interrupt(index)
+
+    # --- the data path ----------------------------------------------------------------
+
+    def notify(self, index: int) -> None:
+        """The driver rang the doorbell of queue index."""
+        if not self.ready():
+            return
+        self._trace("virtio q%d: notify" % index)
+        try:
+            if index == V.VIRTIO_NET_TX_QUEUE:
+                self._transmit()
+            elif index == V.VIRTIO_NET_RX_QUEUE:
+                while self.backlog and self._deliver(self.backlog[0]):
+                    self.backlog.popleft()
+        except VirtqueueError as e:
+            self._fail(str(e))
+
+    def _transmit(self) -> None:
+        q = self.queues[V.VIRTIO_NET_TX_QUEUE]
+        frames = []
+        while (chain := q.pop()) is not None:
+            # The header and up to 64 KiB of frame; a chain longer is a driver bug.
+            data = q.read_chain(chain, _HDR.size + 65536)
+            q.push(chain.head, 0)
+            if len(data) < _HDR.size or len(data) - _HDR.size > ETH_FRAME_LEN + 4:
+                self.counters.tx_errors += 1
+                continue
+            frames.append(data[_HDR.size:])
+        self._raise_interrupt(V.VIRTIO_NET_TX_QUEUE)
+        for frame in frames:
+            self.counters.tx_packets += 1
+            self.counters.tx_bytes += len(frame)
+            if self.backend is not None and self.link_up:
+                self.backend.send(frame)
+            else:
+                self.counters.tx_dropped += 1
+
+    def receive(self, frame: bytes) -> bool:
+        """The backend hands a frame in; False if it was dropped."""
+        if not self.ready():
+            self.counters.rx_dropped += 1
+            return False
+        try:
+            if not self.backlog and self._deliver(frame):
+                return True
+        except VirtqueueError as e:
+            self._fail(str(e))
+            self.counters.rx_dropped += 1
+            return False
+        if len(self.backlog) >= self.backlog_limit:
+            self.counters.rx_dropped += 1
+            return False
+        self.backlog.append(bytes(frame))
+        return True
+
+    def _deliver(self, frame: bytes) -> bool:
+        """Put one frame in the rx queue; False if not enough buffers are posted."""
+        q = self.queues[V.VIRTIO_NET_RX_QUEUE]
+        merge = self.has(V.VIRTIO_NET_F_MRG_RXBUF)
+        data = bytes(_HDR.size) + frame
+        if q.available() == 0:
+            return False
+        if not merge:
+            chain = q.pop()
+            if chain.writable_bytes() < len(data):
+                # Too small a buffer for this frame: the frame is dropped, the buffer
+                # goes back unused, as a card does with a runt descriptor.
+                q.push(chain.head, 0)
+                self.counters.rx_dropped += 1
+                self._raise_interrupt(V.VIRTIO_NET_RX_QUEUE)
+                return True
+            chains = [chain]
+        else:
+            chains, room, saved = [], 0, q.last_avail
+            while room < len(data):
+                chain = q.pop() if q.available() else None
+                if chain is None:
+                    # Not enough buffers yet: give back what was taken, wait for more.
+                    q.last_avail = saved
+                    return False
+                chains.append(chain)
+                room += chain.writable_bytes()
+        data = _HDR.pack(0, V.VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0, len(chains)) + frame
+        done = 0
+        for chain in chains:
+            n = q.write_chain(chain, data[done:])
+            q.push(chain.head, n)
+            done += n
+        self.counters.rx_packets += 1
+        self.counters.rx_bytes += len(frame)
+        self._raise_interrupt(V.VIRTIO_NET_RX_QUEUE)
+        return True

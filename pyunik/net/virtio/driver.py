@@ -1,0 +1,163 @@
+"""The driver side of virtio-net, as the stack drives the card: it negotiates features,
+lays out both queues and their buffers in a kernel region of guest memory, keeps the
+receive queue stocked with buffers, and turns frames to send into transmit chains.
+
+    driver = VirtioNetDriver(device, memory, region_base, region_size)
+    driver.probe()                  # the status handshake; raises DeviceError
+    driver.transmit(frame)          # False if the transmit queue is full
+    driver.receive()                # the frames the device has put in the rx queue
+
+The device's interrupt only marks `pending`; the stack calls receive() when it runs.
+
+Layer: net. Calls virtqueue.py, memory.py (RegionAllocator), abi/virtio.py and the
+device object (its configuration interface and notify()).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ...abi import virtio as V
+from ...abi.if_ether import ETH_FRAME_LEN
+from .device import feature_bits
+from .memory import RegionAllocator
+from .virtqueue import DriverVirtqueue, QueueLayout, VirtqueueError
+
+_HDR = V.VIRTIO_NET_HDR
+
+
+class DeviceError(Exception):
+    """The device would not come up, or stopped (NEEDS_RESET)."""
+
+
+WANTED = feature_bits(V.VIRTIO_F_VERSION_1, V.VIRTIO_NET_F_MAC, V.VIRTIO_NET_F_STATUS,
+                      V.VIRTIO_NET_F_MRG_RXBUF, V.VIRTIO_RING_F_EVENT_IDX,
+                      V.VIRTIO_RING_F_INDIRECT_DESC)
+
+
+class VirtioNetDriver:
+    """Owned by the driver: the two DriverVirtqueues, the rx and tx buffer slots (one
+    slot of buffer_size bytes per descriptor), and `pending` (the device raised an
+    interrupt the stack has not yet handled)."""
+
+    def __init__(self, device, memory, region_base: int, region_size: int,
+                 queue_size: int = 256, buffer_size: int = 2048, wanted: int = WANTED):
+        self.device = device
+        self.memory = memory
+        self.region = RegionAllocator(region_base, region_size)
+        self.queue_size = queue_size
+        self.buffer_size = buffer_size
+        self.wanted = wanted
+        self.pending = False
+        self.features = 0
+        self.rx: DriverVirtqueue | None = None
+        self.tx: DriverVirtqueue | None = None
+        self.on_interrupt: Callable[[], None] | None = None   # the stack's wakeup
+
+    def probe(self) -> bytes:
+        """Bring the device up (virtio 1.1, 3.1.1); the card's MAC address."""
+        dev = self.device
+        dev.set_status(0)
+        status = V.VIRTIO_CONFIG_S_ACKNOWLEDGE | V.VIRTIO_CONFIG_S_DRIVER
+        dev.set_status(status)
+        self.features = dev.device_features & self.wanted
+        dev.set_driver_features(self.features)
+        status |= V.VIRTIO_CONFIG_S_FEATURES_OK
+        dev.set_status(status)
+        if not dev.status & V.VIRTIO_CONFIG_S_FEATURES_OK:
+            dev.set_status(status | V.VIRTIO_CONFIG_S_FAILED)
+            raise DeviceError("the device refused features %#x" % self.features)
+        event_idx = self.has(V.VIRTIO_RING_F_EVENT_IDX)
+        indirect = self.has(V.VIRTIO_RING_F_INDIRECT_DESC)
+        n, size = self.queue_size, self.buffer_size
+        rx_layout = QueueLayout.allocate(n, self.region)
+        tx_layout = QueueLayout.allocate(n, self.region)
+        tables = self.region.take(n * 4 * V.VRING_DESC.size) if indirect else None
+        self.rx_buffers = self.region.take(n * size, 64)
+        self.tx_buffers = self.region.take(n * size, 64)
+        self.rx = DriverVirtqueue(self.memory, V.VIRTIO_NET_RX_QUEUE, rx_layout, event_idx)
+        self.tx = DriverVirtqueue(self.memory, V.VIRTIO_NET_TX_QUEUE, tx_layout, event_idx,
+                                  tables)
+        self.free_tx = list(range(n - 1, -1, -1))
+        if not (dev.setup_queue(V.VIRTIO_NET_RX_QUEUE, rx_layout)
+                and dev.setup_queue(V.VIRTIO_NET_TX_QUEUE, tx_layout)):
+            dev.set_status(status | V.VIRTIO_CONFIG_S_FAILED)
+            raise DeviceError("the device refused queues of %d entries" % n)
+        dev.interrupt = self._interrupt
+        for slot in range(n):
+            self._post_rx(slot)
+        dev.set_status(status | V.VIRTIO_CONFIG_S_DRIVER_OK)
+        if not dev.ready():
+            raise DeviceError("the device did not accept DRIVER_OK: %s" % dev.error)
+        self._kick(self.rx)
+        mac = V.VIRTIO_NET_CONFIG.unpack(dev.config())[0] if self.has(V.VIRTIO_NET_F_MAC) \
+            else dev.mac
+        return mac
+
+    def has(self, bit: int) -> bool:
+        return bool(self.features >> bit & 1)
+
+    def _interrupt(self, queue: int) -> None:
+        self.pending = True
+        if self.on_interrupt:
+            self.on_interrupt()
+
+    def _post_rx(self, slot: int) -> None:
+        addr = self.rx_buffers + slot * self.buffer_size
+        self.rx.add([], [(addr, self.buffer_size)], slot)
+
+    def _kick(self, q: DriverVirtqueue) -> None:
+        if q.kick_needed():
+            self.device.notify(q.index)
+
+    def _check(self) -> None:
+        if self.device.status & V.VIRTIO_CONFIG_S_NEEDS_RESET:
+            raise DeviceError("the device needs a reset: %s" % self.device.error)
+
+    def transmit(self, frame: bytes) -> bool:
+        """Queue one frame for the wire; False if the queue is full or it is too long."""
+        self._check()
+        self._reclaim_tx()
+        if len(frame) > ETH_FRAME_LEN or not self.free_tx or self.tx.room() < 2:
+            return False
+        slot = self.free_tx.pop()
+        addr = self.tx_buffers + slot * self.buffer_size
+        header = _HDR.pack(0, V.VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0, 0)
+        self.memory.write(addr, header + frame)
+        # Header and frame as two buffers (one indirect table with INDIRECT_DESC).
+        self.tx.add([(addr, _HDR.size), (addr + _HDR.size, len(frame))], [], slot)
+        self._kick(self.tx)
+        self._check()
+        return True
+
+    def _reclaim_tx(self) -> None:
+        while (used := self.tx.get_used()) is not None:
+            self.free_tx.append(used[0])
+
+    def receive(self) -> list[bytes]:
+        """The frames received since the last call; the buffers go back to the device."""
+        self.pending = False
+        self._check()
+        frames = []
+        merge = self.has(V.VIRTIO_NET_F_MRG_RXBUF)
+        while (used := self.rx.get_used()) is not None:
+            slot, written = used
+            data = self._take(slot, written)
+            if len(data) < _HDR.size:
+                continue
+            *_, count = _HDR.unpack_from(data)
+            parts = [data[_HDR.size:]]
+            for _ in range(count - 1 if merge else 0):
+                more = self.rx.get_used()
+                if more is None:
+                    raise VirtqueueError("num_buffers %d but fewer buffers used" % count)
+                parts.append(self._take(*more))
+            frames.append(b"".join(parts))
+        self._kick(self.rx)
+        return frames
+
+    def _take(self, slot: int, written: int) -> bytes:
+        addr = self.rx_buffers + slot * self.buffer_size
+        data = self.memory.read(addr, min(written, self.buffer_size))
+        self._post_rx(slot)
+        return data
