@@ -1,0 +1,114 @@
+"""Backends: what carries frames between a network card and the rest of the world.
+
+A backend, as the virtio-net device sees it (net/virtio/device.py), has
+`send(frame)` and `attach(receive)`; a stack's interface without a device (the
+user-mode NAT's) uses the same object as a link: `transmit(frame)`, `receive()`,
+`pending`. `Wire` joins two such ports, like a cable; for tests it can drop, delay
+and reorder a share of the frames (seeded, so a run repeats). `PcapTap` sits between
+a device and its backend and writes every frame both ways to a PcapWriter.
+
+Layer: net. Calls Python's random (seeded per wire) and net/pcap.py's writer.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from typing import Callable
+
+
+class Port:
+    """One end of a Wire."""
+
+    def __init__(self, wire: "Wire"):
+        self.wire = wire
+        self.peer: "Port | None" = None
+        self.receiver: Callable[[bytes], object] | None = None
+        self.inbox: deque[bytes] = deque()
+
+    # as a device's backend
+    def attach(self, receive: Callable[[bytes], object]) -> None:
+        self.receiver = receive
+
+    def send(self, frame: bytes) -> None:
+        self.wire.carry(self.peer, bytes(frame))
+
+    # as a stack's link
+    def transmit(self, frame: bytes) -> bool:
+        self.send(frame)
+        return True
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.inbox)
+
+    def receive(self) -> list[bytes]:
+        frames = list(self.inbox)
+        self.inbox.clear()
+        return frames
+
+    def _arrive(self, frame: bytes) -> None:
+        if self.receiver is not None:
+            self.receiver(frame)
+        else:
+            self.inbox.append(frame)
+
+
+class Wire:
+    """A cable between ports a and b. drop and reorder are shares (0..1) of frames
+    lost, or held back and sent after the next frame."""
+
+    def __init__(self, drop: float = 0.0, reorder: float = 0.0, seed: int = 0):
+        self.drop = drop
+        self.reorder = reorder
+        self.random = random.Random(seed)
+        self.a, self.b = Port(self), Port(self)
+        self.a.peer, self.b.peer = self.b, self.a
+        self.held: dict[int, bytes] = {}
+        self.dropped = 0
+        self.reordered = 0
+
+    def carry(self, to: Port, frame: bytes) -> None:
+        if self.drop and self.random.random() < self.drop:
+            self.dropped += 1
+            return
+        if self.reorder and id(to) not in self.held and self.random.random() < self.reorder:
+            self.held[id(to)] = frame
+            self.reordered += 1
+            return
+        to._arrive(frame)
+        late = self.held.pop(id(to), None)
+        if late is not None:
+            to._arrive(late)
+
+    def flush(self) -> None:
+        """Deliver frames held back (a reordered frame with nothing after it)."""
+        for port in (self.a, self.b):
+            late = self.held.pop(id(port), None)
+            if late is not None:
+                port._arrive(late)
+
+
+class PcapTap:
+    """A backend that records every frame through it, then passes it on. clock() is
+    the wall time in ns for the record (the kernel's realtime clock)."""
+
+    def __init__(self, backend, writer, clock: Callable[[], int]):
+        self.backend = backend
+        self.writer = writer
+        self.clock = clock
+
+    def attach(self, receive: Callable[[bytes], object]) -> None:
+        def incoming(frame: bytes):
+            self.writer.write(frame, self.clock())
+            return receive(frame)
+        self.backend.attach(incoming)
+
+    def send(self, frame: bytes) -> None:
+        self.writer.write(frame, self.clock())
+        self.backend.send(frame)
+
+    def poll(self, now: int) -> None:
+        poll = getattr(self.backend, "poll", None)
+        if poll is not None:
+            poll(now)
