@@ -1,0 +1,93 @@
+"""pyunik/net/pcap.py: the frames through a card, written as a libpcap file and read
+back with a reader written here from pcap-savefile(5), every IPv4 header, UDP and
+ICMP checksum right."""
+
+import io
+import struct
+
+from pyunik.net.backend import PcapTap, Wire
+from pyunik.net.checksum import fold, internet_checksum, partial_sum, pseudo_header_sum
+from pyunik.net.datagram import DatagramQueue
+from pyunik.net.icmp import build_icmp
+from pyunik.net.pcap import PcapWriter
+from pyunik.net.stack import Stack, ip
+from pyunik.net.virtio.device import VirtioNetDevice
+from pyunik.net.virtio.driver import VirtioNetDriver
+from pyunik.net.virtio.memory import BufferMemory
+
+
+def read_pcap(data: bytes):
+    magic, major, minor, zone, sigfigs, snaplen, linktype = struct.unpack_from("<IHHiIII", data)
+    assert (magic, major, minor, zone, sigfigs) == (0xA1B2C3D4, 2, 4, 0, 0)
+    records, pos = [], 24
+    while pos < len(data):
+        sec, usec, caplen, length = struct.unpack_from("<IIII", data, pos)
+        assert usec < 1_000_000 and caplen <= length and caplen <= snaplen
+        records.append((sec, usec, data[pos + 16:pos + 16 + caplen]))
+        pos += 16 + caplen
+    assert pos == len(data)
+    return linktype, records
+
+
+def test_a_capture_reads_back_with_every_checksum_right():
+    clock = iter(range(1_700_000_000_000_000_000, 1 << 62, 1_500_000)).__next__
+    out = io.BytesIO()
+    writer = PcapWriter(out)
+    wire = Wire()
+    memory = BufferMemory(2 << 20, 0x40000)
+    device = VirtioNetDevice(memory, bytes.fromhex("525400123456"),
+                             PcapTap(wire.a, writer, clock))
+    driver = VirtioNetDriver(device, memory, 0x40000, 2 << 20, 64)
+    guest = Stack.guest(driver, driver.probe())
+    host = Stack("host")
+    host.add_interface("eth0", "10.0.2.2", 24, 1500, wire.b, bytes.fromhex("525400000202"))
+    q = DatagramQueue()
+    host.udp_bind(ip("10.0.2.2"), 53, q)
+    guest.udp_send(ip("10.0.2.15"), 999, ip("10.0.2.2"), 53, b"q" * 3000, 0)
+    guest.udp_send(ip("10.0.2.15"), 999, ip("10.0.2.2"), 54, b"nobody", 0)
+    guest.send_ip(ip("10.0.2.15"), ip("10.0.2.2"), 1, build_icmp(8, 0, 1, 1, b"ping"), 0)
+    for _ in range(4):
+        guest.poll(0)
+        host.poll(0)
+    assert len(q.items) == 1
+    linktype, records = read_pcap(out.getvalue())
+    assert linktype == 1 and len(records) == writer.frames
+    kinds = {"arp": 0, "udp": 0, "icmp": 0, "fragment": 0}
+    for sec, usec, frame in records:
+        assert sec >= 1_700_000_000
+        ethertype = struct.unpack("!H", frame[12:14])[0]
+        if ethertype == 0x0806:
+            kinds["arp"] += 1
+            continue
+        assert ethertype == 0x0800
+        packet = frame[14:]
+        ihl = (packet[0] & 15) * 4
+        assert internet_checksum(packet[:ihl]) == 0
+        total = struct.unpack("!H", packet[2:4])[0]
+        body = packet[ihl:total]
+        if struct.unpack("!H", packet[6:8])[0] & 0x3FFF:
+            kinds["fragment"] += 1
+            if struct.unpack("!H", packet[6:8])[0] & 0x1FFF:
+                continue
+        if packet[9] == 17 and not struct.unpack("!H", packet[6:8])[0] & 0x2000:
+            kinds["udp"] += 1
+            assert fold(partial_sum(body, pseudo_header_sum(packet[12:16], packet[16:20], 17,
+                                                            len(body)))) == 0
+        elif packet[9] == 1:
+            kinds["icmp"] += 1
+            assert internet_checksum(body) == 0
+    # ARP both ways, the fragments of the big datagram, the small one, the ping and
+    # its reply, and the port unreachable.
+    assert kinds["arp"] == 2 and kinds["fragment"] == 3
+    assert kinds["udp"] == 1 and kinds["icmp"] == 3
+    stamps = [(s, u) for s, u, _ in records]
+    assert stamps == sorted(stamps)
+
+
+def test_snaplen_cuts_frames_but_keeps_their_length():
+    out = io.BytesIO()
+    writer = PcapWriter(out, snaplen=64)
+    writer.write(bytes(1000), 1_999_999_999_456_789_123)
+    _, records = read_pcap(out.getvalue())
+    assert records == [(1_999_999_999, 456_789, bytes(64))]
+    assert struct.unpack_from("<I", out.getvalue(), 24 + 12)[0] == 1000
