@@ -1,6 +1,7 @@
 """The `pyunik` command.
 
     pyunik run [OPTIONS] [--] PROGRAM [ARGS...]
+    pyunik compare [RUN OPTIONS] [--corpus FILE] [-j N] [--json FILE] [--] PROGRAM [ARGS...]
     pyunik syscalls [--json] [--status STATUS]
     pyunik image build MANIFEST -o IMAGE [--var K=V];  pyunik image ls IMAGE
 
@@ -12,7 +13,8 @@ would see natively. A program that cannot be started gives one line on stderr an
 (not found) or 126 (not executable).
 
 Layer: the top, beside api.py.
-Calls: api.py (Unikernel) and, for `syscalls` and `image`, the table and loader/image.py.
+Calls: api.py (Unikernel), compare.py for `compare`, and, for `syscalls` and `image`,
+the table and loader/image.py.
 """
 
 from __future__ import annotations
@@ -35,6 +37,33 @@ from .kernel.namespace import Volume
 def _run_parser(sub) -> None:
     p = sub.add_parser("run", help="run a guest program",
                        usage="pyunik run [OPTIONS] [--] PROGRAM [ARGS...]")
+    _run_options(p)
+    p.add_argument("--strace", nargs="?", const="-", default=None, metavar="FILE",
+                   help="trace system calls to stderr, or to FILE with --strace=FILE")
+    p.add_argument("program", metavar="PROGRAM",
+                   help="the program; what follows it are its arguments, passed as they are")
+
+
+def _compare_parser(sub) -> None:
+    p = sub.add_parser("compare", help="run a program natively and under pyunik and compare",
+                       usage="pyunik compare [RUN OPTIONS] [--corpus FILE] [-j N] "
+                             "[--json FILE] [--] PROGRAM [ARGS...]")
+    _run_options(p)
+    p.add_argument("--corpus", metavar="FILE",
+                   help="compare every command line of FILE (shell-quoted, one a line)")
+    p.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                   help="cases run at once (default: the host's cores)")
+    p.add_argument("--json", metavar="FILE", help="write the results as JSON to FILE")
+    p.add_argument("--no-strace", action="store_true",
+                   help="do not trace system calls (faster; no parting call in the report)")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="kill a side that runs longer (default 120)")
+    p.add_argument("program", metavar="PROGRAM", nargs="?", default=None,
+                   help="the program; what follows it are its arguments")
+
+
+def _run_options(p) -> None:
+    """The options `run` and `compare` share: what the guest is given."""
     p.add_argument("-e", "--env", action="append", default=[], metavar="K=V",
                    help="set an environment variable in the guest")
     p.add_argument("--clear-env", action="store_true",
@@ -42,8 +71,6 @@ def _run_parser(sub) -> None:
     p.add_argument("-m", "--memory", default="2G", metavar="SIZE",
                    help="guest memory limit (default 2G); beyond it mmap/brk give ENOMEM")
     p.add_argument("-q", "--quiet", action="store_true", help="no pyunik warnings")
-    p.add_argument("--strace", nargs="?", const="-", default=None, metavar="FILE",
-                   help="trace system calls to stderr, or to FILE with --strace=FILE")
     p.add_argument("-v", "--volume", action="append", default=[], metavar="HOST:GUEST[:ro|:rw]",
                    help="show a host directory in the guest (read-only unless :rw)")
     p.add_argument("--cwd", choices=["ro", "rw", "none"], default=None,
@@ -58,8 +85,6 @@ def _run_parser(sub) -> None:
                        help="a host directory as the read-only root, writes go to an overlay")
     where.add_argument("--image", metavar="IMAGE",
                        help="a built image (pyunik image build) as the root, under an overlay")
-    p.add_argument("program", metavar="PROGRAM",
-                   help="the program; what follows it are its arguments, passed as they are")
 
 
 def _image_parser(sub) -> None:
@@ -109,6 +134,8 @@ def _syscalls_parser(sub) -> None:
 # `run` options that take a value as the next word.
 _RUN_VALUE_OPTIONS = {"-e", "--env", "-m", "--memory", "-v", "--volume", "-w", "--workdir",
                       "--root", "--image", "--cwd"}
+_COMPARE_VALUE_OPTIONS = _RUN_VALUE_OPTIONS | {"--corpus", "-j", "--jobs", "--json",
+                                               "--timeout"}
 
 
 def _split_run(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -116,8 +143,9 @@ def _split_run(argv: list[str]) -> tuple[list[str], list[str]]:
     arguments, which argparse never sees: they reach the guest untouched, `--` and
     `--strace` included. `--strace` takes a file only as --strace=FILE, so
     `--strace prog` runs prog."""
-    if not argv or argv[0] != "run":
+    if not argv or argv[0] not in ("run", "compare"):
         return argv, []
+    value_options = _RUN_VALUE_OPTIONS if argv[0] == "run" else _COMPARE_VALUE_OPTIONS
     out = [argv[0]]
     i = 1
     while i < len(argv):
@@ -128,7 +156,7 @@ def _split_run(argv: list[str]) -> tuple[list[str], list[str]]:
             return out + ["--", a], argv[i + 1:]
         if a == "--strace":
             out.append("--strace=-")
-        elif a in _RUN_VALUE_OPTIONS and i + 1 < len(argv):
+        elif a in value_options and i + 1 < len(argv):
             out += [a, argv[i + 1]]
             i += 1
         else:
@@ -156,8 +184,9 @@ def startup_environment() -> dict[str, str]:
     return env
 
 
-def cmd_run(args) -> int:
-    host_env = startup_environment()
+def guest_environment(args, host_env: dict) -> dict:
+    """The guest's environment from run's options: the host's unless --clear-env,
+    then -e K=V (or -e K, the host's value, as docker does)."""
     env = {} if args.clear_env else dict(host_env)
     for kv in args.env:
         if "=" not in kv:
@@ -167,6 +196,11 @@ def cmd_run(args) -> int:
             continue
         k, v = kv.split("=", 1)
         env[k] = v
+    return env
+
+
+def cmd_run(args) -> int:
+    env = guest_environment(args, startup_environment())
     try:
         memory = parse_size(args.memory)
     except ValueError as e:
@@ -299,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version="pyunik " + __version__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _run_parser(sub)
+    _compare_parser(sub)
     _syscalls_parser(sub)
     _image_parser(sub)
     own, guest_args = _split_run(argv)
@@ -307,6 +342,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "compare":
+            from .compare import cmd_compare
+            host_env = startup_environment()
+            return cmd_compare(args, guest_environment(args, host_env), host_env,
+                               host_working_directory(args))
         if args.command == "syscalls":
             return cmd_syscalls(args)
         if args.command == "image":

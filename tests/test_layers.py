@@ -27,8 +27,9 @@ ALLOWED = {
     "trace": {"abi", "errors", "wait", "cpu", "mm"},
     "kernel": {"abi", "errors", "wait", "hrtimer", "cpu", "mm", "fs", "net", "loader", "trace"},
     "api": {"abi", "errors", "wait", "cpu", "mm", "fs", "net", "loader", "trace", "kernel"},
+    "compare": {"abi", "errors", "wait", "cpu", "mm", "fs", "net", "loader", "trace", "kernel"},
     "cli": {"abi", "errors", "wait", "cpu", "mm", "fs", "net", "loader", "trace", "kernel", "api",
-            "__version__"},
+            "compare", "__version__"},
     "__init__": {"api", "kernel", "errors"},
     "__main__": {"cli"},
 }
