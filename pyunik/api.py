@@ -129,7 +129,7 @@ class Unikernel:
                  memory: str | int = "2G", quiet: bool = False, strace=None,
                  stdin=None, stdout=None, stderr=None, capture_output: bool = False,
                  crash_report: bool = True, root: str | None = None, image: str | None = None,
-                 volumes: Sequence[str] = (), workdir: str = "/"):
+                 volumes: Sequence[str] = (), workdir: str = "/", observer=None):
         if not argv:
             raise ValueError("argv must name a program")
         self.argv = [str(a) for a in argv]
@@ -154,7 +154,7 @@ class Unikernel:
                              stdin=_host_fd(stdin, 0, self._opened),
                              stdout=_host_fd(stdout, 1, self._opened),
                              stderr=_host_fd(stderr, 2, self._opened),
-                             crash_report=crash_report)
+                             crash_report=crash_report, observer=observer)
         if stderr is not None or capture_output:
             # pyunik's own lines (warnings, crash reports) go where the guest's
             # stderr goes, so a caller capturing it sees them in order.
@@ -231,6 +231,8 @@ class Unikernel:
             if not self.kernel.processes:
                 self.start()
             status = self.kernel.run()
+            if self.config.observer is not None:
+                self.config.observer.finish(self.kernel)
             if self.config.strace is not None:
                 self.config.strace.flush()
             return status

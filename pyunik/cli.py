@@ -40,6 +40,10 @@ def _run_parser(sub) -> None:
     _run_options(p)
     p.add_argument("--strace", nargs="?", const="-", default=None, metavar="FILE",
                    help="trace system calls to stderr, or to FILE with --strace=FILE")
+    p.add_argument("--stats", nargs="?", const="-", default=None, metavar="FILE",
+                   help="at exit, what the run did (system calls, files, faults, signals, "
+                        "memory, time): a summary on stderr, or JSON to FILE with "
+                        "--stats=FILE")
     p.add_argument("program", metavar="PROGRAM",
                    help="the program; what follows it are its arguments, passed as they are")
 
@@ -141,8 +145,8 @@ _COMPARE_VALUE_OPTIONS = _RUN_VALUE_OPTIONS | {"--corpus", "-j", "--jobs", "--js
 def _split_run(argv: list[str]) -> tuple[list[str], list[str]]:
     """Split `run ...` into pyunik's words (through PROGRAM) and the guest's
     arguments, which argparse never sees: they reach the guest untouched, `--` and
-    `--strace` included. `--strace` takes a file only as --strace=FILE, so
-    `--strace prog` runs prog."""
+    `--strace` included. `--strace` and `--stats` take a file only as --strace=FILE,
+    so `--strace prog` runs prog."""
     if not argv or argv[0] not in ("run", "compare"):
         return argv, []
     value_options = _RUN_VALUE_OPTIONS if argv[0] == "run" else _COMPARE_VALUE_OPTIONS
@@ -154,8 +158,8 @@ def _split_run(argv: list[str]) -> tuple[list[str], list[str]]:
             return out + argv[i:i + 2], argv[i + 2:]
         if not a.startswith("-") or a == "-":
             return out + ["--", a], argv[i + 1:]
-        if a == "--strace":
-            out.append("--strace=-")
+        if a in ("--strace", "--stats"):
+            out.append(a + "=-")
         elif a in value_options and i + 1 < len(argv):
             out += [a, argv[i + 1]]
             i += 1
@@ -215,6 +219,10 @@ def cmd_run(args) -> int:
         except OSError as e:
             print("pyunik: %s: %s" % (args.strace, e.strerror), file=sys.stderr)
             return 2
+    stats = None
+    if args.stats is not None:
+        from .trace.stats import RunStats
+        stats = RunStats()
     program_args = args.guest_args
     volumes, workdir = list(args.volume), args.workdir
     cwd = host_working_directory(args)
@@ -224,7 +232,7 @@ def cmd_run(args) -> int:
     try:
         vm = Unikernel([args.program] + program_args, env=env, memory=memory,
                        quiet=args.quiet, strace=trace_out, root=args.root, image=args.image,
-                       volumes=volumes, workdir=workdir or "/")
+                       volumes=volumes, workdir=workdir or "/", observer=stats)
         vm.start()
         with forward_host_signals(vm.kernel):
             status = vm.run()
@@ -234,9 +242,27 @@ def cmd_run(args) -> int:
     finally:
         if trace_out is not None and trace_out is not sys.stderr:
             trace_out.close()
+    if stats is not None and not write_stats(stats, args.stats):
+        return 2
     if vm.kernel.exit_signal:
         end_by_signal(vm.kernel.exit_signal)
     return status
+
+
+def write_stats(stats, where: str) -> bool:
+    """--stats: the summary to stderr, or its JSON to a file. False (after one line
+    on stderr) if the file cannot be written."""
+    if where == "-":
+        sys.stderr.write(stats.text())
+        sys.stderr.flush()
+        return True
+    try:
+        with open(where, "w") as f:
+            f.write(stats.json())
+    except OSError as e:
+        print("pyunik: --stats=%s: %s" % (where, e.strerror), file=sys.stderr)
+        return False
+    return True
 
 
 def host_working_directory(args) -> str | None:

@@ -24,7 +24,7 @@ ALLOWED = {
     "fs": {"abi", "errors", "wait", "hrtimer", "cpu", "mm"},
     "net": {"abi", "errors", "wait", "hrtimer", "cpu", "mm", "fs"},
     "loader": {"abi", "errors", "wait", "cpu", "mm", "fs"},
-    "trace": {"abi", "errors", "wait", "cpu", "mm"},
+    "trace": {"abi", "errors", "wait", "cpu", "mm", "fs"},   # fs: an fd's name for --stats
     "kernel": {"abi", "errors", "wait", "hrtimer", "cpu", "mm", "fs", "net", "loader", "trace"},
     "api": {"abi", "errors", "wait", "cpu", "mm", "fs", "net", "loader", "trace", "kernel"},
     "compare": {"abi", "errors", "wait", "cpu", "mm", "fs", "net", "loader", "trace", "kernel"},

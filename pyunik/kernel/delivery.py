@@ -73,9 +73,13 @@ def restart_error(regs) -> int:
     return L.ERESTARTNOHAND if never_restarts(regs) else L.ERESTARTSYS
 
 
-def _trace(t, sig: int, info: bytes) -> None:
-    """strace's line for a signal delivered: --- SIGUSR1 {si_signo=..., ...} ---"""
-    out = t.process.kernel.config.strace
+def _trace(t, sig: int, info: bytes, handled: bool = True) -> None:
+    """strace's line for a signal delivered: --- SIGUSR1 {si_signo=..., ...} ---;
+    and the observer's event (--stats, --trace-out)."""
+    kernel = t.process.kernel
+    if kernel.observer is not None:
+        kernel.observer.signal(t, sig, handled)
+    out = kernel.config.strace
     if out is None:
         return
     signo, _, code, pid, uid = L.SIGINFO_KILL.unpack(info)
@@ -105,7 +109,7 @@ def deliver(t) -> None:
         if sig == L.SIGKILL or action.handler == L.SIG_DFL:
             if sig != L.SIGKILL and sig in signals.DEFAULT_IGNORE:
                 continue
-            _trace(t, sig, info)
+            _trace(t, sig, info, handled=False)
             raise ProcessExit(0, signal=sig, core=sig in signals.DEFAULT_CORE)
         if action.handler == L.SIG_IGN:
             continue

@@ -6,8 +6,9 @@ into a new address space on its own CPU engine, the initial stack), then puts st
 its fd table; `Kernel.run()`
 drives the CPU until the process exits or a fault kills it. System calls reach
 `_dispatch`, the hot path: decode through the table's compiled row, call the handler,
-turn a KernelError into -errno. When --strace or a syscall hook is on, the engine
-calls `_dispatch_traced` instead, so the fast path pays nothing for them.
+turn a KernelError into -errno. When --strace, a syscall hook or an observer
+(--stats, --trace-out: trace/observer.py) is on, the engine calls `_dispatch_traced`
+instead, so the fast path pays nothing for them.
 
 Layer: kernel.
 Calls: kernel/exec.py, fs/ (stdio files, the VFS), cpu/ (the engine's run loop), trace/
@@ -64,6 +65,7 @@ class Config:
     warn: TextIO = field(default_factory=lambda: sys.stderr)
     crash_report: bool = True
     random_seed: int | None = None
+    observer: object | None = None   # trace/observer.py: --stats, --trace-out
 
 
 @dataclass
@@ -74,6 +76,7 @@ class SyscallEvent:
     name: str
     args: list[int]
     result: int | None = None
+    start_ns: int = 0         # time.perf_counter_ns() at entry, when observed
 
 
 def _who(t: Thread) -> str:
@@ -101,6 +104,7 @@ class Kernel:
         self.exit_status: int | None = None
         self.exit_signal = 0
         self.host_signals: list[int] = []   # signals from the host (Ctrl-C), newest last
+        self.observer = self.config.observer     # None, or told what the run does
         self.sched = Scheduler(self)
         self.futexes = FutexTable()
         if self.config.random_seed is not None:
@@ -192,7 +196,8 @@ class Kernel:
         """The engine's syscall callback. It reads the calling thread from
         `self.current` on every call (whoever the scheduler last switched to), never
         a thread captured when the callback was made."""
-        if self.config.strace is not None or self.hooks_before or self.hooks_after:
+        if self.config.strace is not None or self.hooks_before or self.hooks_after \
+                or self.observer is not None:
             return lambda regs: self._dispatch_traced(self.current, regs)
         invokers = self._invokers
         size = len(invokers)
@@ -252,11 +257,18 @@ class Kernel:
         nr = regs[0] & 0xFFFFFFFF
         r = self.table.rows.get(nr)
         event = SyscallEvent(t, nr, r.name if r else "syscall_%d" % nr, list(regs[1:7]))
+        observer = self.observer
+        if observer is not None:
+            event.start_ns = time.perf_counter_ns()
         for fn in self.hooks_before.get(nr, ()):
             fn(event)
         out = self.config.strace
-        if out is not None and r is not None and r.name in ("exit", "exit_group"):
-            out.write(_who(t) + strace.format_call(r, event.args, None, t) + "\n")
+        if r is not None and r.name in ("exit", "exit_group"):
+            if out is not None:
+                out.write(_who(t) + strace.format_call(r, event.args, None, t) + "\n")
+            if observer is not None:       # the call never returns: seen at entry
+                observer.syscall(t, r.name, event.args, None, event.start_ns,
+                                 event.start_ns)
         if event.result is None:
             invoke = r.invoke if r is not None and nr < SyscallTable.SIZE else None
             try:
@@ -267,8 +279,14 @@ class Kernel:
             except KernelError as e:
                 event.result = -e.errno
             except WouldBlock as wait:
+                parked_ns = time.perf_counter_ns() if observer is not None else 0
+                what = wait.what            # (the except clause unbinds `wait`)
+
                 def done(result):
                     event.result = result
+                    if observer is not None:
+                        observer.blocked(t, event.name, what, parked_ns,
+                                         time.perf_counter_ns())
                     return self._traced_done(event, r, regs)
                 args = [nr] + event.args + regs[7:]
                 return self.sched.block(t, args, wait, invoke, done)
@@ -277,6 +295,9 @@ class Kernel:
     def _traced_done(self, event: SyscallEvent, r, regs: list) -> int:
         for fn in self.hooks_after.get(event.nr, ()):
             fn(event)
+        if self.observer is not None:
+            self.observer.syscall(event.thread, event.name, event.args, event.result,
+                                  event.start_ns, time.perf_counter_ns())
         out = self.config.strace
         if out is not None:
             if r is None:

@@ -107,6 +107,14 @@ def _above_stdio(fd: int) -> int:
     return moved
 
 
+def leaving_reason(t) -> str:
+    """Why t's run ended, in words, for an observer's scheduler switch: it waits
+    (on what), it yielded, or its slice ended."""
+    if t.state == BLOCKED:
+        return "blocked: " + t.blocked.wait.what
+    return "yielded" if t.state == RUNNABLE else "preempted"
+
+
 class Scheduler:
     """One kernel's run queue, timers and idle wait. Fields:
     runq      threads ready to run, not running, in the order they became ready;
@@ -127,6 +135,7 @@ class Scheduler:
         self._last_switch = 0.0   # time.monotonic() of the last switch
         self.run_start = 0        # time.thread_time_ns() when the current run began
         self._kernel_stop = False  # the run was stopped at a call's end for the kernel
+        self.leaving = ""         # why the last thread left the CPU (for an observer)
         # The wake-up pipe: above the stdio numbers, so a host fd 0-2 that pyunik
         # was started without stays closed for the guest too.
         self._wake_r, self._wake_w = (_above_stdio(fd) for fd in os.pipe())
@@ -352,10 +361,13 @@ class Scheduler:
                 t.process.exited_cpu_ns += t.cpu_ns
                 kernel.exit_thread(t, e.status)
                 self.on_cpu = None
+                self.leaving = "exited"
                 t = self._switch(self._next())
                 continue
             self._account(t)
             if fault is not None:
+                if kernel.observer is not None:
+                    kernel.observer.fault(t, fault)
                 if delivery.fault(t, fault):
                     continue
                 return fault, t
@@ -364,6 +376,8 @@ class Scheduler:
                 if kernel.host_signals or self._kernel_stop:
                     continue
                 return None, t          # stopped by itself: a hlt or the like
+            if kernel.observer is not None:
+                self.leaving = leaving_reason(t)
             if t.state != BLOCKED:      # a slice ended, or it yielded
                 t.state = RUNNABLE
                 self.runq.append(t)
@@ -373,10 +387,13 @@ class Scheduler:
         """Make t the running thread: its registers into the engine."""
         if self.on_cpu is not t:
             engine = t.process.engine
-            if self.on_cpu is not None and self.on_cpu.state != DEAD:
-                self.on_cpu.ctx = engine.save_context(self.on_cpu.ctx)
+            old = self.on_cpu
+            if old is not None and old.state != DEAD:
+                old.ctx = engine.save_context(old.ctx)
             engine.restore_context(t.ctx)
             self.on_cpu = t
+            if self.kernel.observer is not None:
+                self.kernel.observer.switch(old, t, self.leaving)
             self.switches += 1
             self._last_switch = time.monotonic()
         t.state = RUNNING
