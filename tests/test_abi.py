@@ -29,6 +29,7 @@ OWN_CHOICES = {
                      "FD_CACHE_SIZE"},                  # host fds kept open
     "fs/imagefs.py": {"INDEX_VERSION", "DIR_SIZE"},     # image index format; st_size of dirs
     "fs/inode.py": {"FIRST"},                           # the first anonymous device minor
+    "trace/stats.py": {"TOP_FILES"},                    # files --stats lists
     "fs/locks.py": {"READ", "WRITE", "UNLOCK"},         # lock kinds in the lock tables
     "fs/overlay.py": {"UPPER_INO_BIT", "COPY_CHUNK"},   # inode numbering; copy-up chunk
     "fs/ramfs.py": {"DEFAULT_SIZE", "DENSE_HOLE"},      # tmpfs size default; sparse files
