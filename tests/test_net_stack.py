@@ -304,32 +304,63 @@ def test_ephemeral_ports_skip_bound_ones():
     assert guest.udp_bind(b"\0\0\0\0", 0, DatagramQueue()) == 32769
 
 
-def test_tcp_segments_are_demultiplexed():
-    class Conn:
+def test_tcp_segments_go_to_the_attached_table():
+    class Malformed(Exception):
+        pass
+
+    class Segment:
+        def __init__(self, data):
+            self.data = data
+
+        def encode(self, src, dst):
+            return self.data
+
+    class Table:
         def __init__(self):
-            self.got = []
+            self.got, self.fired = [], []
 
-        def segment(self, src, dst, seg, now):
-            self.got.append((src, dst, bytes(seg)))
+        def segment_arrives(self, seg, src, dst, now):
+            self.got.append((seg.data, src, dst, now))
 
-    guest = Stack.guest()
-    conn, listener, unmatched = Conn(), Conn(), []
-    lo = ip("127.0.0.1")
-    guest.tcp_connections[(lo, 80, lo, 5000)] = conn
-    guest.tcp_listeners[(b"\0\0\0\0", 80)] = listener
-    guest.tcp_unmatched = lambda src, dst, seg, now: unmatched.append(seg)
+        def next_deadline(self):
+            return 5 * SECOND
+
+        def timer(self, now):
+            self.fired.append(now)
+
+        def in_use(self, local, remote=None):
+            return local[1] == 32768
+
+    def decode(data, src, dst):
+        if fold(partial_sum(data, pseudo_header_sum(src, dst, 6, len(data)))):
+            raise Malformed()
+        return Segment(bytes(data))
 
     def segment(sport, dport, good=True):
         seg = bytearray(struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 5 << 4, 2, 1000, 0, 0))
         check = fold(partial_sum(bytes(seg), pseudo_header_sum(lo, lo, 6, len(seg))))
         seg[16:18] = struct.pack("!H", check ^ (0 if good else 1))
         return bytes(seg)
-    for sport, dport, good in [(5000, 80, True), (5001, 80, True), (5000, 81, True),
-                               (5000, 80, False)]:
-        guest.send_ip(lo, lo, 6, segment(sport, dport, good), 0)
+
+    guest = Stack.guest()
+    lo = ip("127.0.0.1")
+    guest.send_ip(lo, lo, 6, segment(1, 2), 0)
     guest.poll(0)
-    assert len(conn.got) == 1 and len(listener.got) == 1 and len(unmatched) == 1
-    assert guest.dropped == 1
+    assert guest.dropped == 1                   # no TCP yet: dropped
+    table = Table()
+    guest.attach_tcp(table, decode, Malformed)
+    guest.send_ip(lo, lo, 6, segment(5000, 80), 0)
+    guest.send_ip(lo, lo, 6, segment(5000, 80, good=False), 0)
+    guest.poll(SECOND)
+    assert table.got == [(segment(5000, 80), lo, lo, SECOND)] and guest.dropped == 2
+    assert guest.next_deadline() == 5 * SECOND
+    guest.poll(5 * SECOND)
+    assert table.fired == [5 * SECOND]
+    # What TCP emits goes out as protocol 6 at the stack's time.
+    guest.tcp_emit(lo, lo, Segment(segment(80, 5000)))
+    guest.poll(6 * SECOND)
+    assert table.got[-1] == (segment(80, 5000), lo, lo, 6 * SECOND)
+    assert guest.ephemeral_port(6) == 32769
 
 
 def test_hostile_frames_are_dropped():

@@ -20,7 +20,7 @@ from .futex import *
 from .icmp import *
 from .if_arp import *
 from .if_ether import *
-from .in_ import *
+from .inet import *
 from .ioctls import *
 from .ip import *
 from .limits import *

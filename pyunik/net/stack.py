@@ -19,13 +19,15 @@ What the socket layer and TCP use (the smallest interface, written before they w
 - ICMP echo ("ping" datagram sockets): `icmp_bind(ident, queue)`; echo replies with
   that identifier are delivered there. Echo requests to our addresses are answered
   here.
-- TCP: `tcp_connections[(local ip, local port, remote ip, remote port)] = conn` and
-  `tcp_listeners[(local ip, local port)] = listener` (local ip b"\\0\\0\\0\\0" for any);
-  the stack checks the TCP checksum and calls `conn.segment(src, dst, segment, now)`
-  on the connection for the 4-tuple, else on the listener for the port, else
-  `tcp_unmatched(src, dst, segment, now)` if set (TCP answers with RST), else drops
-  it. TCP sends with send_ip(..., IPPROTO_TCP, segment, now), checksum filled.
-  `ephemeral_port(protocol)` gives a free local port.
+- TCP (net/tcp_table.py's TcpTable, or any object with the same three methods):
+  `attach_tcp(table, decode, malformed)`. The stack hands every TCP segment for it
+  to `table.segment_arrives(decode(data, src, dst), src, dst, now)` (decode checks
+  the checksum; a `malformed` exception it raises drops and counts the segment) and
+  runs `table.timer(now)` when `table.next_deadline()` has come. The table sends
+  through `stack.tcp_emit(src, dst, seg)`: seg.encode(src, dst) goes out in IPv4
+  protocol 6 at `stack.now`: the time poll() was last given, which the socket layer
+  sets too before it calls into TCP.
+  `ephemeral_port(protocol)` gives a free local port (TCP's in_use is the table's).
 
 Layer: net. Calls net/ethernet, arp, ipv4, icmp, udp, datagram, interface, checksum
 and abi/; links (the virtio driver) through their transmit/receive.
@@ -40,12 +42,11 @@ from errno import ECONNREFUSED, EHOSTUNREACH, EMSGSIZE, ENETUNREACH
 from ..abi import icmp as I
 from ..abi.if_arp import ARPOP_REPLY, ARPOP_REQUEST
 from ..abi.if_ether import ETH_DATA_LEN, ETH_P_ARP, ETH_P_IP
-from ..abi.in_ import (INADDR_ANY, IP_LOCAL_PORT_RANGE, IPPROTO_ICMP, IPPROTO_TCP,
+from ..abi.inet import (INADDR_ANY, IP_LOCAL_PORT_RANGE, IPPROTO_ICMP, IPPROTO_TCP,
                        IPPROTO_UDP)
 from ..abi.ip import IPDEFTTL
 from ..errors import KernelError
 from .arp import build_arp, parse_arp
-from .checksum import fold, partial_sum, pseudo_header_sum
 from .datagram import Datagram, DatagramQueue
 from .ethernet import BROADCAST_MAC, build_frame, parse_frame
 from .icmp import RateLimit, build_error, build_icmp, parse_icmp
@@ -80,9 +81,10 @@ class Stack:
         self.ident = 0
         self.udp_ports: dict[tuple[bytes, int], DatagramQueue] = {}
         self.icmp_sockets: dict[int, DatagramQueue] = {}
-        self.tcp_connections: dict[tuple, object] = {}
-        self.tcp_listeners: dict[tuple, object] = {}
-        self.tcp_unmatched = None
+        self.tcp = None                   # the TCP table, once attached
+        self.tcp_decode = None
+        self.tcp_malformed: type = Exception
+        self.now = 0                      # the time of the call being handled
         self.loopback_queue: deque = deque()
         self.pollers: list = []           # callables(now) run by poll: backends
         self.accept_any = False           # take packets for any address (the NAT's)
@@ -148,8 +150,18 @@ class Stack:
     def _port_used(self, protocol: int, port: int) -> bool:
         if protocol == IPPROTO_UDP:
             return any(p == port for _, p in self.udp_ports)
-        return any(k[1] == port for k in self.tcp_listeners) or \
-            any(k[1] == port for k in self.tcp_connections)
+        return self.tcp is not None and self.tcp.in_use((ANY, port))
+
+    def attach_tcp(self, table, decode, malformed: type) -> None:
+        """Hand TCP segments to table from now on (see the module docstring)."""
+        self.tcp, self.tcp_decode, self.tcp_malformed = table, decode, malformed
+
+    def tcp_emit(self, src: bytes, dst: bytes, seg) -> None:
+        """What TCP sends: the segment, encoded with its checksum, in protocol 6."""
+        try:
+            self.send_ip(src, dst, IPPROTO_TCP, seg.encode(src, dst), self.now)
+        except KernelError:
+            pass                          # no route: TCP's retransmission timer decides
 
     # --- output -----------------------------------------------------------------------
 
@@ -232,6 +244,7 @@ class Stack:
     def poll(self, now: int) -> bool:
         """Take in what the links and the loopback hold, run timers; repeat while
         that made more work (a reply over loopback), at most some rounds."""
+        self.now = now
         did = False
         for _ in range(64):
             work = False
@@ -272,6 +285,10 @@ class Stack:
         for first in self.reassembler.expire(now):
             work = True
             self.icmp_error(first, I.ICMP_TIME_EXCEEDED, I.ICMP_EXC_FRAGTIME, now)
+        if self.tcp is not None:
+            deadline = self.tcp.next_deadline()
+            if deadline is not None and deadline <= now:
+                self.tcp.timer(now)       # what it sends shows up as loopback or link work
         return work
 
     def _unreachable_locally(self, p) -> None:
@@ -285,6 +302,7 @@ class Stack:
     def next_deadline(self) -> int | None:
         times = [t for t in [self.reassembler.next_deadline()] + [
             i.neighbours.next_deadline() for i in self.interfaces.values() if i.neighbours]
+            + [self.tcp.next_deadline() if self.tcp is not None else None]
             if t is not None]
         return min(times) if times else None
 
@@ -388,17 +406,13 @@ class Stack:
             q.set_error(EHOSTUNREACH)
 
     def _tcp_input(self, iface: Interface, p, now: int) -> None:
-        seg = p.payload
-        if len(seg) < 20 or fold(partial_sum(seg, pseudo_header_sum(
-                p.src, p.dst, IPPROTO_TCP, len(seg)))):
+        if self.tcp is None:
             return self._drop(iface)
-        sport, dport = int.from_bytes(seg[0:2], "big"), int.from_bytes(seg[2:4], "big")
-        target = self.tcp_connections.get((p.dst, dport, p.src, sport)) \
-            or self.tcp_listeners.get((p.dst, dport)) or self.tcp_listeners.get((ANY, dport))
-        if target is not None:
-            target.segment(p.src, p.dst, seg, now)
-        elif self.tcp_unmatched is not None:
-            self.tcp_unmatched(p.src, p.dst, seg, now)
+        try:
+            seg = self.tcp_decode(p.payload, p.src, p.dst)
+        except self.tcp_malformed:
+            return self._drop(iface)
+        self.tcp.segment_arrives(seg, p.src, p.dst, now)
 
 
 def parse_quoted(quoted: bytes):

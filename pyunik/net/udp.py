@@ -7,7 +7,7 @@ Layer: net. Calls net/checksum.py and abi/udp.py.
 
 from __future__ import annotations
 
-from ..abi.in_ import IPPROTO_UDP
+from ..abi.inet import IPPROTO_UDP
 from ..abi.udp import UDPHDR
 from .checksum import fold, partial_sum, pseudo_header_sum
 
