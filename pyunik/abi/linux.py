@@ -25,6 +25,7 @@ from .ioctls import *
 from .ip import *
 from .limits import *
 from .magic import *
+from .nameser import *
 from .memfd import *
 from .mman import *
 from .openat2 import *

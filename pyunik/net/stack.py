@@ -88,6 +88,9 @@ class Stack:
         self.loopback_queue: deque = deque()
         self.pollers: list = []           # callables(now) run by poll: backends
         self.accept_any = False           # take packets for any address (the NAT's)
+        # udp_unmatched(datagram, now) -> bool: a datagram no port took is handled
+        # there (the NAT relays it) if it returns True, else port unreachable.
+        self.udp_unmatched = None
         self.next_port = IP_LOCAL_PORT_RANGE[0]
         self.dropped = 0                  # frames and packets dropped as malformed
         self.trace = None
@@ -365,6 +368,9 @@ class Stack:
             return self._drop(iface)
         sport, dport, payload = udp
         q = self.udp_ports.get((p.dst, dport)) or self.udp_ports.get((ANY, dport))
+        if q is None and self.udp_unmatched is not None:
+            if self.udp_unmatched(Datagram(p.src, sport, p.dst, dport, payload), now):
+                return
         if q is None:
             if p.dst != LIMITED_BROADCAST and p.dst != iface.broadcast():
                 self.icmp_error(p, I.ICMP_DEST_UNREACH, I.ICMP_PORT_UNREACH, now)
@@ -376,9 +382,13 @@ class Stack:
         if msg is None:
             return self._drop(iface)
         kind, code, ident, seq, body = msg
-        if kind == I.ICMP_ECHO and (self.is_local(p.dst) or self.accept_any):
+        if kind == I.ICMP_ECHO:
             if p.dst == LIMITED_BROADCAST or p.dst == iface.broadcast():
                 return                              # icmp_echo_ignore_broadcasts=1
+            if not self.is_local(p.dst):
+                # A NAT's stack sees pings to any address: those hosts are not here.
+                self.icmp_error(p, I.ICMP_DEST_UNREACH, I.ICMP_HOST_UNREACH, now)
+                return
             try:
                 self.send_ip(p.dst, p.src, IPPROTO_ICMP,
                              build_icmp(I.ICMP_ECHOREPLY, 0, ident, seq, body), now)

@@ -1,0 +1,270 @@
+"""The user-mode network (`--net user`), QEMU's slirp in spirit: a backend behind the
+guest's card that runs a stack instance of its own (net/stack.py, the same code as
+the guest's) at the gateway 10.0.2.2 and the DNS server 10.0.2.3, and relays what
+the guest sends through host sockets.
+
+    net = UserNetwork([Forward("udp", "127.0.0.1", 5353, 53)], outbound=False,
+                      names={"db": ip("10.0.2.2")})
+    device.attach(net)                 # the backend: send(frame), attach(receive)
+    guest_stack.pollers.append(net.poll)
+    net.host_fds()                     # host fds the kernel's idle wait watches
+
+What the guest reaches:
+- 10.0.2.2 is the host's loopback: a UDP datagram to 10.0.2.2:P goes out of a host
+  socket to 127.0.0.1:P, and the answers come back from 10.0.2.2:P.
+- 10.0.2.3:53 answers DNS from `names` (the guest's /etc/hosts and --dns entries);
+  nothing is forwarded to the host's resolvers.
+- Any other address only with outbound=True (a host socket to it); without it, a
+  UDP datagram gets ICMP port unreachable and a ping host unreachable, and no host
+  socket is opened (`host_sockets_opened` counts them).
+- hostfwd: a host socket bound at HOSTADDR:HOSTPORT; what a host peer sends there
+  reaches the guest's GUESTPORT from 10.0.2.2 (one NAT port per peer), and the
+  guest's answers go back to that peer.
+
+TCP (guest connections to 10.0.2.2 and tcp hostfwd) is relayed once net/tcp is
+attached to this stack (`stack.attach_tcp`); until then TCP segments are dropped and
+a tcp hostfwd is refused with ValueError when the network is made.
+
+Layer: net. Calls net/stack.py, net/dns.py, net/datagram.py and the host's socket
+module (non-blocking UDP sockets only; nothing here ever blocks).
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from typing import Callable
+
+from .datagram import Datagram
+from .dns import answer
+from .ethernet import parse_mac
+from .stack import Stack, ip, ip_text
+
+GATEWAY, NAMESERVER, GUEST = "10.0.2.2", "10.0.2.3", "10.0.2.15"
+
+
+class Forward:
+    """hostfwd=PROTO:HOSTADDR:HOSTPORT-GUESTADDR:GUESTPORT (QEMU's syntax)."""
+
+    def __init__(self, protocol: str, host_addr: str, host_port: int, guest_port: int,
+                 guest_addr: str = GUEST):
+        self.protocol, self.host_addr, self.host_port = protocol, host_addr, host_port
+        self.guest_addr, self.guest_port = guest_addr, guest_port
+
+    @classmethod
+    def parse(cls, text: str) -> "Forward":
+        """tcp:127.0.0.1:8080-:80, udp::5353-10.0.2.15:53; ValueError otherwise."""
+        try:
+            protocol, rest = text.split(":", 1)
+            host, guest = rest.split("-", 1)
+            host_addr, host_port = host.rsplit(":", 1)
+            guest_addr, guest_port = guest.rsplit(":", 1)
+            forward = cls(protocol or "tcp", host_addr or "127.0.0.1", int(host_port),
+                          int(guest_port), guest_addr or GUEST)
+        except ValueError:
+            raise ValueError("hostfwd=%s: want [tcp|udp]:[hostaddr]:hostport-[guestaddr]:"
+                             "guestport" % text) from None
+        if forward.protocol not in ("tcp", "udp") or not (
+                0 < forward.host_port < 65536 and 0 < forward.guest_port < 65536):
+            raise ValueError("hostfwd=%s: bad protocol or port" % text)
+        ip(forward.host_addr), ip(forward.guest_addr)
+        return forward
+
+
+class _Link:
+    """The NAT stack's side of the wire: frames from the guest's card come in
+    through the backend's send(); what the NAT stack transmits goes to the card."""
+
+    def __init__(self):
+        self.inbox: list[bytes] = []
+        self.deliver: Callable[[bytes], object] | None = None
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.inbox)
+
+    def receive(self) -> list[bytes]:
+        frames, self.inbox = self.inbox, []
+        return frames
+
+    def transmit(self, frame: bytes) -> bool:
+        if self.deliver is None:
+            return False
+        self.deliver(frame)
+        return True
+
+
+class _Relay:
+    """A UDP flow through one host socket: the NAT port the guest sees, and where
+    the host's answers go (guest address and port)."""
+
+    def __init__(self, sock: socket.socket, nat_addr: bytes, nat_port: int,
+                 guest: bytes, guest_port: int, now: int):
+        self.sock = sock
+        self.nat_addr, self.nat_port = nat_addr, nat_port
+        self.guest, self.guest_port = guest, guest_port
+        self.last = now
+
+
+class UserNetwork:
+    """The backend and its stack. Owned here: the NAT stack, the UDP relays by flow,
+    the forward sockets, and the count of host sockets ever opened."""
+
+    def __init__(self, forwards=(), outbound: bool = False,
+                 names: dict[str, bytes] | None = None, mac: str = "52:55:0a:00:02:02",
+                 max_flows: int = 256, idle: int = 240 * 10**9):
+        self.outbound = outbound
+        self.names = dict(names or {})
+        self.max_flows = max_flows
+        self.idle = idle
+        self.link = _Link()
+        self.stack = Stack("user")
+        iface = self.stack.add_interface("eth0", GATEWAY, 24, 1500, self.link, parse_mac(mac))
+        iface.addresses.append(ip(NAMESERVER))
+        self.stack.accept_any = True
+        self.stack.udp_unmatched = self._udp_out
+        self.stack.udp_bind(ip(NAMESERVER), 53, self)
+        self.report_errors = False
+        self.flows: dict[tuple, _Relay] = {}
+        self.forwards: list[tuple[Forward, socket.socket, dict]] = []
+        self.host_sockets_opened = 0
+        self.now = 0
+        for f in forwards:
+            if f.protocol == "tcp":
+                raise ValueError("hostfwd=tcp needs TCP in the user network, not here yet")
+            sock = self._socket()
+            try:
+                sock.bind((f.host_addr, f.host_port))
+            except OSError:
+                sock.close()
+                raise
+            self.forwards.append((f, sock, {}))
+
+    # --- the backend face ---------------------------------------------------------------
+
+    def attach(self, receive: Callable[[bytes], object]) -> None:
+        self.link.deliver = receive
+
+    def send(self, frame: bytes) -> None:
+        self.link.inbox.append(bytes(frame))
+
+    def poll(self, now: int) -> None:
+        """Relay what host sockets hold, let the NAT stack take the guest's frames,
+        forget flows idle too long."""
+        self.now = now
+        for f, sock, peers in self.forwards:
+            self._from_forward(f, sock, peers, now)
+        for key, relay in list(self.flows.items()):
+            self._from_host(relay, now)
+            if now - relay.last > self.idle:
+                self._close(key)
+        self.stack.poll(now)
+
+    def host_fds(self) -> list[int]:
+        return [s.fileno() for _, s, _ in self.forwards] + \
+            [r.sock.fileno() for r in self.flows.values()]
+
+    def close(self) -> None:
+        for key in list(self.flows):
+            self._close(key)
+        for _, sock, _ in self.forwards:
+            sock.close()
+        self.forwards = []
+
+    # --- DNS at 10.0.2.3:53 (this object is the port's queue) -------------------------
+
+    def deliver(self, d: Datagram) -> bool:
+        reply = answer(d.payload, self.names)
+        if reply is not None:
+            self.stack.udp_send(d.dst, d.dport, d.src, d.sport, reply, self.now)
+        return True
+
+    def set_error(self, errno_value: int) -> None:
+        pass                          # the responder sent nothing that can fail
+
+    # --- UDP relays ---------------------------------------------------------------------
+
+    def _socket(self) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        self.host_sockets_opened += 1
+        return sock
+
+    def _udp_out(self, d: Datagram, now: int) -> bool:
+        """A guest datagram no NAT port took: relay it, or refuse it (False)."""
+        if d.dst == ip(GATEWAY):
+            target = ("127.0.0.1", d.dport)
+        elif self.outbound and d.dst != ip(NAMESERVER):
+            target = (ip_text(d.dst), d.dport)
+        else:
+            return False
+        key = (d.src, d.sport, d.dst, d.dport)
+        relay = self.flows.get(key)
+        if relay is None:
+            if len(self.flows) >= self.max_flows:
+                self._close(min(self.flows, key=lambda k: self.flows[k].last))
+            sock = self._socket()
+            try:
+                sock.connect(target)
+            except OSError:
+                sock.close()
+                return False
+            relay = self.flows[key] = _Relay(sock, d.dst, d.dport, d.src, d.sport, now)
+        relay.last = now
+        try:
+            relay.sock.send(d.payload)
+        except OSError:
+            pass                      # a full host buffer or an error: UDP may lose it
+        return True
+
+    def _from_host(self, relay: _Relay, now: int) -> None:
+        for _ in range(64):
+            try:
+                data = relay.sock.recv(65535)
+            except BlockingIOError:
+                return
+            except OSError as e:
+                if e.errno == errno.ECONNREFUSED:
+                    continue          # nobody at the host's port: the guest times out
+                return
+            relay.last = now
+            self.stack.udp_send(relay.nat_addr, relay.nat_port, relay.guest, relay.guest_port,
+                                data, now)
+
+    def _close(self, key) -> None:
+        relay = self.flows.pop(key)
+        relay.sock.close()
+
+    def _from_forward(self, f: Forward, sock: socket.socket, peers: dict, now: int) -> None:
+        for _ in range(64):
+            try:
+                data, peer = sock.recvfrom(65535)
+            except (BlockingIOError, ConnectionRefusedError):
+                return
+            except OSError:
+                return
+            port = peers.get(peer)
+            if port is None:
+                port = peers[peer] = self.stack.udp_bind(
+                    ip(GATEWAY), 0, _ForwardReturn(sock, peer))
+            self.stack.udp_send(ip(GATEWAY), port, ip(f.guest_addr), f.guest_port, data, now)
+
+
+class _ForwardReturn:
+    """The NAT port a forward's host peer appears at: the guest's answers to it go
+    back to that peer through the forward's socket."""
+
+    report_errors = False
+
+    def __init__(self, sock: socket.socket, peer):
+        self.sock, self.peer = sock, peer
+
+    def deliver(self, d: Datagram) -> bool:
+        try:
+            self.sock.sendto(d.payload, self.peer)
+        except OSError:
+            pass
+        return True
+
+    def set_error(self, errno_value: int) -> None:
+        pass
