@@ -166,3 +166,30 @@ def test_without_outbound_other_addresses_are_refused():
 def test_tcp_forwards_wait_for_tcp():
     with pytest.raises(ValueError, match="TCP"):
         UserNetwork([Forward.parse("tcp::8080-:80")])
+
+
+def test_network_configure():
+    from pyunik.net.network import Network, parse_net_spec
+    assert parse_net_spec("user,outbound=on,mac=52:54:00:00:00:09")["outbound"]
+    for bad in ["", "tap", "user,hostfwd=x", "user,outbound=yes", "user,mac=01:00:5e:00:00:01",
+                "user,nonsense"]:
+        with pytest.raises(ValueError):
+            parse_net_spec(bad)
+    lo_only = Network.configure(None)
+    assert list(lo_only.stack.interfaces) == ["lo"] and lo_only.host_fds() == []
+    import io
+    out = io.BytesIO()
+    net = Network.configure("user", pcap=out, realtime=lambda: 1_700_000_000 * 10**9,
+                            names={"db": ip("10.0.2.2")})
+    lines = []
+    net.set_trace(lines.append)
+    q = DatagramQueue()
+    net.stack.udp_bind(GUEST, 40003, q)
+    net.stack.udp_send(GUEST, 40003, ip("10.0.2.3"), 53, _query("db"), 0)
+    for _ in range(3):
+        net.poll(0)
+    assert q.pop().payload.endswith(ip("10.0.2.2"))
+    assert any(line.startswith("virtio q1: avail") for line in lines)
+    assert any(line.startswith("virtio q0: used") for line in lines)
+    net.close()
+    assert net.pcap.frames == 4 and len(out.getvalue()) > 24    # ARP both ways, query, answer

@@ -1,0 +1,117 @@
+"""A kernel's network, put together from its pieces: the guest's stack (always, with
+lo 127.0.0.1/8) and, when `--net` names a backend, the virtio-net card as eth0, the
+driver the stack drives it with, the backend behind it, and a pcap tap.
+
+    net = Network.configure("user,hostfwd=udp::5353-:53", pcap=open("eth0.pcap", "wb"),
+                            realtime=clock, names=parse_hosts(etc_hosts))
+    net.stack                      # what sockets bind and send through
+    net.poll(now)                  # the run loop: frames in, timers run
+    net.next_deadline(), net.host_fds()   # what the idle wait waits for
+    net.set_trace(print)           # --trace virtio
+
+The card's rings and buffers live in `memory`: by default kernel memory of their
+own (BufferMemory), which no guest process can touch and which survives execve and
+exit; an AddressSpace can be given instead, to have them in the guest's address space
+as OSv does (then that address space must outlive the network).
+
+`--net` takes QEMU's words: `user` with `hostfwd=...` (any number), `outbound=on|off`,
+`mac=52:54:00:12:34:56`; `none` (lo only). A bad word is a ValueError with one line.
+
+Layer: net. Calls net/stack.py, net/user.py, net/pcap.py, net/backend.py and
+net/virtio/; the kernel makes one per kernel.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .backend import PcapTap
+from .ethernet import parse_mac
+from .pcap import PcapWriter
+from .stack import Stack
+from .user import Forward, UserNetwork
+from .virtio.device import VirtioNetDevice
+from .virtio.driver import VirtioNetDriver
+from .virtio.memory import BufferMemory
+
+
+def parse_net_spec(spec: str) -> dict:
+    """--net's text -> {"backend": "user", "forwards": [...], "outbound": bool, "mac": bytes}."""
+    words = [w for w in spec.split(",") if w]
+    if not words:
+        raise ValueError("--net: empty")
+    options = {"backend": words[0], "forwards": [], "outbound": False,
+               "mac": parse_mac("52:54:00:12:34:56")}
+    if options["backend"] not in ("user", "none"):
+        raise ValueError("--net %s: the backends are user and none" % words[0])
+    for word in words[1:]:
+        key, _, value = word.partition("=")
+        if key == "hostfwd" and options["backend"] == "user":
+            options["forwards"].append(Forward.parse(value))
+        elif key == "outbound" and value in ("on", "off"):
+            options["outbound"] = value == "on"
+        elif key == "mac":
+            options["mac"] = parse_mac(value)
+            if options["mac"][0] & 1:
+                raise ValueError("--net mac=%s: a multicast address" % value)
+        else:
+            raise ValueError("--net: %r is not understood" % word)
+    return options
+
+
+class Network:
+    """Owned here: the guest stack, and with a backend the card, its driver, the
+    backend, the pcap writer."""
+
+    def __init__(self, stack: Stack, device=None, driver=None, backend=None, pcap=None):
+        self.stack = stack
+        self.device = device
+        self.driver = driver
+        self.backend = backend
+        self.pcap = pcap
+
+    @classmethod
+    def configure(cls, spec: str | None = None, memory=None, region: tuple[int, int] | None = None,
+                  pcap=None, realtime: Callable[[], int] | None = None,
+                  names: dict[str, bytes] | None = None) -> "Network":
+        """The network --net spec asks for (None or "none": loopback only). pcap is a
+        binary file to capture eth0 into; realtime gives its timestamps (ns)."""
+        options = parse_net_spec(spec or "none")
+        if options["backend"] == "none":
+            return cls(Stack.guest())
+        backend = UserNetwork(options["forwards"], options["outbound"], names)
+        base, size = region or (0, 4 << 20)
+        memory = memory if memory is not None else BufferMemory(size, base)
+        writer = None
+        wire = backend
+        if pcap is not None:
+            writer = PcapWriter(pcap)
+            wire = PcapTap(backend, writer, realtime or (lambda: 0))
+        device = VirtioNetDevice(memory, options["mac"], wire)
+        driver = VirtioNetDriver(device, memory, base, size)
+        stack = Stack.guest(driver, driver.probe())
+        stack.pollers.append(backend.poll)
+        return cls(stack, device, driver, backend, writer)
+
+    def set_trace(self, trace: Callable[[str], None] | None) -> None:
+        """--trace virtio: one line per chain, ring index and notification."""
+        if self.device is not None:
+            self.device.trace = trace
+            for q in self.device.queues:
+                if q is not None:
+                    q.trace = trace
+
+    def poll(self, now: int) -> bool:
+        return self.stack.poll(now)
+
+    def next_deadline(self) -> int | None:
+        return self.stack.next_deadline()
+
+    def host_fds(self) -> list[int]:
+        return self.backend.host_fds() if self.backend is not None else []
+
+    def close(self) -> None:
+        if self.backend is not None:
+            self.backend.close()
+        if self.pcap is not None:
+            self.pcap.flush()
