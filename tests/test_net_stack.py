@@ -398,3 +398,18 @@ def test_hostile_frames_are_dropped():
     guest.poll(0)
     assert q.items[-1].payload == b"four"
     assert iface.counters.rx_errors == guest.dropped
+
+
+def test_proc_net_dev_has_linuxs_layout():
+    from pyunik.net.interface import proc_net_dev
+    guest = Stack.guest()
+    q = DatagramQueue()
+    guest.udp_bind(b"\0\0\0\0", 7, q)
+    guest.udp_send(ip("127.0.0.1"), 1, ip("127.0.0.1"), 7, b"x" * 72, 0)
+    guest.poll(0)
+    with open("/proc/net/dev") as f:
+        host = f.read().splitlines(True)
+    text = proc_net_dev(guest.interfaces.values()).splitlines(True)
+    assert text[:2] == host[:2]
+    assert text[2] == "    lo:     100       1    0    0    0     0          0         0" \
+                      "      100       1    0    0    0     0       0          0\n"

@@ -58,3 +58,16 @@ class Interface:
 
     def broadcast(self) -> bytes:
         return self.network.broadcast_address.packed
+
+
+def proc_net_dev(interfaces) -> str:
+    """/proc/net/dev from the interfaces' counters, as net/core/net-procfs.c prints it."""
+    lines = ["Inter-|   Receive                                                |  Transmit\n",
+             " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets"
+             " errs drop fifo colls carrier compressed\n"]
+    for i in interfaces:
+        c = i.counters
+        lines.append("%6s: %7d %7d %4d %4d %4d %5d %10d %9d %8d %7d %4d %4d %4d %5d %7d %10d\n" % (
+            i.name, c.rx_bytes, c.rx_packets, c.rx_errors, c.rx_dropped, 0, 0, 0, 0,
+            c.tx_bytes, c.tx_packets, c.tx_errors, c.tx_dropped, 0, 0, 0, 0))
+    return "".join(lines)
