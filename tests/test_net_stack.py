@@ -413,3 +413,27 @@ def test_proc_net_dev_has_linuxs_layout():
     assert text[:2] == host[:2]
     assert text[2] == "    lo:     100       1    0    0    0     0          0         0" \
                       "      100       1    0    0    0     0       0          0\n"
+
+
+def test_three_guests_on_a_hub():
+    from pyunik.net.hub import Hub
+    hub = Hub("lab")
+    stacks = []
+    for n in range(3):
+        s = Stack("guest%d" % n)
+        s.add_interface("eth0", "10.0.3.%d" % (n + 2), 24, 1500, hub.port(),
+                        bytes.fromhex("5254001234%02x" % n))
+        stacks.append(s)
+    queues = [DatagramQueue() for _ in stacks]
+    for s, q in zip(stacks, queues):
+        s.udp_bind(b"\0\0\0\0", 9, q)
+    stacks[0].udp_send(ip("10.0.3.2"), 1, ip("10.0.3.4"), 9, b"to the third", 0)
+    _run(*stacks)
+    assert [len(q.items) for q in queues] == [0, 0, 1]
+    flooded = hub.flooded                       # the ARP request
+    stacks[0].udp_send(ip("10.0.3.2"), 1, ip("10.0.3.4"), 9, b"again", 0)
+    _run(*stacks)
+    assert hub.flooded == flooded and len(queues[2].items) == 2
+    assert not stacks[1].interfaces["eth0"].link.pending
+    hub.tick(301 * SECOND)
+    assert not hub.table
