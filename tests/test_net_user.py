@@ -193,3 +193,22 @@ def test_network_configure():
     assert any(line.startswith("virtio q0: used") for line in lines)
     net.close()
     assert net.pcap.frames == 4 and len(out.getvalue()) > 24    # ARP both ways, query, answer
+
+
+def test_two_guests_on_a_hub_through_their_cards():
+    from pyunik.net.network import Network
+    hubs = {}
+    a = Network.configure("hub=lab,mac=52:54:00:12:34:57,ip=10.0.3.2", hubs=hubs)
+    b = Network.configure("hub=lab,mac=52:54:00:12:34:58,ip=10.0.3.3", hubs=hubs)
+    with pytest.raises(ValueError, match="one process"):
+        Network.configure("hub=lab")
+    with pytest.raises(ValueError):
+        Network.configure("hub=lab,ip=300.1.1.1", hubs=hubs)
+    q = DatagramQueue()
+    b.stack.udp_bind(b"\0\0\0\0", 9, q)
+    a.stack.udp_send(ip("10.0.3.2"), 1, ip("10.0.3.3"), 9, b"over the switch", 0)
+    for _ in range(3):
+        a.poll(0)
+        b.poll(0)
+    assert q.pop().payload == b"over the switch"
+    assert len(hubs["lab"].table) == 2

@@ -15,20 +15,24 @@ exit; an AddressSpace can be given instead, to have them in the guest's address 
 as OSv does (then that address space must outlive the network).
 
 `--net` takes QEMU's words: `user` with `hostfwd=...` (any number), `outbound=on|off`,
-`mac=52:54:00:12:34:56`; `none` (lo only). A bad word is a ValueError with one line.
+`mac=52:54:00:12:34:56`; `hub=NAME` with `mac=` and `ip=` (a /24 on a switch shared
+by the guests of one process; between processes it is not here yet); `none` (lo
+only). A bad word is a ValueError with one line.
 
-Layer: net. Calls net/stack.py, net/user.py, net/pcap.py, net/backend.py and
-net/virtio/; the kernel makes one per kernel.
+Layer: net. Calls net/stack.py, net/user.py, net/hub.py, net/pcap.py, net/backend.py
+and net/virtio/; the kernel makes one per kernel.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
+from ..abi.if_ether import ETH_DATA_LEN
 from .backend import PcapTap
 from .ethernet import parse_mac
+from .hub import Hub
 from .pcap import PcapWriter
-from .stack import Stack
+from .stack import Stack, ip
 from .user import Forward, UserNetwork
 from .virtio.device import VirtioNetDevice
 from .virtio.driver import VirtioNetDriver
@@ -41,12 +45,19 @@ def parse_net_spec(spec: str) -> dict:
     if not words:
         raise ValueError("--net: empty")
     options = {"backend": words[0], "forwards": [], "outbound": False,
-               "mac": parse_mac("52:54:00:12:34:56")}
-    if options["backend"] not in ("user", "none"):
-        raise ValueError("--net %s: the backends are user and none" % words[0])
+               "mac": parse_mac("52:54:00:12:34:56"), "ip": "10.0.3.15"}
+    if words[0].startswith("hub="):
+        options["backend"], options["hub"] = "hub", words[0][4:]
+        if not options["hub"]:
+            raise ValueError("--net hub=: a hub needs a name")
+    elif options["backend"] not in ("user", "none"):
+        raise ValueError("--net %s: the backends are user, hub=NAME and none" % words[0])
     for word in words[1:]:
         key, _, value = word.partition("=")
-        if key == "hostfwd" and options["backend"] == "user":
+        if key == "ip" and options["backend"] == "hub":
+            ip(value)
+            options["ip"] = value
+        elif key == "hostfwd" and options["backend"] == "user":
             options["forwards"].append(Forward.parse(value))
         elif key == "outbound" and value in ("on", "off"):
             options["outbound"] = value == "on"
@@ -73,13 +84,22 @@ class Network:
     @classmethod
     def configure(cls, spec: str | None = None, memory=None, region: tuple[int, int] | None = None,
                   pcap=None, realtime: Callable[[], int] | None = None,
-                  names: dict[str, bytes] | None = None) -> "Network":
+                  names: dict[str, bytes] | None = None,
+                  hubs: dict[str, Hub] | None = None) -> "Network":
         """The network --net spec asks for (None or "none": loopback only). pcap is a
-        binary file to capture eth0 into; realtime gives its timestamps (ns)."""
+        binary file to capture eth0 into; realtime gives its timestamps (ns); hubs
+        holds the switches of this process by name (hub=NAME makes one there)."""
         options = parse_net_spec(spec or "none")
         if options["backend"] == "none":
             return cls(Stack.guest())
-        backend = UserNetwork(options["forwards"], options["outbound"], names)
+        if options["backend"] == "hub":
+            if hubs is None:
+                raise ValueError("--net hub=%s: hubs join guests of one process (the API)"
+                                 % options["hub"])
+            hub = hubs.setdefault(options["hub"], Hub(options["hub"]))
+            backend = hub.port()
+        else:
+            backend = UserNetwork(options["forwards"], options["outbound"], names)
         base, size = region or (0, 4 << 20)
         memory = memory if memory is not None else BufferMemory(size, base)
         writer = None
@@ -89,7 +109,13 @@ class Network:
             wire = PcapTap(backend, writer, realtime or (lambda: 0))
         device = VirtioNetDevice(memory, options["mac"], wire)
         driver = VirtioNetDriver(device, memory, base, size)
-        stack = Stack.guest(driver, driver.probe())
+        mac = driver.probe()
+        if options["backend"] == "hub":
+            stack = Stack("guest")
+            stack.add_interface("lo", "127.0.0.1", 8, 65536)
+            stack.add_interface("eth0", options["ip"], 24, ETH_DATA_LEN, driver, mac)
+            return cls(stack, device, driver, None, writer)
+        stack = Stack.guest(driver, mac)
         stack.pollers.append(backend.poll)
         return cls(stack, device, driver, backend, writer)
 
