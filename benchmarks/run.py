@@ -20,6 +20,8 @@ Rows (benchmarks/README.md explains each one and how to read it):
   13   compute-bound threads (benchmarks/threads_speed.py): one thread, then four
        doing the same work on pyunik's one CPU (target: four within 1.2x of one)
   14   host CPU of a guest sleeping 5 s (benchmarks/idle.py)
+  15   python3 -c pass with --stats, --trace-out, --strace against plain
+       (benchmarks/observe_cost.py)
 
 Per-operation costs are differences, (t(N2) - t(N1)) / (N2 - N1), so process start-up,
 loading and the program's few other syscalls cancel. Each t(N) is the median of several
@@ -63,6 +65,7 @@ import guest_speed  # noqa: E402  (benchmarks/guest_speed.py: rows 5 and 9-11)
 import mm_churn  # noqa: E402  (benchmarks/mm_churn.py: row 8)
 import threads_speed  # noqa: E402  (benchmarks/threads_speed.py: row 13)
 import idle  # noqa: E402  (benchmarks/idle.py: row 14)
+import observe_cost  # noqa: E402  (benchmarks/observe_cost.py: row 15)
 
 # Child processes import pyunik from this checkout too.
 CHILD_ENV = dict(os.environ)
@@ -100,7 +103,7 @@ SIZES = {
 }
 
 TARGETS = dict(guest_speed.TARGETS) | dict(mm_churn.TARGETS) | dict(threads_speed.TARGETS) | \
-    dict(idle.TARGETS) | {
+    dict(idle.TARGETS) | dict(observe_cost.TARGETS) | {
     "pyunik_over_floor": 5.0,          # x, row 1
     "hello_wall_s": 0.25,              # s, row 2
     "hello_rss_mb": 40.0,              # MB, row 2
@@ -716,7 +719,8 @@ TITLES = {
     7: "7. stat(2) of one path (statloop-musl) against getppid, per call",
     12: "12. signal delivery and return (sigloop-musl: tgkill to itself, handler, "
         "rt_sigreturn)",
-} | guest_speed.TITLES | mm_churn.TITLES | threads_speed.TITLES | idle.TITLES
+} | guest_speed.TITLES | mm_churn.TITLES | threads_speed.TITLES | idle.TITLES | \
+    observe_cost.TITLES
 
 
 def table(rows: list[dict]) -> str:
@@ -778,8 +782,8 @@ def main(argv: list[str] | None = None) -> int:
                                  "qemu-x86_64, bare Unicorn and qiling, with ratios.")
     ap.add_argument("--quick", action="store_true", help="small sizes (about 30 s)")
     ap.add_argument("--json", metavar="FILE", help="also write every number to FILE")
-    ap.add_argument("--only", metavar="ROWS", default="1,2,3,4,5,6,7,8,9,10,11,12,13,14",
-                    help="comma-separated rows to run (default all: 1..14)")
+    ap.add_argument("--only", metavar="ROWS", default="1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",
+                    help="comma-separated rows to run (default all: 1..15)")
     args = ap.parse_args(argv)
     only = {int(x) for x in args.only.split(",") if x.strip()}
 
@@ -820,6 +824,8 @@ def main(argv: list[str] | None = None) -> int:
             threads_speed.compute_threads(bench, check, median, per_op, BIN)
         if 14 in only:
             idle.sleeping_guest(bench, bench.engines["pyunik"].prefix, CHILD_ENV)
+        if 15 in only:
+            observe_cost.observer_cost(bench, median, Engine, PYTHON3)
     except BenchError as e:
         print("benchmark failed: %s" % e, file=sys.stderr)
         return 1

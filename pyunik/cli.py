@@ -44,6 +44,10 @@ def _run_parser(sub) -> None:
                    help="at exit, what the run did (system calls, files, faults, signals, "
                         "memory, time): a summary on stderr, or JSON to FILE with "
                         "--stats=FILE")
+    p.add_argument("--trace-out", metavar="FILE.json",
+                   help="write a timeline of the run (system calls, waits, signals, faults, "
+                        "scheduler switches, memory counters) in the Chrome trace-event "
+                        "format, for Perfetto or chrome://tracing")
     p.add_argument("program", metavar="PROGRAM",
                    help="the program; what follows it are its arguments, passed as they are")
 
@@ -137,9 +141,9 @@ def _syscalls_parser(sub) -> None:
 
 # `run` options that take a value as the next word.
 _RUN_VALUE_OPTIONS = {"-e", "--env", "-m", "--memory", "-v", "--volume", "-w", "--workdir",
-                      "--root", "--image", "--cwd"}
-_COMPARE_VALUE_OPTIONS = _RUN_VALUE_OPTIONS | {"--corpus", "-j", "--jobs", "--json",
-                                               "--timeout"}
+                      "--root", "--image", "--cwd", "--trace-out"}
+_COMPARE_VALUE_OPTIONS = _RUN_VALUE_OPTIONS - {"--trace-out"} | {
+    "--corpus", "-j", "--jobs", "--json", "--timeout"}
 
 
 def _split_run(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -219,10 +223,25 @@ def cmd_run(args) -> int:
         except OSError as e:
             print("pyunik: %s: %s" % (args.strace, e.strerror), file=sys.stderr)
             return 2
+    observers = []
     stats = None
     if args.stats is not None:
         from .trace.stats import RunStats
         stats = RunStats()
+        observers.append(stats)
+    timeline = None
+    if args.trace_out is not None:
+        from .trace.timeline import WRITE_BUFFER, Timeline
+        try:
+            timeline = Timeline(open(args.trace_out, "wb", buffering=WRITE_BUFFER))
+        except OSError as e:
+            print("pyunik: %s: %s" % (args.trace_out, e.strerror), file=sys.stderr)
+            return 2
+        observers.append(timeline)
+    observer = None
+    if observers:
+        from .trace.observer import Observers
+        observer = observers[0] if len(observers) == 1 else Observers(observers)
     program_args = args.guest_args
     volumes, workdir = list(args.volume), args.workdir
     cwd = host_working_directory(args)
@@ -232,7 +251,7 @@ def cmd_run(args) -> int:
     try:
         vm = Unikernel([args.program] + program_args, env=env, memory=memory,
                        quiet=args.quiet, strace=trace_out, root=args.root, image=args.image,
-                       volumes=volumes, workdir=workdir or "/", observer=stats)
+                       volumes=volumes, workdir=workdir or "/", observer=observer)
         vm.start()
         with forward_host_signals(vm.kernel):
             status = vm.run()
@@ -242,6 +261,9 @@ def cmd_run(args) -> int:
     finally:
         if trace_out is not None and trace_out is not sys.stderr:
             trace_out.close()
+        if timeline is not None:
+            timeline.close()
+            timeline.out.close()
     if stats is not None and not write_stats(stats, args.stats):
         return 2
     if vm.kernel.exit_signal:

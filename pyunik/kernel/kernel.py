@@ -267,7 +267,7 @@ class Kernel:
             if out is not None:
                 out.write(_who(t) + strace.format_call(r, event.args, None, t) + "\n")
             if observer is not None:       # the call never returns: seen at entry
-                observer.syscall(t, r.name, event.args, None, event.start_ns,
+                observer.syscall(t, r, r.name, event.args, None, event.start_ns,
                                  event.start_ns)
         if event.result is None:
             invoke = r.invoke if r is not None and nr < SyscallTable.SIZE else None
@@ -296,7 +296,7 @@ class Kernel:
         for fn in self.hooks_after.get(event.nr, ()):
             fn(event)
         if self.observer is not None:
-            self.observer.syscall(event.thread, event.name, event.args, event.result,
+            self.observer.syscall(event.thread, r, event.name, event.args, event.result,
                                   event.start_ns, time.perf_counter_ns())
         out = self.config.strace
         if out is not None:

@@ -3,8 +3,10 @@
 The kernel holds one observer or None (`Kernel.observer`). With None, nothing below is
 called and the fast syscall path is the one without hooks; with one, the kernel's
 dispatcher takes its traced path (kernel/kernel.py `_make_dispatch`) and calls
-- `syscall(t, name, args, result, start_ns, end_ns)` when a call completes (times
-  from time.perf_counter_ns(); a call that waited spans its wait);
+- `syscall(t, row, name, args, result, start_ns, end_ns)` when a call completes
+  (row the syscall table's, None for an unknown number; times from
+  time.perf_counter_ns(); a call that waited spans its wait; result None for exit
+  and exit_group, seen at entry);
 - `blocked(t, name, what, start_ns, end_ns)` before that, for a call that waited:
   from the first park to the wake that completed it, `what` the wait's own words
   (pyunik/wait.py WouldBlock.what);
@@ -26,7 +28,7 @@ from __future__ import annotations
 class Observer:
     """Every event a no-op: a subclass overrides what it keeps."""
 
-    def syscall(self, t, name: str, args: list, result: int, start_ns: int,
+    def syscall(self, t, row, name: str, args: list, result: int | None, start_ns: int,
                 end_ns: int) -> None:
         pass
 

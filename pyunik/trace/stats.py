@@ -43,7 +43,7 @@ class RunStats(Observer):
         self.peak_guest = 0
         self.result: dict | None = None
 
-    def syscall(self, t, name, args, result, start_ns, end_ns) -> None:
+    def syscall(self, t, row, name, args, result, start_ns, end_ns) -> None:
         entry = self.calls.get(name)
         if entry is None:
             entry = self.calls[name] = [0, 0, 0]
