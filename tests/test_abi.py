@@ -30,6 +30,8 @@ OWN_CHOICES = {
     "fs/imagefs.py": {"INDEX_VERSION", "DIR_SIZE"},     # image index format; st_size of dirs
     "fs/inode.py": {"FIRST"},                           # the first anonymous device minor
     "trace/stats.py": {"TOP_FILES"},                    # files --stats lists
+    "trace/timeline.py": {"COUNTER_INTERVAL_NS",        # how often counters are sampled
+                          "WRITE_BUFFER"},              # the trace file's buffer
     "fs/locks.py": {"READ", "WRITE", "UNLOCK"},         # lock kinds in the lock tables
     "fs/overlay.py": {"UPPER_INO_BIT", "COPY_CHUNK"},   # inode numbering; copy-up chunk
     "fs/ramfs.py": {"DEFAULT_SIZE", "DENSE_HOLE"},      # tmpfs size default; sparse files
