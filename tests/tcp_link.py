@@ -75,7 +75,9 @@ class Link:
         except MalformedSegment:
             self.malformed += 1
             return
-        self.tables[dst].segment_arrives(seg, src, dst, self.now)
+        table = self.tables.get(dst)
+        if table is not None:                 # else an address nobody has: lost
+            table.segment_arrives(seg, src, dst, self.now)
 
     def next_event(self) -> int | None:
         times = [t for t in (self.a.next_deadline(), self.b.next_deadline()) if t is not None]
@@ -114,3 +116,46 @@ class Link:
         end = self.now + duration
         self.run(limit=duration)
         self.now = max(self.now, end)
+
+
+def establish(link: Link, port: int = 80, cport: int = 40000, backlog: int = 8):
+    """A listener on B, a connection from A to it: (client, server, listener)."""
+    from pyunik.net.tcp_segment import TcpState
+    listener = link.b.listen((B_ADDR, port), backlog)
+    client = link.a.connection((A_ADDR, cport), (B_ADDR, port))
+    client.connect(link.now)
+    assert link.run(lambda: client.state == TcpState.ESTABLISHED and listener.accept_queue,
+                    limit=60 * SECOND)
+    return client, listener.accept(), listener
+
+
+class Pump:
+    """Moves data from src to dst as fast as they take it, reading everything dst
+    receives (or not, with read=False); run it as link.run(pump)."""
+
+    def __init__(self, link: Link, src, dst, data: bytes, read: bool = True,
+                 chunk: int = 65536):
+        self.link, self.src, self.dst, self.data = link, src, dst, data
+        self.sent = 0
+        self.got = bytearray()
+        self.read = read
+        self.chunk = chunk
+        self.eof = False
+
+    def __call__(self) -> bool:
+        from pyunik.errors import KernelError
+        now = self.link.now
+        while self.sent < len(self.data):
+            try:
+                self.sent += self.src.send(self.data[self.sent:self.sent + self.chunk], now)
+            except KernelError:
+                break
+        while self.read and not self.eof:
+            try:
+                chunk = self.dst.recv(1 << 20, now)
+            except KernelError:
+                break
+            if not chunk:
+                self.eof = True
+            self.got += chunk
+        return len(self.got) >= len(self.data)

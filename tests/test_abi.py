@@ -44,6 +44,10 @@ OWN_CHOICES = {
     "mm/host.py": {"WINDOW_SHIFT", "MAX_WINDOWS"},      # host windows: size, how many
     "mm/regions.py": {"MERGE_LIMIT", "COMPACT_MIN"},    # engine region merging policy
     "net/ipv4.py": {"FRAGMENT_OVERHEAD"},               # what a held fragment costs
+    "net/tcp_listen.py": {"COOKIE_MSS", "COOKIE_PERIOD_NS",  # SYN cookies' MSS table,
+                          "COOKIE_MAX_AGE"},            # clock and lifetime
+    "net/tcp_rto.py": {"CLOCK_GRANULARITY_NS"},         # RFC 6298's G
+    "net/tcp_segment.py": {"SEQ_MOD"},                  # sequence space arithmetic
     "trace/strace.py": {"STRING_LIMIT"},                # strace's -s default
 }
 

@@ -44,6 +44,7 @@ from .signalfd import *
 from .stat import *
 from .statfs import *
 from .sysinfo import *
+from .tcp import *
 from .time import *
 from .udp import *
 from .uio import *

@@ -1,39 +1,52 @@
 """TCP: include/net/tcp_states.h (the state numbers /proc/net/tcp prints),
-include/uapi/linux/tcp.h (socket options, the header's flag bits), include/net/tcp.h
-(option kinds, the kernel's timing constants) and RFC 9293 / RFC 7323. Linux facts
-only, no behaviour.
+include/uapi/linux/tcp.h (struct tcphdr, the header's flag bits), include/net/tcp.h
+(option kinds and lengths, the kernel's timing constants and sysctl defaults) and
+RFC 9293 / RFC 7323. Linux facts only, no behaviour. (TCP's socket options are in
+abi/inet.py with the other protocol levels.)
 """
 
-import enum
+import struct
 
+# enum of include/net/tcp_states.h; /proc/net/tcp's `st` column is the number in hex.
+TCP_ESTABLISHED = 1
+TCP_SYN_SENT = 2
+TCP_SYN_RECV = 3
+TCP_FIN_WAIT1 = 4
+TCP_FIN_WAIT2 = 5
+TCP_TIME_WAIT = 6
+TCP_CLOSE = 7
+TCP_CLOSE_WAIT = 8
+TCP_LAST_ACK = 9
+TCP_LISTEN = 10
+TCP_CLOSING = 11
+TCP_NEW_SYN_RECV = 12
 
-class TcpState(enum.IntEnum):
-    """enum of include/net/tcp_states.h; /proc/net/tcp's `st` column is the number in
-    hex. The names are Linux's (SYN_RECV, FIN_WAIT1, CLOSE); RFC 9293's names are
-    given by `RFC_NAMES`."""
-    ESTABLISHED = 1
-    SYN_SENT = 2
-    SYN_RECV = 3
-    FIN_WAIT1 = 4
-    FIN_WAIT2 = 5
-    TIME_WAIT = 6
-    CLOSE = 7
-    CLOSE_WAIT = 8
-    LAST_ACK = 9
-    LISTEN = 10
-    CLOSING = 11
-    NEW_SYN_RECV = 12
-
-
-# RFC 9293's names of the states, for traces a reader compares with the RFC's diagram.
-RFC_NAMES = {
-    TcpState.ESTABLISHED: "ESTABLISHED", TcpState.SYN_SENT: "SYN-SENT",
-    TcpState.SYN_RECV: "SYN-RECEIVED", TcpState.FIN_WAIT1: "FIN-WAIT-1",
-    TcpState.FIN_WAIT2: "FIN-WAIT-2", TcpState.TIME_WAIT: "TIME-WAIT",
-    TcpState.CLOSE: "CLOSED", TcpState.CLOSE_WAIT: "CLOSE-WAIT",
-    TcpState.LAST_ACK: "LAST-ACK", TcpState.LISTEN: "LISTEN",
-    TcpState.CLOSING: "CLOSING", TcpState.NEW_SYN_RECV: "SYN-RECEIVED",
+# The states' names in Linux (without TCP_), and in RFC 9293 for traces a reader
+# compares with the RFC's diagram.
+TCP_STATE_NAMES = {
+    TCP_ESTABLISHED: "ESTABLISHED", TCP_SYN_SENT: "SYN_SENT", TCP_SYN_RECV: "SYN_RECV",
+    TCP_FIN_WAIT1: "FIN_WAIT1", TCP_FIN_WAIT2: "FIN_WAIT2", TCP_TIME_WAIT: "TIME_WAIT",
+    TCP_CLOSE: "CLOSE", TCP_CLOSE_WAIT: "CLOSE_WAIT", TCP_LAST_ACK: "LAST_ACK",
+    TCP_LISTEN: "LISTEN", TCP_CLOSING: "CLOSING", TCP_NEW_SYN_RECV: "NEW_SYN_RECV",
 }
+TCP_RFC_NAMES = {
+    TCP_ESTABLISHED: "ESTABLISHED", TCP_SYN_SENT: "SYN-SENT", TCP_SYN_RECV: "SYN-RECEIVED",
+    TCP_FIN_WAIT1: "FIN-WAIT-1", TCP_FIN_WAIT2: "FIN-WAIT-2", TCP_TIME_WAIT: "TIME-WAIT",
+    TCP_CLOSE: "CLOSED", TCP_CLOSE_WAIT: "CLOSE-WAIT", TCP_LAST_ACK: "LAST-ACK",
+    TCP_LISTEN: "LISTEN", TCP_CLOSING: "CLOSING", TCP_NEW_SYN_RECV: "SYN-RECEIVED",
+}
+
+# struct tcphdr (RFC 9293 3.1): source port, destination port, sequence number,
+# acknowledgment number, data offset (high 4 bits) and reserved bits, control bits,
+# window, checksum, urgent pointer; network byte order.
+TCPHDR = struct.Struct("!HHIIBBHHH")
+TCPHDR_CHECK_OFFSET = 16
+# The options pyunik writes, each padded as Linux's tcp_options_write pads them:
+TCPOPT_MSS_LAYOUT = struct.Struct("!BBH")              # kind, length, MSS
+TCPOPT_WINDOW_LAYOUT = struct.Struct("!BBBB")          # NOP, kind, length, shift
+TCPOPT_SACK_PERM_LAYOUT = struct.Struct("!BBBB")       # NOP, NOP, kind, length
+TCPOPT_TIMESTAMP_LAYOUT = struct.Struct("!BBBBII")     # NOP, NOP, kind, length, TSval, TSecr
+TCPOPT_TIMESTAMP_VALUES = struct.Struct("!II")         # TSval, TSecr after kind and length
 
 # The header's control bits (RFC 9293 3.1, RFC 3168 for ECE/CWR).
 TH_FIN = 0x01
@@ -61,26 +74,7 @@ TCP_MAX_WSCALE = 14         # RFC 7323 2.3: a larger shift is used as 14
 
 TCP_HEADER_LEN = 20         # struct tcphdr without options
 TCP_MSS_DEFAULT = 536       # RFC 9293 3.7.1: the MSS assumed when the option is absent
-
-# sk_shutdown's bits (include/net/sock.h)
-RCV_SHUTDOWN = 1
-SEND_SHUTDOWN = 2
-
-# Socket options at level SOL_TCP (include/uapi/linux/tcp.h).
-SOL_TCP = 6
-TCP_NODELAY = 1
-TCP_MAXSEG = 2
-TCP_CORK = 3
-TCP_KEEPIDLE = 4
-TCP_KEEPINTVL = 5
-TCP_KEEPCNT = 6
-TCP_SYNCNT = 7
-TCP_LINGER2 = 8
-TCP_DEFER_ACCEPT = 9
-TCP_WINDOW_CLAMP = 10
-TCP_INFO = 11
-TCP_QUICKACK = 12
-TCP_USER_TIMEOUT = 18
+TCP_MIN_SND_MSS = 48        # net.ipv4.tcp_min_snd_mss: the smallest MSS a peer may force
 
 # Timing constants of include/net/tcp.h, in nanoseconds.
 TCP_RTO_MIN_NS = 200_000_000           # TCP_RTO_MIN: HZ/5

@@ -76,20 +76,16 @@ from typing import Callable
 from ..abi import tcp as T
 from ..abi.eventpoll import EPOLLRDHUP as POLLRDHUP
 from ..abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
-from ..abi.tcp import RFC_NAMES, TcpState
+from ..abi.tcp import TCP_RFC_NAMES as RFC_NAMES
 from ..errors import KernelError
 from ..wait import WaitQueue
 from .tcp_buffers import ReassemblyQueue, SendQueue
 from .tcp_input import TcpInput
 from .tcp_output import TcpOutput
 from .tcp_rto import RtoEstimator, RttSample, Timers
-from .tcp_segment import TcpSegment, reset_for_unknown, seq_add, seq_sub
+from .tcp_segment import TcpSegment, TcpState, reset_for_unknown, seq_add, seq_sub
 
 __all__ = ["TcpConfig", "TcpConnection", "initial_sequence", "reset_for_unknown"]
-
-SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
-RCV_SHUTDOWN, SEND_SHUTDOWN = T.RCV_SHUTDOWN, T.SEND_SHUTDOWN
-SHUTDOWN_MASK = RCV_SHUTDOWN | SEND_SHUTDOWN
 
 _READ = POLLIN | POLLRDNORM
 _WRITE = POLLOUT | POLLWRNORM
@@ -171,7 +167,8 @@ class TcpConnection(TcpInput, TcpOutput):
         self.opened = False                # connect() or a passive open happened
         self.listener = None               # the TcpListener of a passive open
         self.error = 0                     # sk_err: pending, cleared by take_error
-        self.shutdown_flags = 0            # RCV_SHUTDOWN | SEND_SHUTDOWN (sk_shutdown)
+        self.rcv_shutdown = False          # sk_shutdown's RCV_SHUTDOWN: no more to read
+        self.send_shutdown = False         # and SEND_SHUTDOWN: no more to send
         self.fin_received = False          # SOCK_DONE: the peer's FIN was taken in order
         self.orphaned = False              # the user closed the socket
         self.readers = WaitQueue("a TCP connection's data")
@@ -207,6 +204,7 @@ class TcpConnection(TcpInput, TcpOutput):
         self.rtt = RttSample()
         self.retransmits = 0               # consecutive timeouts without progress
         self.probes_out = 0                # zero-window or keepalive probes unanswered
+        self.persist_backoff = 0           # doublings of the probe interval (icsk_backoff)
         # Receive sequence space
         self.irs = 0
         self.rcv_nxt = 0
@@ -297,7 +295,7 @@ class TcpConnection(TcpInput, TcpOutput):
         """tcp_sendmsg: queue data; returns how many bytes were taken."""
         if self.error:
             self._raise_error()
-        if self.shutdown_flags & SEND_SHUTDOWN:
+        if self.send_shutdown:
             raise KernelError(errno.EPIPE)
         if self.state in (TcpState.SYN_SENT, TcpState.SYN_RECV):
             raise KernelError(errno.EAGAIN)
@@ -324,7 +322,7 @@ class TcpConnection(TcpInput, TcpOutput):
             return b""
         if self.error:
             self._raise_error()
-        if self.shutdown_flags & RCV_SHUTDOWN:
+        if self.rcv_shutdown:
             return b""
         if self.state == TcpState.CLOSE:
             raise KernelError(errno.ENOTCONN)
@@ -345,27 +343,25 @@ class TcpConnection(TcpInput, TcpOutput):
                 TcpState.SYN_SENT, TcpState.SYN_RECV))
 
     def shutdown(self, how: int, now: int) -> None:
-        """inet_shutdown + tcp_shutdown: how is SHUT_RD, SHUT_WR or SHUT_RDWR."""
-        if how not in (SHUT_RD, SHUT_WR, SHUT_RDWR):
+        """inet_shutdown + tcp_shutdown: how is SHUT_RD (0), SHUT_WR (1) or
+        SHUT_RDWR (2)."""
+        if how not in (0, 1, 2):
             raise KernelError(errno.EINVAL)
-        flags = how + 1                    # SHUT_RD -> RCV_SHUTDOWN, ... as Linux
+        reading, writing = how != 1, how != 0
+        self.rcv_shutdown |= reading
+        self.send_shutdown |= writing
         if self.state == TcpState.SYN_SENT:
             self._disconnect(now)
-            self.shutdown_flags |= flags
-            self._wake(_ALL)
-            return
-        if self.state == TcpState.CLOSE:
-            self.shutdown_flags |= flags
+        elif self.state == TcpState.CLOSE:
             raise KernelError(errno.ENOTCONN)
-        self.shutdown_flags |= flags
-        if flags & SEND_SHUTDOWN:
+        elif writing:
             self._queue_fin(now)
         self._wake(_ALL)
 
     def close(self, now: int) -> None:
         """tcp_close: the socket is gone; FIN (or RST if data was left unread)."""
         self.orphaned = True
-        self.shutdown_flags = SHUTDOWN_MASK
+        self.rcv_shutdown = self.send_shutdown = True
         if self.state == TcpState.CLOSE:
             self._finish(now)
             return
@@ -413,7 +409,7 @@ class TcpConnection(TcpInput, TcpOutput):
         told (on_closed). A reset's or timeout's error stays for the socket."""
         if err:
             self.error = err
-        self.shutdown_flags = SHUTDOWN_MASK
+        self.rcv_shutdown = self.send_shutdown = True
         self.sendq.acknowledge(self.sendq.end)
         self.ooo.clear()
         self.timers.clear_all()
@@ -451,14 +447,14 @@ class TcpConnection(TcpInput, TcpOutput):
         """tcp_poll."""
         mask = 0
         state = self.state
-        if self.shutdown_flags == SHUTDOWN_MASK or state == TcpState.CLOSE:
+        if (self.rcv_shutdown and self.send_shutdown) or state == TcpState.CLOSE:
             mask |= POLLHUP
-        if self.shutdown_flags & RCV_SHUTDOWN:
+        if self.rcv_shutdown:
             mask |= _READ | POLLRDHUP
         if state not in (TcpState.SYN_SENT, TcpState.SYN_RECV):
             if self.rcvq:
                 mask |= _READ
-            if self.shutdown_flags & SEND_SHUTDOWN or self.writable():
+            if self.send_shutdown or self.writable():
                 mask |= _WRITE
         if self.error:
             mask |= POLLERR
@@ -479,7 +475,7 @@ class TcpConnection(TcpInput, TcpOutput):
                     "fin_wait2": 2}.get(name, 0)
         return dict(
             state=self.state, local=self.local, remote=self.remote,
-            tx_queue=seq_sub(self.snd_max, self.snd_una) if self.opened else 0,
+            tx_queue=len(self.sendq),     # write_seq - snd_una: sent or not
             rx_queue=len(self.rcvq), timer_active=kind, timer_expires=expires,
             retransmits=self.retransmits, probes=self.probes_out, rto=self.rto.rto,
             srtt=self.rto.srtt or 0, rttvar=self.rto.rttvar, snd_cwnd=self.cwnd,

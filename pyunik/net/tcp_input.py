@@ -31,11 +31,11 @@ import errno
 
 from ..abi.eventpoll import EPOLLRDHUP as POLLRDHUP
 from ..abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
-from ..abi.tcp import RCV_SHUTDOWN, TCP_MSS_DEFAULT, TcpState
-from .tcp_segment import (TH_ACK, TH_FIN, TH_RST, TH_SYN, TcpSegment, reset_for_unknown,
+from ..abi.tcp import TCP_MIN_SND_MSS, TCP_MSS_DEFAULT
+from .tcp_segment import (TH_ACK, TH_FIN, TH_RST, TH_SYN, TcpSegment, TcpState,
+                          reset_for_unknown,
                           seq_add, seq_ge, seq_gt, seq_in, seq_le, seq_lt, seq_sub)
 
-_MIN_SND_MSS = 48                     # net.ipv4.tcp_min_snd_mss
 _READ = POLLIN | POLLRDNORM
 _WRITE = POLLOUT | POLLWRNORM
 _ALL = _READ | _WRITE | POLLERR | POLLHUP | POLLRDHUP
@@ -83,7 +83,7 @@ class TcpInput:
         self.rcv_nxt = seq_add(seg.seq, 1)
         self.rcv_adv = seq_add(self.rcv_nxt, min(self._free_window_unscaled(), 0xFFFF))
         peer_mss = seg.mss if seg.mss else TCP_MSS_DEFAULT
-        self.snd_mss = max(_MIN_SND_MSS, min(peer_mss, self.config.mss))
+        self.snd_mss = max(TCP_MIN_SND_MSS, min(peer_mss, self.config.mss))
         if seg.wscale is not None and self.config.window_scaling:
             self.snd_wscale = seg.wscale
             self.wscale_ok = True
@@ -216,7 +216,7 @@ class TcpInput:
                 return
         if self.state in _DATA_STATES and (payload or fin):
             if (payload and self.state != TcpState.ESTABLISHED
-                    and self.shutdown_flags & RCV_SHUTDOWN and seq_gt(seq_add(seq, len(payload)),
+                    and self.rcv_shutdown and seq_gt(seq_add(seq, len(payload)),
                                                            self.rcv_nxt)):
                 self._trace("reset", "data after the reading side was shut")
                 self._send_reset(self.snd_max, now)
@@ -279,6 +279,8 @@ class TcpInput:
             dup = (not seg.payload and not seg.flags & (TH_SYN | TH_FIN)
                    and new_wnd == self.snd_wnd and self.snd_max != self.snd_una)
         if seq_lt(self.snd_wl1, seq) or (self.snd_wl1 == seq and seq_le(self.snd_wl2, ack)):
+            if new_wnd:
+                self.persist_backoff = 0           # the window is open: probing is over
             self.snd_wnd = new_wnd
             self.max_snd_wnd = max(self.max_snd_wnd, new_wnd)
             self.snd_wl1, self.snd_wl2 = seq, ack
@@ -383,7 +385,7 @@ class TcpInput:
         self.ooo_fin = None
         self.ooo.clear()
         self.fin_received = True
-        self.shutdown_flags |= RCV_SHUTDOWN
+        self.rcv_shutdown = True
         self._send_ack(now)
         state = self.state
         if state == TcpState.ESTABLISHED:

@@ -38,12 +38,11 @@ import hashlib
 from typing import Callable
 
 from ..abi.poll import POLLIN, POLLRDNORM
-from ..abi.tcp import TcpState
 from ..errors import KernelError
 from ..wait import WaitQueue
 from .tcp import TcpConfig, TcpConnection, initial_sequence
-from .tcp_segment import (TH_ACK, TH_FIN, TH_RST, TH_SYN, TcpSegment, reset_for_unknown,
-                          seq_add)
+from .tcp_segment import (TH_ACK, TH_FIN, TH_RST, TH_SYN, TcpSegment, TcpState,
+                          reset_for_unknown, seq_add)
 
 # The MSS values a cookie can carry (3 bits), Linux's msstab and larger ones for
 # jumbo frames and loopback; a SYN's MSS is rounded down to one of them.

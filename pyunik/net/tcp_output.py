@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import errno
 
-from ..abi.tcp import TcpState
-from .tcp_segment import (TH_ACK, TH_FIN, TH_PSH, TH_RST, TH_SYN, TcpSegment, seq_add,
-                          seq_gt, seq_lt, seq_sub)
+from .tcp_segment import (TH_ACK, TH_FIN, TH_PSH, TH_RST, TH_SYN, TcpSegment, TcpState,
+                          seq_add, seq_gt, seq_lt, seq_sub)
 
 # States in which data (and a FIN) may be sent or sent again.
 _SENDING = frozenset({TcpState.ESTABLISHED, TcpState.CLOSE_WAIT, TcpState.FIN_WAIT1,
@@ -191,7 +190,7 @@ class TcpOutput:
         if self.sendq.end - off <= 0:
             self.timers.clear("persist")
         elif self.timers.get("persist") is None:
-            when = min(self.rto.base << self.probes_out, self.rto.rto_max)
+            when = min(self.rto.base << self.persist_backoff, self.rto.rto_max)
             self.timers.set("persist", now + when)
 
     def _schedule_ack(self, now: int, immediate: bool) -> None:
@@ -270,6 +269,8 @@ class TcpOutput:
             self._enter_closed(errno.ETIMEDOUT, now)
             return
         self.probes_out += 1
+        if self.rto.base << self.persist_backoff < self.rto.rto_max:
+            self.persist_backoff += 1
         usable = seq_sub(seq_add(self.snd_una, self.snd_wnd), self.snd_nxt)
         end = self._send_from(self.snd_nxt, min(usable, self.snd_mss), now) \
             if usable > 0 else None

@@ -21,22 +21,24 @@ Layer: net, below net/tcp.py and the IPv4 stack. Calls net/checksum.py.
 
 from __future__ import annotations
 
-import struct
+import enum
 
-from ..abi.tcp import (TCP_HEADER_LEN, TCP_MAX_WSCALE, TCPOLEN_MSS, TCPOLEN_SACK_PERM,
+from ..abi.in_ import IPPROTO_TCP
+from ..abi.tcp import (TCP_HEADER_LEN, TCP_MAX_WSCALE, TCP_STATE_NAMES, TCPHDR,
+                       TCPHDR_CHECK_OFFSET, TCPOLEN_MSS, TCPOLEN_SACK_PERM,
                        TCPOLEN_TIMESTAMP, TCPOLEN_WINDOW, TCPOPT_EOL, TCPOPT_MSS,
-                       TCPOPT_NOP, TCPOPT_SACK_PERM, TCPOPT_TIMESTAMP, TCPOPT_WINDOW,
-                       TH_ACK, TH_CWR, TH_ECE, TH_FIN, TH_PSH, TH_RST, TH_SYN, TH_URG)
+                       TCPOPT_MSS_LAYOUT, TCPOPT_NOP, TCPOPT_SACK_PERM,
+                       TCPOPT_SACK_PERM_LAYOUT, TCPOPT_TIMESTAMP, TCPOPT_TIMESTAMP_LAYOUT,
+                       TCPOPT_TIMESTAMP_VALUES, TCPOPT_WINDOW, TCPOPT_WINDOW_LAYOUT, TH_ACK,
+                       TH_CWR, TH_ECE, TH_FIN, TH_PSH, TH_RST, TH_SYN, TH_URG)
 from .checksum import fold, partial_sum, pseudo_header_sum
 
-IPPROTO_TCP = 6
-SEQ_MOD = 1 << 32
+SEQ_MOD = 1 << 32                     # sequence numbers count modulo 2**32
 _MASK = SEQ_MOD - 1
 
-# struct tcphdr (RFC 9293 3.1): source port, destination port, sequence number,
-# acknowledgment number, data offset (high 4 bits) and reserved, control bits,
-# window, checksum, urgent pointer. Network byte order.
-TCP_HEADER = struct.Struct("!HHIIBBHHH")
+# The connection states, Linux's numbers with Linux's names (TcpState.SYN_RECV is
+# RFC 9293's SYN-RECEIVED), an IntEnum so that traces and reprs read as names.
+TcpState = enum.IntEnum("TcpState", {name: n for n, name in TCP_STATE_NAMES.items()})
 
 
 def seq_add(a: int, n: int) -> int:
@@ -112,23 +114,23 @@ class TcpSegment:
         then SACK-permitted and timestamps if set (Linux's order)."""
         out = b""
         if self.mss is not None:
-            out += struct.pack("!BBH", TCPOPT_MSS, TCPOLEN_MSS, self.mss)
+            out += TCPOPT_MSS_LAYOUT.pack(TCPOPT_MSS, TCPOLEN_MSS, self.mss)
         if self.wscale is not None:
-            out += struct.pack("!BBBB", TCPOPT_NOP, TCPOPT_WINDOW, TCPOLEN_WINDOW,
-                               self.wscale)
+            out += TCPOPT_WINDOW_LAYOUT.pack(TCPOPT_NOP, TCPOPT_WINDOW, TCPOLEN_WINDOW,
+                                             self.wscale)
         if self.sack_permitted:
-            out += struct.pack("!BBBB", TCPOPT_NOP, TCPOPT_NOP, TCPOPT_SACK_PERM,
-                               TCPOLEN_SACK_PERM)
+            out += TCPOPT_SACK_PERM_LAYOUT.pack(TCPOPT_NOP, TCPOPT_NOP, TCPOPT_SACK_PERM,
+                                                TCPOLEN_SACK_PERM)
         if self.timestamp is not None:
-            out += struct.pack("!BBBBII", TCPOPT_NOP, TCPOPT_NOP, TCPOPT_TIMESTAMP,
-                               TCPOLEN_TIMESTAMP, *self.timestamp)
+            out += TCPOPT_TIMESTAMP_LAYOUT.pack(TCPOPT_NOP, TCPOPT_NOP, TCPOPT_TIMESTAMP,
+                                                TCPOLEN_TIMESTAMP, *self.timestamp)
         return out
 
     def encode(self, src_addr: bytes, dst_addr: bytes) -> bytes:
         """The segment's bytes, checksum over the IPv4 pseudo-header included."""
         opts = self.options()
         offset = (TCP_HEADER_LEN + len(opts)) // 4
-        header = TCP_HEADER.pack(self.src_port, self.dst_port, self.seq, self.ack,
+        header = TCPHDR.pack(self.src_port, self.dst_port, self.seq, self.ack,
                                  offset << 4, self.flags, self.window, 0,
                                  self.urgent) + opts
         length = len(header) + len(self.payload)
@@ -136,7 +138,8 @@ class TcpSegment:
         total = partial_sum(header, total)   # the header is a whole number of words
         total = partial_sum(self.payload, total)
         check = fold(total)
-        return header[:16] + struct.pack("!H", check) + header[18:] + bytes(self.payload)
+        at = TCPHDR_CHECK_OFFSET
+        return header[:at] + check.to_bytes(2, "big") + header[at + 2:] + bytes(self.payload)
 
     def describe(self) -> str:
         """tcpdump's words: `Flags [S.], seq 1, ack 2, win 3, options [mss 1460],
@@ -186,7 +189,7 @@ def _parse_options(seg: TcpSegment, opts) -> None:
         elif kind == TCPOPT_SACK_PERM and size == TCPOLEN_SACK_PERM:
             seg.sack_permitted = True
         elif kind == TCPOPT_TIMESTAMP and size == TCPOLEN_TIMESTAMP:
-            seg.timestamp = struct.unpack_from("!II", opts, i + 2)
+            seg.timestamp = TCPOPT_TIMESTAMP_VALUES.unpack_from(opts, i + 2)
         i += size
 
 
@@ -199,7 +202,7 @@ def decode_segment(data, src_addr: bytes, dst_addr: bytes,
     if n < TCP_HEADER_LEN:
         raise MalformedSegment("truncated header (%d bytes)" % n)
     (sport, dport, seq, ack, off_byte, flags, window, _check,
-     urgent) = TCP_HEADER.unpack_from(data, 0)
+     urgent) = TCPHDR.unpack_from(data, 0)
     hlen = (off_byte >> 4) * 4
     if hlen < TCP_HEADER_LEN:
         raise MalformedSegment("data offset %d words is below 5" % (off_byte >> 4))
