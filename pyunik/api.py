@@ -27,7 +27,7 @@ from .errors import KernelError
 from .kernel import namespace
 from .kernel.kernel import Config, Kernel, SyscallEvent
 from .loader.elf import ExecFormatError
-from .loader.autoimage import auto_image_entries
+from .loader.autoimage import AutoImage
 from .loader.image import ImageError
 
 
@@ -179,7 +179,7 @@ class Unikernel:
                 check_program(self.path)
                 program = os.path.abspath(self.path)
                 kernel.boot(namespace.build(kernel, volumes=self.volumes,
-                                            image_entries=auto_image_entries(program)))
+                                            auto_image=AutoImage(program)))
             self._check_workdir()
             # The name execve is given: as typed when it has a slash, else what the
             # PATH search found (AT_EXECFN, and what a script's interpreter runs).

@@ -363,6 +363,18 @@ class Engine:
     def _stop_from_timer(self) -> None:
         _emu_stop(self._handle)
 
+    def close(self) -> None:
+        """Give the engine's host resources back now (its slice thread, Unicorn's
+        translation cache and state) rather than when the garbage collector finds
+        its reference cycles; call it when no run is in progress and nothing will
+        use the engine again (an address space replaced by execve, a process gone).
+        Its guest memory belongs to the AddressSpace (free_all it first)."""
+        self._slices.close()
+        self.on_syscall = None
+        release = getattr(self.uc, "_Uc__finalizer", None)   # uc_close, run once
+        if release is not None:
+            release()
+
     # ---- registers ------------------------------------------------------------------------
 
     def reg(self, name: str) -> int:

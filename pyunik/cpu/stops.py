@@ -81,6 +81,7 @@ class SliceTimer:
         self._cond = threading.Condition()
         self._deadline: float | None = None
         self._thread: threading.Thread | None = None
+        self._closed = False
         self.fired = False
 
     def arm(self, seconds: float) -> None:
@@ -100,9 +101,16 @@ class SliceTimer:
         with self._cond:
             self._deadline = None
 
+    def close(self) -> None:
+        """End the host thread (the engine is going away)."""
+        with self._cond:
+            self._closed = True
+            self._deadline = None
+            self._cond.notify()
+
     def _loop(self) -> None:
         with self._cond:
-            while True:
+            while not self._closed:
                 if self._deadline is None:
                     self._cond.wait()
                     continue

@@ -46,6 +46,9 @@ class File:
         self.refs = 0               # fd table slots pointing here; closed at zero
 
     fsnotify = None     # fs/inotify.py's record of a file opened by path (its current name)
+    # The regular file's inode this open file counts as a writer of (i_writecount),
+    # given back at the last close; an inode some program runs refuses writers.
+    write_inode = None
 
     # Readiness (poll, select, epoll): a file with a poll operation of its own says
     # so (epoll_ctl refuses the others with EPERM, as for regular files); its
@@ -65,6 +68,8 @@ class File:
             if self.epoll_links:
                 for item in list(self.epoll_links):
                     item.release()
+            if self.write_inode is not None:
+                self.write_inode.write_count -= 1
             self.close()
 
     @property

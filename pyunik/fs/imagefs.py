@@ -193,6 +193,26 @@ class ImageFS(FileSystem):
         fs._dirs.clear()
         return fs
 
+    def add(self, entries: Iterable[Entry]) -> int:
+        """Names added to a built tree (the automatic image learning a program): each
+        entry whose path the tree lacks goes in, parents made as from_entries makes
+        them; a path already there is left as it is (nothing the guest has seen
+        changes). Returns how many went in."""
+        added = 0
+        for e in sorted(entries, key=lambda e: split_path(e.path)):
+            parts = tuple(split_path(e.path))
+            if not parts or e.kind == "hardlink" or self._find(parts) is not None:
+                continue
+            parent = self._find(parts[:-1])
+            if parent is not None and not parent.is_dir:
+                continue
+            self._add(self._make_parents(parts, e.path), parts[-1], e)
+            added += 1
+        self._dirs.clear()
+        if added:
+            self._count_links(self.root)
+        return added
+
     def _find(self, parts) -> ImageInode | None:
         node = self.root
         for name in parts:

@@ -95,6 +95,10 @@ def now_ns() -> int:
 
 
 class Inode:
+    # Linux's i_writecount: open files that may write it (> 0), or programs running
+    # it (< 0: execve denies writers, open for writing is ETXTBSY); never both.
+    write_count = 0
+
     def __init__(self, fs: FileSystem, mode: int, uid: int = 0, gid: int = 0,
                  ino: int | None = None, rdev: int = 0):
         self.fs = fs

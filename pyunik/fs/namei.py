@@ -15,7 +15,7 @@ from __future__ import annotations
 import stat as S
 import time
 from errno import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
-                   ENOTEMPTY, EPERM, EXDEV)
+                   ENOTEMPTY, EPERM, ETXTBSY, EXDEV)
 
 from ..abi import linux as L
 from ..errors import KernelError
@@ -123,10 +123,16 @@ def open_path(vfs, ctx: WalkContext, base: Path, path: bytes, flags: int, mode: 
             may(ctx, inode, mask)
         if (acc != L.O_RDONLY or flags & O_TRUNC) and (inode.is_regular or inode.is_dir):
             target.mount.check_writable()
+        writer = acc != L.O_RDONLY and inode.is_regular
+        if writer and inode.write_count < 0:
+            raise KernelError(ETXTBSY)        # get_write_access: a program runs it
         if flags & O_TRUNC and inode.is_regular and not created and inode.size:
             shrinking(inode, 0)
             inode.truncate(0)
         file = open_inode(inode, flags & OPEN_KEEP, target)
+        if writer:
+            inode.write_count += 1
+            file.write_inode = inode
     inotify.opened(file, target, truncated=bool(flags & O_TRUNC) and not created)
     return file
 

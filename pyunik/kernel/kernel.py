@@ -77,6 +77,7 @@ class SyscallEvent:
     args: list[int]
     result: int | None = None
     start_ns: int = 0         # time.perf_counter_ns() at entry, when observed
+    shown: str | None = None     # strace's arguments, formatted before the call (execve)
 
 
 def _who(t: Thread) -> str:
@@ -98,6 +99,9 @@ class Kernel:
         self.uname_release = UNAME_RELEASE      # what uname(2) and /proc/version say
         self.uname_version = UNAME_VERSION
         self.hostname = HOSTNAME
+        # The automatic image's learner (loader/autoimage.py): asked by execve about a
+        # name the guest's image lacks; None with --root or --image.
+        self.exec_learner: Callable | None = None
         self.hooks_before: dict[int, list[Callable]] = {}
         self.hooks_after: dict[int, list[Callable]] = {}
         self._warned: set[int] = set()
@@ -166,11 +170,14 @@ class Kernel:
         process.kernel = self
         fds.set_limit(min(process.rlimits[L.RLIMIT_NOFILE][0], 1 << 20))
         ctx = process.walk_context()
-        binary = exec_.find_binary(self.vfs, ctx, cwd, process.cred, path, argv, filename)
+        binary = exec_.find_binary(self.vfs, ctx, cwd, process.cred, path, argv, filename,
+                                   learn=self.exec_learner)
         image = exec_.load_binary(self.vfs, ctx, cwd, process.cred, binary, envp,
-                                  self.config.memory_limit, self.random_bytes(16))
+                                  self.config.memory_limit, self.random_bytes(16),
+                                  learn=self.exec_learner)
         self.next_pid += 1
         process.mm = image.mm
+        exec_.hold_exe(process, binary.inode)
         process.exe = binary.path.text().decode(errors="surrogateescape")
         process.auxv = image.auxv
         process.argv, process.envp = binary.argv, envp
@@ -189,6 +196,10 @@ class Kernel:
         self._dispatch = self._make_dispatch()
         process.engine.on_syscall = self._dispatch
         return process
+
+    def syscall_callback(self):
+        """What a new engine's syscall callback is (execve's new address space)."""
+        return self._dispatch
 
     # ---- system calls ---------------------------------------------------------------------------
 
@@ -269,6 +280,9 @@ class Kernel:
             if observer is not None:       # the call never returns: seen at entry
                 observer.syscall(t, r, r.name, event.args, None, event.start_ns,
                                  event.start_ns)
+        if out is not None and r is not None and r.name in ("execve", "execveat"):
+            # printed from the memory they name, which a successful call replaces
+            event.shown = _who(t) + r.name + "(" + strace.format_args(r, event.args, None, t)
         if event.result is None:
             invoke = r.invoke if r is not None and nr < SyscallTable.SIZE else None
             try:
@@ -304,6 +318,8 @@ class Kernel:
                 args = ", ".join("%#x" % a for a in event.args)
                 out.write(_who(event.thread) + "syscall_%#x(%s) = %s\n" % (
                     regs[0], args, strace.format_result(None, event.result)))
+            elif event.shown is not None:
+                out.write(event.shown + ") = %s\n" % strace.format_result(r, event.result))
             else:
                 out.write(_who(event.thread)
                           + strace.format_call(r, event.args, event.result, event.thread) + "\n")
@@ -400,6 +416,7 @@ class Kernel:
         for thread in process.threads:
             thread.state = "dead"
         process.fds.close_all()
+        exec_.release_exe(process)
         process.mm.free_all()
         if len(self.processes) == 1:
             # The last process is gone: filesystems give back what they hold on the

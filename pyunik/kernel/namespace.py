@@ -47,8 +47,13 @@ def _mkdir_p(vfs: VFS, path: bytes) -> None:
 
 
 def build(kernel, root_dir: str | None = None, image: str | None = None,
-          volumes: list[Volume] = (), image_entries: list | None = None) -> VFS:
-    """The VFS for the first process (see the module docstring)."""
+          volumes: list[Volume] = (), image_entries: list | None = None,
+          auto_image=None) -> VFS:
+    """The VFS for the first process (see the module docstring). auto_image (a
+    loader/autoimage.py AutoImage) gives the entries and learns the programs execve
+    asks for later (`kernel.exec_learner`)."""
+    if auto_image is not None:
+        image_entries = auto_image.entries()
     uid, gid = os.getuid(), os.getgid()
     upper = build_default_root(uid, gid, tmpfs_size(kernel))
     lower = None
@@ -65,7 +70,10 @@ def build(kernel, root_dir: str | None = None, image: str | None = None,
             raise NamespaceError(str(e)) from None
     elif image_entries:
         from ..fs.imagefs import ImageFS
-        lower = ImageFS.from_entries(image_entries).root
+        image_fs = ImageFS.from_entries(image_entries)
+        lower = image_fs.root
+        if auto_image is not None:
+            auto_image.attach(image_fs)
     if lower is not None:
         from ..fs.overlay import OverlayFS
         fs = OverlayFS(lower, upper)
@@ -77,7 +85,27 @@ def build(kernel, root_dir: str | None = None, image: str | None = None,
     _mount_pseudo(kernel, vfs)
     for v in volumes:
         _mount_volume(vfs, v)
+    if auto_image is not None and image_entries:
+        kernel.exec_learner = _exec_learner(vfs, auto_image)
     return vfs
+
+
+def _exec_learner(vfs: VFS, auto_image):
+    """execve's question to the automatic image: may the name (base, path) a walk
+    did not find be learned from the host? Only for a walk from the namespace's own
+    root (not a chroot) whose absolute path, taken lexically, lies on the root
+    filesystem rather than under any mount (-v volumes, /proc, /dev, ...): there a
+    guest path is the host path of the same name."""
+    def learn(ctx, base, path: bytes) -> bool:
+        if ctx.root.inode is not vfs.root.inode or ctx.root.mount is not vfs.root.mount:
+            return False
+        full = path if path.startswith(b"/") else base.text().rstrip(b"/") + b"/" + path
+        parts = tuple(c for c in os.path.normpath(full).split(b"/") if c)
+        for m in vfs.mount_table():
+            if m.names and parts[:len(m.names)] == m.names:
+                return False
+        return auto_image.learn(os.fsdecode(b"/" + b"/".join(parts)))
+    return learn
 
 
 def tmpfs_size(kernel) -> int:

@@ -132,6 +132,7 @@ class Process:
         self.cred = cred if cred is not None else Credentials.of_host()
         self.sighand = sighand if sighand is not None else SigHand()
         self.exe = exe                  # guest path of the executable (/proc/self/exe)
+        self.exe_inode = None           # its inode, kept from being written (ETXTBSY)
         self.auxv: list[tuple[int, int]] = []
         self.start_time_ns = time.monotonic_ns()
         self.personality = L.PER_LINUX
@@ -155,6 +156,8 @@ class Process:
         self.argv: list[bytes] = []
         self.envp: list[bytes] = []
         self.entry = 0
+        # A vfork parent waits here until this child has exec'd or exited.
+        self.vfork_done = WaitQueue("a vfork child to exec or exit")
 
     @property
     def engine(self):

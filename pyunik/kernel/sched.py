@@ -136,6 +136,7 @@ class Scheduler:
         self.run_start = 0        # time.thread_time_ns() when the current run began
         self._kernel_stop = False  # the run was stopped at a call's end for the kernel
         self.leaving = ""         # why the last thread left the CPU (for an observer)
+        self.retired: list = []    # address spaces execve replaced, freed after the run
         # The wake-up pipe: above the stdio numbers, so a host fd 0-2 that pyunik
         # was started without stays closed for the guest too.
         self._wake_r, self._wake_w = (_above_stdio(fd) for fd in os.pipe())
@@ -184,6 +185,18 @@ class Scheduler:
         if self.on_cpu is t and t.state == RUNNING:
             self._kernel_stop = True
             t.process.engine.stop()
+
+    def retire(self, mm) -> None:
+        """An address space nobody will run again (execve replaced it, from inside a
+        run on its engine): its memory and engine are given back once that run has
+        ended."""
+        self.retired.append(mm)
+
+    def _release_retired(self) -> None:
+        while self.retired:
+            mm = self.retired.pop()
+            mm.free_all()
+            mm.engine.close()
 
     def host_stop(self, engine) -> None:
         """From another host thread: end the current run for a host signal (the run
@@ -330,6 +343,7 @@ class Scheduler:
         self.on_cpu = t
         kernel.current = t
         while True:
+            engine = t.process.engine          # execve gives the process a new one
             if kernel.host_signals:
                 kernel.take_host_signal(t)
             self._kernel_stop = False
@@ -357,6 +371,7 @@ class Scheduler:
             try:
                 fault = engine.run(engine.reg("rip"), SLICE if budgeted else 0)
             except ThreadExit as e:
+                self._release_retired()
                 self._account(t)
                 t.process.exited_cpu_ns += t.cpu_ns
                 kernel.exit_thread(t, e.status)
@@ -364,6 +379,8 @@ class Scheduler:
                 self.leaving = "exited"
                 t = self._switch(self._next())
                 continue
+            if self.retired:
+                self._release_retired()
             self._account(t)
             if fault is not None:
                 if kernel.observer is not None:

@@ -62,7 +62,7 @@ DEFAULT_LIBRARY_DIRS = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/
                         "/lib", "/usr/lib")
 C_UTF8_LOCALE = "/usr/lib/locale/C.utf8"
 PYTHON_EXCLUDED = frozenset({"site-packages", "dist-packages", "test"})
-MAX_SCRIPT_DEPTH = 4           # binfmt_script's BINPRM_MAX_RECURSION
+MAX_SCRIPT_DEPTH = 5           # exec_binprm's depth: five #! rewrites
 MAX_TABLE = 16 << 20           # bound on a dynamic segment or string table read
 
 
@@ -429,20 +429,84 @@ def _add_program(b: _Builder, program: str, depth: int) -> None:
                     b.load(_Object(path, ext, dynload, main))
 
 
+# Where the automatic image may learn programs from (besides the first program's own
+# directory): the host's system directories.
+LEARN_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/opt")
+
+
+class AutoImage:
+    """The automatic image of a program, and what it learns while the guest runs.
+
+    `entries()` is auto_image_entries(program). `learn(path)` is asked by execve
+    about an absolute guest path the image lacks: when the host has an executable
+    regular file at that path, within the first program's directory or one of
+    LEARN_DIRS (both after resolving symlinks), the file goes in with what it needs,
+    exactly as the first program did (items 1-6 of the module docstring, the
+    ld.so.cache and C.UTF-8 locale with the first dynamic program), into the ImageFS
+    `attach` was given; True when something was added. Nothing else is ever
+    learned: no directory listing, no file the guest only opens or stats."""
+
+    def __init__(self, program_host_path: str):
+        self.program = os.path.abspath(program_host_path)
+        self._builder = _Builder()
+        self._fs = None
+        self._refused: set[str] = set()
+        here = os.path.dirname(self.program)
+        roots = {here, os.path.dirname(os.path.realpath(self.program))}
+        roots.update(os.path.realpath(d) for d in LEARN_DIRS)
+        self._roots = tuple(sorted(roots))
+
+    def entries(self, missing: list | None = None) -> list[Entry]:
+        b = self._builder
+        if b.include(self.program) is None:
+            raise ImageError("%s: no such file" % self.program)
+        _add_program(b, self.program, 0)
+        self._finish(b)
+        if missing is not None:
+            missing.extend(b.missing)
+        return list(b.entries.values())
+
+    def attach(self, fs) -> None:
+        """The ImageFS built from entries(), which learn() adds to."""
+        self._fs = fs
+
+    def _finish(self, b: _Builder) -> None:
+        if b.dynamic:
+            b.include(LD_SO_CACHE)
+            b.include_tree(C_UTF8_LOCALE)
+
+    def allowed(self, path: str) -> bool:
+        """Whether execve may learn the host file at path (see the class docstring)."""
+        real = os.path.realpath(path)
+        if not any(real == r or real.startswith(r.rstrip("/") + "/") for r in self._roots):
+            return False
+        try:
+            st = os.stat(real)
+        except OSError:
+            return False
+        return S.S_ISREG(st.st_mode) and os.access(real, os.X_OK)
+
+    def learn(self, path: str) -> bool:
+        if self._fs is None or not path.startswith("/") or path in self._refused:
+            return False
+        path = os.path.normpath(path)
+        if not self.allowed(path):
+            self._refused.add(path)
+            return False
+        b = self._builder
+        known = len(b.entries)
+        _add_program(b, path, 0)
+        self._finish(b)
+        new = list(b.entries.values())[known:]
+        return bool(new) and self._fs.add(new) > 0
+
+
 def auto_image_entries(program_host_path: str, missing: list | None = None) -> list[Entry]:
     """The entries (for ImageFS.from_entries) of the automatic image of the program at
     program_host_path; see the module docstring for what goes in. Library names found
     nowhere are appended to missing when it is given. ImageError if the program does
     not exist; anything else (not ELF, no interpreter) just gives fewer entries, and
     the kernel answers exec as Linux would."""
-    program = os.path.abspath(program_host_path)
-    b = _Builder()
-    if b.include(program) is None:
+    if not os.path.lexists(program_host_path):
         raise ImageError("%s: no such file" % program_host_path)
-    _add_program(b, program, 0)
-    if b.dynamic:
-        b.include(LD_SO_CACHE)
-        b.include_tree(C_UTF8_LOCALE)
-    if missing is not None:
-        missing.extend(b.missing)
-    return list(b.entries.values())
+    return AutoImage(program_host_path).entries(missing)

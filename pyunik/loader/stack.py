@@ -18,9 +18,15 @@ Layer: loader. Calls: mm/ (AddressSpace, to map and write the stack).
 from __future__ import annotations
 
 import struct
+from errno import E2BIG
 
 from ..abi import linux as L
+from ..errors import KernelError
 from ..mm.address_space import STACK_SIZE, STACK_TOP
+
+# The most the strings (and execfn) may take: a quarter of the fixed stack, as Linux
+# allows a quarter of RLIMIT_STACK (kernel/exec.py checks execve's arguments first).
+MAX_ARG_AREA = STACK_SIZE // 4
 
 
 def build(mm, argv: list[bytes], envp: list[bytes], execfn: bytes,
@@ -36,8 +42,8 @@ def build(mm, argv: list[bytes], envp: list[bytes], execfn: bytes,
     top = STACK_TOP - 8
     area = b"".join(strings) + execfn + b"\0"
     p = top - len(area)
-    if STACK_TOP - p > STACK_SIZE // 4:
-        raise ValueError("argument list too long")   # E2BIG: Linux allows 1/4 of the stack
+    if STACK_TOP - p > MAX_ARG_AREA:
+        raise KernelError(E2BIG)
     pointers = []
     pos = p
     for s in strings:

@@ -163,6 +163,42 @@ def _iovec(t, addr: int, count: int, total: int | None) -> str:
     return "[" + ", ".join(parts) + "]"
 
 
+def _argv(t, addr: int) -> str:
+    """execve's argv as strace prints it: its strings, at most 32 of them."""
+    if not addr:
+        return "NULL"
+    parts = []
+    for i in range(STRING_LIMIT + 1):
+        p = _read(t, addr + 8 * i, 8)
+        if p is None:
+            return _ptr(addr) if not parts else "[" + ", ".join(parts) + ", ...]"
+        p = int.from_bytes(p, "little")
+        if not p:
+            return "[" + ", ".join(parts) + "]"
+        if i == STRING_LIMIT:
+            break
+        try:
+            parts.append(quote(t.mm.read_cstring(p, 1 << 17)))
+        except KernelError:
+            parts.append(_ptr(p))
+    return "[" + ", ".join(parts) + ", ...]"
+
+
+def _envp(t, addr: int) -> str:
+    """execve's envp as strace prints it by default: the pointer and a count."""
+    if not addr:
+        return "NULL"
+    n = 0
+    while n < 1 << 16:
+        p = _read(t, addr + 8 * n, 8)
+        if p is None:
+            return _ptr(addr)
+        if not any(p):
+            break
+        n += 1
+    return "%s /* %d var%s */" % (_ptr(addr), n, "" if n == 1 else "s")
+
+
 def format_arg(kind, value: int, args: list[int], result: int | None, t) -> str:
     show = kind.show
     if show == "int":
@@ -199,6 +235,10 @@ def format_arg(kind, value: int, args: list[int], result: int | None, t) -> str:
         v = value & 0xFFFFFFFF if kind.table == "ioctl" else _i32(value)
         name = ENUMS[kind.table].get(v)
         return name if name is not None else ("%#x" % v if kind.table == "ioctl" else str(v))
+    if show == "argv":
+        return _argv(t, value)
+    if show == "envp":
+        return _envp(t, value)
     if show == "inbuf":
         return _buffer(t, value, args[kind.arg])
     if show == "outbuf":
@@ -228,11 +268,17 @@ def format_result(row, result: int | None) -> str:
     return str(signed)
 
 
-def format_call(row, args: list[int], result: int | None, t) -> str:
-    """One strace line (without the newline) for a call of row with raw args."""
+def format_args(row, args: list[int], result: int | None, t) -> str:
+    """The arguments of a strace line, as the handler was given them."""
     if row.status == "missing":
         shown = ["%#x" % a for a in args]
     else:
         shown = [format_arg(k, args[i], args, result, t) for i, k in enumerate(row.args)]
-    return "%s(%s) = %s" % (row.name, ", ".join(shown), format_result(row, result))
+    return ", ".join(shown)
+
+
+def format_call(row, args: list[int], result: int | None, t) -> str:
+    """One strace line (without the newline) for a call of row with raw args."""
+    return "%s(%s) = %s" % (row.name, format_args(row, args, result, t),
+                            format_result(row, result))
 

@@ -53,3 +53,5 @@ InBuf = Kind("const void *buf", _U64, "inbuf")    # InBuf(arg=2): length in argu
 OutBuf = Kind("void *buf", _U64, "outbuf")        # OutBuf(): length is the return value
 InIovec = Kind("const struct iovec *", _U64, "iniovec")
 OutIovec = Kind("const struct iovec *", _U64, "outiovec")
+Argv = Kind("char *const argv[]", _U64, "argv")   # strace: ["a", "b"]
+Envp = Kind("char *const envp[]", _U64, "envp")   # strace: 0x7ffc... /* 3 vars */

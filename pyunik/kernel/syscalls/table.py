@@ -21,10 +21,10 @@ from errno import ENOSYS, EPERM
 from typing import Callable
 
 from ...abi.syscall_numbers import NAMES
-from . import (cred, epoll, files, fs, futex, inotify, mm, poll, proc, signal, time,
-               timers)
-from .args import (DirFd, Enum, Fd, Flags, InBuf, InIovec, Int, Kind, Mode, Off,
-                   OutBuf, OutIovec, Path, Ptr, Request, Signal, Size, UInt, ULong)
+from . import (cred, epoll, execve, files, fs, futex, inotify, mm, poll, proc, signal,
+               time, timers)
+from .args import (Argv, DirFd, Enum, Envp, Fd, Flags, InBuf, InIovec, Int, Kind, Mode,
+                   Off, OutBuf, OutIovec, Path, Ptr, Request, Signal, Size, UInt, ULong)
 
 FULL, PARTIAL, STUB, MISSING = "full", "partial", "stub", "missing"
 
@@ -74,6 +74,10 @@ TIMERS = ("fired from the scheduler's deadline heap, no host thread per timer; a
           "CPU-time timers are checked at the soonest wall time they could expire")
 NO_CHILDREN = ("no process has children yet (fork/clone come later): ECHILD after "
                "Linux's argument checks")
+EXECVE = ("the same pid, new address space on a new engine; de_thread, close-on-exec, "
+          "handlers reset, #! (5 deep), ETXTBSY, E2BIG as Linux; no set-user-ID or "
+          "file capabilities (AT_SECURE stays 0); the automatic image learns exec'd host "
+          "programs (README)")
 MLOCK = ("checked as Linux does (mapped range, RLIMIT_MEMLOCK); the host is not asked "
          "to pin guest pages")
 EVENTFD = ("a blocking read at zero or write past the maximum parks the thread until "
@@ -143,6 +147,8 @@ ROWS = [
         status=PARTIAL, note="threads (CLONE_VM|FS|FILES|SIGHAND|THREAD, SETTLS, "
                              "PARENT/CHILD_SETTID, CHILD_CLEARTID) with Linux's EINVAL "
                              "checks; a new process (fork, vfork, posix_spawn) is ENOSYS"),
+    row(59, "execve", execve.sys_execve, Path, Argv, Envp,
+        status=PARTIAL, note=EXECVE),
     row(60, "exit", proc.sys_exit, Int),
     row(61, "wait4", cred.sys_wait4, Int, Ptr, Flags(table="wait"), Ptr,
         status=PARTIAL, note=NO_CHILDREN),
@@ -360,6 +366,8 @@ ROWS = [
     row(319, "memfd_create", fs.sys_memfd_create, Path, UInt,
         status=PARTIAL, note="no MFD_HUGETLB (EINVAL); F_SEAL_WRITE is not refused while "
                              "a shared writable mapping exists"),
+    row(322, "execveat", execve.sys_execveat, DirFd, Path, Argv, Envp,
+        Flags(table="at"), status=PARTIAL, note=EXECVE),
     row(325, "mlock2", mm.sys_mlock2, Ptr, Size, UInt, status=PARTIAL, note=MLOCK),
     row(326, "copy_file_range", fs.sys_copy_file_range, Fd, Ptr, Fd, Ptr, Size, UInt),
     row(327, "preadv2", fs.sys_preadv2, Fd, OutIovec(2), Int, Off, Off, UInt),

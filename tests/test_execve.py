@@ -1,0 +1,159 @@
+"""execve(2) and execveat(2) from a running guest: the execer program natively and under
+pyunik, same output; the automatic image learning the programs a guest execs; a
+`#!/usr/bin/env python3` tool; --strace's execve line; host memory flat over 200 execs.
+
+execer runs from a copy in a scratch directory mounted read-write at the same path, so
+its paths (and /proc/self/exe) read the same natively and emulated, and opening the
+running program for writing meets ETXTBSY rather than a read-only mount's EROFS."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import (BIN, GUEST_ENV, assert_no_traceback, assert_same, pyunik_command,
+                      host_env_for_pyunik, run_native, run_pyunik)
+from pyunik.loader.autoimage import AutoImage
+
+VARIANTS = ["execer-musl", "execer-glibc"]
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    """The scratch directory execer is copied to and runs in."""
+    return tmp_path
+
+
+def _copy(scratch, name):
+    prog = scratch / name
+    shutil.copy(BIN / name, prog)
+    prog.chmod(0o755)
+    return prog
+
+
+def _both(scratch, argv, env=None, opts=()):
+    native = run_native(argv, env=env, cwd=scratch)
+    emulated = run_pyunik(argv, env=env, cwd=scratch,
+                          extra_opts=["-v", "%s:%s:rw" % (scratch, scratch), *opts])
+    assert_no_traceback(emulated)
+    return native, emulated
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("mode", ["state", "errors", "thread", "fexec", "fexec-script",
+                                  "fexec-cloexec", "chain-5", "chain-6"])
+def test_execer_matches_native(scratch, name, mode):
+    """state: argv/envp, AT_EXECFN, comm, fds with and without O_CLOEXEC, an ignored
+    signal staying ignored and a caught one reset, mask and pending kept, altstack
+    cleared. errors: ENOENT, EACCES, ENOEXEC, ETXTBSY both ways, EFAULT, E2BIG, the
+    execveat flag and fd cases, each leaving the caller running. thread: a second
+    thread's exec keeps the pid, ends the other thread. fexec: AT_EMPTY_PATH of
+    O_PATH and O_CLOEXEC fds (comm is the file's name), a script through a
+    close-on-exec fd (ENOENT) and through a plain one. chain: five #! levels run, six
+    are ELOOP."""
+    prog = _copy(scratch, name)
+    verb, _, extra = mode.partition("-")
+    argv = [prog, verb, scratch] + ([extra] if extra else [])
+    native, emulated = _both(scratch, argv)
+    assert native.status == 0 and native.stdout, native.stderr
+    assert_same(native, emulated)
+
+
+def test_failed_exec_leaves_the_caller_running(scratch):
+    prog = _copy(scratch, "execer-musl")
+    native, emulated = _both(scratch, [prog, "errors", scratch])
+    assert native.stdout.endswith(b"still here\n")
+    for line in (b"missing: -ENOENT", b"no x bit: -EACCES", b"garbage: -ENOEXEC",
+                 b"open for writing: -ETXTBSY", b"write running: -ETXTBSY",
+                 b"bad argv: -EFAULT", b"string of 32 pages: -E2BIG",
+                 b"nofollow: -ELOOP"):
+        assert line in emulated.stdout
+
+
+def test_strace_shows_execve_as_strace_does(scratch):
+    prog = _copy(scratch, "execer-musl")
+    emulated = run_pyunik([prog, "state", scratch], cwd=scratch,
+                          extra_opts=["--strace", "-v", "%s:%s:rw" % (scratch, scratch)])
+    assert_no_traceback(emulated)
+    lines = [x for x in emulated.stderr_lines() if x.startswith("execve(")]
+    assert len(lines) == 1
+    assert re.fullmatch(r'execve\("%s", \["execer", "show", "state", "two words", ""\], '
+                        r'0x[0-9a-f]+ /\* 3 vars \*/\) = 0' % re.escape(str(prog)), lines[0])
+    failed = run_pyunik([prog, "errors", scratch], cwd=scratch,
+                        extra_opts=["--strace", "-v", "%s:%s:rw" % (scratch, scratch)])
+    assert 'execve("/no/such/program", ["x"], 0x' in failed.stderr.decode()
+    assert "/* 0 vars */) = -1 ENOENT (No such file or directory)" in failed.stderr.decode()
+
+
+@pytest.mark.skipif(not os.access("/usr/bin/env", os.X_OK), reason="no /usr/bin/env")
+def test_image_learns_a_dynamic_program_the_guest_execs(scratch):
+    """/usr/bin/env is in no image until execer execs it; it comes with its libraries."""
+    prog = _copy(scratch, "execer-musl")
+    native, emulated = _both(scratch, [prog, "run", scratch, "/usr/bin/env"])
+    assert native.status == 0 and b"PYUNIK_A=1" in native.stdout
+    assert_same(native, emulated)
+
+
+@pytest.mark.skipif(shutil.which("python3", path="/usr/bin") is None, reason="no python3")
+def test_image_learns_through_a_path_search(scratch):
+    """env finds python3 by trying each PATH directory with execve."""
+    prog = _copy(scratch, "execer-musl")
+    argv = [prog, "run", scratch, "/usr/bin/env", "python3", "-c", "print(6 * 7)"]
+    native, emulated = _both(scratch, argv, opts=["-q"])   # (CPython's socket probe)
+    assert native.stdout == b"42\n"
+    assert_same(native, emulated)
+
+
+def test_image_learns_nothing_outside_its_rules(scratch, tmp_path_factory):
+    """A host program outside the system directories and the first program's own
+    directory stays invisible (ENOENT), however executable; so does a file the host
+    cannot execute."""
+    prog = _copy(scratch, "execer-musl")
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    other = _copy(elsewhere, "execer-glibc")
+    native, emulated = _both(scratch, [prog, "run", scratch, other, "show"])
+    assert native.status == 0
+    assert emulated.stdout == b"execv %s: No such file or directory\n" % bytes(other)
+    image = AutoImage(str(prog))
+    image.entries()
+    assert not image.allowed(str(other))
+    assert not image.allowed("/etc/passwd")
+    assert image.allowed(str(prog))
+
+
+@pytest.mark.skipif(not os.access("/usr/bin/env", os.X_OK) or
+                    shutil.which("python3", path="/usr/bin") is None,
+                    reason="no /usr/bin/env or python3")
+def test_env_python_tool_runs(tmp_path):
+    """`pyunik run ./tool.py` with `#!/usr/bin/env python3`: env execs python3."""
+    tool = tmp_path / "tool.py"
+    tool.write_text("#!/usr/bin/env python3\nimport sys\nprint('tool', sys.argv[1:])\n")
+    tool.chmod(0o755)
+    native = run_native(["./tool.py", "a b", "c"], cwd=tmp_path)
+    emulated = run_pyunik(["./tool.py", "a b", "c"], cwd=tmp_path, extra_opts=["-q"])
+    assert_no_traceback(emulated)
+    assert native.stdout == b"tool ['a b', 'c']\n"
+    assert_same(native, emulated)
+
+
+def test_host_memory_stays_flat_over_200_execs(tmp_path):
+    """Each exec gets a new engine; the old one and its memory are given back."""
+    def peak(n):
+        cmd = pyunik_command([BIN / "execer-musl", "loop", tmp_path, n], GUEST_ENV)
+        r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, env=host_env_for_pyunik(),
+                           capture_output=True, timeout=300)
+        assert r.stdout == b"done\n", r.stderr[-2000:]
+        return int(r.stderr.decode().split()[-1])
+    if not os.access("/usr/bin/time", os.X_OK):
+        pytest.skip("no /usr/bin/time")
+    few, many = peak(10), peak(200)
+    assert many - few < 16 * 1024, (few, many)     # KiB: 190 more execs, < 16 MiB more
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
