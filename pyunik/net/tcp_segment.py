@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import enum
 
-from ..abi.in_ import IPPROTO_TCP
+from ..abi.inet import IPPROTO_TCP
 from ..abi.tcp import (TCP_HEADER_LEN, TCP_MAX_WSCALE, TCP_STATE_NAMES, TCPHDR,
                        TCPHDR_CHECK_OFFSET, TCPOLEN_MSS, TCPOLEN_SACK_PERM,
                        TCPOLEN_TIMESTAMP, TCPOLEN_WINDOW, TCPOPT_EOL, TCPOPT_MSS,
