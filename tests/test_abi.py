@@ -43,6 +43,7 @@ OWN_CHOICES = {
     "mm/address_space.py": {"HEAP_RESERVE"},            # host address space kept for brk
     "mm/host.py": {"WINDOW_SHIFT", "MAX_WINDOWS"},      # host windows: size, how many
     "mm/regions.py": {"MERGE_LIMIT", "COMPACT_MIN"},    # engine region merging policy
+    "net/checksum.py": {"SHORT"},                       # where numpy takes over
     "net/ipv4.py": {"FRAGMENT_OVERHEAD"},               # what a held fragment costs
     "net/tcp_listen.py": {"COOKIE_MSS", "COOKIE_PERIOD_NS",  # SYN cookies' MSS table,
                           "COOKIE_MAX_AGE"},            # clock and lifetime

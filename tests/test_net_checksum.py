@@ -42,3 +42,18 @@ def test_pseudo_header_and_payload_add_up():
     whole = src + dst + bytes([0, 6]) + len(payload).to_bytes(2, "big") + payload
     assert fold(partial_sum(payload, pseudo_header_sum(src, dst, 6, len(payload)))) == \
         _reference(whole)
+
+
+def test_both_summing_paths_agree_on_the_edges():
+    """Short data is summed as a big integer, long data with numpy: both give the
+    reference on all-zero data, on data whose words add to a multiple of 0xffff
+    (where a remainder of 0 must read as 0xffff), and with its checksum filled in."""
+    from pyunik.net.checksum import SHORT
+    rng = random.Random(11)
+    for n in (2, 4, 6, SHORT - 2, SHORT - 1, SHORT, SHORT + 1, 3000):
+        for data in (bytes(n), b"\xff" * n, (b"\x00\x01\xff\xfe" * n)[:n], rng.randbytes(n)):
+            assert internet_checksum(data) == _reference(data), (n, data[:4])
+            if n >= 4 and n % 2 == 0:
+                filled = internet_checksum(bytes(2) + data[2:])
+                whole = filled.to_bytes(2, "big") + data[2:]
+                assert internet_checksum(whole) == 0 == _reference(whole), n

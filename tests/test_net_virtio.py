@@ -140,8 +140,8 @@ def test_a_loop_through_an_indirect_table_is_bounded():
 def test_indices_wrap_at_65536():
     memory, layout, driver, device, buf = _queue(size=4, event_idx=True)
     start = 65530
-    driver.avail_idx = driver.kicked = driver.last_used = start
-    device.last_avail = device.used_idx = device.signalled = start
+    driver.avail_idx = driver.kicked = driver.last_used = driver.seen_used = start
+    device.last_avail = device.seen_avail = device.used_idx = device.signalled = start
     memory.write(layout.avail + 2, struct.pack("<H", start))
     memory.write(layout.used + 2, struct.pack("<H", start))
     seen = []

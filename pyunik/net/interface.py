@@ -37,6 +37,9 @@ class Interface:
         self.mtu = mtu
         self.up = True
         self.network = ipaddress.IPv4Network("%s/%d" % (address, prefix), strict=False)
+        self.mask = int(self.network.netmask)
+        self.net = int(self.network.network_address)
+        self.bcast = self.network.broadcast_address.packed
         self.addresses = [ipaddress.IPv4Address(address).packed]
         self.neighbours = NeighbourTable() if link is not None else None
         self.counters = Counters()
@@ -54,10 +57,10 @@ class Interface:
         return self.network.prefixlen
 
     def on_link(self, ip: bytes) -> bool:
-        return ipaddress.IPv4Address(ip) in self.network
+        return int.from_bytes(ip, "big") & self.mask == self.net
 
     def broadcast(self) -> bytes:
-        return self.network.broadcast_address.packed
+        return self.bcast
 
 
 def proc_net_dev(interfaces) -> str:

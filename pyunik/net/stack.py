@@ -114,8 +114,10 @@ class Stack:
     # --- addresses and routes ---------------------------------------------------------
 
     def is_local(self, addr: bytes) -> bool:
-        return any(addr in i.addresses or (i.loopback and i.on_link(addr))
-                   for i in self.interfaces.values())
+        for i in self.interfaces.values():
+            if addr in i.addresses or (i.loopback and i.on_link(addr)):
+                return True
+        return False
 
     def _for_us(self, iface: Interface, dst: bytes) -> bool:
         return (self.accept_any or self.is_local(dst) or dst == LIMITED_BROADCAST

@@ -19,21 +19,22 @@ class BufferMemory:
 
     def __init__(self, size: int, base: int = 0):
         self.base = base
+        self.size = size
         self.data = bytearray(size)
-
-    def _offset(self, addr: int, size: int) -> int:
-        off = addr - self.base
-        if size < 0 or off < 0 or off + size > len(self.data):
-            raise KernelError(EFAULT)
-        return off
+        self.view = memoryview(self.data)
 
     def read(self, addr: int, size: int) -> bytes:
-        off = self._offset(addr, size)
-        return bytes(self.data[off:off + size])
+        off = addr - self.base
+        if off < 0 or size < 0 or off + size > self.size:
+            raise KernelError(EFAULT)
+        return self.view[off:off + size].tobytes()
 
     def write(self, addr: int, data) -> None:
-        off = self._offset(addr, len(data))
-        self.data[off:off + len(data)] = data
+        off = addr - self.base
+        end = off + len(data)
+        if off < 0 or end > self.size:
+            raise KernelError(EFAULT)
+        self.view[off:end] = data
 
 
 class RegionAllocator:

@@ -126,6 +126,7 @@ class Virtqueue:
         self.indirect = indirect      # VIRTIO_RING_F_INDIRECT_DESC was negotiated
         self.trace = trace
         self.last_avail = 0
+        self.seen_avail = 0           # avail->idx as last read
         self.used_idx = 0
         self.signalled = 0
 
@@ -143,12 +144,16 @@ class Virtqueue:
                 from None
 
     def available(self) -> int:
-        """How many chains the driver has made available and the device not taken."""
+        """How many chains the driver has made available and the device not taken.
+        avail->idx is read again only once what was seen of it is used up."""
+        if self.seen_avail != self.last_avail:
+            return (self.seen_avail - self.last_avail) & 0xFFFF
         _, idx = _HEADER.unpack(self._read(self.layout.avail, _HEADER.size))
         waiting = (idx - self.last_avail) & 0xFFFF
         if waiting > self.size:
             raise VirtqueueError("avail idx %d is %d ahead of %d (queue size %d)"
                                  % (idx, waiting, self.last_avail, self.size))
+        self.seen_avail = idx
         return waiting
 
     def pop(self) -> Chain | None:
@@ -270,6 +275,7 @@ class DriverVirtqueue:
         self.avail_idx = 0
         self.kicked = 0
         self.last_used = 0
+        self.seen_used = 0            # used->idx as last read
         desc_bytes, avail_bytes, used_bytes = QueueLayout.part_sizes(layout.size)
         memory.write(layout.desc, bytes(desc_bytes))
         memory.write(layout.avail, bytes(avail_bytes))
@@ -329,9 +335,10 @@ class DriverVirtqueue:
 
     def get_used(self):
         """(token, bytes written) of the next chain the device has used, or None."""
-        _, idx = _HEADER.unpack(self.memory.read(self.layout.used, _HEADER.size))
-        if idx == self.last_used:
-            return None
+        if self.seen_used == self.last_used:
+            _, self.seen_used = _HEADER.unpack(self.memory.read(self.layout.used, _HEADER.size))
+            if self.seen_used == self.last_used:
+                return None
         slot = self.layout.used + _HEADER.size + (self.last_used % self.size) * _ELEM.size
         head, written = _ELEM.unpack(self.memory.read(slot, _ELEM.size))
         self.last_used = (self.last_used + 1) & 0xFFFF
