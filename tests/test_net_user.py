@@ -200,8 +200,6 @@ def test_two_guests_on_a_hub_through_their_cards():
     hubs = {}
     a = Network.configure("hub=lab,mac=52:54:00:12:34:57,ip=10.0.3.2", hubs=hubs)
     b = Network.configure("hub=lab,mac=52:54:00:12:34:58,ip=10.0.3.3", hubs=hubs)
-    with pytest.raises(ValueError, match="one process"):
-        Network.configure("hub=lab")
     with pytest.raises(ValueError):
         Network.configure("hub=lab,ip=300.1.1.1", hubs=hubs)
     q = DatagramQueue()
@@ -212,3 +210,30 @@ def test_two_guests_on_a_hub_through_their_cards():
         b.poll(0)
     assert q.pop().payload == b"over the switch"
     assert len(hubs["lab"].table) == 2
+
+
+def test_two_guests_on_a_hub_between_processes(tmp_path):
+    """The UNIX-socket hub, both ports in this process but talking through the host's
+    sockets as two processes would."""
+    from pyunik.net.network import Network
+    a = Network.configure("hub=lab,mac=52:54:00:12:34:57,ip=10.0.3.2",
+                          hub_directory=str(tmp_path))
+    b = Network.configure("hub=lab,mac=52:54:00:12:34:58,ip=10.0.3.3",
+                          hub_directory=str(tmp_path))
+    gone = Network.configure("hub=lab,mac=52:54:00:12:34:59,ip=10.0.3.4",
+                             hub_directory=str(tmp_path))
+    gone.backend.sock.close()           # a process that died without cleaning up
+    assert len(list(tmp_path.iterdir())) == 3 and a.host_fds()
+    q = DatagramQueue()
+    b.stack.udp_bind(b"\0\0\0\0", 9, q)
+    a.stack.udp_send(ip("10.0.3.2"), 1, ip("10.0.3.3"), 9, b"between processes", 0)
+    for _ in range(4):
+        a.poll(0)
+        b.poll(0)
+    assert q.pop().payload == b"between processes"
+    assert len(list(tmp_path.iterdir())) == 2      # the dead port was removed
+    a.close()
+    b.close()
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError):
+        Network.configure("hub=../x", hub_directory=str(tmp_path))

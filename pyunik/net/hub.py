@@ -4,12 +4,18 @@ seen on and sends a frame only there, floods broadcast and unknown destinations 
 every other port, and forgets what it learnt after `age` ns (Linux's bridge ageing
 time, 300 s) or when its table is full.
 
-Layer: net. Calls net/ethernet.py only. A port is a backend (attach, send) for a
-virtio card, or a link (transmit, receive, pending) for a stack without one.
+Between processes, `UnixHubPort` does the same through UNIX datagram sockets.
+
+Layer: net. Calls net/ethernet.py, and for UnixHubPort the host's socket and os
+modules. A port is a backend (attach, send) for a virtio card, or a link (transmit,
+receive, pending) for a stack without one.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import tempfile
 from collections import deque
 from typing import Callable
 
@@ -41,6 +47,15 @@ class HubPort:
         frames = list(self.inbox)
         self.inbox.clear()
         return frames
+
+    def poll(self, now: int) -> None:
+        self.hub.tick(now)
+
+    def host_fds(self) -> list[int]:
+        return []
+
+    def close(self) -> None:
+        pass
 
     def arrive(self, frame: bytes) -> None:
         if self.receiver is not None:
@@ -90,3 +105,106 @@ class Hub:
         for p in self.ports:
             if p is not source:
                 p.arrive(frame)
+
+
+class UnixHubPort:
+    """hub=NAME between pyunik processes: every port of the hub is a UNIX datagram
+    socket in one directory (`directory`, by default <tmp>/pyunik-hub-<uid>/NAME,
+    mode 0700). A frame goes to the socket its destination MAC was last seen from,
+    else to every socket there; a socket nobody holds any more (its process died) is
+    removed when a send to it is refused. A backend like HubPort, with poll(now) to
+    take frames in and host_fds() for the idle wait.
+
+    Calls the host's socket and os modules (non-blocking sockets, files only in the
+    hub's own directory)."""
+
+    def __init__(self, name: str, directory: str | None = None, limit: int = 4096):
+        if not name or "/" in name or name in (".", "..") or "\0" in name:
+            raise ValueError("hub=%r: a hub's name is one path component" % name)
+        if directory is None:
+            directory = os.path.join(tempfile.gettempdir(), "pyunik-hub-%d" % os.getuid(), name)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        self.directory = directory
+        self.path = os.path.join(directory, "%d-%x" % (os.getpid(), id(self)))
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.setblocking(False)
+        self.limit = limit
+        self.table: dict[bytes, str] = {}
+        self.receiver: Callable[[bytes], object] | None = None
+        self.inbox: deque[bytes] = deque()
+
+    def attach(self, receive: Callable[[bytes], object]) -> None:
+        self.receiver = receive
+
+    def send(self, frame: bytes) -> None:
+        parsed = parse_frame(frame)
+        if parsed is None:
+            return
+        dst = bytes(parsed[0])
+        path = None if dst[0] & 1 else self.table.get(dst)
+        if path is not None and self._send_to(path, frame):
+            return
+        try:
+            names = os.listdir(self.directory)
+        except OSError:
+            return
+        for entry in names:
+            other = os.path.join(self.directory, entry)
+            if other != self.path:
+                self._send_to(other, frame)
+
+    def _send_to(self, path: str, frame: bytes) -> bool:
+        try:
+            self.sock.sendto(frame, path)
+            return True
+        except ConnectionRefusedError:
+            try:
+                os.unlink(path)             # a port whose process has gone
+            except OSError:
+                pass
+        except OSError:
+            pass                            # a full peer: the frame is lost, as on a wire
+        return False
+
+    def transmit(self, frame: bytes) -> bool:
+        self.send(frame)
+        return True
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.inbox)
+
+    def receive(self) -> list[bytes]:
+        frames = list(self.inbox)
+        self.inbox.clear()
+        return frames
+
+    def poll(self, now: int) -> None:
+        for _ in range(256):
+            try:
+                frame, sender = self.sock.recvfrom(65536)
+            except OSError:
+                return
+            parsed = parse_frame(frame)
+            if parsed is None:
+                continue
+            src = bytes(parsed[1])
+            if not src[0] & 1 and sender:
+                if src not in self.table and len(self.table) >= self.limit:
+                    self.table.pop(next(iter(self.table)))
+                self.table[src] = sender
+            if self.receiver is not None:
+                self.receiver(frame)
+            else:
+                self.inbox.append(frame)
+
+    def host_fds(self) -> list[int]:
+        return [self.sock.fileno()]
+
+    def close(self) -> None:
+        self.sock.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass

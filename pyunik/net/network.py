@@ -16,8 +16,9 @@ as OSv does (then that address space must outlive the network).
 
 `--net` takes QEMU's words: `user` with `hostfwd=...` (any number), `outbound=on|off`,
 `mac=52:54:00:12:34:56`; `hub=NAME` with `mac=` and `ip=` (a /24 on a switch shared
-by the guests of one process; between processes it is not here yet); `none` (lo
-only). A bad word is a ValueError with one line.
+by guests: of one process through the API's hubs, else of every pyunik process of
+this user through UNIX sockets); `none` (lo only). A bad word is a ValueError with
+one line.
 
 Layer: net. Calls net/stack.py, net/user.py, net/hub.py, net/pcap.py, net/backend.py
 and net/virtio/; the kernel makes one per kernel.
@@ -30,7 +31,7 @@ from typing import Callable
 from ..abi.if_ether import ETH_DATA_LEN
 from .backend import PcapTap
 from .ethernet import parse_mac
-from .hub import Hub
+from .hub import Hub, UnixHubPort
 from .pcap import PcapWriter
 from .stack import Stack, ip
 from .user import Forward, UserNetwork
@@ -85,19 +86,20 @@ class Network:
     def configure(cls, spec: str | None = None, memory=None, region: tuple[int, int] | None = None,
                   pcap=None, realtime: Callable[[], int] | None = None,
                   names: dict[str, bytes] | None = None,
-                  hubs: dict[str, Hub] | None = None) -> "Network":
+                  hubs: dict[str, Hub] | None = None,
+                  hub_directory: str | None = None) -> "Network":
         """The network --net spec asks for (None or "none": loopback only). pcap is a
         binary file to capture eth0 into; realtime gives its timestamps (ns); hubs
-        holds the switches of this process by name (hub=NAME makes one there)."""
+        holds the switches of this process by name (hub=NAME makes one there); without
+        it hub=NAME joins the guests of other processes (UnixHubPort, in
+        hub_directory if given)."""
         options = parse_net_spec(spec or "none")
         if options["backend"] == "none":
             return cls(Stack.guest())
-        if options["backend"] == "hub":
-            if hubs is None:
-                raise ValueError("--net hub=%s: hubs join guests of one process (the API)"
-                                 % options["hub"])
-            hub = hubs.setdefault(options["hub"], Hub(options["hub"]))
-            backend = hub.port()
+        if options["backend"] == "hub" and hubs is not None:
+            backend = hubs.setdefault(options["hub"], Hub(options["hub"])).port()
+        elif options["backend"] == "hub":
+            backend = UnixHubPort(options["hub"], hub_directory)
         else:
             backend = UserNetwork(options["forwards"], options["outbound"], names)
         base, size = region or (0, 4 << 20)
@@ -114,7 +116,8 @@ class Network:
             stack = Stack("guest")
             stack.add_interface("lo", "127.0.0.1", 8, 65536)
             stack.add_interface("eth0", options["ip"], 24, ETH_DATA_LEN, driver, mac)
-            return cls(stack, device, driver, None, writer)
+            stack.pollers.append(backend.poll)
+            return cls(stack, device, driver, backend, writer)
         stack = Stack.guest(driver, mac)
         stack.pollers.append(backend.poll)
         return cls(stack, device, driver, backend, writer)
