@@ -205,24 +205,32 @@ def _load(vfs, ctx, cwd, cred, binary, envp, mm, random16, learn, cpuid) -> Imag
 
 # ---- the arguments -------------------------------------------------------------------
 
-def _pointers(mm, addr: int) -> list[int]:
-    """A NULL-terminated array of pointers (count(): EFAULT where it cannot be read,
-    E2BIG past MAX_ARG_STRINGS). A NULL array is empty, as Linux takes it."""
+def _pointers(mm, addr: int, keep: int) -> tuple[int, list[int]]:
+    """count(): the length of a NULL-terminated array of pointers (EFAULT where it
+    cannot be read, E2BIG past MAX_ARG_STRINGS) and its first `keep` pointers (more
+    could never fit the argument limit, so a huge array costs no memory). A NULL
+    array is empty, as Linux takes it."""
     out: list[int] = []
+    count = 0
     if not addr:
-        return out
+        return count, out
     while True:
         chunk = mm.read_upto(addr, L.PAGE_SIZE - (addr & (L.PAGE_SIZE - 1)))
         if len(chunk) < 8:
             # A pointer straddling the end of readable memory, or none readable.
             chunk = mm.read(addr, 8)
         words = memoryview(chunk)[:len(chunk) & ~7].cast("Q")
-        for w in words:
-            if not w:
-                return out
-            out.append(w)
-            if len(out) > MAX_ARG_STRINGS:
-                raise KernelError(E2BIG)
+        try:
+            n = words.tolist().index(0)
+        except ValueError:
+            n = len(words)
+        if len(out) < keep:
+            out.extend(words[:min(n, keep - len(out))].tolist())
+        count += n
+        if count > MAX_ARG_STRINGS:
+            raise KernelError(E2BIG)
+        if n < len(words):
+            return count, out
         addr += len(words) * 8
 
 
@@ -242,9 +250,10 @@ def read_arguments(t, argv_ptr: int, envp_ptr: int,
     """argv and envp from the caller's memory, checked and in copy_strings's order
     (the file name, then envp and argv each from the last string back)."""
     mm = t.mm
-    argv_ptrs = _pointers(mm, argv_ptr)
-    envp_ptrs = _pointers(mm, envp_ptr)
-    left = _arg_limit(t.process.rlimits[L.RLIMIT_STACK][0], len(argv_ptrs) + len(envp_ptrs))
+    keep = max(STK_LIM // 4 * 3, ARG_MAX) // 8       # more pointers can never fit
+    argc, argv_ptrs = _pointers(mm, argv_ptr, keep)
+    envc, envp_ptrs = _pointers(mm, envp_ptr, keep)
+    left = _arg_limit(t.process.rlimits[L.RLIMIT_STACK][0], argc + envc)
     left -= len(filename) + 1
     if left < 0:
         raise KernelError(E2BIG)
@@ -300,10 +309,8 @@ def execveat(t, dirfd: int, path: bytes, argv_ptr: int, envp_ptr: int, flags: in
             raise KernelError(ENOENT)
     if comm_name is not None:
         first = (where, check_exec(where, process.cred))
-    elif not follow:
-        first = _open_nofollow(vfs, ctx, base, path, process.cred, learn)
     else:
-        first = open_exec(vfs, ctx, base, path, process.cred, learn=learn)
+        first = open_exec(vfs, ctx, base, path, process.cred, follow, learn)
     argv, envp = read_arguments(t, argv_ptr, envp_ptr, filename)
     try:
         binary = find_binary(vfs, ctx, cwd, process.cred, path, argv, filename,
@@ -317,20 +324,6 @@ def execveat(t, dirfd: int, path: bytes, argv_ptr: int, envp_ptr: int, flags: in
     except elf.ExecFormatError:
         raise KernelError(ENOEXEC) from None
     begin_new_exec(t, binary, image, envp)
-
-
-def _open_nofollow(vfs, ctx, base, path, cred, learn):
-    """open_exec without following a final symlink (ELOOP when it is one)."""
-    if not path:
-        raise KernelError(ENOENT)
-    try:
-        where = vfs.resolve(ctx, base, path, False)
-    except KernelError as e:
-        if e.errno != ENOENT or learn is None or not learn(ctx, base, path):
-            raise
-        vfs.changed()
-        where = vfs.resolve(ctx, base, path, False)
-    return where, check_exec(where, cred)
 
 
 def begin_new_exec(t, binary: Binary, image: Image, envp: list[bytes]) -> None:
