@@ -529,5 +529,29 @@ def test_info_for_proc_net_tcp():
     assert info["state"] == S.ESTABLISHED and info["tx_queue"] == 5000
     assert info["timer_active"] == 1 and info["timer_expires"] > link.now
     rows = link.b.entries()
-    assert rows[0]["state"] == S.LISTEN and rows[0]["tx_queue"] == 8
+    assert rows[0]["state"] == S.LISTEN and rows[0]["backlog"] == 8
     assert rows[1]["local"] == (B_ADDR, 80) and rows[1]["remote"] == (A_ADDR, 40000)
+
+
+def test_proc_net_tcp_has_linux_layout():
+    link = Link(config_a=_cfg(time_wait_ns=60 * SECOND), config_b=_cfg())
+    client, server, listener = establish(link, port=0x1F90, cport=0xA000)
+    server.send(b"s" * 300, link.now)
+    link.run()
+    text = link.b.proc_net_tcp(link.now, owner=lambda obj: (1000, 4242))
+    lines = text.split("\n")
+    assert lines[-1] == "" and all(len(line) == 149 for line in lines[:-1])
+    with open("/proc/net/tcp") as f:                   # the host's, same header
+        assert lines[0] == f.readline().rstrip("\n")
+    listen, est = lines[1].split(), lines[2].split()
+    assert listen[:5] == ["0:", "0200000A:1F90", "00000000:0000", "0A", "00000000:00000000"]
+    assert listen[7:10] == ["1000", "0", "4242"]
+    assert est[:5] == ["1:", "0200000A:1F90", "0100000A:A000", "01", "00000000:00000000"]
+    assert est[5] == "00:00000000" and est[15] == "10" and est[16] == "-1"
+    assert client.recv(1000, link.now) == b"s" * 300
+    client.close(link.now)
+    link.run(lambda: server.state == S.CLOSE_WAIT)
+    server.close(link.now)
+    link.run(lambda: server.state == S.CLOSE and client.state == S.TIME_WAIT)
+    tw = link.a.proc_net_tcp(link.now).split("\n")[1].split()
+    assert tw[3] == "06" and tw[5][:3] == "03:" and int(tw[5][3:], 16) in (5999, 6000)

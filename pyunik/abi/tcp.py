@@ -90,3 +90,16 @@ TCP_SYN_RETRIES = 6                        # net.ipv4.tcp_syn_retries
 TCP_SYNACK_RETRIES = 5                     # net.ipv4.tcp_synack_retries
 TCP_RETRIES2 = 15                          # net.ipv4.tcp_retries2
 TCP_INIT_CWND = 10                         # TCP_INIT_CWND (RFC 6928), in segments
+
+# /proc/net/tcp (net/ipv4/tcp_ipv4.c tcp4_seq_show): every line padded to TMPSZ - 1.
+PROC_NET_TCP_WIDTH = 149
+PROC_NET_TCP_HEADER = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when "
+                       "retrnsmt   uid  timeout inode")
+# get_tcp4_sock: sl, local addr:port, remote addr:port, state, tx:rx queue, timer:
+# expiry, retransmits, uid, probes, inode, refcount, pointer, rto, ato,
+# quick/pingpong, cwnd, ssthresh (-1 in initial slow start; a listener's fastopen qlen)
+PROC_NET_TCP_LINE = ("%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08X %08X %5u %8d %d "
+                     "%d %016X %d %d %d %d %d")
+# get_openreq4 (a SYN-RECEIVED request) and get_timewait4_sock
+PROC_NET_TCP_OPENREQ = "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08X %08X %5u %8d %d %d %016X"
+PROC_NET_TCP_TIMEWAIT = "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08X %08X %5d %8d %d %d %016X"

@@ -253,9 +253,9 @@ class TcpListener:
                 child.timer(now)
 
     def info(self) -> dict:
-        """/proc/net/tcp's LISTEN row: rx_queue is the accept queue's length,
-        tx_queue the backlog, as Linux prints them."""
+        """/proc/net/tcp's LISTEN row: rx_queue is the accept queue's length (and
+        ss's Send-Q the backlog)."""
         return dict(state=TcpState.LISTEN, local=self.local, remote=(b"\0\0\0\0", 0),
-                    tx_queue=self.backlog, rx_queue=len(self.accept_queue),
+                    tx_queue=0, rx_queue=len(self.accept_queue), backlog=self.backlog,
                     syn_queue=len(self.syn_queue), timer_active=0, timer_expires=None,
                     retransmits=0, **self.counters)

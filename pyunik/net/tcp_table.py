@@ -13,7 +13,9 @@ CLOSED (their on_closed hook). The socket layer makes its objects through the ta
   table.unlisten(listener, now)                 the listener's close
   table.in_use(local, remote=None)              is the address (pair) taken
 and the run loop asks `next_deadline()` and calls `timer(now)`. `entries()` lists
-every listener and connection (TIME-WAIT included) for /proc/net/tcp.
+every listener and connection (TIME-WAIT included); `proc_net_tcp(now, owner)` is
+/proc/net/tcp's text in tcp4_seq_show's layout (owner(obj) -> (uid, inode) is the
+socket layer's; kernel pointers print as zeros, as under kptr_restrict).
 
 Layer: net, between the IPv4 stack and net/tcp.py, net/tcp_listen.py.
 """
@@ -22,9 +24,12 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..abi.proc import USER_HZ
+from ..abi.tcp import (PROC_NET_TCP_HEADER, PROC_NET_TCP_LINE, PROC_NET_TCP_OPENREQ,
+                       PROC_NET_TCP_TIMEWAIT, PROC_NET_TCP_WIDTH)
 from .tcp import TcpConfig, TcpConnection
 from .tcp_listen import TcpListener
-from .tcp_segment import TcpSegment, reset_for_unknown
+from .tcp_segment import TcpSegment, TcpState, reset_for_unknown
 
 ANY = b"\0\0\0\0"
 
@@ -114,3 +119,61 @@ class TcpTable:
         """info() of every listener, then every connection."""
         return [o.info() for o in self._objects()]
 
+
+    def proc_net_tcp(self, now: int, owner: Callable | None = None) -> str:
+        """/proc/net/tcp: listeners, their half-open connections, then connections
+        (net/ipv4/tcp_ipv4.c: get_tcp4_sock, get_openreq4, get_timewait4_sock)."""
+        lines = [PROC_NET_TCP_HEADER]
+        for listener in list(self.listeners.values()):
+            lines.append(_socket_line(len(lines) - 1, listener, now, owner))
+            for child in list(listener.syn_queue.values()):
+                lines.append(_openreq_line(len(lines) - 1, child, now, owner))
+        for conn in list(self.connections.values()):
+            if conn.state == TcpState.TIME_WAIT:
+                lines.append(_timewait_line(len(lines) - 1, conn, now))
+            else:
+                lines.append(_socket_line(len(lines) - 1, conn, now, owner))
+        return "".join("%-*s\n" % (PROC_NET_TCP_WIDTH, line) for line in lines)
+
+
+def _ticks(ns: int) -> int:
+    """jiffies_to_clock_t: ns in USER_HZ ticks (never negative)."""
+    return max(0, ns) * USER_HZ // 1_000_000_000
+
+
+def _endpoints(obj) -> tuple:
+    (la, lp), (ra, rp) = obj.local, getattr(obj, "remote", (b"\0\0\0\0", 0))
+    # The address is the __be32 printed as a host (little-endian) int, the port not.
+    return (int.from_bytes(la, "little"), lp, int.from_bytes(ra, "little"), rp)
+
+
+def _socket_line(i: int, obj, now: int, owner) -> str:
+    info = obj.info()
+    uid, inode = owner(obj) if owner is not None else (0, 0)
+    expires = info["timer_expires"]
+    when = _ticks(expires - now) if expires is not None else 0
+    if info["state"] == TcpState.LISTEN:
+        tail = (_ticks(obj.config.rto_initial_ns), 0, 0, 10, 0)   # fastopen qlen last
+    else:
+        mss = max(1, info["snd_mss"])
+        ssthresh = -1 if info["snd_ssthresh"] >= 1 << 30 else info["snd_ssthresh"] // mss
+        cwnd = info["snd_cwnd"] // mss
+        tail = (_ticks(info["rto"]), _ticks(obj.config.delayed_ack_ns), 0, cwnd, ssthresh)
+    return PROC_NET_TCP_LINE % ((i,) + _endpoints(obj) + (
+        int(info["state"]), info["tx_queue"], info["rx_queue"], info["timer_active"], when,
+        info["retransmits"], uid, info.get("probes", 0), inode, 1, 0) + tail)
+
+
+def _openreq_line(i: int, child, now: int, owner) -> str:
+    uid = owner(child)[0] if owner is not None else 0
+    expires = child.next_deadline()
+    when = _ticks(expires - now) if expires is not None else 0
+    return PROC_NET_TCP_OPENREQ % ((i,) + _endpoints(child) + (
+        int(TcpState.SYN_RECV), 0, 0, 1, when, child.retransmits, uid, 0, 0, 0, 0))
+
+
+def _timewait_line(i: int, conn, now: int) -> str:
+    expires = conn.next_deadline()
+    when = _ticks(expires - now) if expires is not None else 0
+    return PROC_NET_TCP_TIMEWAIT % ((i,) + _endpoints(conn) + (
+        int(TcpState.TIME_WAIT), 0, 0, 3, when, 0, 0, 0, 0, 3, 0))
