@@ -6,21 +6,15 @@ import errno
 import random
 
 import pytest
+from test_net_stack import GUEST, HOST, SECOND, _pair
 
 from pyunik.errors import KernelError
-from pyunik.net.backend import Wire
 from pyunik.net.stack import Stack, ip
 from pyunik.net.tcp import TcpConfig
 from pyunik.net.tcp_segment import MalformedSegment, TcpState, decode_segment
 from pyunik.net.tcp_table import TcpTable
-from pyunik.net.virtio.device import VirtioNetDevice
-from pyunik.net.virtio.driver import VirtioNetDriver
-from pyunik.net.virtio.memory import BufferMemory
 
-GUEST_MAC = bytes.fromhex("525400123456")
-HOST_MAC = bytes.fromhex("525400000202")
-GUEST, HOST, LO = ip("10.0.2.15"), ip("10.0.2.2"), ip("127.0.0.1")
-SECOND = 1_000_000_000
+LO = ip("127.0.0.1")
 
 
 def _attach(stack, mss=1460):
@@ -95,16 +89,7 @@ def test_loopback_connection_in_one_stack():
 
 @pytest.mark.parametrize("virtio", [False, True])
 def test_guest_and_host_stacks_over_a_lossy_wire(virtio):
-    wire = Wire(drop=0.03, reorder=0.03, seed=7)
-    if virtio:
-        memory = BufferMemory(2 << 20, 0x40000)
-        device = VirtioNetDevice(memory, GUEST_MAC, wire.a)
-        driver = VirtioNetDriver(device, memory, 0x40000, 2 << 20, 64)
-        guest = Stack.guest(driver, driver.probe())
-    else:
-        guest = Stack.guest(wire.a, GUEST_MAC)
-    host = Stack("host")
-    host.add_interface("eth0", "10.0.2.2", 24, 1500, wire.b, HOST_MAC)
+    _, guest, host, _ = _pair(virtio, drop=0.03, reorder=0.03, seed=7)
     gtable, htable = _attach(guest), _attach(host)
     clock = Clock(guest, host)
     listener = htable.listen((b"\0\0\0\0", 8000), 4)
