@@ -32,17 +32,21 @@ class WouldBlock(Exception):
               or raises WouldBlock to wait again;
     what:     what is awaited, in words, for the report of a wait nothing can end;
     on_interrupt: called when a signal ends the wait (a nanosleep writes the time
-              left), before the dispatcher answers EINTR or restarts the call.
+              left), before the dispatcher answers EINTR or restarts the call;
+    uninterruptible: no signal ends the wait (a vfork parent's, as Linux's
+              wait_for_vfork_done); signals are taken once the call completes.
     """
 
     def __init__(self, queues: Iterable["WaitQueue"] = (), deadline: int | None = None,
                  host: Iterable[tuple[int, int]] = (), retry: Callable | None = None,
-                 what: str = "", on_interrupt: Callable | None = None):
+                 what: str = "", on_interrupt: Callable | None = None,
+                 uninterruptible: bool = False):
         self.queues = tuple(queues)
         self.deadline = deadline
         self.host = tuple(host)
         self.retry = retry
         self.on_interrupt = on_interrupt
+        self.uninterruptible = uninterruptible
         self.what = what or ", ".join(q.what for q in self.queues) or "a timer"
 
 

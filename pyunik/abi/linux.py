@@ -30,6 +30,7 @@ from .memfd import *
 from .mman import *
 from .openat2 import *
 from .page import *
+from .pidfd import *
 from .poll import *
 from .posix_types import *
 from .prctl import *

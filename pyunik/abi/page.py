@@ -18,3 +18,8 @@ ELF_ET_DYN_BASE = 0x555555554000
 
 # /proc/sys/vm/mmap_min_addr: CONFIG_DEFAULT_MMAP_MIN_ADDR as x86 distributions set it
 MMAP_MIN_ADDR = 0x10000
+
+# Documentation/admin-guide/mm/pagemap.rst (fs/proc/task_mmu.c): the flags of a
+# /proc/<pid>/pagemap entry, one u64 per page
+PM_PRESENT = 1 << 63
+PM_SWAP = 1 << 62

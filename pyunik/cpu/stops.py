@@ -91,7 +91,7 @@ class SliceTimer:
         with self._cond:
             if self._deadline is None or when < self._deadline:
                 self._deadline = when
-            if self._thread is None:
+            if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._loop, name="pyunik-slice",
                                                 daemon=True)
                 self._thread.start()

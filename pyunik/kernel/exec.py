@@ -341,14 +341,16 @@ def begin_new_exec(t, binary: Binary, image: Image, envp: list[bytes]) -> None:
     # exec_mm_release on the old memory: the robust list is walked; clear_child_tid
     # is written only where someone else still sees that memory (a vfork parent).
     old_mm = process.mm
-    shared = any(p is not process and p.mm is old_mm for p in kernel.processes.values())
+    shared = any(p is not process and p.mm is old_mm and p.exit_state is None
+                 for p in kernel.processes.values())
     if not shared:
         t.clear_child_tid = 0
     threads.release_futexes(t)
     t.robust_list = (0, 0)
     t.clear_child_tid = 0
     # unshare_files: a table shared with another process becomes this one's own.
-    if any(p is not process and p.fds is process.fds for p in kernel.processes.values()):
+    if any(p is not process and p.fds is process.fds and p.exit_state is None
+           for p in kernel.processes.values()):
         process.fds = process.fds.copy()
     # exec_mmap: the new address space, on its engine; the old engine stops when
     # this call returns and is closed after its run (unless a vfork parent has it).

@@ -4,7 +4,8 @@
 program found and checked with the process's credentials, #! followed, the ELF mapped
 into a new address space on its own CPU engine, the initial stack), then puts stdio in
 its fd table; `Kernel.run()`
-drives the CPU until the process exits or a fault kills it. System calls reach
+drives the CPUs of it and the processes it forks until it exits or a fault kills
+it; processes still alive then are killed (kernel/exit.py's release_all). System calls reach
 `_dispatch`, the hot path: decode through the table's compiled row, call the handler,
 turn a KernelError into -errno. When --strace, a syscall hook or an observer
 (--stats, --trace-out: trace/observer.py) is on, the engine calls `_dispatch_traced`
@@ -40,6 +41,7 @@ from ..wait import WouldBlock
 from .fdtable import FdTable
 from . import signals
 from . import exec as exec_
+from . import exit as exit_
 from .process import FsContext, Process, ProcessExit, Thread
 from .futex import FutexTable
 from .sched import Scheduler
@@ -81,15 +83,19 @@ class SyscallEvent:
 
 
 def _who(t: Thread) -> str:
-    """strace's prefix of a line: the thread's id once its process has several."""
-    return "[pid %d] " % t.tid if len(t.process.threads) > 1 else ""
+    """strace's prefix of a line: the thread's id once its process has several, or
+    there are several processes (strace -f)."""
+    if len(t.process.threads) > 1 or len(t.process.kernel.processes) > 1:
+        return "[pid %d] " % t.tid
+    return ""
 
 
 class Kernel:
     def __init__(self, config: Config | None = None):
         self.config = config or Config()
         self.table = SyscallTable()
-        self.processes: dict[int, Process] = {}
+        self.processes: dict[int, Process] = {}   # live processes and zombies, by pid
+        self.first: Process | None = None          # the one spawn() started
         self.next_pid = FIRST_PID
         self.boot_time = time.monotonic()
         self.ncpus = 1
@@ -192,13 +198,14 @@ class Kernel:
             fds.install_at(guest_fd, HostStream(host_fd, flags & ~os.O_CLOEXEC), False)
         thread = Thread(pid, process, binary.comm)
         self.processes[pid] = process
+        self.first = process
         self.current = thread
         self._dispatch = self._make_dispatch()
         process.engine.on_syscall = self._dispatch
         return process
 
     def syscall_callback(self):
-        """What a new engine's syscall callback is (execve's new address space)."""
+        """What a new engine's syscall callback is (kernel/fork.py, execve)."""
         return self._dispatch
 
     # ---- system calls ---------------------------------------------------------------------------
@@ -348,8 +355,8 @@ class Kernel:
         self.host_signals.append(sig)
         self.sched.notify()
         t = self.current
-        if t is None or self.exit_status is not None:
-            return
+        if t is None or self.exit_status is not None or t.process.exit_state is not None:
+            return                  # (a process that has just ended: its engine is gone)
         process = t.process
         action = process.sighand.actions[sig]
         fatal = action.handler == L.SIG_DFL and sig not in signals.DEFAULT_IGNORE
@@ -366,27 +373,24 @@ class Kernel:
         return result
 
     def take_host_signal(self, t: Thread) -> None:
-        """Send the oldest host signal to t's process (the run loop's safe point)."""
-        t.process.engine.on_syscall = self._dispatch
+        """Send the oldest host signal to the first process's process group, as the
+        terminal sends Ctrl-C to its foreground group (the run loop's safe point)."""
+        for p in self.processes.values():
+            if p.exit_state is None:
+                p.engine.on_syscall = self._dispatch
         sig = self.host_signals.pop(0)
-        signals.send(t.process, sig, signals.kill_info(sig, L.SI_KERNEL, 0, 0))
+        info = signals.kill_info(sig, L.SI_KERNEL, 0, 0)
+        group = self.first.pgid
+        for p in list(self.processes.values()):
+            if p.exit_state is None and (p is self.first or p.pgid == group):
+                signals.send(p, sig, info)
 
     def run(self) -> int:
-        """Run the spawned process to its end (kernel/sched.py drives the CPU);
-        returns the exit status in shell form (the exit code, or 128 + the signal
-        number)."""
+        """Run the spawned process and its descendants (kernel/sched.py drives the
+        CPUs) until the first process exits; returns its exit status in shell form
+        (the exit code, or 128 + the signal number)."""
         t = self.current
-        process = t.process
-        try:
-            fault, t = self.sched.run(t, process.entry)
-        except ProcessExit as e:
-            self._exit(process, e)
-            return self.exit_status
-        if fault is None:
-            # The engine stopped with no fault and no exit: a hlt or the like,
-            # which Linux answers with SIGSEGV (#GP in user mode).
-            fault = GuestFault("segv", process.engine.reg("rip"), "exec")
-        self._fatal_fault(t, fault)
+        self.sched.run(t, t.process.entry)
         return self.exit_status
 
     def exit_thread(self, t: Thread, status: int) -> None:
@@ -394,35 +398,46 @@ class Kernel:
         from .threads import exit_thread
         exit_thread(t, status)
 
-    def _fatal_fault(self, t: Thread, fault: GuestFault) -> None:
-        """A CPU fault. Signal delivery (SIGSEGV to a guest handler) goes here; for now
-        every fault takes the default action: a crash report and death by signal."""
+    def fatal_fault(self, t: Thread, fault: GuestFault | None) -> None:
+        """A CPU fault with no handler (None: the CPU stopped by itself, at a hlt
+        or the like, which Linux answers with SIGSEGV, #GP in user mode): a crash
+        report (for the first process: another's death is its parent's to report,
+        through wait, as on Linux) and death by signal (raises ProcessExit)."""
+        if fault is None:
+            fault = GuestFault("segv", t.process.engine.reg("rip"), "exec")
         sig = _FAULT_SIGNAL[fault.kind]
-        if self.config.crash_report:
+        if self.config.crash_report and t.process is self.first:
             crash.report(t, fault, sig, self.config.warn)
-        self._exit(t.process, ProcessExit(0, signal=sig, core=True))
+        raise ProcessExit(0, signal=sig, core=True)
+
+    def process_exit(self, process: Process, e: ProcessExit) -> bool:
+        """process has exited (the run loop caught e). True when it was the first
+        process: the run ends, and every process still alive is killed."""
+        if process is not self.first:
+            exit_.exit_process(process, e)
+            return False
+        self._exit(process, e)
+        return True
 
     def _exit(self, process: Process, e: ProcessExit) -> None:
+        """The end of the run: the first process has exited and pyunik reaps it;
+        the processes still alive are killed (kernel/exit.py's release_all)."""
         out = self.config.strace
         if out is not None:
+            prefix = "[pid %d] " % process.pid if len(self.processes) > 1 else ""
             if e.signal:
-                out.write("+++ killed by %s%s +++\n" % (L.signal_name(e.signal),
-                                                       " (core dumped)" if e.core else ""))
+                out.write("%s+++ killed by %s%s +++\n" % (prefix, L.signal_name(e.signal),
+                                                         " (core dumped)" if e.core else ""))
             else:
-                out.write("+++ exited with %d +++\n" % e.status)
+                out.write("%s+++ exited with %d +++\n" % (prefix, e.status))
             out.flush()
         self.exit_signal = e.signal
         self.exit_status = 128 + e.signal if e.signal else e.status
-        for thread in process.threads:
-            thread.state = "dead"
-        process.fds.close_all()
-        exec_.release_exe(process)
-        process.mm.free_all()
-        if len(self.processes) == 1:
-            # The last process is gone: filesystems give back what they hold on the
-            # host (hostfs's cached file descriptors, its mount root).
-            for m in self.vfs.mount_table():
-                close = getattr(m.fs, "close", None)
-                if close is not None:
-                    close()
-            self.sched.close()
+        exit_.release_all(self)
+        # Every process is gone: filesystems give back what they hold on the host
+        # (hostfs's cached file descriptors, its mount root).
+        for m in self.vfs.mount_table():
+            close = getattr(m.fs, "close", None)
+            if close is not None:
+                close()
+        self.sched.close()

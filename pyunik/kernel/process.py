@@ -34,12 +34,26 @@ from .signals import SigPending
 
 
 class ProcessExit(Exception):
-    """Raised by exit/exit_group (and fatal signals) to leave the CPU loop."""
+    """Raised by exit/exit_group (and fatal signals) to leave the CPU loop: the
+    process of the thread the kernel was running ends, or `process` when given."""
 
-    def __init__(self, status: int, signal: int = 0, core: bool = False):
+    def __init__(self, status: int, signal: int = 0, core: bool = False, process=None):
         self.status = status      # exit code (0..255) when signal == 0
         self.signal = signal      # the killing signal, or 0
         self.core = core
+        self.process = process
+
+    @property
+    def wait_status(self) -> int:
+        """The status wait(2) reports: the code << 8, or the signal. pyunik writes
+        no core files, so the core-dump bit (0x80) is never set, as on a Linux whose
+        RLIMIT_CORE is 0."""
+        if self.signal:
+            return self.signal
+        return (self.status & 0xFF) << 8
+
+
+ZOMBIE, REAPED = "zombie", "reaped"
 
 
 class ThreadExit(Exception):
@@ -156,7 +170,22 @@ class Process:
         self.argv: list[bytes] = []
         self.envp: list[bytes] = []
         self.entry = 0
-        # A vfork parent waits here until this child has exec'd or exited.
+        # Its place among processes (kernel/fork.py, kernel/exit.py). `parent` is None
+        # for pyunik's imaginary init (pid 1), which reaps orphans at once.
+        self.parent: Process | None = None
+        self.children: list[Process] = []
+        self.exit_signal = L.SIGCHLD     # what the parent is sent at exit (clone's CSIGNAL)
+        self.exit_state = None           # None alive, ZOMBIE until reaped, then REAPED
+        self.wait_status = 0             # the zombie's status, as wait(2) reports it
+        self.cpu_ns = 0                  # the zombie's CPU time, all threads
+        self.children_cpu_ns = 0         # reaped children's (and theirs): RUSAGE_CHILDREN
+        self.maxrss = 0                  # its peak mapped size at exit, in KiB
+        self.children_maxrss = 0         # the largest reaped child's, in KiB
+        # Job control (kernel/jobs.py): the stop or continue not yet reported to wait.
+        self.stop_report = 0             # the stopping signal, until a wait takes it
+        self.continue_report = False
+        self.child_wait = WaitQueue("a child to change state")   # wait4, waitid
+        self.exit_waiters = WaitQueue("a process to exit")         # pidfd poll
         self.vfork_done = WaitQueue("a vfork child to exec or exit")
 
     @property

@@ -1,11 +1,18 @@
 """The scheduler: which guest thread runs, what parked threads wait for, and the
-run loop that drives the CPU.
+run loop that drives the CPUs.
 
-Threads of a process share its engine (cpu/engine.py) and take turns on it: the
-running thread's registers live in the engine, every other thread's in its saved
-`CpuContext` (cpu/context.py). A switch saves one and restores the other, and is
-made only when the next thread is not the one whose registers the engine holds
-(`on_cpu`), so a single thread that blocks and wakes never pays for it.
+One scheduler runs every thread of every process. Threads of a process share its
+engine (cpu/engine.py) and take turns on it; each process has an engine of its own
+(two processes share one only while a vfork child runs on its parent's memory).
+Each engine holds the registers of the last thread that ran on it (`loaded`);
+every other thread's are in its saved `CpuContext` (cpu/context.py). Switching to
+a thread restores its context only when its engine holds another thread's (saving
+that one first), so a single thread that blocks and wakes never pays for it, and
+neither does switching between processes on different engines.
+
+A process ends alone (exit_group, a fatal signal, a fault with no handler: the
+ProcessExit is caught here and kernel/exit.py makes it a zombie); the run ends when
+the first process does (Kernel.process_exit).
 
 A thread leaves the CPU when
 - its system call must wait: the handler raised `WouldBlock` (pyunik/wait.py)
@@ -31,7 +38,8 @@ WouldBlock parks it again. When no thread is runnable, the scheduler waits in on
 `selectors` call on the host fds parked threads name, the next deadline and its
 wake-up pipe (which host signals write to): an idle guest costs no host CPU. When
 nothing at all could wake any thread, it says so in one line naming each thread and
-what it waits for, and the process ends as if killed by SIGKILL.
+what it waits for, and the run ends as if the first process were killed by
+SIGKILL.
 
 Before a thread runs (at the start of each run of the loop), its deliverable
 signals are delivered (kernel/delivery.py), so a signal made pending by a system
@@ -130,6 +138,7 @@ class Scheduler:
         self.timers: list = []
         self._seq = 0
         self.on_cpu = None
+        self.loaded: dict = {}    # engine -> the thread whose registers it holds
         self.switches = 0
         self._resched = False     # the running thread needs no stop for a woken one
         self._last_switch = 0.0   # time.monotonic() of the last switch
@@ -167,6 +176,19 @@ class Scheduler:
         self.runq.append(t)
         self._start_slice()
 
+    def forget(self, t) -> None:
+        """t ends where it is (its process is exiting): off every wait queue, its
+        parked call dropped, never run again (the run queue skips the dead)."""
+        if t.state == BLOCKED and t.blocked is not None:
+            for q in t.blocked.wait.queues:
+                q.remove(t)
+        t.blocked = None
+        t.state = DEAD
+
+    def drop_engine(self, engine) -> None:
+        """engine's process has gone: forget whose registers it held."""
+        self.loaded.pop(engine, None)
+
     def _start_slice(self) -> None:
         """Another thread waits for the CPU: the running one (in a system call,
         running unbudgeted) stops at the call's end, to run again budgeted."""
@@ -195,6 +217,7 @@ class Scheduler:
     def _release_retired(self) -> None:
         while self.retired:
             mm = self.retired.pop()
+            self.drop_engine(mm.engine)
             mm.free_all()
             mm.engine.close()
 
@@ -322,8 +345,8 @@ class Scheduler:
         r11 the flags; the thread goes on after the syscall instruction."""
         values = {"rax": result & 0xFFFFFFFFFFFFFFFF, "rcx": regs[7] + 2, "r11": regs[8],
                   "rip": regs[7] + 2}
-        if self.on_cpu is t:
-            engine = t.process.engine
+        engine = t.process.engine
+        if self.loaded.get(engine) is t:
             for name, value in values.items():
                 engine.set_reg(name, value)
         else:
@@ -331,86 +354,115 @@ class Scheduler:
 
     # ---- the run loop ----------------------------------------------------------------
 
-    def run(self, first, pc: int):
-        """Run the kernel's threads from `first` at pc until the process exits
-        (ProcessExit propagates) or a thread faults (the fault and the thread are
-        returned)."""
+    def run(self, first, pc: int) -> None:
+        """Run the kernel's threads, of every process, from `first` at pc until the
+        first process has exited (Kernel.process_exit says so). A process whose
+        thread exits (exit_group, a fatal signal, a fault with no handler) ends
+        alone; the run goes on with the next thread of any process."""
         kernel = self.kernel
         t = first
         engine = t.process.engine
         engine.set_reg("rip", pc)
+        self.loaded[engine] = t
         t.state = RUNNING
         self.on_cpu = t
         kernel.current = t
         while True:
-            engine = t.process.engine          # execve gives the process a new one
-            if kernel.host_signals:
-                kernel.take_host_signal(t)
-            self._kernel_stop = False
-            if t.restart is not None or t.saved_sigmask is not None or \
-                    signals.deliverable(t):
-                delivery.deliver(t)
-            if engine.block_stops:
-                # A host timer ends the slice, at no cost to guest code; and, with
-                # no other thread waiting, the run at the next deadline.
-                budgeted = False
-                self._resched = bool(self.runq)
-                if self._resched:
-                    engine.preempt_in(SLICE_SECONDS)
-                elif self._deadline_pending():
-                    # (at least MIN_TIMER_SECONDS: a deadline already past stops the
-                    # run as soon as it starts, which the timer repeats until it ends)
-                    self._resched = True
-                    engine.preempt_in(max(MIN_TIMER_SECONDS, (self.timers[0][0] -
-                                                              time.monotonic_ns()) / 1e9))
-            else:
-                budgeted = bool(self.runq) or self._deadline_pending() or \
-                    time.monotonic() - self._last_switch < BUDGET_LINGER
-                self._resched = budgeted     # a budgeted run ends by itself
-            self.run_start = time.thread_time_ns()
             try:
-                fault = engine.run(engine.reg("rip"), SLICE if budgeted else 0)
-            except ThreadExit as e:
-                self._release_retired()
-                self._account(t)
-                t.process.exited_cpu_ns += t.cpu_ns
-                kernel.exit_thread(t, e.status)
-                self.on_cpu = None
-                self.leaving = "exited"
-                t = self._switch(self._next())
-                continue
-            if self.retired:
-                self._release_retired()
+                if t is None:
+                    t = self._switch(self._next())
+                self._run_once(t, t.process.engine)
+                if self.on_cpu is not t or t.state != RUNNING:
+                    t = None                    # it left the CPU: the next one runs
+            except ProcessExit as e:
+                process = e.process or kernel.current.process
+                if kernel.process_exit(process, e):
+                    return
+                t = None
+
+    def _run_once(self, t, engine) -> None:
+        """One run of t on engine: signals delivered first, then guest code until a
+        stop. Returns with t still running (its run goes on), or having left the CPU
+        (parked, preempted, yielded, exited: the caller picks the next thread)."""
+        kernel = self.kernel
+        if self.loaded.get(engine) is not t:
+            self.loaded[engine] = t        # execve gave t a new engine, registers set
+        if kernel.host_signals:
+            kernel.take_host_signal(t)
+        self._kernel_stop = False
+        if t.restart is not None or t.saved_sigmask is not None or \
+                signals.deliverable(t):
+            delivery.deliver(t)
+        if engine.block_stops:
+            # A host timer ends the slice, at no cost to guest code; and, with
+            # no other thread waiting, the run at the next deadline.
+            budgeted = False
+            self._resched = bool(self.runq)
+            if self._resched:
+                engine.preempt_in(SLICE_SECONDS)
+            elif self._deadline_pending():
+                # (at least MIN_TIMER_SECONDS: a deadline already past stops the
+                # run as soon as it starts, which the timer repeats until it ends)
+                self._resched = True
+                engine.preempt_in(max(MIN_TIMER_SECONDS, (self.timers[0][0] -
+                                                          time.monotonic_ns()) / 1e9))
+        else:
+            budgeted = bool(self.runq) or self._deadline_pending() or \
+                time.monotonic() - self._last_switch < BUDGET_LINGER
+            self._resched = budgeted     # a budgeted run ends by itself
+        self.run_start = time.thread_time_ns()
+        try:
+            fault = engine.run(engine.reg("rip"), SLICE if budgeted else 0)
+        except ThreadExit as e:
+            self._release_retired()
             self._account(t)
-            if fault is not None:
-                if kernel.observer is not None:
-                    kernel.observer.fault(t, fault)
-                if delivery.fault(t, fault):
-                    continue
-                return fault, t
-            stopped_for_slice = self._resched and not budgeted and not engine.block_stops
-            if t.state == RUNNING and not engine.preempted and not stopped_for_slice:
-                if kernel.host_signals or self._kernel_stop:
-                    continue
-                return None, t          # stopped by itself: a hlt or the like
+            t.process.exited_cpu_ns += t.cpu_ns
+            kernel.exit_thread(t, e.status)
+            self.on_cpu = None
+            self.leaving = "exited"
+            return
+        except ProcessExit:
+            self._release_retired()
+            self._account(t)
+            self.leaving = "exited"
+            raise
+        if self.retired:
+            self._release_retired()
+        self._account(t)
+        if fault is not None:
             if kernel.observer is not None:
-                self.leaving = leaving_reason(t)
-            if t.state != BLOCKED:      # a slice ended, or it yielded
-                t.state = RUNNABLE
-                self.runq.append(t)
-            t = self._switch(self._next())
+                kernel.observer.fault(t, fault)
+            if delivery.fault(t, fault):
+                return
+            kernel.fatal_fault(t, fault)        # raises ProcessExit
+        stopped_for_slice = self._resched and not budgeted and not engine.block_stops
+        if t.state == RUNNING and not engine.preempted and not stopped_for_slice:
+            if kernel.host_signals or self._kernel_stop:
+                return
+            kernel.fatal_fault(t, None)         # stopped by itself: a hlt or the like
+        if t.state == RUNNING and t.process.engine is not engine:
+            return                              # execve: on to its new engine
+        if kernel.observer is not None:
+            self.leaving = leaving_reason(t)
+        if t.state != BLOCKED:      # a slice ended, or it yielded
+            t.state = RUNNABLE
+            self.runq.append(t)
 
     def _switch(self, t):
-        """Make t the running thread: its registers into the engine."""
+        """Make t the running thread: its registers into its engine, unless the
+        engine holds them already (each engine holds one thread's registers: the
+        last that ran on it)."""
         if self.on_cpu is not t:
             engine = t.process.engine
-            old = self.on_cpu
-            if old is not None and old.state != DEAD:
-                old.ctx = engine.save_context(old.ctx)
-            engine.restore_context(t.ctx)
-            self.on_cpu = t
+            held = self.loaded.get(engine)
+            if held is not t:
+                if held is not None and held.state != DEAD and held.process.engine is engine:
+                    held.ctx = engine.save_context(held.ctx)
+                engine.restore_context(t.ctx)
+                self.loaded[engine] = t
             if self.kernel.observer is not None:
-                self.kernel.observer.switch(old, t, self.leaving)
+                self.kernel.observer.switch(self.on_cpu, t, self.leaving)
+            self.on_cpu = t
             self.switches += 1
             self._last_switch = time.monotonic()
         t.state = RUNNING
@@ -479,17 +531,31 @@ class Scheduler:
                 self.wake(t)
 
     def _deadlock(self, parked) -> None:
-        """Nothing can ever wake any thread: one line naming each and what it waits
-        for, then the end of the process as if killed (Linux would hang)."""
+        """Nothing can ever wake any thread: one line naming each (of every process)
+        and what it waits for, then the end of the run as if the first process were
+        killed (Linux would hang)."""
         kernel = self.kernel
         if not kernel.config.quiet:
+            several = len({t.process for t in parked}) > 1
             if len(parked) == 1:
                 what = parked[0].blocked.wait.what
             else:
-                what = "; ".join("thread %d: %s" % (t.tid, t.blocked.wait.what)
+                what = "; ".join("%s: %s" % (_name(t, several), t.blocked.wait.what)
                                  for t in parked)
             tid = parked[0].tid if len(parked) == 1 else parked[0].process.pid
+            if several:
+                tid = kernel.first.pid
             kernel.config.warn.write("pyunik: guest %d would wait forever (%s): deadlock\n"
                                      % (tid, what))
             kernel.config.warn.flush()
-        raise ProcessExit(0, signal=L.SIGKILL)
+        raise ProcessExit(0, signal=L.SIGKILL, process=kernel.first)
+
+
+def _name(t, several: bool) -> str:
+    """A parked thread in the deadlock line: "thread T" within one process, "pid P"
+    (its main thread) or "pid P thread T" among several."""
+    if not several:
+        return "thread %d" % t.tid
+    if t.tid == t.process.pid:
+        return "pid %d" % t.tid
+    return "pid %d thread %d" % (t.process.pid, t.tid)

@@ -182,6 +182,8 @@ def wake_for_signal(t) -> None:
     call, where the signal is delivered; a runnable one takes it when it resumes."""
     sched = t.process.kernel.sched
     if t.state == "blocked":
+        if t.blocked.wait.uninterruptible:
+            return
         t.blocked.interrupted = True
         sched.wake(t)
     elif t.state == "running" and sched.on_cpu is t:

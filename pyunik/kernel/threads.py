@@ -5,9 +5,8 @@ A new thread shares everything of its process (memory and engine, fds, fs, signa
 handlers: a Thread holds only what Linux keeps per task) and starts as a copy of
 the caller's registers at the syscall's return, with rax 0, its own stack (the
 stack argument) and, with CLONE_SETTLS, its own thread pointer (fs base). It waits
-on the scheduler's run queue (kernel/sched.py). A clone that would make a new
-process (no CLONE_VM, or CLONE_VM without CLONE_THREAD as vfork and posix_spawn
-do) is ENOSYS: processes come with fork.
+on the scheduler's run queue (kernel/sched.py). A clone without CLONE_THREAD makes
+a new process instead (kernel/fork.py).
 
 At a thread's exit its robust futex list is walked (FUTEX_OWNER_DIED on each lock it
 held, one waiter woken), then CLONE_CHILD_CLEARTID's word is cleared and one
@@ -83,7 +82,7 @@ def clone_thread(t, flags: int, stack: int, parent_tid: int, child_tid: int,
 def read_clone_args(t, uargs: int, size: int) -> tuple:
     """clone3's struct clone_args, checked as copy_clone_args_from_user and
     clone3_args_valid check it; returns (flags, exit_signal, stack top, tls,
-    parent_tid, child_tid)."""
+    parent_tid, child_tid, pidfd)."""
     if size > L.PAGE_SIZE:
         raise KernelError(E2BIG)
     if size < L.CLONE_ARGS_SIZE_VER0:
@@ -112,7 +111,7 @@ def read_clone_args(t, uargs: int, size: int) -> tuple:
         raise KernelError(EINVAL)
     if set_tid or flags & (L.CLONE_INTO_CGROUP | L.CLONE_CLEAR_SIGHAND | L.CLONE_NEWTIME):
         raise KernelError(ENOSYS)
-    return flags, exit_signal, stack + stack_size, tls, parent_tid, child_tid
+    return flags, exit_signal, stack + stack_size, tls, parent_tid, child_tid, pidfd
 
 
 # ---- exit -----------------------------------------------------------------------------

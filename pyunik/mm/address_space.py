@@ -622,6 +622,59 @@ class AddressSpace(UserMemory):
             if size:
                 v.file.write(offset, self.engine.read(a, size))
 
+    # ---- fork(2) -----------------------------------------------------------------------------
+
+    def fork(self, engine) -> "AddressSpace":
+        """A copy of this address space on engine (a new CPU), for a child process
+        (Linux's dup_mmap): every VMA at the same place with the same protection;
+        private pages copied now (only those the host holds: pages never touched stay
+        zero-fill, so a sparse mapping costs nothing), MAP_SHARED pages shared (the
+        child maps the very same host pages: host.share), the brk, the stack and
+        argument bounds kept. The copy is eager, not copy-on-write:
+        benchmarks/README.md gives its cost."""
+        child = AddressSpace(engine, self.limit)
+        for name in ("mmap_base", "start_brk", "brk", "start_stack", "arg_start", "arg_end",
+                     "env_start", "env_end", "_free_below"):
+            setattr(child, name, getattr(self, name))
+        copies = []
+        try:
+            for v in self.vmas:
+                copies.append(child._copy_of(v, self._heap))
+        except host.HostMemoryError:
+            child._replace([], copies)
+            child.free_all()
+            raise KernelError(ENOMEM) from None
+        child._replace([], copies)
+        child.mapped = self.mapped
+        for v in copies:
+            child._engine_map(v)
+        return child
+
+    def _copy_of(self, v: VMA, parent_heap) -> VMA:
+        """v of the parent as this (the child's) VMA, its host memory made (see fork)."""
+        size = v.end - v.start
+        shared = v.flags & L.MAP_TYPE != L.MAP_PRIVATE
+        if v.reserve is not None and v.reserve is parent_heap:
+            if self._heap is None:
+                self._heap = host.HostReserve(HEAP_RESERVE)
+            reserve = self._heap
+            dst = reserve.commit(v.host - parent_heap.base, size)
+        else:
+            dst = self.windows.host_for(v.start, size)
+            reserve = self.windows if dst is not None else None
+        if shared:
+            ptr = host.share(v.host, size, dst)
+        else:
+            ptr = dst if dst is not None else host.allocate(size)
+            if v.host_backed:
+                host.copy(ptr, v.host, size)       # a file's pages: read them all
+            else:
+                host.copy_populated(ptr, v.host, size)
+        w = VMA(v.start, v.end, v.prot, v.flags, ptr, v.name, reserve, v.file, v.offset,
+                v.may_write, v.host_backed and shared)
+        w.code = v.code
+        return w
+
     def free_all(self) -> None:
         """Give every host page back (the process is gone)."""
         for v in self.vmas:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import os
 
+from ..abi.page import PM_PRESENT, PM_SWAP
 from ..abi.mman import (MADV_DONTNEED as _MADV_DONTNEED, MAP_ANONYMOUS as _MAP_ANON,
                         MAP_FIXED as _MAP_FIXED, MAP_NORESERVE as _MAP_NORESERVE,
                         MAP_PRIVATE as _MAP_PRIVATE, MAP_SHARED as _MAP_SHARED,
@@ -107,6 +108,42 @@ def residency(ptr: int, size: int) -> bytes:
 
 def copy(dst: int, src: int, size: int) -> None:
     ctypes.memmove(dst, src, size)
+
+
+def share(ptr: int, size: int, dst: int | None = None) -> int:
+    """A second host mapping of the same pages as the MAP_SHARED host mapping at ptr
+    (mremap with old_size 0, which Linux offers for shareable mappings), at dst when
+    given (replacing what is mapped there). Each mapping is unmapped on its own, so
+    two address spaces can hold the same shared memory with separate lifetimes."""
+    flags = _MREMAP_MAYMOVE | (_MREMAP_FIXED if dst is not None else 0)
+    return _check(_mremap(ptr, 0, size, flags, None if dst is None else ctypes.c_void_p(dst)))
+
+
+def populated_runs(ptr: int, size: int) -> list[tuple[int, int]]:
+    """The runs (offset, length) of [ptr, ptr+size) whose pages the host holds (in
+    memory or swapped out), from /proc/self/pagemap: pages never touched read as zero
+    and need no copy. The whole range when pagemap cannot be read."""
+    import numpy as np
+    pages = size >> 12
+    try:
+        with open("/proc/self/pagemap", "rb", buffering=0) as f:
+            raw = os.pread(f.fileno(), pages * 8, (ptr >> 12) * 8)
+    except OSError:
+        return [(0, size)]
+    if len(raw) != pages * 8:
+        return [(0, size)]
+    used = (np.frombuffer(raw, dtype=np.uint64) & np.uint64(PM_PRESENT | PM_SWAP)) != 0
+    if not used.any():
+        return []
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], used, [False])).astype(np.int8)))
+    return [(int(a) << 12, int(b - a) << 12) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def copy_populated(dst: int, src: int, size: int) -> None:
+    """Copy the host pages of [src, src+size) that hold anything to dst (fresh
+    zeroed pages): a private anonymous range, as fork copies it."""
+    for offset, length in populated_runs(src, size):
+        ctypes.memmove(dst + offset, src + offset, length)
 
 
 def map_file_at(ptr: int, fd: int, offset: int, size: int, shared: bool, writable: bool) -> int:

@@ -1,8 +1,8 @@
-"""Credentials, priorities, process groups and waiting: the small process calls.
+"""Credentials, priorities and process groups: the small process calls.
 
-The rules are Linux's (kernel/sys.c, kernel/exit.c): an unprivileged process may set
-its user and group ids only to its real, effective or saved ones; root may set any.
-pyunik has one process per kernel for now, so waiting finds no child (ECHILD).
+The rules are Linux's (kernel/sys.c): an unprivileged process may set its user and
+group ids only to its real, effective or saved ones; root may set any. Waiting for
+children is kernel/syscalls/wait.py's.
 
 Layer: kernel, syscall handlers. Calls: the process's credentials
 (kernel/credentials.py) and abi/.
@@ -11,15 +11,13 @@ Layer: kernel, syscall handlers. Calls: the process's credentials
 from __future__ import annotations
 
 import time
-from errno import EACCES, ECHILD, EINVAL, EPERM, ESRCH
+from errno import EACCES, EINVAL, EPERM, ESRCH
 
 from ...abi.limits import NGROUPS_MAX
 from ...abi.posix_types import UINT as _U32
 from ...abi.resource import PRIO_PGRP, PRIO_PROCESS, PRIO_USER
 from ...abi.sched import SCHED_OTHER
 from ...abi.time import TMS
-from ...abi.wait import (__WALL, __WCLONE, __WNOTHREAD, P_ALL, P_PGID, P_PID, P_PIDFD,
-                         WCONTINUED, WEXITED, WNOHANG, WSTOPPED, WUNTRACED)
 from ...errors import KernelError
 from .. import clocks
 
@@ -220,13 +218,13 @@ def sys_getcpu(t, cpu, node, cache):
 
 
 def sys_times(t, buf):
-    """times(2): clock ticks (100 Hz) of the process's guest CPU time (all of it
-    user time: kernel/clocks.py); the return value counts ticks from 1 at the
-    kernel's boot (an arbitrary point, as Linux says, but never 0 or negative, which
-    callers could take for an error)."""
+    """times(2): clock ticks (100 Hz) of the process's guest CPU time and its
+    waited-for children's (all of it user time: kernel/clocks.py); the return value
+    counts ticks from 1 at the kernel's boot (an arbitrary point, as Linux says, but
+    never 0 or negative, which callers could take for an error)."""
     if buf:
         user = clocks.process_cpu_ns(t.process) // 10000000
-        t.mm.write(buf, TMS.pack(user, 0, 0, 0))
+        t.mm.write(buf, TMS.pack(user, 0, t.process.children_cpu_ns // 10000000, 0))
     return 1 + int((time.monotonic() - t.process.kernel.boot_time) * 100)
 
 
@@ -262,18 +260,3 @@ def sys_setsid(t):
         raise KernelError(EPERM)
     p.sid = p.pgid = p.pid
     return p.sid
-
-
-def sys_wait4(t, pid, status, options, rusage):
-    """wait4(2): with no child process there is nothing to wait for (ECHILD)."""
-    if options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD):
-        raise KernelError(EINVAL)
-    raise KernelError(ECHILD)
-
-
-def sys_waitid(t, idtype, id_, infop, options, rusage):
-    """waitid(2): with no child process there is nothing to wait for (ECHILD)."""
-    if not options & (WEXITED | WSTOPPED | WCONTINUED) or \
-            idtype not in (P_ALL, P_PID, P_PGID, P_PIDFD):
-        raise KernelError(EINVAL)
-    raise KernelError(ECHILD)

@@ -14,7 +14,7 @@ from errno import EINVAL, EPERM, ESRCH
 from ...abi import linux as L
 from ...errors import KernelError
 from .. import clocks
-from .. import threads
+from .. import fork, threads
 from ..process import ProcessExit, ThreadExit
 
 
@@ -27,19 +27,38 @@ def sys_exit(t, status):
 
 
 def sys_clone(t, flags, stack, parent_tid, child_tid, tls):
-    """clone(2): a new thread of the caller's process (kernel/threads.py); a new
-    process is ENOSYS until fork."""
+    """clone(2): a thread of the caller's process with CLONE_THREAD
+    (kernel/threads.py), else a new process (kernel/fork.py) whose exit signal is
+    the flags' low byte; with CLONE_PIDFD, parent_tid receives the pidfd."""
+    flags &= 0xFFFFFFFF
     threads.check_flags(flags)
     if flags & L.CLONE_PIDFD and flags & L.CLONE_PARENT_SETTID:
         raise KernelError(EINVAL)          # both would use parent_tid
-    return threads.clone_thread(t, flags, stack, parent_tid, child_tid, tls)
+    if flags & L.CLONE_THREAD:
+        return threads.clone_thread(t, flags, stack, parent_tid, child_tid, tls)
+    return fork.clone_process(t, flags & ~L.CSIGNAL, flags & L.CSIGNAL, stack, parent_tid,
+                              child_tid, tls, parent_tid)
 
 
 def sys_clone3(t, uargs, size):
     """clone3(2): struct clone_args checked as Linux does, then as clone."""
-    flags, _, stack, tls, parent_tid, child_tid = threads.read_clone_args(t, uargs, size)
+    flags, exit_signal, stack, tls, parent_tid, child_tid, pidfd = \
+        threads.read_clone_args(t, uargs, size)
     threads.check_flags(flags)
-    return threads.clone_thread(t, flags, stack, parent_tid, child_tid, tls)
+    if flags & L.CLONE_THREAD:
+        return threads.clone_thread(t, flags, stack, parent_tid, child_tid, tls)
+    return fork.clone_process(t, flags, exit_signal, stack, parent_tid, child_tid, tls, pidfd)
+
+
+def sys_fork(t):
+    """fork(2): clone(SIGCHLD) — a copy of the caller."""
+    return fork.clone_process(t, 0, L.SIGCHLD, 0, 0, 0, 0)
+
+
+def sys_vfork(t):
+    """vfork(2): clone(CLONE_VM|CLONE_VFORK|SIGCHLD) — the child runs on the caller's
+    memory while the caller waits for it to exec or exit."""
+    return fork.clone_process(t, L.CLONE_VM | L.CLONE_VFORK, L.SIGCHLD, 0, 0, 0, 0)
 
 
 def sys_exit_group(t, status):
@@ -215,11 +234,16 @@ def sys_setrlimit(t, resource, rlim):
 
 def sys_getrusage(t, who, usage):
     """getrusage(2): the guest CPU time of the process or thread (all of it user
-    time: kernel/clocks.py); no children yet, so RUSAGE_CHILDREN is all zeros."""
+    time: kernel/clocks.py); RUSAGE_CHILDREN that of the children waited for (and
+    their waited-for descendants), with the largest one's size."""
     if who not in (L.RUSAGE_SELF, L.RUSAGE_CHILDREN, L.RUSAGE_THREAD):
         raise KernelError(EINVAL)
     fields = [0] * 18
-    if who != L.RUSAGE_CHILDREN:
+    if who == L.RUSAGE_CHILDREN:
+        ns = t.process.children_cpu_ns
+        fields[0], fields[1] = ns // 1000000000, ns % 1000000000 // 1000
+        fields[4] = t.process.children_maxrss
+    else:
         ns = clocks.thread_cpu_ns(t) if who == L.RUSAGE_THREAD else \
             clocks.process_cpu_ns(t.process)
         fields[0], fields[1] = ns // 1000000000, ns % 1000000000 // 1000

@@ -127,9 +127,10 @@ def _send(t, process, sig, info, thread=None):
 
 
 def _own(t, pid):
-    """The process pid names, if it is one of the kernel's."""
+    """The process pid names, if it is one of the kernel's (a zombie too: a signal
+    to it succeeds and is dropped, as Linux's to a zombie thread group)."""
     process = t.process.kernel.processes.get(pid)
-    if process is None or not process.threads:
+    if process is None or not process.threads and process.exit_state is None:
         raise KernelError(ESRCH)
     return process
 

@@ -22,7 +22,7 @@ from typing import Callable
 
 from ...abi.syscall_numbers import NAMES
 from . import (cred, epoll, execve, files, fs, futex, inotify, mm, poll, proc, signal,
-               time, timers)
+               time, timers, wait)
 from .args import (Argv, DirFd, Enum, Envp, Fd, Flags, InBuf, InIovec, Int, Kind, Mode,
                    Off, OutBuf, OutIovec, Path, Ptr, Request, Signal, Size, UInt, ULong)
 
@@ -72,12 +72,15 @@ TIMERS = ("fired from the scheduler's deadline heap, no host thread per timer; a
           "computing alone is stopped at the next deadline by the engine's slice timer "
           "(an instruction budget where the engine cannot stop on a block boundary); "
           "CPU-time timers are checked at the soonest wall time they could expire")
-NO_CHILDREN = ("no process has children yet (fork/clone come later): ECHILD after "
-               "Linux's argument checks")
 EXECVE = ("the same pid, new address space on a new engine; de_thread, close-on-exec, "
           "handlers reset, #! (5 deep), ETXTBSY, E2BIG as Linux; no set-user-ID or "
           "file capabilities (AT_SECURE stays 0); the automatic image learns exec'd host "
           "programs (README)")
+VFORK = ("the vfork parent waits uninterruptibly until the child execs or exits; "
+         "a SIGKILL for it is taken only then")
+RUSAGE_CHILD = ("the child's rusage has its CPU time (all user time) and peak mapped "
+                "size; the fault, I/O and switch counts are 0; no core files are "
+                "written, so WCOREDUMP is never set (as with RLIMIT_CORE 0)")
 MLOCK = ("checked as Linux does (mapped range, RLIMIT_MEMLOCK); the host is not asked "
          "to pin guest pages")
 EVENTFD = ("a blocking read at zero or write past the maximum parks the thread until "
@@ -144,14 +147,18 @@ ROWS = [
     row(39, "getpid", proc.sys_getpid),
     row(40, "sendfile", fs.sys_sendfile, Fd, Fd, Ptr, Size),
     row(56, "clone", proc.sys_clone, ULong, Ptr, Ptr, Ptr, ULong,
-        status=PARTIAL, note="threads (CLONE_VM|FS|FILES|SIGHAND|THREAD, SETTLS, "
+        status=PARTIAL, note="threads (CLONE_THREAD) and processes (fork's copy of the "
+                             "memory on a new CPU engine, or CLONE_VM's shared one; "
+                             "CLONE_FILES, FS, SIGHAND, VFORK, PARENT, PIDFD, SETTLS, "
                              "PARENT/CHILD_SETTID, CHILD_CLEARTID) with Linux's EINVAL "
-                             "checks; a new process (fork, vfork, posix_spawn) is ENOSYS"),
+                             "checks; namespaces are ENOSYS; " + VFORK),
+    row(57, "fork", proc.sys_fork),
+    row(58, "vfork", proc.sys_vfork, status=PARTIAL, note=VFORK),
     row(59, "execve", execve.sys_execve, Path, Argv, Envp,
         status=PARTIAL, note=EXECVE),
     row(60, "exit", proc.sys_exit, Int),
-    row(61, "wait4", cred.sys_wait4, Int, Ptr, Flags(table="wait"), Ptr,
-        status=PARTIAL, note=NO_CHILDREN),
+    row(61, "wait4", wait.sys_wait4, Int, Ptr, Flags(table="wait"), Ptr,
+        status=PARTIAL, note=RUSAGE_CHILD),
     row(62, "kill", signal.sys_kill, Int, Signal,
         status=PARTIAL, note="one process per kernel: kill(-1) finds no other (ESRCH); "
                              "SIG_DFL of the stop signals ignores them"),
@@ -301,8 +308,8 @@ ROWS = [
     row(233, "epoll_ctl", epoll.sys_epoll_ctl, Fd, Int, Fd, Ptr, status=PARTIAL, note=EPOLL),
     row(234, "tgkill", signal.sys_tgkill, Int, Int, Signal),
     row(235, "utimes", files.sys_utimes, Path, Ptr),
-    row(247, "waitid", cred.sys_waitid, Int, Int, Ptr, Flags(table="wait"), Ptr,
-        status=PARTIAL, note=NO_CHILDREN),
+    row(247, "waitid", wait.sys_waitid, Int, Int, Ptr, Flags(table="wait"), Ptr,
+        status=PARTIAL, note=RUSAGE_CHILD),
     row(253, "inotify_init", inotify.sys_inotify_init, status=PARTIAL, note=INOTIFY),
     row(254, "inotify_add_watch", inotify.sys_inotify_add_watch, Fd, WATCH_PATH,
         Flags(table="inotify"), status=PARTIAL, note=INOTIFY),
@@ -376,9 +383,12 @@ ROWS = [
         status=PARTIAL, note="no birth time; stx_attributes and stx_mnt_id are 0"),
     stub(334, "rseq", ENOSYS, "restartable sequences are not offered; glibc and musl "
          "run without them", Ptr, UInt, Int, UInt),
+    row(424, "pidfd_send_signal", wait.sys_pidfd_send_signal, Fd, Signal, Ptr, UInt),
+    row(434, "pidfd_open", wait.sys_pidfd_open, Int, UInt),
     row(435, "clone3", proc.sys_clone3, Ptr, Size,
-        status=PARTIAL, note="threads, as clone; set_tid, CLONE_INTO_CGROUP, "
-                             "CLONE_CLEAR_SIGHAND and CLONE_NEWTIME are ENOSYS"),
+        status=PARTIAL, note="threads and processes, as clone; set_tid, "
+                             "CLONE_INTO_CGROUP, CLONE_CLEAR_SIGHAND and CLONE_NEWTIME "
+                             "are ENOSYS"),
     row(436, "close_range", files.sys_close_range, UInt, UInt, UInt),
     row(437, "openat2", files.sys_openat2, DirFd, Path, Ptr, Size),
     row(439, "faccessat2", files.sys_faccessat2, DirFd, Path, Enum(table="access"),

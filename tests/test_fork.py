@@ -1,0 +1,177 @@
+"""Processes: fork, vfork, clone without CLONE_VM, wait4/waitid, exit and reaping, and
+one scheduler for every engine. Guest programs run natively and under pyunik and
+compared; the address-space copy checked on its own."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+from conftest import BIN, assert_no_traceback, assert_same, run_native, run_pyunik
+from pyunik.abi import linux as L
+from pyunik.cpu.engine import Engine
+from pyunik.mm.address_space import AddressSpace
+
+BUSYBOX = shutil.which("busybox")
+
+
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_forks_program_matches_native(libc):
+    """forks: every case prints the same facts (no pids) natively and under pyunik."""
+    argv = [BIN / ("forks-" + libc)]
+    native = run_native(argv)
+    emulated = run_pyunik(argv)
+    assert_no_traceback(emulated)
+    assert native.status == 0 and native.stdout.endswith(b"done\n")
+    assert_same(native, emulated)
+
+
+@pytest.mark.skipif(BUSYBOX is None, reason="no busybox")
+@pytest.mark.parametrize("script", [
+    "(exit 3); echo $?",
+    "x=$(echo hi; echo there); echo \"$x\"; (echo sub; exit 0) && echo ok",
+    "(kill -TERM $$) 2>/dev/null; echo never",          # a subshell's $$ is the shell's
+    "f() { return 4; }; (f); echo $?; (exit 7) & wait $!; echo $?",
+])
+def test_busybox_subshells(script):
+    """Subshells, command substitution and background jobs need fork only."""
+    argv = [BUSYBOX, "sh", "-c", script]
+    native = run_native(argv)
+    emulated = run_pyunik(argv)
+    assert_no_traceback(emulated)
+    assert_same(native, emulated)
+
+
+@pytest.mark.skipif(shutil.which("python3") is None, reason="no python3")
+def test_python_os_fork():
+    code = """
+import os, signal
+parent = os.getpid()
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(r)
+    os.write(w, b"child knows its parent: %d" % (os.getppid() == parent))
+    os._exit(5)
+os.close(w)
+print(os.read(r, 100).decode())
+_, status = os.waitpid(pid, 0)
+print("exit code", os.waitstatus_to_exitcode(status))
+pid = os.fork()
+if pid == 0:
+    signal.pause()
+os.kill(pid, signal.SIGTERM)
+print("killed by", -os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+    argv = ["/usr/bin/python3", "-c", code]
+    native = run_native(argv)
+    emulated = run_pyunik(argv, extra_opts=["-q"])
+    assert_no_traceback(emulated)
+    assert native.stdout == b"child knows its parent: 1\nexit code 5\nkilled by 15\n"
+    assert_same(native, emulated)
+
+
+@pytest.mark.skipif(BUSYBOX is None, reason="no busybox")
+def test_survivors_are_killed_when_the_first_process_exits():
+    """The run ends with the first process: a background child sleeping on is
+    killed (as a pid namespace's processes are when its init exits)."""
+    start = time.monotonic()
+    out = run_pyunik([BUSYBOX, "sh", "-c", "sleep 30 & echo started"])
+    assert_no_traceback(out)
+    assert out.stdout == b"started\n" and out.status == 0
+    assert time.monotonic() - start < 20
+
+
+def test_parent_waiting_costs_no_cpu():
+    """A parent parked in wait4 while its child sleeps a second: the run's host CPU
+    time stays far below its wall time (the idle wait, not a spin)."""
+    import resource
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    out = run_pyunik([BIN / "forks-musl", "sleep"])
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    assert out.stdout == b"slept, code 2\n"
+    assert wall >= 1.0
+    assert cpu < wall - 0.7, (cpu, wall)
+
+
+@pytest.mark.skipif(BUSYBOX is None, reason="no busybox")
+def test_a_busy_child_does_not_starve_its_parent():
+    """A child computing forever; the parent's own loop still ends and kills it."""
+    script = ("(while :; do :; done) & i=0; while [ $i -lt 200 ]; do i=$((i+1)); done; "
+              "kill $!; wait $!; echo $?")
+    argv = [BUSYBOX, "sh", "-c", script]
+    native = run_native(argv)
+    emulated = run_pyunik(argv)
+    assert_no_traceback(emulated)
+    assert native.stdout == b"143\n"
+    assert_same(native, emulated)
+
+
+@pytest.mark.skipif(BUSYBOX is None, reason="no busybox")
+def test_strace_names_each_process():
+    out = run_pyunik([BUSYBOX, "sh", "-c", "(exit 2); exit 1"], extra_opts=["--strace"])
+    assert out.status == 1
+    lines = out.stderr.decode().splitlines()
+    assert any(line.startswith("[pid ") and line.endswith("+++ exited with 2 +++")
+               for line in lines), lines
+    assert lines[-1].endswith("+++ exited with 1 +++"), lines[-1]
+
+
+def test_deadlock_across_processes_names_each(make_program):
+    """Parent waits for its child, the child reads a pipe nobody writes: the
+    deadlock line names both processes' waits, and the run ends as if killed."""
+    from test_raw_programs import asm
+    code = asm(
+        "b8 16000000", "bf 00104000", "0f05",          # pipe(0x401000)
+        "b8 39000000", "0f05",                         # fork()
+        "4885c0", "75 15",                             # test rax, rax; jnz parent
+        "8b3c25 00104000", "31c0",                     # child: read(fds[0],
+        "be 00114000", "ba 01000000", "0f05",          #   0x401100, 1): never
+        "48c7c7 ffffffff", "31f6", "31d2", "4d31d2",   # parent: wait4(-1, 0, 0, 0)
+        "b8 3d000000", "0f05",
+        "31ff", "b8 3c000000", "0f05")                 # exit(0)
+    path = make_program("deadlock", code)
+    out = run_pyunik([path])
+    assert out.status == 128 + 9, out
+    line = out.stderr.decode()
+    assert "would wait forever" in line and "a child to change state" in line \
+        and "a pipe" in line and "deadlock" in line, line
+
+
+# ---- the address space copy on its own ----------------------------------------------------
+
+def test_address_space_fork_copies_private_and_shares_shared():
+    parent = AddressSpace(Engine(), 64 << 20)
+    private = parent.mmap(0, 3 * L.PAGE_SIZE, 3, L.MAP_PRIVATE | L.MAP_ANONYMOUS)
+    shared = parent.mmap(0, L.PAGE_SIZE, 3, L.MAP_SHARED | L.MAP_ANONYMOUS)
+    parent.set_initial_brk(0x600000)
+    assert parent.do_brk(0x600000 + 2 * L.PAGE_SIZE) == 0x602000
+    parent.write(private + L.PAGE_SIZE, b"private")
+    parent.write(shared, b"shared")
+    parent.write(0x600010, b"heap")
+    child = parent.fork(Engine())
+    try:
+        assert [(v.start, v.end, v.prot) for v in child.vmas] == \
+            [(v.start, v.end, v.prot) for v in parent.vmas]
+        assert child.mapped == parent.mapped and child.brk == parent.brk
+        assert child.read(private + L.PAGE_SIZE, 7) == b"private"
+        assert child.read(private, 4) == b"\0" * 4            # never touched: zero
+        assert child.read(0x600010, 4) == b"heap"
+        child.write(private + L.PAGE_SIZE, b"CHILD..")
+        child.write(0x600010, b"HEAP")
+        child.write(shared, b"SHARED")
+        assert parent.read(private + L.PAGE_SIZE, 7) == b"private"
+        assert parent.read(0x600010, 4) == b"heap"
+        assert parent.read(shared, 6) == b"SHARED"
+        child.munmap(shared, L.PAGE_SIZE)                     # the parent's stays
+        parent.write(shared, b"still")
+        assert parent.read(shared, 5) == b"still"
+        assert child.engine.read(private + L.PAGE_SIZE, 7) == b"CHILD.."   # in its CPU
+    finally:
+        child.free_all()
+        parent.free_all()
