@@ -163,11 +163,6 @@ def test_without_outbound_other_addresses_are_refused():
     assert net.host_sockets_opened == 0 and not net.host_fds()
 
 
-def test_tcp_forwards_wait_for_tcp():
-    with pytest.raises(ValueError, match="TCP"):
-        UserNetwork([Forward.parse("tcp::8080-:80")])
-
-
 def test_network_configure():
     from pyunik.net.network import Network, parse_net_spec
     assert parse_net_spec("user,outbound=on,mac=52:54:00:00:00:09")["outbound"]

@@ -4,7 +4,8 @@ A backend, as the virtio-net device sees it (net/virtio/device.py), has
 `send(frame)` and `attach(receive)`; a stack's interface without a device (the
 user-mode NAT's) uses the same object as a link: `transmit(frame)`, `receive()`,
 `pending`. `Wire` joins two such ports, like a cable; for tests it can drop, delay
-and reorder a share of the frames (seeded, so a run repeats). `PcapTap` sits between
+and reorder a share of the frames (seeded, so a run repeats), as `Lossy` does around
+any backend (the user network's). `PcapTap` sits between
 a device and its backend and writes every frame both ways to a PcapWriter.
 
 Layer: net. Calls Python's random (seeded per wire) and net/pcap.py's writer.
@@ -112,3 +113,48 @@ class PcapTap:
         poll = getattr(self.backend, "poll", None)
         if poll is not None:
             poll(now)
+
+
+class Lossy:
+    """A backend wrapped so that it drops and reorders a share of the frames each way
+    (the test option the issue asks for: transfers must stay intact through it)."""
+
+    def __init__(self, backend, drop: float = 0.05, reorder: float = 0.05, seed: int = 0):
+        self.backend = backend
+        self.drop = drop
+        self.reorder = reorder
+        self.random = random.Random(seed)
+        self.held: dict[str, bytes] = {}
+        self.dropped = 0
+        self.reordered = 0
+
+    def _carry(self, way: str, frame: bytes, deliver) -> None:
+        if self.random.random() < self.drop:
+            self.dropped += 1
+            return
+        if way not in self.held and self.random.random() < self.reorder:
+            self.held[way] = frame
+            self.reordered += 1
+            return
+        deliver(frame)
+        late = self.held.pop(way, None)
+        if late is not None:
+            deliver(late)
+
+    def attach(self, receive: Callable[[bytes], object]) -> None:
+        self.backend.attach(lambda frame: self._carry("in", frame, receive))
+
+    def send(self, frame: bytes) -> None:
+        self._carry("out", frame, self.backend.send)
+
+    def poll(self, now: int) -> None:
+        poll = getattr(self.backend, "poll", None)
+        if poll is not None:
+            poll(now)
+
+    def host_fds(self) -> list[int]:
+        return self.backend.host_fds() if hasattr(self.backend, "host_fds") else []
+
+    def close(self) -> None:
+        if hasattr(self.backend, "close"):
+            self.backend.close()

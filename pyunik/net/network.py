@@ -4,7 +4,8 @@ driver the stack drives it with, the backend behind it, and a pcap tap.
 
     net = Network.configure("user,hostfwd=udp::5353-:53", pcap=open("eth0.pcap", "wb"),
                             realtime=clock, names=parse_hosts(etc_hosts))
-    net.stack                      # what sockets bind and send through
+    net.stack                      # what sockets bind and send through; stack.tcp is
+                                   # its TcpTable (connection, listen, unlisten)
     net.poll(now)                  # the run loop: frames in, timers run
     net.next_deadline(), net.host_fds()   # what the idle wait waits for
     net.set_trace(print)           # --trace virtio
@@ -20,8 +21,8 @@ by guests: of one process through the API's hubs, else of every pyunik process o
 this user through UNIX sockets); `none` (lo only). A bad word is a ValueError with
 one line.
 
-Layer: net. Calls net/stack.py, net/user.py, net/hub.py, net/pcap.py, net/backend.py
-and net/virtio/; the kernel makes one per kernel.
+Layer: net. Calls net/stack.py, net/tcp_table.py, net/user.py, net/hub.py,
+net/pcap.py, net/backend.py and net/virtio/; the kernel makes one per kernel.
 """
 
 from __future__ import annotations
@@ -34,10 +35,18 @@ from .ethernet import parse_mac
 from .hub import Hub, UnixHubPort
 from .pcap import PcapWriter
 from .stack import Stack, ip
+from .tcp_segment import MalformedSegment, decode_segment
+from .tcp_table import TcpTable
 from .user import Forward, UserNetwork
 from .virtio.device import VirtioNetDevice
 from .virtio.driver import VirtioNetDriver
 from .virtio.memory import BufferMemory
+
+
+def with_tcp(stack: Stack) -> Stack:
+    """The stack with its TCP table (net/tcp_table.py) attached: `stack.tcp`."""
+    stack.attach_tcp(TcpTable(stack.tcp_emit), decode_segment, MalformedSegment)
+    return stack
 
 
 def parse_net_spec(spec: str) -> dict:
@@ -95,7 +104,7 @@ class Network:
         hub_directory if given)."""
         options = parse_net_spec(spec or "none")
         if options["backend"] == "none":
-            return cls(Stack.guest())
+            return cls(with_tcp(Stack.guest()))
         if options["backend"] == "hub" and hubs is not None:
             backend = hubs.setdefault(options["hub"], Hub(options["hub"])).port()
         elif options["backend"] == "hub":
@@ -116,9 +125,10 @@ class Network:
             stack = Stack("guest")
             stack.add_interface("lo", "127.0.0.1", 8, 65536)
             stack.add_interface("eth0", options["ip"], 24, ETH_DATA_LEN, driver, mac)
+            with_tcp(stack)
             stack.pollers.append(backend.poll)
             return cls(stack, device, driver, backend, writer)
-        stack = Stack.guest(driver, mac)
+        stack = with_tcp(Stack.guest(driver, mac))
         stack.pollers.append(backend.poll)
         return cls(stack, device, driver, backend, writer)
 

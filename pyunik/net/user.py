@@ -21,12 +21,12 @@ What the guest reaches:
   reaches the guest's GUESTPORT from 10.0.2.2 (one NAT port per peer), and the
   guest's answers go back to that peer.
 
-TCP (guest connections to 10.0.2.2 and tcp hostfwd) is relayed once net/tcp is
-attached to this stack (`stack.attach_tcp`); until then TCP segments are dropped and
-a tcp hostfwd is refused with ValueError when the network is made.
+TCP goes the same ways (net/user_tcp.py): a guest connection to 10.0.2.2:P is a
+host connection to 127.0.0.1:P, others only with outbound=True and otherwise answered
+with RST; a tcp hostfwd makes connections from 10.0.2.2 to the guest's port.
 
-Layer: net. Calls net/stack.py, net/dns.py, net/datagram.py and the host's socket
-module (non-blocking UDP sockets only; nothing here ever blocks).
+Layer: net. Calls net/stack.py, net/user_tcp.py, net/dns.py, net/datagram.py and the
+host's socket module (non-blocking sockets only; nothing here ever blocks).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from .datagram import Datagram
 from .dns import answer
 from .ethernet import parse_mac
 from .stack import Stack, ip, ip_text
+from .user_tcp import NatTcp
 
 GATEWAY, NAMESERVER, GUEST = "10.0.2.2", "10.0.2.3", "10.0.2.15"
 
@@ -129,16 +130,23 @@ class UserNetwork:
         self.forwards: list[tuple[Forward, socket.socket, dict]] = []
         self.host_sockets_opened = 0
         self.now = 0
-        for f in forwards:
-            if f.protocol == "tcp":
-                raise ValueError("hostfwd=tcp needs TCP in the user network, not here yet")
-            sock = self._socket()
-            try:
-                sock.bind((f.host_addr, f.host_port))
-            except OSError:
-                sock.close()
-                raise
-            self.forwards.append((f, sock, {}))
+        self.gateway = ip(GATEWAY)
+        self.tcp = NatTcp(self)
+        try:
+            for f in forwards:
+                if f.protocol == "tcp":
+                    self.tcp.listen_forward(f)
+                    continue
+                sock = self.host_socket(socket.SOCK_DGRAM)
+                try:
+                    sock.bind((f.host_addr, f.host_port))
+                except OSError:
+                    sock.close()
+                    raise
+                self.forwards.append((f, sock, {}))
+        except OSError:
+            self.close()
+            raise
 
     # --- the backend face ---------------------------------------------------------------
 
@@ -158,11 +166,14 @@ class UserNetwork:
             self._from_host(relay, now)
             if now - relay.last > self.idle:
                 self._close(key)
+        self.stack.now = now
+        self.tcp.poll(now)
         self.stack.poll(now)
+        self.tcp.poll(now)
 
     def host_fds(self) -> list[int]:
         return [s.fileno() for _, s, _ in self.forwards] + \
-            [r.sock.fileno() for r in self.flows.values()]
+            [r.sock.fileno() for r in self.flows.values()] + self.tcp.host_fds()
 
     def close(self) -> None:
         for key in list(self.flows):
@@ -170,6 +181,7 @@ class UserNetwork:
         for _, sock, _ in self.forwards:
             sock.close()
         self.forwards = []
+        self.tcp.close()
 
     # --- DNS at 10.0.2.3:53 (this object is the port's queue) -------------------------
 
@@ -184,11 +196,20 @@ class UserNetwork:
 
     # --- UDP relays ---------------------------------------------------------------------
 
-    def _socket(self) -> socket.socket:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    def host_socket(self, kind: int) -> socket.socket:
+        """A non-blocking IPv4 host socket (SOCK_DGRAM or SOCK_STREAM), counted."""
+        sock = socket.socket(socket.AF_INET, kind)
         sock.setblocking(False)
         self.host_sockets_opened += 1
         return sock
+
+    def tcp_target(self, dst: bytes, port: int):
+        """Where a guest connection to dst:port goes on the host, or None (refused)."""
+        if dst == self.gateway:
+            return ("127.0.0.1", port)
+        if self.outbound and dst != ip(NAMESERVER) and not self.stack.is_local(dst):
+            return (ip_text(dst), port)
+        return None
 
     def _udp_out(self, d: Datagram, now: int) -> bool:
         """A guest datagram no NAT port took: relay it, or refuse it (False)."""
@@ -203,7 +224,7 @@ class UserNetwork:
         if relay is None:
             if len(self.flows) >= self.max_flows:
                 self._close(min(self.flows, key=lambda k: self.flows[k].last))
-            sock = self._socket()
+            sock = self.host_socket(socket.SOCK_DGRAM)
             try:
                 sock.connect(target)
             except OSError:

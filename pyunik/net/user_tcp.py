@@ -1,0 +1,257 @@
+"""TCP through the user-mode network: the NAT stack's TCP (net/tcp_table.py) ends the
+guest's connections, and each is paired with a host socket, bytes copied both ways.
+
+- A guest SYN to 10.0.2.2:P (or, with outbound=on, to any address but 10.0.2.3) makes
+  a non-blocking host connect to 127.0.0.1:P (or that address). The SYN waits until
+  the host connect is done: then a listener takes it and the handshake goes on, so a
+  guest's connect succeeds only once the host side is open; a refused or failed host
+  connect answers the SYN with RST (the guest sees ECONNREFUSED), as slirp does. A
+  SYN to anything else is answered with RST by the table, and no host socket is made.
+- hostfwd=tcp:HOSTADDR:HOSTPORT-:GUESTPORT: a listening host socket; each host
+  connection accepted there makes a connection from 10.0.2.2 to the guest's port.
+
+Data is copied with back-pressure: a side is read only while what waits for the
+other side is under `window` bytes. An end of stream on one side is a shutdown of
+writing on the other; when both are done (or either resets) the pair is closed.
+
+Layer: net. Calls net/tcp_table.py, net/tcp_segment.py, net/stack.py and the host's
+socket module (non-blocking sockets only).
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import socket
+
+from ..abi.tcp import TH_ACK, TH_RST, TH_SYN
+from ..errors import KernelError
+from .stack import ip
+from .tcp_segment import MalformedSegment, TcpState, decode_segment
+from .tcp_table import TcpTable
+
+
+
+class Pair:
+    """One guest connection and its host socket, and what waits to go each way."""
+
+    def __init__(self, conn, sock: socket.socket, window: int):
+        self.conn = conn
+        self.sock = sock
+        self.window = window
+        self.to_guest = b""
+        self.to_host = b""
+        self.host_eof = False          # the host side sent its last byte (recv gave b"")
+        self.guest_eof = False         # the guest side did
+        self.guest_shut = False        # we shut the guest connection's writing
+        self.host_shut = False         # and the host socket's
+        self.closed = False
+
+    def pump(self, now: int) -> bool:
+        """Copy what can be copied; False once the pair is done and closed."""
+        conn = self.conn
+        if conn.state == TcpState.SYN_SENT or conn.state == TcpState.SYN_RECV:
+            return True
+        if conn.state == TcpState.CLOSE and conn.take_error():
+            return self._close(reset=True, now=now)
+        # host -> guest
+        while not self.host_eof and len(self.to_guest) < self.window:
+            try:
+                data = self.sock.recv(65536)
+            except BlockingIOError:
+                break
+            except OSError:
+                return self._close(reset=True, now=now)
+            if not data:
+                self.host_eof = True
+                break
+            self.to_guest += data
+        while self.to_guest:
+            try:
+                n = conn.send(self.to_guest, now)
+            except KernelError as e:
+                if e.errno == errno.EAGAIN:
+                    break
+                return self._close(reset=True, now=now)
+            self.to_guest = self.to_guest[n:]
+        if self.host_eof and not self.to_guest and not self.guest_shut:
+            self.guest_shut = True
+            try:
+                conn.shutdown(socket.SHUT_WR, now)   # Linux's value, as the host's
+            except KernelError:
+                pass
+        # guest -> host
+        while not self.guest_eof and len(self.to_host) < self.window:
+            try:
+                data = conn.recv(65536, now)
+            except KernelError as e:
+                if e.errno == errno.EAGAIN:
+                    break
+                return self._close(reset=True, now=now)
+            if not data:
+                self.guest_eof = True
+                break
+            self.to_host += data
+        while self.to_host:
+            try:
+                n = self.sock.send(self.to_host)
+            except BlockingIOError:
+                break
+            except OSError:
+                return self._close(reset=True, now=now)
+            self.to_host = self.to_host[n:]
+        if self.guest_eof and not self.to_host and not self.host_shut:
+            self.host_shut = True
+            try:
+                self.sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+        if self.host_shut and self.guest_shut:
+            return self._close(reset=False, now=now)
+        return True
+
+    def _close(self, reset: bool, now: int) -> bool:
+        if not self.closed:
+            self.closed = True
+            if reset:
+                self.conn.abort(now)
+            else:
+                self.conn.close(now)
+            self.sock.close()
+        return False
+
+    def host_fd(self) -> int:
+        return -1 if self.closed else self.sock.fileno()
+
+
+class NatTcp:
+    """The NAT stack's TCP: the table, the SYNs waiting for a host connect, the host
+    sockets waiting for the guest's handshake to finish, and the pairs."""
+
+    def __init__(self, net, window: int = 256 * 1024, backlog: int = 64):
+        self.net = net
+        self.stack = net.stack
+        self.window = window
+        self.backlog = backlog
+        self.table = TcpTable(self.stack.tcp_emit)
+        self.stack.attach_tcp(self, decode_segment, MalformedSegment)
+        self.connecting: dict[tuple, tuple] = {}   # 4-tuple -> (sock, seg, src, dst)
+        self.waiting: dict[tuple, socket.socket] = {}   # 4-tuple -> connected host sock
+        self.pairs: list[Pair] = []
+        self.forwards: list[tuple] = []          # (Forward, listening host socket)
+
+    # --- what the stack calls (TcpTable's face) -----------------------------------------
+
+    def segment_arrives(self, seg, src: bytes, dst: bytes, now: int) -> None:
+        key = (bytes(dst), seg.dst_port, bytes(src), seg.src_port)
+        if key not in self.table.connections and seg.flags & (TH_SYN | TH_ACK | TH_RST) == TH_SYN:
+            if key in self.connecting:
+                return                         # a retransmitted SYN: still connecting
+            if key not in self.waiting:
+                target = self.net.tcp_target(bytes(dst), seg.dst_port)
+                if target is not None and self._connect(key, target, seg, src, dst):
+                    return
+        self.table.segment_arrives(seg, src, dst, now)
+
+    def next_deadline(self):
+        return self.table.next_deadline()
+
+    def timer(self, now: int) -> None:
+        self.table.timer(now)
+
+    def in_use(self, local, remote=None) -> bool:
+        return self.table.in_use(local, remote)
+
+    # --- host sockets -------------------------------------------------------------------
+
+    def _connect(self, key, target, seg, src, dst) -> bool:
+        sock = self.net.host_socket(socket.SOCK_STREAM)
+        err = sock.connect_ex(target)
+        if err not in (0, errno.EINPROGRESS):
+            sock.close()
+            return False                       # the table answers the SYN with RST
+        self.connecting[key] = (sock, seg, bytes(src), bytes(dst))
+        return True
+
+    def listen_forward(self, forward) -> None:
+        sock = self.net.host_socket(socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((forward.host_addr, forward.host_port))
+            sock.listen(self.backlog)
+        except OSError:
+            sock.close()
+            raise
+        self.forwards.append((forward, sock))
+
+    def host_fds(self) -> list[int]:
+        return ([s.fileno() for _, s in self.forwards]
+                + [v[0].fileno() for v in self.connecting.values()]
+                + [p.host_fd() for p in self.pairs if not p.closed])
+
+    def poll(self, now: int) -> None:
+        self._finish_connects(now)
+        self._accept_guest(now)
+        self._accept_host(now)
+        self.pairs = [p for p in self.pairs if p.pump(now)]
+
+    def _finish_connects(self, now: int) -> None:
+        if not self.connecting:
+            return
+        socks = {v[0]: k for k, v in self.connecting.items()}
+        _, done, _ = select.select([], list(socks), [], 0)
+        for sock in done:
+            key = socks[sock]
+            _, seg, src, dst = self.connecting.pop(key)
+            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                sock.close()                   # refused: the SYN gets a RST
+            else:
+                self.waiting[key] = sock
+                if (dst, seg.dst_port) not in self.table.listeners:
+                    self.table.listen((dst, seg.dst_port), self.backlog)
+            self.table.segment_arrives(seg, src, dst, now)
+
+    def _accept_guest(self, now: int) -> None:
+        for key_local, listener in list(self.table.listeners.items()):
+            while True:
+                try:
+                    conn = listener.accept()
+                except KernelError:
+                    break
+                key = (conn.local[0], conn.local[1], conn.remote[0], conn.remote[1])
+                sock = self.waiting.pop(key, None)
+                if sock is None:
+                    conn.abort(now)
+                    continue
+                self.pairs.append(Pair(conn, sock, self.window))
+            if not any(k[:2] == key_local for k in self.waiting):
+                self.table.unlisten(listener, now)
+
+    def _accept_host(self, now: int) -> None:
+        for forward, lsock in self.forwards:
+            for _ in range(self.backlog):
+                try:
+                    sock, _ = lsock.accept()
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    break
+                sock.setblocking(False)
+                gateway = self.net.gateway
+                port = self.stack.ephemeral_port(6, gateway)
+                conn = self.table.connection((gateway, port),
+                                             (ip(forward.guest_addr), forward.guest_port))
+                conn.connect(now)
+                self.pairs.append(Pair(conn, sock, self.window))
+
+    def close(self) -> None:
+        for sock, *_ in self.connecting.values():
+            sock.close()
+        for sock in self.waiting.values():
+            sock.close()
+        for p in self.pairs:
+            if not p.closed:
+                p.sock.close()
+        for _, sock in self.forwards:
+            sock.close()

@@ -1,0 +1,212 @@
+"""TCP through the user-mode network (pyunik/net/user_tcp.py): the guest's TCP (its
+stack behind the virtio card) talks to the NAT stack's TCP, which relays to host
+sockets on 127.0.0.1 only: guest connections to 10.0.2.2 reach the host's loopback,
+a refused host port is a refused guest connect, other addresses are refused without
+a host socket, a tcp hostfwd reaches a guest listener, and a transfer through a
+backend losing and reordering 5% of frames arrives intact."""
+
+import hashlib
+import random
+import socket
+import time
+from errno import EAGAIN, ECONNREFUSED
+
+import pytest
+
+from pyunik.errors import KernelError
+from pyunik.net.backend import Lossy
+from pyunik.net.network import with_tcp
+from pyunik.net.stack import Stack, ip
+from pyunik.net.tcp_segment import TcpState
+from pyunik.net.user import Forward, UserNetwork
+from pyunik.net.virtio.device import VirtioNetDevice
+from pyunik.net.virtio.driver import VirtioNetDriver
+from pyunik.net.virtio.memory import BufferMemory
+
+GUEST, GATEWAY = ip("10.0.2.15"), ip("10.0.2.2")
+
+
+def _guest(backend):
+    memory = BufferMemory(4 << 20, 0x40000)
+    device = VirtioNetDevice(memory, bytes.fromhex("525400123456"), backend)
+    driver = VirtioNetDriver(device, memory, 0x40000, 4 << 20)
+    stack = with_tcp(Stack.guest(driver, driver.probe()))
+    stack.pollers.append(backend.poll)
+    return stack
+
+
+def _now():
+    return time.monotonic_ns()
+
+
+def _until(stack, done, seconds=10.0):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        stack.poll(_now())
+        if done():
+            return True
+        time.sleep(0.0005)
+    return False
+
+
+def _connect(stack, dst, port):
+    stack.now = _now()
+    local = (GUEST, stack.ephemeral_port(6))
+    conn = stack.tcp.connection(local, (dst, port))
+    conn.connect(stack.now)
+    _until(stack, lambda: conn.state != TcpState.SYN_SENT)
+    return conn
+
+
+def _recv_all(stack, conn, n):
+    got = bytearray()
+
+    def more():
+        while True:
+            try:
+                data = conn.recv(65536, _now())
+            except KernelError as e:
+                assert e.errno == EAGAIN
+                return len(got) >= n
+            if not data:
+                return True
+            got.extend(data)
+    assert _until(stack, more, 30)
+    return bytes(got)
+
+
+@pytest.fixture
+def host_server():
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(10)
+    yield server
+    server.close()
+
+
+def test_guest_connects_to_the_hosts_loopback_through_10_0_2_2(host_server):
+    net = UserNetwork()
+    guest = _guest(net)
+    try:
+        conn = _connect(guest, GATEWAY, host_server.getsockname()[1])
+        assert conn.state == TcpState.ESTABLISHED
+        peer, _ = host_server.accept()
+        peer.settimeout(10)
+        assert conn.send(b"GET / HTTP/1.0\r\n\r\n", _now()) == 18
+        guest.poll(_now())
+        assert peer.recv(100) == b"GET / HTTP/1.0\r\n\r\n"
+        peer.sendall(b"HTTP/1.0 200 OK\r\n\r\nhello")
+        peer.close()
+        assert _recv_all(guest, conn, 1 << 20) == b"HTTP/1.0 200 OK\r\n\r\nhello"
+        conn.close(_now())
+        assert _until(guest, lambda: not net.tcp.pairs)
+        assert net.host_sockets_opened == 1
+    finally:
+        net.close()
+
+
+def test_a_closed_host_port_refuses_the_guest(host_server):
+    port = host_server.getsockname()[1]
+    host_server.close()                        # nothing listens there now
+    net = UserNetwork()
+    guest = _guest(net)
+    conn = _connect(guest, GATEWAY, port)
+    assert conn.state == TcpState.CLOSE and conn.take_error() == ECONNREFUSED
+    net.close()
+
+
+def test_other_addresses_are_refused_without_a_host_socket():
+    net = UserNetwork()
+    guest = _guest(net)
+    conn = _connect(guest, ip("192.0.2.1"), 80)
+    assert conn.state == TcpState.CLOSE and conn.take_error() == ECONNREFUSED
+    conn = _connect(guest, ip("10.0.2.3"), 53)
+    assert conn.take_error() == ECONNREFUSED
+    assert net.host_sockets_opened == 0
+    net.close()
+
+
+def _free_port():
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    return port
+
+
+@pytest.mark.parametrize("lossy", [False, True])
+def test_hostfwd_tcp_carries_a_megabyte_each_way(lossy):
+    host_port = _free_port()
+    net = UserNetwork([Forward.parse("tcp:127.0.0.1:%d-:80" % host_port)])
+    backend = Lossy(net, drop=0.05, reorder=0.05, seed=3) if lossy else net
+    guest = _guest(backend)
+    listener = guest.tcp.listen((b"\0\0\0\0", 80), 8)
+    data = random.Random(1).randbytes(1 << 20)
+    client = socket.create_connection(("127.0.0.1", host_port), timeout=10)
+    client.setblocking(False)
+    try:
+        accepted = []
+
+        def accept():
+            try:
+                accepted.append(listener.accept())
+                return True
+            except KernelError:
+                return False
+        assert _until(guest, accept)
+        conn = accepted[0]
+        assert conn.remote[0] == GATEWAY
+        # host -> guest
+        sent = [0]
+
+        def push():
+            if sent[0] < len(data):
+                try:
+                    sent[0] += client.send(data[sent[0]:sent[0] + 65536])
+                except BlockingIOError:
+                    pass
+                if sent[0] == len(data):
+                    client.shutdown(socket.SHUT_WR)
+            return False
+        got = bytearray()
+
+        def pull():
+            push()
+            while True:
+                try:
+                    piece = conn.recv(65536, _now())
+                except KernelError:
+                    return False
+                if not piece:
+                    return True
+                got.extend(piece)
+        assert _until(guest, pull, 60)
+        assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+        # guest -> host
+        back = bytearray()
+        offset = [0]
+
+        def echo():
+            while offset[0] < len(data):
+                try:
+                    offset[0] += conn.send(data[offset[0]:offset[0] + 65536], _now())
+                except KernelError:
+                    break
+            if offset[0] == len(data) and conn.state == TcpState.CLOSE_WAIT:
+                conn.close(_now())
+            try:
+                while True:
+                    piece = client.recv(65536)
+                    if not piece:
+                        return True
+                    back.extend(piece)
+            except BlockingIOError:
+                return False
+        assert _until(guest, echo, 60)
+        assert hashlib.sha256(back).digest() == hashlib.sha256(data).digest()
+        if lossy:
+            assert backend.dropped > 20 and backend.reordered > 20
+    finally:
+        client.close()
+        net.close()
