@@ -210,3 +210,30 @@ def test_hostfwd_tcp_carries_a_megabyte_each_way(lossy):
     finally:
         client.close()
         net.close()
+
+
+def test_a_large_mtu_carries_large_segments():
+    from pyunik.net.network import Network
+    host_port = _free_port()
+    net = Network.configure("user,mtu=65520,hostfwd=tcp:127.0.0.1:%d-:80" % host_port)
+    assert net.driver.mtu == 65520 and net.stack.interfaces["eth0"].mtu == 65520
+    assert net.stack.tcp.config.mss == 65480
+    listener = net.stack.tcp.listen((b"\0\0\0\0", 80), 8)
+    client = socket.create_connection(("127.0.0.1", host_port), timeout=10)
+    try:
+        accepted = []
+
+        def accept():
+            try:
+                accepted.append(listener.accept())
+                return True
+            except KernelError:
+                return False
+        assert _until(net.stack, accept)
+        client.sendall(bytes(200000))
+        client.shutdown(socket.SHUT_WR)
+        assert len(_recv_all(net.stack, accepted[0], 200000)) == 200000
+        assert accepted[0].counters["segments_in"] < 20
+    finally:
+        client.close()
+        net.close()

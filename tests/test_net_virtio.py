@@ -315,13 +315,28 @@ def test_merged_rx_buffers():
 
 
 def test_without_merged_buffers_a_frame_too_big_is_dropped():
-    wanted = OFFERED & ~feature_bits(V.VIRTIO_NET_F_MRG_RXBUF)
+    # The driver sizes its buffers for the largest frame (1500 bytes of payload when
+    # the device does not say its MTU); a longer frame finds no room and is dropped.
+    wanted = OFFERED & ~feature_bits(V.VIRTIO_NET_F_MRG_RXBUF, V.VIRTIO_NET_F_MTU)
     _, device, driver, backend, _ = _card(wanted=wanted, buffer_size=256)
+    device.mtu = 9000
     driver.probe()
-    backend.receive(b"x" * 1000)
-    backend.receive(b"y" * 200)
-    assert driver.receive() == [b"y" * 200]
+    assert driver.mtu == 1500 and driver.buffer_size >= 12 + 1518
+    backend.receive(b"x" * 3000)
+    backend.receive(b"y" * 1514)
+    assert driver.receive() == [b"y" * 1514]
     assert device.counters.rx_dropped == 1
+
+
+def test_the_mtu_is_the_devices():
+    _, device, driver, backend, _ = _card(queue_size=16, buffer_size=2048)
+    device.mtu = 9000
+    driver.probe()
+    assert driver.mtu == 9000 and driver.tx_size >= 12 + 9018
+    assert driver.transmit(b"j" * 9014) and backend.sent == [b"j" * 9014]
+    assert not driver.transmit(b"j" * 9015)
+    backend.receive(b"k" * 9014)               # over five merged buffers
+    assert driver.receive() == [b"k" * 9014]
 
 
 def test_a_bad_tx_chain_sets_needs_reset_and_the_device_goes_quiet():

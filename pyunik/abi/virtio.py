@@ -28,14 +28,15 @@ VIRTIO_F_VERSION_1 = 32               # a virtio 1.x device (little-endian, no l
 # virtio_net.h: network feature bits
 VIRTIO_NET_F_CSUM = 0                 # the device takes packets with a partial checksum
 VIRTIO_NET_F_GUEST_CSUM = 1           # the driver takes packets with a partial checksum
+VIRTIO_NET_F_MTU = 3                  # the config space's mtu field is the largest MTU
 VIRTIO_NET_F_MAC = 5                  # the device has a MAC address in its config space
 VIRTIO_NET_F_MRG_RXBUF = 15           # a received packet may span several rx buffers
 VIRTIO_NET_F_STATUS = 16              # the config space's status field is valid
 VIRTIO_FEATURE_NAMES = {VIRTIO_RING_F_INDIRECT_DESC: "INDIRECT_DESC",
                         VIRTIO_RING_F_EVENT_IDX: "EVENT_IDX", VIRTIO_F_VERSION_1: "VERSION_1",
                         VIRTIO_NET_F_CSUM: "CSUM", VIRTIO_NET_F_GUEST_CSUM: "GUEST_CSUM",
-                        VIRTIO_NET_F_MAC: "MAC", VIRTIO_NET_F_MRG_RXBUF: "MRG_RXBUF",
-                        VIRTIO_NET_F_STATUS: "STATUS"}
+                        VIRTIO_NET_F_MTU: "MTU", VIRTIO_NET_F_MAC: "MAC",
+                        VIRTIO_NET_F_MRG_RXBUF: "MRG_RXBUF", VIRTIO_NET_F_STATUS: "STATUS"}
 
 # virtio_ring.h: struct vring_desc flags
 VRING_DESC_F_NEXT = 1                 # the chain goes on in the `next` field

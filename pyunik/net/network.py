@@ -16,7 +16,8 @@ exit; an AddressSpace can be given instead, to have them in the guest's address 
 as OSv does (then that address space must outlive the network).
 
 `--net` takes QEMU's words: `user` with `hostfwd=...` (any number), `outbound=on|off`,
-`mac=52:54:00:12:34:56`; `hub=NAME` with `mac=` and `ip=` (a /24 on a switch shared
+`mac=52:54:00:12:34:56`, `mtu=N` (68 to 65535; VIRTIO_NET_F_MTU tells
+the driver; 1500 by default); `hub=NAME` with `mac=` and `ip=` (a /24 on a switch shared
 by guests: of one process through the API's hubs, else of every pyunik process of
 this user through UNIX sockets); `none` (lo only). A bad word is a ValueError with
 one line.
@@ -29,13 +30,16 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..abi.if_ether import ETH_DATA_LEN
+from ..abi.if_ether import ETH_DATA_LEN, ETH_MAX_MTU, ETH_MIN_MTU
+from ..abi.ip import IPHDR
+from ..abi.tcp import TCP_HEADER_LEN
 from .backend import PcapTap
 from .ethernet import parse_mac
 from .hub import Hub, UnixHubPort
 from .pcap import PcapWriter
 from .stack import Stack, ip
 from .tcp_segment import MalformedSegment, decode_segment
+from .tcp import TcpConfig
 from .tcp_table import TcpTable
 from .user import Forward, UserNetwork
 from .virtio.device import VirtioNetDevice
@@ -44,8 +48,11 @@ from .virtio.memory import BufferMemory
 
 
 def with_tcp(stack: Stack) -> Stack:
-    """The stack with its TCP table (net/tcp_table.py) attached: `stack.tcp`."""
-    stack.attach_tcp(TcpTable(stack.tcp_emit), decode_segment, MalformedSegment)
+    """The stack with its TCP table (net/tcp_table.py) attached: `stack.tcp`, its MSS
+    from eth0's MTU (lo's without eth0); a socket may pass another config."""
+    iface = stack.interfaces.get("eth0") or stack.interfaces["lo"]
+    config = TcpConfig(mss=iface.mtu - IPHDR.size - TCP_HEADER_LEN)
+    stack.attach_tcp(TcpTable(stack.tcp_emit, config), decode_segment, MalformedSegment)
     return stack
 
 
@@ -55,7 +62,8 @@ def parse_net_spec(spec: str) -> dict:
     if not words:
         raise ValueError("--net: empty")
     options = {"backend": words[0], "forwards": [], "outbound": False,
-               "mac": parse_mac("52:54:00:12:34:56"), "ip": "10.0.3.15"}
+               "mac": parse_mac("52:54:00:12:34:56"), "ip": "10.0.3.15",
+               "mtu": ETH_DATA_LEN}
     if words[0].startswith("hub="):
         options["backend"], options["hub"] = "hub", words[0][4:]
         if not options["hub"]:
@@ -69,6 +77,8 @@ def parse_net_spec(spec: str) -> dict:
             options["ip"] = value
         elif key == "hostfwd" and options["backend"] == "user":
             options["forwards"].append(Forward.parse(value))
+        elif key == "mtu" and value.isdigit() and ETH_MIN_MTU <= int(value) <= ETH_MAX_MTU:
+            options["mtu"] = int(value)
         elif key == "outbound" and value in ("on", "off"):
             options["outbound"] = value == "on"
         elif key == "mac":
@@ -110,25 +120,27 @@ class Network:
         elif options["backend"] == "hub":
             backend = UnixHubPort(options["hub"], hub_directory)
         else:
-            backend = UserNetwork(options["forwards"], options["outbound"], names)
-        base, size = region or (0, 4 << 20)
+            backend = UserNetwork(options["forwards"], options["outbound"], names,
+                                  mtu=options["mtu"])
+        # The rings, 256 receive buffers and 256 transmit slots of the largest frame.
+        base, size = region or (0, (2 << 20) + 256 * (options["mtu"] + 128))
         memory = memory if memory is not None else BufferMemory(size, base)
         writer = None
         wire = backend
         if pcap is not None:
             writer = PcapWriter(pcap)
             wire = PcapTap(backend, writer, realtime or (lambda: 0))
-        device = VirtioNetDevice(memory, options["mac"], wire)
+        device = VirtioNetDevice(memory, options["mac"], wire, mtu=options["mtu"])
         driver = VirtioNetDriver(device, memory, base, size)
         mac = driver.probe()
         if options["backend"] == "hub":
             stack = Stack("guest")
             stack.add_interface("lo", "127.0.0.1", 8, 65536)
-            stack.add_interface("eth0", options["ip"], 24, ETH_DATA_LEN, driver, mac)
+            stack.add_interface("eth0", options["ip"], 24, driver.mtu, driver, mac)
             with_tcp(stack)
             stack.pollers.append(backend.poll)
             return cls(stack, device, driver, backend, writer)
-        stack = with_tcp(Stack.guest(driver, mac))
+        stack = with_tcp(Stack.guest(driver, mac, mtu=driver.mtu))
         stack.pollers.append(backend.poll)
         return cls(stack, device, driver, backend, writer)
 

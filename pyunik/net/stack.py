@@ -96,12 +96,13 @@ class Stack:
         self.trace = None
 
     @classmethod
-    def guest(cls, link=None, mac: bytes | None = None, name: str = "guest") -> "Stack":
+    def guest(cls, link=None, mac: bytes | None = None, name: str = "guest",
+              mtu: int = ETH_DATA_LEN) -> "Stack":
         """QEMU user-mode networking's addresses: lo, and eth0 if there is a link."""
         stack = cls(name)
         stack.add_interface("lo", "127.0.0.1", 8, 65536)
         if link is not None:
-            stack.add_interface("eth0", "10.0.2.15", 24, ETH_DATA_LEN, link, mac)
+            stack.add_interface("eth0", "10.0.2.15", 24, mtu, link, mac)
             stack.gateway, stack.dns = ip("10.0.2.2"), ip("10.0.2.3")
         return stack
 

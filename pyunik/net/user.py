@@ -35,6 +35,7 @@ import errno
 import socket
 from typing import Callable
 
+from ..abi.if_ether import ETH_DATA_LEN
 from .datagram import Datagram
 from .dns import answer
 from .ethernet import parse_mac
@@ -113,14 +114,14 @@ class UserNetwork:
 
     def __init__(self, forwards=(), outbound: bool = False,
                  names: dict[str, bytes] | None = None, mac: str = "52:55:0a:00:02:02",
-                 max_flows: int = 256, idle: int = 240 * 10**9):
+                 max_flows: int = 256, idle: int = 240 * 10**9, mtu: int = ETH_DATA_LEN):
         self.outbound = outbound
         self.names = dict(names or {})
         self.max_flows = max_flows
         self.idle = idle
         self.link = _Link()
         self.stack = Stack("user")
-        iface = self.stack.add_interface("eth0", GATEWAY, 24, 1500, self.link, parse_mac(mac))
+        iface = self.stack.add_interface("eth0", GATEWAY, 24, mtu, self.link, parse_mac(mac))
         iface.addresses.append(ip(NAMESERVER))
         self.stack.accept_any = True
         self.stack.udp_unmatched = self._udp_out

@@ -24,10 +24,12 @@ import errno
 import select
 import socket
 
-from ..abi.tcp import TH_ACK, TH_RST, TH_SYN
+from ..abi.ip import IPHDR
+from ..abi.tcp import TCP_HEADER_LEN, TH_ACK, TH_RST, TH_SYN
 from ..errors import KernelError
 from .stack import ip
 from .tcp_segment import MalformedSegment, TcpState, decode_segment
+from .tcp import TcpConfig
 from .tcp_table import TcpTable
 
 
@@ -133,7 +135,8 @@ class NatTcp:
         self.stack = net.stack
         self.window = window
         self.backlog = backlog
-        self.table = TcpTable(self.stack.tcp_emit)
+        mtu = self.stack.interfaces["eth0"].mtu
+        self.table = TcpTable(self.stack.tcp_emit, TcpConfig(mss=mtu - IPHDR.size - TCP_HEADER_LEN))
         self.stack.attach_tcp(self, decode_segment, MalformedSegment)
         self.connecting: dict[tuple, tuple] = {}   # 4-tuple -> (sock, seg, src, dst)
         self.waiting: dict[tuple, socket.socket] = {}   # 4-tuple -> connected host sock

@@ -29,7 +29,7 @@ from collections import deque
 from typing import Callable
 
 from ...abi import virtio as V
-from ...abi.if_ether import ETH_FRAME_LEN
+from ...abi.if_ether import ETH_DATA_LEN, ETH_HLEN
 from ..interface import Counters
 from .virtqueue import QueueLayout, Virtqueue, VirtqueueError
 
@@ -52,7 +52,8 @@ def status_names(status: int) -> str:
     return "|".join(name for bit, name in V.VIRTIO_STATUS_NAMES.items() if status & bit) or "0"
 
 
-OFFERED = feature_bits(V.VIRTIO_F_VERSION_1, V.VIRTIO_NET_F_MAC, V.VIRTIO_NET_F_STATUS,
+OFFERED = feature_bits(V.VIRTIO_F_VERSION_1, V.VIRTIO_NET_F_MAC, V.VIRTIO_NET_F_MTU,
+                       V.VIRTIO_NET_F_STATUS,
                        V.VIRTIO_NET_F_MRG_RXBUF, V.VIRTIO_RING_F_EVENT_IDX,
                        V.VIRTIO_RING_F_INDIRECT_DESC)
 
@@ -62,9 +63,10 @@ class VirtioNetDevice:
     features, the two queues once set up, the rx backlog and the counters."""
 
     def __init__(self, memory, mac: bytes, backend=None, max_queue_size: int = 1024,
-                 backlog: int = 256, features: int = OFFERED):
+                 backlog: int = 256, features: int = OFFERED, mtu: int = ETH_DATA_LEN):
         self.memory = memory
         self.mac = bytes(mac)
+        self.mtu = mtu                # the largest payload of a frame, both ways
         self.device_features = features
         self.max_queue_size = max_queue_size
         self.backlog_limit = backlog
@@ -94,7 +96,7 @@ class VirtioNetDevice:
     def config(self) -> bytes:
         """struct virtio_net_config: the MAC and the link status."""
         status = V.VIRTIO_NET_S_LINK_UP if self.link_up else 0
-        return V.VIRTIO_NET_CONFIG.pack(self.mac, status, 1, 0)
+        return V.VIRTIO_NET_CONFIG.pack(self.mac, status, 1, self.mtu)
 
     def set_status(self, status: int) -> None:
         """The driver writes the status byte."""
@@ -185,7 +187,7 @@ class VirtioNetDevice:
             # The header and up to 64 KiB of frame; a chain longer is a driver bug.
             data = q.read_chain(chain, _HDR.size + 65536)
             q.push(chain.head, 0)
-            if len(data) < _HDR.size or len(data) - _HDR.size > ETH_FRAME_LEN + 4:
+            if len(data) < _HDR.size or len(data) - _HDR.size > ETH_HLEN + self.mtu + 4:
                 self.counters.tx_errors += 1
                 continue
             frames.append(data[_HDR.size:])

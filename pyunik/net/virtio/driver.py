@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ...abi import virtio as V
-from ...abi.if_ether import ETH_FRAME_LEN
+from ...abi.if_ether import ETH_DATA_LEN, ETH_HLEN
 from .device import feature_bits
 from .memory import RegionAllocator
 from .virtqueue import DriverVirtqueue, QueueLayout, VirtqueueError
@@ -30,7 +30,8 @@ class DeviceError(Exception):
     """The device would not come up, or stopped (NEEDS_RESET)."""
 
 
-WANTED = feature_bits(V.VIRTIO_F_VERSION_1, V.VIRTIO_NET_F_MAC, V.VIRTIO_NET_F_STATUS,
+WANTED = feature_bits(V.VIRTIO_F_VERSION_1, V.VIRTIO_NET_F_MAC, V.VIRTIO_NET_F_MTU,
+                      V.VIRTIO_NET_F_STATUS,
                       V.VIRTIO_NET_F_MRG_RXBUF, V.VIRTIO_RING_F_EVENT_IDX,
                       V.VIRTIO_RING_F_INDIRECT_DESC)
 
@@ -50,6 +51,7 @@ class VirtioNetDriver:
         self.wanted = wanted
         self.pending = False
         self.features = 0
+        self.mtu = ETH_DATA_LEN       # the device's, with VIRTIO_NET_F_MTU
         self.rx: DriverVirtqueue | None = None
         self.tx: DriverVirtqueue | None = None
         self.on_interrupt: Callable[[], None] | None = None   # the stack's wakeup
@@ -67,14 +69,23 @@ class VirtioNetDriver:
         if not dev.status & V.VIRTIO_CONFIG_S_FEATURES_OK:
             dev.set_status(status | V.VIRTIO_CONFIG_S_FAILED)
             raise DeviceError("the device refused features %#x" % self.features)
+        mac, _, _, mtu = V.VIRTIO_NET_CONFIG.unpack(dev.config())
+        if self.has(V.VIRTIO_NET_F_MTU):
+            self.mtu = mtu
+        # A transmit slot holds the header and the largest frame; a receive buffer
+        # does too unless a frame may span several (MRG_RXBUF).
+        frame = _HDR.size + ETH_HLEN + self.mtu + 4
+        self.tx_size = max(self.buffer_size, (frame + 63) & ~63)
+        if not self.has(V.VIRTIO_NET_F_MRG_RXBUF):
+            self.buffer_size = max(self.buffer_size, self.tx_size)
         event_idx = self.has(V.VIRTIO_RING_F_EVENT_IDX)
         indirect = self.has(V.VIRTIO_RING_F_INDIRECT_DESC)
-        n, size = self.queue_size, self.buffer_size
+        n = self.queue_size
         rx_layout = QueueLayout.allocate(n, self.region)
         tx_layout = QueueLayout.allocate(n, self.region)
         tables = self.region.take(n * 4 * V.VRING_DESC.size) if indirect else None
-        self.rx_buffers = self.region.take(n * size, 64)
-        self.tx_buffers = self.region.take(n * size, 64)
+        self.rx_buffers = self.region.take(n * self.buffer_size, 64)
+        self.tx_buffers = self.region.take(n * self.tx_size, 64)
         self.rx = DriverVirtqueue(self.memory, V.VIRTIO_NET_RX_QUEUE, rx_layout, event_idx)
         self.tx = DriverVirtqueue(self.memory, V.VIRTIO_NET_TX_QUEUE, tx_layout, event_idx,
                                   tables)
@@ -90,9 +101,7 @@ class VirtioNetDriver:
         if not dev.ready():
             raise DeviceError("the device did not accept DRIVER_OK: %s" % dev.error)
         self._kick(self.rx)
-        mac = V.VIRTIO_NET_CONFIG.unpack(dev.config())[0] if self.has(V.VIRTIO_NET_F_MAC) \
-            else dev.mac
-        return mac
+        return mac if self.has(V.VIRTIO_NET_F_MAC) else dev.mac
 
     def has(self, bit: int) -> bool:
         return bool(self.features >> bit & 1)
@@ -118,10 +127,10 @@ class VirtioNetDriver:
         """Queue one frame for the wire; False if the queue is full or it is too long."""
         self._check()
         self._reclaim_tx()
-        if len(frame) > ETH_FRAME_LEN or not self.free_tx or self.tx.room() < 2:
+        if len(frame) > ETH_HLEN + self.mtu or not self.free_tx or self.tx.room() < 2:
             return False
         slot = self.free_tx.pop()
-        addr = self.tx_buffers + slot * self.buffer_size
+        addr = self.tx_buffers + slot * self.tx_size
         header = _HDR.pack(0, V.VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0, 0)
         self.memory.write(addr, header + frame)
         # Header and frame as two buffers (one indirect table with INDIRECT_DESC).
