@@ -232,3 +232,43 @@ def test_two_guests_on_a_hub_between_processes(tmp_path):
     assert not list(tmp_path.iterdir())
     with pytest.raises(ValueError):
         Network.configure("hub=../x", hub_directory=str(tmp_path))
+
+
+def test_where_guest_connections_go():
+    closed = UserNetwork()
+    assert closed.tcp_target(ip("10.0.2.2"), 8000) == ("127.0.0.1", 8000)
+    assert closed.tcp_target(ip("192.0.2.1"), 80) is None
+    assert closed.tcp_target(ip("10.0.2.3"), 53) is None
+    opened = UserNetwork(outbound=True)
+    assert opened.tcp_target(ip("192.0.2.1"), 80) == ("192.0.2.1", 80)
+    assert opened.tcp_target(ip("10.0.2.3"), 53) is None
+    assert closed.host_sockets_opened == opened.host_sockets_opened == 0
+
+
+def test_a_socket_wait_names_the_networks_fds_and_timers():
+    from pyunik.net.network import Network
+    from pyunik.wait import WouldBlock
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    net = Network.configure("user,hostfwd=udp::%d-:7" % port)
+    q = DatagramQueue()
+    wait = net.wait([q.readable], "a datagram")
+    assert isinstance(wait, WouldBlock) and wait.queues == (q.readable,)
+    assert [fd for fd, _ in wait.host] == net.host_fds() and wait.host
+    net.stack.udp_send(GUEST, 1, ip("10.0.2.9"), 9, b"x", 0)    # ARP: a timer
+    assert net.wait([q.readable]).deadline == 1_000_000_000
+    net.close()
+
+
+def test_a_hub_directory_must_be_private(tmp_path):
+    from pyunik.net.hub import UnixHubPort
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    with pytest.raises(ValueError, match="private"):
+        UnixHubPort("lab", str(shared))
+    (tmp_path / "link").symlink_to(tmp_path)
+    with pytest.raises(ValueError, match="private"):
+        UnixHubPort("lab", str(tmp_path / "link"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import tempfile
 from collections import deque
 from typing import Callable
@@ -107,6 +108,14 @@ class Hub:
                 p.arrive(frame)
 
 
+def _check_private(path: str) -> None:
+    """A hub directory must be a real directory of ours that nobody else may write
+    (in a shared /tmp another user could have made it first)."""
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+        raise ValueError("hub directory %s is not a private directory of this user" % path)
+
+
 class UnixHubPort:
     """hub=NAME between pyunik processes: every port of the hub is a UNIX datagram
     socket in one directory (`directory`, by default <tmp>/pyunik-hub-<uid>/NAME,
@@ -122,8 +131,12 @@ class UnixHubPort:
         if not name or "/" in name or name in (".", "..") or "\0" in name:
             raise ValueError("hub=%r: a hub's name is one path component" % name)
         if directory is None:
-            directory = os.path.join(tempfile.gettempdir(), "pyunik-hub-%d" % os.getuid(), name)
+            top = os.path.join(tempfile.gettempdir(), "pyunik-hub-%d" % os.getuid())
+            os.makedirs(top, mode=0o700, exist_ok=True)
+            _check_private(top)
+            directory = os.path.join(top, name)
         os.makedirs(directory, mode=0o700, exist_ok=True)
+        _check_private(directory)
         self.directory = directory
         self.path = os.path.join(directory, "%d-%x" % (os.getpid(), id(self)))
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -10,6 +10,13 @@ driver the stack drives it with, the backend behind it, and a pcap tap.
     net.next_deadline(), net.host_fds()   # what the idle wait waits for
     net.set_trace(print)           # --trace virtio
 
+How the kernel drives it without a thread of its own: every socket call runs
+`net.poll(now)` first (frames in, timers, the NAT's host sockets), then does its
+work; one that must wait raises `net.wait([queues], what)`: a WouldBlock on the
+socket's queues that also ends when a host socket of the backend is readable or the
+network's next timer is due, so the retried call polls again. A guest idle in
+accept() with nothing arriving costs no host CPU.
+
 The card's rings and buffers live in `memory`: by default kernel memory of their
 own (BufferMemory), which no guest process can touch and which survives execve and
 exit; an AddressSpace can be given instead, to have them in the guest's address space
@@ -22,7 +29,7 @@ by guests: of one process through the API's hubs, else of every pyunik process o
 this user through UNIX sockets); `none` (lo only). A bad word is a ValueError with
 one line.
 
-Layer: net. Calls net/stack.py, net/tcp_table.py, net/user.py, net/hub.py,
+Layer: net. Calls wait.py, net/stack.py, net/tcp_table.py, net/user.py, net/hub.py,
 net/pcap.py, net/backend.py and net/virtio/; the kernel makes one per kernel.
 """
 
@@ -31,8 +38,10 @@ from __future__ import annotations
 from typing import Callable
 
 from ..abi.if_ether import ETH_DATA_LEN, ETH_MAX_MTU, ETH_MIN_MTU
+from ..abi.poll import POLLIN
 from ..abi.ip import IPHDR
 from ..abi.tcp import TCP_HEADER_LEN
+from ..wait import WouldBlock
 from .backend import PcapTap
 from .ethernet import parse_mac
 from .hub import Hub, UnixHubPort
@@ -160,6 +169,11 @@ class Network:
 
     def host_fds(self) -> list[int]:
         return self.backend.host_fds() if self.backend is not None else []
+
+    def wait(self, queues, what: str = "") -> WouldBlock:
+        """What a socket call raises to wait for its queues or for the network."""
+        return WouldBlock(queues, deadline=self.next_deadline(),
+                          host=[(fd, POLLIN) for fd in self.host_fds()], what=what)
 
     def close(self) -> None:
         if self.backend is not None:
