@@ -58,6 +58,19 @@ def _connect(stack, dst, port):
     return conn
 
 
+def _accept(stack, listener):
+    accepted = []
+
+    def accept():
+        try:
+            accepted.append(listener.accept())
+            return True
+        except KernelError:
+            return False
+    assert _until(stack, accept)
+    return accepted[0]
+
+
 def _recv_all(stack, conn, n):
     got = bytearray()
 
@@ -146,16 +159,7 @@ def test_hostfwd_tcp_carries_a_megabyte_each_way(lossy):
     client = socket.create_connection(("127.0.0.1", host_port), timeout=10)
     client.setblocking(False)
     try:
-        accepted = []
-
-        def accept():
-            try:
-                accepted.append(listener.accept())
-                return True
-            except KernelError:
-                return False
-        assert _until(guest, accept)
-        conn = accepted[0]
+        conn = _accept(guest, listener)
         assert conn.remote[0] == GATEWAY
         # host -> guest
         sent = [0]
@@ -221,19 +225,11 @@ def test_a_large_mtu_carries_large_segments():
     listener = net.stack.tcp.listen((b"\0\0\0\0", 80), 8)
     client = socket.create_connection(("127.0.0.1", host_port), timeout=10)
     try:
-        accepted = []
-
-        def accept():
-            try:
-                accepted.append(listener.accept())
-                return True
-            except KernelError:
-                return False
-        assert _until(net.stack, accept)
+        conn = _accept(net.stack, listener)
         client.sendall(bytes(200000))
         client.shutdown(socket.SHUT_WR)
-        assert len(_recv_all(net.stack, accepted[0], 200000)) == 200000
-        assert accepted[0].counters["segments_in"] < 20
+        assert len(_recv_all(net.stack, conn, 200000)) == 200000
+        assert conn.counters["segments_in"] < 20
     finally:
         client.close()
         net.close()
