@@ -48,6 +48,9 @@ def _run_parser(sub) -> None:
                    help="write a timeline of the run (system calls, waits, signals, faults, "
                         "scheduler switches, memory counters) in the Chrome trace-event "
                         "format, for Perfetto or chrome://tracing")
+    p.add_argument("--gdb", metavar="[HOST:]PORT",
+                   help="wait for gdb (target remote HOST:PORT) at the first instruction; "
+                        "HOST is 127.0.0.1 unless given")
     p.add_argument("program", metavar="PROGRAM",
                    help="the program; what follows it are its arguments, passed as they are")
 
@@ -141,8 +144,8 @@ def _syscalls_parser(sub) -> None:
 
 # `run` options that take a value as the next word.
 _RUN_VALUE_OPTIONS = {"-e", "--env", "-m", "--memory", "-v", "--volume", "-w", "--workdir",
-                      "--root", "--image", "--cwd", "--trace-out"}
-_COMPARE_VALUE_OPTIONS = _RUN_VALUE_OPTIONS - {"--trace-out"} | {
+                      "--root", "--image", "--cwd", "--trace-out", "--gdb"}
+_COMPARE_VALUE_OPTIONS = _RUN_VALUE_OPTIONS - {"--trace-out", "--gdb"} | {
     "--corpus", "-j", "--jobs", "--json", "--timeout"}
 
 
@@ -238,6 +241,18 @@ def cmd_run(args) -> int:
             print("pyunik: %s: %s" % (args.trace_out, e.strerror), file=sys.stderr)
             return 2
         observers.append(timeline)
+    stub = None
+    if args.gdb is not None:
+        from .kernel.process import ProcessExit
+        from .trace.gdbstub import GdbStub, parse_address
+        try:
+            host, port = parse_address(args.gdb)
+            stub = GdbStub(host, port, sys.stderr,
+                           lambda: ProcessExit(0, signal=signal.SIGKILL))
+        except (ValueError, OSError) as e:
+            print("pyunik: --gdb %s: %s" % (args.gdb, getattr(e, "strerror", None) or e),
+                  file=sys.stderr)
+            return 2
     observer = None
     if observers:
         from .trace.observer import Observers
@@ -253,8 +268,12 @@ def cmd_run(args) -> int:
                        quiet=args.quiet, strace=trace_out, root=args.root, image=args.image,
                        volumes=volumes, workdir=workdir or "/", observer=observer)
         vm.start()
+        if stub is not None:
+            stub.attach(vm.kernel)
         with forward_host_signals(vm.kernel):
             status = vm.run()
+        if stub is not None:
+            stub.finish(vm.kernel)
     except ProgramError as e:
         print(str(e), file=sys.stderr)
         return e.exit_status
@@ -264,6 +283,8 @@ def cmd_run(args) -> int:
         if timeline is not None:
             timeline.close()
             timeline.out.close()
+        if stub is not None:
+            stub.close()
     if stats is not None and not write_stats(stats, args.stats):
         return 2
     if vm.kernel.exit_signal:

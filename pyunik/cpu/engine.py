@@ -26,7 +26,7 @@ from typing import Callable
 from unicorn import (UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE, UC_CTL_TLB_FLUSH,
                      UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED,
                      UC_ERR_INSN_INVALID, UC_ERR_READ_PROT, UC_ERR_READ_UNMAPPED,
-                     UC_ERR_WRITE_PROT, UC_ERR_WRITE_UNMAPPED, UC_HOOK_INSN,
+                     UC_ERR_WRITE_PROT, UC_ERR_WRITE_UNMAPPED, UC_HOOK_CODE, UC_HOOK_INSN,
                      UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MEM_FETCH_PROT,
                      UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED,
                      UC_MEM_WRITE_PROT, UC_MEM_WRITE_UNMAPPED, UC_MODE_64, UC_PROT_ALL,
@@ -37,7 +37,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 from ..abi import x86 as arch
 from . import paging
 from .context import ContextSwitcher, CpuContext
-from .stops import SliceTimer, ask_for_block_stops
+from .stops import SliceTimer, ask_for_block_stops, set_exit_checks
 from .paging import NO_EXECUTE, PAGE, PRESENT, WRITABLE, PageTables
 
 # The unicorn library loaded again without argtypes: a call with prebuilt ctypes
@@ -345,6 +345,24 @@ class Engine:
         if self.fault is not None:
             return self.fault
         return GuestFault("segv", pc, access)
+
+    def watch_instructions(self, callback):
+        """Call callback(address) before each instruction runs, until
+        unwatch_instructions(handle): a debugger's single step, never anything else
+        (a per-instruction hook makes guest code many times slower). Translations
+        made before it are dropped, so that they call it too."""
+        handle = self.uc.hook_add(UC_HOOK_CODE, lambda uc, address, size, data:
+                                  callback(address))
+        if self.block_stops:      # a stop from the hook must not wait for the block's end
+            set_exit_checks(self.uc._uch.value, True)
+        self.uc.ctl_flush_tb()
+        return handle
+
+    def unwatch_instructions(self, handle) -> None:
+        self.uc.hook_del(handle)
+        if self.block_stops:
+            set_exit_checks(self.uc._uch.value, False)
+        self.uc.ctl_flush_tb()      # translations with the hook's calls go too
 
     def stop(self) -> None:
         """End the current run (from a hook, or from another host thread).

@@ -65,6 +65,15 @@ def ask_for_block_stops(handle: int) -> bool:
     return True
 
 
+def set_exit_checks(handle: int, on: bool) -> None:
+    """Turn Unicorn's stop checks inside blocks back on (on=True) or off again, on an
+    engine ask_for_block_stops succeeded on; takes effect for code translated after
+    (the caller drops translations). With them on, a stop asked for by a code hook
+    is taken before the hooked instruction runs: a debugger's single step."""
+    layout = _LAYOUTS[unicorn.__version__]
+    ctypes.memset(handle + layout["no_exit_request"], 0 if on else 1, 1)
+
+
 class SliceTimer:
     """One host thread per engine (made on first use) that stops the CPU when an armed
     time slice runs out. It costs nothing while unarmed; arming takes one lock.

@@ -115,6 +115,7 @@ class Kernel:
         self.exit_signal = 0
         self.host_signals: list[int] = []   # signals from the host (Ctrl-C), newest last
         self.observer = self.config.observer     # None, or told what the run does
+        self.debugger = None      # a gdb stub (trace/gdbstub.py) the run loop hands over to
         self.sched = Scheduler(self)
         self.futexes = FutexTable()
         if self.config.random_seed is not None:

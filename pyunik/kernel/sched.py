@@ -410,9 +410,12 @@ class Scheduler:
             budgeted = bool(self.runq) or self._deadline_pending() or \
                 time.monotonic() - self._last_switch < BUDGET_LINGER
             self._resched = budgeted     # a budgeted run ends by itself
+        budget = SLICE if budgeted else 0
+        if kernel.debugger is not None:     # gdb may hold the thread, or step it
+            budget = kernel.debugger.before_run(t, budget)
         self.run_start = time.thread_time_ns()
         try:
-            fault = engine.run(engine.reg("rip"), SLICE if budgeted else 0)
+            fault = engine.run(engine.reg("rip"), budget)
         except ThreadExit as e:
             self._release_retired()
             self._account(t)
@@ -432,6 +435,8 @@ class Scheduler:
         if fault is not None:
             if kernel.observer is not None:
                 kernel.observer.fault(t, fault)
+            if kernel.debugger is not None and kernel.debugger.fault(t, fault):
+                return
             if delivery.fault(t, fault):
                 return
             kernel.fatal_fault(t, fault)        # raises ProcessExit
