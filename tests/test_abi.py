@@ -30,6 +30,7 @@ OWN_CHOICES = {
     "fs/imagefs.py": {"INDEX_VERSION", "DIR_SIZE"},     # image index format; st_size of dirs
     "fs/inode.py": {"FIRST"},                           # the first anonymous device minor
     "trace/stats.py": {"TOP_FILES"},                    # files --stats lists
+    "trace/gdbstub.py": {"PACKET_SIZE"},                # the largest packet gdb sends
     "trace/timeline.py": {"COUNTER_INTERVAL_NS",        # how often counters are sampled
                           "WRITE_BUFFER"},              # the trace file's buffer
     "fs/locks.py": {"READ", "WRITE", "UNLOCK"},         # lock kinds in the lock tables

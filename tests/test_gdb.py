@@ -259,3 +259,24 @@ def test_bad_gdb_address():
                         str(BIN / "hello-musl")], cwd=REPO, env=host_env_for_pyunik(),
                        capture_output=True, timeout=TIMEOUT)
     assert p.returncode == 2 and b"--gdb" in p.stderr and b"Traceback" not in p.stderr
+
+
+def test_protocol_libraries_of_a_dynamic_program(tmp_path):
+    prog = build(tmp_path, PROGRAM, "prog")                # PIE, dynamic
+    run = Pyunik([prog])
+    c = Client(run.port)
+    assert c.xfer(b"libraries-svr4") == b'<library-list-svr4 version="1.0"/>'  # ld.so's turn
+    entry = dict(struct.iter_unpack("<QQ", c.xfer(b"auxv")))[9]    # AT_ENTRY: _start
+    assert c.ask(b"Z0,%x,1" % entry) == b"OK"
+    c.send(b"c")
+    assert c.wait_stop() == b"T05thread:3e8;swbreak:;"
+    libraries = c.xfer(b"libraries-svr4").decode()
+    assert re.match(r'<library-list-svr4 version="1.0" main-lm="0x[0-9a-f]+">', libraries)
+    names = re.findall(r'<library name="([^"]*)" lm="0x[0-9a-f]+" l_addr="0x[0-9a-f]+"',
+                       libraries)
+    assert any(n.endswith("/libc.so.6") for n in names), libraries
+    assert any("ld-linux-x86-64.so.2" in n for n in names), libraries
+    assert c.ask(b"z0,%x,1" % entry) == b"OK"
+    c.send(b"c")
+    assert c.wait_stop() == b"W03"
+    assert run.finish()[0] == 3

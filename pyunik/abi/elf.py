@@ -44,6 +44,15 @@ DT_STRTAB = 5
 DT_STRSZ = 10
 DT_SONAME = 14
 DT_RPATH = 15
+DT_DEBUG = 21                   # the dynamic linker's struct r_debug, for debuggers
 DT_RUNPATH = 29
 DT_FLAGS_1 = 0x6FFFFFFB
 DF_1_NODEFLIB = 0x800           # DT_FLAGS_1: ignore the default library search path
+
+# <link.h>: the dynamic linker's list of loaded objects, which DT_DEBUG points at.
+# struct r_debug { int r_version; struct link_map *r_map; ElfW(Addr) r_brk;
+#                  enum r_state; ElfW(Addr) r_ldbase; }
+R_DEBUG = struct.Struct("<i4xQQi4xQ")
+# struct link_map { ElfW(Addr) l_addr; char *l_name; ElfW(Dyn) *l_ld;
+#                   struct link_map *l_next, *l_prev; }
+LINK_MAP = struct.Struct("<QQQQQ")

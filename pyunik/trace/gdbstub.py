@@ -41,13 +41,13 @@ import socket
 import struct
 import threading
 
-from ..abi import auxvec
+from ..abi import auxvec, elf
 from ..abi import linux as L
 from ..cpu.engine import MemoryFault
 from . import gdbregs
 
 INT3 = b"\xcc"
-PACKET_SIZE = 0x4000
+PACKET_SIZE = 0x4000          # the largest packet gdb may send (qSupported's PacketSize)
 _FAULT_SIGNAL = {"segv": L.SIGSEGV, "bus": L.SIGBUS, "ill": L.SIGILL, "trap": L.SIGTRAP,
                  "fpe": L.SIGFPE}
 _INTERRUPT = object()        # the reader's note of a Ctrl-C byte
@@ -555,7 +555,8 @@ class GdbStub:
         elif obj == b"exec-file":
             data = process.exe.encode(errors="surrogateescape")
         elif obj == b"auxv":
-            data = b"".join(struct.pack("<QQ", k, v) for k, v in process.auxv) + bytes(16)
+            data = b"".join(auxvec.AUXV_ENTRY.pack(k, v) for k, v in process.auxv) + \
+                auxvec.AUXV_ENTRY.pack(auxvec.AT_NULL, 0)
         elif obj == b"libraries-svr4":
             data = self._libraries(process).encode(errors="surrogateescape")
         else:
@@ -571,39 +572,37 @@ class GdbStub:
         if not phdr:
             return empty
 
-        def word(addr):
-            data = self._read_memory(addr, 8)
-            if data is None or len(data) < 8:
+        def read(layout, addr):
+            data = self._read_memory(addr, layout.size)
+            if data is None or len(data) < layout.size:
                 raise MemoryFault(addr)
-            return struct.unpack("<Q", data)[0]
+            return layout.unpack(data)
 
         try:
-            headers = [self._read_memory(phdr + 56 * i, 56) for i in range(min(phnum, 64))]
-            bias, dynamic = None, None
-            for h in headers:
-                p_type, _, _, p_vaddr = struct.unpack_from("<IIQQ", h)
-                if p_type == 6:                        # PT_PHDR
+            bias, dynamic = 0, None
+            for i in range(min(phnum, 64)):
+                p_type, _, _, p_vaddr, *_ = read(elf.PHDR, phdr + elf.PHDR.size * i)
+                if p_type == elf.PT_PHDR:
                     bias = phdr - p_vaddr
-                elif p_type == 2:                      # PT_DYNAMIC
+                elif p_type == elf.PT_DYNAMIC:
                     dynamic = p_vaddr
             if dynamic is None:
                 return empty
-            dynamic += bias or 0
             r_debug = 0
             for i in range(512):
-                tag, value = word(dynamic + 16 * i), word(dynamic + 16 * i + 8)
-                if tag == 0:
+                tag, value = read(elf.DYN, dynamic + bias + elf.DYN.size * i)
+                if tag == elf.DT_NULL:
                     break
-                if tag == 21:                          # DT_DEBUG
+                if tag == elf.DT_DEBUG:
                     r_debug = value
             if not r_debug:
-                return empty
-            lm = word(r_debug + 8)
-            out = ['<library-list-svr4 version="1.0" main-lm="%#x">' % lm]
-            lm = word(lm + 24) if lm else 0
+                return empty                 # the dynamic linker has not filled it yet
+            main = read(elf.R_DEBUG, r_debug)[1]
+            out = ['<library-list-svr4 version="1.0" main-lm="%#x">' % main]
+            lm = read(elf.LINK_MAP, main)[3] if main else 0
             seen = 0
             while lm and seen < 4096:
-                l_addr, l_name, l_ld, l_next = (word(lm + 8 * i) for i in range(4))
+                l_addr, l_name, l_ld, l_next, _ = read(elf.LINK_MAP, lm)
                 name = self._read_memory(l_name, 4096) or b""
                 name = name.split(b"\0", 1)[0].decode(errors="replace")
                 name = name.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
