@@ -219,3 +219,27 @@ def test_many_tiny_out_of_order_pieces_stay_bounded():
                          server.snd_max, TH_ACK, 1000, b"x")
         server.segment_arrives(seg, link.now)
     assert len(server.ooo) == 32 and server.ooo.bytes == 32
+
+
+def test_timers_of_many_connections_come_from_a_heap():
+    """next_deadline() of a table with hundreds of connections does not ask each."""
+    link = Link(config_a=_cfg(), config_b=_cfg(syn_backlog=512))
+    listener = link.b.listen((B_ADDR, 80), 600)
+    link.filter = lambda src, seg: src != A_ADDR or seg.flags == TH_SYN   # no final ACK
+    clients = [link.a.connection((A_ADDR, 20000 + i), (B_ADDR, 80)) for i in range(300)]
+    for c in clients:
+        c.connect(link.now)
+    link.advance(10 * MS)
+    assert len(listener.syn_queue) == 300
+    asked = {"n": 0}
+    for child in listener.syn_queue.values():
+        real = child.next_deadline
+
+        def counting(real=real):
+            asked["n"] += 1
+            return real()
+        child.next_deadline = counting
+    assert link.b.next_deadline() == listener.next_deadline() == SECOND + MS
+    assert asked["n"] <= 4
+    link.run(lambda: link.now > 64 * SECOND, limit=70 * SECOND)
+    assert not listener.syn_queue                      # all timed out through the heap

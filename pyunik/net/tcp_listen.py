@@ -41,6 +41,7 @@ from ..abi.poll import POLLIN, POLLRDNORM
 from ..errors import KernelError
 from ..wait import WaitQueue
 from .tcp import TcpConfig, TcpConnection, initial_sequence
+from .tcp_rto import DeadlineHeap
 from .tcp_segment import (TH_ACK, TH_FIN, TH_RST, TH_SYN, TcpSegment, TcpState,
                           reset_for_unknown, seq_add)
 
@@ -69,6 +70,9 @@ class TcpListener:
         self.syn_queue: dict[tuple, TcpConnection] = {}
         self.accept_queue: list[TcpConnection] = []
         self.acceptors = WaitQueue("a connection to accept")
+        # The SYN queue's deadlines; timer_hook(when) tells the table of each.
+        self.deadlines = DeadlineHeap(member=lambda child: child.listener is self)
+        self.timer_hook: Callable | None = None
         self.counters = dict.fromkeys((
             "syns", "syncookies_sent", "syncookies_ok", "syncookies_failed",
             "listen_overflows", "listen_drops", "resets_sent"), 0)
@@ -126,6 +130,7 @@ class TcpListener:
         child = TcpConnection(local, remote, self.emit, self.config, self.trace,
                               on_closed=self._child_closed)
         child.listener = self
+        child.timers.hook = lambda when, c=child: self._child_timer(c, when)
         self.syn_queue[key] = child
         child.passive_open(seg, initial_sequence(self.config, local, remote, now), now)
 
@@ -138,6 +143,11 @@ class TcpListener:
         child.segment_arrives(seg, now)
         if child.state not in (TcpState.SYN_RECV, TcpState.CLOSE):
             self._ready(child)
+
+    def _child_timer(self, child: TcpConnection, when: int) -> None:
+        self.deadlines.push(child, when)
+        if self.timer_hook is not None:
+            self.timer_hook(when)
 
     def _child_closed(self, child: TcpConnection) -> None:
         """A connection in the SYN queue timed out or was reset (it goes), or one
@@ -152,6 +162,7 @@ class TcpListener:
         key = (child.remote[0], child.remote[1], child.local[0])
         self.syn_queue.pop(key, None)
         child.listener = None
+        child.timers.hook = None                   # the stack's table times it now
         child.on_closed = self._child_closed      # until accept() takes it
         self.accept_queue.append(child)
         if self.adopt is not None:
@@ -242,15 +253,11 @@ class TcpListener:
         self.acceptors.wake_all()
 
     def next_deadline(self) -> int | None:
-        times = [t for t in (c.next_deadline() for c in self.syn_queue.values())
-                 if t is not None]
-        return min(times) if times else None
+        return self.deadlines.next()
 
     def timer(self, now: int) -> None:
-        for child in list(self.syn_queue.values()):
-            t = child.next_deadline()
-            if t is not None and t <= now:
-                child.timer(now)
+        for child in self.deadlines.due(now):
+            child.timer(now)
 
     def info(self) -> dict:
         """/proc/net/tcp's LISTEN row: rx_queue is the accept queue's length (and

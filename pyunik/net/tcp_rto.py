@@ -9,12 +9,17 @@ off by doubling on each expiry (5.5). Karn's rule (RFC 6298 3) is the caller's: 
 sample is taken only from a segment sent once, which `RttSample` tracks.
 
 `Timers` holds a connection's named deadlines (monotonic ns) and answers which is
-next; nothing here reads a clock: every time comes in as an argument.
+next; its `hook(when)`, if set, hears of every deadline set, so that a
+`DeadlineHeap` over many connections (a listener's SYN queue, a stack's table) finds
+the next one without asking each. Nothing here reads a clock: every time comes in as
+an argument.
 
 Layer: net, below net/tcp.py. Calls abi/tcp.py only.
 """
 
 from __future__ import annotations
+
+import heapq
 
 from ..abi.tcp import TCP_RTO_MAX_NS, TCP_RTO_MIN_NS, TCP_TIMEOUT_INIT_NS
 
@@ -84,13 +89,16 @@ class Timers:
     `next()` -> (when, name) of the earliest, or None; `due(now)` -> the names due,
     earliest first."""
 
-    __slots__ = ("deadlines",)
+    __slots__ = ("deadlines", "hook")
 
     def __init__(self):
         self.deadlines: dict[str, int] = {}
+        self.hook = None                  # hook(when), told of every deadline set
 
     def set(self, name: str, when: int) -> None:
         self.deadlines[name] = when
+        if self.hook is not None:
+            self.hook(when)
 
     def clear(self, name: str) -> None:
         self.deadlines.pop(name, None)
@@ -111,3 +119,45 @@ class Timers:
         names = [n for n, t in self.deadlines.items() if t <= now]
         names.sort(key=self.deadlines.__getitem__)
         return names
+
+
+class DeadlineHeap:
+    """The deadlines of many objects (each with next_deadline()), as a heap of
+    (when, serial, object) pushed whenever an object sets a deadline. An entry is
+    stale when its object's next deadline is no longer that time (cleared, moved,
+    or the object left: `member(obj)` says no); stale entries are dropped when they
+    reach the top. So next() and due() cost O(log n), not a pass over n objects."""
+
+    __slots__ = ("heap", "serial", "member")
+
+    def __init__(self, member=None):
+        self.heap: list = []
+        self.serial = 0
+        self.member = member
+
+    def push(self, obj, when: int) -> None:
+        self.serial += 1
+        heapq.heappush(self.heap, (when, self.serial, obj))
+
+    def _valid(self, when: int, obj) -> bool:
+        return (self.member is None or self.member(obj)) and obj.next_deadline() == when
+
+    def next(self) -> int | None:
+        heap = self.heap
+        while heap:
+            when, _, obj = heap[0]
+            if self._valid(when, obj):
+                return when
+            heapq.heappop(heap)
+        return None
+
+    def due(self, now: int) -> list:
+        """The objects with a deadline at or before now, each once."""
+        out, seen = [], set()
+        heap = self.heap
+        while heap and heap[0][0] <= now:
+            when, _, obj = heapq.heappop(heap)
+            if id(obj) not in seen and self._valid(when, obj):
+                seen.add(id(obj))
+                out.append(obj)
+        return out

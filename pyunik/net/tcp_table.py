@@ -29,6 +29,7 @@ from ..abi.tcp import (PROC_NET_TCP_HEADER, PROC_NET_TCP_LINE, PROC_NET_TCP_OPEN
                        PROC_NET_TCP_TIMEWAIT, PROC_NET_TCP_WIDTH)
 from .tcp import TcpConfig, TcpConnection
 from .tcp_listen import TcpListener
+from .tcp_rto import DeadlineHeap
 from .tcp_segment import TcpSegment, TcpState, reset_for_unknown
 
 ANY = b"\0\0\0\0"
@@ -46,6 +47,7 @@ class TcpTable:
         self.connections: dict[tuple, TcpConnection] = {}
         self.listeners: dict[tuple, TcpListener] = {}
         self.counters = dict.fromkeys(("segments_in", "resets_sent", "no_socket"), 0)
+        self.deadlines = DeadlineHeap(member=self._registered)
 
     @staticmethod
     def _key(local, remote) -> tuple:
@@ -54,13 +56,14 @@ class TcpTable:
     def connection(self, local, remote, config: TcpConfig | None = None) -> TcpConnection:
         conn = TcpConnection(local, remote, self.emit, config or self.config,
                              self.trace, on_closed=self._release)
-        self.connections[self._key(local, remote)] = conn
+        self._register(conn)
         return conn
 
     def listen(self, local, backlog: int, config: TcpConfig | None = None) -> TcpListener:
         listener = TcpListener(local, self.emit, backlog, config or self.config,
                                self.trace, adopt=self._adopt, on_closed=self._release)
         self.listeners[(bytes(local[0]), local[1])] = listener
+        listener.timer_hook = lambda when, obj=listener: self.deadlines.push(obj, when)
         return listener
 
     def unlisten(self, listener: TcpListener, now: int) -> None:
@@ -76,8 +79,20 @@ class TcpTable:
         return any(k[1] == port and (k[0] == bytes(local[0]) or ANY in (k[0], bytes(local[0])))
                    for k in list(self.listeners) + list(self.connections))
 
-    def _adopt(self, conn: TcpConnection) -> None:
+    def _register(self, conn: TcpConnection) -> None:
         self.connections[self._key(conn.local, conn.remote)] = conn
+        conn.timers.hook = lambda when, obj=conn: self.deadlines.push(obj, when)
+
+    def _adopt(self, conn: TcpConnection) -> None:
+        self._register(conn)
+        when = conn.next_deadline()
+        if when is not None:
+            self.deadlines.push(conn, when)
+
+    def _registered(self, obj) -> bool:
+        if isinstance(obj, TcpListener):
+            return self.listeners.get((obj.local[0], obj.local[1])) is obj
+        return self.connections.get(self._key(obj.local, obj.remote)) is obj
 
     def _release(self, conn: TcpConnection) -> None:
         key = self._key(conn.local, conn.remote)
@@ -103,14 +118,11 @@ class TcpTable:
             self.emit(bytes(dst_addr), bytes(src_addr), rst)
 
     def next_deadline(self) -> int | None:
-        times = [t for t in (o.next_deadline() for o in self._objects()) if t is not None]
-        return min(times) if times else None
+        return self.deadlines.next()
 
     def timer(self, now: int) -> None:
-        for obj in self._objects():
-            t = obj.next_deadline()
-            if t is not None and t <= now:
-                obj.timer(now)
+        for obj in self.deadlines.due(now):
+            obj.timer(now)
 
     def _objects(self) -> list:
         return list(self.listeners.values()) + list(self.connections.values())
