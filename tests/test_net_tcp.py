@@ -555,3 +555,29 @@ def test_proc_net_tcp_has_linux_layout():
     link.run(lambda: server.state == S.CLOSE and client.state == S.TIME_WAIT)
     tw = link.a.proc_net_tcp(link.now).split("\n")[1].split()
     assert tw[3] == "06" and tw[5][:3] == "03:" and int(tw[5][3:], 16) in (5999, 6000)
+
+
+def test_turning_nodelay_on_sends_what_nagle_held():
+    link = Link(config_a=_cfg(), config_b=_cfg(), delay=50 * MS)
+    client, server, _ = establish(link)
+    client.send(b"a" * 100, link.now)
+    client.send(b"b" * 100, link.now)              # held: the first is in flight
+    held = [s for (_, src, s) in link.log if src == A_ADDR and s.payload]
+    assert len(held) == 1
+    client.set_nodelay(True, link.now)
+    sent = [s for (_, src, s) in link.log if src == A_ADDR and s.payload]
+    assert len(sent) == 2 and sent[1].payload == b"b" * 100
+
+
+def test_buffer_sizes_bound_what_send_takes_and_the_window():
+    link = Link(config_a=_cfg(), config_b=_cfg())
+    listener = link.b.listen((B_ADDR, 80), 4)
+    client = link.a.connection((A_ADDR, 40000), (B_ADDR, 80))
+    client.set_buffer_sizes(rcvbuf=8192, sndbuf=5000)
+    client.connect(link.now)
+    link.run(lambda: listener.accept_queue)
+    server = listener.accept()
+    assert client.send(bytes(20000), link.now) == 5000
+    server.send(bytes(100000), link.now)
+    link.run()
+    assert 8192 - 128 < client.readable_bytes() <= 8192 and client.info()["rcv_wnd"] < 128

@@ -20,6 +20,11 @@ and gives back
     "SYN-SENT -> ESTABLISHED"), "retransmit", "fast-retransmit", "rto", "probe",
     "keepalive", "reset", "challenge-ack", "drop" (why), for `--trace tcp`.
 
+Connections are usually made by a stack's TcpTable (net/tcp_table.py:
+`table.connection(local, remote)`, or accepted from `table.listen(...)`), which
+registers them for demultiplexing and timers. A connection object is opened once:
+a socket that connects again after a failure gets a new one.
+
 The socket layer's interface (errors are KernelError with Linux's errno):
   connect(now)                 active open: SYN-SENT. Done when state leaves SYN_SENT;
                                then `take_error()` says ECONNREFUSED/ETIMEDOUT or 0.
@@ -43,8 +48,9 @@ The socket layer's interface (errors are KernelError with Linux's errno):
   readers, writers             WaitQueues woken (with the poll bits) when data or a
                                FIN arrives, when send room frees, on every state
                                change a waiter cares about (connected, reset, closed).
-  nodelay, keepalive, keepalive_idle/interval/probes, rcvbuf, sndbuf
-                               per-connection settings (setsockopt).
+  set_nodelay(on, now), set_keepalive(on, now), set_buffer_sizes(rcvbuf, sndbuf);
+  keepalive_idle/interval/probes (ns, ns, count) are plain attributes: setsockopt.
+  readable_bytes(), unsent_bytes() FIONREAD/SIOCINQ and SIOCOUTQ.
   take_error() -> int          SO_ERROR: the pending error, cleared.
   info() -> dict               /proc/net/tcp's and TCP_INFO's facts and counters.
 
@@ -327,6 +333,21 @@ class TcpConnection(TcpInput, TcpOutput):
         if self.state == TcpState.CLOSE:
             raise KernelError(errno.ENOTCONN)
         raise KernelError(errno.EAGAIN)
+
+    def set_nodelay(self, on: bool, now: int) -> None:
+        """TCP_NODELAY: turning it on sends what Nagle held back (tcp_push)."""
+        self.nodelay = on
+        if on:
+            self._output(now)
+
+    def set_buffer_sizes(self, rcvbuf: int | None = None, sndbuf: int | None = None) -> None:
+        """SO_RCVBUF / SO_SNDBUF (the socket layer doubles and clamps as Linux).
+        The window scale offered in the SYN stays what it was, as in Linux."""
+        if rcvbuf is not None:
+            self.rcvbuf = rcvbuf
+            self.ooo.max_bytes = rcvbuf
+        if sndbuf is not None:
+            self.sendq.capacity = sndbuf
 
     def readable_bytes(self) -> int:
         """FIONREAD / SIOCINQ."""
