@@ -157,3 +157,48 @@ def test_host_memory_stays_flat_over_200_execs(tmp_path):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+# ---- with fork: shells and subprocess running the programs they find ----------------
+
+BUSYBOX = shutil.which("busybox", path="/bin:/usr/bin")
+
+
+@pytest.mark.skipif(BUSYBOX is None or not os.access("/usr/bin/numfmt", os.X_OK),
+                    reason="no busybox or coreutils")
+def test_shell_pipeline_of_learned_programs(tmp_path):
+    """busybox sh forks and execs host programs by absolute path and by PATH search
+    (numfmt is no busybox applet); each is learned with its libraries as it is first
+    exec'd."""
+    script = ("/usr/bin/env | /usr/bin/sort | /usr/bin/head -3; echo status $?; "
+              "numfmt --to=iec 2048 && echo found; "
+              "/no/such/program 2>/dev/null; echo missing $?; "
+              "exec /usr/bin/env -i ONLY=1 /usr/bin/env")
+    native, emulated = _both(tmp_path, [BUSYBOX, "sh", "-c", script])
+    assert b"2.0K\nfound" in native.stdout and native.stdout.endswith(b"ONLY=1\n")
+    assert_same(native, emulated)
+
+
+@pytest.mark.skipif(BUSYBOX is None, reason="no busybox")
+def test_shell_counts_its_root(tmp_path):
+    """`sh -c 'ls / | wc -l'`: the guest's own root, as many names as ls shows."""
+    emulated = run_pyunik([BUSYBOX, "sh", "-c", "ls / | wc -l; ls /"], cwd=tmp_path)
+    assert_no_traceback(emulated)
+    lines = emulated.stdout.split()
+    assert emulated.status == 0 and int(lines[0]) == len(lines) - 1 >= 5, emulated
+
+
+@pytest.mark.skipif(shutil.which("python3", path="/usr/bin") is None, reason="no python3")
+def test_python_subprocess_runs_what_it_finds(tmp_path):
+    """subprocess (vfork or fork, then execve down the default PATH) runs env, whose
+    output comes back through a pipe; a missing program is FileNotFoundError."""
+    code = ("import subprocess\n"
+            "r = subprocess.run(['env'], capture_output=True, env={'A': '1'})\n"
+            "print(r.returncode, r.stdout)\n"
+            "try:\n"
+            "    subprocess.run(['/no/such/program'])\n"
+            "except FileNotFoundError as e:\n"
+            "    print('missing', e.errno)\n")
+    native, emulated = _both(tmp_path, ["/usr/bin/python3", "-c", code], opts=["-q"])
+    assert native.stdout == b"0 b'A=1\\n'\nmissing 2\n"
+    assert_same(native, emulated)

@@ -437,14 +437,15 @@ LEARN_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/opt")
 class AutoImage:
     """The automatic image of a program, and what it learns while the guest runs.
 
-    `entries()` is auto_image_entries(program). `learn(path)` is asked by execve
-    about an absolute guest path the image lacks: when the host has an executable
+    `entries()` is auto_image_entries(program). `learn(path)` is asked by execve (and
+    by stat and access, a PATH search's probes) about an absolute guest path the
+    image lacks: when the host has an executable
     regular file at that path, within the first program's directory or one of
     LEARN_DIRS (both after resolving symlinks), the file goes in with what it needs,
     exactly as the first program did (items 1-6 of the module docstring, the
     ld.so.cache and C.UTF-8 locale with the first dynamic program), into the ImageFS
     `attach` was given; True when something was added. Nothing else is ever
-    learned: no directory listing, no file the guest only opens or stats."""
+    learned: no directory, no listing, no file the guest only opens."""
 
     def __init__(self, program_host_path: str):
         self.program = os.path.abspath(program_host_path)

@@ -67,6 +67,21 @@ def _context(t) -> WalkContext:
     return t.process.walk_context()
 
 
+def probe(t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False) -> Path:
+    """resolve for the calls a PATH search makes before it execs (stat, access: a
+    shell's or shutil.which's lookup): a name the automatic image lacks may be
+    learned from the host first, as execve would (kernel/exec.py, README)."""
+    try:
+        return resolve(t, dirfd, path, follow, empty_ok)
+    except KernelError as e:
+        learn = t.process.kernel.exec_learner
+        if e.errno != ENOENT or learn is None or not path or \
+                not learn(_context(t), _base(t, dirfd, path), path):
+            raise
+    _vfs(t).changed()
+    return resolve(t, dirfd, path, follow, empty_ok)
+
+
 def resolve(t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False) -> Path:
     """The Path for (dirfd, path); AT_EMPTY_PATH (empty_ok) means dirfd itself."""
     if not path:
@@ -181,12 +196,12 @@ def _write_stat(t, statbuf, fields):
 
 def sys_stat(t, path, statbuf):
     """stat(2)."""
-    return _write_stat(t, statbuf, resolve(t, L.AT_FDCWD, path).inode.stat())
+    return _write_stat(t, statbuf, probe(t, L.AT_FDCWD, path).inode.stat())
 
 
 def sys_lstat(t, path, statbuf):
     """lstat(2)."""
-    return _write_stat(t, statbuf, resolve(t, L.AT_FDCWD, path, follow=False).inode.stat())
+    return _write_stat(t, statbuf, probe(t, L.AT_FDCWD, path, follow=False).inode.stat())
 
 
 def sys_newfstatat(t, dirfd, path, statbuf, flags):
@@ -195,8 +210,8 @@ def sys_newfstatat(t, dirfd, path, statbuf, flags):
         raise KernelError(EINVAL)
     if not path and flags & L.AT_EMPTY_PATH and dirfd != L.AT_FDCWD:
         return _write_stat(t, statbuf, t.process.fds.get(dirfd).stat())
-    p = resolve(t, dirfd, path, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
-                empty_ok=bool(flags & L.AT_EMPTY_PATH))
+    p = probe(t, dirfd, path, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
+              empty_ok=bool(flags & L.AT_EMPTY_PATH))
     return _write_stat(t, statbuf, p.inode.stat())
 
 
@@ -210,8 +225,8 @@ def sys_statx(t, dirfd, path, flags, mask, statxbuf):
     if not path and flags & L.AT_EMPTY_PATH and dirfd != L.AT_FDCWD:
         st = t.process.fds.get(dirfd).stat()
     else:
-        st = resolve(t, dirfd, path, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
-                     empty_ok=bool(flags & L.AT_EMPTY_PATH)).inode.stat()
+        st = probe(t, dirfd, path, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
+                   empty_ok=bool(flags & L.AT_EMPTY_PATH)).inode.stat()
     (dev, ino, nlink, mode, uid, gid, _, rdev, size, blksize, blocks,
      at, atn, mt, mtn, ct, ctn, *_rest) = st
     raw = bytearray(STATX_SIZE)
@@ -520,8 +535,8 @@ def do_access(t, dirfd, path, mode, flags):
         raise KernelError(EINVAL)
     if flags & ~(AT_EACCESS | L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH):
         raise KernelError(EINVAL)
-    p = resolve(t, dirfd, path, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
-                empty_ok=bool(flags & L.AT_EMPTY_PATH))
+    p = probe(t, dirfd, path, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
+              empty_ok=bool(flags & L.AT_EMPTY_PATH))
     c = t.process.cred
     uid, gid = (c.euid, c.egid) if flags & AT_EACCESS else (c.uid, c.gid)
     attr.access(_context(t), p, mode, uid, gid)
