@@ -18,6 +18,7 @@ import pytest
 
 from conftest import (BIN, GUEST_ENV, assert_no_traceback, assert_same, pyunik_command,
                       host_env_for_pyunik, run_native, run_pyunik)
+from pyunik.kernel.syscalls.table import SyscallTable
 from pyunik.loader.autoimage import AutoImage
 
 VARIANTS = ["execer-musl", "execer-glibc"]
@@ -162,8 +163,12 @@ if __name__ == "__main__":
 # ---- with fork: shells and subprocess running the programs they find ----------------
 
 BUSYBOX = shutil.which("busybox", path="/bin:/usr/bin")
+_FORK = SyscallTable().rows.get(57)
+HAS_FORK = _FORK is not None and _FORK.handler is not None
+needs_fork = pytest.mark.skipif(not HAS_FORK, reason="fork(2) is not implemented yet")
 
 
+@needs_fork
 @pytest.mark.skipif(BUSYBOX is None or not os.access("/usr/bin/numfmt", os.X_OK),
                     reason="no busybox or coreutils")
 def test_shell_pipeline_of_learned_programs(tmp_path):
@@ -179,6 +184,7 @@ def test_shell_pipeline_of_learned_programs(tmp_path):
     assert_same(native, emulated)
 
 
+@needs_fork
 @pytest.mark.skipif(BUSYBOX is None, reason="no busybox")
 def test_shell_counts_its_root(tmp_path):
     """`sh -c 'ls / | wc -l'`: the guest's own root, as many names as ls shows."""
@@ -188,6 +194,7 @@ def test_shell_counts_its_root(tmp_path):
     assert emulated.status == 0 and int(lines[0]) == len(lines) - 1 >= 5, emulated
 
 
+@needs_fork
 @pytest.mark.skipif(shutil.which("python3", path="/usr/bin") is None, reason="no python3")
 def test_python_subprocess_runs_what_it_finds(tmp_path):
     """subprocess (vfork or fork, then execve down the default PATH) runs env, whose
