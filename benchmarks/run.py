@@ -22,6 +22,8 @@ Rows (benchmarks/README.md explains each one and how to read it):
   14   host CPU of a guest sleeping 5 s (benchmarks/idle.py)
   15   python3 -c pass with --stats, --trace-out, --strace against plain
        (benchmarks/observe_cost.py)
+  16   processes (benchmarks/processes.py): fork + exit + wait, a 100 MiB fork, RSS
+       over many forks
 
 Per-operation costs are differences, (t(N2) - t(N1)) / (N2 - N1), so process start-up,
 loading and the program's few other syscalls cancel. Each t(N) is the median of several
@@ -66,6 +68,7 @@ import mm_churn  # noqa: E402  (benchmarks/mm_churn.py: row 8)
 import threads_speed  # noqa: E402  (benchmarks/threads_speed.py: row 13)
 import idle  # noqa: E402  (benchmarks/idle.py: row 14)
 import observe_cost  # noqa: E402  (benchmarks/observe_cost.py: row 15)
+import processes  # noqa: E402  (benchmarks/processes.py: row 16)
 
 # Child processes import pyunik from this checkout too.
 CHILD_ENV = dict(os.environ)
@@ -103,7 +106,7 @@ SIZES = {
 }
 
 TARGETS = dict(guest_speed.TARGETS) | dict(mm_churn.TARGETS) | dict(threads_speed.TARGETS) | \
-    dict(idle.TARGETS) | dict(observe_cost.TARGETS) | {
+    dict(idle.TARGETS) | dict(observe_cost.TARGETS) | dict(processes.TARGETS) | {
     "pyunik_over_floor": 5.0,          # x, row 1
     "hello_wall_s": 0.25,              # s, row 2
     "hello_rss_mb": 40.0,              # MB, row 2
@@ -720,7 +723,7 @@ TITLES = {
     12: "12. signal delivery and return (sigloop-musl: tgkill to itself, handler, "
         "rt_sigreturn)",
 } | guest_speed.TITLES | mm_churn.TITLES | threads_speed.TITLES | idle.TITLES | \
-    observe_cost.TITLES
+    observe_cost.TITLES | processes.TITLES
 
 
 def table(rows: list[dict]) -> str:
@@ -782,8 +785,9 @@ def main(argv: list[str] | None = None) -> int:
                                  "qemu-x86_64, bare Unicorn and qiling, with ratios.")
     ap.add_argument("--quick", action="store_true", help="small sizes (about 30 s)")
     ap.add_argument("--json", metavar="FILE", help="also write every number to FILE")
-    ap.add_argument("--only", metavar="ROWS", default="1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",
-                    help="comma-separated rows to run (default all: 1..15)")
+    ap.add_argument("--only", metavar="ROWS",
+                    default="1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16",
+                    help="comma-separated rows to run (default all: 1..16)")
     args = ap.parse_args(argv)
     only = {int(x) for x in args.only.split(",") if x.strip()}
 
@@ -826,6 +830,8 @@ def main(argv: list[str] | None = None) -> int:
             idle.sleeping_guest(bench, bench.engines["pyunik"].prefix, CHILD_ENV)
         if 15 in only:
             observe_cost.observer_cost(bench, median, Engine, PYTHON3)
+        if 16 in only:
+            processes.fork_costs(bench, check, median, per_op, peak_rss_kb, BIN)
     except BenchError as e:
         print("benchmark failed: %s" % e, file=sys.stderr)
         return 1
