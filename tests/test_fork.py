@@ -175,3 +175,38 @@ def test_address_space_fork_copies_private_and_shares_shared():
     finally:
         child.free_all()
         parent.free_all()
+
+
+# ---- with execve: pipelines, posix_spawn, subprocess -----------------------------------------
+
+FIFTY = " | ".join(["cat"] * 50)
+
+
+@pytest.mark.skipif(BUSYBOX is None, reason="no busybox")
+@pytest.mark.parametrize("script", [
+    "echo a | cat",
+    "for f in b a c; do echo $f; done | sort | head -2; echo $?",
+    "x=$(echo one two | wc -w); echo $x; false | true; echo $?",
+    "echo deep | " + FIFTY,
+    "(echo out; echo err >&2) 2>&1 | cat | wc -l",
+])
+def test_busybox_pipelines(script):
+    argv = [BUSYBOX, "sh", "-c", script]
+    native = run_native(argv)
+    emulated = run_pyunik(argv)
+    assert_no_traceback(emulated)
+    assert_same(native, emulated)
+
+
+@pytest.mark.skipif(shutil.which("python3") is None, reason="no python3")
+def test_python_subprocess():
+    """_posixsubprocess's vfork and exec, pipes for the output, the exit code."""
+    code = ("import subprocess, sys; "
+            "r = subprocess.run(['%s', 'sh', '-c', 'echo hi; exit 3'], capture_output=True); "
+            "print(r.stdout, r.returncode)" % BUSYBOX)
+    argv = ["/usr/bin/python3", "-c", code]
+    native = run_native(argv)
+    emulated = run_pyunik(argv, extra_opts=["-q"])
+    assert_no_traceback(emulated)
+    assert native.stdout == b"b'hi\\n' 3\n"
+    assert_same(native, emulated)
