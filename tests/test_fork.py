@@ -210,3 +210,12 @@ def test_python_subprocess():
     assert_no_traceback(emulated)
     assert native.stdout == b"b'hi\\n' 3\n"
     assert_same(native, emulated)
+
+
+def test_forkloop_counts_its_cycles():
+    """forkloop (benchmarks row 16): 30 fork/exit/wait cycles after touching 4 MiB."""
+    argv = [BIN / "forkloop-musl", "30", "4"]
+    native = run_native(argv)
+    emulated = run_pyunik(argv)
+    assert native.stdout == emulated.stdout == b"forks 30 mb 4\n"
+    assert emulated.status == 0 and emulated.stderr.startswith(b"first_fork_us ")
