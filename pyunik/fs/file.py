@@ -50,6 +50,10 @@ class File:
     # given back at the last close; an inode some program runs refuses writers.
     write_inode = None
 
+    # Whether a write that fails with EPIPE also raises SIGPIPE (pipes, stream
+    # sockets; not datagram or seqpacket sockets, whose EPIPE comes alone).
+    sigpipe = True
+
     # Readiness (poll, select, epoll): a file with a poll operation of its own says
     # so (epoll_ctl refuses the others with EPERM, as for regular files); its
     # `poll()` gives the ready bits and `wait_queues()` what announces their changes.

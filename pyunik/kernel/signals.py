@@ -153,6 +153,13 @@ def send(process, sig: int, info: bytes, thread=None) -> None:
         wake_for_signal(chosen)
 
 
+def send_sigpipe(t) -> None:
+    """A write to a pipe or socket nobody reads: SIGPIPE to the writing thread, as
+    send_sig(SIGPIPE, current, 0) makes it (SI_USER from the writer itself)."""
+    p = t.process
+    send(p, L.SIGPIPE, kill_info(L.SIGPIPE, L.SI_USER, p.pid, p.cred.uid), t)
+
+
 def _wants(t, sig: int) -> bool:
     if t.state == "dead":
         return False

@@ -63,13 +63,14 @@ def _write(t, f, src, offset=None):
     try:
         return read_write.write(f, src, offset)
     except KernelError as e:
-        _broken_pipe(t, e)
+        if f.sigpipe:
+            _broken_pipe(t, e)
         raise
 
 
 def _broken_pipe(t, e: KernelError) -> None:
     if e.errno == EPIPE:
-        signals.send(t, L.SIGPIPE)
+        signals.send_sigpipe(t)
 
 
 def sys_read(t, fd, buf, count):
