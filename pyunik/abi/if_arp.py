@@ -4,6 +4,7 @@ Linux facts only."""
 import struct
 
 ARPHRD_ETHER = 1                      # Ethernet 10/100Mbps hardware type
+ARPHRD_LOOPBACK = 772                 # the loopback device's hardware type
 ARPOP_REQUEST = 1
 ARPOP_REPLY = 2
 # struct arphdr {__be16 ar_hrd; __be16 ar_pro; u8 ar_hln; u8 ar_pln; __be16 ar_op;}

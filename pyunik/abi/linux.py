@@ -28,6 +28,8 @@ from .magic import *
 from .nameser import *
 from .memfd import *
 from .mman import *
+from .netdevice import *
+from .netlink import *
 from .openat2 import *
 from .page import *
 from .pidfd import *
@@ -42,6 +44,7 @@ from .sigcontext import *
 from .siginfo import *
 from .signal import *
 from .signalfd import *
+from .socket import *
 from .stat import *
 from .statfs import *
 from .sysinfo import *
