@@ -32,7 +32,9 @@ class WouldBlock(Exception):
               or raises WouldBlock to wait again;
     what:     what is awaited, in words, for the report of a wait nothing can end;
     on_interrupt: called when a signal ends the wait (a nanosleep writes the time
-              left), before the dispatcher answers EINTR or restarts the call;
+              left), before the dispatcher answers EINTR or restarts the call; a
+              value it returns (not None) is the call's result instead (a socket
+              transfer that moved some bytes returns their count);
     uninterruptible: no signal ends the wait (a vfork parent's, as Linux's
               wait_for_vfork_done); signals are taken once the call completes.
     """

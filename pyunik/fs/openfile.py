@@ -172,7 +172,8 @@ class InodeFile(File):
 
 def open_inode(inode: Inode, flags: int, path=None) -> File:
     """The File for an opened inode: the filesystem's own, a pipe end for a fifo
-    (WouldBlock if the open must wait for the other end), or an InodeFile."""
+    (WouldBlock if the open must wait for the other end), ENXIO for a socket, or an
+    InodeFile."""
     special = inode.open(flags)
     if special is not None:
         if special.path is None and special.inode is not None:
@@ -180,6 +181,8 @@ def open_inode(inode: Inode, flags: int, path=None) -> File:
         return special
     if S.S_ISFIFO(inode.mode):
         return open_fifo(inode, flags)
+    if S.S_ISSOCK(inode.mode):
+        raise KernelError(ENXIO)     # bad_sock_fops: a socket is reached by connect
     return InodeFile(inode, flags, path)
 
 

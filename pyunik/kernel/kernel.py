@@ -36,6 +36,7 @@ from ..fs.pipe import PipeFS
 from ..fs.ramfs import RamFS
 from ..fs.vfs import Mount
 from ..loader import elf
+from ..net.socket import NetNamespace
 from ..trace import crash, strace
 from ..wait import WouldBlock
 from .fdtable import FdTable
@@ -45,6 +46,7 @@ from . import exit as exit_
 from .process import FsContext, Process, ProcessExit, Thread
 from .futex import FutexTable
 from .sched import Scheduler
+from .syscalls import net as net_calls
 from .syscalls.table import STUB, SyscallTable
 
 FIRST_PID = 1000   # pid of the first guest process; its parent (ppid 1) is imaginary
@@ -131,6 +133,8 @@ class Kernel:
         self.fsnotify = Fsnotify()
         self.pipefs = PipeFS()
         self._memfd_mount: Mount | None = None
+        # The network namespace: sockfs, unix names, netlink ports, interfaces
+        self.net = NetNamespace(lambda: net_calls.caller(self.current))
         # Dispatch's list of compiled invokers, filled as the guest first makes each
         # call (compiling all ~380 rows up front would cost every start ~25 ms).
         self._invokers = [None] * SyscallTable.SIZE

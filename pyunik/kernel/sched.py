@@ -327,14 +327,17 @@ class Scheduler:
                 self._park(t, Blocked(b.call, b.regs, again, b.done))
                 return False
             # A signal ended the wait: EINTR or a restart, settled at delivery
-            # (kernel/delivery.py); the nanosleeps write what was left.
-            if again.on_interrupt is not None:
-                again.on_interrupt()
-            t.restart = b.regs
-            result = -EINTR
-            if b.done is not None:           # strace shows the kernel's answer
-                b.done(-delivery.restart_error(b.regs))
-                b = Blocked(b.call, b.regs, b.wait, None)
+            # (kernel/delivery.py); the nanosleeps write what was left; a transfer
+            # that had moved some bytes returns that count instead.
+            partial = again.on_interrupt() if again.on_interrupt is not None else None
+            if partial is not None:
+                result = partial
+            else:
+                t.restart = b.regs
+                result = -EINTR
+                if b.done is not None:           # strace shows the kernel's answer
+                    b.done(-delivery.restart_error(b.regs))
+                    b = Blocked(b.call, b.regs, b.wait, None)
         if b.done is not None:
             result = b.done(result)
         self._complete(t, b.regs, result)

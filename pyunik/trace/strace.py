@@ -15,9 +15,10 @@ import errno
 import os
 
 from ..abi import fcntl, fs, futex, inotify, mman, prctl, random, resource, signal, wait
-from ..abi import eventfd, ioctls, time as clocks
+from ..abi import eventfd, ioctls, socket as sockets, time as clocks
 from ..abi.limits import PATH_MAX
 from ..errors import KernelError
+from . import netfmt
 
 STRING_LIMIT = 32            # strace's default -s 32
 _RETURNS_ADDRESS = {"mmap", "brk", "mremap", "shmat"}
@@ -44,6 +45,8 @@ FLAGS = {
     "access": _flag_table(fcntl.ACCESS_FLAGS),
     "inotify": inotify.MASK_NAMES,
     "inotify_init": inotify.INIT_FLAG_NAMES,
+    "msg": _flag_table(sockets.MSG_FLAGS),
+    "sock_flags": _flag_table(sockets.SOCK_FLAGS),
 }
 ZERO = {"prot": "PROT_NONE", "access": "F_OK"}    # what a flags value of 0 prints as
 ENUMS = {
@@ -57,6 +60,9 @@ ENUMS = {
     "ioctl": ioctls.IOCTL_NAMES,
     "prctl": prctl.PRCTL_NAMES,
     "fadvise": fcntl.POSIX_FADV_NAMES,
+    "af": sockets.AF_NAMES,
+    "sol": sockets.SOL_NAMES,
+    "shut": sockets.SHUT_NAMES,
 }
 
 
@@ -251,6 +257,10 @@ def format_arg(kind, value: int, args: list[int], result: int | None, t) -> str:
         if result is None or result < 0:
             return _ptr(value)
         return _iovec(t, value, _i32(args[kind.arg]), result)
+    if show in netfmt.SHOWS:
+        return netfmt.format_arg(kind, value, args, result, t, lambda a, n: _read(t, a, n),
+                                 quote, _iovec,
+                                 lambda v, pairs, zero: _flags(v, _flag_table(pairs), zero))
     return "%#x" % value
 
 

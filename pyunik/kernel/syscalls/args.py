@@ -55,3 +55,12 @@ InIovec = Kind("const struct iovec *", _U64, "iniovec")
 OutIovec = Kind("const struct iovec *", _U64, "outiovec")
 Argv = Kind("char *const argv[]", _U64, "argv")   # strace: ["a", "b"]
 Envp = Kind("char *const envp[]", _U64, "envp")   # strace: 0x7ffc... /* 3 vars */
+# sockets (trace/netfmt.py prints them)
+SockAddr = Kind("const struct sockaddr *addr", _U64, "sockaddr")   # SockAddr(arg=N): length
+OutSockAddr = Kind("struct sockaddr *addr", _U64, "outsockaddr")   # arg: its socklen_t *
+SockLenPtr = Kind("socklen_t *addrlen", _U64, "socklenptr")
+SockType = Kind("int type", _I32, "socktype")
+OptName = Kind("int optname", _I32, "optname")                     # arg: the level
+MsgHdr = Kind("const struct msghdr *msg", _U64, "msghdr")
+OutMsgHdr = Kind("struct msghdr *msg", _U64, "outmsghdr")
+IntPair = Kind("int sv[2]", _U64, "intpair")

@@ -21,10 +21,11 @@ from errno import ENOSYS, EPERM
 from typing import Callable
 
 from ...abi.syscall_numbers import NAMES
-from . import (cred, epoll, execve, files, fs, futex, inotify, mm, poll, proc, signal,
+from . import (cred, epoll, execve, files, fs, futex, inotify, mm, net, poll, proc, signal,
                time, timers, wait)
-from .args import (Argv, DirFd, Enum, Envp, Fd, Flags, InBuf, InIovec, Int, Kind, Mode,
-                   Off, OutBuf, OutIovec, Path, Ptr, Request, Signal, Size, UInt, ULong)
+from .args import (Argv, DirFd, Enum, Envp, Fd, Flags, InBuf, InIovec, Int, IntPair, Kind,
+                   Mode, MsgHdr, Off, OptName, OutBuf, OutIovec, OutMsgHdr, OutSockAddr, Path,
+                   Ptr, Request, Signal, Size, SockAddr, SockLenPtr, SockType, UInt, ULong)
 
 FULL, PARTIAL, STUB, MISSING = "full", "partial", "stub", "missing"
 
@@ -89,6 +90,14 @@ PIPE = ("a read or write that must wait parks the thread; a blocking write large
         "the room left returns a short count instead of waiting for the rest")
 INOTIFY = ("events come only from what the guest itself does through pyunik's system "
            "calls (a host process changing a -v directory is not seen)")
+SOCKETS = ("AF_UNIX (stream, datagram, seqpacket) and AF_NETLINK (NETLINK_ROUTE: link "
+           "and address dumps); AF_INET, AF_INET6 and other families are EAFNOSUPPORT "
+           "(no IPv4 sockets yet, no IPv6), other netlink protocols EPROTONOSUPPORT")
+SOCKIO = ("unix and netlink sockets; MSG_OOB is EOPNOTSUPP; a socket with SO_RCVTIMEO or "
+          "SO_SNDTIMEO interrupted by a handled signal restarts under SA_RESTART (Linux "
+          "fails it with EINTR)")
+SOCKOPT = ("SOL_SOCKET options kept and reported (timeouts exact to the microsecond, not "
+           "rounded to jiffies); SOL_NETLINK flags; other levels EOPNOTSUPP/ENOPROTOOPT")
 # inotify_add_watch reads its path only after checking the fd, as Linux does
 WATCH_PATH = Kind("const char *pathname", Ptr.expr, "path")
 
@@ -118,7 +127,9 @@ ROWS = [
     row(15, "rt_sigreturn", signal.sys_rt_sigreturn),
     row(16, "ioctl", fs.sys_ioctl, Fd, Request, Ptr,
         status=PARTIAL, note="FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; terminal ioctls on a "
-                             "host terminal; ENOTTY elsewhere"),
+                             "host terminal; on sockets SIOCINQ, SIOCOUTQ and SIOCGIFCONF, "
+                             "FLAGS, MTU, HWADDR, INDEX, NAME, ADDR, NETMASK, BRDADDR; "
+                             "ENOTTY elsewhere"),
     row(17, "pread64", fs.sys_pread64, Fd, OutBuf(), Size, Off),
     row(18, "pwrite64", fs.sys_pwrite64, Fd, InBuf(2), Size, Off),
     row(19, "readv", fs.sys_readv, Fd, OutIovec(2), Int),
@@ -146,6 +157,29 @@ ROWS = [
         note=TIMERS + "; " + CPUTIME),
     row(39, "getpid", proc.sys_getpid),
     row(40, "sendfile", fs.sys_sendfile, Fd, Fd, Ptr, Size),
+    row(41, "socket", net.sys_socket, Enum(table="af"), SockType, Int,
+        status=PARTIAL, note=SOCKETS),
+    row(42, "connect", net.sys_connect, Fd, SockAddr(2), Int, status=PARTIAL, note=SOCKIO),
+    row(43, "accept", net.sys_accept, Fd, OutSockAddr(2), SockLenPtr,
+        status=PARTIAL, note=SOCKIO),
+    row(44, "sendto", net.sys_sendto, Fd, InBuf(2), Size, Flags(table="msg"), SockAddr(5), Int,
+        status=PARTIAL, note=SOCKIO),
+    row(45, "recvfrom", net.sys_recvfrom, Fd, OutBuf(), Size, Flags(table="msg"),
+        OutSockAddr(5), SockLenPtr, status=PARTIAL, note=SOCKIO),
+    row(46, "sendmsg", net.sys_sendmsg, Fd, MsgHdr, Flags(table="msg"),
+        status=PARTIAL, note=SOCKIO),
+    row(47, "recvmsg", net.sys_recvmsg, Fd, OutMsgHdr, Flags(table="msg"),
+        status=PARTIAL, note=SOCKIO),
+    row(48, "shutdown", net.sys_shutdown, Fd, Enum(table="shut")),
+    row(49, "bind", net.sys_bind, Fd, SockAddr(2), Int),
+    row(50, "listen", net.sys_listen, Fd, Int),
+    row(51, "getsockname", net.sys_getsockname, Fd, OutSockAddr(2), SockLenPtr),
+    row(52, "getpeername", net.sys_getpeername, Fd, OutSockAddr(2), SockLenPtr),
+    row(53, "socketpair", net.sys_socketpair, Enum(table="af"), SockType, Int, IntPair),
+    row(54, "setsockopt", net.sys_setsockopt, Fd, Enum(table="sol"), OptName(1), Ptr, Int,
+        status=PARTIAL, note=SOCKOPT),
+    row(55, "getsockopt", net.sys_getsockopt, Fd, Enum(table="sol"), OptName(1), Ptr, Ptr,
+        status=PARTIAL, note=SOCKOPT),
     row(56, "clone", proc.sys_clone, ULong, Ptr, Ptr, Ptr, ULong,
         status=PARTIAL, note="threads (CLONE_THREAD) and processes (fork's copy of the "
                              "memory on a new CPU engine, or CLONE_VM's shared one; "
@@ -352,6 +386,8 @@ ROWS = [
                                       "is ever set); REALTIME absolute times are fixed "
                                       "on the monotonic clock when set"),
     row(287, "timerfd_gettime", timers.sys_timerfd_gettime, Fd, Ptr),
+    row(288, "accept4", net.sys_accept4, Fd, OutSockAddr(2), SockLenPtr,
+        Flags(table="sock_flags"), status=PARTIAL, note=SOCKIO),
     row(289, "signalfd4", signal.sys_signalfd4, Fd, Ptr, Size, Flags(table="fd_flags")),
     row(290, "eventfd2", fs.sys_eventfd2, UInt, Flags(table="eventfd"),
         status=PARTIAL, note=EVENTFD),
@@ -363,9 +399,13 @@ ROWS = [
     row(295, "preadv", fs.sys_preadv, Fd, OutIovec(2), Int, Off, Off),
     row(296, "pwritev", fs.sys_pwritev, Fd, InIovec(2), Int, Off, Off),
     row(297, "rt_tgsigqueueinfo", signal.sys_rt_tgsigqueueinfo, Int, Int, Signal, Ptr),
+    row(299, "recvmmsg", net.sys_recvmmsg, Fd, Ptr, UInt, Flags(table="msg"), Ptr,
+        status=PARTIAL, note=SOCKIO + "; a timeout is EINVAL"),
     row(302, "prlimit64", proc.sys_prlimit64, Int, Enum(table="rlimit"), Ptr, Ptr,
         status=PARTIAL, note="the calling process only (ESRCH for other pids)"),
     row(306, "syncfs", files.sys_syncfs, Fd),
+    row(307, "sendmmsg", net.sys_sendmmsg, Fd, Ptr, UInt, Flags(table="msg"),
+        status=PARTIAL, note=SOCKIO),
     row(309, "getcpu", cred.sys_getcpu, Ptr, Ptr, Ptr),
     row(316, "renameat2", files.sys_renameat2, DirFd, Path, DirFd, Path, Flags(table="rename"),
         status=PARTIAL, note="RENAME_WHITEOUT is EINVAL"),
