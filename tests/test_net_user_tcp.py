@@ -233,3 +233,25 @@ def test_a_large_mtu_carries_large_segments():
     finally:
         client.close()
         net.close()
+
+
+def test_host_connections_are_bounded(host_server):
+    net = UserNetwork()
+    net.tcp.max_connections = 3
+    guest = _guest(net)
+    try:
+        conns = [_connect(guest, GATEWAY, host_server.getsockname()[1]) for _ in range(5)]
+        states = [c.state for c in conns]
+        assert states.count(TcpState.ESTABLISHED) == 3
+        assert [c.take_error() for c in conns[3:]] == [ECONNREFUSED] * 2
+        assert net.host_sockets_opened == 3
+        # Both ends close: room again.
+        for c in conns[:3]:
+            c.close(_now())
+        for _ in range(3):
+            host_server.accept()[0].close()
+        assert _until(guest, lambda: net.tcp.connections() == 0)
+        assert _connect(guest, GATEWAY, host_server.getsockname()[1]).state == \
+            TcpState.ESTABLISHED
+    finally:
+        net.close()

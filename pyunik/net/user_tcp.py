@@ -130,16 +130,22 @@ class NatTcp:
     """The NAT stack's TCP: the table, the SYNs waiting for a host connect, the host
     sockets waiting for the guest's handshake to finish, and the pairs."""
 
-    def __init__(self, net, window: int = 256 * 1024, backlog: int = 64):
+    def __init__(self, net, window: int = 256 * 1024, backlog: int = 64,
+                 max_connections: int = 512, handshake_timeout: int = 120 * 10**9):
         self.net = net
         self.stack = net.stack
         self.window = window
         self.backlog = backlog
+        # Host sockets are the host's: a guest (or a host peer) opening connections
+        # without end is refused past max_connections, and a host connection whose
+        # guest handshake never completes is closed after handshake_timeout.
+        self.max_connections = max_connections
+        self.handshake_timeout = handshake_timeout
         mtu = self.stack.interfaces["eth0"].mtu
         self.table = TcpTable(self.stack.tcp_emit, TcpConfig(mss=mtu - IPHDR.size - TCP_HEADER_LEN))
         self.stack.attach_tcp(self, decode_segment, MalformedSegment)
         self.connecting: dict[tuple, tuple] = {}   # 4-tuple -> (sock, seg, src, dst)
-        self.waiting: dict[tuple, socket.socket] = {}   # 4-tuple -> connected host sock
+        self.waiting: dict[tuple, tuple] = {}    # 4-tuple -> (connected host sock, since)
         self.pairs: list[Pair] = []
         self.forwards: list[tuple] = []          # (Forward, listening host socket)
 
@@ -167,7 +173,12 @@ class NatTcp:
 
     # --- host sockets -------------------------------------------------------------------
 
+    def connections(self) -> int:
+        return len(self.connecting) + len(self.waiting) + sum(not p.closed for p in self.pairs)
+
     def _connect(self, key, target, seg, src, dst) -> bool:
+        if self.connections() >= self.max_connections:
+            return False                       # refused: the table answers with RST
         sock = self.net.host_socket(socket.SOCK_STREAM)
         err = sock.connect_ex(target)
         if err not in (0, errno.EINPROGRESS):
@@ -195,6 +206,7 @@ class NatTcp:
     def poll(self, now: int) -> None:
         self._finish_connects(now)
         self._accept_guest(now)
+        self._expire_waiting(now)
         self._accept_host(now)
         self.pairs = [p for p in self.pairs if p.pump(now)]
 
@@ -210,7 +222,7 @@ class NatTcp:
             if err:
                 sock.close()                   # refused: the SYN gets a RST
             else:
-                self.waiting[key] = sock
+                self.waiting[key] = (sock, now)
                 if (dst, seg.dst_port) not in self.table.listeners:
                     self.table.listen((dst, seg.dst_port), self.backlog)
             self.table.segment_arrives(seg, src, dst, now)
@@ -223,17 +235,24 @@ class NatTcp:
                 except KernelError:
                     break
                 key = (conn.local[0], conn.local[1], conn.remote[0], conn.remote[1])
-                sock = self.waiting.pop(key, None)
-                if sock is None:
+                entry = self.waiting.pop(key, None)
+                if entry is None:
                     conn.abort(now)
                     continue
-                self.pairs.append(Pair(conn, sock, self.window))
+                self.pairs.append(Pair(conn, entry[0], self.window))
             if not any(k[:2] == key_local for k in self.waiting):
                 self.table.unlisten(listener, now)
+
+    def _expire_waiting(self, now: int) -> None:
+        for key in [k for k, (_, since) in self.waiting.items()
+                    if now - since > self.handshake_timeout]:
+            self.waiting.pop(key)[0].close()
 
     def _accept_host(self, now: int) -> None:
         for forward, lsock in self.forwards:
             for _ in range(self.backlog):
+                if self.connections() >= self.max_connections:
+                    return                     # the rest wait in the host's backlog
                 try:
                     sock, _ = lsock.accept()
                 except (BlockingIOError, InterruptedError):
@@ -251,7 +270,7 @@ class NatTcp:
     def close(self) -> None:
         for sock, *_ in self.connecting.values():
             sock.close()
-        for sock in self.waiting.values():
+        for sock, _ in self.waiting.values():
             sock.close()
         for p in self.pairs:
             if not p.closed:
