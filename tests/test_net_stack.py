@@ -437,3 +437,20 @@ def test_three_guests_on_a_hub():
     assert not stacks[1].interfaces["eth0"].link.pending
     hub.tick(301 * SECOND)
     assert not hub.table
+
+
+def test_a_card_that_needs_a_reset_takes_eth0_down():
+    wire, guest, host, tap = _pair(virtio=True)
+    _run(guest, host)
+    guest.udp_send(GUEST, 1, HOST, 9, b"before", 0)
+    _run(guest, host)
+    driver = guest.interfaces["eth0"].link
+    driver.device._fail("a test's broken ring")
+    guest.udp_send(GUEST, 1, HOST, 9, b"after", 0)        # no exception
+    guest.poll(0)
+    eth0 = guest.interfaces["eth0"]
+    assert not eth0.up and eth0.counters.tx_errors == 1
+    with pytest.raises(KernelError) as e:
+        guest.udp_send(GUEST, 1, HOST, 9, b"again", 0)
+    assert e.value.errno == ENETUNREACH
+    guest.udp_send(ip("127.0.0.1"), 1, ip("127.0.0.1"), 9, b"lo still works", 0)

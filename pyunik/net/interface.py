@@ -16,6 +16,11 @@ import ipaddress
 from .arp import NeighbourTable
 
 
+class LinkError(Exception):
+    """The link under an interface has failed (a card that needs a reset): the
+    stack takes the interface down instead of going on."""
+
+
 class Counters:
     """What /proc/net/dev shows for one interface."""
 

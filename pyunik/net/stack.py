@@ -50,7 +50,7 @@ from .arp import build_arp, parse_arp
 from .datagram import Datagram, DatagramQueue
 from .ethernet import BROADCAST_MAC, build_frame, parse_frame
 from .icmp import RateLimit, build_error, build_icmp, parse_icmp
-from .interface import Interface
+from .interface import Interface, LinkError
 from .ipv4 import Reassembler, fragments, parse_packet
 from .udp import build_udp, parse_udp
 
@@ -200,8 +200,23 @@ class Stack:
         self._transmit(iface, build_frame(mac, iface.mac, ETH_P_IP, packet))
 
     def _transmit(self, iface: Interface, frame: bytes) -> None:
-        if not iface.link.transmit(frame):
+        if not iface.up:
             iface.counters.tx_dropped += 1
+            return
+        try:
+            sent = iface.link.transmit(frame)
+        except LinkError as e:
+            return self._link_failed(iface, e)
+        if not sent:
+            iface.counters.tx_dropped += 1
+
+    def _link_failed(self, iface: Interface, error: Exception) -> None:
+        """The card stopped (NEEDS_RESET): the interface goes down, as a driver's
+        netif_carrier_off, and routes through it are gone until it is brought up."""
+        iface.up = False
+        iface.counters.tx_errors += 1
+        if self.trace:
+            self.trace("%s: link down: %s" % (iface.name, error))
 
     def _arp_request(self, iface: Interface, target: bytes) -> None:
         payload = build_arp(ARPOP_REQUEST, iface.mac, iface.address, bytes(6), target)
@@ -257,8 +272,13 @@ class Stack:
             for poller in self.pollers:
                 poller(now)
             for iface in self.interfaces.values():
-                if iface.link is not None and iface.link.pending:
-                    for frame in iface.link.receive():
+                if iface.link is not None and iface.up and iface.link.pending:
+                    try:
+                        frames = iface.link.receive()
+                    except LinkError as e:
+                        self._link_failed(iface, e)
+                        continue
+                    for frame in frames:
                         work = True
                         self.input_frame(iface, frame, now)
             lo = next((i for i in self.interfaces.values() if i.loopback), None)

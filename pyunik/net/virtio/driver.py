@@ -21,12 +21,14 @@ from ...abi import virtio as V
 from ...abi.if_ether import ETH_DATA_LEN, ETH_HLEN
 from .device import feature_bits
 from .memory import RegionAllocator
+from ...errors import KernelError
+from ..interface import LinkError
 from .virtqueue import DriverVirtqueue, QueueLayout, VirtqueueError
 
 _HDR = V.VIRTIO_NET_HDR
 
 
-class DeviceError(Exception):
+class DeviceError(LinkError):
     """The device would not come up, or stopped (NEEDS_RESET)."""
 
 
@@ -126,6 +128,12 @@ class VirtioNetDriver:
     def transmit(self, frame: bytes) -> bool:
         """Queue one frame for the wire; False if the queue is full or it is too long."""
         self._check()
+        try:
+            return self._transmit(frame)
+        except (VirtqueueError, KernelError) as e:
+            raise DeviceError("the tx ring failed: %s" % e) from None
+
+    def _transmit(self, frame: bytes) -> bool:
         self._reclaim_tx()
         if len(frame) > ETH_HLEN + self.mtu or not self.free_tx or self.tx.room() < 2:
             return False
@@ -147,6 +155,12 @@ class VirtioNetDriver:
         """The frames received since the last call; the buffers go back to the device."""
         self.pending = False
         self._check()
+        try:
+            return self._receive()
+        except (VirtqueueError, KernelError) as e:
+            raise DeviceError("the rx ring failed: %s" % e) from None
+
+    def _receive(self) -> list[bytes]:
         frames = []
         merge = self.has(V.VIRTIO_NET_F_MRG_RXBUF)
         while (used := self.rx.get_used()) is not None:
@@ -159,7 +173,7 @@ class VirtioNetDriver:
             for _ in range(count - 1 if merge else 0):
                 more = self.rx.get_used()
                 if more is None:
-                    raise VirtqueueError("num_buffers %d but fewer buffers used" % count)
+                    raise DeviceError("num_buffers %d but fewer buffers used" % count)
                 parts.append(self._take(*more))
             frames.append(b"".join(parts))
         self._kick(self.rx)
