@@ -5,6 +5,8 @@ ICMP checksum right."""
 import io
 import struct
 
+import pytest
+
 from pyunik.net.backend import PcapTap, Wire
 from pyunik.net.checksum import fold, internet_checksum, partial_sum, pseudo_header_sum
 from pyunik.net.datagram import DatagramQueue
@@ -91,3 +93,55 @@ def test_snaplen_cuts_frames_but_keeps_their_length():
     _, records = read_pcap(out.getvalue())
     assert records == [(1_999_999_999, 456_789, bytes(64))]
     assert struct.unpack_from("<I", out.getvalue(), 24 + 12)[0] == 1000
+
+
+def test_dpkt_reads_a_tcp_capture_with_every_checksum_right(tmp_path):
+    """A TCP exchange through a forward, captured by --pcap's writer, read by dpkt:
+    Ethernet link type, and every IPv4 header and TCP checksum right."""
+    dpkt = pytest.importorskip("dpkt")
+    import socket
+    import time
+
+    from pyunik.errors import KernelError
+    from pyunik.net.network import Network
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    path = tmp_path / "eth0.pcap"
+    with open(path, "wb") as out:
+        net = Network.configure("user,hostfwd=tcp:127.0.0.1:%d-:80" % port, pcap=out,
+                                realtime=time.time_ns)
+        listener = net.stack.tcp.listen((b"\0\0\0\0", 80), 4)
+        client = socket.create_connection(("127.0.0.1", port), timeout=5)
+        client.sendall(b"x" * 50000)
+        client.shutdown(socket.SHUT_WR)
+        got, conn, end = 0, None, time.monotonic() + 10
+        while got < 50000 and time.monotonic() < end:
+            net.poll(time.monotonic_ns())
+            try:
+                conn = conn or listener.accept()
+                got += len(conn.recv(1 << 20, time.monotonic_ns()))
+            except KernelError:
+                pass
+        assert got == 50000
+        client.close()
+        net.close()
+    with open(path, "rb") as f:
+        reader = dpkt.pcap.Reader(f)
+        assert reader.datalink() == dpkt.pcap.DLT_EN10MB
+        tcp_segments = 0
+        for _, buf in reader:
+            eth = dpkt.ethernet.Ethernet(buf)
+            if not isinstance(eth.data, dpkt.ip.IP):
+                continue
+            packet = eth.data
+            raw = bytes(buf[14:14 + packet.len])
+            assert internet_checksum(raw[:packet.hl * 4]) == 0
+            if isinstance(packet.data, dpkt.tcp.TCP):
+                tcp_segments += 1
+                segment = raw[packet.hl * 4:]
+                assert dpkt.in_cksum(struct.pack(">4s4sxBH", packet.src, packet.dst, 6,
+                                                 len(segment)) + segment) == 0
+    assert tcp_segments > 30
