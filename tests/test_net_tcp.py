@@ -581,3 +581,25 @@ def test_buffer_sizes_bound_what_send_takes_and_the_window():
     server.send(bytes(100000), link.now)
     link.run()
     assert 8192 - 128 < client.readable_bytes() <= 8192 and client.info()["rcv_wnd"] < 128
+
+
+def test_icmp_errors_fail_an_opening_connection_and_follow_an_open_one():
+    link = Link(config_a=_cfg(retries2=3), config_b=_cfg())
+    link.filter = lambda src, seg: src != A_ADDR
+    opening = link.a.connection((A_ADDR, 40001), (B_ADDR, 80))
+    opening.connect(link.now)
+    link.a.icmp_error((A_ADDR, 40001), (B_ADDR, 80), seq_add(opening.iss, 5),
+                      errno.EHOSTUNREACH, link.now)
+    assert opening.state == S.SYN_SENT           # not a sequence number we sent
+    link.a.icmp_error((A_ADDR, 40001), (B_ADDR, 80), opening.iss, errno.EHOSTUNREACH,
+                      link.now)
+    assert opening.state == S.CLOSE and opening.take_error() == errno.EHOSTUNREACH
+    link.filter = None
+    client, server, _ = establish(link, cport=40002)
+    link.filter = lambda src, seg: src != A_ADDR
+    client.send(b"lost", link.now)
+    link.a.icmp_error(client.local, client.remote, client.snd_una, errno.ENETUNREACH,
+                      link.now)
+    assert client.state == S.ESTABLISHED and client.take_error() == 0
+    link.run(lambda: client.state == S.CLOSE, limit=60 * SECOND)
+    assert client.take_error() == errno.ENETUNREACH    # instead of ETIMEDOUT

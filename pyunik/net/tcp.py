@@ -52,6 +52,7 @@ The socket layer's interface (errors are KernelError with Linux's errno):
   keepalive_idle/interval/probes (ns, ns, count) are plain attributes: setsockopt.
   readable_bytes(), unsent_bytes() FIONREAD/SIOCINQ and SIOCOUTQ.
   take_error() -> int          SO_ERROR: the pending error, cleared.
+  icmp_error(seq, err, now)    the stack's ICMP destination-unreachable, as tcp_v4_err.
   info() -> dict               /proc/net/tcp's and TCP_INFO's facts and counters.
 
 Choices (RFC 9293 leaves them open or Linux differs): RTO floor 200 ms (Linux, see
@@ -173,6 +174,7 @@ class TcpConnection(TcpInput, TcpOutput):
         self.opened = False                # connect() or a passive open happened
         self.listener = None               # the TcpListener of a passive open
         self.error = 0                     # sk_err: pending, cleared by take_error
+        self.soft_error = 0                # sk_err_soft: an ICMP error, told on timeout
         self.rcv_shutdown = False          # sk_shutdown's RCV_SHUTDOWN: no more to read
         self.send_shutdown = False         # and SEND_SHUTDOWN: no more to send
         self.fin_received = False          # SOCK_DONE: the peer's FIN was taken in order
@@ -289,6 +291,21 @@ class TcpConnection(TcpInput, TcpOutput):
         self._set_state(TcpState.ESTABLISHED)
 
     # ---- the user's calls -----------------------------------------------------
+
+    def icmp_error(self, seq: int, err: int, now: int) -> None:
+        """tcp_v4_err: an ICMP destination unreachable (err is its errno, as
+        icmp_err_convert gives it) about a segment we sent with sequence number
+        seq. Ignored unless SND.UNA <= seq <= SND.NXT (RFC 5927 4.1); an opening
+        connection fails with err; an open one keeps trying and reports err instead
+        of ETIMEDOUT if it times out."""
+        if not self.opened or not (seq_sub(seq, self.snd_una) >= 0
+                                   and seq_sub(self.snd_max, seq) >= 0):
+            return
+        if self.state in (TcpState.SYN_SENT, TcpState.SYN_RECV):
+            self._trace("reset", "ICMP error %d while opening" % err)
+            self._enter_closed(err, now)
+        elif self.state != TcpState.CLOSE:
+            self.soft_error = err
 
     def take_error(self) -> int:
         err, self.error = self.error, 0
@@ -428,6 +445,8 @@ class TcpConnection(TcpInput, TcpOutput):
     def _enter_closed(self, err: int, now: int) -> None:
         """tcp_done: CLOSED, queues and timers dropped, waiters told, the stack
         told (on_closed). A reset's or timeout's error stays for the socket."""
+        if err == errno.ETIMEDOUT and self.soft_error:
+            err = self.soft_error              # tcp_write_err: the ICMP error, if any
         if err:
             self.error = err
         self.rcv_shutdown = self.send_shutdown = True

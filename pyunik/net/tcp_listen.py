@@ -110,8 +110,8 @@ class TcpListener:
                 return
             self._reset(seg, src_addr, dst_addr)   # second: <SEQ=SEG.ACK><CTL=RST>
             return
-        if not f & TH_SYN:
-            return                                 # fourth: drop
+        if not f & TH_SYN or f & TH_FIN:
+            return                                 # fourth: drop (SYN+FIN too, as Linux)
         self.counters["syns"] += 1
         if self._accept_queue_full():
             self.counters["listen_overflows"] += 1

@@ -12,6 +12,9 @@ CLOSED (their on_closed hook). The socket layer makes its objects through the ta
   table.listen(local, backlog, config=None)    -> TcpListener
   table.unlisten(listener, now)                 the listener's close
   table.in_use(local, remote=None)              is the address (pair) taken
+and the stack reports ICMP destination-unreachable errors about segments it sent with
+`icmp_error(local, remote, seq, err, now)` (the quoted header's ports and sequence
+number, err from icmp_err_convert; "fragmentation needed" is path MTU's, not this).
 and the run loop asks `next_deadline()` and calls `timer(now)`. `entries()` lists
 every listener and connection (TIME-WAIT included); `proc_net_tcp(now, owner)` is
 /proc/net/tcp's text in tcp4_seq_show's layout (owner(obj) -> (uid, inode) is the
@@ -116,6 +119,18 @@ class TcpTable:
         if rst is not None:
             self.counters["resets_sent"] += 1
             self.emit(bytes(dst_addr), bytes(src_addr), rst)
+
+    def icmp_error(self, local, remote, seq: int, err: int, now: int) -> None:
+        conn = self.connections.get(self._key(local, remote))
+        if conn is None:
+            listener = (self.listeners.get((bytes(local[0]), local[1]))
+                        or self.listeners.get((ANY, local[1])))
+            if listener is None:
+                return
+            conn = listener.syn_queue.get((bytes(remote[0]), remote[1], bytes(local[0])))
+            if conn is None or seq != conn.iss:
+                return                             # tcp_req_err: only about our SYN,ACK
+        conn.icmp_error(seq, err, now)
 
     def next_deadline(self) -> int | None:
         return self.deadlines.next()
