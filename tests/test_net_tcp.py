@@ -11,7 +11,7 @@ from tcp_link import A_ADDR, B_ADDR, MS, SECOND, Link, Pump, establish
 
 from pyunik.abi.eventpoll import EPOLLRDHUP
 from pyunik.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT
-from pyunik.abi.tcp import TH_ACK, TH_RST, TH_SYN
+from pyunik.abi.tcp import TH_ACK, TH_FIN, TH_RST, TH_SYN
 from pyunik.errors import KernelError
 from pyunik.net.tcp import TcpConfig
 from pyunik.net.tcp_segment import TcpSegment, TcpState, seq_add
@@ -603,3 +603,25 @@ def test_icmp_errors_fail_an_opening_connection_and_follow_an_open_one():
     assert client.state == S.ESTABLISHED and client.take_error() == 0
     link.run(lambda: client.state == S.CLOSE, limit=60 * SECOND)
     assert client.take_error() == errno.ENETUNREACH    # instead of ETIMEDOUT
+
+
+def test_close_in_syn_sent_and_in_syn_received():
+    link = Link(trace=True, config_a=_cfg(), config_b=_cfg(), delay=10 * MS)
+    link.filter = lambda src, seg: src != B_ADDR
+    c = link.a.connection((A_ADDR, 40000), (B_ADDR, 80))
+    c.connect(link.now)
+    before = len(link.log)
+    c.close(link.now)                               # SYN-SENT -> CLOSED, nothing sent
+    assert c.state == S.CLOSE and len(link.log) == before and not link.a.connections
+    # A simultaneous open closed in SYN-RECEIVED: the FIN waits for ESTABLISHED.
+    link = Link(trace=True, config_a=_cfg(), config_b=_cfg(), delay=10 * MS)
+    a = link.a.connection((A_ADDR, 5000), (B_ADDR, 6000))
+    b = link.b.connection((B_ADDR, 6000), (A_ADDR, 5000))
+    a.connect(link.now)
+    b.connect(link.now)
+    link.run(lambda: a.state == S.SYN_RECV)
+    a.close(link.now)
+    assert a.state == S.SYN_RECV and not any(s.flags & TH_FIN for (_, _, s) in link.log)
+    link.run(lambda: b.state == S.CLOSE_WAIT, limit=SECOND)
+    assert _states(link, a)[-2:] == ["SYN-RECEIVED -> ESTABLISHED",
+                                     "ESTABLISHED -> FIN-WAIT-1"]
