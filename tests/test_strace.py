@@ -198,3 +198,22 @@ def test_flag_words_without_access_mode(name, args, shown):
     from pyunik.trace.strace import format_call
     row = SyscallTable().by_name(name)
     assert format_call(row, args, 0, None) == shown
+
+
+def test_open_mode_only_when_creating(run_pyunik, tmp_path):
+    """strace prints open's and openat's mode only with O_CREAT or O_TMPFILE."""
+    lines, out = pyunik_trace(run_pyunik, tmp_path, ["guest_images/bin/hello-glibc-dyn"])
+    assert out.status == 0
+    opens = [line for line in lines if line.startswith("openat(")]
+    assert opens and all(re.match(r'openat\(AT_FDCWD, "[^"]+", O_RDONLY\|O_CLOEXEC\) = ', line)
+                         for line in opens), opens
+    work = tmp_path / "work"
+    work.mkdir()
+    trace = tmp_path / "fileio.txt"
+    out = run_pyunik([REPO / "guest_images/bin/fileio-musl", work], cwd=work,
+                     extra_opts=["-q", "--cwd", "rw", "--strace=%s" % trace])
+    assert_no_traceback(out)
+    created = [line for line in trace.read_text().splitlines()
+               if line.startswith(("open(", "openat(")) and "O_CREAT" in line]
+    assert created and all(re.search(r"O_CREAT[|A-Z_]*, 0[0-7]{3}\) = ", line)
+                           for line in created), created

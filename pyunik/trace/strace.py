@@ -22,6 +22,9 @@ from . import netfmt
 
 STRING_LIMIT = 32            # strace's default -s 32
 _RETURNS_ADDRESS = {"mmap", "brk", "mremap", "shmat"}
+# open and openat print their mode only when the flags create a file (O_CREAT or
+# O_TMPFILE), as strace does: the position of the flags argument.
+_MODE_AFTER_FLAGS = {"open": 1, "openat": 2}
 
 
 def _flag_table(pairs):
@@ -284,6 +287,10 @@ def format_args(row, args: list[int], result: int | None, t) -> str:
         shown = ["%#x" % a for a in args]
     else:
         shown = [format_arg(k, args[i], args, result, t) for i, k in enumerate(row.args)]
+        at = _MODE_AFTER_FLAGS.get(row.name)
+        if at is not None and not args[at] & fcntl.O_CREAT and \
+                args[at] & fcntl.O_TMPFILE != fcntl.O_TMPFILE:
+            shown = shown[:at + 1]
     return ", ".join(shown)
 
 
