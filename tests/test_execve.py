@@ -47,7 +47,7 @@ def _both(scratch, argv, env=None, opts=()):
 
 @pytest.mark.parametrize("name", VARIANTS)
 @pytest.mark.parametrize("mode", ["state", "errors", "thread", "fexec", "fexec-script",
-                                  "fexec-cloexec", "chain-5", "chain-6"])
+                                  "fexec-cloexec", "fexec-memfd", "chain-5", "chain-6"])
 def test_execer_matches_native(scratch, name, mode):
     """state: argv/envp, AT_EXECFN, comm, fds with and without O_CLOEXEC, an ignored
     signal staying ignored and a caught one reset, mask and pending kept, altstack
@@ -55,7 +55,8 @@ def test_execer_matches_native(scratch, name, mode):
     execveat flag and fd cases, each leaving the caller running. thread: a second
     thread's exec keeps the pid, ends the other thread. fexec: AT_EMPTY_PATH of
     O_PATH and O_CLOEXEC fds (comm is the file's name), a script through a
-    close-on-exec fd (ENOENT) and through a plain one. chain: five #! levels run, six
+    close-on-exec fd (ENOENT) and through a plain one, a memfd still open for
+    writing (which Linux runs). chain: five #! levels run, six
     are ELOOP."""
     prog = _copy(scratch, name)
     verb, _, extra = mode.partition("-")

@@ -10,8 +10,10 @@
  *                         pending, an altstack) and exec "show"
  *   execer errors DIR     every errno case, each printed as "name: -ERRNO"
  *   execer thread DIR     a second thread execs "show" while the first waits
- *   execer fexec DIR      execveat(fd, "", AT_EMPTY_PATH) of an O_RDONLY and an
- *                         O_PATH fd, then a script run through its fd
+ *   execer fexec DIR [script|cloexec|memfd]
+ *                         execveat(fd, "", AT_EMPTY_PATH) of an O_PATH fd; of a
+ *                         script through a close-on-exec fd and a plain one; of an
+ *                         O_CLOEXEC fd (fexecve); of a memfd open for writing
  *   execer chain DIR N    a chain of N #! scripts ending in this program
  *   execer loop DIR N     exec itself N times over, then print "done"
  *   execer run DIR PROG ARGS...   execv(PROG, [PROG, ARGS...]) (a program the
@@ -281,6 +283,20 @@ static int fexec(int argc, char **argv)
         syscall(SYS_execveat, open(self, O_PATH), "", args, envp, AT_EMPTY_PATH);
         perror("execveat O_PATH");
         (void)fd;
+        return 1;
+    }
+    if (strcmp(which, "memfd") == 0) {
+        /* a copy in a memfd still open for writing runs (no ETXTBSY for memfds) */
+        int in = open(self, O_RDONLY), m = memfd_create("prog", MFD_CLOEXEC);
+        char buf[65536];
+        ssize_t n;
+        while ((n = read(in, buf, sizeof buf)) > 0)
+            if (write(m, buf, n) != n)
+                return 1;
+        close(in);
+        args[2] = "memfd";
+        syscall(SYS_execveat, m, "", args, envp, AT_EMPTY_PATH);
+        perror("execveat memfd");
         return 1;
     }
     if (strcmp(which, "script") == 0) {

@@ -61,6 +61,14 @@ class File:
     # fs/eventpoll.py's registrations of this open file, released at its last close
     epoll_links = None
 
+    def hold_write(self, inode) -> None:
+        """get_write_access: this open file may write inode from now until its last
+        close; ETXTBSY (nothing held) while a program runs inode."""
+        if inode.write_count < 0:
+            raise KernelError(errno.ETXTBSY)
+        inode.write_count += 1
+        self.write_inode = inode
+
     def close_ref(self) -> None:
         """One fd pointing here went away; the last one closes the file, as __fput
         does: the fsnotify close event (IN_CLOSE_WRITE or IN_CLOSE_NOWRITE), then the

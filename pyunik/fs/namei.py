@@ -131,8 +131,7 @@ def open_path(vfs, ctx: WalkContext, base: Path, path: bytes, flags: int, mode: 
             inode.truncate(0)
         file = open_inode(inode, flags & OPEN_KEEP, target)
         if writer:
-            inode.write_count += 1
-            file.write_inode = inode
+            file.hold_write(inode)
     inotify.opened(file, target, truncated=bool(flags & O_TRUNC) and not created)
     return file
 
@@ -153,8 +152,10 @@ def open_tmpfile(vfs, ctx: WalkContext, base: Path, path: bytes, flags: int, mod
     inode = d.inode.create(name, S.S_IFREG | (mode & 0o7777 & ~umask), *_creds(ctx))
     d.inode.unlink(name)
     inode.never_link = bool(flags & O_EXCL)     # O_TMPFILE|O_EXCL: linkat gives ENOENT
-    return InodeFile(inode, flags & OPEN_KEEP & ~O_TMPFILE | L.O_RDWR & flags,
+    file = InodeFile(inode, flags & OPEN_KEEP & ~O_TMPFILE | L.O_RDWR & flags,
                      d.child(name, inode, d.mount))
+    file.hold_write(inode)              # O_WRONLY or O_RDWR: open_tmpfile requires it
+    return file
 
 
 # ---- making names -----------------------------------------------------------------------

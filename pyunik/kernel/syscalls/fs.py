@@ -466,6 +466,7 @@ def sys_memfd_create(t, name, flags):
     mount.root.unlink(b"memfd")
     seals.make_sealable(inode, bool(flags & MFD_ALLOW_SEALING), bool(flags & MFD_NOEXEC_SEAL))
     path = Path((Step(b"", mount.root, mount), Step(b"memfd:" + name, inode, mount)))
+    # (no write access is held: Linux runs a memfd still open for writing)
     f = InodeFile(inode, L.O_RDWR | L.O_LARGEFILE, path)
     return p.fds.install(f, bool(flags & MFD_CLOEXEC))
 
