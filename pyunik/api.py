@@ -9,6 +9,8 @@
     vm.on_syscall("write", lambda call: print(call.args), when="before")
     vm.run()
 
+    pyunik.run(["prog"], deterministic=7)   # virtual clock, random seed 7 (kernel/clocks.py)
+
 Layer: the top (cli/api). Calls: kernel/kernel.py (Kernel, Config) and
 kernel/namespace.py to build the guest's files, loader/ (autoimage, image, elf) for
 what to run.
@@ -129,7 +131,8 @@ class Unikernel:
                  memory: str | int = "2G", quiet: bool = False, strace=None,
                  stdin=None, stdout=None, stderr=None, capture_output: bool = False,
                  crash_report: bool = True, root: str | None = None, image: str | None = None,
-                 volumes: Sequence[str] = (), workdir: str = "/", observer=None):
+                 volumes: Sequence[str] = (), workdir: str = "/", observer=None,
+                 deterministic: bool | int | None = None):
         if not argv:
             raise ValueError("argv must name a program")
         self.argv = [str(a) for a in argv]
@@ -155,6 +158,10 @@ class Unikernel:
                              stdout=_host_fd(stdout, 1, self._opened),
                              stderr=_host_fd(stderr, 2, self._opened),
                              crash_report=crash_report, observer=observer)
+        if deterministic is not None and deterministic is not False:
+            # deterministic mode (kernel/clocks.py): True, or the random seed
+            self.config.deterministic = True
+            self.config.random_seed = 0 if deterministic is True else int(deterministic)
         if stderr is not None or capture_output:
             # pyunik's own lines (warnings, crash reports) go where the guest's
             # stderr goes, so a caller capturing it sees them in order.
@@ -267,11 +274,13 @@ class Unikernel:
 
 def run(argv: Sequence[str], env: Mapping[str, str] | None = None, stdin=None, stdout=None,
         stderr=None, capture_output: bool = False, memory: str | int = "2G",
-        quiet: bool = False, strace=None):
+        quiet: bool = False, strace=None, deterministic: bool | int | None = None):
     """Run a guest program to its end. Returns its exit status (128 + signal when
-    killed), or a RunResult with the output when capture_output is true."""
+    killed), or a RunResult with the output when capture_output is true.
+    deterministic=True (or a seed) runs it in deterministic mode."""
     vm = Unikernel(argv, env=env, memory=memory, quiet=quiet, strace=strace, stdin=stdin,
-                   stdout=stdout, stderr=stderr, capture_output=capture_output)
+                   stdout=stdout, stderr=stderr, capture_output=capture_output,
+                   deterministic=deterministic)
     try:
         status = vm.run()
         if not capture_output:

@@ -51,6 +51,10 @@ def _run_parser(sub) -> None:
     p.add_argument("--gdb", metavar="[HOST:]PORT",
                    help="wait for gdb (target remote HOST:PORT) at the first instruction; "
                         "HOST is 127.0.0.1 unless given")
+    p.add_argument("--deterministic", type=int, default=None, metavar="SEED",
+                   help="same output and --strace on every run: a virtual clock, seeded "
+                        "randomness (SEED, default 0) and thread switches at points no "
+                        "host timing decides (--deterministic or --deterministic=SEED)")
     p.add_argument("program", metavar="PROGRAM",
                    help="the program; what follows it are its arguments, passed as they are")
 
@@ -153,7 +157,8 @@ def _split_run(argv: list[str]) -> tuple[list[str], list[str]]:
     """Split `run ...` into pyunik's words (through PROGRAM) and the guest's
     arguments, which argparse never sees: they reach the guest untouched, `--` and
     `--strace` included. `--strace` and `--stats` take a file only as --strace=FILE,
-    so `--strace prog` runs prog."""
+    so `--strace prog` runs prog; `--deterministic` likewise takes its seed only as
+    --deterministic=SEED."""
     if not argv or argv[0] not in ("run", "compare"):
         return argv, []
     value_options = _RUN_VALUE_OPTIONS if argv[0] == "run" else _COMPARE_VALUE_OPTIONS
@@ -167,6 +172,8 @@ def _split_run(argv: list[str]) -> tuple[list[str], list[str]]:
             return out + ["--", a], argv[i + 1:]
         if a in ("--strace", "--stats"):
             out.append(a + "=-")
+        elif a == "--deterministic":
+            out.append("--deterministic=0")
         elif a in value_options and i + 1 < len(argv):
             out += [a, argv[i + 1]]
             i += 1
@@ -266,7 +273,8 @@ def cmd_run(args) -> int:
     try:
         vm = Unikernel([args.program] + program_args, env=env, memory=memory,
                        quiet=args.quiet, strace=trace_out, root=args.root, image=args.image,
-                       volumes=volumes, workdir=workdir or "/", observer=observer)
+                       volumes=volumes, workdir=workdir or "/", observer=observer,
+                       deterministic=args.deterministic)
         vm.start()
         if stub is not None:
             stub.attach(vm.kernel)

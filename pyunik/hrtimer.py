@@ -4,8 +4,9 @@ posix-timers' and timerfd's bookkeeping around it).
 
 The timer keeps its expiry on its own clock (`now()`: the monotonic clock for wall
 timers, a process's or thread's CPU time for CPU timers) and asks to be called back
-at a time.monotonic_ns() deadline through `arm(deadline, fire)` (the scheduler's
-add_timer, which returns a handle with cancel()). A CPU clock never runs faster than
+at a deadline on the kernel's monotonic clock (`monotonic()`, the scheduler's time
+base) through `arm(deadline, fire)` (the scheduler's add_timer, which returns a
+handle with cancel()). A CPU clock never runs faster than
 the wall clock (a process's threads share one host CPU), so the wall deadline of a
 CPU timer is the soonest it can expire; when it comes and the CPU time has not got
 there, the timer is armed again for what is left. No host thread per timer.
@@ -21,7 +22,6 @@ Layer: below fs/ and kernel/, like wait.py: it imports nothing of pyunik.
 
 from __future__ import annotations
 
-import time
 from typing import Callable
 
 
@@ -29,10 +29,12 @@ class IntervalTimer:
     """Fields: expiry (the next expiry on the timer's clock, ns; 0: disarmed),
     interval (ns; 0: one-shot), handle (the armed deadline, or None)."""
 
-    __slots__ = ("now", "arm", "on_expire", "expiry", "interval", "handle")
+    __slots__ = ("now", "arm", "on_expire", "expiry", "interval", "handle", "monotonic")
 
-    def __init__(self, now: Callable[[], int], arm: Callable, on_expire: Callable | None):
+    def __init__(self, now: Callable[[], int], arm: Callable, on_expire: Callable | None,
+                 monotonic: Callable[[], int]):
         self.now = now
+        self.monotonic = monotonic
         self.arm = arm
         self.on_expire = on_expire
         self.expiry = 0
@@ -56,7 +58,7 @@ class IntervalTimer:
         """Ask to be called back when the expiry may have come (idempotent)."""
         if self.expiry and self.handle is None:
             left = max(0, self.expiry - self.now())
-            self.handle = self.arm(time.monotonic_ns() + left, self._fire)
+            self.handle = self.arm(self.monotonic() + left, self._fire)
 
     def remaining(self) -> int:
         """ns until the next expiry (0 when disarmed), after counting expirations."""

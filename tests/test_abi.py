@@ -37,6 +37,8 @@ OWN_CHOICES = {
     "fs/overlay.py": {"UPPER_INO_BIT", "COPY_CHUNK"},   # inode numbering; copy-up chunk
     "fs/ramfs.py": {"DEFAULT_SIZE", "DENSE_HOLE"},      # tmpfs size default; sparse files
     "kernel/kernel.py": {"FIRST_PID"},                  # the first pid pyunik hands out
+    "kernel/clocks.py": {"VIRTUAL_EPOCH_NS", "SYSCALL_NS",   # deterministic mode's
+                         "INSTRUCTION_NS"},                  # virtual clock
     "kernel/sched.py": {"SLICE"},                       # instructions of a time slice
     "kernel/syscalls/table.py": {"SIZE"},               # dispatch array length
     "loader/autoimage.py": {"MAX_SCRIPT_DEPTH", "MAX_TABLE"},   # bounds on what is read

@@ -70,7 +70,7 @@ def test_edge_triggered_item_reports_each_change_once():
 def test_edge_on_a_pipe_ignores_the_readers_progress():
     """The wake key: a read announces room (EPOLLOUT), which an EPOLLIN edge item
     does not hear, as with pipe_read's key."""
-    p = PipeBuffer(1)
+    p = PipeBuffer(1, 0)
     r, w = _ref(PipeEnd(p, L.O_RDONLY | L.O_NONBLOCK)), _ref(PipeEnd(p, L.O_WRONLY))
     ep = Epoll()
     ep.add(r, 3, EPOLLIN | EPOLLET, 0)

@@ -44,7 +44,7 @@ class FakeClock:
 def test_interval_timer_counts_whole_periods():
     clock = FakeClock()
     fired = []
-    timer = IntervalTimer(lambda: clock.ns, clock.arm, fired.append)
+    timer = IntervalTimer(lambda: clock.ns, clock.arm, fired.append, lambda: clock.ns)
     timer.set(clock.ns + 100, 50)
     assert len(clock.armed) == 1 and timer.remaining() == 100
     clock.ns += 99
@@ -60,7 +60,7 @@ def test_cpu_timer_is_armed_again_until_its_clock_gets_there():
     clock = FakeClock()
     fired = []
     cpu = [0]
-    timer = IntervalTimer(lambda: cpu[0], clock.arm, fired.append)
+    timer = IntervalTimer(lambda: cpu[0], clock.arm, fired.append, lambda: clock.ns)
     timer.set(1000, 0)
     cpu[0] = 400                          # the wall deadline came, the CPU time did not
     clock.armed[-1][1](0)

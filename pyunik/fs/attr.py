@@ -12,7 +12,6 @@ run before a file shrinks (no address space may keep pages past the new end).
 from __future__ import annotations
 
 import stat as S
-import time
 from errno import (EACCES, EBADF, EINVAL, EISDIR, ENODEV, EOPNOTSUPP, EPERM, EROFS,
                    ESPIPE)
 
@@ -75,7 +74,7 @@ def set_times(ctx: WalkContext, target: Path, atime, mtime) -> None:
             raise KernelError(EPERM)
         if not permitted(inode, MAY_WRITE, *ctx.creds):
             raise KernelError(EACCES)
-    now = time.time_ns()
+    now = inode.fs.clock()
     inode.set_times(now if atime == NOW else atime, now if mtime == NOW else mtime)
     inotify.attr_changed(target, atime=atime is not None, mtime=mtime is not None)
 

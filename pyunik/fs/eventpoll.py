@@ -30,7 +30,6 @@ File.poll and File.wait_queues, and pyunik/wait.py.
 
 from __future__ import annotations
 
-import time
 from errno import EEXIST, EINVAL, ELOOP
 
 from ..abi import linux as L
@@ -233,11 +232,13 @@ class Epoll(AnonInodeFile):
             self.wq.wake(1)          # ep_done_scan: another waiter may take the rest
         return out
 
-    def wait(self, maxevents: int, deadline: int | None, retry) -> list[tuple[int, int]]:
-        """Events now, or at the deadline (monotonic ns; None: never) none; else
+    def wait(self, maxevents: int, deadline: int | None, retry,
+             now=None) -> list[tuple[int, int]]:
+        """Events now, or at the deadline (ns on the clock now() reads, which a
+        deadline needs; None: never) none; else
         WouldBlock on the epoll's queue and its host fds, which calls retry."""
         out = self.collect(maxevents)
-        if out or deadline is not None and time.monotonic_ns() >= deadline:
+        if out or deadline is not None and now() >= deadline:
             return out
         raise WouldBlock((self.wq,), deadline, self.host_fds(), retry=retry, what="an epoll")
 

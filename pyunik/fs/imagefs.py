@@ -40,7 +40,7 @@ from typing import Iterable, NamedTuple
 from ..errors import KernelError
 from ..abi.magic import ROMFS_MAGIC   # f_type: a read-only image, as romfs is
 from ..abi.statfs import ST_RDONLY
-from .inode import DictDirectory, FileSystem, Inode, now_ns
+from .inode import DictDirectory, FileSystem, Inode
 
 INDEX_NAME = ".pyunik-index.json"
 INDEX_FORMAT = "pyunik-image"
@@ -131,7 +131,11 @@ class ImageFS(FileSystem):
         super().__init__(readonly=True)
         self.host_files = host_files or HostFiles()
         self.root = ImageInode(self, S.S_IFDIR | (root_mode & 0o7777), root_uid, root_gid,
-                               now_ns() if root_mtime_ns is None else root_mtime_ns)
+                               self.clock() if root_mtime_ns is None else root_mtime_ns)
+        # Inodes stamped from the clock when built: the root unless its time was
+        # given, and then the parents no entry names, which take the root's time.
+        # set_clock stamps them again from the kernel's clock.
+        self._stamped = [self.root] if root_mtime_ns is None else []
         self.file_count = 0
         self.total_size = 0        # bytes of regular file contents
         self._dirs: dict[tuple[bytes, ...], ImageInode] = {}   # parents seen while building
@@ -223,6 +227,12 @@ class ImageFS(FileSystem):
                 return None
         return node
 
+    def set_clock(self, clock) -> None:
+        super().set_clock(clock)
+        now = clock()
+        for inode in self._stamped:
+            inode.atime_ns = inode.mtime_ns = inode.ctime_ns = now
+
     def _make_parents(self, parts: tuple[bytes, ...], path: bytes) -> ImageInode:
         """The directory that will hold parts[-1], made (mode 0755) if missing."""
         cached = self._dirs.get(parts[:-1])
@@ -234,6 +244,8 @@ class ImageFS(FileSystem):
             if child is None:
                 child = ImageInode(self, S.S_IFDIR | 0o755, 0, 0, self.root.mtime_ns)
                 node.children[name] = child
+                if self._stamped:
+                    self._stamped.append(child)
             elif not child.is_dir:
                 raise ImageError("%s is inside %s, which is not a directory"
                                  % (os.fsdecode(path), os.fsdecode(b"/".join(parts[:-1]))))

@@ -48,12 +48,19 @@ class FileSystem:
     cacheable = False
     dev = 0
     notify = None
+    # The wall clock file times are stamped from, in ns: the kernel's, given at
+    # attach like dev (deterministic mode's virtual clock there); the host's until.
+    clock = staticmethod(time.time_ns)
 
     def __init__(self, readonly: bool = False):
         self.readonly = readonly
         self._next_ino = 1
         # ino -> the pipe of a named pipe open on it (fs/pipe.py), as Linux's i_pipe
         self.fifos: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+    def set_clock(self, clock) -> None:
+        """Stamp file times from clock() from now on (VFS.attach)."""
+        self.clock = clock
 
     def layers(self) -> tuple["FileSystem", ...]:
         """The filesystems this one is built from (an overlay's upper and lower), which
@@ -90,10 +97,6 @@ class DeviceNumbers:
             self.next += 1
 
 
-def now_ns() -> int:
-    return time.time_ns()
-
-
 class Inode:
     # Linux's i_writecount: open files that may write it (> 0), or programs running
     # it (< 0: execve denies writers, open for writing is ETXTBSY); never both.
@@ -108,7 +111,7 @@ class Inode:
         self.uid = uid
         self.gid = gid
         self.rdev = rdev
-        t = now_ns()
+        t = fs.clock()
         self.atime_ns = self.mtime_ns = self.ctime_ns = t
 
     # ---- metadata -----
@@ -141,7 +144,7 @@ class Inode:
     def set_mode(self, mode: int) -> None:
         self.fs.check_writable()
         self.mode = S.S_IFMT(self.mode) | (mode & 0o7777)
-        self.ctime_ns = now_ns()
+        self.ctime_ns = self.fs.clock()
 
     def set_owner(self, uid: int, gid: int) -> None:
         self.fs.check_writable()
@@ -149,7 +152,7 @@ class Inode:
             self.uid = uid
         if gid != -1:
             self.gid = gid
-        self.ctime_ns = now_ns()
+        self.ctime_ns = self.fs.clock()
 
     def set_times(self, atime_ns: int | None, mtime_ns: int | None) -> None:
         self.fs.check_writable()
@@ -157,10 +160,10 @@ class Inode:
             self.atime_ns = atime_ns
         if mtime_ns is not None:
             self.mtime_ns = mtime_ns
-        self.ctime_ns = now_ns()
+        self.ctime_ns = self.fs.clock()
 
     def touch_modified(self) -> None:
-        self.mtime_ns = self.ctime_ns = now_ns()
+        self.mtime_ns = self.ctime_ns = self.fs.clock()
 
     # ---- directories -----
 

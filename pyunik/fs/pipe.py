@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import errno
 import stat as statmod
-import time
 
 from ..abi import linux as L
 from ..abi.fs import PIPE_DEF_SIZE as PIPE_CAPACITY, PIPE_MAX_SIZE, PIPEFS_DEV as _PIPE_DEV
@@ -60,14 +59,14 @@ class PipeBuffer:
     """A pipe: the bytes in it and how many ends are open. inode is a named pipe's
     inode (None for an anonymous pipe, whose ino is on pipefs)."""
 
-    def __init__(self, ino: int, readers: int = 1, writers: int = 1, inode=None):
+    def __init__(self, ino: int, ctime: int, readers: int = 1, writers: int = 1, inode=None):
         self.data = bytearray()
         self.readers = readers
         self.writers = writers
         self.capacity = PIPE_CAPACITY
         self.ino = ino
         self.inode = inode
-        self.ctime = time.time_ns()
+        self.ctime = ctime
         self.waiters = WaitQueue("a pipe")   # readers, writers, pollers, FIFO opens
 
 
@@ -179,7 +178,7 @@ class PipeEnd(File):
 
 
 def make_pipe(pipefs: PipeFS, flags: int) -> tuple[PipeEnd, PipeEnd]:
-    p = PipeBuffer(pipefs.new_ino())
+    p = PipeBuffer(pipefs.new_ino(), pipefs.clock())
     extra = flags & L.O_NONBLOCK
     return PipeEnd(p, L.O_RDONLY | extra), PipeEnd(p, L.O_WRONLY | extra)
 
@@ -195,7 +194,8 @@ def open_fifo(inode, flags: int) -> PipeEnd:
     pipe = fifos.get(inode.ino)
     if pipe is None or (pipe.readers == 0 and pipe.writers == 0):
         old = pipe
-        pipe = fifos[inode.ino] = PipeBuffer(inode.ino, readers=0, writers=0, inode=inode)
+        pipe = fifos[inode.ino] = PipeBuffer(inode.ino, inode.fs.clock(), readers=0, writers=0,
+                                                inode=inode)
         if old is not None:
             pipe.waiters = old.waiters     # opens parked for the other end
     acc = flags & L.O_ACCMODE

@@ -21,7 +21,7 @@ from errno import EINVAL, EIO
 
 from ..abi.proc import PROC_BLKSIZE, PROC_ROOT_INO
 from ..errors import KernelError
-from .inode import FileSystem, Inode, now_ns
+from .inode import FileSystem, Inode
 from .openfile import InodeFile
 
 
@@ -34,7 +34,14 @@ class PseudoFS(FileSystem):
     def __init__(self, readonly: bool = False):
         super().__init__(readonly)
         self._inos: dict[bytes, int] = {}
-        self.created_ns = now_ns()
+        self.created_ns = self.clock()
+
+    def set_clock(self, clock) -> None:
+        super().set_clock(clock)
+        self.created_ns = clock()
+        root = getattr(self, "root", None)      # made with the filesystem
+        if isinstance(root, Inode):
+            root.atime_ns = root.mtime_ns = root.ctime_ns = self.created_ns
 
     def ino_for(self, relpath: bytes) -> int:
         ino = self._inos.get(relpath)

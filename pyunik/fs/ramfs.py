@@ -26,7 +26,7 @@ from errno import EEXIST, EFBIG, EINVAL, EISDIR, ENOENT, ENOSPC, ENOTDIR, ENOTEM
 from ..abi.fs import FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAX_LFS_FILESIZE, RENAME_EXCHANGE
 from ..abi.magic import TMPFS_MAGIC
 from ..errors import KernelError
-from .inode import DictDirectory, FileSystem, Inode, check_rename_target, now_ns
+from .inode import DictDirectory, FileSystem, Inode, check_rename_target
 
 MAX_FILE_SIZE = MAX_LFS_FILESIZE  # tmpfs: s_maxbytes = MAX_LFS_FILESIZE
 DEFAULT_SIZE = 1 << 30           # half of the default guest memory limit (2G)
@@ -55,6 +55,13 @@ class RamFS(FileSystem):
         self.used = 0                    # bytes of file contents held, over all inodes
         self.root = RamInode(self, S.S_IFDIR | mode, uid, gid)
         self.root.parent = self.root
+
+    def set_clock(self, clock) -> None:
+        """The clock, and the root (made with the filesystem, still empty) stamped
+        from it."""
+        super().set_clock(clock)
+        r = self.root
+        r.atime_ns = r.mtime_ns = r.ctime_ns = clock()
 
     def reserve(self, growth: int) -> None:
         """Room for growth more bytes, or ENOSPC (shmem_inode_acct_blocks)."""
@@ -125,7 +132,7 @@ class RamInode(DictDirectory, Inode):
             raise KernelError(EPERM)
         self._add(name, inode)
         inode.nlink += 1
-        inode.ctime_ns = now_ns()
+        inode.ctime_ns = self.fs.clock()
 
     def unlink(self, name):
         self._need_dir()
@@ -137,7 +144,7 @@ class RamInode(DictDirectory, Inode):
             raise KernelError(EISDIR)
         del self.children[name]
         child.nlink -= 1
-        child.ctime_ns = now_ns()
+        child.ctime_ns = self.fs.clock()
         self.touch_modified()
 
     def rmdir(self, name):
@@ -193,7 +200,7 @@ class RamInode(DictDirectory, Inode):
             src.parent = new_dir
             self.nlink -= 1
             new_dir.nlink += 1
-        src.ctime_ns = now_ns()
+        src.ctime_ns = self.fs.clock()
         self.touch_modified()
         new_dir.touch_modified()
 

@@ -37,10 +37,14 @@ def etc_files(uid: int = 0, gid: int = 0) -> dict[bytes, bytes]:
     return files
 
 
-def build_default_root(uid: int = 0, gid: int = 0, size: int | None = None) -> RamFS:
-    """A fresh root filesystem tree holding at most size bytes of file contents;
-    returns the RamFS (its .root is '/')."""
+def build_default_root(uid: int = 0, gid: int = 0, size: int | None = None,
+                       clock=None) -> RamFS:
+    """A fresh root filesystem tree holding at most size bytes of file contents, its
+    times from clock() (ns, the wall clock; the host's by default); returns the RamFS
+    (its .root is '/')."""
     fs = RamFS(mode=0o755, size=size)
+    if clock is not None:
+        fs.set_clock(clock)
     root = fs.root
     # Only what pyunik itself provides: a lower layer (the program's image, --root,
     # --image) brings /bin, /usr and the rest, which a directory here would shadow.

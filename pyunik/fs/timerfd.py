@@ -17,7 +17,6 @@ function the kernel hands it (the scheduler's add_timer).
 
 from __future__ import annotations
 
-import time
 from errno import EAGAIN, EINVAL
 
 from ..abi import linux as L
@@ -32,12 +31,12 @@ class TimerFile(AnonInodeFile):
     anon_name = b"[timerfd]"
     can_poll = True
 
-    def __init__(self, clockid: int, flags: int, arm):
+    def __init__(self, clockid: int, flags: int, arm, monotonic):
         super().__init__(L.O_RDWR | (flags & L.O_NONBLOCK))
         self.clockid = clockid
         self.ticks = 0
         self.waiters = WaitQueue("a timerfd")
-        self.timer = IntervalTimer(time.monotonic_ns, arm, self._expired)
+        self.timer = IntervalTimer(monotonic, arm, self._expired, monotonic)
 
     def _expired(self, count: int) -> bool:
         self.ticks += count

@@ -136,12 +136,15 @@ def permitted(inode: Inode, mask: int, uid: int, gid: int, groups=()) -> bool:
 class VFS:
     """One mount namespace: the mount table and the caches of the walk. devices and
     notify are the kernel's (its device numbers and its inotify state), handed to
-    every filesystem mounted here; a VFS made without them has its own."""
+    every filesystem mounted here; a VFS made without them has its own. clock is the
+    kernel's wall clock (ns) file times are stamped from, the host's by default."""
 
     def __init__(self, root_fs: FileSystem, root_inode: Inode,
-                 devices: DeviceNumbers | None = None, notify: Fsnotify | None = None):
+                 devices: DeviceNumbers | None = None, notify: Fsnotify | None = None,
+                 clock=None):
         self.devices = devices if devices is not None else DeviceNumbers()
         self.notify = notify if notify is not None else Fsnotify()
+        self.clock = clock if clock is not None else FileSystem.clock
         self.attach(root_fs)
         self.mounts: dict[tuple[bytes, ...], Mount] = {}
         root = Mount((), root_fs, root_inode, source="rootfs")
@@ -169,6 +172,8 @@ class VFS:
         that is never mounted (memfd's) calls it itself."""
         self.devices.assign(fs)
         fs.notify = self.notify
+        if fs.clock is not self.clock:
+            fs.set_clock(self.clock)
         for layer in fs.layers():
             self.attach(layer)
 

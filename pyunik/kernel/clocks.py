@@ -1,12 +1,19 @@
 """Clocks: what clock_gettime, clock_getres, clock_nanosleep and the timers read.
 
-The wall and monotonic clocks are the host's. The CPU clocks are the guest's own:
-the scheduler adds to each thread the host CPU time (time.thread_time_ns) of every run
-of it on the engine, which is its guest code and the system calls made from it
-(kernel/sched.py); a process's clock is the sum over its threads, the exited ones
-included. pyunik does not tell a thread's system time apart from its user time (that
-would cost two clock reads on every system call), so all of it counts as user time:
-the PROF, VIRT and SCHED clocks read the same.
+Every guest-visible time comes from the kernel's clock, `kernel.clock`: a
+`HostClock` normally, a `VirtualClock` in deterministic mode (below). Its
+`monotonic_ns()` is also the time base of every deadline the scheduler keeps (parked
+calls, timers), and `realtime_ns()` the wall clock (gettimeofday, time, file
+timestamps through the VFS's clock, /proc/stat's btime).
+
+With a HostClock the wall and monotonic clocks are the host's. The CPU clocks are the
+guest's own: the scheduler adds to each thread the clock's `cpu_ns()` (the host's
+time.thread_time_ns) spent in every run of it on the engine, which is its guest code
+and the system calls made from it (kernel/sched.py); a process's clock is the sum
+over its threads, the exited ones included. pyunik does not tell a thread's system
+time apart from its user time (that would cost two clock reads on every system
+call), so all of it counts as user time: the PROF, VIRT and SCHED clocks read the
+same.
 
 The clock ids (include/linux/posix-timers.h): CLOCK_PROCESS_CPUTIME_ID and
 CLOCK_THREAD_CPUTIME_ID name the caller's; a negative id is clock_getcpuclockid's
@@ -14,6 +21,25 @@ CLOCK_THREAD_CPUTIME_ID name the caller's; a negative id is clock_getcpuclockid'
 caller. A thread's clock can be read only within its own process; a process's by
 any guest process. The *_ALARM clocks need a real-time clock device, which pyunik's
 machine has not: EINVAL, as on a Linux without one.
+
+Deterministic mode (`pyunik run --deterministic[=SEED]`, Config.deterministic): a
+VirtualClock that no host timing moves. It starts at boot (monotonic 0, the wall
+clock at VIRTUAL_EPOCH) and is advanced only by
+- executed work, counted deterministically: SYSCALL_NS for every system call the
+  guest makes (the dispatcher adds it before the handler runs), and INSTRUCTION_NS
+  per instruction of every instruction budget a thread uses up (kernel/sched.py runs
+  threads with a budget while another thread is runnable or a deadline is pending,
+  so the end of a slice is an instruction count, never a host timer). Guest code
+  between two system calls in an unbudgeted run (one thread, nothing pending) adds
+  nothing: Unicorn counts instructions only when asked to, at 10x the cost;
+- sleeps: when no thread can run and a deadline is pending, the scheduler moves the
+  clock to the deadline at once (a guest sleeping 10 s ends at once in host time).
+All clock ids read it: the wall clocks (REALTIME, TAI, their COARSE forms) as
+VIRTUAL_EPOCH + the clock, the monotonic ones (MONOTONIC, RAW, BOOTTIME, COARSE) as
+the clock itself (the coarse ones rounded down to a tick); the CPU clocks as the
+virtual time that passed while each thread was on the CPU, so times/getrusage,
+itimers and CPU timers follow it too. pyunik gives the guest no vDSO, so every
+clock read is a system call and goes through this.
 
 Layer: kernel. Called by kernel/syscalls/time.py and kernel/timers.py; reads the
 scheduler's accounting.
@@ -39,6 +65,57 @@ HOST_CLOCK = {
 COARSE = (L.CLOCK_REALTIME_COARSE, L.CLOCK_MONOTONIC_COARSE)
 # the clocks a sleep or a timer can be set on (those with nsleep and timer_create)
 SLEEP_CLOCKS = (L.CLOCK_REALTIME, L.CLOCK_MONOTONIC, L.CLOCK_BOOTTIME, L.CLOCK_TAI)
+WALL_CLOCKS = (L.CLOCK_REALTIME, L.CLOCK_REALTIME_COARSE, L.CLOCK_TAI)
+
+# Deterministic mode's virtual time (see the module docstring).
+VIRTUAL_EPOCH_NS = 1_704_067_200 * 1_000_000_000   # 2024-01-01 00:00:00 UTC at boot
+SYSCALL_NS = 1_000        # what one system call costs the virtual clock
+INSTRUCTION_NS = 1        # and one instruction of a used-up budget (a 1 GHz CPU)
+
+
+class HostClock:
+    """The host's clocks: what the guest reads normally."""
+
+    deterministic = False
+    monotonic_ns = staticmethod(time.monotonic_ns)    # deadlines' time base
+    realtime_ns = staticmethod(time.time_ns)
+    cpu_ns = staticmethod(time.thread_time_ns)         # a run's CPU time, for accounting
+
+    @staticmethod
+    def read(clockid: int) -> int:
+        """A wall or monotonic clock (a key of HOST_CLOCK) now, in ns."""
+        return time.clock_gettime_ns(HOST_CLOCK[clockid])
+
+
+class VirtualClock:
+    """Deterministic mode's one clock: `now`, ns since boot, moved only by
+    `advance` (executed work) and `advance_to` (a sleep's deadline reached while
+    nothing could run). Its CPU time is the same count: a thread's CPU clock is the
+    virtual time that passed while it ran."""
+
+    deterministic = True
+
+    def __init__(self) -> None:
+        self.now = 0
+
+    def monotonic_ns(self) -> int:
+        return self.now
+
+    def realtime_ns(self) -> int:
+        return VIRTUAL_EPOCH_NS + self.now
+
+    cpu_ns = monotonic_ns
+
+    def read(self, clockid: int) -> int:
+        ns = VIRTUAL_EPOCH_NS + self.now if clockid in WALL_CLOCKS else self.now
+        return ns - ns % L.TICK_NSEC if clockid in COARSE else ns
+
+    def advance(self, ns: int) -> None:
+        self.now += ns
+
+    def advance_to(self, deadline: int) -> None:
+        if deadline > self.now:
+            self.now = deadline
 
 
 def thread_cpu_ns(t) -> int:
@@ -80,9 +157,8 @@ def cpu_clock(t, clockid: int):
 
 def clock_ns(t, clockid: int) -> int:
     """The clock's time now, in ns (EINVAL for an id Linux does not know)."""
-    host = HOST_CLOCK.get(clockid)
-    if host is not None:
-        return time.clock_gettime_ns(host)
+    if clockid in HOST_CLOCK:
+        return t.process.kernel.clock.read(clockid)
     kind, whose, _ = cpu_clock(t, clockid)
     return thread_cpu_ns(whose) if kind == "thread" else process_cpu_ns(whose)
 
@@ -97,7 +173,8 @@ def clock_res_ns(t, clockid: int) -> int:
 
 
 def monotonic_deadline(t, clockid: int, ns: int, absolute: bool) -> int:
-    """A time on a wall or monotonic clock as a time.monotonic_ns() deadline."""
+    """A time on a wall or monotonic clock as a deadline on the kernel's monotonic
+    clock (the scheduler's time base)."""
     if absolute:
         ns -= clock_ns(t, clockid)
-    return time.monotonic_ns() + ns
+    return t.process.kernel.clock.monotonic_ns() + ns

@@ -80,6 +80,7 @@ def clone_process(t, flags: int, exit_signal: int, stack: int, parent_tid: int,
                     caller.cred.copy(),
                     caller.sighand if flags & L.CLONE_SIGHAND else caller.sighand.copy())
     child.kernel = kernel
+    child.start_time_ns = kernel.clock.monotonic_ns()
     for name in _INHERITED:
         setattr(child, name, getattr(caller, name))
     child.rlimits = [list(limit) for limit in caller.rlimits]

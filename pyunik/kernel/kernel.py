@@ -45,6 +45,7 @@ from . import exec as exec_
 from . import exit as exit_
 from .process import FsContext, Process, ProcessExit, Thread
 from .futex import FutexTable
+from .clocks import SYSCALL_NS, HostClock, VirtualClock
 from .sched import Scheduler
 from .syscalls import net as net_calls
 from .syscalls.table import STUB, SyscallTable
@@ -68,7 +69,8 @@ class Config:
     stderr: int = 2
     warn: TextIO = field(default_factory=lambda: sys.stderr)
     crash_report: bool = True
-    random_seed: int | None = None
+    random_seed: int | None = None    # seeded getrandom, AT_RANDOM, /dev/urandom
+    deterministic: bool = False       # a virtual clock, budgeted switches (kernel/clocks.py)
     observer: object | None = None   # trace/observer.py: --stats, --trace-out
 
 
@@ -99,7 +101,10 @@ class Kernel:
         self.processes: dict[int, Process] = {}   # live processes and zombies, by pid
         self.first: Process | None = None          # the one spawn() started
         self.next_pid = FIRST_PID
-        self.boot_time = time.monotonic()
+        # The guest's clocks (kernel/clocks.py): the host's, or deterministic mode's
+        # virtual clock. boot_ns is the kernel's start on its monotonic clock.
+        self.clock = VirtualClock() if self.config.deterministic else HostClock()
+        self.boot_ns = self.clock.monotonic_ns()
         self.ncpus = 1
         self.cpuid: dict = {}     # the CPU model's cpuid leaves (cpu/cpuid.py), for /proc
         self.current: Thread | None = None    # the thread running now
@@ -120,9 +125,12 @@ class Kernel:
         self.debugger = None      # a gdb stub (trace/gdbstub.py) the run loop hands over to
         self.sched = Scheduler(self)
         self.futexes = FutexTable()
-        if self.config.random_seed is not None:
+        seed = self.config.random_seed
+        if seed is None and self.config.deterministic:
+            seed = 0
+        if seed is not None:
             import random
-            rng = random.Random(self.config.random_seed)
+            rng = random.Random(seed)
             self.random_bytes = rng.randbytes
         else:
             self.random_bytes = os.urandom
@@ -132,6 +140,8 @@ class Kernel:
         self.devices = DeviceNumbers()
         self.fsnotify = Fsnotify()
         self.pipefs = PipeFS()
+        self.pipefs.set_clock(self.clock.realtime_ns)
+        self.fsnotify.boot_ns = self.clock.realtime_ns()
         self._memfd_mount: Mount | None = None
         # The network namespace: sockfs, unix names, netlink ports, interfaces
         self.net = NetNamespace(lambda: net_calls.caller(self.current))
@@ -179,6 +189,7 @@ class Kernel:
         pid = self.next_pid
         process = Process(pid, 1, None, fds, "", fs=FsContext(cwd, self.vfs.root))
         process.kernel = self
+        process.start_time_ns = self.clock.monotonic_ns()
         fds.set_limit(min(process.rlimits[L.RLIMIT_NOFILE][0], 1 << 20))
         ctx = process.walk_context()
         binary = exec_.find_binary(self.vfs, ctx, cwd, process.cred, path, argv, filename,
@@ -221,7 +232,19 @@ class Kernel:
         a thread captured when the callback was made."""
         if self.config.strace is not None or self.hooks_before or self.hooks_after \
                 or self.observer is not None:
-            return lambda regs: self._dispatch_traced(self.current, regs)
+            dispatch = lambda regs: self._dispatch_traced(self.current, regs)  # noqa: E731
+        else:
+            dispatch = self._make_fast_dispatch()
+        if not self.config.deterministic:
+            return dispatch
+        advance = self.clock.advance
+
+        def deterministic(regs):
+            advance(SYSCALL_NS)      # a system call's work on the virtual clock
+            return dispatch(regs)
+        return deterministic
+
+    def _make_fast_dispatch(self):
         invokers = self._invokers
         size = len(invokers)
         unknown = self._unknown

@@ -55,7 +55,7 @@ def build(kernel, root_dir: str | None = None, image: str | None = None,
     if auto_image is not None:
         image_entries = auto_image.entries()
     uid, gid = os.getuid(), os.getgid()
-    upper = build_default_root(uid, gid, tmpfs_size(kernel))
+    upper = build_default_root(uid, gid, tmpfs_size(kernel), kernel.clock.realtime_ns)
     lower = None
     if root_dir is not None:
         from ..fs.hostfs import HostFS
@@ -77,9 +77,9 @@ def build(kernel, root_dir: str | None = None, image: str | None = None,
     if lower is not None:
         from ..fs.overlay import OverlayFS
         fs = OverlayFS(lower, upper)
-        vfs = VFS(fs, fs.root, kernel.devices, kernel.fsnotify)
+        vfs = VFS(fs, fs.root, kernel.devices, kernel.fsnotify, upper.clock)
     else:
-        vfs = VFS(upper, upper.root, kernel.devices, kernel.fsnotify)
+        vfs = VFS(upper, upper.root, kernel.devices, kernel.fsnotify, upper.clock)
     for where in (b"/dev", b"/proc", b"/sys", b"/tmp"):
         _mkdir_p(vfs, where)
     _mount_pseudo(kernel, vfs)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import resource
-import time
 
 from ..abi import linux as L
 from ..fs.vfs import WalkContext
@@ -148,7 +147,7 @@ class Process:
         self.exe = exe                  # guest path of the executable (/proc/self/exe)
         self.exe_inode = None           # its inode, kept from being written (ETXTBSY)
         self.auxv: list[tuple[int, int]] = []
-        self.start_time_ns = time.monotonic_ns()
+        self.start_time_ns = 0     # on the kernel's monotonic clock, set when it starts
         self.personality = L.PER_LINUX
         self.dumpable = 1
         self.pdeath_signal = 0

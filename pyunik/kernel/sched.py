@@ -30,6 +30,16 @@ A thread leaves the CPU when
   budgeted while threads have switched within the last BUDGET_LINGER seconds;
 - it yields (sched_yield with another thread runnable), exits, or faults.
 
+Deterministic mode (kernel/clocks.py's VirtualClock) never lets host timing decide:
+no host timer ends a slice; a thread made runnable by the running one's system call
+stops that call's thread at the call's end (a switch at a system call), and runs are
+budgeted (SLICE instructions) while another thread is runnable or a deadline is
+pending, so slices end at instruction counts; each used-up budget moves the virtual
+clock on by SLICE x INSTRUCTION_NS. When nothing can run, host fds are looked at
+without waiting, and if none is ready the clock jumps to the next deadline: sleeps
+end at once. Only with no deadline at all does it wait on host fds (stdin, a host
+file's readiness): those are the run's inputs.
+
 A parked thread is woken by a WaitQueue wake, its deadline, or readiness of the host
 fds it named; it goes to the back of the run queue (wake order is arrival order) and,
 before it runs, its call is run again (or the wait's `retry`) in kernel context: a
@@ -65,6 +75,7 @@ from ..abi import linux as L
 from ..abi.poll import POLLIN, POLLOUT, POLLPRI
 from ..errors import KernelError
 from . import delivery, signals
+from .clocks import INSTRUCTION_NS
 from ..wait import WouldBlock
 from .process import ProcessExit, ThreadExit
 
@@ -93,8 +104,8 @@ class Blocked:
 
 class KernelTimer:
     """A deadline of the kernel's own (an interval timer, a POSIX timer, a timerfd
-    with a waiter): `fire(now)` runs from the run loop once time.monotonic_ns() has
-    passed `deadline`; `cancel()` makes a timer not yet fired never fire."""
+    with a waiter): `fire(now)` runs from the run loop once the kernel's monotonic
+    clock has passed `deadline`; `cancel()` makes a timer not yet fired never fire."""
 
     __slots__ = ("deadline", "fire", "live")
 
@@ -134,6 +145,9 @@ class Scheduler:
 
     def __init__(self, kernel):
         self.kernel = kernel
+        self.clock = kernel.clock
+        # Slices end by a host timer, unless deterministic mode wants budgets.
+        self.virtual = kernel.clock.deterministic
         self.runq: deque = deque()
         self.timers: list = []
         self._seq = 0
@@ -142,7 +156,7 @@ class Scheduler:
         self.switches = 0
         self._resched = False     # the running thread needs no stop for a woken one
         self._last_switch = 0.0   # time.monotonic() of the last switch
-        self.run_start = 0        # time.thread_time_ns() when the current run began
+        self.run_start = 0        # clock.cpu_ns() when the current run began
         self._kernel_stop = False  # the run was stopped at a call's end for the kernel
         self.leaving = ""         # why the last thread left the CPU (for an observer)
         self.retired: list = []    # address spaces execve replaced, freed after the run
@@ -196,7 +210,7 @@ class Scheduler:
         if running is not None and running.state == RUNNING and not self._resched:
             self._resched = True
             engine = running.process.engine
-            if engine.block_stops:
+            if engine.block_stops and not self.virtual:
                 engine.preempt_in(SLICE_SECONDS)    # its run goes on until then
             else:
                 engine.stop()
@@ -274,7 +288,7 @@ class Scheduler:
         return timer
 
     def _expire_timers(self) -> None:
-        now = time.monotonic_ns()
+        now = self.clock.monotonic_ns()
         timers = self.timers
         while timers and timers[0][0] <= now:
             _, _, t, b = heapq.heappop(timers)
@@ -299,14 +313,15 @@ class Scheduler:
         return False
 
     def _account(self, t) -> None:
-        """Add the host CPU time of the run that just ended to t's (its guest CPU
-        time: guest code and the system calls it made)."""
-        t.cpu_ns += time.thread_time_ns() - self.run_start
+        """Add the CPU time of the run that just ended to t's (its guest CPU time:
+        guest code and the system calls it made; virtual time in deterministic
+        mode)."""
+        t.cpu_ns += self.clock.cpu_ns() - self.run_start
 
     def cpu_ns(self, t) -> int:
         """t's CPU time so far, the current run's included if t is on the CPU."""
         if self.on_cpu is t and t.state == RUNNING:
-            return t.cpu_ns + time.thread_time_ns() - self.run_start
+            return t.cpu_ns + self.clock.cpu_ns() - self.run_start
         return t.cpu_ns
 
     def _finish_call(self, t) -> bool:
@@ -396,7 +411,7 @@ class Scheduler:
         if t.restart is not None or t.saved_sigmask is not None or \
                 signals.deliverable(t):
             delivery.deliver(t)
-        if engine.block_stops:
+        if engine.block_stops and not self.virtual:
             # A host timer ends the slice, at no cost to guest code; and, with
             # no other thread waiting, the run at the next deadline.
             budgeted = False
@@ -411,14 +426,16 @@ class Scheduler:
                                                           time.monotonic_ns()) / 1e9))
         else:
             budgeted = bool(self.runq) or self._deadline_pending() or \
-                time.monotonic() - self._last_switch < BUDGET_LINGER
+                not self.virtual and time.monotonic() - self._last_switch < BUDGET_LINGER
             self._resched = budgeted     # a budgeted run ends by itself
         budget = SLICE if budgeted else 0
         if kernel.debugger is not None:     # gdb may hold the thread, or step it
             budget = kernel.debugger.before_run(t, budget)
-        self.run_start = time.thread_time_ns()
+        self.run_start = self.clock.cpu_ns()
         try:
             fault = engine.run(engine.reg("rip"), budget)
+            if self.virtual and engine.preempted:
+                self.clock.advance(budget * INSTRUCTION_NS)   # the budget's work
         except ThreadExit as e:
             self._release_retired()
             self._account(t)
@@ -443,7 +460,8 @@ class Scheduler:
             if delivery.fault(t, fault):
                 return
             kernel.fatal_fault(t, fault)        # raises ProcessExit
-        stopped_for_slice = self._resched and not budgeted and not engine.block_stops
+        stopped_for_slice = self._resched and not budgeted and \
+            (self.virtual or not engine.block_stops)
         if t.state == RUNNING and not engine.preempted and not stopped_for_slice:
             if kernel.host_signals or self._kernel_stop:
                 return
@@ -503,8 +521,10 @@ class Scheduler:
         named, the next deadline, or a host signal (the wake-up pipe)."""
         parked = self.parked()
         timeout = None
-        if self.timers:
-            timeout = max(0.0, (self.timers[0][0] - time.monotonic_ns()) / 1e9)
+        if self.virtual and self._deadline_pending():
+            timeout = 0.0     # a look at host fds; then the clock jumps (below)
+        elif self.timers:
+            timeout = max(0.0, (self.timers[0][0] - self.clock.monotonic_ns()) / 1e9)
         host = {}
         for t in parked:
             for fd, events in t.blocked.wait.host:
@@ -537,6 +557,8 @@ class Scheduler:
                 continue
             for t in host.get(key.fileobj, (0, ()))[1]:
                 self.wake(t)
+        if self.virtual and not self.runq and self._deadline_pending():
+            self.clock.advance_to(self.timers[0][0])   # the sleep ends at once
 
     def _deadlock(self, parked) -> None:
         """Nothing can ever wake any thread: one line naming each (of every process)

@@ -18,7 +18,6 @@ kernel/clocks.py and the scheduler's add_timer.
 
 from __future__ import annotations
 
-import time
 
 from ..abi import linux as L
 from ..hrtimer import IntervalTimer
@@ -44,7 +43,9 @@ class PosixTimer:
         self.thread = thread
         self.overrun_last = 0
         self.clockid = L.CLOCK_MONOTONIC   # what TIMER_ABSTIME times are on
-        self.timer = IntervalTimer(now, process.kernel.sched.add_timer, self._expired)
+        kernel = process.kernel
+        self.timer = IntervalTimer(now, kernel.sched.add_timer, self._expired,
+                                   kernel.clock.monotonic_ns)
 
     def _info(self) -> bytes:
         return L.SIGINFO_TIMER.pack(self.signo, 0, L.SI_TIMER, self.id, self.overrun_last,
@@ -86,13 +87,14 @@ class ProcessTimers:
     def __init__(self, process):
         self.process = process
         sched = process.kernel.sched
+        monotonic = process.kernel.clock.monotonic_ns
         self.itimers = {
-            L.ITIMER_REAL: IntervalTimer(time.monotonic_ns, sched.add_timer,
-                                         self._itimer_fired(L.ITIMER_REAL)),
+            L.ITIMER_REAL: IntervalTimer(monotonic, sched.add_timer,
+                                         self._itimer_fired(L.ITIMER_REAL), monotonic),
             L.ITIMER_VIRTUAL: IntervalTimer(self.cpu_ns, sched.add_timer,
-                                            self._itimer_fired(L.ITIMER_VIRTUAL)),
+                                            self._itimer_fired(L.ITIMER_VIRTUAL), monotonic),
             L.ITIMER_PROF: IntervalTimer(self.cpu_ns, sched.add_timer,
-                                         self._itimer_fired(L.ITIMER_PROF)),
+                                         self._itimer_fired(L.ITIMER_PROF), monotonic),
         }
         self.posix: dict[int, PosixTimer] = {}
         self.next_id = 0

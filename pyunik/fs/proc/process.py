@@ -154,7 +154,7 @@ def status_text(kernel, process, thread=None) -> bytes:
 
 def _start_ticks(kernel, process) -> int:
     """start_time: clock ticks after boot when the process started."""
-    return max(0, process.start_time_ns - int(kernel.boot_time * 1e9)) // TICK_NS
+    return max(0, process.start_time_ns - kernel.boot_ns) // TICK_NS
 
 
 def stat_text(kernel, process, thread=None) -> bytes:

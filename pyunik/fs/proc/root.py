@@ -7,7 +7,7 @@ file, as seq_file does). The top directory holds the system-wide files
 per process (fs/proc/pid.py).
 
 From the kernel it reads: processes, current (the running thread, for self), vfs
-(the mount table), config, ncpus, next_pid, boot_time, cpuid (the CPU model's leaves,
+(the mount table), config, ncpus, next_pid, boot_ns, clock, cpuid (the CPU model's leaves,
 read by cpu/cpuid.py when a process starts), the uname strings and random_bytes.
 
 Calls: fs/pseudo (the inode kit), fs/proc/system, fs/proc/pid, fs/proc/mounts.

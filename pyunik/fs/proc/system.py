@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import platform
 import struct
-import time
 
 from ...abi.cpufeatures import (FLAGS_1_ECX, FLAGS_1_EDX, FLAGS_7_EBX, FLAGS_EXT_ECX,
                                 FLAGS_EXT_EDX)
@@ -136,7 +135,7 @@ def meminfo_text(kernel) -> bytes:
 
 
 def _uptime_ns(kernel) -> int:
-    return max(0, time.monotonic_ns() - int(kernel.boot_time * 1e9))
+    return max(0, kernel.clock.monotonic_ns() - kernel.boot_ns)
 
 
 def uptime_text(kernel) -> bytes:
@@ -163,7 +162,7 @@ def proc_stat_text(kernel) -> bytes:
     processes and procs_running are real."""
     zeros = b" 0" * 10
     lines = [b"cpu " + zeros] + [b"cpu%d" % i + zeros for i in range(kernel.ncpus)]
-    btime = int(time.time() - _uptime_ns(kernel) / 1e9)
+    btime = (kernel.clock.realtime_ns() - _uptime_ns(kernel)) // 10**9
     lines += [b"intr 0", b"ctxt 0", b"btime %d" % btime,
               b"processes %d" % len(kernel.processes),
               b"procs_running %d" % _threads(kernel), b"procs_blocked 0",

@@ -10,7 +10,6 @@ Layer: kernel, syscall handlers. Calls: the process's credentials
 
 from __future__ import annotations
 
-import time
 from errno import EACCES, EINVAL, EPERM, ESRCH
 
 from ...abi.limits import NGROUPS_MAX
@@ -225,7 +224,8 @@ def sys_times(t, buf):
     if buf:
         user = clocks.process_cpu_ns(t.process) // 10000000
         t.mm.write(buf, TMS.pack(user, 0, t.process.children_cpu_ns // 10000000, 0))
-    return 1 + int((time.monotonic() - t.process.kernel.boot_time) * 100)
+    kernel = t.process.kernel
+    return 1 + (kernel.clock.monotonic_ns() - kernel.boot_ns) // 10000000
 
 
 # ---- process groups, sessions, children ----------------------------------------------------

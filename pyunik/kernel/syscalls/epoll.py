@@ -7,7 +7,6 @@ signal-mask swap.
 
 from __future__ import annotations
 
-import time
 from errno import EFAULT, EINVAL, ENOENT, EPERM
 
 from ...abi.eventpoll import (EP_MAX_EVENTS, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL,
@@ -77,7 +76,7 @@ def do_epoll_wait(t, epfd, events, maxevents, deadline):
 
     def attempt(timed_out=False):
         try:
-            got = ep.wait(maxevents, deadline, attempt)
+            got = ep.wait(maxevents, deadline, attempt, t.process.kernel.clock.monotonic_ns)
         except WouldBlock as wait:
             raise interruptible(t, wait) from None
         for i, (revents, data) in enumerate(got):
@@ -91,18 +90,18 @@ def do_epoll_wait(t, epfd, events, maxevents, deadline):
     return attempt()
 
 
-def _deadline_ms(timeout):
-    return None if timeout < 0 else time.monotonic_ns() + timeout * 1000000
+def _deadline_ms(t, timeout):
+    return None if timeout < 0 else t.process.kernel.clock.monotonic_ns() + timeout * 1000000
 
 
 def sys_epoll_wait(t, epfd, events, maxevents, timeout):
     """epoll_wait(2): timeout in milliseconds, negative for none, 0 to look once."""
-    return do_epoll_wait(t, epfd, events, maxevents, _deadline_ms(timeout))
+    return do_epoll_wait(t, epfd, events, maxevents, _deadline_ms(t, timeout))
 
 
 def sys_epoll_pwait(t, epfd, events, maxevents, timeout, sigmask, sigsetsize):
     """epoll_pwait(2): epoll_wait with the signal mask swapped for the call."""
-    deadline = _deadline_ms(timeout)
+    deadline = _deadline_ms(t, timeout)
     return with_sigmask(t, sigmask, sigsetsize,
                         lambda: do_epoll_wait(t, epfd, events, maxevents, deadline))
 
@@ -111,6 +110,6 @@ def sys_epoll_pwait2(t, epfd, events, maxevents, timeout, sigmask, sigsetsize):
     """epoll_pwait2(2): the timeout is a timespec (NULL: none), read first."""
     deadline = None
     if timeout:
-        deadline = time.monotonic_ns() + t.mm.read_timespec(timeout)
+        deadline = t.process.kernel.clock.monotonic_ns() + t.mm.read_timespec(timeout)
     return with_sigmask(t, sigmask, sigsetsize,
                         lambda: do_epoll_wait(t, epfd, events, maxevents, deadline))

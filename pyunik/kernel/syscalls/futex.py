@@ -13,7 +13,6 @@ usermem.
 
 from __future__ import annotations
 
-import time
 from errno import EAGAIN, EINVAL, ENOSYS
 
 from ...abi.futex import (FUTEX_BITSET_MATCH_ANY, FUTEX_CLOCK_REALTIME, FUTEX_CMD_MASK,
@@ -33,15 +32,16 @@ def _int(v: int) -> int:
 
 
 def _deadline(t, cmd, futex_op, timeout) -> int | None:
-    """futex_init_timeout: the wait's end as a time.monotonic_ns() value."""
+    """futex_init_timeout: the wait's end on the kernel's monotonic clock."""
     if not timeout:
         return None
     ns = t.mm.read_timespec(timeout)
-    now = time.monotonic_ns()
+    clock = t.process.kernel.clock
+    now = clock.monotonic_ns()
     if cmd == FUTEX_WAIT:                          # relative
         return now + ns
     if futex_op & FUTEX_CLOCK_REALTIME:            # absolute on CLOCK_REALTIME
-        return now + (ns - time.clock_gettime_ns(time.CLOCK_REALTIME))
+        return now + (ns - clock.realtime_ns())
     return ns                                      # absolute on CLOCK_MONOTONIC
 
 

@@ -16,7 +16,6 @@ Layer: kernel (syscall glue). Calls the Files of the fd table and pyunik/wait.py
 
 from __future__ import annotations
 
-import time
 from errno import EBADF, EINTR, EINVAL
 
 from ...abi import linux as L
@@ -53,7 +52,7 @@ def _wait(t, wanted, deadline, again):
     None: never) has passed; else WouldBlock on whatever could change them, which
     calls again(timed_out) when woken."""
     revents = _scan(t, wanted)
-    if any(revents) or deadline is not None and time.monotonic_ns() >= deadline:
+    if any(revents) or deadline is not None and t.process.kernel.clock.monotonic_ns() >= deadline:
         return revents
     queues, host = [], []
     files = t.process.fds.files
@@ -66,8 +65,8 @@ def _wait(t, wanted, deadline, again):
     raise interruptible(t, WouldBlock(queues, deadline, host, retry=again, what="poll"))
 
 
-def _deadline(timeout_ns):
-    return None if timeout_ns is None else time.monotonic_ns() + timeout_ns
+def _deadline(t, timeout_ns):
+    return None if timeout_ns is None else t.process.kernel.clock.monotonic_ns() + timeout_ns
 
 
 def do_poll(t, fds_ptr, nfds, deadline):
@@ -85,7 +84,7 @@ def do_poll(t, fds_ptr, nfds, deadline):
 
 def sys_poll(t, fds, nfds, timeout):
     """poll(2): timeout in milliseconds, negative for none."""
-    return do_poll(t, fds, nfds, _deadline(None if timeout < 0 else timeout * 1000000))
+    return do_poll(t, fds, nfds, _deadline(t, None if timeout < 0 else timeout * 1000000))
 
 
 def _timespec_ns(t, ptr):
@@ -122,7 +121,7 @@ def interruptible(t, wait: WouldBlock) -> WouldBlock:
 def _write_remaining(t, ptr, deadline, layout, unit):
     """poll_select_finish: the time left until deadline (0 once past) into the
     timeval (unit 1000) or timespec (unit 1) at ptr; a fault is ignored."""
-    left = max(0, deadline - time.monotonic_ns())
+    left = max(0, deadline - t.process.kernel.clock.monotonic_ns())
     sec, ns = divmod(left, 1000000000)
     try:
         t.mm.write(ptr, layout.pack(sec, ns // unit))
@@ -156,7 +155,7 @@ def _finishing(t, ptr, deadline, layout, unit, call, *args):
 
 def sys_ppoll(t, fds, nfds, tmo_p, sigmask, sigsetsize):
     """ppoll(2): tmo_p NULL waits for ever; the time left is written back."""
-    deadline = _deadline(_timespec_ns(t, tmo_p))
+    deadline = _deadline(t, _timespec_ns(t, tmo_p))
     return with_sigmask(t, sigmask, sigsetsize, lambda: _finish(
         t, tmo_p, deadline, L.TIMESPEC, 1, lambda: do_poll(t, fds, nfds, deadline)))
 
@@ -214,7 +213,7 @@ def sys_select(t, nfds, readfds, writefds, exceptfds, timeout):
         if sec < 0 or usec < 0:
             raise KernelError(EINVAL)
         ns = sec * 1000000000 + usec * 1000
-    deadline = _deadline(ns)
+    deadline = _deadline(t, ns)
     return _finish(t, timeout, deadline, L.TIMEVAL, 1000, lambda: do_select(
         t, nfds, readfds, writefds, exceptfds, deadline))
 
@@ -222,7 +221,7 @@ def sys_select(t, nfds, readfds, writefds, exceptfds, timeout):
 def sys_pselect6(t, nfds, readfds, writefds, exceptfds, timeout, sig):
     """pselect6(2): as select with a timespec, and sig points to {const sigset_t *ss;
     size_t ss_len} whose mask is the caller's for the call (NULL ss: unchanged)."""
-    deadline = _deadline(_timespec_ns(t, timeout))
+    deadline = _deadline(t, _timespec_ns(t, timeout))
     sigmask = sigsetsize = 0
     if sig:
         sigmask, sigsetsize = t.mm.read_struct(L.SIGSET_ARGPACK, sig)

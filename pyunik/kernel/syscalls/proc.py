@@ -7,8 +7,6 @@ Layer: kernel, syscall handlers.
 
 from __future__ import annotations
 
-import math
-import time
 from errno import EINVAL, EPERM, ESRCH
 
 from ...abi import linux as L
@@ -258,7 +256,7 @@ def sys_sysinfo(t, info):
     """sysinfo(2): RAM is the guest memory limit (-m); uptime is the kernel's."""
     k = t.process.kernel
     mm = t.mm
-    uptime = math.ceil(time.monotonic() - k.boot_time)   # Linux rounds up
+    uptime = -(-(k.clock.monotonic_ns() - k.boot_ns) // 1000000000)   # Linux rounds up
     t.mm.write_struct(L.SYSINFO, info, uptime, 0, 0, 0, mm.limit, mm.limit - mm.mapped,
                       0, 0, 0, 0, len(k.processes), 0, 0, 1)
     return 0

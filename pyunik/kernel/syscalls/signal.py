@@ -11,7 +11,6 @@ Layer: kernel, syscall handlers.
 
 from __future__ import annotations
 
-import time
 from errno import EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ESRCH
 
 from ...abi import linux as L
@@ -282,13 +281,13 @@ def sys_rt_sigtimedwait(t, uthese, uinfo, uts, sigsetsize):
         sec, nsec = t.mm.read_struct(L.TIMESPEC, uts)
         if sec < 0 or not 0 <= nsec < 1000000000:
             raise KernelError(EINVAL)
-        deadline = time.monotonic_ns() + sec * 1000000000 + nsec
+        deadline = t.process.kernel.clock.monotonic_ns() + sec * 1000000000 + nsec
     real_blocked = t.sigmask
 
     def take(timed_out):
         taken = signals.dequeue(t, ~these & signals.ALL_SIGNALS)
         if taken is not None or timed_out or (
-                deadline is not None and time.monotonic_ns() >= deadline):
+                deadline is not None and t.process.kernel.clock.monotonic_ns() >= deadline):
             t.sigmask = real_blocked
             if taken is None:
                 raise KernelError(EAGAIN)

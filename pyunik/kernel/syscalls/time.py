@@ -6,7 +6,6 @@ Layer: kernel (syscall glue). Calls kernel/clocks.py and pyunik/wait.py.
 
 from __future__ import annotations
 
-import time
 from errno import EINVAL, EOPNOTSUPP
 
 from ...abi import linux as L
@@ -34,7 +33,7 @@ def sys_clock_getres(t, clockid, res):
 def sys_gettimeofday(t, tv, tz):
     """gettimeofday(2): either pointer may be NULL; the timezone is UTC (sys_tz)."""
     if tv:
-        ns = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        ns = t.process.kernel.clock.realtime_ns()
         t.mm.write(tv, L.TIMEVAL.pack(ns // 1000000000, ns % 1000000000 // 1000))
     if tz:
         t.mm.write(tz, L.TIMEZONE.pack(0, 0))
@@ -43,22 +42,23 @@ def sys_gettimeofday(t, tv, tz):
 
 def sys_time(t, tloc):
     """time(2)."""
-    now = time.clock_gettime_ns(time.CLOCK_REALTIME) // 1000000000
+    now = t.process.kernel.clock.realtime_ns() // 1000000000
     if tloc:
         t.mm.write_u64(tloc, now)
     return now
 
 
-def sleep_until(deadline: int, left=None) -> int:
-    """0 once time.monotonic_ns() has reached deadline; until then the thread waits.
-    left(ns) is told the time left when a signal interrupts the sleep."""
-    if time.monotonic_ns() >= deadline:
+def sleep_until(t, deadline: int, left=None) -> int:
+    """0 once the kernel's monotonic clock has reached deadline; until then the
+    thread waits. left(ns) is told the time left when a signal interrupts the sleep."""
+    clock = t.process.kernel.clock
+    if clock.monotonic_ns() >= deadline:
         return 0
     interrupted = None
     if left is not None:
         def interrupted():
-            left(max(0, deadline - time.monotonic_ns()))
-    raise WouldBlock(deadline=deadline, retry=lambda timed_out: sleep_until(deadline, left),
+            left(max(0, deadline - clock.monotonic_ns()))
+    raise WouldBlock(deadline=deadline, retry=lambda timed_out: sleep_until(t, deadline, left),
                      what="a sleep", on_interrupt=interrupted)
 
 
@@ -79,7 +79,7 @@ def sys_nanosleep(t, req, rem):
     """nanosleep(2): the thread waits for its deadline; a signal whose handler runs
     ends it with EINTR and the time left in rem."""
     ns = t.mm.read_timespec(req)
-    return sleep_until(time.monotonic_ns() + ns, _remaining(t, rem))
+    return sleep_until(t, t.process.kernel.clock.monotonic_ns() + ns, _remaining(t, rem))
 
 
 def sys_clock_nanosleep(t, clockid, flags, req, rem):
@@ -101,14 +101,14 @@ def sys_clock_nanosleep(t, clockid, flags, req, rem):
         raise KernelError(EOPNOTSUPP)
     ns = t.mm.read_timespec(req)
     if flags & L.TIMER_ABSTIME:
-        return sleep_until(clocks.monotonic_deadline(t, clockid, ns, True))
-    return sleep_until(time.monotonic_ns() + ns, _remaining(t, rem))
+        return sleep_until(t, clocks.monotonic_deadline(t, clockid, ns, True))
+    return sleep_until(t, t.process.kernel.clock.monotonic_ns() + ns, _remaining(t, rem))
 
 
 def _cpu_sleep(process, target):
     left = target - clocks.process_cpu_ns(process)
     if left <= 0:
         return 0
-    raise WouldBlock(deadline=time.monotonic_ns() + left,
+    raise WouldBlock(deadline=process.kernel.clock.monotonic_ns() + left,
                      retry=lambda timed_out: _cpu_sleep(process, target),
                      what="a sleep on a CPU clock")

@@ -7,7 +7,6 @@ Layer: kernel (syscall glue). Calls kernel/timers.py, kernel/clocks.py, fs/timer
 
 from __future__ import annotations
 
-import time
 from errno import EINVAL, EOPNOTSUPP
 
 from ...abi import linux as L
@@ -89,7 +88,7 @@ def _timer_clock(t, clockid):
     clocks, the CPU time for CPU clocks. The raw and coarse clocks have no timers
     (EOPNOTSUPP, as a k_clock without timer_create), unknown ids are EINVAL."""
     if clockid in clocks.SLEEP_CLOCKS:
-        return time.monotonic_ns
+        return t.process.kernel.clock.monotonic_ns
     if clockid in clocks.HOST_CLOCK:
         raise KernelError(EOPNOTSUPP)
     kind, whose, _ = clocks.cpu_clock(t, clockid)
@@ -201,7 +200,8 @@ def sys_timerfd_create(t, clockid, flags):
     TFD_NONBLOCK."""
     if flags & ~(L.TFD_CLOEXEC | L.TFD_NONBLOCK) or clockid not in _TIMERFD_CLOCKS:
         raise KernelError(EINVAL)
-    f = TimerFile(clockid, flags, t.process.kernel.sched.add_timer)
+    kernel = t.process.kernel
+    f = TimerFile(clockid, flags, kernel.sched.add_timer, kernel.clock.monotonic_ns)
     return t.process.fds.install(f, bool(flags & L.TFD_CLOEXEC))
 
 
@@ -227,7 +227,7 @@ def sys_timerfd_settime(t, fd, flags, new_value, old_value):
         old = f.settime(max(1, clocks.monotonic_deadline(t, f.clockid, value, True)),
                         interval)
     else:
-        old = f.settime(time.monotonic_ns() + value, interval)
+        old = f.settime(t.process.kernel.clock.monotonic_ns() + value, interval)
     if old_value:
         t.mm.write(old_value, _pack_itimerspec(*old))
     return 0
