@@ -72,6 +72,7 @@ def test_failed_exec_leaves_the_caller_running(scratch):
     assert native.stdout.endswith(b"still here\n")
     for line in (b"missing: -ENOENT", b"no x bit: -EACCES", b"garbage: -ENOEXEC",
                  b"open for writing: -ETXTBSY", b"write running: -ETXTBSY",
+                 b"tmpfile open for writing: -ETXTBSY",
                  b"bad argv: -EFAULT", b"string of 32 pages: -E2BIG",
                  b"nofollow: -ELOOP"):
         assert line in emulated.stdout

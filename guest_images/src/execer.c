@@ -202,6 +202,22 @@ static int errors(void)
     close(out);
     check("write running", raw_syscall3(SYS_open, self, O_WRONLY, 0));
     check("read running", raw_syscall3(SYS_open, self, O_RDONLY | O_CLOEXEC, 0) >= 0 ? 0 : -1);
+    /* an O_TMPFILE file given a name is still open for writing (in /tmp: not
+       every filesystem has O_TMPFILE) */
+    int tmp = open("/tmp", O_TMPFILE | O_RDWR, 0755);
+    if (tmp >= 0) {
+        char fdpath[64];
+        snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", tmp);
+        snprintf(path, sizeof path, "/tmp/execer-linked-%d", (int)getpid());
+        if (write(tmp, "#!/bin/sh\n", 10) != 10 ||
+            linkat(AT_FDCWD, fdpath, AT_FDCWD, path, AT_SYMLINK_FOLLOW) != 0)
+            printf("O_TMPFILE link failed\n");
+        check("tmpfile open for writing", raw_syscall3(SYS_execve, path, argv, envp));
+        close(tmp);
+        unlink(path);
+    } else {
+        printf("O_TMPFILE: %s\n", strerror(errno));
+    }
 
     /* EFAULT */
     check("bad path", raw_syscall3(SYS_execve, 8, argv, envp));

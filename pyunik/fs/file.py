@@ -64,6 +64,7 @@ class File:
     def hold_write(self, inode) -> None:
         """get_write_access: this open file may write inode from now until its last
         close; ETXTBSY (nothing held) while a program runs inode."""
+        inode = inode.real
         if inode.write_count < 0:
             raise KernelError(errno.ETXTBSY)
         inode.write_count += 1

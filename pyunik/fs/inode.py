@@ -99,8 +99,14 @@ class DeviceNumbers:
 
 class Inode:
     # Linux's i_writecount: open files that may write it (> 0), or programs running
-    # it (< 0: execve denies writers, open for writing is ETXTBSY); never both.
+    # it (< 0: execve denies writers, open for writing is ETXTBSY); never both. Kept
+    # on `real`, the inode holding the data (an overlay's layer inode).
     write_count = 0
+
+    @property
+    def real(self) -> "Inode":
+        """The inode that holds this one's data: itself (an overlay's is a layer's)."""
+        return self
 
     def __init__(self, fs: FileSystem, mode: int, uid: int = 0, gid: int = 0,
                  ino: int | None = None, rdev: int = 0):

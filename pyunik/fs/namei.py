@@ -124,7 +124,7 @@ def open_path(vfs, ctx: WalkContext, base: Path, path: bytes, flags: int, mode: 
         if (acc != L.O_RDONLY or flags & O_TRUNC) and (inode.is_regular or inode.is_dir):
             target.mount.check_writable()
         writer = acc != L.O_RDONLY and inode.is_regular
-        if writer and inode.write_count < 0:
+        if writer and inode.real.write_count < 0:
             raise KernelError(ETXTBSY)        # get_write_access: a program runs it
         if flags & O_TRUNC and inode.is_regular and not created and inode.size:
             shrinking(inode, 0)

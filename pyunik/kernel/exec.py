@@ -106,7 +106,7 @@ def check_exec(where: Path, cred: Credentials) -> bytes:
         raise KernelError(EACCES)
     if "noexec" in where.mount.options.split(","):
         raise KernelError(EACCES)
-    if inode.write_count > 0:
+    if inode.real.write_count > 0:
         raise KernelError(ETXTBSY)
     return inode.read(0, inode.size)
 
@@ -382,6 +382,7 @@ def begin_new_exec(t, binary: Binary, image: Image, envp: list[bytes]) -> None:
 def hold_exe(process, inode) -> None:
     """The running image keeps its executable from being opened for writing
     (exe_file_deny_write_access): such an open fails with ETXTBSY."""
+    inode = inode.real if inode is not None else None
     process.exe_inode = inode
     if inode is not None:
         inode.write_count -= 1
