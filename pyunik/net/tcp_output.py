@@ -115,7 +115,7 @@ class TcpOutput:
     def _free_window_unscaled(self) -> int:
         return max(0, self.rcvbuf - len(self.rcvq))
 
-    def _send_from(self, seq: int, limit: int, now: int, force: bool = False):
+    def _send_from(self, seq: int, limit: int, now: int):
         """Send one segment of at most limit bytes of the send queue from seq (and
         the FIN if it reaches the end). Returns the sequence number after it, or None
         if there is nothing at seq."""
