@@ -59,10 +59,13 @@ class TcpOutput:
         return min(cur >> self.rcv_wscale, 0xFFFF)
 
     def _window_update(self, now: int) -> None:
-        """After the user read: tell the peer if the window opened enough."""
+        """After the user read: tell the peer if the window opened enough, by the SWS
+        threshold and to at least twice what it has now (tcp_cleanup_rbuf's rule:
+        a reader keeping up with the data sends no ACKs of its own)."""
         if self.state in _RECEIVING:
             cur = max(0, seq_sub(self.rcv_adv, self.rcv_nxt))
-            if self._free_window() - cur >= self._window_threshold():
+            new = self._free_window()
+            if new - cur >= self._window_threshold() and new >= 2 * cur:
                 self._send_ack(now)
 
     # ---- segments ---------------------------------------------------------------

@@ -47,8 +47,7 @@ def seq_add(a: int, n: int) -> int:
 
 def seq_sub(a: int, b: int) -> int:
     """a - b as a signed distance in sequence space (-2**31 .. 2**31 - 1)."""
-    d = (a - b) & _MASK
-    return d - SEQ_MOD if d & 0x80000000 else d
+    return ((a - b + 0x80000000) & _MASK) - 0x80000000
 
 
 def seq_lt(a: int, b: int) -> bool:
