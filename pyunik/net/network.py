@@ -39,7 +39,7 @@ from typing import Callable
 
 from ..abi.if_ether import ETH_DATA_LEN, ETH_MAX_MTU, ETH_MIN_MTU
 from ..abi.poll import POLLIN
-from ..abi.ip import IPHDR
+from ..abi.ip import IP_MAX_PACKET, IPHDR
 from ..abi.tcp import TCP_HEADER_LEN
 from ..wait import WouldBlock
 from .backend import PcapTap
@@ -60,7 +60,7 @@ def with_tcp(stack: Stack) -> Stack:
     """The stack with its TCP table (net/tcp_table.py) attached: `stack.tcp`, its MSS
     from eth0's MTU (lo's without eth0); a socket may pass another config."""
     iface = stack.interfaces.get("eth0") or stack.interfaces["lo"]
-    config = TcpConfig(mss=iface.mtu - IPHDR.size - TCP_HEADER_LEN)
+    config = TcpConfig(mss=min(iface.mtu, IP_MAX_PACKET) - IPHDR.size - TCP_HEADER_LEN)
     stack.attach_tcp(TcpTable(stack.tcp_emit, config), decode_segment, MalformedSegment)
     return stack
 
