@@ -62,6 +62,18 @@ def test_sockets_program_on_host_volume(native_output, tmp_path):
     assert made.is_socket()
 
 
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_tcp_loopback(libc):
+    """TCP between a server and a client thread over 127.0.0.1 (1 MiB each way), UDP,
+    and the errors of misuse, with no --net at all: the kernel's own stack."""
+    name = "tcp-loopback-" + libc
+    native = run_native([BIN / name])
+    assert native.status == 0 and native.stdout.endswith(b"done\n")
+    emulated = run_pyunik([BIN / name])
+    assert_no_traceback(emulated)
+    assert (emulated.status, emulated.stdout, emulated.stderr) == (0, native.stdout, b"")
+
+
 def _dynamic(path):
     return path if os.path.exists(path) else None
 

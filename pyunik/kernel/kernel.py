@@ -144,7 +144,8 @@ class Kernel:
         self.fsnotify.boot_ns = self.clock.realtime_ns()
         self._memfd_mount: Mount | None = None
         # The network namespace: sockfs, unix names, netlink ports, interfaces
-        self.net = NetNamespace(lambda: net_calls.caller(self.current))
+        self.net = NetNamespace(lambda: net_calls.caller(self.current),
+                                lambda deadline, fire: self.sched.add_timer(deadline, fire))
         # Dispatch's list of compiled invokers, filled as the guest first makes each
         # call (compiling all ~380 rows up front would cost every start ~25 ms).
         self._invokers = [None] * SyscallTable.SIZE

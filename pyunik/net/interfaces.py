@@ -16,7 +16,7 @@ import errno
 from dataclasses import dataclass, field
 
 from ..abi import netdevice as D
-from ..abi.if_arp import ARPHRD_LOOPBACK
+from ..abi.if_arp import ARPHRD_ETHER, ARPHRD_LOOPBACK
 from ..abi import socket as S
 from ..abi.inet import SOCKADDR_IN
 from ..abi.netlink import RT_SCOPE_HOST
@@ -124,3 +124,17 @@ def _ifconf(interfaces, arg: int, mm) -> int:
         used = len(fit) * D.IFREQ_SIZE
     mm.write(arg, used.to_bytes(4, "little", signed=True))
     return 0
+
+
+def describe(iface) -> Interface:
+    """A stack's interface (net/interface.py) as sockets describe it."""
+    if iface.loopback:
+        d = loopback()
+        d.index, d.mtu = iface.index, iface.mtu
+        return d
+    flags = D.IFF_UP | D.IFF_BROADCAST | D.IFF_RUNNING | D.IFF_MULTICAST | D.IFF_LOWER_UP \
+        if iface.up else D.IFF_BROADCAST | D.IFF_MULTICAST
+    return Interface(iface.index, iface.name.encode(), flags, iface.mtu, ARPHRD_ETHER,
+                     iface.mac or b"\0" * 6, b"\xff" * 6,
+                     addrs=[IPv4Address(a, iface.prefix, iface.broadcast())
+                            for a in iface.addresses])

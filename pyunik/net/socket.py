@@ -44,7 +44,7 @@ from ..errors import KernelError
 from ..fs.file import File
 from ..fs.inode import FileSystem
 from ..wait import WaitQueue, WouldBlock
-from .interfaces import ifreq_ioctl, loopback
+from .interfaces import describe, ifreq_ioctl, loopback
 
 
 class SockFS(FileSystem):
@@ -415,10 +415,15 @@ class NetNamespace:
     tables (net/unix.py), netlink's port ids (net/netlink.py), and the interfaces
     that netlink and the SIOCGIF* ioctls describe."""
 
-    def __init__(self, current_caller):
+    def __init__(self, current_caller, add_timer=None, network=None):
         # current_caller(): the Caller of the running system call, for the socket
-        # operations read(2) and write(2) reach without one (the kernel's to give)
+        # operations read(2) and write(2) reach without one; add_timer(deadline,
+        # fire): the scheduler's kernel timers (both the kernel's to give)
         self.current_caller = current_caller
+        self.add_timer = add_timer
+        self._network = network       # net/network.Network, made on first use
+        self._timer = None            # the kernel timer armed at its next deadline
+        self.tcp_bound: dict[tuple, object] = {}   # (addr, port) -> bound TCP socket
         self.sockfs = SockFS()
         # AF_UNIX: abstract names -> socket; bound path sockets by (fs, ino) of their
         # socket inode (as Linux finds a socket from its inode); the next autobind name
@@ -427,5 +432,40 @@ class NetNamespace:
         self.unix_autobind = 0
         # AF_NETLINK: port id -> socket
         self.netlink_ports: dict[int, object] = {}
-        # The interfaces (net/interfaces.Interface), loopback first
-        self.interfaces: list = [loopback()]
+        self._interfaces: list = [loopback()]
+
+    @property
+    def has_network(self) -> bool:
+        return self._network is not None
+
+    @property
+    def network(self):
+        """The stack sockets of AF_INET use (lo only unless --net gave a card)."""
+        if self._network is None:
+            from .network import Network
+            self._network = Network.configure(None)
+        return self._network
+
+    def pump(self, now: int | None = None) -> None:
+        """Run the stack now (frames in, loopback delivered, timers), and keep a
+        kernel timer at its next deadline so that it runs again then."""
+        network = self._network
+        if network is None:
+            return
+        network.poll(time.monotonic_ns() if now is None else now)
+        deadline = network.next_deadline()
+        if deadline is None or self.add_timer is None:
+            return
+        if self._timer is not None and self._timer.live and self._timer.deadline <= deadline:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.add_timer(deadline, self.pump)
+
+    @property
+    def interfaces(self) -> list:
+        """The interfaces netlink and the SIOCGIF* ioctls describe: the stack's once
+        there is one, else loopback's description."""
+        if self._network is None:
+            return self._interfaces
+        return [describe(i) for i in self._network.stack.interfaces.values()]

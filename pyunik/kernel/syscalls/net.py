@@ -27,7 +27,7 @@ from ...abi.fs import MAY_WRITE
 from ...errors import KernelError
 from ...fs import namei
 from ...mm.iov_iter import IovIter
-from ...net import netlink, unix
+from ...net import inet, netlink, unix
 from ...net.socket import Caller, Socket, Transfer, family_of
 from ...wait import WouldBlock
 from .. import signals
@@ -104,11 +104,14 @@ def create(t, family, sock_type, protocol, flags) -> Socket:
         return unix.create(net, sock_type, protocol, flags)
     if family == S.AF_NETLINK:
         return netlink.create(net, sock_type, protocol, flags)
+    if family == S.AF_INET:
+        return inet.create(net, sock_type, protocol, flags)
     raise KernelError(EAFNOSUPPORT)
 
 
 def sys_socket(t, domain, sock_type, protocol):
-    """socket(2): AF_UNIX and AF_NETLINK (NETLINK_ROUTE); other families EAFNOSUPPORT."""
+    """socket(2): AF_UNIX, AF_INET (TCP, UDP) and AF_NETLINK (NETLINK_ROUTE); other
+    families EAFNOSUPPORT."""
     sock_type, flags = _split_type(sock_type)
     sock = create(t, domain, sock_type, protocol, flags)
     return _install(t, sock, flags)

@@ -90,10 +90,12 @@ PIPE = ("a read or write that must wait parks the thread; a blocking write large
         "the room left returns a short count instead of waiting for the rest")
 INOTIFY = ("events come only from what the guest itself does through pyunik's system "
            "calls (a host process changing a -v directory is not seen)")
-SOCKETS = ("AF_UNIX (stream, datagram, seqpacket) and AF_NETLINK (NETLINK_ROUTE: link "
-           "and address dumps); AF_INET, AF_INET6 and other families are EAFNOSUPPORT "
-           "(no IPv4 sockets yet, no IPv6), other netlink protocols EPROTONOSUPPORT")
-SOCKIO = ("unix and netlink sockets; MSG_OOB is EOPNOTSUPP; a socket with SO_RCVTIMEO or "
+SOCKETS = ("AF_UNIX (stream, datagram, seqpacket), AF_INET (TCP and UDP over the kernel's "
+           "own stack) and AF_NETLINK (NETLINK_ROUTE: link and address dumps); AF_INET6 and "
+           "other families are EAFNOSUPPORT (no IPv6 yet); raw and ICMP (ping) sockets and "
+           "other netlink protocols EPROTONOSUPPORT")
+SOCKIO = ("unix, TCP, UDP and netlink sockets; MSG_OOB is EOPNOTSUPP; a socket with "
+          "SO_RCVTIMEO or "
           "SO_SNDTIMEO interrupted by a handled signal restarts under SA_RESTART (Linux "
           "fails it with EINTR)")
 SOCKOPT = ("SOL_SOCKET options kept and reported (timeouts exact to the microsecond, not "
