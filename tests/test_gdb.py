@@ -280,3 +280,32 @@ def test_protocol_libraries_of_a_dynamic_program(tmp_path):
     c.send(b"c")
     assert c.wait_stop() == b"W03"
     assert run.finish()[0] == 3
+
+
+FORK = r"""
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/wait.h>
+int add(int a, int b) { return a + b; }
+int main(void) {
+    pid_t pid = fork();
+    int r = add(pid == 0 ? 1 : 2, 40);
+    if (pid == 0) { printf("child %d\n", r); fflush(stdout); _exit(0); }
+    waitpid(pid, 0, 0);
+    printf("parent %d\n", r);
+    return 0;
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("gdb") is None, reason="gdb is not installed")
+def test_gdb_child_runs_past_inherited_breakpoints(tmp_path):
+    """A forked child has the parent's int3 in its copy of memory; it is not
+    debugged, so it runs through the breakpoint as if none were there."""
+    prog = build(tmp_path, FORK, "forker")
+    run = Pyunik([prog])
+    out = gdb_batch(prog, run.port, "break add", "c", "c")
+    status, stdout, _ = run.finish()
+    assert "Breakpoint 1, add (a=2, b=40)" in out, out
+    assert out.count("Breakpoint 1, add") == 1 and "exited normally" in out, out
+    assert status == 0 and stdout == b"child 41\nparent 42\n"

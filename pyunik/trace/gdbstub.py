@@ -26,9 +26,10 @@ without gdb, resuming without one runs the instruction again.
 
 Not done: stops for signals other than CPU faults (they reach the guest unseen by
 gdb); a signal given to C/S after a stop other than a fault is dropped;
+children are not followed (one forked with breakpoints in its copy of memory has
+each one it hits put back and runs on);
 watchpoints (Z2-Z4 are refused, so gdb falls back to software watchpoints); a
-Ctrl-C while every thread waits in a system call takes effect when one next runs;
-only the first process is debugged.
+Ctrl-C while every thread waits in a system call takes effect when one next runs.
 
 Layer: trace. Calls the engine (cpu/) of the process it debugs and the kernel and
 scheduler objects it is handed (their threads, contexts and stop).
@@ -108,6 +109,7 @@ class GdbStub:
         self.listener = socket.create_server((host, port), reuse_port=False)
         self.address = self.listener.getsockname()[:2]
         self.kernel = None
+        self.process = None            # the process debugged: the first one
         self.conn: socket.socket | None = None
         self.packets: queue.Queue = queue.Queue()
         self.no_ack = False
@@ -202,8 +204,11 @@ class GdbStub:
             engine.unwatch_instructions(handle)
         if self.detached:
             return budget
+        if self.process is not None and t.process is not self.process:
+            return budget                  # another process: not debugged
         if self.conn is None:
             self._accept()
+            self.process = t.process
             self.selected = t.tid
             self.last_stop = b"T05thread:%x;" % t.tid
             self._resume(t, self._converse())
@@ -232,8 +237,17 @@ class GdbStub:
         without the fault's signal), False to let it reach the guest."""
         if self.detached or self.conn is None:
             return False
-        self.stepping = None          # a step that faulted stops here, with the fault
         engine = t.process.engine
+        if t.process is not self.process:
+            # A child forked with the debugged process's breakpoints in its copy of
+            # memory: the byte goes back there and the child runs on unseen.
+            rip = engine.reg("rip")
+            if fault.kind == "trap" and fault.intno == 3 and rip - 1 in self.breakpoints:
+                engine.write(rip - 1, self.breakpoints[rip - 1])
+                engine.set_reg("rip", rip - 1)
+                return True
+            return False
+        self.stepping = None          # a step that faulted stops here, with the fault
         if fault.kind == "trap" and fault.intno == 3:
             rip = engine.reg("rip")
             for addr in (rip - 1, rip):
@@ -332,8 +346,9 @@ class GdbStub:
     # ---- the threads, their registers and memory ------------------------------------------
 
     def _threads(self) -> list:
-        return [t for p in self.kernel.processes.values() for t in p.threads
-                if t.state != "dead"]
+        processes = [self.process] if self.process is not None else \
+            list(self.kernel.processes.values())
+        return [t for p in processes for t in p.threads if t.state != "dead"]
 
     def _thread(self, tid: int):
         threads = self._threads()
@@ -381,7 +396,7 @@ class GdbStub:
             if not data:
                 return None
         for bp, byte in self.breakpoints.items():     # gdb sees its program, not int3
-            if addr <= bp < addr + len(data):
+            if addr <= bp < addr + len(data) and data[bp - addr] == INT3[0]:
                 data[bp - addr] = byte[0]
         return bytes(data)
 
@@ -534,7 +549,8 @@ class GdbStub:
         original = self.breakpoints.pop(addr, None)
         if original is not None and self.step_over != addr:
             try:
-                engine.write(addr, original)
+                if engine.read(addr, 1) == INT3:    # (an execve replaced the code)
+                    engine.write(addr, original)
             except MemoryFault:
                 pass
         return b"OK"
