@@ -240,16 +240,28 @@ def _diff(name: str, a: bytes, b: bytes) -> str:
                    for line in lines)
 
 
+def _absolute_path(arg: str) -> str | None:
+    """The path a normalised string argument holds (tracediff keeps strings as the
+    hex of their bytes), if it is absolute."""
+    if not arg.startswith('"'):
+        return None
+    try:
+        text = bytes.fromhex(arg[1:arg.index('"', 1)]).decode(errors="replace")
+    except ValueError:
+        return None
+    return text if text.startswith("/") else None
+
+
 def _missing_in_image(native: list, emulated: list) -> str | None:
     """The first absolute path pyunik's guest found missing (ENOENT) where the native
     program's same call found it."""
     found = {(c.name, a) for c in native if not c.result.endswith("ENOENT")
-             for a in c.args if a.startswith('"/')}
+             for a in c.args if _absolute_path(a)}
     for c in emulated:
         if c.result.endswith("ENOENT"):
             for a in c.args:
-                if a.startswith('"/') and (c.name, a) in found:
-                    return a
+                if (c.name, a) in found:
+                    return _absolute_path(a)
     return None
 
 
@@ -273,6 +285,22 @@ def known_differences(native: Side, emulated: Side) -> list[str]:
     return out
 
 
+def table_note(native_call, pyunik_call) -> str | None:
+    """A call pyunik answered with an error where Linux did not, whose row in the
+    syscall table is not full: the row's status and note (documented there)."""
+    if not pyunik_call.result.startswith("-1 ") or native_call.result.startswith("-1 "):
+        return None
+    from .kernel.syscalls.table import SyscallTable
+    try:
+        row = SyscallTable().by_name(pyunik_call.name)
+    except (KeyError, LookupError):
+        return None
+    if row.status == "full":
+        return None
+    return "%s is %s in pyunik's syscall table (pyunik syscalls): %s" % (
+        row.name, row.status, row.note or "no handler, ENOSYS")
+
+
 def compare_sides(plan: Plan, argv: list[str], native: Side, emulated: Side,
                   originals: list) -> dict:
     _split_notes(emulated)
@@ -290,14 +318,16 @@ def compare_sides(plan: Plan, argv: list[str], native: Side, emulated: Side,
                for v, before, n_after in zip(writable, originals, native.files)]
     parting = None
     trace = None
+    trace_known: list[str] = []
     if native.trace is not None and emulated.trace is not None:
         native.trace = tracediff.without_exec(native.trace, emulated.trace)
-        parting = tracediff.first_parting(native.trace, emulated.trace)
+        parting = tracediff.first_parting(native.trace, emulated.trace, trace_known,
+                                          table_note)
         trace = {"native_calls": len(native.trace), "pyunik_calls": len(emulated.trace),
                  "parts_at": None}
         if parting is not None:
             trace["parts_at"] = {
-                "index": parting.index,
+                "index": parting.index, "pyunik_index": parting.pyunik_index,
                 "native": parting.native.line if parting.native else None,
                 "pyunik": parting.pyunik.line if parting.pyunik else None,
                 "after": parting.before.line if parting.before else None}
@@ -318,7 +348,7 @@ def compare_sides(plan: Plan, argv: list[str], native: Side, emulated: Side,
         "files": files,
         "effects": effects,
         "trace": trace,
-        "known": known_differences(native, emulated),
+        "known": known_differences(native, emulated) + trace_known,
     }
 
 
@@ -354,8 +384,8 @@ def report(result: dict) -> str:
             lines.append("traces: the same %d calls" % t["native_calls"])
         else:
             w = t["parts_at"]
-            lines.append("traces part at call %d (of %d native, %d pyunik):" % (
-                w["index"] + 1, t["native_calls"], t["pyunik_calls"]))
+            lines.append("traces part at call %d native, %d pyunik (of %d, %d):" % (
+                w["index"] + 1, w["pyunik_index"] + 1, t["native_calls"], t["pyunik_calls"]))
             if w["after"]:
                 lines.append("  after   %s" % w["after"])
             lines.append("  native  %s" % (w["native"] or "(ends)"))
