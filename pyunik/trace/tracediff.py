@@ -22,9 +22,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..abi import mman
+
 _PID_CALLS = {"getpid", "gettid", "getppid", "set_tid_address", "clone", "clone3", "fork",
               "vfork", "getpgid", "getpgrp", "getsid", "setsid"}
 _RANDOM_OUT = {"getrandom"}
+_MAP_ANONYMOUS = dict((v, n) for n, v in mman.MAP_FLAGS)[mman.MAP_ANONYMOUS]
 _COMMENT = re.compile(r"\s*/\*.*?\*/")
 _NATIVE_PID = re.compile(r"^(\d+)\s+")
 _BRACKET_PID = re.compile(r"^\[pid\s+(\d+)\]\s+")
@@ -221,7 +224,7 @@ CPU_MODEL_NOTE = ("the CPU model: pyunik's CPU has fewer x86-64 ISA levels than 
 
 def _anonymous_mmap(call: Call) -> bool:
     return call.name == "mmap" and call.args[:1] == ["*"] and call.result == "ADDR" and \
-        "MAP_ANONYMOUS" in "".join(call.args)
+        _MAP_ANONYMOUS in "".join(call.args)
 
 
 def first_parting(native: list[Call], pyunik: list[Call], known: list | None = None,
