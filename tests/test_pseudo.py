@@ -79,7 +79,8 @@ class _FileInode:
 
 def _line(**kw) -> bytes:
     v = VMA(0x400000, 0x401000, kw.pop("prot", L.PROT_READ), kw.pop("flags", L.MAP_PRIVATE),
-            0, kw.pop("name", ""), file=kw.pop("file", None), offset=kw.pop("offset", 0))
+            0, kw.pop("name", ""), file=kw.pop("file", None), offset=kw.pop("offset", 0),
+            shm=kw.pop("shm", None), shm_offset=kw.pop("shm_offset", 0))
     return maps_line(v)
 
 
@@ -104,9 +105,18 @@ def test_maps_line_files():
 
 @pytest.mark.parametrize("kind", [L.MAP_SHARED, L.MAP_SHARED_VALIDATE])
 def test_maps_line_shared_anonymous_is_dev_zero(kind):
-    line = _line(prot=L.PROT_READ | L.PROT_WRITE, flags=kind | L.MAP_ANONYMOUS)
-    assert line.startswith(b"00400000-00401000 rw-s 00000000 00:01 0 ")
+    """Shared anonymous memory is a SharedMemory named /dev/zero (mm/shared.py), shown
+    with the offset of the VMA's first page in it; a SysV segment shows its shmid."""
+    from pyunik.mm.shared import SHMEM_ANON_NAME, SharedMemory
+    shm = SharedMemory(2 * L.PAGE_SIZE, SHMEM_ANON_NAME)
+    line = _line(prot=L.PROT_READ | L.PROT_WRITE, flags=kind | L.MAP_ANONYMOUS, shm=shm,
+                 shm_offset=L.PAGE_SIZE)
+    assert line.startswith(b"00400000-00401000 rw-s 00001000 00:01 0 ")
     assert line.endswith(b" /dev/zero (deleted)")
+    segment = SharedMemory(L.PAGE_SIZE, b"/SYSV0000002a", ino=32769)
+    line = _line(prot=L.PROT_READ, flags=kind, shm=segment)
+    assert line.startswith(b"00400000-00401000 r--s 00000000 00:01 32769 ")
+    assert line.endswith(b" /SYSV0000002a (deleted)")
 
 
 def test_mount_numbers_root_first_then_table_order_then_internal():

@@ -2,8 +2,10 @@
 (Linux's kernel/futex/: core.c, waitwake.c, requeue.c).
 
 A waiter is keyed by what the word is: a private futex (FUTEX_PRIVATE_FLAG) by its
-address space and address, a shared one by the host memory backing the word, so two
-mappings of the same pages (MAP_SHARED, later in two processes) meet on one key.
+address space and address, a shared one by the memory behind the word
+(AddressSpace.futex_identity: a file's inode and offset, a SharedMemory object and
+offset, as Linux keys by inode and page offset), so every mapping of the same pages,
+in one process or several, meets on one key.
 Each key has a WaitQueue whose waiters are parked threads, oldest first; a waiter
 carries its bitset (`t.futex_bitset`) and is told it was woken (`t.futex_woken`),
 which is what its FUTEX_WAIT returns 0 on: a woken waiter does not look at the word
@@ -19,7 +21,7 @@ clear_child_tid wake, robust lists); calls mm/ for the word and the key.
 
 from __future__ import annotations
 
-from errno import EAGAIN, EFAULT, EINVAL, ENOSYS, ETIMEDOUT
+from errno import EAGAIN, EINVAL, ENOSYS, ETIMEDOUT
 
 from ..abi.futex import (FUTEX_OP_ADD, FUTEX_OP_ANDN, FUTEX_OP_CMP_EQ, FUTEX_OP_CMP_GE,
                          FUTEX_OP_CMP_GT, FUTEX_OP_CMP_LE, FUTEX_OP_CMP_LT, FUTEX_OP_CMP_NE,
@@ -56,18 +58,13 @@ class FutexTable:
 
     @staticmethod
     def key(mm, addr: int, private: bool) -> tuple:
-        """get_futex_key: EINVAL unless aligned; a shared futex is keyed by its host
-        memory, EFAULT when the address is not mapped."""
+        """get_futex_key: EINVAL unless aligned; a shared futex is keyed by the
+        memory behind it, EFAULT when the address is not mapped."""
         if addr & 3:
             raise KernelError(EINVAL)
         if private:
             return (id(mm), addr)
-        vma = mm.find(addr)
-        if vma is None:
-            raise KernelError(EFAULT)
-        if vma.host is None:
-            return (id(mm), addr)
-        return ("host", vma.host_at(addr))
+        return mm.futex_identity(addr)
 
     def _queue(self, key) -> WaitQueue:
         q = self.queues.get(key)

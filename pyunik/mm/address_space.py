@@ -37,6 +37,7 @@ from ..abi import linux as L
 from ..errors import KernelError
 from . import host
 from .regions import EngineRegions, overlapping
+from .shared import SHMEM_ANON_NAME, SharedMemory
 from .usermem import UserMemory
 
 MMAP_MIN_ADDR = L.MMAP_MIN_ADDR     # /proc/sys/vm/mmap_min_addr
@@ -59,10 +60,10 @@ class VMA:
     """A run of guest pages [start, end) with one protection and one host backing."""
 
     __slots__ = ("start", "end", "prot", "flags", "host", "name", "reserve", "file", "offset",
-                 "may_write", "host_backed", "code")
+                 "may_write", "host_backed", "code", "shm", "shm_offset")
 
     def __init__(self, start, end, prot, flags, host_ptr, name="", reserve=None, file=None,
-                 offset=0, may_write=True, host_backed=False):
+                 offset=0, may_write=True, host_backed=False, shm=None, shm_offset=0):
         self.start = start
         self.end = end
         self.prot = prot
@@ -74,6 +75,11 @@ class VMA:
         self.offset = offset      # file offset of self.start
         self.may_write = may_write      # False: a shared map of a file not open for writing
         self.host_backed = host_backed  # the host maps the file's own pages here
+        # The SharedMemory (mm/shared.py) whose pages these are, from shm_offset:
+        # shared anonymous memory (a copied file's shared mapping too) and SysV
+        # segments; every address space mapping it shares them.
+        self.shm = shm
+        self.shm_offset = shm_offset
         # Ever executable? Then the CPU may hold translated code for these pages, and
         # the kernel writes them only through the engine, which invalidates it.
         self.code = bool(prot & 4)
@@ -84,7 +90,8 @@ class VMA:
     def piece(self, start: int, end: int, prot: int | None = None) -> "VMA":
         v = VMA(start, end, self.prot if prot is None else prot, self.flags,
                 self.host_at(start), self.name, self.reserve, self.file,
-                self.offset + (start - self.start), self.may_write, self.host_backed)
+                self.offset + (start - self.start), self.may_write, self.host_backed,
+                self.shm, self.shm_offset + (start - self.start))
         v.code = v.code or self.code
         return v
 
@@ -204,16 +211,22 @@ class AddressSpace(UserMemory):
             self.regions.remove(start, end)
 
     def map_anonymous(self, start: int, size: int, prot: int, flags: int, name: str = "") -> VMA:
-        """Map fresh zeroed pages at [start, start+size), which must be free."""
+        """Map fresh zeroed pages at [start, start+size), which must be free. Shared
+        ones are a new SharedMemory object of their own (shmem_zero_setup), so a
+        forked child can map the same pages (`map_same_pages`)."""
+        if (flags & L.MAP_TYPE) != L.MAP_PRIVATE:
+            self._charge(size)
+            try:
+                shm = SharedMemory(size, SHMEM_ANON_NAME)
+            except host.HostMemoryError:
+                raise KernelError(ENOMEM) from None
+            return self.map_shared_memory(start, size, prot, flags, shm, 0, name)
         self._charge(size)
-        shared = (flags & L.MAP_TYPE) != L.MAP_PRIVATE
         ptr = self.windows.host_for(start, size)
         reserve = self.windows if ptr is not None else None
         try:
             if ptr is None:
-                ptr = host.allocate(size, shared=shared)
-            elif shared:
-                self.windows.place_shared(ptr, size)
+                ptr = host.allocate(size)
         except host.HostMemoryError:
             raise KernelError(ENOMEM) from None
         v = VMA(start, start + size, prot & 7, flags, ptr, name, reserve)
@@ -221,6 +234,92 @@ class AddressSpace(UserMemory):
         self.mapped += size
         self._engine_map(v)
         return v
+
+    def map_shared_memory(self, start: int, size: int, prot: int, flags: int, shm: SharedMemory,
+                          offset: int, name: str = "") -> VMA:
+        """Map the pages [offset, offset+size) of a SharedMemory object at [start,
+        start+size), which must be free: the very host pages every other mapping of
+        the object shows, in this address space or another (shmat, MAP_SHARED)."""
+        self._charge(size)
+        ptr = self.windows.host_for(start, size)
+        reserve = self.windows if ptr is not None else None
+        try:
+            if ptr is None:
+                ptr = shm.map(offset, size)
+            else:
+                shm.map_at(ptr, offset, size)
+        except host.HostMemoryError:
+            raise KernelError(ENOMEM) from None
+        v = VMA(start, start + size, prot & 7, flags, ptr, name, reserve, shm=shm,
+                shm_offset=offset)
+        self._replace([], [v])
+        self.mapped += size
+        self._engine_map(v)
+        return v
+
+    def map_same_pages(self, v: VMA) -> VMA:
+        """Map into this address space, at v's addresses and with v's protection,
+        flags, name and file, the very host pages that v, a MAP_SHARED VMA of
+        another address space, shows: writes through either are seen by both at
+        once. [v.start, v.end) must be free here.
+
+        This is what fork does with a MAP_SHARED VMA of the parent (where it copies
+        a private one): shared anonymous memory, SysV segments (v.shm), and shared
+        mappings of host-mappable files (ramfs, /dev/shm, memfd, host files: the
+        host mapping is duplicated with mremap(old_size=0), which Linux allows for
+        shared mappings). Futex keys (`futex_identity`) agree between the two, and
+        a SysV segment's attach count counts the new VMA. Pages hidden past a
+        file's end stay hidden."""
+        return self._map_pages_of(v, v.start, v.start, v.end - v.start)
+
+    def _map_pages_of(self, v: VMA, addr: int, at: int, size: int) -> VMA:
+        """Map at [at, at+size) (free) the pages that the shared VMA v (of this
+        address space or another) shows from its address addr on, with v's
+        protection, flags and file."""
+        if v.flags & L.MAP_TYPE == L.MAP_PRIVATE or (v.shm is None and not v.host_backed):
+            raise ValueError("%r is not shared memory" % (v,))
+        delta = addr - v.start
+        if v.shm is not None:
+            w = self.map_shared_memory(at, size, v.prot, v.flags, v.shm,
+                                       v.shm_offset + delta)
+        else:
+            self._charge(size)
+            dst = self.windows.host_for(at, size)
+            try:
+                ptr = host.duplicate(v.host_at(addr), size, dst)
+            except host.HostMemoryError:
+                raise KernelError(ENOMEM) from None
+            w = VMA(at, at + size, v.prot, v.flags, ptr,
+                    reserve=self.windows if dst is not None else None, host_backed=True)
+            self._replace([], [w])
+            self.mapped += size
+            self._engine_map(w)
+        w.file, w.offset, w.name, w.may_write, w.code = v.file, v.offset + delta, v.name, \
+            v.may_write, v.code
+        if v.file is not None and v.prot & 7:
+            valid = page_up(max(0, v.file.size - w.offset))
+            if valid < size:
+                self.hide_past_end(at + valid, at + size)
+        return w
+
+    def futex_identity(self, addr: int) -> tuple:
+        """What a shared futex at addr is keyed by (get_futex_key): the memory
+        behind the word, so every address space mapping the same pages agrees. A
+        shared mapping of a file: its inode and file offset; shared anonymous
+        memory or a SysV segment: its SharedMemory object and offset; private
+        memory: this address space and the address (Linux's FUT_OFF_MMSHARED key:
+        a private futex at the same address does not meet it). EFAULT where
+        nothing is mapped."""
+        v = self.find(addr)
+        if v is None:
+            raise KernelError(EFAULT)
+        if v.flags & L.MAP_TYPE != L.MAP_PRIVATE:
+            offset = v.offset + (addr - v.start)
+            if v.file is not None:
+                return ("inode", v.file.fs.dev, v.file.ino, offset)
+            if v.shm is not None:
+                return ("shm", v.shm, v.shm_offset + (addr - v.start))
+        return ("mm", id(self), addr)
 
     def map_file(self, start: int, size: int, prot: int, flags: int, fd: int, offset: int,
                  may_write: bool) -> VMA:
@@ -266,9 +365,10 @@ class AddressSpace(UserMemory):
     # ---- mmap(2) and friends ----------------------------------------------------------------
 
     def mmap(self, addr: int, length: int, prot: int, flags: int, source=None) -> int:
-        """mmap(2). source is None for anonymous memory or a copied file, or
+        """mmap(2). source is None for anonymous memory or a copied file,
         (host fd, offset, may_write) for a file the host can map (the caller checked
-        the file and its access)."""
+        the file and its access), or (SharedMemory, offset) for an object's pages
+        (shmat)."""
         kind = flags & L.MAP_TYPE
         if kind not in (L.MAP_SHARED, L.MAP_PRIVATE, L.MAP_SHARED_VALIDATE):
             raise KernelError(EINVAL)
@@ -300,6 +400,8 @@ class AddressSpace(UserMemory):
             start = self.find_free(size, addr)
         if source is None:
             self.map_anonymous(start, size, prot, flags)
+        elif isinstance(source[0], SharedMemory):
+            self.map_shared_memory(start, size, prot, flags, *source)
         else:
             self.map_file(start, size, prot, flags, *source)
         return start
@@ -464,9 +566,7 @@ class AddressSpace(UserMemory):
         if v is None:
             raise KernelError(EFAULT)
         if old_len == 0:
-            # Duplicating a shared mapping (old_len 0) is not supported; Linux
-            # refuses it for private ones with EINVAL too.
-            raise KernelError(EINVAL)
+            return self._mremap_duplicate(v, old, new_len, flags, new_addr)
         if moving:
             return self._mremap_to(v, old, old_len, new_len, flags, new_addr)
         if old_len == new_len:
@@ -483,6 +583,26 @@ class AddressSpace(UserMemory):
         if not flags & L.MREMAP_MAYMOVE:
             raise KernelError(ENOMEM)
         return self._relocate(old, old_len, self.find_free(new_len), new_len, flags)
+
+    def _mremap_duplicate(self, v: VMA, old: int, new_len: int, flags: int,
+                          new_addr: int) -> int:
+        """mremap with old_size 0: a second mapping of the same pages of a shared
+        mapping (vma_to_resize refuses a private one with EINVAL), where
+        MREMAP_FIXED says or anywhere with MREMAP_MAYMOVE (else it could only grow
+        in place, which a zero-length range never can: ENOMEM)."""
+        if v.flags & L.MAP_TYPE == L.MAP_PRIVATE or (v.shm is None and not v.host_backed):
+            raise KernelError(EINVAL)
+        if not flags & L.MREMAP_MAYMOVE:
+            raise KernelError(ENOMEM)
+        if flags & L.MREMAP_FIXED:
+            replaced = sum(min(w.end, new_addr + new_len) - max(w.start, new_addr)
+                           for w in self.overlapping(new_addr, new_addr + new_len))
+            self._charge(new_len - replaced)
+            self.unmap_range(new_addr, new_addr + new_len)
+        else:
+            self._charge(new_len)
+            new_addr = self.find_free(new_len)
+        return self._map_pages_of(v, old, new_addr, new_len).start
 
     def _mremap_to(self, v: VMA, old: int, old_len: int, new_len: int, flags: int,
                    new_addr: int) -> int:
@@ -519,6 +639,17 @@ class AddressSpace(UserMemory):
             if grown.prot:
                 self.regions.show(v.end, grown.end, grown.prot, grown.host_at(v.end))
             return old
+        if v.shm is not None:
+            # Shared memory keeps its pages: the object is mapped again at the new
+            # place (grown when the mapping grows past its end, where Linux would
+            # give SIGBUS), and the old range goes unless MREMAP_DONTUNMAP keeps it.
+            offset = v.shm_offset + (old - v.start)
+            attrs = (v.file, v.offset + (old - v.start), v.name, v.may_write, v.code)
+            if not flags & L.MREMAP_DONTUNMAP:
+                self.unmap_range(old, old + old_len)
+            moved = self.map_shared_memory(new, new_len, v.prot, v.flags, v.shm, offset)
+            moved.file, moved.offset, moved.name, moved.may_write, moved.code = attrs
+            return new
         dst = self.windows.host_for(new, new_len) if new != old else None
         whole = v.start == old and v.end == old + old_len and v.reserve is not self._heap \
             and not flags & L.MREMAP_DONTUNMAP
@@ -540,12 +671,7 @@ class AddressSpace(UserMemory):
         else:
             shared = (v.flags & L.MAP_TYPE) != L.MAP_PRIVATE
             try:
-                if dst is None:
-                    ptr = host.allocate(new_len, shared=shared)
-                else:
-                    ptr = dst
-                    if shared:
-                        self.windows.place_shared(ptr, new_len)
+                ptr = host.allocate(new_len, shared=shared) if dst is None else dst
             except host.HostMemoryError:
                 raise KernelError(ENOMEM) from None
             host.copy(ptr, v.host_at(old), old_len)

@@ -18,10 +18,9 @@ from ..abi.kdev_t import new_decode_dev, new_encode_dev
 from . import host
 from .address_space import page_up, prot_string
 
-# mm/shmem.c: shared anonymous memory is an unlinked shmem file named /dev/zero, on
-# the internal shm mount (device 00:01).
-SHMEM_ANON_NAME = b"/dev/zero (deleted)"
-SHMEM_ANON_DEV = new_encode_dev(0, 1)
+# mm/shmem.c: shared anonymous memory and SysV segments are unlinked shmem files
+# (mm/shared.py names them) on the internal shm mount (device 00:01).
+SHMEM_DEV = new_encode_dev(0, 1)
 
 
 def vma_shared(v) -> bool:
@@ -46,8 +45,9 @@ def _backing(v) -> tuple[int, int, int, bytes]:
     offset in `offset`; its `name` is the path. A VMA named by a path but without a
     file (an ELF segment copied into anonymous memory) prints its offset and device
     00:00, inode 0. Anonymous memory prints offset 0 and device 00:00, except shared
-    anonymous memory, which Linux backs with an unlinked shmem file called /dev/zero
-    (pyunik has no inode for it: inode 0).
+    anonymous memory and SysV segments, which Linux backs with an unlinked shmem file
+    (/dev/zero, /SYSV<key>): its offset, device 00:01 and inode (a segment's shmid;
+    pyunik has none for /dev/zero: 0).
     """
     name = os.fsencode(v.name)
     inode = v.file
@@ -58,8 +58,8 @@ def _backing(v) -> tuple[int, int, int, bytes]:
             if inode.nlink == 0:
                 name += b" (deleted)"
         return v.offset, dev, ino, name.replace(b"\n", b"\\012")
-    if not name and vma_shared(v):
-        return 0, SHMEM_ANON_DEV, 0, SHMEM_ANON_NAME
+    if v.shm is not None:
+        return v.shm_offset, SHMEM_DEV, v.shm.ino, v.shm.name + b" (deleted)"
     return 0, 0, 0, name
 
 
