@@ -23,6 +23,7 @@ from .if_ether import *
 from .inet import *
 from .ioctls import *
 from .ip import *
+from .ipc import *
 from .limits import *
 from .magic import *
 from .nameser import *

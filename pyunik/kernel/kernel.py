@@ -36,6 +36,7 @@ from ..fs.pipe import PipeFS
 from ..fs.ramfs import RamFS
 from ..fs.vfs import Mount
 from ..loader import elf
+from ..mm.maps import SHMEM_DEV
 from ..net.socket import NetNamespace
 from ..trace import crash, strace
 from ..wait import WouldBlock
@@ -46,6 +47,7 @@ from . import exit as exit_
 from .process import FsContext, Process, ProcessExit, Thread
 from .futex import FutexTable
 from .clocks import SYSCALL_NS, HostClock, VirtualClock
+from .ipc import IpcNamespace
 from .sched import Scheduler
 from .syscalls import net as net_calls
 from .syscalls.table import STUB, SyscallTable
@@ -125,6 +127,7 @@ class Kernel:
         self.debugger = None      # a gdb stub (trace/gdbstub.py) the run loop hands over to
         self.sched = Scheduler(self)
         self.futexes = FutexTable()
+        self.ipc = IpcNamespace(self)     # System V shared memory, semaphores, queues
         seed = self.config.random_seed
         if seed is None and self.config.deterministic:
             seed = 0
@@ -172,6 +175,7 @@ class Kernel:
         mount table, made on first use."""
         if self._memfd_mount is None:
             fs = RamFS(size=self.config.memory_limit // 2)   # tmpfs: half of "RAM"
+            fs.dev = SHMEM_DEV        # shm_mnt's device, as shared anonymous memory's
             self.vfs.attach(fs)
             self._memfd_mount = Mount((), fs, fs.root, source="tmpfs")
         return self._memfd_mount

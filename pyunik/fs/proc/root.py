@@ -19,7 +19,7 @@ from errno import ENOENT, ESRCH
 
 from ...abi.magic import PROC_SUPER_MAGIC
 from ...errors import KernelError
-from ..pseudo import GeneratedDir, PseudoFS, PseudoSymlink, text_file
+from ..pseudo import GeneratedDir, PseudoFS, PseudoSymlink, StaticDir, text_file
 from . import system as SY
 from .mounts import MountNumbers
 from .pid import PidDir
@@ -86,6 +86,10 @@ class ProcRoot(GeneratedDir):
             b"meminfo": text_file(fs, ro, lambda: SY.meminfo_text(k)),
             b"version": text_file(fs, ro, lambda: SY.version_text(k)),
             b"filesystems": text_file(fs, ro, lambda: SY.filesystems_text(k)),
+            b"sysvipc": lambda rp: StaticDir(fs, rp, {
+                b"shm": text_file(fs, ro, lambda: k.ipc.shm.proc_text()),
+                b"sem": text_file(fs, ro, lambda: k.ipc.sem.proc_text()),
+                b"msg": text_file(fs, ro, lambda: k.ipc.msg.proc_text())}),
         }
 
     def _self_target(self) -> bytes:

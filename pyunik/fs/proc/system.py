@@ -14,6 +14,7 @@ from __future__ import annotations
 import platform
 import struct
 
+from ...abi import ipc as IPC
 from ...abi.cpufeatures import (FLAGS_1_ECX, FLAGS_1_EDX, FLAGS_7_EBX, FLAGS_EXT_ECX,
                                 FLAGS_EXT_EDX)
 from ...abi.page import MMAP_MIN_ADDR
@@ -211,6 +212,14 @@ def sys_dir(fs, relpath: bytes) -> StaticDir:
               b"version": text_file(fs, ro, lambda: k.uname_version + b"\n"),
               b"hostname": text_file(fs, ro, lambda: k.hostname + b"\n"),
               b"pid_max": text_file(fs, ro, line(b"%d" % PID_MAX_LIMIT)),
+              b"shmmax": text_file(fs, ro, line(b"%d" % IPC.SHMMAX)),
+              b"shmall": text_file(fs, ro, line(b"%d" % IPC.SHMALL)),
+              b"shmmni": text_file(fs, ro, line(b"%d" % IPC.SHMMNI)),
+              b"msgmax": text_file(fs, ro, line(b"%d" % IPC.MSGMAX)),
+              b"msgmnb": text_file(fs, ro, line(b"%d" % IPC.MSGMNB)),
+              b"msgmni": text_file(fs, ro, line(b"%d" % IPC.MSGMNI)),
+              b"sem": text_file(fs, ro, line(b"%d\t%d\t%d\t%d" % (
+                  IPC.SEMMSL, IPC.SEMMNS, IPC.SEMOPM, IPC.SEMMNI))),
               b"random": lambda rp: StaticDir(fs, rp, random)}
     vm = {b"mmap_min_addr": text_file(fs, ro, line(b"%d" % MMAP_MIN_ADDR))}
     return StaticDir(fs, relpath, {b"kernel": lambda rp: StaticDir(fs, rp, kernel),

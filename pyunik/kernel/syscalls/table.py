@@ -21,11 +21,12 @@ from errno import ENOSYS, EPERM
 from typing import Callable
 
 from ...abi.syscall_numbers import NAMES
-from . import (cred, epoll, execve, files, fs, futex, inotify, mm, net, poll, proc, signal,
-               time, timers, wait)
+from . import (cred, epoll, execve, files, fs, futex, inotify, ipc, mm, net, poll, proc,
+               signal, time, timers, wait)
 from .args import (Argv, DirFd, Enum, Envp, Fd, Flags, InBuf, InIovec, Int, IntPair, Kind,
-                   Mode, MsgHdr, Off, OptName, OutBuf, OutIovec, OutMsgHdr, OutSockAddr, Path,
-                   Ptr, Request, Signal, Size, SockAddr, SockLenPtr, SockType, UInt, ULong)
+                   Long, Mode, MsgHdr, Off, OptName, OutBuf, OutIovec, OutMsgHdr, OutSockAddr,
+                   Path, Ptr, Request, Signal, Size, SockAddr, SockLenPtr, SockType, UInt,
+                   ULong)
 
 FULL, PARTIAL, STUB, MISSING = "full", "partial", "stub", "missing"
 
@@ -88,6 +89,13 @@ EVENTFD = ("a blocking read at zero or write past the maximum parks the thread u
            "the counter changes")
 PIPE = ("a read or write that must wait parks the thread; a blocking write larger than "
         "the room left returns a short count instead of waiting for the rest")
+SHMCTL = ("SHM_LOCK marks the segment locked without asking the host to pin its pages; "
+          "a segment removed while attached goes at the next shm call after its last "
+          "detach (nothing can see it before)")
+SEMOP = ("a woken waiter's operations are performed for it oldest first, as Linux's "
+         "update_queue does; the timeout is on the monotonic clock")
+MSGQ = ("a message goes to whichever woken receiver runs first (Linux hands it to the "
+        "oldest waiting receiver that wants its type)")
 INOTIFY = ("events come only from what the guest itself does through pyunik's system "
            "calls (a host process changing a -v directory is not seen)")
 SOCKETS = ("AF_UNIX (stream, datagram, seqpacket), AF_INET (TCP and UDP over the kernel's "
@@ -146,6 +154,9 @@ ROWS = [
     row(26, "msync", mm.sys_msync, Ptr, Size, Flags(table="msync")),
     row(27, "mincore", mm.sys_mincore, Ptr, Size, Ptr),
     row(28, "madvise", mm.sys_madvise, Ptr, Size, Enum(table="madvise")),
+    row(29, "shmget", ipc.sys_shmget, Int, Size, Int),
+    row(30, "shmat", ipc.sys_shmat, Int, Ptr, Int),
+    row(31, "shmctl", ipc.sys_shmctl, Int, Int, Ptr, status=PARTIAL, note=SHMCTL),
     row(32, "dup", fs.sys_dup, Fd),
     row(33, "dup2", fs.sys_dup2, Fd, Fd),
     row(34, "pause", signal.sys_pause),
@@ -199,6 +210,14 @@ ROWS = [
         status=PARTIAL, note="one process per kernel: kill(-1) finds no other (ESRCH); "
                              "SIG_DFL of the stop signals ignores them"),
     row(63, "uname", proc.sys_uname, Ptr),
+    row(64, "semget", ipc.sys_semget, Int, Int, Int),
+    row(65, "semop", ipc.sys_semop, Int, Ptr, UInt, status=PARTIAL, note=SEMOP),
+    row(66, "semctl", ipc.sys_semctl, Int, Int, Int, ULong),
+    row(67, "shmdt", ipc.sys_shmdt, Ptr),
+    row(68, "msgget", ipc.sys_msgget, Int, Int),
+    row(69, "msgsnd", ipc.sys_msgsnd, Int, Ptr, Size, Int),
+    row(70, "msgrcv", ipc.sys_msgrcv, Int, Ptr, Size, Long, Int, status=PARTIAL, note=MSGQ),
+    row(71, "msgctl", ipc.sys_msgctl, Int, Int, Ptr),
     row(72, "fcntl", fs.sys_fcntl, Fd, Enum(table="fcntl"), ULong,
         status=PARTIAL, note="F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, "
                              "F_GET/SETPIPE_SZ, F_ADD/GET_SEALS, F_GETLK/SETLK/SETLKW and "
@@ -316,6 +335,8 @@ ROWS = [
     row(213, "epoll_create", epoll.sys_epoll_create, Int, status=PARTIAL, note=EPOLL),
     row(217, "getdents64", files.sys_getdents64, Fd, Ptr, UInt),
     row(218, "set_tid_address", proc.sys_set_tid_address, Ptr),
+    row(220, "semtimedop", ipc.sys_semtimedop, Int, Ptr, UInt, Ptr, status=PARTIAL,
+        note=SEMOP),
     row(221, "fadvise64", fs.sys_fadvise64, Fd, Off, Off, Enum(table="fadvise")),
     row(222, "timer_create", timers.sys_timer_create, Enum(table="clock"), Ptr, Ptr,
         status=PARTIAL, note=TIMERS),
