@@ -1,7 +1,8 @@
 """Shared memory across address spaces and System V IPC.
 
-Guest programs (guest_images/src/sysvshm.c, sysvsem.c, sysvmsg.c, shmmap.c) run
-natively and under pyunik and are compared byte for byte; then the mm/ objects on
+Guest programs (guest_images/src/sysvshm.c, sysvsem.c, sysvmsg.c, shmmap.c, and
+shmfork.c across fork) run natively and under pyunik and are compared byte for
+byte; then the mm/ objects on
 their own: two address spaces on two CPU engines mapping the same host pages (what
 fork does with a MAP_SHARED mapping), and the futex keys they agree on.
 """
@@ -20,7 +21,8 @@ from pyunik.mm.shared import SharedMemory
 PAGE = L.PAGE_SIZE
 SHARED_ANON = L.MAP_SHARED | L.MAP_ANONYMOUS
 PROGRAMS = (["sysvshm-" + v for v in ("musl", "glibc", "musl-pie", "glibc-pie", "glibc-dyn")]
-            + [p + v for p in ("sysvsem-", "sysvmsg-", "shmmap-") for v in ("musl", "glibc")])
+            + [p + v for p in ("sysvsem-", "sysvmsg-", "shmmap-", "shmfork-")
+               for v in ("musl", "glibc")])
 
 
 @pytest.mark.parametrize("name", PROGRAMS)
@@ -132,3 +134,22 @@ def test_one_object_mapped_twice_and_counted(spaces):
     assert ref() is not None
     other.munmap(c, 2 * PAGE)
     assert ref() is None
+
+
+def test_fork_shares_shared_memory_objects():
+    """AddressSpace.fork gives the child's copy of a shared VMA the parent's
+    SharedMemory, so futex keys and SysV attach counts see one object."""
+    parent = AddressSpace(Engine(), 64 << 20)
+    start = parent.mmap(0, 2 * PAGE, 3, SHARED_ANON)
+    parent.munmap(start, PAGE)
+    child = parent.fork(Engine())
+    try:
+        v, w = parent.find(start + PAGE), child.find(start + PAGE)
+        assert w.shm is v.shm and w.shm_offset == v.shm_offset == PAGE
+        assert FutexTable.key(parent, start + PAGE, False) == \
+            FutexTable.key(child, start + PAGE, False)
+        child.engine.write(start + PAGE, b"child")
+        assert parent.engine.read(start + PAGE, 5) == b"child"
+    finally:
+        child.free_all()
+        parent.free_all()

@@ -1,7 +1,8 @@
 """A process's address space: its VMAs and the Linux memory calls on them.
 
-Layer: mm/; calls mm/host.py (host memory), mm/regions.py (the CPU engine's regions)
-and, through them, the Engine (cpu/).
+Layer: mm/; calls mm/host.py (host memory), mm/shared.py (shared memory objects),
+mm/regions.py (the CPU engine's regions) and, through them, the Engine (cpu/). The
+VMA is mm/vma.py's; mremap(2) is mm/remap.py's (a mixin of AddressSpace).
 
 The `AddressSpace` owns a sorted list of `VMA`s. Each VMA is a run of guest pages
 with one protection, backed by host memory (`mm/host.py`) at `vma.host`, the host
@@ -37,8 +38,10 @@ from ..abi import linux as L
 from ..errors import KernelError
 from . import host
 from .regions import EngineRegions, overlapping
+from .remap import Remap
 from .shared import SHMEM_ANON_NAME, SharedMemory
 from .usermem import UserMemory
+from .vma import VMA, own_pages, page_down, page_up, prot_string  # noqa: F401 (re-exported)
 
 MMAP_MIN_ADDR = L.MMAP_MIN_ADDR     # /proc/sys/vm/mmap_min_addr
 STACK_TOP = L.TASK_SIZE            # the initial stack ends here (no randomization)
@@ -48,64 +51,7 @@ PIE_BASE = L.ELF_ET_DYN_BASE       # where Linux puts an ET_DYN main program
 HEAP_RESERVE = 1 << 32             # host address space set aside for brk
 
 
-def page_up(x: int) -> int:
-    return (x + L.PAGE_SIZE - 1) & L.PAGE_MASK
-
-
-def page_down(x: int) -> int:
-    return x & L.PAGE_MASK
-
-
-class VMA:
-    """A run of guest pages [start, end) with one protection and one host backing."""
-
-    __slots__ = ("start", "end", "prot", "flags", "host", "name", "reserve", "file", "offset",
-                 "may_write", "host_backed", "code", "shm", "shm_offset")
-
-    def __init__(self, start, end, prot, flags, host_ptr, name="", reserve=None, file=None,
-                 offset=0, may_write=True, host_backed=False, shm=None, shm_offset=0):
-        self.start = start
-        self.end = end
-        self.prot = prot
-        self.flags = flags        # MAP_* flags it was created with (type, growsdown)
-        self.host = host_ptr      # host address of self.start
-        self.name = name          # "[heap]", "[stack]", a file path, or ""
-        self.reserve = reserve    # HostWindows or the heap's HostReserve it lives in, or None
-        self.file = file          # the inode a file mapping was made from, or None
-        self.offset = offset      # file offset of self.start
-        self.may_write = may_write      # False: a shared map of a file not open for writing
-        self.host_backed = host_backed  # the host maps the file's own pages here
-        # The SharedMemory (mm/shared.py) whose pages these are, from shm_offset:
-        # shared anonymous memory (a copied file's shared mapping too) and SysV
-        # segments; every address space mapping it shares them.
-        self.shm = shm
-        self.shm_offset = shm_offset
-        # Ever executable? Then the CPU may hold translated code for these pages, and
-        # the kernel writes them only through the engine, which invalidates it.
-        self.code = bool(prot & 4)
-
-    def host_at(self, addr: int) -> int:
-        return self.host + (addr - self.start)
-
-    def piece(self, start: int, end: int, prot: int | None = None) -> "VMA":
-        v = VMA(start, end, self.prot if prot is None else prot, self.flags,
-                self.host_at(start), self.name, self.reserve, self.file,
-                self.offset + (start - self.start), self.may_write, self.host_backed,
-                self.shm, self.shm_offset + (start - self.start))
-        v.code = v.code or self.code
-        return v
-
-    def __repr__(self) -> str:
-        return "VMA(%#x-%#x %s %s)" % (self.start, self.end, prot_string(self.prot, self.flags),
-                                       self.name)
-
-
-def prot_string(prot: int, flags: int) -> str:
-    return ("r" if prot & 1 else "-") + ("w" if prot & 2 else "-") + \
-        ("x" if prot & 4 else "-") + ("s" if flags & L.MAP_TYPE == L.MAP_SHARED else "p")
-
-
-class AddressSpace(UserMemory):
+class AddressSpace(Remap, UserMemory):
     def __init__(self, engine, limit: int):
         self.engine = engine
         self.limit = limit
@@ -286,7 +232,7 @@ class AddressSpace(UserMemory):
             self._charge(size)
             dst = self.windows.host_for(at, size)
             try:
-                ptr = host.duplicate(v.host_at(addr), size, dst)
+                ptr = host.share(v.host_at(addr), size, dst)
             except host.HostMemoryError:
                 raise KernelError(ENOMEM) from None
             w = VMA(at, at + size, v.prot, v.flags, ptr,
@@ -351,7 +297,7 @@ class AddressSpace(UserMemory):
             a, b = max(v.start, start), min(v.end, end)
             self._engine_unmap(v, a, b)
             if v.reserve is not None:
-                v.reserve.decommit(v.host_at(a), b - a, _own_pages(v))
+                v.reserve.decommit(v.host_at(a), b - a, own_pages(v))
             else:
                 host.release(v.host_at(a), b - a)
             self.mapped -= b - a
@@ -540,152 +486,6 @@ class AddressSpace(UserMemory):
         self.regions.show(old_top, new_top, 3, ptr)
         self.mapped += new_top - old_top
 
-    # ---- mremap(2) ------------------------------------------------------------------------------
-
-    def mremap(self, old: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
-        """mremap(2), checked in Linux's order (mm/mremap.c: check_mremap_params, then
-        the VMA at old, then resize_is_valid): bad arguments are EINVAL and nothing
-        mapped at old is EFAULT, before anything changes. Where Linux unmaps the
-        destination or the shrunk tail and then fails, pyunik fails first."""
-        if flags & ~(L.MREMAP_MAYMOVE | L.MREMAP_FIXED | L.MREMAP_DONTUNMAP):
-            raise KernelError(EINVAL)
-        if old & ~L.PAGE_MASK:
-            raise KernelError(EINVAL)
-        old_len, new_len = _page_align(old_len), _page_align(new_len)
-        if new_len == 0 or new_len > L.TASK_SIZE:
-            raise KernelError(EINVAL)
-        moving = flags & (L.MREMAP_FIXED | L.MREMAP_DONTUNMAP)
-        if moving:
-            if new_addr & ~L.PAGE_MASK or not flags & L.MREMAP_MAYMOVE:
-                raise KernelError(EINVAL)
-            if flags & L.MREMAP_DONTUNMAP and old_len != new_len:
-                raise KernelError(EINVAL)
-            if new_addr > L.TASK_SIZE - new_len:
-                raise KernelError(EINVAL)
-        v = self.find(old)
-        if v is None:
-            raise KernelError(EFAULT)
-        if old_len == 0:
-            return self._mremap_duplicate(v, old, new_len, flags, new_addr)
-        if moving:
-            return self._mremap_to(v, old, old_len, new_len, flags, new_addr)
-        if old_len == new_len:
-            return old
-        if old_len > new_len:
-            self.munmap(old + new_len, old_len - new_len)
-            return old
-        if old_len > v.end - old:
-            raise KernelError(EFAULT)       # growing across the end of the VMA
-        self._charge(new_len - old_len)
-        end = old + new_len
-        if old + old_len == v.end and end <= L.TASK_SIZE and self.is_free(v.end, end):
-            return self._relocate(old, old_len, old, new_len, 0)
-        if not flags & L.MREMAP_MAYMOVE:
-            raise KernelError(ENOMEM)
-        return self._relocate(old, old_len, self.find_free(new_len), new_len, flags)
-
-    def _mremap_duplicate(self, v: VMA, old: int, new_len: int, flags: int,
-                          new_addr: int) -> int:
-        """mremap with old_size 0: a second mapping of the same pages of a shared
-        mapping (vma_to_resize refuses a private one with EINVAL), where
-        MREMAP_FIXED says or anywhere with MREMAP_MAYMOVE (else it could only grow
-        in place, which a zero-length range never can: ENOMEM)."""
-        if v.flags & L.MAP_TYPE == L.MAP_PRIVATE or (v.shm is None and not v.host_backed):
-            raise KernelError(EINVAL)
-        if not flags & L.MREMAP_MAYMOVE:
-            raise KernelError(ENOMEM)
-        if flags & L.MREMAP_FIXED:
-            replaced = sum(min(w.end, new_addr + new_len) - max(w.start, new_addr)
-                           for w in self.overlapping(new_addr, new_addr + new_len))
-            self._charge(new_len - replaced)
-            self.unmap_range(new_addr, new_addr + new_len)
-        else:
-            self._charge(new_len)
-            new_addr = self.find_free(new_len)
-        return self._map_pages_of(v, old, new_addr, new_len).start
-
-    def _mremap_to(self, v: VMA, old: int, old_len: int, new_len: int, flags: int,
-                   new_addr: int) -> int:
-        """mremap with MREMAP_FIXED or MREMAP_DONTUNMAP (mremap_to in Linux)."""
-        if old < new_addr + new_len and new_addr < old + old_len:
-            raise KernelError(EINVAL)       # the ranges overlap
-        if min(old_len, new_len) > v.end - old:
-            raise KernelError(EFAULT)
-        replaced = 0
-        if flags & L.MREMAP_FIXED:
-            replaced = sum(min(w.end, new_addr + new_len) - max(w.start, new_addr)
-                           for w in self.overlapping(new_addr, new_addr + new_len))
-        kept = old_len if flags & L.MREMAP_DONTUNMAP else 0
-        self._charge(new_len - min(old_len, new_len) + kept - replaced)
-        if flags & L.MREMAP_FIXED:
-            self.unmap_range(new_addr, new_addr + new_len)
-        else:
-            new_addr = self.find_free(new_len, new_addr)
-        if old_len > new_len:
-            self.unmap_range(old + new_len, old + old_len)
-            old_len = new_len
-        return self._relocate(old, old_len, new_addr, new_len, flags)
-
-    def _relocate(self, old: int, old_len: int, new: int, new_len: int, flags: int) -> int:
-        """Move the pages [old, old+old_len) of one VMA to [new, new+new_len), which is
-        free (new == old: growing in place into free pages after it)."""
-        v = self.find(old)
-        if new == old and v.reserve is self.windows and _own_pages(v) \
-                and self.windows.host_for(v.start, old + new_len - v.start) == v.host:
-            # The window's zero pages after it are already in place.
-            grown = v.piece(v.start, old + new_len)
-            self._replace([v], [grown])
-            self.mapped += new_len - old_len
-            if grown.prot:
-                self.regions.show(v.end, grown.end, grown.prot, grown.host_at(v.end))
-            return old
-        if v.shm is not None:
-            # Shared memory keeps its pages: the object is mapped again at the new
-            # place (grown when the mapping grows past its end, where Linux would
-            # give SIGBUS), and the old range goes unless MREMAP_DONTUNMAP keeps it.
-            offset = v.shm_offset + (old - v.start)
-            attrs = (v.file, v.offset + (old - v.start), v.name, v.may_write, v.code)
-            if not flags & L.MREMAP_DONTUNMAP:
-                self.unmap_range(old, old + old_len)
-            moved = self.map_shared_memory(new, new_len, v.prot, v.flags, v.shm, offset)
-            moved.file, moved.offset, moved.name, moved.may_write, moved.code = attrs
-            return new
-        dst = self.windows.host_for(new, new_len) if new != old else None
-        whole = v.start == old and v.end == old + old_len and v.reserve is not self._heap \
-            and not flags & L.MREMAP_DONTUNMAP
-        if whole:
-            # The whole VMA: the host moves its pages without copying.
-            self._engine_unmap(v, v.start, v.end)
-            try:
-                ptr = host.move_to(v.host, old_len, new_len, dst)
-                if v.reserve is not None:
-                    self.windows.decommit(v.host, old_len, own_pages=False)  # refill the hole
-            except host.HostMemoryError:
-                self._engine_map(v)
-                raise KernelError(ENOMEM) from None
-            self._replace([v], [])
-            self.mapped -= old_len
-            moved = VMA(new, new + new_len, v.prot, v.flags, ptr, v.name,
-                        self.windows if dst is not None else None, v.file, v.offset,
-                        v.may_write, v.host_backed)
-        else:
-            shared = (v.flags & L.MAP_TYPE) != L.MAP_PRIVATE
-            try:
-                ptr = host.allocate(new_len, shared=shared) if dst is None else dst
-            except host.HostMemoryError:
-                raise KernelError(ENOMEM) from None
-            host.copy(ptr, v.host_at(old), old_len)
-            if flags & L.MREMAP_DONTUNMAP:
-                host.discard(v.host_at(old), old_len)
-            else:
-                self.unmap_range(old, old + old_len)
-            moved = VMA(new, new + new_len, v.prot, v.flags, ptr, v.name,
-                        self.windows if dst is not None else None)
-        self._replace([], [moved])
-        self.mapped += new_len
-        self._engine_map(moved)
-        return new
-
     # ---- madvise(2), mincore(2), msync(2) --------------------------------------------------------
 
     def madvise(self, addr: int, length: int, advice: int) -> None:
@@ -797,7 +597,8 @@ class AddressSpace(UserMemory):
             else:
                 host.copy_populated(ptr, v.host, size)
         w = VMA(v.start, v.end, v.prot, v.flags, ptr, v.name, reserve, v.file, v.offset,
-                v.may_write, v.host_backed and shared)
+                v.may_write, v.host_backed and shared, v.shm if shared else None,
+                v.shm_offset)
         w.code = v.code
         return w
 
@@ -815,17 +616,6 @@ class AddressSpace(UserMemory):
         if self._heap is not None:
             self._heap.release()
             self._heap = None
-
-
-def _page_align(x: int) -> int:
-    """PAGE_ALIGN on an unsigned long: wraps to 0 past 2**64 - PAGE_SIZE."""
-    return page_up(x) & 0xFFFFFFFFFFFFFFFF
-
-
-def _own_pages(v: VMA) -> bool:
-    """Are v's host pages its reserve's own anonymous private memory (not a file's,
-    not shared memory placed over it)?"""
-    return not v.host_backed and v.flags & L.MAP_TYPE == L.MAP_PRIVATE
 
 
 _VALIDATED_FLAGS = (L.MAP_TYPE | L.MAP_FIXED | L.MAP_ANONYMOUS | L.MAP_32BIT | L.MAP_GROWSDOWN

@@ -168,14 +168,6 @@ def move_to(ptr: int, old_size: int, new_size: int, dst: int | None) -> int:
                           ctypes.c_void_p(dst)))
 
 
-def duplicate(ptr: int, size: int, dst: int | None) -> int:
-    """A second host mapping of the pages of the MAP_SHARED host mapping at ptr (at
-    dst when given, replacing what is there): mremap with old_size 0, which Linux
-    allows for shared mappings only."""
-    flags = _MREMAP_MAYMOVE | (_MREMAP_FIXED if dst is not None else 0)
-    return _check(_mremap(ptr, 0, size, flags, ctypes.c_void_p(dst or 0)))
-
-
 WINDOW_SHIFT = 30
 WINDOW_SIZE = 1 << WINDOW_SHIFT
 MAX_WINDOWS = 256           # at most 256 GiB of host address space per address space

@@ -1,0 +1,169 @@
+"""mremap(2) on an AddressSpace: shrinking, growing in place, moving (MREMAP_MAYMOVE,
+MREMAP_FIXED, MREMAP_DONTUNMAP) and duplicating a shared mapping (old_size 0).
+
+Layer: mm. A mixin of AddressSpace (mm/address_space.py), whose VMAs, host windows and
+engine regions it works on; calls mm/host.py for host mappings. Checked against
+Linux's mm/mremap.c.
+"""
+
+from __future__ import annotations
+
+from errno import EFAULT, EINVAL, ENOMEM
+
+from ..abi import linux as L
+from ..errors import KernelError
+from . import host
+from .vma import VMA, own_pages, page_up
+
+
+def _page_align(x: int) -> int:
+    """PAGE_ALIGN on an unsigned long: wraps to 0 past 2**64 - PAGE_SIZE."""
+    return page_up(x) & 0xFFFFFFFFFFFFFFFF
+
+
+class Remap:
+    """mremap for AddressSpace (see the module docstring)."""
+
+    def mremap(self, old: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
+        """mremap(2), checked in Linux's order (mm/mremap.c: check_mremap_params, then
+        the VMA at old, then resize_is_valid): bad arguments are EINVAL and nothing
+        mapped at old is EFAULT, before anything changes. Where Linux unmaps the
+        destination or the shrunk tail and then fails, pyunik fails first."""
+        if flags & ~(L.MREMAP_MAYMOVE | L.MREMAP_FIXED | L.MREMAP_DONTUNMAP):
+            raise KernelError(EINVAL)
+        if old & ~L.PAGE_MASK:
+            raise KernelError(EINVAL)
+        old_len, new_len = _page_align(old_len), _page_align(new_len)
+        if new_len == 0 or new_len > L.TASK_SIZE:
+            raise KernelError(EINVAL)
+        moving = flags & (L.MREMAP_FIXED | L.MREMAP_DONTUNMAP)
+        if moving:
+            if new_addr & ~L.PAGE_MASK or not flags & L.MREMAP_MAYMOVE:
+                raise KernelError(EINVAL)
+            if flags & L.MREMAP_DONTUNMAP and old_len != new_len:
+                raise KernelError(EINVAL)
+            if new_addr > L.TASK_SIZE - new_len:
+                raise KernelError(EINVAL)
+        v = self.find(old)
+        if v is None:
+            raise KernelError(EFAULT)
+        if old_len == 0:
+            return self._mremap_duplicate(v, old, new_len, flags, new_addr)
+        if moving:
+            return self._mremap_to(v, old, old_len, new_len, flags, new_addr)
+        if old_len == new_len:
+            return old
+        if old_len > new_len:
+            self.munmap(old + new_len, old_len - new_len)
+            return old
+        if old_len > v.end - old:
+            raise KernelError(EFAULT)       # growing across the end of the VMA
+        self._charge(new_len - old_len)
+        end = old + new_len
+        if old + old_len == v.end and end <= L.TASK_SIZE and self.is_free(v.end, end):
+            return self._relocate(old, old_len, old, new_len, 0)
+        if not flags & L.MREMAP_MAYMOVE:
+            raise KernelError(ENOMEM)
+        return self._relocate(old, old_len, self.find_free(new_len), new_len, flags)
+
+    def _mremap_duplicate(self, v: VMA, old: int, new_len: int, flags: int,
+                          new_addr: int) -> int:
+        """mremap with old_size 0: a second mapping of the same pages of a shared
+        mapping (vma_to_resize refuses a private one with EINVAL), where
+        MREMAP_FIXED says or anywhere with MREMAP_MAYMOVE (else it could only grow
+        in place, which a zero-length range never can: ENOMEM)."""
+        if v.flags & L.MAP_TYPE == L.MAP_PRIVATE or (v.shm is None and not v.host_backed):
+            raise KernelError(EINVAL)
+        if not flags & L.MREMAP_MAYMOVE:
+            raise KernelError(ENOMEM)
+        if flags & L.MREMAP_FIXED:
+            replaced = sum(min(w.end, new_addr + new_len) - max(w.start, new_addr)
+                           for w in self.overlapping(new_addr, new_addr + new_len))
+            self._charge(new_len - replaced)
+            self.unmap_range(new_addr, new_addr + new_len)
+        else:
+            self._charge(new_len)
+            new_addr = self.find_free(new_len)
+        return self._map_pages_of(v, old, new_addr, new_len).start
+
+    def _mremap_to(self, v: VMA, old: int, old_len: int, new_len: int, flags: int,
+                   new_addr: int) -> int:
+        """mremap with MREMAP_FIXED or MREMAP_DONTUNMAP (mremap_to in Linux)."""
+        if old < new_addr + new_len and new_addr < old + old_len:
+            raise KernelError(EINVAL)       # the ranges overlap
+        if min(old_len, new_len) > v.end - old:
+            raise KernelError(EFAULT)
+        replaced = 0
+        if flags & L.MREMAP_FIXED:
+            replaced = sum(min(w.end, new_addr + new_len) - max(w.start, new_addr)
+                           for w in self.overlapping(new_addr, new_addr + new_len))
+        kept = old_len if flags & L.MREMAP_DONTUNMAP else 0
+        self._charge(new_len - min(old_len, new_len) + kept - replaced)
+        if flags & L.MREMAP_FIXED:
+            self.unmap_range(new_addr, new_addr + new_len)
+        else:
+            new_addr = self.find_free(new_len, new_addr)
+        if old_len > new_len:
+            self.unmap_range(old + new_len, old + old_len)
+            old_len = new_len
+        return self._relocate(old, old_len, new_addr, new_len, flags)
+
+    def _relocate(self, old: int, old_len: int, new: int, new_len: int, flags: int) -> int:
+        """Move the pages [old, old+old_len) of one VMA to [new, new+new_len), which is
+        free (new == old: growing in place into free pages after it)."""
+        v = self.find(old)
+        if new == old and v.reserve is self.windows and own_pages(v) \
+                and self.windows.host_for(v.start, old + new_len - v.start) == v.host:
+            # The window's zero pages after it are already in place.
+            grown = v.piece(v.start, old + new_len)
+            self._replace([v], [grown])
+            self.mapped += new_len - old_len
+            if grown.prot:
+                self.regions.show(v.end, grown.end, grown.prot, grown.host_at(v.end))
+            return old
+        if v.shm is not None:
+            # Shared memory keeps its pages: the object is mapped again at the new
+            # place (grown when the mapping grows past its end, where Linux would
+            # give SIGBUS), and the old range goes unless MREMAP_DONTUNMAP keeps it.
+            offset = v.shm_offset + (old - v.start)
+            attrs = (v.file, v.offset + (old - v.start), v.name, v.may_write, v.code)
+            if not flags & L.MREMAP_DONTUNMAP:
+                self.unmap_range(old, old + old_len)
+            moved = self.map_shared_memory(new, new_len, v.prot, v.flags, v.shm, offset)
+            moved.file, moved.offset, moved.name, moved.may_write, moved.code = attrs
+            return new
+        dst = self.windows.host_for(new, new_len) if new != old else None
+        whole = v.start == old and v.end == old + old_len and v.reserve is not self._heap \
+            and not flags & L.MREMAP_DONTUNMAP
+        if whole:
+            # The whole VMA: the host moves its pages without copying.
+            self._engine_unmap(v, v.start, v.end)
+            try:
+                ptr = host.move_to(v.host, old_len, new_len, dst)
+                if v.reserve is not None:
+                    self.windows.decommit(v.host, old_len, own_pages=False)  # refill the hole
+            except host.HostMemoryError:
+                self._engine_map(v)
+                raise KernelError(ENOMEM) from None
+            self._replace([v], [])
+            self.mapped -= old_len
+            moved = VMA(new, new + new_len, v.prot, v.flags, ptr, v.name,
+                        self.windows if dst is not None else None, v.file, v.offset,
+                        v.may_write, v.host_backed)
+        else:
+            shared = (v.flags & L.MAP_TYPE) != L.MAP_PRIVATE
+            try:
+                ptr = host.allocate(new_len, shared=shared) if dst is None else dst
+            except host.HostMemoryError:
+                raise KernelError(ENOMEM) from None
+            host.copy(ptr, v.host_at(old), old_len)
+            if flags & L.MREMAP_DONTUNMAP:
+                host.discard(v.host_at(old), old_len)
+            else:
+                self.unmap_range(old, old + old_len)
+            moved = VMA(new, new + new_len, v.prot, v.flags, ptr, v.name,
+                        self.windows if dst is not None else None)
+        self._replace([], [moved])
+        self.mapped += new_len
+        self._engine_map(moved)
+        return new

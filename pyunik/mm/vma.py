@@ -1,0 +1,73 @@
+"""A VMA: one run of guest pages with one protection and one host backing, and the
+page arithmetic every part of mm/ uses.
+
+Layer: mm. Calls nothing of pyunik but abi/. AddressSpace (mm/address_space.py) keeps
+the sorted list of VMAs; mm/remap.py and mm/maps.py read them.
+"""
+
+from __future__ import annotations
+
+from ..abi import linux as L
+
+
+def page_up(x: int) -> int:
+    return (x + L.PAGE_SIZE - 1) & L.PAGE_MASK
+
+
+def page_down(x: int) -> int:
+    return x & L.PAGE_MASK
+
+
+class VMA:
+    """A run of guest pages [start, end) with one protection and one host backing."""
+
+    __slots__ = ("start", "end", "prot", "flags", "host", "name", "reserve", "file", "offset",
+                 "may_write", "host_backed", "code", "shm", "shm_offset")
+
+    def __init__(self, start, end, prot, flags, host_ptr, name="", reserve=None, file=None,
+                 offset=0, may_write=True, host_backed=False, shm=None, shm_offset=0):
+        self.start = start
+        self.end = end
+        self.prot = prot
+        self.flags = flags        # MAP_* flags it was created with (type, growsdown)
+        self.host = host_ptr      # host address of self.start
+        self.name = name          # "[heap]", "[stack]", a file path, or ""
+        self.reserve = reserve    # HostWindows or the heap's HostReserve it lives in, or None
+        self.file = file          # the inode a file mapping was made from, or None
+        self.offset = offset      # file offset of self.start
+        self.may_write = may_write      # False: a shared map of a file not open for writing
+        self.host_backed = host_backed  # the host maps the file's own pages here
+        # The SharedMemory (mm/shared.py) whose pages these are, from shm_offset:
+        # shared anonymous memory (a copied file's shared mapping too) and SysV
+        # segments; every address space mapping it shares them.
+        self.shm = shm
+        self.shm_offset = shm_offset
+        # Ever executable? Then the CPU may hold translated code for these pages, and
+        # the kernel writes them only through the engine, which invalidates it.
+        self.code = bool(prot & 4)
+
+    def host_at(self, addr: int) -> int:
+        return self.host + (addr - self.start)
+
+    def piece(self, start: int, end: int, prot: int | None = None) -> "VMA":
+        v = VMA(start, end, self.prot if prot is None else prot, self.flags,
+                self.host_at(start), self.name, self.reserve, self.file,
+                self.offset + (start - self.start), self.may_write, self.host_backed,
+                self.shm, self.shm_offset + (start - self.start))
+        v.code = v.code or self.code
+        return v
+
+    def __repr__(self) -> str:
+        return "VMA(%#x-%#x %s %s)" % (self.start, self.end, prot_string(self.prot, self.flags),
+                                       self.name)
+
+
+def prot_string(prot: int, flags: int) -> str:
+    return ("r" if prot & 1 else "-") + ("w" if prot & 2 else "-") + \
+        ("x" if prot & 4 else "-") + ("s" if flags & L.MAP_TYPE == L.MAP_SHARED else "p")
+
+
+def own_pages(v: VMA) -> bool:
+    """Are v's host pages its reserve's own anonymous private memory (not a file's,
+    not shared memory placed over it)?"""
+    return not v.host_backed and v.flags & L.MAP_TYPE == L.MAP_PRIVATE
