@@ -18,7 +18,6 @@ calls that decode guest arguments are kernel/syscalls/ipc.py. Calls nothing abov
 
 from __future__ import annotations
 
-import time
 from errno import EACCES, EEXIST, EINVAL, ENOENT, ENOSPC, EPERM
 
 from ...abi import ipc as I
@@ -77,9 +76,9 @@ def _groups(cred) -> tuple:
     return (cred.egid,) + tuple(cred.groups)
 
 
-def now() -> int:
-    """ktime_get_real_seconds: the *_time fields."""
-    return int(time.time())
+def now(kernel) -> int:
+    """ktime_get_real_seconds on the kernel's clock: the *_time fields."""
+    return kernel.clock.realtime_ns() // 1000000000
 
 
 class IdTable:

@@ -28,13 +28,13 @@ from . import IdTable, IpcPerm, check_perms, now
 class MessageQueue:
     """struct msg_queue."""
 
-    def __init__(self, perm: IpcPerm):
+    def __init__(self, perm: IpcPerm, ctime: int):
         self.perm = perm
         self.messages: list[tuple[int, bytes]] = []   # (mtype, mtext), oldest first
         self.cbytes = 0                  # bytes of text queued
         self.qbytes = I.MSGMNB           # the most it may hold
         self.stime = self.rtime = 0
-        self.ctime = now()
+        self.ctime = ctime
         self.lspid = self.lrpid = 0
         self.senders = WaitQueue("room in a message queue")
         self.receivers = WaitQueue("a message")
@@ -50,7 +50,8 @@ class MessageQueues:
     def msgget(self, t, key: int, flags: int) -> int:
         cred = t.process.cred
         return self.ids.get_or_create(key, flags, cred,
-                                      lambda: MessageQueue(IpcPerm(key, cred, flags)))
+                                      lambda: MessageQueue(IpcPerm(key, cred, flags),
+                                                                   now(self.kernel)))
 
     def _live(self, t, msq: MessageQueue, access: int) -> None:
         """The checks each turn of do_msgsnd's and do_msgrcv's loop makes."""
@@ -71,7 +72,7 @@ class MessageQueues:
                 msq.messages.append((mtype, text))
                 msq.cbytes += len(text)
                 msq.lspid = t.process.pid
-                msq.stime = now()
+                msq.stime = now(self.kernel)
                 msq.receivers.wake_all()
                 return 0
             if flags & I.IPC_NOWAIT:
@@ -125,7 +126,7 @@ class MessageQueues:
             if not flags & I.MSG_COPY:
                 del msq.messages[i]
                 msq.cbytes -= len(text)
-                msq.rtime = now()
+                msq.rtime = now(self.kernel)
                 msq.lrpid = t.process.pid
                 msq.senders.wake_all()
             return deliver(mtype, text[:size])
@@ -160,7 +161,7 @@ class MessageQueues:
             raise KernelError(EPERM)
         msq.qbytes = qbytes
         msq.perm.set_from(uid, gid, mode)
-        msq.ctime = now()
+        msq.ctime = now(self.kernel)
         msq.senders.wake_all()
         msq.receivers.wake_all()
 

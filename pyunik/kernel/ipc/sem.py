@@ -35,12 +35,12 @@ from . import IdTable, IpcPerm, check_perms, now
 class SemSet:
     """struct sem_array."""
 
-    def __init__(self, perm: IpcPerm, nsems: int):
+    def __init__(self, perm: IpcPerm, nsems: int, ctime: int):
         self.perm = perm
         self.values = [0] * nsems
         self.pids = [0] * nsems          # sempid: who last changed each semaphore
         self.otime = 0
-        self.ctime = now()
+        self.ctime = ctime
         self.pending: list[SemWaiter] = []   # queued semops, oldest first
         self.queue = WaitQueue("a semaphore")
 
@@ -91,7 +91,7 @@ class Semaphores:
             if self.used_sems + nsems > I.SEMMNS:
                 raise KernelError(ENOSPC)
             self.used_sems += nsems
-            return SemSet(IpcPerm(key, cred, flags), nsems)
+            return SemSet(IpcPerm(key, cred, flags), nsems, now(self.kernel))
 
         def check(sma: SemSet) -> None:
             if nsems > len(sma.values):          # sem_more_checks
@@ -104,7 +104,7 @@ class Semaphores:
     def semop(self, t, semid: int, sops: list[tuple[int, int, int]],
               deadline: int | None) -> int:
         """do_semtimedop after the arguments were read: sops are (sem_num, sem_op,
-        sem_flg) triples; deadline a time.monotonic_ns() value or None."""
+        sem_flg) triples; deadline a value of the kernel clock's monotonic_ns(), or None."""
         if semid < 0:
             raise KernelError(EINVAL)
         if len(sops) > I.SEMOPM:
@@ -171,7 +171,7 @@ class Semaphores:
             sma.pids[num] = pid
         if new_adjust is not None:
             adjust[:] = new_adjust
-        sma.otime = now()
+        sma.otime = now(self.kernel)
         return None
 
     def _undo_of(self, pid: int, sma: SemSet) -> list[int]:
@@ -252,7 +252,7 @@ class Semaphores:
         self._clear_undo(sma, semnum)
         sma.values[semnum] = val
         sma.pids[semnum] = t.process.pid
-        sma.ctime = now()
+        sma.ctime = now(self.kernel)
         self.update_queue(sma)
 
     def setall(self, t, sma: SemSet, values: list[int]) -> None:
@@ -261,7 +261,7 @@ class Semaphores:
         self._clear_undo(sma, None)
         sma.values = list(values)
         sma.pids = [t.process.pid] * len(values)
-        sma.ctime = now()
+        sma.ctime = now(self.kernel)
         self.update_queue(sma)
 
     def set(self, t, semid: int, uid: int, gid: int, mode: int) -> None:
@@ -270,7 +270,7 @@ class Semaphores:
         sma = self.ids.find(semid)
         sma.perm.may_change(t.process.cred)
         sma.perm.set_from(uid, gid, mode)
-        sma.ctime = now()
+        sma.ctime = now(self.kernel)
 
     def remove(self, t, semid: int) -> None:
         """IPC_RMID (freeary): waiters fail with EIDRM, undo entries go."""

@@ -37,12 +37,12 @@ class Segment:
 
     __slots__ = ("perm", "shm", "segsz", "atime", "dtime", "ctime", "cpid", "lpid")
 
-    def __init__(self, perm: IpcPerm, shm: SharedMemory, segsz: int, pid: int):
+    def __init__(self, perm: IpcPerm, shm: SharedMemory, segsz: int, pid: int, ctime: int):
         self.perm = perm
         self.shm = shm            # the pages
         self.segsz = segsz        # the size asked for (mappings cover whole pages)
         self.atime = self.dtime = 0
-        self.ctime = now()
+        self.ctime = ctime
         self.cpid = pid
         self.lpid = 0
 
@@ -92,7 +92,7 @@ class SharedSegments:
                 shm = SharedMemory(page_up(size), b"/SYSV%08x" % (key & 0xFFFFFFFF))
             except HostMemoryError:
                 raise KernelError(ENOMEM) from None
-            return Segment(perm, shm, size, t.process.pid)
+            return Segment(perm, shm, size, t.process.pid, now(self.kernel))
 
         def check(seg: Segment) -> None:
             if seg.segsz < size:                 # shm_more_checks
@@ -140,7 +140,7 @@ class SharedSegments:
         if flags & I.SHM_RDONLY:
             for v in mm.overlapping(start, start + size):
                 v.may_write = False          # the segment's file is open read-only
-        seg.atime = now()
+        seg.atime = now(self.kernel)
         seg.lpid = t.process.pid
         return start
 
@@ -166,7 +166,7 @@ class SharedSegments:
         for w in mm.overlapping(addr, end):
             if w.shm is seg.shm and w.shm_offset == w.start - addr:
                 mm.unmap_range(w.start, w.end)
-        seg.dtime = now()
+        seg.dtime = now(self.kernel)
         seg.lpid = t.process.pid
         self.reap()
         return 0
@@ -202,7 +202,7 @@ class SharedSegments:
         seg = self.ids.find(shmid)
         seg.perm.may_change(t.process.cred)
         seg.perm.set_from(uid, gid, mode)
-        seg.ctime = now()
+        seg.ctime = now(self.kernel)
 
     def lock(self, t, shmid: int, locking: bool) -> None:
         """SHM_LOCK, SHM_UNLOCK: the SHM_LOCKED mode bit (the host is not asked to

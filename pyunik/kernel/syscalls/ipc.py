@@ -9,7 +9,6 @@ Layer: kernel, syscall handlers. Calls kernel/ipc/ and usermem.
 
 from __future__ import annotations
 
-import time
 from errno import E2BIG, EINVAL
 
 from ...abi import ipc as I
@@ -107,7 +106,7 @@ def _semop(t, semid, sops, nsops, timeout):
         sec, nsec = ts
         if sec < 0 or not 0 <= nsec < 1000000000:
             raise KernelError(EINVAL)
-        deadline = time.monotonic_ns() + sec * 1000000000 + nsec
+        deadline = t.process.kernel.clock.monotonic_ns() + sec * 1000000000 + nsec
     return t.process.kernel.ipc.sem.semop(t, semid, ops, deadline)
 
 

@@ -93,7 +93,7 @@ SHMCTL = ("SHM_LOCK marks the segment locked without asking the host to pin its 
           "a segment removed while attached goes at the next shm call after its last "
           "detach (nothing can see it before)")
 SEMOP = ("a woken waiter's operations are performed for it oldest first, as Linux's "
-         "update_queue does; the timeout is on the monotonic clock")
+         "update_queue does; the timeout is on the kernel's monotonic clock")
 MSGQ = ("a message goes to whichever woken receiver runs first (Linux hands it to the "
         "oldest waiting receiver that wants its type)")
 INOTIFY = ("events come only from what the guest itself does through pyunik's system "
