@@ -219,3 +219,24 @@ def test_forkloop_counts_its_cycles():
     emulated = run_pyunik(argv)
     assert native.stdout == emulated.stdout == b"forks 30 mb 4\n"
     assert emulated.status == 0 and emulated.stderr.startswith(b"first_fork_us ")
+
+
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_job_control_matches_native(libc):
+    """jobs: process groups and sessions, stop and continue seen by wait and SIGCHLD,
+    a parent's wait4 under an interval timer."""
+    argv = [BIN / ("jobs-" + libc)]
+    native = run_native(argv)
+    emulated = run_pyunik(argv)
+    assert_no_traceback(emulated)
+    assert native.status == 0 and native.stdout.endswith(b"done\n")
+    assert_same(native, emulated)
+
+
+@pytest.mark.skipif(BUSYBOX is None, reason="no busybox")
+def test_a_stopped_first_process_is_a_reported_deadlock():
+    """The first process stops itself and nothing can continue it: the deadlock
+    line says so and the run ends as if killed."""
+    out = run_pyunik([BUSYBOX, "sh", "-c", "kill -STOP $$; echo never"])
+    assert out.status == 128 + 9
+    assert b"stopped by SIGSTOP" in out.stderr and b"deadlock" in out.stderr, out.stderr

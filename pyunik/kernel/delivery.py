@@ -9,9 +9,9 @@ the run at the call's end: kernel/signals.py) and whenever a parked or preempted
 thread resumes. The fast path of a system call pays nothing for it.
 
 For each deliverable signal, in next_signal's order: SIG_IGN (or a default of
-ignore: SIGCHLD, SIGURG, SIGWINCH, SIGCONT and, without job control, the stop
-signals) drops it; a default of terminate or core ends the process as killed by
-it; a handler gets an rt_sigframe (kernel/sigframe.py) on the thread's stack, built
+ignore: SIGCHLD, SIGURG, SIGWINCH, SIGCONT) drops it; a default of stop stops the
+process (kernel/jobs.py); a default of terminate or core ends the process as killed
+by it; a handler gets an rt_sigframe (kernel/sigframe.py) on the thread's stack, built
 from the registers as the system call returns them (rip after `syscall`, rax the
 result, rcx and r11 as the instruction leaves them), its mask (handler_mask),
 SA_RESETHAND and SA_ONSTACK applied. A frame that cannot be written forces SIGSEGV
@@ -38,7 +38,7 @@ from errno import EINTR
 
 from ..abi import linux as L
 from ..abi import syscall_numbers as N
-from . import signals
+from . import jobs, signals
 from .faults import fault_signal
 from .process import ProcessExit, SigAction
 from .sigframe import FrameError, build_rt_sigframe, handler_mask, read_rt_sigframe
@@ -110,6 +110,11 @@ def deliver(t) -> None:
             if sig != L.SIGKILL and sig in signals.DEFAULT_IGNORE:
                 continue
             _trace(t, sig, info, handled=False)
+            if sig in signals.STOP_SIGNALS:
+                # The process stops here; an interrupted call's restart and a
+                # sigsuspend's mask wait for the continue (do_signal_stop).
+                jobs.stop(t, sig)
+                return
             raise ProcessExit(0, signal=sig, core=sig in signals.DEFAULT_CORE)
         if action.handler == L.SIG_IGN:
             continue

@@ -367,6 +367,7 @@ def begin_new_exec(t, binary: Binary, image: Image, envp: list[bytes]) -> None:
     process.argv, process.envp = binary.argv, envp
     process.entry = image.entry
     process.dumpable = 1
+    process.did_exec = True
     t.comm = binary.comm
     # Signals: handlers reset, ignored stay ignored; mask and pending stay.
     process.sighand = process.sighand.for_exec()

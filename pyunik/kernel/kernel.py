@@ -392,7 +392,8 @@ class Kernel:
             return                  # (a process that has just ended: its engine is gone)
         process = t.process
         action = process.sighand.actions[sig]
-        fatal = action.handler == L.SIG_DFL and sig not in signals.DEFAULT_IGNORE
+        fatal = action.handler == L.SIG_DFL and sig not in signals.DEFAULT_IGNORE \
+            and sig not in signals.STOP_SIGNALS
         process.engine.on_syscall = self._dispatch_then_stop
         if process.engine.block_stops or \
                 fatal and any(not th.sigmask & signals.bit(sig) for th in process.threads):

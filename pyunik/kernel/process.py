@@ -180,9 +180,13 @@ class Process:
         self.children_cpu_ns = 0         # reaped children's (and theirs): RUSAGE_CHILDREN
         self.maxrss = 0                  # its peak mapped size at exit, in KiB
         self.children_maxrss = 0         # the largest reaped child's, in KiB
-        # Job control (kernel/jobs.py): the stop or continue not yet reported to wait.
+        # Job control (kernel/jobs.py): stopped by a stop signal, and the stop or
+        # continue not yet reported to wait.
+        self.stopped = False
         self.stop_report = 0             # the stopping signal, until a wait takes it
         self.continue_report = False
+        self.continue_notify = False     # the parent is told of the continue when it runs
+        self.did_exec = False            # setpgid on a child that has exec'd: EACCES
         self.child_wait = WaitQueue("a child to change state")   # wait4, waitid
         self.exit_waiters = WaitQueue("a process to exit")         # pidfd poll
         self.vfork_done = WaitQueue("a vfork child to exec or exit")

@@ -77,6 +77,8 @@ from ..errors import KernelError
 from . import delivery, signals
 from .clocks import INSTRUCTION_NS
 from ..wait import WouldBlock
+from . import jobs
+from .jobs import STOPPED
 from .process import ProcessExit, ThreadExit
 
 RUNNING, RUNNABLE, BLOCKED, DEAD = "running", "runnable", "blocked", "dead"
@@ -198,6 +200,13 @@ class Scheduler:
                 q.remove(t)
         t.blocked = None
         t.state = DEAD
+
+    def resume(self, t) -> None:
+        """t's process was continued (kernel/jobs.py): t is runnable again (a parked
+        call it had is run again first)."""
+        t.state = RUNNABLE
+        self.runq.append(t)
+        self._start_slice()
 
     def drop_engine(self, engine) -> None:
         """engine's process has gone: forget whose registers it held."""
@@ -411,6 +420,8 @@ class Scheduler:
         if t.restart is not None or t.saved_sigmask is not None or \
                 signals.deliverable(t):
             delivery.deliver(t)
+            if t.state != RUNNING:
+                return                      # a stop signal stopped its process
         if engine.block_stops and not self.virtual:
             # A host timer ends the slice, at no cost to guest code; and, with
             # no other thread waiting, the run at the next deadline.
@@ -503,14 +514,23 @@ class Scheduler:
             self._expire_timers()
             while self.runq:
                 t = self.runq.popleft()
-                if t.state == DEAD:
+                if t.state == DEAD or t.state == STOPPED:
                     continue
+                if t.process.stopped:
+                    t.state = STOPPED           # held back until SIGCONT (jobs.py)
+                    continue
+                if t.process.continue_notify:
+                    jobs.notify_continued(t.process)
                 if t.blocked is None or self._finish_call(t):
                     return t
             if kernel.host_signals:
                 kernel.take_host_signal(kernel.current)
                 continue
             self._idle()
+
+    def _stopped(self) -> list:
+        return [t for p in self.kernel.processes.values() for t in p.threads
+                if t.state == STOPPED]
 
     def parked(self) -> list:
         return [t for p in self.kernel.processes.values() for t in p.threads
@@ -534,7 +554,7 @@ class Scheduler:
                 host[fd][0] |= mask or selectors.EVENT_READ
                 host[fd][1].append(t)
         if timeout is None and not host:
-            self._deadlock(parked)
+            self._deadlock(parked or self._stopped())
         sel = self._selector
         sel.register(self._wake_r, selectors.EVENT_READ)
         for fd, (mask, _) in host.items():
@@ -568,9 +588,9 @@ class Scheduler:
         if not kernel.config.quiet:
             several = len({t.process for t in parked}) > 1
             if len(parked) == 1:
-                what = parked[0].blocked.wait.what
+                what = _waits_for(parked[0])
             else:
-                what = "; ".join("%s: %s" % (_name(t, several), t.blocked.wait.what)
+                what = "; ".join("%s: %s" % (_name(t, several), _waits_for(t))
                                  for t in parked)
             tid = parked[0].tid if len(parked) == 1 else parked[0].process.pid
             if several:
@@ -579,6 +599,14 @@ class Scheduler:
                                      % (tid, what))
             kernel.config.warn.flush()
         raise ProcessExit(0, signal=L.SIGKILL, process=kernel.first)
+
+
+def _waits_for(t) -> str:
+    """What a thread nothing will wake waits for: its parked call's wait, or a
+    continue (its process is stopped)."""
+    if t.state == STOPPED:
+        return "stopped by %s" % L.signal_name(t.process.stop_report or L.SIGSTOP)
+    return t.blocked.wait.what
 
 
 def _name(t, several: bool) -> str:

@@ -13,8 +13,8 @@ block it. That thread is woken (signal_wake_up): parked in a system call, its wa
 ends and the dispatcher decides between EINTR and a restart; running, its run
 stops at the end of the current system call so the signal is delivered on return.
 
-Job control is not emulated: the stop signals with SIG_DFL are ignored (there is
-no terminal session to stop in), SIGCONT only discards pending stop signals and a
+Stop signals with SIG_DFL stop the process when taken and SIGCONT continues it
+(kernel/jobs.py); sending SIGCONT (or SIGKILL) discards pending stop signals and a
 stop signal a pending SIGCONT, as prepare_signal does.
 
 Host signals (Ctrl-C, SIGTERM, SIGHUP to pyunik: Kernel.interrupt) are sent as
@@ -36,8 +36,7 @@ from __future__ import annotations
 from ..abi import linux as L
 from ..abi.poll import POLLIN
 
-DEFAULT_IGNORE = {L.SIGCHLD, L.SIGURG, L.SIGWINCH, L.SIGCONT, L.SIGSTOP, L.SIGTSTP,
-                  L.SIGTTIN, L.SIGTTOU}
+DEFAULT_IGNORE = {L.SIGCHLD, L.SIGURG, L.SIGWINCH, L.SIGCONT}
 DEFAULT_CORE = {L.SIGQUIT, L.SIGILL, L.SIGTRAP, L.SIGABRT, L.SIGBUS, L.SIGFPE, L.SIGSEGV,
                 L.SIGXCPU, L.SIGXFSZ, L.SIGSYS}
 STOP_SIGNALS = {L.SIGSTOP, L.SIGTSTP, L.SIGTTIN, L.SIGTTOU}
@@ -136,6 +135,9 @@ def send(process, sig: int, info: bytes, thread=None) -> None:
         process.shared_pending.discard(stops)
         for th in process.threads:
             th.pending.discard(stops)
+        if process.stopped:
+            from . import jobs
+            jobs.cont(process, report=sig == L.SIGCONT)
     elif sig in STOP_SIGNALS:
         process.shared_pending.discard(bit(L.SIGCONT))
         for th in process.threads:

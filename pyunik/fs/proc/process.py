@@ -23,10 +23,20 @@ from ...mm.maps import MemoryCounts
 
 TICK_NS = 10**9 // USER_HZ
 
-# get_task_state(): a process pyunik knows is running until it exits; no stopped or
-# sleeping state is kept (a thread that waits is parked inside a system call, which
-# Linux would show as S, but nothing records it yet).
-RUNNING = "R (running)"
+# get_task_state(): the scheduler's state of a thread (kernel/sched.py), a zombie's
+# (kernel/exit.py); a thread parked in a system call sleeps interruptibly (S).
+TASK_STATE = {"running": "R (running)", "runnable": "R (running)",
+              "blocked": "S (sleeping)", "stopped": "T (stopped)", "dead": "X (dead)"}
+RUNNING = TASK_STATE["running"]
+
+
+def task_state(process, thread) -> str:
+    """The State line of a process (its main thread's) or thread."""
+    if process.exit_state is not None:
+        return "Z (zombie)"
+    if thread is None:
+        return RUNNING
+    return TASK_STATE.get(thread.state, RUNNING)
 
 
 def main_thread(process):
@@ -106,7 +116,7 @@ def status_text(kernel, process, thread=None) -> bytes:
     c = p.cred
     out = [b"Name:\t" + name,
            b"Umask:\t%04o" % p.fs.umask,
-           b"State:\t" + RUNNING.encode(),
+           b"State:\t" + task_state(p, t).encode(),
            b"Tgid:\t%d" % p.pid, b"Ngid:\t0", b"Pid:\t%d" % tid,
            b"PPid:\t%d" % p.ppid, b"TracerPid:\t0",
            b"Uid:\t%d\t%d\t%d\t%d" % (c.uid, c.euid, c.suid, c.fsuid),
@@ -188,9 +198,11 @@ def stat_text(kernel, process, thread=None) -> bytes:
                                                  # policy blkio guest_time cguest_time
         m.start_data, m.end_data, mm.start_brk,
         mm.arg_start, mm.arg_end, mm.env_start, mm.env_end,
-        0,                                       # exit_code: the task is alive
+        0,                                       # exit_code (a zombie's: below)
     ]
-    head = b"%d (%s) %s " % (fields[0], comm(p, t), RUNNING[0].encode())
+    if p.exit_state is not None:
+        fields[-1] = p.wait_status               # exit_code of a zombie
+    head = b"%d (%s) %s " % (fields[0], comm(p, t), task_state(p, t)[0].encode())
     return head + b" ".join(b"%d" % f for f in fields[1:]) + b"\n"
 
 
@@ -228,7 +240,9 @@ def _memory_strings(process, start: int, end: int, given: list) -> bytes:
 def cmdline_text(process) -> bytes:
     """/proc/<pid>/cmdline: argv, each NUL-terminated. As Linux's get_mm_cmdline: when
     the last byte of the area is no longer a NUL (setproctitle), the text up to the
-    first NUL."""
+    first NUL. A zombie has no memory: empty."""
+    if process.exit_state is not None:
+        return b""
     mm = process.mm
     data = _memory_strings(process, mm.arg_start, mm.arg_end, process.argv)
     if data and data[-1] != 0:
@@ -237,7 +251,10 @@ def cmdline_text(process) -> bytes:
 
 
 def environ_text(process) -> bytes:
-    """/proc/<pid>/environ: the environment, each string NUL-terminated."""
+    """/proc/<pid>/environ: the environment, each string NUL-terminated (a
+    zombie's: empty)."""
+    if process.exit_state is not None:
+        return b""
     mm = process.mm
     return _memory_strings(process, mm.env_start, mm.env_end, process.envp)
 

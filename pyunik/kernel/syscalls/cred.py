@@ -18,7 +18,7 @@ from ...abi.resource import PRIO_PGRP, PRIO_PROCESS, PRIO_USER
 from ...abi.sched import SCHED_OTHER
 from ...abi.time import TMS
 from ...errors import KernelError
-from .. import clocks
+from .. import clocks, jobs
 
 
 def _uid(value):
@@ -230,33 +230,57 @@ def sys_times(t, buf):
 
 # ---- process groups, sessions, children ----------------------------------------------------
 
-def sys_getpgid(t, pid):
-    """getpgid(2)."""
-    if pid not in (0, t.process.pid):
+def _process(t, pid):
+    """The process pid names (0: the caller), a zombie too; ESRCH if none."""
+    if pid == 0:
+        return t.process
+    p = t.process.kernel.processes.get(pid)
+    if p is None:
         raise KernelError(ESRCH)
-    return t.process.pgid
+    return p
+
+
+def sys_getpgid(t, pid):
+    """getpgid(2): the process group of pid (0: the caller)."""
+    return _process(t, pid).pgid
+
+
+def sys_getsid(t, pid):
+    """getsid(2): the session of pid (0: the caller)."""
+    return _process(t, pid).sid
 
 
 def sys_setpgid(t, pid, pgid):
-    """setpgid(2): the caller may make itself a group leader or join its own group."""
-    p = t.process
+    """setpgid(2), checked in Linux's order: the caller or a child of it (ESRCH) in
+    its session (EPERM) that has not exec'd (EACCES), not a session leader (EPERM),
+    into its own group or an existing group of the caller's session (EPERM)."""
+    me = t.process
     if pgid < 0:
         raise KernelError(EINVAL)
-    if pid not in (0, p.pid):
+    p = _process(t, pid)
+    if p.exit_state is not None:
         raise KernelError(ESRCH)
+    pgid = pgid or p.pid
+    if p is not me:
+        if p.parent is not me:
+            raise KernelError(ESRCH)
+        if p.sid != me.sid:
+            raise KernelError(EPERM)
+        if p.did_exec:
+            raise KernelError(EACCES)
     if p.sid == p.pid:
         raise KernelError(EPERM)        # a session leader cannot change its group
-    target = pgid or p.pid
-    if target != p.pid and target != p.pgid:
+    if pgid != p.pid and not jobs.group_exists(me.kernel, pgid, me.sid):
         raise KernelError(EPERM)
-    p.pgid = target
+    p.pgid = pgid
     return 0
 
 
 def sys_setsid(t):
-    """setsid(2): EPERM for a process group leader."""
+    """setsid(2): a new session and group led by the caller; EPERM if a process
+    group with the caller's pid exists (it leads one)."""
     p = t.process
-    if p.pgid == p.pid:
+    if jobs.group_exists(p.kernel, p.pid):
         raise KernelError(EPERM)
     p.sid = p.pgid = p.pid
     return p.sid

@@ -115,13 +115,6 @@ def sys_getpgrp(t):
     return t.process.pgid
 
 
-def sys_getsid(t, pid):
-    """getsid(2): only the calling process is known."""
-    if pid not in (0, t.process.pid):
-        raise KernelError(ESRCH)
-    return t.process.sid
-
-
 def sys_uname(t, buf):
     """uname(2): struct new_utsname, six 65-byte NUL-padded fields."""
     k = t.process.kernel

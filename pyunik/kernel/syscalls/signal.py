@@ -135,14 +135,21 @@ def _own(t, pid):
 
 
 def sys_kill(t, pid, sig):
-    """kill(2): to a process (pid > 0), the caller's group (0), a group (-pgid);
-    -1 is every process but init and the caller: none here, so ESRCH."""
+    """kill(2): to a process (pid > 0), the caller's group (0), a group (-pgid), or
+    (-1) every process but init (pid 1, pyunik's imaginary one) and the caller
+    (ESRCH when there is none)."""
     info = signals.kill_info(sig, L.SI_USER, t.process.pid, t.process.cred.uid)
     if pid > 0:
         return _send(t, _own(t, pid), sig, info)
     if pid == -1:
         _check_signal(sig)
-        raise KernelError(ESRCH)
+        others = [p for p in t.process.kernel.processes.values()
+                  if p is not t.process and p.threads]
+        if not others:
+            raise KernelError(ESRCH)
+        for p in others:
+            _send(t, p, sig, info)
+        return 0
     pgid = t.process.pgid if pid == 0 else -pid
     if pid == -(1 << 31):
         raise KernelError(ESRCH)
