@@ -211,3 +211,77 @@ def test_python_subprocess_runs_what_it_finds(tmp_path):
     native, emulated = _both(tmp_path, ["/usr/bin/python3", "-c", code], opts=["-q"])
     assert native.stdout == b"0 b'A=1\\n'\nmissing 2\n"
     assert_same(native, emulated)
+
+
+# ---- hostile arguments, against native -----------------------------------------------
+
+def _execve_fuzz_program(seed: int, cases: int) -> bytes:
+    """A tiny static ELF making `cases` execve/execveat calls with arguments drawn
+    from good and bad pointers, fds and flags, then writing every result (8 bytes
+    each) to stdout and exiting 0. No combination can name a program that runs."""
+    import random
+    import struct
+
+    from conftest import TINY_BASE, TINY_BSS, tiny_elf
+    rng = random.Random(seed)
+    strings = [b"/\0", b"/proc/self/maps\0", b"/no/such\0", b"\0", b"x" * 300 + b"\0",
+               b"relative\0", b"/proc/self/fd/0\0"]
+    code_size = cases * 64 + 64
+    data = TINY_BASE + 0x78 + code_size          # strings follow the code
+    blob, addrs = b"", []
+    for s in strings:
+        addrs.append(data + len(blob))
+        blob += s
+    arrays = []
+    for chosen in ([addrs[0]], [addrs[4], addrs[3]], [addrs[1], 8], [0x10], []):
+        while (data + len(blob)) % 8:
+            blob += b"\0"
+        arrays.append(data + len(blob))
+        blob += struct.pack("<%dQ" % (len(chosen) + 1), *chosen, 0)
+    bad = [0, 1, 0x1000, 0xdead0000, 1 << 47, (1 << 64) - 1, TINY_BASE + 0x78 + 3]
+    pointers = addrs + arrays + bad
+    results = TINY_BSS
+    code = b""
+    for i in range(cases):
+        at = rng.random() < 0.4
+        path, argv, envp = (rng.choice(addrs + bad) if rng.random() < 0.3 else
+                            rng.choice(addrs)), rng.choice(pointers), rng.choice(pointers)
+        code += b"\x48\xbf" + struct.pack("<Q", path) if not at else b""
+        if at:
+            dirfd = rng.choice([-100, 0, 1, 99, -1])
+            flags = rng.choice([0, 0x100, 0x1000, 0x1100, 1])
+            code += b"\x48\xc7\xc7" + struct.pack("<i", dirfd)          # mov rdi, dirfd
+            code += b"\x48\xbe" + struct.pack("<Q", path)               # mov rsi, path
+            code += b"\x48\xba" + struct.pack("<Q", argv)               # mov rdx, argv
+            code += b"\x49\xba" + struct.pack("<Q", envp)               # mov r10, envp
+            code += b"\x49\xc7\xc0" + struct.pack("<i", flags)          # mov r8, flags
+            code += b"\xb8" + struct.pack("<I", 322)                    # mov eax, execveat
+        else:
+            code += b"\x48\xbe" + struct.pack("<Q", argv)               # mov rsi, argv
+            code += b"\x48\xba" + struct.pack("<Q", envp)               # mov rdx, envp
+            code += b"\xb8" + struct.pack("<I", 59)                     # mov eax, execve
+        code += b"\x0f\x05"                                             # syscall
+        code += b"\x48\xa3" + struct.pack("<Q", results + 8 * i)        # mov [results], rax
+    code += (b"\xbf\x01\x00\x00\x00" + b"\x48\xbe" + struct.pack("<Q", results)
+             + b"\xba" + struct.pack("<I", 8 * cases) + b"\xb8\x01\x00\x00\x00\x0f\x05"
+             + b"\x31\xff\xb8\xe7\x00\x00\x00\x0f\x05")                  # write; exit_group(0)
+    assert len(code) <= code_size
+    return tiny_elf(code.ljust(code_size, b"\x90") + blob)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_hostile_execve_arguments_match_native(tmp_path, seed):
+    """Every result of 40 execve/execveat calls with bad and good pointers, fds and
+    flags is Linux's, errno for errno (the order of Linux's checks included)."""
+    prog = tmp_path / "fuzz"
+    prog.write_bytes(_execve_fuzz_program(seed, 40))
+    prog.chmod(0o755)
+    native, emulated = _both(tmp_path, [prog])
+    assert native.status == 0 and len(native.stdout) == 320
+    if native.stdout != emulated.stdout:
+        import struct
+        got = struct.unpack("<40q", emulated.stdout) if len(emulated.stdout) == 320 else ()
+        want = struct.unpack("<40q", native.stdout)
+        diffs = [(i, w, g) for i, (w, g) in enumerate(zip(want, got)) if w != g]
+        pytest.fail("case, native, pyunik: %s" % diffs[:10])
+    assert_same(native, emulated)

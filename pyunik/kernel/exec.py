@@ -277,6 +277,8 @@ def read_arguments(t, argv_ptr: int, envp_ptr: int,
 def execveat(t, dirfd: int, path: bytes, argv_ptr: int, envp_ptr: int, flags: int) -> None:
     """do_execveat_common: everything that may fail, then begin_new_exec. Returns
     only past the point of no return (the caller's result is then unused)."""
+    if not path and not flags & L.AT_EMPTY_PATH:
+        raise KernelError(ENOENT)           # getname_uflags, before anything else
     if flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH):
         raise KernelError(EINVAL)
     process = t.process
@@ -288,10 +290,9 @@ def execveat(t, dirfd: int, path: bytes, argv_ptr: int, envp_ptr: int, flags: in
     follow = not flags & L.AT_SYMLINK_NOFOLLOW
     script_ok = True
     comm_name = None
-    if dirfd == L.AT_FDCWD or path.startswith(b"/"):
-        filename = path
-        base = cwd
-    else:
+    where = base = cwd
+    filename = path
+    if dirfd != L.AT_FDCWD and not path.startswith(b"/"):
         file = process.fds.get(dirfd)
         filename = b"/dev/fd/%d" % dirfd + (b"/" + path if path else b"")
         # The interpreter of a script could not open /dev/fd/N once N has closed.
@@ -299,15 +300,13 @@ def execveat(t, dirfd: int, path: bytes, argv_ptr: int, envp_ptr: int, flags: in
         if path:
             base = file.path
             if base is None or not base.inode.is_dir:
-                raise KernelError(ENOENT if base is None else ENOTDIR)
-        elif flags & L.AT_EMPTY_PATH:
+                raise KernelError(ENOTDIR)
+        else:
             where = file.path
             if where is None or getattr(file, "inode", None) is not where.inode:
                 raise KernelError(EACCES)    # a pipe, socket or other fd with no file
             comm_name = b""
-        else:
-            raise KernelError(ENOENT)
-    if comm_name is not None:
+    if not path:                             # AT_EMPTY_PATH: the fd's file (or cwd)
         first = (where, check_exec(where, process.cred))
     else:
         first = open_exec(vfs, ctx, base, path, process.cred, follow, learn)
