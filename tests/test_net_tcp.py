@@ -625,3 +625,19 @@ def test_close_in_syn_sent_and_in_syn_received():
     link.run(lambda: b.state == S.CLOSE_WAIT, limit=SECOND)
     assert _states(link, a)[-2:] == ["SYN-RECEIVED -> ESTABLISHED",
                                      "ESTABLISHED -> FIN-WAIT-1"]
+
+
+def test_trace_lines_for_trace_tcp():
+    link = Link(config_a=_cfg(), config_b=_cfg())
+    lines = []
+    link.b.set_trace(lines.append)
+    client, server, listener = establish(link)
+    assert lines[:2] == ["tcp 10.0.0.2:80 > 10.0.0.1:40000 state CLOSED -> SYN-RECEIVED",
+                         "tcp 10.0.0.2:80 > 10.0.0.1:40000 state SYN-RECEIVED -> ESTABLISHED"]
+    link.b.set_trace(None)
+    assert listener.trace is None and server.trace is None
+    link.b.segment_arrives(TcpSegment(40000, 80, 0, 0, TH_ACK), A_ADDR, B_ADDR, link.now)
+    assert len(lines) == 2
+    link.b.set_trace(lines.append)                  # existing connections hear it too
+    link.b.segment_arrives(TcpSegment(40000, 80, 0, 0, TH_ACK), A_ADDR, B_ADDR, link.now)
+    assert lines[-1].startswith("tcp 10.0.0.2:80 > 10.0.0.1:40000 drop sequence 0 outside")

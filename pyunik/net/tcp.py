@@ -234,7 +234,8 @@ class TcpConnection(TcpInput, TcpOutput):
     # ---- naming and tracing -------------------------------------------------
 
     def __repr__(self) -> str:
-        return "TcpConnection(%s -> %s, %s)" % (_name(self.local), _name(self.remote),
+        return "TcpConnection(%s -> %s, %s)" % (endpoint_name(self.local),
+                                                endpoint_name(self.remote),
                                                 RFC_NAMES[self.state])
 
     def _trace(self, event: str, detail: str) -> None:
@@ -525,5 +526,6 @@ class TcpConnection(TcpInput, TcpOutput):
             **self.counters)
 
 
-def _name(ep) -> str:
+def endpoint_name(ep) -> str:
+    """(addr, port) as 10.0.2.15:80."""
     return "%s:%d" % (".".join(str(b) for b in ep[0]), ep[1])

@@ -18,7 +18,8 @@ number, err from icmp_err_convert; "fragmentation needed" is path MTU's, not thi
 and the run loop asks `next_deadline()` and calls `timer(now)`. `entries()` lists
 every listener and connection (TIME-WAIT included); `proc_net_tcp(now, owner)` is
 /proc/net/tcp's text in tcp4_seq_show's layout (owner(obj) -> (uid, inode) is the
-socket layer's; kernel pointers print as zeros, as under kptr_restrict).
+socket layer's; kernel pointers print as zeros, as under kptr_restrict);
+`set_trace(write)` gives `--trace tcp` its lines.
 
 Layer: net, between the IPv4 stack and net/tcp.py, net/tcp_listen.py.
 """
@@ -30,7 +31,7 @@ from typing import Callable
 from ..abi.proc import USER_HZ
 from ..abi.tcp import (PROC_NET_TCP_HEADER, PROC_NET_TCP_LINE, PROC_NET_TCP_OPENREQ,
                        PROC_NET_TCP_TIMEWAIT, PROC_NET_TCP_WIDTH)
-from .tcp import TcpConfig, TcpConnection
+from .tcp import TcpConfig, TcpConnection, endpoint_name
 from .tcp_listen import TcpListener
 from .tcp_rto import DeadlineHeap
 from .tcp_segment import TcpSegment, TcpState, reset_for_unknown
@@ -119,6 +120,24 @@ class TcpTable:
         if rst is not None:
             self.counters["resets_sent"] += 1
             self.emit(bytes(dst_addr), bytes(src_addr), rst)
+
+    def set_trace(self, write: Callable[[str], None] | None) -> None:
+        """--trace tcp: write(line) for every state change, retransmission, timeout,
+        probe, reset, challenge ACK and drop of this table's connections and
+        listeners, now and later; None stops it. A line reads
+        `tcp 10.0.2.15:40000 > 10.0.2.2:80 state SYN-SENT -> ESTABLISHED`."""
+        def trace(obj, event: str, detail: str) -> None:
+            if isinstance(obj, TcpListener):
+                who = "%s (listening)" % endpoint_name(obj.local)
+            else:
+                who = "%s > %s" % (endpoint_name(obj.local), endpoint_name(obj.remote))
+            write("tcp %s %s %s" % (who, event, detail))
+        self.trace = trace if write is not None else None
+        for obj in self._objects():
+            obj.trace = self.trace
+            if isinstance(obj, TcpListener):
+                for child in obj.syn_queue.values():
+                    child.trace = self.trace
 
     def icmp_error(self, local, remote, seq: int, err: int, now: int) -> None:
         conn = self.connections.get(self._key(local, remote))
