@@ -74,6 +74,20 @@ def test_tcp_loopback(libc):
     assert (emulated.status, emulated.stdout, emulated.stderr) == (0, native.stdout, b"")
 
 
+@pytest.mark.parametrize("prog", ["ifaddrs", "sockfork"])
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_program_matches_native(prog, libc):
+    """ifaddrs: getifaddrs, if_nameindex and raw NETLINK_ROUTE requests (lo only is
+    printed); sockfork: a socketpair, SCM_RIGHTS and a listener between a parent and
+    its child."""
+    name = "%s-%s" % (prog, libc)
+    native = run_native([BIN / name])
+    assert native.status == 0 and native.stdout.endswith(b"done\n")
+    emulated = run_pyunik([BIN / name])
+    assert_no_traceback(emulated)
+    assert (emulated.status, emulated.stdout, emulated.stderr) == (0, native.stdout, b"")
+
+
 def _dynamic(path):
     return path if os.path.exists(path) else None
 
