@@ -1,6 +1,7 @@
 /*
  * ipcguest.h - helpers shared by the System V IPC and shared memory guest
- * programs (sysvshm, sysvsem, sysvmsg, shmmap): errno names and result lines.
+ * programs (sysvshm, sysvsem, sysvmsg, shmmap, shmfork): errno names, result
+ * lines, /proc/self/maps lines.
  */
 #ifndef PYUNIK_IPCGUEST_H
 #define PYUNIK_IPCGUEST_H
@@ -39,6 +40,24 @@ static inline const char *ename(int e)
 static inline int run_key(int n)
 {
     return 0x50590000 | ((getpid() & 0xfff) << 4) | n;
+}
+
+/* The /proc/self/maps line of the mapping at addr: perms, offset, device, name
+   (the inode number differs from run to run). */
+static inline void maps_line(const char *label, void *addr)
+{
+    char want[32], line[512];
+    FILE *f = fopen("/proc/self/maps", "r");
+    snprintf(want, sizeof want, "%lx-", (unsigned long)addr);
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, want, strlen(want)) == 0) {
+            char perms[8], off[20], dev[16], name[256] = "";
+            sscanf(line, "%*s %7s %19s %15s %*u %255[^\n]", perms, off, dev, name);
+            printf("%s: %s %s %s %s\n", label, perms, off, dev, name);
+        }
+    }
+    if (f)
+        fclose(f);
 }
 
 #endif

@@ -40,22 +40,6 @@ static void *waiter(void *arg)
     return NULL;
 }
 
-static void maps_line(const char *label, void *addr)
-{
-    char want[32], line[512];
-    FILE *f = fopen("/proc/self/maps", "r");
-    snprintf(want, sizeof want, "%lx-", (unsigned long)addr);
-    while (f && fgets(line, sizeof line, f)) {
-        if (strncmp(line, want, strlen(want)) == 0) {
-            char perms[8], off[20], dev[16], name[256] = "";
-            sscanf(line, "%*s %7s %19s %15s %*u %255[^\n]", perms, off, dev, name);
-            printf("%s: %s %s %s %s\n", label, perms, off, dev, name);
-        }
-    }
-    if (f)
-        fclose(f);
-}
-
 static void two_mappings(const char *what, int fd)
 {
     char buf[16] = "";

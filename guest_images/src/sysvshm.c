@@ -67,23 +67,6 @@ static void stat_line(const char *label, int id)
            ds.shm_dtime ? "set" : "0");
 }
 
-static void maps_line(void *addr)
-{
-    char want[32], line[512];
-    FILE *f = fopen("/proc/self/maps", "r");
-    snprintf(want, sizeof want, "%lx-", (unsigned long)addr);
-    while (f && fgets(line, sizeof line, f)) {
-        if (strncmp(line, want, strlen(want)) == 0) {
-            char perms[8], off[20], dev[16], name[256] = "";
-            unsigned long ino;
-            sscanf(line, "%*s %7s %19s %15s %lu %255[^\n]", perms, off, dev, &ino, name);
-            printf("maps: %s %s %s %s\n", perms, off, dev, name);
-        }
-    }
-    if (f)
-        fclose(f);
-}
-
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -99,7 +82,7 @@ int main(void)
     strcpy(b + 8192, "third page");
     printf("read through a: %s\n", a + 8192);
     stat_line("stat attached", id);
-    maps_line(a);
+    maps_line("maps", a);
 
     pthread_t th;
     pthread_create(&th, NULL, writer, NULL);

@@ -49,8 +49,10 @@ class IpcPerm:
         if cred.euid not in (self.cuid, self.uid) and cred.euid != 0:
             raise KernelError(EPERM)
 
-    def set_from(self, uid: int, gid: int, mode: int) -> None:
-        """IPC_SET's ipc_update_perm: owner and the low 9 mode bits."""
+    def set_from(self, ds: tuple) -> None:
+        """IPC_SET's ipc_update_perm: owner and the low 9 mode bits, from a read
+        *id64_ds (its ipc64_perm's uid, gid and mode)."""
+        uid, gid, mode = ds[1], ds[2], ds[5]
         self.uid, self.gid = uid, gid
         self.mode = (self.mode & ~0o777) | (mode & 0o777)
 

@@ -152,15 +152,17 @@ class MessageQueues:
                                  msq.cbytes, len(msq.messages), msq.qbytes, msq.lspid,
                                  msq.lrpid, 0, 0)
 
-    def set(self, t, msqid: int, uid: int, gid: int, mode: int, qbytes: int) -> None:
-        """IPC_SET: owner, mode and msg_qbytes (past MSGMNB only for root)."""
+    def set(self, t, msqid: int, ds: tuple) -> None:
+        """IPC_SET from a read msqid64_ds: owner, mode and msg_qbytes (past MSGMNB
+        only for root)."""
+        qbytes = ds[15]
         msq = self.ids.find(msqid)
         cred = t.process.cred
         msq.perm.may_change(cred)
         if qbytes > I.MSGMNB and cred.euid != 0:
             raise KernelError(EPERM)
         msq.qbytes = qbytes
-        msq.perm.set_from(uid, gid, mode)
+        msq.perm.set_from(ds)
         msq.ctime = now(self.kernel)
         msq.senders.wake_all()
         msq.receivers.wake_all()

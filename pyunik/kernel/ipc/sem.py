@@ -264,12 +264,13 @@ class Semaphores:
         sma.ctime = now(self.kernel)
         self.update_queue(sma)
 
-    def set(self, t, semid: int, uid: int, gid: int, mode: int) -> None:
+    def set(self, t, semid: int, ds: tuple) -> None:
+        """IPC_SET from a read semid64_ds."""
         if semid < 0:
             raise KernelError(EINVAL)
         sma = self.ids.find(semid)
         sma.perm.may_change(t.process.cred)
-        sma.perm.set_from(uid, gid, mode)
+        sma.perm.set_from(ds)
         sma.ctime = now(self.kernel)
 
     def remove(self, t, semid: int) -> None:

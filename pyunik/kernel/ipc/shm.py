@@ -178,12 +178,12 @@ class SharedSegments:
         return I.SHMID64_DS.pack(*p.pack(), seg.segsz, seg.atime, seg.dtime, seg.ctime,
                                  seg.cpid, seg.lpid, self.nattch(seg), 0, 0)
 
-    def info(self) -> bytes:
-        return I.SHMINFO64.pack(I.SHMMAX, I.SHMMIN, I.SHMMNI, I.SHMSEG, I.SHMALL, 0, 0, 0, 0)
-
-    def shm_info(self) -> bytes:
-        """struct shm_info: ids in use, pages allocated, pages resident, nothing
-        swapped."""
+    def info(self, cmd: int) -> bytes:
+        """struct shminfo64 for IPC_INFO; SHM_INFO's struct shm_info: ids in use,
+        pages allocated, pages resident, nothing swapped."""
+        if cmd == I.IPC_INFO:
+            return I.SHMINFO64.pack(I.SHMMAX, I.SHMMIN, I.SHMMNI, I.SHMSEG, I.SHMALL,
+                                    0, 0, 0, 0)
         rss = sum(s.shm.resident() for s in self.ids.objects.values()) // PAGE
         return I.SHM_INFO_STRUCT.pack(len(self.ids), self.total_pages(), rss, 0, 0, 0)
 
@@ -198,10 +198,11 @@ class SharedSegments:
         else:
             self.ids.remove(seg)
 
-    def set(self, t, shmid: int, uid: int, gid: int, mode: int) -> None:
+    def set(self, t, shmid: int, ds: tuple) -> None:
+        """IPC_SET from a read shmid64_ds."""
         seg = self.ids.find(shmid)
         seg.perm.may_change(t.process.cred)
-        seg.perm.set_from(uid, gid, mode)
+        seg.perm.set_from(ds)
         seg.ctime = now(self.kernel)
 
     def lock(self, t, shmid: int, locking: bool) -> None:

@@ -18,11 +18,6 @@ from ..ipc import check_perms
 
 
 
-def _perm_fields(values) -> tuple[int, int, int]:
-    """uid, gid and mode from a read *id64_ds's ipc64_perm (what IPC_SET uses)."""
-    return values[1], values[2], values[5]
-
-
 def _stat(t, table, ipc_id, cmd, stat_cmds, buf, pack) -> int:
     """IPC_STAT (by id, 0), *_STAT (by index, returns the id) and *_STAT_ANY (by
     index, without the read permission check)."""
@@ -53,7 +48,23 @@ def sys_shmdt(t, shmaddr):
     return t.process.kernel.ipc.shm.shmdt(t, shmaddr)
 
 
-_SHM_STATS = (I.IPC_STAT, I.SHM_STAT, I.SHM_STAT_ANY)
+
+def _ctl(t, kind, ipc_id, cmd, buf, infos, stats, ds):
+    """What shmctl, semctl and msgctl share: the *_INFO commands (the highest index
+    in use), the *_STAT ones, IPC_SET (the *id64_ds read first: EFAULT before the
+    id is looked up) and IPC_RMID. None for another command."""
+    if cmd in infos:
+        t.mm.write(buf, kind.info(cmd))
+        return kind.ids.max_index()
+    if cmd in stats:
+        return _stat(t, kind.ids, ipc_id, cmd, stats, buf, kind.stat)
+    if cmd == I.IPC_SET:
+        kind.set(t, ipc_id, t.mm.read_struct(ds, buf))
+        return 0
+    if cmd == I.IPC_RMID:
+        kind.remove(t, ipc_id)
+        return 0
+    return None
 
 
 def sys_shmctl(t, shmid, cmd, buf):
@@ -63,21 +74,10 @@ def sys_shmctl(t, shmid, cmd, buf):
     shm.reap()
     if cmd < 0 or shmid < 0:
         raise KernelError(EINVAL)
-    if cmd == I.IPC_INFO:
-        t.mm.write(buf, shm.info())
-        return shm.ids.max_index()
-    if cmd == I.SHM_INFO:
-        t.mm.write(buf, shm.shm_info())
-        return shm.ids.max_index()
-    if cmd in _SHM_STATS:
-        return _stat(t, shm.ids, shmid, cmd, _SHM_STATS, buf, shm.stat)
-    if cmd == I.IPC_SET:
-        values = t.mm.read_struct(I.SHMID64_DS, buf)
-        shm.set(t, shmid, *_perm_fields(values))
-        return 0
-    if cmd == I.IPC_RMID:
-        shm.remove(t, shmid)
-        return 0
+    done = _ctl(t, shm, shmid, cmd, buf, (I.IPC_INFO, I.SHM_INFO),
+                (I.IPC_STAT, I.SHM_STAT, I.SHM_STAT_ANY), I.SHMID64_DS)
+    if done is not None:
+        return done
     if cmd in (I.SHM_LOCK, I.SHM_UNLOCK):
         shm.lock(t, shmid, cmd == I.SHM_LOCK)
         return 0
@@ -122,8 +122,6 @@ def sys_semtimedop(t, semid, sops, nsops, timeout):
     return _semop(t, semid, sops, nsops, timeout)
 
 
-_SEM_STATS = (I.IPC_STAT, I.SEM_STAT, I.SEM_STAT_ANY)
-
 
 def sys_semctl(t, semid, semnum, cmd, arg):
     """semctl(2): GETVAL, SETVAL, GETALL, SETALL, GETPID, GETNCNT, GETZCNT,
@@ -131,21 +129,13 @@ def sys_semctl(t, semid, semnum, cmd, arg):
     sem = t.process.kernel.ipc.sem
     if semid < 0:
         raise KernelError(EINVAL)
-    if cmd in (I.IPC_INFO, I.SEM_INFO):
-        t.mm.write(arg, sem.info(cmd))
-        return sem.ids.max_index()
-    if cmd in _SEM_STATS:
-        return _stat(t, sem.ids, semid, cmd, _SEM_STATS, arg, sem.stat)
+    done = _ctl(t, sem, semid, cmd, arg, (I.IPC_INFO, I.SEM_INFO),
+                (I.IPC_STAT, I.SEM_STAT, I.SEM_STAT_ANY), I.SEMID64_DS)
+    if done is not None:
+        return done
     if cmd == I.SETVAL:
         val = ((arg & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000     # union semun's int
         sem.setval(t, semid, semnum, val)
-        return 0
-    if cmd == I.IPC_SET:
-        values = t.mm.read_struct(I.SEMID64_DS, arg)
-        sem.set(t, semid, *_perm_fields(values))
-        return 0
-    if cmd == I.IPC_RMID:
-        sem.remove(t, semid)
         return 0
     if cmd not in (I.GETALL, I.SETALL, I.GETVAL, I.GETPID, I.GETNCNT, I.GETZCNT):
         raise KernelError(EINVAL)
@@ -201,8 +191,6 @@ def sys_msgrcv(t, msqid, msgp, msgsz, msgtyp, msgflg):
     return t.process.kernel.ipc.msg.msgrcv(t, msqid, msgsz, msgtyp, msgflg, deliver)
 
 
-_MSG_STATS = (I.IPC_STAT, I.MSG_STAT, I.MSG_STAT_ANY)
-
 
 def sys_msgctl(t, msqid, cmd, buf):
     """msgctl(2): IPC_STAT, IPC_SET (msg_qbytes too), IPC_RMID, IPC_INFO, MSG_INFO,
@@ -210,16 +198,8 @@ def sys_msgctl(t, msqid, cmd, buf):
     msg = t.process.kernel.ipc.msg
     if msqid < 0 or cmd < 0:
         raise KernelError(EINVAL)
-    if cmd in (I.IPC_INFO, I.MSG_INFO):
-        t.mm.write(buf, msg.info(cmd))
-        return msg.ids.max_index()
-    if cmd in _MSG_STATS:
-        return _stat(t, msg.ids, msqid, cmd, _MSG_STATS, buf, msg.stat)
-    if cmd == I.IPC_SET:
-        values = t.mm.read_struct(I.MSQID64_DS, buf)
-        msg.set(t, msqid, *_perm_fields(values), values[15])
-        return 0
-    if cmd == I.IPC_RMID:
-        msg.remove(t, msqid)
-        return 0
-    raise KernelError(EINVAL)
+    done = _ctl(t, msg, msqid, cmd, buf, (I.IPC_INFO, I.MSG_INFO),
+                (I.IPC_STAT, I.MSG_STAT, I.MSG_STAT_ANY), I.MSQID64_DS)
+    if done is None:
+        raise KernelError(EINVAL)
+    return done
