@@ -12,6 +12,12 @@ checks of an existing object, then the permission check); `ipcperms` is the mode
 check with the caller's effective ids (root passes, as with CAP_IPC_OWNER);
 `IpcPerm.may_change` is the owner check of IPC_SET and IPC_RMID (EPERM).
 
+Host memory is bounded by the guest memory limit (-m), as Linux is bounded by RAM:
+all segments together hold at most that many bytes (ENOSPC, SHMALL's error), all
+semaphores at most half of it in host bookkeeping (ENOMEM, newary's kvmalloc
+failing) and all queued messages at most half of it (a send waits, or EAGAIN, as
+for a full queue). `host_budget` says how much.
+
 Layer: kernel. The kinds live in kernel/ipc/shm.py, sem.py and msg.py; the system
 calls that decode guest arguments are kernel/syscalls/ipc.py. Calls nothing above.
 """
@@ -162,6 +168,11 @@ class IdTable:
         if len(self.objects) >= self.limit:
             raise KernelError(ENOSPC)
         return self.add(make())
+
+
+def host_budget(kernel) -> int:
+    """Bytes of host memory each kind's contents may take: the guest memory limit."""
+    return kernel.config.memory_limit
 
 
 class IpcNamespace:

@@ -21,7 +21,7 @@ from errno import E2BIG, EAGAIN, EIDRM, EINVAL, ENOMSG, EPERM
 from ...abi import ipc as I
 from ...errors import KernelError
 from ...wait import WaitQueue, WouldBlock
-from . import IdTable, IpcPerm, check_perms, now
+from . import IdTable, IpcPerm, check_perms, host_budget, now
 
 
 
@@ -46,6 +46,7 @@ class MessageQueues:
     def __init__(self, kernel):
         self.kernel = kernel
         self.ids = IdTable(I.MSGMNI)
+        self.queued = 0          # bytes of text in every queue (bounded: host_budget)
 
     def msgget(self, t, key: int, flags: int) -> int:
         cred = t.process.cred
@@ -68,9 +69,11 @@ class MessageQueues:
 
         def attempt(timed_out: bool = False) -> int:
             self._live(t, msq, I.S_IWUGO)
-            if len(text) + msq.cbytes <= msq.qbytes and len(msq.messages) + 1 <= msq.qbytes:
+            if len(text) + msq.cbytes <= msq.qbytes and len(msq.messages) + 1 <= msq.qbytes \
+                    and self.queued + len(text) <= host_budget(self.kernel) // 2:
                 msq.messages.append((mtype, text))
                 msq.cbytes += len(text)
+                self.queued += len(text)
                 msq.lspid = t.process.pid
                 msq.stime = now(self.kernel)
                 msq.receivers.wake_all()
@@ -126,6 +129,7 @@ class MessageQueues:
             if not flags & I.MSG_COPY:
                 del msq.messages[i]
                 msq.cbytes -= len(text)
+                self.queued -= len(text)
                 msq.rtime = now(self.kernel)
                 msq.lrpid = t.process.pid
                 msq.senders.wake_all()
@@ -172,6 +176,7 @@ class MessageQueues:
         msq = self.ids.find(msqid)
         msq.perm.may_change(t.process.cred)
         self.ids.remove(msq)
+        self.queued -= msq.cbytes
         msq.senders.wake_all()
         msq.receivers.wake_all()
 

@@ -23,13 +23,16 @@ kernel/ipc/__init__.py and pyunik/wait.py.
 
 from __future__ import annotations
 
-from errno import E2BIG, EAGAIN, EFBIG, EIDRM, EINVAL, ENOSPC, ERANGE
+from errno import E2BIG, EAGAIN, EFBIG, EIDRM, EINVAL, ENOMEM, ENOSPC, ERANGE
 
 from ...abi import ipc as I
 from ...errors import KernelError
 from ...wait import WaitQueue, WouldBlock
-from . import IdTable, IpcPerm, check_perms, now
+from . import IdTable, IpcPerm, check_perms, host_budget, now
 
+
+
+SEM_HOST_BYTES = 16      # a semaphore's value and pid: two list slots on the host
 
 
 class SemSet:
@@ -90,6 +93,8 @@ class Semaphores:
                 raise KernelError(EINVAL)
             if self.used_sems + nsems > I.SEMMNS:
                 raise KernelError(ENOSPC)
+            if (self.used_sems + nsems) * SEM_HOST_BYTES > host_budget(self.kernel) // 2:
+                raise KernelError(ENOMEM)
             self.used_sems += nsems
             return SemSet(IpcPerm(key, cred, flags), nsems, now(self.kernel))
 

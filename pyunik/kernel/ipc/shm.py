@@ -27,7 +27,7 @@ from ...errors import KernelError
 from ...mm.address_space import page_up
 from ...mm.host import HostMemoryError
 from ...mm.shared import SharedMemory
-from . import IdTable, IpcPerm, check_perms, now
+from . import IdTable, IpcPerm, check_perms, host_budget, now
 
 PAGE = L.PAGE_SIZE
 
@@ -85,7 +85,8 @@ class SharedSegments:
             if size < I.SHMMIN or size > I.SHMMAX:
                 raise KernelError(EINVAL)
             pages = page_up(size) // PAGE
-            if pages == 0 or self.total_pages() + pages > I.SHMALL:
+            if pages == 0 or self.total_pages() + pages > I.SHMALL \
+                    or (self.total_pages() + pages) * PAGE > host_budget(self.kernel):
                 raise KernelError(ENOSPC)
             perm = IpcPerm(key, cred, flags)
             try:
