@@ -43,7 +43,8 @@ def sys_brk(t, addr):
 
 
 def sys_mremap(t, old_address, old_size, new_size, flags, new_address):
-    """mremap(2): shrink, grow in place, MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP."""
+    """mremap(2): shrink, grow in place, MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP,
+    and old_size 0 (a second mapping of a shared mapping's pages)."""
     return t.mm.mremap(old_address, old_size, new_size, flags, new_address)
 
 

@@ -150,7 +150,9 @@ ROWS = [
         note=POLL + "; the time left is written back"),
     row(24, "sched_yield", proc.sys_sched_yield),
     row(25, "mremap", mm.sys_mremap, Ptr, Size, Size, Flags(table="mremap"), Ptr,
-        status=PARTIAL, note="old_size 0 (duplicating a shared mapping) is EINVAL"),
+        status=PARTIAL, note="moving part of a shared mapping of a host file copies its "
+                             "pages (no longer shared); a shared anonymous mapping grown "
+                             "past its object reads zeros where Linux gives SIGBUS"),
     row(26, "msync", mm.sys_msync, Ptr, Size, Flags(table="msync")),
     row(27, "mincore", mm.sys_mincore, Ptr, Size, Ptr),
     row(28, "madvise", mm.sys_madvise, Ptr, Size, Enum(table="madvise")),
