@@ -19,6 +19,7 @@ what to run.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
 import shutil
 import sys
@@ -28,6 +29,7 @@ from typing import Callable, Mapping, Sequence
 from .errors import KernelError
 from .kernel import namespace
 from .kernel.kernel import Config, Kernel, SyscallEvent
+from .kernel.netdev import NetworkError
 from .loader.elf import ExecFormatError
 from .loader.autoimage import AutoImage
 from .loader.image import ImageError
@@ -124,6 +126,18 @@ def _host_fd(stream, default: int, keep: list) -> int:
     return stream.fileno()
 
 
+def _dns_entries(dns: Mapping[str, str]) -> dict[str, bytes]:
+    """--dns NAME=IP entries as the DNS responder's table; ProgramError if bad."""
+    out = {}
+    for name, address in dns.items():
+        try:
+            out[name.lower().rstrip(".")] = ipaddress.IPv4Address(address).packed
+        except ValueError:
+            raise ProgramError("pyunik: --dns %s=%s: not an IPv4 address" % (name, address),
+                               2) from None
+    return out
+
+
 class Unikernel:
     """One guest program, configured before it runs."""
 
@@ -132,7 +146,9 @@ class Unikernel:
                  stdin=None, stdout=None, stderr=None, capture_output: bool = False,
                  crash_report: bool = True, root: str | None = None, image: str | None = None,
                  volumes: Sequence[str] = (), workdir: str = "/", observer=None,
-                 deterministic: bool | int | None = None):
+                 deterministic: bool | int | None = None,
+                 net: str | None = None, pcap=None, trace_virtio=None,
+                 dns: Mapping[str, str] | None = None):
         if not argv:
             raise ValueError("argv must name a program")
         self.argv = [str(a) for a in argv]
@@ -157,7 +173,9 @@ class Unikernel:
                              stdin=_host_fd(stdin, 0, self._opened),
                              stdout=_host_fd(stdout, 1, self._opened),
                              stderr=_host_fd(stderr, 2, self._opened),
-                             crash_report=crash_report, observer=observer)
+                             crash_report=crash_report, observer=observer,
+                             net=net, pcap=pcap, trace_virtio=trace_virtio,
+                             dns=_dns_entries(dns or {}))
         if deterministic is not None and deterministic is not False:
             # deterministic mode (kernel/clocks.py): True, or the random seed
             self.config.deterministic = True
@@ -193,7 +211,7 @@ class Unikernel:
             filename = self.path if "/" in self.path else program
             kernel.spawn(os.fsencode(program), argv, envp, self.workdir,
                          filename=os.fsencode(filename))
-        except (namespace.NamespaceError, ImageError) as e:
+        except (namespace.NamespaceError, ImageError, NetworkError) as e:
             raise ProgramError("pyunik: %s" % e, 2) from None
         except ExecFormatError as e:
             raise ProgramError("pyunik: %s: exec format error (%s)" % (self.argv[0], e),
@@ -238,6 +256,7 @@ class Unikernel:
             if not self.kernel.processes:
                 self.start()
             status = self.kernel.run()
+            self.kernel.close_network()
             if self.config.observer is not None:
                 self.config.observer.finish(self.kernel)
             if self.config.strace is not None:

@@ -48,6 +48,19 @@ def _run_parser(sub) -> None:
                    help="write a timeline of the run (system calls, waits, signals, faults, "
                         "scheduler switches, memory counters) in the Chrome trace-event "
                         "format, for Perfetto or chrome://tracing")
+    p.add_argument("--net", metavar="user[,hostfwd=tcp|udp:[HOST]:PORT-:PORT...][,outbound=on]"
+                   "[,mtu=N] | hub=NAME[,mac=M][,ip=A]",
+                   help="a virtio-net card as eth0 (10.0.2.15/24, gateway 10.0.2.2, DNS "
+                        "10.0.2.3): user is a user-mode NAT (10.0.2.2 is the host's "
+                        "127.0.0.1; nothing else unless outbound=on), hub joins other "
+                        "pyunik guests")
+    p.add_argument("--pcap", metavar="FILE",
+                   help="write every frame of eth0 to FILE (libpcap, Ethernet)")
+    p.add_argument("--dns", action="append", default=[], metavar="NAME=IP",
+                   help="a name the DNS at 10.0.2.3 answers (besides the guest's /etc/hosts)")
+    p.add_argument("--trace", action="append", default=[], choices=["virtio"],
+                   help="trace the virtio-net card (chains, ring indices, notifications) "
+                        "to stderr")
     p.add_argument("--gdb", metavar="[HOST:]PORT",
                    help="wait for gdb (target remote HOST:PORT) at the first instruction; "
                         "HOST is 127.0.0.1 unless given")
@@ -148,8 +161,10 @@ def _syscalls_parser(sub) -> None:
 
 # `run` options that take a value as the next word.
 _RUN_VALUE_OPTIONS = {"-e", "--env", "-m", "--memory", "-v", "--volume", "-w", "--workdir",
-                      "--root", "--image", "--cwd", "--trace-out", "--gdb"}
-_COMPARE_VALUE_OPTIONS = _RUN_VALUE_OPTIONS - {"--trace-out", "--gdb"} | {
+                      "--root", "--image", "--cwd", "--trace-out", "--gdb",
+                      "--net", "--pcap", "--dns", "--trace"}
+_COMPARE_VALUE_OPTIONS = _RUN_VALUE_OPTIONS - {"--trace-out", "--gdb", "--net", "--pcap",
+                                               "--dns", "--trace"} | {
     "--corpus", "-j", "--jobs", "--json", "--timeout"}
 
 
@@ -248,6 +263,23 @@ def cmd_run(args) -> int:
             print("pyunik: %s: %s" % (args.trace_out, e.strerror), file=sys.stderr)
             return 2
         observers.append(timeline)
+    dns = {}
+    for entry in args.dns:
+        name, sep, address = entry.partition("=")
+        if not sep or not name:
+            print("pyunik: --dns %s: want NAME=IP" % entry, file=sys.stderr)
+            return 2
+        dns[name] = address
+    if (args.pcap or args.trace) and not args.net:
+        print("pyunik: --pcap and --trace virtio need a card: add --net", file=sys.stderr)
+        return 2
+    pcap = None
+    if args.pcap is not None:
+        try:
+            pcap = open(args.pcap, "wb")
+        except OSError as e:
+            print("pyunik: %s: %s" % (args.pcap, e.strerror), file=sys.stderr)
+            return 2
     stub = None
     if args.gdb is not None:
         from .kernel.process import ProcessExit
@@ -274,7 +306,9 @@ def cmd_run(args) -> int:
         vm = Unikernel([args.program] + program_args, env=env, memory=memory,
                        quiet=args.quiet, strace=trace_out, root=args.root, image=args.image,
                        volumes=volumes, workdir=workdir or "/", observer=observer,
-                       deterministic=args.deterministic)
+                       deterministic=args.deterministic,
+                       net=args.net, pcap=pcap,
+                       trace_virtio=sys.stderr if "virtio" in args.trace else None, dns=dns)
         vm.start()
         if stub is not None:
             stub.attach(vm.kernel)
@@ -293,6 +327,8 @@ def cmd_run(args) -> int:
             timeline.out.close()
         if stub is not None:
             stub.close()
+        if pcap is not None:
+            pcap.close()
     if stats is not None and not write_stats(stats, args.stats):
         return 2
     if vm.kernel.exit_signal:

@@ -24,7 +24,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable, TextIO
+from typing import BinaryIO, Callable, TextIO
 
 from ..abi import linux as L
 from ..cpu.engine import GuestFault
@@ -48,6 +48,7 @@ from .process import FsContext, Process, ProcessExit, Thread
 from .futex import FutexTable
 from .clocks import SYSCALL_NS, HostClock, VirtualClock
 from .ipc import IpcNamespace
+from .netdev import start_network
 from .sched import Scheduler
 from .syscalls import net as net_calls
 from .syscalls.table import STUB, SyscallTable
@@ -74,6 +75,10 @@ class Config:
     random_seed: int | None = None    # seeded getrandom, AT_RANDOM, /dev/urandom
     deterministic: bool = False       # a virtual clock, budgeted switches (kernel/clocks.py)
     observer: object | None = None   # trace/observer.py: --stats, --trace-out
+    net: str | None = None           # --net: the card's backend (net/network.py's words)
+    pcap: BinaryIO | None = None     # --pcap: eth0's frames as a libpcap file
+    trace_virtio: TextIO | None = None    # --trace virtio: rings and notifications
+    dns: dict = field(default_factory=dict)   # --dns NAME=IP for the DNS at 10.0.2.3
 
 
 @dataclass
@@ -167,8 +172,16 @@ class Kernel:
     # ---- starting a program -------------------------------------------------------------------
 
     def boot(self, vfs) -> None:
-        """Give the kernel its file namespace (kernel/namespace.py builds it)."""
+        """Give the kernel its file namespace (kernel/namespace.py builds it), and
+        bring its network card up if --net asked for one."""
         self.vfs = vfs
+        if self.config.net and not self.net.has_network:
+            self.net.attach(start_network(self))
+
+    def close_network(self) -> None:
+        """The run is over: host sockets of the backend closed, the capture flushed."""
+        if self.net.has_network:
+            self.net.network.close()
 
     def memfd_mount(self) -> Mount:
         """The kernel-internal tmpfs memfd files live on (Linux's shm_mnt): in no

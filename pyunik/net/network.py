@@ -115,7 +115,8 @@ class Network:
                   pcap=None, realtime: Callable[[], int] | None = None,
                   names: dict[str, bytes] | None = None,
                   hubs: dict[str, Hub] | None = None,
-                  hub_directory: str | None = None) -> "Network":
+                  hub_directory: str | None = None,
+                  trace: Callable[[str], None] | None = None) -> "Network":
         """The network --net spec asks for (None or "none": loopback only). pcap is a
         binary file to capture eth0 into; realtime gives its timestamps (ns); hubs
         holds the switches of this process by name (hub=NAME makes one there); without
@@ -140,6 +141,7 @@ class Network:
             writer = PcapWriter(pcap)
             wire = PcapTap(backend, writer, realtime or (lambda: 0))
         device = VirtioNetDevice(memory, options["mac"], wire, mtu=options["mtu"])
+        device.trace = trace          # --trace virtio: the handshake too
         driver = VirtioNetDriver(device, memory, base, size)
         mac = driver.probe()
         if options["backend"] == "hub":

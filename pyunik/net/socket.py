@@ -438,6 +438,10 @@ class NetNamespace:
     def has_network(self) -> bool:
         return self._network is not None
 
+    def attach(self, network) -> None:
+        """The network --net made at boot (kernel/netdev.py), before any socket."""
+        self._network = network
+
     @property
     def network(self):
         """The stack sockets of AF_INET use (lo only unless --net gave a card)."""
