@@ -39,7 +39,8 @@ OWN_CHOICES = {
     "kernel/kernel.py": {"FIRST_PID"},                  # the first pid pyunik hands out
     "kernel/clocks.py": {"VIRTUAL_EPOCH_NS", "SYSCALL_NS",   # deterministic mode's
                          "INSTRUCTION_NS"},                  # virtual clock
-    "kernel/netdev.py": {"HOSTS_LIMIT"},                # /etc/hosts bytes the DNS reads
+    "kernel/netdev.py": {"HOSTS_LIMIT",                 # /etc/hosts bytes the DNS reads
+                         "LOOPBACK_MTU"},               # lo's MTU without a network
     "kernel/sched.py": {"SLICE"},                       # instructions of a time slice
     "kernel/syscalls/table.py": {"SIZE"},               # dispatch array length
     "loader/autoimage.py": {"MAX_SCRIPT_DEPTH", "MAX_TABLE"},   # bounds on what is read

@@ -83,3 +83,18 @@ def test_no_network_no_numpy():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=REPO,
                        env=host_env_for_pyunik(), timeout=TIMEOUT)
     assert p.stdout == b"False\n", p.stderr
+
+
+@needs_busybox
+def test_proc_net_dev_and_tcp():
+    with open("/proc/net/dev", "rb") as f:
+        host_dev = f.read().splitlines()
+    with open("/proc/net/tcp", "rb") as f:
+        host_tcp_header = f.readline()
+    p = _run("--", BUSYBOX, "cat", "/proc/net/dev", "/proc/net/tcp")
+    lines = p.stdout.splitlines(True)
+    assert [line.rstrip(b"\n") for line in lines[:2]] == host_dev[:2]
+    assert lines[2].startswith(b"    lo:       0       0")
+    assert lines[3] == host_tcp_header and len(lines) == 4
+    p = _run("--net", "user", "--", BUSYBOX, "cat", "/proc/net/dev")
+    assert p.stdout.splitlines()[3].startswith(b"  eth0:       0")

@@ -48,7 +48,7 @@ from .process import FsContext, Process, ProcessExit, Thread
 from .futex import FutexTable
 from .clocks import SYSCALL_NS, HostClock, VirtualClock
 from .ipc import IpcNamespace
-from .netdev import start_network
+from .netdev import proc_net_text, start_network
 from .sched import Scheduler
 from .syscalls import net as net_calls
 from .syscalls.table import STUB, SyscallTable
@@ -177,6 +177,10 @@ class Kernel:
         self.vfs = vfs
         if self.config.net and not self.net.has_network:
             self.net.attach(start_network(self))
+
+    def proc_net_text(self, name: bytes) -> bytes:
+        """/proc/net/NAME (dev, tcp), for fs/proc."""
+        return proc_net_text(self, name)
 
     def close_network(self) -> None:
         """The run is over: host sockets of the backend closed, the capture flushed."""

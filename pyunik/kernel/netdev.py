@@ -4,8 +4,11 @@ hands it to the network namespace (net/socket.NetNamespace), whose sockets, netl
 and SIOCGIF* ioctls then use it. The DNS responder of the user network answers from
 the guest's /etc/hosts and --dns entries.
 
+/proc/net/dev and /proc/net/tcp (fs/proc/system.py) are read through
+`Kernel.proc_net_text`, from here.
+
 Layer: kernel. Calls net/network.py (imported only when a network is asked for, so
-runs without one never load numpy), net/dns.py, and the VFS to
+runs without one never load numpy), net/interface.py, net/dns.py, and the VFS to
 read the guest's /etc/hosts.
 """
 
@@ -13,9 +16,13 @@ from __future__ import annotations
 
 import time
 
+from ..abi.tcp import PROC_NET_TCP_HEADER, PROC_NET_TCP_WIDTH
 from ..errors import KernelError
+from ..net.interface import Interface as StackInterface
+from ..net.interface import proc_net_dev
 
 HOSTS_LIMIT = 1 << 20                 # bytes of /etc/hosts read for the DNS responder
+LOOPBACK_MTU = 65536                  # lo's, as Linux sets it
 
 
 class NetworkError(Exception):
@@ -42,6 +49,19 @@ def start_network(kernel):
     except OSError as e:
         raise NetworkError("--net %s: %s" % (config.net, e.strerror or e)) from None
     return network
+
+
+def proc_net_text(kernel, name: bytes) -> bytes:
+    """/proc/net/dev and /proc/net/tcp from the network's real state (lo alone, with
+    nothing counted, and no TCP socket when no network was made)."""
+    network = kernel.net.network if kernel.net.has_network else None
+    if name == b"dev":
+        interfaces = network.stack.interfaces.values() if network is not None else \
+            [StackInterface("lo", 1, "127.0.0.1", 8, LOOPBACK_MTU)]
+        return proc_net_dev(interfaces).encode()
+    if network is not None and network.stack.tcp is not None:
+        return network.stack.tcp.proc_net_tcp(time.monotonic_ns()).encode()
+    return ("%-*s\n" % (PROC_NET_TCP_WIDTH, PROC_NET_TCP_HEADER)).encode()
 
 
 def _guest_hosts(kernel) -> str:

@@ -78,6 +78,7 @@ class ProcRoot(GeneratedDir):
         ro = 0o444
         self.table = {
             b"sys": lambda rp: SY.sys_dir(fs, rp),
+            b"net": lambda rp: SY.net_dir(fs, rp),
             b"stat": text_file(fs, ro, lambda: SY.proc_stat_text(k)),
             b"mounts": lambda rp: PseudoSymlink(fs, rp, b"self/mounts"),
             b"uptime": text_file(fs, ro, lambda: SY.uptime_text(k)),

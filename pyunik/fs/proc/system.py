@@ -224,3 +224,11 @@ def sys_dir(fs, relpath: bytes) -> StaticDir:
     vm = {b"mmap_min_addr": text_file(fs, ro, line(b"%d" % MMAP_MIN_ADDR))}
     return StaticDir(fs, relpath, {b"kernel": lambda rp: StaticDir(fs, rp, kernel),
                                    b"vm": lambda rp: StaticDir(fs, rp, vm)})
+
+
+def net_dir(fs, relpath: bytes) -> StaticDir:
+    """/proc/net: dev (interface counters) and tcp (sockets), the kernel's text
+    (kernel/netdev.py) from the network's real state."""
+    k, ro = fs.kernel, 0o444
+    return StaticDir(fs, relpath, {name: text_file(fs, ro, lambda n=name: k.proc_net_text(n))
+                                   for name in (b"dev", b"tcp")})
