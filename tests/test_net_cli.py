@@ -98,3 +98,77 @@ def test_proc_net_dev_and_tcp():
     assert lines[3] == host_tcp_header and len(lines) == 4
     p = _run("--net", "user", "--", BUSYBOX, "cat", "/proc/net/dev")
     assert p.stdout.splitlines()[3].startswith(b"  eth0:       0")
+
+
+@pytest.fixture
+def host_http_server(tmp_path):
+    """An HTTP server on the host's 127.0.0.1 (only there), serving tmp_path."""
+    import functools
+    import http.server
+    import threading
+    (tmp_path / "index.html").write_bytes(b"hello from the host\n")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@needs_busybox
+def test_guest_wget_reaches_the_hosts_loopback_as_10_0_2_2(host_http_server):
+    p = _run("-q", "--net", "user", "--", BUSYBOX, "wget", "-q", "-O-",
+             "http://10.0.2.2:%d/index.html" % host_http_server)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == b"hello from the host\n"
+
+
+@needs_busybox
+def test_other_hosts_are_refused_without_outbound():
+    p = _run("-q", "--net", "user", "--", BUSYBOX, "wget", "-O-", "http://192.0.2.1:80/")
+    assert p.returncode == 1
+    assert b"can't connect to remote host (192.0.2.1): Connection refused" in p.stderr
+
+
+@needs_busybox
+def test_hostfwd_tcp_reaches_a_guest_listener():
+    import socket
+    import time
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    guest = subprocess.Popen(PYUNIK + ["run", "-q", "--net",
+                                       "user,hostfwd=tcp:127.0.0.1:%d-:80" % port, "--",
+                                       BUSYBOX, "nc", "-l", "-p", "80"],
+                             env=host_env_for_pyunik(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    try:
+        end = time.monotonic() + 30
+        while True:
+            try:
+                client = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < end and guest.poll() is None
+                time.sleep(0.1)
+        client.sendall(b"hello guest over a forward\n")
+        client.shutdown(socket.SHUT_WR)
+        out, err = guest.communicate(timeout=TIMEOUT)
+        client.close()
+        assert out == b"hello guest over a forward\n", err
+    finally:
+        if guest.poll() is None:
+            guest.kill()
+            guest.wait()
+
+
+@needs_busybox
+def test_the_dns_at_10_0_2_3_answers_dns_entries():
+    p = _run("-q", "--net", "user", "--dns", "db.example=10.0.2.2", "--",
+             BUSYBOX, "nslookup", "db.example", "10.0.2.3")
+    assert p.returncode == 0, p.stderr
+    assert b"Name:\tdb.example\nAddress: 10.0.2.2" in p.stdout
+    p = _run("-q", "--net", "user", "--", BUSYBOX, "nslookup", "nowhere.example", "10.0.2.3")
+    assert p.returncode == 1 and b"NXDOMAIN" in p.stdout
