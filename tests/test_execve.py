@@ -74,6 +74,7 @@ def test_failed_exec_leaves_the_caller_running(scratch):
                  b"open for writing: -ETXTBSY", b"write running: -ETXTBSY",
                  b"tmpfile open for writing: -ETXTBSY",
                  b"bad argv: -EFAULT", b"string of 32 pages: -E2BIG",
+                 b"past it, this program: -E2BIG",
                  b"nofollow: -ELOOP"):
         assert line in emulated.stdout
 

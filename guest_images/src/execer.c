@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -248,6 +249,17 @@ static int errors(void)
     many[199] = NULL;
     check("total too big", raw_syscall3(SYS_execve, self, many, envp));
     check("too big and missing", raw_syscall3(SYS_execve, "/no/such", many, envp));
+    /* the limit is a quarter of RLIMIT_STACK: 1 MiB allows 256 KiB, not three strings
+       of 100 KiB (which 8 MiB allows) */
+    struct rlimit old, small = {1 << 20, 1 << 20};
+    getrlimit(RLIMIT_STACK, &old);
+    small.rlim_max = old.rlim_max;
+    setrlimit(RLIMIT_STACK, &small);
+    huge[100 * 1024] = 0;
+    char *three[] = {"x", huge, huge, huge, NULL};
+    check("past a small RLIMIT_STACK", raw_syscall3(SYS_execve, "/no/such", three, envp));
+    check("past it, this program", raw_syscall3(SYS_execve, self, three, envp));
+    setrlimit(RLIMIT_STACK, &old);
 
     /* execveat */
     check("bad flags", raw_syscall5(SYS_execveat, AT_FDCWD, self, argv, envp, 1));
