@@ -641,3 +641,34 @@ def test_trace_lines_for_trace_tcp():
     link.b.set_trace(lines.append)                  # existing connections hear it too
     link.b.segment_arrives(TcpSegment(40000, 80, 0, 0, TH_ACK), A_ADDR, B_ADDR, link.now)
     assert lines[-1].startswith("tcp 10.0.0.2:80 > 10.0.0.1:40000 drop sequence 0 outside")
+
+
+def test_tcp_info_reads_like_linux():
+    """struct tcp_info's first 104 bytes, laid out and filled as the host's Linux
+    fills them for a fresh loopback connection and a listener."""
+    import socket
+
+    from pyunik.abi.tcp import TCP_INFO_LAYOUT, TCPI_OPT_WSCALE
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        with socket.create_connection(srv.getsockname()) as c:
+            host = TCP_INFO_LAYOUT.unpack_from(c.getsockopt(socket.IPPROTO_TCP,
+                                                            socket.TCP_INFO, 512))
+            srv.accept()[0].close()
+        host_listen = TCP_INFO_LAYOUT.unpack_from(srv.getsockopt(socket.IPPROTO_TCP,
+                                                                 socket.TCP_INFO, 512))
+    link = Link(config_a=_cfg(mss=65495), config_b=_cfg(mss=65495))
+    client, server, listener = establish(link, backlog=1)
+    ours = TCP_INFO_LAYOUT.unpack(client.tcp_info(link.now))
+    ours_listen = TCP_INFO_LAYOUT.unpack(listener.tcp_info(link.now))
+    for info in (host, ours):
+        assert info[0] == 1 and info[1] == 0 and info[5] & TCPI_OPT_WSCALE
+        assert info[6] & 0xF and info[6] >> 4            # both scales
+        assert 200_000 <= info[8] <= 1_000_000            # rto, us
+        assert info[12] == 0 and info[21] == 65535       # nothing unacked; pmtu of lo
+        assert info[25:27] == (0x7FFFFFFF, 10) and info[28] == 3   # ssthresh, cwnd, reordering
+    assert ours[27] == 65495 and 65400 < host[27] <= 65495      # advmss (host: timestamps)
+    for info in (host_listen, ours_listen):
+        assert info[0] == 10 and info[12] == 0 and info[13] == 1   # queue length, backlog
+        assert info[26] == 10 and info[28] == 3

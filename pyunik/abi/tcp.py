@@ -103,3 +103,22 @@ PROC_NET_TCP_LINE = ("%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08X %08X %5u
 # get_openreq4 (a SYN-RECEIVED request) and get_timewait4_sock
 PROC_NET_TCP_OPENREQ = "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08X %08X %5u %8d %d %d %016X"
 PROC_NET_TCP_TIMEWAIT = "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08X %08X %5d %8d %d %d %016X"
+
+# struct tcp_info (include/uapi/linux/tcp.h) up to tcpi_total_retrans: the 104 bytes
+# every kernel since 2.6 fills (later ones append pacing, byte and segment counts).
+# state, ca_state, retransmits, probes, backoff, options, snd_wscale:4|rcv_wscale:4,
+# flags; rto, ato, snd_mss, rcv_mss; unacked, sacked, lost, retrans, fackets;
+# last_data_sent, last_ack_sent, last_data_recv, last_ack_recv (ms ago); pmtu,
+# rcv_ssthresh, rtt, rttvar (us), snd_ssthresh, snd_cwnd, advmss, reordering;
+# rcv_rtt, rcv_space; total_retrans.
+TCP_INFO_LAYOUT = struct.Struct("<8B24I")
+TCPI_OPT_TIMESTAMPS = 1
+TCPI_OPT_SACK = 2
+TCPI_OPT_WSCALE = 4
+TCP_CA_Open = 0               # enum tcp_ca_state (include/uapi/linux/tcp.h)
+TCP_CA_Disorder = 1
+TCP_CA_CWR = 2
+TCP_CA_Recovery = 3
+TCP_CA_Loss = 4
+TCP_INFINITE_SSTHRESH = 0x7FFFFFFF
+TCP_REORDERING = 3            # net.ipv4.tcp_reordering

@@ -53,7 +53,8 @@ The socket layer's interface (errors are KernelError with Linux's errno):
   readable_bytes(), unsent_bytes() FIONREAD/SIOCINQ and SIOCOUTQ.
   take_error() -> int          SO_ERROR: the pending error, cleared.
   icmp_error(seq, err, now)    the stack's ICMP destination-unreachable, as tcp_v4_err.
-  info() -> dict               /proc/net/tcp's and TCP_INFO's facts and counters.
+  info() -> dict               /proc/net/tcp's facts and the counters.
+  tcp_info(now) -> bytes       getsockopt(TCP_INFO): struct tcp_info's first 104 bytes.
 
 Choices (RFC 9293 leaves them open or Linux differs): RTO floor 200 ms (Linux, see
 net/tcp_rto.py); delayed ACKs of at most 40 ms, every second full segment ACKed at
@@ -224,6 +225,8 @@ class TcpConnection(TcpInput, TcpOutput):
         self.unacked_segments = 0          # full segments received since our last ACK
         self.ack_pending = False           # an ACK must go out before the call returns
         self.last_received = 0             # when the last segment came (keepalive)
+        self.last_data_received = self.last_data_sent = 0    # for TCP_INFO
+        self.rcv_mss = T.TCP_MSS_DEFAULT   # the largest segment seen (icsk_ack.rcv_mss)
         self.challenge_window = (0, 0)     # (second, challenge ACKs sent in it)
         self.timers = Timers()
         self.counters = dict.fromkeys((
@@ -504,6 +507,36 @@ class TcpConnection(TcpInput, TcpOutput):
     def next_deadline(self) -> int | None:
         nxt = self.timers.next()
         return None if nxt is None else nxt[0]
+
+    def tcp_info(self, now: int) -> bytes:
+        """tcp_get_info: struct tcp_info up to tcpi_total_retrans (abi/tcp.py's
+        TCP_INFO_LAYOUT); a getsockopt asking more gets these 104 bytes, as from a
+        kernel of that age. No SACK, timestamps or RTT of the receiver: those are 0."""
+        mss = max(1, self.snd_mss)
+        ca = (T.TCP_CA_Recovery if self.in_recovery else
+              T.TCP_CA_Loss if self.retransmits and self.state != TcpState.SYN_SENT
+              else T.TCP_CA_Open)
+        infinite = self.ssthresh >= 1 << 30
+        ms = 1_000_000
+
+        def ago(t: int) -> int:
+            return max(0, now - t) // ms if t else 0
+        return T.TCP_INFO_LAYOUT.pack(
+            int(self.state), ca, self.retransmits, self.probes_out, self.rto.backoff,
+            T.TCPI_OPT_WSCALE if self.wscale_ok else 0,
+            self.snd_wscale | self.rcv_wscale << 4, 0,
+            self.rto.rto // 1000,
+            self.config.delayed_ack_ns // 1000 if self.counters["bytes_in"] else 0,
+            self.snd_mss, self.rcv_mss,
+            -(-seq_sub(self.snd_max, self.snd_una) // mss) if self.opened else 0,
+            0, 0, 0, 0,
+            ago(self.last_data_sent), 0, ago(self.last_data_received), ago(self.last_received),
+            self.config.mss + 40, max(0, seq_sub(self.rcv_adv, self.rcv_nxt)),
+            (self.rto.srtt or 0) // 1000, self.rto.rttvar // 1000,
+            T.TCP_INFINITE_SSTHRESH if infinite else self.ssthresh // mss,
+            self.cwnd // mss if self.cwnd else self.config.initial_cwnd,
+            self.config.mss, T.TCP_REORDERING, 0, self.rcvbuf,
+            self.counters["retransmitted"] & 0xFFFFFFFF)
 
     def info(self) -> dict:
         """What /proc/net/tcp and TCP_INFO show. timer_active is /proc/net/tcp's

@@ -359,6 +359,9 @@ class TcpInput:
             return
         hole_filled = False
         if payload:
+            self.last_data_received = now
+            if len(payload) > self.rcv_mss:
+                self.rcv_mss = min(len(payload), self.config.mss)
             self._deliver(payload)
             if self.ooo.runs:
                 more = self.ooo.take(self.rcv_off)

@@ -38,6 +38,7 @@ import hashlib
 from typing import Callable
 
 from ..abi.poll import POLLIN, POLLRDNORM
+from ..abi.tcp import TCP_INFO_LAYOUT, TCP_REORDERING
 from ..errors import KernelError
 from ..wait import WaitQueue
 from .tcp import TcpConfig, TcpConnection, initial_sequence
@@ -258,6 +259,14 @@ class TcpListener:
     def timer(self, now: int) -> None:
         for child in self.deadlines.due(now):
             child.timer(now)
+
+    def tcp_info(self, now: int) -> bytes:
+        """TCP_INFO of a listener: tcpi_unacked is the accept queue's length,
+        tcpi_sacked the backlog (tcp_get_info's aliases)."""
+        return TCP_INFO_LAYOUT.pack(
+            int(TcpState.LISTEN), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            len(self.accept_queue), self.backlog, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, self.config.initial_cwnd, 0, TCP_REORDERING, 0, 0, 0)
 
     def info(self) -> dict:
         """/proc/net/tcp's LISTEN row: rx_queue is the accept queue's length (and

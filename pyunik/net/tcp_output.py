@@ -141,6 +141,8 @@ class TcpOutput:
         else:
             self.rtt.start(end, now)
             self.counters["bytes_out"] += n
+        if n:
+            self.last_data_sent = now
         if seq_gt(end, self.snd_max):
             self.snd_max = end
         self._transmit(seg, now)
