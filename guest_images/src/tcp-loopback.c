@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -168,6 +169,37 @@ int main(void)
     char b;
     show("read at end of stream", read(c, &b, 1));
     close(c);
+
+    /* sendfile from a file into a connection (what a web server does) */
+    {
+        char path[64];
+        snprintf(path, sizeof(path), "/tmp/pyunik-tcp-loopback-%d", getpid());
+        int f = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        write(f, out, 300000);
+        lseek(f, 0, SEEK_SET);
+        unlink(path);
+        int ls = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in la = loopback(0);
+        bind(ls, (struct sockaddr *)&la, sizeof(la));
+        len = sizeof(la);
+        getsockname(ls, (struct sockaddr *)&la, &len);
+        listen(ls, 1);
+        int cs = socket(AF_INET, SOCK_STREAM, 0);
+        connect(cs, (struct sockaddr *)&la, sizeof(la));
+        int as = accept(ls, NULL, NULL);
+        memset(in, 0, SIZE);
+        pthread_create(&rt, NULL, reader, &cs);
+        long total = 0, k;
+        while (total < 300000 && (k = sendfile(as, f, NULL, 300000 - total)) > 0)
+            total += k;
+        close(as);
+        pthread_join(rt, NULL);
+        printf("sendfile: %ld, received %ld, same %d\n", total, echoed,
+               memcmp(in, out, 300000) == 0);
+        close(cs);
+        close(ls);
+        close(f);
+    }
 
     /* errors */
     int s = socket(AF_INET, SOCK_STREAM, 0);

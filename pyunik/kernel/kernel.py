@@ -153,7 +153,8 @@ class Kernel:
         self._memfd_mount: Mount | None = None
         # The network namespace: sockfs, unix names, netlink ports, interfaces
         self.net = NetNamespace(lambda: net_calls.caller(self.current),
-                                lambda deadline, fire: self.sched.add_timer(deadline, fire))
+                                lambda deadline, fire: self.sched.add_timer(deadline, fire),
+                                lambda: self.clock.monotonic_ns())
         # Dispatch's list of compiled invokers, filled as the guest first makes each
         # call (compiling all ~380 rows up front would cost every start ~25 ms).
         self._invokers = [None] * SyscallTable.SIZE

@@ -24,7 +24,6 @@ stack and TCP objects.
 from __future__ import annotations
 
 import errno
-import time
 
 from ..abi import inet as I
 from ..abi import socket as S
@@ -50,10 +49,6 @@ def parse_sockaddr_in(addr: bytes, unspec_any: bool = False) -> tuple[bytes, int
     if family != S.AF_INET and not (unspec_any and family == S.AF_UNSPEC and ip == ANY):
         raise KernelError(errno.EAFNOSUPPORT)
     return ip, int.from_bytes(port, "big")
-
-
-def _now() -> int:
-    return time.monotonic_ns()
 
 
 class InetSocket(Socket):
@@ -216,9 +211,9 @@ class TcpSocket(InetSocket):
             del self.net.tcp_bound[self.local]
         self.local = local
         self.net.tcp_bound[local] = self
-        conn.set_nodelay(bool(self.nodelay), _now())
+        conn.set_nodelay(bool(self.nodelay), self.net.now())
         self.connecting = True
-        conn.connect(_now())
+        conn.connect(self.net.now())
         self.net.pump()
         if stop:
             # Linux's loopback answers in a softirq after connect has returned: a
@@ -253,7 +248,7 @@ class TcpSocket(InetSocket):
                     return sent.count
                 raise KernelError(errno.EFAULT)
             try:
-                n = conn.send(data, self.stack.now or _now())
+                n = conn.send(data, self.net.now())
             except KernelError:
                 if sent.count:
                     return sent.count
@@ -301,17 +296,17 @@ class TcpSocket(InetSocket):
             raise KernelError(errno.EINVAL)
         if self.listener is not None:
             if how != S.SHUT_WR:
-                self.listener.close(self.stack.now or _now())
+                self.listener.close(self.net.now())
             self.wake()
             return
         if self.conn is None:
             raise KernelError(errno.ENOTCONN)
         self.shut |= how + 1
-        self.conn.shutdown(how, self.stack.now or _now())
+        self.conn.shutdown(how, self.net.now())
         self.net.pump()
 
     def release(self) -> None:
-        now = _now()
+        now = self.net.now()
         if self.local is not None and self.net.tcp_bound.get(self.local) is self:
             del self.net.tcp_bound[self.local]
         if self.listener is not None:
@@ -375,7 +370,7 @@ class TcpSocket(InetSocket):
             if name == I.TCP_NODELAY:
                 self.nodelay = 1 if int.from_bytes(value[:4], "little") else 0
                 if self.conn is not None:
-                    self.conn.set_nodelay(bool(self.nodelay), self.stack.now or _now())
+                    self.conn.set_nodelay(bool(self.nodelay), self.net.now())
                     self.net.pump()
                 return
             if name in (I.TCP_KEEPIDLE, I.TCP_KEEPINTVL, I.TCP_KEEPCNT, I.TCP_QUICKACK,

@@ -119,6 +119,33 @@ class Transfer:
     rights_sent: bool = False
 
 
+class HostBytes:
+    """An IovIter's face (count, copy_in, copy_out, faulted) over host bytes: what
+    sendfile and splice give a socket instead of guest buffers."""
+
+    __slots__ = ("data", "pos", "count", "out", "faulted")
+
+    def __init__(self, data: bytes, room: int | None = None):
+        self.data = data
+        self.pos = 0
+        self.count = len(data) if room is None else room
+        self.out = bytearray()
+        self.faulted = False
+
+    def copy_in(self, size: int) -> bytes:
+        n = min(size, self.count)
+        piece = self.data[self.pos:self.pos + n]
+        self.pos += n
+        self.count -= n
+        return piece
+
+    def copy_out(self, data) -> int:
+        n = min(len(data), self.count)
+        self.out += data[:n]
+        self.count -= n
+        return n
+
+
 def family_of(addr: bytes) -> int:
     """sa_family of a sockaddr the guest gave (EINVAL if it is shorter than that)."""
     if len(addr) < S.SA_FAMILY.size:
@@ -197,6 +224,30 @@ class Socket(File):
                                                        sent),
                              bool(self.flags & L.O_NONBLOCK), self.sndtimeo_us)
 
+    def write(self, data: bytes) -> int:
+        """What sendfile and splice write with: what fits now is sent; a blocking
+        socket with no room at all waits (the call runs again), one with some never
+        does, so a transfer that moved bytes is never sent twice."""
+        try:
+            return self.sendmsg(HostBytes(data), 0, None, (), None, self.net.current_caller(),
+                                True, Transfer())
+        except KernelError as e:
+            if e.errno != errno.EAGAIN or self.flags & L.O_NONBLOCK:
+                raise
+        raise WouldBlock(self.wait_queues(POLLOUT)[0], what="room in a socket")
+
+    def read(self, size: int) -> bytes:
+        """What splice reads a socket with: what is there now, else a wait (EAGAIN
+        without blocking)."""
+        sink = HostBytes(b"", size)
+        try:
+            self.recvmsg(sink, 0, self.net.current_caller(), True, Transfer())
+        except KernelError as e:
+            if e.errno != errno.EAGAIN or self.flags & L.O_NONBLOCK:
+                raise
+            raise WouldBlock(self.wait_queues(POLLIN)[0], what="data on a socket") from None
+        return bytes(sink.out)
+
     def close(self) -> None:
         self.release()
         self.wait.wake_all()
@@ -210,8 +261,7 @@ class Socket(File):
         """Raise WouldBlock on this socket's queue (for an operation with stop false)."""
         raise WouldBlock((self.wait,), what=what)
 
-    @staticmethod
-    def blocking(op, nonblock: bool, timeout_us: int):
+    def blocking(self, op, nonblock: bool, timeout_us: int):
         """Run op(stop), which gives the system call's result, to its end: at once
         with stop for a non-blocking call; else
         waiting on what op names, until the deadline timeout_us sets (then op(True):
@@ -219,7 +269,7 @@ class Socket(File):
         op has done if it did anything (else EINTR or a restart, the dispatcher's)."""
         if nonblock:
             return op(True)
-        deadline = time.monotonic_ns() + timeout_us * 1000 if timeout_us else None
+        deadline = self.net.now() + timeout_us * 1000 if timeout_us else None
 
         def partial():
             try:
@@ -415,12 +465,14 @@ class NetNamespace:
     tables (net/unix.py), netlink's port ids (net/netlink.py), and the interfaces
     that netlink and the SIOCGIF* ioctls describe."""
 
-    def __init__(self, current_caller, add_timer=None, network=None):
+    def __init__(self, current_caller, add_timer=None, now=time.monotonic_ns, network=None):
         # current_caller(): the Caller of the running system call, for the socket
         # operations read(2) and write(2) reach without one; add_timer(deadline,
-        # fire): the scheduler's kernel timers (both the kernel's to give)
+        # fire): the scheduler's kernel timers; now(): the kernel clock's monotonic
+        # time, which deadlines and the stack go by (all three the kernel's to give)
         self.current_caller = current_caller
         self.add_timer = add_timer
+        self.now = now
         self._network = network       # net/network.Network, made on first use
         self._timer = None            # the kernel timer armed at its next deadline
         self.tcp_bound: dict[tuple, object] = {}   # (addr, port) -> bound TCP socket
@@ -456,7 +508,7 @@ class NetNamespace:
         network = self._network
         if network is None:
             return
-        network.poll(time.monotonic_ns() if now is None else now)
+        network.poll(self.now() if now is None else now)
         deadline = network.next_deadline()
         if deadline is None or self.add_timer is None:
             return

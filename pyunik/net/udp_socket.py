@@ -21,7 +21,7 @@ from ..abi.poll import POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
 from ..abi.udp import UDP_MAX_PAYLOAD
 from ..errors import KernelError
 from .datagram import DatagramQueue
-from .inet import ANY, InetSocket, _now, parse_sockaddr_in, sockaddr_in
+from .inet import ANY, InetSocket, parse_sockaddr_in, sockaddr_in
 from .socket import Transfer, family_of
 
 
@@ -84,7 +84,7 @@ class UdpSocket(InetSocket):
         data = src.copy_in(src.count)
         if src.faulted:
             raise KernelError(errno.EFAULT)
-        self.stack.udp_send(source, self.local[1], ip, port, data, _now(), self.ttl)
+        self.stack.udp_send(source, self.local[1], ip, port, data, self.net.now(), self.ttl)
         self.net.pump()
         return len(data)
 
