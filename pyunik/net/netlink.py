@@ -32,7 +32,7 @@ from ..abi import socket as S
 from ..abi.if_arp import ARPHRD_LOOPBACK
 from ..abi.poll import POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
 from ..errors import KernelError
-from .socket import Message, Socket, Transfer, family_of
+from .socket import Message, Socket, Transfer, copy_datagram, family_of
 
 def _align(n: int) -> int:
     return (n + N.NLMSG_ALIGNTO - 1) & ~(N.NLMSG_ALIGNTO - 1)
@@ -264,13 +264,7 @@ class NetlinkSocket(Socket):
                 raise KernelError(errno.EAGAIN)
             self.must_wait("a netlink reply")
         msg = self.recvq[0]
-        want = dst.count
-        n = dst.copy_out(msg.data[:want])
-        if n < min(want, len(msg.data)):
-            raise KernelError(errno.EFAULT)
-        if len(msg.data) > want:
-            got.flags |= S.MSG_TRUNC
-        got.count = len(msg.data) if flags & S.MSG_TRUNC else n
+        copy_datagram(dst, msg.data, flags, got)
         got.addr = msg.addr
         if not flags & S.MSG_PEEK:
             self.recvq.popleft()

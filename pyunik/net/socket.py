@@ -146,6 +146,19 @@ class HostBytes:
         return n
 
 
+def copy_datagram(dst, data: bytes, flags: int, got: Transfer) -> None:
+    """One datagram into dst (skb_copy_datagram_msg): EFAULT if the buffers take
+    less than they could; MSG_TRUNC in msg_flags when the datagram was longer, and
+    with the MSG_TRUNC flag its whole length is the result."""
+    want = dst.count
+    n = dst.copy_out(data[:want])
+    if n < min(want, len(data)):
+        raise KernelError(errno.EFAULT)
+    if len(data) > want:
+        got.flags |= S.MSG_TRUNC
+    got.count = len(data) if flags & S.MSG_TRUNC else n
+
+
 def family_of(addr: bytes) -> int:
     """sa_family of a sockaddr the guest gave (EINVAL if it is shorter than that)."""
     if len(addr) < S.SA_FAMILY.size:

@@ -22,7 +22,7 @@ from ..abi.udp import UDP_MAX_PAYLOAD
 from ..errors import KernelError
 from .datagram import DatagramQueue
 from .inet import ANY, InetSocket, parse_sockaddr_in, sockaddr_in
-from .socket import Transfer, family_of
+from .socket import Transfer, copy_datagram, family_of
 
 
 class UdpSocket(InetSocket):
@@ -102,13 +102,7 @@ class UdpSocket(InetSocket):
             if stop:
                 raise KernelError(errno.EAGAIN)
             self._wait((self.queue.readable,), "a UDP datagram")
-        want = dst.count
-        n = dst.copy_out(d.payload[:want])
-        if n < min(want, len(d.payload)):
-            raise KernelError(errno.EFAULT)
-        if len(d.payload) > want:
-            got.flags |= S.MSG_TRUNC
-        got.count = len(d.payload) if flags & S.MSG_TRUNC else n
+        copy_datagram(dst, d.payload, flags, got)
         got.addr = sockaddr_in(d.src, d.sport)
         if not flags & S.MSG_PEEK:
             self.queue.pop()

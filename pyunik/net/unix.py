@@ -42,7 +42,7 @@ from ..abi.poll import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM
 from ..errors import KernelError
 from ..fs.file import TRANSFER_CHUNK
 from ..wait import WouldBlock
-from .socket import Caller, Message, Socket, Transfer, family_of
+from .socket import Caller, Message, Socket, Transfer, copy_datagram, family_of
 
 CLOSE, LISTEN, ESTABLISHED = "close", "listen", "established"
 
@@ -445,13 +445,7 @@ class UnixSocket(Socket):
         if not self.recvq:
             return self._nothing_to_read(got, stop)
         msg = self.recvq[0]
-        want = dst.count
-        n = dst.copy_out(msg.data[:want])
-        if n < min(want, len(msg.data)):
-            raise KernelError(errno.EFAULT)
-        if len(msg.data) > want:
-            got.flags |= S.MSG_TRUNC
-        got.count = len(msg.data) if flags & S.MSG_TRUNC else n
+        copy_datagram(dst, msg.data, flags, got)
         got.addr = msg.sender.addr if msg.sender is not None else None
         if self.passcred:
             got.creds = msg.creds
