@@ -309,3 +309,23 @@ def test_gdb_child_runs_past_inherited_breakpoints(tmp_path):
     assert "Breakpoint 1, add (a=2, b=40)" in out, out
     assert out.count("Breakpoint 1, add") == 1 and "exited normally" in out, out
     assert status == 0 and stdout == b"child 41\nparent 42\n"
+
+
+def test_protocol_signal_stops_pass_and_drop():
+    """A signal stops the guest before delivery: C delivers it, c drops it, and
+    QPassSignals lets it through without a stop (sigloop: tgkill SIGUSR1 to itself
+    N times, a handler counting)."""
+    run = Pyunik([str(BIN / "sigloop-musl"), "3"])
+    c = Client(run.port)
+    assert b"QPassSignals+" in c.ask(b"qSupported")
+    c.send(b"c")
+    assert c.wait_stop() == b"T1ethread:3e8;"           # GDB's SIGUSR1 is 30
+    c.send(b"C1e")                                      # delivered: counted
+    assert c.wait_stop() == b"T1ethread:3e8;"
+    c.send(b"c")                                        # dropped: not counted
+    assert c.wait_stop() == b"T1ethread:3e8;"
+    assert c.ask(b"QPassSignals:e;1e;") == b"OK"
+    c.send(b"C1e")
+    assert c.wait_stop() == b"W01"                      # count 2 of 3
+    status, out, _ = run.finish()
+    assert status == 1 and out == b"done 2\n"

@@ -104,6 +104,9 @@ def deliver(t) -> None:
         if taken is None:
             break
         sig, info = taken
+        debugger = t.process.kernel.debugger
+        if debugger is not None and not debugger.signal(t, sig):
+            continue                    # gdb kept it from the guest
         actions = t.process.sighand.actions
         action = actions[sig]
         if sig == L.SIGKILL or action.handler == L.SIG_DFL:

@@ -24,8 +24,12 @@ over it with its byte restored, then puts the int3 back. Other faults stop with
 their signal; resuming with that signal (C) lets it go to the guest as it would
 without gdb, resuming without one runs the instruction again.
 
-Not done: stops for signals other than CPU faults (they reach the guest unseen by
-gdb); a signal given to C/S after a stop other than a fault is dropped;
+A signal about to be delivered stops the guest too (kernel/delivery.py asks
+`signal(t, sig)`), unless gdb named it in QPassSignals; resuming with it delivers
+it, resuming without it drops it, as gdbserver does.
+
+Not done: a signal given to C/S after a stop for a breakpoint, a step or Ctrl-C is
+dropped;
 children are not followed (one forked with breakpoints in its copy of memory has
 each one it hits put back and runs on);
 watchpoints (Z2-Z4 are refused, so gdb falls back to software watchpoints); a
@@ -123,6 +127,7 @@ class GdbStub:
         self.step_hook = None          # (engine, handle) of the watch of a step
         self.interrupted = False
         self.detached = False
+        self.pass_signals: set[int] = set()   # QPassSignals: GDB numbers not to stop for
 
     def attach(self, kernel) -> None:
         """Debug kernel's run: its run loop hands over to before_run and fault."""
@@ -260,6 +265,17 @@ class GdbStub:
         how = self._stop(t, b"T%02xthread:%x;" % (gdbregs.gdb_signal(sig), t.tid))
         self.armed = self._resume(t, how, later=True)
         return how.detach or how.signal != sig
+
+    def signal(self, t, sig: int) -> bool:
+        """A signal about to be delivered to t (kernel/delivery.py): gdb stops on it
+        unless QPassSignals named it; True to deliver it, False to drop it (gdb
+        resumed without it)."""
+        if self.detached or self.conn is None or t.process is not self.process or \
+                sig == L.SIGKILL or gdbregs.gdb_signal(sig) in self.pass_signals:
+            return True
+        how = self._stop(t, b"T%02xthread:%x;" % (gdbregs.gdb_signal(sig), t.tid))
+        self.armed = self._resume(t, how, later=True)
+        return how.detach or how.signal == sig
 
     def finish(self, kernel) -> None:
         """The run ended: the exit reply gdb waits for, and the connection closed."""
@@ -434,8 +450,11 @@ class GdbStub:
         if p.startswith(b"qSupported"):
             return (b"PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;"
                     b"qXfer:exec-file:read+;qXfer:auxv:read+;qXfer:libraries-svr4:read+;"
-                    b"swbreak+;vContSupported+" % PACKET_SIZE)
+                    b"swbreak+;vContSupported+;QPassSignals+" % PACKET_SIZE)
         if p == b"QStartNoAckMode":
+            return b"OK"
+        if p.startswith(b"QPassSignals:"):
+            self.pass_signals = {int(x, 16) for x in p[13:].split(b";") if x}
             return b"OK"
         if p == b"?":
             return self.last_stop
