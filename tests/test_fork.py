@@ -240,3 +240,55 @@ def test_a_stopped_first_process_is_a_reported_deadlock():
     out = run_pyunik([BUSYBOX, "sh", "-c", "kill -STOP $$; echo never"])
     assert out.status == 128 + 9
     assert b"stopped by SIGSTOP" in out.stderr and b"deadlock" in out.stderr, out.stderr
+
+
+TCPGRP = """
+import os, signal
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+print("foreground is ours", os.tcgetpgrp(0) == os.getpgrp())
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, 0)
+    os.tcsetpgrp(0, os.getpid())
+    os.write(w, b"%d" % (os.tcgetpgrp(0) == os.getpid()))
+    os._exit(0)
+os.waitpid(pid, 0)
+print("child took the foreground", os.read(r, 10).decode())
+os.tcsetpgrp(0, os.getpgrp())
+print("taken back", os.tcgetpgrp(0) == os.getpgrp())
+for bad in (-1, 0x3ffffff0):
+    try:
+        os.tcsetpgrp(0, bad)
+    except OSError as e:
+        print("tcsetpgrp", bad, e.strerror)
+"""
+
+
+@pytest.mark.skipif(shutil.which("python3") is None, reason="no python3")
+def test_tcsetpgrp_on_the_console():
+    """On a terminal that is the session's controlling terminal (pyunik's, natively
+    the program's): tcgetpgrp/tcsetpgrp move the foreground between groups."""
+    import fcntl
+    import os
+    import pty
+    import subprocess
+    import termios
+    from conftest import pyunik_command, host_env_for_pyunik
+
+    def run(argv, env):
+        master, slave = pty.openpty()
+
+        def ctty():
+            os.setsid()
+            fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        p = subprocess.run(argv, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           preexec_fn=ctty, env=env, timeout=60)
+        os.close(slave)
+        os.close(master)
+        return p
+    argv = ["/usr/bin/python3", "-c", TCPGRP]
+    native = run(argv, None)
+    emulated = run(pyunik_command(argv, extra_opts=["-q"]), host_env_for_pyunik())
+    assert native.stdout.startswith(b"foreground is ours True\n"), native
+    assert emulated.stdout == native.stdout, emulated.stderr

@@ -97,7 +97,7 @@ class DevFS(RamFS):
         that is pyunik's controlling terminal (what /dev/tty opens), which the guest
         has as its own."""
         fds = self._stdio()
-        ttys = [fd for fd in fds if _isatty(fd) and (not controlling or _controls(fd))]
+        ttys = [fd for fd in fds if _isatty(fd) and (not controlling or controls_terminal(fd))]
         if not ttys:
             return None
         reader = fds[0] if fds[0] in ttys else ttys[0]
@@ -112,7 +112,7 @@ def _isatty(fd: int) -> bool:
         return False
 
 
-def _controls(fd: int) -> bool:
+def controls_terminal(fd: int) -> bool:
     """Is the terminal on fd the controlling terminal of pyunik's session? (TIOCGSID
     answers ENOTTY for any other terminal.)"""
     try:

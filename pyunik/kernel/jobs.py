@@ -26,7 +26,12 @@ kernel/signals.py and kernel/exit.py's siginfo.
 
 from __future__ import annotations
 
+from errno import EINVAL, ENOTTY, EPERM, ESRCH
+
 from ..abi import linux as L
+from ..errors import KernelError
+from ..fs.devfs import controls_terminal
+from ..fs.file import HostStream
 from . import signals
 
 STOPPED = "stopped"       # a thread's scheduler state while its process is stopped
@@ -95,3 +100,44 @@ def live(kernel):
 def group_exists(kernel, pgid: int, sid: int | None = None) -> bool:
     """Is there a process in group pgid (in session sid, when given)?"""
     return any(p.pgid == pgid and (sid is None or p.sid == sid) for p in live(kernel))
+
+
+# ---- the console's foreground process group --------------------------------------------
+
+CONSOLE_IOCTLS = (L.TIOCGPGRP, L.TIOCSPGRP, L.TIOCGSID)
+CONSOLE_SID = 1           # the session the first process starts in (its parent's)
+
+
+def is_console(f) -> bool:
+    """Is f pyunik's controlling terminal, handed to the guest as its stdio?"""
+    return isinstance(f, HostStream) and controls_terminal(f.host_fd)
+
+
+def console_ioctl(t, request: int, arg: int) -> int:
+    """tcgetpgrp, tcsetpgrp and TIOCGSID on the console (drivers/tty/tty_jobctrl.c):
+    the console is the controlling terminal of session 1's processes; its
+    foreground group starts as the first process's. ENOTTY for a process of
+    another session; tcsetpgrp takes a live group of the caller's session (ESRCH,
+    EPERM). A background caller is not sent SIGTTOU (pyunik's simplification)."""
+    p = t.process
+    kernel = p.kernel
+    if p.sid != CONSOLE_SID:
+        raise KernelError(ENOTTY)
+    if kernel.console_pgrp is None:
+        kernel.console_pgrp = kernel.first.pgid
+    if request == L.TIOCGSID:
+        t.mm.write_i32(arg, CONSOLE_SID)
+        return 0
+    if request == L.TIOCGPGRP:
+        t.mm.write_i32(arg, kernel.console_pgrp)
+        return 0
+    pgrp = int.from_bytes(t.mm.read(arg, 4), "little", signed=True)
+    if pgrp < 0:
+        raise KernelError(EINVAL)
+    group = [q for q in live(kernel) if q.pgid == pgrp]
+    if not group:
+        raise KernelError(ESRCH)
+    if group[0].sid != p.sid:
+        raise KernelError(EPERM)
+    kernel.console_pgrp = pgrp
+    return 0

@@ -107,6 +107,7 @@ class Kernel:
         self.table = SyscallTable()
         self.processes: dict[int, Process] = {}   # live processes and zombies, by pid
         self.first: Process | None = None          # the one spawn() started
+        self.console_pgrp: int | None = None       # the console's foreground group (jobs.py)
         self.next_pid = FIRST_PID
         # The guest's clocks (kernel/clocks.py): the host's, or deterministic mode's
         # virtual clock. boot_ns is the kernel's start on its monotonic clock.

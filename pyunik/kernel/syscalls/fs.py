@@ -28,7 +28,7 @@ from ...fs.pipe import make_pipe, set_capacity
 from ...fs.vfs import Path, Step
 from ...mm.iov_iter import IovIter
 from ...wait import WouldBlock
-from .. import signals
+from .. import jobs, signals
 
 _SETFL_MASK = L.O_APPEND | L.O_NONBLOCK | L.O_ASYNC | L.O_DIRECT | L.O_NOATIME
 
@@ -148,7 +148,8 @@ def sys_lseek(t, fd, offset, whence):
 
 
 def sys_ioctl(t, fd, request, arg):
-    """ioctl(2): FIOCLEX/FIONCLEX/FIONBIO here, the rest by the file (ENOTTY if unknown)."""
+    """ioctl(2): FIOCLEX/FIONCLEX/FIONBIO here, the console's foreground group in
+    kernel/jobs.py, the rest by the file (ENOTTY if unknown)."""
     fds = t.process.fds
     f = fds.get(fd)
     if f.flags & L.O_PATH:
@@ -160,6 +161,8 @@ def sys_ioctl(t, fd, request, arg):
         on = int.from_bytes(t.mm.read(arg, 4), "little")
         f.flags = (f.flags | L.O_NONBLOCK) if on else (f.flags & ~L.O_NONBLOCK)
         return 0
+    if request in jobs.CONSOLE_IOCTLS and jobs.is_console(f):
+        return jobs.console_ioctl(t, request, arg)
     return f.ioctl(request, arg, t.mm)
 
 
