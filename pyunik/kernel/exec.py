@@ -157,7 +157,7 @@ def find_binary(vfs, ctx: WalkContext, cwd: Path, cred: Credentials, path: bytes
 
 
 def load_binary(vfs, ctx: WalkContext, cwd: Path, cred: Credentials, binary: Binary,
-                envp: list[bytes], memory_limit: int, random16: bytes, *, learn=None,
+                envp: list[bytes], memory_limit, random16: bytes, *, learn=None,
                 cpuid: dict | None = None) -> Image:
     """binary mapped into a new address space with its interpreter, and the initial
     stack (argv, envp, auxv, AT_RANDOM's random16) built there. cpuid: the CPU
@@ -318,7 +318,7 @@ def execveat(t, dirfd: int, path: bytes, argv_ptr: int, envp_ptr: int, flags: in
             # the name of the file finally loaded (bprm->file's dentry)
             binary.comm_name = binary.path.names[-1] if binary.path.names else b"/"
         image = load_binary(vfs, ctx, cwd, process.cred, binary, envp,
-                            kernel.config.memory_limit, kernel.random_bytes(16),
+                            kernel.memory, kernel.random_bytes(16),
                             learn=learn, cpuid=kernel.cpuid or None)
     except elf.ExecFormatError:
         raise KernelError(ENOEXEC) from None

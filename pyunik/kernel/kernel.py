@@ -36,6 +36,7 @@ from ..fs.pipe import PipeFS
 from ..fs.ramfs import RamFS
 from ..fs.vfs import Mount
 from ..loader import elf
+from ..mm.address_space import MemoryBudget
 from ..mm.maps import SHMEM_DEV
 from ..net.socket import NetNamespace
 from ..trace import crash, strace
@@ -107,6 +108,8 @@ class Kernel:
         self.table = SyscallTable()
         self.processes: dict[int, Process] = {}   # live processes and zombies, by pid
         self.first: Process | None = None          # the one spawn() started
+        # The -m limit, shared by every process's address space (mm/).
+        self.memory = MemoryBudget(self.config.memory_limit)
         self.console_pgrp: int | None = None       # the console's foreground group (jobs.py)
         self.next_pid = FIRST_PID
         # The guest's clocks (kernel/clocks.py): the host's, or deterministic mode's
@@ -219,7 +222,7 @@ class Kernel:
         binary = exec_.find_binary(self.vfs, ctx, cwd, process.cred, path, argv, filename,
                                    learn=self.exec_learner)
         image = exec_.load_binary(self.vfs, ctx, cwd, process.cred, binary, envp,
-                                  self.config.memory_limit, self.random_bytes(16),
+                                  self.memory, self.random_bytes(16),
                                   learn=self.exec_learner)
         self.next_pid += 1
         process.mm = image.mm

@@ -51,13 +51,26 @@ PIE_BASE = L.ELF_ET_DYN_BASE       # where Linux puts an ET_DYN main program
 HEAP_RESERVE = 1 << 32             # host address space set aside for brk
 
 
-class AddressSpace(Remap, UserMemory):
-    def __init__(self, engine, limit: int):
-        self.engine = engine
+class MemoryBudget:
+    """The guest memory limit (-m) and what every address space charged to it has
+    mapped: one per kernel, shared by all its processes' address spaces, so forking
+    never multiplies the limit (a MAP_SHARED mapping counts once per address space
+    that maps it)."""
+
+    __slots__ = ("limit", "used")
+
+    def __init__(self, limit: int):
         self.limit = limit
+        self.used = 0
+
+
+class AddressSpace(Remap, UserMemory):
+    def __init__(self, engine, limit: "int | MemoryBudget"):
+        self.engine = engine
+        self.budget = limit if isinstance(limit, MemoryBudget) else MemoryBudget(limit)
+        self._mapped = 0
         self.vmas: list[VMA] = []
         self._starts: list[int] = []
-        self.mapped = 0
         self.mmap_base = MMAP_BASE
         self.start_brk = 0
         self.brk = 0
@@ -137,8 +150,22 @@ class AddressSpace(Remap, UserMemory):
 
     # ---- creating and destroying mappings -------------------------------------------------
 
+    @property
+    def limit(self) -> int:
+        return self.budget.limit
+
+    @property
+    def mapped(self) -> int:
+        """Bytes this address space maps (its VMAs' sizes), charged to the budget."""
+        return self._mapped
+
+    @mapped.setter
+    def mapped(self, value: int) -> None:
+        self.budget.used += value - self._mapped
+        self._mapped = value
+
     def _charge(self, size: int) -> None:
-        if self.mapped + size > self.limit:
+        if self.budget.used + size > self.budget.limit:
             raise KernelError(ENOMEM)
 
     def _engine_map(self, v: VMA) -> None:
@@ -461,7 +488,7 @@ class AddressSpace(Remap, UserMemory):
         # Growing: the new pages (and a guard page) must be free, and fit the reserve.
         if new_top - self.start_brk > HEAP_RESERVE \
                 or not self.is_free(old_top, new_top + L.PAGE_SIZE) \
-                or self.mapped + (new_top - old_top) > self.limit:
+                or self.budget.used + (new_top - old_top) > self.budget.limit:
             return self.brk
         try:
             self._grow_heap(old_top, new_top)
@@ -558,7 +585,8 @@ class AddressSpace(Remap, UserMemory):
         child maps the very same host pages: host.share), the brk, the stack and
         argument bounds kept. The copy is eager, not copy-on-write:
         benchmarks/README.md gives its cost."""
-        child = AddressSpace(engine, self.limit)
+        self._charge(self.mapped)              # the copy counts against the limit too
+        child = AddressSpace(engine, self.budget)
         for name in ("mmap_base", "start_brk", "brk", "start_stack", "arg_start", "arg_end",
                      "env_start", "env_end", "_free_below"):
             setattr(child, name, getattr(self, name))

@@ -250,7 +250,7 @@ def sys_sysinfo(t, info):
     k = t.process.kernel
     mm = t.mm
     uptime = -(-(k.clock.monotonic_ns() - k.boot_ns) // 1000000000)   # Linux rounds up
-    t.mm.write_struct(L.SYSINFO, info, uptime, 0, 0, 0, mm.limit, mm.limit - mm.mapped,
+    t.mm.write_struct(L.SYSINFO, info, uptime, 0, 0, 0, mm.limit, mm.limit - mm.budget.used,
                       0, 0, 0, 0, len(k.processes), 0, 0, 1)
     return 0
 
