@@ -17,15 +17,21 @@ from pyunik.mm.address_space import AddressSpace
 BUSYBOX = shutil.which("busybox")
 
 
+def same_as_native(argv, quiet: bool = False):
+    """argv run natively and under pyunik (-q: no warnings), compared; the native run."""
+    native = run_native(argv)
+    emulated = run_pyunik(argv, extra_opts=["-q"] if quiet else [])
+    assert_no_traceback(emulated)
+    assert_same(native, emulated)
+    return native
+
+
 @pytest.mark.parametrize("libc", ["musl", "glibc"])
 def test_forks_program_matches_native(libc):
     """forks: every case prints the same facts (no pids) natively and under pyunik."""
     argv = [BIN / ("forks-" + libc)]
-    native = run_native(argv)
-    emulated = run_pyunik(argv)
-    assert_no_traceback(emulated)
+    native = same_as_native(argv)
     assert native.status == 0 and native.stdout.endswith(b"done\n")
-    assert_same(native, emulated)
 
 
 @pytest.mark.skipif(BUSYBOX is None, reason="no busybox")
@@ -37,11 +43,7 @@ def test_forks_program_matches_native(libc):
 ])
 def test_busybox_subshells(script):
     """Subshells, command substitution and background jobs need fork only."""
-    argv = [BUSYBOX, "sh", "-c", script]
-    native = run_native(argv)
-    emulated = run_pyunik(argv)
-    assert_no_traceback(emulated)
-    assert_same(native, emulated)
+    same_as_native([BUSYBOX, "sh", "-c", script])
 
 
 @pytest.mark.skipif(shutil.which("python3") is None, reason="no python3")
@@ -66,11 +68,8 @@ os.kill(pid, signal.SIGTERM)
 print("killed by", -os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
 """
     argv = ["/usr/bin/python3", "-c", code]
-    native = run_native(argv)
-    emulated = run_pyunik(argv, extra_opts=["-q"])
-    assert_no_traceback(emulated)
+    native = same_as_native(argv, quiet=True)
     assert native.stdout == b"child knows its parent: 1\nexit code 5\nkilled by 15\n"
-    assert_same(native, emulated)
 
 
 @pytest.mark.skipif(BUSYBOX is None, reason="no busybox")
@@ -105,11 +104,8 @@ def test_a_busy_child_does_not_starve_its_parent():
     script = ("(while :; do :; done) & i=0; while [ $i -lt 200 ]; do i=$((i+1)); done; "
               "kill $!; wait $!; echo $?")
     argv = [BUSYBOX, "sh", "-c", script]
-    native = run_native(argv)
-    emulated = run_pyunik(argv)
-    assert_no_traceback(emulated)
+    native = same_as_native(argv)
     assert native.stdout == b"143\n"
-    assert_same(native, emulated)
 
 
 @pytest.mark.skipif(BUSYBOX is None, reason="no busybox")
@@ -191,11 +187,7 @@ FIFTY = " | ".join(["cat"] * 50)
     "(echo out; echo err >&2) 2>&1 | cat | wc -l",
 ])
 def test_busybox_pipelines(script):
-    argv = [BUSYBOX, "sh", "-c", script]
-    native = run_native(argv)
-    emulated = run_pyunik(argv)
-    assert_no_traceback(emulated)
-    assert_same(native, emulated)
+    same_as_native([BUSYBOX, "sh", "-c", script])
 
 
 @pytest.mark.skipif(shutil.which("python3") is None, reason="no python3")
@@ -205,11 +197,8 @@ def test_python_subprocess():
             "r = subprocess.run(['%s', 'sh', '-c', 'echo hi; exit 3'], capture_output=True); "
             "print(r.stdout, r.returncode)" % BUSYBOX)
     argv = ["/usr/bin/python3", "-c", code]
-    native = run_native(argv)
-    emulated = run_pyunik(argv, extra_opts=["-q"])
-    assert_no_traceback(emulated)
+    native = same_as_native(argv, quiet=True)
     assert native.stdout == b"b'hi\\n' 3\n"
-    assert_same(native, emulated)
 
 
 def test_forkloop_counts_its_cycles():
@@ -226,11 +215,8 @@ def test_job_control_matches_native(libc):
     """jobs: process groups and sessions, stop and continue seen by wait and SIGCHLD,
     a parent's wait4 under an interval timer."""
     argv = [BIN / ("jobs-" + libc)]
-    native = run_native(argv)
-    emulated = run_pyunik(argv)
-    assert_no_traceback(emulated)
+    native = same_as_native(argv)
     assert native.status == 0 and native.stdout.endswith(b"done\n")
-    assert_same(native, emulated)
 
 
 @pytest.mark.skipif(BUSYBOX is None, reason="no busybox")

@@ -66,6 +66,22 @@ static pid_t child_exiting(int code)
     return p;
 }
 
+/* a child that waits for one byte on a new pipe, then exits with it (code < 0) or
+ * with code; fds[1] is the parent's end to write (fds[0] is closed here) */
+static pid_t waiting_child(int fds[2], int code)
+{
+    pipe(fds);
+    pid_t p = fork();
+    if (p == 0) {
+        char c = 0;
+        close(fds[1]);
+        read(fds[0], &c, 1);
+        _exit(code < 0 ? c : code);
+    }
+    close(fds[0]);
+    return p;
+}
+
 static void exit_codes(void)
 {
     int codes[] = {0, 3, 255, 256 + 7};
@@ -98,15 +114,7 @@ static void killed(void)
     }
     /* a child the parent kills */
     int fds[2];
-    pipe(fds);
-    pid_t p = fork();
-    if (p == 0) {
-        char c;
-        close(fds[1]);
-        read(fds[0], &c, 1);
-        _exit(0);
-    }
-    close(fds[0]);
+    pid_t p = waiting_child(fds, 0);
     printf("kill running child: %s\n", err(kill(p, SIGTERM) ? -errno : 0));
     int st;
     waitpid(p, &st, 0);
@@ -147,15 +155,7 @@ static void sigchld_info(void)
 static void nohang(void)
 {
     int fds[2];
-    pipe(fds);
-    pid_t p = fork();
-    if (p == 0) {
-        char c;
-        close(fds[1]);
-        read(fds[0], &c, 1);
-        _exit(c);
-    }
-    close(fds[0]);
+    pid_t p = waiting_child(fds, -1);
     int st = 0;
     printf("WNOHANG while running: %d\n", waitpid(p, &st, WNOHANG));
     siginfo_t si;
@@ -357,15 +357,7 @@ static void ignored(void)
 static void pidfds(void)
 {
     int fds[2];
-    pipe(fds);
-    pid_t p = fork();
-    if (p == 0) {
-        char c;
-        close(fds[1]);
-        read(fds[0], &c, 1);
-        _exit(13);
-    }
-    close(fds[0]);
+    pid_t p = waiting_child(fds, 13);
     long pfd = raw_syscall2(SYS_pidfd_open, p, 0);
     printf("pidfd_open: %s\n", pfd >= 0 ? "an fd" : err(pfd));
     printf("pidfd cloexec: %d\n", (fcntl(pfd, F_GETFD) & FD_CLOEXEC) != 0);

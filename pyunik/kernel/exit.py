@@ -57,7 +57,7 @@ _TICK_NS = NSEC_PER_SEC // USER_HZ       # a clock_t tick in siginfo
 
 def exit_process(process, e: ProcessExit) -> None:
     """process has exited as e says: it becomes a zombie (or is reaped at once)."""
-    _trace(process, e)
+    trace_exit(process, e)
     _become_zombie(process, e.wait_status)
     release_resources(process)
     process.vfork_done.wake_all()
@@ -108,7 +108,8 @@ def release_resources(process) -> None:
         mm.engine.close()
 
 
-def _trace(process, e: ProcessExit) -> None:
+def trace_exit(process, e: ProcessExit) -> None:
+    """strace's last line of a process: +++ exited with N +++ or +++ killed by SIG +++."""
     out = process.kernel.config.strace
     if out is None:
         return

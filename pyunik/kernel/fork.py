@@ -32,6 +32,7 @@ from ..cpu.engine import Engine
 from ..errors import KernelError
 from ..wait import WouldBlock
 from .process import Process, Thread
+from .threads import child_context
 
 # Flags a new process may be made with. Namespaces are not offered (ENOSYS);
 # CLONE_SYSVSEM (semaphore undo lists), CLONE_IO, CLONE_PTRACE, CLONE_UNTRACED and
@@ -91,7 +92,7 @@ def clone_process(t, flags: int, exit_signal: int, stack: int, parent_tid: int,
     if parent is not None:
         parent.children.append(child)
 
-    thread = Thread(pid, child, t.comm, ctx=_child_context(caller.engine, flags, stack, tls))
+    thread = Thread(pid, child, t.comm, ctx=child_context(caller.engine, flags, stack, tls))
     thread.sigmask = t.sigmask
     thread.timer_slack_ns = t.timer_slack_ns
     if flags & (L.CLONE_VM | L.CLONE_VFORK) != L.CLONE_VM:
@@ -111,20 +112,6 @@ def clone_process(t, flags: int, exit_signal: int, stack: int, parent_tid: int,
     if flags & L.CLONE_VFORK:
         raise _vfork_wait(child, mm, pid)
     return pid
-
-
-def _child_context(engine, flags: int, stack: int, tls: int):
-    """The caller's registers inside its syscall (rip on the syscall instruction), as
-    the child returns from it: rax 0, rcx and r11 as `syscall` leaves them."""
-    ctx = engine.save_context()
-    after = ctx.rip + 2
-    values = {"rax": 0, "rip": after, "rcx": after, "r11": ctx["rflags"]}
-    if stack:
-        values["rsp"] = stack
-    if flags & L.CLONE_SETTLS:
-        values["fs_base"] = tls
-    ctx.update(values)
-    return ctx
 
 
 def _put_tid(mm, addr: int, value: int) -> None:

@@ -478,15 +478,7 @@ class Kernel:
     def _exit(self, process: Process, e: ProcessExit) -> None:
         """The end of the run: the first process has exited and pyunik reaps it;
         the processes still alive are killed (kernel/exit.py's release_all)."""
-        out = self.config.strace
-        if out is not None:
-            prefix = "[pid %d] " % process.pid if len(self.processes) > 1 else ""
-            if e.signal:
-                out.write("%s+++ killed by %s%s +++\n" % (prefix, L.signal_name(e.signal),
-                                                         " (core dumped)" if e.core else ""))
-            else:
-                out.write("%s+++ exited with %d +++\n" % (prefix, e.status))
-            out.flush()
+        exit_.trace_exit(process, e)
         self.exit_signal = e.signal
         self.exit_status = 128 + e.signal if e.signal else e.status
         exit_.release_all(self)

@@ -56,15 +56,7 @@ def clone_thread(t, flags: int, stack: int, parent_tid: int, child_tid: int,
         raise KernelError(ENOSYS)          # a new process, or a thread unsharing state
     process = t.process
     kernel = process.kernel
-    engine = process.engine
-    ctx = engine.save_context()            # the caller's registers, inside its syscall
-    after = ctx.rip + 2                    # rip is the syscall instruction here
-    values = {"rax": 0, "rip": after, "rcx": after, "r11": ctx["rflags"]}
-    if stack:
-        values["rsp"] = stack
-    if flags & L.CLONE_SETTLS:
-        values["fs_base"] = tls
-    ctx.update(values)
+    ctx = child_context(process.engine, flags, stack, tls)
     tid = kernel.next_pid
     kernel.next_pid += 1
     child = Thread(tid, process, t.comm, ctx=ctx)
@@ -77,6 +69,21 @@ def clone_thread(t, flags: int, stack: int, parent_tid: int, child_tid: int,
         child.clear_child_tid = child_tid
     kernel.sched.add(child)
     return tid
+
+
+def child_context(engine, flags: int, stack: int, tls: int):
+    """The caller's registers inside its syscall (rip on the syscall instruction), as
+    a new thread or process returns from it: rax 0, rcx and r11 as `syscall` leaves
+    them, the stack argument's rsp and CLONE_SETTLS's thread pointer if given."""
+    ctx = engine.save_context()
+    after = ctx.rip + 2
+    values = {"rax": 0, "rip": after, "rcx": after, "r11": ctx["rflags"]}
+    if stack:
+        values["rsp"] = stack
+    if flags & L.CLONE_SETTLS:
+        values["fs_base"] = tls
+    ctx.update(values)
+    return ctx
 
 
 def read_clone_args(t, uargs: int, size: int) -> tuple:
