@@ -97,6 +97,10 @@ _raw = ctypes.CDLL(uclib._name)
 _reg_read_batch = _raw.uc_reg_read_batch
 _reg_write_batch = _raw.uc_reg_write_batch
 _memmove = ctypes.memmove
+# name -> (8-byte slot, mask) of every named field, for the accessors (the named
+# fields are the 8-byte slots at the start of the layout; x86-64 is little-endian)
+_FIELDS = MappingProxyType({name: (at // 8, _MASK.get(name, 0xFFFFFFFFFFFFFFFF))
+                            for name, at in OFFSETS.items()})
 _string_at = ctypes.string_at
 
 
@@ -137,22 +141,41 @@ class CpuContext:
         return CpuContext(self.raw)
 
     def __getitem__(self, name: str) -> int:
-        at = OFFSETS[name]
-        value = int.from_bytes(self.raw[at:at + 8], "little")
-        mask = _MASK.get(name)
-        return value & mask if mask is not None else value
+        slot, mask = _FIELDS[name]
+        return memoryview(self.raw).cast("Q")[slot] & mask
 
     def __setitem__(self, name: str, value: int) -> None:
         self._put(OFFSETS[name],
                   (value & _MASK.get(name, 0xFFFFFFFFFFFFFFFF)).to_bytes(8, "little"))
 
-    def update(self, values: dict[str, int]) -> None:
-        """Set several fields at once."""
+    def update(self, values: dict[str, int], x87: bytes | None = None,
+               vectors: bytes | None = None) -> None:
+        """Set several fields at once, and with them (x87) the eight physical x87
+        registers from a 128-byte block laid out as `x87_block()` gives it, and
+        (vectors) XMM0-15 from 256 bytes with the upper YMM halves zero: one copy
+        of the context however much changes (a signal frame changes most of it)."""
         raw = bytearray(self.raw)
+        slots, fields = memoryview(raw).cast("Q"), _FIELDS
         for name, value in values.items():
-            at = OFFSETS[name]
-            raw[at:at + 8] = (value & _MASK.get(name, 0xFFFFFFFFFFFFFFFF)).to_bytes(8, "little")
+            slot, mask = fields[name]
+            slots[slot] = value & mask
+        slots.release()
+        if x87 is not None:
+            raw[_FP_BASE:_FP_BASE + 128] = x87
+        if vectors is not None:
+            raw[_YMM_BASE:_YMM_BASE + 512] = _ymm_block(vectors)
         self.raw = bytes(raw)
+
+    def x87_block(self) -> bytes:
+        """The eight physical x87 registers, 16 bytes each: the 64-bit significand,
+        the 16-bit sign and exponent, 6 bytes of zero."""
+        return b"".join([self.raw[at:at + 10] + _FP_PAD
+                         for at in range(_FP_BASE, _FP_BASE + 128, 16)])
+
+    def xmm_block(self) -> bytes:
+        """XMM0-15, 16 bytes each (an fxsave image's layout)."""
+        raw = self.raw
+        return b"".join([raw[at:at + 16] for at in range(_YMM_BASE, _YMM_BASE + 512, 32)])
 
     def _put(self, at: int, data: bytes) -> None:
         self.raw = self.raw[:at] + data + self.raw[at + len(data):]
@@ -205,9 +228,7 @@ class CpuContext:
 
     def set_vector_registers(self, xmm: bytes) -> None:
         """XMM0-15 from 256 bytes, the upper halves of the YMM registers zero."""
-        xmm = bytes(xmm).ljust(256, b"\0")
-        block = b"".join([xmm[at:at + 16] + _ZERO16 for at in range(0, 256, 16)])
-        self.raw = self.raw[:_YMM_BASE] + block + self.raw[_YMM_BASE + 512:]
+        self.raw = self.raw[:_YMM_BASE] + _ymm_block(xmm) + self.raw[_YMM_BASE + 512:]
 
     def general(self) -> dict[str, int]:
         """The general registers, rip and rflags by name (reports, signal frames)."""
@@ -216,6 +237,12 @@ class CpuContext:
 
     def __repr__(self) -> str:
         return "CpuContext(rip=%#x rsp=%#x)" % (self.rip, self.rsp)
+
+
+def _ymm_block(xmm: bytes) -> bytes:
+    """The 512 bytes of YMM0-15 holding XMM0-15 from 256 bytes, upper halves zero."""
+    xmm = bytes(xmm).ljust(256, b"\0")
+    return b"".join([xmm[at:at + 16] + _ZERO16 for at in range(0, 256, 16)])
 
 
 class ContextSwitcher:

@@ -47,6 +47,8 @@ _reg_read_batch = _raw.uc_reg_read_batch
 _reg_write = _raw.uc_reg_write
 _reg_write_batch = _raw.uc_reg_write_batch
 _emu_stop = _raw.uc_emu_stop
+_emu_start = _raw.uc_emu_start
+_reg_read = _raw.uc_reg_read
 # Memory access with prebuilt ctypes arguments (c_uint64 addresses), no argtypes.
 _mem_read = _raw.uc_mem_read
 _mem_write = _raw.uc_mem_write
@@ -127,6 +129,9 @@ class Engine:
     def __init__(self) -> None:
         self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
         self._handle = ctypes.c_void_p(self.uc._uch.value)
+        self._value = _u64()                      # one register, read or written raw
+        self._value_ref = ctypes.byref(self._value)
+        self._no_end = _u64(0)                    # emu_start's until and timeout
         self._small = ctypes.create_string_buffer(_SMALL)   # reused by short reads
         self._small_addr = ctypes.addressof(self._small)
         self.on_syscall: Callable[[list], int | None] | None = None
@@ -262,11 +267,18 @@ class Engine:
         self._stop_requested = False
         self.preempted = False
         self._clear_cr2()
-        try:
-            self.uc.emu_start(pc, 0, 0, budget)
-        except UcError as e:
-            if self.pending_error is None and self.fault is None:
-                self.fault = self._fault_from_error(e.errno)
+        # The raw call (the binding's emu_start costs a few us more per run, which
+        # every thread switch and signal pays); what the binding would do around it
+        # is done here: an exception a binding hook (the interrupt hook) raised is
+        # re-raised after the run.
+        uc = self.uc
+        uc._hook_exception = None
+        err = _emu_start(self._handle, _u64(pc), self._no_end, self._no_end,
+                         ctypes.c_size_t(budget))
+        if err and self.pending_error is None and self.fault is None:
+            self.fault = self._fault_from_error(err)
+        if uc._hook_exception is not None and self.pending_error is None:
+            self.pending_error = uc._hook_exception
         self._slices.disarm()
         timed_out, self._slices.fired = self._slices.fired, False
         if (budget or timed_out) and self.fault is None and self.pending_error is None \
@@ -396,10 +408,15 @@ class Engine:
     # ---- registers ------------------------------------------------------------------------
 
     def reg(self, name: str) -> int:
-        return self.uc.reg_read(REGS[name])
+        """A 64-bit register (a name of REGS), read with one raw call."""
+        if _reg_read(self._handle, REGS[name], self._value_ref):
+            raise UcError(0)
+        return self._value.value
 
     def set_reg(self, name: str, value: int) -> None:
-        self.uc.reg_write(REGS[name], value & 0xFFFFFFFFFFFFFFFF)
+        self._value.value = value & 0xFFFFFFFFFFFFFFFF
+        if _reg_write(self._handle, REGS[name], self._value_ref):
+            raise UcError(0)
 
     def save_context(self, ctx: CpuContext | None = None) -> CpuContext:
         """Every register of the running thread (cpu/context.py), into ctx if given."""

@@ -153,12 +153,11 @@ def build_rt_sigframe(mm, ctx: CpuContext, sig: int, siginfo: bytes, blocked: in
     except KernelError:
         raise FrameError("frame not writable") from None
     handler = ctx.copy()
+    # The handler's registers, ss forced valid (force_valid_ss), and the FPU reset.
     handler.update({"rdi": sig, "rsi": info, "rdx": uc, "rax": 0, "rsp": frame,
-                    "rip": action.handler, "cs": arch.USER_CS,
-                    "rflags": ctx["rflags"] & ~ENTRY_CLEARED_FLAGS})
-    if handler["ss"] != arch.USER_DS:
-        handler["ss"] = arch.USER_DS                 # force_valid_ss
-    _reset_fpu(handler)
+                    "rip": action.handler, "cs": arch.USER_CS, "ss": arch.USER_DS,
+                    "rflags": ctx["rflags"] & ~ENTRY_CLEARED_FLAGS, **_FPU_INIT,
+                    "mxcsr": arch.MXCSR_DEFAULT}, x87=_X87_ZERO, vectors=_XMM_ZERO)
     if ss_flags & L.SS_AUTODISARM:
         altstack = (0, L.SS_DISABLE, 0)               # sas_ss_reset
     return SignalFrame(handler, frame, info, uc, fpstate, altstack)
@@ -171,8 +170,11 @@ def xsave_image(ctx: CpuContext) -> bytes:
     abridged = sum(1 << i for i in range(8) if (ftw >> 2 * i) & 3 != 3)
     head = SC.FPSTATE_HEAD.pack(ctx["fcw"], ctx["fsw"], abridged, ctx["fop"], ctx["fip"],
                                 ctx["fdp"], ctx["mxcsr"], arch.MXCSR_FEATURE_MASK)
-    st = b"".join(arch.FP_REG80.pack(*ctx.st(i)).ljust(16, b"\0") for i in range(8))
-    xmm = b"".join(ctx.xmm(i) for i in range(16))
+    physical = ctx.x87_block()                    # ST(i) is register (TOP + i) mod 8
+    top = ctx.top
+    st = b"".join([physical[16 * ((top + i) & 7):16 * ((top + i) & 7) + 16]
+                   for i in range(8)])
+    xmm = ctx.xmm_block()
     reserved = bytes(SC.FPSTATE_SW_RESERVED - SC.FPSTATE_XMM - len(xmm))
     sw = SC.FPX_SW_BYTES.pack(SC.FP_XSTATE_MAGIC1, MATH_FRAME_SIZE, USER_XFEATURES,
                               XSTATE_USER_SIZE)
@@ -181,15 +183,13 @@ def xsave_image(ctx: CpuContext) -> bytes:
             + SC.FP_XSTATE_MAGIC2.to_bytes(SC.FP_XSTATE_MAGIC2_SIZE, "little"))
 
 
-def _reset_fpu(ctx: CpuContext, keep_sse: bool = False) -> None:
-    """fpu__clear_user_states: the handler starts with the FPU as after fninit and
-    MXCSR at its default, every vector register zero (keep_sse: x87 only)."""
-    ctx.update({"fcw": arch.FPU_CW_DEFAULT, "fsw": 0, "ftw": arch.FPU_TAGS_EMPTY, "fop": 0,
-                "fip": 0, "fdp": 0})
-    ctx.set_x87_registers([(0, 0)] * 8)
-    if not keep_sse:
-        ctx["mxcsr"] = arch.MXCSR_DEFAULT
-        ctx.set_vector_registers(bytes(256))
+# fpu__clear_user_states: a handler starts with the FPU as after fninit, MXCSR at its
+# default and every vector register zero.
+_FPU_INIT = {"fcw": arch.FPU_CW_DEFAULT, "fsw": 0, "ftw": arch.FPU_TAGS_EMPTY, "fop": 0,
+             "fip": 0, "fdp": 0}
+_X87_ZERO = bytes(128)
+_XMM_ZERO = bytes(256)
+_FP_PAD = bytes(16 - arch.FP_REG80.size)
 
 
 # ---- rt_sigreturn ------------------------------------------------------------------------
@@ -223,20 +223,20 @@ def read_rt_sigframe(mm, ctx: CpuContext) -> Sigreturn:
     out = ctx.copy()
     regs["rflags"] = (ctx["rflags"] & ~SC.FIX_EFLAGS) | (regs["rflags"] & SC.FIX_EFLAGS)
     regs.update(cs=cs, ss=ss)
-    out.update(regs)
-    _restore_fpu(mm, out, fpstate)
+    fpu, x87, vectors = _restore_fpu(mm, fpstate)
+    out.update(regs | fpu, x87=x87, vectors=vectors)
     blocked &= ~(1 << (L.SIGKILL - 1) | 1 << (L.SIGSTOP - 1))
     return Sigreturn(out, blocked, (ss_sp, ss_flags, ss_size))
 
 
-def _restore_fpu(mm, ctx: CpuContext, fpstate: int) -> None:
-    """fpu__restore_sig: from an xsave frame when its magic numbers and sizes check
+def _restore_fpu(mm, fpstate: int) -> tuple[dict, bytes, bytes]:
+    """fpu__restore_sig, as (control registers, x87 block, XMM registers) for
+    CpuContext.update: from an xsave frame when its magic numbers and sizes check
     out, else from the fxsave image alone (fx_only); a component the frame's
     xfeatures leave out starts from its init state. Reserved MXCSR bits, or an
     xsave header the CPU's xrstor would refuse, make a bad frame."""
     if fpstate == 0:
-        _reset_fpu(ctx)
-        return
+        return dict(_FPU_INIT, mxcsr=arch.MXCSR_DEFAULT), _X87_ZERO, _XMM_ZERO
     try:
         fx = mm.read(fpstate, SC.FXSAVE_SIZE)
         magic1, extended, sw_features, xstate_size = SC.FPX_SW_BYTES.unpack_from(
@@ -259,19 +259,20 @@ def _restore_fpu(mm, ctx: CpuContext, fpstate: int) -> None:
     if features & SC.XFEATURE_MASK_FP:
         top = (fsw >> 11) & 7
         ftw = 0
-        physical = [(0, 0)] * 8
+        physical = [b""] * 8
         for st in range(8):
-            significand, exponent = arch.FP_REG80.unpack_from(fx, SC.FPSTATE_ST + 16 * st)
+            at = SC.FPSTATE_ST + 16 * st
+            significand, exponent = arch.FP_REG80.unpack_from(fx, at)
             phys = (top + st) & 7
-            physical[phys] = (significand, exponent)
+            physical[phys] = fx[at:at + 10] + _FP_PAD    # the reserved bytes dropped
             ftw |= (_full_tag(significand, exponent) if abridged >> phys & 1 else 3) << 2 * phys
-        ctx.set_x87_registers(physical)
-        ctx.update({"fcw": fcw, "fsw": fsw, "ftw": ftw, "fop": fop, "fip": fip, "fdp": fdp})
+        fpu = {"fcw": fcw, "fsw": fsw, "ftw": ftw, "fop": fop, "fip": fip, "fdp": fdp}
+        x87 = b"".join(physical)
     else:
-        _reset_fpu(ctx, keep_sse=True)
-    ctx["mxcsr"] = mxcsr
-    ctx.set_vector_registers(fx[SC.FPSTATE_XMM:SC.FPSTATE_XMM + 256]
-                             if features & SC.XFEATURE_MASK_SSE else bytes(256))
+        fpu, x87 = dict(_FPU_INIT), _X87_ZERO
+    fpu["mxcsr"] = mxcsr
+    return fpu, x87, (fx[SC.FPSTATE_XMM:SC.FPSTATE_XMM + 256]
+                      if features & SC.XFEATURE_MASK_SSE else _XMM_ZERO)
 
 
 def _full_tag(significand: int, exponent: int) -> int:
