@@ -24,6 +24,9 @@ Rows (benchmarks/README.md explains each one and how to read it):
        (benchmarks/observe_cost.py)
   16   processes (benchmarks/processes.py): fork + exit + wait, a 100 MiB fork, RSS
        over many forks
+  17   futex round trip between two threads (tswitch-musl pingpong, threads_speed.py)
+  18   thread create + join (tswitch-musl create), each against its trivial syscalls
+  19   deterministic mode's cost: four compute threads and the futex round trip
 
 Per-operation costs are differences, (t(N2) - t(N1)) / (N2 - N1), so process start-up,
 loading and the program's few other syscalls cancel. Each t(N) is the median of several
@@ -65,7 +68,7 @@ PYTHON3 = "/usr/bin/python3"          # Debian's, a dynamic program with a large
 sys.path.insert(0, ROOT)          # import pyunik from this checkout
 import guest_speed  # noqa: E402  (benchmarks/guest_speed.py: rows 5 and 9-11)
 import mm_churn  # noqa: E402  (benchmarks/mm_churn.py: row 8)
-import threads_speed  # noqa: E402  (benchmarks/threads_speed.py: row 13)
+import threads_speed  # noqa: E402  (benchmarks/threads_speed.py: rows 13, 17-19)
 import idle  # noqa: E402  (benchmarks/idle.py: row 14)
 import observe_cost  # noqa: E402  (benchmarks/observe_cost.py: row 15)
 import processes  # noqa: E402  (benchmarks/processes.py: row 16)
@@ -786,8 +789,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes (about 30 s)")
     ap.add_argument("--json", metavar="FILE", help="also write every number to FILE")
     ap.add_argument("--only", metavar="ROWS",
-                    default="1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16",
-                    help="comma-separated rows to run (default all: 1..16)")
+                    default="1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19",
+                    help="comma-separated rows to run (default all: 1..19)")
     args = ap.parse_args(argv)
     only = {int(x) for x in args.only.split(",") if x.strip()}
 
@@ -832,6 +835,10 @@ def main(argv: list[str] | None = None) -> int:
             observe_cost.observer_cost(bench, median, Engine, PYTHON3)
         if 16 in only:
             processes.fork_costs(bench, check, median, per_op, peak_rss_kb, BIN)
+        if 17 in only or 18 in only:
+            threads_speed.switch_costs(bench, check, median, per_op, BIN)
+        if 19 in only:
+            threads_speed.deterministic_cost(bench, check, median, per_op, BIN)
     except BenchError as e:
         print("benchmark failed: %s" % e, file=sys.stderr)
         return 1

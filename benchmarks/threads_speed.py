@@ -1,9 +1,15 @@
-"""Row 13 of benchmarks/run.py: compute-bound threads sharing pyunik's one CPU.
+"""Rows 13, 17, 18 and 19 of benchmarks/run.py: threads on pyunik's one CPU.
 
     13  `tcompute-musl THREADS N`: the same N iterations of a compute loop done by one
         thread and split over four (no system call inside the loop), ns per
         iteration from two sizes (as row 1), native, qemu-x86_64 and pyunik; the
         target is pyunik's four-thread cost within 1.2x of its one-thread cost
+    17  `tswitch-musl pingpong N`: a futex round trip between two threads (4 futex
+        calls, 2 switches), us each; target within 3x of 4 trivial syscalls
+    18  `tswitch-musl create N`: pthread_create + pthread_join (11 system calls),
+        us each; target within 3x of 11 trivial syscalls
+    19  deterministic mode's cost: row 13's four threads and row 17's round trip
+        with --deterministic against without
 
 pyunik runs a process's threads on one engine, one at a time, and ends a time slice
 with a host timer only while another thread waits for the CPU (kernel/sched.py); a
@@ -18,10 +24,24 @@ import os
 
 TARGETS = {
     "threads4_vs_1": 1.2,      # pyunik: four threads / one thread, the same work
+    "futex_over_syscalls": 3.0,    # x (4 trivial syscalls' cost), row 17
+    "create_over_syscalls": 3.0,   # x (11 trivial syscalls' cost), row 18
 }
 TITLES = {
     13: "13. compute-bound threads (tcompute-musl): one thread, then four, the same work",
+    17: "17. futex round trip between two threads (tswitch-musl pingpong: 4 syscalls, "
+        "2 switches)",
+    18: "18. thread create + join (tswitch-musl create: 11 syscalls)",
+    19: "19. deterministic mode (--deterministic) against a plain run",
 }
+SWITCH_SIZES = {"quick": {"pingpong": (2_000, 20_000), "create": (1_000, 5_000),
+                          "det_compute": (2_000_000, 10_000_000)},
+                "full": {"pingpong": (5_000, 50_000), "create": (2_000, 20_000),
+                         "det_compute": (5_000_000, 40_000_000)}}
+# system calls per operation: the futex round trip's 4 (wake, wait on each side);
+# create + join: mmap, mprotect, clone, 4 rt_sigprocmask, set_robust_list is not
+# made by musl; the child's exit, the join's futex wait, munmap: 11 (strace -f -c)
+CALLS = {"pingpong": 4, "create": 11}
 SIZES = {"quick": (10_000_000, 60_000_000), "full": (20_000_000, 200_000_000)}
 
 
@@ -54,3 +74,79 @@ def compute_threads(bench, check, median, per_op, BIN: str) -> None:
     ratio = ns["pyunik"][4] / ns["pyunik"][1]
     t = TARGETS["threads4_vs_1"]
     bench.row(13, "pyunik: four threads / one thread", ratio, "x", "<= %g" % t, ratio <= t)
+
+
+def _trivial_syscall_us(bench, per_op, BIN: str, repeats: int) -> float:
+    """pyunik's getppid cost in this run (row 1's program), us."""
+    n1, n2 = 20_000, 200_000
+    program = os.path.join(BIN, "sysloop-musl")
+    times: dict[int, list[float]] = {n1: [], n2: []}
+    for _ in range(repeats):
+        for n in (n1, n2):
+            times[n].append(bench.engines["pyunik"].run(program, [str(n)],
+                                                        b"done %d" % n).wall)
+    return per_op(times, n1, n2, 1e6)
+
+
+def switch_costs(bench, check, median, per_op, BIN: str) -> None:
+    """Rows 17 and 18: the futex round trip and thread create + join, us each, with
+    pyunik's against the trivial syscalls they make."""
+    bench.log("rows 17, 18: futex round trip, thread create + join")
+    program = os.path.join(BIN, "tswitch-musl")
+    names = [n for n in ("native", "qemu", "pyunik") if n in bench.engines]
+    R = max(3, bench.sz["loop_repeats"] // 2)
+    sizes = SWITCH_SIZES["quick" if bench.mode == "quick" else "full"]
+    trivial = _trivial_syscall_us(bench, per_op, BIN, R)
+    for row, mode in ((17, "pingpong"), (18, "create")):
+        n1, n2 = sizes[mode]
+        times = {k: {n1: [], n2: []} for k in names}
+        for _ in range(R):
+            for k in names:
+                for n in (n1, n2):
+                    times[k][n].append(bench.engines[k].run(
+                        program, [mode, str(n)], b"done %d\n" % n).wall)
+        us = {k: per_op(times[k], n1, n2, 1e6) for k in names}
+        bench.raw.setdefault("switch_costs", {})[mode] = {
+            "sizes": [n1, n2], "us": us, "trivial_syscall_us": trivial,
+            "wall_s": {k: {str(n): v for n, v in t.items()} for k, t in times.items()}}
+        for k in names:
+            label = k if k != "qemu" else "qemu-x86_64"
+            bench.row(row, "%s: %s" % (mode, label), us[k], "us",
+                      note="N=%s..%s, median of %d" % (n1, n2, R))
+        calls = CALLS[mode]
+        bench.row(row, "%d trivial syscalls: pyunik (same run)" % calls, calls * trivial, "us")
+        ratio = us["pyunik"] / (calls * trivial)
+        t = TARGETS["futex_over_syscalls" if mode == "pingpong" else "create_over_syscalls"]
+        bench.row(row, "pyunik / %d syscalls" % calls, ratio, "x", "<= %g" % t, ratio <= t)
+
+
+def deterministic_cost(bench, check, median, per_op, BIN: str) -> None:
+    """Row 19: what --deterministic costs: four compute-bound threads (instruction
+    budgets instead of a host timer) and the futex round trip (a budgeted run while
+    the other thread is runnable), against plain runs, from two sizes each."""
+    bench.log("row 19: deterministic mode against plain")
+    R = max(3, bench.sz["loop_repeats"] // 2)
+    sizes = SWITCH_SIZES["quick" if bench.mode == "quick" else "full"]
+    engine = bench.engines["pyunik"]
+    deterministic = type(engine)("pyunik --deterministic", engine.prefix + ["--deterministic"])
+    cases = [("4 compute threads", "tcompute-musl", lambda n: ["4", str(n)],
+              sizes["det_compute"], 1e9, "ns/iter"),
+             ("futex round trip", "tswitch-musl", lambda n: ["pingpong", str(n)],
+              sizes["pingpong"], 1e6, "us")]
+    for what, name, args, (n1, n2), scale, unit in cases:
+        program = os.path.join(BIN, name)
+        expect = {n: check(bench.engines["native"].run(program, args(n), b""), b"",
+                           "native " + name).stdout for n in (n1, n2)}
+        times = {k: {n1: [], n2: []} for k in ("plain", "deterministic")}
+        for _ in range(R):
+            for n in (n1, n2):
+                times["plain"][n].append(engine.run(program, args(n), expect[n]).wall)
+                times["deterministic"][n].append(
+                    deterministic.run(program, args(n), expect[n]).wall)
+        cost = {k: per_op(times[k], n1, n2, scale) for k in times}
+        for k in ("plain", "deterministic"):
+            bench.row(19, "%s: pyunik %s" % (what, k), cost[k], unit,
+                      note="N=%s..%s, median of %d" % (n1, n2, R))
+        bench.row(19, "%s: deterministic / plain" % what,
+                  cost["deterministic"] / cost["plain"], "x")
+        bench.raw.setdefault("deterministic", {})[what] = {"sizes": [n1, n2], "cost": cost}

@@ -141,7 +141,7 @@ def test_api_deterministic_seed():
 @pytest.mark.parametrize("name", ["tswitch-musl", "tswitch-glibc"])
 @pytest.mark.parametrize("mode", ["pingpong", "create"])
 def test_switch_and_create_programs(name, mode):
-    """The benchmark's futex ping-pong and create+join loops (benchmarks row 15, 16):
+    """The benchmark's futex ping-pong and create+join loops (benchmarks rows 17, 18):
     the native output, normally and in deterministic mode, where two runs trace the
     same."""
     native = run_native([BIN / name, mode, "300"])

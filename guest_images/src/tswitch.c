@@ -5,7 +5,7 @@
  * tswitch create N: N pthread_create + pthread_join of a thread that returns at
  * once (about 10 system calls each: the stack's mmap and guard, clone, the
  * child's exit and the join's futex wait, the stack's munmap), then "done N".
- * benchmarks/threads_speed.py times both (rows 15 and 16).
+ * benchmarks/threads_speed.py times both (rows 17 and 18).
  */
 #include <pthread.h>
 #include <stdio.h>
