@@ -193,3 +193,16 @@ def test_stream_send_waits_for_room_and_continues_where_it_stopped():
     got = b.recvmsg(dst, 0, _Caller(), True, Transfer())
     assert got.count == 8 and bytes(mem.bytes[:8]) == b"01234567"
     assert a.sendmsg(src, 0, None, [], None, _Caller(), False, sent) == 16
+
+
+def test_tcp_info_of_a_listener_and_an_unconnected_socket():
+    from pyunik.abi.inet import IPPROTO_TCP, TCP_INFO
+    from pyunik.abi.tcp import TCP_CLOSE, TCP_INFO_LAYOUT, TCP_LISTEN
+    from pyunik.net import inet
+    net = _net()
+    s = inet.create(net, 1, 0, 0)
+    assert s.getsockopt(IPPROTO_TCP, TCP_INFO)[0] == TCP_CLOSE
+    s.bind(inet.sockaddr_in(bytes((127, 0, 0, 1)), 0), _Caller())
+    s.listen(5, _Caller())
+    info = s.getsockopt(IPPROTO_TCP, TCP_INFO)
+    assert len(info) == TCP_INFO_LAYOUT.size and info[0] == TCP_LISTEN

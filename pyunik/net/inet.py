@@ -15,7 +15,8 @@ fds, as the socket layer's blocking rules say (net/socket.py).
 
 Not done: IPPROTO_ICMP datagram sockets (ping) and raw sockets (EPROTONOSUPPORT),
 IP options (SOL_IP is ENOPROTOOPT but for IP_TTL and IP_TOS, kept), multicast,
-TCP_INFO, MSG_OOB (EOPNOTSUPP).
+MSG_OOB (EOPNOTSUPP); the TCP_KEEP*, TCP_CORK, TCP_QUICKACK and TCP_USER_TIMEOUT
+options are accepted and change nothing.
 
 Layer: net. Called by kernel/syscalls/net.py; calls net/socket.py, net/network.py's
 stack and TCP objects.
@@ -27,6 +28,7 @@ import errno
 
 from ..abi import inet as I
 from ..abi import socket as S
+from ..abi.tcp import TCP_CLOSE, TCP_INFO_LAYOUT
 from ..abi.poll import POLLHUP, POLLIN, POLLOUT, POLLWRNORM
 from ..errors import KernelError
 from ..fs.file import TRANSFER_CHUNK
@@ -357,6 +359,11 @@ class TcpSocket(InetSocket):
         if level == I.IPPROTO_TCP:
             if name == I.TCP_NODELAY:
                 return self.nodelay.to_bytes(4, "little")
+            if name == I.TCP_INFO:
+                owner = self.listener or self.conn
+                if owner is not None:
+                    return owner.tcp_info(self.net.now())
+                return bytes((TCP_CLOSE,)) + bytes(TCP_INFO_LAYOUT.size - 1)
             if name == I.TCP_MAXSEG:
                 mss = self.conn.snd_mss if self.conn is not None else 536
                 return mss.to_bytes(4, "little")

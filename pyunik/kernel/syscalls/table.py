@@ -107,7 +107,9 @@ SOCKIO = ("unix, TCP, UDP and netlink sockets; MSG_OOB is EOPNOTSUPP; a socket w
           "SO_SNDTIMEO interrupted by a handled signal restarts under SA_RESTART (Linux "
           "fails it with EINTR)")
 SOCKOPT = ("SOL_SOCKET options kept and reported (timeouts exact to the microsecond, not "
-           "rounded to jiffies); SOL_NETLINK flags; other levels EOPNOTSUPP/ENOPROTOOPT")
+           "rounded to jiffies); TCP_NODELAY, TCP_MAXSEG, TCP_INFO; the other TCP options "
+           "accepted without effect; IP_TTL, IP_TOS; SOL_NETLINK flags; other levels "
+           "EOPNOTSUPP/ENOPROTOOPT")
 # inotify_add_watch reads its path only after checking the fd, as Linux does
 WATCH_PATH = Kind("const char *pathname", Ptr.expr, "path")
 
