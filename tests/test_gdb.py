@@ -1,6 +1,7 @@
 """`pyunik run --gdb PORT`: the GDB remote serial protocol, spoken directly from Python
-and through Debian's gdb in batch mode. The debugged programs are built here with
-symbols (gcc -g), static or dynamic; guest_images/bin's are stripped."""
+and through Debian's gdb in batch mode. The debugged programs are guest_images'
+gdbprog, gdbthreads and gdbfork, built with symbols (-g -O0, not stripped), static or
+dynamic; the other guest_images binaries are stripped."""
 
 from __future__ import annotations
 
@@ -15,41 +16,11 @@ import pytest
 
 from conftest import BIN, REPO, TIMEOUT, host_env_for_pyunik
 
-PROGRAM = r"""
-#include <stdio.h>
-int counter;
-int add(int a, int b) { return a + b; }
-int main(int argc, char **argv) {
-    for (int i = 0; i < 3; i++)
-        counter = add(counter, i);
-    printf("counter %d\n", counter);
-    return counter;
-}
-"""
-THREADS = r"""
-#include <pthread.h>
-#include <stdio.h>
-int shared;
-void *worker(void *arg) { shared += (int)(long)arg; return 0; }
-int main(void) {
-    pthread_t t;
-    pthread_create(&t, 0, worker, (void *)5);
-    pthread_join(t, 0);
-    printf("shared %d\n", shared);
-    return 0;
-}
-"""
 
 
-def build(tmp_path, source: str, name: str, *flags) -> str:
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        pytest.skip("gcc is not installed")
-    src = tmp_path / (name + ".c")
-    src.write_text(source)
-    out = tmp_path / name
-    subprocess.run([gcc, "-g", "-O0", *flags, "-o", str(out), str(src)], check=True)
-    return str(out)
+def debug_program(name: str) -> str:
+    """A guest_images program built with symbols (see the Makefile's DEBUG_PROGS)."""
+    return str(BIN / name)
 
 
 def symbol(path: str, name: str) -> int:
@@ -128,8 +99,8 @@ class Client:
 RIP, FS_BASE = 16, 58
 
 
-def test_protocol_registers_memory_breakpoints_exit(tmp_path):
-    prog = build(tmp_path, PROGRAM, "prog", "-static")
+def test_protocol_registers_memory_breakpoints_exit():
+    prog = debug_program("gdbprog-glibc-g")
     add = symbol(prog, "add")
     run = Pyunik([prog])
     c = Client(run.port)
@@ -181,7 +152,7 @@ def test_protocol_registers_memory_breakpoints_exit(tmp_path):
     assert status == 11 and out == b"counter 11\n"
 
 
-def test_protocol_fault_signal_and_kill(tmp_path):
+def test_protocol_fault_signal_and_kill():
     run = Pyunik([str(BIN / "crash-musl")])
     c = Client(run.port)
     c.ask(b"QStartNoAckMode")
@@ -206,7 +177,7 @@ def test_protocol_fault_signal_and_kill(tmp_path):
     assert status == -9
 
 
-def test_protocol_detach_lets_the_program_finish(tmp_path):
+def test_protocol_detach_lets_the_program_finish():
     run = Pyunik([str(BIN / "hello-musl")])
     c = Client(run.port)
     assert c.ask(b"D") == b"OK"
@@ -225,8 +196,8 @@ def gdb_batch(prog: str, port: int, *commands: str) -> str:
 
 
 @pytest.mark.skipif(shutil.which("gdb") is None, reason="gdb is not installed")
-def test_gdb_break_main_bt_of_a_dynamic_program(tmp_path):
-    prog = build(tmp_path, PROGRAM, "prog")                # PIE, dynamic
+def test_gdb_break_main_bt_of_a_dynamic_program():
+    prog = debug_program("gdbprog-glibc-dyn-g")                # PIE, dynamic
     run = Pyunik([prog])
     out = gdb_batch(prog, run.port, "break add", "c", "bt", "info registers rip fs_base",
                     "info sharedlibrary", "finish", "stepi", "x/i $pc", "delete", "c")
@@ -241,15 +212,15 @@ def test_gdb_break_main_bt_of_a_dynamic_program(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("gdb") is None, reason="gdb is not installed")
-def test_gdb_threads(tmp_path):
-    prog = build(tmp_path, THREADS, "threads", "-pthread")
+def test_gdb_threads():
+    prog = debug_program("gdbthreads-glibc-dyn-g")
     run = Pyunik([prog])
     out = gdb_batch(prog, run.port, "break worker", "c", "info threads", "bt 2", "delete",
                     "c")
     status, stdout, _ = run.finish()
     assert "hit Breakpoint 1, worker (arg=0x5)" in out, out
-    assert re.search(r"1 +Thread 1000 \(threads\)", out), out
-    assert re.search(r"\* 2 +Thread 1001 \(threads\) worker", out), out
+    assert re.search(r"1 +Thread 1000 \(gdbthreads-glib\)", out), out
+    assert re.search(r"\* 2 +Thread 1001 \(gdbthreads-glib\) worker", out), out
     assert "start_thread" in out, out
     assert status == 0 and stdout == b"shared 5\n"
 
@@ -261,8 +232,8 @@ def test_bad_gdb_address():
     assert p.returncode == 2 and b"--gdb" in p.stderr and b"Traceback" not in p.stderr
 
 
-def test_protocol_libraries_of_a_dynamic_program(tmp_path):
-    prog = build(tmp_path, PROGRAM, "prog")                # PIE, dynamic
+def test_protocol_libraries_of_a_dynamic_program():
+    prog = debug_program("gdbprog-glibc-dyn-g")                # PIE, dynamic
     run = Pyunik([prog])
     c = Client(run.port)
     assert c.xfer(b"libraries-svr4") == b'<library-list-svr4 version="1.0"/>'  # ld.so's turn
@@ -282,27 +253,13 @@ def test_protocol_libraries_of_a_dynamic_program(tmp_path):
     assert run.finish()[0] == 3
 
 
-FORK = r"""
-#include <stdio.h>
-#include <unistd.h>
-#include <sys/wait.h>
-int add(int a, int b) { return a + b; }
-int main(void) {
-    pid_t pid = fork();
-    int r = add(pid == 0 ? 1 : 2, 40);
-    if (pid == 0) { printf("child %d\n", r); fflush(stdout); _exit(0); }
-    waitpid(pid, 0, 0);
-    printf("parent %d\n", r);
-    return 0;
-}
-"""
 
 
 @pytest.mark.skipif(shutil.which("gdb") is None, reason="gdb is not installed")
-def test_gdb_child_runs_past_inherited_breakpoints(tmp_path):
+def test_gdb_child_runs_past_inherited_breakpoints():
     """A forked child has the parent's int3 in its copy of memory; it is not
     debugged, so it runs through the breakpoint as if none were there."""
-    prog = build(tmp_path, FORK, "forker")
+    prog = debug_program("gdbfork-glibc-dyn-g")
     run = Pyunik([prog])
     out = gdb_batch(prog, run.port, "break add", "c", "c")
     status, stdout, _ = run.finish()
