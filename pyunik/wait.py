@@ -35,8 +35,9 @@ class WouldBlock(Exception):
               left), before the dispatcher answers EINTR or restarts the call; a
               value it returns (not None) is the call's result instead (a socket
               transfer that moved some bytes returns their count);
-    uninterruptible: no signal ends the wait (a vfork parent's, as Linux's
-              wait_for_vfork_done); signals are taken once the call completes.
+    uninterruptible: only SIGKILL ends the wait (a vfork parent's, as Linux's
+              killable wait_for_vfork_done); other signals are taken once the call
+              completes.
     """
 
     def __init__(self, queues: Iterable["WaitQueue"] = (), deadline: int | None = None,

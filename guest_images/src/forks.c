@@ -303,6 +303,21 @@ static void vforks(void)
     }
     printf("vfork waited for the child: %d\n", step);
     waitpid(p, &st, 0);
+    /* a SIGKILL ends a vfork parent's wait (a middle process, killed by its child) */
+    pid_t mid = fork();
+    if (mid == 0) {
+        pid_t c = vfork();
+        if (c == 0) {
+            kill(getppid(), SIGKILL);
+            for (volatile int i = 0; i < 100000; i++)
+                ;
+            _exit(0);
+        }
+        _exit(1);                           /* never: killed in vfork */
+    }
+    waitpid(mid, &st, 0);
+    printf("vfork parent killed by its child: signaled %d, by %d\n", WIFSIGNALED(st),
+           WTERMSIG(st));
 }
 
 static void orphans(void)

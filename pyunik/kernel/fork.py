@@ -12,8 +12,8 @@ copied; no pending signals, no timers. It has one thread, a copy of the calling 
 at the syscall's return with rax 0 (the thread's tid is the new pid), its signal mask
 and alternate stack kept; with a stack argument the child starts on that stack.
 
-CLONE_VFORK parks the caller, uninterruptibly as Linux does (a signal waits for the
-child), on the child's `vfork_done` until the child execs (kernel/exec.py wakes the
+CLONE_VFORK parks the caller, killable only as Linux does (another signal waits for
+the child), on the child's `vfork_done` until the child execs (kernel/exec.py wakes the
 queue) or exits (kernel/exit.py). glibc's posix_spawn and vfork use
 CLONE_VM|CLONE_VFORK: then parent and child are two processes on one engine, which
 the scheduler switches between by saving and restoring their CPU contexts as it does

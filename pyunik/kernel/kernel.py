@@ -429,17 +429,20 @@ class Kernel:
         return result
 
     def take_host_signal(self, t: Thread) -> None:
-        """Send the oldest host signal to the first process's process group, as the
-        terminal sends Ctrl-C to its foreground group (the run loop's safe point)."""
+        """Send the oldest host signal to the console's foreground process group (the
+        first process's until tcsetpgrp moves it), as the terminal sends Ctrl-C (the
+        run loop's safe point); to the first process when that group has gone, so
+        that Ctrl-C always reaches the guest."""
         for p in self.processes.values():
             if p.exit_state is None:
                 p.engine.on_syscall = self._dispatch
         sig = self.host_signals.pop(0)
         info = signals.kill_info(sig, L.SI_KERNEL, 0, 0)
-        group = self.first.pgid
-        for p in list(self.processes.values()):
-            if p.exit_state is None and (p is self.first or p.pgid == group):
-                signals.send(p, sig, info)
+        group = self.console_pgrp if self.console_pgrp is not None else self.first.pgid
+        targets = [p for p in self.processes.values()
+                   if p.exit_state is None and p.pgid == group]
+        for p in targets or [self.first]:
+            signals.send(p, sig, info)
 
     def run(self) -> int:
         """Run the spawned process and its descendants (kernel/sched.py drives the

@@ -191,8 +191,9 @@ def wake_for_signal(t) -> None:
     call, where the signal is delivered; a runnable one takes it when it resumes."""
     sched = t.process.kernel.sched
     if t.state == "blocked":
-        if t.blocked.wait.uninterruptible:
-            return
+        if t.blocked.wait.uninterruptible and \
+                not (t.pending.signals | t.process.shared_pending.signals) & bit(L.SIGKILL):
+            return                              # killable only (a vfork parent's wait)
         t.blocked.interrupted = True
         sched.wake(t)
     elif t.state == "running" and sched.on_cpu is t:

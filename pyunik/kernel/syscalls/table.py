@@ -78,8 +78,6 @@ EXECVE = ("the same pid, new address space on a new engine; de_thread, close-on-
           "handlers reset, #! (5 deep), ETXTBSY, E2BIG as Linux; no set-user-ID or "
           "file capabilities (AT_SECURE stays 0); the automatic image learns exec'd host "
           "programs (README)")
-VFORK = ("the vfork parent waits uninterruptibly until the child execs or exits; "
-         "a SIGKILL for it is taken only then")
 RUSAGE_CHILD = ("the child's rusage has its CPU time (all user time) and peak mapped "
                 "size; the fault, I/O and switch counts are 0; no core files are "
                 "written, so WCOREDUMP is never set (as with RLIMIT_CORE 0)")
@@ -202,9 +200,9 @@ ROWS = [
                              "memory on a new CPU engine, or CLONE_VM's shared one; "
                              "CLONE_FILES, FS, SIGHAND, VFORK, PARENT, PIDFD, SETTLS, "
                              "PARENT/CHILD_SETTID, CHILD_CLEARTID) with Linux's EINVAL "
-                             "checks; namespaces are ENOSYS; " + VFORK),
+                             "checks; namespaces are ENOSYS"),
     row(57, "fork", proc.sys_fork),
-    row(58, "vfork", proc.sys_vfork, status=PARTIAL, note=VFORK),
+    row(58, "vfork", proc.sys_vfork),
     row(59, "execve", execve.sys_execve, Path, Argv, Envp,
         status=PARTIAL, note=EXECVE),
     row(60, "exit", proc.sys_exit, Int),
