@@ -18,23 +18,22 @@ from collections import deque
 from typing import Callable
 
 
-class Port:
-    """One end of a Wire."""
+class FramePort:
+    """What every port of a wire or switch does: as a device's backend, attach() and
+    send(); as a stack's link, transmit(), pending and receive(). A frame that
+    arrives goes to the attached device at once, else waits in the inbox. A subclass
+    says where send() puts a frame."""
 
-    def __init__(self, wire: "Wire"):
-        self.wire = wire
-        self.peer: "Port | None" = None
+    def __init__(self):
         self.receiver: Callable[[bytes], object] | None = None
         self.inbox: deque[bytes] = deque()
 
-    # as a device's backend
     def attach(self, receive: Callable[[bytes], object]) -> None:
         self.receiver = receive
 
     def send(self, frame: bytes) -> None:
-        self.wire.carry(self.peer, bytes(frame))
+        raise NotImplementedError
 
-    # as a stack's link
     def transmit(self, frame: bytes) -> bool:
         self.send(frame)
         return True
@@ -48,11 +47,32 @@ class Port:
         self.inbox.clear()
         return frames
 
-    def _arrive(self, frame: bytes) -> None:
+    def arrive(self, frame: bytes) -> None:
         if self.receiver is not None:
             self.receiver(frame)
         else:
             self.inbox.append(frame)
+
+    def poll(self, now: int) -> None:
+        pass
+
+    def host_fds(self) -> list[int]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+class Port(FramePort):
+    """One end of a Wire."""
+
+    def __init__(self, wire: "Wire"):
+        super().__init__()
+        self.wire = wire
+        self.peer: "Port | None" = None
+
+    def send(self, frame: bytes) -> None:
+        self.wire.carry(self.peer, bytes(frame))
 
 
 class Wire:
@@ -77,17 +97,17 @@ class Wire:
             self.held[id(to)] = frame
             self.reordered += 1
             return
-        to._arrive(frame)
+        to.arrive(frame)
         late = self.held.pop(id(to), None)
         if late is not None:
-            to._arrive(late)
+            to.arrive(late)
 
     def flush(self) -> None:
         """Deliver frames held back (a reordered frame with nothing after it)."""
         for port in (self.a, self.b):
             late = self.held.pop(id(port), None)
             if late is not None:
-                port._arrive(late)
+                port.arrive(late)
 
 
 class PcapTap:

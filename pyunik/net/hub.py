@@ -6,9 +6,9 @@ time, 300 s) or when its table is full.
 
 Between processes, `UnixHubPort` does the same through UNIX datagram sockets.
 
-Layer: net. Calls net/ethernet.py, and for UnixHubPort the host's socket and os
-modules. A port is a backend (attach, send) for a virtio card, or a link (transmit,
-receive, pending) for a stack without one.
+Layer: net. Calls net/ethernet.py, net/backend.py's FramePort, and for UnixHubPort
+the host's socket and os modules. A port is a backend (attach, send) for a virtio
+card, or a link (transmit, receive, pending) for a stack without one.
 """
 
 from __future__ import annotations
@@ -17,52 +17,21 @@ import os
 import socket
 import stat
 import tempfile
-from collections import deque
-from typing import Callable
-
+from .backend import FramePort
 from .ethernet import parse_frame
 
 
-class HubPort:
+class HubPort(FramePort):
     def __init__(self, hub: "Hub", number: int):
+        super().__init__()
         self.hub = hub
         self.number = number
-        self.receiver: Callable[[bytes], object] | None = None
-        self.inbox: deque[bytes] = deque()
-
-    def attach(self, receive: Callable[[bytes], object]) -> None:
-        self.receiver = receive
 
     def send(self, frame: bytes) -> None:
         self.hub.forward(self, bytes(frame))
 
-    def transmit(self, frame: bytes) -> bool:
-        self.send(frame)
-        return True
-
-    @property
-    def pending(self) -> bool:
-        return bool(self.inbox)
-
-    def receive(self) -> list[bytes]:
-        frames = list(self.inbox)
-        self.inbox.clear()
-        return frames
-
     def poll(self, now: int) -> None:
         self.hub.tick(now)
-
-    def host_fds(self) -> list[int]:
-        return []
-
-    def close(self) -> None:
-        pass
-
-    def arrive(self, frame: bytes) -> None:
-        if self.receiver is not None:
-            self.receiver(frame)
-        else:
-            self.inbox.append(frame)
 
 
 class Hub:
@@ -116,7 +85,7 @@ def _check_private(path: str) -> None:
         raise ValueError("hub directory %s is not a private directory of this user" % path)
 
 
-class UnixHubPort:
+class UnixHubPort(FramePort):
     """hub=NAME between pyunik processes: every port of the hub is a UNIX datagram
     socket in one directory (`directory`, by default <tmp>/pyunik-hub-<uid>/NAME,
     mode 0700). A frame goes to the socket its destination MAC was last seen from,
@@ -142,13 +111,9 @@ class UnixHubPort:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
         self.sock.setblocking(False)
+        super().__init__()
         self.limit = limit
         self.table: dict[bytes, str] = {}
-        self.receiver: Callable[[bytes], object] | None = None
-        self.inbox: deque[bytes] = deque()
-
-    def attach(self, receive: Callable[[bytes], object]) -> None:
-        self.receiver = receive
 
     def send(self, frame: bytes) -> None:
         parsed = parse_frame(frame)
@@ -180,19 +145,6 @@ class UnixHubPort:
             pass                            # a full peer: the frame is lost, as on a wire
         return False
 
-    def transmit(self, frame: bytes) -> bool:
-        self.send(frame)
-        return True
-
-    @property
-    def pending(self) -> bool:
-        return bool(self.inbox)
-
-    def receive(self) -> list[bytes]:
-        frames = list(self.inbox)
-        self.inbox.clear()
-        return frames
-
     def poll(self, now: int) -> None:
         for _ in range(256):
             try:
@@ -207,10 +159,7 @@ class UnixHubPort:
                 if src not in self.table and len(self.table) >= self.limit:
                     self.table.pop(next(iter(self.table)))
                 self.table[src] = sender
-            if self.receiver is not None:
-                self.receiver(frame)
-            else:
-                self.inbox.append(frame)
+            self.arrive(frame)
 
     def host_fds(self) -> list[int]:
         return [self.sock.fileno()]
