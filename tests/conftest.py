@@ -283,3 +283,19 @@ def host_cpu_seconds(pid: int) -> float:
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle_cpu(pid: int, window: float = 0.3, limit: float = 10.0) -> None:
+    """Wait until a host process has stopped using CPU for one window (it reached
+    its wait), at most `limit` seconds: on a loaded machine a fixed sleep can end
+    before the guest got there, and its last steps would count as idle cost. A
+    process that never settles (a busy wait) is left to the caller's measurement."""
+    import time
+    deadline = time.monotonic() + limit
+    last = host_cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(window)
+        now = host_cpu_seconds(pid)
+        if now - last < 0.01:
+            return
+        last = now

@@ -13,7 +13,7 @@ from errno import EEXIST, EINVAL, ELOOP
 import pytest
 
 from conftest import (BIN, REPO, assert_no_traceback, assert_same, host_cpu_seconds, run_native,
-                      run_pyunik)
+                      run_pyunik, settle_cpu)
 from pyunik.abi import linux as L
 from pyunik.abi.eventpoll import (EPOLLERR, EPOLLET, EPOLLEXCLUSIVE, EPOLLHUP, EPOLLIN,
                                   EPOLLONESHOT, EPOLLOUT)
@@ -226,7 +226,7 @@ def test_host_stdin_wakes_epoll_without_busy_waiting(stdin):
         os.close(slave)
     try:
         assert proc.stdout.readline() == b"waiting\n"
-        time.sleep(0.5)
+        settle_cpu(proc.pid)
         before = host_cpu_seconds(proc.pid)
         time.sleep(1)
         spent = host_cpu_seconds(proc.pid) - before
