@@ -201,6 +201,20 @@ def test_python_subprocess():
     assert native.stdout == b"b'hi\\n' 3\n"
 
 
+@pytest.mark.skipif(shutil.which("python3") is None, reason="no python3")
+def test_python_multiprocessing_pool_of_two():
+    """multiprocessing's fork start method: a pool of two worker processes fed through
+    pipes, their results back through another, the workers ended at the pool's end."""
+    code = ("import multiprocessing as mp, os\n"
+            "def work(x): return x * x, os.getpid() != parent\n"
+            "parent = os.getpid()\n"
+            "with mp.get_context('fork').Pool(2) as pool:\n"
+            "    results = pool.map(work, range(200), chunksize=10)\n"
+            "print(sum(r for r, _ in results), all(child for _, child in results))\n")
+    native = same_as_native(["/usr/bin/python3", "-c", code], quiet=True)
+    assert native.stdout == b"2646700 True\n"
+
+
 def test_forkloop_counts_its_cycles():
     """forkloop (benchmarks row 16): 30 fork/exit/wait cycles after touching 4 MiB."""
     argv = [BIN / "forkloop-musl", "30", "4"]
