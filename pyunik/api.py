@@ -19,7 +19,6 @@ what to run.
 from __future__ import annotations
 
 import errno
-import ipaddress
 import os
 import shutil
 import sys
@@ -27,12 +26,12 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 from .errors import KernelError
+from .fs.imagefs import ImageError
 from .kernel import namespace
 from .kernel.kernel import Config, Kernel, SyscallEvent
 from .kernel.netdev import NetworkError
 from .loader.elf import ExecFormatError
 from .loader.autoimage import AutoImage
-from .loader.image import ImageError
 
 
 
@@ -128,6 +127,7 @@ def _host_fd(stream, default: int, keep: list) -> int:
 
 def _dns_entries(dns: Mapping[str, str]) -> dict[str, bytes]:
     """--dns NAME=IP entries as the DNS responder's table; ProgramError if bad."""
+    import ipaddress
     out = {}
     for name, address in dns.items():
         try:

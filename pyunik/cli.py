@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import faulthandler
-import json
 import os
 import resource
 import signal
@@ -421,6 +420,7 @@ def cmd_syscalls(args) -> int:
     if args.status:
         rows = [r for r in rows if r.status == args.status]
     if args.json:
+        import json
         print(json.dumps([{
             "nr": r.nr, "name": r.name, "status": r.status, "note": r.note,
             "args": [k.c_type for k in r.args],

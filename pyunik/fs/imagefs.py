@@ -28,19 +28,20 @@ Layer: fs, a filesystem under the VFS. Calls: fs/inode.py and the host's files
 
 from __future__ import annotations
 
-import json
 import os
 import stat as S
-import tarfile
 import threading
 from collections import OrderedDict
 from errno import EINVAL, EIO, EISDIR
-from typing import Iterable, NamedTuple
+from typing import TYPE_CHECKING, Iterable, NamedTuple
 
 from ..errors import KernelError
 from ..abi.magic import ROMFS_MAGIC   # f_type: a read-only image, as romfs is
 from ..abi.statfs import ST_RDONLY
 from .inode import DictDirectory, FileSystem, Inode
+
+if TYPE_CHECKING:
+    import tarfile          # imported by read_index: the automatic image reads no tar
 
 INDEX_NAME = ".pyunik-index.json"
 INDEX_FORMAT = "pyunik-image"
@@ -306,6 +307,7 @@ class ImageFS(FileSystem):
 def read_index(path: str, scan: bool = False) -> tuple[list[Entry], tuple | None] | None:
     """The entries and root metadata of the tar at path, from its index; None when it
     has no index, unless scan, which then reads every tar header instead."""
+    import tarfile
     try:
         tf = tarfile.open(path, "r:", encoding="utf-8", errors="surrogateescape")
     except tarfile.ReadError:
@@ -328,6 +330,7 @@ def _parse_index(data: bytes, path: str, tar_size: int) -> tuple[list[Entry], tu
 
     def bad(why):
         return ImageError("%s: damaged image index: %s" % (path, why))
+    import json
     try:
         index = json.loads(data)
     except ValueError as e:

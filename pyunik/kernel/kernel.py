@@ -38,8 +38,6 @@ from ..fs.vfs import Mount
 from ..loader import elf
 from ..mm.address_space import MemoryBudget
 from ..mm.maps import SHMEM_DEV
-from ..net.socket import NetNamespace
-from ..trace import crash, strace
 from ..wait import WouldBlock
 from .fdtable import FdTable
 from . import signals
@@ -48,10 +46,7 @@ from . import exit as exit_
 from .process import FsContext, Process, ProcessExit, Thread
 from .futex import FutexTable
 from .clocks import SYSCALL_NS, HostClock, VirtualClock
-from .ipc import IpcNamespace
-from .netdev import proc_net_text, start_network
 from .sched import Scheduler
-from .syscalls import net as net_calls
 from .syscalls.table import STUB, SyscallTable
 
 FIRST_PID = 1000   # pid of the first guest process; its parent (ppid 1) is imaginary
@@ -136,7 +131,7 @@ class Kernel:
         self.debugger = None      # a gdb stub (trace/gdbstub.py) the run loop hands over to
         self.sched = Scheduler(self)
         self.futexes = FutexTable()
-        self.ipc = IpcNamespace(self)     # System V shared memory, semaphores, queues
+        self._ipc = None      # System V shared memory, semaphores, queues: `ipc`
         seed = self.config.random_seed
         if seed is None and self.config.deterministic:
             seed = 0
@@ -155,13 +150,39 @@ class Kernel:
         self.pipefs.set_clock(self.clock.realtime_ns)
         self.fsnotify.boot_ns = self.clock.realtime_ns()
         self._memfd_mount: Mount | None = None
-        # The network namespace: sockfs, unix names, netlink ports, interfaces
-        self.net = NetNamespace(lambda: net_calls.caller(self.current),
-                                lambda deadline, fire: self.sched.add_timer(deadline, fire),
-                                lambda: self.clock.monotonic_ns())
+        self._net = None      # the network namespace: `net`
         # Dispatch's list of compiled invokers, filled as the guest first makes each
         # call (compiling all ~380 rows up front would cost every start ~25 ms).
         self._invokers = [None] * SyscallTable.SIZE
+
+    # ---- namespaces made on first use ----------------------------------------------------
+    # A run that opens no socket and makes no System V object never imports net/ or
+    # kernel/ipc/ (tests/test_startup.py checks it).
+
+    @property
+    def net(self):
+        """The network namespace (net/socket.py): sockfs, unix names, netlink ports,
+        interfaces; made on first use."""
+        if self._net is None:
+            from ..net.socket import NetNamespace
+            from .syscalls.net import caller
+            self._net = NetNamespace(lambda: caller(self.current),
+                                     lambda deadline, fire: self.sched.add_timer(deadline, fire),
+                                     lambda: self.clock.monotonic_ns())
+        return self._net
+
+    @property
+    def ipc(self):
+        """System V shared memory, semaphores and queues (kernel/ipc/), made on first use."""
+        if self._ipc is None:
+            from .ipc import IpcNamespace
+            self._ipc = IpcNamespace(self)
+        return self._ipc
+
+    def exit_ipc(self, process) -> None:
+        """A process is exiting: its System V semaphore adjustments apply (exit_sem)."""
+        if self._ipc is not None:
+            self._ipc.exit_process(process)
 
     # ---- hooks --------------------------------------------------------------------------
 
@@ -181,16 +202,18 @@ class Kernel:
         bring its network card up if --net asked for one."""
         self.vfs = vfs
         if self.config.net and not self.net.has_network:
+            from .netdev import start_network
             self.net.attach(start_network(self))
 
     def proc_net_text(self, name: bytes) -> bytes:
         """/proc/net/NAME (dev, tcp), for fs/proc."""
+        from .netdev import proc_net_text
         return proc_net_text(self, name)
 
     def close_network(self) -> None:
         """The run is over: host sockets of the backend closed, the capture flushed."""
-        if self.net.has_network:
-            self.net.network.close()
+        if self._net is not None and self._net.has_network:
+            self._net.network.close()
 
     def memfd_mount(self) -> Mount:
         """The kernel-internal tmpfs memfd files live on (Linux's shm_mnt): in no
@@ -336,6 +359,8 @@ class Kernel:
         for fn in self.hooks_before.get(nr, ()):
             fn(event)
         out = self.config.strace
+        if out is not None:
+            from ..trace import strace
         if r is not None and r.name in ("exit", "exit_group"):
             if out is not None:
                 out.write(_who(t) + strace.format_call(r, event.args, None, t) + "\n")
@@ -376,6 +401,7 @@ class Kernel:
                                   event.start_ns, time.perf_counter_ns())
         out = self.config.strace
         if out is not None:
+            from ..trace import strace
             if r is None:
                 args = ", ".join("%#x" % a for a in event.args)
                 out.write(_who(event.thread) + "syscall_%#x(%s) = %s\n" % (
@@ -466,6 +492,7 @@ class Kernel:
             fault = GuestFault("segv", t.process.engine.reg("rip"), "exec")
         sig = _FAULT_SIGNAL[fault.kind]
         if self.config.crash_report and t.process is self.first:
+            from ..trace import crash
             crash.report(t, fault, sig, self.config.warn)
         raise ProcessExit(0, signal=sig, core=True)
 

@@ -8,8 +8,8 @@ the guest's /etc/hosts and --dns entries.
 `Kernel.proc_net_text`, from here.
 
 Layer: kernel. Calls net/network.py (imported only when a network is asked for, so
-runs without one never load numpy), net/interface.py, net/dns.py, and the VFS to
-read the guest's /etc/hosts.
+runs without one never load numpy), net/interface.py (only for /proc/net), net/dns.py,
+and the VFS to read the guest's /etc/hosts.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ import time
 
 from ..abi.tcp import PROC_NET_TCP_HEADER, PROC_NET_TCP_WIDTH
 from ..errors import KernelError
-from ..net.interface import Interface as StackInterface
-from ..net.interface import proc_net_dev
 
 HOSTS_LIMIT = 1 << 20                 # bytes of /etc/hosts read for the DNS responder
 LOOPBACK_MTU = 65536                  # lo's, as Linux sets it
@@ -54,6 +52,9 @@ def start_network(kernel):
 def proc_net_text(kernel, name: bytes) -> bytes:
     """/proc/net/dev and /proc/net/tcp from the network's real state (lo alone, with
     nothing counted, and no TCP socket when no network was made)."""
+    from ..net.interface import Interface as StackInterface
+    from ..net.interface import proc_net_dev
+
     network = kernel.net.network if kernel.net.has_network else None
     if name == b"dev":
         interfaces = network.stack.interfaces.values() if network is not None else \

@@ -11,8 +11,8 @@ Calls: mm/maps (what each VMA is), fs/pseudo (the /proc/sys tree), abi/.
 
 from __future__ import annotations
 
-import platform
 import struct
+import sys
 
 from ...abi import ipc as IPC
 from ...abi.cpufeatures import (FLAGS_1_ECX, FLAGS_1_EDX, FLAGS_7_EBX, FLAGS_EXT_ECX,
@@ -183,7 +183,7 @@ def filesystems_text(kernel) -> bytes:
 def version_text(kernel) -> bytes:
     """/proc/version (init/version.c linux_proc_banner)."""
     return b"Linux version %s (pyunik@pyunik) (Python %s) %s\n" % (
-        kernel.uname_release, platform.python_version().encode(), kernel.uname_version)
+        kernel.uname_release, sys.version.split()[0].encode(), kernel.uname_version)
 
 
 def uuid4(raw: bytes) -> bytes:

@@ -9,20 +9,24 @@ Statuses:
 - partial: works for what the note says, returns Linux's errno for the rest;
 - stub:    always fails with the row's errno, for the reason in the note.
 
-Layer: kernel. Calls: every handler module of kernel/syscalls/ and args.py; the
-dispatcher (kernel/kernel.py), trace/strace.py and `pyunik syscalls` read it.
+A row names its handler as `module.sys_name` through a HandlerModule, which imports
+nothing: the module is imported when the row's handler is first wanted (its first call,
+`pyunik syscalls`, a table check). So a run loads the handler modules of the calls its
+guest makes and no others; a program that opens no socket never imports net/.
+
+Layer: kernel. Calls: every handler module of kernel/syscalls/ (on first use) and
+args.py; the dispatcher (kernel/kernel.py), trace/strace.py and `pyunik syscalls` read it.
 """
 
 from __future__ import annotations
 
+import importlib
 import linecache
 from dataclasses import dataclass, field
 from errno import ENOSYS, EPERM
 from typing import Callable
 
 from ...abi.syscall_numbers import NAMES
-from . import (cred, epoll, execve, files, fs, futex, inotify, ipc, mm, net, poll, proc,
-               signal, time, timers, wait)
 from .args import (Argv, DirFd, Enum, Envp, Fd, Flags, InBuf, InIovec, Int, IntPair, Kind,
                    Long, Mode, MsgHdr, Off, OptName, OutBuf, OutIovec, OutMsgHdr, OutSockAddr,
                    Path, Ptr, Request, Signal, Size, SockAddr, SockLenPtr, SockType, UInt,
@@ -31,16 +35,53 @@ from .args import (Argv, DirFd, Enum, Envp, Fd, Flags, InBuf, InIovec, Int, IntP
 FULL, PARTIAL, STUB, MISSING = "full", "partial", "stub", "missing"
 
 
+@dataclass(frozen=True)
+class HandlerName:
+    """A handler named by its module of kernel/syscalls/ and its function, not imported."""
+    module: str
+    function: str
+
+    def resolve(self) -> Callable:
+        module = importlib.import_module("%s.%s" % (__package__, self.module))
+        return getattr(module, self.function)
+
+
+class HandlerModule:
+    """Stands for a handler module in ROWS: `fs.sys_read` is HandlerName("fs", "sys_read")."""
+
+    def __init__(self, module: str):
+        self.module = module
+
+    def __getattr__(self, function: str) -> HandlerName:
+        if function.startswith("__"):
+            raise AttributeError(function)
+        return HandlerName(self.module, function)
+
+
+(cred, epoll, execve, files, fs, futex, inotify, ipc, mm, net, poll, proc, signal, time,
+ timers, wait) = map(HandlerModule, ("cred", "epoll", "execve", "files", "fs", "futex",
+                                     "inotify", "ipc", "mm", "net", "poll", "proc", "signal",
+                                     "time", "timers", "wait"))
+
+
 @dataclass
 class Syscall:
     nr: int
     name: str
-    handler: Callable | None
+    _handler: Callable | HandlerName | None    # the function, or its name until first use
     args: tuple[Kind, ...] = ()
     status: str = FULL
     note: str = ""
     errno: int = ENOSYS
     _invoke: Callable | None = field(default=None, repr=False)   # made by compile_row
+
+    @property
+    def handler(self) -> Callable | None:
+        """The handler function (its module imported on first use), or None."""
+        h = self._handler
+        if isinstance(h, HandlerName):
+            h = self._handler = h.resolve()
+        return h
 
     @property
     def invoke(self) -> Callable | None:
@@ -493,13 +534,14 @@ def compile_row(r: Syscall) -> None:
     linecache under "<syscall NR NAME>", so a traceback shows the line and pdb can step
     into it (`s` from the dispatcher, then `l`); each argument's line names its C type.
     """
-    if r.handler is None:
+    function = r.handler
+    if function is None:
         r._invoke = None
         return
-    handler = r.handler.__name__
+    handler = function.__name__
     lines = ["def invoke_%s(t, r):" % r.name,
              "    # %s(2), syscall %d: registers decoded by kind, then %s.%s"
-             % (r.name, r.nr, r.handler.__module__, handler)]
+             % (r.name, r.nr, function.__module__, handler)]
     if r.args:
         lines.append("    return %s(" % handler)
         lines.append("        t,")
@@ -511,6 +553,6 @@ def compile_row(r: Syscall) -> None:
     src = "\n".join(lines) + "\n"
     filename = "<syscall %d %s>" % (r.nr, r.name)
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-    namespace = {handler: r.handler}
+    namespace = {handler: function}
     exec(compile(src, filename, "exec"), namespace)
     r._invoke = namespace["invoke_" + r.name]
