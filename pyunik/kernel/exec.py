@@ -167,8 +167,7 @@ def load_binary(vfs, ctx: WalkContext, cwd: Path, cred: Credentials, binary: Bin
     try:
         return _load(vfs, ctx, cwd, cred, binary, envp, mm, random16, learn, cpuid)
     except BaseException:
-        mm.free_all()
-        engine.close()
+        mm.free_all(close_engine=True)
         raise
 
 

@@ -103,9 +103,8 @@ def release_resources(process) -> None:
     release_exe(process)
     mm = process.mm
     if mm is not None and not any(p.mm is mm for p in others):
-        mm.free_all()
         kernel.sched.drop_engine(mm.engine)
-        mm.engine.close()
+        mm.free_all(close_engine=True)
 
 
 def trace_exit(process, e: ProcessExit) -> None:

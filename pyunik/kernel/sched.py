@@ -241,8 +241,7 @@ class Scheduler:
         while self.retired:
             mm = self.retired.pop()
             self.drop_engine(mm.engine)
-            mm.free_all()
-            mm.engine.close()
+            mm.free_all(close_engine=True)
 
     def host_stop(self, engine) -> None:
         """From another host thread: end the current run for a host signal (the run

@@ -110,6 +110,11 @@ class EngineRegions:
         for r in list(self.regions):
             self._unmap(r.start, r.end)
 
+    def forget_all(self) -> None:
+        """No regions, without asking the engine: it is being closed (uc_close)."""
+        self.regions.clear()
+        self._starts.clear()
+
     def compact(self) -> None:
         """Merge every run of adjacent regions with equal access and contiguous host
         memory into one region, and unmap the regions with no access (kept for reuse;
