@@ -128,11 +128,17 @@ static void sigchld_info(void)
     sa.sa_sigaction = on_chld;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigaction(SIGCHLD, &sa, NULL);
+    /* SIGCHLD blocked until sigsuspend: one arriving between the test of the
+       count and the wait would otherwise leave pause() waiting forever */
+    sigset_t chld, old;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old);
     chld_count = 0;
     pid_t p = child_exiting(42);
     int st;
     while (chld_count == 0)
-        pause();
+        sigsuspend(&old);
     waitpid(p, &st, 0);
     printf("SIGCHLD exit: count %d, code %s, status %d, pid ok %d, uid ok %d\n", chld_count,
            chld_code == CLD_EXITED ? "CLD_EXITED" : "other", chld_status, chld_pid == p,
@@ -144,7 +150,8 @@ static void sigchld_info(void)
         _exit(1);
     }
     while (chld_count == 0)
-        pause();
+        sigsuspend(&old);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     waitpid(p, &st, 0);
     printf("SIGCHLD kill: code %s, status %d\n",
            chld_code == CLD_KILLED ? "CLD_KILLED" : chld_code == CLD_DUMPED ? "CLD_DUMPED" : "other",
