@@ -3,8 +3,11 @@
 Layer: the top; calls cli.main.
 """
 
+import gc
 import sys
 
-from .cli import main
+gc.disable()        # until the guest starts (cli.cmd_run): imports make no garbage cycles
+
+from .cli import main  # noqa: E402
 
 sys.exit(main())
