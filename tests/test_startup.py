@@ -16,10 +16,12 @@ import pytest
 
 from conftest import BIN, REPO, TIMEOUT, host_env_for_pyunik
 
-# `python -m pyunik ARGS`, then every module loaded, one line on stderr.
+# `python -m pyunik ARGS`, then every module loaded and whether the garbage collector
+# runs (off during start-up, on once the guest starts), one line each on stderr.
 REPORT = """\
-import atexit, runpy, sys
-atexit.register(lambda: sys.stderr.write("MODULES " + " ".join(sorted(sys.modules)) + "\\n"))
+import atexit, gc, runpy, sys
+atexit.register(lambda: sys.stderr.write("MODULES " + " ".join(sorted(sys.modules)) + "\\n"
+                                         + "GC %s\\n" % gc.isenabled()))
 sys.argv = ["pyunik"] + sys.argv[1:]
 runpy.run_module("pyunik", run_name="__main__", alter_sys=True)
 """
@@ -52,6 +54,7 @@ def loaded_modules(args: list[str]) -> tuple[subprocess.CompletedProcess, set[st
     lines = [ln for ln in p.stderr.decode(errors="replace").splitlines()
              if ln.startswith("MODULES ")]
     assert len(lines) == 1, p.stderr.decode(errors="replace")
+    assert b"GC True\n" in p.stderr      # collections run while the guest does
     return p, set(lines[0].split()[1:])
 
 
