@@ -5,7 +5,10 @@
         pyunik; then one fork of a process with 100 MiB touched (the guest's own
         clock around fork, exit and wait) and pyunik's peak RSS with and without
         that fork; then pyunik's peak RSS after 50 and after 250 cycles (flat: the
-        engines, host threads and memory of exited children are given back).
+        engines, host threads and memory of exited children are given back);
+        then a shell: `busybox sh -c true` (the shell's start and exit), and a
+        50-stage pipeline `echo x | cat | ... | cat` (50 forks and execs of
+        busybox, 49 pipes) with pyunik's peak RSS.
 
 pyunik's fork makes a new CPU engine and copies every private page the parent has
 touched (mm/address_space.py's AddressSpace.fork); Linux copies page tables and
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 
 TARGETS = {
     "fork_rss_growth_kb": 64.0,     # KiB of peak RSS per extra fork cycle ("flat")
@@ -77,3 +81,36 @@ def fork_costs(bench, check, median, per_op, peak_rss_kb, BIN: str) -> None:
                       n1, n2, few / 1024, many / 1024))
     bench.raw["processes"] = {"sizes": [n1, n2], "wall_s": {
         k: {str(n): v for n, v in t.items()} for k, t in times.items()}, "big_fork_us": big}
+
+
+PIPELINE_STAGES = 50
+
+
+def shell_costs(bench, median, peak_rss_kb) -> None:
+    """`busybox sh -c true` and a 50-stage pipeline beside native and qemu-x86_64."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        bench.log("row 16: no busybox, shell rows skipped")
+        return
+    names = [n for n in ("native", "qemu", "pyunik") if n in bench.engines]
+    R = 3 if bench.mode == "quick" else 5
+    pipeline = "echo x" + " | cat" * (PIPELINE_STAGES - 1)
+    for what, args, expect in (("sh -c true", ["sh", "-c", "true"], b""),
+                               ("%d-stage pipeline" % PIPELINE_STAGES,
+                                ["sh", "-c", pipeline], b"x\n")):
+        walls = {}
+        for k in names:
+            walls[k] = median([bench.engines[k].run(busybox, args, expect).wall
+                               for _ in range(R)])
+            label = k if k != "qemu" else "qemu-x86_64"
+            bench.row(16, "busybox %s: %s" % (what, label), walls[k] * 1000, "ms",
+                      note="median of %d" % R)
+        bench.row(16, "busybox %s: pyunik / native" % what, walls["pyunik"] / walls["native"],
+                  "x")
+        if "qemu" in walls:
+            bench.row(16, "busybox %s: pyunik / qemu-x86_64" % what,
+                      walls["pyunik"] / walls["qemu"], "x")
+    rss = peak_rss_kb(bench.engines["pyunik"].prefix + [busybox, "sh", "-c", pipeline])
+    if rss is not None:
+        bench.row(16, "pyunik peak RSS, %d-stage pipeline" % PIPELINE_STAGES, rss / 1024, "MB",
+                  note="%d processes alive at once" % PIPELINE_STAGES)
