@@ -10,6 +10,7 @@
     vm.run()
 
     pyunik.run(["prog"], deterministic=7)   # virtual clock, random seed 7 (kernel/clocks.py)
+    pyunik.run(apps="/bin/a x; /bin/b &")    # several programs, one address space (OSv)
 
 Layer: the top (cli/api). Calls: kernel/kernel.py (Kernel, Config) and
 kernel/namespace.py to build the guest's files, loader/ (autoimage, image, elf) for
@@ -148,7 +149,18 @@ class Unikernel:
                  volumes: Sequence[str] = (), workdir: str = "/", observer=None,
                  deterministic: bool | int | None = None,
                  net: str | None = None, pcap=None, trace_virtio=None,
-                 dns: Mapping[str, str] | None = None):
+                 dns: Mapping[str, str] | None = None, apps=None):
+        self.apps = None
+        if apps is not None:
+            # OSv's command line (kernel/apps.py), or a list of AppCommands
+            from .kernel import apps as apps_
+            try:
+                self.apps = apps_.parse(apps) if isinstance(apps, str) else list(apps)
+            except apps_.AppsSyntaxError as e:
+                raise ProgramError("pyunik: --apps: %s" % e, 2) from None
+            if argv:
+                raise ValueError("give argv or apps, not both")
+            argv = self.apps[0].argv
         if not argv:
             raise ValueError("argv must name a program")
         self.argv = [str(a) for a in argv]
@@ -196,6 +208,8 @@ class Unikernel:
         kernel = self.kernel
         envp = [os.fsencode("%s=%s" % kv) for kv in self.env.items()]
         argv = [os.fsencode(a) for a in self.argv]
+        if self.apps is not None:
+            return self._start_apps()
         try:
             if self.guest_namespace:
                 kernel.boot(namespace.build(kernel, self.root, self.image, self.volumes))
@@ -225,6 +239,43 @@ class Unikernel:
             raise ProgramError("pyunik: %s: %s" % (self.argv[0], os.strerror(e.errno).lower()),
                                127 if e.errno == errno.ENOENT else 126) from None
 
+    def _start_apps(self) -> None:
+        """--apps: every command's program found (one line and the shell's status for
+        the first that cannot be), then the first ones started (kernel/apps.py)."""
+        from .kernel import apps as apps_
+        kernel = self.kernel
+        try:
+            auto = None
+            if self.guest_namespace:
+                kernel.boot(namespace.build(kernel, self.root, self.image, self.volumes))
+            else:
+                check_program(self.path)
+                auto = AutoImage(os.path.abspath(self.path))
+                kernel.boot(namespace.build(kernel, volumes=self.volumes, auto_image=auto))
+            self._check_workdir()
+            launches = []
+            for command in self.apps:
+                env = dict(self.env, **command.env)
+                name = command.argv[0]
+                if self.guest_namespace:
+                    program = filename = self._guest_program(name, env)
+                else:
+                    path = find_program(name, env.get("PATH"))
+                    check_program(path)
+                    program = os.path.abspath(path)
+                    filename = path if "/" in path else program
+                    if auto.learn(program):      # it and its libraries, as execve learns
+                        kernel.vfs.changed()
+                launches.append(apps_.Launch(
+                    os.fsencode(program), [os.fsencode(a) for a in command.argv],
+                    [os.fsencode("%s=%s" % kv) for kv in env.items()],
+                    os.fsencode(filename), command.text(), command.background))
+            kernel.spawn_apps(launches, self.workdir)
+        except (namespace.NamespaceError, ImageError, NetworkError) as e:
+            raise ProgramError("pyunik: %s" % e, 2) from None
+        except apps_.AppError as e:
+            raise ProgramError(str(e), e.status) from None
+
     def _check_workdir(self) -> None:
         vfs = self.kernel.vfs
         try:
@@ -235,13 +286,14 @@ class Unikernel:
         if not where.inode.is_dir:
             raise namespace.NamespaceError("-w %s: not a directory" % self.workdir)
 
-    def _guest_program(self) -> str:
+    def _guest_program(self, name: str | None = None, env: Mapping[str, str] | None = None) -> str:
         """The program's guest path: as given with a slash, else found on the guest's
         PATH like execvp."""
-        name = self.argv[0]
+        name = self.argv[0] if name is None else name
+        env = self.env if env is None else env
         if "/" in name:
             return name if name.startswith("/") else os.path.join(self.workdir, name)
-        for d in self.env.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(":"):
+        for d in env.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(":"):
             candidate = os.path.join(d or ".", name)
             try:
                 p = self.kernel.vfs.resolve_absolute(os.fsencode(candidate))
@@ -291,15 +343,18 @@ class Unikernel:
         self._opened = []
 
 
-def run(argv: Sequence[str], env: Mapping[str, str] | None = None, stdin=None, stdout=None,
-        stderr=None, capture_output: bool = False, memory: str | int = "2G",
-        quiet: bool = False, strace=None, deterministic: bool | int | None = None):
+def run(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None, stdin=None,
+        stdout=None, stderr=None, capture_output: bool = False, memory: str | int = "2G",
+        quiet: bool = False, strace=None, deterministic: bool | int | None = None,
+        apps=None):
     """Run a guest program to its end. Returns its exit status (128 + signal when
     killed), or a RunResult with the output when capture_output is true.
-    deterministic=True (or a seed) runs it in deterministic mode."""
+    deterministic=True (or a seed) runs it in deterministic mode. apps (instead of
+    argv): OSv's command line, several programs in one address space
+    (kernel/apps.py); the status is then 0, or the first failing app's."""
     vm = Unikernel(argv, env=env, memory=memory, quiet=quiet, strace=strace, stdin=stdin,
                    stdout=stdout, stderr=stderr, capture_output=capture_output,
-                   deterministic=deterministic)
+                   deterministic=deterministic, apps=apps)
     try:
         status = vm.run()
         if not capture_output:

@@ -1,6 +1,7 @@
 """The `pyunik` command.
 
     pyunik run [OPTIONS] [--] PROGRAM [ARGS...]
+    pyunik run [OPTIONS] --apps 'CMD [ARGS]; CMD [ARGS] &'      (kernel/apps.py)
     pyunik compare [RUN OPTIONS] [--corpus FILE] [-j N] [--json FILE] [--] PROGRAM [ARGS...]
     pyunik syscalls [--json] [--status STATUS]
     pyunik image build MANIFEST -o IMAGE [--var K=V];  pyunik image ls IMAGE
@@ -68,7 +69,12 @@ def _run_parser(sub) -> None:
                    help="same output and --strace on every run: a virtual clock, seeded "
                         "randomness (SEED, default 0) and thread switches at points no "
                         "host timing decides (--deterministic or --deterministic=SEED)")
-    p.add_argument("program", metavar="PROGRAM",
+    p.add_argument("--apps", metavar="'CMD; CMD &'",
+                   help="instead of PROGRAM: several programs in ONE address space, OSv "
+                        "style: ';' waits for the command before it, '&' runs it in the "
+                        "background, NAME=VALUE words before a command set its environment; "
+                        "the run ends when every one has exited")
+    p.add_argument("program", metavar="PROGRAM", nargs="?", default=None,
                    help="the program; what follows it are its arguments, passed as they are")
 
 
@@ -162,9 +168,9 @@ def _syscalls_parser(sub) -> None:
 # `run` options that take a value as the next word.
 _RUN_VALUE_OPTIONS = {"-e", "--env", "-m", "--memory", "-v", "--volume", "-w", "--workdir",
                       "--root", "--image", "--cwd", "--trace-out", "--gdb",
-                      "--net", "--pcap", "--dns", "--trace"}
+                      "--net", "--pcap", "--dns", "--trace", "--apps"}
 _COMPARE_VALUE_OPTIONS = _RUN_VALUE_OPTIONS - {"--trace-out", "--gdb", "--net", "--pcap",
-                                               "--dns", "--trace"} | {
+                                               "--dns", "--trace", "--apps"} | {
     "--corpus", "-j", "--jobs", "--json", "--timeout"}
 
 
@@ -233,6 +239,10 @@ def guest_environment(args, host_env: dict) -> dict:
 
 
 def cmd_run(args) -> int:
+    if (args.apps is None) == (args.program is None):
+        print("pyunik: run: give a PROGRAM or --apps 'CMD; CMD &', not %s"
+              % ("both" if args.apps is not None else "neither"), file=sys.stderr)
+        return 2
     env = guest_environment(args, startup_environment())
     try:
         memory = parse_size(args.memory)
@@ -303,7 +313,8 @@ def cmd_run(args) -> int:
         volumes.insert(0, Volume(cwd, cwd, writable=args.cwd == "rw"))
         workdir = workdir or cwd
     try:
-        vm = Unikernel([args.program] + program_args, env=env, memory=memory,
+        vm = Unikernel([args.program] + program_args if args.apps is None else None,
+                       env=env, memory=memory, apps=args.apps,
                        quiet=args.quiet, strace=trace_out, root=args.root, image=args.image,
                        volumes=volumes, workdir=workdir or "/", observer=observer,
                        deterministic=args.deterministic,

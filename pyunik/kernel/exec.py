@@ -90,6 +90,7 @@ class Image:
     sp: int
     auxv: list[tuple[int, int]]
     cpuid: dict
+    brk: int = 0           # the end of the program's image: where its break starts
 
 
 # ---- finding and checking the file -------------------------------------------------
@@ -165,16 +166,27 @@ def load_binary(vfs, ctx: WalkContext, cwd: Path, cred: Credentials, binary: Bin
     engine = Engine()
     mm = AddressSpace(engine, memory_limit)
     try:
-        return _load(vfs, ctx, cwd, cred, binary, envp, mm, random16, learn, cpuid)
+        image = build_image(vfs, ctx, cwd, cred, binary, envp, mm, random16, learn=learn,
+                            cpuid=cpuid)
     except BaseException:
         mm.free_all(close_engine=True)
         raise
+    mm.set_initial_brk(image.brk)
+    engine.clear_registers()
+    engine.set_reg("rsp", image.sp)
+    engine.set_reg("rip", image.entry)
+    return image
 
 
-def _load(vfs, ctx, cwd, cred, binary, envp, mm, random16, learn, cpuid) -> Image:
+def build_image(vfs, ctx, cwd, cred, binary: Binary, envp: list[bytes], mm, random16: bytes,
+                *, learn=None, cpuid: dict | None = None, at: int | None = None,
+                stack_top: int = stack.STACK_TOP) -> Image:
+    """binary and its interpreter mapped into mm and its initial stack built there
+    (ending at stack_top; an ET_DYN program at `at` when given): the CPU's
+    registers and the break are the caller's to set (Image.sp, .entry, .brk)."""
     engine = mm.engine
     exe = binary.path.text().decode(errors="surrogateescape")
-    image = elf.load(mm, binary.data, exe)
+    image = elf.load(mm, binary.data, exe, at=at)
     entry, interp_base = image.entry, 0
     if image.interp is not None:
         # An interpreter that cannot be opened fails execve with open_exec's errno
@@ -184,7 +196,6 @@ def _load(vfs, ctx, cwd, cred, binary, envp, mm, random16, learn, cpuid) -> Imag
         if interp.interp is not None:
             raise elf.ExecFormatError("interpreter %s has an interpreter" % image.interp)
         entry, interp_base = interp.entry, interp.base
-    mm.set_initial_brk(image.brk)
     if cpuid is None:
         cpuid = probe_cpuid(engine)
     auxv = [
@@ -195,11 +206,8 @@ def _load(vfs, ctx, cwd, cred, binary, envp, mm, random16, learn, cpuid) -> Imag
         (L.AT_GID, cred.gid), (L.AT_EGID, cred.egid), (L.AT_SECURE, 0),
         (L.AT_HWCAP2, 0), (L.AT_MINSIGSTKSZ, L.MINSIGSTKSZ),
     ]
-    sp = stack.build(mm, binary.argv, envp, binary.filename, auxv, random16)
-    engine.clear_registers()
-    engine.set_reg("rsp", sp)
-    engine.set_reg("rip", entry)
-    return Image(mm, entry, sp, auxv, cpuid)
+    sp = stack.build(mm, binary.argv, envp, binary.filename, auxv, random16, stack_top)
+    return Image(mm, entry, sp, auxv, cpuid, image.brk)
 
 
 # ---- the arguments -------------------------------------------------------------------
@@ -355,6 +363,7 @@ def begin_new_exec(t, binary: Binary, image: Image, envp: list[bytes]) -> None:
     sched.stop_at_syscall_end(t)
     image.mm.engine.on_syscall = kernel.syscall_callback()
     process.mm = image.mm
+    process.brk_area = None       # (a program of a shared address space leaves it)
     if not shared:
         sched.retire(old_mm)
     kernel.cpuid = image.cpuid

@@ -85,6 +85,11 @@ def clone_process(t, flags: int, exit_signal: int, stack: int, parent_tid: int,
     for name in _INHERITED:
         setattr(child, name, getattr(caller, name))
     child.rlimits = [list(limit) for limit in caller.rlimits]
+    if caller.brk_area is not None:    # a program of a shared address space (apps.py)
+        if flags & L.CLONE_VM:
+            child.brk_area = caller.brk_area
+        else:
+            mm.start_brk, mm.brk = caller.brk_area.start_brk, caller.brk_area.brk
     child.exit_signal = exit_signal
     parent = caller.parent if flags & L.CLONE_PARENT else caller
     child.parent = parent

@@ -106,6 +106,7 @@ class Kernel:
         # The -m limit, shared by every process's address space (mm/).
         self.memory = MemoryBudget(self.config.memory_limit)
         self.console_pgrp: int | None = None       # the console's foreground group (jobs.py)
+        self.apps = None      # several programs in one address space (kernel/apps.py)
         self.next_pid = FIRST_PID
         # The guest's clocks (kernel/clocks.py): the host's, or deterministic mode's
         # virtual clock. boot_ns is the kernel's start on its monotonic clock.
@@ -255,13 +256,7 @@ class Kernel:
         process.argv, process.envp = binary.argv, envp
         process.entry = image.entry
         self.cpuid = image.cpuid
-        for guest_fd, host_fd in enumerate((self.config.stdin, self.config.stdout,
-                                            self.config.stderr)):
-            try:
-                flags = fcntl.fcntl(host_fd, fcntl.F_GETFL)
-            except OSError:
-                continue            # closed on the host: closed in the guest
-            fds.install_at(guest_fd, HostStream(host_fd, flags & ~os.O_CLOEXEC), False)
+        self.install_stdio(fds)
         thread = Thread(pid, process, binary.comm)
         self.processes[pid] = process
         self.first = process
@@ -269,6 +264,28 @@ class Kernel:
         self._dispatch = self._make_dispatch()
         process.engine.on_syscall = self._dispatch
         return process
+
+    def spawn_apps(self, launches: list, workdir: str = "/", report=None) -> None:
+        """Several programs in one address space, OSv style (kernel/apps.py): the
+        first commands started (up to the first foreground one), the rest as the
+        run goes. launches: apps.Launch each; report(line) is told of a later
+        command that could not start. Raises apps.AppError."""
+        from .apps import AppRunner
+        self.apps = AppRunner(self, launches, workdir,
+                              report or (lambda line: self.config.warn.write(line + "\n")))
+        self._dispatch = self._make_dispatch()
+        self.apps.start()
+        self.apps.mm.engine.on_syscall = self._dispatch
+
+    def install_stdio(self, fds: FdTable) -> None:
+        """The host's stdin, stdout and stderr (the config's fds) as fds 0, 1, 2."""
+        for guest_fd, host_fd in enumerate((self.config.stdin, self.config.stdout,
+                                            self.config.stderr)):
+            try:
+                flags = fcntl.fcntl(host_fd, fcntl.F_GETFL)
+            except OSError:
+                continue            # closed on the host: closed in the guest
+            fds.install_at(guest_fd, HostStream(host_fd, flags & ~os.O_CLOEXEC), False)
 
     def syscall_callback(self):
         """What a new engine's syscall callback is (kernel/fork.py, execve)."""
@@ -467,6 +484,8 @@ class Kernel:
         group = self.console_pgrp if self.console_pgrp is not None else self.first.pgid
         targets = [p for p in self.processes.values()
                    if p.exit_state is None and p.pgid == group]
+        if self.apps is not None:       # every app is in the foreground (kernel/apps.py)
+            targets += [p for p in self.apps.live() if p not in targets]
         for p in targets or [self.first]:
             signals.send(p, sig, info)
 
@@ -475,6 +494,9 @@ class Kernel:
         CPUs) until the first process exits; returns its exit status in shell form
         (the exit code, or 128 + the signal number)."""
         t = self.current
+        if self.apps is not None:       # its registers: the last program loaded holds none
+            t.process.engine.restore_context(t.ctx)
+            t.process.mm.owner = t.process
         self.sched.run(t, t.process.entry)
         return self.exit_status
 
@@ -491,7 +513,8 @@ class Kernel:
         if fault is None:
             fault = GuestFault("segv", t.process.engine.reg("rip"), "exec")
         sig = _FAULT_SIGNAL[fault.kind]
-        if self.config.crash_report and t.process is self.first:
+        if self.config.crash_report and (t.process is self.first or self.apps is not None
+                                         and t.process in self.apps.index):
             from ..trace import crash
             crash.report(t, fault, sig, self.config.warn)
         raise ProcessExit(0, signal=sig, core=True)
@@ -499,6 +522,8 @@ class Kernel:
     def process_exit(self, process: Process, e: ProcessExit) -> bool:
         """process has exited (the run loop caught e). True when it was the first
         process: the run ends, and every process still alive is killed."""
+        if self.apps is not None:
+            return self.apps.exited(process, e)
         if process is not self.first:
             exit_.exit_process(process, e)
             return False
@@ -509,8 +534,13 @@ class Kernel:
         """The end of the run: the first process has exited and pyunik reaps it;
         the processes still alive are killed (kernel/exit.py's release_all)."""
         exit_.trace_exit(process, e)
-        self.exit_signal = e.signal
-        self.exit_status = 128 + e.signal if e.signal else e.status
+        self.end_run(128 + e.signal if e.signal else e.status, e.signal)
+
+    def end_run(self, status: int, signal: int) -> None:
+        """The run is over with status (signal: the one that killed the first
+        process, or 0): what is still alive is killed and everything given back."""
+        self.exit_signal = signal
+        self.exit_status = status
         exit_.release_all(self)
         # Every process is gone: filesystems give back what they hold on the host
         # (hostfs's cached file descriptors, its mount root).

@@ -190,6 +190,7 @@ class Process:
         self.child_wait = WaitQueue("a child to change state")   # wait4, waitid
         self.exit_waiters = WaitQueue("a process to exit")         # pidfd poll
         self.vfork_done = WaitQueue("a vfork child to exec or exit")
+        self.brk_area = None    # its own break in a shared address space (kernel/apps.py)
 
     @property
     def engine(self):

@@ -496,6 +496,7 @@ class Scheduler:
                     held.ctx = engine.save_context(held.ctx)
                 engine.restore_context(t.ctx)
                 self.loaded[engine] = t
+                t.process.mm.owner = t.process    # whose new mappings (kernel/apps.py)
             if self.kernel.observer is not None:
                 self.kernel.observer.switch(self.on_cpu, t, self.leaving)
             self.on_cpu = t

@@ -138,7 +138,8 @@ def parse(data: bytes) -> ElfHeader:
     return ElfHeader(e_type, entry, phoff, phnum, loads, interp)
 
 
-def plan(mm, header: ElfHeader, interpreter: bool = False) -> tuple[int, list]:
+def plan(mm, header: ElfHeader, interpreter: bool = False,
+         at: int | None = None) -> tuple[int, list]:
     """The load bias and the (start, end, prot) page runs to map, checked against the
     address space: inside the user range, clear of the stack and (for a program) of
     what is mapped already, within the memory limit."""
@@ -149,7 +150,8 @@ def plan(mm, header: ElfHeader, interpreter: bool = False) -> tuple[int, list]:
         raise KernelError(ENOMEM)
     base = 0
     if header.type == E.ET_DYN:
-        base = (mm.find_free(high - low) - low) if interpreter else PIE_BASE
+        base = (mm.find_free(high - low) - low) if interpreter else \
+            PIE_BASE if at is None else at - low
     # The protection of every page: the union over the segments that touch it,
     # computed over segment boundaries (a segment may be huge: never per page).
     ranges = [(page_down(base + s.vaddr), page_up(base + s.vaddr + s.memsz), _prot(s.flags))
@@ -168,15 +170,17 @@ def plan(mm, header: ElfHeader, interpreter: bool = False) -> tuple[int, list]:
     return base, runs
 
 
-def load(mm, data: bytes, name: str, interpreter: bool = False) -> LoadedImage:
+def load(mm, data: bytes, name: str, interpreter: bool = False,
+         at: int | None = None) -> LoadedImage:
     """Map the executable in data into the address space mm.
 
-    An ET_DYN main program goes at 0x555555554000; an interpreter (ld.so) goes where
+    An ET_DYN main program goes at 0x555555554000 (or at `at`, where several
+    programs share the address space: kernel/apps.py); an interpreter (ld.so) goes where
     mmap would put it, top-down below the mmap base, as Linux's load_elf_interp does.
     Nothing is mapped unless every check passed.
     """
     header = parse(data)
-    base, runs = plan(mm, header, interpreter)
+    base, runs = plan(mm, header, interpreter, at)
     # Map runs of contiguous pages writable, copy the file bytes, then set protections.
     # An interpreter's segments replace what they overlap (the program's, for an
     # ET_EXEC interpreter at fixed addresses): load_elf_interp maps with MAP_FIXED.

@@ -30,19 +30,21 @@ MAX_ARG_AREA = STACK_SIZE // 4
 
 
 def build(mm, argv: list[bytes], envp: list[bytes], execfn: bytes,
-          aux: list[tuple[int, int]], random16: bytes) -> int:
-    """Map the stack, write everything on it, and return the initial sp.
+          aux: list[tuple[int, int]], random16: bytes, top: int = STACK_TOP) -> int:
+    """Map the stack (ending at top), write everything on it, and return the
+    initial sp.
 
     aux holds the auxv entries that depend on the image and the credentials;
     AT_RANDOM, AT_PLATFORM and AT_EXECFN are filled in here.
     """
-    mm.map_anonymous(STACK_TOP - STACK_SIZE, STACK_SIZE, L.PROT_READ | L.PROT_WRITE,
+    stack_top = top
+    mm.map_anonymous(stack_top - STACK_SIZE, STACK_SIZE, L.PROT_READ | L.PROT_WRITE,
                      L.MAP_PRIVATE | L.MAP_ANONYMOUS | L.MAP_GROWSDOWN, "[stack]")
     strings = [s + b"\0" for s in argv] + [s + b"\0" for s in envp]
-    top = STACK_TOP - 8
+    top = stack_top - 8
     area = b"".join(strings) + execfn + b"\0"
     p = top - len(area)
-    if STACK_TOP - p > MAX_ARG_AREA:
+    if stack_top - p > MAX_ARG_AREA:
         raise KernelError(E2BIG)
     pointers = []
     pos = p

@@ -84,6 +84,11 @@ class AddressSpace(Remap, UserMemory):
         self._free_below: tuple[int, int] | None = None
         self.windows = host.HostWindows()
         self.regions = EngineRegions(engine)
+        # Several programs in this one address space (kernel/apps.py): the one whose
+        # thread runs now, whom new VMAs belong to, and the break areas (BrkArea)
+        # of each, given back with the rest.
+        self.owner = None
+        self.brk_areas: list[BrkArea] = []
 
     # ---- lookup -------------------------------------------------------------------------
 
@@ -119,6 +124,8 @@ class AddressSpace(Remap, UserMemory):
             i = bisect.bisect_left(self._starts, v.start)
             del self.vmas[i], self._starts[i]
         for v in new:
+            if v.owner is None:
+                v.owner = self.owner
             i = bisect.bisect_left(self._starts, v.start)
             self.vmas.insert(i, v)
             self._starts.insert(i, v.start)
@@ -473,37 +480,40 @@ class AddressSpace(Remap, UserMemory):
     def set_initial_brk(self, addr: int) -> None:
         self.start_brk = self.brk = page_up(addr)
 
-    def do_brk(self, requested: int) -> int:
-        """brk(2): move the break, returning the new one, or the old one on failure."""
-        if requested < self.start_brk:
-            return self.brk
-        new_top, old_top = page_up(requested), page_up(self.brk)
+    def do_brk(self, requested: int, area: "BrkArea | None" = None) -> int:
+        """brk(2): move the break, returning the new one, or the old one on failure.
+        area: a program's own break in a shared address space (kernel/apps.py);
+        None: this address space's."""
+        a = self if area is None else area
+        if requested < a.start_brk:
+            return a.brk
+        new_top, old_top = page_up(requested), page_up(a.brk)
         if new_top == old_top:
-            self.brk = requested
-            return self.brk
-        if requested <= self.brk:
+            a.brk = requested
+            return a.brk
+        if requested <= a.brk:
             self.unmap_range(new_top, old_top)
-            self.brk = requested
-            return self.brk
+            a.brk = requested
+            return a.brk
         # Growing: the new pages (and a guard page) must be free, and fit the reserve.
-        if new_top - self.start_brk > HEAP_RESERVE \
+        if new_top - a.start_brk > HEAP_RESERVE \
                 or not self.is_free(old_top, new_top + L.PAGE_SIZE) \
                 or self.budget.used + (new_top - old_top) > self.budget.limit:
-            return self.brk
+            return a.brk
         try:
-            self._grow_heap(old_top, new_top)
+            self._grow_heap(a, old_top, new_top)
         except host.HostMemoryError:
-            return self.brk
-        self.brk = requested
-        return self.brk
+            return a.brk
+        a.brk = requested
+        return a.brk
 
-    def _grow_heap(self, old_top: int, new_top: int) -> None:
-        if self._heap is None:
-            self._heap = host.HostReserve(HEAP_RESERVE)
-        heap = self._heap
-        offset = old_top - self.start_brk
+    def _grow_heap(self, a, old_top: int, new_top: int) -> None:
+        if a._heap is None:
+            a._heap = host.HostReserve(HEAP_RESERVE)
+        heap = a._heap
+        offset = old_top - a.start_brk
         ptr = heap.commit(offset, new_top - old_top)
-        last = self.find(old_top - 1) if old_top > self.start_brk else None
+        last = self.find(old_top - 1) if old_top > a.start_brk else None
         if last is not None and last.reserve is heap and last.prot == 3:
             grown = last.piece(last.start, new_top)      # extend the last heap VMA
             self._replace([last], [grown])
@@ -512,6 +522,15 @@ class AddressSpace(Remap, UserMemory):
             self._replace([], [v])
         self.regions.show(old_top, new_top, 3, ptr)
         self.mapped += new_top - old_top
+
+    def release_owned(self, owner) -> None:
+        """Unmap every VMA owner made and give its break areas' reserves back (a
+        program sharing this address space has exited: kernel/apps.py)."""
+        for start, end in [(v.start, v.end) for v in self.vmas if v.owner is owner]:
+            self.unmap_range(start, end)
+        for a in [a for a in self.brk_areas if a.owner is owner]:
+            a.release()
+            self.brk_areas.remove(a)
 
     # ---- madvise(2), mincore(2), msync(2) --------------------------------------------------------
 
@@ -648,6 +667,26 @@ class AddressSpace(Remap, UserMemory):
         self._replace(list(self.vmas), [])
         self.mapped = 0
         self.windows.release_all()
+        if self._heap is not None:
+            self._heap.release()
+            self._heap = None
+        for a in self.brk_areas:
+            a.release()
+        self.brk_areas = []
+
+
+class BrkArea:
+    """A program's own break (start_brk, brk) and the host reserve its heap pages
+    live in, for a program sharing an address space with others (kernel/apps.py);
+    AddressSpace.do_brk moves it. The AddressSpace lists it (brk_areas) and gives
+    the reserve back with the owner's mappings or with everything."""
+
+    def __init__(self, owner, end_of_image: int):
+        self.owner = owner
+        self.start_brk = self.brk = page_up(end_of_image)
+        self._heap: host.HostReserve | None = None
+
+    def release(self) -> None:
         if self._heap is not None:
             self._heap.release()
             self._heap = None

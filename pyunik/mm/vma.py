@@ -22,7 +22,7 @@ class VMA:
     """A run of guest pages [start, end) with one protection and one host backing."""
 
     __slots__ = ("start", "end", "prot", "flags", "host", "name", "reserve", "file", "offset",
-                 "may_write", "host_backed", "code", "shm", "shm_offset")
+                 "may_write", "host_backed", "code", "shm", "shm_offset", "owner")
 
     def __init__(self, start, end, prot, flags, host_ptr, name="", reserve=None, file=None,
                  offset=0, may_write=True, host_backed=False, shm=None, shm_offset=0):
@@ -45,6 +45,9 @@ class VMA:
         # Ever executable? Then the CPU may hold translated code for these pages, and
         # the kernel writes them only through the engine, which invalidates it.
         self.code = bool(prot & 4)
+        # The process that made it, where several programs share one address space
+        # (kernel/apps.py: its mappings go when it exits); None otherwise.
+        self.owner = None
 
     def host_at(self, addr: int) -> int:
         return self.host + (addr - self.start)
@@ -55,6 +58,7 @@ class VMA:
                 self.offset + (start - self.start), self.may_write, self.host_backed,
                 self.shm, self.shm_offset + (start - self.start))
         v.code = v.code or self.code
+        v.owner = self.owner
         return v
 
     def __repr__(self) -> str:

@@ -38,8 +38,9 @@ def sys_mprotect(t, addr, length, prot):
 
 
 def sys_brk(t, addr):
-    """brk(2): returns the new break, or the old one when it cannot move."""
-    return t.mm.do_brk(addr)
+    """brk(2): returns the new break, or the old one when it cannot move. A program
+    sharing its address space with others (kernel/apps.py) moves its own."""
+    return t.mm.do_brk(addr, t.process.brk_area)
 
 
 def sys_mremap(t, old_address, old_size, new_size, flags, new_address):
