@@ -30,6 +30,7 @@ OWN_CHOICES = {
                      "FD_CACHE_SIZE"},                  # host fds kept open
     "fs/imagefs.py": {"INDEX_VERSION", "DIR_SIZE"},     # image index format; st_size of dirs
     "fs/inode.py": {"FIRST"},                           # the first anonymous device minor
+    "kernel/apps.py": {"APP_SLOT"},                     # address space per program of --apps
     "trace/stats.py": {"TOP_FILES"},                    # files --stats lists
     "trace/gdbstub.py": {"PACKET_SIZE"},                # the largest packet gdb sends
     "trace/timeline.py": {"COUNTER_INTERVAL_NS",        # how often counters are sampled

@@ -293,10 +293,8 @@ class AppRunner:
                     raise AppError("pyunik: --apps: %s: its fixed addresses %#x-%#x are "
                                    "another program's (a non-PIE program cannot move; build "
                                    "it with -static-pie or -pie)" % (name, low, high), 126)
-            if mm.is_free(STACK_TOP - STACK_SIZE, STACK_TOP):
-                stack_top = STACK_TOP
-            else:
-                stack_top = mm.find_free(STACK_SIZE) + STACK_SIZE
+            # the usual top while it is free, else where mmap would put it
+            stack_top = STACK_TOP if mm.is_free(STACK_TOP - STACK_SIZE, STACK_TOP) else None
             image = exec_.build_image(kernel.vfs, ctx, cwd, process.cred, binary,
                                       launch.envp, mm, kernel.random_bytes(16),
                                       learn=kernel.exec_learner, cpuid=kernel.cpuid or None,

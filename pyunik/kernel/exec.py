@@ -180,9 +180,10 @@ def load_binary(vfs, ctx: WalkContext, cwd: Path, cred: Credentials, binary: Bin
 
 def build_image(vfs, ctx, cwd, cred, binary: Binary, envp: list[bytes], mm, random16: bytes,
                 *, learn=None, cpuid: dict | None = None, at: int | None = None,
-                stack_top: int = stack.STACK_TOP) -> Image:
+                stack_top: int | None = stack.STACK_TOP) -> Image:
     """binary and its interpreter mapped into mm and its initial stack built there
-    (ending at stack_top; an ET_DYN program at `at` when given): the CPU's
+    (ending at stack_top, or where mmap would put it when None; an ET_DYN program
+    at `at` when given): the CPU's
     registers and the break are the caller's to set (Image.sp, .entry, .brk)."""
     engine = mm.engine
     exe = binary.path.text().decode(errors="surrogateescape")
@@ -206,6 +207,8 @@ def build_image(vfs, ctx, cwd, cred, binary: Binary, envp: list[bytes], mm, rand
         (L.AT_GID, cred.gid), (L.AT_EGID, cred.egid), (L.AT_SECURE, 0),
         (L.AT_HWCAP2, 0), (L.AT_MINSIGSTKSZ, L.MINSIGSTKSZ),
     ]
+    if stack_top is None:
+        stack_top = mm.find_free(stack.STACK_SIZE) + stack.STACK_SIZE
     sp = stack.build(mm, binary.argv, envp, binary.filename, auxv, random16, stack_top)
     return Image(mm, entry, sp, auxv, cpuid, image.brk)
 
