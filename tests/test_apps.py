@@ -54,7 +54,7 @@ def test_three_apps_background_and_foreground_statuses():
 
 def test_sequence_after_background():
     """`a & b; c`: c waits for b only, a may still run."""
-    r = apps("%s exit 0 400 & %s exit 0 10; %s exit 4" % (
+    r = apps("%s exit 0 2000 & %s exit 0 10; %s exit 4" % (
         b("neighbour-musl-pie"), b("neighbour-glibc-pie"), b("neighbour-glibc-dyn")))
     assert_no_traceback(r)
     lines = r.stdout.decode().splitlines()
