@@ -241,8 +241,7 @@ class AppRunner:
         except BaseException:
             mm.release_owned(process)
             if not self.processes:
-                mm.free_all()
-                mm.engine.close()
+                mm.free_all(close_engine=True)
                 self.mm = None
             raise
         finally:
