@@ -329,6 +329,7 @@ class TcpSocket(InetSocket):
         return super().take_error()
 
     def poll(self, events: int) -> int:
+        self.net.pump()               # frames the backend holds (a host fd woke poll)
         if self.listener is not None:
             mask = self.listener.poll_events()
         elif self.conn is not None:

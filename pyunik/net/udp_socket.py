@@ -121,6 +121,7 @@ class UdpSocket(InetSocket):
             self.stack.udp_unbind(*self.local)
 
     def poll(self, events: int) -> int:
+        self.net.pump()               # frames the backend holds (a host fd woke poll)
         mask = POLLOUT | POLLWRNORM
         if self.queue.items:
             mask |= POLLIN | POLLRDNORM
