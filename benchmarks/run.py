@@ -27,6 +27,8 @@ Rows (benchmarks/README.md explains each one and how to read it):
   17   futex round trip between two threads (tswitch-musl pingpong, threads_speed.py)
   18   thread create + join (tswitch-musl create), each against its trivial syscalls
   19   deterministic mode's cost: four compute threads and the futex round trip
+  20   HTTP and bulk TCP through a host forward (benchmarks/net_speed.py): httpd-musl
+       native, under qemu-x86_64 and under pyunik --net user,hostfwd (and mtu=65520)
 
 Per-operation costs are differences, (t(N2) - t(N1)) / (N2 - N1), so process start-up,
 loading and the program's few other syscalls cancel. Each t(N) is the median of several
@@ -72,6 +74,7 @@ import threads_speed  # noqa: E402  (benchmarks/threads_speed.py: rows 13, 17-19
 import idle  # noqa: E402  (benchmarks/idle.py: row 14)
 import observe_cost  # noqa: E402  (benchmarks/observe_cost.py: row 15)
 import processes  # noqa: E402  (benchmarks/processes.py: row 16)
+import net_speed  # noqa: E402  (benchmarks/net_speed.py: row 20)
 
 # Child processes import pyunik from this checkout too.
 CHILD_ENV = dict(os.environ)
@@ -109,7 +112,8 @@ SIZES = {
 }
 
 TARGETS = dict(guest_speed.TARGETS) | dict(mm_churn.TARGETS) | dict(threads_speed.TARGETS) | \
-    dict(idle.TARGETS) | dict(observe_cost.TARGETS) | dict(processes.TARGETS) | {
+    dict(idle.TARGETS) | dict(observe_cost.TARGETS) | dict(processes.TARGETS) | \
+    dict(net_speed.TARGETS) | {
     "pyunik_over_floor": 5.0,          # x, row 1
     "hello_wall_s": 0.25,              # s, row 2
     "hello_rss_mb": 40.0,              # MB, row 2
@@ -726,7 +730,7 @@ TITLES = {
     12: "12. signal delivery and return (sigloop-musl: tgkill to itself, handler, "
         "rt_sigreturn)",
 } | guest_speed.TITLES | mm_churn.TITLES | threads_speed.TITLES | idle.TITLES | \
-    observe_cost.TITLES | processes.TITLES
+    observe_cost.TITLES | processes.TITLES | net_speed.TITLES
 
 
 def table(rows: list[dict]) -> str:
@@ -789,8 +793,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes (about 30 s)")
     ap.add_argument("--json", metavar="FILE", help="also write every number to FILE")
     ap.add_argument("--only", metavar="ROWS",
-                    default="1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19",
-                    help="comma-separated rows to run (default all: 1..19)")
+                    default="1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20",
+                    help="comma-separated rows to run (default all: 1..20)")
     args = ap.parse_args(argv)
     only = {int(x) for x in args.only.split(",") if x.strip()}
 
@@ -840,6 +844,8 @@ def main(argv: list[str] | None = None) -> int:
             threads_speed.switch_costs(bench, check, median, per_op, BIN)
         if 19 in only:
             threads_speed.deterministic_cost(bench, check, median, per_op, BIN)
+        if 20 in only:
+            net_speed.http_and_bulk(bench, BIN, bench.engines["pyunik"].prefix, CHILD_ENV)
     except BenchError as e:
         print("benchmark failed: %s" % e, file=sys.stderr)
         return 1
