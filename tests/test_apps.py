@@ -5,6 +5,7 @@ on one engine, and what sharing the address space means (a neighbour's write).""
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 
@@ -178,3 +179,19 @@ def test_python_api():
     assert sorted(result.stdout.decode().splitlines()) == ["Hello from pyunik guest!", "exit 2"]
     with pytest.raises(pyunik.api.ProgramError):
         pyunik.run(apps="a;;b")
+
+
+@pytest.mark.skipif(shutil.which("busybox") is None, reason="no busybox")
+def test_each_app_reads_its_own_cmdline():
+    """/proc/<pid>/cmdline and environ are each app's own strings, though the apps
+    share one address space: the background shell reads its cmdline after the
+    second app was loaded into the same space."""
+    bb = shutil.which("busybox")
+    first = "FIRST=1 %s sh -c 'sleep 1; tr \"\\\\0\" \" \" < /proc/$$/cmdline; echo; " \
+        "tr \"\\\\0\" \"\\\\n\" < /proc/$$/environ | grep -c FIRST' &" % bb
+    r = apps(first + " SECOND=1 %s exit 0 2000" % b("neighbour-musl-pie"))
+    assert_no_traceback(r)
+    lines = r.stdout.decode().splitlines()
+    assert lines[0].startswith("%s sh -c sleep 1; tr" % bb), lines
+    assert lines[1:] == ["1", "exit 0"], lines
+    assert r.status == 0, r.stderr

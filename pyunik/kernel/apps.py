@@ -254,7 +254,7 @@ class AppRunner:
         process.brk_area = area
         exec_.hold_exe(process, binary.inode)
         process.exe = binary.path.text().decode(errors="surrogateescape")
-        process.auxv = image.auxv
+        process.auxv, process.arg_area = image.auxv, image.arg_area
         process.argv, process.envp = binary.argv, launch.envp
         process.entry = image.entry
         kernel.cpuid = image.cpuid

@@ -91,6 +91,7 @@ class Image:
     auxv: list[tuple[int, int]]
     cpuid: dict
     brk: int = 0           # the end of the program's image: where its break starts
+    arg_area: tuple = (0, 0, 0, 0)   # where argv's and envp's strings are (loader/stack.py)
 
 
 # ---- finding and checking the file -------------------------------------------------
@@ -209,8 +210,9 @@ def build_image(vfs, ctx, cwd, cred, binary: Binary, envp: list[bytes], mm, rand
     ]
     if stack_top is None:
         stack_top = mm.find_free(stack.STACK_SIZE) + stack.STACK_SIZE
-    sp = stack.build(mm, binary.argv, envp, binary.filename, auxv, random16, stack_top)
-    return Image(mm, entry, sp, auxv, cpuid, image.brk)
+    sp, arg_area = stack.build(mm, binary.argv, envp, binary.filename, auxv, random16,
+                               stack_top)
+    return Image(mm, entry, sp, auxv, cpuid, image.brk, arg_area)
 
 
 # ---- the arguments -------------------------------------------------------------------
@@ -373,7 +375,7 @@ def begin_new_exec(t, binary: Binary, image: Image, envp: list[bytes]) -> None:
     release_exe(process)
     hold_exe(process, binary.inode)
     process.exe = binary.path.text().decode(errors="surrogateescape")
-    process.auxv = image.auxv
+    process.auxv, process.arg_area = image.auxv, image.arg_area
     process.argv, process.envp = binary.argv, envp
     process.entry = image.entry
     process.dumpable = 1

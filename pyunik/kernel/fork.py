@@ -44,8 +44,8 @@ _ALLOWED = (L.CSIGNAL | L.CLONE_VM | L.CLONE_FS | L.CLONE_FILES | L.CLONE_SIGHAN
             | L.CLONE_PIDFD)
 
 # Process-level state a child inherits as it is (copied by value).
-_INHERITED = ("pgid", "sid", "exe", "auxv", "personality", "dumpable", "no_new_privs", "nice",
-              "argv", "envp", "entry")
+_INHERITED = ("pgid", "sid", "exe", "auxv", "arg_area", "personality", "dumpable",
+              "no_new_privs", "nice", "argv", "envp", "entry")
 
 
 def clone_process(t, flags: int, exit_signal: int, stack: int, parent_tid: int,

@@ -252,7 +252,7 @@ class Kernel:
         process.mm = image.mm
         exec_.hold_exe(process, binary.inode)
         process.exe = binary.path.text().decode(errors="surrogateescape")
-        process.auxv = image.auxv
+        process.auxv, process.arg_area = image.auxv, image.arg_area
         process.argv, process.envp = binary.argv, envp
         process.entry = image.entry
         self.cpuid = image.cpuid

@@ -147,6 +147,11 @@ class Process:
         self.exe = exe                  # guest path of the executable (/proc/self/exe)
         self.exe_inode = None           # its inode, kept from being written (ETXTBSY)
         self.auxv: list[tuple[int, int]] = []
+        # (arg_start, arg_end, env_start, env_end): where the loader put argv's and
+        # envp's strings, for /proc/<pid>/{cmdline,environ,stat}. Linux keeps them
+        # in mm_struct; here they are the process's, since programs started side by
+        # side (kernel/apps.py) share one address space.
+        self.arg_area = (0, 0, 0, 0)
         self.start_time_ns = 0     # on the kernel's monotonic clock, set when it starts
         self.personality = L.PER_LINUX
         self.dumpable = 1

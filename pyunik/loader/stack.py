@@ -30,9 +30,13 @@ MAX_ARG_AREA = STACK_SIZE // 4
 
 
 def build(mm, argv: list[bytes], envp: list[bytes], execfn: bytes,
-          aux: list[tuple[int, int]], random16: bytes, top: int = STACK_TOP) -> int:
+          aux: list[tuple[int, int]], random16: bytes,
+          top: int = STACK_TOP) -> tuple[int, tuple[int, int, int, int]]:
     """Map the stack (ending at top), write everything on it, and return the
-    initial sp.
+    initial sp and where the strings went: (arg_start, arg_end, env_start,
+    env_end), what /proc/<pid>/{cmdline,environ,stat} read (Linux keeps them in
+    mm_struct; pyunik in the Process, as programs started side by side share an
+    address space: kernel/apps.py).
 
     aux holds the auxv entries that depend on the image and the credentials;
     AT_RANDOM, AT_PLATFORM and AT_EXECFN are filled in here.
@@ -52,10 +56,8 @@ def build(mm, argv: list[bytes], envp: list[bytes], execfn: bytes,
         pointers.append(pos)
         pos += len(s)
     execfn_addr = pos
-    # Where /proc/<pid>/{cmdline,environ,stat} find them, as Linux's mm_struct keeps.
-    mm.arg_start = p
-    mm.arg_end = mm.env_start = pointers[len(argv)] if envp else execfn_addr
-    mm.env_end = execfn_addr
+    env_start = pointers[len(argv)] if envp else execfn_addr
+    arg_area = (p, env_start, env_start, execfn_addr)
 
     p &= ~15
     platform = b"x86_64\0"
@@ -76,4 +78,4 @@ def build(mm, argv: list[bytes], envp: list[bytes], execfn: bytes,
     mm.engine.write(random_addr, random16)
     mm.engine.write(platform_addr, platform)
     mm.engine.write(top - len(area), area + b"\0" * 8)
-    return sp
+    return sp, arg_area

@@ -74,10 +74,9 @@ class AddressSpace(Remap, UserMemory):
         self.mmap_base = MMAP_BASE
         self.start_brk = 0
         self.brk = 0
-        # Where the loader put the initial stack's strings (loader/stack.py), for
-        # /proc/<pid>/stat, cmdline and environ; 0 until a program is loaded.
+        # Where the loader put the initial stack (loader/stack.py), for
+        # /proc/<pid>/stat; 0 until a program is loaded.
         self.start_stack = 0
-        self.arg_start = self.arg_end = self.env_start = self.env_end = 0
         self._heap: host.HostReserve | None = None
         # find_free resumes below a point above which every gap under mmap_base is
         # known to be at most so wide: (point, width), or None to search from the top.
@@ -606,8 +605,7 @@ class AddressSpace(Remap, UserMemory):
         benchmarks/README.md gives its cost."""
         self._charge(self.mapped)              # the copy counts against the limit too
         child = AddressSpace(engine, self.budget)
-        for name in ("mmap_base", "start_brk", "brk", "start_stack", "arg_start", "arg_end",
-                     "env_start", "env_end", "_free_below"):
+        for name in ("mmap_base", "start_brk", "brk", "start_stack", "_free_below"):
             setattr(child, name, getattr(self, name))
         copies = []
         try:

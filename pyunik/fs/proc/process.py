@@ -197,7 +197,7 @@ def stat_text(kernel, process, thread=None) -> bytes:
         0, 0, exit_signal, 0, 0, 0, 0, 0, 0,     # nswap cnswap exit_signal cpu rt_prio
                                                  # policy blkio guest_time cguest_time
         m.start_data, m.end_data, mm.start_brk,
-        mm.arg_start, mm.arg_end, mm.env_start, mm.env_end,
+        *p.arg_area,
         0,                                       # exit_code (a zombie's: below)
     ]
     if p.exit_state is not None:
@@ -243,8 +243,8 @@ def cmdline_text(process) -> bytes:
     first NUL. A zombie has no memory: empty."""
     if process.exit_state is not None:
         return b""
-    mm = process.mm
-    data = _memory_strings(process, mm.arg_start, mm.arg_end, process.argv)
+    start, end = process.arg_area[:2]
+    data = _memory_strings(process, start, end, process.argv)
     if data and data[-1] != 0:
         data = data.split(b"\0", 1)[0]
     return data
@@ -255,8 +255,8 @@ def environ_text(process) -> bytes:
     zombie's: empty)."""
     if process.exit_state is not None:
         return b""
-    mm = process.mm
-    return _memory_strings(process, mm.env_start, mm.env_end, process.envp)
+    start, end = process.arg_area[2:]
+    return _memory_strings(process, start, end, process.envp)
 
 
 def auxv_text(process) -> bytes:
