@@ -8,7 +8,9 @@
         engines, host threads and memory of exited children are given back);
         then a shell: `busybox sh -c true` (the shell's start and exit), and a
         50-stage pipeline `echo x | cat | ... | cat` (50 forks and execs of
-        busybox, 49 pipes) with pyunik's peak RSS.
+        busybox, 49 pipes) with pyunik's peak RSS; then a shell loop of fork +
+        exec + wait of hello-musl, per cycle from 50 and 200 cycles (as row 1),
+        and pyunik's peak RSS after each (flat: replaced engines are given back).
 
 pyunik's fork makes a new CPU engine and copies every private page the parent has
 touched (mm/address_space.py's AddressSpace.fork); Linux copies page tables and
@@ -24,6 +26,7 @@ import shutil
 
 TARGETS = {
     "fork_rss_growth_kb": 64.0,     # KiB of peak RSS per extra fork cycle ("flat")
+    "exec_rss_growth_kb": 64.0,     # KiB of peak RSS per extra fork+exec cycle ("flat")
 }
 TITLES = {
     16: "16. processes (forkloop-musl): fork + exit + wait, a 100 MiB fork, RSS over forks",
@@ -84,6 +87,43 @@ def fork_costs(bench, check, median, per_op, peak_rss_kb, BIN: str) -> None:
 
 
 PIPELINE_STAGES = 50
+
+
+EXEC_CYCLES = {"quick": (20, 80), "full": (50, 200)}
+
+
+def exec_loop(bench, median, per_op, peak_rss_kb, BIN: str) -> None:
+    """fork + exec + wait cycles from a shell loop: time per cycle and RSS."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        return
+    hello = os.path.join(BIN, "hello-musl")
+    n1, n2 = EXEC_CYCLES["quick" if bench.mode == "quick" else "full"]
+
+    def loop(n):
+        return ["sh", "-c", "i=0; while [ $i -lt %d ]; do %s >/dev/null; i=$((i+1)); done; "
+                "echo $i" % (n, hello)]
+    names = [n for n in ("native", "pyunik") if n in bench.engines]
+    times = {k: {n1: [], n2: []} for k in names}
+    for _ in range(3):
+        for k in names:
+            for n in (n1, n2):
+                times[k][n].append(bench.engines[k].run(busybox, loop(n), b"%d\n" % n).wall)
+    us = {k: per_op(times[k], n1, n2, 1e6) for k in names}
+    for k in names:
+        bench.row(16, "sh loop fork+exec+wait of hello-musl: " + k, us[k] / 1000, "ms/cycle",
+                  note="N=%d..%d, median of 3" % (n1, n2))
+    bench.row(16, "sh loop fork+exec+wait: pyunik / native", us["pyunik"] / us["native"], "x",
+              note="qemu-x86_64 hands execve to the host: not comparable")
+    prefix = bench.engines["pyunik"].prefix
+    few = peak_rss_kb(prefix + [busybox] + loop(n1))
+    many = peak_rss_kb(prefix + [busybox] + loop(n2))
+    if few is not None and many is not None:
+        growth = (many - few) / (n2 - n1)
+        t = TARGETS["exec_rss_growth_kb"]
+        bench.row(16, "pyunik peak RSS growth per fork+exec cycle", growth, "KiB", "<= %g" % t,
+                  growth <= t, note="%d vs %d cycles: %.0f / %.0f MB" % (
+                      n1, n2, few / 1024, many / 1024))
 
 
 def shell_costs(bench, median, peak_rss_kb) -> None:

@@ -23,7 +23,7 @@ Rows (benchmarks/README.md explains each one and how to read it):
   15   python3 -c pass with --stats, --trace-out, --strace against plain
        (benchmarks/observe_cost.py)
   16   processes (benchmarks/processes.py): fork + exit + wait, a 100 MiB fork, RSS
-       over many forks, busybox sh -c true and a 50-stage pipeline (with peak RSS)
+       over many forks, sh -c true, a 50-stage pipeline, fork+exec loops (with peak RSS)
   17   futex round trip between two threads (tswitch-musl pingpong, threads_speed.py)
   18   thread create + join (tswitch-musl create), each against its trivial syscalls
   19   deterministic mode's cost: four compute threads and the futex round trip
@@ -840,6 +840,7 @@ def main(argv: list[str] | None = None) -> int:
         if 16 in only:
             processes.fork_costs(bench, check, median, per_op, peak_rss_kb, BIN)
             processes.shell_costs(bench, median, peak_rss_kb)
+            processes.exec_loop(bench, median, per_op, peak_rss_kb, BIN)
         if 17 in only or 18 in only:
             threads_speed.switch_costs(bench, check, median, per_op, BIN)
         if 19 in only:
