@@ -148,7 +148,7 @@ class Unikernel:
                  crash_report: bool = True, root: str | None = None, image: str | None = None,
                  volumes: Sequence[str] = (), workdir: str = "/", observer=None,
                  deterministic: bool | int | None = None,
-                 net: str | None = None, pcap=None, trace_virtio=None,
+                 net: str | None = None, pcap=None, trace_virtio=None, trace_tcp=None,
                  dns: Mapping[str, str] | None = None, apps=None):
         self.apps = None
         if apps is not None:
@@ -187,6 +187,7 @@ class Unikernel:
                              stderr=_host_fd(stderr, 2, self._opened),
                              crash_report=crash_report, observer=observer,
                              net=net, pcap=pcap, trace_virtio=trace_virtio,
+                             trace_tcp=trace_tcp,
                              dns=_dns_entries(dns or {}))
         if deterministic is not None and deterministic is not False:
             # deterministic mode (kernel/clocks.py): True, or the random seed

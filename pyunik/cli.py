@@ -59,9 +59,10 @@ def _run_parser(sub) -> None:
                    help="write every frame of eth0 to FILE (libpcap, Ethernet)")
     p.add_argument("--dns", action="append", default=[], metavar="NAME=IP",
                    help="a name the DNS at 10.0.2.3 answers (besides the guest's /etc/hosts)")
-    p.add_argument("--trace", action="append", default=[], choices=["virtio"],
-                   help="trace the virtio-net card (chains, ring indices, notifications) "
-                        "to stderr")
+    p.add_argument("--trace", action="append", default=[], choices=["virtio", "tcp"],
+                   help="virtio: trace the virtio-net card (chains, ring indices, "
+                        "notifications); tcp: the guest's TCP (state changes, "
+                        "retransmissions, timeouts, resets); to stderr")
     p.add_argument("--gdb", metavar="[HOST:]PORT",
                    help="wait for gdb (target remote HOST:PORT) at the first instruction; "
                         "HOST is 127.0.0.1 unless given")
@@ -280,7 +281,7 @@ def cmd_run(args) -> int:
             print("pyunik: --dns %s: want NAME=IP" % entry, file=sys.stderr)
             return 2
         dns[name] = address
-    if (args.pcap or args.trace) and not args.net:
+    if (args.pcap or "virtio" in args.trace) and not args.net:
         print("pyunik: --pcap and --trace virtio need a card: add --net", file=sys.stderr)
         return 2
     pcap = None
@@ -319,7 +320,8 @@ def cmd_run(args) -> int:
                        volumes=volumes, workdir=workdir or "/", observer=observer,
                        deterministic=args.deterministic,
                        net=args.net, pcap=pcap,
-                       trace_virtio=sys.stderr if "virtio" in args.trace else None, dns=dns)
+                       trace_virtio=sys.stderr if "virtio" in args.trace else None,
+                       trace_tcp=sys.stderr if "tcp" in args.trace else None, dns=dns)
         vm.start()
         start_collecting()
         if stub is not None:

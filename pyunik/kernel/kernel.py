@@ -74,6 +74,7 @@ class Config:
     net: str | None = None           # --net: the card's backend (net/network.py's words)
     pcap: BinaryIO | None = None     # --pcap: eth0's frames as a libpcap file
     trace_virtio: TextIO | None = None    # --trace virtio: rings and notifications
+    trace_tcp: TextIO | None = None       # --trace tcp: the guest's TCP state changes
     dns: dict = field(default_factory=dict)   # --dns NAME=IP for the DNS at 10.0.2.3
 
 
@@ -170,6 +171,9 @@ class Kernel:
             self._net = NetNamespace(lambda: caller(self.current),
                                      lambda deadline, fire: self.sched.add_timer(deadline, fire),
                                      lambda: self.clock.monotonic_ns())
+            out = self.config.trace_tcp
+            if out is not None:
+                self._net.trace_tcp = lambda line: out.write("pyunik: %s\n" % line)
         return self._net
 
     @property

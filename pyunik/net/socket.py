@@ -487,6 +487,7 @@ class NetNamespace:
         self.add_timer = add_timer
         self.now = now
         self._network = network       # net/network.Network, made on first use
+        self.trace_tcp = None         # --trace tcp: write(line), given to the stack's TCP
         self._timer = None            # the kernel timer armed at its next deadline
         self.tcp_bound: dict[tuple, object] = {}   # (addr, port) -> bound TCP socket
         self.sockfs = SockFS()
@@ -506,6 +507,8 @@ class NetNamespace:
     def attach(self, network) -> None:
         """The network --net made at boot (kernel/netdev.py), before any socket."""
         self._network = network
+        if self.trace_tcp is not None:
+            network.stack.tcp.set_trace(self.trace_tcp)
 
     @property
     def network(self):
@@ -513,6 +516,8 @@ class NetNamespace:
         if self._network is None:
             from .network import Network
             self._network = Network.configure(None)
+            if self.trace_tcp is not None:
+                self._network.stack.tcp.set_trace(self.trace_tcp)
         return self._network
 
     def pump(self, now: int | None = None) -> None:
