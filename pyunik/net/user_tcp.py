@@ -41,6 +41,13 @@ class Pair:
         self.conn = conn
         self.sock = sock
         self.window = window
+        # The guest's TCP already chose whether to hold small writes back (Nagle or
+        # TCP_NODELAY); the host side passes on what arrives as it arrives, else its
+        # Nagle waits on the host peer's delayed ACK (40 ms) after every small answer.
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         self.to_guest = b""
         self.to_host = b""
         self.host_eof = False          # the host side sent its last byte (recv gave b"")
