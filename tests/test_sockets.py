@@ -200,7 +200,8 @@ def test_tcp_info_of_a_listener_and_an_unconnected_socket():
     from pyunik.abi.tcp import TCP_CLOSE, TCP_INFO_LAYOUT, TCP_LISTEN
     from pyunik.net import inet
     net = _net()
-    s = inet.create(net, 1, 0, 0)
+    from pyunik.kernel.credentials import Credentials
+    s = inet.create(net, 1, 0, 0, Credentials(1000, 1000))
     assert s.getsockopt(IPPROTO_TCP, TCP_INFO)[0] == TCP_CLOSE
     s.bind(inet.sockaddr_in(bytes((127, 0, 0, 1)), 0), _Caller())
     s.listen(5, _Caller())

@@ -18,6 +18,9 @@ ICMP_EXC_FRAGTIME = 1
 # struct icmphdr {u8 type; u8 code; __sum16 checksum; union {struct {__be16 id;
 #   __be16 sequence;} echo; ...} un;}
 ICMPHDR = struct.Struct("!BBHHH")
+# net/ipv4/ping.c ping_common_sendmsg: a message is at most 0xFFFF bytes, and an echo
+# with its IP header fits one IPv4 packet (ip_append_data's EMSGSIZE)
+PING_MAX = 0xFFFF - 20
 ICMP_MSGS_PER_SEC = 1000              # net.ipv4.icmp_msgs_per_sec
 ICMP_MSGS_BURST = 50                  # net.ipv4.icmp_msgs_burst
 ICMP_ERROR_MAX = 576                  # an error quotes at most this much (RFC 1812 4.3.2.3)

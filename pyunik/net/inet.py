@@ -13,7 +13,8 @@ A call that must wait raises WouldBlock on the TCP object's queues (`readers`,
 `writers`, `acceptors`) or the datagram queue's `readable`, with the network's host
 fds, as the socket layer's blocking rules say (net/socket.py).
 
-Not done: IPPROTO_ICMP datagram sockets (ping) and raw sockets (EPROTONOSUPPORT),
+IPPROTO_ICMP datagram sockets (ping) are net/ping_socket.py. Not done: raw sockets
+(EPERM: no process has CAP_NET_RAW, so ping programs fall back to ping sockets),
 IP options (SOL_IP is ENOPROTOOPT but for IP_TTL and IP_TOS, kept), multicast,
 MSG_OOB (EOPNOTSUPP); the TCP_KEEP*, TCP_CORK, TCP_QUICKACK and TCP_USER_TIMEOUT
 options are accepted and change nothing.
@@ -388,10 +389,13 @@ class TcpSocket(InetSocket):
         return super().protocol_setsockopt(level, name, value)
 
 
-def create(net, sock_type: int, protocol: int, flags: int) -> InetSocket:
-    """inet_create: the protocols each type has (TCP for streams, UDP for datagrams);
-    EPROTONOSUPPORT for another of a type that exists, ESOCKTNOSUPPORT for a type
-    that does not; a protocol out of range is EINVAL."""
+def create(net, sock_type: int, protocol: int, flags: int, cred) -> InetSocket:
+    """inet_create: the protocols each type has (TCP for streams, UDP and ICMP for
+    datagrams); EPROTONOSUPPORT for another of a type that exists, ESOCKTNOSUPPORT for
+    a type that does not; a protocol out of range is EINVAL. SOCK_RAW is EPERM for every
+    caller, root too, as Linux answers a process without CAP_NET_RAW: pyunik has no
+    raw sockets and grants that capability to none (busybox and iputils ping then
+    fall back to IPPROTO_ICMP datagram sockets)."""
     if protocol < 0 or protocol >= I.IPPROTO_MAX:
         raise KernelError(errno.EINVAL)
     if sock_type == S.SOCK_STREAM:
@@ -399,10 +403,14 @@ def create(net, sock_type: int, protocol: int, flags: int) -> InetSocket:
             raise KernelError(errno.EPROTONOSUPPORT)
         return TcpSocket(net, flags)
     if sock_type == S.SOCK_DGRAM:
+        if protocol == I.IPPROTO_ICMP:
+            from . import ping_socket
+            ping_socket.may_create(net, cred)
+            return ping_socket.PingSocket(net, flags)
         if protocol not in (I.IPPROTO_IP, I.IPPROTO_UDP):
             raise KernelError(errno.EPROTONOSUPPORT)
         from .udp_socket import UdpSocket      # it builds on this module
         return UdpSocket(net, flags)
     if sock_type == S.SOCK_RAW:
-        raise KernelError(errno.EPROTONOSUPPORT)
+        raise KernelError(errno.EPERM)
     raise KernelError(errno.ESOCKTNOSUPPORT)

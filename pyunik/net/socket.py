@@ -498,6 +498,11 @@ class NetNamespace:
         self.unix_autobind = 0
         # AF_NETLINK: port id -> socket
         self.netlink_ports: dict[int, object] = {}
+        # AF_INET ping sockets (net/ping_socket.py): net.ipv4.ping_group_range, pyunik's
+        # "0 2147483647" as Debian's (Linux's default "1 0" admits nobody), and the
+        # last echo identifier an unbound socket took
+        self.ping_group_range = (0, 2147483647)
+        self.ping_rover = 0
         self._interfaces: list = [loopback()]
 
     @property

@@ -26,6 +26,8 @@ from .socket import Transfer, copy_datagram, family_of
 
 
 class UdpSocket(InetSocket):
+    waits_for = "a UDP datagram"
+
     def __init__(self, net, flags: int):
         super().__init__(net, S.SOCK_DGRAM, I.IPPROTO_UDP, flags)
         self.queue = DatagramQueue(self.rcvbuf, "a UDP datagram")
@@ -101,12 +103,15 @@ class UdpSocket(InetSocket):
                 raise KernelError(err)
             if stop:
                 raise KernelError(errno.EAGAIN)
-            self._wait((self.queue.readable,), "a UDP datagram")
+            self._wait((self.queue.readable,), self.waits_for)
         copy_datagram(dst, d.payload, flags, got)
-        got.addr = sockaddr_in(d.src, d.sport)
+        got.addr = self.reply_addr(d)
         if not flags & S.MSG_PEEK:
             self.queue.pop()
         return got
+
+    def reply_addr(self, d) -> bytes:
+        return sockaddr_in(d.src, d.sport)
 
     def shutdown(self, how: int) -> None:
         if how not in (S.SHUT_RD, S.SHUT_WR, S.SHUT_RDWR):

@@ -196,7 +196,7 @@ def uuid4(raw: bytes) -> bytes:
 
 
 def sys_dir(fs, relpath: bytes) -> StaticDir:
-    """/proc/sys: the few sysctls programs read (kernel/, vm/), all read-only."""
+    """/proc/sys: the few sysctls programs read (kernel/, net/ipv4/, vm/), all read-only."""
     k = fs.kernel
     ro = 0o444
 
@@ -222,7 +222,11 @@ def sys_dir(fs, relpath: bytes) -> StaticDir:
                   IPC.SEMMSL, IPC.SEMMNS, IPC.SEMOPM, IPC.SEMMNI))),
               b"random": lambda rp: StaticDir(fs, rp, random)}
     vm = {b"mmap_min_addr": text_file(fs, ro, line(b"%d" % MMAP_MIN_ADDR))}
+    # net.ipv4.ping_group_range: who may make ping sockets (net/ping_socket.py)
+    ipv4 = {b"ping_group_range": text_file(fs, ro, lambda: b"%d\t%d\n" % k.net.ping_group_range)}
+    net = {b"ipv4": lambda rp: StaticDir(fs, rp, ipv4)}
     return StaticDir(fs, relpath, {b"kernel": lambda rp: StaticDir(fs, rp, kernel),
+                                   b"net": lambda rp: StaticDir(fs, rp, net),
                                    b"vm": lambda rp: StaticDir(fs, rp, vm)})
 
 

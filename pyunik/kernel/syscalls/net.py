@@ -105,12 +105,12 @@ def create(t, family, sock_type, protocol, flags) -> Socket:
     if family == S.AF_NETLINK:
         return netlink.create(net, sock_type, protocol, flags)
     if family == S.AF_INET:
-        return inet.create(net, sock_type, protocol, flags)
+        return inet.create(net, sock_type, protocol, flags, t.process.cred)
     raise KernelError(EAFNOSUPPORT)
 
 
 def sys_socket(t, domain, sock_type, protocol):
-    """socket(2): AF_UNIX, AF_INET (TCP, UDP) and AF_NETLINK (NETLINK_ROUTE); other
+    """socket(2): AF_UNIX, AF_INET (TCP, UDP, ICMP echo) and AF_NETLINK (NETLINK_ROUTE); other
     families EAFNOSUPPORT."""
     sock_type, flags = _split_type(sock_type)
     sock = create(t, domain, sock_type, protocol, flags)

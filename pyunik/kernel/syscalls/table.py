@@ -137,11 +137,13 @@ MSGQ = ("a message goes to whichever woken receiver runs first (Linux hands it t
         "oldest waiting receiver that wants its type)")
 INOTIFY = ("events come only from what the guest itself does through pyunik's system "
            "calls (a host process changing a -v directory is not seen)")
-SOCKETS = ("AF_UNIX (stream, datagram, seqpacket), AF_INET (TCP and UDP over the kernel's "
-           "own stack) and AF_NETLINK (NETLINK_ROUTE: link and address dumps); AF_INET6 and "
-           "other families are EAFNOSUPPORT (no IPv6 yet); raw and ICMP (ping) sockets and "
-           "other netlink protocols EPROTONOSUPPORT")
-SOCKIO = ("unix, TCP, UDP and netlink sockets; MSG_OOB is EOPNOTSUPP; a socket with "
+SOCKETS = ("AF_UNIX (stream, datagram, seqpacket), AF_INET (TCP, UDP and ICMP echo "
+           "'ping' datagram sockets over the kernel's own stack; ping_group_range is "
+           "'0 2147483647', every group) and AF_NETLINK (NETLINK_ROUTE: link and address "
+           "dumps); AF_INET6 and other families are EAFNOSUPPORT (no IPv6 yet); SOCK_RAW is "
+           "EPERM for root too (no raw sockets: no process has CAP_NET_RAW); other "
+           "netlink protocols EPROTONOSUPPORT")
+SOCKIO = ("unix, TCP, UDP, ping and netlink sockets; MSG_OOB is EOPNOTSUPP; a socket with "
           "SO_RCVTIMEO or "
           "SO_SNDTIMEO interrupted by a handled signal restarts under SA_RESTART (Linux "
           "fails it with EINTR)")
