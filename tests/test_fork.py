@@ -190,6 +190,22 @@ def test_busybox_pipelines(script):
     same_as_native([BUSYBOX, "sh", "-c", script])
 
 
+@pytest.mark.skipif(BUSYBOX is None, reason="no busybox")
+def test_busybox_traps_jobs_and_redirections():
+    """A trap on a signal and on EXIT, a background job killed by its job number and
+    waited for (143), a background subshell's status through wait, output appended
+    to a file and read back through a redirection, a failed redirection's status."""
+    script = ('trap "echo got USR1" USR1; kill -USR1 $$; '
+              'sleep 10 & kill %1; wait $!; echo "killed: $?"; '
+              '(exit 7) & wait $!; echo "bg status: $?"; '
+              'f=$(mktemp); echo line1 > $f; echo line2 >> $f; wc -l < $f; rm $f; '
+              'cat < /nonexistent 2>/dev/null || echo "redirect failed: $?"; '
+              'trap "echo bye" EXIT')
+    native = same_as_native([BUSYBOX, "sh", "-c", script])
+    assert native.stdout == (b"got USR1\nkilled: 143\nbg status: 7\n2\n"
+                             b"redirect failed: 1\nbye\n")
+
+
 @pytest.mark.skipif(shutil.which("python3") is None, reason="no python3")
 def test_python_subprocess():
     """_posixsubprocess's vfork and exec, pipes for the output, the exit code."""
