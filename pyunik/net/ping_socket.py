@@ -31,7 +31,6 @@ from ..errors import KernelError
 from .datagram import DatagramQueue
 from .icmp import build_icmp
 from .inet import ANY, InetSocket, parse_sockaddr_in, sockaddr_in
-from .socket import family_of
 from .udp_socket import UdpSocket
 
 
@@ -44,6 +43,7 @@ def may_create(net, cred) -> None:
 
 class PingSocket(UdpSocket):
     waits_for = "an ICMP echo reply"
+    connected_errors = False     # ICMP errors are not reported to ping sockets yet
 
     def __init__(self, net, flags: int):
         InetSocket.__init__(self, net, S.SOCK_DGRAM, I.IPPROTO_ICMP, flags)
@@ -76,17 +76,6 @@ class PingSocket(UdpSocket):
             ident = self._ident(0)
             self.stack.icmp_bind(ident, self.queue)
             self.local = (ANY, ident)
-
-    def connect(self, addr: bytes, caller, stop: bool) -> None:
-        if len(addr) >= S.SA_FAMILY.size and family_of(addr) == S.AF_UNSPEC:
-            self.peer = None
-            return
-        ip, port = parse_sockaddr_in(addr)
-        if ip == ANY:
-            ip = bytes((127, 0, 0, 1))
-        self.stack.source_for(ip)
-        self._autobind()
-        self.peer = (ip, port)
 
     def sendmsg(self, src, flags, addr, rights, creds, caller, stop, sent) -> int:
         """ping_v4_sendmsg: one echo request to addr or the connected peer; the

@@ -27,6 +27,8 @@ from .socket import Transfer, copy_datagram, family_of
 
 class UdpSocket(InetSocket):
     waits_for = "a UDP datagram"
+    # A connected socket is told of ICMP errors about what it sent (udp_err).
+    connected_errors = True
 
     def __init__(self, net, flags: int):
         super().__init__(net, S.SOCK_DGRAM, I.IPPROTO_UDP, flags)
@@ -60,7 +62,7 @@ class UdpSocket(InetSocket):
         self.stack.source_for(ip)
         self._autobind()
         self.peer = (ip, port)
-        self.queue.report_errors = True
+        self.queue.report_errors = self.connected_errors
 
     def sendmsg(self, src, flags, addr, rights, creds, caller, stop, sent: Transfer) -> int:
         """udp_sendmsg: to addr or the connected peer (EDESTADDRREQ without)."""
