@@ -86,6 +86,10 @@ TCP_FIN_TIMEOUT_NS = 60_000_000_000    # TCP_FIN_TIMEOUT (net.ipv4.tcp_fin_timeo
 TCP_KEEPALIVE_TIME_NS = 7200_000_000_000   # net.ipv4.tcp_keepalive_time
 TCP_KEEPALIVE_INTVL_NS = 75_000_000_000    # net.ipv4.tcp_keepalive_intvl
 TCP_KEEPALIVE_PROBES = 9                   # net.ipv4.tcp_keepalive_probes
+# include/net/tcp.h: the largest TCP_KEEPIDLE, TCP_KEEPINTVL (seconds), TCP_KEEPCNT
+MAX_TCP_KEEPIDLE = 32767
+MAX_TCP_KEEPINTVL = 32767
+MAX_TCP_KEEPCNT = 127
 TCP_SYN_RETRIES = 6                        # net.ipv4.tcp_syn_retries
 TCP_SYNACK_RETRIES = 5                     # net.ipv4.tcp_synack_retries
 TCP_RETRIES2 = 15                          # net.ipv4.tcp_retries2

@@ -16,8 +16,11 @@ fds, as the socket layer's blocking rules say (net/socket.py).
 IPPROTO_ICMP datagram sockets (ping) are net/ping_socket.py. Not done: raw sockets
 (EPERM: no process has CAP_NET_RAW, so ping programs fall back to ping sockets),
 IP options (SOL_IP is ENOPROTOOPT but for IP_TTL and IP_TOS, kept), multicast,
-MSG_OOB (EOPNOTSUPP); the TCP_KEEP*, TCP_CORK, TCP_QUICKACK and TCP_USER_TIMEOUT
-options are accepted and change nothing.
+MSG_OOB (EOPNOTSUPP); setting TCP_MAXSEG, TCP_CORK, TCP_QUICKACK or TCP_USER_TIMEOUT
+is ENOPROTOOPT (the stack has no user MSS clamp, cork, quick-ack switch or user
+timeout). SO_KEEPALIVE and TCP_KEEPIDLE/KEEPINTVL/KEEPCNT reach the connection's
+keepalive timer, and an accepted socket inherits them from its listener, as
+sk_clone_lock copies them.
 
 Layer: net. Called by kernel/syscalls/net.py; calls net/socket.py, net/network.py's
 stack and TCP objects.
@@ -29,6 +32,7 @@ import errno
 
 from ..abi import inet as I
 from ..abi import socket as S
+from ..abi import tcp as T
 from ..abi.tcp import TCP_CLOSE, TCP_INFO_LAYOUT
 from ..abi.poll import POLLHUP, POLLIN, POLLOUT, POLLWRNORM
 from ..errors import KernelError
@@ -119,8 +123,22 @@ class TcpSocket(InetSocket):
         self.listener = None
         self.conn = conn
         self.nodelay = 0
+        # TCP_KEEPIDLE, TCP_KEEPINTVL (ns) and TCP_KEEPCNT: tp->keepalive_time,
+        # keepalive_intvl and keepalive_probes, given to the connection (_configure)
+        self.keepidle = T.TCP_KEEPALIVE_TIME_NS
+        self.keepintvl = T.TCP_KEEPALIVE_INTVL_NS
+        self.keepcnt = T.TCP_KEEPALIVE_PROBES
         if conn is not None:
             self.local = conn.local
+
+    def _configure(self, conn) -> None:
+        """Give conn this socket's TCP_NODELAY, SO_KEEPALIVE and keepalive settings."""
+        now = self.net.now()
+        conn.set_nodelay(bool(self.nodelay), now)
+        conn.keepalive_idle = self.keepidle
+        conn.keepalive_interval = self.keepintvl
+        conn.keepalive_probes = self.keepcnt
+        conn.set_keepalive(bool(self.keepalive), now)
 
     def remote(self):
         conn = self.conn
@@ -176,7 +194,9 @@ class TcpSocket(InetSocket):
                 raise
             self._wait((self.listener.acceptors,), "a connection (accept)")
         new = TcpSocket(self.net, flags & S.SOCK_NONBLOCK, conn)
-        new.nodelay = self.nodelay
+        for name in ("nodelay", "keepalive", "keepidle", "keepintvl", "keepcnt"):
+            setattr(new, name, getattr(self, name))
+        new._configure(conn)
         return new
 
     def connect(self, addr: bytes, caller, stop: bool) -> None:
@@ -214,7 +234,7 @@ class TcpSocket(InetSocket):
             del self.net.tcp_bound[self.local]
         self.local = local
         self.net.tcp_bound[local] = self
-        conn.set_nodelay(bool(self.nodelay), self.net.now())
+        self._configure(conn)
         self.connecting = True
         conn.connect(self.net.now())
         self.net.pump()
@@ -369,6 +389,11 @@ class TcpSocket(InetSocket):
             if name == I.TCP_MAXSEG:
                 mss = self.conn.snd_mss if self.conn is not None else 536
                 return mss.to_bytes(4, "little")
+            if name in (I.TCP_KEEPIDLE, I.TCP_KEEPINTVL):
+                ns = self.keepidle if name == I.TCP_KEEPIDLE else self.keepintvl
+                return (ns // 10**9).to_bytes(4, "little")
+            if name == I.TCP_KEEPCNT:
+                return self.keepcnt.to_bytes(4, "little")
             raise KernelError(errno.ENOPROTOOPT)
         return super().protocol_getsockopt(level, name)
 
@@ -382,11 +407,33 @@ class TcpSocket(InetSocket):
                     self.conn.set_nodelay(bool(self.nodelay), self.net.now())
                     self.net.pump()
                 return
-            if name in (I.TCP_KEEPIDLE, I.TCP_KEEPINTVL, I.TCP_KEEPCNT, I.TCP_QUICKACK,
-                        I.TCP_CORK, I.TCP_USER_TIMEOUT, I.TCP_MAXSEG):
+            if name in _KEEPALIVE_OPTIONS:
+                v = int.from_bytes(value[:4], "little", signed=True)
+                attribute, largest, unit = _KEEPALIVE_OPTIONS[name]
+                if not 1 <= v <= largest:
+                    raise KernelError(errno.EINVAL)
+                setattr(self, attribute, v * unit)
+                if self.conn is not None:
+                    self._configure(self.conn)     # the timer re-armed, as Linux does
+                    self.net.pump()
                 return
             raise KernelError(errno.ENOPROTOOPT)
         return super().protocol_setsockopt(level, name, value)
+
+    def setsockopt(self, level: int, name: int, value: bytes, privileged: bool) -> None:
+        """SO_KEEPALIVE reaches the connection at once (tcp_set_keepalive)."""
+        super().setsockopt(level, name, value, privileged)
+        if level == S.SOL_SOCKET and name == S.SO_KEEPALIVE and self.conn is not None:
+            self.conn.set_keepalive(bool(self.keepalive), self.net.now())
+            self.net.pump()
+
+
+# do_tcp_setsockopt's keepalive options: (attribute, largest value, unit in ns)
+_KEEPALIVE_OPTIONS = {
+    I.TCP_KEEPIDLE: ("keepidle", T.MAX_TCP_KEEPIDLE, 10**9),
+    I.TCP_KEEPINTVL: ("keepintvl", T.MAX_TCP_KEEPINTVL, 10**9),
+    I.TCP_KEEPCNT: ("keepcnt", T.MAX_TCP_KEEPCNT, 1),
+}
 
 
 def create(net, sock_type: int, protocol: int, flags: int, cred) -> InetSocket:

@@ -103,6 +103,7 @@ class PingSocket(UdpSocket):
         if ip == ANY:
             ip = bytes((127, 0, 0, 1))
         source = self.stack.source_for(ip)
+        self._check_broadcast(ip)
         self._autobind()
         if self.local[0] != ANY:
             source = self.local[0]

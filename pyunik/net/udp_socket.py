@@ -5,7 +5,9 @@ Binding: an explicit port taken by another socket is EADDRINUSE; port 0, or a se
 or connect before any bind, takes an ephemeral port on INADDR_ANY. connect sets the
 default destination and asks the stack to report ICMP errors (ECONNREFUSED for a
 port nobody listens on) on the next call. A datagram is at most 65507 bytes
-(EMSGSIZE).
+(EMSGSIZE). Sending to or connecting to a broadcast address (255.255.255.255 or an
+interface's) is EACCES unless SO_BROADCAST is set, as the route's RTCF_BROADCAST
+makes it in udp_sendmsg and ip4_datagram_connect.
 
 Layer: net. Called by kernel/syscalls/net.py through the Socket operations; calls
 net/inet.py, net/datagram.py and the stack.
@@ -23,6 +25,7 @@ from ..errors import KernelError
 from .datagram import DatagramQueue
 from .inet import ANY, InetSocket, parse_sockaddr_in, sockaddr_in
 from .socket import Transfer, copy_datagram, family_of
+from .stack import LIMITED_BROADCAST
 
 
 class UdpSocket(InetSocket):
@@ -37,6 +40,14 @@ class UdpSocket(InetSocket):
 
     def remote(self):
         return self.peer
+
+    def _check_broadcast(self, ip: bytes) -> None:
+        """EACCES for a broadcast destination without SO_BROADCAST."""
+        if self.broadcast:
+            return
+        if ip == LIMITED_BROADCAST or any(
+                ip == i.broadcast() for i in self.stack.interfaces.values()):
+            raise KernelError(errno.EACCES)
 
     def bind(self, addr: bytes, caller) -> None:
         ip, port = parse_sockaddr_in(addr, unspec_any=True)
@@ -60,6 +71,7 @@ class UdpSocket(InetSocket):
         if ip == ANY:
             ip = bytes((127, 0, 0, 1))
         self.stack.source_for(ip)
+        self._check_broadcast(ip)
         self._autobind()
         self.peer = (ip, port)
         self.queue.report_errors = self.connected_errors
@@ -82,6 +94,7 @@ class UdpSocket(InetSocket):
         if not port:
             raise KernelError(errno.EINVAL)
         source = self.stack.source_for(ip)
+        self._check_broadcast(ip)
         self._autobind()
         if self.local[0] != ANY:
             source = self.local[0]

@@ -148,8 +148,12 @@ SOCKIO = ("unix, TCP, UDP, ping and netlink sockets; MSG_OOB is EOPNOTSUPP; a so
           "SO_SNDTIMEO interrupted by a handled signal restarts under SA_RESTART (Linux "
           "fails it with EINTR)")
 SOCKOPT = ("SOL_SOCKET options kept and reported (timeouts exact to the microsecond, not "
-           "rounded to jiffies); TCP_NODELAY, TCP_MAXSEG, TCP_INFO; the other TCP options "
-           "accepted without effect; IP_TTL, IP_TOS; SOL_NETLINK flags; other levels "
+           "rounded to jiffies; SO_PRIORITY, SO_MARK, SO_DONTROUTE and SO_OOBINLINE "
+           "change nothing; SO_REUSEPORT lets no two sockets share a port: EADDRINUSE); "
+           "SO_KEEPALIVE, SO_BROADCAST (EACCES without it) as Linux; "
+           "TCP_NODELAY, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_INFO, reading TCP_MAXSEG; "
+           "setting TCP_MAXSEG, TCP_CORK, TCP_QUICKACK, TCP_USER_TIMEOUT and other TCP "
+           "options is ENOPROTOOPT; IP_TTL, IP_TOS; SOL_NETLINK flags; other levels "
            "EOPNOTSUPP/ENOPROTOOPT")
 # inotify_add_watch reads its path only after checking the fd, as Linux does
 WATCH_PATH = Kind("const char *pathname", Ptr.expr, "path")
