@@ -219,7 +219,7 @@ class Unikernel:
                 check_program(self.path)
                 program = os.path.abspath(self.path)
                 kernel.boot(namespace.build(kernel, volumes=self.volumes,
-                                            auto_image=AutoImage(program)))
+                                            auto_image=AutoImage(program, lazy=True)))
             self._check_workdir()
             # The name execve is given: as typed when it has a slash, else what the
             # PATH search found (AT_EXECFN, and what a script's interpreter runs).
@@ -251,7 +251,7 @@ class Unikernel:
                 kernel.boot(namespace.build(kernel, self.root, self.image, self.volumes))
             else:
                 check_program(self.path)
-                auto = AutoImage(os.path.abspath(self.path))
+                auto = AutoImage(os.path.abspath(self.path), lazy=True)
                 kernel.boot(namespace.build(kernel, volumes=self.volumes, auto_image=auto))
             self._check_workdir()
             launches = []

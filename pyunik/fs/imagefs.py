@@ -6,7 +6,9 @@ data inside a tar image (loader/image.py builds those) or a whole host file (the
 automatic image of loader/autoimage.py). Metadata (mode, owner, mtime, size) comes
 from the image's index and never from the host at run time. Inode numbers are given
 in path order when the tree is built, so the same image always numbers its files
-the same way; hard links share one inode.
+the same way; hard links share one inode. The automatic image's large trees are the
+exception: their directories are listed when the guest first looks into them (a
+`lister` gives the entries), and are numbered then.
 
 Reads pread the host file, opened on first use and kept in a small LRU table of
 open fds (`HostFiles`), so a tar image costs one fd and the automatic image at most
@@ -33,7 +35,7 @@ import stat as S
 import threading
 from collections import OrderedDict
 from errno import EINVAL, EIO, EISDIR
-from typing import TYPE_CHECKING, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 from ..errors import KernelError
 from ..abi.magic import ROMFS_MAGIC   # f_type: a read-only image, as romfs is
@@ -58,7 +60,8 @@ class Entry(NamedTuple):
     """One name in an image.
 
     kind 'file': source is the host path holding the contents at offset, size bytes.
-    kind 'dir': source is None. kind 'symlink': source is the target (bytes).
+    kind 'dir': source is None, or a token for the image's lister (a directory
+    listed on first use, see ImageFS). kind 'symlink': source is the target (bytes).
     kind 'hardlink': source is the guest path (bytes) of an earlier 'file' entry.
     kind 'node': a fifo or device; mode carries its S_IFMT and source its rdev.
     mode is the permission bits (S_IFMT bits, if present, are ignored except for 'node').
@@ -128,7 +131,8 @@ class ImageFS(FileSystem):
     magic = ROMFS_MAGIC
 
     def __init__(self, root_mode: int = 0o755, root_uid: int = 0, root_gid: int = 0,
-                 root_mtime_ns: int | None = None, host_files: HostFiles | None = None):
+                 root_mtime_ns: int | None = None, host_files: HostFiles | None = None,
+                 lister: Callable[[object, bytes | None], list[Entry]] | None = None):
         super().__init__(readonly=True)
         self.host_files = host_files or HostFiles()
         self.root = ImageInode(self, S.S_IFDIR | (root_mode & 0o7777), root_uid, root_gid,
@@ -140,6 +144,11 @@ class ImageFS(FileSystem):
         self.file_count = 0
         self.total_size = 0        # bytes of regular file contents
         self._dirs: dict[tuple[bytes, ...], ImageInode] = {}   # parents seen while building
+        # Directories listed on first use (the automatic image's large trees): a
+        # 'dir' entry's source is then a token, and lister(token, None) gives the
+        # entries of the whole directory, lister(token, name) those of one name in
+        # it (each with whatever else that name needs, such as a symlink's target).
+        self.lister: Callable[[object, bytes | None], list[Entry]] | None = lister
 
     def statfs(self) -> dict:
         blocks = (self.total_size + 4095) // 4096
@@ -154,11 +163,14 @@ class ImageFS(FileSystem):
     # ---- building the tree -----
 
     @classmethod
-    def from_entries(cls, entries: Iterable, root_meta: tuple | None = None) -> ImageFS:
+    def from_entries(cls, entries: Iterable, root_meta: tuple | None = None,
+                     lister: Callable[[object, bytes | None], list[Entry]] | None = None
+                     ) -> ImageFS:
         """The tree of entries (Entry or 9-tuples in Entry's order). A later entry for
         the same path replaces an earlier one; missing parent directories are made
         with mode 0755, owner 0:0. An entry for b'/' gives the root's metadata, as
-        root_meta=(mode, uid, gid, mtime_ns) does."""
+        root_meta=(mode, uid, gid, mtime_ns) does. With a lister, 'dir' entries with
+        a source are listed on first use (see __init__)."""
         by_path: dict[tuple[bytes, ...], Entry] = {}
         for e in entries:
             e = Entry(*e)
@@ -174,7 +186,7 @@ class ImageFS(FileSystem):
                 root_meta = (e.mode, e.uid, e.gid, e.mtime_ns)
                 continue
             by_path[parts] = e
-        fs = cls(*(root_meta or ()))
+        fs = cls(*(root_meta or ()), lister=lister)
         hardlinks = []
         for parts in sorted(by_path):
             e = by_path[parts]
@@ -189,21 +201,24 @@ class ImageFS(FileSystem):
                 raise ImageError("hard link %s to %s, which is not a file in the image"
                                  % (os.fsdecode(e.path), os.fsdecode(e.source)))
             parent = fs._make_parents(parts, e.path)
-            old = parent.children.get(parts[-1])
+            old = parent._children.get(parts[-1])
             if old is not None and old.is_dir:
                 raise ImageError("hard link %s replaces a directory" % os.fsdecode(e.path))
-            parent.children[parts[-1]] = target
+            parent._children[parts[-1]] = target
             target.nlink += 1
         fs._count_links(fs.root)
         fs._dirs.clear()
         return fs
 
     def add(self, entries: Iterable[Entry]) -> int:
-        """Names added to a built tree (the automatic image learning a program): each
-        entry whose path the tree lacks goes in, parents made as from_entries makes
-        them; a path already there is left as it is (nothing the guest has seen
-        changes). Returns how many went in."""
+        """Names added to a built tree (the automatic image learning a program, a
+        directory listed on first use): each entry whose path the tree lacks goes
+        in, parents made as from_entries makes them, also inside directories still
+        to list (whose own listing later leaves them as they are); a path already
+        there is left as it is (nothing the guest has seen changes). Returns how
+        many went in."""
         added = 0
+        touched: dict[tuple[bytes, ...], None] = {}
         for e in sorted(entries, key=lambda e: split_path(e.path)):
             parts = tuple(split_path(e.path))
             if not parts or e.kind == "hardlink" or self._find(parts) is not None:
@@ -213,17 +228,21 @@ class ImageFS(FileSystem):
                 continue
             self._add(self._make_parents(parts, e.path), parts[-1], e)
             added += 1
+            for i in range(len(parts)):       # the directories on its way
+                touched[parts[:i]] = None
         self._dirs.clear()
-        if added:
-            self._count_links(self.root)
+        for parts in touched:                 # their link counts
+            d = self._find(parts)
+            if d.listing is None:
+                d.nlink = 2 + sum(1 for c in d._children.values() if c.is_dir)
         return added
 
     def _find(self, parts) -> ImageInode | None:
         node = self.root
         for name in parts:
-            if node.children is None:
+            if node._children is None:
                 return None
-            node = node.children.get(name)
+            node = node._children.get(name)
             if node is None:
                 return None
         return node
@@ -241,10 +260,10 @@ class ImageFS(FileSystem):
             return cached
         node = self.root
         for name in parts[:-1]:
-            child = node.children.get(name)
+            child = node._children.get(name)
             if child is None:
                 child = ImageInode(self, S.S_IFDIR | 0o755, 0, 0, self.root.mtime_ns)
-                node.children[name] = child
+                node._children[name] = child
                 if self._stamped:
                     self._stamped.append(child)
             elif not child.is_dir:
@@ -255,14 +274,18 @@ class ImageFS(FileSystem):
         return node
 
     def _add(self, parent: ImageInode, name: bytes, e: Entry) -> None:
-        old = parent.children.get(name)
+        old = parent._children.get(name)
         perm = e.mode & 0o7777
         if e.kind == "dir":
             if old is not None and old.is_dir:       # made implicitly, or listed twice
                 old.mode, old.uid, old.gid = S.S_IFDIR | perm, e.uid, e.gid
                 old.atime_ns = old.mtime_ns = old.ctime_ns = e.mtime_ns
+                if e.source is not None and self.lister is not None:
+                    old.listing = (e.source, tuple(split_path(e.path)))
                 return
             node = ImageInode(self, S.S_IFDIR | perm, e.uid, e.gid, e.mtime_ns)
+            if e.source is not None and self.lister is not None:
+                node.listing = (e.source, tuple(split_path(e.path)))
         elif e.kind == "file":
             node = ImageInode(self, S.S_IFREG | perm, e.uid, e.gid, e.mtime_ns)
             node.host, node.offset, node.file_size = e.source, e.offset, e.size
@@ -276,17 +299,45 @@ class ImageFS(FileSystem):
                 raise ImageError("bad node type for %s" % os.fsdecode(e.path))
             node = ImageInode(self, S.S_IFMT(e.mode) | perm, e.uid, e.gid, e.mtime_ns,
                               rdev=int(e.source or 0))
-        if old is not None and old.is_dir and old.children:
+        if old is not None and old.is_dir and old._children:
             raise ImageError("%s replaces a non-empty directory" % os.fsdecode(e.path))
-        parent.children[name] = node
+        parent._children[name] = node
 
     def _count_links(self, d: ImageInode) -> None:
         stack = [d]
         while stack:
             d = stack.pop()
-            subdirs = [c for c in d.children.values() if c.is_dir]
-            d.nlink = 2 + len(subdirs)
+            subdirs = [c for c in d._children.values() if c.is_dir]
+            if d.listing is None:       # a directory still to list counts when it is
+                d.nlink = 2 + len(subdirs)
             stack.extend(subdirs)
+
+    # ---- directories listed on first use -----
+
+    def _list(self, d: ImageInode) -> None:
+        """List d, a directory whose entries `lister` gives, now: its whole listing
+        goes in (names looked up before stay as they are) in name order, and d's
+        link count is known from here on."""
+        (token, where), d.listing = d.listing, None
+        if self.lister is not None:
+            elsewhere = []            # (a symlink's target and what leads to it)
+            for e in self.lister(token, None):
+                parts = split_path(e.path)
+                if len(parts) == len(where) + 1 and tuple(parts[:-1]) == where:
+                    if parts[-1] not in d._children:
+                        self._add(d, parts[-1], e)
+                else:
+                    elsewhere.append(e)
+            self.add(elsewhere)
+        d._children = dict(sorted(d._children.items()))
+        d.nlink = 2 + sum(1 for c in d._children.values() if c.is_dir)
+
+    def _list_name(self, d: ImageInode, name: bytes) -> ImageInode | None:
+        """One name of a directory still to list: what the lister says it is."""
+        if self.lister is None:
+            return None
+        self.add(self.lister(d.listing[0], name))
+        return d._children.get(name)
 
     # ---- reading tar images -----
 
@@ -397,15 +448,44 @@ def _scan_tar(tf: tarfile.TarFile, path: str) -> tuple[list[Entry], tuple | None
 
 
 class ImageInode(DictDirectory, Inode):
+    # A directory still to list: (the lister's token (ImageFS), its path's parts).
+    # Until then it holds only the names looked up so far, and its link count is
+    # not known.
+    listing: object = None
+
     def __init__(self, fs: ImageFS, mode: int, uid: int, gid: int, mtime_ns: int,
                  rdev: int = 0):
         super().__init__(fs, mode, uid, gid, rdev=rdev)
         self.atime_ns = self.mtime_ns = self.ctime_ns = mtime_ns
-        self.children: dict[bytes, ImageInode] | None = {} if S.S_ISDIR(mode) else None
+        self._children: dict[bytes, ImageInode] | None = {} if S.S_ISDIR(mode) else None
         self.target = b""
         self.host: str | bytes | None = None     # regular files: where the bytes are
         self.offset = 0
         self.file_size = 0
+
+    @property
+    def children(self) -> dict[bytes, ImageInode] | None:
+        """The whole directory (listed now if it was still to list)."""
+        if self.listing is not None:
+            self.fs._list(self)
+        return self._children
+
+    @property
+    def nlink(self) -> int:
+        if self.listing is not None:
+            self.fs._list(self)
+        return self._nlink
+
+    @nlink.setter
+    def nlink(self, value: int) -> None:
+        self._nlink = value
+
+    def lookup(self, name):
+        self._need_dir()
+        child = self._children.get(name)
+        if child is None and self.listing is not None:
+            child = self.fs._list_name(self, name)
+        return child
 
     @property
     def size(self) -> int:

@@ -70,7 +70,8 @@ def build(kernel, root_dir: str | None = None, image: str | None = None,
             raise NamespaceError(str(e)) from None
     elif image_entries:
         from ..fs.imagefs import ImageFS
-        image_fs = ImageFS.from_entries(image_entries)
+        image_fs = ImageFS.from_entries(
+            image_entries, lister=None if auto_image is None else auto_image.list_directory)
         lower = image_fs.root
         if auto_image is not None:
             auto_image.attach(image_fs)

@@ -24,6 +24,9 @@ name host files; nothing is read until the guest reads it. Exactly this goes in
    executable, X.Y from the executable's name or its libpythonX.Y), whole but for
    site-packages, dist-packages and test, including lib-dynload, plus the libraries
    that lib-dynload's extension modules need (resolved as in 3, as dlopen would).
+   A run's image (AutoImage(lazy=True)) lists the trees of 5 and 6 a directory at a
+   time, when the guest first looks into one (`list_directory`, the ImageFS's
+   lister): python3 -c pass looks into 3 of the stdlib's ~130 directories.
 
 Every path goes in as it is on the host: each symlink met on the way (/bin -> usr/bin,
 /lib64/ld-linux-x86-64.so.2 -> /lib/x86_64-linux-gnu/..., libfoo.so.1 ->
@@ -223,12 +226,17 @@ def _search_dirs(obj: _Object) -> list[str]:
 # ---- building the entry list -----
 
 class _Builder:
-    def __init__(self):
+    def __init__(self, lazy: bool = False):
         self.entries: dict[str, Entry] = {}
         self.lstats: dict[str, os.stat_result | None] = {}
         self.loaded: dict[str, str] = {}      # DT_NEEDED names and sonames -> path
         self.missing: list[str] = []
         self.dynamic = False                  # some program has an interpreter or libraries
+        # lazy: include_tree's directories are listed when the guest first looks in
+        # them (list_directory), not walked now: the trees whose directories are
+        # such, each with the names left out at its top.
+        self.lazy = lazy
+        self.lazy_trees: dict[str, frozenset] = {}
 
     def lstat(self, path: str) -> os.stat_result | None:
         if path not in self.lstats:
@@ -241,6 +249,8 @@ class _Builder:
     def _entry(self, path: str, st: os.stat_result, kind: str, source=None) -> None:
         if path in self.entries:
             return
+        if kind == "dir" and self.lazy_trees:
+            source = self._listing(path)
         size = st.st_size if kind == "file" else 0
         self.entries[path] = Entry(os.fsencode(path), kind, source, S.S_IMODE(st.st_mode),
                                    st.st_uid, st.st_gid, st.st_mtime_ns, size, 0)
@@ -287,32 +297,70 @@ class _Builder:
         return at
 
     def include_tree(self, top: str, exclude: frozenset = frozenset()) -> None:
-        """top and everything below it (names in exclude skipped at the top only)."""
+        """top and everything below it (names in exclude skipped at the top only);
+        lazy, the directories of the tree go in to be listed on first use."""
         real = self.include(top)
         if real is None or real not in self.entries or self.entries[real].kind != "dir":
+            return
+        if self.lazy:
+            self.lazy_trees[real] = exclude
+            self.entries[real] = self.entries[real]._replace(source=self._listing(real))
             return
         stack = [(real, exclude)]
         while stack:
             d, skip = stack.pop()
-            try:
-                it = list(os.scandir(d))
-            except OSError:
-                continue
-            for de in it:
-                if de.name in skip:
-                    continue
+            stack.extend((sub, frozenset()) for sub in self.list_directory(d, skip))
+
+    def _listing(self, path: str) -> tuple[str, frozenset] | None:
+        """The token of a directory inside a lazy tree: (its path, the names left out
+        in it); None outside them."""
+        for top, exclude in self.lazy_trees.items():
+            if path == top:
+                return path, exclude
+            if path.startswith(top + "/"):
+                if path[len(top) + 1:].split("/", 1)[0] in exclude:
+                    return None
+                return path, frozenset()
+        return None
+
+    def list_directory(self, d: str, skip: frozenset = frozenset()) -> list[str]:
+        """The entries of the host directory d (its names in skip left out); returns
+        its subdirectories."""
+        try:
+            it = list(os.scandir(d))
+        except OSError:
+            return []
+        subdirs = []
+        for de in it:
+            if de.name not in skip:
                 try:
                     st = de.stat(follow_symlinks=False)
                 except OSError:
                     continue
-                if S.S_ISDIR(st.st_mode):
-                    self._entry(de.path, st, "dir")
-                    stack.append((de.path, frozenset()))
-                elif S.S_ISREG(st.st_mode):
-                    self._entry(de.path, st, "file", de.path)
-                elif S.S_ISLNK(st.st_mode):
-                    self.lstats[de.path] = st
-                    self.include(de.path)
+                if self._name(de.path, st):
+                    subdirs.append(de.path)
+        return subdirs
+
+    def include_name(self, d: str, name: str, skip: frozenset = frozenset()) -> None:
+        """One entry of the host directory d, as list_directory would put it in."""
+        if name not in skip and name not in (".", "..") and "/" not in name:
+            path = os.path.join(d, name)
+            st = self.lstat(path)
+            if st is not None:
+                self._name(path, st)
+
+    def _name(self, path: str, st: os.stat_result) -> bool:
+        """A directory's entry at path: a directory (True), a file, a symlink with
+        what it points to; anything else is left out."""
+        if S.S_ISDIR(st.st_mode):
+            self._entry(path, st, "dir")
+            return True
+        if S.S_ISREG(st.st_mode):
+            self._entry(path, st, "file", path)
+        elif S.S_ISLNK(st.st_mode):
+            self.lstats[path] = st
+            self.include(path)
+        return False
 
     def load(self, root: _Object) -> None:
         """root and the closure of its DT_NEEDED, breadth first as ld.so loads."""
@@ -447,9 +495,9 @@ class AutoImage:
     `attach` was given; True when something was added. Nothing else is ever
     learned: no directory, no listing, no file the guest only opens."""
 
-    def __init__(self, program_host_path: str):
+    def __init__(self, program_host_path: str, lazy: bool = False):
         self.program = os.path.abspath(program_host_path)
-        self._builder = _Builder()
+        self._builder = _Builder(lazy)
         self._fs = None
         self._refused: set[str] = set()
         here = os.path.dirname(self.program)
@@ -471,6 +519,18 @@ class AutoImage:
         """The ImageFS built from entries(), which learn() adds to."""
         self._fs = fs
 
+    def list_directory(self, token: tuple[str, frozenset], name: bytes | None) -> list[Entry]:
+        """The ImageFS's lister (lazy): the entries of a directory still to list, or
+        (name) of one name in it, each with what it needs (a symlink's target)."""
+        b = self._builder
+        known = len(b.entries)
+        d, skip = token
+        if name is None:
+            b.list_directory(d, skip)
+        else:
+            b.include_name(d, os.fsdecode(name), skip)
+        return list(b.entries.values())[known:]
+
     def _finish(self, b: _Builder) -> None:
         if b.dynamic:
             b.include(LD_SO_CACHE)
@@ -478,6 +538,13 @@ class AutoImage:
 
     def allowed(self, path: str) -> bool:
         """Whether execve may learn the host file at path (see the class docstring)."""
+        try:
+            # Most names asked about do not exist (a PATH search's probes, CPython's
+            # of its landmarks): one stat answers those before realpath's walk.
+            if not S.S_ISREG(os.stat(path).st_mode):
+                return False
+        except OSError:
+            return False
         real = os.path.realpath(path)
         if not any(real == r or real.startswith(r.rstrip("/") + "/") for r in self._roots):
             return False
