@@ -343,11 +343,14 @@ class AddressSpace(Remap, UserMemory):
 
     # ---- mmap(2) and friends ----------------------------------------------------------------
 
-    def mmap(self, addr: int, length: int, prot: int, flags: int, source=None) -> int:
+    def mmap(self, addr: int, length: int, prot: int, flags: int, source=None,
+             backed: int | None = None) -> int:
         """mmap(2). source is None for anonymous memory or a copied file,
         (host fd, offset, may_write) for a file the host can map (the caller checked
         the file and its access), or (SharedMemory, offset) for an object's pages
-        (shmat)."""
+        (shmat). backed, for a host file: only its first backed bytes (a page
+        multiple) are the file's pages, the rest fresh anonymous ones (past the
+        file's end)."""
         kind = flags & L.MAP_TYPE
         if kind not in (L.MAP_SHARED, L.MAP_PRIVATE, L.MAP_SHARED_VALIDATE):
             raise KernelError(EINVAL)
@@ -382,7 +385,11 @@ class AddressSpace(Remap, UserMemory):
         elif isinstance(source[0], SharedMemory):
             self.map_shared_memory(start, size, prot, flags, *source)
         else:
-            self.map_file(start, size, prot, flags, *source)
+            backed = size if backed is None else min(backed, size)
+            if backed:
+                self.map_file(start, backed, prot, flags, *source)
+            if backed < size:
+                self.map_anonymous(start + backed, size - backed, prot, flags)
         return start
 
     def name_file_mapping(self, start: int, size: int, inode, offset: int, name: str) -> None:

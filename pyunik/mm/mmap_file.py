@@ -46,17 +46,15 @@ def mmap_file(mm, addr: int, length: int, prot: int, flags: int, file, offset: i
         raise KernelError(EOVERFLOW)
     may_write = file.writable or not shared
     source = inode.mmap_source(shared and file.writable, offset + size)
-    start = mm.mmap(addr, length, prot, flags)
     if source is not None:
         # Map the host file only where it has pages: touching a host mapping past
         # the end of its file would fault pyunik itself. Pages wholly past the end
-        # stay anonymous zeros, out of the guest's reach (below).
+        # are anonymous zeros, out of the guest's reach (below).
         host_fd, host_offset = source[0], source[1] + offset
         backed = min(size, page_up(max(0, os.fstat(host_fd).st_size - host_offset)))
-        if backed:
-            mm.unmap_range(start, start + backed)
-            mm.map_file(start, backed, prot, flags, host_fd, host_offset, may_write)
+        start = mm.mmap(addr, length, prot, flags, (host_fd, host_offset, may_write), backed)
     else:
+        start = mm.mmap(addr, length, prot, flags)
         data_size = min(size, max(0, inode.size - offset))
         if data_size:
             fill(mm, start, inode.read(offset, data_size))
