@@ -2,14 +2,18 @@
 (net/network.py: the guest's stack, the virtio-net card as eth0, its backend) and
 hands it to the network namespace (net/socket.NetNamespace), whose sockets, netlink
 and SIOCGIF* ioctls then use it. The DNS responder of the user network answers from
-the guest's /etc/hosts and --dns entries.
+the guest's /etc/hosts and --dns entries. The card's virtqueues and buffers live in
+a kernel mapping of every process's address space (mm/kernel_area.py): `[virtio-net]`
+in /proc/<pid>/maps, above TASK_SIZE, with no guest access; fork and execve keep it
+(it is the kernel's, one for all processes).
 
 /proc/net/dev and /proc/net/tcp (fs/proc/system.py) are read through
 `Kernel.proc_net_text`, from here.
 
 Layer: kernel. Calls net/network.py (imported only when a network is asked for, so
 runs without one never load numpy), net/interface.py (only for /proc/net), net/dns.py,
-and the VFS to read the guest's /etc/hosts.
+net/virtio/memory.py, the kernel's mm/kernel_area.py, and the VFS to read the guest's
+/etc/hosts.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from ..errors import KernelError
 
 HOSTS_LIMIT = 1 << 20                 # bytes of /etc/hosts read for the DNS responder
 LOOPBACK_MTU = 65536                  # lo's, as Linux sets it
+RING_MAPPING_NAME = "[virtio-net]"    # the card's memory in /proc/<pid>/maps
 
 
 class NetworkError(Exception):
@@ -40,13 +45,24 @@ def start_network(kernel):
         out = config.trace_virtio
         trace = lambda line: out.write("pyunik: %s\n" % line)   # noqa: E731
     try:
-        network = Network.configure(config.net, pcap=config.pcap, realtime=time.time_ns,
+        network = Network.configure(config.net, ring_memory=lambda size: _ring_memory(kernel, size),
+                                    pcap=config.pcap, realtime=time.time_ns,
                                     names=names, trace=trace)
     except ValueError as e:
         raise NetworkError(str(e)) from None
     except OSError as e:
         raise NetworkError("--net %s: %s" % (config.net, e.strerror or e)) from None
     return network
+
+
+def _ring_memory(kernel, size: int):
+    """The card's rings and buffers: a kernel mapping in every process's address
+    space (mm/kernel_area.py), `[virtio-net]` in /proc/<pid>/maps, at the guest
+    addresses the device and the driver use."""
+    from ..net.virtio.memory import BufferMemory
+
+    base, view = kernel.memory.kernel_area.add(size, RING_MAPPING_NAME)
+    return BufferMemory(size, base, view)
 
 
 def proc_net_text(kernel, name: bytes) -> bytes:

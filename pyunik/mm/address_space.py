@@ -1,7 +1,8 @@
 """A process's address space: its VMAs and the Linux memory calls on them.
 
 Layer: mm/; calls mm/host.py (host memory), mm/shared.py (shared memory objects),
-mm/regions.py (the CPU engine's regions) and, through them, the Engine (cpu/). The
+mm/regions.py (the CPU engine's regions), mm/kernel_area.py (the kernel's mappings,
+put into each new engine) and, through them, the Engine (cpu/). The
 VMA is mm/vma.py's; mremap(2) is mm/remap.py's (a mixin of AddressSpace).
 
 The `AddressSpace` owns a sorted list of `VMA`s. Each VMA is a run of guest pages
@@ -37,6 +38,7 @@ from errno import EACCES, EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM
 from ..abi import linux as L
 from ..errors import KernelError
 from . import host
+from .kernel_area import KernelArea
 from .regions import EngineRegions, overlapping
 from .remap import Remap
 from .shared import SHMEM_ANON_NAME, SharedMemory
@@ -55,13 +57,15 @@ class MemoryBudget:
     """The guest memory limit (-m) and what every address space charged to it has
     mapped: one per kernel, shared by all its processes' address spaces, so forking
     never multiplies the limit (a MAP_SHARED mapping counts once per address space
-    that maps it)."""
+    that maps it). With it goes the kernel's own memory every such address space
+    shows (`kernel_area`, mm/kernel_area.py), which counts against no limit."""
 
-    __slots__ = ("limit", "used")
+    __slots__ = ("limit", "used", "kernel_area")
 
     def __init__(self, limit: int):
         self.limit = limit
         self.used = 0
+        self.kernel_area = KernelArea()
 
 
 class AddressSpace(Remap, UserMemory):
@@ -83,11 +87,18 @@ class AddressSpace(Remap, UserMemory):
         self._free_below: tuple[int, int] | None = None
         self.windows = host.HostWindows()
         self.regions = EngineRegions(engine)
+        self.budget.kernel_area.install(engine)
         # Several programs in this one address space (kernel/apps.py): the one whose
         # thread runs now, whom new VMAs belong to, and the break areas (BrkArea)
         # of each, given back with the rest.
         self.owner = None
         self.brk_areas: list[BrkArea] = []
+
+    @property
+    def kernel_mappings(self) -> list[VMA]:
+        """The kernel's mappings above TASK_SIZE (mm/kernel_area.py): in the engine and
+        in /proc/<pid>/maps, never in `vmas`."""
+        return self.budget.kernel_area.mappings
 
     # ---- lookup -------------------------------------------------------------------------
 

@@ -80,12 +80,14 @@ def maps_line(v) -> bytes:
 def maps_lines(mm) -> list[str]:
     """The address space as /proc/<pid>/maps prints it, one str per VMA (without the
     newline), for trace/crash.py."""
-    return [maps_line(v).decode("utf-8", "backslashreplace") for v in mm.vmas]
+    return [maps_line(v).decode("utf-8", "backslashreplace")
+            for v in mm.vmas + mm.kernel_mappings]
 
 
 def maps_text(mm) -> bytes:
-    """/proc/<pid>/maps."""
-    return b"".join(maps_line(v) + b"\n" for v in mm.vmas)
+    """/proc/<pid>/maps: the process's VMAs, then the kernel's mappings above
+    TASK_SIZE (mm/kernel_area.py), as Linux ends the list with [vsyscall]."""
+    return b"".join(maps_line(v) + b"\n" for v in mm.vmas + mm.kernel_mappings)
 
 
 def _resident(v) -> int:

@@ -17,10 +17,11 @@ socket's queues that also ends when a host socket of the backend is readable or 
 network's next timer is due, so the retried call polls again. A guest idle in
 accept() with nothing arriving costs no host CPU.
 
-The card's rings and buffers live in `memory`: by default kernel memory of their
-own (BufferMemory), which no guest process can touch and which survives execve and
-exit; an AddressSpace can be given instead, to have them in the guest's address space
-as OSv does (then that address space must outlive the network).
+The card's rings and buffers live in memory that `ring_memory(size)` gives (a
+BufferMemory at its guest address): a pyunik kernel passes its own mapping in the
+kernel half of every process's address space (mm/kernel_area.py via kernel/netdev.py),
+as OSv keeps its virtqueues in its one address space; without it a bytearray of
+their own (tests, the API's networks made without a kernel).
 
 `--net` takes QEMU's words: `user` with `hostfwd=...` (any number), `outbound=on|off`,
 `mac=52:54:00:12:34:56`, `mtu=N` (68 to 65535; VIRTIO_NET_F_MTU tells
@@ -99,6 +100,12 @@ def parse_net_spec(spec: str) -> dict:
     return options
 
 
+def ring_area_size(mtu: int) -> int:
+    """Bytes of the card's memory: its two rings, 256 receive buffers and 256 transmit
+    slots of the largest frame (net/virtio/driver.py lays them out)."""
+    return (2 << 20) + 256 * (mtu + 128)
+
+
 class Network:
     """Owned here: the guest stack, and with a backend the card, its driver, the
     backend, the pcap writer."""
@@ -111,8 +118,9 @@ class Network:
         self.pcap = pcap
 
     @classmethod
-    def configure(cls, spec: str | None = None, memory=None, region: tuple[int, int] | None = None,
-                  pcap=None, realtime: Callable[[], int] | None = None,
+    def configure(cls, spec: str | None = None,
+                  ring_memory: Callable[[int], BufferMemory] | None = None, pcap=None,
+                  realtime: Callable[[], int] | None = None,
                   names: dict[str, bytes] | None = None,
                   hubs: dict[str, Hub] | None = None,
                   hub_directory: str | None = None,
@@ -121,7 +129,8 @@ class Network:
         binary file to capture eth0 into; realtime gives its timestamps (ns); hubs
         holds the switches of this process by name (hub=NAME makes one there); without
         it hub=NAME joins the guests of other processes (UnixHubPort, in
-        hub_directory if given)."""
+        hub_directory if given). ring_memory(size) gives the memory of the card's
+        rings and buffers (see above)."""
         options = parse_net_spec(spec or "none")
         if options["backend"] == "none":
             return cls(with_tcp(Stack.guest()))
@@ -132,9 +141,7 @@ class Network:
         else:
             backend = UserNetwork(options["forwards"], options["outbound"], names,
                                   mtu=options["mtu"])
-        # The rings, 256 receive buffers and 256 transmit slots of the largest frame.
-        base, size = region or (0, (2 << 20) + 256 * (options["mtu"] + 128))
-        memory = memory if memory is not None else BufferMemory(size, base)
+        memory = (ring_memory or BufferMemory)(ring_area_size(options["mtu"]))
         writer = None
         wire = backend
         if pcap is not None:
@@ -142,7 +149,7 @@ class Network:
             wire = PcapTap(backend, writer, realtime or (lambda: 0))
         device = VirtioNetDevice(memory, options["mac"], wire, mtu=options["mtu"])
         device.trace = trace          # --trace virtio: the handshake too
-        driver = VirtioNetDriver(device, memory, base, size)
+        driver = VirtioNetDriver(device, memory, memory.base, memory.size)
         mac = driver.probe()
         if options["backend"] == "hub":
             stack = Stack("guest")

@@ -1,8 +1,10 @@
 """What virtqueues live in: any object with `read(addr, size) -> bytes` and
 `write(addr, data)` that raises KernelError for an address it does not hold. An
-AddressSpace (mm/usermem.py) is one; `BufferMemory` is a bytearray-backed one for
-tests and for stacks that have no guest (the user-mode NAT's). `RegionAllocator`
-carves a kernel region into rings and buffers.
+AddressSpace (mm/usermem.py) is one; `BufferMemory` is the one the card uses: a
+buffer seen at guest addresses, either the kernel's own mapping in the guest address
+space (mm/kernel_area.py, given by kernel/netdev.py) or a bytearray of its own (tests,
+and a network with no guest). `RegionAllocator` carves a kernel region into rings
+and buffers.
 
 Layer: net. Calls errors.py only.
 """
@@ -15,13 +17,13 @@ from ...errors import KernelError
 
 
 class BufferMemory:
-    """size bytes of memory seen at guest addresses base .. base+size."""
+    """size bytes of memory seen at guest addresses base .. base+size: those of
+    buffer (a writable memoryview of at least size bytes) or of a new bytearray."""
 
-    def __init__(self, size: int, base: int = 0):
+    def __init__(self, size: int, base: int = 0, buffer: memoryview | None = None):
         self.base = base
         self.size = size
-        self.data = bytearray(size)
-        self.view = memoryview(self.data)
+        self.view = memoryview(bytearray(size)) if buffer is None else buffer[:size]
 
     def read(self, addr: int, size: int) -> bytes:
         off = addr - self.base
