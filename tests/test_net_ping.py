@@ -1,7 +1,8 @@
 """ICMP echo datagram sockets ("ping sockets", net/ping_socket.py): guest_images'
 pingsock against 127.0.0.1, natively where the host's net.ipv4.ping_group_range
 admits the caller, and under pyunik (whose range admits every group); the same
-against the user NAT's 10.0.2.2; who may make one; SOCK_RAW's EPERM."""
+against the user NAT's 10.0.2.2; who may make one. Raw sockets (busybox ping's) are
+tests/test_net_raw.py."""
 
 from __future__ import annotations
 
@@ -78,25 +79,3 @@ def test_ping_group_range_decides():
         with pytest.raises(KernelError) as e:
             _create(range_, 1000, (1001,))
         assert e.value.errno == errno.EACCES
-
-
-def test_raw_socket_is_eperm():
-    """No process has CAP_NET_RAW, root neither: ping programs fall back."""
-    from pyunik.abi import socket as S
-    from pyunik.errors import KernelError
-    from pyunik.kernel.credentials import Credentials
-    from pyunik.net import inet
-    from pyunik.net.socket import NetNamespace
-    for uid in (0, 1000):
-        with pytest.raises(KernelError) as e:
-            inet.create(NetNamespace(lambda: None), S.SOCK_RAW, 1, 0, Credentials(uid, uid))
-        assert e.value.errno == errno.EPERM
-
-
-def test_busybox_ping_has_no_fallback():
-    """Debian's busybox ping (1.35) opens only SOCK_RAW: without CAP_NET_RAW it says
-    so, as on Linux for a process without that capability."""
-    out = run_pyunik(["/bin/busybox", "ping", "-c", "2", "127.0.0.1"])
-    assert_no_traceback(out)
-    assert out.status == 1
-    assert out.stderr.endswith(b"ping: permission denied (are you root?)\n")

@@ -15,6 +15,9 @@ ICMP_PORT_UNREACH = 3
 # codes of ICMP_TIME_EXCEEDED
 ICMP_EXC_TTL = 0
 ICMP_EXC_FRAGTIME = 1
+# SOL_RAW option of an IPPROTO_ICMP raw socket: struct icmp_filter {__u32 data;},
+# bit n set drops ICMP type n
+ICMP_FILTER = 1
 # struct icmphdr {u8 type; u8 code; __sum16 checksum; union {struct {__be16 id;
 #   __be16 sequence;} echo; ...} un;}
 ICMPHDR = struct.Struct("!BBHHH")

@@ -13,9 +13,9 @@ A call that must wait raises WouldBlock on the TCP object's queues (`readers`,
 `writers`, `acceptors`) or the datagram queue's `readable`, with the network's host
 fds, as the socket layer's blocking rules say (net/socket.py).
 
-IPPROTO_ICMP datagram sockets (ping) are net/ping_socket.py. Not done: raw sockets
-(EPERM: no process has CAP_NET_RAW, so ping programs fall back to ping sockets),
-IP options (SOL_IP is ENOPROTOOPT but for IP_TTL and IP_TOS, kept), multicast,
+IPPROTO_ICMP datagram sockets (ping) are net/ping_socket.py, raw sockets (for a
+caller with CAP_NET_RAW) net/raw_socket.py. Not done: IP options (SOL_IP is
+ENOPROTOOPT but for IP_TTL and IP_TOS, kept; IP_HDRINCL on raw sockets), multicast,
 MSG_OOB (EOPNOTSUPP); setting TCP_MAXSEG, TCP_CORK, TCP_QUICKACK or TCP_USER_TIMEOUT
 is ENOPROTOOPT (the stack has no user MSS clamp, cork, quick-ack switch or user
 timeout). SO_KEEPALIVE and TCP_KEEPIDLE/KEEPINTVL/KEEPCNT reach the connection's
@@ -438,11 +438,13 @@ _KEEPALIVE_OPTIONS = {
 
 def create(net, sock_type: int, protocol: int, flags: int, cred) -> InetSocket:
     """inet_create: the protocols each type has (TCP for streams, UDP and ICMP for
-    datagrams); EPROTONOSUPPORT for another of a type that exists, ESOCKTNOSUPPORT for
-    a type that does not; a protocol out of range is EINVAL. SOCK_RAW is EPERM for every
-    caller, root too, as Linux answers a process without CAP_NET_RAW: pyunik has no
-    raw sockets and grants that capability to none (busybox and iputils ping then
-    fall back to IPPROTO_ICMP datagram sockets)."""
+    datagrams, any but IPPROTO_IP for raw sockets); EPROTONOSUPPORT for another of a
+    type that exists, ESOCKTNOSUPPORT for a type that does not; a protocol out of
+    range is EINVAL. SOCK_RAW needs CAP_NET_RAW (EPERM without, checked after the
+    protocol), which pyunik's credentials give a process whose effective uid is 0, as
+    they give it every capability (kernel/credentials.py; /proc/<pid>/status's CapEff
+    says the same): the guest runs with pyunik's own ids, so as root when pyunik
+    runs as root, and drops it with setuid."""
     if protocol < 0 or protocol >= I.IPPROTO_MAX:
         raise KernelError(errno.EINVAL)
     if sock_type == S.SOCK_STREAM:
@@ -459,5 +461,10 @@ def create(net, sock_type: int, protocol: int, flags: int, cred) -> InetSocket:
         from .udp_socket import UdpSocket      # it builds on this module
         return UdpSocket(net, flags)
     if sock_type == S.SOCK_RAW:
-        raise KernelError(errno.EPERM)
+        if protocol == I.IPPROTO_IP:
+            raise KernelError(errno.EPROTONOSUPPORT)
+        if cred.euid != 0:
+            raise KernelError(errno.EPERM)
+        from .raw_socket import RawSocket      # it builds on this module
+        return RawSocket(net, protocol, flags)
     raise KernelError(errno.ESOCKTNOSUPPORT)

@@ -19,6 +19,11 @@ What the socket layer and TCP use (the smallest interface, written before they w
 - ICMP echo ("ping" datagram sockets): `icmp_bind(ident, queue)`; echo replies with
   that identifier are delivered there. Echo requests to our addresses are answered
   here.
+- Raw sockets (net/raw_socket.py): `raw_bind(sock)`, `raw_unbind(sock)`; every IPv4
+  packet for this host is offered whole to each with `sock.raw_receive(p, data)`
+  (p decoded, data its IP header and payload, as raw_local_deliver) before the
+  protocol's own handler. `send_packet(packet, dst, now)` sends a packet whose header the
+  caller built (IP_HDRINCL); `next_ident()` gives the next IP id.
 - TCP (net/tcp_table.py's TcpTable, or any object with the same three methods):
   `attach_tcp(table, decode, malformed)`. The stack hands every TCP segment for it
   to `table.segment_arrives(decode(data, src, dst), src, dst, now)` (decode checks
@@ -47,6 +52,7 @@ from ..abi.inet import (INADDR_ANY, IP_LOCAL_PORT_RANGE, IPPROTO_ICMP, IPPROTO_T
 from ..abi.ip import IPDEFTTL
 from ..errors import KernelError
 from .arp import build_arp, parse_arp
+from .checksum import internet_checksum
 from .datagram import Datagram, DatagramQueue
 from .ethernet import BROADCAST_MAC, build_frame, parse_frame
 from .icmp import RateLimit, build_error, build_icmp, parse_icmp
@@ -81,6 +87,7 @@ class Stack:
         self.ident = 0
         self.udp_ports: dict[tuple[bytes, int], DatagramQueue] = {}
         self.icmp_sockets: dict[int, DatagramQueue] = {}
+        self.raw_sockets: list = []       # net/raw_socket.RawSocket, in creation order
         self.tcp = None                   # the TCP table, once attached
         self.tcp_decode = None
         self.tcp_malformed: type = Exception
@@ -175,13 +182,21 @@ class Stack:
                 ttl: int = IPDEFTTL, tos: int = 0, dont_fragment: bool = False) -> None:
         """Send one IPv4 datagram, in fragments if it does not fit the MTU."""
         iface, hop = self.route(dst)
-        self.ident = (self.ident + 1) & 0xFFFF
-        packets = fragments(src, dst, protocol, bytes(payload), self.ident, iface.mtu, ttl, tos,
-                            dont_fragment)
+        packets = fragments(src, dst, protocol, bytes(payload), self.next_ident(), iface.mtu,
+                            ttl, tos, dont_fragment)
         if packets is None:
             raise KernelError(EMSGSIZE)
         for packet in packets:
             self._output(iface, hop, packet, now)
+
+    def next_ident(self) -> int:
+        self.ident = (self.ident + 1) & 0xFFFF
+        return self.ident
+
+    def send_packet(self, packet: bytes, dst: bytes, now: int) -> None:
+        """Send a whole IPv4 packet as given, routed to dst (IP_HDRINCL)."""
+        iface, hop = self.route(dst)
+        self._output(iface, hop, packet, now)
 
     def _output(self, iface: Interface, hop: bytes, packet: bytes, now: int) -> None:
         iface.counters.tx_packets += 1
@@ -259,6 +274,13 @@ class Stack:
 
     def icmp_unbind(self, ident: int) -> None:
         self.icmp_sockets.pop(ident, None)
+
+    def raw_bind(self, sock) -> None:
+        self.raw_sockets.append(sock)
+
+    def raw_unbind(self, sock) -> None:
+        if sock in self.raw_sockets:
+            self.raw_sockets.remove(sock)
 
     # --- input ------------------------------------------------------------------------
 
@@ -376,14 +398,24 @@ class Stack:
             if whole is None:
                 return
             p.payload, p.offset, p.flags = whole, 0, 0
+            p.header = reassembled_header(p)
+        raw = bool(self.raw_sockets) and self._raw_input(p)
         if p.protocol == IPPROTO_UDP:
             self._udp_input(iface, p, now)
         elif p.protocol == IPPROTO_ICMP:
             self._icmp_input(iface, p, now)
         elif p.protocol == IPPROTO_TCP:
             self._tcp_input(iface, p, now)
-        elif self.is_local(p.dst):
+        elif self.is_local(p.dst) and not raw:
             self.icmp_error(p, I.ICMP_DEST_UNREACH, I.ICMP_PROT_UNREACH, now)
+
+    def _raw_input(self, p) -> bool:
+        """raw_v4_input: a copy of the packet to every raw socket that takes it."""
+        data = p.header + p.payload
+        taken = False
+        for sock in list(self.raw_sockets):
+            taken |= sock.raw_receive(p, data)
+        return taken
 
     def _udp_input(self, iface: Interface, p, now: int) -> None:
         udp = parse_udp(p.src, p.dst, p.payload)
@@ -446,6 +478,17 @@ class Stack:
         except self.tcp_malformed:
             return self._drop(iface)
         self.tcp.segment_arrives(seg, p.src, p.dst, now)
+
+
+def reassembled_header(p) -> bytes:
+    """ip_frag_reasm: the first fragment's header with the whole datagram's total
+    length, no fragment bits, and its checksum again."""
+    header = bytearray(p.header)
+    header[2:4] = (len(header) + len(p.payload)).to_bytes(2, "big")
+    header[6:8] = b"\0\0"
+    header[10:12] = b"\0\0"
+    header[10:12] = internet_checksum(bytes(header)).to_bytes(2, "big")
+    return bytes(header)
 
 
 def parse_quoted(quoted: bytes):

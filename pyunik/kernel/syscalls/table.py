@@ -140,10 +140,11 @@ INOTIFY = ("events come only from what the guest itself does through pyunik's sy
 SOCKETS = ("AF_UNIX (stream, datagram, seqpacket), AF_INET (TCP, UDP and ICMP echo "
            "'ping' datagram sockets over the kernel's own stack; ping_group_range is "
            "'0 2147483647', every group) and AF_NETLINK (NETLINK_ROUTE: link and address "
-           "dumps); AF_INET6 and other families are EAFNOSUPPORT (no IPv6 yet); SOCK_RAW is "
-           "EPERM for root too (no raw sockets: no process has CAP_NET_RAW); other "
-           "netlink protocols EPROTONOSUPPORT")
-SOCKIO = ("unix, TCP, UDP, ping and netlink sockets; MSG_OOB is EOPNOTSUPP; a socket with "
+           "dumps); AF_INET6 and other families are EAFNOSUPPORT (no IPv6 yet); SOCK_RAW "
+           "(IPv4, over the same stack, never a host raw socket) for a caller with "
+           "CAP_NET_RAW, which pyunik's credentials give effective uid 0, EPERM for others; "
+           "other netlink protocols EPROTONOSUPPORT")
+SOCKIO = ("unix, TCP, UDP, ping, raw and netlink sockets; MSG_OOB is EOPNOTSUPP; a socket with "
           "SO_RCVTIMEO or "
           "SO_SNDTIMEO interrupted by a handled signal restarts under SA_RESTART (Linux "
           "fails it with EINTR)")
