@@ -66,7 +66,7 @@ class Binary:
     /proc/self/exe names), its inode and bytes, argv after any #! rewriting, and the
     name the caller gave (AT_EXECFN)."""
     path: Path
-    data: bytes
+    data: ExecBytes
     argv: list[bytes]
     filename: bytes
     inode: object = None
@@ -96,9 +96,9 @@ class Image:
 
 # ---- finding and checking the file -------------------------------------------------
 
-def check_exec(where: Path, cred: Credentials) -> bytes:
+def check_exec(where: Path, cred: Credentials) -> "ExecBytes":
     """may_open with MAY_EXEC, path_noexec and deny_write_access on a walked file;
-    returns its bytes."""
+    returns its bytes (read as they are asked for)."""
     inode = where.inode
     if inode.is_symlink:
         raise KernelError(ELOOP)             # AT_SYMLINK_NOFOLLOW on a symlink
@@ -110,11 +110,41 @@ def check_exec(where: Path, cred: Credentials) -> bytes:
         raise KernelError(EACCES)
     if inode.real.write_count > 0:
         raise KernelError(ETXTBSY)
-    return inode.read(0, inode.size)
+    return ExecBytes(inode)
+
+
+class ExecBytes:
+    """An executable's bytes as execve reads them: the first page at once (the #!
+    line, the ELF and program headers of any ordinary program), any other slice
+    from the file when asked for. So loading python3 reads its headers and the few
+    bytes of its segments' partial pages (the rest are mapped: loader/elf.py), not
+    its 6.8 MB."""
+
+    def __init__(self, inode):
+        self.inode = inode
+        self.size = inode.size
+        self.head = inode.read(0, min(self.size, L.PAGE_SIZE))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, key: slice) -> bytes:
+        start, stop, step = key.indices(self.size)
+        if step != 1:
+            raise ValueError("a slice of an executable has step 1")
+        if stop <= len(self.head):
+            return self.head[start:stop]
+        return self.inode.read(start, stop - start) if start < stop else b""
+
+    def startswith(self, prefix: bytes) -> bool:
+        return self.head.startswith(prefix)
+
+    def __bytes__(self) -> bytes:
+        return self[:]
 
 
 def open_exec(vfs, ctx: WalkContext, base: Path, path: bytes, cred: Credentials,
-              follow: bool = True, learn=None) -> tuple[Path, bytes]:
+              follow: bool = True, learn=None) -> tuple[Path, ExecBytes]:
     """The file path names (relative to base unless absolute) and its bytes, if cred
     may execute it (check_exec). learn(ctx, base, path), when given, is asked once
     whether a name the walk did not find has just been added (the automatic image)."""
@@ -132,7 +162,7 @@ def open_exec(vfs, ctx: WalkContext, base: Path, path: bytes, cred: Credentials,
 
 def find_binary(vfs, ctx: WalkContext, cwd: Path, cred: Credentials, path: bytes,
                 argv: list[bytes], filename: bytes | None = None, *, learn=None,
-                first: tuple[Path, bytes] | None = None, script_ok: bool = True) -> Binary:
+                first: tuple[Path, ExecBytes] | None = None, script_ok: bool = True) -> Binary:
     """The binary to load for execve(path, argv): path itself, or the interpreter its
     #! line names (with that line's one optional argument and the script's name
     inserted before argv[1:]). filename is the name the caller gave (default: path);
@@ -188,13 +218,14 @@ def build_image(vfs, ctx, cwd, cred, binary: Binary, envp: list[bytes], mm, rand
     registers and the break are the caller's to set (Image.sp, .entry, .brk)."""
     engine = mm.engine
     exe = binary.path.text().decode(errors="surrogateescape")
-    image = elf.load(mm, binary.data, exe, at=at)
+    image = elf.load(mm, binary.data, exe, at=at, file=binary.inode)
     entry, interp_base = image.entry, 0
     if image.interp is not None:
         # An interpreter that cannot be opened fails execve with open_exec's errno
         # (ENOENT for a missing one), as load_elf_binary does, not ENOEXEC.
-        _, interp_data = open_exec(vfs, ctx, cwd, image.interp.encode(), cred, learn=learn)
-        interp = elf.load(mm, interp_data, image.interp, interpreter=True)
+        where, interp_data = open_exec(vfs, ctx, cwd, image.interp.encode(), cred,
+                                       learn=learn)
+        interp = elf.load(mm, interp_data, image.interp, interpreter=True, file=where.inode)
         if interp.interp is not None:
             raise elf.ExecFormatError("interpreter %s has an interpreter" % image.interp)
         entry, interp_base = interp.entry, interp.base

@@ -3,8 +3,10 @@
 Reads the ELF header and program headers with struct (abi/elf.py's formats) and maps
 the segments into an AddressSpace the way Linux's fs/binfmt_elf.c does: ET_EXEC at its
 own addresses, ET_DYN (static-pie) at 0x555555554000, each segment's pages with its
-protection, file bytes copied, the rest of the last page and the bss left zero. A page
-shared by two segments gets both segments' protections.
+protection, the file's own pages mapped private where the host holds the file (the
+partial first and last pages, and those two segments share, copied), the rest of the
+last page and the bss left zero. A page shared by two segments gets both segments'
+protections.
 
 Every header field the loader uses is checked against the file and the address space
 before anything is mapped (`parse`, then `plan`): a file is hostile input, and a bad
@@ -82,14 +84,16 @@ def _truncated(what: str, end: int, size: int, start: int | None = None) -> Exec
 
 def parse(data: bytes) -> ElfHeader:
     """Check the ELF header and the program headers against the file, as
-    load_elf_binary does, and return what loading needs."""
+    load_elf_binary does, and return what loading needs. data is the file's bytes:
+    anything with len() and slices will do (kernel/exec.py's reads the file only
+    where a slice asks)."""
     size = len(data)
     if data[:4] != b"\x7fELF":
         raise ExecFormatError("not an ELF file")
     if size < E.EHDR.size:
         raise _truncated("the ELF header", E.EHDR.size, size)
     (ident, e_type, machine, _, entry, phoff, _, _, _, phentsize, phnum, _, _,
-     _) = E.EHDR.unpack_from(data)
+     _) = E.EHDR.unpack(data[:E.EHDR.size])
     if ident[4] != E.ELFCLASS64:
         raise ExecFormatError("not a 64-bit ELF file")
     if ident[5] != E.ELFDATA2LSB:
@@ -107,7 +111,8 @@ def parse(data: bytes) -> ElfHeader:
     table_end = phoff + phnum * E.PHDR.size
     if table_end > size:
         raise _truncated("the program header table", table_end, size, phoff)
-    segments = [Segment(*(f for i, f in enumerate(E.PHDR.unpack_from(data, phoff + k * 56))
+    table = data[phoff:table_end]
+    segments = [Segment(*(f for i, f in enumerate(E.PHDR.unpack_from(table, k * 56))
                           if i not in (4, 7)))
                 for k in range(phnum)]
     loads = tuple(s for s in segments if s.type == E.PT_LOAD)
@@ -171,27 +176,48 @@ def plan(mm, header: ElfHeader, interpreter: bool = False,
 
 
 def load(mm, data: bytes, name: str, interpreter: bool = False,
-         at: int | None = None) -> LoadedImage:
+         at: int | None = None, file=None) -> LoadedImage:
     """Map the executable in data into the address space mm.
 
     An ET_DYN main program goes at 0x555555554000 (or at `at`, where several
     programs share the address space: kernel/apps.py); an interpreter (ld.so) goes where
     mmap would put it, top-down below the mmap base, as Linux's load_elf_interp does.
     Nothing is mapped unless every check passed.
+
+    file, when given, is the inode data was read from: where the host can map it
+    (`mmap_source`), a segment's whole pages of file bytes are the file's own pages,
+    mapped private as binfmt_elf's elf_map does, rather than copies.
     """
     header = parse(data)
     base, runs = plan(mm, header, interpreter, at)
-    # Map runs of contiguous pages writable, copy the file bytes, then set protections.
-    # An interpreter's segments replace what they overlap (the program's, for an
-    # ET_EXEC interpreter at fixed addresses): load_elf_interp maps with MAP_FIXED.
+    source = file.mmap_source(False, len(data)) if file is not None else None
+    mapped = _file_pages(header.loads, base) if source is not None else {}
+    pieces = sorted(mapped.values())
+    # Map runs of contiguous pages writable, or from the file; copy the rest of the
+    # file bytes, then set protections. An interpreter's segments replace what they
+    # overlap (the program's, for an ET_EXEC interpreter at fixed addresses):
+    # load_elf_interp maps with MAP_FIXED.
     for start, end in _contiguous(runs):
         if interpreter:
             mm.unmap_range(start, end)
-        mm.map_anonymous(start, end - start, L.PROT_READ | L.PROT_WRITE,
-                         L.MAP_PRIVATE, name)
-    for s in header.loads:
+        at_ = start
+        for a, b, offset, prot in pieces:
+            if start <= a and b <= end:
+                if at_ < a:
+                    mm.map_anonymous(at_, a - at_, L.PROT_READ | L.PROT_WRITE,
+                                     L.MAP_PRIVATE, name)
+                mm.map_file(a, b - a, prot, L.MAP_PRIVATE, source[0], source[1] + offset, True)
+                mm.name_file_mapping(a, b - a, file, offset, name)
+                at_ = b
+        if at_ < end:
+            mm.map_anonymous(at_, end - at_, L.PROT_READ | L.PROT_WRITE, L.MAP_PRIVATE, name)
+    for i, s in enumerate(header.loads):
         if s.filesz:
-            mm.engine.write(base + s.vaddr, data[s.offset:s.offset + s.filesz])
+            lo, hi = base + s.vaddr, base + s.vaddr + s.filesz
+            a, b = mapped[i][:2] if i in mapped else (hi, hi)
+            for x, y in ((lo, min(a, hi)), (max(b, lo), hi)):
+                if x < y:
+                    mm.engine.write(x, data[s.offset + (x - lo):s.offset + (y - lo)])
     for start, end, prot in runs:
         if prot != L.PROT_READ | L.PROT_WRITE:
             mm.set_protection(start, end, prot)
@@ -205,6 +231,19 @@ def load(mm, data: bytes, name: str, interpreter: bool = False,
     # (SIGSEGV) on the first instruction. The sum wraps as an unsigned long does.
     return LoadedImage(base=base, entry=(base + header.entry) % (1 << 64), phdr=phdr,
                        phent=E.PHDR.size, phnum=header.phnum, brk=brk, interp=header.interp)
+
+
+def _file_pages(loads, base: int) -> dict[int, tuple[int, int, int, int]]:
+    """For each segment (by index) whose file bytes fill whole pages that no other
+    segment touches: (start, end, file offset, prot) of those pages. The pages a
+    segment shares with another, and its partial first and last ones, are copied."""
+    spans = [(page_down(base + s.vaddr), page_up(base + s.vaddr + s.memsz)) for s in loads]
+    out = {}
+    for i, s in enumerate(loads):
+        a, b = page_up(base + s.vaddr), page_down(base + s.vaddr + s.filesz)
+        if a < b and not any(j != i and c < b and a < d for j, (c, d) in enumerate(spans)):
+            out[i] = (a, b, s.offset + (a - (base + s.vaddr)), _prot(s.flags))
+    return out
 
 
 def _protection_runs(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
