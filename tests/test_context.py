@@ -158,6 +158,36 @@ def test_changed_fields_reach_the_engine(engine):
     assert back["rflags"] & 0xFFF == 0x202
 
 
+def test_context_loaded_in_the_syscall_hook_runs_when_the_hook_returns(engine):
+    """A thread switch inside a system call (the scheduler's hand-over): the hook
+    loads another context, with the return registers of a call of its that has
+    completed; when the hook returns, the guest runs that context from its return
+    address, with its x87/SSE state, rax the result, rcx and r11 as `syscall`
+    leaves them. Without them, it goes on at the context's own rip."""
+    syscall_at = 0x400C00
+    engine.write(syscall_at, b"\x0f\x05\xf4")           # syscall; hlt
+    _run(engine, SET)
+    ctx = engine.save_context()
+    _run(engine, CLOBBER)
+    engine.on_syscall = lambda regs: engine.contexts.restore_in_syscall(
+        ctx, (-4 & 0xFFFFFFFFFFFFFFFF, CHECK, 0x246))
+    _run(engine, syscall_at)
+    flags, rax, r15, rbp = struct.unpack("<4Q", engine.read(OUT + 0x400, 32))
+    assert rax == -4 & 0xFFFFFFFFFFFFFFFF and (r15, rbp) == (GPR_SET["r15"], GPR_SET["rbp"])
+    assert (engine.reg("rcx"), engine.reg("r11")) == (CHECK, 0x246)
+    fx = engine.read(OUT, 512)
+    assert struct.unpack_from("<H", fx, 0)[0] == 0x027F
+    for i, value in XMM_SET.items():
+        assert fx[160 + 16 * i:176 + 16 * i] == value
+    assert engine.reg("rip") == CHECK + CHECK_CODE.index(b"\xf4") + 1
+    at_check = ctx.copy()
+    at_check["rip"] = CHECK
+    engine.on_syscall = lambda regs: engine.contexts.restore_in_syscall(at_check)
+    engine.write(OUT + 0x408, bytes(8))
+    _run(engine, syscall_at)
+    assert engine.read(OUT + 0x408, 8) == GPR_SET["rax"].to_bytes(8, "little")
+
+
 def test_initial_context_is_a_new_threads():
     ctx = CpuContext.initial()
     assert ctx["fcw"] == 0x037F and ctx["mxcsr"] == 0x1F80

@@ -138,7 +138,7 @@ class Engine:
         self.fault: GuestFault | None = None
         self.pending_error: BaseException | None = None
         self._fault_pc: int | None = None
-        self._stop_requested = False
+        self.stop_requested = False   # stop() was called since the run began
         self.preempted = False    # the last run ended because its slice ran out
         self._pages = PageTables()
         self._regions = paging.PhysicalRegions()
@@ -264,7 +264,7 @@ class Engine:
         self.fault = None
         self.pending_error = None
         self._fault_pc = None
-        self._stop_requested = False
+        self.stop_requested = False
         self.preempted = False
         self._clear_cr2()
         # The raw call (the binding's emu_start costs a few us more per run, which
@@ -282,7 +282,7 @@ class Engine:
         self._slices.disarm()
         timed_out, self._slices.fired = self._slices.fired, False
         if (budget or timed_out) and self.fault is None and self.pending_error is None \
-                and not self._stop_requested and self._fault_pc is None:
+                and not self.stop_requested and self._fault_pc is None:
             # Stopped by itself (the budget ran out) or by the slice timer, unless a
             # page fault stopped it silently (CR2 set) or it is at a hlt (both
             # decoded below).
@@ -292,7 +292,7 @@ class Engine:
             # Unicorn moves rip past an exception it reports; the guest's rip is the
             # faulting instruction, as Linux reports it.
             self.uc.reg_write(x86.UC_X86_REG_RIP, self._fault_pc)
-        elif self.fault is None and self.pending_error is None and not self._stop_requested \
+        elif self.fault is None and self.pending_error is None and not self.stop_requested \
                 and not self.preempted:
             self.fault = self._silent_fault()
         if self.fault is not None:
@@ -382,13 +382,20 @@ class Engine:
         From another thread, a run may be resumed at rip afterwards only with
         `block_stops` (cpu/stops.py); without it the stop can land after the
         instruction at rip wrote memory, and resuming would run it twice."""
-        self._stop_requested = True
+        self.stop_requested = True
         _emu_stop(self._handle)
 
     def preempt_in(self, seconds: float) -> None:
         """End the current (or next) run seconds from now, as its time slice: the run
         returns with `preempted` set. Only with `block_stops` (see run())."""
         self._slices.arm(seconds)
+
+    def restart_slice(self, seconds: float | None) -> None:
+        """From inside the syscall hook, where another thread's registers were just
+        loaded: the run's slice starts again, ending seconds from now (None: not
+        at all). A stop the old slice asked for may still end the run, which is
+        then `preempted` as a slice's end."""
+        self._slices.restart(seconds)
 
     def _stop_from_timer(self) -> None:
         _emu_stop(self._handle)

@@ -39,6 +39,8 @@ import time
 import unicorn
 from unicorn import UC_ARCH_X86, UC_MODE_64
 
+_monotonic = time.monotonic
+
 # struct uc_struct, Unicorn 2.1.4 (include/uc_priv.h), x86-64 Linux build: offsets.
 _LAYOUTS = {
     "2.1.4": {"arch": 0, "mode": 4, "target_page_size": 1984, "target_page_align": 1988,
@@ -94,7 +96,10 @@ class SliceTimer:
 
     def __init__(self, stop):
         self._stop = stop                 # stops the CPU; safe from any thread
-        self._cond = threading.Condition()
+        # The lock guards the fields below; arm and restart take it directly (a
+        # with-statement on the Condition runs Python code each way).
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._deadline: float | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -104,19 +109,39 @@ class SliceTimer:
     def arm(self, seconds: float) -> None:
         """Stop the CPU seconds from now (or at the earlier time already armed)
         unless disarmed first."""
-        when = time.monotonic() + seconds
-        with self._cond:
+        when = _monotonic() + seconds
+        with self._lock:
             if self._deadline is None or when < self._deadline:
                 self._deadline = when
-            if self._thread is None and not self._closed:
-                self._thread = threading.Thread(target=self._loop, name="pyunik-slice",
-                                                daemon=True)
-                self._thread.start()
-            if self._wakes_at is None or self._wakes_at > self._deadline:
-                self._cond.notify()
+                if self._wakes_at is None or self._wakes_at > when or self._thread is None:
+                    self._wake()
+
+    def restart(self, seconds: float | None) -> None:
+        """A new slice in place of the armed one (None: none). `fired` stays: a
+        stop the timer has asked for may still end the run (Unicorn may drop it
+        or take it), which is then the slice's end."""
+        if seconds is None:
+            if self._deadline is not None:
+                with self._lock:
+                    self._deadline = None
+            return
+        when = _monotonic() + seconds
+        with self._lock:
+            self._deadline = when
+            if self._wakes_at is None or self._wakes_at > when or self._thread is None:
+                self._wake()
+
+    def _wake(self) -> None:
+        """(Holding the lock.) The timer thread, made on first use, is woken: it
+        would sleep past the new deadline (or has yet to start)."""
+        if self._thread is None and not self._closed:
+            self._thread = threading.Thread(target=self._loop, name="pyunik-slice",
+                                            daemon=True)
+            self._thread.start()
+        self._cond.notify()
 
     def disarm(self) -> None:
-        with self._cond:
+        with self._lock:
             self._deadline = None
 
     def close(self) -> None:

@@ -118,7 +118,8 @@ class FutexTable:
                 count += 1
                 if count >= n:
                     break
-        self._tidy(key)
+        if not q.waiters:
+            del self.queues[key]
         return count
 
     def requeue(self, key1, key2, nwake: int, nrequeue: int) -> int:

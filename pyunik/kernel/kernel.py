@@ -398,6 +398,8 @@ class Kernel:
                     event.result = self._unknown(nr)
                 else:
                     event.result = invoke(t, [nr] + event.args + regs[7:])
+                    if event.result is None and r.name == "exit":
+                        return None     # the thread has gone (printed at entry)
             except KernelError as e:
                 event.result = -e.errno
             except WouldBlock as wait:

@@ -55,14 +55,6 @@ class ProcessExit(Exception):
 ZOMBIE, REAPED = "zombie", "reaped"
 
 
-class ThreadExit(Exception):
-    """Raised by exit(2) while other threads of the process live: only the caller
-    ends (the last thread's exit is the process's, a ProcessExit)."""
-
-    def __init__(self, status: int):
-        self.status = status
-
-
 class FsContext:
     """Where paths start and what new files lose (Linux's fs_struct): the working
     directory and root (vfs.Paths; chdir and chroot change them) and the umask.

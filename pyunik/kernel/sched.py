@@ -17,7 +17,11 @@ the first process does (Kernel.process_exit).
 A thread leaves the CPU when
 - its system call must wait: the handler raised `WouldBlock` (pyunik/wait.py)
   before any side effect, and the dispatcher called `block()`, which parks the
-  thread on the wait queues and deadline named and stops the engine;
+  thread on the wait queues and deadline named and hands the engine over to the
+  next runnable thread of the same engine inside the syscall hook (its call
+  completed, its registers loaded: the run goes on as that thread, with no stop
+  and restart of the engine), or stops the engine when the run loop has more to
+  do first (`_hand_over` says when); a thread's exit(2) ends the same way;
 - its time slice ends: while another thread waits for the CPU, the engine's host
   timer ends the run after SLICE_SECONDS (a thread made runnable by the running
   one's system call arms it then); a stop lands on a translated-block boundary
@@ -79,7 +83,7 @@ from .clocks import INSTRUCTION_NS
 from ..wait import WouldBlock
 from . import jobs
 from .jobs import STOPPED
-from .process import ProcessExit, ThreadExit
+from .process import ProcessExit
 
 RUNNING, RUNNABLE, BLOCKED, DEAD = "running", "runnable", "blocked", "dead"
 SLICE = 200_000     # instructions a thread runs while another waits for the CPU
@@ -218,7 +222,7 @@ class Scheduler:
         running = self.on_cpu
         if running is not None and running.state == RUNNING and not self._resched:
             self._resched = True
-            engine = running.process.engine
+            engine = running.process.mm.engine
             if engine.block_stops and not self.virtual:
                 engine.preempt_in(SLICE_SECONDS)    # its run goes on until then
             else:
@@ -248,6 +252,11 @@ class Scheduler:
         is resumed only where the engine's stops are exact; see Kernel.interrupt)."""
         self._kernel_stop = True
         engine.stop()
+        if engine.block_stops and not self.virtual:
+            # A stop asked for while a thread hands the engine over in a syscall
+            # hook is dropped by Unicorn (_hand_over): the timer asks again until
+            # the run has ended.
+            engine.preempt_in(0)
 
     def yield_cpu(self, t) -> bool:
         """sched_yield: give the CPU to the next runnable thread, if there is one."""
@@ -260,11 +269,102 @@ class Scheduler:
     # ---- blocking and waking ---------------------------------------------------------
 
     def block(self, t, regs, wait: WouldBlock, invoke, done=None) -> None:
-        """The dispatcher's answer to WouldBlock: park t and stop the CPU (the run
-        loop then picks the next thread). Registers are left as they are: the
-        result is written when the call completes."""
+        """The dispatcher's answer to WouldBlock: park t and give the engine to the
+        next thread (`_hand_over`), or stop it (the run loop then picks the next
+        thread). Registers are left as they are: the result is written when the
+        call completes."""
         self._park(t, Blocked(lambda: invoke(t, regs), regs, wait, done))
-        t.process.engine.stop()
+        engine = t.process.mm.engine
+        if not self._hand_over(t, engine):
+            engine.stop()
+
+    def exit_thread(self, t, status: int) -> None:
+        """exit(2) of t, one of its process's threads that are not the last, from
+        inside its system call: t ends here (kernel/threads.py) and the engine
+        goes to the next thread (or the run ends)."""
+        self._account(t)
+        self.run_start = self.clock.cpu_ns()
+        t.process.exited_cpu_ns += t.cpu_ns
+        self.kernel.exit_thread(t, status)
+        self.leaving = "exited"
+        engine = t.process.engine
+        if not self._hand_over(t, engine):
+            self.on_cpu = None
+            engine.stop()
+
+    def _hand_over(self, t, engine) -> bool:
+        """Switch from t, the running thread, which has just left the CPU inside its
+        system call (parked or exited), to the next runnable thread of the same
+        engine without ending the run: t's registers saved, the next thread's call
+        completed and its registers loaded in the syscall hook (cpu/context.py),
+        so the guest goes on as that thread when the hook returns. This is what a
+        futex wait that wakes a partner costs: no stop and restart of the engine.
+
+        Only where the run loop would do nothing else first: slices end by the
+        host timer (not budgets or deterministic mode, whose stops are counted),
+        no debugger, no host signal, no stop already asked for, no deadline
+        passed, and the next thread has no signal to take, no sigsuspend mask or
+        restart to settle and its process is not stopped. False leaves
+        everything as it was (the next thread's call may have completed: it then
+        waits at the head of the run queue)."""
+        kernel = self.kernel
+        runq = self.runq
+        if not runq or self.virtual or not engine.block_stops or engine.stop_requested \
+                or kernel.host_signals or kernel.debugger is not None:
+            return False
+        timers = self.timers
+        if timers and timers[0][0] <= self.clock.monotonic_ns():
+            return False                # the run loop has a deadline to expire first
+        returning = None
+        while True:
+            nxt = runq[0]
+            process = nxt.process
+            if nxt.state != RUNNABLE or process.mm.engine is not engine or \
+                    process.stopped or process.continue_notify:
+                return False
+            runq.popleft()
+            if nxt.blocked is None:
+                break
+            returning = self._finish_call(nxt)
+            if returning is not None:
+                break
+            if not runq:                # its call parked it again
+                kernel.current = t
+                return False
+        if nxt.restart is not None or nxt.saved_sigmask is not None or \
+                signals.deliverable(nxt):
+            if returning is not None:
+                self._complete(nxt, returning)
+            runq.appendleft(nxt)        # a signal first: the run loop delivers it
+            kernel.current = t
+            return False
+        now = self.clock.cpu_ns()
+        contexts = engine.contexts
+        if t.state != DEAD:
+            t.cpu_ns += now - self.run_start
+            t.ctx = contexts.save(t.ctx)
+            if kernel.observer is not None:
+                self.leaving = leaving_reason(t)
+        self.run_start = now
+        contexts.restore_in_syscall(nxt.ctx, returning)
+        self.loaded[engine] = nxt
+        self._now_running(nxt)
+        # nxt's slice, as a run of it would start
+        self._resched = True
+        if runq:
+            engine.restart_slice(SLICE_SECONDS)
+        elif timers and self._deadline_pending():
+            engine.restart_slice(max(MIN_TIMER_SECONDS, (timers[0][0] -
+                                                         time.monotonic_ns()) / 1e9))
+        else:
+            self._resched = False
+            engine.restart_slice(None)
+        if engine.stop_requested or kernel.host_signals:
+            # A host signal's stop came while the registers went in: Unicorn may
+            # drop a stop asked for before the hook returns, so the timer asks
+            # again until the run has ended.
+            engine.preempt_in(0)
+        return True
 
     def _park(self, t, b: Blocked) -> None:
         t.blocked = b
@@ -280,10 +380,13 @@ class Scheduler:
         if t.state != BLOCKED:
             return
         for q in t.blocked.wait.queues:
-            q.remove(t)
+            waiters = q.waiters           # (the waker may have taken t off already)
+            if t in waiters:
+                waiters.remove(t)
         t.state = RUNNABLE
         self.runq.append(t)
-        self._start_slice()
+        if not self._resched:
+            self._start_slice()
 
     def add_timer(self, deadline: int, fire) -> KernelTimer:
         """Call fire(now) from the run loop at deadline (monotonic ns). A thread
@@ -332,9 +435,10 @@ class Scheduler:
             return t.cpu_ns + self.clock.cpu_ns() - self.run_start
         return t.cpu_ns
 
-    def _finish_call(self, t) -> bool:
-        """Run t's parked call again; True when it completed (its result is then in
-        t's registers), False when it parked again."""
+    def _finish_call(self, t) -> tuple | None:
+        """Run t's parked call again: when it completed, the (rax, rip, rflags) its
+        `syscall` instruction returns with (`_complete` puts them in t's
+        registers); None when it parked again."""
         b = t.blocked
         t.blocked = None
         self.kernel.current = t
@@ -348,7 +452,7 @@ class Scheduler:
         except WouldBlock as again:
             if not b.interrupted:
                 self._park(t, Blocked(b.call, b.regs, again, b.done))
-                return False
+                return None
             # A signal ended the wait: EINTR or a restart, settled at delivery
             # (kernel/delivery.py); the nanosleeps write what was left; a transfer
             # that had moved some bytes returns that count instead.
@@ -363,14 +467,15 @@ class Scheduler:
                     b = Blocked(b.call, b.regs, b.wait, None)
         if b.done is not None:
             result = b.done(result)
-        self._complete(t, b.regs, result)
-        return True
+        regs = b.regs
+        return result, regs[7] + 2, regs[8]
 
-    def _complete(self, t, regs, result: int) -> None:
-        """What `syscall` leaves on return: rax the result, rcx the next instruction,
-        r11 the flags; the thread goes on after the syscall instruction."""
-        values = {"rax": result & 0xFFFFFFFFFFFFFFFF, "rcx": regs[7] + 2, "r11": regs[8],
-                  "rip": regs[7] + 2}
+    def _complete(self, t, returning: tuple) -> None:
+        """What `syscall` leaves on return, (rax, rip, rflags) as _finish_call gives
+        them: rax the result, rcx the next instruction, r11 the flags; the thread
+        goes on after the syscall instruction."""
+        rax, rip, rflags = returning
+        values = {"rax": rax & 0xFFFFFFFFFFFFFFFF, "rcx": rip, "r11": rflags, "rip": rip}
         engine = t.process.engine
         if self.loaded.get(engine) is t:
             for name, value in values.items():
@@ -398,7 +503,8 @@ class Scheduler:
                 if t is None:
                     t = self._switch(self._next())
                 self._run_once(t, t.process.engine)
-                if self.on_cpu is not t or t.state != RUNNING:
+                t = self.on_cpu     # (another thread, if t handed the engine over)
+                if t is not None and t.state != RUNNING:
                     t = None                    # it left the CPU: the next one runs
             except ProcessExit as e:
                 process = e.process or kernel.current.process
@@ -408,8 +514,10 @@ class Scheduler:
 
     def _run_once(self, t, engine) -> None:
         """One run of t on engine: signals delivered first, then guest code until a
-        stop. Returns with t still running (its run goes on), or having left the CPU
-        (parked, preempted, yielded, exited: the caller picks the next thread)."""
+        stop. Returns with the thread on the CPU (`on_cpu`: t, or another that t
+        handed the engine over to inside a system call) still running (its run goes
+        on), or having left the CPU (parked, preempted, yielded, exited: the caller
+        picks the next thread)."""
         kernel = self.kernel
         if self.loaded.get(engine) is not t:
             self.loaded[engine] = t        # execve gave t a new engine, registers set
@@ -446,21 +554,17 @@ class Scheduler:
             fault = engine.run(engine.reg("rip"), budget)
             if self.virtual and engine.preempted:
                 self.clock.advance(budget * INSTRUCTION_NS)   # the budget's work
-        except ThreadExit as e:
-            self._release_retired()
-            self._account(t)
-            t.process.exited_cpu_ns += t.cpu_ns
-            kernel.exit_thread(t, e.status)
-            self.on_cpu = None
-            self.leaving = "exited"
-            return
         except ProcessExit:
             self._release_retired()
-            self._account(t)
+            if self.on_cpu is not None:
+                self._account(self.on_cpu)
             self.leaving = "exited"
             raise
         if self.retired:
             self._release_retired()
+        t = self.on_cpu
+        if t is None:
+            return                      # it exited, and no thread took the engine over
         self._account(t)
         if fault is not None:
             if kernel.observer is not None:
@@ -496,15 +600,22 @@ class Scheduler:
                     held.ctx = engine.save_context(held.ctx)
                 engine.restore_context(t.ctx)
                 self.loaded[engine] = t
-                t.process.mm.owner = t.process    # whose new mappings (kernel/apps.py)
-            if self.kernel.observer is not None:
-                self.kernel.observer.switch(self.on_cpu, t, self.leaving)
-            self.on_cpu = t
-            self.switches += 1
-            self._last_switch = time.monotonic()
+            self._now_running(t)
         t.state = RUNNING
         self.kernel.current = t
         return t
+
+    def _now_running(self, t) -> None:
+        """The switch's bookkeeping: t, whose registers engine now holds, is the
+        running thread."""
+        t.process.mm.owner = t.process    # whose new mappings (kernel/apps.py)
+        if self.kernel.observer is not None:
+            self.kernel.observer.switch(self.on_cpu, t, self.leaving)
+        self.on_cpu = t
+        self.switches += 1
+        self._last_switch = time.monotonic()
+        t.state = RUNNING
+        self.kernel.current = t
 
     def _next(self):
         """The next thread to run: the first runnable one whose parked call (if any)
@@ -521,8 +632,12 @@ class Scheduler:
                     continue
                 if t.process.continue_notify:
                     jobs.notify_continued(t.process)
-                if t.blocked is None or self._finish_call(t):
-                    return t
+                if t.blocked is not None:
+                    returning = self._finish_call(t)
+                    if returning is None:
+                        continue                # it parked again
+                    self._complete(t, returning)
+                return t
             if kernel.host_signals:
                 kernel.take_host_signal(kernel.current)
                 continue

@@ -48,6 +48,16 @@ def _deadline(t, cmd, futex_op, timeout) -> int | None:
 def sys_futex(t, uaddr, futex_op, val, timeout, uaddr2, val3):
     """futex(2): see the module docstring."""
     cmd = futex_op & FUTEX_CMD_MASK
+    # The common calls first: a wake, a wait with no timeout (the checks below
+    # pass for them; the mask decoded val to unsigned).
+    if cmd == FUTEX_WAKE and not futex_op & FUTEX_CLOCK_REALTIME:
+        table = t.process.kernel.futexes
+        return table.wake(table.key(t.process.mm, uaddr, futex_op & FUTEX_PRIVATE_FLAG),
+                          (val ^ 0x80000000) - 0x80000000)
+    if cmd == FUTEX_WAIT and not timeout:
+        table = t.process.kernel.futexes
+        return table.wait(t, table.key(t.process.mm, uaddr, futex_op & FUTEX_PRIVATE_FLAG),
+                          uaddr, val, FUTEX_BITSET_MATCH_ANY, None)
     deadline = _deadline(t, cmd, futex_op, timeout) if cmd in _HAS_TIMEOUT else None
     if futex_op & FUTEX_CLOCK_REALTIME and cmd not in (FUTEX_WAIT, FUTEX_WAIT_BITSET,
                                                        FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2):

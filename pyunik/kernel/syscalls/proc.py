@@ -13,14 +13,15 @@ from ...abi import linux as L
 from ...errors import KernelError
 from .. import clocks
 from .. import fork, threads
-from ..process import ProcessExit, ThreadExit
+from ..process import ProcessExit
 
 
 
 def sys_exit(t, status):
     """exit(2): end the calling thread; the last thread's exit ends the process."""
     if sum(1 for other in t.process.threads if other.state != "dead") > 1:
-        raise ThreadExit(status & 0xFF)
+        t.process.kernel.sched.exit_thread(t, status & 0xFF)
+        return None                     # the call never returns: t has gone
     raise ProcessExit(status & 0xFF)
 
 
