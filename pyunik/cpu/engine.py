@@ -505,10 +505,12 @@ class Engine:
         end = addr + size
         old = self._pages.entries(addr, end)
         new = paging.leaf_bits(prot)
-        if new & NO_EXECUTE or not new:
+        kinds = {e & _ACCESS_BITS for e in old}     # the pages' accesses, each once
+        if (new & NO_EXECUTE or not new) and \
+                any(k & PRESENT and not k & NO_EXECUTE for k in kinds):   # executable
             self._drop_code(addr, end, old)
         self._pages.set(addr, end, prot)
-        if any(_narrower(e, new) for e in old):
+        if any(_narrower(e, new) for e in kinds):
             _ctl(self._handle, _CTL_FLUSH_TLB)   # the TLB may hold the old, wider access
 
     @contextlib.contextmanager
@@ -596,6 +598,9 @@ class Engine:
         if pos != addr + size or size < 0:
             raise MemoryFault(pos)
         return pieces
+
+
+_ACCESS_BITS = PRESENT | WRITABLE | NO_EXECUTE   # what a page-table entry allows
 
 
 def _narrower(old: int, new: int) -> bool:

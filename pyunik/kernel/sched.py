@@ -93,14 +93,15 @@ BUDGET_LINGER = 0.05   # seconds runs stay budgeted after the last switch
 
 
 class Blocked:
-    """A thread's parked system call: how to run it again, its registers at entry
-    (rax, rdi, rsi, rdx, r10, r8, r9, rip of the syscall, rflags), what it waits
-    for, and `done`, which sees the result first (strace's line)."""
+    """A thread's parked system call: how to run it again (`invoke(t, regs)`, the
+    call's invoker), its registers at entry (rax, rdi, rsi, rdx, r10, r8, r9, rip
+    of the syscall, rflags), what it waits for, and `done`, which sees the result
+    first (strace's line)."""
 
-    __slots__ = ("call", "regs", "wait", "done", "timed_out", "interrupted")
+    __slots__ = ("invoke", "regs", "wait", "done", "timed_out", "interrupted")
 
-    def __init__(self, call, regs, wait: WouldBlock, done):
-        self.call = call
+    def __init__(self, invoke, regs, wait: WouldBlock, done):
+        self.invoke = invoke
         self.regs = regs
         self.wait = wait
         self.done = done
@@ -273,7 +274,7 @@ class Scheduler:
         next thread (`_hand_over`), or stop it (the run loop then picks the next
         thread). Registers are left as they are: the result is written when the
         call completes."""
-        self._park(t, Blocked(lambda: invoke(t, regs), regs, wait, done))
+        self._park(t, Blocked(invoke, regs, wait, done))
         engine = t.process.mm.engine
         if not self._hand_over(t, engine):
             engine.stop()
@@ -446,12 +447,12 @@ class Scheduler:
             if b.wait.retry is not None:
                 result = b.wait.retry(b.timed_out)
             else:
-                result = b.call()
+                result = b.invoke(t, b.regs)
         except KernelError as e:
             result = -e.errno
         except WouldBlock as again:
             if not b.interrupted:
-                self._park(t, Blocked(b.call, b.regs, again, b.done))
+                self._park(t, Blocked(b.invoke, b.regs, again, b.done))
                 return None
             # A signal ended the wait: EINTR or a restart, settled at delivery
             # (kernel/delivery.py); the nanosleeps write what was left; a transfer
@@ -464,7 +465,7 @@ class Scheduler:
                 result = -EINTR
                 if b.done is not None:           # strace shows the kernel's answer
                     b.done(-delivery.restart_error(b.regs))
-                    b = Blocked(b.call, b.regs, b.wait, None)
+                    b = Blocked(b.invoke, b.regs, b.wait, None)
         if b.done is not None:
             result = b.done(result)
         regs = b.regs
