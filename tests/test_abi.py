@@ -57,6 +57,8 @@ OWN_CHOICES = {
                           "COOKIE_MAX_AGE"},            # clock and lifetime
     "net/tcp_rto.py": {"CLOCK_GRANULARITY_NS"},         # RFC 6298's G
     "net/tcp_segment.py": {"SEQ_MOD"},                  # sequence space arithmetic
+    # the urgent byte's states (Linux's TCP_URG_* are kernel-internal, not ABI)
+    "net/tcp_urgent.py": {"URG_NOTYET", "URG_VALID", "URG_READ"},
     "trace/strace.py": {"STRING_LIMIT"},                # strace's -s default
 }
 

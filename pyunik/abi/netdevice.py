@@ -31,3 +31,4 @@ SIOCGIFHWADDR = 0x8927
 SIOCGIFINDEX = 0x8933
 SIOCINQ = 0x541B               # FIONREAD's number: the bytes a read would return
 SIOCOUTQ = 0x5411              # TIOCOUTQ's number: the bytes not yet sent
+SIOCATMARK = 0x8905            # include/uapi/asm-generic/sockios.h: at the urgent mark?

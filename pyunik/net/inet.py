@@ -16,11 +16,12 @@ fds, as the socket layer's blocking rules say (net/socket.py).
 IPPROTO_ICMP datagram sockets (ping) are net/ping_socket.py, raw sockets (for a
 caller with CAP_NET_RAW) net/raw_socket.py. Not done: IP options (SOL_IP is
 ENOPROTOOPT but for IP_TTL and IP_TOS, kept; IP_HDRINCL on raw sockets), multicast,
-MSG_OOB (EOPNOTSUPP); setting TCP_MAXSEG, TCP_CORK, TCP_QUICKACK or TCP_USER_TIMEOUT
-is ENOPROTOOPT (the stack has no user MSS clamp, cork, quick-ack switch or user
-timeout). SO_KEEPALIVE and TCP_KEEPIDLE/KEEPINTVL/KEEPCNT reach the connection's
-keepalive timer, and an accepted socket inherits them from its listener, as
-sk_clone_lock copies them.
+MSG_OOB but on TCP (EOPNOTSUPP; TCP's urgent data is net/tcp_urgent.py); setting
+TCP_MAXSEG, TCP_CORK, TCP_QUICKACK or TCP_USER_TIMEOUT is ENOPROTOOPT (the stack has
+no user MSS clamp, cork, quick-ack switch or user timeout). SO_KEEPALIVE and
+TCP_KEEPIDLE/KEEPINTVL/KEEPCNT reach the connection's keepalive timer, and an
+accepted socket inherits them (and SO_OOBINLINE) from its listener, as sk_clone_lock
+copies them.
 
 Layer: net. Called by kernel/syscalls/net.py; calls net/socket.py, net/network.py's
 stack and TCP objects.
@@ -34,7 +35,8 @@ from ..abi import inet as I
 from ..abi import socket as S
 from ..abi import tcp as T
 from ..abi.tcp import TCP_CLOSE, TCP_INFO_LAYOUT
-from ..abi.poll import POLLHUP, POLLIN, POLLOUT, POLLWRNORM
+from ..abi import netdevice as D
+from ..abi.poll import POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM
 from ..errors import KernelError
 from ..fs.file import TRANSFER_CHUNK
 from ..wait import WouldBlock
@@ -194,7 +196,7 @@ class TcpSocket(InetSocket):
                 raise
             self._wait((self.listener.acceptors,), "a connection (accept)")
         new = TcpSocket(self.net, flags & S.SOCK_NONBLOCK, conn)
-        for name in ("nodelay", "keepalive", "keepidle", "keepintvl", "keepcnt"):
+        for name in ("nodelay", "keepalive", "keepidle", "keepintvl", "keepcnt", "oobinline"):
             setattr(new, name, getattr(self, name))
         new._configure(conn)
         return new
@@ -249,9 +251,9 @@ class TcpSocket(InetSocket):
     def sendmsg(self, src, flags, addr, rights, creds, caller, stop, sent: Transfer) -> int:
         """tcp_sendmsg: EPIPE on a socket never connected or shut for writing; waits
         for the handshake and for room; what was taken before a wait that is cut
-        short (a signal, a timeout, MSG_DONTWAIT) is the result."""
-        if flags & S.MSG_OOB:
-            raise KernelError(errno.EOPNOTSUPP)
+        short (a signal, a timeout, MSG_DONTWAIT) is the result. MSG_OOB: the last
+        byte taken is urgent data (net/tcp_urgent.py)."""
+        urgent = bool(flags & S.MSG_OOB)
         conn = self.conn
         if conn is None:
             raise KernelError(errno.EPIPE)
@@ -271,7 +273,7 @@ class TcpSocket(InetSocket):
                     return sent.count
                 raise KernelError(errno.EFAULT)
             try:
-                n = conn.send(data, self.net.now())
+                n = conn.send(data, self.net.now(), urgent)
             except KernelError:
                 if sent.count:
                     return sent.count
@@ -283,18 +285,23 @@ class TcpSocket(InetSocket):
         return sent.count
 
     def recvmsg(self, dst, flags, caller, stop, got: Transfer) -> Transfer:
-        if flags & S.MSG_OOB:
-            raise KernelError(errno.EOPNOTSUPP)
+        """tcp_recvmsg: a read stops at the urgent mark once it has data (and skips
+        the urgent byte there unless SO_OOBINLINE); MSG_OOB reads the urgent byte."""
         conn = self.conn
+        if flags & S.MSG_OOB:
+            return self._recv_urgent(dst, flags, got)
         if conn is None:
             raise KernelError(errno.ENOTCONN)
         self.net.pump()
         peek = bool(flags & S.MSG_PEEK)
+        inline = bool(self.oobinline)
         size = dst.count + got.count
         target = max(1, size if flags & S.MSG_WAITALL else min(self.rcvlowat, size))
         while dst.count or not size:
+            if got.count and conn.urg_state and conn.at_mark():
+                return got                 # a read never crosses the urgent mark
             try:
-                data = conn.recv(min(dst.count, TRANSFER_CHUNK), self.stack.now, peek)
+                data = conn.recv(min(dst.count, TRANSFER_CHUNK), self.stack.now, peek, inline)
             except KernelError as e:
                 if got.count:
                     return got
@@ -312,6 +319,26 @@ class TcpSocket(InetSocket):
             self.net.pump()
             if peek or got.count >= target or not size:
                 return got
+        return got
+
+    def _recv_urgent(self, dst, flags, got: Transfer) -> Transfer:
+        """tcp_recv_urg: the urgent byte, never waiting (ENOTCONN on a listener,
+        EINVAL when there is none: net/tcp_urgent.py)."""
+        if self.listener is not None:
+            raise KernelError(errno.ENOTCONN)
+        if self.conn is None:
+            raise KernelError(errno.EINVAL)
+        self.net.pump()
+        byte = self.conn.recv_urgent(bool(flags & S.MSG_PEEK), bool(self.oobinline))
+        if byte < 0:
+            return got                     # end of stream: 0
+        got.flags |= S.MSG_OOB
+        if not dst.count:
+            got.flags |= S.MSG_TRUNC
+            return got
+        if not flags & S.MSG_TRUNC and dst.copy_out(bytes((byte,))) < 1:
+            raise KernelError(errno.EFAULT)
+        got.count = 1
         return got
 
     def shutdown(self, how: int) -> None:
@@ -354,7 +381,13 @@ class TcpSocket(InetSocket):
         if self.listener is not None:
             mask = self.listener.poll_events()
         elif self.conn is not None:
-            mask = self.conn.poll_events()
+            conn = self.conn
+            mask = conn.poll_events()
+            if conn.urg_state:             # tcp_poll's urgent data rules
+                if conn.urgent_readable():
+                    mask |= POLLPRI
+                if conn.urgent_only(bool(self.oobinline)):
+                    mask &= ~(POLLIN | POLLRDNORM)
         else:
             mask = POLLOUT | POLLWRNORM | POLLHUP
         return mask & (events | POLLHUP | 0x8)
@@ -367,10 +400,18 @@ class TcpSocket(InetSocket):
             return (self.conn.readers, self.conn.writers, self.wait), host
         return (self.wait,), host
 
+    def ioctl(self, request: int, arg: int, mm) -> int:
+        """tcp_ioctl's SIOCATMARK: 1 when the next byte read is the urgent byte."""
+        if request == D.SIOCATMARK:
+            mark = self.conn is not None and self.conn.urg_state and self.conn.at_mark()
+            mm.write_i32(arg, 1 if mark else 0)
+            return 0
+        return super().ioctl(request, arg, mm)
+
     def inq(self) -> int:
         if self.listener is not None:
             raise KernelError(errno.EINVAL)
-        return self.conn.readable_bytes() if self.conn is not None else 0
+        return self.conn.readable_bytes(bool(self.oobinline)) if self.conn is not None else 0
 
     def outq(self) -> int:
         if self.listener is not None:

@@ -279,7 +279,10 @@ class Socket(File):
         with stop for a non-blocking call; else
         waiting on what op names, until the deadline timeout_us sets (then op(True):
         what was done, or EAGAIN), or until a signal, which ends the call with what
-        op has done if it did anything (else EINTR or a restart, the dispatcher's)."""
+        op has done if it did anything. If it did nothing: with a timeout (SO_RCVTIMEO,
+        SO_SNDTIMEO) EINTR whatever SA_RESTART says, as sock_intr_errno gives a wait
+        with a timeout and man 7 signal lists; without one, EINTR or a restart, the
+        dispatcher's (ERESTARTSYS)."""
         if nonblock:
             return op(True)
         deadline = self.net.now() + timeout_us * 1000 if timeout_us else None
@@ -289,7 +292,7 @@ class Socket(File):
                 return op(True)
             except KernelError as e:
                 if e.errno in (errno.EAGAIN, errno.EINPROGRESS):
-                    return None
+                    return -errno.EINTR if timeout_us else None
                 return -e.errno
 
         def attempt(timed_out: bool):

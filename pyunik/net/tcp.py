@@ -62,7 +62,7 @@ once; Reno congestion control with NewReno recovery (RFC 5681, 6582), initial wi
 10 segments (RFC 6928); RFC 5961's challenge ACKs for in-window RSTs, SYNs in
 synchronized states and ACKs out of range, at most `challenge_ack_limit` a second;
 zero-window probes as Linux's (a zero-length segment at SND.UNA - 1), keepalive
-probes likewise; urgent data is delivered inline (SO_OOBINLINE); no SACK or
+probes likewise; urgent data as Linux's (net/tcp_urgent.py); no SACK or
 timestamps are sent (received ones are read and ignored). The ISN is RFC 6528's
 (a 4 us clock plus a keyed hash of the 4-tuple).
 
@@ -92,6 +92,7 @@ from .tcp_input import TcpInput
 from .tcp_output import TcpOutput
 from .tcp_rto import RtoEstimator, RttSample, Timers
 from .tcp_segment import TcpSegment, TcpState, reset_for_unknown, seq_add, seq_sub
+from .tcp_urgent import TcpUrgent
 
 __all__ = ["TcpConfig", "TcpConnection", "initial_sequence", "reset_for_unknown"]
 
@@ -158,7 +159,7 @@ def _wscale_for(space: int) -> int:
     return shift
 
 
-class TcpConnection(TcpInput, TcpOutput):
+class TcpConnection(TcpInput, TcpOutput, TcpUrgent):
     """One connection: its TCB (RFC 9293 3.3.1), buffers, timers and wait queues."""
 
     def __init__(self, local: tuple[bytes, int], remote: tuple[bytes, int],
@@ -318,8 +319,9 @@ class TcpConnection(TcpInput, TcpOutput):
     def _raise_error(self) -> None:
         raise KernelError(self.take_error())
 
-    def send(self, data, now: int) -> int:
-        """tcp_sendmsg: queue data; returns how many bytes were taken."""
+    def send(self, data, now: int, urgent: bool = False) -> int:
+        """tcp_sendmsg: queue data; returns how many bytes were taken. urgent
+        (MSG_OOB): the last byte taken is urgent data (net/tcp_urgent.py)."""
         if self.error:
             self._raise_error()
         if self.send_shutdown:
@@ -333,18 +335,31 @@ class TcpConnection(TcpInput, TcpOutput):
         n = self.sendq.append(data)
         if not n:
             raise KernelError(errno.EAGAIN)
+        if urgent:
+            self.mark_urgent()
         self._output(now)
         return n
 
-    def recv(self, n: int, now: int, peek: bool = False) -> bytes:
+    def recv(self, n: int, now: int, peek: bool = False, inline: bool = False) -> bytes:
         """tcp_recvmsg: data first, then end of stream, a pending error, a shutdown
-        read side, ENOTCONN, EAGAIN, in Linux's order."""
+        read side, ENOTCONN, EAGAIN, in Linux's order. Data stops at the urgent mark
+        and skips the urgent byte unless inline (SO_OOBINLINE)."""
         if self.rcvq:
-            out = bytes(self.rcvq[:n])
-            if not peek:
-                del self.rcvq[:n]
+            skip = 0
+            if self.urg_state:
+                skip, n = self.urgent_stop(n, inline)
+            if skip < len(self.rcvq):
+                out = bytes(self.rcvq[skip:skip + n])
+                if not peek:
+                    del self.rcvq[:skip + n]
+                    self._window_update(now)
+                    if self.urg_state:
+                        self.urgent_passed()
+                return out
+            if not peek:                   # the urgent byte alone, skipped
+                del self.rcvq[:skip]
                 self._window_update(now)
-            return out
+                self.urgent_passed()
         if self.fin_received:
             return b""
         if self.error:
@@ -370,8 +385,13 @@ class TcpConnection(TcpInput, TcpOutput):
         if sndbuf is not None:
             self.sendq.capacity = sndbuf
 
-    def readable_bytes(self) -> int:
-        """FIONREAD / SIOCINQ."""
+    def readable_bytes(self, inline: bool = False) -> int:
+        """FIONREAD / SIOCINQ (tcp_inq): up to the urgent mark while the urgent byte
+        is ahead and not inline."""
+        if self.urg_state and not inline:
+            before = self.urg_off - self._copied_off()
+            if 0 <= before < len(self.rcvq):
+                return before
         return len(self.rcvq)
 
     def unsent_bytes(self) -> int:

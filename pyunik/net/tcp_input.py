@@ -32,9 +32,10 @@ import errno
 from ..abi.eventpoll import EPOLLRDHUP as POLLRDHUP
 from ..abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
 from ..abi.tcp import TCP_MIN_SND_MSS, TCP_MSS_DEFAULT
-from .tcp_segment import (TH_ACK, TH_FIN, TH_RST, TH_SYN, TcpSegment, TcpState,
+from .tcp_segment import (TH_ACK, TH_FIN, TH_RST, TH_SYN, TH_URG, TcpSegment, TcpState,
                           reset_for_unknown,
                           seq_add, seq_ge, seq_gt, seq_in, seq_le, seq_lt, seq_sub)
+from .tcp_urgent import URG_NOTYET
 
 _READ = POLLIN | POLLRDNORM
 _WRITE = POLLOUT | POLLWRNORM
@@ -214,6 +215,8 @@ class TcpInput:
             elif self.state == TcpState.LAST_ACK:
                 self._enter_closed(0, now)
                 return
+        if (f & TH_URG or self.urg_state == URG_NOTYET) and self.state in _DATA_STATES:
+            self.urgent_segment(bool(f & TH_URG), seg.seq, seg.urgent, payload)
         if self.state in _DATA_STATES and (payload or fin):
             if (payload and self.state != TcpState.ESTABLISHED
                     and self.rcv_shutdown and seq_gt(seq_add(seq, len(payload)),
@@ -293,6 +296,8 @@ class TcpInput:
         done = self.sendq.acknowledge(self.sendq.start + max(0, seq_sub(ack, self.snd_base)))
         self.snd_base = seq_add(self.snd_base, done)
         self.snd_una = ack
+        if self.snd_up is not None:
+            self.urgent_acknowledged()
         if seq_lt(self.snd_nxt, ack):
             self.snd_nxt = ack
         self._rtt_sample(ack, now)

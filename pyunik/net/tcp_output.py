@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import errno
 
-from .tcp_segment import (TH_ACK, TH_FIN, TH_PSH, TH_RST, TH_SYN, TcpSegment, TcpState,
+from .tcp_segment import (TH_ACK, TH_FIN, TH_PSH, TH_RST, TH_SYN, TH_URG, TcpSegment, TcpState,
                           seq_add, seq_gt, seq_lt, seq_sub)
 
 # States in which data (and a FIN) may be sent or sent again.
@@ -132,6 +132,11 @@ class TcpOutput:
             return None
         flags = TH_ACK | (TH_PSH if n and n == avail else 0) | (TH_FIN if fin else 0)
         seg = self._segment(seq, flags, self.sendq.peek(off, n))
+        if self.snd_up is not None:                # urgent mode (net/tcp_urgent.py)
+            pointer = self.urgent_pointer(seq)
+            if pointer is not None:
+                seg.flags |= TH_URG
+                seg.urgent = pointer
         end = seq_add(seq, n + fin)
         if seq_lt(seq, self.snd_max):
             self.counters["retransmitted"] += 1
@@ -167,7 +172,8 @@ class TcpOutput:
                 if n < mss and (n == 0 or n < self.max_snd_wnd // 2):
                     break
             elif n < mss and not (self.fin_queued or self.nodelay
-                                  or self.snd_nxt == self.snd_una):
+                                  or self.snd_nxt == self.snd_una
+                                  or self.snd_up is not None):
                 break                              # Nagle: a small segment waits
             end = self._send_from(self.snd_nxt, n, now)
             if end is None:

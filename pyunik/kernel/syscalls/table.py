@@ -144,17 +144,21 @@ SOCKETS = ("AF_UNIX (stream, datagram, seqpacket), AF_INET (TCP, UDP and ICMP ec
            "(IPv4, over the same stack, never a host raw socket) for a caller with "
            "CAP_NET_RAW, which pyunik's credentials give effective uid 0, EPERM for others; "
            "other netlink protocols EPROTONOSUPPORT")
-SOCKIO = ("unix, TCP, UDP, ping, raw and netlink sockets; MSG_OOB is EOPNOTSUPP; a socket with "
-          "SO_RCVTIMEO or "
-          "SO_SNDTIMEO interrupted by a handled signal restarts under SA_RESTART (Linux "
-          "fails it with EINTR)")
+SOCKIO = ("unix, TCP, UDP, ping, raw and netlink sockets; MSG_OOB is TCP's urgent data as "
+          "Linux's (reads stop at the mark, SO_OOBINLINE, SIOCATMARK, POLLPRI) but sends no "
+          "SIGURG (no F_SETOWN on sockets), and EOPNOTSUPP on other sockets (AF_UNIX "
+          "streams too, as a kernel without CONFIG_AF_UNIX_OOB); a call waiting with "
+          "SO_RCVTIMEO or SO_SNDTIMEO fails with EINTR when a handler runs, SA_RESTART or "
+          "not, as Linux's")
 SOCKOPT = ("SOL_SOCKET options kept and reported (timeouts exact to the microsecond, not "
-           "rounded to jiffies; SO_PRIORITY, SO_MARK, SO_DONTROUTE and SO_OOBINLINE "
-           "change nothing; SO_REUSEPORT lets no two sockets share a port: EADDRINUSE); "
+           "rounded to jiffies; SO_PRIORITY, SO_MARK and SO_DONTROUTE change nothing, "
+           "SO_OOBINLINE only TCP's urgent data; SO_REUSEPORT lets no two sockets share "
+           "a port: EADDRINUSE); "
            "SO_KEEPALIVE, SO_BROADCAST (EACCES without it) as Linux; "
            "TCP_NODELAY, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_INFO, reading TCP_MAXSEG; "
            "setting TCP_MAXSEG, TCP_CORK, TCP_QUICKACK, TCP_USER_TIMEOUT and other TCP "
-           "options is ENOPROTOOPT; IP_TTL, IP_TOS; SOL_NETLINK flags; other levels "
+           "options is ENOPROTOOPT; IP_TTL, IP_TOS; IP_HDRINCL and SOL_RAW's ICMP_FILTER on "
+           "raw sockets; SOL_NETLINK flags; other levels "
            "EOPNOTSUPP/ENOPROTOOPT")
 # inotify_add_watch reads its path only after checking the fd, as Linux does
 WATCH_PATH = Kind("const char *pathname", Ptr.expr, "path")
