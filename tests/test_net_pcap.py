@@ -95,10 +95,9 @@ def test_snaplen_cuts_frames_but_keeps_their_length():
     assert struct.unpack_from("<I", out.getvalue(), 24 + 12)[0] == 1000
 
 
-def test_dpkt_reads_a_tcp_capture_with_every_checksum_right(tmp_path):
-    """A TCP exchange through a forward, captured by --pcap's writer, read by dpkt:
-    Ethernet link type, and every IPv4 header and TCP checksum right."""
-    dpkt = pytest.importorskip("dpkt")
+def _tcp_capture(path) -> None:
+    """A TCP exchange through a forward (50,000 bytes from a host client to a guest
+    listener), captured by --pcap's writer into path."""
     import socket
     import time
 
@@ -109,7 +108,6 @@ def test_dpkt_reads_a_tcp_capture_with_every_checksum_right(tmp_path):
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
-    path = tmp_path / "eth0.pcap"
     with open(path, "wb") as out:
         net = Network.configure("user,hostfwd=tcp:127.0.0.1:%d-:80" % port, pcap=out,
                                 realtime=time.time_ns)
@@ -128,6 +126,14 @@ def test_dpkt_reads_a_tcp_capture_with_every_checksum_right(tmp_path):
         assert got == 50000
         client.close()
         net.close()
+
+
+def test_dpkt_reads_a_tcp_capture_with_every_checksum_right(tmp_path):
+    """A TCP exchange through a forward, captured by --pcap's writer, read by dpkt:
+    Ethernet link type, and every IPv4 header and TCP checksum right."""
+    dpkt = pytest.importorskip("dpkt")
+    path = tmp_path / "eth0.pcap"
+    _tcp_capture(path)
     with open(path, "rb") as f:
         reader = dpkt.pcap.Reader(f)
         assert reader.datalink() == dpkt.pcap.DLT_EN10MB
@@ -145,3 +151,28 @@ def test_dpkt_reads_a_tcp_capture_with_every_checksum_right(tmp_path):
                 assert dpkt.in_cksum(struct.pack(">4s4sxBH", packet.src, packet.dst, 6,
                                                  len(segment)) + segment) == 0
     assert tcp_segments > 30
+
+
+def test_tshark_reads_a_tcp_capture_without_warnings(tmp_path):
+    """The same capture read by tshark (Wireshark's dissectors), checksums checked:
+    no expert warning or error, nothing on stderr but tshark's note about root."""
+    import shutil
+    import subprocess
+
+    tshark = shutil.which("tshark")
+    if tshark is None:
+        pytest.skip("tshark is not installed (Debian's tshark package)")
+    path = tmp_path / "eth0.pcap"
+    _tcp_capture(path)
+    checks = ["-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
+              "-o", "udp.check_checksum:TRUE"]
+    run = subprocess.run([tshark, "-n", "-r", str(path), *checks, "-q", "-z", "expert,warn"],
+                         capture_output=True, text=True, timeout=120)
+    stderr = [line for line in run.stderr.splitlines()
+              if line and not line.startswith("Running as user")]
+    assert (run.returncode, stderr) == (0, [])
+    assert "Errors" not in run.stdout and "Warns" not in run.stdout, run.stdout
+    listed = subprocess.run([tshark, "-n", "-r", str(path), *checks, "-T", "fields",
+                             "-e", "tcp.len"], capture_output=True, text=True, timeout=120)
+    lengths = [int(x) for x in listed.stdout.split() if x]
+    assert sum(lengths) == 50000 and len(lengths) > 30
