@@ -52,6 +52,8 @@ NEVER_RESTART = frozenset(_NR[n] for n in (
     "msgrcv", "msgsnd", "semop", "semtimedop", "io_getevents", "io_pgetevents",
     "signalfd4") if n in _NR)
 _FUTEX_TIMED = (L.FUTEX_WAIT, L.FUTEX_WAIT_BITSET)
+# futex operations a signal never makes fail: ERESTARTNOINTR (kernel/futex_pi.py)
+_FUTEX_ALWAYS = (L.FUTEX_LOCK_PI, L.FUTEX_LOCK_PI2, L.FUTEX_WAIT_REQUEUE_PI)
 _SLEEPS = frozenset((_NR["nanosleep"], _NR["clock_nanosleep"]))
 
 
@@ -65,9 +67,17 @@ def never_restarts(regs) -> bool:
     return False
 
 
+def always_restarts(regs) -> bool:
+    """A call restarted after a handler whatever SA_RESTART says (ERESTARTNOINTR):
+    a PI futex lock, a requeue-PI wait not yet requeued."""
+    return regs[0] & 0xFFFFFFFF == _NR["futex"] and (regs[2] & 0x7F) in _FUTEX_ALWAYS
+
+
 def restart_error(regs) -> int:
     """The ERESTART* code a call interrupted in its wait answers inside Linux."""
     nr = regs[0] & 0xFFFFFFFF
+    if always_restarts(regs):
+        return L.ERESTARTNOINTR
     if nr in _SLEEPS or never_restarts(regs) and nr == _NR["futex"]:
         return L.ERESTART_RESTARTBLOCK
     return L.ERESTARTNOHAND if never_restarts(regs) else L.ERESTARTSYS
@@ -159,7 +169,8 @@ def _settle_restart(t, ctx, action) -> None:
     the syscall instruction, rax its number)."""
     regs = t.restart
     t.restart = None
-    if action is not None and (never_restarts(regs) or not action.flags & L.SA_RESTART):
+    if action is not None and (never_restarts(regs) or not action.flags & L.SA_RESTART) \
+            and not always_restarts(regs):
         ctx["rax"] = -EINTR
         return
     ctx.update({"rax": regs[0], "rip": regs[7]})

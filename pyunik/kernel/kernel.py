@@ -45,6 +45,7 @@ from . import exec as exec_
 from . import exit as exit_
 from .process import FsContext, Process, ProcessExit, Thread
 from .futex import FutexTable
+from .futex_pi import PiFutexes
 from .clocks import SYSCALL_NS, HostClock, VirtualClock
 from .sched import Scheduler
 from .syscalls.table import STUB, SyscallTable
@@ -133,6 +134,7 @@ class Kernel:
         self.debugger = None      # a gdb stub (trace/gdbstub.py) the run loop hands over to
         self.sched = Scheduler(self)
         self.futexes = FutexTable()
+        self.pi_futexes = PiFutexes(self.futexes)
         self._ipc = None      # System V shared memory, semaphores, queues: `ipc`
         seed = self.config.random_seed
         if seed is None and self.config.deterministic:

@@ -133,12 +133,16 @@ def exit_thread(t, status: int) -> None:
 
 
 def release_futexes(t) -> None:
-    """mm_release's futex steps: the robust list, then clear_child_tid."""
-    table = t.process.kernel.futexes
+    """mm_release's futex steps: the robust list, the PI locks still held
+    (kernel/futex_pi.py), then clear_child_tid."""
+    kernel = t.process.kernel
+    table = kernel.futexes
     try:
         _exit_robust_list(t, table)
     except KernelError:
         pass                          # a bad list is abandoned, as Linux does
+    if kernel.pi_futexes.states:
+        kernel.pi_futexes.exit_thread(t)
     if t.clear_child_tid:
         try:
             t.mm.write_i32(t.clear_child_tid, 0)

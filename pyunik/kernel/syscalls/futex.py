@@ -1,14 +1,18 @@
-"""futex(2): argument decoding for kernel/futex.py's table (the kernel's).
+"""futex(2): argument decoding for kernel/futex.py's table and kernel/futex_pi.py's
+PI locks (the kernel's).
 
 WAIT, WAKE, their BITSET forms, REQUEUE, CMP_REQUEUE and WAKE_OP, private and
 shared, with relative (FUTEX_WAIT) and absolute (FUTEX_WAIT_BITSET, on
 CLOCK_MONOTONIC or with FUTEX_CLOCK_REALTIME on CLOCK_REALTIME) timeouts, in
 Linux's order of checks (kernel/futex/syscalls.c: the timeout is read and checked
 first, then FUTEX_CLOCK_REALTIME is refused for the operations that do not wait).
-The priority-inheritance operations are ENOSYS (the table marks the row partial).
+The priority-inheritance operations go to kernel/futex_pi.py: LOCK_PI's timeout is
+absolute on CLOCK_REALTIME always, LOCK_PI2's on CLOCK_MONOTONIC unless
+FUTEX_CLOCK_REALTIME, WAIT_REQUEUE_PI's as WAIT_BITSET's; TRYLOCK_PI, UNLOCK_PI and
+CMP_REQUEUE_PI take none (CMP_REQUEUE_PI's val2 is where the timeout would be).
 
-Layer: kernel, syscall handlers. Calls: kernel/futex.py (the futex table) and
-usermem.
+Layer: kernel, syscall handlers. Calls: kernel/futex.py (the futex table),
+kernel/futex_pi.py and usermem.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from __future__ import annotations
 from errno import EAGAIN, EINVAL, ENOSYS
 
 from ...abi.futex import (FUTEX_BITSET_MATCH_ANY, FUTEX_CLOCK_REALTIME, FUTEX_CMD_MASK,
-                          FUTEX_CMP_REQUEUE, FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_PRIVATE_FLAG,
-                          FUTEX_REQUEUE, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
-                          FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP)
+                          FUTEX_CMP_REQUEUE, FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI, FUTEX_LOCK_PI2,
+                          FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_TRYLOCK_PI, FUTEX_UNLOCK_PI,
+                          FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_WAKE,
+                          FUTEX_WAKE_BITSET, FUTEX_WAKE_OP)
 from ...errors import KernelError
 from ..futex import load
 
@@ -40,7 +45,7 @@ def _deadline(t, cmd, futex_op, timeout) -> int | None:
     now = clock.monotonic_ns()
     if cmd == FUTEX_WAIT:                          # relative
         return now + ns
-    if futex_op & FUTEX_CLOCK_REALTIME:            # absolute on CLOCK_REALTIME
+    if futex_op & FUTEX_CLOCK_REALTIME or cmd == FUTEX_LOCK_PI:   # absolute, CLOCK_REALTIME
         return now + (ns - clock.realtime_ns())
     return ns                                      # absolute on CLOCK_MONOTONIC
 
@@ -63,6 +68,7 @@ def sys_futex(t, uaddr, futex_op, val, timeout, uaddr2, val3):
                                                        FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2):
         raise KernelError(ENOSYS)
     table = t.process.kernel.futexes
+    pi = t.process.kernel.pi_futexes
     private = bool(futex_op & FUTEX_PRIVATE_FLAG)
     val3 &= 0xFFFFFFFF
     if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
@@ -75,7 +81,10 @@ def sys_futex(t, uaddr, futex_op, val, timeout, uaddr2, val3):
         bitset = FUTEX_BITSET_MATCH_ANY if cmd == FUTEX_WAKE else val3
         if bitset == 0:
             raise KernelError(EINVAL)
-        return table.wake(table.key(t.mm, uaddr, private), _int(val), bitset)
+        key = table.key(t.mm, uaddr, private)
+        if pi.requeue_waiters and pi.has_requeue_waiters(key):
+            raise KernelError(EINVAL)              # a requeue-PI waiter met by a wake
+        return table.wake(key, _int(val), bitset)
     val2 = _int(timeout)                           # these take val2 where a timeout goes
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
         if _int(val) < 0 or val2 < 0:
@@ -84,9 +93,21 @@ def sys_futex(t, uaddr, futex_op, val, timeout, uaddr2, val3):
         key2 = table.key(t.mm, uaddr2, private)
         if cmd == FUTEX_CMP_REQUEUE and load(t.mm, uaddr) != val3:
             raise KernelError(EAGAIN)
+        if pi.requeue_waiters and pi.has_requeue_waiters(key1):
+            raise KernelError(EINVAL)
         return table.requeue(key1, key2, _int(val), val2)
     if cmd == FUTEX_WAKE_OP:
         key1 = table.key(t.mm, uaddr, private)
         key2 = table.key(t.mm, uaddr2, private)
         return table.wake_op(t.mm, key1, key2, uaddr2, _int(val), val2, val3)
-    raise KernelError(ENOSYS)      # the PI operations, FUTEX_FD (gone since 2.6.26)
+    if cmd in (FUTEX_LOCK_PI, FUTEX_LOCK_PI2):
+        return pi.lock(t, uaddr, private, deadline)
+    if cmd == FUTEX_TRYLOCK_PI:
+        return pi.lock(t, uaddr, private, None, trylock=True)
+    if cmd == FUTEX_UNLOCK_PI:
+        return pi.unlock(t, uaddr, private)
+    if cmd == FUTEX_WAIT_REQUEUE_PI:
+        return pi.wait_requeue(t, uaddr, val, uaddr2, private, deadline)
+    if cmd == FUTEX_CMP_REQUEUE_PI:
+        return pi.cmp_requeue(t, uaddr, uaddr2, private, _int(val), val2, val3)
+    raise KernelError(ENOSYS)      # FUTEX_FD (gone since 2.6.26), unknown operations

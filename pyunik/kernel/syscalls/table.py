@@ -380,8 +380,13 @@ ROWS = [
     row(201, "time", time.sys_time, Ptr),
     row(202, "futex", futex.sys_futex, Ptr, Enum(table="futex"), UInt, Ptr, Ptr, UInt,
         status=PARTIAL, note="WAIT, WAKE, the BITSET forms, REQUEUE, CMP_REQUEUE, WAKE_OP, "
-                             "private and shared, FUTEX_CLOCK_REALTIME; the PI operations "
-                             "are ENOSYS"),
+                             "private and shared, FUTEX_CLOCK_REALTIME; LOCK_PI(2), "
+                             "TRYLOCK_PI, UNLOCK_PI, WAIT_REQUEUE_PI, CMP_REQUEUE_PI with "
+                             "Linux's word protocol, errors, restarts and owner death "
+                             "(kernel/futex_pi.py), but priority inheritance itself is a "
+                             "no-op (one CPU, no priorities: waiters get a lock in arrival "
+                             "order); a plain wake or requeue that meets a requeue-PI "
+                             "waiter fails EINVAL before waking any plain waiter"),
     row(203, "sched_setaffinity", proc.sys_sched_setaffinity, Int, Size, Ptr),
     row(204, "sched_getaffinity", proc.sys_sched_getaffinity, Int, Size, Ptr),
     row(213, "epoll_create", epoll.sys_epoll_create, Int, status=PARTIAL, note=EPOLL),

@@ -1,0 +1,27 @@
+"""Priority-inheritance futexes (kernel/futex_pi.py): guest_images/src/pifutex.c run
+natively and under pyunik, every C library and linking; its raw system calls check
+the futex word protocol and the errors, its PTHREAD_PRIO_INHERIT mutexes the C
+libraries' use of them."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import BIN, assert_no_traceback, assert_same, run_native, run_pyunik
+
+VARIANTS = ["pifutex-glibc", "pifutex-musl", "pifutex-glibc-dyn", "pifutex-musl-pie",
+            "pifutex-glibc-pie"]
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_pi_futexes_match_native(name):
+    native = run_native([BIN / name])
+    emulated = run_pyunik([BIN / name])
+    assert_no_traceback(emulated)
+    assert native.status == 0
+    # the native run itself shows the protocol (a kernel without PI futexes would not)
+    assert b"lock again: EDEADLK\n" in native.stdout
+    assert b"lock dead owner: ESRCH waiters bit set 1 tid kept 1\n" in native.stdout
+    assert b"owner died (robust): 0 word=died|waiters|tid 1" in native.stdout
+    assert b"pi mutex counter 8000\n" in native.stdout
+    assert_same(native, emulated)
