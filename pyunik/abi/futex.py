@@ -3,6 +3,8 @@
 Linux facts only, no behaviour.
 """
 
+from struct import Struct as _Struct
+
 FUTEX_WAIT = 0
 FUTEX_WAKE = 1
 FUTEX_FD = 2
@@ -41,6 +43,18 @@ FUTEX_OP_SET, FUTEX_OP_ADD, FUTEX_OP_OR, FUTEX_OP_ANDN, FUTEX_OP_XOR = 0, 1, 2, 
 FUTEX_OP_OPARG_SHIFT = 8
 FUTEX_OP_CMP_EQ, FUTEX_OP_CMP_NE, FUTEX_OP_CMP_LT = 0, 1, 2
 FUTEX_OP_CMP_LE, FUTEX_OP_CMP_GT, FUTEX_OP_CMP_GE = 3, 4, 5
+
+# futex2 flags (a futex_waitv entry's flags) and struct futex_waitv { __u64 val;
+# __u64 uaddr; __u32 flags; __u32 __reserved; }
+FUTEX2_SIZE_U8, FUTEX2_SIZE_U16, FUTEX2_SIZE_U32, FUTEX2_SIZE_U64 = 0x00, 0x01, 0x02, 0x03
+FUTEX2_SIZE_MASK = 0x03
+FUTEX2_NUMA = 0x04           # a node word follows the futex word
+FUTEX2_MPOL = 0x08           # the node from the memory policy
+FUTEX2_PRIVATE = FUTEX_PRIVATE_FLAG
+FUTEX2_VALID_MASK = FUTEX2_SIZE_MASK | FUTEX2_NUMA | FUTEX2_MPOL | FUTEX2_PRIVATE
+FUTEX_NO_NODE = 0xFFFFFFFF   # -1 in the node word: any node
+FUTEX_WAITV = _Struct("<QQII")
+FUTEX_WAITV_MAX = 128
 
 # struct robust_list_head { struct robust_list *list; long futex_offset;
 #                           struct robust_list *list_op_pending; }

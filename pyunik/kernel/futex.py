@@ -7,9 +7,11 @@ address space and address, a shared one by the memory behind the word
 offset, as Linux keys by inode and page offset), so every mapping of the same pages,
 in one process or several, meets on one key.
 Each key has a WaitQueue whose waiters are parked threads, oldest first; a waiter
-carries its bitset (`t.futex_bitset`) and is told it was woken (`t.futex_woken`),
-which is what its FUTEX_WAIT returns 0 on: a woken waiter does not look at the word
-again, exactly as in Linux.
+carries its bitset (`t.futex_bitset`) and is told it was woken (`t.futex_woken`, the
+key it was woken through, false until then), which is what its FUTEX_WAIT returns 0
+on: a woken waiter does not look at the word again, exactly as in Linux. A
+futex_waitv waiter is parked on the queues of all its keys at once and answers the
+index of the key it was woken through.
 
 Operations return what futex(2) returns and raise KernelError as it fails; a wait
 raises WouldBlock (pyunik/wait.py) after checking the word, so the check and the
@@ -101,6 +103,36 @@ class FutexTable:
                              what="a futex")
         raise WouldBlock((queue,), deadline, retry=retry, what="a futex")
 
+    def wait_multiple(self, t, waits: list, deadline: int | None) -> int:
+        """futex_waitv: waits holds (key, addr, val) in the caller's order, keys all
+        taken; EAGAIN (or EFAULT) at the first word that is not its val, else park
+        on every key until a wake (the index of the key it came through) or the
+        deadline (ETIMEDOUT)."""
+        for _, addr, val in waits:
+            if load(t.mm, addr) != val:
+                raise KernelError(EAGAIN)
+        keys = [key for key, _, _ in waits]
+        t.futex_bitset = 0xFFFFFFFF
+        t.futex_woken = False
+        t.futex_key = None
+        t.futex_vector = keys
+
+        def queues():
+            return tuple(self._queue(key) for key in dict.fromkeys(keys))
+
+        def retry(timed_out: bool) -> int:
+            woken = t.futex_woken
+            if woken:
+                t.futex_vector = None
+                return keys.index(woken)
+            for key in keys:
+                self._tidy(key)
+            if timed_out:
+                t.futex_vector = None
+                raise KernelError(ETIMEDOUT)
+            raise WouldBlock(queues(), deadline, retry=retry, what="futexes")
+        raise WouldBlock(queues(), deadline, retry=retry, what="futexes")
+
     def wake(self, key, n: int, bitset: int = 0xFFFFFFFF) -> int:
         """Wake waiters on key whose bitset meets bitset, oldest first, stopping once
         n are woken but waking one even for n <= 0 (futex_wake's loop)."""
@@ -113,7 +145,7 @@ class FutexTable:
         for w in list(q.waiters):
             if w.futex_bitset & bitset:
                 q.waiters.remove(w)
-                w.futex_woken = True
+                w.futex_woken = key
                 w.wake()
                 count += 1
                 if count >= n:
@@ -136,7 +168,12 @@ class FutexTable:
                 w = q1.waiters.pop(0)
                 q2.add(w)
                 w.futex_key = key2
-                w.blocked.wait.queues = (q2,)
+                # a futex_waitv waiter keeps its other queues
+                w.blocked.wait.queues = tuple(q2 if q is q1 else q
+                                              for q in w.blocked.wait.queues)
+                vector = getattr(w, "futex_vector", None)
+                if vector is not None and key1 in vector:
+                    vector[vector.index(key1)] = key2
                 moved += 1
             self._tidy(key1)
             self._tidy(key2)

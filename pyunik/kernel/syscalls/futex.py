@@ -11,6 +11,14 @@ absolute on CLOCK_REALTIME always, LOCK_PI2's on CLOCK_MONOTONIC unless
 FUTEX_CLOCK_REALTIME, WAIT_REQUEUE_PI's as WAIT_BITSET's; TRYLOCK_PI, UNLOCK_PI and
 CMP_REQUEUE_PI take none (CMP_REQUEUE_PI's val2 is where the timeout would be).
 
+futex_waitv(2) waits on up to 128 futexes at once (FutexTable.wait_multiple), with
+Linux's checks in its order (kernel/futex/syscalls.c): flags, count and array
+pointer, then the timeout's clock, copy and validity, then each entry's copy, flags
+(FUTEX2_SIZE_U32 with FUTEX2_PRIVATE, FUTEX2_NUMA and FUTEX2_MPOL allowed; reserved
+zero) and value, then every key, then the words in order. FUTEX2_NUMA's node word
+(after the futex word, the pair 8-aligned) must say -1, which becomes 0, or 0:
+pyunik has one node; FUTEX2_MPOL changes nothing without memory policies.
+
 Layer: kernel, syscall handlers. Calls: kernel/futex.py (the futex table),
 kernel/futex_pi.py and usermem.
 """
@@ -19,11 +27,15 @@ from __future__ import annotations
 
 from errno import EAGAIN, EINVAL, ENOSYS
 
-from ...abi.futex import (FUTEX_BITSET_MATCH_ANY, FUTEX_CLOCK_REALTIME, FUTEX_CMD_MASK,
+from ...abi.futex import (FUTEX2_NUMA, FUTEX2_PRIVATE, FUTEX2_SIZE_MASK, FUTEX2_SIZE_U32,
+                          FUTEX2_VALID_MASK, FUTEX_NO_NODE, FUTEX_WAITV, FUTEX_WAITV_MAX,
+                          FUTEX_BITSET_MATCH_ANY, FUTEX_CLOCK_REALTIME, FUTEX_CMD_MASK,
                           FUTEX_CMP_REQUEUE, FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI, FUTEX_LOCK_PI2,
                           FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_TRYLOCK_PI, FUTEX_UNLOCK_PI,
                           FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_WAKE,
                           FUTEX_WAKE_BITSET, FUTEX_WAKE_OP)
+from ...abi.posix_types import UINT
+from ...abi.time import CLOCK_MONOTONIC, CLOCK_REALTIME
 from ...errors import KernelError
 from ..futex import load
 
@@ -111,3 +123,45 @@ def sys_futex(t, uaddr, futex_op, val, timeout, uaddr2, val3):
     if cmd == FUTEX_CMP_REQUEUE_PI:
         return pi.cmp_requeue(t, uaddr, uaddr2, private, _int(val), val2, val3)
     raise KernelError(ENOSYS)      # FUTEX_FD (gone since 2.6.26), unknown operations
+
+
+def _waitv_key(t, table, uaddr: int, flags: int):
+    """get_futex_key for a futex2 entry: FUTEX2_NUMA doubles the alignment and reads
+    (and for -1 writes) the node word."""
+    if flags & FUTEX2_NUMA:
+        if uaddr & 7:
+            raise KernelError(EINVAL)
+        node = UINT.unpack(t.mm.read(uaddr + 4, UINT.size))[0]
+        if node == FUTEX_NO_NODE:
+            t.mm.write(uaddr + 4, UINT.pack(0))      # numa_node_id(): the one node
+        elif node != 0:
+            raise KernelError(EINVAL)
+    return table.key(t.mm, uaddr, bool(flags & FUTEX2_PRIVATE))
+
+
+def sys_futex_waitv(t, waiters, nr_futexes, flags, timeout, clockid):
+    """futex_waitv(2): see the module docstring; returns the index of a futex woken."""
+    if flags:
+        raise KernelError(EINVAL)
+    if not nr_futexes or nr_futexes > FUTEX_WAITV_MAX or not waiters:
+        raise KernelError(EINVAL)
+    deadline = None
+    if timeout:
+        if clockid not in (CLOCK_REALTIME, CLOCK_MONOTONIC):
+            raise KernelError(EINVAL)
+        ns = t.mm.read_timespec(timeout)
+        clock = t.process.kernel.clock
+        deadline = ns if clockid == CLOCK_MONOTONIC else \
+            clock.monotonic_ns() + ns - clock.realtime_ns()
+    entries = []
+    for i in range(nr_futexes):
+        val, uaddr, fl, reserved = FUTEX_WAITV.unpack(
+            t.mm.read(waiters + i * FUTEX_WAITV.size, FUTEX_WAITV.size))
+        if fl & ~FUTEX2_VALID_MASK or reserved:
+            raise KernelError(EINVAL)
+        if fl & FUTEX2_SIZE_MASK != FUTEX2_SIZE_U32 or val >> 32:
+            raise KernelError(EINVAL)
+        entries.append((uaddr, val, fl))
+    table = t.process.kernel.futexes
+    waits = [(_waitv_key(t, table, uaddr, fl), uaddr, val) for uaddr, val, fl in entries]
+    return table.wait_multiple(t, waits, deadline)

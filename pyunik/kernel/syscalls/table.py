@@ -515,6 +515,11 @@ ROWS = [
         Flags(table="at")),
     row(441, "epoll_pwait2", epoll.sys_epoll_pwait2, Fd, Ptr, Int, Ptr, Ptr, Size,
         status=PARTIAL, note=EPOLL + "; the mask is the thread's for the call"),
+    row(449, "futex_waitv", futex.sys_futex_waitv, Ptr, UInt, UInt, Ptr, Enum(table="clock"),
+        status=PARTIAL, note="up to 128 32-bit futexes, private and shared, absolute "
+                             "timeout on CLOCK_MONOTONIC or CLOCK_REALTIME, Linux's checks "
+                             "in order; FUTEX2_NUMA with one node (0); a futex named twice "
+                             "is woken once"),
     row(452, "fchmodat2", files.sys_fchmodat2, DirFd, Path, Mode, Flags(table="at")),
 ]
 

@@ -1,0 +1,234 @@
+/* futex_waitv(2): Linux's checks in their order (kernel/futex/syscalls.c), absolute
+ * timeouts on CLOCK_MONOTONIC and CLOCK_REALTIME, the index of the futex a wake
+ * came through, private and shared futexes, and a signal's EINTR or restart
+ * (SA_RESTART). Only results are printed, so native and emulated runs print the
+ * same. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include "guest.h"
+
+#define SYS_futex_waitv_ 449
+#define SYS_futex_ 202
+#define FUTEX_WAKE 1
+#define FUTEX_PRIVATE_FLAG 128
+#define FUTEX2_SIZE_U8 0x00
+#define FUTEX2_SIZE_U16 0x01
+#define FUTEX2_SIZE_U32 0x02
+#define FUTEX2_SIZE_U64 0x03
+#define FUTEX2_PRIVATE FUTEX_PRIVATE_FLAG
+
+/* include/uapi/linux/futex.h */
+struct futex_waitv {
+    uint64_t val;
+    uint64_t uaddr;
+    uint32_t flags;
+    uint32_t __reserved;
+};
+
+static long waitv(struct futex_waitv *w, long n, long flags, void *timeout, long clockid) {
+    return raw_syscall5(SYS_futex_waitv_, w, n, flags, timeout, clockid);
+}
+
+static const char *res(long r) {
+    static char buf[8][32];
+    static int k;
+    char *b = buf[k++ & 7];
+    if (r >= 0)
+        snprintf(b, 32, "%ld", r);
+    else
+        snprintf(b, 32, "%s", errno_name(-r) ? errno_name(-r) : "?");
+    return b;
+}
+
+static struct timespec abs_after(clockid_t clock, long ms) {
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    return ts;
+}
+
+static void msleep(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static uint32_t f[4] __attribute__((aligned(16)));
+static struct futex_waitv v[130];
+
+static void set(int i, uint32_t *addr, uint64_t val, uint32_t flags) {
+    v[i].val = val;
+    v[i].uaddr = (uintptr_t)addr;
+    v[i].flags = flags;
+    v[i].__reserved = 0;
+}
+
+static void checks(void) {
+    struct timespec bad = {0, 1000000000L}, soon;
+    const uint32_t P = FUTEX2_SIZE_U32 | FUTEX2_PRIVATE;
+    for (int i = 0; i < 130; i++)
+        set(i, &f[0], 1, P);              /* f[0] is 0: any wait answers EAGAIN */
+    printf("flags 1: %s\n", res(waitv(v, 1, 1, NULL, 0)));
+    printf("nr 0: %s\n", res(waitv(v, 0, 0, NULL, 0)));
+    printf("nr 129: %s\n", res(waitv(v, 129, 0, NULL, 0)));
+    printf("nr 128: %s\n", res(waitv(v, 128, 0, NULL, 0)));
+    printf("waiters NULL: %s\n", res(waitv(NULL, 1, 0, NULL, 0)));
+    printf("waiters unmapped: %s\n", res(waitv((void *)8, 1, 0, NULL, 0)));
+    printf("flags before nr: %s\n", res(waitv(NULL, 0, 2, NULL, 0)));
+    printf("bad clock, no timeout: %s\n", res(waitv(v, 1, 0, NULL, 77)));
+    soon = abs_after(CLOCK_MONOTONIC, 10);
+    printf("bad clock: %s\n", res(waitv(v, 1, 0, &soon, CLOCK_BOOTTIME)));
+    printf("bad clock, timeout unmapped: %s\n", res(waitv(v, 1, 0, (void *)8, CLOCK_BOOTTIME)));
+    printf("timeout unmapped: %s\n", res(waitv(v, 1, 0, (void *)8, CLOCK_MONOTONIC)));
+    printf("timeout bad nsec: %s\n", res(waitv(v, 1, 0, &bad, CLOCK_MONOTONIC)));
+    printf("timeout before entries: %s\n", res(waitv((void *)8, 1, 0, &bad, CLOCK_MONOTONIC)));
+
+    static const struct { const char *what; uint32_t flags; } fl[] = {
+        {"size u8", FUTEX2_SIZE_U8}, {"size u16", FUTEX2_SIZE_U16},
+        {"size u64", FUTEX2_SIZE_U64}, {"unknown bit 0x10", FUTEX2_SIZE_U32 | 0x10},
+        {"bit 0x100", FUTEX2_SIZE_U32 | 0x100}, {"shared u32", FUTEX2_SIZE_U32},
+    };
+    for (unsigned i = 0; i < sizeof fl / sizeof fl[0]; i++) {
+        set(0, &f[0], 1, fl[i].flags);
+        printf("entry %s: %s\n", fl[i].what, res(waitv(v, 1, 0, NULL, 0)));
+    }
+    set(0, &f[0], 1, P);
+    v[0].__reserved = 1;
+    printf("entry reserved: %s\n", res(waitv(v, 1, 0, NULL, 0)));
+    set(0, &f[0], 1ULL << 32, P);
+    printf("entry val over 32 bits: %s\n", res(waitv(v, 1, 0, NULL, 0)));
+    set(0, (uint32_t *)((char *)&f[0] + 2), 1, P);
+    printf("entry misaligned: %s\n", res(waitv(v, 1, 0, NULL, 0)));
+    set(0, NULL, 1, P);
+    printf("entry NULL private: %s\n", res(waitv(v, 1, 0, NULL, 0)));
+    set(0, NULL, 1, FUTEX2_SIZE_U32);
+    printf("entry NULL shared: %s\n", res(waitv(v, 1, 0, NULL, 0)));
+
+    /* order: all entries parsed, then all keys, then values in turn */
+    set(0, &f[0], 1, P);
+    set(1, &f[1], 0, 0x10);
+    printf("mismatch then bad flags: %s\n", res(waitv(v, 2, 0, NULL, 0)));
+    set(1, (uint32_t *)((char *)&f[1] + 1), 0, P);
+    printf("mismatch then misaligned: %s\n", res(waitv(v, 2, 0, NULL, 0)));
+    set(1, NULL, 0, FUTEX2_SIZE_U32);
+    printf("mismatch then shared NULL: %s\n", res(waitv(v, 2, 0, NULL, 0)));
+    set(1, NULL, 0, P);
+    printf("mismatch then private NULL: %s\n", res(waitv(v, 2, 0, NULL, 0)));
+    set(0, NULL, 0, P);
+    set(1, &f[1], 1, P);
+    printf("private NULL then mismatch: %s\n", res(waitv(v, 2, 0, NULL, 0)));
+    set(0, &f[0], 0, P);
+    set(1, &f[1], 0, P);
+    set(2, &f[2], 5, P);
+    printf("third mismatches: %s\n", res(waitv(v, 3, 0, NULL, 0)));
+
+    /* FUTEX2_NUMA: a node word follows, the pair 8-aligned; -1 becomes the node */
+    static uint32_t nw[4] __attribute__((aligned(16)));
+    nw[0] = 0;
+    nw[1] = 0xffffffff;
+    set(0, &nw[0], 1, P | 0x04);
+    printf("numa any node: %s", res(waitv(v, 1, 0, NULL, 0)));
+    printf(" node word now %u\n", nw[1]);
+    nw[1] = 0;
+    printf("numa node 0: %s\n", res(waitv(v, 1, 0, NULL, 0)));
+    nw[1] = 4096;
+    printf("numa node 4096: %s\n", res(waitv(v, 1, 0, NULL, 0)));
+    set(0, &nw[1], 1, P | 0x04);
+    printf("numa 4-aligned: %s\n", res(waitv(v, 1, 0, NULL, 0)));
+    set(0, &nw[0], 1, P | 0x08);
+    printf("mpol: %s\n", res(waitv(v, 1, 0, NULL, 0)));
+
+    uint32_t *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    set(0, ro, 1, P);
+    printf("read-only word: %s\n", res(waitv(v, 1, 0, NULL, 0)));
+    munmap(ro, 4096);
+
+    set(0, &f[0], 0, P);
+    set(1, &f[1], 0, FUTEX2_SIZE_U32);
+    soon = abs_after(CLOCK_MONOTONIC, 30);
+    printf("timeout monotonic: %s\n", res(waitv(v, 2, 0, &soon, CLOCK_MONOTONIC)));
+    soon = abs_after(CLOCK_REALTIME, 30);
+    printf("timeout realtime: %s\n", res(waitv(v, 2, 0, &soon, CLOCK_REALTIME)));
+    soon.tv_sec = 1;
+    soon.tv_nsec = 0;
+    printf("timeout in the past: %s\n", res(waitv(v, 2, 0, &soon, CLOCK_MONOTONIC)));
+}
+
+/* ---- waking ------------------------------------------------------------------------- */
+
+static long got;
+static volatile int handled;
+
+static void on_usr1(int sig) { (void)sig; handled++; }
+
+static void *waiter(void *arg) {
+    long n = (long)arg;
+    got = waitv(v, n, 0, NULL, 0);
+    return NULL;
+}
+
+static void wake_one(int index, int op_flags, int n) {
+    pthread_t t;
+    got = 99;
+    pthread_create(&t, NULL, waiter, (void *)(long)n);
+    msleep(30);
+    long woke = raw_syscall6(SYS_futex_, (long)&f[index], FUTEX_WAKE | op_flags, 1, 0, 0, 0);
+    pthread_join(t, NULL);
+    printf("wake futex %d: woke %s, waitv returned %s\n", index, res(woke), res(got));
+}
+
+static void waking(void) {
+    memset(f, 0, sizeof f);
+    for (int i = 0; i < 4; i++)
+        set(i, &f[i], 0, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE);
+    set(3, &f[3], 0, FUTEX2_SIZE_U32);              /* shared */
+    wake_one(2, FUTEX_PRIVATE_FLAG, 4);
+    wake_one(0, FUTEX_PRIVATE_FLAG, 4);
+    wake_one(3, 0, 4);
+
+    /* the same futex twice in the vector */
+    set(1, &f[0], 0, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE);
+    wake_one(0, FUTEX_PRIVATE_FLAG, 2);
+    set(1, &f[1], 0, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE);
+
+    /* a signal: EINTR without SA_RESTART; with it the wait goes on */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    pthread_t t;
+    got = 99;
+    pthread_create(&t, NULL, waiter, (void *)3L);
+    msleep(30);
+    pthread_kill(t, SIGUSR1);
+    pthread_join(t, NULL);
+    printf("signal, no SA_RESTART: handled %d, waitv returned %s\n", handled, res(got));
+
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    got = 99;
+    pthread_create(&t, NULL, waiter, (void *)3L);
+    msleep(30);
+    pthread_kill(t, SIGUSR1);
+    msleep(30);
+    printf("signal, SA_RESTART: handled %d, still waiting %d\n", handled, got == 99);
+    raw_syscall6(SYS_futex_, (long)&f[1], FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
+    pthread_join(t, NULL);
+    printf("then woken: %s\n", res(got));
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    checks();
+    waking();
+    return 0;
+}
