@@ -1,7 +1,7 @@
-"""Priority-inheritance futexes (kernel/futex_pi.py): guest_images/src/pifutex.c run
-natively and under pyunik, every C library and linking; its raw system calls check
-the futex word protocol and the errors, its PTHREAD_PRIO_INHERIT mutexes the C
-libraries' use of them."""
+"""Priority-inheritance futexes (kernel/futex_pi.py) and futex_waitv: guest_images/src/
+pifutex.c and futexwaitv.c run natively and under pyunik, every C library and
+linking. pifutex's raw system calls check the PI futex word protocol and errors, its
+PTHREAD_PRIO_INHERIT mutexes the C libraries' use of them."""
 
 from __future__ import annotations
 
@@ -24,4 +24,20 @@ def test_pi_futexes_match_native(name):
     assert b"lock dead owner: ESRCH waiters bit set 1 tid kept 1\n" in native.stdout
     assert b"owner died (robust): 0 word=died|waiters|tid 1" in native.stdout
     assert b"pi mutex counter 8000\n" in native.stdout
+    assert_same(native, emulated)
+
+
+WAITV = ["futexwaitv-glibc", "futexwaitv-musl", "futexwaitv-glibc-dyn", "futexwaitv-musl-pie",
+         "futexwaitv-glibc-pie"]
+
+
+@pytest.mark.parametrize("name", WAITV)
+def test_futex_waitv_matches_native(name):
+    """futex_waitv's checks in Linux's order, timeouts, the woken index, signals."""
+    native = run_native([BIN / name])
+    emulated = run_pyunik([BIN / name])
+    assert_no_traceback(emulated)
+    assert native.status == 0
+    assert b"nr 128: EAGAIN\n" in native.stdout                 # the host has futex_waitv
+    assert b"wake futex 2: woke 1, waitv returned 2\n" in native.stdout
     assert_same(native, emulated)
