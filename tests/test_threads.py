@@ -30,14 +30,27 @@ def test_pthreads_program_matches_native(name):
     assert_same(native, emulated)
 
 
-@pytest.mark.parametrize("name", ["cancel-musl", "cancel-glibc"])
+@pytest.mark.parametrize("name", ["cancel-musl", "cancel-glibc", "cancel-glibc-dyn",
+                                  "cancel-musl-pie", "cancel-glibc-pie"])
 def test_pthread_cancel_matches_native(name):
-    """A thread cancelled while parked in read, and one cancelled at testcancel."""
+    """A thread cancelled while parked in read, and one cancelled at testcancel. The
+    dynamic glibc build unwinds with libgcc_s.so.1, which libc.so.6 dlopens: the
+    automatic image must hold it (loader/autoimage.py DLOPENED)."""
     native = run_native([BIN / name])
     emulated = run_pyunik([BIN / name])
     assert_no_traceback(emulated)
     assert native.status == 0 and native.stdout.count(b": yes") == 2
     assert_same(native, emulated)
+
+
+def test_automatic_image_holds_what_glibc_dlopens():
+    """libgcc_s.so.1 goes in with libc.so.6 (found as dlopen finds it), though no
+    DT_NEEDED names it; a static program gets no libraries at all."""
+    from pyunik.loader.autoimage import auto_image_entries
+    names = {os.path.basename(e.path) for e in auto_image_entries(str(BIN / "cancel-glibc-dyn"))}
+    assert b"libc.so.6" in names and b"libgcc_s.so.1" in names
+    static = {os.path.basename(e.path) for e in auto_image_entries(str(BIN / "cancel-glibc"))}
+    assert b"libgcc_s.so.1" not in static
 
 
 PY_THREADS = """

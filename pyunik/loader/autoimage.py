@@ -15,7 +15,11 @@ name host files; nothing is read until the guest reads it. Exactly this goes in
    /etc/ld.so.conf and its includes, then /lib/x86_64-linux-gnu,
    /usr/lib/x86_64-linux-gnu, /lib64, /lib, /usr/lib (unless DF_1_NODEFLIB). $ORIGIN
    is expanded; a path with another $TOKEN ($LIB, $PLATFORM) is skipped. A name that
-   is found nowhere is left out, so ld.so reports it in the guest as it would natively;
+   is found nowhere is left out, so ld.so reports it in the guest as it would natively.
+   Libraries a C library dlopens itself count as its DT_NEEDED (DLOPENED): glibc's
+   libc.so.6 loads libgcc_s.so.1 to unwind a thread for pthread_cancel and
+   pthread_exit, and without it aborts ("libgcc_s.so.1 must be installed for
+   pthread_cancel to work");
 4. /etc/ld.so.cache, which ld.so reads before searching;
 5. /usr/lib/locale/C.utf8 (13 files, 400 KB), the C.UTF-8 locale: glibc loads it
    for LANG=C.UTF-8 and CPython asks for it whenever the locale is "C";
@@ -67,6 +71,9 @@ C_UTF8_LOCALE = "/usr/lib/locale/C.utf8"
 PYTHON_EXCLUDED = frozenset({"site-packages", "dist-packages", "test"})
 MAX_SCRIPT_DEPTH = 5           # exec_binprm's depth: five #! rewrites
 MAX_TABLE = 16 << 20           # bound on a dynamic segment or string table read
+# What a library dlopens by name on its own, by its soname: glibc's unwinder for
+# thread cancellation and exit (nptl's __libgcc_s_init, LIBGCC_S_SO).
+DLOPENED = {"libc.so.6": ("libgcc_s.so.1",)}
 
 
 @dataclass
@@ -368,7 +375,8 @@ class _Builder:
         while queue:
             obj = queue.pop(0)
             dirs = None
-            for name in obj.info.needed:
+            opened = DLOPENED.get(obj.info.soname, ())
+            for name in obj.info.needed + list(opened):
                 if name in self.loaded:
                     continue
                 if "/" in name:
@@ -388,7 +396,8 @@ class _Builder:
                     queue.append(_Object(path, info, os.path.dirname(path), obj))
                     break
                 else:
-                    self.missing.append(name)
+                    if name not in opened:        # dlopen's failure is the library's to report
+                        self.missing.append(name)
                     self.loaded[name] = ""
 
 
