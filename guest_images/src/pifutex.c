@@ -24,7 +24,9 @@
 #include "guest.h"
 
 /* include/uapi/linux/futex.h (musl has no kernel headers) */
+#define FUTEX_WAIT 0
 #define FUTEX_WAKE 1
+#define FUTEX_WAIT_BITSET 9
 #define FUTEX_CMP_REQUEUE 4
 #define FUTEX_LOCK_PI 6
 #define FUTEX_UNLOCK_PI 7
@@ -136,6 +138,10 @@ static void single(void) {
            res(fx(&w, FUTEX_UNLOCK_PI | FUTEX_CLOCK_REALTIME, 0, NULL, NULL, 0)));
     printf("cmp_requeue_pi clock_realtime: %s\n",
            res(fx(&w, FUTEX_CMP_REQUEUE_PI | FUTEX_CLOCK_REALTIME, 1, NULL, &w + 1, 0)));
+    printf("wait clock_realtime: %s\n",
+           res(fx(&w, FUTEX_WAIT | FUTEX_CLOCK_REALTIME, 1, NULL, NULL, 0)));
+    printf("wait_bitset clock_realtime: %s\n",
+           res(fx(&w, FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME, 1, NULL, NULL, -1)));
     printf("lock2 clock_realtime free: %s\n",
            res(fx(&w, FUTEX_LOCK_PI2 | FUTEX_CLOCK_REALTIME, 0, NULL, NULL, 0)));
     printf("unlock: %s\n", res(fx(&w, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0)));

@@ -5,7 +5,8 @@ WAIT, WAKE, their BITSET forms, REQUEUE, CMP_REQUEUE and WAKE_OP, private and
 shared, with relative (FUTEX_WAIT) and absolute (FUTEX_WAIT_BITSET, on
 CLOCK_MONOTONIC or with FUTEX_CLOCK_REALTIME on CLOCK_REALTIME) timeouts, in
 Linux's order of checks (kernel/futex/syscalls.c: the timeout is read and checked
-first, then FUTEX_CLOCK_REALTIME is refused for the operations that do not wait).
+first, then FUTEX_CLOCK_REALTIME is refused for all but WAIT_BITSET, WAIT_REQUEUE_PI
+and LOCK_PI2: FUTEX_WAIT's timeout is relative and takes no clock).
 The priority-inheritance operations go to kernel/futex_pi.py: LOCK_PI's timeout is
 absolute on CLOCK_REALTIME always, LOCK_PI2's on CLOCK_MONOTONIC unless
 FUTEX_CLOCK_REALTIME, WAIT_REQUEUE_PI's as WAIT_BITSET's; TRYLOCK_PI, UNLOCK_PI and
@@ -76,11 +77,11 @@ def sys_futex(t, uaddr, futex_op, val, timeout, uaddr2, val3):
         return table.wait(t, table.key(t.process.mm, uaddr, futex_op & FUTEX_PRIVATE_FLAG),
                           uaddr, val, FUTEX_BITSET_MATCH_ANY, None)
     deadline = _deadline(t, cmd, futex_op, timeout) if cmd in _HAS_TIMEOUT else None
-    if futex_op & FUTEX_CLOCK_REALTIME and cmd not in (FUTEX_WAIT, FUTEX_WAIT_BITSET,
-                                                       FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2):
-        raise KernelError(ENOSYS)
-    table = t.process.kernel.futexes
-    pi = t.process.kernel.pi_futexes
+    if futex_op & FUTEX_CLOCK_REALTIME and cmd not in (FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
+                                                       FUTEX_LOCK_PI2):
+        raise KernelError(ENOSYS)                  # FUTEX_WAIT too, as do_futex says
+    kernel = t.process.kernel
+    table = kernel.futexes
     private = bool(futex_op & FUTEX_PRIVATE_FLAG)
     val3 &= 0xFFFFFFFF
     if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
@@ -94,7 +95,7 @@ def sys_futex(t, uaddr, futex_op, val, timeout, uaddr2, val3):
         if bitset == 0:
             raise KernelError(EINVAL)
         key = table.key(t.mm, uaddr, private)
-        if pi.requeue_waiters and pi.has_requeue_waiters(key):
+        if kernel.pi_futexes.requeue_waiters and kernel.pi_futexes.has_requeue_waiters(key):
             raise KernelError(EINVAL)              # a requeue-PI waiter met by a wake
         return table.wake(key, _int(val), bitset)
     val2 = _int(timeout)                           # these take val2 where a timeout goes
@@ -105,13 +106,14 @@ def sys_futex(t, uaddr, futex_op, val, timeout, uaddr2, val3):
         key2 = table.key(t.mm, uaddr2, private)
         if cmd == FUTEX_CMP_REQUEUE and load(t.mm, uaddr) != val3:
             raise KernelError(EAGAIN)
-        if pi.requeue_waiters and pi.has_requeue_waiters(key1):
+        if kernel.pi_futexes.has_requeue_waiters(key1):
             raise KernelError(EINVAL)
         return table.requeue(key1, key2, _int(val), val2)
     if cmd == FUTEX_WAKE_OP:
         key1 = table.key(t.mm, uaddr, private)
         key2 = table.key(t.mm, uaddr2, private)
         return table.wake_op(t.mm, key1, key2, uaddr2, _int(val), val2, val3)
+    pi = kernel.pi_futexes
     if cmd in (FUTEX_LOCK_PI, FUTEX_LOCK_PI2):
         return pi.lock(t, uaddr, private, deadline)
     if cmd == FUTEX_TRYLOCK_PI:
