@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-#include "guest.h"
+#include "futexguest.h"
 
 #define SYS_futex_waitv_ 449
 #define SYS_futex_ 202
@@ -34,32 +34,6 @@ struct futex_waitv {
 
 static long waitv(struct futex_waitv *w, long n, long flags, void *timeout, long clockid) {
     return raw_syscall5(SYS_futex_waitv_, w, n, flags, timeout, clockid);
-}
-
-static const char *res(long r) {
-    static char buf[8][32];
-    static int k;
-    char *b = buf[k++ & 7];
-    if (r >= 0)
-        snprintf(b, 32, "%ld", r);
-    else
-        snprintf(b, 32, "%s", errno_name(-r) ? errno_name(-r) : "?");
-    return b;
-}
-
-static struct timespec abs_after(clockid_t clock, long ms) {
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
-    return ts;
-}
-
-static void msleep(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
 }
 
 static uint32_t f[4] __attribute__((aligned(16)));
@@ -165,13 +139,15 @@ static void checks(void) {
 
 /* ---- waking ------------------------------------------------------------------------- */
 
-static long got;
+static volatile long got;
+static volatile uint32_t waiter_tid;
 static volatile int handled;
 
 static void on_usr1(int sig) { (void)sig; handled++; }
 
 static void *waiter(void *arg) {
     long n = (long)arg;
+    waiter_tid = (uint32_t)raw_syscall0(186);     /* gettid */
     got = waitv(v, n, 0, NULL, 0);
     return NULL;
 }
@@ -179,8 +155,9 @@ static void *waiter(void *arg) {
 static void wake_one(int index, int op_flags, int n) {
     pthread_t t;
     got = 99;
+    waiter_tid = 0;
     pthread_create(&t, NULL, waiter, (void *)(long)n);
-    msleep(30);
+    until_asleep(&waiter_tid);
     long woke = raw_syscall6(SYS_futex_, (long)&f[index], FUTEX_WAKE | op_flags, 1, 0, 0, 0);
     pthread_join(t, NULL);
     printf("wake futex %d: woke %s, waitv returned %s\n", index, res(woke), res(got));
@@ -207,8 +184,9 @@ static void waking(void) {
     sigaction(SIGUSR1, &sa, NULL);
     pthread_t t;
     got = 99;
+    waiter_tid = 0;
     pthread_create(&t, NULL, waiter, (void *)3L);
-    msleep(30);
+    until_asleep(&waiter_tid);
     pthread_kill(t, SIGUSR1);
     pthread_join(t, NULL);
     printf("signal, no SA_RESTART: handled %d, waitv returned %s\n", handled, res(got));
@@ -216,12 +194,19 @@ static void waking(void) {
     sa.sa_flags = SA_RESTART;
     sigaction(SIGUSR1, &sa, NULL);
     got = 99;
+    waiter_tid = 0;
     pthread_create(&t, NULL, waiter, (void *)3L);
-    msleep(30);
+    until_asleep(&waiter_tid);
     pthread_kill(t, SIGUSR1);
-    msleep(30);
+    while (handled < 2)
+        msleep(1);
+    msleep(20);
     printf("signal, SA_RESTART: handled %d, still waiting %d\n", handled, got == 99);
-    raw_syscall6(SYS_futex_, (long)&f[1], FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
+    until_asleep(&waiter_tid);             /* back in the call after the handler */
+    while (got == 99) {
+        raw_syscall6(SYS_futex_, (long)&f[1], FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, 0, 0, 0);
+        msleep(1);
+    }
     pthread_join(t, NULL);
     printf("then woken: %s\n", res(got));
 }

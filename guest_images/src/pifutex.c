@@ -21,7 +21,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include "guest.h"
+#include "futexguest.h"
 
 /* include/uapi/linux/futex.h (musl has no kernel headers) */
 #define FUTEX_WAIT 0
@@ -47,41 +47,7 @@ static long fx(uint32_t *uaddr, int op, long val, const void *timeout, uint32_t 
     return raw_syscall6(SYS_futex, (long)uaddr, op, val, (long)timeout, (long)uaddr2, val3);
 }
 
-static const char *res(long r) {
-    static char buf[8][32];
-    static int n;
-    char *b = buf[n++ & 7];
-    if (r >= 0)
-        snprintf(b, 32, "%ld", r);
-    else if (r == -EDEADLK)
-        snprintf(b, 32, "EDEADLK");
-    else if (r == -EOWNERDEAD)
-        snprintf(b, 32, "EOWNERDEAD");
-    else if (r == -ENOTRECOVERABLE)
-        snprintf(b, 32, "ENOTRECOVERABLE");
-    else if (errno_name(-r))
-        snprintf(b, 32, "%s", errno_name(-r));
-    else
-        snprintf(b, 32, "errno %ld", -r);
-    return b;
-}
-
 static uint32_t tid(void) { return (uint32_t)raw_syscall0(SYS_gettid); }
-
-static struct timespec abs_after(clockid_t clock, long ms) {
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
-    return ts;
-}
-
-static void msleep(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
 
 /* ---- the word protocol in one thread ----------------------------------------------- */
 
@@ -173,9 +139,9 @@ static void single(void) {
 /* ---- contention ------------------------------------------------------------------- */
 
 static uint32_t L __attribute__((aligned(8)));
-static long result[4];
+static volatile long result[4];
 static uint32_t word_after[4];
-static uint32_t waiter_tid[4];
+static volatile uint32_t waiter_tid[4];
 static volatile int handled;
 
 static void on_usr1(int sig) { (void)sig; handled++; }
@@ -222,7 +188,9 @@ static void *dies_holding(void *arg) {
     } else {
         fx(&L, FUTEX_LOCK_PI, 0, NULL, NULL, 0);
     }
-    msleep(40);                          /* the waiter comes while this one holds it */
+    uint32_t *held = robust ? &rlock.word : &L;
+    while (!(*(volatile uint32_t *)held & FUTEX_WAITERS))
+        msleep(1);                       /* the waiter comes while this one holds it */
     raw_syscall1(SYS_exit, 0);           /* this thread alone, holding the lock */
     return NULL;
 }
@@ -230,7 +198,8 @@ static void *dies_holding(void *arg) {
 static void *waits_for(void *arg) {
     uint32_t *w = arg;
     waiter_tid[0] = tid();
-    msleep(10);
+    while (*(volatile uint32_t *)w == 0)
+        msleep(1);                       /* the other one holds it first */
     result[0] = fx(w, FUTEX_LOCK_PI, 0, NULL, NULL, 0);
     word_after[0] = *w;
     if (result[0] == 0)
@@ -256,8 +225,9 @@ static void contention(void) {
 
     /* a waiter blocks; the unlock hands it the lock */
     fx(&L, FUTEX_LOCK_PI, 0, NULL, NULL, 0);
+    waiter_tid[0] = 0;
     pthread_create(&t[0], NULL, locker, (void *)0);
-    msleep(30);
+    until_asleep(&waiter_tid[0]);
     printf("held with a waiter: owner %d waiters %d\n", (L & FUTEX_TID_MASK) == me, !!(L & FUTEX_WAITERS));
     printf("unlock to waiter: %s\n", res(fx(&L, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0)));
     pthread_join(t[0], NULL);
@@ -266,10 +236,11 @@ static void contention(void) {
 
     /* two waiters, in order */
     fx(&L, FUTEX_LOCK_PI, 0, NULL, NULL, 0);
+    waiter_tid[1] = waiter_tid[2] = 0;
     pthread_create(&t[0], NULL, locker, (void *)1);
-    msleep(20);
+    until_asleep(&waiter_tid[1]);
     pthread_create(&t[1], NULL, locker, (void *)2);
-    msleep(20);
+    until_asleep(&waiter_tid[2]);
     fx(&L, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
     pthread_join(t[0], NULL);
     pthread_join(t[1], NULL);
@@ -284,10 +255,13 @@ static void contention(void) {
     sigaction(SIGUSR1, &sa, NULL);
     fx(&L, FUTEX_LOCK_PI, 0, NULL, NULL, 0);
     result[3] = 1;
+    waiter_tid[3] = 0;
     pthread_create(&t[0], NULL, locker, (void *)3);
-    msleep(30);
+    until_asleep(&waiter_tid[3]);
     pthread_kill(t[0], SIGUSR1);
-    msleep(30);
+    while (!handled)
+        msleep(1);
+    until_asleep(&waiter_tid[3]);          /* back in LOCK_PI after the handler */
     printf("after the signal: handled %d still waiting %d\n", handled, result[3] == 1);
     fx(&L, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
     pthread_join(t[0], NULL);
@@ -302,7 +276,6 @@ static void contention(void) {
            res(result[0]), !!(word_after[0] & FUTEX_OWNER_DIED), !!(word_after[0] & FUTEX_WAITERS),
            (word_after[0] & FUTEX_TID_MASK) == waiter_tid[0], res(result[1]));
     pthread_create(&t[0], NULL, dies_holding, (void *)1);
-    msleep(5);
     pthread_create(&t[1], NULL, waits_for, &rlock.word);
     pthread_join(t[1], NULL);
     printf("owner died (robust): %s word=died|waiters|tid %d unlock %s word=%u\n", res(result[0]),
@@ -330,9 +303,11 @@ static void requeue(void) {
     cond = 0;
     pil = 0;
     result[0] = result[1] = result[2] = -1;
+    waiter_tid[0] = waiter_tid[1] = 0;
     pthread_create(&t[0], NULL, requeue_waiter, (void *)0);
     pthread_create(&t[1], NULL, requeue_waiter, (void *)1);
-    msleep(30);
+    until_asleep(&waiter_tid[0]);
+    until_asleep(&waiter_tid[1]);
     printf("wake meets requeue waiters: %s\n", res(fx(&cond, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL, NULL, 0)));
     printf("requeue meets them: %s\n",
            res(fx(&cond, FUTEX_CMP_REQUEUE | FUTEX_PRIVATE_FLAG, 1, (void *)1, &pil, 0)));
@@ -348,8 +323,9 @@ static void requeue(void) {
     /* the lock is held: the waiter is requeued; a signal then makes it fail EAGAIN */
     cond = 0;
     fx(&pil, FUTEX_LOCK_PI | FUTEX_PRIVATE_FLAG, 0, NULL, NULL, 0);
+    waiter_tid[2] = 0;
     pthread_create(&t[0], NULL, requeue_waiter, (void *)2);
-    msleep(30);
+    until_asleep(&waiter_tid[2]);
     printf("cmp_requeue_pi nr_requeue 0, held: %s\n",
            res(fx(&cond, FUTEX_CMP_REQUEUE_PI | FUTEX_PRIVATE_FLAG, 1, (void *)0, &pil, 0)));
     printf("held with requeued waiter: waiters %d\n", !!(pil & FUTEX_WAITERS));
@@ -364,14 +340,16 @@ static void requeue(void) {
     handled = 0;
     result[3] = 1;
     fx(&pil, FUTEX_LOCK_PI | FUTEX_PRIVATE_FLAG, 0, NULL, NULL, 0);
+    waiter_tid[3] = 0;
     pthread_create(&t[0], NULL, requeue_waiter, (void *)3);
-    msleep(30);
+    until_asleep(&waiter_tid[3]);
     pthread_kill(t[0], SIGUSR1);
-    msleep(30);
+    while (!handled)
+        msleep(1);
+    until_asleep(&waiter_tid[3]);          /* back in WAIT_REQUEUE_PI after the handler */
     printf("signal before requeue: handled %d still waiting %d\n", handled, result[3] == 1);
     printf("cmp_requeue_pi held: %s\n",
            res(fx(&cond, FUTEX_CMP_REQUEUE_PI | FUTEX_PRIVATE_FLAG, 1, (void *)1, &pil, 0)));
-    msleep(10);
     printf("unlock to requeued: %s\n", res(fx(&pil, FUTEX_UNLOCK_PI | FUTEX_PRIVATE_FLAG, 0, NULL, NULL, 0)));
     pthread_join(t[0], NULL);
     printf("requeued waiter: %s word=waiters|tid %d now %u\n", res(result[3]),
