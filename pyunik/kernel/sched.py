@@ -86,6 +86,7 @@ from .jobs import STOPPED
 from .process import ProcessExit
 
 RUNNING, RUNNABLE, BLOCKED, DEAD = "running", "runnable", "blocked", "dead"
+IDLE_WAIT_MAX_S = 86400.0      # the longest single host wait (selectors' limit is ~24 days)
 SLICE = 200_000     # instructions a thread runs while another waits for the CPU
 SLICE_SECONDS = 0.01  # the same slice, as host time, where a timer can end it
 MIN_TIMER_SECONDS = 0.001   # the shortest run a deadline's host timer asks for
@@ -660,7 +661,10 @@ class Scheduler:
         if self.virtual and self._deadline_pending():
             timeout = 0.0     # a look at host fds; then the clock jumps (below)
         elif self.timers:
-            timeout = max(0.0, (self.timers[0][0] - self.clock.monotonic_ns()) / 1e9)
+            # a guest's deadline may lie centuries ahead (an absolute futex timeout):
+            # the host waits a day at most, and the run loop looks again
+            timeout = min(max(0.0, (self.timers[0][0] - self.clock.monotonic_ns()) / 1e9),
+                          IDLE_WAIT_MAX_S)
         host = {}
         for t in parked:
             for fd, events in t.blocked.wait.host:
