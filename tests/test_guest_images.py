@@ -22,6 +22,7 @@ def test_committed_binaries_are_what_make_builds():
     committed = {p.name for p in BIN.iterdir() if not p.name.startswith(".")}
     assert targets - committed == set(), "built by make but not committed"
     assert committed - targets == set(), "committed but built by no target"
-    sources = {p.stem for p in (REPO / "guest_images" / "src").glob("*.c")}
+    src = REPO / "guest_images" / "src"
+    sources = {p.stem for p in [*src.glob("*.c"), *src.glob("*.cpp")]}
     built = {re.sub(r"-(musl|glibc)(-pie|-dyn)?(-g)?$", "", t) for t in targets}   # tcp-loopback
     assert sources == built, "a source no target builds, or a target with no source"
