@@ -55,6 +55,9 @@ class FutexTable:
 
     def __init__(self):
         self.queues: dict[tuple, WaitQueue] = {}
+        # FUTEX_WAIT_REQUEUE_PI waiters by their first key, kept by kernel/futex_pi.py:
+        # a plain wake or requeue that meets them fails (EINVAL)
+        self.pi_requeue_waiters: dict[tuple, WaitQueue] = {}
 
     # ---- keys ------------------------------------------------------------------------
 

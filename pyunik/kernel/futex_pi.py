@@ -76,7 +76,7 @@ class PiFutexes:
     def __init__(self, table):
         self.table = table                 # kernel/futex.py's FutexTable: keys, plain waiters
         self.states: dict[tuple, PiState] = {}
-        self.requeue_waiters: dict[tuple, WaitQueue] = {}
+        self.requeue_waiters: dict[tuple, WaitQueue] = table.pi_requeue_waiters
 
     def has_requeue_waiters(self, key) -> bool:
         q = self.requeue_waiters.get(key)

@@ -66,13 +66,15 @@ def _deadline(t, cmd, futex_op, timeout) -> int | None:
 def sys_futex(t, uaddr, futex_op, val, timeout, uaddr2, val3):
     """futex(2): see the module docstring."""
     cmd = futex_op & FUTEX_CMD_MASK
-    # The common calls first: a wake, a wait with no timeout (the checks below
-    # pass for them; the mask decoded val to unsigned).
-    if cmd == FUTEX_WAKE and not futex_op & FUTEX_CLOCK_REALTIME:
+    # The common calls first: a wake (while no requeue-PI waiter could meet it), a
+    # wait with no timeout (the checks below pass for them; the mask decoded val to
+    # unsigned).
+    if cmd == FUTEX_WAKE and not futex_op & FUTEX_CLOCK_REALTIME and \
+            not t.process.kernel.futexes.pi_requeue_waiters:
         table = t.process.kernel.futexes
         return table.wake(table.key(t.process.mm, uaddr, futex_op & FUTEX_PRIVATE_FLAG),
                           (val ^ 0x80000000) - 0x80000000)
-    if cmd == FUTEX_WAIT and not timeout:
+    if cmd == FUTEX_WAIT and not timeout and not futex_op & FUTEX_CLOCK_REALTIME:
         table = t.process.kernel.futexes
         return table.wait(t, table.key(t.process.mm, uaddr, futex_op & FUTEX_PRIVATE_FLAG),
                           uaddr, val, FUTEX_BITSET_MATCH_ANY, None)
