@@ -144,6 +144,7 @@ class ImageFS(FileSystem):
         self.file_count = 0
         self.total_size = 0        # bytes of regular file contents
         self._dirs: dict[tuple[bytes, ...], ImageInode] = {}   # parents seen while building
+        self._grown: dict[int, ImageInode] | None = None       # add(): dirs given a subdir
         # Directories listed on first use (the automatic image's large trees): a
         # 'dir' entry's source is then a token, and lister(token, None) gives the
         # entries of the whole directory, lister(token, name) those of one name in
@@ -218,7 +219,7 @@ class ImageFS(FileSystem):
         there is left as it is (nothing the guest has seen changes). Returns how
         many went in."""
         added = 0
-        touched: dict[tuple[bytes, ...], None] = {}
+        self._grown = {}
         for e in sorted(entries, key=lambda e: split_path(e.path)):
             parts = tuple(split_path(e.path))
             if not parts or e.kind == "hardlink" or self._find(parts) is not None:
@@ -226,15 +227,16 @@ class ImageFS(FileSystem):
             parent = self._find(parts[:-1])
             if parent is not None and not parent.is_dir:
                 continue
-            self._add(self._make_parents(parts, e.path), parts[-1], e)
+            parent = self._make_parents(parts, e.path)
+            self._add(parent, parts[-1], e)
+            if e.kind == "dir":
+                self._grown[id(parent)] = parent
             added += 1
-            for i in range(len(parts)):       # the directories on its way
-                touched[parts[:i]] = None
         self._dirs.clear()
-        for parts in touched:                 # their link counts
-            d = self._find(parts)
+        for d in self._grown.values():        # the link counts of those with new subdirectories
             if d.listing is None:
                 d.nlink = 2 + sum(1 for c in d._children.values() if c.is_dir)
+        self._grown = None
         return added
 
     def _find(self, parts) -> ImageInode | None:
@@ -264,6 +266,8 @@ class ImageFS(FileSystem):
             if child is None:
                 child = ImageInode(self, S.S_IFDIR | 0o755, 0, 0, self.root.mtime_ns)
                 node._children[name] = child
+                if self._grown is not None:
+                    self._grown[id(node)] = node
                 if self._stamped:
                     self._stamped.append(child)
             elif not child.is_dir:
