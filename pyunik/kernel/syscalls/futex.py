@@ -69,11 +69,11 @@ def sys_futex(t, uaddr, futex_op, val, timeout, uaddr2, val3):
     # The common calls first: a wake (while no requeue-PI waiter could meet it), a
     # wait with no timeout (the checks below pass for them; the mask decoded val to
     # unsigned).
-    if cmd == FUTEX_WAKE and not futex_op & FUTEX_CLOCK_REALTIME and \
-            not t.process.kernel.futexes.pi_requeue_waiters:
+    if cmd == FUTEX_WAKE and not futex_op & FUTEX_CLOCK_REALTIME:
         table = t.process.kernel.futexes
-        return table.wake(table.key(t.process.mm, uaddr, futex_op & FUTEX_PRIVATE_FLAG),
-                          (val ^ 0x80000000) - 0x80000000)
+        if not table.pi_requeue_waiters:
+            return table.wake(table.key(t.process.mm, uaddr, futex_op & FUTEX_PRIVATE_FLAG),
+                              (val ^ 0x80000000) - 0x80000000)
     if cmd == FUTEX_WAIT and not timeout and not futex_op & FUTEX_CLOCK_REALTIME:
         table = t.process.kernel.futexes
         return table.wait(t, table.key(t.process.mm, uaddr, futex_op & FUTEX_PRIVATE_FLAG),
