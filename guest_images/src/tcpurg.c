@@ -5,12 +5,16 @@
  * after, and when there is none), an ordinary read at the mark skips it, POLLPRI
  * says it is there, FIONREAD counts it; with SO_OOBINLINE it stays in the stream and
  * recv(MSG_OOB) is EINVAL; a listener's recv(MSG_OOB) is ENOTCONN; UDP's send
- * MSG_OOB is EOPNOTSUPP. Client and server are two sockets of this one process;
+ * MSG_OOB is EOPNOTSUPP. F_SETOWN makes the receiving process (or its group) the
+ * socket's owner, which each new urgent pointer sends SIGURG (si_code SI_KERNEL). Client and server are two sockets of this one process;
  * after each send the program sleeps 50 ms for the bytes to arrive.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -18,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "guest.h"
@@ -30,6 +35,33 @@ static const char *err(void)
         return name;
     snprintf(buf, sizeof buf, "errno%d", errno);
     return buf;
+}
+
+static volatile int urgs, urg_code;
+
+static void on_urg(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig, (void)ctx;
+    urgs++;
+    urg_code = si->si_code;
+}
+
+static void sigurgs(void)
+{
+    printf("  SIGURG: %d", urgs);
+    if (urgs)
+        printf(" (si_code %d)", urg_code);
+    printf("\n");
+    urgs = 0;
+}
+
+static void owner(int fd, long who, const char *what)
+{
+    long r = raw_syscall3(SYS_fcntl, fd, F_SETOWN, who);
+    if (r < 0)
+        printf("F_SETOWN %s: %s\n", what, errno_name(-r));
+    else
+        printf("F_SETOWN %s: ok\n", what);
 }
 
 static void mark(int fd)
@@ -100,6 +132,17 @@ int main(void)
     int one = 1;
     setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_urg;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigaction(SIGURG, &sa, NULL);
+    printf("F_GETOWN: %ld\n", raw_syscall3(SYS_fcntl, s, F_GETOWN, 0));
+    owner(s, 99999999, "a pid no task has");
+    owner(s, INT_MIN, "INT_MIN");
+    owner(s, getpid(), "getpid()");
+    printf("F_GETOWN is getpid(): %d\n", raw_syscall3(SYS_fcntl, s, F_GETOWN, 0) == getpid());
+
     printf("no urgent data:\n");
     rd(s, MSG_OOB, "recv MSG_OOB");
     mark(s);
@@ -107,6 +150,7 @@ int main(void)
     printf("\"abc\", \"X\" urgent, \"def\":\n");
     three(c, "abc", "X", "def");
     settle(s, 7);
+    sigurgs();
     ready(s);
     inq(s);
     mark(s);
@@ -123,6 +167,7 @@ int main(void)
     printf("\"12\", \"Y\" urgent, \"34\", read past the mark without MSG_OOB:\n");
     three(c, "12", "Y", "34");
     settle(s, 5);
+    sigurgs();
     rd(s, 0, "recv");
     rd(s, 0, "recv");
     rd(s, MSG_OOB, "recv MSG_OOB");
@@ -133,6 +178,7 @@ int main(void)
     send(c, "r", 1, 0);
     send(c, "s", 1, MSG_OOB);
     settle(s, 4);
+    sigurgs();
     rd(s, MSG_OOB, "recv MSG_OOB");
     rd(s, 0, "recv");
     mark(s);
@@ -156,10 +202,13 @@ int main(void)
            m.msg_flags & MSG_OOB ? " MSG_OOB" : "", m.msg_flags & MSG_TRUNC ? " MSG_TRUNC" : "");
     rd(s, 0, "recv");
 
+    owner(s, -getpgrp(), "-getpgrp()");
+    printf("F_GETOWN is -getpgrp(): %d\n", raw_syscall3(SYS_fcntl, s, F_GETOWN, 0) == -getpgrp());
     printf("SO_OOBINLINE, \"ab\", \"Z\" urgent, \"cd\":\n");
     setsockopt(s, SOL_SOCKET, SO_OOBINLINE, &one, sizeof one);
     three(c, "ab", "Z", "cd");
     settle(s, 5);
+    sigurgs();
     ready(s);
     rd(s, MSG_OOB, "recv MSG_OOB");
     rd(s, 0, "recv");

@@ -36,6 +36,9 @@ class File:
     inode = None        # the Inode it is open on; None for pipes, host streams, ...
     path = None         # the vfs.Path it was opened by, when one is known
     offset = 0          # the file position; 0 for files that have none
+    # f_owner (F_SETOWN): the process (pid > 0) or process group (-pgid) that a
+    # socket's urgent data signals with SIGURG; 0 for none
+    owner = 0
 
     # FMODE_PREAD|FMODE_PWRITE: pread/pwrite and friends allowed (else ESPIPE, before
     # any other check). Pipes, sockets, terminals and anonymous files have neither.

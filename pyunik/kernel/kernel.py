@@ -173,6 +173,8 @@ class Kernel:
             self._net = NetNamespace(lambda: caller(self.current),
                                      lambda deadline, fire: self.sched.add_timer(deadline, fire),
                                      lambda: self.clock.monotonic_ns())
+            from .netdev import signal_owner
+            self._net.signal_owner = lambda owner, sig: signal_owner(self, owner, sig)
             out = self.config.trace_tcp
             if out is not None:
                 self._net.trace_tcp = lambda line: out.write("pyunik: %s\n" % line)

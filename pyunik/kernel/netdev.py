@@ -12,8 +12,8 @@ in /proc/<pid>/maps, above TASK_SIZE, with no guest access; fork and execve keep
 
 Layer: kernel. Calls net/network.py (imported only when a network is asked for, so
 runs without one never load numpy), net/interface.py (only for /proc/net), net/dns.py,
-net/virtio/memory.py, the kernel's mm/kernel_area.py, and the VFS to read the guest's
-/etc/hosts.
+net/virtio/memory.py, the kernel's mm/kernel_area.py, kernel/signals.py (SIGURG to a
+socket's owner), and the VFS to read the guest's /etc/hosts.
 """
 
 from __future__ import annotations
@@ -63,6 +63,21 @@ def _ring_memory(kernel, size: int):
 
     base, view = kernel.memory.kernel_area.add(size, RING_MAPPING_NAME)
     return BufferMemory(size, base, view)
+
+
+def signal_owner(kernel, owner: int, sig: int) -> None:
+    """send_sigurg: sig from the kernel (SI_KERNEL) to a socket's F_SETOWN owner, the
+    process with that pid or thread id (owner > 0) or every process of group -owner."""
+    from . import signals
+    from ..abi import linux as L
+
+    info = signals.kill_info(sig, L.SI_KERNEL, 0, 0)
+    for p in list(kernel.processes.values()):
+        if not p.threads:
+            continue
+        if owner < 0 and p.pgid == -owner or owner > 0 and (
+                p.pid == owner or any(t.tid == owner for t in p.threads)):
+            signals.send(p, sig, info)
 
 
 def proc_net_text(kernel, name: bytes) -> bytes:

@@ -36,6 +36,7 @@ from ..abi import socket as S
 from ..abi import tcp as T
 from ..abi.tcp import TCP_CLOSE, TCP_INFO_LAYOUT
 from ..abi import netdevice as D
+from ..abi.signal import SIGURG
 from ..abi.poll import POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM
 from ..errors import KernelError
 from ..fs.file import TRANSFER_CHUNK
@@ -141,6 +142,13 @@ class TcpSocket(InetSocket):
         conn.keepalive_interval = self.keepintvl
         conn.keepalive_probes = self.keepcnt
         conn.set_keepalive(bool(self.keepalive), now)
+        conn.on_urgent = self._send_sigurg
+
+    def _send_sigurg(self) -> None:
+        """sk_send_sigurg: urgent data has been announced; SIGURG to the owner that
+        F_SETOWN gave (none: nothing)."""
+        if self.owner and self.net.signal_owner is not None:
+            self.net.signal_owner(self.owner, SIGURG)
 
     def remote(self):
         conn = self.conn

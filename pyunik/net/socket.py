@@ -504,6 +504,9 @@ class NetNamespace:
         # AF_INET ping sockets (net/ping_socket.py): net.ipv4.ping_group_range, pyunik's
         # "0 2147483647" as Debian's (Linux's default "1 0" admits nobody), and the
         # last echo identifier an unbound socket took
+        # signal_owner(owner, sig): sig to F_SETOWN's process (owner > 0) or process
+        # group (-pgid), as send_sigurg does (the kernel's to give; None: no signals)
+        self.signal_owner = None
         self.ping_group_range = (0, 2147483647)
         self.ping_rover = 0
         self._interfaces: list = [loopback()]

@@ -15,8 +15,8 @@ that copied something returns there: SIOCATMARK is then true) and, without
 SO_OOBINLINE, skips it; recv(MSG_OOB) returns it (once; MSG_PEEK leaves it), EINVAL
 with SO_OOBINLINE or when there is none or it was read, EAGAIN while it has not
 arrived (never waits), 0 after the peer's FIN. POLLPRI while it can be read; POLLIN
-not for the urgent byte alone at the mark. Not done: SIGURG to the socket's owner
-(pyunik has no F_SETOWN on sockets).
+not for the urgent byte alone at the mark. Each new urgent pointer calls `on_urgent`,
+with which the socket sends SIGURG to its F_SETOWN owner.
 
 Layer: net. Part of net/tcp.py's TcpConnection; calls tcp_segment.py and errors.py.
 """
@@ -42,6 +42,7 @@ class TcpUrgent:
     urg_state = 0
     urg_off = 0
     urg_byte = 0
+    on_urgent = None        # called when a new urgent pointer comes (the socket's SIGURG)
 
     # ---- sending ---------------------------------------------------------------------
 
@@ -84,6 +85,8 @@ class TcpUrgent:
             return                                  # seen and read, or a replay
         if self.urg_state and off <= self.urg_off:
             return                                  # not newer
+        if self.on_urgent is not None:
+            self.on_urgent()                        # sk_send_sigurg
         self.urg_state, self.urg_off = URG_NOTYET, off
         self.urgent_data_check(seq, payload)
 

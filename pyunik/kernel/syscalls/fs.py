@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import stat as S
 from errno import (EAGAIN, EBADF, EFAULT, EINVAL, EISDIR, EOPNOTSUPP, EPIPE,
-                   ESPIPE)
+                   ESPIPE, ESRCH)
 
 from ...abi import linux as L
 from ...abi.eventfd import EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE
 from ...abi.fcntl import (F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GET_SEALS, F_GETFD, F_GETFL,
-                          F_GETLK, F_GETPIPE_SZ, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETFD,
-                          F_SETFL, F_SETLK, F_SETLKW, F_SETPIPE_SZ, FD_CLOEXEC, FLOCK, LOCK_EX,
-                          LOCK_NB, LOCK_SH, LOCK_UN)
+                          F_GETLK, F_GETOWN, F_GETPIPE_SZ, F_OFD_GETLK, F_OFD_SETLK,
+                          F_OFD_SETLKW, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN,
+                          F_SETPIPE_SZ, FD_CLOEXEC, FLOCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN)
 from ...abi.memfd import MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL
 from ...abi.fs import SPLICE_F_NONBLOCK
 from ...errors import KernelError
@@ -194,8 +194,9 @@ def sys_dup3(t, oldfd, newfd, flags):
 
 
 def sys_fcntl(t, fd, cmd, arg):
-    """fcntl(2): descriptor and status flags, F_DUPFD(_CLOEXEC), pipe size, seals, and
-    record and OFD locks."""
+    """fcntl(2): descriptor and status flags, F_DUPFD(_CLOEXEC), pipe size, seals,
+    record and OFD locks, and the owner F_SETOWN sets (SIGURG for a TCP socket's
+    urgent data; no SIGIO: O_ASYNC changes nothing)."""
     fds = t.process.fds
     f = fds.get(fd)
     if cmd == F_DUPFD or cmd == F_DUPFD_CLOEXEC:
@@ -215,6 +216,10 @@ def sys_fcntl(t, fd, cmd, arg):
         return 0
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
         return _record_lock(t, fd, f, cmd, arg)
+    if cmd == F_SETOWN:
+        return _set_owner(t, f, arg)
+    if cmd == F_GETOWN:
+        return f.owner
     if cmd == F_GETPIPE_SZ or cmd == F_SETPIPE_SZ:
         if not hasattr(f, "pipe"):
             raise KernelError(EBADF)
@@ -229,6 +234,21 @@ def sys_fcntl(t, fd, cmd, arg):
             return seals.get(inode)
         return seals.add(inode, arg & 0xFFFFFFFF, f.writable)
     raise KernelError(EINVAL)
+
+
+def _set_owner(t, f, arg: int) -> int:
+    """f_setown: a process (pid > 0) or a process group (-pgid) by a number some task
+    has (ESRCH otherwise), 0 for none; INT_MIN is EINVAL."""
+    who = (arg & 0xFFFFFFFF) - ((arg & 0x80000000) << 1)
+    if who == -0x80000000:
+        raise KernelError(EINVAL)
+    number = abs(who)
+    if number and not any(p.pid == number or p.pgid == number or
+                          any(th.tid == number for th in p.threads)
+                          for p in t.process.kernel.processes.values()):
+        raise KernelError(ESRCH)
+    f.owner = who
+    return 0
 
 
 def sys_pipe(t, pipefd):

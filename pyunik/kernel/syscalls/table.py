@@ -145,8 +145,8 @@ SOCKETS = ("AF_UNIX (stream, datagram, seqpacket), AF_INET (TCP, UDP and ICMP ec
            "CAP_NET_RAW, which pyunik's credentials give effective uid 0, EPERM for others; "
            "other netlink protocols EPROTONOSUPPORT")
 SOCKIO = ("unix, TCP, UDP, ping, raw and netlink sockets; MSG_OOB is TCP's urgent data as "
-          "Linux's (reads stop at the mark, SO_OOBINLINE, SIOCATMARK, POLLPRI) but sends no "
-          "SIGURG (no F_SETOWN on sockets), and EOPNOTSUPP on other sockets (AF_UNIX "
+          "Linux's (reads stop at the mark, SO_OOBINLINE, SIOCATMARK, POLLPRI, SIGURG to the "
+          "F_SETOWN owner), and EOPNOTSUPP on other sockets (AF_UNIX "
           "streams too, as a kernel without CONFIG_AF_UNIX_OOB); a call waiting with "
           "SO_RCVTIMEO or SO_SNDTIMEO fails with EINTR when a handler runs, SA_RESTART or "
           "not, as Linux's")
@@ -273,7 +273,9 @@ ROWS = [
     row(72, "fcntl", fs.sys_fcntl, Fd, Enum(table="fcntl"), ULong,
         status=PARTIAL, note="F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, "
                              "F_GET/SETPIPE_SZ, F_ADD/GET_SEALS, F_GETLK/SETLK/SETLKW and "
-                             "F_OFD_*; " + WAITLOCK + "; leases and F_NOTIFY are EINVAL"),
+                             "F_OFD_*, F_SETOWN/GETOWN (SIGURG for TCP urgent data; no "
+                             "SIGIO: O_ASYNC changes nothing); " + WAITLOCK + "; leases, "
+                             "F_SETOWN_EX, F_SETSIG and F_NOTIFY are EINVAL"),
     row(73, "flock", fs.sys_flock, Fd, Enum(table="flock"),
         status=PARTIAL, note=WAITLOCK),
     row(74, "fsync", files.sys_fsync, Fd),
