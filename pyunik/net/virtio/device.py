@@ -221,23 +221,22 @@ class VirtioNetDevice:
     def _deliver(self, frame: bytes) -> bool:
         """Put one frame in the rx queue; False if not enough buffers are posted."""
         q = self.queues[V.VIRTIO_NET_RX_QUEUE]
-        merge = self.has(V.VIRTIO_NET_F_MRG_RXBUF)
-        data = bytes(_HDR.size) + frame
-        if q.available() == 0:
+        if q.seen_avail == q.last_avail and not q.available():
             return False
-        if not merge:
-            chain = q.pop()
-            if chain.writable_bytes() < len(data):
-                # Too small a buffer for this frame: the frame is dropped, the buffer
-                # goes back unused, as a card does with a runt descriptor.
-                q.push(chain.head, 0)
-                self.counters.rx_dropped += 1
-                self._raise_interrupt(V.VIRTIO_NET_RX_QUEUE)
-                return True
-            chains = [chain]
-        else:
-            chains, room, saved = [], 0, q.last_avail
-            while room < len(data):
+        size = _HDR.size + len(frame)
+        chain = q.pop()
+        room = chain.writable_bytes()
+        chains = [chain]
+        if room < size and not self.has(V.VIRTIO_NET_F_MRG_RXBUF):
+            # Too small a buffer for this frame: the frame is dropped, the buffer
+            # goes back unused, as a card does with a runt descriptor.
+            q.push(chain.head, 0)
+            self.counters.rx_dropped += 1
+            self._raise_interrupt(V.VIRTIO_NET_RX_QUEUE)
+            return True
+        if room < size:
+            saved = (q.last_avail - 1) & 0xFFFF
+            while room < size:
                 chain = q.pop() if q.available() else None
                 if chain is None:
                     # Not enough buffers yet: give back what was taken, wait for more.
@@ -246,11 +245,14 @@ class VirtioNetDevice:
                 chains.append(chain)
                 room += chain.writable_bytes()
         data = _HDR.pack(0, V.VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0, len(chains)) + frame
-        done = 0
-        for chain in chains:
-            n = q.write_chain(chain, data[done:])
-            q.push(chain.head, n)
-            done += n
+        if len(chains) == 1:
+            q.push(chain.head, q.write_chain(chain, data))
+        else:
+            done = 0
+            for chain in chains:
+                n = q.write_chain(chain, data[done:])
+                q.push(chain.head, n)
+                done += n
         self.counters.rx_packets += 1
         self.counters.rx_bytes += len(frame)
         self._raise_interrupt(V.VIRTIO_NET_RX_QUEUE)

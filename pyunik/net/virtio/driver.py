@@ -26,6 +26,7 @@ from ..interface import LinkError
 from .virtqueue import DriverVirtqueue, QueueLayout, VirtqueueError
 
 _HDR = V.VIRTIO_NET_HDR
+_NO_OFFLOAD = _HDR.pack(0, V.VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0, 0)
 
 
 class DeviceError(LinkError):
@@ -139,10 +140,11 @@ class VirtioNetDriver:
             return False
         slot = self.free_tx.pop()
         addr = self.tx_buffers + slot * self.tx_size
-        header = _HDR.pack(0, V.VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0, 0)
-        self.memory.write(addr, header + frame)
-        # Header and frame as two buffers (one indirect table with INDIRECT_DESC).
-        self.tx.add([(addr, _HDR.size), (addr + _HDR.size, len(frame))], [], slot)
+        self.memory.write(addr, _NO_OFFLOAD + frame)
+        # The header and the frame in one buffer, one descriptor: a virtio 1.x device
+        # takes any framing (VIRTIO_F_VERSION_1 implies ANY_LAYOUT), as Linux's
+        # virtio_net sends when the header fits before the frame.
+        self.tx.add([(addr, _HDR.size + len(frame))], [], slot)
         self._kick(self.tx)
         self._check()
         return True

@@ -129,6 +129,11 @@ class Virtqueue:
         self.seen_avail = 0           # avail->idx as last read
         self.used_idx = 0
         self.signalled = 0
+        # Where each field is, computed once: the per-frame path only adds an index.
+        self._avail_ring = layout.avail + _HEADER.size
+        self._used_ring = layout.used + _HEADER.size
+        self._avail_event = layout.avail_event()
+        self._used_event = layout.used_event()
 
     def _read(self, addr: int, size: int) -> bytes:
         try:
@@ -158,18 +163,22 @@ class Virtqueue:
 
     def pop(self) -> Chain | None:
         """Take the next available chain, or None if there is none."""
-        if not self.available():
+        if self.seen_avail == self.last_avail and not self.available():
             return None
-        slot = self.layout.avail + _HEADER.size + (self.last_avail % self.size) * _ENTRY.size
-        (head,) = _ENTRY.unpack(self._read(slot, _ENTRY.size))
+        last = self.last_avail
+        slot = self._avail_ring + (last % self.size) * 2
+        try:
+            (head,) = _ENTRY.unpack(self.memory.read(slot, 2))
+        except KernelError:
+            raise VirtqueueError("ring memory at %#x+2 is not reachable" % slot) from None
         chain = self._walk(head)
-        self.last_avail = (self.last_avail + 1) & 0xFFFF
+        self.last_avail = last = (last + 1) & 0xFFFF
         if self.event_idx:
             # Ask to be notified when the driver adds anything after this one.
-            self._write(self.layout.avail_event(), _ENTRY.pack(self.last_avail))
+            self._write(self._avail_event, _ENTRY.pack(last))
         if self.trace:
             self.trace("virtio q%d: avail %d head %d: %s" % (
-                self.index, (self.last_avail - 1) & 0xFFFF, head, chain.describe()))
+                self.index, (last - 1) & 0xFFFF, head, chain.describe()))
         return chain
 
     def _walk(self, head: int) -> Chain:
@@ -178,12 +187,17 @@ class Virtqueue:
         chain = Chain(head)
         table, count, i, seen = self.layout.desc, self.size, head, 0
         in_indirect = False
+        read = self.memory.read
         while True:
             seen += 1
             if seen > count:
                 raise VirtqueueError("descriptor chain from %d loops or exceeds %d entries"
                                      % (head, count))
-            addr, length, flags, nxt = _DESC.unpack(self._read(table + i * _DESC.size, _DESC.size))
+            try:
+                addr, length, flags, nxt = _DESC.unpack(read(table + i * 16, 16))
+            except KernelError:
+                raise VirtqueueError("ring memory at %#x+16 is not reachable"
+                                     % (table + i * 16)) from None
             if flags & V.VRING_DESC_F_INDIRECT:
                 if not self.indirect:
                     raise VirtqueueError("INDIRECT descriptor without INDIRECT_DESC negotiated")
@@ -210,15 +224,28 @@ class Virtqueue:
 
     def read_chain(self, chain: Chain, limit: int) -> bytes:
         """The readable buffers' bytes in order; VirtqueueError past limit bytes."""
+        readable = chain.readable
+        if len(readable) == 1:                 # the usual packet: one buffer
+            addr, n = readable[0]
+            if n > limit:
+                raise VirtqueueError("chain %d holds %d bytes, more than %d"
+                                     % (chain.head, n, limit))
+            return self._read(addr, n)
         if chain.readable_bytes() > limit:
             raise VirtqueueError("chain %d holds %d bytes, more than %d"
                                  % (chain.head, chain.readable_bytes(), limit))
-        return b"".join(self._read(a, n) for a, n in chain.readable)
+        return b"".join(self._read(a, n) for a, n in readable)
 
-    def write_chain(self, chain: Chain, data: bytes) -> int:
+    def write_chain(self, chain: Chain, data) -> int:
         """Fill the writable buffers with data in order; bytes written."""
+        writable = chain.writable
+        if len(writable) == 1:                 # the usual receive buffer: one
+            addr, length = writable[0]
+            piece = data[:length]
+            self._write(addr, piece)
+            return len(piece)
         done = 0
-        for addr, length in chain.writable:
+        for addr, length in writable:
             if done >= len(data):
                 break
             piece = data[done:done + length]
@@ -228,13 +255,17 @@ class Virtqueue:
 
     def push(self, head: int, written: int) -> None:
         """Return a chain to the driver: the used element first, then the index."""
-        slot = self.layout.used + _HEADER.size + (self.used_idx % self.size) * _ELEM.size
-        self._write(slot, _ELEM.pack(head, written))
-        self.used_idx = (self.used_idx + 1) & 0xFFFF
-        self._write(self.layout.used + 2, _ENTRY.pack(self.used_idx))
+        slot = self._used_ring + (self.used_idx % self.size) * 8
+        used = (self.used_idx + 1) & 0xFFFF
+        try:
+            self.memory.write(slot, _ELEM.pack(head, written))
+            self.memory.write(self.layout.used + 2, _ENTRY.pack(used))
+        except KernelError:
+            raise VirtqueueError("ring memory at %#x is not writable" % slot) from None
+        self.used_idx = used
         if self.trace:
             self.trace("virtio q%d: used %d head %d len %d"
-                       % (self.index, (self.used_idx - 1) & 0xFFFF, head, written))
+                       % (self.index, (used - 1) & 0xFFFF, head, written))
 
     def need_interrupt(self) -> bool:
         """Whether the driver wants to hear of the chains used since the last call."""
@@ -242,7 +273,7 @@ class Virtqueue:
         if old == self.used_idx:
             return False
         if self.event_idx:
-            (event,) = _ENTRY.unpack(self._read(self.layout.used_event(), _ENTRY.size))
+            (event,) = _ENTRY.unpack(self._read(self._used_event, 2))
             return vring_need_event(event, self.used_idx, old)
         flags, _ = _HEADER.unpack(self._read(self.layout.avail, _HEADER.size))
         return not flags & V.VRING_AVAIL_F_NO_INTERRUPT
@@ -276,6 +307,9 @@ class DriverVirtqueue:
         self.kicked = 0
         self.last_used = 0
         self.seen_used = 0            # used->idx as last read
+        self._avail_ring = layout.avail + _HEADER.size
+        self._used_ring = layout.used + _HEADER.size
+        self._used_event = layout.used_event()
         desc_bytes, avail_bytes, used_bytes = QueueLayout.part_sizes(layout.size)
         memory.write(layout.desc, bytes(desc_bytes))
         memory.write(layout.avail, bytes(avail_bytes))
@@ -288,29 +322,42 @@ class DriverVirtqueue:
             token) -> bool:
         """Make a chain of buffers available; False if there are not enough free
         descriptors (nothing is changed then)."""
-        buffers = [(a, n, 0) for a, n in readable] + \
-                  [(a, n, V.VRING_DESC_F_WRITE) for a, n in writable]
-        use_indirect = (self.indirect_tables is not None and 1 < len(buffers) <= self.indirect_max)
-        needed = 1 if use_indirect else len(buffers)
-        if not buffers or needed > len(self.free):
-            return False
-        ids = [self.free.pop() for _ in range(needed)]
-        head = ids[0]
-        if use_indirect:
-            table = self.indirect_tables + head * self.indirect_max * _DESC.size
-            self.memory.write(table, self._descriptors(buffers, list(range(len(buffers)))))
-            self.memory.write(self.layout.desc + head * _DESC.size, _DESC.pack(
-                table, len(buffers) * _DESC.size, V.VRING_DESC_F_INDIRECT, 0))
+        write = self.memory.write
+        if len(readable) + len(writable) == 1:
+            # One buffer (a received frame's, or a packet and its header together):
+            # one descriptor, never an indirect table.
+            if not self.free:
+                return False
+            head = self.free.pop()
+            addr, length = readable[0] if readable else writable[0]
+            write(self.layout.desc + head * 16,
+                  _DESC.pack(addr, length, 0 if readable else V.VRING_DESC_F_WRITE, 0))
+            ids = [head]
         else:
-            descriptors = self._descriptors(buffers, ids)
-            for k, i in enumerate(ids):
-                self.memory.write(self.layout.desc + i * _DESC.size,
-                                  descriptors[k * _DESC.size:(k + 1) * _DESC.size])
+            buffers = [(a, n, 0) for a, n in readable] + \
+                      [(a, n, V.VRING_DESC_F_WRITE) for a, n in writable]
+            use_indirect = (self.indirect_tables is not None
+                            and 1 < len(buffers) <= self.indirect_max)
+            needed = 1 if use_indirect else len(buffers)
+            if not buffers or needed > len(self.free):
+                return False
+            ids = [self.free.pop() for _ in range(needed)]
+            head = ids[0]
+            if use_indirect:
+                table = self.indirect_tables + head * self.indirect_max * _DESC.size
+                write(table, self._descriptors(buffers, list(range(len(buffers)))))
+                write(self.layout.desc + head * _DESC.size, _DESC.pack(
+                    table, len(buffers) * _DESC.size, V.VRING_DESC_F_INDIRECT, 0))
+            else:
+                descriptors = self._descriptors(buffers, ids)
+                for k, i in enumerate(ids):
+                    write(self.layout.desc + i * _DESC.size,
+                          descriptors[k * _DESC.size:(k + 1) * _DESC.size])
         self.in_flight[head] = (ids, token)
-        slot = self.layout.avail + _HEADER.size + (self.avail_idx % self.size) * _ENTRY.size
-        self.memory.write(slot, _ENTRY.pack(head))
-        self.avail_idx = (self.avail_idx + 1) & 0xFFFF
-        self.memory.write(self.layout.avail + 2, _ENTRY.pack(self.avail_idx))
+        avail = self.avail_idx
+        write(self._avail_ring + (avail % self.size) * 2, _ENTRY.pack(head))
+        self.avail_idx = avail = (avail + 1) & 0xFFFF
+        write(self.layout.avail + 2, _ENTRY.pack(avail))
         return True
 
     @staticmethod
@@ -335,20 +382,24 @@ class DriverVirtqueue:
 
     def get_used(self):
         """(token, bytes written) of the next chain the device has used, or None."""
-        if self.seen_used == self.last_used:
-            _, self.seen_used = _HEADER.unpack(self.memory.read(self.layout.used, _HEADER.size))
-            if self.seen_used == self.last_used:
+        last = self.last_used
+        if self.seen_used == last:
+            _, self.seen_used = _HEADER.unpack(self.memory.read(self.layout.used, 4))
+            if self.seen_used == last:
                 return None
-        slot = self.layout.used + _HEADER.size + (self.last_used % self.size) * _ELEM.size
-        head, written = _ELEM.unpack(self.memory.read(slot, _ELEM.size))
-        self.last_used = (self.last_used + 1) & 0xFFFF
+        head, written = _ELEM.unpack(self.memory.read(self._used_ring + (last % self.size) * 8, 8))
+        self.last_used = last = (last + 1) & 0xFFFF
         if self.event_idx:
             # Interrupt me again for the very next used chain.
-            self.memory.write(self.layout.used_event(), _ENTRY.pack(self.last_used))
-        if head not in self.in_flight:
+            self.memory.write(self._used_event, _ENTRY.pack(last))
+        entry = self.in_flight.pop(head, None)
+        if entry is None:
             raise VirtqueueError("the device used head %d, which is not in flight" % head)
-        ids, token = self.in_flight.pop(head)
-        self.free.extend(reversed(ids))
+        ids, token = entry
+        if len(ids) == 1:
+            self.free.append(ids[0])
+        else:
+            self.free.extend(reversed(ids))
         return token, written
 
     def set_no_interrupt(self, on: bool) -> None:
