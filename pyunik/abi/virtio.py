@@ -29,6 +29,8 @@ VIRTIO_F_VERSION_1 = 32               # a virtio 1.x device (little-endian, no l
 VIRTIO_NET_F_CSUM = 0                 # the device takes packets with a partial checksum
 VIRTIO_NET_F_GUEST_CSUM = 1           # the driver takes packets with a partial checksum
 VIRTIO_NET_F_MTU = 3                  # the config space's mtu field is the largest MTU
+VIRTIO_NET_F_GUEST_TSO4 = 7           # the driver takes TCPv4 segmentation offload packets
+VIRTIO_NET_F_HOST_TSO4 = 11           # the device takes TCPv4 segmentation offload packets
 VIRTIO_NET_F_MAC = 5                  # the device has a MAC address in its config space
 VIRTIO_NET_F_MRG_RXBUF = 15           # a received packet may span several rx buffers
 VIRTIO_NET_F_STATUS = 16              # the config space's status field is valid
@@ -36,6 +38,8 @@ VIRTIO_FEATURE_NAMES = {VIRTIO_RING_F_INDIRECT_DESC: "INDIRECT_DESC",
                         VIRTIO_RING_F_EVENT_IDX: "EVENT_IDX", VIRTIO_F_VERSION_1: "VERSION_1",
                         VIRTIO_NET_F_CSUM: "CSUM", VIRTIO_NET_F_GUEST_CSUM: "GUEST_CSUM",
                         VIRTIO_NET_F_MTU: "MTU", VIRTIO_NET_F_MAC: "MAC",
+                        VIRTIO_NET_F_GUEST_TSO4: "GUEST_TSO4",
+                        VIRTIO_NET_F_HOST_TSO4: "HOST_TSO4",
                         VIRTIO_NET_F_MRG_RXBUF: "MRG_RXBUF", VIRTIO_NET_F_STATUS: "STATUS"}
 
 # virtio_ring.h: struct vring_desc flags

@@ -17,6 +17,8 @@ import random
 from collections import deque
 from typing import Callable
 
+from .checksum import complete_checksum
+
 
 class FramePort:
     """What every port of a wire or switch does: as a device's backend, attach() and
@@ -112,22 +114,35 @@ class Wire:
 
 class PcapTap:
     """A backend that records every frame through it, then passes it on. clock() is
-    the wall time in ns for the record (the kernel's realtime clock)."""
+    the wall time in ns for the record (the kernel's realtime clock). A frame with a
+    partial checksum (start, offset) is recorded with it finished, as the wire would
+    carry it, and passed on partial."""
 
     def __init__(self, backend, writer, clock: Callable[[], int]):
         self.backend = backend
         self.writer = writer
         self.clock = clock
 
-    def attach(self, receive: Callable[[bytes], object]) -> None:
-        def incoming(frame: bytes):
-            self.writer.write(frame, self.clock())
-            return receive(frame)
+    @property
+    def partial_checksums(self) -> bool:
+        return getattr(self.backend, "partial_checksums", False)
+
+    def _record(self, frame: bytes, csum) -> None:
+        self.writer.write(frame if csum is None else complete_checksum(frame, *csum),
+                          self.clock())
+
+    def attach(self, receive: Callable[..., object]) -> None:
+        def incoming(frame: bytes, csum=None):
+            self._record(frame, csum)
+            return receive(frame) if csum is None else receive(frame, csum)
         self.backend.attach(incoming)
 
-    def send(self, frame: bytes) -> None:
-        self.writer.write(frame, self.clock())
-        self.backend.send(frame)
+    def send(self, frame: bytes, csum=None) -> None:
+        self._record(frame, csum)
+        if csum is None:
+            self.backend.send(frame)
+        else:
+            self.backend.send(frame, csum)
 
     def poll(self, now: int) -> None:
         poll = getattr(self.backend, "poll", None)
@@ -148,24 +163,29 @@ class Lossy:
         self.dropped = 0
         self.reordered = 0
 
-    def _carry(self, way: str, frame: bytes, deliver) -> None:
+    @property
+    def partial_checksums(self) -> bool:
+        return getattr(self.backend, "partial_checksums", False)
+
+    def _carry(self, way: str, packet: tuple, deliver) -> None:
         if self.random.random() < self.drop:
             self.dropped += 1
             return
         if way not in self.held and self.random.random() < self.reorder:
-            self.held[way] = frame
+            self.held[way] = packet
             self.reordered += 1
             return
-        deliver(frame)
+        deliver(*packet)
         late = self.held.pop(way, None)
         if late is not None:
-            deliver(late)
+            deliver(*late)
 
-    def attach(self, receive: Callable[[bytes], object]) -> None:
-        self.backend.attach(lambda frame: self._carry("in", frame, receive))
+    def attach(self, receive: Callable[..., object]) -> None:
+        self.backend.attach(lambda *packet: self._carry("in", packet, receive))
 
-    def send(self, frame: bytes) -> None:
-        self._carry("out", frame, self.backend.send)
+    def send(self, *packet) -> None:
+        """send(frame) or send(frame, (start, offset)) with a partial checksum."""
+        self._carry("out", packet, self.backend.send)
 
     def poll(self, now: int) -> None:
         poll = getattr(self.backend, "poll", None)

@@ -4,8 +4,11 @@ complement sum of 16-bit big-endian words, as IPv4, ICMP, UDP and TCP carry it.
 `internet_checksum(data)` is what goes in the header field (computed with the field
 zero); over data that already holds a correct checksum it gives 0. `partial_sum`
 and `fold` let TCP and UDP add their pseudo-header to a payload's sum without
-copying the payload. Bulk sums run in numpy: a 64 KB segment costs microseconds,
-not a Python loop over 32,768 words.
+copying the payload. A checksum left partial for a card to finish (Linux's
+CHECKSUM_PARTIAL, virtio's NEEDS_CSUM: the field holds the pseudo-header's folded
+sum, not complemented) is finished by `complete_checksum(frame, start, offset)`.
+Bulk sums run in numpy: a 64 KB segment costs microseconds, not a Python loop over
+32,768 words.
 
 Layer: net (bottom of it). Calls numpy only.
 """
@@ -56,3 +59,20 @@ def pseudo_header_sum(src: bytes, dst: bytes, protocol: int, length: int) -> int
     """The IPv4 pseudo-header's unfolded sum (RFC 9293 3.1, RFC 768): source and
     destination address (4 bytes each), zero, protocol, and the TCP/UDP length."""
     return partial_sum(src + dst) + protocol + length
+
+
+def partial_field(total: int) -> int:
+    """What a partial checksum's field holds: the folded sum, not complemented."""
+    return ~fold(total) & 0xFFFF
+
+
+def complete_checksum(frame, start: int, offset: int) -> bytes:
+    """frame with its partial checksum finished, as a card does for NEEDS_CSUM: the
+    sum from start to the end (the field at start+offset holding the pseudo-header's
+    sum) folded and complemented into that field. ValueError if the field is not
+    inside the frame."""
+    at = start + offset
+    if start < 0 or offset < 0 or at + 2 > len(frame):
+        raise ValueError("checksum field at %d+%d outside %d bytes" % (start, offset, len(frame)))
+    check = fold(partial_sum(memoryview(frame)[start:]))
+    return bytes(frame[:at]) + check.to_bytes(2, "big") + bytes(frame[at + 2:])

@@ -46,18 +46,19 @@ from errno import ECONNREFUSED, EHOSTUNREACH, EMSGSIZE, ENETUNREACH
 
 from ..abi import icmp as I
 from ..abi.if_arp import ARPOP_REPLY, ARPOP_REQUEST
-from ..abi.if_ether import ETH_DATA_LEN, ETH_P_ARP, ETH_P_IP
+from ..abi.if_ether import ETH_DATA_LEN, ETH_HLEN, ETH_P_ARP, ETH_P_IP
 from ..abi.inet import (INADDR_ANY, IP_LOCAL_PORT_RANGE, IPPROTO_ICMP, IPPROTO_TCP,
                        IPPROTO_UDP)
-from ..abi.ip import IPDEFTTL
+from ..abi.ip import IPDEFTTL, IPHDR
+from ..abi.tcp import TCPHDR_CHECK_OFFSET
 from ..errors import KernelError
 from .arp import build_arp, parse_arp
-from .checksum import internet_checksum
+from .checksum import complete_checksum, internet_checksum
 from .datagram import Datagram, DatagramQueue
 from .ethernet import BROADCAST_MAC, build_frame, parse_frame
 from .icmp import RateLimit, build_error, build_icmp, parse_icmp
 from .interface import Interface, LinkError
-from .ipv4 import Reassembler, fragments, parse_packet
+from .ipv4 import Reassembler, build_header, fragments, parse_packet
 from .udp import build_udp, parse_udp
 
 ANY = INADDR_ANY.to_bytes(4, "big")
@@ -170,11 +171,27 @@ class Stack:
         self.tcp, self.tcp_decode, self.tcp_malformed = table, decode, malformed
 
     def tcp_emit(self, src: bytes, dst: bytes, seg) -> None:
-        """What TCP sends: the segment, encoded with its checksum, in protocol 6."""
+        """What TCP sends: the segment, encoded with its checksum, in protocol 6. Out
+        of a link that finishes checksums (`checksum_offload`, as a card with
+        NETIF_F_HW_CSUM) the checksum is left partial for it, as Linux's
+        CHECKSUM_PARTIAL."""
         try:
-            self.send_ip(src, dst, IPPROTO_TCP, seg.encode(src, dst), self.now)
+            iface, hop = self.route(dst)
         except KernelError:
-            pass                          # no route: TCP's retransmission timer decides
+            return                        # no route: TCP's retransmission timer decides
+        link = iface.link
+        if link is None or not getattr(link, "checksum_offload", False):
+            self.send_ip(src, dst, IPPROTO_TCP, seg.encode(src, dst), self.now)
+            return
+        data = seg.encode(src, dst, partial=True)
+        if IPHDR.size + len(data) > iface.mtu:
+            # Fragments carry no offload: the checksum is finished here.
+            data = complete_checksum(data, 0, TCPHDR_CHECK_OFFSET)
+            self.send_ip(src, dst, IPPROTO_TCP, data, self.now)
+            return
+        packet = build_header(src, dst, IPPROTO_TCP, len(data), self.next_ident()) + data
+        self._output(iface, hop, packet, self.now,
+                     (ETH_HLEN + IPHDR.size, TCPHDR_CHECK_OFFSET))
 
     # --- output -----------------------------------------------------------------------
 
@@ -198,7 +215,10 @@ class Stack:
         iface, hop = self.route(dst)
         self._output(iface, hop, packet, now)
 
-    def _output(self, iface: Interface, hop: bytes, packet: bytes, now: int) -> None:
+    def _output(self, iface: Interface, hop: bytes, packet: bytes, now: int,
+                csum: tuple[int, int] | None = None) -> None:
+        """packet out of iface to hop; csum (start, offset in the frame) marks a
+        checksum the link finishes."""
         iface.counters.tx_packets += 1
         iface.counters.tx_bytes += len(packet)
         if iface.loopback:
@@ -207,19 +227,26 @@ class Stack:
         if hop == LIMITED_BROADCAST or hop == iface.broadcast():
             mac = BROADCAST_MAC
         else:
+            if csum is not None and iface.neighbours.lookup(hop, now) is None:
+                # It may wait for ARP, and what waits is sent as a plain frame.
+                start, offset = csum
+                packet = complete_checksum(packet, start - ETH_HLEN, offset)
+                csum = None
             mac, ask = iface.neighbours.resolve(hop, packet, now)
             if ask:
                 self._arp_request(iface, hop)
             if mac is None:
                 return
-        self._transmit(iface, build_frame(mac, iface.mac, ETH_P_IP, packet))
+        self._transmit(iface, build_frame(mac, iface.mac, ETH_P_IP, packet), csum)
 
-    def _transmit(self, iface: Interface, frame: bytes) -> None:
+    def _transmit(self, iface: Interface, frame: bytes,
+                  csum: tuple[int, int] | None = None) -> None:
         if not iface.up:
             iface.counters.tx_dropped += 1
             return
         try:
-            sent = iface.link.transmit(frame)
+            sent = (iface.link.transmit(frame) if csum is None
+                    else iface.link.transmit(frame, csum))
         except LinkError as e:
             return self._link_failed(iface, e)
         if not sent:
@@ -294,15 +321,22 @@ class Stack:
             for poller in self.pollers:
                 poller(now)
             for iface in self.interfaces.values():
-                if iface.link is not None and iface.up and iface.link.pending:
+                link = iface.link
+                if link is not None and iface.up and link.pending:
+                    # A link that knows which frames need no checksum check (a card's
+                    # DATA_VALID or NEEDS_CSUM) says so with receive_packets().
+                    packets = getattr(link, "receive_packets", None)
                     try:
-                        frames = iface.link.receive()
+                        frames = packets() if packets is not None else link.receive()
                     except LinkError as e:
                         self._link_failed(iface, e)
                         continue
                     for frame in frames:
                         work = True
-                        self.input_frame(iface, frame, now)
+                        if packets is not None:
+                            self.input_frame(iface, frame[0], now, frame[1])
+                        else:
+                            self.input_frame(iface, frame, now)
             lo = next((i for i in self.interfaces.values() if i.loopback), None)
             while self.loopback_queue:
                 work = True
@@ -354,7 +388,11 @@ class Stack:
             if t is not None]
         return min(times) if times else None
 
-    def input_frame(self, iface: Interface, frame: bytes, now: int) -> None:
+    def input_frame(self, iface: Interface, frame: bytes, now: int,
+                    checked: bool = False) -> None:
+        """One frame from iface's link; checked: its TCP/UDP checksum needs no
+        verification (the card checked it, or it was left partial by a sender in
+        this process: Linux's CHECKSUM_UNNECESSARY and CHECKSUM_PARTIAL)."""
         iface.counters.rx_packets += 1
         iface.counters.rx_bytes += len(frame)
         parsed = parse_frame(frame)
@@ -366,7 +404,7 @@ class Stack:
         if ethertype == ETH_P_ARP:
             self._arp_input(iface, payload, now)
         elif ethertype == ETH_P_IP:
-            self.input_ip(iface, payload, now)
+            self.input_ip(iface, payload, now, checked)
         # Other EtherTypes (IPv6 included) are not ours: ignored, as Linux without them.
 
     def _drop(self, iface: Interface) -> None:
@@ -387,13 +425,14 @@ class Stack:
             reply = build_arp(ARPOP_REPLY, iface.mac, tpa, sha, spa)
             self._transmit(iface, build_frame(sha, iface.mac, ETH_P_ARP, reply))
 
-    def input_ip(self, iface: Interface, data, now: int) -> None:
+    def input_ip(self, iface: Interface, data, now: int, checked: bool = False) -> None:
         p = parse_packet(data)
         if p is None:
             return self._drop(iface)
         if not self._for_us(iface, p.dst):
             return                                  # no forwarding: not a router
         if p.is_fragment():
+            checked = False               # a card's word is about one frame, not the whole
             whole = self.reassembler.add(p, now)
             if whole is None:
                 return
@@ -405,7 +444,7 @@ class Stack:
         elif p.protocol == IPPROTO_ICMP:
             self._icmp_input(iface, p, now)
         elif p.protocol == IPPROTO_TCP:
-            self._tcp_input(iface, p, now)
+            self._tcp_input(iface, p, now, checked)
         elif self.is_local(p.dst) and not raw:
             self.icmp_error(p, I.ICMP_DEST_UNREACH, I.ICMP_PROT_UNREACH, now)
 
@@ -470,11 +509,12 @@ class Stack:
         elif kind == I.ICMP_DEST_UNREACH:
             q.set_error(EHOSTUNREACH)
 
-    def _tcp_input(self, iface: Interface, p, now: int) -> None:
+    def _tcp_input(self, iface: Interface, p, now: int, checked: bool = False) -> None:
         if self.tcp is None:
             return self._drop(iface)
         try:
-            seg = self.tcp_decode(p.payload, p.src, p.dst)
+            seg = (self.tcp_decode(p.payload, p.src, p.dst, False) if checked
+                   else self.tcp_decode(p.payload, p.src, p.dst))
         except self.tcp_malformed:
             return self._drop(iface)
         self.tcp.segment_arrives(seg, p.src, p.dst, now)

@@ -25,13 +25,13 @@ import enum
 
 from ..abi.inet import IPPROTO_TCP
 from ..abi.tcp import (TCP_HEADER_LEN, TCP_MAX_WSCALE, TCP_STATE_NAMES, TCPHDR,
-                       TCPHDR_CHECK_OFFSET, TCPOLEN_MSS, TCPOLEN_SACK_PERM,
+                       TCPOLEN_MSS, TCPOLEN_SACK_PERM,
                        TCPOLEN_TIMESTAMP, TCPOLEN_WINDOW, TCPOPT_EOL, TCPOPT_MSS,
                        TCPOPT_MSS_LAYOUT, TCPOPT_NOP, TCPOPT_SACK_PERM,
                        TCPOPT_SACK_PERM_LAYOUT, TCPOPT_TIMESTAMP, TCPOPT_TIMESTAMP_LAYOUT,
                        TCPOPT_TIMESTAMP_VALUES, TCPOPT_WINDOW, TCPOPT_WINDOW_LAYOUT, TH_ACK,
                        TH_CWR, TH_ECE, TH_FIN, TH_PSH, TH_RST, TH_SYN, TH_URG)
-from .checksum import fold, partial_sum, pseudo_header_sum
+from .checksum import fold, partial_field, partial_sum, pseudo_header_sum
 
 SEQ_MOD = 1 << 32                     # sequence numbers count modulo 2**32
 _MASK = SEQ_MOD - 1
@@ -125,20 +125,24 @@ class TcpSegment:
                                                 TCPOLEN_TIMESTAMP, *self.timestamp)
         return out
 
-    def encode(self, src_addr: bytes, dst_addr: bytes) -> bytes:
-        """The segment's bytes, checksum over the IPv4 pseudo-header included."""
-        opts = self.options()
-        offset = (TCP_HEADER_LEN + len(opts)) // 4
-        header = TCPHDR.pack(self.src_port, self.dst_port, self.seq, self.ack,
-                                 offset << 4, self.flags, self.window, 0,
-                                 self.urgent) + opts
-        length = len(header) + len(self.payload)
+    def encode(self, src_addr: bytes, dst_addr: bytes, partial: bool = False) -> bytes:
+        """The segment's bytes, checksum over the IPv4 pseudo-header included; with
+        partial, the checksum field holds only the pseudo-header's sum, for a card
+        that finishes it (checksum offload: NEEDS_CSUM, csum_offset 16)."""
+        opts = self.options() if (self.mss is not None or self.wscale is not None
+                                  or self.sack_permitted or self.timestamp is not None) else b""
+        length = TCP_HEADER_LEN + len(opts) + len(self.payload)
         total = pseudo_header_sum(src_addr, dst_addr, IPPROTO_TCP, length)
+        fields = [self.src_port, self.dst_port, self.seq, self.ack,
+                  ((TCP_HEADER_LEN + len(opts)) // 4) << 4, self.flags, self.window, 0,
+                  self.urgent]
+        if partial:
+            fields[7] = partial_field(total)
+            return TCPHDR.pack(*fields) + opts + self.payload
+        header = TCPHDR.pack(*fields) + opts
         total = partial_sum(header, total)   # the header is a whole number of words
-        total = partial_sum(self.payload, total)
-        check = fold(total)
-        at = TCPHDR_CHECK_OFFSET
-        return header[:at] + check.to_bytes(2, "big") + header[at + 2:] + bytes(self.payload)
+        fields[7] = fold(partial_sum(self.payload, total))
+        return TCPHDR.pack(*fields) + opts + self.payload
 
     def describe(self) -> str:
         """tcpdump's words: `Flags [S.], seq 1, ack 2, win 3, options [mss 1460],

@@ -75,24 +75,35 @@ class Forward:
 
 class _Link:
     """The NAT stack's side of the wire: frames from the guest's card come in
-    through the backend's send(); what the NAT stack transmits goes to the card."""
+    through the backend's send(); what the NAT stack transmits goes to the card.
+    Both ways a TCP checksum may stay partial (checksum offload): the card and the
+    NAT stack are in this process, no wire between them, and the card finishes the
+    checksum for a driver or a tap that wants it whole."""
+
+    checksum_offload = True
 
     def __init__(self):
-        self.inbox: list[bytes] = []
-        self.deliver: Callable[[bytes], object] | None = None
+        self.inbox: list[tuple[bytes, bool]] = []
+        self.deliver: Callable[..., object] | None = None
 
     @property
     def pending(self) -> bool:
         return bool(self.inbox)
 
     def receive(self) -> list[bytes]:
+        return [frame for frame, _ in self.receive_packets()]
+
+    def receive_packets(self) -> list[tuple[bytes, bool]]:
         frames, self.inbox = self.inbox, []
         return frames
 
-    def transmit(self, frame: bytes) -> bool:
+    def transmit(self, frame: bytes, csum: tuple[int, int] | None = None) -> bool:
         if self.deliver is None:
             return False
-        self.deliver(frame)
+        if csum is None:
+            self.deliver(frame)
+        else:
+            self.deliver(frame, csum)
         return True
 
 
@@ -151,11 +162,15 @@ class UserNetwork:
 
     # --- the backend face ---------------------------------------------------------------
 
-    def attach(self, receive: Callable[[bytes], object]) -> None:
+    def attach(self, receive: Callable[..., object]) -> None:
+        """receive(frame) or receive(frame, (start, offset)) for a partial checksum."""
         self.link.deliver = receive
 
-    def send(self, frame: bytes) -> None:
-        self.link.inbox.append(bytes(frame))
+    # The card may hand frames with a partial checksum (see _Link).
+    partial_checksums = True
+
+    def send(self, frame: bytes, csum: tuple[int, int] | None = None) -> None:
+        self.link.inbox.append((bytes(frame), csum is not None))
 
     def poll(self, now: int) -> None:
         """Relay what host sockets hold, let the NAT stack take the guest's frames,

@@ -18,6 +18,15 @@ bounded backlog, which a notify of the rx queue drains, and beyond it is dropped
 A backend is any object with `send(frame)`, `attach(receive)` (it keeps the callable
 and calls it with each frame for the device) and optionally `poll(now)`.
 
+Checksum offload (CSUM, GUEST_CSUM): a transmitted packet may carry NEEDS_CSUM, its
+TCP/UDP checksum partial (csum_start, csum_offset). A backend that takes such frames
+(`partial_checksums`, the user network: its stack is on this side of any wire, as a
+Linux host's own stack takes CHECKSUM_PARTIAL packets from a tap) gets
+`send(frame, (start, offset))`; any other gets the checksum finished first, so what
+reaches a wire, a hub or a pcap file is always whole. The other way,
+`receive(frame, (start, offset))` delivers NEEDS_CSUM to a driver that took
+GUEST_CSUM, and finishes the checksum for one that did not.
+
 Layer: net. Calls virtqueue.py, abi/virtio.py, net/interface.py's Counters and the
 backend; `trace` (a callable, for --trace virtio) gets one line per status change,
 notification and interrupt.
@@ -30,6 +39,7 @@ from typing import Callable
 
 from ...abi import virtio as V
 from ...abi.if_ether import ETH_DATA_LEN, ETH_HLEN
+from ..checksum import complete_checksum
 from ..interface import Counters
 from .virtqueue import QueueLayout, Virtqueue, VirtqueueError
 
@@ -53,7 +63,7 @@ def status_names(status: int) -> str:
 
 
 OFFERED = feature_bits(V.VIRTIO_F_VERSION_1, V.VIRTIO_NET_F_MAC, V.VIRTIO_NET_F_MTU,
-                       V.VIRTIO_NET_F_STATUS,
+                       V.VIRTIO_NET_F_STATUS, V.VIRTIO_NET_F_CSUM, V.VIRTIO_NET_F_GUEST_CSUM,
                        V.VIRTIO_NET_F_MRG_RXBUF, V.VIRTIO_RING_F_EVENT_IDX,
                        V.VIRTIO_RING_F_INDIRECT_DESC)
 
@@ -88,7 +98,7 @@ class VirtioNetDevice:
         self.status = 0
         self.driver_features = 0
         self.queues: list[Virtqueue | None] = [None, None]
-        self.backlog: deque[bytes] = deque()
+        self.backlog: deque[tuple[bytes, tuple[int, int] | None]] = deque()
         self.error = ""
 
     # --- the configuration interface ------------------------------------------------
@@ -175,7 +185,7 @@ class VirtioNetDevice:
             if index == V.VIRTIO_NET_TX_QUEUE:
                 self._transmit()
             elif index == V.VIRTIO_NET_RX_QUEUE:
-                while self.backlog and self._deliver(self.backlog[0]):
+                while self.backlog and self._deliver(*self.backlog[0]):
                     self.backlog.popleft()
         except VirtqueueError as e:
             self._fail(str(e))
@@ -183,30 +193,51 @@ class VirtioNetDevice:
     def _transmit(self) -> None:
         q = self.queues[V.VIRTIO_NET_TX_QUEUE]
         frames = []
+        limit = ETH_HLEN + self.mtu + 4
         while (chain := q.pop()) is not None:
             # The header and up to 64 KiB of frame; a chain longer is a driver bug.
             data = q.read_chain(chain, _HDR.size + 65536)
             q.push(chain.head, 0)
-            if len(data) < _HDR.size or len(data) - _HDR.size > ETH_HLEN + self.mtu + 4:
+            if len(data) < _HDR.size or len(data) - _HDR.size > limit:
                 self.counters.tx_errors += 1
                 continue
-            frames.append(data[_HDR.size:])
+            csum = None
+            if data[0] & V.VIRTIO_NET_HDR_F_NEEDS_CSUM:
+                flags, _, _, _, start, offset, _ = _HDR.unpack_from(data)
+                if (not self.has(V.VIRTIO_NET_F_CSUM)
+                        or start + offset + 2 > len(data) - _HDR.size):
+                    self.counters.tx_errors += 1      # no offload asked, or outside
+                    continue
+                csum = (start, offset)
+            frames.append((data[_HDR.size:], csum))
         self._raise_interrupt(V.VIRTIO_NET_TX_QUEUE)
-        for frame in frames:
+        partial = getattr(self.backend, "partial_checksums", False)
+        for frame, csum in frames:
             self.counters.tx_packets += 1
             self.counters.tx_bytes += len(frame)
-            if self.backend is not None and self.link_up:
-                self.backend.send(frame)
-            else:
+            if self.backend is None or not self.link_up:
                 self.counters.tx_dropped += 1
+            elif csum is None:
+                self.backend.send(frame)
+            elif partial:
+                self.backend.send(frame, csum)
+            else:
+                self.backend.send(complete_checksum(frame, *csum))
 
-    def receive(self, frame: bytes) -> bool:
-        """The backend hands a frame in; False if it was dropped."""
+    def receive(self, frame: bytes, csum: tuple[int, int] | None = None) -> bool:
+        """The backend hands a frame in; False if it was dropped. csum (start,
+        offset): its checksum is partial (see the module docstring)."""
         if not self.ready():
             self.counters.rx_dropped += 1
             return False
+        if csum is not None and not self.has(V.VIRTIO_NET_F_GUEST_CSUM):
+            try:
+                frame, csum = complete_checksum(frame, *csum), None
+            except ValueError:
+                self.counters.rx_dropped += 1
+                return False
         try:
-            if not self.backlog and self._deliver(frame):
+            if not self.backlog and self._deliver(frame, csum):
                 return True
         except VirtqueueError as e:
             self._fail(str(e))
@@ -215,10 +246,10 @@ class VirtioNetDevice:
         if len(self.backlog) >= self.backlog_limit:
             self.counters.rx_dropped += 1
             return False
-        self.backlog.append(bytes(frame))
+        self.backlog.append((bytes(frame), csum))
         return True
 
-    def _deliver(self, frame: bytes) -> bool:
+    def _deliver(self, frame: bytes, csum: tuple[int, int] | None = None) -> bool:
         """Put one frame in the rx queue; False if not enough buffers are posted."""
         q = self.queues[V.VIRTIO_NET_RX_QUEUE]
         if q.seen_avail == q.last_avail and not q.available():
@@ -244,7 +275,12 @@ class VirtioNetDevice:
                     return False
                 chains.append(chain)
                 room += chain.writable_bytes()
-        data = _HDR.pack(0, V.VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0, len(chains)) + frame
+        if csum is None:
+            header = _HDR.pack(0, V.VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0, len(chains))
+        else:
+            header = _HDR.pack(V.VIRTIO_NET_HDR_F_NEEDS_CSUM, V.VIRTIO_NET_HDR_GSO_NONE,
+                               0, 0, csum[0], csum[1], len(chains))
+        data = header + frame
         if len(chains) == 1:
             q.push(chain.head, q.write_chain(chain, data))
         else:

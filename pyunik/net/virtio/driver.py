@@ -5,7 +5,15 @@ receive queue stocked with buffers, and turns frames to send into transmit chain
     driver = VirtioNetDriver(device, memory, region_base, region_size)
     driver.probe()                  # the status handshake; raises DeviceError
     driver.transmit(frame)          # False if the transmit queue is full
+    driver.transmit(frame, (start, offset))   # its checksum left for the card (CSUM)
     driver.receive()                # the frames the device has put in the rx queue
+    driver.receive_packets()        # the same as (frame, checked) pairs
+
+Checksum offload (VIRTIO_NET_F_CSUM, GUEST_CSUM), as Linux's virtio_net uses it: when
+the device takes partial checksums, `checksum_offload` is true and the stack leaves
+a TCP checksum partial (NEEDS_CSUM with csum_start/csum_offset; the device finishes
+it before the frame reaches a wire); a received frame marked NEEDS_CSUM or
+DATA_VALID comes out of receive_packets() as checked, and the stack does not sum it.
 
 The device's interrupt only marks `pending`; the stack calls receive() when it runs.
 
@@ -19,6 +27,7 @@ from typing import Callable
 
 from ...abi import virtio as V
 from ...abi.if_ether import ETH_DATA_LEN, ETH_HLEN
+from ..checksum import complete_checksum
 from .device import feature_bits
 from .memory import RegionAllocator
 from ...errors import KernelError
@@ -34,7 +43,7 @@ class DeviceError(LinkError):
 
 
 WANTED = feature_bits(V.VIRTIO_F_VERSION_1, V.VIRTIO_NET_F_MAC, V.VIRTIO_NET_F_MTU,
-                      V.VIRTIO_NET_F_STATUS,
+                      V.VIRTIO_NET_F_STATUS, V.VIRTIO_NET_F_CSUM, V.VIRTIO_NET_F_GUEST_CSUM,
                       V.VIRTIO_NET_F_MRG_RXBUF, V.VIRTIO_RING_F_EVENT_IDX,
                       V.VIRTIO_RING_F_INDIRECT_DESC)
 
@@ -109,6 +118,11 @@ class VirtioNetDriver:
     def has(self, bit: int) -> bool:
         return bool(self.features >> bit & 1)
 
+    @property
+    def checksum_offload(self) -> bool:
+        """The device finishes partial checksums of what is sent (CSUM)."""
+        return bool(self.features >> V.VIRTIO_NET_F_CSUM & 1)
+
     def _interrupt(self, queue: int) -> None:
         self.pending = True
         if self.on_interrupt:
@@ -126,21 +140,29 @@ class VirtioNetDriver:
         if self.device.status & V.VIRTIO_CONFIG_S_NEEDS_RESET:
             raise DeviceError("the device needs a reset: %s" % self.device.error)
 
-    def transmit(self, frame: bytes) -> bool:
-        """Queue one frame for the wire; False if the queue is full or it is too long."""
+    def transmit(self, frame: bytes, csum: tuple[int, int] | None = None) -> bool:
+        """Queue one frame for the wire; False if the queue is full or it is too long.
+        csum (start, offset): the TCP/UDP checksum there is partial, for the card."""
         self._check()
         try:
-            return self._transmit(frame)
+            return self._transmit(frame, csum)
         except (VirtqueueError, KernelError) as e:
             raise DeviceError("the tx ring failed: %s" % e) from None
 
-    def _transmit(self, frame: bytes) -> bool:
+    def _transmit(self, frame: bytes, csum) -> bool:
         self._reclaim_tx()
         if len(frame) > ETH_HLEN + self.mtu or not self.free_tx or self.tx.room() < 2:
             return False
+        if csum is None:
+            header = _NO_OFFLOAD
+        elif self.has(V.VIRTIO_NET_F_CSUM):
+            header = _HDR.pack(V.VIRTIO_NET_HDR_F_NEEDS_CSUM, V.VIRTIO_NET_HDR_GSO_NONE,
+                               0, 0, csum[0], csum[1], 0)
+        else:
+            header, frame = _NO_OFFLOAD, complete_checksum(frame, *csum)
         slot = self.free_tx.pop()
         addr = self.tx_buffers + slot * self.tx_size
-        self.memory.write(addr, _NO_OFFLOAD + frame)
+        self.memory.write(addr, header + frame)
         # The header and the frame in one buffer, one descriptor: a virtio 1.x device
         # takes any framing (VIRTIO_F_VERSION_1 implies ANY_LAYOUT), as Linux's
         # virtio_net sends when the header fits before the frame.
@@ -155,6 +177,12 @@ class VirtioNetDriver:
 
     def receive(self) -> list[bytes]:
         """The frames received since the last call; the buffers go back to the device."""
+        return [frame for frame, _ in self.receive_packets()]
+
+    def receive_packets(self) -> list[tuple[bytes, bool]]:
+        """(frame, checked) received since the last call: checked when the device
+        said the checksum needs no verification (DATA_VALID, or NEEDS_CSUM: partial,
+        from a sender on this side of any wire)."""
         self.pending = False
         self._check()
         try:
@@ -162,22 +190,27 @@ class VirtioNetDriver:
         except (VirtqueueError, KernelError) as e:
             raise DeviceError("the rx ring failed: %s" % e) from None
 
-    def _receive(self) -> list[bytes]:
+    def _receive(self) -> list[tuple[bytes, bool]]:
         frames = []
         merge = self.has(V.VIRTIO_NET_F_MRG_RXBUF)
+        trusted = (V.VIRTIO_NET_HDR_F_NEEDS_CSUM | V.VIRTIO_NET_HDR_F_DATA_VALID
+                   if self.has(V.VIRTIO_NET_F_GUEST_CSUM) else 0)
         while (used := self.rx.get_used()) is not None:
             slot, written = used
             data = self._take(slot, written)
             if len(data) < _HDR.size:
                 continue
-            *_, count = _HDR.unpack_from(data)
+            flags, *_, count = _HDR.unpack_from(data)
+            if count <= 1 or not merge:
+                frames.append((data[_HDR.size:], bool(flags & trusted)))
+                continue
             parts = [data[_HDR.size:]]
-            for _ in range(count - 1 if merge else 0):
+            for _ in range(count - 1):
                 more = self.rx.get_used()
                 if more is None:
                     raise DeviceError("num_buffers %d but fewer buffers used" % count)
                 parts.append(self._take(*more))
-            frames.append(b"".join(parts))
+            frames.append((b"".join(parts), bool(flags & trusted)))
         self._kick(self.rx)
         return frames
 

@@ -1,0 +1,153 @@
+"""Checksum offload between pyunik's virtio-net driver and device (VIRTIO_NET_F_CSUM
+and GUEST_CSUM, pyunik/net/virtio/): a partial TCP checksum (NEEDS_CSUM) reaches a
+backend that takes it as it is, and any other backend, a tap and the guest's driver
+without GUEST_CSUM whole; a frame marked partial comes out of the driver as checked,
+so the stack does not sum it; a bad csum_start is the driver's error, not a crash."""
+
+import struct
+
+from pyunik.abi import virtio as V
+from pyunik.net.checksum import complete_checksum, fold, partial_sum, pseudo_header_sum
+from pyunik.net.network import with_tcp
+from pyunik.net.stack import Stack, ip
+from pyunik.net.tcp_segment import TcpSegment, decode_segment
+from pyunik.net.virtio.device import OFFERED, VirtioNetDevice, feature_bits
+from pyunik.net.virtio.driver import VirtioNetDriver
+from pyunik.net.virtio.memory import BufferMemory
+
+BASE = 0x100000
+MAC = bytes.fromhex("525400123456")
+SRC, DST = ip("10.0.2.15"), ip("10.0.2.2")
+START = 14 + 20                      # csum_start: the TCP header in an Ethernet frame
+
+
+class Recorder:
+    def __init__(self, partial=False):
+        self.sent = []
+        self.receive = None
+        if partial:
+            self.partial_checksums = True
+
+    def attach(self, receive):
+        self.receive = receive
+
+    def send(self, frame, csum=None):
+        self.sent.append((frame, csum))
+
+
+def _card(backend, wanted=None):
+    memory = BufferMemory(4 << 20, BASE)
+    device = VirtioNetDevice(memory, MAC, backend)
+    kwargs = {} if wanted is None else {"wanted": wanted}
+    driver = VirtioNetDriver(device, memory, BASE, 4 << 20, 16, **kwargs)
+    driver.probe()
+    return device, driver
+
+
+def _frame(payload=b"offloaded" * 100):
+    """An Ethernet frame holding an IPv4 TCP segment whose checksum is partial."""
+    seg = TcpSegment(1234, 80, 1000, 2000, 0x18, 512, payload).encode(SRC, DST, partial=True)
+    ip_header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(seg), 1, 0, 64, 6, 0, SRC, DST)
+    return bytes(6) + MAC + b"\x08\x00" + ip_header + seg
+
+
+def _tcp_checksum_right(frame) -> bool:
+    seg = frame[START:]
+    return fold(partial_sum(seg, pseudo_header_sum(SRC, DST, 6, len(seg)))) == 0
+
+
+def test_both_checksum_features_are_negotiated():
+    _, driver = _card(Recorder())
+    assert driver.has(V.VIRTIO_NET_F_CSUM) and driver.has(V.VIRTIO_NET_F_GUEST_CSUM)
+    assert driver.checksum_offload
+
+
+def test_a_partial_checksum_is_finished_for_a_backend_that_wants_it_whole():
+    backend = Recorder()
+    _, driver = _card(backend)
+    frame = _frame()
+    assert not _tcp_checksum_right(frame)
+    assert driver.transmit(frame, (START, 16))
+    [(sent, csum)] = backend.sent
+    assert csum is None and _tcp_checksum_right(sent)
+    assert sent[:START + 16] == frame[:START + 16] and sent[START + 18:] == frame[START + 18:]
+
+
+def test_a_backend_taking_partial_checksums_gets_the_frame_as_it_is():
+    backend = Recorder(partial=True)
+    _, driver = _card(backend)
+    frame = _frame()
+    assert driver.transmit(frame, (START, 16))
+    assert backend.sent == [(frame, (START, 16))]
+    assert _tcp_checksum_right(complete_checksum(frame, START, 16))
+
+
+def test_a_driver_without_csum_finishes_the_checksum_itself():
+    backend = Recorder(partial=True)
+    wanted = OFFERED & ~feature_bits(V.VIRTIO_NET_F_CSUM)
+    _, driver = _card(backend, wanted)
+    assert not driver.checksum_offload
+    assert driver.transmit(_frame(), (START, 16))
+    [(sent, csum)] = backend.sent
+    assert csum is None and _tcp_checksum_right(sent)
+
+
+def test_received_partial_frames_are_checked_or_finished():
+    backend = Recorder()
+    device, driver = _card(backend)
+    frame = _frame()
+    assert backend.receive(frame, (START, 16))
+    assert driver.receive_packets() == [(frame, True)]
+    assert backend.receive(frame)                      # no offload: the stack sums it
+    assert driver.receive_packets() == [(frame, False)]
+    # A driver without GUEST_CSUM is given the checksum whole.
+    backend2 = Recorder()
+    _, driver2 = _card(backend2, OFFERED & ~feature_bits(V.VIRTIO_NET_F_GUEST_CSUM))
+    assert backend2.receive(frame, (START, 16))
+    [(got, checked)] = driver2.receive_packets()
+    assert not checked and _tcp_checksum_right(got)
+    # A partial checksum whose field is past the frame is dropped, not raised.
+    assert not backend2.receive(frame[:40], (START, 16))
+
+
+def test_a_csum_start_past_the_frame_is_a_tx_error():
+    backend = Recorder(partial=True)
+    device, driver = _card(backend)
+    frame = _frame(b"")
+    assert driver.transmit(frame, (len(frame) - 1, 16))
+    assert backend.sent == [] and device.counters.tx_errors == 1
+
+
+def test_tcp_between_stacks_over_a_card_and_a_plain_wire_has_whole_checksums():
+    """A guest stack behind the card talks TCP to a stack on a Wire, which sums
+    every segment it takes: none is dropped."""
+    from pyunik.net.backend import Wire
+    wire = Wire()
+    memory = BufferMemory(4 << 20, BASE)
+    device = VirtioNetDevice(memory, MAC, wire.a)
+    driver = VirtioNetDriver(device, memory, BASE, 4 << 20, 64)
+    guest = with_tcp(Stack.guest(driver, driver.probe()))
+    host = Stack("host")
+    host.add_interface("eth0", "10.0.2.2", 24, 1500, wire.b, bytes.fromhex("525400000202"))
+    with_tcp(host)
+    listener = host.tcp.listen((DST, 80), 4)
+    guest.now = 0
+    conn = guest.tcp.connection((SRC, 40000), (DST, 80))
+    conn.connect(0)
+    for _ in range(6):
+        guest.poll(0)
+        host.poll(0)
+    peer = listener.accept()
+    assert conn.send(b"z" * 20000, 0) == 20000
+    got = b""
+    for step in range(1, 200):                         # 10 ms apart: delayed ACKs go
+        guest.poll(step * 10**7)
+        host.poll(step * 10**7)
+        got += peer.recv(1 << 20, step * 10**7) if peer.readable_bytes() else b""
+    assert got == b"z" * 20000
+    assert host.dropped == 0 and guest.dropped == 0
+
+
+def test_decode_without_verification_takes_a_partial_segment():
+    data = TcpSegment(1, 2, 3, 4, 0x10, 5, b"abc").encode(SRC, DST, partial=True)
+    assert decode_segment(data, SRC, DST, verify_checksum=False).payload == b"abc"
