@@ -14,6 +14,11 @@ Data is copied with back-pressure: a side is read only while what waits for the
 other side is under `window` bytes. An end of stream on one side is a shutdown of
 writing on the other; when both are done (or either resets) the pair is closed.
 
+Host sockets are watched by one poll object: each poll asks it once (a single
+poll(2) with a zero timeout) which are ready, and only those are read, accepted or
+finished; a host socket with nothing for us costs no failed recv or accept (each
+an exception in Python, and the NAT polls on every socket call of the guest).
+
 Layer: net. Calls net/tcp_table.py, net/tcp_segment.py, net/stack.py and the host's
 socket module (non-blocking sockets only).
 """
@@ -40,6 +45,7 @@ class Pair:
     def __init__(self, conn, sock: socket.socket, window: int):
         self.conn = conn
         self.sock = sock
+        self.fd = sock.fileno()        # kept: the poll object knows it by number
         self.window = window
         # The guest's TCP already chose whether to hold small writes back (Nagle or
         # TCP_NODELAY); the host side passes on what arrives as it arrives, else its
@@ -56,15 +62,16 @@ class Pair:
         self.host_shut = False         # and the host socket's
         self.closed = False
 
-    def pump(self, now: int) -> bool:
-        """Copy what can be copied; False once the pair is done and closed."""
+    def pump(self, now: int, readable: bool = True) -> bool:
+        """Copy what can be copied; False once the pair is done and closed.
+        readable: the host socket was reported ready to read (or in error)."""
         conn = self.conn
         if conn.state == TcpState.SYN_SENT or conn.state == TcpState.SYN_RECV:
             return True
         if conn.state == TcpState.CLOSE and conn.take_error():
             return self._close(reset=True, now=now)
         # host -> guest
-        while not self.host_eof and len(self.to_guest) < self.window:
+        while readable and not self.host_eof and len(self.to_guest) < self.window:
             try:
                 data = self.sock.recv(65536)
             except BlockingIOError:
@@ -75,6 +82,7 @@ class Pair:
                 self.host_eof = True
                 break
             self.to_guest += data
+            readable = len(data) == 65536      # a short read took all there was
         while self.to_guest:
             try:
                 n = conn.send(self.to_guest, now)
@@ -155,6 +163,10 @@ class NatTcp:
         self.waiting: dict[tuple, tuple] = {}    # 4-tuple -> (connected host sock, since)
         self.pairs: list[Pair] = []
         self.forwards: list[tuple] = []          # (Forward, listening host socket)
+        # Every open host socket but the waiting ones, by fd: listening and paired
+        # sockets for reading, connecting ones for writing; ready: the last answer.
+        self.poller = select.poll()
+        self.ready: dict[int, int] = {}
 
     # --- what the stack calls (TcpTable's face) -----------------------------------------
 
@@ -192,6 +204,7 @@ class NatTcp:
             sock.close()
             return False                       # the table answers the SYN with RST
         self.connecting[key] = (sock, seg, bytes(src), bytes(dst))
+        self.poller.register(sock.fileno(), select.POLLOUT)
         return True
 
     def listen_forward(self, forward) -> None:
@@ -204,6 +217,7 @@ class NatTcp:
             sock.close()
             raise
         self.forwards.append((forward, sock))
+        self.poller.register(sock.fileno(), select.POLLIN)
 
     def host_fds(self) -> list[int]:
         return ([s.fileno() for _, s in self.forwards]
@@ -211,20 +225,33 @@ class NatTcp:
                 + [p.host_fd() for p in self.pairs if not p.closed])
 
     def poll(self, now: int) -> None:
+        self.ready = dict(self.poller.poll(0))
         self._finish_connects(now)
         self._accept_guest(now)
         self._expire_waiting(now)
         self._accept_host(now)
-        self.pairs = [p for p in self.pairs if p.pump(now)]
+        ready = self.ready
+        pairs = []
+        for p in self.pairs:
+            if p.pump(now, p.fd in ready):
+                pairs.append(p)
+            else:
+                self.poller.unregister(p.fd)
+        self.pairs = pairs
+
+    def _pair(self, conn, sock: socket.socket) -> None:
+        pair = Pair(conn, sock, self.window)
+        self.pairs.append(pair)
+        self.poller.register(pair.fd, select.POLLIN)
 
     def _finish_connects(self, now: int) -> None:
         if not self.connecting:
             return
-        socks = {v[0]: k for k, v in self.connecting.items()}
-        _, done, _ = select.select([], list(socks), [], 0)
-        for sock in done:
-            key = socks[sock]
-            _, seg, src, dst = self.connecting.pop(key)
+        socks = {v[0].fileno(): k for k, v in self.connecting.items()}
+        for fd in [fd for fd in socks if fd in self.ready]:
+            self.poller.unregister(fd)
+            key = socks[fd]
+            sock, seg, src, dst = self.connecting.pop(key)
             err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if err:
                 sock.close()                   # refused: the SYN gets a RST
@@ -246,7 +273,7 @@ class NatTcp:
                 if entry is None:
                     conn.abort(now)
                     continue
-                self.pairs.append(Pair(conn, entry[0], self.window))
+                self._pair(conn, entry[0])
             if not any(k[:2] == key_local for k in self.waiting):
                 self.table.unlisten(listener, now)
 
@@ -257,6 +284,8 @@ class NatTcp:
 
     def _accept_host(self, now: int) -> None:
         for forward, lsock in self.forwards:
+            if lsock.fileno() not in self.ready:
+                continue
             for _ in range(self.backlog):
                 if self.connections() >= self.max_connections:
                     return                     # the rest wait in the host's backlog
@@ -272,7 +301,7 @@ class NatTcp:
                 conn = self.table.connection((gateway, port),
                                              (ip(forward.guest_addr), forward.guest_port))
                 conn.connect(now)
-                self.pairs.append(Pair(conn, sock, self.window))
+                self._pair(conn, sock)
 
     def close(self) -> None:
         for sock, *_ in self.connecting.values():
