@@ -38,6 +38,7 @@ class Interface:
         self.name = name
         self.index = index
         self.link = link                       # None: loopback
+        self.loopback = link is None
         self.mac = mac
         self.mtu = mtu
         self.up = True
@@ -49,9 +50,6 @@ class Interface:
         self.neighbours = NeighbourTable() if link is not None else None
         self.counters = Counters()
 
-    @property
-    def loopback(self) -> bool:
-        return self.link is None
 
     @property
     def address(self) -> bytes:

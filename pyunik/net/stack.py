@@ -134,9 +134,10 @@ class Stack:
 
     def route(self, dst: bytes) -> tuple[Interface, bytes]:
         """(interface, next hop) for dst; KernelError(ENETUNREACH) if none."""
-        lo = next((i for i in self.interfaces.values() if i.loopback and i.up), None)
-        if lo is not None and self.is_local(dst):
-            return lo, dst
+        if self.is_local(dst):
+            for i in self.interfaces.values():
+                if i.loopback and i.up:
+                    return i, dst
         for i in self.interfaces.values():
             if not i.loopback and i.up and (i.on_link(dst) or dst == LIMITED_BROADCAST):
                 return i, dst

@@ -50,20 +50,23 @@ def seq_sub(a: int, b: int) -> int:
     return ((a - b + 0x80000000) & _MASK) - 0x80000000
 
 
+# The comparisons are seq_sub's sign, written out: (a - b) mod 2**32 is 2**31 or more
+# exactly when the signed distance is negative (they run several times per segment).
+
 def seq_lt(a: int, b: int) -> bool:
-    return seq_sub(a, b) < 0
+    return (a - b) & _MASK >= 0x80000000
 
 
 def seq_le(a: int, b: int) -> bool:
-    return seq_sub(a, b) <= 0
+    return not 0 < (a - b) & _MASK < 0x80000000
 
 
 def seq_gt(a: int, b: int) -> bool:
-    return seq_sub(a, b) > 0
+    return 0 < (a - b) & _MASK < 0x80000000
 
 
 def seq_ge(a: int, b: int) -> bool:
-    return seq_sub(a, b) >= 0
+    return (a - b) & _MASK < 0x80000000
 
 
 def seq_in(x: int, low: int, high: int) -> bool:
