@@ -249,7 +249,7 @@ def test_a_driver_asking_for_what_was_not_offered_is_refused():
     memory = BufferMemory(1 << 20, BASE)
     device = VirtioNetDevice(memory, MAC, Recorder())
     device.set_status(V.VIRTIO_CONFIG_S_ACKNOWLEDGE | V.VIRTIO_CONFIG_S_DRIVER)
-    device.set_driver_features(OFFERED | feature_bits(V.VIRTIO_NET_F_HOST_TSO4))
+    device.set_driver_features(OFFERED | feature_bits(V.VIRTIO_NET_F_CTRL_VQ))
     device.set_status(device.status | V.VIRTIO_CONFIG_S_FEATURES_OK)
     assert not device.status & V.VIRTIO_CONFIG_S_FEATURES_OK
     # A legacy driver (no VERSION_1) is refused too.

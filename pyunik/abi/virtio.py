@@ -34,12 +34,13 @@ VIRTIO_NET_F_HOST_TSO4 = 11           # the device takes TCPv4 segmentation offl
 VIRTIO_NET_F_MAC = 5                  # the device has a MAC address in its config space
 VIRTIO_NET_F_MRG_RXBUF = 15           # a received packet may span several rx buffers
 VIRTIO_NET_F_STATUS = 16              # the config space's status field is valid
+VIRTIO_NET_F_CTRL_VQ = 17             # a control queue (pyunik's card has none)
 VIRTIO_FEATURE_NAMES = {VIRTIO_RING_F_INDIRECT_DESC: "INDIRECT_DESC",
                         VIRTIO_RING_F_EVENT_IDX: "EVENT_IDX", VIRTIO_F_VERSION_1: "VERSION_1",
                         VIRTIO_NET_F_CSUM: "CSUM", VIRTIO_NET_F_GUEST_CSUM: "GUEST_CSUM",
                         VIRTIO_NET_F_MTU: "MTU", VIRTIO_NET_F_MAC: "MAC",
                         VIRTIO_NET_F_GUEST_TSO4: "GUEST_TSO4",
-                        VIRTIO_NET_F_HOST_TSO4: "HOST_TSO4",
+                        VIRTIO_NET_F_HOST_TSO4: "HOST_TSO4", VIRTIO_NET_F_CTRL_VQ: "CTRL_VQ",
                         VIRTIO_NET_F_MRG_RXBUF: "MRG_RXBUF", VIRTIO_NET_F_STATUS: "STATUS"}
 
 # virtio_ring.h: struct vring_desc flags
@@ -74,6 +75,7 @@ VIRTIO_NET_HDR = struct.Struct("<BBHHHHH")
 VIRTIO_NET_HDR_F_NEEDS_CSUM = 1       # the checksum at csum_start+csum_offset is partial
 VIRTIO_NET_HDR_F_DATA_VALID = 2       # the device checked the checksum
 VIRTIO_NET_HDR_GSO_NONE = 0           # not a segmentation offload packet
+VIRTIO_NET_HDR_GSO_TCPV4 = 1          # TCPv4 to be cut into gso_size pieces (TSO)
 # struct virtio_net_config {u8 mac[6]; le16 status; le16 max_virtqueue_pairs; le16 mtu;}
 VIRTIO_NET_CONFIG = struct.Struct("<6sHHH")
 VIRTIO_NET_S_LINK_UP = 1              # the config status: link is up

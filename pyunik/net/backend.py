@@ -18,6 +18,7 @@ from collections import deque
 from typing import Callable
 
 from .checksum import complete_checksum
+from .segmentation import segment_tcp4
 
 
 class FramePort:
@@ -115,8 +116,9 @@ class Wire:
 class PcapTap:
     """A backend that records every frame through it, then passes it on. clock() is
     the wall time in ns for the record (the kernel's realtime clock). A frame with a
-    partial checksum (start, offset) is recorded with it finished, as the wire would
-    carry it, and passed on partial."""
+    partial checksum (start, offset) is recorded with it finished, and a TSO packet
+    cut in the frames of its gso size, as the wire would carry them; both are passed
+    on as they came."""
 
     def __init__(self, backend, writer, clock: Callable[[], int]):
         self.backend = backend
@@ -127,20 +129,30 @@ class PcapTap:
     def partial_checksums(self) -> bool:
         return getattr(self.backend, "partial_checksums", False)
 
-    def _record(self, frame: bytes, csum) -> None:
-        self.writer.write(frame if csum is None else complete_checksum(frame, *csum),
-                          self.clock())
+    @property
+    def gso(self) -> bool:
+        return getattr(self.backend, "gso", False)
+
+    def _record(self, frame: bytes, csum, gso: int) -> None:
+        now = self.clock()
+        if gso:
+            for piece in segment_tcp4(frame, gso):
+                self.writer.write(piece, now)
+        else:
+            self.writer.write(frame if csum is None else complete_checksum(frame, *csum), now)
 
     def attach(self, receive: Callable[..., object]) -> None:
-        def incoming(frame: bytes, csum=None):
-            self._record(frame, csum)
-            return receive(frame) if csum is None else receive(frame, csum)
+        def incoming(frame: bytes, csum=None, gso: int = 0):
+            self._record(frame, csum, gso)
+            return receive(frame) if csum is None else receive(frame, csum, gso)
         self.backend.attach(incoming)
 
-    def send(self, frame: bytes, csum=None) -> None:
-        self._record(frame, csum)
+    def send(self, frame: bytes, csum=None, gso: int = 0) -> None:
+        self._record(frame, csum, gso)
         if csum is None:
             self.backend.send(frame)
+        elif gso:
+            self.backend.send(frame, csum, gso)
         else:
             self.backend.send(frame, csum)
 
@@ -159,7 +171,7 @@ class Lossy:
         self.drop = drop
         self.reorder = reorder
         self.random = random.Random(seed)
-        self.held: dict[str, bytes] = {}
+        self.held: dict[str, tuple] = {}
         self.dropped = 0
         self.reordered = 0
 
@@ -181,7 +193,15 @@ class Lossy:
             deliver(*late)
 
     def attach(self, receive: Callable[..., object]) -> None:
-        self.backend.attach(lambda *packet: self._carry("in", packet, receive))
+        def incoming(frame, csum=None, gso: int = 0):
+            if gso:        # a wire carries frames of the MTU: cut before the dice
+                for piece in segment_tcp4(frame, gso):
+                    self._carry("in", (piece,), receive)
+            elif csum is None:
+                self._carry("in", (frame,), receive)
+            else:
+                self._carry("in", (frame, csum), receive)
+        self.backend.attach(incoming)
 
     def send(self, *packet) -> None:
         """send(frame) or send(frame, (start, offset)) with a partial checksum."""

@@ -61,7 +61,9 @@ def with_tcp(stack: Stack) -> Stack:
     """The stack with its TCP table (net/tcp_table.py) attached: `stack.tcp`, its MSS
     from eth0's MTU (lo's without eth0); a socket may pass another config."""
     iface = stack.interfaces.get("eth0") or stack.interfaces["lo"]
-    config = TcpConfig(mss=min(iface.mtu, IP_MAX_PACKET) - IPHDR.size - TCP_HEADER_LEN)
+    gso = getattr(iface.link, "gso_max_size", 0)           # the card's TSO
+    config = TcpConfig(mss=min(iface.mtu, IP_MAX_PACKET) - IPHDR.size - TCP_HEADER_LEN,
+                       gso_max=max(0, gso - IPHDR.size - TCP_HEADER_LEN))
     stack.attach_tcp(TcpTable(stack.tcp_emit, config), decode_segment, MalformedSegment)
     return stack
 

@@ -54,6 +54,7 @@ from ..abi.tcp import TCPHDR_CHECK_OFFSET
 from ..errors import KernelError
 from .arp import build_arp, parse_arp
 from .checksum import complete_checksum, internet_checksum
+from .segmentation import segment_tcp4
 from .datagram import Datagram, DatagramQueue
 from .ethernet import BROADCAST_MAC, build_frame, parse_frame
 from .icmp import RateLimit, build_error, build_icmp, parse_icmp
@@ -185,14 +186,18 @@ class Stack:
             self.send_ip(src, dst, IPPROTO_TCP, seg.encode(src, dst), self.now)
             return
         data = seg.encode(src, dst, partial=True)
-        if IPHDR.size + len(data) > iface.mtu:
+        length = IPHDR.size + len(data)
+        # A segment of several MSS (TSO) goes whole to a link that cuts it.
+        gso = seg.gso_size if length > iface.mtu and length <= getattr(
+            link, "gso_max_size", 0) else 0
+        if length > iface.mtu and not gso:
             # Fragments carry no offload: the checksum is finished here.
             data = complete_checksum(data, 0, TCPHDR_CHECK_OFFSET)
             self.send_ip(src, dst, IPPROTO_TCP, data, self.now)
             return
         packet = build_header(src, dst, IPPROTO_TCP, len(data), self.next_ident()) + data
         self._output(iface, hop, packet, self.now,
-                     (ETH_HLEN + IPHDR.size, TCPHDR_CHECK_OFFSET))
+                     (ETH_HLEN + IPHDR.size, TCPHDR_CHECK_OFFSET), gso)
 
     # --- output -----------------------------------------------------------------------
 
@@ -217,9 +222,9 @@ class Stack:
         self._output(iface, hop, packet, now)
 
     def _output(self, iface: Interface, hop: bytes, packet: bytes, now: int,
-                csum: tuple[int, int] | None = None) -> None:
+                csum: tuple[int, int] | None = None, gso: int = 0) -> None:
         """packet out of iface to hop; csum (start, offset in the frame) marks a
-        checksum the link finishes."""
+        checksum the link finishes, gso a TCP segment the link cuts in pieces."""
         iface.counters.tx_packets += 1
         iface.counters.tx_bytes += len(packet)
         if iface.loopback:
@@ -229,7 +234,11 @@ class Stack:
             mac = BROADCAST_MAC
         else:
             if csum is not None and iface.neighbours.lookup(hop, now) is None:
-                # It may wait for ARP, and what waits is sent as a plain frame.
+                # It may wait for ARP, and what waits is sent as plain frames.
+                if gso:
+                    for piece in segment_tcp4(bytes(ETH_HLEN - 2) + b"\x08\x00" + packet, gso):
+                        self._output(iface, hop, piece[ETH_HLEN:], now)
+                    return
                 start, offset = csum
                 packet = complete_checksum(packet, start - ETH_HLEN, offset)
                 csum = None
@@ -238,15 +247,16 @@ class Stack:
                 self._arp_request(iface, hop)
             if mac is None:
                 return
-        self._transmit(iface, build_frame(mac, iface.mac, ETH_P_IP, packet), csum)
+        self._transmit(iface, build_frame(mac, iface.mac, ETH_P_IP, packet), csum, gso)
 
     def _transmit(self, iface: Interface, frame: bytes,
-                  csum: tuple[int, int] | None = None) -> None:
+                  csum: tuple[int, int] | None = None, gso: int = 0) -> None:
         if not iface.up:
             iface.counters.tx_dropped += 1
             return
         try:
             sent = (iface.link.transmit(frame) if csum is None
+                    else iface.link.transmit(frame, csum, gso) if gso
                     else iface.link.transmit(frame, csum))
         except LinkError as e:
             return self._link_failed(iface, e)

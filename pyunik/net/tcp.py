@@ -130,6 +130,8 @@ class TcpConfig:
     fin_timeout_ns: int = T.TCP_FIN_TIMEOUT_NS     # an orphan's FIN-WAIT-2
     delayed_ack_ns: int = T.TCP_DELACK_MIN_NS      # 0: ACK every segment at once
     initial_cwnd: int = T.TCP_INIT_CWND
+    gso_max: int = 0                   # TSO: the most payload of one segment handed to a
+                                       # link that cuts it (sk_gso_max_size); 0: one MSS
     ooo_max_runs: int = 64             # out-of-order runs kept (bytes: the window)
     syn_backlog: int = 256             # SYN queue of a listener (tcp_max_syn_backlog)
     syncookies: bool = True            # net.ipv4.tcp_syncookies=1: when the queue is full

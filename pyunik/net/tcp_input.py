@@ -373,7 +373,9 @@ class TcpInput:
                 if more:
                     self._deliver(more)
                 hole_filled = True
-            self.unacked_segments += 1
+            # A TSO/GRO segment counts as the full segments it holds (Linux counts
+            # bytes against rcv_mss): one of two MSS or more is ACKed at once.
+            self.unacked_segments += max(1, len(payload) // self.rcv_mss)
             self.readers.wake_all(_READ)
         if fin or (self.ooo_fin is not None and self.ooo_fin == self.rcv_off):
             self._fin_arrives(now)

@@ -137,6 +137,8 @@ class TcpOutput:
             if pointer is not None:
                 seg.flags |= TH_URG
                 seg.urgent = pointer
+        if n > self.snd_mss:
+            seg.gso_size = self.snd_mss            # a TSO segment: the link cuts it
         end = seq_add(seq, n + fin)
         if seq_lt(seq, self.snd_max):
             self.counters["retransmitted"] += 1
@@ -158,6 +160,9 @@ class TcpOutput:
         if self.state not in _SENDING:
             return
         mss = self.snd_mss
+        # With TSO a segment holds as many whole MSS as the link takes (tcp_tso_segs);
+        # in urgent mode one MSS, as Linux's MSG_OOB sends without GSO.
+        limit = mss if self.snd_up is not None else max(mss, self.config.gso_max // mss * mss)
         while True:
             off = self.sendq.start + seq_sub(self.snd_nxt, self.snd_base)
             avail = self.sendq.end - off
@@ -165,7 +170,9 @@ class TcpOutput:
                 break
             usable = seq_sub(seq_add(self.snd_una, min(self.snd_wnd, self.cwnd)),
                              self.snd_nxt)
-            n = max(0, min(avail, mss, usable))
+            n = max(0, min(avail, limit, usable))
+            if mss < n < avail:
+                n -= n % mss                       # whole segments, the rest waits
             if n < avail:
                 # Not the last piece: a whole segment, or (window-limited) at least
                 # half the largest window the peer offered.

@@ -86,7 +86,7 @@ class TcpSegment:
     """One segment. `window` is the header's 16-bit field as sent (unscaled)."""
 
     __slots__ = ("src_port", "dst_port", "seq", "ack", "flags", "window", "urgent",
-                 "payload", "mss", "wscale", "sack_permitted", "timestamp")
+                 "payload", "mss", "wscale", "sack_permitted", "timestamp", "gso_size")
 
     def __init__(self, src_port: int, dst_port: int, seq: int = 0, ack: int = 0,
                  flags: int = 0, window: int = 0, payload: bytes = b"", *,
@@ -105,6 +105,7 @@ class TcpSegment:
         self.wscale = wscale                # window scale option's shift, or None
         self.sack_permitted = sack_permitted
         self.timestamp = timestamp          # (TSval, TSecr), or None
+        self.gso_size = 0                   # sent whole to a TSO link: its pieces' size
 
     @property
     def seg_len(self) -> int:

@@ -81,6 +81,7 @@ class _Link:
     checksum for a driver or a tap that wants it whole."""
 
     checksum_offload = True
+    gso_max_size = 65535              # TSO: the card cuts what a wire must see whole
 
     def __init__(self):
         self.inbox: list[tuple[bytes, bool]] = []
@@ -97,11 +98,14 @@ class _Link:
         frames, self.inbox = self.inbox, []
         return frames
 
-    def transmit(self, frame: bytes, csum: tuple[int, int] | None = None) -> bool:
+    def transmit(self, frame: bytes, csum: tuple[int, int] | None = None,
+                 gso: int = 0) -> bool:
         if self.deliver is None:
             return False
         if csum is None:
             self.deliver(frame)
+        elif gso:
+            self.deliver(frame, csum, gso)
         else:
             self.deliver(frame, csum)
         return True
@@ -163,13 +167,15 @@ class UserNetwork:
     # --- the backend face ---------------------------------------------------------------
 
     def attach(self, receive: Callable[..., object]) -> None:
-        """receive(frame) or receive(frame, (start, offset)) for a partial checksum."""
+        """receive(frame), receive(frame, (start, offset)) for a partial checksum,
+        receive(frame, (start, offset), gso_size) for a TSO packet."""
         self.link.deliver = receive
 
-    # The card may hand frames with a partial checksum (see _Link).
+    # The card may hand frames with a partial checksum, and TSO packets (see _Link).
     partial_checksums = True
+    gso = True
 
-    def send(self, frame: bytes, csum: tuple[int, int] | None = None) -> None:
+    def send(self, frame: bytes, csum: tuple[int, int] | None = None, gso: int = 0) -> None:
         self.link.inbox.append((bytes(frame), csum is not None))
 
     def poll(self, now: int) -> None:

@@ -156,8 +156,11 @@ class NatTcp:
         # guest handshake never completes is closed after handshake_timeout.
         self.max_connections = max_connections
         self.handshake_timeout = handshake_timeout
-        mtu = self.stack.interfaces["eth0"].mtu
-        self.table = TcpTable(self.stack.tcp_emit, TcpConfig(mss=mtu - IPHDR.size - TCP_HEADER_LEN))
+        eth0 = self.stack.interfaces["eth0"]
+        gso = getattr(eth0.link, "gso_max_size", 0)
+        self.table = TcpTable(self.stack.tcp_emit, TcpConfig(
+            mss=eth0.mtu - IPHDR.size - TCP_HEADER_LEN,
+            gso_max=max(0, gso - IPHDR.size - TCP_HEADER_LEN)))
         self.stack.attach_tcp(self, decode_segment, MalformedSegment)
         self.connecting: dict[tuple, tuple] = {}   # 4-tuple -> (sock, seg, src, dst)
         self.waiting: dict[tuple, tuple] = {}    # 4-tuple -> (connected host sock, since)

@@ -27,6 +27,14 @@ reaches a wire, a hub or a pcap file is always whole. The other way,
 `receive(frame, (start, offset))` delivers NEEDS_CSUM to a driver that took
 GUEST_CSUM, and finishes the checksum for one that did not.
 
+TCP segmentation offload (HOST_TSO4, GUEST_TSO4; each needs its CSUM feature): a
+packet may be one TCP segment of many MSS (gso_type TCPV4, gso_size the MSS). A
+backend with `gso` (the user network, for the same reason) takes it whole as
+`send(frame, csum, gso_size)`; for any other the device cuts it into the frames a
+wire carries (net/segmentation.py), so a hub, a lossy wire or a pcap file sees
+frames of the MTU. The other way, `receive(frame, csum, gso_size)` puts it whole in
+the rx buffers of a driver with GUEST_TSO4 (merged buffers) and cut for another.
+
 Layer: net. Calls virtqueue.py, abi/virtio.py, net/interface.py's Counters and the
 backend; `trace` (a callable, for --trace virtio) gets one line per status change,
 notification and interrupt.
@@ -41,6 +49,7 @@ from ...abi import virtio as V
 from ...abi.if_ether import ETH_DATA_LEN, ETH_HLEN
 from ..checksum import complete_checksum
 from ..interface import Counters
+from ..segmentation import segment_tcp4
 from .virtqueue import QueueLayout, Virtqueue, VirtqueueError
 
 _HDR = V.VIRTIO_NET_HDR
@@ -64,8 +73,16 @@ def status_names(status: int) -> str:
 
 OFFERED = feature_bits(V.VIRTIO_F_VERSION_1, V.VIRTIO_NET_F_MAC, V.VIRTIO_NET_F_MTU,
                        V.VIRTIO_NET_F_STATUS, V.VIRTIO_NET_F_CSUM, V.VIRTIO_NET_F_GUEST_CSUM,
+                       V.VIRTIO_NET_F_HOST_TSO4, V.VIRTIO_NET_F_GUEST_TSO4,
                        V.VIRTIO_NET_F_MRG_RXBUF, V.VIRTIO_RING_F_EVENT_IDX,
                        V.VIRTIO_RING_F_INDIRECT_DESC)
+
+
+# 5.1.3.1: a feature the driver may take only with another.
+REQUIRES = ((V.VIRTIO_NET_F_HOST_TSO4, V.VIRTIO_NET_F_CSUM),
+             (V.VIRTIO_NET_F_GUEST_TSO4, V.VIRTIO_NET_F_GUEST_CSUM))
+# The largest TSO packet: an IPv4 datagram of 64 KiB in an Ethernet frame.
+GSO_MAX_FRAME = ETH_HLEN + 65535
 
 
 class VirtioNetDevice:
@@ -98,7 +115,7 @@ class VirtioNetDevice:
         self.status = 0
         self.driver_features = 0
         self.queues: list[Virtqueue | None] = [None, None]
-        self.backlog: deque[tuple[bytes, tuple[int, int] | None]] = deque()
+        self.backlog: deque[tuple[bytes, tuple[int, int] | None, int]] = deque()
         self.error = ""
 
     # --- the configuration interface ------------------------------------------------
@@ -118,7 +135,9 @@ class VirtioNetDevice:
         if status & features_ok and not self.status & features_ok:
             # Accept only features offered, and only a virtio 1.x driver (no legacy).
             asked = self.driver_features
-            if asked & ~self.device_features or not asked >> V.VIRTIO_F_VERSION_1 & 1:
+            if asked & ~self.device_features or not asked >> V.VIRTIO_F_VERSION_1 & 1 \
+                    or any(asked >> bit & 1 and not asked >> needs & 1
+                           for bit, needs in REQUIRES):
                 status &= ~V.VIRTIO_CONFIG_S_FEATURES_OK
         if status & V.VIRTIO_CONFIG_S_DRIVER_OK and (
                 not status & V.VIRTIO_CONFIG_S_FEATURES_OK or None in self.queues):
@@ -196,48 +215,76 @@ class VirtioNetDevice:
         limit = ETH_HLEN + self.mtu + 4
         while (chain := q.pop()) is not None:
             # The header and up to 64 KiB of frame; a chain longer is a driver bug.
-            data = q.read_chain(chain, _HDR.size + 65536)
+            data = q.read_chain(chain, _HDR.size + GSO_MAX_FRAME)
             q.push(chain.head, 0)
-            if len(data) < _HDR.size or len(data) - _HDR.size > limit:
+            if len(data) < _HDR.size:
                 self.counters.tx_errors += 1
                 continue
-            csum = None
-            if data[0] & V.VIRTIO_NET_HDR_F_NEEDS_CSUM:
-                flags, _, _, _, start, offset, _ = _HDR.unpack_from(data)
-                if (not self.has(V.VIRTIO_NET_F_CSUM)
+            csum, gso = None, 0
+            if data[0] & V.VIRTIO_NET_HDR_F_NEEDS_CSUM or data[1]:
+                flags, gso_type, _, gso, start, offset, _ = _HDR.unpack_from(data)
+                if (not self.has(V.VIRTIO_NET_F_CSUM) or not flags & V.VIRTIO_NET_HDR_F_NEEDS_CSUM
                         or start + offset + 2 > len(data) - _HDR.size):
                     self.counters.tx_errors += 1      # no offload asked, or outside
                     continue
+                if gso_type != V.VIRTIO_NET_HDR_GSO_NONE and (
+                        gso_type != V.VIRTIO_NET_HDR_GSO_TCPV4 or not gso
+                        or not self.has(V.VIRTIO_NET_F_HOST_TSO4)):
+                    self.counters.tx_errors += 1      # a TSO packet not negotiated
+                    continue
+                if gso_type == V.VIRTIO_NET_HDR_GSO_NONE:
+                    gso = 0
                 csum = (start, offset)
-            frames.append((data[_HDR.size:], csum))
+            if len(data) - _HDR.size > (GSO_MAX_FRAME if gso else limit):
+                self.counters.tx_errors += 1
+                continue
+            frames.append((data[_HDR.size:], csum, gso))
         self._raise_interrupt(V.VIRTIO_NET_TX_QUEUE)
         partial = getattr(self.backend, "partial_checksums", False)
-        for frame, csum in frames:
+        whole = getattr(self.backend, "gso", False)
+        for frame, csum, gso in frames:
             self.counters.tx_packets += 1
             self.counters.tx_bytes += len(frame)
             if self.backend is None or not self.link_up:
                 self.counters.tx_dropped += 1
             elif csum is None:
                 self.backend.send(frame)
+            elif gso and whole:
+                self.backend.send(frame, csum, gso)
+            elif gso:
+                try:
+                    pieces = segment_tcp4(frame, gso)
+                except ValueError:
+                    self.counters.tx_errors += 1
+                    continue
+                for piece in pieces:
+                    self.backend.send(piece)
             elif partial:
                 self.backend.send(frame, csum)
             else:
                 self.backend.send(complete_checksum(frame, *csum))
 
-    def receive(self, frame: bytes, csum: tuple[int, int] | None = None) -> bool:
+    def receive(self, frame: bytes, csum: tuple[int, int] | None = None, gso: int = 0) -> bool:
         """The backend hands a frame in; False if it was dropped. csum (start,
-        offset): its checksum is partial (see the module docstring)."""
+        offset): its checksum is partial; gso: a TCP segment of several gso-byte
+        pieces (see the module docstring)."""
         if not self.ready():
             self.counters.rx_dropped += 1
             return False
-        if csum is not None and not self.has(V.VIRTIO_NET_F_GUEST_CSUM):
-            try:
-                frame, csum = complete_checksum(frame, *csum), None
-            except ValueError:
-                self.counters.rx_dropped += 1
-                return False
+        if csum is not None and (csum[0] < 0 or csum[1] < 0
+                                 or csum[0] + max(csum[1] + 2, 20) > len(frame)):
+            self.counters.rx_dropped += 1
+            return False
         try:
-            if not self.backlog and self._deliver(frame, csum):
+            if gso and not self.has(V.VIRTIO_NET_F_GUEST_TSO4):
+                return all([self.receive(piece) for piece in segment_tcp4(frame, gso)])
+            if csum is not None and not self.has(V.VIRTIO_NET_F_GUEST_CSUM):
+                frame, csum = complete_checksum(frame, *csum), None
+        except ValueError:
+            self.counters.rx_dropped += 1
+            return False
+        try:
+            if not self.backlog and self._deliver(frame, csum, gso):
                 return True
         except VirtqueueError as e:
             self._fail(str(e))
@@ -246,10 +293,10 @@ class VirtioNetDevice:
         if len(self.backlog) >= self.backlog_limit:
             self.counters.rx_dropped += 1
             return False
-        self.backlog.append((bytes(frame), csum))
+        self.backlog.append((bytes(frame), csum, gso))
         return True
 
-    def _deliver(self, frame: bytes, csum: tuple[int, int] | None = None) -> bool:
+    def _deliver(self, frame: bytes, csum: tuple[int, int] | None = None, gso: int = 0) -> bool:
         """Put one frame in the rx queue; False if not enough buffers are posted."""
         q = self.queues[V.VIRTIO_NET_RX_QUEUE]
         if q.seen_avail == q.last_avail and not q.available():
@@ -277,6 +324,11 @@ class VirtioNetDevice:
                 room += chain.writable_bytes()
         if csum is None:
             header = _HDR.pack(0, V.VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0, len(chains))
+        elif gso:
+            # hdr_len: the headers before the TCP payload, as Linux's virtio_net fills it.
+            hdr_len = csum[0] + (frame[csum[0] + 12] >> 4) * 4
+            header = _HDR.pack(V.VIRTIO_NET_HDR_F_NEEDS_CSUM, V.VIRTIO_NET_HDR_GSO_TCPV4,
+                               hdr_len, gso, csum[0], csum[1], len(chains))
         else:
             header = _HDR.pack(V.VIRTIO_NET_HDR_F_NEEDS_CSUM, V.VIRTIO_NET_HDR_GSO_NONE,
                                0, 0, csum[0], csum[1], len(chains))

@@ -15,6 +15,12 @@ a TCP checksum partial (NEEDS_CSUM with csum_start/csum_offset; the device finis
 it before the frame reaches a wire); a received frame marked NEEDS_CSUM or
 DATA_VALID comes out of receive_packets() as checked, and the stack does not sum it.
 
+TCP segmentation offload (HOST_TSO4, GUEST_TSO4): with room in the region for
+`TSO_SLOTS` transmit slots of 64 KiB, `gso_max_size` is 65535 and
+`transmit(frame, csum, gso_size)` sends one TCP segment of many MSS (gso_type TCPV4);
+the device cuts it for a backend that wants frames of the MTU. Received, such a
+packet spans merged buffers and comes out whole: one segment for the stack.
+
 The device's interrupt only marks `pending`; the stack calls receive() when it runs.
 
 Layer: net. Calls virtqueue.py, memory.py (RegionAllocator), abi/virtio.py and the
@@ -28,13 +34,15 @@ from typing import Callable
 from ...abi import virtio as V
 from ...abi.if_ether import ETH_DATA_LEN, ETH_HLEN
 from ..checksum import complete_checksum
-from .device import feature_bits
+from .device import REQUIRES, feature_bits
 from .memory import RegionAllocator
 from ...errors import KernelError
 from ..interface import LinkError
 from .virtqueue import DriverVirtqueue, QueueLayout, VirtqueueError
 
 _HDR = V.VIRTIO_NET_HDR
+TSO_SLOTS = 8                 # transmit slots for TSO packets, each of 64 KiB and more
+_TSO_SLOT = (_HDR.size + ETH_HLEN + 65535 + 63) & ~63
 _NO_OFFLOAD = _HDR.pack(0, V.VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0, 0)
 
 
@@ -44,6 +52,7 @@ class DeviceError(LinkError):
 
 WANTED = feature_bits(V.VIRTIO_F_VERSION_1, V.VIRTIO_NET_F_MAC, V.VIRTIO_NET_F_MTU,
                       V.VIRTIO_NET_F_STATUS, V.VIRTIO_NET_F_CSUM, V.VIRTIO_NET_F_GUEST_CSUM,
+                      V.VIRTIO_NET_F_HOST_TSO4, V.VIRTIO_NET_F_GUEST_TSO4,
                       V.VIRTIO_NET_F_MRG_RXBUF, V.VIRTIO_RING_F_EVENT_IDX,
                       V.VIRTIO_RING_F_INDIRECT_DESC)
 
@@ -66,6 +75,8 @@ class VirtioNetDriver:
         self.mtu = ETH_DATA_LEN       # the device's, with VIRTIO_NET_F_MTU
         self.rx: DriverVirtqueue | None = None
         self.tx: DriverVirtqueue | None = None
+        self.free_tso: list[int] = []
+        self.gso_max_size = 0         # the largest TSO packet (IP length); 0: no TSO
         self.on_interrupt: Callable[[], None] | None = None   # the stack's wakeup
 
     def probe(self) -> bytes:
@@ -75,6 +86,9 @@ class VirtioNetDriver:
         status = V.VIRTIO_CONFIG_S_ACKNOWLEDGE | V.VIRTIO_CONFIG_S_DRIVER
         dev.set_status(status)
         self.features = dev.device_features & self.wanted
+        for bit, needs in REQUIRES:        # TSO without its checksum feature: not asked
+            if not self.features >> needs & 1:
+                self.features &= ~(1 << bit)
         dev.set_driver_features(self.features)
         status |= V.VIRTIO_CONFIG_S_FEATURES_OK
         dev.set_status(status)
@@ -102,6 +116,16 @@ class VirtioNetDriver:
         self.tx = DriverVirtqueue(self.memory, V.VIRTIO_NET_TX_QUEUE, tx_layout, event_idx,
                                   tables)
         self.free_tx = list(range(n - 1, -1, -1))
+        # TSO slots, if the region has room for them (else no TSO packet is sent).
+        self.free_tso: list[int] = []
+        self.gso_max_size = 0
+        if self.has(V.VIRTIO_NET_F_HOST_TSO4):
+            try:
+                self.tso_buffers = self.region.take(TSO_SLOTS * _TSO_SLOT, 64)
+                self.free_tso = list(range(TSO_SLOTS - 1, -1, -1))
+                self.gso_max_size = 65535
+            except KernelError:
+                pass
         if not (dev.setup_queue(V.VIRTIO_NET_RX_QUEUE, rx_layout)
                 and dev.setup_queue(V.VIRTIO_NET_TX_QUEUE, tx_layout)):
             dev.set_status(status | V.VIRTIO_CONFIG_S_FAILED)
@@ -117,6 +141,11 @@ class VirtioNetDriver:
 
     def has(self, bit: int) -> bool:
         return bool(self.features >> bit & 1)
+
+    @property
+    def tso(self) -> bool:
+        """TSO packets may be sent (HOST_TSO4, and room for their slots)."""
+        return self.gso_max_size > 0
 
     @property
     def checksum_offload(self) -> bool:
@@ -140,40 +169,56 @@ class VirtioNetDriver:
         if self.device.status & V.VIRTIO_CONFIG_S_NEEDS_RESET:
             raise DeviceError("the device needs a reset: %s" % self.device.error)
 
-    def transmit(self, frame: bytes, csum: tuple[int, int] | None = None) -> bool:
+    def transmit(self, frame: bytes, csum: tuple[int, int] | None = None,
+                 gso: int = 0) -> bool:
         """Queue one frame for the wire; False if the queue is full or it is too long.
-        csum (start, offset): the TCP/UDP checksum there is partial, for the card."""
+        csum (start, offset): the TCP/UDP checksum there is partial, for the card;
+        gso: the frame is a TCP segment to be cut in pieces of gso bytes (TSO)."""
         self._check()
         try:
-            return self._transmit(frame, csum)
+            return self._transmit(frame, csum, gso)
         except (VirtqueueError, KernelError) as e:
             raise DeviceError("the tx ring failed: %s" % e) from None
 
-    def _transmit(self, frame: bytes, csum) -> bool:
+    def _transmit(self, frame: bytes, csum, gso: int) -> bool:
         self._reclaim_tx()
-        if len(frame) > ETH_HLEN + self.mtu or not self.free_tx or self.tx.room() < 2:
-            return False
-        if csum is None:
-            header = _NO_OFFLOAD
-        elif self.has(V.VIRTIO_NET_F_CSUM):
-            header = _HDR.pack(V.VIRTIO_NET_HDR_F_NEEDS_CSUM, V.VIRTIO_NET_HDR_GSO_NONE,
-                               0, 0, csum[0], csum[1], 0)
+        if gso and len(frame) > ETH_HLEN + self.mtu:
+            if not (self.free_tso and csum is not None and self.has(V.VIRTIO_NET_F_CSUM)
+                    and len(frame) <= ETH_HLEN + self.gso_max_size and self.tx.room()):
+                return False
+            hdr_len = csum[0] + (frame[csum[0] + 12] >> 4) * 4
+            header = _HDR.pack(V.VIRTIO_NET_HDR_F_NEEDS_CSUM, V.VIRTIO_NET_HDR_GSO_TCPV4,
+                               hdr_len, gso, csum[0], csum[1], 0)
+            k = self.free_tso.pop()
+            addr, token = self.tso_buffers + k * _TSO_SLOT, -1 - k
         else:
-            header, frame = _NO_OFFLOAD, complete_checksum(frame, *csum)
-        slot = self.free_tx.pop()
-        addr = self.tx_buffers + slot * self.tx_size
+            if len(frame) > ETH_HLEN + self.mtu or not self.free_tx or self.tx.room() < 2:
+                return False
+            if csum is None:
+                header = _NO_OFFLOAD
+            elif self.has(V.VIRTIO_NET_F_CSUM):
+                header = _HDR.pack(V.VIRTIO_NET_HDR_F_NEEDS_CSUM, V.VIRTIO_NET_HDR_GSO_NONE,
+                                   0, 0, csum[0], csum[1], 0)
+            else:
+                header, frame = _NO_OFFLOAD, complete_checksum(frame, *csum)
+            token = self.free_tx.pop()
+            addr = self.tx_buffers + token * self.tx_size
         self.memory.write(addr, header + frame)
         # The header and the frame in one buffer, one descriptor: a virtio 1.x device
         # takes any framing (VIRTIO_F_VERSION_1 implies ANY_LAYOUT), as Linux's
         # virtio_net sends when the header fits before the frame.
-        self.tx.add([(addr, _HDR.size + len(frame))], [], slot)
+        self.tx.add([(addr, _HDR.size + len(frame))], [], token)
         self._kick(self.tx)
         self._check()
         return True
 
     def _reclaim_tx(self) -> None:
         while (used := self.tx.get_used()) is not None:
-            self.free_tx.append(used[0])
+            token = used[0]
+            if token < 0:
+                self.free_tso.append(-1 - token)
+            else:
+                self.free_tx.append(token)
 
     def receive(self) -> list[bytes]:
         """The frames received since the last call; the buffers go back to the device."""
