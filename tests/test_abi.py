@@ -59,6 +59,8 @@ OWN_CHOICES = {
     "net/tcp_segment.py": {"SEQ_MOD"},                  # sequence space arithmetic
     # the urgent byte's states (Linux's TCP_URG_* are kernel-internal, not ABI)
     "net/tcp_urgent.py": {"URG_NOTYET", "URG_VALID", "URG_READ"},
+    "net/virtio/driver.py": {"TSO_SLOTS",               # transmit slots of 64 KiB and
+                             "TSO_RX_BUFFER"},          # rx buffers when TSO comes in
     "trace/strace.py": {"STRING_LIMIT"},                # strace's -s default
 }
 

@@ -16,52 +16,45 @@ Layer: net (bottom of it). Calls net/checksum.py and abi/.
 
 from __future__ import annotations
 
-import struct
-
-from ..abi.if_ether import ETH_HLEN, ETH_P_IP, ETH_ZLEN
+from ..abi.if_ether import ETH_HLEN, ETH_P_IP, ETH_ZLEN, ETHHDR
 from ..abi.inet import IPPROTO_TCP
-from ..abi.tcp import TCPHDR_CHECK_OFFSET, TH_CWR, TH_FIN, TH_PSH
+from ..abi.ip import IPHDR
+from ..abi.tcp import TCPHDR, TH_CWR, TH_FIN, TH_PSH
 from .checksum import fold, internet_checksum, partial_sum, pseudo_header_sum
-
-_ETHERTYPE = struct.Struct("!H")
-_IP_LENGTH_ID = struct.Struct("!HH")        # total length, identification
-_TCP_SEQ = struct.Struct("!I")
 
 
 def segment_tcp4(frame, mss: int) -> list[bytes]:
     frame = bytes(frame)
-    if len(frame) < ETH_HLEN + 40 or _ETHERTYPE.unpack_from(frame, 12)[0] != ETH_P_IP:
+    if len(frame) < ETH_HLEN + IPHDR.size + TCPHDR.size \
+            or ETHHDR.unpack_from(frame)[2] != ETH_P_IP:
         raise ValueError("not an IPv4 frame")
-    ihl = (frame[ETH_HLEN] & 0xF) * 4
+    vihl, tos, total, ident, frag, ttl, proto, _, src, dst = IPHDR.unpack_from(frame, ETH_HLEN)
+    ihl = (vihl & 0xF) * 4
     tcp = ETH_HLEN + ihl
-    if frame[ETH_HLEN] >> 4 != 4 or ihl < 20 or frame[ETH_HLEN + 9] != IPPROTO_TCP \
-            or len(frame) < tcp + 20:
+    if vihl >> 4 != 4 or ihl < IPHDR.size or proto != IPPROTO_TCP \
+            or len(frame) < tcp + TCPHDR.size:
         raise ValueError("not a TCP segment in IPv4")
-    thl = (frame[tcp + 12] >> 4) * 4
-    total = _IP_LENGTH_ID.unpack_from(frame, ETH_HLEN + 2)[0]
+    sport, dport, seq, ack, off_byte, flags, window, _, urgent = TCPHDR.unpack_from(frame, tcp)
+    thl = (off_byte >> 4) * 4
     end = ETH_HLEN + total
-    if thl < 20 or tcp + thl > end or end > len(frame) or mss <= 0:
+    if thl < TCPHDR.size or tcp + thl > end or end > len(frame) or mss <= 0:
         raise ValueError("bad lengths in a TSO frame")
-    ident = _IP_LENGTH_ID.unpack_from(frame, ETH_HLEN + 2)[1]
-    (seq,) = _TCP_SEQ.unpack_from(frame, tcp + 4)
-    flags = frame[tcp + 13]
-    src, dst = frame[ETH_HLEN + 12:ETH_HLEN + 16], frame[ETH_HLEN + 16:ETH_HLEN + 20]
+    ip_options = frame[ETH_HLEN + IPHDR.size:tcp]
+    tcp_options = frame[tcp + TCPHDR.size:tcp + thl]
     payload = memoryview(frame)[tcp + thl:end]
     out = []
     for k, off in enumerate(range(0, max(len(payload), 1), mss)):
-        piece = payload[off:off + mss]
+        piece = bytes(payload[off:off + mss])
         last = off + mss >= len(payload)
-        ip = bytearray(frame[ETH_HLEN:tcp])
-        _IP_LENGTH_ID.pack_into(ip, 2, ihl + thl + len(piece), (ident + k) & 0xFFFF)
-        ip[10:12] = b"\0\0"
-        ip[10:12] = internet_checksum(bytes(ip)).to_bytes(2, "big")
-        th = bytearray(frame[tcp:tcp + thl])
-        _TCP_SEQ.pack_into(th, 4, (seq + off) & 0xFFFFFFFF)
-        th[13] = flags & ~((0 if last else TH_FIN | TH_PSH) | (TH_CWR if k else 0))
-        th[TCPHDR_CHECK_OFFSET:TCPHDR_CHECK_OFFSET + 2] = b"\0\0"
+        fields = [vihl, tos, ihl + thl + len(piece), (ident + k) & 0xFFFF, frag, ttl, proto,
+                  0, src, dst]
+        fields[7] = internet_checksum(IPHDR.pack(*fields) + ip_options)
+        ip = IPHDR.pack(*fields) + ip_options
+        bits = flags & ~((0 if last else TH_FIN | TH_PSH) | (TH_CWR if k else 0))
+        th = [sport, dport, (seq + off) & 0xFFFFFFFF, ack, off_byte, bits, window, 0, urgent]
         total_sum = pseudo_header_sum(src, dst, IPPROTO_TCP, thl + len(piece))
-        check = fold(partial_sum(piece, partial_sum(bytes(th), total_sum)))
-        th[TCPHDR_CHECK_OFFSET:TCPHDR_CHECK_OFFSET + 2] = check.to_bytes(2, "big")
-        piece = frame[:ETH_HLEN] + bytes(ip) + bytes(th) + bytes(piece)
-        out.append(piece + bytes(ETH_ZLEN - len(piece)) if len(piece) < ETH_ZLEN else piece)
+        total_sum = partial_sum(TCPHDR.pack(*th) + tcp_options, total_sum)
+        th[7] = fold(partial_sum(piece, total_sum))
+        wire = frame[:ETH_HLEN] + ip + TCPHDR.pack(*th) + tcp_options + piece
+        out.append(wire + bytes(ETH_ZLEN - len(wire)) if len(wire) < ETH_ZLEN else wire)
     return out

@@ -336,7 +336,7 @@ class VirtioNetDevice:
         if len(chains) == 1:
             q.push(chain.head, q.write_chain(chain, data))
         else:
-            done = 0
+            data, done = memoryview(data), 0           # pieces without copies
             for chain in chains:
                 n = q.write_chain(chain, data[done:])
                 q.push(chain.head, n)

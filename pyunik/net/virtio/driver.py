@@ -42,6 +42,7 @@ from .virtqueue import DriverVirtqueue, QueueLayout, VirtqueueError
 
 _HDR = V.VIRTIO_NET_HDR
 TSO_SLOTS = 8                 # transmit slots for TSO packets, each of 64 KiB and more
+TSO_RX_BUFFER = 4096          # rx buffer size when TSO packets may come (GUEST_TSO4)
 _TSO_SLOT = (_HDR.size + ETH_HLEN + 65535 + 63) & ~63
 _NO_OFFLOAD = _HDR.pack(0, V.VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0, 0)
 
@@ -63,12 +64,16 @@ class VirtioNetDriver:
     interrupt the stack has not yet handled)."""
 
     def __init__(self, device, memory, region_base: int, region_size: int,
-                 queue_size: int = 256, buffer_size: int = 2048, wanted: int = WANTED):
+                 queue_size: int = 256, buffer_size: int | None = None,
+                 wanted: int = WANTED):
         self.device = device
         self.memory = memory
         self.region = RegionAllocator(region_base, region_size)
         self.queue_size = queue_size
-        self.buffer_size = buffer_size
+        # rx buffers of buffer_size bytes; by default 2048, or TSO_RX_BUFFER when TSO
+        # packets come over merged buffers and the region has room.
+        self.buffer_size = buffer_size or 2048
+        self.buffer_size_given = buffer_size is not None
         self.wanted = wanted
         self.pending = False
         self.features = 0
@@ -110,6 +115,11 @@ class VirtioNetDriver:
         rx_layout = QueueLayout.allocate(n, self.region)
         tx_layout = QueueLayout.allocate(n, self.region)
         tables = self.region.take(n * 4 * V.VRING_DESC.size) if indirect else None
+        if (not self.buffer_size_given and self.has(V.VIRTIO_NET_F_MRG_RXBUF)
+                and self.has(V.VIRTIO_NET_F_GUEST_TSO4)
+                and self.region.end - self.region.next >= n * (TSO_RX_BUFFER + self.tx_size)
+                + TSO_SLOTS * _TSO_SLOT + 256):
+            self.buffer_size = TSO_RX_BUFFER       # a 64 KiB packet in 17 buffers, not 33
         self.rx_buffers = self.region.take(n * self.buffer_size, 64)
         self.tx_buffers = self.region.take(n * self.tx_size, 64)
         self.rx = DriverVirtqueue(self.memory, V.VIRTIO_NET_RX_QUEUE, rx_layout, event_idx)
