@@ -4,7 +4,11 @@ MTU, neighbour table, counters, and the link under it.
 A link is what moves frames: the virtio-net driver (net/virtio/driver.py) for eth0,
 or any object with `transmit(frame) -> bool`, `receive() -> list[bytes]` and a
 `pending` attribute (frames may be waiting). The loopback interface has no link:
-the stack hands its packets back to itself.
+the stack hands its packets back to itself. A link with offloads says so:
+`checksum_offload` (it takes `transmit(frame, (csum_start, csum_offset))` with a
+partial TCP checksum), `gso_max_size` (it takes `transmit(frame, csum, gso_size)`,
+one TCP segment of many MSS up to that IP length), `receive_packets()` (frames as
+(frame, checked) pairs, checked when the checksum needs no verification).
 
 Layer: net. Calls net/arp.py only.
 """
