@@ -136,7 +136,11 @@ class PcapTap:
     def _record(self, frame: bytes, csum, gso: int) -> None:
         now = self.clock()
         if gso:
-            for piece in segment_tcp4(frame, gso):
+            try:
+                pieces = segment_tcp4(frame, gso)
+            except ValueError:
+                pieces = [frame]              # not TCP after all: recorded as it came
+            for piece in pieces:
                 self.writer.write(piece, now)
         else:
             self.writer.write(frame if csum is None else complete_checksum(frame, *csum), now)
