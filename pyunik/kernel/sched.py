@@ -256,8 +256,8 @@ class Scheduler:
         engine.stop()
         if engine.block_stops and not self.virtual:
             # A stop asked for while a thread hands the engine over in a syscall
-            # hook is dropped by Unicorn (_hand_over): the timer asks again until
-            # the run has ended.
+            # hook may be dropped by Unicorn (_hand_over): the timer asks again
+            # until the run has ended.
             engine.preempt_in(0)
 
     def yield_cpu(self, t) -> bool:
@@ -323,6 +323,7 @@ class Scheduler:
             process = nxt.process
             if nxt.state != RUNNABLE or process.mm.engine is not engine or \
                     process.stopped or process.continue_notify:
+                kernel.current = t      # (a call that parked again may have moved it)
                 return False
             runq.popleft()
             if nxt.blocked is None:
