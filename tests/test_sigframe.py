@@ -1,6 +1,8 @@
-"""Signal frames (pyunik/kernel/sigframe.py) without a running kernel: a frame is
-built on a guest stack in an AddressSpace, read back with abi's struct formats,
-changed in guest memory as a handler would, and taken back as rt_sigreturn does.
+"""Signal frames (pyunik/kernel/sigframe.py) without a running kernel: a thread's
+registers are put on an engine, a frame is built from them (cpu/context's
+FrameRegisters) on a guest stack in an AddressSpace, read back with abi's struct
+formats, changed in guest memory as a handler would, and taken back as
+rt_sigreturn does; the engine's registers are then read whole (CpuContext).
 
 Layout facts also seen natively by guest_images/src/sigframe.c: rdx = rsp + 8,
 rsi = rdx + 304, (rsp + 8) % 16 == 0, [rsp] = the restorer, fpstate 64-aligned above
@@ -15,8 +17,8 @@ from pyunik.abi import sigcontext as SC
 from pyunik.cpu.context import CpuContext
 from pyunik.cpu.engine import Engine
 from pyunik.kernel.process import SigAction
-from pyunik.kernel.sigframe import (MATH_FRAME_SIZE, FrameError, build_rt_sigframe,
-                                    handler_mask, read_rt_sigframe)
+from pyunik.kernel import sigframe
+from pyunik.kernel.sigframe import MATH_FRAME_SIZE, FrameError, handler_mask
 from pyunik.mm.address_space import AddressSpace
 
 STACK, STACK_SIZE = 0x7F0000000000, 0x10000
@@ -27,6 +29,47 @@ HANDLER, RESTORER = 0x401000, 0x402000
 ANON = L.MAP_PRIVATE | L.MAP_ANONYMOUS | L.MAP_FIXED
 NO_ALTSTACK = (0, L.SS_DISABLE, 0)
 XMM3 = bytes(range(16))
+
+
+class Built:
+    """A frame built for a thread interrupted in ctx: the SignalFrame's fields, and
+    `handler`, every register the engine then holds."""
+
+    def __init__(self, frame, handler: CpuContext):
+        self.frame, self.info, self.ucontext = frame.frame, frame.info, frame.ucontext
+        self.fpstate, self.altstack = frame.fpstate, frame.altstack
+        self.handler = handler
+
+
+def build_rt_sigframe(mm, ctx: CpuContext, *args, **kwargs) -> Built:
+    """sigframe.build_rt_sigframe for a thread whose registers are ctx, the handler's
+    registers loaded on the engine as delivery loads them."""
+    engine = mm.engine
+    engine.restore_context(ctx)
+    regs = engine.frame_regs
+    regs.read()
+    frame = sigframe.build_rt_sigframe(mm, regs, *args, **kwargs)
+    regs.write()
+    if frame.selectors:
+        regs.write_selectors()
+    return Built(frame, engine.save_context())
+
+
+class Returned:
+    def __init__(self, back, context: CpuContext):
+        self.blocked, self.altstack, self.sp = back.blocked, back.altstack, back.sp
+        self.context = context
+
+
+def read_rt_sigframe(mm, running: CpuContext) -> Returned:
+    """sigframe.read_rt_sigframe for a thread whose registers are `running`, the
+    registers it restores loaded on the engine (all others as they were)."""
+    engine = mm.engine
+    engine.restore_context(running)
+    regs = engine.frame_regs
+    back = sigframe.read_rt_sigframe(mm, regs, *regs.read_stack())
+    regs.write()
+    return Returned(back, engine.save_context())
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ SIGCONTEXT_REGS = ("r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", 
                    "rbp", "rbx", "rdx", "rax", "rcx", "rsp", "rip", "rflags")
 SIGCONTEXT = struct.Struct("<18Q4H5Q64x")
 SIGCONTEXT_SIZE = 256
+SIGCONTEXT_TAIL = struct.Struct("<4H5Q")      # what follows the registers, to fpstate
 
 # struct ucontext (304 bytes): uc_flags [0], uc_link [8], uc_stack [16] (a stack_t),
 # uc_mcontext [40] (the sigcontext), uc_sigmask [296] (the kernel's 8-byte sigset).
@@ -35,14 +36,26 @@ UC_STRICT_RESTORE_SS = 0x4   # restore ss exactly; else an invalid one becomes _
 RT_SIGFRAME_UC = 8
 RT_SIGFRAME_INFO = 312
 RT_SIGFRAME_SIZE = 440
+# The frame's bytes around sigcontext's registers: pretcode and the ucontext's head
+# (flags, link, stack_t) before them; after them cs, gs, fs, ss, err, trapno,
+# oldmask, cr2, fpstate, reserved1[8] and uc_sigmask.
+RT_SIGFRAME_HEAD = struct.Struct("<QQQQi4xQ")
+RT_SIGFRAME_AFTER_REGS = struct.Struct("<4H5Q64xQ")
 
 # struct _fpstate_64: the fxsave image (512 bytes). cwd, swd, twd (the abridged
 # tag byte and a reserved byte), fop, rip, rdp, mxcsr, mxcsr_mask [0..32]; st_space
 # [32] (8 x 16 bytes, ST(0) first); xmm_space [160] (16 x 16); reserved2 [416];
 # sw_reserved [464] (struct _fpx_sw_bytes, which fxsave leaves alone).
 FPSTATE_HEAD = struct.Struct("<HHBxHQQII")
+# Where fxsave puts each register of the head (Intel SDM vol. 1, 10.5.1, the 64-bit
+# format); the tag byte is the abridged tag word (bit i: physical register i in use).
+FPSTATE_FIELDS = {"fcw": 0, "fsw": 2, "fop": 6, "fip": 8, "fdp": 16, "mxcsr": 24}
+FPSTATE_FTW = 4
+FPSTATE_MXCSR = 24
+FPSTATE_MXCSR_MASK = 28
 FPSTATE_ST = 32
 FPSTATE_XMM = 160
+FPSTATE_RESERVED2 = 416      # the registers end here; reserved to sw_reserved
 FPSTATE_SW_RESERVED = 464
 FXSAVE_SIZE = 512
 # struct _fpx_sw_bytes: magic1, extended_size, xfeatures, xstate_size, padding[7]

@@ -44,6 +44,7 @@ from types import MappingProxyType
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
 
+from ..abi import sigcontext as SC
 from ..abi import x86 as arch
 
 # (name, unicorn id, slot bytes). Slots are 8 bytes for integer registers (Unicorn
@@ -301,3 +302,133 @@ class ContextSwitcher:
             slots[_RIP_SLOT] = (slots[_RIP_SLOT] - 2) & 0xFFFFFFFFFFFFFFFF
         if _reg_write_batch(self._handle, self._ids, self._ptrs, _COUNT):
             raise ContextError("uc_reg_write_batch")
+
+# ---- the registers of a signal frame -------------------------------------------------------
+
+# struct sigcontext's eighteen registers in its order, then cs and ss: a slot each.
+FRAME_SLOT = MappingProxyType({name: i for i, name in
+                               enumerate(SC.SIGCONTEXT_REGS + ("cs", "ss"))})
+_FRAME_RSP, _FRAME_RFLAGS = FRAME_SLOT["rsp"], FRAME_SLOT["rflags"]
+# fxsave's image (abi/sigcontext.py's FPSTATE_*): the batches below read and write
+# each register in place, fsw before ST(0)-ST(7), whose placing it decides (TOP).
+_FX_ST, _FX_XMM, _FX_END = SC.FPSTATE_ST, SC.FPSTATE_XMM, SC.FPSTATE_RESERVED2
+_FX_TAG, _FX_MASK = SC.FPSTATE_FTW, SC.FPSTATE_MXCSR_MASK
+_FX_MXCSR, _FX_FOP_HIGH = SC.FPSTATE_MXCSR, SC.FPSTATE_FIELDS["fop"] + 1
+# The abridged tag byte of four physical registers from their 8 bits of full tag word
+# (bit i set when register i is not empty, tag != 3), and back (a full tag of 0,
+# valid, for each register in use: a write uses only empty or not, and a read
+# recomputes the rest from the register's contents, as fxrstor does).
+_ABRIDGED4 = bytes(sum(1 << i for i in range(4) if (tags >> 2 * i) & 3 != 3)
+                   for tags in range(256))
+_FULL_TAGS = tuple(sum(3 << 2 * i for i in range(8) if not abridged >> i & 1)
+                   for abridged in range(256))
+# The FPU as a signal handler starts with it (fpu__clear_user_states: fninit, MXCSR at
+# its default, every x87 and vector register zero), in fxsave's layout.
+_FX_INIT = bytes(SC.FPSTATE_HEAD.pack(arch.FPU_CW_DEFAULT, 0, 0, 0, 0, 0, arch.MXCSR_DEFAULT,
+                                      arch.MXCSR_FEATURE_MASK)).ljust(_FX_END, b"\0")
+_MXCSR_MASK = _FX_INIT[_FX_MASK:_FX_MASK + 4]
+_ZERO_ST = bytes(_FX_XMM - _FX_ST)
+
+
+class FrameRegisters:
+    """The registers a signal frame holds, moved between one engine and Python in one
+    batch each way, in the frame's own layouts (kernel/sigframe.py builds frames from
+    them and rt_sigreturn loads them back; a thread switch uses ContextSwitcher).
+
+    `general` is a writable memoryview of 20 u64: struct sigcontext's eighteen
+    registers in its order (FRAME_GENERAL; FRAME_SLOT names each slot), then cs and
+    ss. `fxsave()` gives the 512 bytes the fxsave instruction stores (x87 control and
+    status, the abridged tag byte, the last instruction's opcode and pointers, MXCSR
+    and its mask, ST(0)-ST(7), XMM0-15; reserved bytes zero), `fxrstor(image)` takes
+    an image as fxrstor does, `fninit()` gives the FPU a handler starts with. `read()`
+    fills everything from the engine; `write()` loads it all back except cs and ss,
+    which `write_selectors()` loads. One per engine (`Engine.frame_regs`); not
+    reentrant. fs_base, gs_base and the other selectors are never touched.
+
+    Measured (unicorn 2.1.4, Python 3.11): read() 1.1 us, write() 1.0 us, against
+    2.1 and 2.0 us for a whole CpuContext save and restore."""
+
+    def __init__(self, handle: ctypes.c_void_p) -> None:
+        self._handle = handle
+        self._general = ctypes.create_string_buffer(8 * len(FRAME_SLOT))
+        self._fx = ctypes.create_string_buffer(512)
+        self._tags = ctypes.create_string_buffer(8)      # the full tag word
+        self.general = memoryview(self._general).cast("B").cast("Q")
+        self._fx_bytes = memoryview(self._fx).cast("B")
+        self._fx_bytes[_FX_MASK:_FX_MASK + 4] = _MXCSR_MASK
+        self._tag_word = memoryview(self._tags).cast("B").cast("Q")
+        general = ctypes.addressof(self._general)
+        fx = ctypes.addressof(self._fx)
+        regs = [(_IDS[name], general + 8 * slot) for name, slot in FRAME_SLOT.items()]
+        fpu = [(_IDS[name], fx + at) for name, at in SC.FPSTATE_FIELDS.items()]
+        fpu.insert(2, (_IDS["ftw"], ctypes.addressof(self._tags)))
+        fpu += [(x86.UC_X86_REG_ST0 + i, fx + _FX_ST + 16 * i) for i in range(8)]
+        fpu += [(x86.UC_X86_REG_XMM0 + i, fx + _FX_XMM + 16 * i) for i in range(16)]
+        self._read = self._batch(regs + fpu)
+        self._write = self._batch(regs[:18] + fpu)
+        self._selectors = self._batch(regs[18:])
+        self._stack = self._batch([regs[_FRAME_RSP], regs[_FRAME_RFLAGS]])
+
+    @staticmethod
+    def _batch(pairs):
+        n = len(pairs)
+        return ((ctypes.c_int * n)(*[reg for reg, _ in pairs]),
+                (ctypes.c_void_p * n)(*[at for _, at in pairs]), n)
+
+    def read(self) -> None:
+        """Every register of the frame from the engine."""
+        # (an ST slot's last 6 bytes are reserved: zero them, fxrstor may have left
+        # a guest's bytes there, and the engine writes only the first 10)
+        self._fx_bytes[_FX_ST:_FX_XMM] = _ZERO_ST
+        ids, ptrs, n = self._read
+        if _reg_read_batch(self._handle, ids, ptrs, n):
+            raise ContextError("uc_reg_read_batch")
+
+    def read_stack(self) -> tuple[int, int]:
+        """(rsp, rflags) from the engine, into `general` too (rt_sigreturn's start)."""
+        ids, ptrs, n = self._stack
+        if _reg_read_batch(self._handle, ids, ptrs, n):
+            raise ContextError("uc_reg_read_batch")
+        general = self.general
+        return general[_FRAME_RSP], general[_FRAME_RFLAGS]
+
+    def write(self) -> None:
+        """The general registers, rip, rflags and the FPU onto the engine."""
+        ids, ptrs, n = self._write
+        if _reg_write_batch(self._handle, ids, ptrs, n):
+            raise ContextError("uc_reg_write_batch")
+
+    def write_selectors(self) -> None:
+        ids, ptrs, n = self._selectors
+        if _reg_write_batch(self._handle, ids, ptrs, n):
+            raise ContextError("uc_reg_write_batch")
+
+    def fxsave(self) -> bytes:
+        """The FPU as fxsave stores it (512 bytes)."""
+        fx, tags = self._fx_bytes, self._tag_word[0]
+        fx[_FX_TAG] = _ABRIDGED4[tags & 0xFF] | _ABRIDGED4[tags >> 8 & 0xFF] << 4
+        fx[_FX_TAG + 1] = 0
+        return self._fx.raw
+
+    def fxrstor(self, image: bytes, x87: bool = True, sse: bool = True) -> None:
+        """The FPU from an fxsave image (its first 416 bytes), as fxrstor
+        takes it: the full tag word from the abridged one, fop's 11 bits; x87 false
+        leaves the x87 state as fninit makes it, sse false XMM0-15 zero (MXCSR is
+        taken either way). MXCSR is not checked: reserved bits are the caller's."""
+        fx = self._fx_bytes
+        fx[:_FX_END] = image[:_FX_END]
+        fx[_FX_FOP_HIGH] &= 0x07                # fop: 11 bits
+        fx[_FX_MASK:_FX_MASK + 4] = _MXCSR_MASK
+        if x87:
+            self._tag_word[0] = _FULL_TAGS[image[_FX_TAG]]
+        else:
+            fx[0:_FX_MXCSR] = _FX_INIT[0:_FX_MXCSR]
+            fx[_FX_ST:_FX_XMM] = _FX_INIT[_FX_ST:_FX_XMM]
+            self._tag_word[0] = arch.FPU_TAGS_EMPTY
+        if not sse:
+            fx[_FX_XMM:_FX_END] = _FX_INIT[_FX_XMM:_FX_END]
+
+    def fninit(self) -> None:
+        """The FPU a signal handler starts with (fpu__clear_user_states)."""
+        self._fx_bytes[:_FX_END] = _FX_INIT
+        self._tag_word[0] = arch.FPU_TAGS_EMPTY

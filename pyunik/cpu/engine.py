@@ -36,7 +36,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 
 from ..abi import x86 as arch
 from . import paging
-from .context import ContextSwitcher, CpuContext
+from .context import ContextSwitcher, CpuContext, FrameRegisters
 from .stops import SliceTimer, ask_for_block_stops, set_exit_checks
 from .paging import NO_EXECUTE, PAGE, PRESENT, WRITABLE, PageTables
 
@@ -153,6 +153,7 @@ class Engine:
         self.uc.reg_write(x86.UC_X86_REG_CS, arch.USER_CS)
         self.uc.reg_write(x86.UC_X86_REG_SS, arch.USER_DS)
         self.contexts = ContextSwitcher(self._handle)
+        self.frame_regs = FrameRegisters(self._handle)   # signal frames' (cpu/context.py)
         # The CPU with no exception in flight, for after each fault (see run()).
         self._clean_state = self.uc.context_save()
 

@@ -42,6 +42,7 @@ from . import jobs, signals
 from .faults import fault_signal
 from .process import ProcessExit, SigAction
 from .sigframe import FrameError, build_rt_sigframe, handler_mask, read_rt_sigframe
+from ..cpu.context import FRAME_SLOT
 
 _NR = {name: nr for nr, name in N.NAMES.items()}
 # Calls a handler never restarts (ERESTARTNOHAND, ERESTART_RESTARTBLOCK, or EINTR
@@ -55,6 +56,7 @@ _FUTEX_TIMED = (L.FUTEX_WAIT, L.FUTEX_WAIT_BITSET)
 # futex operations a signal never makes fail: ERESTARTNOINTR (kernel/futex_pi.py)
 _FUTEX_ALWAYS = (L.FUTEX_LOCK_PI, L.FUTEX_LOCK_PI2, L.FUTEX_WAIT_REQUEUE_PI)
 _SLEEPS = frozenset((_NR["nanosleep"], _NR["clock_nanosleep"]))
+_RAX, _RCX, _R11, _RIP = (FRAME_SLOT[name] for name in ("rax", "rcx", "r11", "rip"))
 
 
 def never_restarts(regs) -> bool:
@@ -104,20 +106,40 @@ def _trace(t, sig: int, info: bytes, handled: bool = True) -> None:
 
 
 def deliver(t) -> None:
-    """Deliver t's deliverable signals (t's registers are in the engine), and
-    settle an interrupted call's restart. May raise ProcessExit."""
-    engine = t.process.engine
-    ran_handler = False
+    """Deliver t's deliverable signals between two runs (t's registers are in the
+    engine), and settle an interrupted call's restart. May raise ProcessExit."""
+    _deliver(t, False, None, None)
+
+
+def deliver_on_return(t, result, regs):
+    """Deliver t's deliverable signals inside the syscall hook, as its system call
+    returns result (None for rt_sigreturn, which loaded the registers itself); regs
+    is the dispatcher's list (rip of the syscall instruction at 7, rflags at 8).
+    Returns what the dispatcher returns: None once a handler's registers are
+    written (its frame holds result as the call's return value), else result. A
+    stop signal's default action is the run loop's: the run then ends at the
+    call's end and the run loop delivers the rest. May raise ProcessExit."""
+    return _deliver(t, True, result, regs)
+
+
+def _deliver(t, returning: bool, result, regs):
+    process = t.process
+    actions = process.sighand.actions
+    regs_read = None            # the engine's FrameRegisters, once read
     while True:
         blocked = t.sigmask & ~signals.UNBLOCKABLE
+        if returning:
+            sig = signals.peek(t, blocked)
+            if sig and sig in signals.STOP_SIGNALS and actions[sig].handler == L.SIG_DFL:
+                process.kernel.sched.stop_at_syscall_end(t)
+                return _load(regs_read, returning, result)
         taken = signals.dequeue(t, blocked)
         if taken is None:
             break
         sig, info = taken
-        debugger = t.process.kernel.debugger
+        debugger = process.kernel.debugger
         if debugger is not None and not debugger.signal(t, sig):
             continue                    # gdb kept it from the guest
-        actions = t.process.sighand.actions
         action = actions[sig]
         if sig == L.SIGKILL or action.handler == L.SIG_DFL:
             if sig != L.SIGKILL and sig in signals.DEFAULT_IGNORE:
@@ -127,14 +149,15 @@ def deliver(t) -> None:
                 # The process stops here; an interrupted call's restart and a
                 # sigsuspend's mask wait for the continue (do_signal_stop).
                 jobs.stop(t, sig)
-                return
+                return _load(regs_read, returning, result)
             raise ProcessExit(0, signal=sig, core=sig in signals.DEFAULT_CORE)
         if action.handler == L.SIG_IGN:
             continue
         _trace(t, sig, info)
-        ctx = engine.save_context()
+        if regs_read is None:
+            regs_read = _frame_registers(t, returning, result, regs)
         if t.restart is not None:
-            _settle_restart(t, ctx, action)
+            _settle_restart(t, regs_read.general, action)
         trap = t.trap if sig in (L.SIGSEGV, L.SIGBUS, L.SIGILL, L.SIGTRAP, L.SIGFPE) \
             and t.trap else (0, 0, 0)
         t.trap = None
@@ -142,38 +165,70 @@ def deliver(t) -> None:
         restore = t.saved_sigmask if t.saved_sigmask is not None else t.sigmask
         t.saved_sigmask = None
         try:
-            frame = build_rt_sigframe(t.mm, ctx, sig, info, restore, action, t.altstack,
-                                      *trap)
+            frame = build_rt_sigframe(t.mm, regs_read, sig, info, restore, action,
+                                      t.altstack, *trap)
         except FrameError:
             force_sigsegv(t, sig)
             continue
-        engine.restore_context(frame.handler)
+        if frame.selectors:
+            regs_read.write_selectors()
         t.altstack = frame.altstack
         t.sigmask = handler_mask(t.sigmask, sig, action.flags, action.mask)
         if action.flags & L.SA_RESETHAND:
             actions[sig] = SigAction()
-        ran_handler = True
         # Further signals nest: each gets a frame over the one before (as Linux's
         # loop in exit_to_user_mode does, one per pass).
-    if t.restart is not None and not ran_handler:
-        ctx = engine.save_context()
-        _settle_restart(t, ctx, None)
-        engine.restore_context(ctx)
-    if t.saved_sigmask is not None and not ran_handler:
+    if t.restart is not None:               # no handler ran: the call restarts
+        if regs_read is None:
+            regs_read = _frame_registers(t, returning, result, regs)
+        _settle_restart(t, regs_read.general, None)
+    if t.saved_sigmask is not None:
         t.sigmask = t.saved_sigmask            # sigsuspend returning without a handler
         t.saved_sigmask = None
+    return _load(regs_read, returning, result)
 
 
-def _settle_restart(t, ctx, action) -> None:
-    """An interrupted call's outcome in ctx: EINTR, or the call again (rip back on
-    the syscall instruction, rax its number)."""
+def _load(frame_regs, returning: bool, result):
+    """The registers delivery changed onto the engine, if it read them; what the
+    dispatcher returns (see deliver_on_return)."""
+    if frame_regs is None:
+        return result
+    if returning:
+        # Unicorn moves rip past the syscall instruction (2 bytes) after the hook,
+        # whatever the hook wrote, so rip goes in 2 short.
+        frame_regs.general[_RIP] = (frame_regs.general[_RIP] - 2) & 0xFFFFFFFFFFFFFFFF
+    frame_regs.write()
+    return None
+
+
+def _frame_registers(t, returning: bool, result, regs):
+    """The engine's FrameRegisters read, holding the registers as the thread returns
+    to user mode (inside the hook: the system call's result, and rcx and r11 as the
+    syscall instruction leaves them)."""
+    frame_regs = t.process.engine.frame_regs
+    frame_regs.read()
+    if returning:
+        general = frame_regs.general
+        if result is None:
+            general[_RIP] = (general[_RIP] + 2) & 0xFFFFFFFFFFFFFFFF     # see _load
+        else:
+            general[_RAX] = result & 0xFFFFFFFFFFFFFFFF
+            general[_RCX] = general[_RIP] = regs[7] + 2
+            general[_R11] = regs[8]
+    return frame_regs
+
+
+def _settle_restart(t, general, action) -> None:
+    """An interrupted call's outcome in the frame registers: EINTR, or the call
+    again (rip back on the syscall instruction, rax its number)."""
     regs = t.restart
     t.restart = None
     if action is not None and (never_restarts(regs) or not action.flags & L.SA_RESTART) \
             and not always_restarts(regs):
-        ctx["rax"] = -EINTR
+        general[_RAX] = -EINTR & 0xFFFFFFFFFFFFFFFF
         return
-    ctx.update({"rax": regs[0], "rip": regs[7]})
+    general[_RAX] = regs[0]
+    general[_RIP] = regs[7]
 
 
 def force_sigsegv(t, sig: int) -> None:
@@ -189,26 +244,27 @@ def force_sigsegv(t, sig: int) -> None:
     t.pending.add(L.SIGSEGV, signals.kill_info(L.SIGSEGV, L.SI_KERNEL, 0, 0))
 
 
-def sigreturn(t) -> None:
+def sigreturn(t):
     """rt_sigreturn(2): the registers, mask and alternate stack from the frame the
-    handler returns through; a bad frame is SIGSEGV. rax is the frame's."""
+    handler returns through, loaded inside the syscall hook (the run goes on
+    without a stop); None, the registers set. A bad frame is SIGSEGV, and 0 (what
+    Linux's sys_rt_sigreturn returns after signal_fault)."""
     engine = t.process.engine
+    frame_regs = engine.frame_regs
+    sp, flags = frame_regs.read_stack()
+    sched = t.process.kernel.sched
     try:
-        back = read_rt_sigframe(t.mm, engine.save_context())
+        back = read_rt_sigframe(t.mm, frame_regs, sp, flags)
     except FrameError:
         force_sigsegv(t, 0)
-        t.process.kernel.sched.stop_at_syscall_end(t)
-        return
-    # Loaded now, inside the syscall hook: Unicorn moves rip past the syscall
-    # instruction (2 bytes) after the hook, whatever the hook wrote, so rip goes
-    # in 2 short. The run goes on without a stop.
-    ctx = back.context
-    ctx["rip"] = ctx.rip - 2
-    engine.restore_context(ctx)
+        sched.signal_on_return(t)
+        return 0
+    _load(frame_regs, True, None)
     t.sigmask = back.blocked
-    _restore_altstack(t, back.altstack, back.context.rsp)
+    _restore_altstack(t, back.altstack, back.sp)
     if signals.deliverable(t):
-        t.process.kernel.sched.stop_at_syscall_end(t)   # let through by the mask
+        sched.signal_on_return(t)          # let through by the mask
+    return None
 
 
 def _restore_altstack(t, altstack, sp) -> None:

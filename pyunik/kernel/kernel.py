@@ -326,6 +326,8 @@ class Kernel:
         first_call = self._first_call
         kernel = self
         block = self.sched.block
+        returning = self.sched.returning
+        syscall_return = self.sched.syscall_return
 
         def dispatch(regs):
             nr = regs[0] & 0xFFFFFFFF     # Linux reads the number as a 32-bit int
@@ -335,11 +337,14 @@ class Kernel:
                 if invoke is None:
                     return unknown(nr)
             try:
-                return invoke(kernel.current, regs)
+                result = invoke(kernel.current, regs)
             except KernelError as e:
-                return -e.errno
+                result = -e.errno
             except WouldBlock as wait:   # park the thread; the result comes later
                 return block(kernel.current, regs, wait, invoke)
+            if returning:                # a signal to take as the call returns
+                return syscall_return(result, regs)
+            return result
         return dispatch
 
     def file_shrinking(self, inode, size: int) -> None:
@@ -418,7 +423,10 @@ class Kernel:
                     return self._traced_done(event, r, regs)
                 args = [nr] + event.args + regs[7:]
                 return self.sched.block(t, args, wait, invoke, done)
-        return self._traced_done(event, r, regs)
+        result = self._traced_done(event, r, regs)
+        if self.sched.returning:             # after its line: then the signal's
+            return self.sched.syscall_return(result, regs)
+        return result
 
     def _traced_done(self, event: SyscallEvent, r, regs: list) -> int:
         for fn in self.hooks_after.get(event.nr, ()):

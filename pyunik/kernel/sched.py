@@ -76,6 +76,7 @@ import time
 from collections import deque
 
 from ..abi import linux as L
+from ..abi.syscall_numbers import NAMES as _SYSCALL_NAMES
 from ..abi.poll import POLLIN, POLLOUT, POLLPRI
 from ..errors import KernelError
 from . import delivery, signals
@@ -91,6 +92,7 @@ SLICE = 200_000     # instructions a thread runs while another waits for the CPU
 SLICE_SECONDS = 0.01  # the same slice, as host time, where a timer can end it
 MIN_TIMER_SECONDS = 0.001   # the shortest run a deadline's host timer asks for
 BUDGET_LINGER = 0.05   # seconds runs stay budgeted after the last switch
+_NR_RT_SIGRETURN = next(nr for nr, name in _SYSCALL_NAMES.items() if name == "rt_sigreturn")
 
 
 class Blocked:
@@ -166,6 +168,9 @@ class Scheduler:
         self._last_switch = 0.0   # time.monotonic() of the last switch
         self.run_start = 0        # clock.cpu_ns() when the current run began
         self._kernel_stop = False  # the run was stopped at a call's end for the kernel
+        # The running thread's signals to deliver as its system call returns
+        # (signal_on_return): a list, the dispatcher's cheapest test on every call.
+        self.returning: list = []
         self.leaving = ""         # why the last thread left the CPU (for an observer)
         self.retired: list = []    # address spaces execve replaced, freed after the run
         # The wake-up pipe: above the stdio numbers, so a host fd 0-2 that pyunik
@@ -229,6 +234,31 @@ class Scheduler:
                 engine.preempt_in(SLICE_SECONDS)    # its run goes on until then
             else:
                 engine.stop()
+
+    def signal_on_return(self, t) -> None:
+        """t, the running thread, takes its deliverable signals as its current system
+        call returns: the dispatcher, seeing `returning` set, ends the call with
+        syscall_return. (Set outside a system call, by a host signal sent before a
+        run, it is cleared as the run starts and the run loop delivers.)"""
+        if self.on_cpu is t and t.state == RUNNING and not self.returning:
+            self.returning.append(t)
+
+    def syscall_return(self, result, regs):
+        """The dispatcher's last step while `returning` is set: deliver the running
+        thread's signals inside the syscall hook (kernel/delivery.py), so the handler
+        runs on without the run ending; what the dispatcher returns. Where the run
+        ends anyway (the thread left the CPU, or the kernel stops it) the run loop
+        delivers; with a debugger attached, or a call that set the registers itself
+        (execve), the run ends here for that."""
+        self.returning.clear()
+        t = self.on_cpu
+        if t is None or t.state != RUNNING or self._kernel_stop:
+            return result
+        if self.kernel.debugger is not None or \
+                result is None and regs[0] & 0xFFFFFFFF != _NR_RT_SIGRETURN:
+            self.stop_at_syscall_end(t)
+            return result
+        return delivery.deliver_on_return(t, result, regs)
 
     def stop_at_syscall_end(self, t) -> None:
         """End t's run when its current system call returns, so that the run loop
@@ -527,6 +557,7 @@ class Scheduler:
         if kernel.host_signals:
             kernel.take_host_signal(t)
         self._kernel_stop = False
+        self.returning.clear()              # delivered just below
         if t.restart is not None or t.saved_sigmask is not None or \
                 signals.deliverable(t):
             delivery.deliver(t)

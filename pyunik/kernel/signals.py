@@ -10,8 +10,9 @@ ignore, and never while it is blocked, since the disposition may change before i
 is unblocked), then picks the thread to take it as complete_signal does: the named
 thread, or for a process-directed signal the first thread in turn that does not
 block it. That thread is woken (signal_wake_up): parked in a system call, its wait
-ends and the dispatcher decides between EINTR and a restart; running, its run
-stops at the end of the current system call so the signal is delivered on return.
+ends and the dispatcher decides between EINTR and a restart; running (the sender
+itself, in a system call), it takes the signal as the call returns, inside the
+syscall hook (kernel/delivery.py's deliver_on_return).
 
 Stop signals with SIG_DFL stop the process when taken and SIGCONT continues it
 (kernel/jobs.py); sending SIGCONT (or SIGKILL) discards pending stop signals and a
@@ -104,6 +105,12 @@ def deliverable(t) -> int:
         ~(t.sigmask & ~UNBLOCKABLE)
 
 
+def peek(t, blocked: int) -> int:
+    """The signal dequeue would take next (0 if none), left pending."""
+    return next_signal(t.pending.signals, blocked) or \
+        next_signal(t.process.shared_pending.signals, blocked)
+
+
 def dequeue(t, blocked: int) -> tuple[int, bytes] | None:
     """Take the next signal not in blocked: the thread's own first, then the
     process's (dequeue_signal)."""
@@ -187,8 +194,8 @@ def _complete(process, sig: int, thread):
 
 def wake_for_signal(t) -> None:
     """signal_wake_up: a parked thread's wait ends (the dispatcher then decides
-    EINTR or restart); a running thread stops at the end of its current system
-    call, where the signal is delivered; a runnable one takes it when it resumes."""
+    EINTR or restart); a running thread takes it as its current system call
+    returns; a runnable one when it resumes."""
     sched = t.process.kernel.sched
     if t.state == "blocked":
         if t.blocked.wait.uninterruptible and \
@@ -197,11 +204,11 @@ def wake_for_signal(t) -> None:
         t.blocked.interrupted = True
         sched.wake(t)
     elif t.state == "running" and sched.on_cpu is t:
-        sched.stop_at_syscall_end(t)
+        sched.signal_on_return(t)
 
 
 def recalc(t) -> None:
     """After t's own mask changed in a system call: a signal it now takes is
     delivered when the call returns (recalc_sigpending and its wake-up)."""
     if deliverable(t):
-        t.process.kernel.sched.stop_at_syscall_end(t)
+        t.process.kernel.sched.signal_on_return(t)

@@ -242,8 +242,7 @@ def sys_signalfd(t, fd, umask, sizemask):
 
 def sys_rt_sigreturn(t):
     """rt_sigreturn(2): back to the context the handler's frame holds (rax too)."""
-    delivery.sigreturn(t)
-    return None
+    return delivery.sigreturn(t)
 
 
 def _wait_for_signal(t, what):
