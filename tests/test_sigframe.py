@@ -147,6 +147,7 @@ def test_alignment_for_every_stack_pointer(mm):
         f = build_rt_sigframe(mm, interrupted(sp), L.SIGUSR1, SIGINFO, 0, action(),
                               NO_ALTSTACK)
         assert (f.frame + 8) % 16 == 0 and f.fpstate + MATH_FRAME_SIZE <= sp - 128
+        assert f.fpstate - f.frame == 456      # rt_sigreturn reads both in one go
 
 
 def test_siginfo_written_only_with_sa_siginfo(mm):

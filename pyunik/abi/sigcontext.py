@@ -19,7 +19,6 @@ SIGCONTEXT_REGS = ("r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", 
                    "rbp", "rbx", "rdx", "rax", "rcx", "rsp", "rip", "rflags")
 SIGCONTEXT = struct.Struct("<18Q4H5Q64x")
 SIGCONTEXT_SIZE = 256
-SIGCONTEXT_TAIL = struct.Struct("<4H5Q")      # what follows the registers, to fpstate
 
 # struct ucontext (304 bytes): uc_flags [0], uc_link [8], uc_stack [16] (a stack_t),
 # uc_mcontext [40] (the sigcontext), uc_sigmask [296] (the kernel's 8-byte sigset).
@@ -27,6 +26,9 @@ UCONTEXT_HEAD = struct.Struct("<QQQi4xQ")                 # flags, link, stack_t
 UCONTEXT_MCONTEXT = 40
 UCONTEXT_SIGMASK = 296
 UCONTEXT_SIZE = 304
+# Every field of struct ucontext but sigcontext's eighteen registers (skipped): flags,
+# link, stack_t, cs, gs, fs, ss, err, trapno, oldmask, cr2, fpstate, uc_sigmask.
+UCONTEXT_BESIDE_REGS = struct.Struct("<QQQi4xQ144x4H5Q64xQ")
 UC_FP_XSTATE = 0x1           # the fpstate is an xsave area with the magic numbers
 UC_SIGCONTEXT_SS = 0x2       # sigcontext.ss is saved (and restored)
 UC_STRICT_RESTORE_SS = 0x4   # restore ss exactly; else an invalid one becomes __USER_DS

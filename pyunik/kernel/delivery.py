@@ -57,6 +57,7 @@ _FUTEX_TIMED = (L.FUTEX_WAIT, L.FUTEX_WAIT_BITSET)
 _FUTEX_ALWAYS = (L.FUTEX_LOCK_PI, L.FUTEX_LOCK_PI2, L.FUTEX_WAIT_REQUEUE_PI)
 _SLEEPS = frozenset((_NR["nanosleep"], _NR["clock_nanosleep"]))
 _RAX, _RCX, _R11, _RIP = (FRAME_SLOT[name] for name in ("rax", "rcx", "r11", "rip"))
+_FAULTS = frozenset((L.SIGSEGV, L.SIGBUS, L.SIGILL, L.SIGTRAP, L.SIGFPE))   # t.trap's
 
 
 def never_restarts(regs) -> bool:
@@ -105,43 +106,44 @@ def _trace(t, sig: int, info: bytes, handled: bool = True) -> None:
     out.write("%s--- %s {%s} ---\n" % (prefix, L.signal_name(sig), fields))
 
 
-def deliver(t) -> None:
-    """Deliver t's deliverable signals between two runs (t's registers are in the
-    engine), and settle an interrupted call's restart. May raise ProcessExit."""
-    _deliver(t, False, None, None)
+def deliver(t, returning: bool = False, result=None, regs=None):
+    """Deliver t's deliverable signals and settle an interrupted call's restart.
+    May raise ProcessExit.
 
-
-def deliver_on_return(t, result, regs):
-    """Deliver t's deliverable signals inside the syscall hook, as its system call
-    returns result (None for rt_sigreturn, which loaded the registers itself); regs
-    is the dispatcher's list (rip of the syscall instruction at 7, rflags at 8).
-    Returns what the dispatcher returns: None once a handler's registers are
-    written (its frame holds result as the call's return value), else result. A
-    stop signal's default action is the run loop's: the run then ends at the
-    call's end and the run loop delivers the rest. May raise ProcessExit."""
-    return _deliver(t, True, result, regs)
-
-
-def _deliver(t, returning: bool, result, regs):
+    Between two runs (returning false): t's registers are in the engine. Inside the
+    syscall hook as t's system call returns (returning true; the scheduler's
+    syscall_return): result is the call's (None for rt_sigreturn, which loaded the
+    registers itself) and regs the dispatcher's list (rip of the syscall instruction
+    at 7, rflags at 8); what is returned is what the dispatcher returns: None once a
+    handler's registers are written (its frame holds result as the call's return
+    value), else result. A stop signal's default action is the run loop's: the run
+    then ends at the call's end and the run loop delivers from there."""
     process = t.process
     actions = process.sighand.actions
-    regs_read = None            # the engine's FrameRegisters, once read
+    pending, shared = t.pending, process.shared_pending
+    kernel = process.kernel
+    tracing = kernel.observer is not None or kernel.config.strace is not None
+    frame_regs = None           # the engine's FrameRegisters, once read
     while True:
+        # dequeue_signal: the thread's own first, then the process's
         blocked = t.sigmask & ~signals.UNBLOCKABLE
-        if returning:
-            sig = signals.peek(t, blocked)
-            if sig and sig in signals.STOP_SIGNALS and actions[sig].handler == L.SIG_DFL:
-                process.kernel.sched.stop_at_syscall_end(t)
-                return _load(regs_read, returning, result)
-        taken = signals.dequeue(t, blocked)
-        if taken is None:
-            break
-        sig, info = taken
-        debugger = process.kernel.debugger
+        queue = pending
+        sig = signals.next_signal(pending.signals, blocked)
+        if not sig:
+            queue = shared
+            sig = signals.next_signal(shared.signals, blocked)
+            if not sig:
+                break
+        action = actions[sig]
+        handler = action.handler
+        if returning and handler == L.SIG_DFL and sig in signals.STOP_SIGNALS:
+            kernel.sched.stop_at_syscall_end(t)
+            return _load(frame_regs, returning, result)
+        info = queue.take(sig)
+        debugger = kernel.debugger
         if debugger is not None and not debugger.signal(t, sig):
             continue                    # gdb kept it from the guest
-        action = actions[sig]
-        if sig == L.SIGKILL or action.handler == L.SIG_DFL:
+        if handler == L.SIG_DFL or sig == L.SIGKILL:
             if sig != L.SIGKILL and sig in signals.DEFAULT_IGNORE:
                 continue
             _trace(t, sig, info, handled=False)
@@ -149,29 +151,32 @@ def _deliver(t, returning: bool, result, regs):
                 # The process stops here; an interrupted call's restart and a
                 # sigsuspend's mask wait for the continue (do_signal_stop).
                 jobs.stop(t, sig)
-                return _load(regs_read, returning, result)
+                return _load(frame_regs, returning, result)
             raise ProcessExit(0, signal=sig, core=sig in signals.DEFAULT_CORE)
-        if action.handler == L.SIG_IGN:
+        if handler == L.SIG_IGN:
             continue
-        _trace(t, sig, info)
-        if regs_read is None:
-            regs_read = _frame_registers(t, returning, result, regs)
+        if tracing:
+            _trace(t, sig, info)
+        if frame_regs is None:
+            frame_regs = _frame_registers(t, returning, result, regs)
         if t.restart is not None:
-            _settle_restart(t, regs_read.general, action)
-        trap = t.trap if sig in (L.SIGSEGV, L.SIGBUS, L.SIGILL, L.SIGTRAP, L.SIGFPE) \
-            and t.trap else (0, 0, 0)
-        t.trap = None
+            _settle_restart(t, frame_regs.general, action)
+        if t.trap is not None:
+            trap = t.trap if sig in _FAULTS else (0, 0, 0)
+            t.trap = None
+        else:
+            trap = (0, 0, 0)
         # sigsuspend's mask (set_restore_sigmask): the frame restores the old one
         restore = t.saved_sigmask if t.saved_sigmask is not None else t.sigmask
         t.saved_sigmask = None
         try:
-            frame = build_rt_sigframe(t.mm, regs_read, sig, info, restore, action,
+            frame = build_rt_sigframe(t.mm, frame_regs, sig, info, restore, action,
                                       t.altstack, *trap)
         except FrameError:
             force_sigsegv(t, sig)
             continue
         if frame.selectors:
-            regs_read.write_selectors()
+            frame_regs.write_selectors()
         t.altstack = frame.altstack
         t.sigmask = handler_mask(t.sigmask, sig, action.flags, action.mask)
         if action.flags & L.SA_RESETHAND:
@@ -179,18 +184,18 @@ def _deliver(t, returning: bool, result, regs):
         # Further signals nest: each gets a frame over the one before (as Linux's
         # loop in exit_to_user_mode does, one per pass).
     if t.restart is not None:               # no handler ran: the call restarts
-        if regs_read is None:
-            regs_read = _frame_registers(t, returning, result, regs)
-        _settle_restart(t, regs_read.general, None)
+        if frame_regs is None:
+            frame_regs = _frame_registers(t, returning, result, regs)
+        _settle_restart(t, frame_regs.general, None)
     if t.saved_sigmask is not None:
         t.sigmask = t.saved_sigmask            # sigsuspend returning without a handler
         t.saved_sigmask = None
-    return _load(regs_read, returning, result)
+    return _load(frame_regs, returning, result)
 
 
 def _load(frame_regs, returning: bool, result):
     """The registers delivery changed onto the engine, if it read them; what the
-    dispatcher returns (see deliver_on_return)."""
+    dispatcher returns (see deliver)."""
     if frame_regs is None:
         return result
     if returning:
@@ -261,7 +266,8 @@ def sigreturn(t):
         return 0
     _load(frame_regs, True, None)
     t.sigmask = back.blocked
-    _restore_altstack(t, back.altstack, back.sp)
+    if back.altstack != t.altstack:              # (the same one: nothing to change)
+        _restore_altstack(t, back.altstack, back.sp)
     if signals.deliverable(t):
         sched.signal_on_return(t)          # let through by the mask
     return None

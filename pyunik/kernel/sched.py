@@ -258,7 +258,7 @@ class Scheduler:
                 result is None and regs[0] & 0xFFFFFFFF != _NR_RT_SIGRETURN:
             self.stop_at_syscall_end(t)
             return result
-        return delivery.deliver_on_return(t, result, regs)
+        return delivery.deliver(t, True, result, regs)
 
     def stop_at_syscall_end(self, t) -> None:
         """End t's run when its current system call returns, so that the run loop

@@ -49,7 +49,7 @@ ENTRY_CLEARED_FLAGS = arch.X86_EFLAGS_DF | arch.X86_EFLAGS_RF | arch.X86_EFLAGS_
 _FRAME_HEAD = SC.RT_SIGFRAME_HEAD
 _FRAME_TAIL = SC.RT_SIGFRAME_AFTER_REGS
 _UC_REGS = slice(SC.UCONTEXT_MCONTEXT, SC.UCONTEXT_MCONTEXT + 8 * len(SC.SIGCONTEXT_REGS))
-_UC_TAIL = SC.SIGCONTEXT_TAIL
+_UCONTEXT = SC.UCONTEXT_BESIDE_REGS
 # The fpstate after the fxsave image's registers: software bytes, xsave header, magic2.
 _XSTATE_TAIL = (SC.FPX_SW_BYTES.pack(SC.FP_XSTATE_MAGIC1, MATH_FRAME_SIZE, USER_XFEATURES,
                                      XSTATE_USER_SIZE)
@@ -120,7 +120,7 @@ def handler_mask(blocked: int, sig: int, sa_flags: int, sa_mask: int) -> int:
     mask = blocked | sa_mask
     if not sa_flags & L.SA_NODEFER:
         mask |= 1 << (sig - 1)
-    return mask & ~(1 << (L.SIGKILL - 1) | 1 << (L.SIGSTOP - 1))
+    return mask & ~_UNBLOCKABLE
 
 
 # ---- building a frame --------------------------------------------------------------------
@@ -129,9 +129,15 @@ def frame_position(sp: int, sa_flags: int, altstack: tuple) -> tuple[int, int]:
     """get_sigframe: (frame, fpstate) addresses for a signal interrupting a thread
     at sp. FrameError when the frame would overflow the alternate stack it is
     entering or already on."""
+    top = sp - SC.SIGFRAME_RED_ZONE
+    if not altstack[2]:                   # no alternate stack: below the red zone
+        fpstate = (top - MATH_FRAME_SIZE) & ~(SC.FPSTATE_ALIGNMENT - 1)
+        frame = ((fpstate - SC.RT_SIGFRAME_SIZE) & ~(SC.FRAME_ALIGNMENT - 1)) - 8
+        if frame < 0:
+            raise FrameError("no room for a frame")
+        return frame, fpstate
     nested = _running_on_altstack(altstack, sp)
     entering = False
-    top = sp - SC.SIGFRAME_RED_ZONE
     if sa_flags & L.SA_ONSTACK and altstack_flags(altstack, top) == 0:
         top = altstack[0] + altstack[2]
         entering = True
@@ -142,6 +148,14 @@ def frame_position(sp: int, sa_flags: int, altstack: tuple) -> tuple[int, int]:
     if frame < 0:
         raise FrameError("no room for a frame")
     return frame, fpstate
+
+
+# Where frame_position puts the fpstate, from the ucontext: the same distance whatever
+# the stack pointer (the fpstate is 64-byte aligned, the frame below it 16-byte
+# aligned less 8), 448 bytes.
+_UC_TO_FPSTATE = (lambda frame, fpstate: fpstate - frame - SC.RT_SIGFRAME_UC)(
+    *frame_position(1 << 20, 0, (0, L.SS_DISABLE, 0)))
+_UC_TO_FPSTATE_END = _UC_TO_FPSTATE + MATH_FRAME_SIZE
 
 
 def build_rt_sigframe(mm, regs, sig: int, siginfo: bytes, blocked: int, action,
@@ -167,14 +181,16 @@ def build_rt_sigframe(mm, regs, sig: int, siginfo: bytes, blocked: int, action,
     frame, fpstate = frame_position(general[_RSP], flags, altstack)
     ss_sp, ss_flags, ss_size = altstack
     mask = blocked & 0xFFFFFFFFFFFFFFFF
+    cs, ss = general[_CS], general[_SS]
     image = (_FRAME_HEAD.pack(action.restorer, UC_FLAGS, 0, ss_sp,
                               (ss_flags & 0xFFFFFFFF) - ((ss_flags & 0x80000000) << 1),
                               ss_size)                  # ss_flags: an int, as in stack_t
              + general[:_CS].tobytes()
-             + _FRAME_TAIL.pack(general[_CS], 0, 0, general[_SS],   # cs, gs, fs (0), ss
+             + _FRAME_TAIL.pack(cs, 0, 0, ss,          # cs, gs, fs (always 0), ss
                                 error_code, trapno, mask, cr2, fpstate, mask))
     if flags & L.SA_SIGINFO:
-        image += bytes(siginfo).ljust(L.SI_MAX_SIZE, b"\0")[:L.SI_MAX_SIZE]
+        image += siginfo if len(siginfo) == L.SI_MAX_SIZE else \
+            bytes(siginfo).ljust(L.SI_MAX_SIZE, b"\0")[:L.SI_MAX_SIZE]
     try:
         mm.write(fpstate, regs.fxsave()[:SC.FPSTATE_SW_RESERVED] + _XSTATE_TAIL)
         mm.write(frame, image)
@@ -183,7 +199,6 @@ def build_rt_sigframe(mm, regs, sig: int, siginfo: bytes, blocked: int, action,
     # The handler's registers, ss forced valid (force_valid_ss), and the FPU reset.
     info = frame + SC.RT_SIGFRAME_INFO
     uc = frame + SC.RT_SIGFRAME_UC
-    selectors = general[_CS] != arch.USER_CS or general[_SS] != arch.USER_DS
     general[_RDI] = sig
     general[_RSI] = info
     general[_RDX] = uc
@@ -191,8 +206,10 @@ def build_rt_sigframe(mm, regs, sig: int, siginfo: bytes, blocked: int, action,
     general[_RSP] = frame
     general[_RIP] = action.handler & 0xFFFFFFFFFFFFFFFF
     general[_RFLAGS] &= _KEEP_FLAGS
-    general[_CS] = arch.USER_CS
-    general[_SS] = arch.USER_DS
+    selectors = cs != arch.USER_CS or ss != arch.USER_DS
+    if selectors:
+        general[_CS] = arch.USER_CS
+        general[_SS] = arch.USER_DS
     regs.fninit()
     if ss_flags & L.SS_AUTODISARM:
         altstack = (0, L.SS_DISABLE, 0)               # sas_ss_reset
@@ -211,13 +228,18 @@ def read_rt_sigframe(mm, regs, sp: int, rflags: int) -> Sigreturn:
     FrameError (SIGSEGV) when the frame or fpstate is unreadable or invalid, regs
     unchanged."""
     frame = (sp - 8) & 0xFFFFFFFFFFFFFFFF
+    uc = frame + SC.RT_SIGFRAME_UC
     try:
-        raw = mm.read(frame + SC.RT_SIGFRAME_UC, SC.UCONTEXT_SIZE)
+        # The fpstate is where delivery put it, right above the frame, unless the
+        # handler moved it: read both at once, and the ucontext alone if that fails.
+        raw = mm.read(uc, _UC_TO_FPSTATE_END)
     except KernelError:
-        raise FrameError("frame not readable") from None
-    uc_flags, _, ss_sp, ss_flags, ss_size = SC.UCONTEXT_HEAD.unpack_from(raw, 0)
-    cs, _, _, ss, _, _, _, _, fpstate = _UC_TAIL.unpack_from(raw, _UC_REGS.stop)
-    (blocked,) = L.SIGSET.unpack_from(raw, SC.UCONTEXT_SIGMASK)
+        try:
+            raw = mm.read(uc, SC.UCONTEXT_SIZE)
+        except KernelError:
+            raise FrameError("frame not readable") from None
+    uc_flags, _, ss_sp, ss_flags, ss_size, cs, _, _, ss, _, _, _, _, fpstate, blocked = \
+        _UCONTEXT.unpack_from(raw, 0)
     cs |= 3
     ss |= 3
     if cs != arch.USER_CS:
@@ -226,9 +248,12 @@ def read_rt_sigframe(mm, regs, sp: int, rflags: int) -> Sigreturn:
         if uc_flags & SC.UC_STRICT_RESTORE_SS:
             raise FrameError("ss %#x would fault at iret" % ss)
         ss = arch.USER_DS                               # force_valid_ss
-    fx, x87, sse = _fpstate(mm, fpstate)
+    if fpstate == uc + _UC_TO_FPSTATE and len(raw) == _UC_TO_FPSTATE_END:
+        fx, x87, sse = _fpstate_image(raw[_UC_TO_FPSTATE:])
+    else:
+        fx, x87, sse = _fpstate(mm, fpstate)
     general = regs.general
-    general[:_CS] = memoryview(raw[_UC_REGS]).cast("Q")
+    general[:_CS] = memoryview(raw)[_UC_REGS].cast("Q")
     general[_RFLAGS] = (rflags & ~SC.FIX_EFLAGS) | (general[_RFLAGS] & SC.FIX_EFLAGS)
     general[_CS] = cs
     general[_SS] = ss
@@ -255,6 +280,23 @@ def _fpstate(mm, fpstate: int):
             fx = mm.read(fpstate, SC.FXSAVE_SIZE)
         except KernelError:
             raise FrameError("fpstate not readable") from None
+    return _fpstate_image(fx)
+
+
+def _fpstate_image(fx: bytes):
+    """_fpstate's checks of the bytes read at the fpstate (MATH_FRAME_SIZE of them,
+    or the fxsave image's 512 where no more were readable)."""
+    if fx[SC.FPSTATE_SW_RESERVED:] == _XSTATE_TAIL:     # as delivery wrote them
+        features = USER_XFEATURES
+    else:
+        features = _xfeatures(fx)
+    if int.from_bytes(fx[_MXCSR], "little") & ~arch.MXCSR_FEATURE_MASK:
+        raise FrameError("reserved MXCSR bits")          # fxrstor/xrstor: #GP
+    return fx, bool(features & SC.XFEATURE_MASK_FP), bool(features & SC.XFEATURE_MASK_SSE)
+
+
+def _xfeatures(fx: bytes) -> int:
+    """The state components an fpstate's software bytes and xsave header ask for."""
     magic1, extended, sw_features, xstate_size = SC.FPX_SW_BYTES.unpack_from(
         fx, SC.FPSTATE_SW_RESERVED)
     features = USER_XFEATURES
@@ -267,6 +309,4 @@ def _fpstate(mm, fpstate: int):
             if compacted or present & ~USER_XFEATURES or fx[_HEADER_RESERVED] != _NO_RESERVED:
                 raise FrameError("xsave header xrstor refuses")
             features = sw_features & USER_XFEATURES & present
-    if int.from_bytes(fx[_MXCSR], "little") & ~arch.MXCSR_FEATURE_MASK:
-        raise FrameError("reserved MXCSR bits")          # fxrstor/xrstor: #GP
-    return fx, bool(features & SC.XFEATURE_MASK_FP), bool(features & SC.XFEATURE_MASK_SSE)
+    return features

@@ -64,21 +64,25 @@ class SigPending:
         self.queue: list[tuple[int, bytes]] = []
 
     def add(self, sig: int, info: bytes) -> None:
-        if sig < L.SIGRTMIN and self.signals & bit(sig):
+        signal_bit = 1 << (sig - 1)
+        if sig < L.SIGRTMIN and self.signals & signal_bit:
             return                                   # coalesced (legacy_queue)
-        self.signals |= bit(sig)
+        self.signals |= signal_bit
         self.queue.append((sig, info))
 
     def take(self, sig: int) -> bytes:
         """Remove the first entry of sig; its siginfo."""
-        for i, (s, info) in enumerate(self.queue):
-            if s == sig:
-                del self.queue[i]
+        queue = self.queue
+        for i, entry in enumerate(queue):
+            if entry[0] == sig:
+                del queue[i]
+                info = entry[1]
                 break
         else:
             info = L.SIGINFO_KILL.pack(sig, 0, L.SI_USER, 0, 0)
-        if not any(s == sig for s, _ in self.queue):
-            self.signals &= ~bit(sig)
+        # (a standard signal is queued once: legacy_queue)
+        if sig < L.SIGRTMIN or not any(s == sig for s, _ in queue):
+            self.signals &= ~(1 << (sig - 1))
         return info
 
     def discard(self, mask: int) -> None:
@@ -103,12 +107,6 @@ def deliverable(t) -> int:
     """The pending signals t could take now (not blocked), thread and process sets."""
     return (t.pending.signals | t.process.shared_pending.signals) & \
         ~(t.sigmask & ~UNBLOCKABLE)
-
-
-def peek(t, blocked: int) -> int:
-    """The signal dequeue would take next (0 if none), left pending."""
-    return next_signal(t.pending.signals, blocked) or \
-        next_signal(t.process.shared_pending.signals, blocked)
 
 
 def dequeue(t, blocked: int) -> tuple[int, bytes] | None:
@@ -151,8 +149,8 @@ def send(process, sig: int, info: bytes, thread=None) -> None:
             th.pending.discard(bit(L.SIGCONT))
     target = thread if thread is not None else process.threads[0]
     action = process.sighand.actions[sig]
-    if sig != L.SIGKILL and is_ignored(action, sig) and not target.sigmask & bit(sig):
-        return
+    if is_ignored(action, sig) and sig != L.SIGKILL and not target.sigmask & 1 << (sig - 1):
+        return                                       # sig_ignored
     pending = thread.pending if thread is not None else process.shared_pending
     pending.add(sig, info)
     if process.signalfd_waiters:
@@ -172,7 +170,7 @@ def send_sigpipe(t) -> None:
 def _wants(t, sig: int) -> bool:
     if t.state == "dead":
         return False
-    return sig == L.SIGKILL or not t.sigmask & bit(sig)
+    return sig == L.SIGKILL or not t.sigmask & 1 << (sig - 1)
 
 
 def _complete(process, sig: int, thread):

@@ -165,8 +165,11 @@ def sys_tgkill(t, tgid, tid, sig):
     """tgkill(2): to thread tid of thread group tgid."""
     if tgid <= 0 or tid <= 0:
         raise KernelError(EINVAL)
-    process = _own(t, tgid)
-    thread = _thread(process, tid)
+    if tid == t.tid and tgid == t.process.pid:
+        process, thread = t.process, t                  # raise(3): to itself
+    else:
+        process = _own(t, tgid)
+        thread = _thread(process, tid)
     info = signals.kill_info(sig, L.SI_TKILL, t.process.pid, t.process.cred.uid)
     return _send(t, process, sig, info, thread)
 
