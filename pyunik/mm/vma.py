@@ -22,7 +22,7 @@ class VMA:
     """A run of guest pages [start, end) with one protection and one host backing."""
 
     __slots__ = ("start", "end", "prot", "flags", "host", "name", "reserve", "file", "offset",
-                 "may_write", "host_backed", "code", "shm", "shm_offset", "owner")
+                 "may_write", "host_backed", "code", "shm", "shm_offset", "owner", "view")
 
     def __init__(self, start, end, prot, flags, host_ptr, name="", reserve=None, file=None,
                  offset=0, may_write=True, host_backed=False, shm=None, shm_offset=0):
@@ -48,6 +48,9 @@ class VMA:
         # The process that made it, where several programs share one address space
         # (kernel/apps.py: its mappings go when it exits); None otherwise.
         self.owner = None
+        # Its host memory as a memoryview, made by mm/usermem.py when first copied to
+        # or from (start, end and host never change: a changed range is a new VMA).
+        self.view = None
 
     def host_at(self, addr: int) -> int:
         return self.host + (addr - self.start)
