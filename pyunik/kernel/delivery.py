@@ -57,6 +57,11 @@ _FUTEX_TIMED = (L.FUTEX_WAIT, L.FUTEX_WAIT_BITSET)
 _FUTEX_ALWAYS = (L.FUTEX_LOCK_PI, L.FUTEX_LOCK_PI2, L.FUTEX_WAIT_REQUEUE_PI)
 _SLEEPS = frozenset((_NR["nanosleep"], _NR["clock_nanosleep"]))
 _RAX, _RCX, _R11, _RIP = (FRAME_SLOT[name] for name in ("rax", "rcx", "r11", "rip"))
+# Calls that often make a signal deliverable to the calling thread: theirs is
+# delivered inside the syscall hook as they return (Kernel._delivering_on_return).
+DELIVERED_ON_RETURN = frozenset(_NR[n] for n in (
+    "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal",
+    "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "pause") if n in _NR)
 _FAULTS = frozenset((L.SIGSEGV, L.SIGBUS, L.SIGILL, L.SIGTRAP, L.SIGFPE))   # t.trap's
 
 

@@ -40,7 +40,7 @@ from ..mm.address_space import MemoryBudget
 from ..mm.maps import SHMEM_DEV
 from ..wait import WouldBlock
 from .fdtable import FdTable
-from . import signals
+from . import delivery, signals
 from . import exec as exec_
 from . import exit as exit_
 from .process import FsContext, Process, ProcessExit, Thread
@@ -326,8 +326,6 @@ class Kernel:
         first_call = self._first_call
         kernel = self
         block = self.sched.block
-        returning = self.sched.returning
-        syscall_return = self.sched.syscall_return
 
         def dispatch(regs):
             nr = regs[0] & 0xFFFFFFFF     # Linux reads the number as a 32-bit int
@@ -337,14 +335,11 @@ class Kernel:
                 if invoke is None:
                     return unknown(nr)
             try:
-                result = invoke(kernel.current, regs)
+                return invoke(kernel.current, regs)
             except KernelError as e:
-                result = -e.errno
+                return -e.errno
             except WouldBlock as wait:   # park the thread; the result comes later
                 return block(kernel.current, regs, wait, invoke)
-            if returning:                # a signal to take as the call returns
-                return syscall_return(result, regs)
-            return result
         return dispatch
 
     def file_shrinking(self, inode, size: int) -> None:
@@ -358,8 +353,33 @@ class Kernel:
         r = self.table.rows.get(nr) if nr < SyscallTable.SIZE else None
         invoke = r.invoke if r is not None else None
         if invoke is not None:
+            if nr in delivery.DELIVERED_ON_RETURN:
+                invoke = self._delivering_on_return(invoke)
             self._invokers[nr] = invoke
         return invoke
+
+    def _delivering_on_return(self, invoke):
+        """The invoker of a call that often makes a signal deliverable to its own
+        thread (kill, tgkill, a mask change, rt_sigreturn: delivery.DELIVERED_ON_RETURN):
+        such a signal is delivered inside the syscall hook as the call returns
+        (Scheduler.syscall_return) rather than by ending the run. Other calls pay
+        nothing for it: a signal they make deliverable ends the run at their end."""
+        sched = self.sched
+        returning = sched.returning
+        syscall_return = sched.syscall_return
+
+        def delivering(t, regs):
+            sched.in_checked_call = True
+            try:
+                result = invoke(t, regs)
+            except KernelError as e:
+                result = -e.errno
+            finally:
+                sched.in_checked_call = False
+            if returning:                # a signal to take as the call returns
+                return syscall_return(result, regs)
+            return result
+        return delivering
 
     def _unknown(self, nr: int) -> int:
         """A number with no handler: a stub's errno, or ENOSYS with one warning."""
@@ -423,10 +443,7 @@ class Kernel:
                     return self._traced_done(event, r, regs)
                 args = [nr] + event.args + regs[7:]
                 return self.sched.block(t, args, wait, invoke, done)
-        result = self._traced_done(event, r, regs)
-        if self.sched.returning:             # after its line: then the signal's
-            return self.sched.syscall_return(result, regs)
-        return result
+        return self._traced_done(event, r, regs)
 
     def _traced_done(self, event: SyscallEvent, r, regs: list) -> int:
         for fn in self.hooks_after.get(event.nr, ()):

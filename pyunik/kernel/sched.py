@@ -169,8 +169,10 @@ class Scheduler:
         self.run_start = 0        # clock.cpu_ns() when the current run began
         self._kernel_stop = False  # the run was stopped at a call's end for the kernel
         # The running thread's signals to deliver as its system call returns
-        # (signal_on_return): a list, the dispatcher's cheapest test on every call.
+        # (signal_on_return), for calls whose invoker then checks (Kernel's
+        # _delivering_on_return sets in_checked_call around the call).
         self.returning: list = []
+        self.in_checked_call = False
         self.leaving = ""         # why the last thread left the CPU (for an observer)
         self.retired: list = []    # address spaces execve replaced, freed after the run
         # The wake-up pipe: above the stdio numbers, so a host fd 0-2 that pyunik
@@ -237,19 +239,23 @@ class Scheduler:
 
     def signal_on_return(self, t) -> None:
         """t, the running thread, takes its deliverable signals as its current system
-        call returns: the dispatcher, seeing `returning` set, ends the call with
-        syscall_return. (Set outside a system call, by a host signal sent before a
-        run, it is cleared as the run starts and the run loop delivers.)"""
-        if self.on_cpu is t and t.state == RUNNING and not self.returning:
-            self.returning.append(t)
+        call returns: inside the syscall hook when the call is one whose invoker
+        checks (`in_checked_call`: it then ends with syscall_return), else the run
+        ends at the call's end and the run loop delivers (stop_at_syscall_end), as
+        it does outside a system call (a host signal sent before a run)."""
+        if self.on_cpu is t and t.state == RUNNING:
+            if not self.in_checked_call:
+                self.stop_at_syscall_end(t)
+            elif not self.returning:
+                self.returning.append(t)
 
     def syscall_return(self, result, regs):
-        """The dispatcher's last step while `returning` is set: deliver the running
+        """A checked call's last step while `returning` is set: deliver the running
         thread's signals inside the syscall hook (kernel/delivery.py), so the handler
-        runs on without the run ending; what the dispatcher returns. Where the run
-        ends anyway (the thread left the CPU, or the kernel stops it) the run loop
-        delivers; with a debugger attached, or a call that set the registers itself
-        (execve), the run ends here for that."""
+        runs on without the run ending; what the call returns to the dispatcher.
+        Where the run ends anyway (the thread left the CPU, or the kernel stops it)
+        the run loop delivers; with a debugger attached, or a call other than
+        rt_sigreturn that set the registers itself, the run ends here for that."""
         self.returning.clear()
         t = self.on_cpu
         if t is None or t.state != RUNNING or self._kernel_stop:
