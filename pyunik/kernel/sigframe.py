@@ -62,6 +62,12 @@ _MXCSR = slice(SC.FPSTATE_MXCSR, SC.FPSTATE_MXCSR + 4)
 _RDI, _RSI, _RDX, _RAX, _RSP, _RIP, _RFLAGS, _CS, _SS = (
     FRAME_SLOT[name] for name in ("rdi", "rsi", "rdx", "rax", "rsp", "rip", "rflags", "cs", "ss"))
 _KEEP_FLAGS = 0xFFFFFFFFFFFFFFFF & ~ENTRY_CLEARED_FLAGS
+# (bound here: the frame is built and read on every signal)
+_SA_RESTORER, _SA_SIGINFO, _SS_AUTODISARM = L.SA_RESTORER, L.SA_SIGINFO, L.SS_AUTODISARM
+_USER_CS, _USER_DS = arch.USER_CS, arch.USER_DS
+_INFO_AT, _UC_AT, _SIGINFO_SIZE = SC.RT_SIGFRAME_INFO, SC.RT_SIGFRAME_UC, L.SI_MAX_SIZE
+_SW_RESERVED = SC.FPSTATE_SW_RESERVED
+_FIX_EFLAGS = SC.FIX_EFLAGS
 _UNBLOCKABLE = 1 << (L.SIGKILL - 1) | 1 << (L.SIGSTOP - 1)
 
 
@@ -175,7 +181,7 @@ def build_rt_sigframe(mm, regs, sig: int, siginfo: bytes, blocked: int, action,
     SIGSEGV then.
     """
     flags = action.flags
-    if not flags & L.SA_RESTORER:
+    if not flags & _SA_RESTORER:
         raise FrameError("no SA_RESTORER")      # x86-64 has no kernel-made trampoline
     general = regs.general
     frame, fpstate = frame_position(general[_RSP], flags, altstack)
@@ -188,17 +194,17 @@ def build_rt_sigframe(mm, regs, sig: int, siginfo: bytes, blocked: int, action,
              + general[:_CS].tobytes()
              + _FRAME_TAIL.pack(cs, 0, 0, ss,          # cs, gs, fs (always 0), ss
                                 error_code, trapno, mask, cr2, fpstate, mask))
-    if flags & L.SA_SIGINFO:
-        image += siginfo if len(siginfo) == L.SI_MAX_SIZE else \
-            bytes(siginfo).ljust(L.SI_MAX_SIZE, b"\0")[:L.SI_MAX_SIZE]
+    if flags & _SA_SIGINFO:
+        image += siginfo if len(siginfo) == _SIGINFO_SIZE else \
+            bytes(siginfo).ljust(_SIGINFO_SIZE, b"\0")[:_SIGINFO_SIZE]
     try:
-        mm.write(fpstate, regs.fxsave()[:SC.FPSTATE_SW_RESERVED] + _XSTATE_TAIL)
+        mm.write(fpstate, regs.fxsave()[:_SW_RESERVED] + _XSTATE_TAIL)
         mm.write(frame, image)
     except KernelError:
         raise FrameError("frame not writable") from None
     # The handler's registers, ss forced valid (force_valid_ss), and the FPU reset.
-    info = frame + SC.RT_SIGFRAME_INFO
-    uc = frame + SC.RT_SIGFRAME_UC
+    info = frame + _INFO_AT
+    uc = frame + _UC_AT
     general[_RDI] = sig
     general[_RSI] = info
     general[_RDX] = uc
@@ -206,12 +212,12 @@ def build_rt_sigframe(mm, regs, sig: int, siginfo: bytes, blocked: int, action,
     general[_RSP] = frame
     general[_RIP] = action.handler & 0xFFFFFFFFFFFFFFFF
     general[_RFLAGS] &= _KEEP_FLAGS
-    selectors = cs != arch.USER_CS or ss != arch.USER_DS
+    selectors = cs != _USER_CS or ss != _USER_DS
     if selectors:
-        general[_CS] = arch.USER_CS
-        general[_SS] = arch.USER_DS
+        general[_CS] = _USER_CS
+        general[_SS] = _USER_DS
     regs.fninit()
-    if ss_flags & L.SS_AUTODISARM:
+    if ss_flags & _SS_AUTODISARM:
         altstack = (0, L.SS_DISABLE, 0)               # sas_ss_reset
     return SignalFrame(frame, info, uc, fpstate, altstack, selectors)
 
@@ -227,8 +233,7 @@ def read_rt_sigframe(mm, regs, sp: int, rflags: int) -> Sigreturn:
     the iret would fault), the FPU from the fpstate (or reset when the pointer is 0).
     FrameError (SIGSEGV) when the frame or fpstate is unreadable or invalid, regs
     unchanged."""
-    frame = (sp - 8) & 0xFFFFFFFFFFFFFFFF
-    uc = frame + SC.RT_SIGFRAME_UC
+    uc = ((sp - 8) & 0xFFFFFFFFFFFFFFFF) + _UC_AT
     try:
         # The fpstate is where delivery put it, right above the frame, unless the
         # handler moved it: read both at once, and the ucontext alone if that fails.
@@ -242,9 +247,9 @@ def read_rt_sigframe(mm, regs, sp: int, rflags: int) -> Sigreturn:
         _UCONTEXT.unpack_from(raw, 0)
     cs |= 3
     ss |= 3
-    if cs != arch.USER_CS:
+    if cs != _USER_CS:
         raise FrameError("cs %#x: only 64-bit user code runs here" % cs)
-    if ss != arch.USER_DS:
+    if ss != _USER_DS:
         if uc_flags & SC.UC_STRICT_RESTORE_SS:
             raise FrameError("ss %#x would fault at iret" % ss)
         ss = arch.USER_DS                               # force_valid_ss
@@ -254,7 +259,7 @@ def read_rt_sigframe(mm, regs, sp: int, rflags: int) -> Sigreturn:
         fx, x87, sse = _fpstate(mm, fpstate)
     general = regs.general
     general[:_CS] = memoryview(raw)[_UC_REGS].cast("Q")
-    general[_RFLAGS] = (rflags & ~SC.FIX_EFLAGS) | (general[_RFLAGS] & SC.FIX_EFLAGS)
+    general[_RFLAGS] = (rflags & ~_FIX_EFLAGS) | (general[_RFLAGS] & _FIX_EFLAGS)
     general[_CS] = cs
     general[_SS] = ss
     if fx is None:
@@ -286,7 +291,7 @@ def _fpstate(mm, fpstate: int):
 def _fpstate_image(fx: bytes):
     """_fpstate's checks of the bytes read at the fpstate (MATH_FRAME_SIZE of them,
     or the fxsave image's 512 where no more were readable)."""
-    if fx[SC.FPSTATE_SW_RESERVED:] == _XSTATE_TAIL:     # as delivery wrote them
+    if fx[_SW_RESERVED:] == _XSTATE_TAIL:     # as delivery wrote them
         features = USER_XFEATURES
     else:
         features = _xfeatures(fx)
