@@ -303,6 +303,7 @@ class ContextSwitcher:
         if _reg_write_batch(self._handle, self._ids, self._ptrs, _COUNT):
             raise ContextError("uc_reg_write_batch")
 
+
 # ---- the registers of a signal frame -------------------------------------------------------
 
 # struct sigcontext's eighteen registers in its order, then cs and ss: a slot each.
