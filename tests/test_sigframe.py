@@ -357,3 +357,42 @@ def test_a_handler_runs_and_returns_through_rt_sigreturn(mm):
     assert engine.run(back.rip) is None
     assert (engine.reg("rbx"), engine.reg("rip")) == (0x77, code + 10)
     assert engine.reg("rsp") == ctx.rsp and engine.save_context().xmm(3) == XMM3
+
+
+def test_frame_registers_fxsave_image_and_back(mm):
+    """cpu/context's FrameRegisters: the FPU as the fxsave instruction stores it
+    (ST(i) in stack order from TOP, 6 reserved bytes of each zero, the abridged tag
+    byte of the physical registers, mxcsr_mask), and fxrstor of that image giving
+    the same engine state back."""
+    ctx = interrupted()
+    ctx["fsw"] = 5 << 11                                  # TOP = 5
+    for i in range(8):
+        ctx.set_fp(i, 0x8000000000000000 | i, 0x3FFF + i)
+    ctx["ftw"] = 0x3FFF & ~(3 << 10)                      # FP5 and FP7 in use
+    ctx.update({"fop": 0x123, "fip": 0x1122334455667788, "fdp": 0x99AABBCCDDEEFF00})
+    engine = mm.engine
+    engine.restore_context(ctx)
+    regs = engine.frame_regs
+    regs.read()
+    fx = regs.fxsave()
+    assert SC.FPSTATE_HEAD.unpack_from(fx, 0) == (
+        0x027F, 5 << 11, 0xA0, 0x123, 0x1122334455667788, 0x99AABBCCDDEEFF00, 0x7F80, 0xFFFF)
+    for st in range(8):
+        slot = fx[SC.FPSTATE_ST + 16 * st:SC.FPSTATE_ST + 16 * st + 16]
+        phys = (5 + st) & 7
+        assert slot == (0x8000000000000000 | phys).to_bytes(8, "little") + \
+            (0x3FFF + phys).to_bytes(2, "little") + bytes(6)
+    assert fx[SC.FPSTATE_XMM + 48:SC.FPSTATE_XMM + 64] == XMM3
+    assert fx[SC.FPSTATE_RESERVED2:] == bytes(512 - SC.FPSTATE_RESERVED2)
+    before = engine.save_context()
+    regs.fninit()
+    regs.write()
+    assert engine.save_context()["ftw"] == 0xFFFF
+    garbage = bytearray(fx)
+    for st in range(8):                                   # reserved bytes fxrstor ignores
+        garbage[SC.FPSTATE_ST + 16 * st + 10:SC.FPSTATE_ST + 16 * st + 16] = b"\xee" * 6
+    regs.fxrstor(bytes(garbage))
+    regs.write()
+    assert engine.save_context().raw == before.raw
+    regs.read()
+    assert regs.fxsave() == fx                            # no reserved byte kept
