@@ -42,7 +42,6 @@ Layer: kernel. Calls fs/ (the walk, permission checks), loader/ (ELF, stack), mm
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from errno import E2BIG, EACCES, EFAULT, EINVAL, ELOOP, ENOENT, ENOEXEC, ENOTDIR, ETXTBSY
 
 from ..abi import linux as L
@@ -60,17 +59,20 @@ from ..mm.address_space import AddressSpace
 from .credentials import Credentials
 
 
-@dataclass
 class Binary:
     """What execve found: the file to load (its Path, symlinks resolved, is what
     /proc/self/exe names), its inode and bytes, argv after any #! rewriting, and the
-    name the caller gave (AT_EXECFN)."""
-    path: Path
-    data: ExecBytes
-    argv: list[bytes]
-    filename: bytes
-    inode: object = None
-    comm_name: bytes | None = None   # execveat(fd, "", AT_EMPTY_PATH): the file's name
+    name the caller gave (AT_EXECFN). (A plain class, as Image: a dataclass compiles
+    its methods at import, ~0.5 ms apiece paid by every run.)"""
+
+    def __init__(self, path: Path, data: ExecBytes, argv: list[bytes], filename: bytes,
+                 inode: object = None, comm_name: bytes | None = None):
+        self.path = path
+        self.data = data
+        self.argv = argv
+        self.filename = filename
+        self.inode = inode
+        self.comm_name = comm_name   # execveat(fd, "", AT_EMPTY_PATH): the file's name
 
     @property
     def comm(self) -> bytes:
@@ -81,17 +83,19 @@ class Binary:
         return name.rsplit(b"/", 1)[-1][:L.TASK_COMM_LEN - 1]
 
 
-@dataclass
 class Image:
     """A program ready to run: its address space, where to start, the stack pointer
     and the auxiliary vector it was given, the CPU model's cpuid leaves."""
-    mm: AddressSpace
-    entry: int
-    sp: int
-    auxv: list[tuple[int, int]]
-    cpuid: dict
-    brk: int = 0           # the end of the program's image: where its break starts
-    arg_area: tuple = (0, 0, 0, 0)   # where argv's and envp's strings are (loader/stack.py)
+
+    def __init__(self, mm: AddressSpace, entry: int, sp: int, auxv: list[tuple[int, int]],
+                 cpuid: dict, brk: int = 0, arg_area: tuple = (0, 0, 0, 0)):
+        self.mm = mm
+        self.entry = entry
+        self.sp = sp
+        self.auxv = auxv
+        self.cpuid = cpuid
+        self.brk = brk               # the end of the program's image: where its break starts
+        self.arg_area = arg_area     # where argv's and envp's strings are (loader/stack.py)
 
 
 # ---- finding and checking the file -------------------------------------------------

@@ -55,7 +55,6 @@ import os
 import re
 import stat as S
 import struct
-from dataclasses import dataclass, field
 
 from ..abi.elf import (DF_1_NODEFLIB, DT_FLAGS_1, DT_NEEDED, DT_NULL, DT_RPATH, DT_RUNPATH,
                        DT_SONAME, DT_STRSZ, DT_STRTAB, DYN, EHDR, EM_X86_64, PHDR, PT_DYNAMIC,
@@ -76,15 +75,18 @@ MAX_TABLE = 16 << 20           # bound on a dynamic segment or string table read
 DLOPENED = {"libc.so.6": ("libgcc_s.so.1",)}
 
 
-@dataclass
 class ElfInfo:
-    """What the dynamic linker reads from one ELF file."""
-    interp: str | None = None
-    needed: list[str] = field(default_factory=list)
-    rpath: list[str] = field(default_factory=list)
-    runpath: list[str] | None = None       # None: no DT_RUNPATH at all
-    soname: str | None = None
-    nodeflib: bool = False
+    """What the dynamic linker reads from one ELF file. (Plain classes here, not
+    dataclasses: those compile their methods at import, ~0.5 ms apiece per run.)"""
+    __slots__ = ("interp", "needed", "rpath", "runpath", "soname", "nodeflib")
+
+    def __init__(self):
+        self.interp: str | None = None
+        self.needed: list[str] = []
+        self.rpath: list[str] = []
+        self.runpath: list[str] | None = None       # None: no DT_RUNPATH at all
+        self.soname: str | None = None
+        self.nodeflib = False
 
 
 def read_elf_info(read) -> ElfInfo | None:
@@ -206,12 +208,14 @@ def _expand_origin(dirs: list[str], origin: str) -> list[str]:
     return out
 
 
-@dataclass
 class _Object:
-    path: str                 # as found (ld.so's l_name)
-    info: ElfInfo
-    origin: str
-    loader: _Object | None
+    __slots__ = ("path", "info", "origin", "loader")
+
+    def __init__(self, path: str, info: ElfInfo, origin: str, loader: _Object | None):
+        self.path = path          # as found (ld.so's l_name)
+        self.info = info
+        self.origin = origin
+        self.loader = loader
 
 
 def _search_dirs(obj: _Object) -> list[str]:

@@ -20,7 +20,6 @@ Calls: mm/ (AddressSpace) only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from errno import ENOMEM
 
 from ..abi import elf as E
@@ -35,38 +34,43 @@ class ExecFormatError(Exception):
     """Not an executable pyunik can load (ENOEXEC)."""
 
 
-@dataclass(frozen=True)
+# Plain classes rather than dataclasses: each dataclass compiles its methods when
+# the module is imported (~0.5 ms apiece, paid by every run).
+
 class Segment:
-    """One program header (Elf64_Phdr); p_paddr and p_align are not used."""
-    type: int
-    flags: int
-    offset: int
-    vaddr: int
-    filesz: int
-    memsz: int
+    """One program header (Elf64_Phdr); p_paddr and p_align are not used. Read only."""
+    __slots__ = ("type", "flags", "offset", "vaddr", "filesz", "memsz")
+
+    def __init__(self, type: int, flags: int, offset: int, vaddr: int, filesz: int,
+                 memsz: int):
+        self.type, self.flags, self.offset = type, flags, offset
+        self.vaddr, self.filesz, self.memsz = vaddr, filesz, memsz
 
 
-@dataclass(frozen=True)
 class ElfHeader:
     """The checked facts of an executable: every field here is within the file and
-    (for PT_LOAD, relative to the load bias) within the user address range."""
-    type: int
-    entry: int
-    phoff: int
-    phnum: int
-    loads: tuple[Segment, ...]
-    interp: str | None
+    (for PT_LOAD, relative to the load bias) within the user address range. Read only."""
+    __slots__ = ("type", "entry", "phoff", "phnum", "loads", "interp")
+
+    def __init__(self, type: int, entry: int, phoff: int, phnum: int,
+                 loads: tuple[Segment, ...], interp: str | None):
+        self.type, self.entry, self.phoff, self.phnum = type, entry, phoff, phnum
+        self.loads, self.interp = loads, interp
 
 
-@dataclass
 class LoadedImage:
-    base: int          # load bias added to every p_vaddr
-    entry: int         # where execution starts
-    phdr: int          # guest address of the program headers (AT_PHDR)
-    phent: int
-    phnum: int
-    brk: int           # end of the highest segment: where the heap starts
-    interp: str | None
+    """Where load() put an executable."""
+    __slots__ = ("base", "entry", "phdr", "phent", "phnum", "brk", "interp")
+
+    def __init__(self, *, base: int, entry: int, phdr: int, phent: int, phnum: int,
+                 brk: int, interp: str | None):
+        self.base = base          # load bias added to every p_vaddr
+        self.entry = entry        # where execution starts
+        self.phdr = phdr          # guest address of the program headers (AT_PHDR)
+        self.phent = phent
+        self.phnum = phnum
+        self.brk = brk            # end of the highest segment: where the heap starts
+        self.interp = interp
 
 
 def _prot(flags: int) -> int:
