@@ -33,11 +33,13 @@ WAITV = ["futexwaitv-glibc", "futexwaitv-musl", "futexwaitv-glibc-dyn", "futexwa
 
 @pytest.mark.parametrize("name", WAITV)
 def test_futex_waitv_matches_native(name):
-    """futex_waitv's checks in Linux's order, timeouts, the woken index, signals."""
+    """futex_waitv's checks in Linux's order, timeouts, the woken index, signals; and
+    futex2's futex_wake, futex_wait and futex_requeue."""
     native = run_native([BIN / name])
     emulated = run_pyunik([BIN / name])
     assert_no_traceback(emulated)
     assert native.status == 0
     assert b"nr 128: EAGAIN\n" in native.stdout                 # the host has futex_waitv
     assert b"wake futex 2: woke 1, waitv returned 2\n" in native.stdout
+    assert b"requeue one woken one moved: 2\n" in native.stdout
     assert_same(native, emulated)

@@ -1,4 +1,4 @@
-/* futex_waitv(2): Linux's checks in their order (kernel/futex/syscalls.c), absolute
+/* futex_waitv(2), and futex2's futex_wake(2), futex_wait(2), futex_requeue(2): Linux's checks in their order (kernel/futex/syscalls.c), absolute
  * timeouts on CLOCK_MONOTONIC and CLOCK_REALTIME, the index of the futex a wake
  * came through, private and shared futexes, and a signal's EINTR or restart
  * (SA_RESTART). Only results are printed, so native and emulated runs print the
@@ -211,9 +211,105 @@ static void waking(void) {
     printf("then woken: %s\n", res(got));
 }
 
+/* ---- futex_wake, futex_wait, futex_requeue ------------------------------------------ */
+
+#define SYS_futex_wake_ 454
+#define SYS_futex_wait_ 455
+#define SYS_futex_requeue_ 456
+
+static uint32_t g[2] __attribute__((aligned(16)));
+static volatile long f2_result[2];
+static volatile uint32_t f2_tid[2];
+
+static long wake2(void *uaddr, unsigned long mask, int nr, unsigned flags) {
+    return raw_syscall4(SYS_futex_wake_, uaddr, mask, nr, flags);
+}
+
+static long wait2(void *uaddr, unsigned long val, unsigned long mask, unsigned flags,
+                  void *timeout, long clockid) {
+    return raw_syscall6(SYS_futex_wait_, (long)uaddr, val, mask, flags, (long)timeout, clockid);
+}
+
+static void *f2_waiter(void *arg) {
+    long i = (long)arg;
+    f2_tid[i] = (uint32_t)raw_syscall0(186);
+    f2_result[i] = wait2(&g[0], 0, i == 0 ? 1 : 3, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE, NULL, 0);
+    return NULL;
+}
+
+static void futex2(void) {
+    const unsigned P = FUTEX2_SIZE_U32 | FUTEX2_PRIVATE;
+    struct timespec soon, bad = {0, 1000000000L};
+    long r;
+    g[0] = g[1] = 0;
+    printf("wake bad flag: %s\n", res(wake2(&g[0], 1, 1, P | 0x10)));
+    printf("wake size u8: %s\n", res(wake2(&g[0], 1, 1, FUTEX2_PRIVATE)));
+    printf("wake mask 0: %s\n", res(wake2(&g[0], 0, 1, P)));
+    printf("wake mask over 32 bits: %s\n", res(wake2(&g[0], 1UL << 32, 1, P)));
+    printf("wake nr 0 misaligned: %s\n", res(wake2((char *)&g[0] + 1, 1, 0, P)));
+    printf("wake nr 0: %s\n", res(wake2(&g[0], 1, 0, P)));
+    printf("wake nobody: %s\n", res(wake2(&g[0], ~0UL >> 32, 5, P)));
+    printf("wake shared NULL: %s\n", res(wake2(NULL, 1, 1, FUTEX2_SIZE_U32)));
+    printf("wait mismatch: %s\n", res(wait2(&g[0], 1, 1, P, NULL, 0)));
+    printf("wait val over 32 bits: %s\n", res(wait2(&g[0], 1UL << 32, 1, P, NULL, 0)));
+    printf("wait mask 0: %s\n", res(wait2(&g[0], 0, 0, P, NULL, 0)));
+    printf("wait mask 0, timeout unmapped: %s\n", res(wait2(&g[0], 0, 0, P, (void *)8, CLOCK_MONOTONIC)));
+    printf("wait bad clock: %s\n", res(wait2(&g[0], 0, 1, P, &bad, CLOCK_BOOTTIME)));
+    printf("wait bad nsec: %s\n", res(wait2(&g[0], 0, 1, P, &bad, CLOCK_MONOTONIC)));
+    printf("wait NULL private: %s\n", res(wait2(NULL, 0, 1, P, NULL, 0)));
+    soon = abs_after(CLOCK_MONOTONIC, 20);
+    printf("wait monotonic timeout: %s\n", res(wait2(&g[0], 0, 1, P, &soon, CLOCK_MONOTONIC)));
+    soon = abs_after(CLOCK_REALTIME, 20);
+    printf("wait realtime timeout: %s\n", res(wait2(&g[0], 0, 1, P, &soon, CLOCK_REALTIME)));
+
+    /* bitsets: waiter 0 waits with mask 1, waiter 1 with mask 3 */
+    pthread_t t[2];
+    f2_result[0] = f2_result[1] = 99;
+    f2_tid[0] = f2_tid[1] = 0;
+    pthread_create(&t[0], NULL, f2_waiter, (void *)0L);
+    until_asleep(&f2_tid[0]);
+    pthread_create(&t[1], NULL, f2_waiter, (void *)1L);
+    until_asleep(&f2_tid[1]);
+    r = wake2(&g[0], 2, 5, P);
+    printf("wake mask 2: %s\n", res(r));
+    pthread_join(t[1], NULL);
+    r = wake2(&g[0], 1, 5, P);
+    printf("wake mask 1: %s\n", res(r));
+    pthread_join(t[0], NULL);
+    printf("waiters returned %s %s\n", res(f2_result[0]), res(f2_result[1]));
+
+    struct futex_waitv pair[2];
+    memset(pair, 0, sizeof pair);
+    pair[0].uaddr = (uintptr_t)&g[0];
+    pair[0].flags = P;
+    pair[1].uaddr = (uintptr_t)&g[1];
+    pair[1].flags = P;
+    printf("requeue flags 1: %s\n", res(raw_syscall4(SYS_futex_requeue_, pair, 1, 1, 1)));
+    printf("requeue NULL: %s\n", res(raw_syscall4(SYS_futex_requeue_, NULL, 0, 1, 1)));
+    printf("requeue nr_wake -1: %s\n", res(raw_syscall4(SYS_futex_requeue_, pair, 0, -1, 1)));
+    pair[1].flags = 0x10;
+    printf("requeue bad second flags: %s\n", res(raw_syscall4(SYS_futex_requeue_, pair, 0, -1, 1)));
+    pair[1].flags = P;
+    pair[0].val = 7;
+    printf("requeue changed: %s\n", res(raw_syscall4(SYS_futex_requeue_, pair, 0, 1, 1)));
+    pair[0].val = 0;
+    f2_result[0] = f2_result[1] = 99;
+    f2_tid[0] = f2_tid[1] = 0;
+    pthread_create(&t[0], NULL, f2_waiter, (void *)0L);
+    until_asleep(&f2_tid[0]);
+    pthread_create(&t[1], NULL, f2_waiter, (void *)1L);
+    until_asleep(&f2_tid[1]);
+    printf("requeue one woken one moved: %s\n", res(raw_syscall4(SYS_futex_requeue_, pair, 0, 1, 1)));
+    printf("wake the moved one: %s\n", res(wake2(&g[1], ~0UL >> 32, 5, P)));
+    pthread_join(t[0], NULL);
+    pthread_join(t[1], NULL);
+    printf("waiters returned %s %s\n", res(f2_result[0]), res(f2_result[1]));
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     checks();
     waking();
+    futex2();
     return 0;
 }

@@ -20,6 +20,10 @@ zero) and value, then every key, then the words in order. FUTEX2_NUMA's node wor
 (after the futex word, the pair 8-aligned) must say -1, which becomes 0, or 0:
 pyunik has one node; FUTEX2_MPOL changes nothing without memory policies.
 
+futex_wake(2), futex_wait(2) and futex_requeue(2) (Linux 6.7's futex2 calls) take the
+same per-futex flags: a wake of nr 0 wakes none, a wait's timeout is absolute on the
+clock named, a requeue's two futexes come as a futex_waitv pair.
+
 Layer: kernel, syscall handlers. Calls: kernel/futex.py (the futex table),
 kernel/futex_pi.py and usermem.
 """
@@ -143,29 +147,95 @@ def _waitv_key(t, table, uaddr: int, flags: int):
     return table.key(t.mm, uaddr, bool(flags & FUTEX2_PRIVATE))
 
 
+def _futex2_flags(flags: int, *values: int) -> None:
+    """futex2_to_flags and its checks: known bits only, a 32-bit futex, values
+    that fit it (futex_validate_input)."""
+    if flags & ~FUTEX2_VALID_MASK or flags & FUTEX2_SIZE_MASK != FUTEX2_SIZE_U32:
+        raise KernelError(EINVAL)
+    if any(v >> 32 for v in values):
+        raise KernelError(EINVAL)
+
+
+def _futex2_deadline(t, timeout: int, clockid: int) -> int | None:
+    """futex2_setup_timeout: an absolute time on CLOCK_MONOTONIC or CLOCK_REALTIME
+    (the clock checked before the copy), as the kernel's monotonic ns."""
+    if not timeout:
+        return None
+    if clockid not in (CLOCK_REALTIME, CLOCK_MONOTONIC):
+        raise KernelError(EINVAL)
+    ns = t.mm.read_timespec(timeout)
+    if clockid == CLOCK_MONOTONIC:
+        return ns
+    clock = t.process.kernel.clock
+    return clock.monotonic_ns() + ns - clock.realtime_ns()
+
+
+def _read_waitv(t, waiters: int, count: int) -> list:
+    """futex_parse_waitv: (uaddr, val, flags) of each entry, checked in turn."""
+    entries = []
+    for i in range(count):
+        val, uaddr, fl, reserved = FUTEX_WAITV.unpack(
+            t.mm.read(waiters + i * FUTEX_WAITV.size, FUTEX_WAITV.size))
+        if reserved:
+            raise KernelError(EINVAL)
+        _futex2_flags(fl, val)
+        entries.append((uaddr, val, fl))
+    return entries
+
+
 def sys_futex_waitv(t, waiters, nr_futexes, flags, timeout, clockid):
     """futex_waitv(2): see the module docstring; returns the index of a futex woken."""
     if flags:
         raise KernelError(EINVAL)
     if not nr_futexes or nr_futexes > FUTEX_WAITV_MAX or not waiters:
         raise KernelError(EINVAL)
-    deadline = None
-    if timeout:
-        if clockid not in (CLOCK_REALTIME, CLOCK_MONOTONIC):
-            raise KernelError(EINVAL)
-        ns = t.mm.read_timespec(timeout)
-        clock = t.process.kernel.clock
-        deadline = ns if clockid == CLOCK_MONOTONIC else \
-            clock.monotonic_ns() + ns - clock.realtime_ns()
-    entries = []
-    for i in range(nr_futexes):
-        val, uaddr, fl, reserved = FUTEX_WAITV.unpack(
-            t.mm.read(waiters + i * FUTEX_WAITV.size, FUTEX_WAITV.size))
-        if fl & ~FUTEX2_VALID_MASK or reserved:
-            raise KernelError(EINVAL)
-        if fl & FUTEX2_SIZE_MASK != FUTEX2_SIZE_U32 or val >> 32:
-            raise KernelError(EINVAL)
-        entries.append((uaddr, val, fl))
+    deadline = _futex2_deadline(t, timeout, clockid)
+    entries = _read_waitv(t, waiters, nr_futexes)
     table = t.process.kernel.futexes
     waits = [(_waitv_key(t, table, uaddr, fl), uaddr, val) for uaddr, val, fl in entries]
     return table.wait_multiple(t, waits, deadline)
+
+
+def sys_futex_wake(t, uaddr, mask, nr, flags):
+    """futex_wake(2): wake up to nr waiters whose bitset meets mask; nr 0 wakes none
+    (FLAGS_STRICT), unlike FUTEX_WAKE."""
+    _futex2_flags(flags, mask)
+    if not mask:
+        raise KernelError(EINVAL)
+    table = t.process.kernel.futexes
+    key = _waitv_key(t, table, uaddr, flags)
+    if nr <= 0:
+        return 0
+    if table.pi_requeue_waiters and key in table.pi_requeue_waiters and \
+            table.pi_requeue_waiters[key].waiters:
+        raise KernelError(EINVAL)
+    return table.wake(key, nr, mask)
+
+
+def sys_futex_wait(t, uaddr, val, mask, flags, timeout, clockid):
+    """futex_wait(2): FUTEX_WAIT_BITSET with futex2 flags and an absolute timeout on
+    the clock named."""
+    _futex2_flags(flags, val, mask)
+    deadline = _futex2_deadline(t, timeout, clockid)
+    if not mask:
+        raise KernelError(EINVAL)
+    table = t.process.kernel.futexes
+    return table.wait(t, _waitv_key(t, table, uaddr, flags), uaddr, val, mask, deadline)
+
+
+def sys_futex_requeue(t, waiters, flags, nr_wake, nr_requeue):
+    """futex_requeue(2): FUTEX_CMP_REQUEUE between waiters[0] (its val the expected
+    word) and waiters[1], each with its own futex2 flags."""
+    if flags or not waiters:
+        raise KernelError(EINVAL)
+    (uaddr1, cmpval, fl1), (uaddr2, _, fl2) = _read_waitv(t, waiters, 2)
+    if nr_wake < 0 or nr_requeue < 0:
+        raise KernelError(EINVAL)
+    table = t.process.kernel.futexes
+    key1 = _waitv_key(t, table, uaddr1, fl1)
+    key2 = _waitv_key(t, table, uaddr2, fl2)
+    if load(t.mm, uaddr1) != cmpval:
+        raise KernelError(EAGAIN)
+    if t.process.kernel.pi_futexes.has_requeue_waiters(key1):
+        raise KernelError(EINVAL)
+    return table.requeue(key1, key2, nr_wake, nr_requeue)

@@ -115,6 +115,8 @@ TIMERS = ("fired from the scheduler's deadline heap, no host thread per timer; a
           "computing alone is stopped at the next deadline by the engine's slice timer "
           "(an instruction budget where the engine cannot stop on a block boundary); "
           "CPU-time timers are checked at the soonest wall time they could expire")
+FUTEX2 = ("32-bit futexes, private and shared, FUTEX2_NUMA with one node (0); "
+          "FUTEX2_MPOL changes nothing (no memory policies)")
 EXECVE = ("the same pid, new address space on a new engine; de_thread, close-on-exec, "
           "handlers reset, #! (5 deep), ETXTBSY, E2BIG as Linux; no set-user-ID or "
           "file capabilities (AT_SECURE stays 0); the automatic image learns exec'd host "
@@ -523,6 +525,12 @@ ROWS = [
                              "in order; FUTEX2_NUMA with one node (0); a futex named twice "
                              "is woken once"),
     row(452, "fchmodat2", files.sys_fchmodat2, DirFd, Path, Mode, Flags(table="at")),
+    row(454, "futex_wake", futex.sys_futex_wake, Ptr, ULong, Int, UInt,
+        status=PARTIAL, note=FUTEX2),
+    row(455, "futex_wait", futex.sys_futex_wait, Ptr, ULong, ULong, UInt, Ptr,
+        Enum(table="clock"), status=PARTIAL, note=FUTEX2),
+    row(456, "futex_requeue", futex.sys_futex_requeue, Ptr, UInt, Int, Int,
+        status=PARTIAL, note=FUTEX2),
 ]
 
 
