@@ -20,9 +20,10 @@ later for having a waiter of higher priority; waiters are served in arrival orde
 
 FUTEX_WAIT_REQUEUE_PI waits on a plain futex (a condition variable's word) for a
 FUTEX_CMP_REQUEUE_PI that either gives it the PI lock at once or moves it onto the
-lock's waiters. Those waiters are kept here (`requeue_waiters`), apart from
-kernel/futex.py's plain ones; a plain wake or requeue that finds them fails with
-EINVAL, as Linux's does (kernel/syscalls/futex.py asks `has_requeue_waiters`).
+lock's waiters. Those waiters are kept here (`requeue_waiters`, the dict the futex
+table holds as `pi_requeue_waiters`), apart from kernel/futex.py's plain ones; a plain
+wake or requeue that finds them fails with EINVAL, as Linux's does
+(kernel/syscalls/futex.py asks `has_requeue_waiters`).
 
 Restarts as Linux: a signal that interrupts a LOCK_PI or a WAIT_REQUEUE_PI not yet
 requeued restarts it after the handler whatever SA_RESTART says (ERESTARTNOINTR,
