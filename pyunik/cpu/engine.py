@@ -499,13 +499,21 @@ class Engine:
         self._pages.forget(addr, end)
         _ctl(self._handle, _CTL_FLUSH_TLB)
 
-    def protect(self, addr: int, size: int, prot: int) -> None:
+    def protect(self, addr: int, size: int, prot: int, was: int | None = None) -> None:
         """The guest's access to mapped [addr, addr+size) becomes prot: page-table
         entries only (see map_host); translated code of pages that stop being
-        executable is dropped first, and the TLB flushed when access narrows."""
+        executable is dropped first, and the TLB flushed when access narrows.
+        was: the union of the Linux prot bits the pages have now, when the caller
+        knows it (mm/regions.py does); with no execute bit in it the page tables
+        need not be read first (no code to drop; narrowing follows from the union)."""
         end = addr + size
-        old = self._pages.entries(addr, end)
         new = paging.leaf_bits(prot)
+        if was is not None and not was & 4:
+            self._pages.set(addr, end, prot)
+            if _narrower(paging.leaf_bits(was), new):
+                _ctl(self._handle, _CTL_FLUSH_TLB)
+            return
+        old = self._pages.entries(addr, end)
         kinds = {e & _ACCESS_BITS for e in old}     # the pages' accesses, each once
         if (new & NO_EXECUTE or not new) and \
                 any(k & PRESENT and not k & NO_EXECUTE for k in kinds):   # executable

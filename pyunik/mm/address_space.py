@@ -337,20 +337,41 @@ class AddressSpace(Remap, UserMemory):
         """Remove [start, end) from the address space, giving its host memory back."""
         old, new = [], []
         self.write_back(start, end)
+        pending = None      # [a, b, v]: pieces of VMAs given back with one call each way
         for v in self.overlapping(start, end):
             a, b = max(v.start, start), min(v.end, end)
-            self._engine_unmap(v, a, b)
-            if v.reserve is not None:
-                v.reserve.decommit(v.host_at(a), b - a, own_pages(v))
+            if pending is not None and pending[1] == a and self._give_back_together(pending[2], v):
+                pending[1] = b
             else:
-                host.release(v.host_at(a), b - a)
+                if pending is not None:
+                    self._give_back(*pending)
+                pending = [a, b, v]
             self.mapped -= b - a
             old.append(v)
             if v.start < a:
                 new.append(v.piece(v.start, a))
             if b < v.end:
                 new.append(v.piece(b, v.end))
+        if pending is not None:
+            self._give_back(*pending)
         self._replace(old, new)
+
+    @staticmethod
+    def _give_back_together(v: VMA, w: VMA) -> bool:
+        """May w's pieces right after v's leave the engine and go back to the host in
+        the same calls as v's (a thread stack and its guard page: one window, host
+        memory contiguous, the same kind of pages)?"""
+        return v.reserve is not None and w.reserve is v.reserve and not v.code \
+            and not w.code and v.host_at(v.end) == w.host and own_pages(v) == own_pages(w)
+
+    def _give_back(self, a: int, b: int, v: VMA) -> None:
+        """[a, b) (of v, and of neighbours `_give_back_together` allows) leaves the
+        engine and its host memory goes back."""
+        self._engine_unmap(v, a, b)
+        if v.reserve is not None:
+            v.reserve.decommit(v.host_at(a), b - a, own_pages(v))
+        else:
+            host.release(v.host_at(a), b - a)
 
     # ---- mmap(2) and friends ----------------------------------------------------------------
 

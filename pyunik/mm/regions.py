@@ -77,19 +77,24 @@ class EngineRegions:
 
     def show(self, start: int, end: int, prot: int, host: int) -> None:
         """Guest [start, end) shows host memory from host with access prot."""
-        for r in self._overlapping(start, end):
+        here = self._overlapping(start, end)
+        unmapped = False
+        for r in here:
             a = max(r.start, start)
             if r.host_at(a) != host + (a - start):
                 self._unmap(a, min(r.end, end))     # other host memory: not reusable
+                unmapped = True
+        if unmapped:
+            here = self._overlapping(start, end)
         gaps = []
         pos = start
-        for r in self._overlapping(start, end):
+        for r in here:
             if r.start > pos:
                 gaps.append((pos, r.start))
             pos = r.end
         if pos < end:
             gaps.append((pos, end))
-        self._set_access(start, end, prot)
+        self._set_access(start, end, prot, here)
         for a, b in gaps:
             self._map(a, b, prot, host + (a - start))
         self._maybe_compact()
@@ -171,25 +176,29 @@ class EngineRegions:
             self._insert(Region(addr, r.end, r.prot, r.host_at(addr)))
             r.end = addr
 
-    def _set_access(self, start: int, end: int, prot: int) -> None:
+    def _set_access(self, start: int, end: int, prot: int, here: list | None = None) -> None:
         """prot for every region in [start, end) that has another, one engine call
-        per run of neighbouring regions."""
+        per run of neighbouring regions (here: those regions, when the caller has
+        just listed them)."""
         run = None
-        for r in self._overlapping(start, end):
+        for r in self._overlapping(start, end) if here is None else here:
             a, b = max(r.start, start), min(r.end, end)
             if r.prot == prot:
                 continue
             if run is not None and run[1] == a:
                 run[1] = b
+                run[2] |= r.prot
                 continue
             if run is not None:
-                self._protect(run[0], run[1], prot)
-            run = [a, b]
+                self._protect(run[0], run[1], prot, run[2])
+            run = [a, b, r.prot]
         if run is not None:
-            self._protect(run[0], run[1], prot)
+            self._protect(run[0], run[1], prot, run[2])
 
-    def _protect(self, start: int, end: int, prot: int) -> None:
-        self.engine.protect(start, end - start, prot)
+    def _protect(self, start: int, end: int, prot: int, old: int) -> None:
+        """prot for [start, end), whose regions' accesses had the union old (the
+        engine then need not read the page tables to learn them)."""
+        self.engine.protect(start, end - start, prot, old)
         self._cut(start)
         self._cut(end)
         for r in self._overlapping(start, end):
