@@ -53,6 +53,18 @@ PIE_BASE = L.ELF_ET_DYN_BASE       # where Linux puts an ET_DYN main program
 HEAP_RESERVE = 1 << 32             # host address space set aside for brk
 
 
+def _covers(vmas: list[VMA], start: int, end: int, prot: int = 0,
+            readable: bool = False) -> bool:
+    """Do vmas, the VMAs overlapping [start, end) in order, map every page of it
+    (see AddressSpace.covered)?"""
+    pos = start
+    for v in vmas:
+        if v.start > pos or v.prot & prot != prot or (readable and not v.prot & 7):
+            return False
+        pos = v.end
+    return pos >= end
+
+
 class MemoryBudget:
     """The guest memory limit (-m) and what every address space charged to it has
     mapped: one per kernel, shared by all its processes' address spaces, so forking
@@ -118,12 +130,7 @@ class AddressSpace(Remap, UserMemory):
     def covered(self, start: int, end: int, prot: int = 0, readable: bool = False) -> bool:
         """Is every page of [start, end) mapped (with at least the prot bits given;
         readable: with any access at all, as x86-64 reads every page it maps)?"""
-        pos = start
-        for v in self.overlapping(start, end):
-            if v.start > pos or v.prot & prot != prot or (readable and not v.prot & 7):
-                return False
-            pos = v.end
-        return pos >= end
+        return _covers(self.overlapping(start, end), start, end, prot, readable)
 
     def _replace(self, old: list[VMA], new: list[VMA]) -> None:
         if old and self._free_below is not None \
@@ -336,9 +343,10 @@ class AddressSpace(Remap, UserMemory):
     def unmap_range(self, start: int, end: int) -> None:
         """Remove [start, end) from the address space, giving its host memory back."""
         old, new = [], []
-        self.write_back(start, end)
+        here = self.overlapping(start, end)
+        self.write_back(start, end, here)
         pending = None      # [a, b, v]: pieces of VMAs given back with one call each way
-        for v in self.overlapping(start, end):
+        for v in here:
             a, b = max(v.start, start), min(v.end, end)
             if pending is not None and pending[1] == a and self._give_back_together(pending[2], v):
                 pending[1] = b
@@ -488,16 +496,19 @@ class AddressSpace(Remap, UserMemory):
         end = addr + size
         if end < addr or end > L.TASK_SIZE:
             raise KernelError(ENOMEM)
-        if not self.covered(addr, end):
+        here = self.overlapping(addr, end)
+        if not _covers(here, addr, end):
             # Linux changes the pages before the hole, then fails; pyunik changes none.
             raise KernelError(ENOMEM)
-        if prot & L.PROT_WRITE and any(not v.may_write for v in self.overlapping(addr, end)):
+        if prot & L.PROT_WRITE and any(not v.may_write for v in here):
             raise KernelError(EACCES)     # a shared map of a file not open for writing
-        self.set_protection(addr, end, prot & 7)
+        self.set_protection(addr, end, prot & 7, here)
 
-    def set_protection(self, start: int, end: int, prot: int) -> None:
+    def set_protection(self, start: int, end: int, prot: int, here: list | None = None) -> None:
+        """prot for [start, end) (here: the VMAs overlapping it, when the caller has
+        just listed them)."""
         old, new = [], []
-        for v in self.overlapping(start, end):
+        for v in self.overlapping(start, end) if here is None else here:
             if v.prot == prot:
                 continue
             a, b = max(v.start, start), min(v.end, end)
@@ -620,9 +631,10 @@ class AddressSpace(Remap, UserMemory):
             raise KernelError(ENOMEM)
         self.write_back(addr, end)
 
-    def write_back(self, start: int, end: int) -> None:
-        """Copy the pages of shared file mappings in [start, end) to their file."""
-        for v in self.overlapping(start, end):
+    def write_back(self, start: int, end: int, here: list | None = None) -> None:
+        """Copy the pages of shared file mappings in [start, end) to their file
+        (here: the VMAs overlapping it, when the caller has just listed them)."""
+        for v in self.overlapping(start, end) if here is None else here:
             if v.file is None or v.host_backed or v.flags & L.MAP_TYPE == L.MAP_PRIVATE \
                     or not v.prot & 2:
                 continue
