@@ -25,7 +25,9 @@ from __future__ import annotations
 
 from errno import EAGAIN, EINVAL, ENOSYS, ETIMEDOUT
 
-from ..abi.futex import (FUTEX_OP_ADD, FUTEX_OP_ANDN, FUTEX_OP_CMP_EQ, FUTEX_OP_CMP_GE,
+from ..abi import syscall_numbers as N
+from ..abi.futex import (FUTEX_BITSET_MATCH_ANY, FUTEX_PRIVATE_FLAG, FUTEX_WAIT,
+                         FUTEX_OP_ADD, FUTEX_OP_ANDN, FUTEX_OP_CMP_EQ, FUTEX_OP_CMP_GE,
                          FUTEX_OP_CMP_GT, FUTEX_OP_CMP_LE, FUTEX_OP_CMP_LT, FUTEX_OP_CMP_NE,
                          FUTEX_OP_OPARG_SHIFT, FUTEX_OP_OR, FUTEX_OP_SET, FUTEX_OP_XOR)
 from ..abi.posix_types import UINT     # a futex word is a 32-bit unsigned int
@@ -87,6 +89,12 @@ class FutexTable:
     def wait(self, t, key, addr: int, val: int, bitset: int, deadline: int | None) -> int:
         """FUTEX_WAIT(_BITSET): EAGAIN if the word is not val, else park until a wake
         (0) or the deadline (ETIMEDOUT)."""
+        raise self.must_wait(t, key, addr, val, bitset, deadline)
+
+    def must_wait(self, t, key, addr: int, val: int, bitset: int,
+                  deadline: int | None) -> WouldBlock:
+        """`wait`'s checks and set-up; returns the WouldBlock that wait raises (EAGAIN
+        and EINVAL raise KernelError)."""
         if bitset == 0:
             raise KernelError(EINVAL)
         if load(t.mm, addr) != val & 0xFFFFFFFF:
@@ -104,7 +112,7 @@ class FutexTable:
                 raise KernelError(ETIMEDOUT)
             raise WouldBlock((self._queue(t.futex_key),), deadline, retry=retry,
                              what="a futex")
-        raise WouldBlock((queue,), deadline, retry=retry, what="a futex")
+        return WouldBlock((queue,), deadline, retry=retry, what="a futex")
 
     def wait_multiple(self, t, waits: list, deadline: int | None) -> int:
         """futex_waitv: waits holds (key, addr, val) in the caller's order, keys all
@@ -227,3 +235,28 @@ class FutexTable:
         if hit:
             woken += self.wake(key2, n2)
         return woken
+
+
+NR_FUTEX = next(nr for nr, name in N.NAMES.items() if name == "futex")
+
+
+def parking_invoker(table: FutexTable, block, invoke):
+    """futex(2)'s invoker in the kernel's fast dispatcher (Kernel._first_call): an
+    untimed FUTEX_WAIT that must wait hands its WouldBlock to block, the
+    dispatcher's own answer to one (Scheduler.block: the park, and later EINTR or a
+    restart, are decided there as for any call), without raising it: the raise and
+    its unwinding through the invoker and sys_futex cost as much as the rest of the
+    wait. Every other futex call is invoke's (sys_futex, registers decoded as its
+    table row says: the operation and the value as 32 bits)."""
+    def invoke_futex(t, regs):
+        op = regs[2] & 0xFFFFFFFF
+        if op & ~FUTEX_PRIVATE_FLAG != FUTEX_WAIT or regs[4]:
+            return invoke(t, regs)
+        uaddr = regs[1]
+        try:
+            wait = table.must_wait(t, table.key(t.process.mm, uaddr, op & FUTEX_PRIVATE_FLAG),
+                                   uaddr, regs[3] & 0xFFFFFFFF, FUTEX_BITSET_MATCH_ANY, None)
+        except KernelError as e:
+            return -e.errno
+        return block(t, regs, wait, invoke)
+    return invoke_futex

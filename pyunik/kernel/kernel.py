@@ -44,6 +44,7 @@ from . import delivery, signals
 from . import exec as exec_
 from . import exit as exit_
 from .process import FsContext, Process, ProcessExit, Thread
+from . import futex
 from .futex import FutexTable
 from .futex_pi import PiFutexes
 from .clocks import SYSCALL_NS, HostClock, VirtualClock
@@ -355,6 +356,8 @@ class Kernel:
         if invoke is not None:
             if nr in delivery.DELIVERED_ON_RETURN:
                 invoke = self._delivering_on_return(invoke)
+            elif nr == futex.NR_FUTEX:
+                invoke = futex.parking_invoker(self.futexes, self.sched.block, invoke)
             self._invokers[nr] = invoke
         return invoke
 
