@@ -22,8 +22,12 @@ RENAME_FLAGS = [("RENAME_NOREPLACE", RENAME_NOREPLACE), ("RENAME_EXCHANGE", RENA
                 ("RENAME_WHITEOUT", RENAME_WHITEOUT)]
 
 # include/uapi/linux/fs.h: preadv2/pwritev2 flags this kernel knows
-# (RWF_HIPRI, RWF_DSYNC, RWF_SYNC, RWF_NOWAIT, RWF_APPEND)
-RWF_SUPPORTED = 0x1F
+RWF_HIPRI = 0x01       # poll for completion (a hint for direct I/O)
+RWF_DSYNC = 0x02       # per-write O_DSYNC
+RWF_SYNC = 0x04        # per-write O_SYNC
+RWF_NOWAIT = 0x08      # fail with EAGAIN rather than wait
+RWF_APPEND = 0x10      # per-write O_APPEND
+RWF_SUPPORTED = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND
 
 # include/uapi/linux/falloc.h
 FALLOC_FL_KEEP_SIZE = 0x01

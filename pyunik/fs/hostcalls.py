@@ -13,7 +13,7 @@ outside the mounted directory:
   /proc/self/fd magic link: the same inode, whatever its name is now.
 - chmod, chown and utimes of an O_PATH fd (fchmodat2 / fchownat / utimensat with
   AT_EMPTY_PATH, falling back to the fd's magic link where the host kernel refuses),
-  renameat2 with flags, and fstatfs into abi's struct statfs.
+  renameat2 with flags, fstatfs into abi's struct statfs, and syncfs.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ _fchownat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32, ctypes.c_u
                       ctypes.c_int]
 _fchownat.restype = ctypes.c_int
 _fstatfs = _libc.fstatfs
+_syncfs = _libc.syncfs
 _fstatfs.argtypes = [ctypes.c_int, ctypes.c_void_p]
 _fstatfs.restype = ctypes.c_int
 
@@ -189,6 +190,12 @@ def futimens(fd: int, times) -> None:
 def renameat2(olddirfd: int, old: bytes, newdirfd: int, new: bytes, flags: int) -> None:
     if _syscall(SYS_RENAMEAT2, ctypes.c_long(olddirfd), ctypes.c_char_p(old),
                 ctypes.c_long(newdirfd), ctypes.c_char_p(new), ctypes.c_long(flags)) != 0:
+        raise oserror()
+
+
+def syncfs(fd: int) -> None:
+    """syncfs(2) of the host filesystem holding fd."""
+    if _syncfs(fd) != 0:
         raise oserror()
 
 

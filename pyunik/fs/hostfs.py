@@ -76,7 +76,7 @@ from ..abi.fs import RENAME_EXCHANGE, RENAME_NOREPLACE
 from ..abi.statfs import ST_NODEV, ST_RDONLY
 from ..errors import KernelError
 from .file import host_errno
-from .hostcalls import (HostRoot, chown_path_fd, fstatfs, futimens, renameat2,
+from .hostcalls import (HostRoot, chown_path_fd, fstatfs, futimens, renameat2, syncfs,
                         timespec_pair)
 from .inode import FileSystem, Inode
 
@@ -133,6 +133,22 @@ class HostFS(FileSystem):
     def close(self) -> None:
         self.release_host_files()
         self.host.close()
+
+    def sync(self) -> None:
+        """syncfs(2) of the host filesystem under the mount (a read-only mount has
+        written nothing)."""
+        if self.readonly:
+            return
+        try:
+            fd = os.open(b".", os.O_RDONLY | _O_DIRECTORY | os.O_CLOEXEC, dir_fd=self.host.fd)
+        except OSError as e:
+            raise host_errno(e) from None
+        try:
+            syncfs(fd)        # not on the root's O_PATH fd: syncfs wants an open file
+        except OSError as e:
+            raise host_errno(e) from None
+        finally:
+            os.close(fd)
 
     def statfs(self) -> dict:
         try:
@@ -581,6 +597,23 @@ class HostInode(Inode):
             new_dir._children[new] = moved
 
     # ---- contents -----
+
+    def sync(self, data_only: bool) -> None:
+        """fsync or fdatasync of the host file (a directory's too: its entries); a
+        read-only mount has written nothing to it."""
+        if self.fs.readonly or not (self.is_regular or self.is_dir):
+            return
+        if self.is_regular:
+            fd, own = (self._fd if self._fd is not None else self._data_fd(_READ)), False
+        else:
+            fd, own = self._open_self(os.O_RDONLY | _O_DIRECTORY)[0], True
+        try:
+            (os.fdatasync if data_only else os.fsync)(fd)
+        except OSError as e:
+            raise host_errno(e) from None
+        finally:
+            if own:
+                os.close(fd)
 
     def _adopt_fd(self, fd: int, access: int) -> None:
         if self._fd is not None:

@@ -67,6 +67,13 @@ class FileSystem:
         are attached with it."""
         return ()
 
+    def sync(self) -> None:
+        """syncfs(2): make what was written durable. A filesystem in memory has
+        nothing to write out (as tmpfs); hostfs asks the host (HostFS.sync); one built
+        from others syncs them."""
+        for layer in self.layers():
+            layer.sync()
+
     def new_ino(self) -> int:
         self._next_ino += 1
         return self._next_ino
@@ -226,6 +233,10 @@ class Inode:
         raise KernelError(EPERM)
 
     # ---- contents -----
+
+    def sync(self, data_only: bool) -> None:
+        """fsync(2) (fdatasync(2): data_only) of this inode's data. In memory there is
+        nothing to write out, as on tmpfs; hostfs's inodes ask the host."""
 
     def read(self, offset: int, size: int) -> bytes:
         if self.is_dir:

@@ -33,6 +33,7 @@ against mm/mmap.c, mm/mprotect.c, mm/mremap.c, mm/madvise.c) and raise KernelErr
 from __future__ import annotations
 
 import bisect
+import ctypes
 from errno import EACCES, EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM
 
 from ..abi import linux as L
@@ -594,15 +595,42 @@ class AddressSpace(Remap, UserMemory):
         end = addr + size
         if not self.covered(addr, end):
             raise KernelError(ENOMEM)
-        if advice == L.MADV_REMOVE:
-            raise KernelError(EINVAL)   # only shared file/tmpfs mappings; none here
+        if advice in _REFUSED_ADVICE:
+            # MADV_REMOVE (hole punching in shared memory), MADV_DONTFORK and
+            # MADV_WIPEONFORK (what fork copies) are not offered: EINVAL, as a kernel
+            # without them answers (table.py's madvise row).
+            raise KernelError(EINVAL)
+        vmas = self.overlapping(addr, end)
+        if advice == L.MADV_FREE and any(v.file is not None or v.shm is not None
+                                         or v.flags & L.MAP_TYPE != L.MAP_PRIVATE
+                                         for v in vmas):
+            raise KernelError(EINVAL)   # madvise_free_single_vma: private anonymous only
         if advice == L.MADV_DONTNEED:
             # Private anonymous pages read back as zero; shared ones keep their
-            # contents (host shared memory behaves exactly so).
-            for v in self.overlapping(addr, end):
+            # contents (host shared memory behaves exactly so); a private mapping of
+            # a file reads the file again (a host-mapped file's host pages do so by
+            # themselves, a copied file's pages are filled again from it).
+            for v in vmas:
                 a, b = max(v.start, addr), min(v.end, end)
                 host.discard(v.host_at(a), b - a)
-        # Every other advice is a hint Linux may ignore; so does pyunik.
+                if v.file is not None and own_pages(v):
+                    self._refill_from_file(v, a, b)
+        # MADV_DOFORK and MADV_KEEPONFORK restore what always holds here; every other
+        # advice (WILLNEED, SEQUENTIAL, HUGEPAGE, MERGEABLE, COLD, ...) is a hint that
+        # changes nothing a program can see, and Linux may ignore it too.
+
+    def _refill_from_file(self, v: VMA, a: int, b: int) -> None:
+        """The file's bytes back into [a, b) of v, a private mapping of a copied file
+        (mm/mmap_file.py's fill, on pages just discarded)."""
+        offset = v.offset + (a - v.start)
+        size = min(b - a, max(0, v.file.size - offset))
+        if size <= 0:
+            return
+        data = v.file.read(offset, size)
+        if v.prot & 7:
+            self.engine.write(a, data)
+        else:
+            ctypes.memmove(v.host_at(a), data, len(data))
 
     def mincore(self, addr: int, length: int) -> bytes:
         if addr & ~L.PAGE_MASK:
@@ -740,6 +768,8 @@ class BrkArea:
             self._heap.release()
             self._heap = None
 
+
+_REFUSED_ADVICE = (L.MADV_REMOVE, L.MADV_DONTFORK, L.MADV_WIPEONFORK)
 
 _VALIDATED_FLAGS = (L.MAP_TYPE | L.MAP_FIXED | L.MAP_ANONYMOUS | L.MAP_32BIT | L.MAP_GROWSDOWN
                     | L.MAP_DENYWRITE | L.MAP_EXECUTABLE | L.MAP_LOCKED | L.MAP_NORESERVE

@@ -658,30 +658,41 @@ def sys_fallocate(t, fd, mode, offset, length):
 
 
 def _syncable(t, fd):
-    if t.process.fds.get(fd).inode is None:
+    inode = t.process.fds.get(fd).inode
+    if inode is None:
         raise KernelError(EINVAL)       # pipes, sockets, terminals
+    return inode.real
 
 
 def sys_fsync(t, fd):
-    """fsync(2): files live in memory or on a host fs written through; nothing waits."""
-    _syncable(t, fd)
+    """fsync(2): a host file (-v, --root) is synced on the host; in-memory files have
+    nothing to write out, as on tmpfs."""
+    _syncable(t, fd).sync(False)
     return 0
 
 
 def sys_fdatasync(t, fd):
     """fdatasync(2)."""
-    _syncable(t, fd)
+    _syncable(t, fd).sync(True)
     return 0
 
 
 def sys_sync(t):
-    """sync(2)."""
+    """sync(2): every mounted filesystem (the host's under each writable -v); sync
+    never fails, as Linux's ksys_sync ignores each filesystem's error."""
+    for m in _vfs(t).mount_table():
+        try:
+            m.fs.sync()
+        except KernelError:
+            pass
     return 0
 
 
 def sys_syncfs(t, fd):
-    """syncfs(2)."""
-    t.process.fds.get(fd)
+    """syncfs(2): the filesystem of fd's file (a pipe's or socket's has nothing)."""
+    f = t.process.fds.get(fd)
+    if f.inode is not None:
+        f.inode.real.fs.sync()
     return 0
 
 

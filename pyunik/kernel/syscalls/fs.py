@@ -19,7 +19,7 @@ from ...abi.fcntl import (F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GET_SEALS, F_
                           F_OFD_SETLKW, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN,
                           F_SETPIPE_SZ, FD_CLOEXEC, FLOCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN)
 from ...abi.memfd import MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL
-from ...abi.fs import SPLICE_F_NONBLOCK
+from ...abi.fs import RWF_APPEND, RWF_DSYNC, RWF_NOWAIT, RWF_SYNC, SPLICE_F_NONBLOCK
 from ...errors import KernelError
 from ...fs import locks, read_write, seals
 from ...fs.eventfd import EventFile
@@ -303,21 +303,73 @@ def sys_pwritev(t, fd, iov, iovcnt, pos_l, pos_h):
 
 
 def sys_preadv2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
-    """preadv2(2): offset -1 means the file offset; RWF_* flags are accepted."""
+    """preadv2(2): offset -1 means the file offset; RWF_NOWAIT fails with EAGAIN
+    where the read would wait (the rest only matter to writes or direct I/O)."""
     if flags & ~RWF_VALID:
         raise KernelError(EOPNOTSUPP)
-    if pos_l == -1:
-        return sys_readv(t, fd, iov, iovcnt)
-    return _preadv(t, fd, iov, iovcnt, pos_l, flags)
+    with _nowait(flags):
+        if pos_l == -1:
+            return sys_readv(t, fd, iov, iovcnt)
+        return _preadv(t, fd, iov, iovcnt, pos_l, flags)
 
 
 def sys_pwritev2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
-    """pwritev2(2): offset -1 means the file offset; RWF_* flags are accepted."""
+    """pwritev2(2): offset -1 means the file offset; RWF_APPEND writes at the end (the
+    file offset, when used, follows), RWF_DSYNC/RWF_SYNC sync the file after the write
+    (fdatasync/fsync), RWF_NOWAIT fails with EAGAIN where the write would wait."""
     if flags & ~RWF_VALID:
         raise KernelError(EOPNOTSUPP)
-    if pos_l == -1:
+    with _nowait(flags):
+        if flags & RWF_APPEND:
+            n = _append_v(t, fd, iov, iovcnt, pos_l)
+        elif pos_l == -1:
+            n = sys_writev(t, fd, iov, iovcnt)
+        else:
+            n = _pwritev(t, fd, iov, iovcnt, pos_l, flags)
+    if flags & (RWF_DSYNC | RWF_SYNC):
+        inode = t.process.fds.get(fd).inode
+        if inode is not None:
+            inode.real.sync(not flags & RWF_SYNC)
+    return n
+
+
+class _nowait:
+    """RWF_NOWAIT: a call that would park its thread (WouldBlock, raised before any
+    side effect) is EAGAIN instead."""
+
+    def __init__(self, flags):
+        self.on = bool(flags & RWF_NOWAIT)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if self.on and kind is WouldBlock:
+            raise KernelError(EAGAIN) from None
+        return False
+
+
+def _append_v(t, fd, iov, iovcnt, pos):
+    """RWF_APPEND (IOCB_APPEND): at the end of the file whatever pos says; with pos -1
+    the file offset moves past what was written, as for O_APPEND. A file without
+    positions (a pipe, a socket) just writes, but takes no explicit offset."""
+    if pos != -1:
+        f = _positional(t, fd, pos)
+        if not f.writable:
+            raise KernelError(EBADF)
+    else:
+        f = _writable(t, fd)
+    inode = f.inode
+    if not f.positional or inode is None:
         return sys_writev(t, fd, iov, iovcnt)
-    return _pwritev(t, fd, iov, iovcnt, pos_l, flags)
+    src = IovIter.iovec(t.mm, iov, iovcnt)
+    if not src.count:
+        return 0
+    end = inode.size
+    n = _write(t, f, src, end)
+    if pos == -1:
+        f.offset = end + n
+    return n
 
 
 def _preadv(t, fd, iov, iovcnt, offset, flags):

@@ -209,7 +209,12 @@ ROWS = [
                              "past its object reads zeros where Linux gives SIGBUS"),
     row(26, "msync", mm.sys_msync, Ptr, Size, Flags(table="msync")),
     row(27, "mincore", mm.sys_mincore, Ptr, Size, Ptr),
-    row(28, "madvise", mm.sys_madvise, Ptr, Size, Enum(table="madvise")),
+    row(28, "madvise", mm.sys_madvise, Ptr, Size, Enum(table="madvise"),
+        status=PARTIAL, note="MADV_DONTNEED as Linux (zeros, or the file's bytes again); "
+                             "MADV_FREE private anonymous only; MADV_DONTFORK, "
+                             "MADV_WIPEONFORK and MADV_REMOVE are EINVAL (fork copies "
+                             "every mapping; no hole punching); the other advice are "
+                             "hints with nothing to change"),
     row(29, "shmget", ipc.sys_shmget, Int, Size, Int),
     row(30, "shmat", ipc.sys_shmat, Int, Ptr, Int),
     row(31, "shmctl", ipc.sys_shmctl, Int, Int, Ptr, status=PARTIAL, note=SHMCTL),

@@ -1,0 +1,73 @@
+"""madvise(2) on the AddressSpace: MADV_DONTNEED gives a private mapping of a copied
+file (as a tar image's member) the file's bytes again, as Linux re-reads them, and
+private anonymous pages zeros; the advice pyunik does not offer is EINVAL, not a
+silent success; MADV_FREE takes private anonymous memory only."""
+
+from __future__ import annotations
+
+import stat as S
+from errno import EINVAL
+
+import pytest
+
+from pyunik.abi import linux as L
+from pyunik.cpu.engine import Engine
+from pyunik.errors import KernelError
+from pyunik.fs.ramfs import RamFS, RamInode
+from pyunik.fs.openfile import InodeFile
+from pyunik.mm.address_space import AddressSpace
+from pyunik.mm.mmap_file import mmap_file
+
+PAGE = 4096
+PRIVATE_ANON = L.MAP_PRIVATE | L.MAP_ANONYMOUS
+
+
+@pytest.fixture
+def mm():
+    space = AddressSpace(Engine(), 64 << 20)
+    yield space
+    space.free_all()
+
+
+class CopiedInode(RamInode):
+    """A file the host cannot map (as a tar image's member): mmap copies it."""
+
+    def mmap_source(self, writable, end):
+        return None
+
+
+def test_dontneed_reads_a_copied_file_again(mm):
+    inode = CopiedInode(RamFS(), S.S_IFREG | 0o644)
+    inode.write(0, b"A" * PAGE + b"B" * 100)
+    f = InodeFile(inode, L.O_RDONLY)
+    start = mmap_file(mm, 0, 2 * PAGE, L.PROT_READ | L.PROT_WRITE, L.MAP_PRIVATE, f, 0)
+    assert not mm.find(start).host_backed
+    mm.engine.write(start, b"x" * (PAGE + 100))
+    mm.madvise(start, 2 * PAGE, L.MADV_DONTNEED)
+    assert mm.engine.read(start, PAGE + 100) == b"A" * PAGE + b"B" * 100
+
+
+def test_dontneed_zeroes_private_anonymous_pages(mm):
+    start = mm.mmap(0, 2 * PAGE, L.PROT_READ | L.PROT_WRITE, PRIVATE_ANON)
+    mm.engine.write(start, b"y" * (2 * PAGE))
+    mm.madvise(start, PAGE, L.MADV_DONTNEED)
+    assert mm.engine.read(start, 2 * PAGE) == bytes(PAGE) + b"y" * PAGE
+
+
+@pytest.mark.parametrize("advice", [L.MADV_DONTFORK, L.MADV_WIPEONFORK, L.MADV_REMOVE])
+def test_advice_not_offered_is_einval(mm, advice):
+    start = mm.mmap(0, PAGE, L.PROT_READ | L.PROT_WRITE, PRIVATE_ANON)
+    with pytest.raises(KernelError) as e:
+        mm.madvise(start, PAGE, advice)
+    assert e.value.errno == EINVAL
+
+
+def test_free_takes_private_anonymous_memory_only(mm):
+    anon = mm.mmap(0, PAGE, L.PROT_READ | L.PROT_WRITE, PRIVATE_ANON)
+    mm.madvise(anon, PAGE, L.MADV_FREE)
+    shared = mm.mmap(0, PAGE, L.PROT_READ | L.PROT_WRITE, L.MAP_SHARED | L.MAP_ANONYMOUS)
+    with pytest.raises(KernelError) as e:
+        mm.madvise(shared, PAGE, L.MADV_FREE)
+    assert e.value.errno == EINVAL
+    for advice in (L.MADV_DOFORK, L.MADV_KEEPONFORK, L.MADV_WILLNEED, L.MADV_HUGEPAGE):
+        mm.madvise(shared, PAGE, advice)

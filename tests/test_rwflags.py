@@ -1,0 +1,85 @@
+"""preadv2/pwritev2 flags and fsync, through guest python3's os module, natively and
+under pyunik, on a -v directory (hostfs, synced on the host) and on /tmp (memory):
+RWF_APPEND writes at the end (moving the file offset only when the call uses it),
+RWF_NOWAIT is EAGAIN where the call would wait, RWF_DSYNC/RWF_SYNC write and sync;
+and HostFS asks the host to sync what fsync, fdatasync and syncfs name."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from conftest import assert_no_traceback, run_native, run_pyunik
+from pyunik.fs.hostfs import HostFS
+
+PROGRAM = r'''
+import errno, os, sys
+path = os.path.join(sys.argv[1], "f")
+fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, b"hello")
+os.lseek(fd, 1, os.SEEK_SET)
+print("append at 0:", os.pwritev(fd, [b"AB"], 0, os.RWF_APPEND),
+      "offset", os.lseek(fd, 0, os.SEEK_CUR))
+print("append at -1:", os.pwritev(fd, [b"CD"], -1, os.RWF_APPEND),
+      "offset", os.lseek(fd, 0, os.SEEK_CUR))
+print("contents:", os.pread(fd, 100, 0))
+print("sync flags:", os.pwritev(fd, [b"x"], 0, os.RWF_DSYNC | os.RWF_SYNC | os.RWF_HIPRI),
+      os.pread(fd, 100, 0))
+print("nowait file read:", os.preadv(fd, [bytearray(3)], 0, os.RWF_NOWAIT))
+r, w = os.pipe()
+calls = [("nowait empty pipe", lambda: os.preadv(r, [bytearray(4)], -1, os.RWF_NOWAIT)),
+         ("append pipe at 5", lambda: os.pwritev(w, [b"z"], 5, os.RWF_APPEND)),
+         ("fsync pipe", lambda: os.fsync(r))]
+for what, call in calls:
+    try:
+        print(what, call())
+    except OSError as e:
+        print(what, errno.errorcode[e.errno])
+print("append pipe at -1:", os.pwritev(w, [b"ab"], -1, os.RWF_APPEND))
+print("nowait pipe:", os.preadv(r, [bytearray(4)], -1, os.RWF_NOWAIT))
+os.fsync(fd)
+os.fdatasync(fd)
+os.sync()
+print("done")
+'''
+
+PYTHON3 = "/usr/bin/python3"
+
+
+@pytest.mark.skipif(not os.path.exists(PYTHON3), reason="no Debian python3")
+@pytest.mark.parametrize("where", ["volume", "tmp"])
+def test_rw_flags_as_linux(tmp_path, where):
+    (tmp_path / "t.py").write_text(PROGRAM)
+    native = run_native([PYTHON3, tmp_path / "t.py", tmp_path])
+    assert native.status == 0 and native.stdout.endswith(b"done\n"), native
+    os.unlink(tmp_path / "f")
+    guest_dir = "/w" if where == "volume" else "/tmp"
+    emulated = run_pyunik(["/usr/bin/python3", "/w/t.py", guest_dir],
+                          extra_opts=["-v", "%s:/w:rw" % tmp_path])
+    assert_no_traceback(emulated)
+    assert (emulated.status, emulated.stdout) == (0, native.stdout)
+    if where == "volume":
+        assert (tmp_path / "f").read_bytes() == b"xelloABCD"
+
+
+def test_hostfs_syncs_on_the_host(tmp_path, monkeypatch):
+    (tmp_path / "f").write_bytes(b"data")
+    synced = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(("fsync", os.fstat(fd).st_ino)))
+    monkeypatch.setattr(os, "fdatasync",
+                        lambda fd: synced.append(("fdatasync", os.fstat(fd).st_ino)))
+    ino = os.stat(tmp_path / "f").st_ino
+    writable = HostFS(str(tmp_path), readonly=False)
+    inode = writable.root.lookup(b"f")
+    inode.sync(False)
+    inode.sync(True)
+    writable.root.sync(False)
+    writable.sync()                                 # syncfs: no error from the host
+    assert synced == [("fsync", ino), ("fdatasync", ino),
+                      ("fsync", os.stat(tmp_path).st_ino)]
+    writable.close()
+    readonly = HostFS(str(tmp_path), readonly=True)
+    readonly.root.lookup(b"f").sync(False)          # nothing was written through it
+    assert len(synced) == 3
+    readonly.close()
