@@ -3,10 +3,18 @@
 
     python tests/hostile_fuzz.py elf SEED COUNT
     python tests/hostile_fuzz.py syscalls SEED COUNT
+    python tests/hostile_fuzz.py objects SEED COUNT
+    python tests/hostile_fuzz.py wild FIRST COUNT
 
 `elf` mutates one header field (ELF header or a program header) of the committed guest
 binaries and runs each result in an in-process Unikernel; `syscalls` runs small guest
-programs, built here, that issue random system calls with random arguments. Both print
+programs, built here, that issue random system calls with random arguments; `objects`
+first makes sockets of every family, an epoll, an eventfd, a pidfd and System V IPC
+objects, then calls the network, epoll, futex, signal, IPC, pidfd and execve system
+calls on them with arguments drawn by kind (fds of those objects; pointers into
+planted structures whose own pointers are wild, to the edge of the mapping, to
+read-only code, to nowhere; edge values); `wild` makes those calls on every object
+fd with each pointer argument in turn wild and the others plausible. All print
 one JSON line: the cases run, the failures (a Python exception other than the
 ProgramError every refused file gives), how the cases ended, and the peak RSS in bytes.
 A guest still running after WATCHDOG seconds is killed as by SIGKILL from the host.
@@ -207,10 +215,10 @@ HOSTILE_CALLS = [
 ]
 
 
-def syscall_program(listing: list) -> bytes:
+def syscall_program(listing: list, structs: bytes = b"") -> bytes:
     """A static ELF issuing the (nr, args) system calls from a table in its data,
-    then exit_group(0)."""
-    strings = _strings()[0]
+    then exit_group(0); structs go at DATA + 0x1000 (STRUCTS)."""
+    strings = _strings()[0].ljust(0x1000, b"\0") + structs
     table = b"".join(struct.pack("<7Q", nr, *args) for nr, args in listing)
     table += struct.pack("<Q", (1 << 64) - 1)
     table_addr = DATA + 0x2000
@@ -262,9 +270,192 @@ def fuzz_syscalls(seed: int, count: int, per_program: int = 25) -> dict:
     return {"cases": count, "failures": failures, "endings": endings}
 
 
+# ---- random calls on live objects: sockets, epoll, futexes, signals, IPC, pidfd, exec ----
+
+# The handler modules of kernel/syscalls/ whose calls `objects` makes; of those, calls
+# that end the program or send signals it would die of are left out.
+OBJECT_MODULES = {"net", "epoll", "futex", "signal", "ipc", "wait", "execve", "poll"}
+OBJECT_SKIP = {"kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+               "pidfd_send_signal", "rt_sigreturn", "pause", "rt_sigsuspend", "wait4",
+               "waitid"}
+STRUCTS = DATA + 0x1000          # planted structures (object_structs)
+SCRATCH = STRUCTS + 0x300        # out-pointers land here
+MAP_END = CODE_BASE + 0x14000    # the program's mapping ends here (syscall_program)
+WILD = [0x10, MAP_END - 4, MAP_END - 1, CODE_BASE, 0xFFFFFFFFFF600000, 0x7FFFFFFFF000,
+        0x800000000000, 0xFFFF800000000000, (1 << 64) - 8]
+
+
+def object_structs() -> bytes:
+    """What the pointers of `objects` calls point at, at STRUCTS: a sockaddr_in for
+    127.0.0.1:7 and a sockaddr_un, iovecs and msghdrs with one good and one wild part,
+    a zero timespec (a wait that returns at once), an epoll_event, a full sigset, a
+    socklen_t, a sigaction with a wild handler, an SCM_RIGHTS message, argv/envp with
+    a wild entry, a sembuf, a msgbuf, a futex word."""
+    b = bytearray(0x300)
+
+    def put(off, fmt, *values):
+        struct.pack_into(fmt, b, off, *values)
+    put(0x000, "<HH4s8x", 2, 7 << 8, bytes((127, 0, 0, 1)))
+    put(0x010, "<H108s", 1, b"/tmp/s")
+    put(0x080, "<QQQQ", SCRATCH, 16, WILD[1], 64)
+    put(0x0A0, "<QQQQ", WILD[6], 1 << 40, SCRATCH, 8)
+    put(0x0C0, "<QI4xQQQQi4x", STRUCTS, 16, STRUCTS + 0x80, 2, STRUCTS + 0x200, 24, 0)
+    put(0x100, "<QI4xQQQQi4x", WILD[0], 16, STRUCTS + 0xA0, 2, WILD[1], 64, 0)
+    put(0x140, "<qq", 0, 0)
+    put(0x150, "<IQ", 1, 7)
+    put(0x160, "<Q", (1 << 64) - 1)
+    put(0x170, "<I", 16)
+    put(0x180, "<QQQQ", WILD[0], 0x04000004, WILD[1], 0)
+    put(0x1C0, "<QQQQ", 1, 0, 0, 0)            # SIG_IGN
+    put(0x200, "<QiiI", 20, 1, 1, 3)
+    put(0x240, "<QQQ", DATA, WILD[2], 0)
+    put(0x280, "<HhH", 0, -1, 0o4000)
+    put(0x288, "<q8s", 1, b"hi")
+    put(0x2C0, "<I", 0)
+    return bytes(b)
+
+
+# Made first in every `objects` program: fds 3-14 and the IPC ids 0.
+OBJECT_SETUP = [
+    (13, [13, STRUCTS + 0x1C0, 0, 8]),      # SIGPIPE ignored: EPIPE ends no program
+    (41, [2, 1 | 0x800, 0]),                # 3 TCP
+    (41, [2, 2 | 0x800, 0]),                # 4 UDP
+    (41, [1, 1 | 0x800, 0]),                # 5 unix stream
+    (41, [1, 2 | 0x800, 0]),                # 6 unix datagram
+    (41, [16, 3 | 0x800, 0]),               # 7 netlink route
+    (53, [1, 1 | 0x800, 0, SCRATCH]),       # 8, 9 a unix pair
+    (291, [0]),                             # 10 epoll
+    (290, [0, 0x800]),                      # 11 eventfd
+    (41, [2, 2 | 0x800, 1]),                # 12 ping
+    (434, [1000, 0]),                       # 13 pidfd of the first process, if it is 1000
+    (49, [3, STRUCTS, 16]),                 # TCP bound to 127.0.0.1:7, listening
+    (50, [3, 5]),
+    (41, [2, 1 | 0x800, 0]),                # 13 or 14: connecting to it
+    (42, [14, STRUCTS, 16]),
+    (42, [13, STRUCTS, 16]),
+    (233, [10, 1, 3, STRUCTS + 0x150]),     # epoll watching the listener
+    (68, [0, 0o1600]),                      # msgget, semget, shmget (IPC_PRIVATE)
+    (64, [0, 4, 0o1600]),
+    (29, [0, 4096, 0o1600]),
+]
+OBJECT_FDS = list(range(3, 15))
+OBJECT_POINTERS = WILD + [STRUCTS + off for off in (0, 0x10, 0x80, 0xA0, 0xC0, 0x100, 0x140,
+                                                      0x150, 0x160, 0x170, 0x180, 0x200,
+                                                      0x240, 0x280, 0x288, 0x2C0)] + [SCRATCH]
+_POINTER_SHOWS = {"ptr", "path", "inbuf", "outbuf", "iniovec", "outiovec", "argv", "envp",
+                  "sockaddr", "outsockaddr", "socklenptr", "msghdr", "outmsghdr", "intpair"}
+
+
+def _object_arg(rng: random.Random, kind) -> int:
+    if kind.show in ("int", "dirfd") and kind.c_type.endswith("fd") and rng.random() < 0.85:
+        return rng.choice(OBJECT_FDS)
+    if kind.show in _POINTER_SHOWS:
+        r = rng.random()
+        if r < 0.45:
+            return rng.choice(WILD)
+        if r < 0.9:
+            return rng.choice(OBJECT_POINTERS)
+        return 0
+    if rng.random() < 0.6:                    # counts, lengths, flags, levels: mostly small
+        return rng.choice([0, 0, 1, 1, 2, 3, 4, 6, 8, 16, 20, 24, 41, 56, 64, 256, 4096])
+    return _arg(rng, OBJECT_POINTERS)
+
+
+def fuzz_objects(seed: int, count: int, per_program: int = 25) -> dict:
+    from pyunik.kernel.syscalls.table import HandlerName, SyscallTable
+    rows = [r for r in SyscallTable().sorted()
+            if isinstance(r._handler, HandlerName) and r._handler.module in OBJECT_MODULES
+            and r.name not in OBJECT_SKIP]
+    rng = random.Random(seed)
+    failures: list[str] = []
+    endings: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        done = 0
+        while done < count:
+            n = min(per_program, count - done)
+            calls = []
+            for _ in range(n):
+                r = rng.choice(rows)
+                args = [_object_arg(rng, k) for k in r.args]
+                calls.append((r.nr, args + [0] * (6 - len(args))))
+            listing = [(nr, args + [0] * (6 - len(args))) for nr, args in OBJECT_SETUP] + calls
+            path = os.path.join(tmp, "objects%d" % done)
+            with open(path, "wb") as f:
+                f.write(syscall_program(listing, object_structs()))
+            os.chmod(path, 0o755)
+            what = "program at call %d: %s" % (done, ", ".join(
+                "%d(%s)" % (nr, ", ".join("%#x" % a for a in args)) for nr, args in calls))
+            ended = _case([path], failures, what)
+            endings[ended] = endings.get(ended, 0) + 1
+            os.unlink(path)
+            done += n
+    return {"cases": count, "failures": failures, "endings": endings}
+
+
+def _good_arg(kind, fd: int) -> int:
+    """A plausible value of kind: the fd, a planted structure, a small number."""
+    if kind.show in ("int", "dirfd") and kind.c_type.endswith("fd"):
+        return fd
+    if kind.show in ("sockaddr", "ptr", "path", "argv", "envp"):
+        return STRUCTS
+    if kind.show in ("msghdr", "outmsghdr"):
+        return STRUCTS + 0xC0
+    if kind.show in ("iniovec", "outiovec"):
+        return STRUCTS + 0x80
+    if kind.show == "socklenptr":
+        return STRUCTS + 0x170
+    if kind.show in _POINTER_SHOWS:
+        return SCRATCH
+    return 16 if kind.c_type in ("size_t", "int", "unsigned int") else 0
+
+
+def wild_listing() -> list:
+    """Every object call on every object fd with each pointer argument wild in turn
+    (the others plausible): (nr, args) for all of them."""
+    from pyunik.kernel.syscalls.table import HandlerName, SyscallTable
+    listing = []
+    for r in SyscallTable().sorted():
+        if not isinstance(r._handler, HandlerName) or r._handler.module not in OBJECT_MODULES \
+                or r.name in OBJECT_SKIP:
+            continue
+        fd_args = any(k.c_type.endswith("fd") for k in r.args)
+        for fd in OBJECT_FDS if fd_args else [0]:
+            for i, k in enumerate(r.args):
+                if k.show not in _POINTER_SHOWS:
+                    continue
+                for wild in (WILD[0], WILD[1], CODE_BASE, WILD[7]):
+                    args = [_good_arg(kk, fd) for kk in r.args]
+                    args[i] = wild
+                    listing.append((r.nr, args + [0] * (6 - len(args))))
+    return listing
+
+
+def fuzz_wild(seed: int, count: int, per_program: int = 60) -> dict:
+    """wild_listing's calls (count of them at most, from seed on), after OBJECT_SETUP,
+    per_program to a program."""
+    calls = wild_listing()[seed:seed + count]
+    failures: list[str] = []
+    endings: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for start in range(0, len(calls), per_program):
+            chunk = calls[start:start + per_program]
+            listing = [(nr, args + [0] * (6 - len(args))) for nr, args in OBJECT_SETUP] + chunk
+            path = os.path.join(tmp, "wild%d" % start)
+            with open(path, "wb") as f:
+                f.write(syscall_program(listing, object_structs()))
+            os.chmod(path, 0o755)
+            what = "program at call %d: %s" % (seed + start, ", ".join(
+                "%d(%s)" % (nr, ", ".join("%#x" % a for a in args)) for nr, args in chunk))
+            ended = _case([path], failures, what)
+            endings[ended] = endings.get(ended, 0) + 1
+            os.unlink(path)
+    return {"cases": len(calls), "failures": failures, "endings": endings}
+
+
 def main(argv: list[str]) -> int:
     kind, seed, count = argv[0], int(argv[1]), int(argv[2])
-    result = (fuzz_elf if kind == "elf" else fuzz_syscalls)(seed, count)
+    result = {"elf": fuzz_elf, "syscalls": fuzz_syscalls, "objects": fuzz_objects,
+              "wild": fuzz_wild}[kind](seed, count)
     result["maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     sys.stdout.flush()
     print(json.dumps(result))
