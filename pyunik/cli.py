@@ -52,7 +52,7 @@ def _run_parser(sub) -> None:
                         "scheduler switches, memory counters) in the Chrome trace-event "
                         "format, for Perfetto or chrome://tracing")
     p.add_argument("--net", metavar="user[,hostfwd=tcp|udp:[HOST]:PORT-:PORT...][,outbound=on]"
-                   "[,mtu=N] | hub=NAME[,mac=M][,ip=A]",
+                   "[,mtu=N][,mac=M] | hub=NAME[,mac=M][,ip=A]",
                    help="a virtio-net card as eth0 (10.0.2.15/24, gateway 10.0.2.2, DNS "
                         "10.0.2.3): user is a user-mode NAT (10.0.2.2 is the host's "
                         "127.0.0.1; nothing else unless outbound=on), hub joins other "
