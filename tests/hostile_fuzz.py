@@ -139,10 +139,30 @@ def fuzz_elf(seed: int, count: int) -> dict:
             with open(path, "wb") as f:
                 f.write(data)
             os.chmod(path, 0o755)
-            ended = _case([path], failures, what)
+            if i % 3 == 2:
+                # the same file through a guest's execve: refused with an errno (the
+                # launcher then exits 99), or run in the launcher's place
+                launcher = os.path.join(tmp, "launch%d" % i)
+                with open(launcher, "wb") as f:
+                    f.write(exec_program(path))
+                os.chmod(launcher, 0o755)
+                ended = "execve: " + _case([launcher], failures, "execve of " + what)
+                os.unlink(launcher)
+            else:
+                ended = _case([path], failures, what)
             endings[ended] = endings.get(ended, 0) + 1
             os.unlink(path)
     return {"cases": count, "failures": failures, "endings": endings}
+
+
+def exec_program(path: str) -> bytes:
+    """A static ELF that calls execve(path, [path], []) and exits 99 if it returns."""
+    structs = bytearray(0x300)
+    name = path.encode() + b"\0"
+    structs[:len(name)] = name
+    struct.pack_into("<QQQ", structs, 0x200, DATA + 0x1000, 0, 0)
+    return syscall_program([(59, [DATA + 0x1000, DATA + 0x1200, DATA + 0x1210, 0, 0, 0]),
+                            (231, [99, 0, 0, 0, 0, 0])], bytes(structs))
 
 
 # ---- random system calls -----------------------------------------------------------
