@@ -163,8 +163,14 @@ def send(process, sig: int, info: bytes, thread=None) -> None:
 def send_sigpipe(t) -> None:
     """A write to a pipe or socket nobody reads: SIGPIPE to the writing thread, as
     send_sig(SIGPIPE, current, 0) makes it (SI_USER from the writer itself)."""
+    send_self(t, L.SIGPIPE)
+
+
+def send_self(t, sig: int) -> None:
+    """send_sig(sig, current, 0): sig to thread t, SI_USER from its own process (SIGPIPE,
+    SIGXFSZ)."""
     p = t.process
-    send(p, L.SIGPIPE, kill_info(L.SIGPIPE, L.SI_USER, p.pid, p.cred.uid), t)
+    send(p, sig, kill_info(sig, L.SI_USER, p.pid, p.cred.uid), t)
 
 
 def _wants(t, sig: int) -> bool:

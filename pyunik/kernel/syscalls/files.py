@@ -10,12 +10,10 @@ Every path is relative to the caller's cwd, or to a directory fd for the *at var
 from __future__ import annotations
 
 import os
-from errno import (E2BIG, EAGAIN, EBADF, EINVAL, ENODATA, ENOENT, ENOTDIR, ENOTSUP,
-                   EOPNOTSUPP, EPERM, ERANGE)
+from errno import E2BIG, EAGAIN, EBADF, EFBIG, EINVAL, ENOENT, ENOTDIR, EPERM, ERANGE
 
 from ...abi import linux as L
 from ...abi.fcntl import AT_EACCESS
-from ...abi.limits import XATTR_NAME_MAX
 from ...abi.openat2 import (OPEN_HOW, RESOLVE_ALL, RESOLVE_BENEATH, RESOLVE_CACHED,
                             RESOLVE_IN_ROOT)
 from ...abi.stat import (STATX_ATIME, STATX_BASIC_STATS, STATX_CTIME, STATX_DEVS,
@@ -27,6 +25,7 @@ from ...errors import KernelError
 from ...fs import attr, namei, read_write
 from ...fs.vfs import Path, WalkContext
 from ...mm.iov_iter import IovIter
+from .. import signals
 
 O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC = L.O_CREAT, L.O_EXCL, L.O_NOCTTY, L.O_TRUNC
 O_DIRECTORY, O_NOFOLLOW, O_PATH, O_TMPFILE = L.O_DIRECTORY, L.O_NOFOLLOW, L.O_PATH, L.O_TMPFILE
@@ -106,6 +105,20 @@ def _lookup_parent(t, dirfd, path, follow=False):
 def _shrinking(t):
     """The kernel's hook run before a file shrinks."""
     return t.process.kernel.file_shrinking
+
+
+def _resizing(t):
+    """The hook truncate runs before a file changes size: inode_newsize_ok's
+    RLIMIT_FSIZE (growing past it is SIGXFSZ and EFBIG), then the kernel's."""
+    limit = t.process.rlimits[L.RLIMIT_FSIZE][0]
+    shrinking = t.process.kernel.file_shrinking
+
+    def resizing(inode, length):
+        if limit != L.RLIM_INFINITY and length > limit and length > inode.size:
+            signals.send_self(t, L.SIGXFSZ)
+            raise KernelError(EFBIG)
+        shrinking(inode, length)
+    return resizing
 
 
 # ---- open ---------------------------------------------------------------------------------
@@ -635,7 +648,7 @@ def sys_utime(t, path, times):
 # ---- sizes and syncing ------------------------------------------------------------------------
 
 def _truncate_inode(t, target: Path, length):
-    attr.truncate(_context(t), target, length, _shrinking(t))
+    attr.truncate(_context(t), target, length, _resizing(t))
     return 0
 
 
@@ -646,7 +659,7 @@ def sys_truncate(t, path, length):
 
 def sys_ftruncate(t, fd, length):
     """ftruncate(2): the fd must be open for writing (EINVAL otherwise, as Linux)."""
-    attr.ftruncate(t.process.fds.get(fd), length, _shrinking(t))
+    attr.ftruncate(t.process.fds.get(fd), length, _resizing(t))
     return 0
 
 
@@ -694,90 +707,3 @@ def sys_syncfs(t, fd):
     if f.inode is not None:
         f.inode.real.fs.sync()
     return 0
-
-
-# ---- extended attributes: none, as on a filesystem without user xattrs ---------------------------
-
-_XATTR_PREFIXES = (b"user.", b"trusted.", b"security.", b"system.")
-
-
-def _xattr_name(name: bytes) -> None:
-    """The name checks Linux makes before looking for the attribute."""
-    if not name or len(name) > XATTR_NAME_MAX:
-        raise KernelError(ERANGE)
-    if not name.startswith(_XATTR_PREFIXES):
-        raise KernelError(EOPNOTSUPP)
-
-
-def _xattr(t, target, name, missing):
-    """Resolve the target (a path with follow flag, or an fd), check the name, and fail
-    with `missing`: no attribute is ever stored."""
-    if isinstance(target, int):
-        t.process.fds.get(target)
-    else:
-        resolve(t, L.AT_FDCWD, *target)
-    _xattr_name(name)
-    raise KernelError(missing)
-
-
-def sys_getxattr(t, path, name, value, size):
-    """getxattr(2): no attributes are stored (ENODATA)."""
-    _xattr(t, (path, True), name, ENODATA)
-
-
-def sys_lgetxattr(t, path, name, value, size):
-    """lgetxattr(2): no attributes are stored (ENODATA)."""
-    _xattr(t, (path, False), name, ENODATA)
-
-
-def sys_fgetxattr(t, fd, name, value, size):
-    """fgetxattr(2): no attributes are stored (ENODATA)."""
-    _xattr(t, fd, name, ENODATA)
-
-
-def sys_listxattr(t, path, buf, size):
-    """listxattr(2): an empty list."""
-    resolve(t, L.AT_FDCWD, path, True)
-    return 0
-
-
-def sys_llistxattr(t, path, buf, size):
-    """llistxattr(2): an empty list."""
-    resolve(t, L.AT_FDCWD, path, False)
-    return 0
-
-
-def sys_flistxattr(t, fd, buf, size):
-    """flistxattr(2): an empty list."""
-    t.process.fds.get(fd)
-    return 0
-
-
-def sys_setxattr(t, path, name, value, size, flags):
-    """setxattr(2): not supported (ENOTSUP), as tmpfs without user xattrs."""
-    _xattr(t, (path, True), name, ENOTSUP)
-
-
-def sys_lsetxattr(t, path, name, value, size, flags):
-    """lsetxattr(2): not supported (ENOTSUP)."""
-    _xattr(t, (path, False), name, ENOTSUP)
-
-
-def sys_fsetxattr(t, fd, name, value, size, flags):
-    """fsetxattr(2): not supported (ENOTSUP)."""
-    _xattr(t, fd, name, ENOTSUP)
-
-
-def sys_removexattr(t, path, name):
-    """removexattr(2): nothing to remove (ENODATA)."""
-    _xattr(t, (path, True), name, ENODATA)
-
-
-def sys_lremovexattr(t, path, name):
-    """lremovexattr(2): nothing to remove (ENODATA)."""
-    _xattr(t, (path, False), name, ENODATA)
-
-
-def sys_fremovexattr(t, fd, name):
-    """fremovexattr(2): nothing to remove (ENODATA)."""
-    _xattr(t, fd, name, ENODATA)

@@ -9,7 +9,7 @@ are in files.py.
 from __future__ import annotations
 
 import stat as S
-from errno import (EAGAIN, EBADF, EFAULT, EINVAL, EISDIR, EOPNOTSUPP, EPIPE,
+from errno import (EAGAIN, EBADF, EFAULT, EFBIG, EINVAL, EISDIR, EOPNOTSUPP, EPIPE,
                    ESPIPE, ESRCH)
 
 from ...abi import linux as L
@@ -59,7 +59,17 @@ def _positional(t, fd, offset):
 
 
 def _write(t, f, src, offset=None):
-    """Write to a file; a broken pipe also raises SIGPIPE, as Linux's pipe_write does."""
+    """Write to a file; a broken pipe also raises SIGPIPE, as Linux's pipe_write does;
+    a regular file stops at RLIMIT_FSIZE."""
+    limit = t.process.rlimits[L.RLIMIT_FSIZE][0]
+    if limit != L.RLIM_INFINITY and src.count and f.inode is not None and f.inode.is_regular:
+        # generic_write_check_limits: at or past the limit nothing is written (SIGXFSZ,
+        # EFBIG); before it, the write is cut short there
+        at = f.inode.size if f.flags & L.O_APPEND else f.offset if offset is None else offset
+        if at >= limit:
+            signals.send_self(t, L.SIGXFSZ)
+            raise KernelError(EFBIG)
+        src.count = min(src.count, limit - at)
     try:
         return read_write.write(f, src, offset)
     except KernelError as e:

@@ -16,13 +16,30 @@ from ...mm.mmap_file import mmap_file
 
 def sys_mmap(t, addr, length, prot, flags, fd, offset):
     """mmap(2): anonymous and file mappings (mm/mmap_file.py says which file maps
-    how)."""
+    how), within RLIMIT_AS."""
     if offset & ~L.PAGE_MASK:
         raise KernelError(EINVAL)
     if flags & L.MAP_ANONYMOUS:
+        _may_expand(t, addr, length, flags)
         return t.mm.mmap(addr, length, prot, flags)
     f = t.process.fds.get(fd)            # EBADF first, as Linux checks the fd first
+    _may_expand(t, addr, length, flags)
     return mmap_file(t.mm, addr, length, prot, flags, f, offset)
+
+
+def _may_expand(t, addr, length, flags, grow=None):
+    """may_expand_vm: ENOMEM when the address space would pass RLIMIT_AS (pages a
+    MAP_FIXED mapping replaces do not count twice)."""
+    limit = t.process.rlimits[L.RLIMIT_AS][0]
+    if limit == L.RLIM_INFINITY:
+        return
+    if grow is None:
+        grow = page_up(length)
+        if flags & (L.MAP_FIXED | L.MAP_FIXED_NOREPLACE) and addr + grow > addr:
+            grow -= sum(min(v.end, addr + grow) - max(v.start, addr)
+                        for v in t.mm.overlapping(addr, addr + grow))
+    if grow > 0 and t.mm.mapped + grow > limit:
+        raise KernelError(ENOMEM)
 
 
 def sys_munmap(t, addr, length):
@@ -40,12 +57,25 @@ def sys_mprotect(t, addr, length, prot):
 def sys_brk(t, addr):
     """brk(2): returns the new break, or the old one when it cannot move. A program
     sharing its address space with others (kernel/apps.py) moves its own."""
+    area = t.process.brk_area or t.mm
+    grow = page_up(addr) - page_up(area.brk)
+    if grow > 0 and addr >= area.start_brk:
+        # check_data_rlimit and may_expand_vm: past RLIMIT_DATA or RLIMIT_AS the
+        # break stays where it is
+        data = t.process.rlimits[L.RLIMIT_DATA][0]
+        if data != L.RLIM_INFINITY and addr - area.start_brk > data:
+            return area.brk
+        try:
+            _may_expand(t, 0, 0, 0, grow)
+        except KernelError:
+            return area.brk
     return t.mm.do_brk(addr, t.process.brk_area)
 
 
 def sys_mremap(t, old_address, old_size, new_size, flags, new_address):
     """mremap(2): shrink, grow in place, MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP,
     and old_size 0 (a second mapping of a shared mapping's pages)."""
+    _may_expand(t, 0, 0, 0, page_up(new_size) - page_up(old_size))
     return t.mm.mremap(old_address, old_size, new_size, flags, new_address)
 
 

@@ -59,9 +59,9 @@ class HandlerModule:
 
 
 (cred, epoll, execve, files, fs, futex, inotify, ipc, mm, net, poll, proc, signal, time,
- timers, wait) = map(HandlerModule, ("cred", "epoll", "execve", "files", "fs", "futex",
-                                     "inotify", "ipc", "mm", "net", "poll", "proc", "signal",
-                                     "time", "timers", "wait"))
+ timers, wait, xattr) = map(HandlerModule, ("cred", "epoll", "execve", "files", "fs", "futex",
+                                            "inotify", "ipc", "mm", "net", "poll", "proc",
+                                            "signal", "time", "timers", "wait", "xattr"))
 
 
 @dataclass
@@ -162,6 +162,11 @@ SOCKOPT = ("SOL_SOCKET options kept and reported (timeouts exact to the microsec
            "options is ENOPROTOOPT; IP_TTL, IP_TOS; IP_HDRINCL and SOL_RAW's ICMP_FILTER on "
            "raw sockets; SOL_NETLINK flags; other levels "
            "EOPNOTSUPP/ENOPROTOOPT")
+RLIMITS = ("limits that act: NOFILE, FSIZE (write, pwrite, writev, truncate: SIGXFSZ and "
+           "EFBIG; not sendfile, splice, copy_file_range or fallocate), AS (mmap, mremap, "
+           "brk), DATA (brk only), STACK (execve's argument space), MEMLOCK; CPU, NPROC, "
+           "SIGPENDING, MSGQUEUE, LOCKS, NICE, RTPRIO and RTTIME are kept and reported but "
+           "enforced nowhere; CORE changes nothing (no core files are written)")
 # inotify_add_watch reads its path only after checking the fd, as Linux does
 WATCH_PATH = Kind("const char *pathname", Ptr.expr, "path")
 
@@ -345,7 +350,11 @@ ROWS = [
     row(132, "utime", files.sys_utime, Path, Ptr),
     row(133, "mknod", files.sys_mknod, Path, Mode, ULong, status=PARTIAL, note=NODEV),
     row(135, "personality", proc.sys_personality, UInt,
-        status=PARTIAL, note="PER_LINUX domains only; others are EINVAL"),
+        status=PARTIAL, note="PER_LINUX domains only (others are EINVAL); the flags are "
+                             "kept and reported: ADDR_NO_RANDOMIZE holds anyway (pyunik "
+                             "places memory the same way every run), READ_IMPLIES_EXEC, "
+                             "ADDR_LIMIT_*, MMAP_PAGE_ZERO, UNAME26 and the rest change "
+                             "nothing"),
     row(137, "statfs", files.sys_statfs, Path, Ptr),
     row(138, "fstatfs", files.sys_fstatfs, Fd, Ptr,
         status=PARTIAL, note="EINVAL on pipes and host streams"),
@@ -365,26 +374,27 @@ ROWS = [
                              "other options EINVAL"),
     row(158, "arch_prctl", proc.sys_arch_prctl, Enum(table="arch_prctl"), Ptr,
         status=PARTIAL, note="ARCH_SET_CPUID (CPUID faulting) is EINVAL"),
-    row(160, "setrlimit", proc.sys_setrlimit, Enum(table="rlimit"), Ptr),
+    row(160, "setrlimit", proc.sys_setrlimit, Enum(table="rlimit"), Ptr,
+        status=PARTIAL, note=RLIMITS),
     row(161, "chroot", files.sys_chroot, Path),
     row(162, "sync", files.sys_sync),
     row(186, "gettid", proc.sys_gettid),
-    row(188, "setxattr", files.sys_setxattr, Path, Path, Ptr, Size, Int,
+    row(188, "setxattr", xattr.sys_setxattr, Path, Path, Ptr, Size, Int,
         status=PARTIAL, note=XATTR),
-    row(189, "lsetxattr", files.sys_lsetxattr, Path, Path, Ptr, Size, Int,
+    row(189, "lsetxattr", xattr.sys_lsetxattr, Path, Path, Ptr, Size, Int,
         status=PARTIAL, note=XATTR),
-    row(190, "fsetxattr", files.sys_fsetxattr, Fd, Path, Ptr, Size, Int,
+    row(190, "fsetxattr", xattr.sys_fsetxattr, Fd, Path, Ptr, Size, Int,
         status=PARTIAL, note=XATTR),
-    row(191, "getxattr", files.sys_getxattr, Path, Path, Ptr, Size, status=PARTIAL, note=XATTR),
-    row(192, "lgetxattr", files.sys_lgetxattr, Path, Path, Ptr, Size,
+    row(191, "getxattr", xattr.sys_getxattr, Path, Path, Ptr, Size, status=PARTIAL, note=XATTR),
+    row(192, "lgetxattr", xattr.sys_lgetxattr, Path, Path, Ptr, Size,
         status=PARTIAL, note=XATTR),
-    row(193, "fgetxattr", files.sys_fgetxattr, Fd, Path, Ptr, Size, status=PARTIAL, note=XATTR),
-    row(194, "listxattr", files.sys_listxattr, Path, Ptr, Size, status=PARTIAL, note=XATTR),
-    row(195, "llistxattr", files.sys_llistxattr, Path, Ptr, Size, status=PARTIAL, note=XATTR),
-    row(196, "flistxattr", files.sys_flistxattr, Fd, Ptr, Size, status=PARTIAL, note=XATTR),
-    row(197, "removexattr", files.sys_removexattr, Path, Path, status=PARTIAL, note=XATTR),
-    row(198, "lremovexattr", files.sys_lremovexattr, Path, Path, status=PARTIAL, note=XATTR),
-    row(199, "fremovexattr", files.sys_fremovexattr, Fd, Path, status=PARTIAL, note=XATTR),
+    row(193, "fgetxattr", xattr.sys_fgetxattr, Fd, Path, Ptr, Size, status=PARTIAL, note=XATTR),
+    row(194, "listxattr", xattr.sys_listxattr, Path, Ptr, Size, status=PARTIAL, note=XATTR),
+    row(195, "llistxattr", xattr.sys_llistxattr, Path, Ptr, Size, status=PARTIAL, note=XATTR),
+    row(196, "flistxattr", xattr.sys_flistxattr, Fd, Ptr, Size, status=PARTIAL, note=XATTR),
+    row(197, "removexattr", xattr.sys_removexattr, Path, Path, status=PARTIAL, note=XATTR),
+    row(198, "lremovexattr", xattr.sys_lremovexattr, Path, Path, status=PARTIAL, note=XATTR),
+    row(199, "fremovexattr", xattr.sys_fremovexattr, Fd, Path, status=PARTIAL, note=XATTR),
     row(200, "tkill", signal.sys_tkill, Int, Signal),
     row(201, "time", time.sys_time, Ptr),
     row(202, "futex", futex.sys_futex, Ptr, Enum(table="futex"), UInt, Ptr, Ptr, UInt,
@@ -491,7 +501,7 @@ ROWS = [
     row(299, "recvmmsg", net.sys_recvmmsg, Fd, Ptr, UInt, Flags(table="msg"), Ptr,
         status=PARTIAL, note=SOCKIO + "; a timeout is EINVAL"),
     row(302, "prlimit64", proc.sys_prlimit64, Int, Enum(table="rlimit"), Ptr, Ptr,
-        status=PARTIAL, note="the calling process only (ESRCH for other pids)"),
+        status=PARTIAL, note="the calling process only (ESRCH for other pids); " + RLIMITS),
     row(306, "syncfs", files.sys_syncfs, Fd),
     row(307, "sendmmsg", net.sys_sendmmsg, Fd, Ptr, UInt, Flags(table="msg"),
         status=PARTIAL, note=SOCKIO),
