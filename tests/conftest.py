@@ -278,6 +278,24 @@ def assert_same_except(native: Outcome, emulated: Outcome, known=()) -> None:
                 "known differences applied:\n" + "\n".join(applied) if applied else "")
 
 
+SYSTEM_PYTHON3 = "/usr/bin/python3"
+
+
+def python_script_both_ways(tmp_path, program: str, where: str, made: str):
+    """program (a python3 script taking a directory to work in) run natively on
+    tmp_path, then made (the file it creates there) removed, then under pyunik with
+    tmp_path as /w (-v, writable), working in /w (where "volume") or in the guest's
+    own /tmp (where "tmp"): (native, emulated)."""
+    (tmp_path / "t.py").write_text(program)
+    native = run_native([SYSTEM_PYTHON3, tmp_path / "t.py", tmp_path])
+    assert native.status == 0 and native.stdout.endswith(b"done\n"), native
+    os.unlink(tmp_path / made)
+    emulated = run_pyunik([SYSTEM_PYTHON3, "/w/t.py", "/w" if where == "volume" else "/tmp"],
+                          extra_opts=["-v", "%s:/w:rw" % tmp_path])
+    assert_no_traceback(emulated)
+    return native, emulated
+
+
 def host_cpu_seconds(pid: int) -> float:
     """User + system CPU time of a host process so far (/proc/<pid>/stat)."""
     with open("/proc/%d/stat" % pid) as f:

@@ -165,6 +165,21 @@ def exec_program(path: str) -> bytes:
                             (231, [99, 0, 0, 0, 0, 0])], bytes(structs))
 
 
+def _run_listing(tmp: str, name: str, listing: list, shown: list, first: int, failures: list,
+                 endings: dict, structs: bytes = b"") -> None:
+    """Build syscall_program(listing, structs) as tmp/name, run it, count how it ended;
+    a failure names the calls in shown (numbered from first)."""
+    path = os.path.join(tmp, name)
+    with open(path, "wb") as f:
+        f.write(syscall_program(listing, structs))
+    os.chmod(path, 0o755)
+    what = "program at call %d: %s" % (first, ", ".join(
+        "%d(%s)" % (nr, ", ".join("%#x" % a for a in args)) for nr, args in shown))
+    ended = _case([path], failures, what)
+    endings[ended] = endings.get(ended, 0) + 1
+    os.unlink(path)
+
+
 # ---- random system calls -----------------------------------------------------------
 
 # Calls that end the run, wait for a signal or a child, or sleep for a guest-given time:
@@ -276,16 +291,7 @@ def fuzz_syscalls(seed: int, count: int, per_program: int = 25) -> dict:
             n = min(per_program, count - done)
             listing = HOSTILE_CALLS if done == 0 else random_calls(rng, n, numbers)
             n = len(listing)
-            data = syscall_program(listing)
-            path = os.path.join(tmp, "calls%d" % done)
-            with open(path, "wb") as f:
-                f.write(data)
-            os.chmod(path, 0o755)
-            what = "program at call %d: %s" % (done, ", ".join(
-                "%d(%s)" % (nr, ", ".join("%#x" % a for a in args)) for nr, args in listing))
-            ended = _case([path], failures, what)
-            endings[ended] = endings.get(ended, 0) + 1
-            os.unlink(path)
+            _run_listing(tmp, "calls%d" % done, listing, listing, done, failures, endings)
             done += n
     return {"cases": count, "failures": failures, "endings": endings}
 
@@ -398,18 +404,15 @@ def fuzz_objects(seed: int, count: int, per_program: int = 25) -> dict:
                 r = rng.choice(rows)
                 args = [_object_arg(rng, k) for k in r.args]
                 calls.append((r.nr, args + [0] * (6 - len(args))))
-            listing = [(nr, args + [0] * (6 - len(args))) for nr, args in OBJECT_SETUP] + calls
-            path = os.path.join(tmp, "objects%d" % done)
-            with open(path, "wb") as f:
-                f.write(syscall_program(listing, object_structs()))
-            os.chmod(path, 0o755)
-            what = "program at call %d: %s" % (done, ", ".join(
-                "%d(%s)" % (nr, ", ".join("%#x" % a for a in args)) for nr, args in calls))
-            ended = _case([path], failures, what)
-            endings[ended] = endings.get(ended, 0) + 1
-            os.unlink(path)
+            _run_listing(tmp, "objects%d" % done, _with_setup(calls), calls, done, failures,
+                         endings, object_structs())
             done += n
     return {"cases": count, "failures": failures, "endings": endings}
+
+
+def _with_setup(calls: list) -> list:
+    """OBJECT_SETUP's calls (padded to six arguments), then calls."""
+    return [(nr, args + [0] * (6 - len(args))) for nr, args in OBJECT_SETUP] + calls
 
 
 def _good_arg(kind, fd: int) -> int:
@@ -459,16 +462,8 @@ def fuzz_wild(seed: int, count: int, per_program: int = 60) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for start in range(0, len(calls), per_program):
             chunk = calls[start:start + per_program]
-            listing = [(nr, args + [0] * (6 - len(args))) for nr, args in OBJECT_SETUP] + chunk
-            path = os.path.join(tmp, "wild%d" % start)
-            with open(path, "wb") as f:
-                f.write(syscall_program(listing, object_structs()))
-            os.chmod(path, 0o755)
-            what = "program at call %d: %s" % (seed + start, ", ".join(
-                "%d(%s)" % (nr, ", ".join("%#x" % a for a in args)) for nr, args in chunk))
-            ended = _case([path], failures, what)
-            endings[ended] = endings.get(ended, 0) + 1
-            os.unlink(path)
+            _run_listing(tmp, "wild%d" % start, _with_setup(chunk), chunk, seed + start,
+                         failures, endings, object_structs())
     return {"cases": len(calls), "failures": failures, "endings": endings}
 
 

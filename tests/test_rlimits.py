@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from conftest import assert_no_traceback, run_native, run_pyunik
+from conftest import SYSTEM_PYTHON3, python_script_both_ways
 
 PROGRAM = r'''
 import errno, mmap, os, resource, signal, sys
@@ -56,18 +56,9 @@ except OSError as e:
 print("done")
 '''
 
-PYTHON3 = "/usr/bin/python3"
-
-
-@pytest.mark.skipif(not os.path.exists(PYTHON3), reason="no Debian python3")
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON3), reason="no Debian python3")
 @pytest.mark.parametrize("where", ["volume", "tmp"])
 def test_limits_act_as_on_linux(tmp_path, where):
-    (tmp_path / "t.py").write_text(PROGRAM)
-    native = run_native([PYTHON3, tmp_path / "t.py", tmp_path])
-    assert native.status == 0 and native.stdout.endswith(b"done\n"), native
+    native, emulated = python_script_both_ways(tmp_path, PROGRAM, where, "big")
     assert b"EFBIG" in native.stdout and b"ENOMEM" in native.stdout
-    os.unlink(tmp_path / "big")
-    emulated = run_pyunik(["/usr/bin/python3", "/w/t.py", "/w" if where == "volume" else "/tmp"],
-                          extra_opts=["-v", "%s:/w:rw" % tmp_path])
-    assert_no_traceback(emulated)
     assert (emulated.status, emulated.stdout) == (0, native.stdout)

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from conftest import assert_no_traceback, run_native, run_pyunik
+from conftest import SYSTEM_PYTHON3, python_script_both_ways
 from pyunik.fs.hostfs import HostFS
 
 PROGRAM = r'''
@@ -44,20 +44,10 @@ os.sync()
 print("done")
 '''
 
-PYTHON3 = "/usr/bin/python3"
-
-
-@pytest.mark.skipif(not os.path.exists(PYTHON3), reason="no Debian python3")
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON3), reason="no Debian python3")
 @pytest.mark.parametrize("where", ["volume", "tmp"])
 def test_rw_flags_as_linux(tmp_path, where):
-    (tmp_path / "t.py").write_text(PROGRAM)
-    native = run_native([PYTHON3, tmp_path / "t.py", tmp_path])
-    assert native.status == 0 and native.stdout.endswith(b"done\n"), native
-    os.unlink(tmp_path / "f")
-    guest_dir = "/w" if where == "volume" else "/tmp"
-    emulated = run_pyunik(["/usr/bin/python3", "/w/t.py", guest_dir],
-                          extra_opts=["-v", "%s:/w:rw" % tmp_path])
-    assert_no_traceback(emulated)
+    native, emulated = python_script_both_ways(tmp_path, PROGRAM, where, "f")
     assert (emulated.status, emulated.stdout) == (0, native.stdout)
     if where == "volume":
         assert (tmp_path / "f").read_bytes() == b"xelloABCD"
