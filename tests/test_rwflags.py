@@ -73,3 +73,34 @@ def test_hostfs_syncs_on_the_host(tmp_path, monkeypatch):
     readonly.root.lookup(b"f").sync(False)          # nothing was written through it
     assert len(synced) == 3
     readonly.close()
+
+
+SYNC_PROGRAM = r'''
+import os, sys
+for name, flags in (("plain", 0), ("dsync", os.O_DSYNC), ("sync", os.O_SYNC)):
+    fd = os.open(os.path.join(sys.argv[1], name), os.O_WRONLY | os.O_CREAT | flags, 0o600)
+    os.write(fd, b"data")
+    os.close(fd)
+'''
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON3), reason="no Debian python3")
+def test_o_sync_writes_are_synced_on_the_host(tmp_path, monkeypatch):
+    """A write through an O_DSYNC fd is followed by the host's fdatasync, through an
+    O_SYNC fd by its fsync, and through a plain fd by neither (in-process run, the
+    host calls counted)."""
+    import pyunik
+    (tmp_path / "t.py").write_text(SYNC_PROGRAM)
+    synced = []
+    real_fstat = os.fstat
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(("fsync", real_fstat(fd).st_ino)))
+    monkeypatch.setattr(os, "fdatasync",
+                        lambda fd: synced.append(("fdatasync", real_fstat(fd).st_ino)))
+    vm = pyunik.Unikernel([SYSTEM_PYTHON3, "/w/t.py", "/w"], env={}, quiet=True,
+                          capture_output=True, volumes=["%s:/w:rw" % tmp_path])
+    try:
+        assert vm.run() == 0, vm.captured()
+    finally:
+        vm.close()
+    ino = {name: os.stat(tmp_path / name).st_ino for name in ("plain", "dsync", "sync")}
+    assert synced == [("fdatasync", ino["dsync"]), ("fsync", ino["sync"])]

@@ -60,7 +60,7 @@ def _positional(t, fd, offset):
 
 def _write(t, f, src, offset=None):
     """Write to a file; a broken pipe also raises SIGPIPE, as Linux's pipe_write does;
-    a regular file stops at RLIMIT_FSIZE."""
+    a regular file stops at RLIMIT_FSIZE; O_SYNC and O_DSYNC sync after the write."""
     limit = t.process.rlimits[L.RLIMIT_FSIZE][0]
     if limit != L.RLIM_INFINITY and src.count and f.inode is not None and f.inode.is_regular:
         # generic_write_check_limits: at or past the limit nothing is written (SIGXFSZ,
@@ -71,11 +71,16 @@ def _write(t, f, src, offset=None):
             raise KernelError(EFBIG)
         src.count = min(src.count, limit - at)
     try:
-        return read_write.write(f, src, offset)
+        n = read_write.write(f, src, offset)
     except KernelError as e:
         if f.sigpipe:
             _broken_pipe(t, e)
         raise
+    if f.flags & L.O_DSYNC and f.inode is not None:
+        # generic_write_sync: O_DSYNC (and O_SYNC, which includes it) sync what was
+        # written before the call returns: fdatasync, fsync for O_SYNC
+        f.inode.real.sync(f.flags & L.O_SYNC != L.O_SYNC)
+    return n
 
 
 def _broken_pipe(t, e: KernelError) -> None:
