@@ -104,3 +104,31 @@ def test_o_sync_writes_are_synced_on_the_host(tmp_path, monkeypatch):
         vm.close()
     ino = {name: os.stat(tmp_path / name).st_ino for name in ("plain", "dsync", "sync")}
     assert synced == [("fdatasync", ino["dsync"]), ("fsync", ino["sync"])]
+
+
+MSYNC_PROGRAM = r'''
+import mmap, os, sys
+fd = os.open(os.path.join(sys.argv[1], "m"), os.O_RDWR | os.O_CREAT, 0o600)
+os.ftruncate(fd, 8192)
+m = mmap.mmap(fd, 8192)
+m[:4] = b"data"
+m.flush()                                   # msync(MS_SYNC)
+'''
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON3), reason="no Debian python3")
+def test_msync_of_a_host_file_mapping_reaches_the_host(tmp_path, monkeypatch):
+    """MS_SYNC on a shared mapping of a -v file asks the host to write its pages out."""
+    import pyunik
+    from pyunik.mm import host
+    (tmp_path / "t.py").write_text(MSYNC_PROGRAM)
+    synced = []
+    monkeypatch.setattr(host, "sync_file_pages", lambda ptr, size: synced.append(size))
+    vm = pyunik.Unikernel([SYSTEM_PYTHON3, "/w/t.py", "/w"], env={}, quiet=True,
+                          capture_output=True, volumes=["%s:/w:rw" % tmp_path])
+    try:
+        assert vm.run() == 0, vm.captured()
+    finally:
+        vm.close()
+    assert synced == [8192]
+    assert (tmp_path / "m").read_bytes()[:4] == b"data"

@@ -658,6 +658,13 @@ class AddressSpace(Remap, UserMemory):
         if not self.covered(addr, end):
             raise KernelError(ENOMEM)
         self.write_back(addr, end)
+        if flags & L.MS_SYNC:
+            # a host file mapped shared (-v): its pages are the host's page cache,
+            # which MS_SYNC must get to the disk as Linux's would
+            for v in self.overlapping(addr, end):
+                if v.host_backed and v.flags & L.MAP_TYPE != L.MAP_PRIVATE:
+                    a, b = max(v.start, addr), min(v.end, end)
+                    host.sync_file_pages(v.host_at(a), b - a)
 
     def write_back(self, start: int, end: int, here: list | None = None) -> None:
         """Copy the pages of shared file mappings in [start, end) to their file

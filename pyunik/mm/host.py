@@ -49,6 +49,9 @@ _mremap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_
                     ctypes.c_void_p]
 _mincore = _libc.mincore
 _mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+_msync = _libc.msync
+_msync.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_MS_SYNC = 4
 
 # the host is x86-64 Linux too: its mmap takes the guest's flag values
 _PROT_RW = PROT_READ | PROT_WRITE
@@ -90,6 +93,11 @@ def release(ptr: int, size: int) -> None:
 def discard(ptr: int, size: int) -> None:
     """Drop the pages' contents: private anonymous pages read as zero afterwards."""
     _madvise(ptr, size, _MADV_DONTNEED)
+
+
+def sync_file_pages(ptr: int, size: int) -> None:
+    """msync(MS_SYNC) of host pages that map a host file shared: written to its disk."""
+    _msync(ptr, size, _MS_SYNC)
 
 
 def move(ptr: int, old_size: int, new_size: int) -> int:
