@@ -65,7 +65,8 @@ def _write(t, f, src, offset=None):
     if limit != L.RLIM_INFINITY and src.count and f.inode is not None and f.inode.is_regular:
         # generic_write_check_limits: at or past the limit nothing is written (SIGXFSZ,
         # EFBIG); before it, the write is cut short there
-        at = f.inode.size if f.flags & L.O_APPEND else f.offset if offset is None else offset
+        at = (f.inode.size if f.flags & L.O_APPEND else
+              getattr(f, "offset", 0) if offset is None else offset)
         if at >= limit:
             signals.send_self(t, L.SIGXFSZ)
             raise KernelError(EFBIG)
