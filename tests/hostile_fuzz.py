@@ -341,7 +341,7 @@ def object_structs() -> bytes:
     return bytes(b)
 
 
-# Made first in every `objects` program: fds 3-14 and the IPC ids 0.
+# Made first in every `objects` program: fds 3-15 and the IPC ids 0.
 OBJECT_SETUP = [
     (13, [13, STRUCTS + 0x1C0, 0, 8]),      # SIGPIPE ignored: EPIPE ends no program
     (41, [2, 1 | 0x800, 0]),                # 3 TCP
@@ -363,8 +363,9 @@ OBJECT_SETUP = [
     (68, [0, 0o1600]),                      # msgget, semget, shmget (IPC_PRIVATE)
     (64, [0, 4, 0o1600]),
     (29, [0, 4096, 0o1600]),
+    (41, [2, 3 | 0x800, 1]),                # 15 raw ICMP (the guest's root may)
 ]
-OBJECT_FDS = list(range(3, 15))
+OBJECT_FDS = list(range(3, 16))
 OBJECT_POINTERS = WILD + [STRUCTS + off for off in (0, 0x10, 0x80, 0xA0, 0xC0, 0x100, 0x140,
                                                       0x150, 0x160, 0x170, 0x180, 0x200,
                                                       0x240, 0x280, 0x288, 0x2C0)] + [SCRATCH]
