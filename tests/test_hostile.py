@@ -9,6 +9,7 @@ calls; the fuzz tests (tests/hostile_fuzz.py, seeded) keep looking.
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -196,3 +197,25 @@ def test_each_pointer_argument_wild_on_each_object():
     assert r["cases"] > 1500
     assert not r["failures"], "\n\n".join(r["failures"][:5])
     assert set(r["endings"]) == {"exit 0"}, r["endings"]
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/python3"), reason="no Debian python3")
+def test_select_on_exceptfds_of_ready_host_files_sleeps(monkeypatch):
+    """select() on the exceptfds of stdin, stdout and stderr (host files, always ready
+    to read and write, never for POLLPRI) sleeps its second out in one host wait: the
+    scheduler once waited for them as readable, woke at once and parked again, a few
+    thousand times a second, its memory growing (the objects fuzzer's seed 2026)."""
+    import pyunik
+    from pyunik.kernel.sched import Scheduler
+    idles = []
+    real_idle = Scheduler._idle
+    monkeypatch.setattr(Scheduler, "_idle", lambda self: (idles.append(1), real_idle(self)))
+    vm = pyunik.Unikernel(["/usr/bin/python3", "-c",
+                           "import select; print(select.select([], [], [0, 1, 2], 1.0))"],
+                          env={}, quiet=True, stdin=b"", capture_output=True)
+    try:
+        assert vm.run() == 0
+        assert vm.captured()[0] == b"([], [], [])\n"
+    finally:
+        vm.close()
+    assert len(idles) < 10, len(idles)

@@ -49,7 +49,7 @@ fds it named; it goes to the back of the run queue (wake order is arrival order)
 before it runs, its call is run again (or the wait's `retry`) in kernel context: a
 result completes the call (rax, rcx, r11 and rip as `syscall` leaves them), another
 WouldBlock parks it again. When no thread is runnable, the scheduler waits in one
-`selectors` call on the host fds parked threads name, the next deadline and its
+poll(2) on the host fds parked threads name, the next deadline and its
 wake-up pipe (which host signals write to): an idle guest costs no host CPU. When
 nothing at all could wake any thread, it says so in one line naming each thread and
 what it waits for, and the run ends as if the first process were killed by
@@ -71,13 +71,14 @@ import fcntl
 from errno import EINTR
 import heapq
 import os
-import selectors
+import select
 import time
 from collections import deque
 
 from ..abi import linux as L
+from ..abi.poll import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDHUP, POLLRDNORM,
+                        POLLWRNORM)
 from ..abi.syscall_numbers import NAMES as _SYSCALL_NAMES
-from ..abi.poll import POLLIN, POLLOUT, POLLPRI
 from ..errors import KernelError
 from . import delivery, signals
 from .clocks import INSTRUCTION_NS
@@ -180,14 +181,12 @@ class Scheduler:
         self._wake_r, self._wake_w = (_above_stdio(fd) for fd in os.pipe())
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
-        self._selector = selectors.PollSelector()
 
     def close(self) -> None:
         for fd in (self._wake_r, self._wake_w):
             if fd >= 0:
                 os.close(fd)
         self._wake_r = self._wake_w = -1
-        self._selector.close()
 
     def notify(self) -> None:
         """Wake the idle wait (from any host thread: a host signal arrived)."""
@@ -692,8 +691,8 @@ class Scheduler:
                 if t.state == BLOCKED]
 
     def _idle(self) -> None:
-        """Nothing can run: wait in one selectors call for a host fd a parked thread
-        named, the next deadline, or a host signal (the wake-up pipe)."""
+        """Nothing can run: wait in one poll(2) for a host fd a parked thread named,
+        the next deadline, or a host signal (the wake-up pipe)."""
         parked = self.parked()
         timeout = None
         if self.virtual and self._deadline_pending():
@@ -703,38 +702,41 @@ class Scheduler:
             # the host waits a day at most, and the run loop looks again
             timeout = min(max(0.0, (self.timers[0][0] - self.clock.monotonic_ns()) / 1e9),
                           IDLE_WAIT_MAX_S)
+        # fd -> (the union of the events asked, [(thread, its events)]): registered
+        # with exactly those poll bits, POLLPRI included, so a host fd that is ready
+        # for something no waiter asked (a readable stdin under select's exceptfds)
+        # wakes nobody, and cannot make this wait return at once again and again
         host = {}
         for t in parked:
             for fd, events in t.blocked.wait.host:
-                mask = (selectors.EVENT_READ if events & (POLLIN | POLLPRI) else 0) | \
-                    (selectors.EVENT_WRITE if events & POLLOUT else 0)
-                host.setdefault(fd, [0, []])
-                host[fd][0] |= mask or selectors.EVENT_READ
-                host[fd][1].append(t)
+                mask = ((POLLIN if events & (POLLIN | POLLRDNORM) else 0)
+                        | (POLLOUT if events & (POLLOUT | POLLWRNORM) else 0)
+                        | events & (POLLPRI | POLLRDHUP))
+                entry = host.setdefault(fd, [0, []])
+                entry[0] |= mask
+                entry[1].append((t, mask))
         if timeout is None and not host:
             self._deadlock(parked or self._stopped())
-        sel = self._selector
-        sel.register(self._wake_r, selectors.EVENT_READ)
+        poller = select.poll()
+        poller.register(self._wake_r, POLLIN)
         for fd, (mask, _) in host.items():
             try:
-                sel.register(fd, mask)
-            except (ValueError, KeyError, OSError):
-                pass
-        try:
-            ready = sel.select(timeout)
-        finally:
-            for key in list(sel.get_map().values()):
-                sel.unregister(key.fileobj)
-        for key, _ in ready:
-            if key.fileobj == self._wake_r:
+                os.fstat(fd)              # a closed fd would be POLLNVAL at once
+            except OSError:
+                continue
+            poller.register(fd, mask)
+        ready = poller.poll(None if timeout is None else timeout * 1000)
+        for fd, revents in ready:
+            if fd == self._wake_r:
                 try:
                     while os.read(self._wake_r, 64):
                         pass
                 except OSError:
                     pass
                 continue
-            for t in host.get(key.fileobj, (0, ()))[1]:
-                self.wake(t)
+            for t, mask in host.get(fd, (0, ()))[1]:
+                if revents & (mask | POLLERR | POLLHUP):
+                    self.wake(t)
         if self.virtual and not self.runq and self._deadline_pending():
             self.clock.advance_to(self.timers[0][0])   # the sleep ends at once
 

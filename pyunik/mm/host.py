@@ -32,7 +32,7 @@ from ..abi.mman import (MADV_DONTNEED as _MADV_DONTNEED, MAP_ANONYMOUS as _MAP_A
                         MAP_FIXED as _MAP_FIXED, MAP_NORESERVE as _MAP_NORESERVE,
                         MAP_PRIVATE as _MAP_PRIVATE, MAP_SHARED as _MAP_SHARED,
                         MREMAP_FIXED as _MREMAP_FIXED, MREMAP_MAYMOVE as _MREMAP_MAYMOVE,
-                        PROT_NONE as _PROT_NONE, PROT_READ, PROT_WRITE)
+                        MS_SYNC as _MS_SYNC, PROT_NONE as _PROT_NONE, PROT_READ, PROT_WRITE)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _mmap = _libc.mmap
@@ -51,7 +51,6 @@ _mincore = _libc.mincore
 _mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
 _msync = _libc.msync
 _msync.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-_MS_SYNC = 4
 
 # the host is x86-64 Linux too: its mmap takes the guest's flag values
 _PROT_RW = PROT_READ | PROT_WRITE
