@@ -88,7 +88,7 @@ from .jobs import STOPPED
 from .process import ProcessExit
 
 RUNNING, RUNNABLE, BLOCKED, DEAD = "running", "runnable", "blocked", "dead"
-IDLE_WAIT_MAX_S = 86400.0      # the longest single host wait (selectors' limit is ~24 days)
+IDLE_WAIT_MAX_S = 86400.0      # the longest single host wait (poll's limit is ~24 days)
 SLICE = 200_000     # instructions a thread runs while another waits for the CPU
 SLICE_SECONDS = 0.01  # the same slice, as host time, where a timer can end it
 MIN_TIMER_SECONDS = 0.001   # the shortest run a deadline's host timer asks for
