@@ -75,6 +75,18 @@ def test_hostfs_syncs_on_the_host(tmp_path, monkeypatch):
     readonly.close()
 
 
+def _run_in_process(tmp_path) -> None:
+    """tmp_path's t.py run by guest python3 in this process (its host calls can be
+    counted), tmp_path as a writable /w."""
+    import pyunik
+    vm = pyunik.Unikernel([SYSTEM_PYTHON3, "/w/t.py", "/w"], env={}, quiet=True,
+                          capture_output=True, volumes=["%s:/w:rw" % tmp_path])
+    try:
+        assert vm.run() == 0, vm.captured()
+    finally:
+        vm.close()
+
+
 SYNC_PROGRAM = r'''
 import os, sys
 for name, flags in (("plain", 0), ("dsync", os.O_DSYNC), ("sync", os.O_SYNC)):
@@ -89,19 +101,13 @@ def test_o_sync_writes_are_synced_on_the_host(tmp_path, monkeypatch):
     """A write through an O_DSYNC fd is followed by the host's fdatasync, through an
     O_SYNC fd by its fsync, and through a plain fd by neither (in-process run, the
     host calls counted)."""
-    import pyunik
     (tmp_path / "t.py").write_text(SYNC_PROGRAM)
     synced = []
     real_fstat = os.fstat
     monkeypatch.setattr(os, "fsync", lambda fd: synced.append(("fsync", real_fstat(fd).st_ino)))
     monkeypatch.setattr(os, "fdatasync",
                         lambda fd: synced.append(("fdatasync", real_fstat(fd).st_ino)))
-    vm = pyunik.Unikernel([SYSTEM_PYTHON3, "/w/t.py", "/w"], env={}, quiet=True,
-                          capture_output=True, volumes=["%s:/w:rw" % tmp_path])
-    try:
-        assert vm.run() == 0, vm.captured()
-    finally:
-        vm.close()
+    _run_in_process(tmp_path)
     ino = {name: os.stat(tmp_path / name).st_ino for name in ("plain", "dsync", "sync")}
     assert synced == [("fdatasync", ino["dsync"]), ("fsync", ino["sync"])]
 
@@ -119,16 +125,10 @@ m.flush()                                   # msync(MS_SYNC)
 @pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON3), reason="no Debian python3")
 def test_msync_of_a_host_file_mapping_reaches_the_host(tmp_path, monkeypatch):
     """MS_SYNC on a shared mapping of a -v file asks the host to write its pages out."""
-    import pyunik
     from pyunik.mm import host
     (tmp_path / "t.py").write_text(MSYNC_PROGRAM)
     synced = []
     monkeypatch.setattr(host, "sync_file_pages", lambda ptr, size: synced.append(size))
-    vm = pyunik.Unikernel([SYSTEM_PYTHON3, "/w/t.py", "/w"], env={}, quiet=True,
-                          capture_output=True, volumes=["%s:/w:rw" % tmp_path])
-    try:
-        assert vm.run() == 0, vm.captured()
-    finally:
-        vm.close()
+    _run_in_process(tmp_path)
     assert synced == [8192]
     assert (tmp_path / "m").read_bytes()[:4] == b"data"
