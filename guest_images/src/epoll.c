@@ -323,9 +323,15 @@ static void on_usr1(int sig)
 static void *kill_later(void *arg)
 {
     (void)arg;
-    struct timespec ts = {0, 50000000};
+    struct timespec ts = {0, 50000000}, tick = {0, 1000000};
     nanosleep(&ts, NULL);
     kill(getpid(), SIGUSR1);
+    /* the second only once the first was handled (the main thread is past ppoll):
+     * sent earlier, on a loaded machine, both could be pending at once and count as
+     * one; sent later than the main thread reaches epoll_pwait, it is pending there
+     * and ends it at once, as it would arriving during the wait */
+    while (!handled)
+        nanosleep(&tick, NULL);
     nanosleep(&ts, NULL);
     kill(getpid(), SIGUSR1);
     return NULL;
