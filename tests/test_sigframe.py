@@ -36,8 +36,8 @@ class Built:
     `handler`, every register the engine then holds."""
 
     def __init__(self, frame, handler: CpuContext):
-        self.frame, self.info, self.ucontext = frame.frame, frame.info, frame.ucontext
-        self.fpstate, self.altstack = frame.fpstate, frame.altstack
+        assert len(frame) == len(sigframe.SIGNAL_FRAME)
+        self.frame, self.info, self.ucontext, self.fpstate, self.altstack, _ = frame
         self.handler = handler
 
 
@@ -50,14 +50,15 @@ def build_rt_sigframe(mm, ctx: CpuContext, *args, **kwargs) -> Built:
     regs.read()
     frame = sigframe.build_rt_sigframe(mm, regs, *args, **kwargs)
     regs.write()
-    if frame.selectors:
+    if frame[sigframe.SIGNAL_FRAME.index("selectors")]:
         regs.write_selectors()
     return Built(frame, engine.save_context())
 
 
 class Returned:
     def __init__(self, back, context: CpuContext):
-        self.blocked, self.altstack, self.sp = back.blocked, back.altstack, back.sp
+        assert len(back) == len(sigframe.SIGRETURN)
+        self.blocked, self.altstack, self.sp = back
         self.context = context
 
 

@@ -329,6 +329,9 @@ _FX_INIT = bytes(SC.FPSTATE_HEAD.pack(arch.FPU_CW_DEFAULT, 0, 0, 0, 0, 0, arch.M
                                       arch.MXCSR_FEATURE_MASK)).ljust(_FX_END, b"\0")
 _MXCSR_MASK = _FX_INIT[_FX_MASK:_FX_MASK + 4]
 _ZERO_ST = bytes(_FX_XMM - _FX_ST)
+# A signal frame's xsave area: the fxsave image, the xsave header, FP_XSTATE_MAGIC2.
+_FX_SW, _XSAVE_FRAME = SC.FPSTATE_SW_RESERVED, (SC.FXSAVE_SIZE + SC.XSTATE_HEADER_SIZE
+                                               + SC.FP_XSTATE_MAGIC2_SIZE)
 
 
 class FrameRegisters:
@@ -352,7 +355,10 @@ class FrameRegisters:
     def __init__(self, handle: ctypes.c_void_p) -> None:
         self._handle = handle
         self._general = ctypes.create_string_buffer(8 * len(FRAME_SLOT))
-        self._fx = ctypes.create_string_buffer(512)
+        # fxsave's 512 bytes, then room for the rest of a signal frame's xsave area
+        # (xsave_frame)
+        self._fx = ctypes.create_string_buffer(_XSAVE_FRAME)
+        self._xsave_tail = None
         self._tags = ctypes.create_string_buffer(8)      # the full tag word
         self.general = memoryview(self._general).cast("B").cast("Q")
         self._fx_bytes = memoryview(self._fx).cast("B")
@@ -409,6 +415,19 @@ class FrameRegisters:
         fx, tags = self._fx_bytes, self._tag_word[0]
         fx[_FX_TAG] = _ABRIDGED4[tags & 0xFF] | _ABRIDGED4[tags >> 8 & 0xFF] << 4
         fx[_FX_TAG + 1] = 0
+        return self._fx.raw[:_FX_SW].ljust(SC.FXSAVE_SIZE, b"\0")
+
+    def xsave_frame(self, tail: bytes) -> bytes:
+        """A signal frame's xsave area in one copy: fxsave()'s image up to its
+        software-available bytes (464), then tail (those bytes, the xsave header
+        and FP_XSTATE_MAGIC2: 116 bytes, the same object every time, kept in place
+        after the first call)."""
+        fx, tags = self._fx_bytes, self._tag_word[0]
+        fx[_FX_TAG] = _ABRIDGED4[tags & 0xFF] | _ABRIDGED4[tags >> 8 & 0xFF] << 4
+        fx[_FX_TAG + 1] = 0
+        if tail is not self._xsave_tail:
+            fx[_FX_SW:] = tail
+            self._xsave_tail = tail
         return self._fx.raw
 
     def fxrstor(self, image: bytes, x87: bool = True, sse: bool = True) -> None:

@@ -180,9 +180,9 @@ def deliver(t, returning: bool = False, result=None, regs=None):
         except FrameError:
             force_sigsegv(t, sig)
             continue
-        if frame.selectors:
+        if frame[5]:                        # (sigframe.SIGNAL_FRAME's selectors)
             frame_regs.write_selectors()
-        t.altstack = frame.altstack
+        t.altstack = frame[4]
         t.sigmask = handler_mask(t.sigmask, sig, action.flags, action.mask)
         if action.flags & L.SA_RESETHAND:
             actions[sig] = SigAction()
@@ -270,9 +270,10 @@ def sigreturn(t):
         sched.signal_on_return(t)
         return 0
     _load(frame_regs, True, None)
-    t.sigmask = back.blocked
-    if back.altstack != t.altstack:              # (the same one: nothing to change)
-        _restore_altstack(t, back.altstack, back.sp)
+    blocked, altstack, sp = back                  # (sigframe.SIGRETURN)
+    t.sigmask = blocked
+    if altstack != t.altstack:                   # (the same one: nothing to change)
+        _restore_altstack(t, altstack, sp)
     if signals.deliverable(t):
         sched.signal_on_return(t)          # let through by the mask
     return None

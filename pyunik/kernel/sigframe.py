@@ -29,8 +29,6 @@ reads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..abi import linux as L
 from ..abi import sigcontext as SC
 from ..abi import x86 as arch
@@ -68,6 +66,10 @@ _USER_CS, _USER_DS = arch.USER_CS, arch.USER_DS
 _INFO_AT, _UC_AT, _SIGINFO_SIZE = SC.RT_SIGFRAME_INFO, SC.RT_SIGFRAME_UC, L.SI_MAX_SIZE
 _SW_RESERVED = SC.FPSTATE_SW_RESERVED
 _FIX_EFLAGS = SC.FIX_EFLAGS
+_RED_ZONE_AND_MATH = SC.SIGFRAME_RED_ZONE + MATH_FRAME_SIZE
+_FPSTATE_ALIGN = ~(SC.FPSTATE_ALIGNMENT - 1)
+_FRAME_SIZE, _FRAME_ALIGN = SC.RT_SIGFRAME_SIZE, ~(SC.FRAME_ALIGNMENT - 1)
+_DISABLED = (0, L.SS_DISABLE, 0)
 _UNBLOCKABLE = 1 << (L.SIGKILL - 1) | 1 << (L.SIGSTOP - 1)
 
 
@@ -76,27 +78,21 @@ class FrameError(Exception):
     forces SIGSEGV on the thread (force_sigsegv / signal_fault)."""
 
 
-@dataclass(slots=True)
-class SignalFrame:
-    """A frame built for a handler: where it is (the handler's registers are in the
-    FrameRegisters it was built from)."""
-    frame: int              # the rt_sigframe (rsp at handler entry; [rsp] = restorer)
-    info: int               # &frame->info (rsi)
-    ucontext: int           # &frame->uc (rdx)
-    fpstate: int            # the xsave area
-    altstack: tuple         # the thread's (ss_sp, ss_flags, ss_size) after delivery
-    selectors: bool         # cs or ss changed for the handler (write_selectors)
-
-
-@dataclass(slots=True)
-class Sigreturn:
-    """What rt_sigreturn found in a frame besides the registers: the mask to install
-    (SIGKILL and SIGSTOP already removed), the alternate stack the frame names (for
-    sigaltstack's checks: Linux applies it as a sigaltstack call and ignores all but
-    EFAULT) and the stack pointer it restores."""
-    blocked: int
-    altstack: tuple
-    sp: int
+# What build_rt_sigframe returns, a plain tuple (one is made for every signal): where
+# the frame is (the handler's registers are in the FrameRegisters it was built from).
+SIGNAL_FRAME = (
+    "frame",        # the rt_sigframe (rsp at handler entry; [rsp] = restorer)
+    "info",         # &frame->info (rsi)
+    "ucontext",     # &frame->uc (rdx)
+    "fpstate",      # the xsave area
+    "altstack",     # the thread's (ss_sp, ss_flags, ss_size) after delivery
+    "selectors",    # cs or ss changed for the handler (write_selectors)
+)
+# What read_rt_sigframe returns besides the registers, a plain tuple too: the mask to
+# install (SIGKILL and SIGSTOP already removed), the alternate stack the frame names
+# (for sigaltstack's checks: Linux applies it as a sigaltstack call and ignores all
+# but EFAULT) and the stack pointer it restores.
+SIGRETURN = ("blocked", "altstack", "sp")
 
 
 # ---- the alternate stack (include/linux/sched/signal.h) --------------------------------
@@ -166,7 +162,7 @@ _UC_TO_FPSTATE_END = _UC_TO_FPSTATE + MATH_FRAME_SIZE
 
 def build_rt_sigframe(mm, regs, sig: int, siginfo: bytes, blocked: int, action,
                       altstack: tuple, trapno: int = 0, error_code: int = 0,
-                      cr2: int = 0) -> SignalFrame:
+                      cr2: int = 0) -> tuple:
     """Write an rt_sigframe for signal sig interrupting the registers in regs (a
     cpu/context FrameRegisters), and leave regs as the handler starts (the caller
     writes them to the engine): __setup_rt_frame, then handle_signal's flag and FPU
@@ -176,16 +172,22 @@ def build_rt_sigframe(mm, regs, sig: int, siginfo: bytes, blocked: int, action,
     SA_SIGINFO, as Linux does); blocked: the mask to restore afterwards (it goes to
     uc_sigmask); action: the SigAction (handler, flags, restorer); altstack: the
     thread's (ss_sp, ss_flags, ss_size); trapno, error_code, cr2: the thread's last
-    trap, as sigcontext reports it. FrameError when the frame cannot be written
-    (no SA_RESTORER, altstack overflow, stack not writable), regs unchanged: force
-    SIGSEGV then.
+    trap, as sigcontext reports it. Returns the tuple SIGNAL_FRAME names.
+    FrameError when the frame cannot be written (no SA_RESTORER, altstack overflow,
+    stack not writable), regs unchanged: force SIGSEGV then.
     """
     flags = action.flags
     if not flags & _SA_RESTORER:
         raise FrameError("no SA_RESTORER")      # x86-64 has no kernel-made trampoline
     general = regs.general
-    frame, fpstate = frame_position(general[_RSP], flags, altstack)
     ss_sp, ss_flags, ss_size = altstack
+    if ss_size:
+        frame, fpstate = frame_position(general[_RSP], flags, altstack)
+    else:                                   # frame_position without an alternate stack
+        fpstate = (general[_RSP] - _RED_ZONE_AND_MATH) & _FPSTATE_ALIGN
+        frame = ((fpstate - _FRAME_SIZE) & _FRAME_ALIGN) - 8
+        if frame < 0:
+            raise FrameError("no room for a frame")
     mask = blocked & 0xFFFFFFFFFFFFFFFF
     cs, ss = general[_CS], general[_SS]
     image = (_FRAME_HEAD.pack(action.restorer, UC_FLAGS, 0, ss_sp,
@@ -198,8 +200,7 @@ def build_rt_sigframe(mm, regs, sig: int, siginfo: bytes, blocked: int, action,
         image += siginfo if len(siginfo) == _SIGINFO_SIZE else \
             bytes(siginfo).ljust(_SIGINFO_SIZE, b"\0")[:_SIGINFO_SIZE]
     try:
-        mm.write(fpstate, regs.fxsave()[:_SW_RESERVED] + _XSTATE_TAIL)
-        mm.write(frame, image)
+        mm.write_pair(frame, image, fpstate, regs.xsave_frame(_XSTATE_TAIL))
     except KernelError:
         raise FrameError("frame not writable") from None
     # The handler's registers, ss forced valid (force_valid_ss), and the FPU reset.
@@ -218,21 +219,21 @@ def build_rt_sigframe(mm, regs, sig: int, siginfo: bytes, blocked: int, action,
         general[_SS] = _USER_DS
     regs.fninit()
     if ss_flags & _SS_AUTODISARM:
-        altstack = (0, L.SS_DISABLE, 0)               # sas_ss_reset
-    return SignalFrame(frame, info, uc, fpstate, altstack, selectors)
+        altstack = _DISABLED                          # sas_ss_reset
+    return frame, info, uc, fpstate, altstack, selectors
 
 
 # ---- rt_sigreturn ------------------------------------------------------------------------
 
-def read_rt_sigframe(mm, regs, sp: int, rflags: int) -> Sigreturn:
+def read_rt_sigframe(mm, regs, sp: int, rflags: int) -> tuple:
     """rt_sigreturn of a thread at sp with flags rflags: the frame is at sp - 8 (the
     handler's ret popped pretcode). Load regs (a cpu/context FrameRegisters; the
     caller writes them to the engine) with every register the guest left in it, as
     restore_sigcontext does: rflags only in FIX_EFLAGS' bits, cs and ss forced to
     user privilege (a selector this CPU cannot run user code with is a bad frame, as
     the iret would fault), the FPU from the fpstate (or reset when the pointer is 0).
-    FrameError (SIGSEGV) when the frame or fpstate is unreadable or invalid, regs
-    unchanged."""
+    Returns the tuple SIGRETURN names. FrameError (SIGSEGV) when the frame or
+    fpstate is unreadable or invalid, regs unchanged."""
     uc = ((sp - 8) & 0xFFFFFFFFFFFFFFFF) + _UC_AT
     try:
         # The fpstate is where delivery put it, right above the frame, unless the
@@ -266,7 +267,7 @@ def read_rt_sigframe(mm, regs, sp: int, rflags: int) -> Sigreturn:
         regs.fninit()
     else:
         regs.fxrstor(fx, x87, sse)
-    return Sigreturn(blocked & ~_UNBLOCKABLE, (ss_sp, ss_flags, ss_size), general[_RSP])
+    return blocked & ~_UNBLOCKABLE, (ss_sp, ss_flags, ss_size), general[_RSP]
 
 
 def _fpstate(mm, fpstate: int):

@@ -83,6 +83,23 @@ class UserMemory:
         except MemoryFault:
             raise KernelError(EFAULT) from None
 
+    def write_pair(self, addr: int, data: bytes, addr2: int, data2: bytes) -> None:
+        """copy_to_user of data2 at addr2, then of data at addr (a signal frame's
+        fpstate and the frame below it): one VMA lookup when both lie in one
+        writable VMA holding no translated code, as on a stack; else two writes."""
+        v = self.find(addr)
+        if v is not None and v.prot & 2 and not v.code:
+            start = v.start
+            at, at2 = addr - start, addr2 - start
+            end, end2 = at + len(data), at2 + len(data2)
+            if at2 >= 0 and end2 <= v.end - start and end <= v.end - start:
+                view = v.view or _view(v)
+                view[at2:end2] = data2
+                view[at:end] = data
+                return
+        self.write(addr2, data2)
+        self.write(addr, data)
+
     def accessible(self, addr: int, size: int, prot: int = 0) -> int:
         """How many bytes from addr on (at most size) the guest itself could touch with
         prot (0: read, which any access bit allows on x86-64): what copy_from_user
