@@ -430,17 +430,19 @@ class FrameRegisters:
             self._xsave_tail = tail
         return self._fx.raw
 
-    def fxrstor(self, image: bytes, x87: bool = True, sse: bool = True) -> None:
-        """The FPU from an fxsave image (its first 416 bytes), as fxrstor
-        takes it: the full tag word from the abridged one, fop's 11 bits; x87 false
-        leaves the x87 state as fninit makes it, sse false XMM0-15 zero (MXCSR is
-        taken either way). MXCSR is not checked: reserved bits are the caller's."""
+    def fxrstor(self, image: bytes, x87: bool = True, sse: bool = True,
+                at: int = 0) -> None:
+        """The FPU from an fxsave image (its first 416 bytes; in image from offset
+        at), as fxrstor takes it: the full tag word from the abridged one, fop's 11
+        bits; x87 false leaves the x87 state as fninit makes it, sse false XMM0-15
+        zero (MXCSR is taken either way). MXCSR is not checked: reserved bits are
+        the caller's."""
         fx = self._fx_bytes
-        fx[:_FX_END] = image[:_FX_END]
+        fx[:_FX_END] = image[at:at + _FX_END]
         fx[_FX_FOP_HIGH] &= 0x07                # fop: 11 bits
         fx[_FX_MASK:_FX_MASK + 4] = _MXCSR_MASK
         if x87:
-            self._tag_word[0] = _FULL_TAGS[image[_FX_TAG]]
+            self._tag_word[0] = _FULL_TAGS[image[at + _FX_TAG]]
         else:
             fx[0:_FX_MXCSR] = _FX_INIT[0:_FX_MXCSR]
             fx[_FX_ST:_FX_XMM] = _FX_INIT[_FX_ST:_FX_XMM]

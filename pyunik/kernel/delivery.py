@@ -63,6 +63,10 @@ DELIVERED_ON_RETURN = frozenset(_NR[n] for n in (
     "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal",
     "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "pause") if n in _NR)
 _FAULTS = frozenset((L.SIGSEGV, L.SIGBUS, L.SIGILL, L.SIGTRAP, L.SIGFPE))   # t.trap's
+# (bound here: deliver and sigreturn run on every signal)
+_BLOCKABLE = ~signals.UNBLOCKABLE
+_next_signal, _STOP_SIGNALS = signals.next_signal, signals.STOP_SIGNALS
+_SIG_DFL, _SIG_IGN, _SIGKILL, _SA_RESETHAND = L.SIG_DFL, L.SIG_IGN, L.SIGKILL, L.SA_RESETHAND
 
 
 def never_restarts(regs) -> bool:
@@ -131,24 +135,23 @@ def deliver(t, returning: bool = False, result=None, regs=None):
     frame_regs = None           # the engine's FrameRegisters, once read
     while True:
         # dequeue_signal: the thread's own first, then the process's
-        blocked = t.sigmask & ~signals.UNBLOCKABLE
+        blocked = t.sigmask & _BLOCKABLE
         queue = pending
-        sig = signals.next_signal(pending.signals, blocked)
+        sig = _next_signal(pending.signals, blocked)
         if not sig:
             queue = shared
-            sig = signals.next_signal(shared.signals, blocked)
+            sig = _next_signal(shared.signals, blocked)
             if not sig:
                 break
         action = actions[sig]
         handler = action.handler
-        if returning and handler == L.SIG_DFL and sig in signals.STOP_SIGNALS:
+        if returning and handler == _SIG_DFL and sig in _STOP_SIGNALS:
             kernel.sched.stop_at_syscall_end(t)
             return _load(frame_regs, returning, result)
         info = queue.take(sig)
-        debugger = kernel.debugger
-        if debugger is not None and not debugger.signal(t, sig):
+        if kernel.debugger is not None and not kernel.debugger.signal(t, sig):
             continue                    # gdb kept it from the guest
-        if handler == L.SIG_DFL or sig == L.SIGKILL:
+        if handler == _SIG_DFL or sig == _SIGKILL:
             if sig != L.SIGKILL and sig in signals.DEFAULT_IGNORE:
                 continue
             _trace(t, sig, info, handled=False)
@@ -158,7 +161,7 @@ def deliver(t, returning: bool = False, result=None, regs=None):
                 jobs.stop(t, sig)
                 return _load(frame_regs, returning, result)
             raise ProcessExit(0, signal=sig, core=sig in signals.DEFAULT_CORE)
-        if handler == L.SIG_IGN:
+        if handler == _SIG_IGN:
             continue
         if tracing:
             _trace(t, sig, info)
@@ -166,16 +169,22 @@ def deliver(t, returning: bool = False, result=None, regs=None):
             frame_regs = _frame_registers(t, returning, result, regs)
         if t.restart is not None:
             _settle_restart(t, frame_regs.general, action)
-        if t.trap is not None:
-            trap = t.trap if sig in _FAULTS else (0, 0, 0)
+        trap = t.trap
+        if trap is not None:
+            if sig not in _FAULTS:
+                trap = (0, 0, 0)
             t.trap = None
         else:
             trap = (0, 0, 0)
         # sigsuspend's mask (set_restore_sigmask): the frame restores the old one
-        restore = t.saved_sigmask if t.saved_sigmask is not None else t.sigmask
-        t.saved_sigmask = None
+        mask = t.sigmask
+        restore = t.saved_sigmask
+        if restore is None:
+            restore = mask
+        else:
+            t.saved_sigmask = None
         try:
-            frame = build_rt_sigframe(t.mm, frame_regs, sig, info, restore, action,
+            frame = build_rt_sigframe(process.mm, frame_regs, sig, info, restore, action,
                                       t.altstack, *trap)
         except FrameError:
             force_sigsegv(t, sig)
@@ -183,8 +192,9 @@ def deliver(t, returning: bool = False, result=None, regs=None):
         if frame[5]:                        # (sigframe.SIGNAL_FRAME's selectors)
             frame_regs.write_selectors()
         t.altstack = frame[4]
-        t.sigmask = handler_mask(t.sigmask, sig, action.flags, action.mask)
-        if action.flags & L.SA_RESETHAND:
+        flags = action.flags
+        t.sigmask = handler_mask(mask, sig, flags, action.mask)
+        if flags & _SA_RESETHAND:
             actions[sig] = SigAction()
         # Further signals nest: each gets a frame over the one before (as Linux's
         # loop in exit_to_user_mode does, one per pass).
@@ -259,23 +269,24 @@ def sigreturn(t):
     handler returns through, loaded inside the syscall hook (the run goes on
     without a stop); None, the registers set. A bad frame is SIGSEGV, and 0 (what
     Linux's sys_rt_sigreturn returns after signal_fault)."""
-    engine = t.process.engine
-    frame_regs = engine.frame_regs
+    process = t.process
+    mm = process.mm
+    frame_regs = mm.engine.frame_regs
     sp, flags = frame_regs.read_stack()
-    sched = t.process.kernel.sched
     try:
-        back = read_rt_sigframe(t.mm, frame_regs, sp, flags)
+        blocked, altstack, sp = read_rt_sigframe(mm, frame_regs, sp, flags)  # SIGRETURN
     except FrameError:
         force_sigsegv(t, 0)
-        sched.signal_on_return(t)
+        process.kernel.sched.signal_on_return(t)
         return 0
-    _load(frame_regs, True, None)
-    blocked, altstack, sp = back                  # (sigframe.SIGRETURN)
+    general = frame_regs.general
+    general[_RIP] = (general[_RIP] - 2) & 0xFFFFFFFFFFFFFFFF     # see _load
+    frame_regs.write()
     t.sigmask = blocked
     if altstack != t.altstack:                   # (the same one: nothing to change)
         _restore_altstack(t, altstack, sp)
-    if signals.deliverable(t):
-        sched.signal_on_return(t)          # let through by the mask
+    if (t.pending.signals | process.shared_pending.signals) & ~(blocked & _BLOCKABLE):
+        process.kernel.sched.signal_on_return(t)        # let through by the mask
     return None
 
 

@@ -30,6 +30,7 @@ reads.
 from __future__ import annotations
 
 from ..abi import linux as L
+from ..abi.posix_types import UINT
 from ..abi import sigcontext as SC
 from ..abi import x86 as arch
 from ..cpu.context import FRAME_SLOT
@@ -158,6 +159,10 @@ def frame_position(sp: int, sa_flags: int, altstack: tuple) -> tuple[int, int]:
 _UC_TO_FPSTATE = (lambda frame, fpstate: fpstate - frame - SC.RT_SIGFRAME_UC)(
     *frame_position(1 << 20, 0, (0, L.SS_DISABLE, 0)))
 _UC_TO_FPSTATE_END = _UC_TO_FPSTATE + MATH_FRAME_SIZE
+# ... and in the bytes rt_sigreturn reads from the ucontext on: the xsave tail, MXCSR
+_TAIL_IN_UC = _UC_TO_FPSTATE + _SW_RESERVED
+_MXCSR_IN_UC = _UC_TO_FPSTATE + SC.FPSTATE_MXCSR
+_MXCSR_RESERVED = ~arch.MXCSR_FEATURE_MASK
 
 
 def build_rt_sigframe(mm, regs, sig: int, siginfo: bytes, blocked: int, action,
@@ -255,9 +260,16 @@ def read_rt_sigframe(mm, regs, sp: int, rflags: int) -> tuple:
             raise FrameError("ss %#x would fault at iret" % ss)
         ss = arch.USER_DS                               # force_valid_ss
     if fpstate == uc + _UC_TO_FPSTATE and len(raw) == _UC_TO_FPSTATE_END:
-        fx, x87, sse = _fpstate_image(raw[_UC_TO_FPSTATE:])
+        if raw[_TAIL_IN_UC:] == _XSTATE_TAIL:          # as delivery wrote it
+            if UINT.unpack_from(raw, _MXCSR_IN_UC)[0] & _MXCSR_RESERVED:
+                raise FrameError("reserved MXCSR bits")      # fxrstor/xrstor: #GP
+            fx, x87, sse, at = raw, True, True, _UC_TO_FPSTATE
+        else:
+            fx, x87, sse = _fpstate_image(raw[_UC_TO_FPSTATE:])
+            at = 0
     else:
         fx, x87, sse = _fpstate(mm, fpstate)
+        at = 0
     general = regs.general
     general[:_CS] = memoryview(raw)[_UC_REGS].cast("Q")
     general[_RFLAGS] = (rflags & ~_FIX_EFLAGS) | (general[_RFLAGS] & _FIX_EFLAGS)
@@ -266,7 +278,7 @@ def read_rt_sigframe(mm, regs, sp: int, rflags: int) -> tuple:
     if fx is None:
         regs.fninit()
     else:
-        regs.fxrstor(fx, x87, sse)
+        regs.fxrstor(fx, x87, sse, at)
     return blocked & ~_UNBLOCKABLE, (ss_sp, ss_flags, ss_size), general[_RSP]
 
 
