@@ -341,13 +341,16 @@ class FrameRegisters:
 
     `general` is a writable memoryview of 20 u64: struct sigcontext's eighteen
     registers in its order (FRAME_GENERAL; FRAME_SLOT names each slot), then cs and
-    ss. `fxsave()` gives the 512 bytes the fxsave instruction stores (x87 control and
-    status, the abridged tag byte, the last instruction's opcode and pointers, MXCSR
-    and its mask, ST(0)-ST(7), XMM0-15; reserved bytes zero), `fxrstor(image)` takes
-    an image as fxrstor does, `fninit()` gives the FPU a handler starts with. `read()`
-    fills everything from the engine; `write()` loads it all back except cs and ss,
-    which `write_selectors()` loads. One per engine (`Engine.frame_regs`); not
-    reentrant. fs_base, gs_base and the other selectors are never touched.
+    ss; `general_bytes` the same memory as bytes (copied whole in a frame's layout
+    faster than through the u64 view). `fxsave()` gives the 512 bytes the fxsave
+    instruction stores (x87 control and status, the abridged tag byte, the last
+    instruction's opcode and pointers, MXCSR and its mask, ST(0)-ST(7), XMM0-15;
+    reserved bytes zero), `xsave_frame()` a signal frame's xsave area,
+    `fxrstor(image)` takes an image as fxrstor does, `fninit()` gives the FPU a
+    handler starts with. `read()` fills everything from the engine; `write()` loads
+    it all back except cs and ss, which `write_selectors()` loads. One per engine
+    (`Engine.frame_regs`); not reentrant. fs_base, gs_base and the other selectors
+    are never touched.
 
     Measured (unicorn 2.1.4, Python 3.11): read() 1.1 us, write() 1.0 us, against
     2.1 and 2.0 us for a whole CpuContext save and restore."""
@@ -360,7 +363,8 @@ class FrameRegisters:
         self._fx = ctypes.create_string_buffer(_XSAVE_FRAME)
         self._xsave_tail = None
         self._tags = ctypes.create_string_buffer(8)      # the full tag word
-        self.general = memoryview(self._general).cast("B").cast("Q")
+        self.general_bytes = memoryview(self._general).cast("B")
+        self.general = self.general_bytes.cast("Q")
         self._fx_bytes = memoryview(self._fx).cast("B")
         self._fx_bytes[_FX_MASK:_FX_MASK + 4] = _MXCSR_MASK
         self._tag_word = memoryview(self._tags).cast("B").cast("Q")

@@ -225,7 +225,7 @@ def _frame_registers(t, returning: bool, result, regs):
     """The engine's FrameRegisters read, holding the registers as the thread returns
     to user mode (inside the hook: the system call's result, and rcx and r11 as the
     syscall instruction leaves them)."""
-    frame_regs = t.process.engine.frame_regs
+    frame_regs = t.process.mm.engine.frame_regs
     frame_regs.read()
     if returning:
         general = frame_regs.general

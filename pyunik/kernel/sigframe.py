@@ -48,6 +48,7 @@ ENTRY_CLEARED_FLAGS = arch.X86_EFLAGS_DF | arch.X86_EFLAGS_RF | arch.X86_EFLAGS_
 _FRAME_HEAD = SC.RT_SIGFRAME_HEAD
 _FRAME_TAIL = SC.RT_SIGFRAME_AFTER_REGS
 _UC_REGS = slice(SC.UCONTEXT_MCONTEXT, SC.UCONTEXT_MCONTEXT + 8 * len(SC.SIGCONTEXT_REGS))
+_REGS_SIZE = _UC_REGS.stop - _UC_REGS.start
 _UCONTEXT = SC.UCONTEXT_BESIDE_REGS
 # The fpstate after the fxsave image's registers: software bytes, xsave header, magic2.
 _XSTATE_TAIL = (SC.FPX_SW_BYTES.pack(SC.FP_XSTATE_MAGIC1, MATH_FRAME_SIZE, USER_XFEATURES,
@@ -198,7 +199,7 @@ def build_rt_sigframe(mm, regs, sig: int, siginfo: bytes, blocked: int, action,
     image = (_FRAME_HEAD.pack(action.restorer, UC_FLAGS, 0, ss_sp,
                               (ss_flags & 0xFFFFFFFF) - ((ss_flags & 0x80000000) << 1),
                               ss_size)                  # ss_flags: an int, as in stack_t
-             + general[:_CS].tobytes()
+             + regs.general_bytes[:_REGS_SIZE]
              + _FRAME_TAIL.pack(cs, 0, 0, ss,          # cs, gs, fs (always 0), ss
                                 error_code, trapno, mask, cr2, fpstate, mask))
     if flags & _SA_SIGINFO:
@@ -271,7 +272,7 @@ def read_rt_sigframe(mm, regs, sp: int, rflags: int) -> tuple:
         fx, x87, sse = _fpstate(mm, fpstate)
         at = 0
     general = regs.general
-    general[:_CS] = memoryview(raw)[_UC_REGS].cast("Q")
+    regs.general_bytes[:_REGS_SIZE] = raw[_UC_REGS]
     general[_RFLAGS] = (rflags & ~_FIX_EFLAGS) | (general[_RFLAGS] & _FIX_EFLAGS)
     general[_CS] = cs
     general[_SS] = ss
