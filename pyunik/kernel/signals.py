@@ -46,6 +46,8 @@ UNBLOCKABLE = (1 << (L.SIGKILL - 1)) | (1 << (L.SIGSTOP - 1))
 SYNCHRONOUS = sum(1 << (s - 1) for s in (L.SIGSEGV, L.SIGBUS, L.SIGILL, L.SIGTRAP, L.SIGFPE,
                                          L.SIGSYS))
 ALL_SIGNALS = (1 << L.NSIG) - 1
+# (bound here: a signal sent to the running thread passes them every time)
+_SIGCONT, _SIGKILL, _SIG_IGN, _SIG_DFL = L.SIGCONT, L.SIGKILL, L.SIG_IGN, L.SIG_DFL
 
 
 def bit(sig: int) -> int:
@@ -135,7 +137,7 @@ def send(process, sig: int, info: bytes, thread=None) -> None:
     thread that will take it (send_signal_locked, complete_signal)."""
     if not process.threads:
         return
-    if sig == L.SIGCONT or sig == L.SIGKILL:
+    if sig == _SIGCONT or sig == _SIGKILL:
         stops = sum(bit(s) for s in STOP_SIGNALS)
         process.shared_pending.discard(stops)
         for th in process.threads:
@@ -148,11 +150,14 @@ def send(process, sig: int, info: bytes, thread=None) -> None:
         for th in process.threads:
             th.pending.discard(bit(L.SIGCONT))
     target = thread if thread is not None else process.threads[0]
-    action = process.sighand.actions[sig]
-    if is_ignored(action, sig) and sig != L.SIGKILL and not target.sigmask & 1 << (sig - 1):
-        return                                       # sig_ignored
-    pending = thread.pending if thread is not None else process.shared_pending
-    pending.add(sig, info)
+    handler = process.sighand.actions[sig].handler
+    if (handler == _SIG_IGN or handler == _SIG_DFL and sig in DEFAULT_IGNORE) \
+            and sig != _SIGKILL and not target.sigmask & 1 << (sig - 1):
+        return                                       # sig_ignored (is_ignored)
+    if thread is not None:
+        thread.pending.add(sig, info)
+    else:
+        process.shared_pending.add(sig, info)
     if process.signalfd_waiters:
         process.signalfd_waiters.wake_all(POLLIN)
     chosen = _complete(process, sig, thread)
