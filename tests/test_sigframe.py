@@ -261,6 +261,33 @@ def test_unwritable_stack_and_missing_restorer(mm):
                           SigAction(HANDLER, L.SA_SIGINFO, 0, 0), NO_ALTSTACK)
 
 
+def test_frame_and_fpstate_in_two_mappings(mm):
+    """The fpstate in one mapping and the frame below it in another (one of them
+    executable, so the two never merge): both written and read back whole; the
+    frame an error when the fpstate's mapping is read-only."""
+    low, high = 0x7F0000300000, 0x7F0000301000
+    mm.mmap(low, 0x1000, L.PROT_READ | L.PROT_WRITE, ANON)
+    sp = high + 0x300
+    for prot in (L.PROT_READ | L.PROT_WRITE | L.PROT_EXEC, L.PROT_READ):
+        mm.mmap(high, 0x1000, prot, ANON)
+        ctx = interrupted(sp)
+        if not prot & L.PROT_WRITE:
+            with pytest.raises(FrameError):
+                build_rt_sigframe(mm, ctx, L.SIGUSR1, SIGINFO, 5, action(), NO_ALTSTACK)
+            continue
+        f = build_rt_sigframe(mm, ctx, L.SIGUSR1, SIGINFO, 5, action(), NO_ALTSTACK)
+        assert f.frame < high <= f.fpstate                 # the case this test is for
+        assert mm.read(f.fpstate + SC.FXSAVE_SIZE + SC.XSTATE_HEADER_SIZE, 4) == \
+            SC.FP_XSTATE_MAGIC2.to_bytes(4, "little")
+        assert mm.read(f.info, 128) == SIGINFO
+        running = f.handler.copy()
+        running["rsp"] = f.frame + 8
+        back = read_rt_sigframe(mm, running)
+        for name in SC.SIGCONTEXT_REGS + ("fcw", "fsw", "ftw", "mxcsr", "cs", "ss"):
+            assert back.context[name] == ctx[name], name
+        assert back.context.xmm(3) == XMM3 and back.blocked == 5
+
+
 def _returned(mm, edit=None):
     f = build_rt_sigframe(mm, interrupted(), L.SIGUSR1, SIGINFO, 0, action(), NO_ALTSTACK)
     if edit:
