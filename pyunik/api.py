@@ -23,7 +23,6 @@ import errno
 import os
 import shutil
 import sys
-from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 from .errors import KernelError
@@ -44,12 +43,25 @@ class ProgramError(Exception):
         self.exit_status = exit_status
 
 
-@dataclass
 class RunResult:
-    status: int           # exit code, or 128 + signal like a shell
-    stdout: bytes | None
-    stderr: bytes | None
-    signal: int = 0       # the signal that killed the guest, or 0
+    """What run() gives back with capture_output. (A plain class: a dataclass compiles
+    its methods at import, paid by every run.)"""
+
+    def __init__(self, status: int, stdout: bytes | None, stderr: bytes | None,
+                 signal: int = 0):
+        self.status = status      # exit code, or 128 + signal like a shell
+        self.stdout = stdout
+        self.stderr = stderr
+        self.signal = signal      # the signal that killed the guest, or 0
+
+    def _key(self) -> tuple:
+        return (self.status, self.stdout, self.stderr, self.signal)
+
+    def __eq__(self, other) -> bool:
+        return type(other) is RunResult and self._key() == other._key()
+
+    def __repr__(self) -> str:
+        return "RunResult(status=%r, stdout=%r, stderr=%r, signal=%r)" % self._key()
 
 
 def parse_size(text: str | int) -> int:

@@ -25,7 +25,6 @@ and procfs; calls the filesystems' inodes (lookup, readlink) and nothing above f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from errno import EACCES, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EROFS, EXDEV
 
 from ..abi.openat2 import (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
@@ -38,14 +37,19 @@ from .inotify import Fsnotify
 
 
 
-@dataclass(eq=False)          # compared and hashed by identity
 class Mount:
-    names: tuple[bytes, ...]     # where it is mounted: () for the root
-    fs: FileSystem
-    root: Inode
-    readonly: bool = False
-    source: str = "none"         # what /proc/mounts prints first
-    options: str = ""
+    """A filesystem mounted at a place; compared and hashed by identity. (vfs.py's
+    records are plain classes: a dataclass compiles its methods at import, paid by
+    every run.)"""
+
+    def __init__(self, names: tuple[bytes, ...], fs: FileSystem, root: Inode,
+                 readonly: bool = False, source: str = "none", options: str = ""):
+        self.names = names          # where it is mounted: () for the root
+        self.fs = fs
+        self.root = root
+        self.readonly = readonly
+        self.source = source        # what /proc/mounts prints first
+        self.options = options
 
     def check_writable(self) -> None:
         if self.readonly or self.fs.readonly:
@@ -106,14 +110,17 @@ class WalkContext:
         self.creds = creds
 
 
-@dataclass
 class Lookup:
     """What resolve_parent found: the directory, the last name, and the child
     (None when it does not exist yet)."""
-    parent: Path
-    name: bytes
-    child: Path | None
-    trailing_slash: bool
+
+    __slots__ = ("parent", "name", "child", "trailing_slash")
+
+    def __init__(self, parent: Path, name: bytes, child: Path | None, trailing_slash: bool):
+        self.parent = parent
+        self.name = name
+        self.child = child
+        self.trailing_slash = trailing_slash
 
 
 def permitted(inode: Inode, mask: int, uid: int, gid: int, groups=()) -> bool:

@@ -26,7 +26,6 @@ run loop meets a fault.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..abi import linux as L
 from ..abi import x86 as arch
@@ -34,16 +33,26 @@ from ..errors import KernelError
 from ..mm.address_space import page_up
 
 
-@dataclass(frozen=True)
 class FaultSignal:
-    """The signal a fault raises, with what the signal frame reports about it."""
-    signo: int
-    code: int             # si_code
-    addr: int             # si_addr (0 for SI_KERNEL)
-    trapno: int           # sigcontext.trapno: the x86 exception vector
-    error_code: int       # sigcontext.err
-    cr2: int | None       # sigcontext.cr2 for a page fault; None leaves the thread's
-    rip: int              # where the interrupted context is (its frame's rip)
+    """The signal a fault raises, with what the signal frame reports about it. (A
+    plain class: a dataclass compiles its methods at import, paid by every run.)"""
+
+    __slots__ = ("signo", "code", "addr", "trapno", "error_code", "cr2", "rip")
+
+    def __init__(self, signo: int, code: int, addr: int, trapno: int, error_code: int,
+                 cr2: int | None, rip: int):
+        self.signo = signo
+        self.code = code                # si_code
+        self.addr = addr                # si_addr (0 for SI_KERNEL)
+        self.trapno = trapno            # sigcontext.trapno: the x86 exception vector
+        self.error_code = error_code    # sigcontext.err
+        self.cr2 = cr2                  # sigcontext.cr2 for a page fault; None leaves the thread's
+        self.rip = rip                  # where the interrupted context is (its frame's rip)
+
+    def __repr__(self) -> str:
+        return "FaultSignal(signo=%d, code=%d, addr=%#x, trapno=%d, error_code=%d, " \
+               "cr2=%r, rip=%#x)" % (self.signo, self.code, self.addr, self.trapno,
+                                     self.error_code, self.cr2, self.rip)
 
     def siginfo(self) -> bytes:
         """The 128-byte siginfo_t: a fault's (si_addr), or force_sig's for SI_KERNEL

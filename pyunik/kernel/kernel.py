@@ -23,7 +23,6 @@ import fcntl
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, TextIO
 
 from ..abi import linux as L
@@ -60,36 +59,51 @@ _FAULT_SIGNAL = {"segv": L.SIGSEGV, "bus": L.SIGBUS, "ill": L.SIGILL, "trap": L.
                  "fpe": L.SIGFPE}
 
 
-@dataclass
 class Config:
-    memory_limit: int = 2 << 30
-    quiet: bool = False
-    strace: TextIO | None = None
-    stdin: int = 0            # host fds handed to the guest as its 0, 1, 2
-    stdout: int = 1
-    stderr: int = 2
-    warn: TextIO = field(default_factory=lambda: sys.stderr)
-    crash_report: bool = True
-    random_seed: int | None = None    # seeded getrandom, AT_RANDOM, /dev/urandom
-    deterministic: bool = False       # a virtual clock, budgeted switches (kernel/clocks.py)
-    observer: object | None = None   # trace/observer.py: --stats, --trace-out
-    net: str | None = None           # --net: the card's backend (net/network.py's words)
-    pcap: BinaryIO | None = None     # --pcap: eth0's frames as a libpcap file
-    trace_virtio: TextIO | None = None    # --trace virtio: rings and notifications
-    trace_tcp: TextIO | None = None       # --trace tcp: the guest's TCP state changes
-    dns: dict = field(default_factory=dict)   # --dns NAME=IP for the DNS at 10.0.2.3
+    """What a run is configured with (api.Unikernel fills it in). The kernel's records
+    are plain classes: a dataclass compiles its methods at import, paid by every run."""
+
+    def __init__(self, *, memory_limit: int = 2 << 30, quiet: bool = False,
+                 strace: TextIO | None = None, stdin: int = 0, stdout: int = 1,
+                 stderr: int = 2, warn: TextIO | None = None, crash_report: bool = True,
+                 random_seed: int | None = None, deterministic: bool = False,
+                 observer: object | None = None, net: str | None = None,
+                 pcap: BinaryIO | None = None, trace_virtio: TextIO | None = None,
+                 trace_tcp: TextIO | None = None, dns: dict | None = None):
+        self.memory_limit = memory_limit
+        self.quiet = quiet
+        self.strace = strace
+        self.stdin = stdin            # host fds handed to the guest as its 0, 1, 2
+        self.stdout = stdout
+        self.stderr = stderr
+        self.warn = warn if warn is not None else sys.stderr
+        self.crash_report = crash_report
+        self.random_seed = random_seed      # seeded getrandom, AT_RANDOM, /dev/urandom
+        self.deterministic = deterministic  # a virtual clock, budgeted switches (kernel/clocks.py)
+        self.observer = observer        # trace/observer.py: --stats, --trace-out
+        self.net = net                  # --net: the card's backend (net/network.py's words)
+        self.pcap = pcap                # --pcap: eth0's frames as a libpcap file
+        self.trace_virtio = trace_virtio    # --trace virtio: rings and notifications
+        self.trace_tcp = trace_tcp          # --trace tcp: the guest's TCP state changes
+        self.dns = dns if dns is not None else {}   # --dns NAME=IP for the DNS at 10.0.2.3
 
 
-@dataclass
 class SyscallEvent:
     """What a syscall hook sees and may change: args before, result after."""
-    thread: Thread
-    nr: int
-    name: str
-    args: list[int]
-    result: int | None = None
-    start_ns: int = 0         # time.perf_counter_ns() at entry, when observed
-    shown: str | None = None     # strace's arguments, formatted before the call (execve)
+
+    def __init__(self, thread: Thread, nr: int, name: str, args: list[int],
+                 result: int | None = None, start_ns: int = 0, shown: str | None = None):
+        self.thread = thread
+        self.nr = nr
+        self.name = name
+        self.args = args
+        self.result = result
+        self.start_ns = start_ns      # time.perf_counter_ns() at entry, when observed
+        self.shown = shown            # strace's arguments, formatted before the call (execve)
+
+    def __repr__(self) -> str:
+        return "SyscallEvent(tid=%d, nr=%d, name=%r, args=%r, result=%r)" % (
+            self.thread.tid, self.nr, self.name, self.args, self.result)
 
 
 def _who(t: Thread) -> str:

@@ -15,7 +15,6 @@ devfs, proc/, sysfs) and fs/vfs.py, loader/image.py and loader/autoimage.py.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from ..errors import KernelError
 from ..fs.ramfs import RamFS
@@ -23,11 +22,21 @@ from ..fs.rootfs import build_default_root
 from ..fs.vfs import VFS
 
 
-@dataclass
 class Volume:
-    host: str
-    guest: str
-    writable: bool = False
+    """A host directory shown at a guest path (-v, -w). A plain class: a dataclass
+    compiles its methods at import, paid by every run."""
+
+    def __init__(self, host: str, guest: str, writable: bool = False):
+        self.host = host
+        self.guest = guest
+        self.writable = writable
+
+    def __eq__(self, other) -> bool:
+        return type(other) is Volume and (self.host, self.guest, self.writable) == \
+            (other.host, other.guest, other.writable)
+
+    def __repr__(self) -> str:
+        return "Volume(%r, %r, writable=%r)" % (self.host, self.guest, self.writable)
 
 
 class NamespaceError(Exception):

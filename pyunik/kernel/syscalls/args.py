@@ -13,8 +13,6 @@ trace/strace.py prints by them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 _I32 = "((({r}) & 0xffffffff) ^ 0x80000000) - 0x80000000"
 _U32 = "(({r}) & 0xffffffff)"
 _I64 = "(({r}) ^ 0x8000000000000000) - 0x8000000000000000"
@@ -22,13 +20,30 @@ _U64 = "{r}"
 _PATH = "t.mm.read_cstring({r})"
 
 
-@dataclass(frozen=True)
 class Kind:
-    c_type: str       # the C type, for the reader and `pyunik syscalls`
-    expr: str         # Python expression decoding register {r}
-    show: str         # how strace prints it: int, uint, hex, ptr, path, fd, dirfd, ...
-    arg: int = -1     # the argument index a buffer's length comes from (-1: return value)
-    table: str = ""   # the flag or name table strace decodes with
+    """One argument's kind; compared and hashed by value, as the frozen record it is
+    (a plain class: a dataclass compiles its methods at import, paid by every run)."""
+
+    __slots__ = ("c_type", "expr", "show", "arg", "table")
+
+    def __init__(self, c_type: str, expr: str, show: str, arg: int = -1, table: str = ""):
+        self.c_type = c_type  # the C type, for the reader and `pyunik syscalls`
+        self.expr = expr      # Python expression decoding register {r}
+        self.show = show      # how strace prints it: int, uint, hex, ptr, path, fd, dirfd, ...
+        self.arg = arg        # the argument index a buffer's length comes from (-1: return value)
+        self.table = table    # the flag or name table strace decodes with
+
+    def _key(self) -> tuple:
+        return (self.c_type, self.expr, self.show, self.arg, self.table)
+
+    def __eq__(self, other) -> bool:
+        return self is other or (type(other) is Kind and self._key() == other._key())
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return "Kind(%r, %r, %r, %d, %r)" % self._key()
 
     def __call__(self, arg: int = -1, table: str = "") -> "Kind":
         return Kind(self.c_type, self.expr, self.show, arg, table or self.table)

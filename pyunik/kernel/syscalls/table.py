@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import importlib
 import linecache
-from dataclasses import dataclass, field
 from errno import ENOSYS, EPERM
 from typing import Callable
 
@@ -35,11 +34,19 @@ from .args import (Argv, DirFd, Enum, Envp, Fd, Flags, InBuf, InIovec, Int, IntP
 FULL, PARTIAL, STUB, MISSING = "full", "partial", "stub", "missing"
 
 
-@dataclass(frozen=True)
 class HandlerName:
-    """A handler named by its module of kernel/syscalls/ and its function, not imported."""
-    module: str
-    function: str
+    """A handler named by its module of kernel/syscalls/ and its function, not imported.
+    (The table's classes are plain classes: a dataclass compiles its methods at import,
+    ~0.5 ms apiece paid by every run.)"""
+
+    __slots__ = ("module", "function")
+
+    def __init__(self, module: str, function: str):
+        self.module = module
+        self.function = function
+
+    def __repr__(self) -> str:
+        return "HandlerName(%r, %r)" % (self.module, self.function)
 
     def resolve(self) -> Callable:
         module = importlib.import_module("%s.%s" % (__package__, self.module))
@@ -64,16 +71,26 @@ class HandlerModule:
                                             "signal", "time", "timers", "wait", "xattr"))
 
 
-@dataclass
 class Syscall:
-    nr: int
-    name: str
-    _handler: Callable | HandlerName | None    # the function, or its name until first use
-    args: tuple[Kind, ...] = ()
-    status: str = FULL
-    note: str = ""
-    errno: int = ENOSYS
-    _invoke: Callable | None = field(default=None, repr=False)   # made by compile_row
+    """One row: number, name, handler, argument kinds, status and note, the errno of a
+    stub."""
+
+    __slots__ = ("nr", "name", "_handler", "args", "status", "note", "errno", "_invoke")
+
+    def __init__(self, nr: int, name: str, handler: Callable | HandlerName | None,
+                 args: tuple[Kind, ...] = (), status: str = FULL, note: str = "",
+                 errno: int = ENOSYS):
+        self.nr = nr
+        self.name = name
+        self._handler = handler   # the function, or its name until first use
+        self.args = args
+        self.status = status
+        self.note = note
+        self.errno = errno
+        self._invoke: Callable | None = None   # made by compile_row
+
+    def __repr__(self) -> str:
+        return "Syscall(%d, %r, %s)" % (self.nr, self.name, self.status)
 
     @property
     def handler(self) -> Callable | None:
