@@ -8,6 +8,7 @@ from `Inode.open`; everything else gets an InodeFile.
 
 from __future__ import annotations
 
+import bisect
 import stat as S
 from errno import EFAULT, EINVAL, EISDIR, ENOTDIR, ENXIO, EOVERFLOW
 
@@ -140,10 +141,16 @@ class InodeFile(File):
         """getdents64(2) (or getdents(2)'s old linux_dirent): whole records copied into
         dst while they fit. As filldir64 does, a record the guest cannot take ends the
         call: the records before it are the result (EFAULT if there are none) and the
-        position stays at it; at the end of the directory dst is never touched."""
+        position stays at it; at the end of the directory dst is never touched. The
+        records that fit are copied in one piece (a directory of hundreds of names
+        is one copy, not one per name); a fault part way keeps the whole records
+        before it."""
         if not self.inode.is_dir:
             raise KernelError(ENOTDIR)
         listing = self._listing()
+        room = dst.count
+        recs = []
+        ends = []              # where each record ends in the buffer
         done = 0
         pos = self.offset
         while pos < len(listing):
@@ -156,16 +163,23 @@ class InodeFile(File):
                 reclen = (_DIRENT64.size + len(name) + 1 + 7) & ~7
                 rec = _DIRENT64.pack(ino, pos + 1, reclen, kind) + name
                 rec += bytes(reclen - len(rec))
-            if reclen > dst.count:
+            if done + reclen > room:
                 if not done:
                     raise KernelError(EINVAL)     # buffer too small for one entry
                 break
-            if dst.copy_out(rec) < reclen:
-                if not done:
-                    raise KernelError(EFAULT)
-                break
+            recs.append(rec)
             done += reclen
+            ends.append(done)
             pos += 1
+        if not recs:
+            return 0
+        copied = dst.copy_out(b"".join(recs))
+        if copied < done:                  # a bad page: the whole records before it
+            whole = bisect.bisect_right(ends, copied)
+            if not whole:
+                raise KernelError(EFAULT)
+            pos = self.offset + whole
+            done = ends[whole - 1]
         self.offset = pos
         return done
 
