@@ -324,6 +324,7 @@ def cmd_run(args) -> int:
                        net=args.net, pcap=pcap,
                        trace_virtio=sys.stderr if "virtio" in args.trace else None,
                        trace_tcp=sys.stderr if "tcp" in args.trace else None, dns=dns)
+        vm.config.host_exit_frees = True      # entry() ends the process after main()
         vm.start()
         start_collecting()
         if stub is not None:

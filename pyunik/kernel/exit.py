@@ -104,7 +104,10 @@ def release_resources(process) -> None:
     mm = process.mm
     if mm is not None and not any(p.mm is mm for p in others):
         kernel.sched.drop_engine(mm.engine)
-        mm.free_all(close_engine=True)
+        if others or not kernel.config.host_exit_frees:
+            mm.free_all(close_engine=True)
+        else:                 # the last process: the host process's exit frees it all
+            mm.write_back_all()
 
 
 def trace_exit(process, e: ProcessExit) -> None:

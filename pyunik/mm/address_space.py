@@ -733,13 +733,18 @@ class AddressSpace(Remap, UserMemory):
         w.code = v.code
         return w
 
+    def write_back_all(self) -> None:
+        """Every shared file mapping's pages written back to their files (msync of
+        the whole address space, as its end does)."""
+        for v in self.vmas:
+            self.write_back(v.start, v.end)
+
     def free_all(self, close_engine: bool = False) -> None:
         """Give every host page back (the process is gone). close_engine: the engine
         goes too, closed before the host pages are released; Unicorn then drops its
         regions all at once in uc_close instead of one unmap (and TLB flush) each,
         which cost python3's exit ~60 unmaps."""
-        for v in self.vmas:
-            self.write_back(v.start, v.end)
+        self.write_back_all()
         if close_engine:
             self.regions.forget_all()
             self.engine.close()
