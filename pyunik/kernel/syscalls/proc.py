@@ -12,7 +12,6 @@ from errno import EINVAL, EPERM, ESRCH
 from ...abi import linux as L
 from ...errors import KernelError
 from .. import clocks
-from .. import fork, threads
 from ..process import ProcessExit
 
 
@@ -28,7 +27,10 @@ def sys_exit(t, status):
 def sys_clone(t, flags, stack, parent_tid, child_tid, tls):
     """clone(2): a thread of the caller's process with CLONE_THREAD
     (kernel/threads.py), else a new process (kernel/fork.py) whose exit signal is
-    the flags' low byte; with CLONE_PIDFD, parent_tid receives the pidfd."""
+    the flags' low byte; with CLONE_PIDFD, parent_tid receives the pidfd. (fork and
+    threads are imported by the calls that make processes and threads, which most
+    runs never make.)"""
+    from .. import fork, threads
     flags &= 0xFFFFFFFF
     threads.check_flags(flags)
     if flags & L.CLONE_PIDFD and flags & L.CLONE_PARENT_SETTID:
@@ -41,6 +43,7 @@ def sys_clone(t, flags, stack, parent_tid, child_tid, tls):
 
 def sys_clone3(t, uargs, size):
     """clone3(2): struct clone_args checked as Linux does, then as clone."""
+    from .. import fork, threads
     flags, exit_signal, stack, tls, parent_tid, child_tid, pidfd = \
         threads.read_clone_args(t, uargs, size)
     threads.check_flags(flags)
@@ -51,12 +54,14 @@ def sys_clone3(t, uargs, size):
 
 def sys_fork(t):
     """fork(2): clone(SIGCHLD) — a copy of the caller."""
+    from .. import fork
     return fork.clone_process(t, 0, L.SIGCHLD, 0, 0, 0, 0)
 
 
 def sys_vfork(t):
     """vfork(2): clone(CLONE_VM|CLONE_VFORK|SIGCHLD) — the child runs on the caller's
     memory while the caller waits for it to exec or exit."""
+    from .. import fork
     return fork.clone_process(t, L.CLONE_VM | L.CLONE_VFORK, L.SIGCHLD, 0, 0, 0, 0)
 
 

@@ -17,7 +17,6 @@ from ...abi import linux as L
 from ...errors import KernelError
 from ...abi.signalfd import SFD_CLOEXEC, SFD_NONBLOCK
 from ...wait import WouldBlock
-from ..signalfd import SignalFile
 from .. import delivery, signals
 from ..process import SigAction
 
@@ -223,7 +222,9 @@ def sys_rt_sigpending(t, uset, sigsetsize):
 
 
 def sys_signalfd4(t, fd, umask, sizemask, flags):
-    """signalfd4(2): a new signalfd (fd -1) or a new mask for an existing one."""
+    """signalfd4(2): a new signalfd (fd -1) or a new mask for an existing one.
+    (kernel/signalfd.py is imported here: most runs make none.)"""
+    from ..signalfd import SignalFile
     if flags & ~(SFD_CLOEXEC | SFD_NONBLOCK) or sizemask != L.SIGSET_SIZE:
         raise KernelError(EINVAL)
     (mask,) = t.mm.read_struct(L.SIGSET, umask)
