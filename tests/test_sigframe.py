@@ -32,8 +32,8 @@ XMM3 = bytes(range(16))
 
 
 class Built:
-    """A frame built for a thread interrupted in ctx: the SignalFrame's fields, and
-    `handler`, every register the engine then holds."""
+    """A frame built for a thread interrupted in ctx: the fields sigframe.SIGNAL_FRAME
+    names, and `handler`, every register the engine then holds."""
 
     def __init__(self, frame, handler: CpuContext):
         assert len(frame) == len(sigframe.SIGNAL_FRAME)

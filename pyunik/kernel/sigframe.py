@@ -22,9 +22,11 @@ the YMM upper halves are not part of a frame (nothing the guest runs can see the
 
 The registers go between the engine and the frame through cpu/context's
 FrameRegisters, already in the frame's layouts: sigcontext's registers are copied
-as they are, and the FPU is the fxsave image the CPU would store, so a frame is
-two guest-memory writes around a handful of packed fields, and rt_sigreturn two
-reads.
+as they are, and the FPU is the fxsave image the CPU would store (FrameRegisters
+keeps the rest of the xsave area after it), so a frame is two guest-memory copies
+with one VMA lookup (mm's write_pair) around a handful of packed fields, and
+rt_sigreturn one read of the ucontext and the fpstate above it (two when the
+handler moved the fpstate).
 """
 
 from __future__ import annotations
