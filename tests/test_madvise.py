@@ -1,7 +1,8 @@
 """madvise(2) on the AddressSpace: MADV_DONTNEED gives a private mapping of a copied
 file (as a tar image's member) the file's bytes again, as Linux re-reads them, and
 private anonymous pages zeros; the advice pyunik does not offer is EINVAL, not a
-silent success; MADV_FREE takes private anonymous memory only."""
+silent success; MADV_FREE takes private anonymous memory only; the fork advice
+splits VMAs and fork follows it (the guest side: tests/test_madvfork.py)."""
 
 from __future__ import annotations
 
@@ -54,11 +55,38 @@ def test_dontneed_zeroes_private_anonymous_pages(mm):
     assert mm.engine.read(start, 2 * PAGE) == bytes(PAGE) + b"y" * PAGE
 
 
-@pytest.mark.parametrize("advice", [L.MADV_DONTFORK, L.MADV_WIPEONFORK, L.MADV_REMOVE])
-def test_advice_not_offered_is_einval(mm, advice):
+def test_advice_not_offered_is_einval(mm):
     start = mm.mmap(0, PAGE, L.PROT_READ | L.PROT_WRITE, PRIVATE_ANON)
     with pytest.raises(KernelError) as e:
-        mm.madvise(start, PAGE, advice)
+        mm.madvise(start, PAGE, L.MADV_REMOVE)
+    assert e.value.errno == EINVAL
+
+
+def test_fork_advice_splits_and_fork_follows_it(mm):
+    """DONTFORK on the middle page splits the VMA in three; the child lacks that
+    page; WIPEONFORK gives the child zeros and the parent keeps its bytes; a copied
+    file's private mapping refuses WIPEONFORK (EINVAL)."""
+    start = mm.mmap(0, 3 * PAGE, L.PROT_READ | L.PROT_WRITE, PRIVATE_ANON)
+    mm.engine.write(start, b"z" * (3 * PAGE))
+    mm.madvise(start + PAGE, PAGE, L.MADV_DONTFORK)
+    mm.madvise(start + 2 * PAGE, PAGE, L.MADV_WIPEONFORK)
+    assert [(v.start - start, v.end - start) for v in mm.overlapping(start, start + 3 * PAGE)] \
+        == [(0, PAGE), (PAGE, 2 * PAGE), (2 * PAGE, 3 * PAGE)]
+    child = mm.fork(Engine())
+    try:
+        assert child.covered(start, start + PAGE) and child.is_free(start + PAGE, start + 2 * PAGE)
+        assert child.engine.read(start, PAGE) == b"z" * PAGE
+        assert child.engine.read(start + 2 * PAGE, PAGE) == bytes(PAGE)
+        assert child.mapped == mm.mapped - PAGE
+    finally:
+        child.free_all()
+    assert mm.engine.read(start, 3 * PAGE) == b"z" * (3 * PAGE)
+    inode = CopiedInode(RamFS(), S.S_IFREG | 0o644)
+    inode.write(0, b"A" * PAGE)
+    f = InodeFile(inode, L.O_RDONLY)
+    mapped = mmap_file(mm, 0, PAGE, L.PROT_READ, L.MAP_PRIVATE, f, 0)
+    with pytest.raises(KernelError) as e:
+        mm.madvise(mapped, PAGE, L.MADV_WIPEONFORK)
     assert e.value.errno == EINVAL
 
 

@@ -80,6 +80,10 @@ MADV_NAMES = {
     19: "MADV_KEEPONFORK", 20: "MADV_COLD", 21: "MADV_PAGEOUT",
 }
 
+# vm_flags bits madvise sets for fork (include/linux/mm.h)
+VM_DONTCOPY = 0x00020000
+VM_WIPEONFORK = 0x02000000
+
 MS_ASYNC = 1
 MS_INVALIDATE = 2
 MS_SYNC = 4

@@ -38,7 +38,7 @@ from errno import EACCES, EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM
 
 from ..abi import linux as L
 from ..errors import KernelError
-from . import host
+from . import fork_advice, host
 from .kernel_area import KernelArea
 from .regions import EngineRegions, overlapping
 from .remap import Remap
@@ -564,7 +564,8 @@ class AddressSpace(Remap, UserMemory):
         offset = old_top - a.start_brk
         ptr = heap.commit(offset, new_top - old_top)
         last = self.find(old_top - 1) if old_top > a.start_brk else None
-        if last is not None and last.reserve is heap and last.prot == 3:
+        if last is not None and last.reserve is heap and last.prot == 3 \
+                and not last.vm_flags:
             grown = last.piece(last.start, new_top)      # extend the last heap VMA
             self._replace([last], [grown])
         else:
@@ -593,13 +594,13 @@ class AddressSpace(Remap, UserMemory):
         if size == 0:
             return
         end = addr + size
+        if advice in fork_advice.FORK_ADVICE:
+            fork_advice.advise(self, addr, end, advice)
+            return
         if not self.covered(addr, end):
             raise KernelError(ENOMEM)
-        if advice in _REFUSED_ADVICE:
-            # MADV_REMOVE (hole punching in shared memory), MADV_DONTFORK and
-            # MADV_WIPEONFORK (what fork copies) are not offered: EINVAL, as a kernel
-            # without them answers (table.py's madvise row).
-            raise KernelError(EINVAL)
+        if advice == L.MADV_REMOVE:
+            raise KernelError(EINVAL)   # no hole punching (table.py's madvise row)
         vmas = self.overlapping(addr, end)
         if advice == L.MADV_FREE and any(v.file is not None or v.shm is not None
                                          or v.flags & L.MAP_TYPE != L.MAP_PRIVATE
@@ -615,7 +616,7 @@ class AddressSpace(Remap, UserMemory):
                 host.discard(v.host_at(a), b - a)
                 if v.file is not None and own_pages(v):
                     self._refill_from_file(v, a, b)
-        # MADV_DOFORK and MADV_KEEPONFORK restore what always holds here; every other
+        # Every other
         # advice (WILLNEED, SEQUENTIAL, HUGEPAGE, MERGEABLE, COLD, ...) is a hint that
         # changes nothing a program can see, and Linux may ignore it too.
 
@@ -687,22 +688,26 @@ class AddressSpace(Remap, UserMemory):
         private pages copied now (only those the host holds: pages never touched stay
         zero-fill, so a sparse mapping costs nothing), MAP_SHARED pages shared (the
         child maps the very same host pages: host.share), the brk, the stack and
-        argument bounds kept. The copy is eager, not copy-on-write:
+        argument bounds kept; MADV_DONTFORK's VMAs left out, MADV_WIPEONFORK's given
+        zero pages (mm/fork_advice.py). The copy is eager, not copy-on-write:
         benchmarks/README.md gives its cost."""
-        self._charge(self.mapped)              # the copy counts against the limit too
+        kept = [v for v in self.vmas if not v.vm_flags & fork_advice.VM_DONTCOPY]
+        child_mapped = self.mapped - sum(v.end - v.start for v in self.vmas
+                                         if v.vm_flags & fork_advice.VM_DONTCOPY)
+        self._charge(child_mapped)             # the copy counts against the limit too
         child = AddressSpace(engine, self.budget)
         for name in ("mmap_base", "start_brk", "brk", "start_stack", "_free_below"):
             setattr(child, name, getattr(self, name))
         copies = []
         try:
-            for v in self.vmas:
+            for v in kept:
                 copies.append(child._copy_of(v, self._heap))
         except host.HostMemoryError:
             child._replace([], copies)
             child.free_all()
             raise KernelError(ENOMEM) from None
         child._replace([], copies)
-        child.mapped = self.mapped
+        child.mapped = child_mapped
         for v in copies:
             child._engine_map(v)
         return child
@@ -723,14 +728,16 @@ class AddressSpace(Remap, UserMemory):
             ptr = host.share(v.host, size, dst)
         else:
             ptr = dst if dst is not None else host.allocate(size)
-            if v.host_backed:
+            if v.vm_flags & fork_advice.VM_WIPEONFORK:
+                pass                               # MADV_WIPEONFORK: zero pages
+            elif v.host_backed:
                 host.copy(ptr, v.host, size)       # a file's pages: read them all
             else:
                 host.copy_populated(ptr, v.host, size)
         w = VMA(v.start, v.end, v.prot, v.flags, ptr, v.name, reserve, v.file, v.offset,
                 v.may_write, v.host_backed and shared, v.shm if shared else None,
                 v.shm_offset)
-        w.code = v.code
+        w.code, w.vm_flags = v.code, v.vm_flags
         return w
 
     def write_back_all(self) -> None:
@@ -780,8 +787,6 @@ class BrkArea:
             self._heap.release()
             self._heap = None
 
-
-_REFUSED_ADVICE = (L.MADV_REMOVE, L.MADV_DONTFORK, L.MADV_WIPEONFORK)
 
 _VALIDATED_FLAGS = (L.MAP_TYPE | L.MAP_FIXED | L.MAP_ANONYMOUS | L.MAP_32BIT | L.MAP_GROWSDOWN
                     | L.MAP_DENYWRITE | L.MAP_EXECUTABLE | L.MAP_LOCKED | L.MAP_NORESERVE

@@ -131,6 +131,7 @@ class Remap:
                 self.unmap_range(old, old + old_len)
             moved = self.map_shared_memory(new, new_len, v.prot, v.flags, v.shm, offset)
             moved.file, moved.offset, moved.name, moved.may_write, moved.code = attrs
+            moved.vm_flags = v.vm_flags
             return new
         dst = self.windows.host_for(new, new_len) if new != old else None
         whole = v.start == old and v.end == old + old_len and v.reserve is not self._heap \
@@ -163,6 +164,7 @@ class Remap:
                 self.unmap_range(old, old + old_len)
             moved = VMA(new, new + new_len, v.prot, v.flags, ptr, v.name,
                         self.windows if dst is not None else None)
+        moved.vm_flags = v.vm_flags       # madvise's fork advice goes with the pages
         self._replace([], [moved])
         self.mapped += new_len
         self._engine_map(moved)

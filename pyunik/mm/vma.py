@@ -22,7 +22,8 @@ class VMA:
     """A run of guest pages [start, end) with one protection and one host backing."""
 
     __slots__ = ("start", "end", "prot", "flags", "host", "name", "reserve", "file", "offset",
-                 "may_write", "host_backed", "code", "shm", "shm_offset", "owner", "view")
+                 "may_write", "host_backed", "code", "shm", "shm_offset", "owner", "view",
+                 "vm_flags")
 
     def __init__(self, start, end, prot, flags, host_ptr, name="", reserve=None, file=None,
                  offset=0, may_write=True, host_backed=False, shm=None, shm_offset=0):
@@ -51,6 +52,9 @@ class VMA:
         # Its host memory as a memoryview, made by mm/usermem.py when first copied to
         # or from (start, end and host never change: a changed range is a new VMA).
         self.view = None
+        # What fork does with it (madvise's VM_DONTCOPY, VM_WIPEONFORK: mm/fork_advice.py);
+        # every piece, grown or moved copy of it keeps them, as Linux's vm_flags.
+        self.vm_flags = 0
 
     def host_at(self, addr: int) -> int:
         return self.host + (addr - self.start)
@@ -62,6 +66,7 @@ class VMA:
                 self.shm, self.shm_offset + (start - self.start))
         v.code = v.code or self.code
         v.owner = self.owner
+        v.vm_flags = self.vm_flags
         return v
 
     def __repr__(self) -> str:
