@@ -61,6 +61,22 @@ def parse_sockaddr_in(addr: bytes, unspec_any: bool = False) -> tuple[bytes, int
     return ip, int.from_bytes(port, "big")
 
 
+class Discard:
+    """An IovIter's face for tcp_recvmsg's MSG_TRUNC: room for `count` bytes that
+    are counted and dropped, the guest's buffers never written."""
+
+    __slots__ = ("count", "faulted")
+
+    def __init__(self, count: int):
+        self.count = count
+        self.faulted = False
+
+    def copy_out(self, data) -> int:
+        n = min(len(data), self.count)
+        self.count -= n
+        return n
+
+
 class InetSocket(Socket):
     family = S.AF_INET
 
@@ -294,12 +310,18 @@ class TcpSocket(InetSocket):
 
     def recvmsg(self, dst, flags, caller, stop, got: Transfer) -> Transfer:
         """tcp_recvmsg: a read stops at the urgent mark once it has data (and skips
-        the urgent byte there unless SO_OOBINLINE); MSG_OOB reads the urgent byte."""
+        the urgent byte there unless SO_OOBINLINE); MSG_OOB reads the urgent byte;
+        MSG_TRUNC takes the bytes (or with MSG_PEEK looks) without copying them
+        (man 7 tcp); MSG_ERRQUEUE is EAGAIN, the error queue being always empty."""
         conn = self.conn
+        if flags & S.MSG_ERRQUEUE:
+            raise KernelError(errno.EAGAIN)
         if flags & S.MSG_OOB:
             return self._recv_urgent(dst, flags, got)
         if conn is None:
             raise KernelError(errno.ENOTCONN)
+        if flags & S.MSG_TRUNC and not isinstance(dst, Discard):
+            dst = Discard(dst.count)
         self.net.pump()
         peek = bool(flags & S.MSG_PEEK)
         inline = bool(self.oobinline)

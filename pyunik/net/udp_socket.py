@@ -107,7 +107,10 @@ class UdpSocket(InetSocket):
 
     def recvmsg(self, dst, flags, caller, stop, got: Transfer) -> Transfer:
         """udp_recvmsg: one datagram, MSG_TRUNC as for any datagram socket; an ICMP
-        error the stack reported comes first."""
+        error the stack reported comes first. MSG_ERRQUEUE is EAGAIN (ip_recv_error
+        with nothing queued: IP_RECVERR is not kept, so nothing ever is)."""
+        if flags & S.MSG_ERRQUEUE:
+            raise KernelError(errno.EAGAIN)
         if flags & S.MSG_OOB:
             raise KernelError(errno.EOPNOTSUPP)
         self.net.pump()

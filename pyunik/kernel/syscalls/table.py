@@ -166,7 +166,9 @@ SOCKETS = ("AF_UNIX (stream, datagram, seqpacket), AF_INET (TCP, UDP and ICMP ec
 SOCKIO = ("unix, TCP, UDP, ping, raw and netlink sockets; MSG_OOB is TCP's urgent data as "
           "Linux's (reads stop at the mark, SO_OOBINLINE, SIOCATMARK, POLLPRI, SIGURG to the "
           "F_SETOWN owner), and EOPNOTSUPP on other sockets (AF_UNIX "
-          "streams too, as a kernel without CONFIG_AF_UNIX_OOB); a call waiting with "
+          "streams too, as a kernel without CONFIG_AF_UNIX_OOB); MSG_TRUNC on TCP drops "
+          "the bytes unwritten; MSG_ERRQUEUE on AF_INET sockets is EAGAIN (IP_RECVERR is "
+          "not kept, so nothing is ever queued); a call waiting with "
           "SO_RCVTIMEO or SO_SNDTIMEO fails with EINTR when a handler runs, SA_RESTART or "
           "not, as Linux's")
 SOCKOPT = ("SOL_SOCKET options kept and reported (timeouts exact to the microsecond, not "
