@@ -67,17 +67,23 @@ def _sockaddr_in(addr: bytes) -> bytes:
     return SOCKADDR_IN.pack(S.AF_INET, b"\0\0", addr)
 
 
+_DEVICE_REQUESTS = (D.SIOCGIFFLAGS, D.SIOCGIFMTU, D.SIOCGIFHWADDR, D.SIOCGIFINDEX,
+                    D.SIOCGIFNAME, D.SIOCGIFMETRIC, D.SIOCGIFMAP, D.SIOCGIFTXQLEN)
+_INET_REQUESTS = (D.SIOCGIFADDR, D.SIOCGIFDSTADDR, D.SIOCGIFNETMASK, D.SIOCGIFBRDADDR)
+
+
 def ifreq_ioctl(interfaces, request: int, arg: int, mm, inet: bool) -> int:
     """The SIOCGIF* requests on a socket: ifreq in, the answer written into its
     union; ENODEV for an unknown name. The address requests need an AF_INET socket
     (devinet_ioctl; ENOTTY on others, as dev_ioctl answers) and an address
-    (EADDRNOTAVAIL). Returns None for a request that is not one of these."""
+    (EADDRNOTAVAIL). The metric is 0 and the hardware map all zeros (a virtio card
+    has no I/O ports, memory window or interrupt line of its own), as Linux's for
+    lo and virtio-net. Returns None for a request that is not one of these."""
     if request == D.SIOCGIFCONF:
         return _ifconf(interfaces, arg, mm)
-    if request not in (D.SIOCGIFFLAGS, D.SIOCGIFMTU, D.SIOCGIFHWADDR, D.SIOCGIFINDEX,
-                       D.SIOCGIFNAME, D.SIOCGIFADDR, D.SIOCGIFNETMASK, D.SIOCGIFBRDADDR):
+    if request not in _DEVICE_REQUESTS and request not in _INET_REQUESTS:
         return None
-    if request in (D.SIOCGIFADDR, D.SIOCGIFNETMASK, D.SIOCGIFBRDADDR) and not inet:
+    if request in _INET_REQUESTS and not inet:
         raise KernelError(errno.ENOTTY)
     raw = mm.read(arg, D.IFREQ_SIZE)
     if request == D.SIOCGIFNAME:
@@ -90,15 +96,19 @@ def ifreq_ioctl(interfaces, request: int, arg: int, mm, inet: bool) -> int:
     dev = _by_name(interfaces, raw[:D.IFNAMSIZ])
     if request == D.SIOCGIFFLAGS:
         out = (dev.flags & 0xFFFF).to_bytes(2, "little")
-    elif request in (D.SIOCGIFMTU, D.SIOCGIFINDEX):
-        out = (dev.mtu if request == D.SIOCGIFMTU else dev.index).to_bytes(4, "little")
+    elif request in (D.SIOCGIFMTU, D.SIOCGIFINDEX, D.SIOCGIFTXQLEN, D.SIOCGIFMETRIC):
+        value = {D.SIOCGIFMTU: dev.mtu, D.SIOCGIFINDEX: dev.index,
+                 D.SIOCGIFTXQLEN: dev.txqlen, D.SIOCGIFMETRIC: 0}[request]
+        out = value.to_bytes(4, "little")
+    elif request == D.SIOCGIFMAP:
+        out = bytes(24)                # struct ifmap: memory window, port, irq, dma
     elif request == D.SIOCGIFHWADDR:
         out = S.SA_FAMILY.pack(dev.hwtype) + dev.hwaddr.ljust(14, b"\0")
     else:
         if not dev.addrs:
             raise KernelError(errno.EADDRNOTAVAIL)
         a = dev.addrs[0]
-        if request == D.SIOCGIFADDR:
+        if request in (D.SIOCGIFADDR, D.SIOCGIFDSTADDR):   # no point-to-point links
             out = _sockaddr_in(a.address)
         elif request == D.SIOCGIFNETMASK:
             out = _sockaddr_in(a.netmask)

@@ -58,6 +58,7 @@ def link_message(i, flags: int, seq: int, pid: int) -> bytes:
     body += _attr(N.IFLA_OPERSTATE, bytes((oper,)))
     body += _attr(N.IFLA_LINKMODE, b"\0")
     body += _attr(N.IFLA_MTU, i.mtu.to_bytes(4, "little"))
+    body += _attr(N.IFLA_QDISC, b"noqueue\0")   # no queueing discipline: frames go straight on
     body += _attr(N.IFLA_ADDRESS, i.hwaddr)
     body += _attr(N.IFLA_BROADCAST, i.hwbroadcast)
     body += _attr(N.IFLA_STATS64, b"\0" * N.RTNL_LINK_STATS64_SIZE)

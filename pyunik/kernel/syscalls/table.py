@@ -216,7 +216,8 @@ ROWS = [
     row(16, "ioctl", fs.sys_ioctl, Fd, Request, Ptr,
         status=PARTIAL, note="FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; terminal ioctls on a "
                              "host terminal; on sockets SIOCINQ, SIOCOUTQ and SIOCGIFCONF, "
-                             "FLAGS, MTU, HWADDR, INDEX, NAME, ADDR, NETMASK, BRDADDR; "
+                             "FLAGS, MTU, HWADDR, INDEX, NAME, METRIC, MAP, TXQLEN, ADDR, "
+                             "DSTADDR, NETMASK, BRDADDR (no SIOCSIF*: interfaces are fixed); "
                              "ENOTTY elsewhere"),
     row(17, "pread64", fs.sys_pread64, Fd, OutBuf(), Size, Off),
     row(18, "pwrite64", fs.sys_pwrite64, Fd, InBuf(2), Size, Off),
