@@ -28,7 +28,9 @@ What the socket layer and TCP use (the smallest interface, written before they w
   `attach_tcp(table, decode, malformed)`. The stack hands every TCP segment for it
   to `table.segment_arrives(decode(data, src, dst), src, dst, now)` (decode checks
   the checksum; a `malformed` exception it raises drops and counts the segment) and
-  runs `table.timer(now)` when `table.next_deadline()` has come. The table sends
+  runs `table.timer(now)` when `table.next_deadline()` has come (what a timer sends
+  over lo is delivered in the same poll, as a keepalive probe's answer must be before
+  the next probe is due). The table sends
   through `stack.tcp_emit(src, dst, seg)`: seg.encode(src, dst) goes out in IPv4
   protocol 6 at `stack.now`: the time poll() was last given, which the socket layer
   sets too before it calls into TCP.
@@ -381,7 +383,8 @@ class Stack:
         if self.tcp is not None:
             deadline = self.tcp.next_deadline()
             if deadline is not None and deadline <= now:
-                self.tcp.timer(now)       # what it sends shows up as loopback or link work
+                self.tcp.timer(now)
+                work |= bool(self.loopback_queue)   # what it sent over lo: this poll
         return work
 
     def _unreachable_locally(self, p) -> None:
