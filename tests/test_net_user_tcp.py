@@ -255,3 +255,43 @@ def test_host_connections_are_bounded(host_server):
             TcpState.ESTABLISHED
     finally:
         net.close()
+
+
+def test_a_held_back_host_socket_is_not_waited_on():
+    """Back-pressure: a host client sends more than the guest reads. Once the NAT
+    holds the host socket back (the guest's window full, the relay's own window
+    full), the network's host fds leave it out, so a wait on them (the scheduler's
+    idle poll) sleeps instead of returning at once again and again; once the guest
+    reads, it is waited on again."""
+    import select
+    host_port = _free_port()
+    net = UserNetwork([Forward.parse("tcp:127.0.0.1:%d-:80" % host_port)])
+    guest = _guest(net)
+    listener = guest.tcp.listen((b"\0\0\0\0", 80), 8)
+    client = socket.create_connection(("127.0.0.1", host_port), timeout=10)
+    client.setblocking(False)
+    try:
+        conn = _accept(guest, listener)
+        chunk = bytes(65536)
+        sent = stuck = 0
+        end = time.monotonic() + 20
+        while time.monotonic() < end:              # until the host client is stuck too
+            try:
+                sent += client.send(chunk)
+                stuck = 0
+            except BlockingIOError:
+                stuck += 1
+                if stuck > 20:
+                    break
+            guest.poll(_now())
+            time.sleep(0.01)
+        assert stuck > 20 and len(net.host_fds()) == 1      # the forward's listener only
+        poller = select.poll()
+        for fd in net.host_fds():
+            poller.register(fd, select.POLLIN)
+        assert poller.poll(200) == []
+        client.shutdown(socket.SHUT_WR)
+        assert len(_recv_all(guest, conn, sent)) == sent    # reading it again
+    finally:
+        client.close()
+        net.close()

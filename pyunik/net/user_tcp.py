@@ -13,6 +13,8 @@ guest's connections, and each is paired with a host socket, bytes copied both wa
 Data is copied with back-pressure: a side is read only while what waits for the
 other side is under `window` bytes. An end of stream on one side is a shutdown of
 writing on the other; when both are done (or either resets) the pair is closed.
+A host socket held back (or at its end) is left out of `host_fds()`, the fds the
+scheduler's idle wait polls: it stays readable and would end every wait at once.
 
 Host sockets are watched by one poll object: each poll asks it once (a single
 poll(2) with a zero timeout) which are ready, and only those are read, accepted or
@@ -140,6 +142,12 @@ class Pair:
     def host_fd(self) -> int:
         return -1 if self.closed else self.sock.fileno()
 
+    def reading(self) -> bool:
+        """The host socket is read when it is ready: open, not at its end, and what
+        waits for the guest under the window. A socket held back (or at its end)
+        stays readable, and would end every wait on it at once."""
+        return not self.closed and not self.host_eof and len(self.to_guest) < self.window
+
 
 class NatTcp:
     """The NAT stack's TCP: the table, the SYNs waiting for a host connect, the host
@@ -223,9 +231,14 @@ class NatTcp:
         self.poller.register(sock.fileno(), select.POLLIN)
 
     def host_fds(self) -> list[int]:
-        return ([s.fileno() for _, s in self.forwards]
+        """The host fds worth waiting on: the forwards' listening sockets while
+        another connection may be taken, the connects in progress, and the pairs'
+        sockets that are read (Pair.reading): a socket pump() would leave ready
+        makes the scheduler's idle wait return at once, again and again."""
+        full = self.connections() >= self.max_connections
+        return ([s.fileno() for _, s in self.forwards if not full]
                 + [v[0].fileno() for v in self.connecting.values()]
-                + [p.host_fd() for p in self.pairs if not p.closed])
+                + [p.fd for p in self.pairs if p.reading()])
 
     def poll(self, now: int) -> None:
         self.ready = dict(self.poller.poll(0))
