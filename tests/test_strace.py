@@ -184,6 +184,29 @@ def test_write_lines_match_strace_exactly(run_pyunik, tmp_path, argv):
     assert [line for line in lines if pick.match(line)] == native
 
 
+@pytest.mark.parametrize("argv", [["sigframe-musl"], ["sigframe-glibc"]],
+                         ids=lambda a: "-".join(a))
+def test_sigreturn_lines_match_strace_exactly(run_pyunik, tmp_path, argv):
+    """rt_sigreturn prints the mask its frame restores and the restored rax, as
+    strace does: rt_sigreturn({mask=[USR2]}) = 0."""
+    program = ["guest_images/bin/" + argv[0]] + argv[1:]
+    pick = re.compile(r"^rt_sigreturn\(")
+    native = [line for line in real_strace(tmp_path, program) if pick.match(line)]
+    lines, _ = pyunik_trace(run_pyunik, tmp_path, program)
+    assert len(native) > 10 and any("{mask=[USR2]}" in line for line in native)
+    assert [line for line in lines if pick.match(line)] == native
+
+
+def test_sigset_as_strace_prints_it():
+    from pyunik.trace.strace import sigset
+    assert sigset(0) == "[]"
+    assert sigset(1 << 9 | 1 << 11 | 1 << 18) == "[USR1 USR2 STOP]"
+    assert sigset((1 << 0) | (1 << 1)) == "[HUP INT]"
+    assert sigset((1 << 64) - 1) == "~[]"
+    assert sigset(((1 << 64) - 1) & ~(1 << 8) & ~(1 << 18)) == "~[KILL STOP]"
+    assert sigset(1 << 33) == "[RTMIN]"
+
+
 @pytest.mark.parametrize("name,args,shown", [
     ("pipe2", [0x1000, 0], "pipe2(0x1000, 0) = 0"),
     ("pipe2", [0x1000, 0o4000 | 0o2000000], "pipe2(0x1000, O_NONBLOCK|O_CLOEXEC) = 0"),

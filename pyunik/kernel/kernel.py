@@ -442,6 +442,10 @@ class Kernel:
         if out is not None and r is not None and r.name in ("execve", "execveat"):
             # printed from the memory they name, which a successful call replaces
             event.shown = _who(t) + r.name + "(" + strace.format_args(r, event.args, None, t)
+        elif out is not None and r is not None and r.name == "rt_sigreturn":
+            # the mask it will restore, read from the frame before the call pops it
+            event.shown = _who(t) + "rt_sigreturn(" \
+                + strace.sigreturn_args(t, t.process.engine.reg("rsp"))
         if event.result is None:
             invoke = r.invoke if r is not None and nr < SyscallTable.SIZE else None
             try:
@@ -481,7 +485,10 @@ class Kernel:
                 out.write(_who(event.thread) + "syscall_%#x(%s) = %s\n" % (
                     regs[0], args, strace.format_result(None, event.result)))
             elif event.shown is not None:
-                out.write(event.shown + ") = %s\n" % strace.format_result(r, event.result))
+                result = event.result
+                if result is None and r.name == "rt_sigreturn":     # the restored rax
+                    result = event.thread.process.engine.reg("rax")
+                out.write(event.shown + ") = %s\n" % strace.format_result(r, result))
             else:
                 out.write(_who(event.thread)
                           + strace.format_call(r, event.args, event.result, event.thread) + "\n")

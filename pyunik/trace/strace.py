@@ -15,7 +15,7 @@ import errno
 import os
 
 from ..abi import fcntl, fs, futex, inotify, mman, prctl, random, resource, signal, wait
-from ..abi import eventfd, ioctls, socket as sockets, time as clocks
+from ..abi import eventfd, ioctls, sigcontext, socket as sockets, time as clocks
 from ..abi.limits import PATH_MAX
 from ..errors import KernelError
 from . import netfmt
@@ -265,6 +265,27 @@ def format_arg(kind, value: int, args: list[int], result: int | None, t) -> str:
                                  quote, _iovec,
                                  lambda v, pairs, zero: _flags(v, _flag_table(pairs), zero))
     return "%#x" % value
+
+
+def sigset(mask: int) -> str:
+    """A kernel sigset as strace prints it: [HUP INT], or ~[KILL STOP] (the signals
+    not in it) when at least half of the 64 are."""
+    mask &= (1 << signal.NSIG) - 1
+    inverted = bin(mask).count("1") >= signal.NSIG // 2
+    if inverted:
+        mask ^= (1 << signal.NSIG) - 1
+    names = [signal.signal_name(n).removeprefix("SIG") for n in range(1, signal.NSIG + 1)
+             if mask >> (n - 1) & 1]
+    return ("~[" if inverted else "[") + " ".join(names) + "]"
+
+
+def sigreturn_args(t, sp: int) -> str:
+    """rt_sigreturn's argument as strace prints it at entry: the mask the frame at sp
+    (the handler's return popped pretcode: the ucontext is there) will restore."""
+    data = _read(t, sp - 8 + sigcontext.RT_SIGFRAME_UC + sigcontext.UCONTEXT_SIGMASK, 8)
+    if data is None:
+        return "{mask=?}"
+    return "{mask=%s}" % sigset(int.from_bytes(data, "little"))
 
 
 def format_result(row, result: int | None) -> str:
