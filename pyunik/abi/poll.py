@@ -15,6 +15,7 @@ POLLRDNORM = 0x0040
 POLLRDBAND = 0x0080
 POLLWRNORM = 0x0100
 POLLWRBAND = 0x0200
+POLLMSG = 0x0400
 POLLRDHUP = 0x2000
 
 # struct pollfd {int fd; short events; short revents}

@@ -36,9 +36,18 @@ class File:
     inode = None        # the Inode it is open on; None for pipes, host streams, ...
     path = None         # the vfs.Path it was opened by, when one is known
     offset = 0          # the file position; 0 for files that have none
-    # f_owner (F_SETOWN): the process (pid > 0) or process group (-pgid) that a
-    # socket's urgent data signals with SIGURG; 0 for none
+    # f_owner (F_SETOWN, F_SETOWN_EX): the process (pid > 0) or process group (-pgid)
+    # that a socket's urgent data signals with SIGURG, and O_ASYNC with SIGIO; 0 for
+    # none. owner_thread: F_OWNER_TID, the thread alone (owner is its tid).
+    # owner_signal: F_SETSIG's signal (0: plain SIGIO).
     owner = 0
+    owner_thread = False
+    owner_signal = 0
+    # O_ASYNC (fasync): the readiness changes that signal the owner, POLLIN and/or
+    # POLLOUT (0: the kind has no fasync operation and O_ASYNC is only a flag, as for
+    # Linux's regular files); kernel/fasync.py's entry while O_ASYNC is on
+    fasync_events = 0
+    fasync_entry = None
 
     # FMODE_PREAD|FMODE_PWRITE: pread/pwrite and friends allowed (else ESPIPE, before
     # any other check). Pipes, sockets, terminals and anonymous files have neither.
@@ -84,6 +93,8 @@ class File:
             if self.epoll_links:
                 for item in list(self.epoll_links):
                     item.release()
+            if self.fasync_entry is not None:
+                self.fasync_entry.release()
             if self.write_inode is not None:
                 self.write_inode.write_count -= 1
             self.close()

@@ -254,6 +254,7 @@ class InotifyFile(File):
 
     read_each_iovec = True      # like Linux's inotify: .read, no .read_iter
     can_poll = True
+    fasync_events = POLLIN    # what O_ASYNC signals (kernel/fasync.py)
 
     def __init__(self, notify: Fsnotify, flags: int, uid: int):
         if notify.instances.get(uid, 0) >= MAX_USER_INSTANCES:

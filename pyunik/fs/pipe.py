@@ -72,6 +72,7 @@ class PipeBuffer:
 
 class PipeEnd(File):
     can_poll = True
+    fasync_events = POLLIN | POLLOUT    # what O_ASYNC signals (kernel/fasync.py)
 
     def __init__(self, pipe: PipeBuffer, flags: int):
         super().__init__(flags)

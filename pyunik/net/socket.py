@@ -171,6 +171,7 @@ class Socket(File):
     answers each with Linux's error for a family that lacks it (sock_no_*)."""
 
     can_poll = True
+    fasync_events = POLLIN    # what O_ASYNC signals (kernel/fasync.py)
     family = S.AF_UNSPEC
 
     def __init__(self, net, sock_type: int, protocol: int, flags: int):

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import stat as S
 from errno import (EAGAIN, EBADF, EFAULT, EFBIG, EINVAL, EISDIR, EOPNOTSUPP, EPIPE,
-                   ESPIPE, ESRCH)
+                   ESPIPE)
 
 from ...abi import linux as L
 from ...abi.eventfd import EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE
 from ...abi.fcntl import (F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GET_SEALS, F_GETFD, F_GETFL,
-                          F_GETLK, F_GETOWN, F_GETPIPE_SZ, F_OFD_GETLK, F_OFD_SETLK,
-                          F_OFD_SETLKW, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN,
+                          F_GETLK, F_GETOWN, F_GETOWN_EX, F_GETPIPE_SZ, F_GETSIG, F_OFD_GETLK,
+                          F_OFD_SETLK, F_OFD_SETLKW, F_SETFD, F_SETFL, F_SETLK, F_SETLKW,
+                          F_SETOWN, F_SETOWN_EX, F_SETSIG,
                           F_SETPIPE_SZ, FD_CLOEXEC, FLOCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN)
 from ...abi.memfd import MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL
 from ...abi.fs import RWF_APPEND, RWF_DSYNC, RWF_NOWAIT, RWF_SYNC, SPLICE_F_NONBLOCK
@@ -27,7 +28,7 @@ from ...fs.pipe import make_pipe, set_capacity
 from ...fs.vfs import Path, Step
 from ...mm.iov_iter import IovIter
 from ...wait import WouldBlock
-from .. import jobs, signals
+from .. import fasync, jobs, signals
 
 _SETFL_MASK = L.O_APPEND | L.O_NONBLOCK | L.O_ASYNC | L.O_DIRECT | L.O_NOATIME
 
@@ -210,8 +211,8 @@ def sys_dup3(t, oldfd, newfd, flags):
 
 def sys_fcntl(t, fd, cmd, arg):
     """fcntl(2): descriptor and status flags, F_DUPFD(_CLOEXEC), pipe size, seals,
-    record and OFD locks, and the owner F_SETOWN sets (SIGURG for a TCP socket's
-    urgent data; no SIGIO: O_ASYNC changes nothing)."""
+    record and OFD locks, and the owner and signal O_ASYNC's readiness signals go to
+    (kernel/fasync.py; SIGURG for a TCP socket's urgent data too)."""
     fds = t.process.fds
     f = fds.get(fd)
     if cmd == F_DUPFD or cmd == F_DUPFD_CLOEXEC:
@@ -227,14 +228,24 @@ def sys_fcntl(t, fd, cmd, arg):
     if cmd == F_GETFL:
         return f.flags
     if cmd == F_SETFL:
-        f.flags = (f.flags & ~_SETFL_MASK) | (arg & _SETFL_MASK)
+        flags = (f.flags & ~_SETFL_MASK) | (arg & _SETFL_MASK)
+        fasync.set_flags(t.process.kernel, f, fd, flags)
+        f.flags = flags
         return 0
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
         return _record_lock(t, fd, f, cmd, arg)
     if cmd == F_SETOWN:
-        return _set_owner(t, f, arg)
+        return fasync.set_owner(t, f, arg)
     if cmd == F_GETOWN:
-        return f.owner
+        return fasync.get_owner(f)
+    if cmd == F_SETOWN_EX:
+        return fasync.set_owner_ex(t, f, arg)
+    if cmd == F_GETOWN_EX:
+        return fasync.get_owner_ex(t, f, arg)
+    if cmd == F_SETSIG:
+        return fasync.set_signal(f, arg)
+    if cmd == F_GETSIG:
+        return f.owner_signal
     if cmd == F_GETPIPE_SZ or cmd == F_SETPIPE_SZ:
         if not hasattr(f, "pipe"):
             raise KernelError(EBADF)
@@ -249,21 +260,6 @@ def sys_fcntl(t, fd, cmd, arg):
             return seals.get(inode)
         return seals.add(inode, arg & 0xFFFFFFFF, f.writable)
     raise KernelError(EINVAL)
-
-
-def _set_owner(t, f, arg: int) -> int:
-    """f_setown: a process (pid > 0) or a process group (-pgid) by a number some task
-    has (ESRCH otherwise), 0 for none; INT_MIN is EINVAL."""
-    who = (arg & 0xFFFFFFFF) - ((arg & 0x80000000) << 1)
-    if who == -0x80000000:
-        raise KernelError(EINVAL)
-    number = abs(who)
-    if number and not any(p.pid == number or p.pgid == number or
-                          any(th.tid == number for th in p.threads)
-                          for p in t.process.kernel.processes.values()):
-        raise KernelError(ESRCH)
-    f.owner = who
-    return 0
 
 
 def sys_pipe(t, pipefd):

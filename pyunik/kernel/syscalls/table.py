@@ -306,9 +306,15 @@ ROWS = [
     row(72, "fcntl", fs.sys_fcntl, Fd, Enum(table="fcntl"), ULong,
         status=PARTIAL, note="F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, "
                              "F_GET/SETPIPE_SZ, F_ADD/GET_SEALS, F_GETLK/SETLK/SETLKW and "
-                             "F_OFD_*, F_SETOWN/GETOWN (SIGURG for TCP urgent data; no "
-                             "SIGIO: O_ASYNC changes nothing); " + WAITLOCK + "; leases, "
-                             "F_SETOWN_EX, F_SETSIG and F_NOTIFY are EINVAL"),
+                             "F_OFD_*, F_SETOWN/GETOWN and F_SETOWN_EX/GETOWN_EX (SIGURG "
+                             "for TCP urgent data), F_SETSIG/GETSIG, O_ASYNC: SIGIO or "
+                             "F_SETSIG's signal (si_code POLL_IN/POLL_OUT, si_band, si_fd) "
+                             "when a pipe, FIFO, socket or inotify file becomes readable, "
+                             "or a pipe writable (no socket POLL_OUT after a full send "
+                             "buffer; eventfd, timerfd and host terminals have no fasync "
+                             "here, the flag alone, as Linux's eventfd; no sigio_perm "
+                             "credential check); " + WAITLOCK + "; leases and F_NOTIFY "
+                             "are EINVAL"),
     row(73, "flock", fs.sys_flock, Fd, Enum(table="flock"),
         status=PARTIAL, note=WAITLOCK),
     row(74, "fsync", files.sys_fsync, Fd),
