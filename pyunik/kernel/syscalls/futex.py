@@ -206,9 +206,8 @@ def sys_futex_wake(t, uaddr, mask, nr, flags):
     key = _waitv_key(t, table, uaddr, flags)
     if nr <= 0:
         return 0
-    if table.pi_requeue_waiters and key in table.pi_requeue_waiters and \
-            table.pi_requeue_waiters[key].waiters:
-        raise KernelError(EINVAL)
+    if t.process.kernel.pi_futexes.has_requeue_waiters(key):
+        raise KernelError(EINVAL)              # a requeue-PI waiter met by a wake
     return table.wake(key, nr, mask)
 
 
