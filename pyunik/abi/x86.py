@@ -83,3 +83,6 @@ MXCSR_FEATURE_MASK = 0xFFFF          # the mxcsr_mask fxsave reports on pyunik's
 # and 15-bit exponent (struct _fpxreg of arch/x86/include/uapi/asm/sigcontext.h,
 # without its 6 bytes of padding).
 FP_REG80 = struct.Struct("<QH")
+
+# The syscall instruction's length in bytes (0f 05).
+SYSCALL_LENGTH = 2

@@ -107,6 +107,10 @@ _memmove = ctypes.memmove
 _FIELDS = MappingProxyType({name: (at // 8, _MASK.get(name, 0xFFFFFFFFFFFFFFFF))
                             for name, at in OFFSETS.items()})
 _string_at = ctypes.string_at
+# Inside the syscall hook rip is still on the syscall instruction, and Unicorn adds
+# its length (SYSCALL_LENGTH) to whatever rip the hook leaves, so a register write
+# made there puts rip that much short of where the guest is to go on.
+SYSCALL_LENGTH = arch.SYSCALL_LENGTH
 _RIP_SLOT, _RAX_SLOT, _RCX_SLOT, _R11_SLOT = (OFFSETS[name] // 8
                                               for name in ("rip", "rax", "rcx", "r11"))
 
@@ -297,9 +301,9 @@ class ContextSwitcher:
             slots[_RAX_SLOT] = rax & 0xFFFFFFFFFFFFFFFF
             slots[_RCX_SLOT] = rip
             slots[_R11_SLOT] = rflags
-            slots[_RIP_SLOT] = rip - 2
+            slots[_RIP_SLOT] = rip - SYSCALL_LENGTH
         else:
-            slots[_RIP_SLOT] = (slots[_RIP_SLOT] - 2) & 0xFFFFFFFFFFFFFFFF
+            slots[_RIP_SLOT] = (slots[_RIP_SLOT] - SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF
         if _reg_write_batch(self._handle, self._ids, self._ptrs, _COUNT):
             raise ContextError("uc_reg_write_batch")
 
@@ -309,7 +313,7 @@ class ContextSwitcher:
 # struct sigcontext's eighteen registers in its order, then cs and ss: a slot each.
 FRAME_SLOT = MappingProxyType({name: i for i, name in
                                enumerate(SC.SIGCONTEXT_REGS + ("cs", "ss"))})
-_FRAME_RSP, _FRAME_RFLAGS = FRAME_SLOT["rsp"], FRAME_SLOT["rflags"]
+_FRAME_RSP, _FRAME_RFLAGS, _FRAME_RIP = FRAME_SLOT["rsp"], FRAME_SLOT["rflags"], FRAME_SLOT["rip"]
 # fxsave's image (abi/sigcontext.py's FPSTATE_*): the batches below read and write
 # each register in place, fsw before ST(0)-ST(7), whose placing it decides (TOP).
 _FX_ST, _FX_XMM, _FX_END = SC.FPSTATE_ST, SC.FPSTATE_XMM, SC.FPSTATE_RESERVED2
@@ -408,6 +412,13 @@ class FrameRegisters:
         ids, ptrs, n = self._write
         if _reg_write_batch(self._handle, ids, ptrs, n):
             raise ContextError("uc_reg_write_batch")
+
+    def write_in_syscall(self) -> None:
+        """write() from inside the syscall hook, so that the guest goes on at
+        general's rip: it goes in SYSCALL_LENGTH short (as restore_in_syscall)."""
+        general = self.general
+        general[_FRAME_RIP] = (general[_FRAME_RIP] - SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF
+        self.write()
 
     def write_selectors(self) -> None:
         ids, ptrs, n = self._selectors

@@ -192,7 +192,7 @@ class Engine:
                 return
             if ret is not None:
                 out[0] = ret & 0xFFFFFFFFFFFFFFFF
-                out[1] = regs[7] + 2      # unicorn's rip is the syscall itself (0f 05)
+                out[1] = regs[7] + 2      # past the syscall (arch.SYSCALL_LENGTH; a literal here)
                 out[2] = regs[8]
                 write(handle, out_ids, out_ptrs, 3)
 

@@ -42,6 +42,7 @@ from . import jobs, signals
 from .faults import fault_signal
 from .process import ProcessExit, SigAction
 from .sigframe import FrameError, build_rt_sigframe, handler_mask, read_rt_sigframe
+from ..abi.x86 import SYSCALL_LENGTH
 from ..cpu.context import FRAME_SLOT
 
 _NR = {name: nr for nr, name in N.NAMES.items()}
@@ -214,10 +215,9 @@ def _load(frame_regs, returning: bool, result):
     if frame_regs is None:
         return result
     if returning:
-        # Unicorn moves rip past the syscall instruction (2 bytes) after the hook,
-        # whatever the hook wrote, so rip goes in 2 short.
-        frame_regs.general[_RIP] = (frame_regs.general[_RIP] - 2) & 0xFFFFFFFFFFFFFFFF
-    frame_regs.write()
+        frame_regs.write_in_syscall()
+    else:
+        frame_regs.write()
     return None
 
 
@@ -230,10 +230,10 @@ def _frame_registers(t, returning: bool, result, regs):
     if returning:
         general = frame_regs.general
         if result is None:
-            general[_RIP] = (general[_RIP] + 2) & 0xFFFFFFFFFFFFFFFF     # see _load
+            general[_RIP] = (general[_RIP] + SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF
         else:
             general[_RAX] = result & 0xFFFFFFFFFFFFFFFF
-            general[_RCX] = general[_RIP] = regs[7] + 2
+            general[_RCX] = general[_RIP] = regs[7] + SYSCALL_LENGTH
             general[_R11] = regs[8]
     return frame_regs
 
@@ -279,9 +279,7 @@ def sigreturn(t):
         force_sigsegv(t, 0)
         process.kernel.sched.signal_on_return(t)
         return 0
-    general = frame_regs.general
-    general[_RIP] = (general[_RIP] - 2) & 0xFFFFFFFFFFFFFFFF     # see _load
-    frame_regs.write()
+    frame_regs.write_in_syscall()
     t.sigmask = blocked
     if altstack != t.altstack:                   # (the same one: nothing to change)
         _restore_altstack(t, altstack, sp)

@@ -82,6 +82,7 @@ from ..abi.syscall_numbers import NAMES as _SYSCALL_NAMES
 from ..errors import KernelError
 from . import delivery, signals
 from .clocks import INSTRUCTION_NS
+from ..abi.x86 import SYSCALL_LENGTH
 from ..wait import WouldBlock
 from . import jobs
 from .jobs import STOPPED
@@ -506,7 +507,7 @@ class Scheduler:
         if b.done is not None:
             result = b.done(result)
         regs = b.regs
-        return result, regs[7] + 2, regs[8]
+        return result, regs[7] + SYSCALL_LENGTH, regs[8]
 
     def _complete(self, t, returning: tuple) -> None:
         """What `syscall` leaves on return, (rax, rip, rflags) as _finish_call gives

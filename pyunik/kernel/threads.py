@@ -21,6 +21,7 @@ from __future__ import annotations
 from errno import E2BIG, EINVAL, ENOSYS
 
 from ..abi import linux as L
+from ..abi.x86 import SYSCALL_LENGTH
 from ..abi.futex import (FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, ROBUST_LIST_LIMIT)
 from ..errors import KernelError
 from . import futex
@@ -76,7 +77,7 @@ def child_context(engine, flags: int, stack: int, tls: int):
     a new thread or process returns from it: rax 0, rcx and r11 as `syscall` leaves
     them, the stack argument's rsp and CLONE_SETTLS's thread pointer if given."""
     ctx = engine.save_context()
-    after = ctx.rip + 2
+    after = ctx.rip + SYSCALL_LENGTH
     values = {"rax": 0, "rip": after, "rcx": after, "r11": ctx["rflags"]}
     if stack:
         values["rsp"] = stack
