@@ -45,6 +45,9 @@ OPTIONAL = (
     "pyunik.loader.image",              # building and opening --image tars
     "tarfile",
     "json",
+    "unicorn",                          # the package's Python binding: cpu/libunicorn.py
+    "inspect",                          # loads the library itself (~25 ms of imports)
+    "importlib.resources",
 )
 
 

@@ -41,8 +41,8 @@ from __future__ import annotations
 import ctypes
 from types import MappingProxyType
 
-from unicorn import x86_const as x86
-from unicorn.unicorn_py3.unicorn import uclib
+from . import unicorn_x86 as x86
+from .libunicorn import LIB
 
 from ..abi import sigcontext as SC
 from ..abi import x86 as arch
@@ -97,8 +97,8 @@ _FP80 = arch.FP_REG80
 _FP_PAD = bytes(16 - _FP80.size)
 _ZERO16 = bytes(16)
 
-# The unicorn library without argtypes, as engine.py loads it: prebuilt arguments.
-_raw = ctypes.CDLL(uclib._name)
+# The unicorn library without argtypes, as engine.py uses it: prebuilt arguments.
+_raw = LIB
 _reg_read_batch = _raw.uc_reg_read_batch
 _reg_write_batch = _raw.uc_reg_write_batch
 _memmove = ctypes.memmove

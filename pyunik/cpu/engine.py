@@ -1,8 +1,8 @@
 """The CPU: one Unicorn x86-64 engine and the fast path from `syscall` to the kernel.
 
-Layer: cpu/, the bottom; the only package that imports unicorn. Uses cpu/paging.py
-for the page tables, cpu/context.py for whole thread contexts and cpu/stops.py for
-stops from other host threads.
+Layer: cpu/, the bottom; the only package that calls unicorn (through cpu/libunicorn.py).
+Uses cpu/paging.py for the page tables, cpu/context.py for whole thread contexts and
+cpu/stops.py for stops from other host threads.
 
 The kernel sees an `Engine`: map host memory at guest addresses, read and write guest
 memory and registers, run until the guest stops, and a syscall callback called with
@@ -10,8 +10,8 @@ the seven syscall registers. The CPU runs with x86-64 paging on (cpu/paging.py s
 why: guest stores take the TLB's fast path only so), so guest addresses are virtual
 and Unicorn's memory map is physical; this class translates for its callers.
 
-The syscall path is the hot path of the whole emulator, so it avoids the unicorn
-binding's per-call wrappers: the hook is a raw ctypes callback registered with
+The syscall path is the hot path of the whole emulator, so it avoids the Unicorn
+class's wrappers (cpu/libunicorn.py): the hook is a raw ctypes callback registered with
 `uc_hook_add`, the seven argument registers arrive with one `uc_reg_read_batch`, and
 rax is written with one `uc_reg_write`, each a bare foreign call on prebuilt buffers.
 """
@@ -23,16 +23,15 @@ import ctypes
 import struct
 from typing import Callable
 
-from unicorn import (UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE, UC_CTL_TLB_FLUSH,
-                     UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED,
-                     UC_ERR_INSN_INVALID, UC_ERR_READ_PROT, UC_ERR_READ_UNMAPPED,
-                     UC_ERR_WRITE_PROT, UC_ERR_WRITE_UNMAPPED, UC_HOOK_CODE, UC_HOOK_INSN,
-                     UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MEM_FETCH_PROT,
-                     UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED,
-                     UC_MEM_WRITE_PROT, UC_MEM_WRITE_UNMAPPED, UC_MODE_64, UC_PROT_ALL,
-                     UC_PROT_READ, UC_PROT_WRITE, Uc, UcError)
-from unicorn import x86_const as x86
-from unicorn.unicorn_py3.unicorn import uclib
+from . import unicorn_x86 as x86
+from .libunicorn import (LIB, UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE,
+                         UC_CTL_TLB_FLUSH, UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED,
+                         UC_ERR_INSN_INVALID, UC_ERR_READ_PROT, UC_ERR_READ_UNMAPPED,
+                         UC_ERR_WRITE_PROT, UC_ERR_WRITE_UNMAPPED, UC_HOOK_CODE, UC_HOOK_INSN,
+                         UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MEM_FETCH_PROT,
+                         UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED,
+                         UC_MEM_WRITE_PROT, UC_MEM_WRITE_UNMAPPED, UC_MODE_64, UC_PROT_ALL,
+                         UC_PROT_READ, UC_PROT_WRITE, Unicorn, UnicornError)
 
 from ..abi import x86 as arch
 from . import paging
@@ -40,9 +39,9 @@ from .context import ContextSwitcher, CpuContext, FrameRegisters
 from .stops import SliceTimer, ask_for_block_stops, set_exit_checks
 from .paging import NO_EXECUTE, PAGE, PRESENT, WRITABLE, PageTables
 
-# The unicorn library loaded again without argtypes: a call with prebuilt ctypes
-# arguments then skips per-argument conversion (about 0.3 us a call).
-_raw = ctypes.CDLL(uclib._name)
+# The unicorn library without argtypes: a call with prebuilt ctypes arguments then
+# skips per-argument conversion (about 0.3 us a call).
+_raw = LIB
 _reg_read_batch = _raw.uc_reg_read_batch
 _reg_write = _raw.uc_reg_write
 _reg_write_batch = _raw.uc_reg_write_batch
@@ -127,8 +126,8 @@ class Engine:
     """
 
     def __init__(self) -> None:
-        self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
-        self._handle = ctypes.c_void_p(self.uc._uch.value)
+        self.uc = Unicorn(UC_ARCH_X86, UC_MODE_64)
+        self._handle = ctypes.c_void_p(self.uc.handle)
         self._value = _u64()                      # one register, read or written raw
         self._value_ref = ctypes.byref(self._value)
         self._no_end = _u64(0)                    # emu_start's until and timeout
@@ -146,7 +145,7 @@ class Engine:
         # Once Unicorn is set up (mapping memory does that) and before any code is
         # translated: stops land on block boundaries only, so a run stopped from
         # another thread resumes exactly (cpu/stops.py).
-        self.block_stops = ask_for_block_stops(self.uc._uch.value)
+        self.block_stops = ask_for_block_stops(self.uc.handle)
         self._slices = SliceTimer(self._stop_from_timer)
         self._install_hooks()
         # A user thread's selectors, as Linux loads them (Unicorn starts with 0s).
@@ -201,9 +200,9 @@ class Engine:
         err = _hook_add(self._handle, ctypes.byref(hh), UC_HOOK_INSN, self._syscall_cb,
                         None, 1, 0, x86.UC_X86_INS_SYSCALL)
         if err:
-            raise UcError(err)
+            raise UnicornError(err)
 
-        # Faults are rare events: the binding's hooks are fine here. No memory hook
+        # Faults are rare events: libunicorn's hooks are fine here. No memory hook
         # stays installed: with one, Unicorn's generated code runs measurably slower,
         # so the faulting address is found after the fact (see _fault_from_error).
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
@@ -268,18 +267,18 @@ class Engine:
         self.stop_requested = False
         self.preempted = False
         self._clear_cr2()
-        # The raw call (the binding's emu_start costs a few us more per run, which
-        # every thread switch and signal pays); what the binding would do around it
-        # is done here: an exception a binding hook (the interrupt hook) raised is
-        # re-raised after the run.
+        # The raw call (Unicorn.emu_start costs a few us more per run, which every
+        # thread switch and signal pays); what it would do around it is done here:
+        # an exception a libunicorn hook (the interrupt hook) raised is re-raised
+        # after the run.
         uc = self.uc
-        uc._hook_exception = None
+        uc.hook_exception = None
         err = _emu_start(self._handle, _u64(pc), self._no_end, self._no_end,
                          ctypes.c_size_t(budget))
         if err and self.pending_error is None and self.fault is None:
             self.fault = self._fault_from_error(err)
-        if uc._hook_exception is not None and self.pending_error is None:
-            self.pending_error = uc._hook_exception
+        if uc.hook_exception is not None and self.pending_error is None:
+            self.pending_error = uc.hook_exception
         self._slices.disarm()
         timed_out, self._slices.fired = self._slices.fired, False
         if (budget or timed_out) and self.fault is None and self.pending_error is None \
@@ -350,7 +349,7 @@ class Engine:
         hook = self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_bad_memory)
         try:
             self.uc.emu_start(pc, 0, count=1)
-        except UcError:
+        except UnicornError:
             pass
         finally:
             self.uc.hook_del(hook)
@@ -367,14 +366,14 @@ class Engine:
         handle = self.uc.hook_add(UC_HOOK_CODE, lambda uc, address, size, data:
                                   callback(address))
         if self.block_stops:      # a stop from the hook must not wait for the block's end
-            set_exit_checks(self.uc._uch.value, True)
+            set_exit_checks(self.uc.handle, True)
         self.uc.ctl_flush_tb()
         return handle
 
     def unwatch_instructions(self, handle) -> None:
         self.uc.hook_del(handle)
         if self.block_stops:
-            set_exit_checks(self.uc._uch.value, False)
+            set_exit_checks(self.uc.handle, False)
         self.uc.ctl_flush_tb()      # translations with the hook's calls go too
 
     def stop(self) -> None:
@@ -409,22 +408,20 @@ class Engine:
         Its guest memory belongs to the AddressSpace (free_all it first)."""
         self._slices.close()
         self.on_syscall = None
-        release = getattr(self.uc, "_Uc__finalizer", None)   # uc_close, run once
-        if release is not None:
-            release()
+        self.uc.close()                                      # uc_close, run once
 
     # ---- registers ------------------------------------------------------------------------
 
     def reg(self, name: str) -> int:
         """A 64-bit register (a name of REGS), read with one raw call."""
         if _reg_read(self._handle, REGS[name], self._value_ref):
-            raise UcError(0)
+            raise UnicornError(0)
         return self._value.value
 
     def set_reg(self, name: str, value: int) -> None:
         self._value.value = value & 0xFFFFFFFFFFFFFFFF
         if _reg_write(self._handle, REGS[name], self._value_ref):
-            raise UcError(0)
+            raise UnicornError(0)
 
     def save_context(self, ctx: CpuContext | None = None) -> CpuContext:
         """Every register of the running thread (cpu/context.py), into ctx if given."""
@@ -482,7 +479,7 @@ class Engine:
         phys = self._pages.place(addr, size)
         try:
             self.uc.mem_map_ptr(phys, size, UC_PROT_ALL, host_ptr)
-        except UcError:
+        except UnicornError:
             self._pages.forget(addr, addr + size)
             raise
         self._regions.add(phys, phys + size)

@@ -1,7 +1,7 @@
 """Stopping the CPU from another host thread, at a point where it can resume.
 
 Layer: cpu/, beside engine.py, which alone uses it; calls only the unicorn library
-(ctypes on the engine's handle).
+(ctypes on the engine's handle; its version from cpu/libunicorn.py).
 
 Why this is needed. Unicorn 2.1.4 checks for a stop request at the start of every
 translated block, and also after every guest load and store (tcg/tcg-op.c emits
@@ -36,8 +36,8 @@ import struct
 import threading
 import time
 
-import unicorn
-from unicorn import UC_ARCH_X86, UC_MODE_64
+from . import libunicorn
+from .libunicorn import UC_ARCH_X86, UC_MODE_64
 
 _monotonic = time.monotonic
 
@@ -51,7 +51,7 @@ _LAYOUTS = {
 def ask_for_block_stops(handle: int) -> bool:
     """Make stops of the engine at handle land only on translated-block boundaries.
     Call before the engine translates any code. True if done (see the docstring)."""
-    layout = _LAYOUTS.get(getattr(unicorn, "__version__", ""))
+    layout = _LAYOUTS.get(libunicorn.version())
     if layout is None:
         return False
     top = layout["init_done"] + 1
@@ -72,7 +72,7 @@ def set_exit_checks(handle: int, on: bool) -> None:
     engine ask_for_block_stops succeeded on; takes effect for code translated after
     (the caller drops translations). With them on, a stop asked for by a code hook
     is taken before the hooked instruction runs: a debugger's single step."""
-    layout = _LAYOUTS[unicorn.__version__]
+    layout = _LAYOUTS[libunicorn.version()]
     ctypes.memset(handle + layout["no_exit_request"], 0 if on else 1, 1)
 
 
