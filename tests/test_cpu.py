@@ -151,3 +151,24 @@ def test_stops_from_another_thread_resume_exactly():
         assert pc == code         # the loop is one translated block
     count = int.from_bytes(engine.read(code + PAGE, 8), "little")
     assert count == engine.reg("rcx") > 0
+
+
+def test_code_range_hooks_hold_code_and_no_physical_address():
+    """engine.CODE_RANGES are memory hooks that spare Unicorn a TLB sweep after each
+    translated block (engine.py says why that is safe). Unicorn checks a store's
+    physical address against them before it lets later stores to the page take the
+    fast path, so they must hold no physical address the engine maps; and they hold
+    where code runs: a non-PIE program, a PIE one, shared libraries and JIT pages."""
+    from pyunik.cpu import engine as cpu_engine
+    from pyunik.cpu import paging
+    physical = (paging.DATA_BASE, 1 << paging.PHYS_BITS)
+    for begin, end in cpu_engine.CODE_RANGES:
+        assert end < physical[0] or begin >= physical[1]
+    for pc in (0x400000, 0x41f000, 0x555555554000, 0x7ffff7fc1000):
+        assert any(begin <= pc <= end for begin, end in cpu_engine.CODE_RANGES)
+    engine, keep = _engine_with({0x400000: (5, b"\xc3"), 0x7ffff7fc1000: (3, b"")})
+    regions = engine.uc.mem_regions()
+    assert len(regions) >= 2
+    for begin, end, _ in regions:
+        assert physical[0] <= begin <= end < physical[1]
+    del keep

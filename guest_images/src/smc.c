@@ -9,6 +9,8 @@
  *             in its own block
  *   kernel    new code written into an executable page by read() from a pipe
  *   remap     munmap, then mmap(MAP_FIXED) at the same address with new code
+ *   widen     a data page stored to many times, then mprotect(PROT_READ|PROT_WRITE|
+ *             PROT_EXEC) (access only widened), run, rewritten by stores, run
  * Each line prints the values the calls returned; exit 0.
  * With the argument `protect`: only a store to a page after
  * mprotect(PROT_READ|PROT_EXEC) that ran as code; killed by SIGSEGV.
@@ -127,6 +129,25 @@ static void t_remap(void)
     munmap(q, PG);
 }
 
+static void t_widen(void)
+{
+    uint8_t *p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    volatile uint8_t *data = p;
+    for (int i = 0; i < 100000; i++)    /* hot stores to the page while it is data */
+        data[64 + (i * 8) % (PG - 64)] = (uint8_t)i;
+    put_ret(p, 12);
+    mprotect(p, PG, PROT_READ | PROT_WRITE | PROT_EXEC);
+    int a = call_hot(p);
+    for (int i = 0; i < 100000; i++)    /* stores to the page while it holds code */
+        data[64 + (i * 8) % (PG - 64)] = (uint8_t)i;
+    put_ret(p, 13);
+    int b = call_hot(p);
+    data[1] = 14;
+    int c = call_hot(p);
+    printf("widen: %d %d %d\n", a, b, c);
+    munmap(p, PG);
+}
+
 static void t_protect(void)
 {
     uint8_t *p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -150,5 +171,6 @@ int main(int argc, char **argv)
     t_inline();
     t_kernel();
     t_remap();
+    t_widen();
     return 0;
 }

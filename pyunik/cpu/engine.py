@@ -28,8 +28,9 @@ from .libunicorn import (LIB, UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CAC
                          UC_CTL_TLB_FLUSH, UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED,
                          UC_ERR_INSN_INVALID, UC_ERR_READ_PROT, UC_ERR_READ_UNMAPPED,
                          UC_ERR_WRITE_PROT, UC_ERR_WRITE_UNMAPPED, UC_HOOK_CODE, UC_HOOK_INSN,
-                         UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MEM_FETCH_PROT,
-                         UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED,
+                         UC_HOOK_INTR, UC_HOOK_MEM_FETCH_UNMAPPED, UC_HOOK_MEM_INVALID,
+                         UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT,
+                         UC_MEM_READ_UNMAPPED,
                          UC_MEM_WRITE_PROT, UC_MEM_WRITE_UNMAPPED, UC_MODE_64, UC_PROT_ALL,
                          UC_PROT_READ, UC_PROT_WRITE, Unicorn, UnicornError)
 
@@ -86,8 +87,30 @@ _RETURN_REGS = [x86.UC_X86_REG_RAX, x86.UC_X86_REG_RCX, x86.UC_X86_REG_R11]
 
 _SMALL = 4096
 
+# Where guest code usually runs (virtual addresses): below DATA_BASE (a non-PIE
+# program at 0x400000) and above the physical address space (PIE programs, shared
+# libraries, JIT pages), and never a physical address. After translating each block
+# Unicorn 2.1.4 sweeps its whole TLB (three MMU modes, 256 and more entries each:
+# tlb_reset_dirty_by_vaddr, ~7% of python3 -c pass) to send later stores to the
+# block's page down the slow path that finds self-modifying code, unless a memory
+# hook's range holds the block's address. The sweep has nothing to do here: Unicorn
+# lets a store take the fast path only through a TLB entry that is not executable,
+# a code fetch through such an entry misses and refills it (so the entry a block is
+# translated from never allows fast stores), and pyunik flushes the TLB when a page
+# loses write or execute access. So a hook that never fires (fetches from memory
+# outside Unicorn's map: page tables point only into it) covers these ranges; its
+# range is checked against the physical address of a store (notdirty_write), which
+# is never in them, so stores to data keep the fast path.
+CODE_RANGES = ((0, paging.DATA_BASE - 1), (1 << paging.PHYS_BITS, (1 << 64) - 1))
+
 # CR2 before the guest runs: a page fault replaces it with the faulting address.
 _CR2_UNSET = 0xFFFFFFFFFFFFFFFF
+
+
+def _not_handled(uc, access, address, size, value, data) -> bool:
+    """The code-range hooks' callback (never called, see CODE_RANGES): not handled,
+    so Unicorn reports the fetch as it would with no hook."""
+    return False
 
 
 class MemoryFault(Exception):
@@ -202,10 +225,13 @@ class Engine:
         if err:
             raise UnicornError(err)
 
-        # Faults are rare events: libunicorn's hooks are fine here. No memory hook
-        # stays installed: with one, Unicorn's generated code runs measurably slower,
-        # so the faulting address is found after the fact (see _fault_from_error).
+        # Faults are rare events: libunicorn's hooks are fine here. No memory hook that
+        # fires stays installed: one over guest memory sends every store to it down
+        # the slow path, so the faulting address is found after the fact (see
+        # _fault_from_error).
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        for begin, end in CODE_RANGES:
+            self.uc.hook_add(UC_HOOK_MEM_FETCH_UNMAPPED, _not_handled, None, begin, end)
 
     def _on_bad_memory(self, uc, access, address, size, value, data) -> bool:
         virtual = self._pages.virtual(address)     # Unicorn reports physical addresses

@@ -50,6 +50,7 @@ UC_MEM_FETCH_PROT = 24
 UC_HOOK_INTR = 1
 UC_HOOK_INSN = 2
 UC_HOOK_CODE = 4
+UC_HOOK_MEM_FETCH_UNMAPPED = 64
 UC_HOOK_MEM_INVALID = 1008        # the six UC_HOOK_MEM_*_UNMAPPED and *_PROT bits
 
 UC_PROT_NONE = 0
@@ -156,8 +157,9 @@ class _Msr(ctypes.Structure):                 # struct uc_x86_msr
     _fields_ = (("rid", ctypes.c_uint32), ("value", ctypes.c_uint64))
 
 
-# The hooks' C signatures (uc_cb_hookintr_t, uc_cb_hookcode_t, uc_cb_eventmem_t),
-# without the leading engine and trailing user-data pointers a wrapper adds.
+# The hooks' C signatures (uc_cb_hookintr_t, uc_cb_hookcode_t, and uc_cb_eventmem_t
+# for any of the UC_HOOK_MEM_INVALID kinds), without the leading engine and trailing
+# user-data pointers a wrapper adds.
 _HOOK_ARGS = {
     UC_HOOK_INTR: (None, (ctypes.c_uint32,)),
     UC_HOOK_CODE: (None, (ctypes.c_uint64, ctypes.c_uint32)),
@@ -284,8 +286,10 @@ class Unicorn:
     def hook_add(self, kind: int, callback, user_data=None, begin: int = 1,
                  end: int = 0) -> int:
         """callback(this object, the hook's arguments..., user_data) for a hook of kind
-        UC_HOOK_INTR, UC_HOOK_CODE or UC_HOOK_MEM_INVALID; returns its handle."""
-        restype, args = _HOOK_ARGS[kind]
+        UC_HOOK_INTR, UC_HOOK_CODE or UC_HOOK_MEM_INVALID (or some of its bits); returns
+        its handle."""
+        invalid = kind & UC_HOOK_MEM_INVALID and not kind & ~UC_HOOK_MEM_INVALID
+        restype, args = _HOOK_ARGS[UC_HOOK_MEM_INVALID if invalid else kind]
         ctype = ctypes.CFUNCTYPE(restype, ctypes.c_void_p, *args, ctypes.c_void_p)
 
         def call(_handle, *values):

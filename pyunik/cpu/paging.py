@@ -16,9 +16,10 @@ TLB miss.
 Physical and virtual addresses differ. This CPU model has 40 physical address bits
 (CPUID 0x80000008), fewer than user space's 47, so guest pages cannot sit at their own
 address in physical memory. Each mapping the engine makes gets a physical range from a
-small first-fit allocator (`PhysicalSpace`); Unicorn maps the host memory there and the
-page tables point the guest's virtual pages at it. `Extent`s remember which virtual
-range went where, so the engine can translate for its own reads and writes.
+small first-fit allocator (`PhysicalSpace`) from DATA_BASE up; Unicorn maps the host
+memory there and the page tables point the guest's virtual pages at it. `Extent`s
+remember which virtual range went where, so the engine can translate for its own
+reads and writes.
 
 Leaf entries carry exactly the mapping's access: present for any access, writable
 with PROT_WRITE, NX without PROT_EXEC; pages with no access, or unmapped, are not
@@ -43,7 +44,10 @@ from ..abi.x86 import (PAGE_ACCESSED, PAGE_DIRTY, PAGE_NX, PAGE_PRESENT, PAGE_RW
 PHYS_BITS = 40                      # CPUID 0x80000008 of Unicorn's default x86-64 model
 TABLE_AREA = 256 << 20              # host reservation for table pages (64 Ki pages)
 TABLE_BASE = (1 << PHYS_BITS) - TABLE_AREA
-DATA_BASE = 1 << 20                 # guest memory's physical ranges: [DATA_BASE, TABLE_BASE)
+# guest memory's physical ranges: [DATA_BASE, TABLE_BASE). Above 4 GiB, so that no
+# physical address is also where a program's code usually sits (a non-PIE executable
+# at 0x400000, or anything above 1 << PHYS_BITS): engine.py's code-range hooks rely on it.
+DATA_BASE = 1 << 32
 
 PRESENT, WRITABLE, NO_EXECUTE = PAGE_PRESENT, PAGE_RW, PAGE_NX
 _TABLE_LINK = PAGE_PRESENT | PAGE_RW | PAGE_USER | PAGE_ACCESSED   # non-leaf: allows all
