@@ -22,6 +22,7 @@ PYUNIK = REPO / "pyunik"
 # pyunik's own numbers: limits and choices of this implementation, not Linux facts.
 OWN_CHOICES = {
     "kernel/jobs.py": {"CONSOLE_SID"},                  # the session the console belongs to
+    "cpu/context.py": {"_ENTRY"},                       # a register batch's staging words
     "cpu/cpuid.py": {"CPUINFO_LEAVES"},                 # the cpuid leaves probed once
     "cpu/engine.py": {"_SMALL", "_CR2_UNSET"},          # short-read buffer; CR2 no fault sets
     "cpu/paging.py": {"PHYS_BITS", "TABLE_AREA", "DATA_BASE"},  # CPU model; physical layout

@@ -79,3 +79,8 @@ FIX_EFLAGS = 0x50DD5         # AC|RF|OF|DF|TF|SF|ZF|AF|PF|CF: what rt_sigreturn 
 SIGFRAME_RED_ZONE = 128      # the System V ABI's red zone below rsp, skipped
 FRAME_ALIGNMENT = 16         # rsp + 8 is 16-byte aligned at handler entry
 FPSTATE_ALIGNMENT = 64       # the xsave area's alignment
+# Where get_sigframe puts a frame's fpstate when it is placed with it (64-byte aligned,
+# the rt_sigframe below it 16-byte aligned less 8): always this far above the frame,
+# whatever the stack pointer, so the two make one image of this size plus the
+# fpstate's, with a 16-byte gap between them that Linux leaves unwritten.
+RT_SIGFRAME_FPSTATE = -((-RT_SIGFRAME_SIZE & -FRAME_ALIGNMENT) - 8)      # 456

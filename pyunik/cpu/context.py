@@ -39,6 +39,7 @@ frames, fork and gdb could not read.)
 from __future__ import annotations
 
 import ctypes
+import struct
 from types import MappingProxyType
 
 from . import unicorn_x86 as x86
@@ -338,6 +339,39 @@ _FX_SW, _XSAVE_FRAME = SC.FPSTATE_SW_RESERVED, (SC.FXSAVE_SIZE + SC.XSTATE_HEADE
                                                + SC.FP_XSTATE_MAGIC2_SIZE)
 
 
+# The shortest path's images (FrameRegisters.read_frame, write_returned): a frame from
+# pretcode to the end of its fpstate, which is always the same distance above it when
+# there is nothing special about the frame (abi/sigcontext.py), and the part of it
+# rt_sigreturn reads, from the ucontext on.
+_IMAGE_REGS = SC.RT_SIGFRAME_UC + SC.UCONTEXT_MCONTEXT
+_IMAGE_CS = _IMAGE_REGS + 8 * len(SC.SIGCONTEXT_REGS)        # cs, gs, fs, ss: 16 bits each
+_IMAGE_SS = _IMAGE_CS + 6
+_IMAGE_FPSTATE = SC.RT_SIGFRAME_FPSTATE
+_IMAGE_SIZE = _IMAGE_FPSTATE + _XSAVE_FRAME
+_RETURNED_REGS = SC.UCONTEXT_MCONTEXT
+_RETURNED_FPSTATE = _IMAGE_FPSTATE - SC.RT_SIGFRAME_UC
+_RETURNED_SIZE = _IMAGE_SIZE - SC.RT_SIGFRAME_UC
+_RETURNED_RIP = (_RETURNED_REGS >> 3) + FRAME_SLOT["rip"]
+_RETURNED_FOP_HIGH = _RETURNED_FPSTATE + _FX_FOP_HIGH
+_RETURNED_TAG = _RETURNED_FPSTATE + _FX_TAG
+_IMAGE_TAG = _IMAGE_FPSTATE + _FX_TAG
+# What a handler's entry sets besides the FPU (handle_signal, __setup_rt_frame)
+_ENTRY_REGS = ("rax", "rdi", "rsi", "rdx", "rcx", "r11", "rsp", "rip", "rflags")
+_ENTRY = struct.Struct("<%dQ" % len(_ENTRY_REGS))
+_pack_entry = _ENTRY.pack_into
+
+
+def _fpu(buffer, tags, at: int = 0) -> list:
+    """(unicorn id, address) of each FPU register, in batch order, for an fxsave
+    image at offset at of buffer (the full tag word in tags of its own)."""
+    fx = ctypes.addressof(buffer) + at
+    fpu = [(_IDS[name], fx + off) for name, off in SC.FPSTATE_FIELDS.items()]
+    fpu.insert(2, (_IDS["ftw"], ctypes.addressof(tags)))
+    fpu += [(x86.UC_X86_REG_ST0 + i, fx + _FX_ST + 16 * i) for i in range(8)]
+    fpu += [(x86.UC_X86_REG_XMM0 + i, fx + _FX_XMM + 16 * i) for i in range(16)]
+    return fpu
+
+
 class FrameRegisters:
     """The registers a signal frame holds, moved between one engine and Python in one
     batch each way, in the frame's own layouts (kernel/sigframe.py builds frames from
@@ -373,16 +407,53 @@ class FrameRegisters:
         self._fx_bytes[_FX_MASK:_FX_MASK + 4] = _MXCSR_MASK
         self._tag_word = memoryview(self._tags).cast("B").cast("Q")
         general = ctypes.addressof(self._general)
-        fx = ctypes.addressof(self._fx)
         regs = [(_IDS[name], general + 8 * slot) for name, slot in FRAME_SLOT.items()]
-        fpu = [(_IDS[name], fx + at) for name, at in SC.FPSTATE_FIELDS.items()]
-        fpu.insert(2, (_IDS["ftw"], ctypes.addressof(self._tags)))
-        fpu += [(x86.UC_X86_REG_ST0 + i, fx + _FX_ST + 16 * i) for i in range(8)]
-        fpu += [(x86.UC_X86_REG_XMM0 + i, fx + _FX_XMM + 16 * i) for i in range(16)]
+        fpu = _fpu(self._fx, self._tags)
         self._read = self._batch(regs + fpu)
         self._write = self._batch(regs[:18] + fpu)
         self._selectors = self._batch(regs[18:])
         self._stack = self._batch([regs[_FRAME_RSP], regs[_FRAME_RFLAGS]])
+        self._init_simple()
+
+    def _init_simple(self) -> None:
+        """The buffers and batches of the shortest path (read_frame, enter_handler,
+        write_returned): a frame image that the engine's registers are read into
+        in place, sigcontext's and the fpstate's, and a ucontext image that they are
+        written from; the FPU a handler starts with, held ready in a buffer of its own."""
+        self._image = ctypes.create_string_buffer(-(-_IMAGE_SIZE // 8) * 8)
+        whole = memoryview(self._image).cast("B")
+        self.frame_image = whole[:_IMAGE_SIZE]
+        self.frame_slots = whole.cast("Q")
+        self._template = None
+        self._image_tags = ctypes.create_string_buffer(8)
+        self._image_tag_word = memoryview(self._image_tags).cast("B").cast("Q")
+        at = ctypes.addressof(self._image)
+        regs = [(_IDS[name], at + _IMAGE_REGS + 8 * i)
+                for i, name in enumerate(SC.SIGCONTEXT_REGS)]
+        regs += [(_IDS["cs"], at + _IMAGE_CS), (_IDS["ss"], at + _IMAGE_SS)]
+        self._read_frame = self._batch(
+            regs + _fpu(self._image, self._image_tags, _IMAGE_FPSTATE))
+        # the handler's entry: these registers, and the FPU as fninit leaves it
+        self._entry = ctypes.create_string_buffer(8 * len(_ENTRY_REGS))
+        self._fx_init = ctypes.create_string_buffer(_FX_INIT, _XSAVE_FRAME)
+        self._tags_init = ctypes.create_string_buffer(
+            arch.FPU_TAGS_EMPTY.to_bytes(8, "little"), 8)
+        at = ctypes.addressof(self._entry)
+        self._enter = self._batch([(_IDS[name], at + 8 * i)
+                                   for i, name in enumerate(_ENTRY_REGS)]
+                                  + _fpu(self._fx_init, self._tags_init))
+        # rt_sigreturn's: the ucontext and the fpstate above it, as the frame holds them
+        self._returned = ctypes.create_string_buffer(-(-_RETURNED_SIZE // 8) * 8)
+        whole = memoryview(self._returned).cast("B")
+        self.returned_image = whole[:_RETURNED_SIZE]
+        self.returned_slots = whole.cast("Q")
+        self._returned_tags = ctypes.create_string_buffer(8)
+        self._returned_tag_word = memoryview(self._returned_tags).cast("B").cast("Q")
+        at = ctypes.addressof(self._returned)
+        self._write_returned = self._batch(
+            [(_IDS[name], at + _RETURNED_REGS + 8 * i)
+             for i, name in enumerate(SC.SIGCONTEXT_REGS)]
+            + _fpu(self._returned, self._returned_tags, _RETURNED_FPSTATE))
 
     @staticmethod
     def _batch(pairs):
@@ -469,3 +540,47 @@ class FrameRegisters:
         """The FPU a signal handler starts with (fpu__clear_user_states)."""
         self._fx_bytes[:_FX_END] = _FX_INIT
         self._tag_word[0] = arch.FPU_TAGS_EMPTY
+
+    # ---- the shortest path -------------------------------------------------------------------
+
+    def read_frame(self, template: bytes) -> None:
+        """Read the engine's registers into `frame_image`, a whole signal frame from
+        pretcode to the end of its fpstate (abi/sigcontext.py's RT_SIGFRAME_FPSTATE
+        above it): sigcontext's eighteen registers, cs and ss, the fxsave image with
+        its abridged tag byte, in place; every other byte as template has it (the
+        same object every time: copied in once; kernel/sigframe.py fills the rest,
+        `frame_slots` being the image as u64). The ST slots' reserved bytes stay zero:
+        nothing else writes there."""
+        if template is not self._template:
+            self.frame_image[:] = template
+            self._template = template
+        ids, ptrs, n = self._read_frame
+        if _reg_read_batch(self._handle, ids, ptrs, n):
+            raise ContextError("uc_reg_read_batch")
+        tags = self._image_tag_word[0]
+        self.frame_image[_IMAGE_TAG] = _ABRIDGED4[tags & 0xFF] | _ABRIDGED4[tags >> 8 & 0xFF] << 4
+
+    def enter_handler(self, rdi: int, rsi: int, rdx: int, rcx: int, r11: int, rsp: int,
+                      rip: int, rflags: int) -> None:
+        """From inside the syscall hook, a handler's entry: rax 0, these registers
+        (rip SYSCALL_LENGTH short, as write_in_syscall puts it), the FPU as fninit
+        leaves it (fpu__clear_user_states); the others as they are."""
+        _pack_entry(self._entry, 0, 0, rdi, rsi, rdx, rcx, r11, rsp,
+                    (rip - SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF, rflags)
+        ids, ptrs, n = self._enter
+        if _reg_write_batch(self._handle, ids, ptrs, n):
+            raise ContextError("uc_reg_write_batch")
+
+    def write_returned(self) -> None:
+        """From inside the syscall hook, load what `returned_image` holds (a ucontext
+        and the fpstate above it, as rt_sigreturn found them: the caller has checked
+        them and set rflags): sigcontext's registers, rip SYSCALL_LENGTH short, and
+        the FPU as fxrstor takes its image (fop's 11 bits, the full tag word from the
+        abridged one). cs and ss are left as they are."""
+        image, slots = self.returned_image, self.returned_slots
+        slots[_RETURNED_RIP] = (slots[_RETURNED_RIP] - SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF
+        image[_RETURNED_FOP_HIGH] &= 0x07
+        self._returned_tag_word[0] = _FULL_TAGS[image[_RETURNED_TAG]]
+        ids, ptrs, n = self._write_returned
+        if _reg_write_batch(self._handle, ids, ptrs, n):
+            raise ContextError("uc_reg_write_batch")

@@ -41,7 +41,8 @@ from ..abi import syscall_numbers as N
 from . import jobs, signals
 from .faults import fault_signal
 from .process import ProcessExit, SigAction
-from .sigframe import FrameError, build_rt_sigframe, handler_mask, read_rt_sigframe
+from .sigframe import (FrameError, build_rt_sigframe, build_simple_sigframe, handler_mask,
+                       read_rt_sigframe, read_simple_sigframe)
 from ..abi.x86 import SYSCALL_LENGTH
 from ..cpu.context import FRAME_SLOT
 
@@ -274,18 +275,24 @@ def sigreturn(t):
     frame_regs = mm.engine.frame_regs
     sp, flags = frame_regs.read_stack()
     try:
-        blocked, altstack, sp = read_rt_sigframe(mm, frame_regs, sp, flags)  # SIGRETURN
+        back = read_rt_sigframe(mm, frame_regs, sp, flags)       # SIGRETURN
     except FrameError:
         force_sigsegv(t, 0)
         process.kernel.sched.signal_on_return(t)
         return 0
     frame_regs.write_in_syscall()
+    if _restored(t, *back):
+        process.kernel.sched.signal_on_return(t)        # let through by the mask
+    return None
+
+
+def _restored(t, blocked: int, altstack: tuple, sp: int) -> int:
+    """rt_sigreturn's mask and alternate stack installed; the signals the mask lets
+    through now."""
     t.sigmask = blocked
     if altstack != t.altstack:                   # (the same one: nothing to change)
         _restore_altstack(t, altstack, sp)
-    if (t.pending.signals | process.shared_pending.signals) & ~(blocked & _BLOCKABLE):
-        process.kernel.sched.signal_on_return(t)        # let through by the mask
-    return None
+    return (t.pending.signals | t.process.shared_pending.signals) & ~(blocked & _BLOCKABLE)
 
 
 def _restore_altstack(t, altstack, sp) -> None:
@@ -334,3 +341,94 @@ def fault(t, gfault) -> bool:
     t.trap = (fs.trapno, fs.error_code, fs.cr2 or 0)
     t.pending.add(fs.signo, fs.siginfo())
     return True
+
+
+# ---- the shortest path: raise(3) and the handler's return ----------------------------------
+# A signal the running thread sends itself with tgkill and takes at once, and the
+# rt_sigreturn that ends its handler, cost little more than the two system calls
+# they are when nothing about them is special: the signal is never queued, and
+# the frame goes between the engine's registers and the stack as one image each
+# way (kernel/sigframe.py's build_simple_sigframe, read_simple_sigframe). Every
+# other case takes the general way (send, deliver, sigreturn above), which gives
+# the same result for these.
+
+_NR_TGKILL, _NR_RT_SIGRETURN = _NR["tgkill"], _NR["rt_sigreturn"]
+# Signals whose sending does more than make them pending (prepare_signal's stop and
+# continue handling), and the ones no handler can take.
+_SENT_THE_GENERAL_WAY = sum(1 << sig for sig in (L.SIGKILL, L.SIGSTOP, L.SIGCONT,
+                                                 *signals.STOP_SIGNALS))
+_NSIG, _SA_RESTORER, _SA_SIGINFO, _SA_NODEFER = L.NSIG, L.SA_RESTORER, L.SA_SIGINFO, L.SA_NODEFER
+_UNBLOCKABLE, _SI_TKILL, _kill_info = signals.UNBLOCKABLE, L.SI_TKILL, signals.kill_info
+
+
+def on_return_invoker(kernel, nr: int, general):
+    """The invoker dispatch uses for call nr of DELIVERED_ON_RETURN, general being
+    the one that delivers as the call returns (Kernel._delivering_on_return): for
+    tgkill and rt_sigreturn, one that takes the shortest path when it can."""
+    if nr == _NR_TGKILL:
+        return _raise_invoker(kernel.sched, general)
+    if nr == _NR_RT_SIGRETURN:
+        return _sigreturn_invoker(kernel.sched, general)
+    return general
+
+
+def _raise_invoker(sched, general):
+    delivers_in_hook = sched.delivers_in_hook
+
+    def tgkill(t, regs):
+        """tgkill(2) to the caller itself (raise(3)) of a signal it takes at once with
+        a handler, nothing pending before it, no alternate stack, no trap, no
+        interrupted call or sigsuspend mask to settle: the frame built and the
+        handler entered as the call returns 0, as send and then deliver would."""
+        process = t.process
+        sig = regs[3] & 0xFFFFFFFF
+        if regs[2] & 0xFFFFFFFF == t.tid and regs[1] & 0xFFFFFFFF == process.pid \
+                and 0 < sig <= _NSIG and not _SENT_THE_GENERAL_WAY >> sig & 1:
+            actions = process.sighand.actions
+            action = actions[sig]
+            flags = action.flags
+            blocked = t.sigmask
+            if action.handler > _SIG_IGN and flags & _SA_RESTORER \
+                    and not blocked >> (sig - 1) & 1 \
+                    and not (t.pending.signals | process.shared_pending.signals) \
+                    & ~(blocked & _BLOCKABLE) \
+                    and t.restart is None and t.trap is None and t.saved_sigmask is None \
+                    and not t.altstack[2] and not process.signalfd_waiters \
+                    and delivers_in_hook(t):
+                mm = process.mm
+                if build_simple_sigframe(
+                        mm, mm.engine.frame_regs, sig, blocked, action, 0,
+                        regs[7] + SYSCALL_LENGTH, regs[8],
+                        _kill_info(sig, _SI_TKILL, process.pid, process.cred.uid)
+                        if flags & _SA_SIGINFO else b""):
+                    blocked |= action.mask            # handler_mask
+                    if not flags & _SA_NODEFER:
+                        blocked |= 1 << (sig - 1)
+                    t.sigmask = blocked & ~_UNBLOCKABLE
+                    if flags & _SA_RESETHAND:
+                        actions[sig] = SigAction()
+                    return None
+        return general(t, regs)
+    return tgkill
+
+
+def _sigreturn_invoker(sched, general):
+    def rt_sigreturn(t, regs):
+        """rt_sigreturn(2) through a frame as the shortest path (or Linux) builds it;
+        any other frame the general way."""
+        process = t.process
+        mm = process.mm
+        frame_regs = mm.engine.frame_regs
+        sp, flags = frame_regs.read_stack()
+        back = read_simple_sigframe(mm, frame_regs, sp, flags) if sp >= 8 else None
+        if back is None:
+            return general(t, regs)
+        if _restored(t, *back):
+            # let through by the mask: delivered as the general way's invoker does
+            sched.in_checked_call = True
+            sched.signal_on_return(t)
+            sched.in_checked_call = False
+            if sched.returning:
+                return sched.syscall_return(None, regs)
+        return None
+    return rt_sigreturn

@@ -374,7 +374,7 @@ class Kernel:
         invoke = r.invoke if r is not None else None
         if invoke is not None:
             if nr in delivery.DELIVERED_ON_RETURN:
-                invoke = self._delivering_on_return(invoke)
+                invoke = delivery.on_return_invoker(self, nr, self._delivering_on_return(invoke))
             elif nr == futex.NR_FUTEX:
                 invoke = futex.parking_invoker(self.futexes, self.sched.block, invoke)
             self._invokers[nr] = invoke

@@ -249,6 +249,13 @@ class Scheduler:
             elif not self.returning:
                 self.returning.append(t)
 
+    def delivers_in_hook(self, t) -> bool:
+        """Would syscall_return deliver t's signals inside the syscall hook now? (t
+        runs, nothing is queued for its return yet, the run is not ending for the
+        kernel, no debugger is attached.) Signal delivery's shortest path asks."""
+        return self.on_cpu is t and not self.returning and not self._kernel_stop \
+            and self.kernel.debugger is None and t.state == RUNNING
+
     def syscall_return(self, result, regs):
         """A checked call's last step while `returning` is set: deliver the running
         thread's signals inside the syscall hook (kernel/delivery.py), so the handler

@@ -331,3 +331,92 @@ def _xfeatures(fx: bytes) -> int:
                 raise FrameError("xsave header xrstor refuses")
             features = sw_features & USER_XFEATURES & present
     return features
+
+
+# ---- the shortest path -------------------------------------------------------------------
+# A frame with nothing special about it (no alternate stack, no trap, the user's
+# selectors), built from the engine's registers read straight into its image
+# (cpu/context's FrameRegisters.read_frame) and copied to the stack in one VMA,
+# and taken back the same way. Everything else goes the general way above, which
+# does the same for these frames (guest_images/src/sigraise.c shows them natively).
+_IMAGE_FPSTATE = SC.RT_SIGFRAME_FPSTATE
+_IMAGE_SIZE = _IMAGE_FPSTATE + MATH_FRAME_SIZE
+_IMAGE_INFO_END = _INFO_AT + _SIGINFO_SIZE
+# The image as the template has it: pretcode and the masks filled in per frame, the
+# registers read in place, no alternate stack (stack_t as sas_ss_flags gives it),
+# no trap, the fxsave image's mxcsr_mask and the xsave tail.
+_TEMPLATE = bytes(
+    _FRAME_HEAD.pack(0, UC_FLAGS, 0, 0, L.SS_DISABLE, 0).ljust(_IMAGE_FPSTATE, b"\0")
+    + bytes(SC.FPSTATE_MXCSR_MASK) + arch.MXCSR_FEATURE_MASK.to_bytes(4, "little")
+    + bytes(_SW_RESERVED - SC.FPSTATE_MXCSR_MASK - 4) + _XSTATE_TAIL)
+# u64 slots of the frame image (FrameRegisters.frame_slots)
+_S_REGS = (SC.RT_SIGFRAME_UC + SC.UCONTEXT_MCONTEXT) // 8
+_S_RAX, _S_RCX, _S_R11, _S_RSP, _S_RIP, _S_RFLAGS = (
+    _S_REGS + FRAME_SLOT[name] for name in ("rax", "rcx", "r11", "rsp", "rip", "rflags"))
+_S_SELECTORS = _S_REGS + len(SC.SIGCONTEXT_REGS)         # cs, gs, fs, ss
+_S_OLDMASK, _S_FPSTATE = _S_SELECTORS + 3, _S_SELECTORS + 5
+_S_SIGMASK = (SC.RT_SIGFRAME_UC + SC.UCONTEXT_SIGMASK) // 8
+_USER_SELECTORS = _USER_CS | _USER_DS << 48
+# ... and of rt_sigreturn's image (FrameRegisters.returned_slots), from the ucontext on
+_R_RSP, _R_RFLAGS = (SC.UCONTEXT_MCONTEXT // 8 + FRAME_SLOT[name] for name in ("rsp", "rflags"))
+_RETURNED_SIZE = _IMAGE_SIZE - _UC_AT
+_unpack_ucontext = _UCONTEXT.unpack_from
+
+
+def build_simple_sigframe(mm, regs, sig: int, blocked: int, action, result: int, rip: int,
+                          rflags: int, siginfo: bytes = b"") -> int:
+    """build_rt_sigframe for a thread in a system call returning result to rip with
+    rflags (the caller has checked it has no alternate stack and no trap, and that
+    action has SA_RESTORER), and the handler's registers written (from inside the
+    syscall hook): the frame's address; 0 when the frame is not that simple (cs or
+    ss not the user's) or not all in one writable VMA, nothing written then (the
+    general way decides)."""
+    regs.read_frame(_TEMPLATE)
+    slots = regs.frame_slots
+    if slots[_S_SELECTORS] != _USER_SELECTORS:
+        return 0
+    fpstate = (slots[_S_RSP] - _RED_ZONE_AND_MATH) & _FPSTATE_ALIGN
+    frame = fpstate - _IMAGE_FPSTATE
+    stack = mm.view_of(frame, _IMAGE_SIZE, True) if frame >= 0 else None
+    if stack is None:
+        return 0
+    image = regs.frame_image
+    slots[0] = action.restorer
+    slots[_S_RAX] = result & 0xFFFFFFFFFFFFFFFF
+    slots[_S_RCX] = slots[_S_RIP] = rip
+    slots[_S_R11] = rflags
+    slots[_S_OLDMASK] = slots[_S_SIGMASK] = blocked & 0xFFFFFFFFFFFFFFFF
+    slots[_S_FPSTATE] = fpstate
+    if action.flags & _SA_SIGINFO:
+        image[_INFO_AT:_IMAGE_INFO_END] = siginfo
+        stack[:_IMAGE_INFO_END] = image[:_IMAGE_INFO_END]
+    else:
+        stack[:_INFO_AT] = image[:_INFO_AT]
+    stack[_IMAGE_FPSTATE:] = image[_IMAGE_FPSTATE:]
+    regs.enter_handler(sig, frame + _INFO_AT, frame + _UC_AT, rip, rflags, frame,
+                       action.handler & 0xFFFFFFFFFFFFFFFF, slots[_S_RFLAGS] & _KEEP_FLAGS)
+    return frame
+
+
+def read_simple_sigframe(mm, regs, sp: int, rflags: int):
+    """read_rt_sigframe for a frame as build_simple_sigframe (or Linux) leaves it:
+    in one readable VMA, the user's cs and ss, the fpstate where delivery put it
+    with the xsave tail it wrote; its registers written (from inside the syscall
+    hook). The tuple SIGRETURN names, or None when the frame is anything else,
+    nothing changed then (the general way decides, SIGSEGV included)."""
+    image = regs.returned_image
+    uc = sp                                   # the frame is at sp - 8, its ucontext at + 8
+    stack = mm.view_of(uc, _RETURNED_SIZE)
+    if stack is None:
+        return None
+    image[:] = stack
+    _, _, ss_sp, ss_flags, ss_size, cs, _, _, ss, _, _, _, _, fpstate, blocked = \
+        _unpack_ucontext(image)
+    if cs | 3 != _USER_CS or ss | 3 != _USER_DS or fpstate != uc + _UC_TO_FPSTATE \
+            or image[_TAIL_IN_UC:] != _XSTATE_TAIL \
+            or UINT.unpack_from(image, _MXCSR_IN_UC)[0] & _MXCSR_RESERVED:
+        return None
+    slots = regs.returned_slots
+    slots[_R_RFLAGS] = (rflags & ~_FIX_EFLAGS) | (slots[_R_RFLAGS] & _FIX_EFLAGS)
+    regs.write_returned()
+    return blocked & ~_UNBLOCKABLE, (ss_sp, ss_flags, ss_size), slots[_R_RSP]

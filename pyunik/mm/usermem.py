@@ -100,6 +100,18 @@ class UserMemory:
         self.write(addr2, data2)
         self.write(addr, data)
 
+    def view_of(self, addr: int, size: int, writable: bool = False) -> memoryview | None:
+        """The guest's bytes [addr, addr + size) as a slice of one VMA's host memory,
+        when one VMA holds them all and the guest could read them (writable: write
+        them, and no translated code lives there); else None, and read or write
+        answer (with EFAULT where it is due). A signal frame's shortest path."""
+        v = self.find(addr)
+        if v is None or addr + size > v.end or not v.prot & (2 if writable else 7) \
+                or writable and v.code:
+            return None
+        at = addr - v.start
+        return (v.view or _view(v))[at:at + size]
+
     def accessible(self, addr: int, size: int, prot: int = 0) -> int:
         """How many bytes from addr on (at most size) the guest itself could touch with
         prot (0: read, which any access bit allows on x86-64): what copy_from_user
