@@ -23,6 +23,7 @@ SIGCONTEXT_SIZE = 256
 # struct ucontext (304 bytes): uc_flags [0], uc_link [8], uc_stack [16] (a stack_t),
 # uc_mcontext [40] (the sigcontext), uc_sigmask [296] (the kernel's 8-byte sigset).
 UCONTEXT_HEAD = struct.Struct("<QQQi4xQ")                 # flags, link, stack_t
+UCONTEXT_SS_FLAGS = 24       # uc_stack.ss_flags
 UCONTEXT_MCONTEXT = 40
 UCONTEXT_SIGMASK = 296
 UCONTEXT_SIZE = 304

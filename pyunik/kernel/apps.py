@@ -262,6 +262,7 @@ class AppRunner:
         ctx = CpuContext.initial()
         ctx.update({"rsp": image.sp, "rip": image.entry})
         thread = Thread(process.pid, process, binary.comm, ctx=ctx)
+        thread.altstack = (0, 0, 0)     # a new program's (Kernel.spawn says why)
         kernel.processes[process.pid] = process
         if kernel.first is None:
             kernel.first = process

@@ -305,9 +305,9 @@ def _restore_altstack(t, altstack, sp) -> None:
         return                                  # EPERM: on the stack now
     mode = ss_flags & ~L.SS_AUTODISARM
     if mode == L.SS_DISABLE:
-        t.altstack = (0, L.SS_DISABLE, 0)
+        t.altstack = (0, ss_flags, 0)           # the flags as given, as do_sigaltstack
     elif mode in (0, L.SS_ONSTACK) and ss_size >= L.MINSIGSTKSZ:
-        t.altstack = (ss_sp, ss_flags & L.SS_AUTODISARM, ss_size)
+        t.altstack = (ss_sp, ss_flags, ss_size)
 
 
 def fault(t, gfault) -> bool:
@@ -397,7 +397,7 @@ def _raise_invoker(sched, general):
                     and delivers_in_hook(t):
                 mm = process.mm
                 if build_simple_sigframe(
-                        mm, mm.engine.frame_regs, sig, blocked, action, 0,
+                        mm, mm.engine.frame_regs, sig, blocked, action, t.altstack[1], 0,
                         regs[7] + SYSCALL_LENGTH, regs[8],
                         _kill_info(sig, _SI_TKILL, process.pid, process.cred.uid)
                         if flags & _SA_SIGINFO else b""):

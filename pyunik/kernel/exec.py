@@ -418,7 +418,7 @@ def begin_new_exec(t, binary: Binary, image: Image, envp: list[bytes]) -> None:
     t.comm = binary.comm
     # Signals: handlers reset, ignored stay ignored; mask and pending stay.
     process.sighand = process.sighand.for_exec()
-    t.altstack = (0, L.SS_DISABLE, 0)
+    t.altstack = (0, t.altstack[1], 0)     # setup_new_exec: the flags stay
     t.saved_sigmask = None
     t.restart = None
     if process.timers is not None:

@@ -286,6 +286,9 @@ class Kernel:
         self.cpuid = image.cpuid
         self.install_stdio(fds)
         thread = Thread(pid, process, binary.comm)
+        # no alternate stack, flags 0: init's, which execve keeps (Thread's default
+        # is a new thread's, SS_DISABLE)
+        thread.altstack = (0, 0, 0)
         self.processes[pid] = process
         self.first = process
         self.current = thread

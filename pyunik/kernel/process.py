@@ -219,7 +219,9 @@ class Thread:
         self.trap = None                       # the last fault (trapno, error, cr2)
         self.revealed = None                   # the page mm.reveal last showed
                                                # when the call has returned
-        self.altstack = (0, L.SS_DISABLE, 0)   # (ss_sp, ss_flags, ss_size)
+        # (ss_sp, ss_flags, ss_size), the flags as sigaltstack was given them (a
+        # frame's uc_stack holds them so); a new thread's as sas_ss_reset leaves it
+        self.altstack = (0, L.SS_DISABLE, 0)
         self.clear_child_tid = 0
         self.timer_slack_ns = 50000
         self.robust_list = (0, 0)              # (head, len)

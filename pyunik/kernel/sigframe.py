@@ -342,11 +342,11 @@ def _xfeatures(fx: bytes) -> int:
 _IMAGE_FPSTATE = SC.RT_SIGFRAME_FPSTATE
 _IMAGE_SIZE = _IMAGE_FPSTATE + MATH_FRAME_SIZE
 _IMAGE_INFO_END = _INFO_AT + _SIGINFO_SIZE
-# The image as the template has it: pretcode and the masks filled in per frame, the
-# registers read in place, no alternate stack (stack_t as sas_ss_flags gives it),
-# no trap, the fxsave image's mxcsr_mask and the xsave tail.
+# The image as the template has it: pretcode, the stack's flags and the masks filled
+# in per frame, the registers read in place, no alternate stack, no trap, the fxsave
+# image's mxcsr_mask and the xsave tail.
 _TEMPLATE = bytes(
-    _FRAME_HEAD.pack(0, UC_FLAGS, 0, 0, L.SS_DISABLE, 0).ljust(_IMAGE_FPSTATE, b"\0")
+    _FRAME_HEAD.pack(0, UC_FLAGS, 0, 0, 0, 0).ljust(_IMAGE_FPSTATE, b"\0")
     + bytes(SC.FPSTATE_MXCSR_MASK) + arch.MXCSR_FEATURE_MASK.to_bytes(4, "little")
     + bytes(_SW_RESERVED - SC.FPSTATE_MXCSR_MASK - 4) + _XSTATE_TAIL)
 # u64 slots of the frame image (FrameRegisters.frame_slots)
@@ -356,6 +356,7 @@ _S_RAX, _S_RCX, _S_R11, _S_RSP, _S_RIP, _S_RFLAGS = (
 _S_SELECTORS = _S_REGS + len(SC.SIGCONTEXT_REGS)         # cs, gs, fs, ss
 _S_OLDMASK, _S_FPSTATE = _S_SELECTORS + 3, _S_SELECTORS + 5
 _S_SIGMASK = (SC.RT_SIGFRAME_UC + SC.UCONTEXT_SIGMASK) // 8
+_S_SS_FLAGS = (SC.RT_SIGFRAME_UC + SC.UCONTEXT_SS_FLAGS) // 8
 _USER_SELECTORS = _USER_CS | _USER_DS << 48
 # ... and of rt_sigreturn's image (FrameRegisters.returned_slots), from the ucontext on
 _R_RSP, _R_RFLAGS = (SC.UCONTEXT_MCONTEXT // 8 + FRAME_SLOT[name] for name in ("rsp", "rflags"))
@@ -363,11 +364,12 @@ _RETURNED_SIZE = _IMAGE_SIZE - _UC_AT
 _unpack_ucontext = _UCONTEXT.unpack_from
 
 
-def build_simple_sigframe(mm, regs, sig: int, blocked: int, action, result: int, rip: int,
-                          rflags: int, siginfo: bytes = b"") -> int:
+def build_simple_sigframe(mm, regs, sig: int, blocked: int, action, ss_flags: int, result: int,
+                          rip: int, rflags: int, siginfo: bytes = b"") -> int:
     """build_rt_sigframe for a thread in a system call returning result to rip with
-    rflags (the caller has checked it has no alternate stack and no trap, and that
-    action has SA_RESTORER), and the handler's registers written (from inside the
+    rflags (the caller has checked it has no alternate stack, its flags ss_flags,
+    and no trap, and that action has SA_RESTORER), and the handler's registers
+    written (from inside the
     syscall hook): the frame's address; 0 when the frame is not that simple (cs or
     ss not the user's) or not all in one writable VMA, nothing written then (the
     general way decides)."""
@@ -387,6 +389,7 @@ def build_simple_sigframe(mm, regs, sig: int, blocked: int, action, result: int,
     slots[_S_R11] = rflags
     slots[_S_OLDMASK] = slots[_S_SIGMASK] = blocked & 0xFFFFFFFFFFFFFFFF
     slots[_S_FPSTATE] = fpstate
+    slots[_S_SS_FLAGS] = ss_flags & 0xFFFFFFFF                # an int, then padding
     if action.flags & _SA_SIGINFO:
         image[_INFO_AT:_IMAGE_INFO_END] = siginfo
         stack[:_IMAGE_INFO_END] = image[:_IMAGE_INFO_END]

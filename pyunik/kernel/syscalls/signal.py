@@ -76,7 +76,7 @@ def sys_rt_sigprocmask(t, how, nset, oset, sigsetsize):
 def _altstack_flags(t, sp):
     ss_sp, flags, size = t.altstack
     if not size:
-        return L.SS_DISABLE
+        return L.SS_DISABLE | (flags & L.SS_AUTODISARM)
     on = ss_sp < sp <= ss_sp + size
     return (L.SS_ONSTACK if on else 0) | (flags & L.SS_AUTODISARM)
 
@@ -93,7 +93,7 @@ def sys_sigaltstack(t, ss, old_ss):
         if mode not in (0, L.SS_ONSTACK, L.SS_DISABLE):
             raise KernelError(EINVAL)
         if mode == L.SS_DISABLE:
-            t.altstack = (0, L.SS_DISABLE, 0)
+            t.altstack = (0, ss_flags, 0)             # (the flags as given: do_sigaltstack)
         else:
             if ss_size < L.MINSIGSTKSZ:
                 raise KernelError(ENOMEM)
