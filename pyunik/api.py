@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import sys
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from .errors import KernelError
 from .fs.imagefs import ImageError
@@ -95,6 +94,7 @@ def find_program(name: str, env_path: str | None = None) -> str:
     """The host path of the program: as given if it has a slash, else found on PATH."""
     if "/" in name:
         return name
+    import shutil        # here: it imports bz2 and lzma, and most runs name a path
     found = shutil.which(name, path=env_path or os.environ.get("PATH", os.defpath))
     return found or name
 

@@ -22,7 +22,7 @@ Layer: below fs/ and kernel/, like wait.py: it imports nothing of pyunik.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 class IntervalTimer:

@@ -18,7 +18,7 @@ a waiter is any object with a `wake()` method (the kernel's Thread).
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 
 class WouldBlock(Exception):

@@ -48,6 +48,8 @@ OPTIONAL = (
     "unicorn",                          # the package's Python binding: cpu/libunicorn.py
     "inspect",                          # loads the library itself (~25 ms of imports)
     "importlib.resources",
+    "typing",                           # annotations only (~2.5 ms of imports)
+    "shutil",                           # with bz2 and lzma; argparse's width lookup
 )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import struct
-from typing import Callable
+from collections.abc import Callable
 
 from . import unicorn_x86 as x86
 from .libunicorn import (LIB, UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE,

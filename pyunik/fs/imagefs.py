@@ -33,15 +33,16 @@ from __future__ import annotations
 import os
 import stat as S
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
+from collections.abc import Callable, Iterable
 from errno import EINVAL, EIO, EISDIR
-from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 from ..errors import KernelError
 from ..abi.magic import ROMFS_MAGIC   # f_type: a read-only image, as romfs is
 from ..abi.statfs import ST_RDONLY
 from .inode import DictDirectory, FileSystem, Inode
 
+TYPE_CHECKING = False      # (typing is not imported: a run needs none of it)
 if TYPE_CHECKING:
     import tarfile          # imported by read_index: the automatic image reads no tar
 
@@ -56,7 +57,7 @@ class ImageError(Exception):
     """An image that cannot be built or read; the message is for the user."""
 
 
-class Entry(NamedTuple):
+class Entry(namedtuple("Entry", "path kind source mode uid gid mtime_ns size offset")):
     """One name in an image.
 
     kind 'file': source is the host path holding the contents at offset, size bytes.
@@ -66,15 +67,8 @@ class Entry(NamedTuple):
     kind 'node': a fifo or device; mode carries its S_IFMT and source its rdev.
     mode is the permission bits (S_IFMT bits, if present, are ignored except for 'node').
     """
-    path: bytes
-    kind: str
-    source: object
-    mode: int
-    uid: int
-    gid: int
-    mtime_ns: int
-    size: int
-    offset: int
+
+    __slots__ = ()
 
 
 _KIND_IFMT = {"file": S.S_IFREG, "dir": S.S_IFDIR, "symlink": S.S_IFLNK}

@@ -23,7 +23,7 @@ import fcntl
 import os
 import sys
 import time
-from typing import BinaryIO, Callable, TextIO
+from collections.abc import Callable
 
 from ..abi import linux as L
 from ..cpu.engine import GuestFault
@@ -49,6 +49,10 @@ from .futex_pi import PiFutexes
 from .clocks import SYSCALL_NS, HostClock, VirtualClock
 from .sched import Scheduler
 from .syscalls.table import STUB, SyscallTable
+
+TYPE_CHECKING = False      # typing is imported by type checkers only: a run needs none of it
+if TYPE_CHECKING:
+    from typing import BinaryIO, TextIO
 
 FIRST_PID = 1000   # pid of the first guest process; its parent (ppid 1) is imaginary
 UNAME_RELEASE = b"6.1.0-pyunik"

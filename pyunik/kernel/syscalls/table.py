@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib
 import linecache
 from errno import ENOSYS, EPERM
-from typing import Callable
+from collections.abc import Callable
 
 from ...abi.syscall_numbers import NAMES
 from .args import (Argv, DirFd, Enum, Envp, Fd, Flags, InBuf, InIovec, Int, IntPair, Kind,
