@@ -295,7 +295,21 @@ class ContextSwitcher:
         (rax, rip, rflags) of a system call that ctx's thread made and that has
         completed: the registers are those `syscall` returns with (rax the
         result, rip and rcx the return address, r11 the flags)."""
-        _memmove(self._addr, ctx.raw, SIZE)
+        self.switch_in_syscall(None, ctx, returning, False)
+
+    def switch_in_syscall(self, old: CpuContext | None, ctx: CpuContext,
+                          returning: tuple | None = None, save: bool = True):
+        """A thread switch inside the syscall hook (kernel/sched.py): `save(old)`,
+        then `restore_in_syscall(ctx, returning)`, in one call. Returns the saved
+        context (old, or a new one when old is None); with save false, only loads."""
+        addr = self._addr
+        if save:
+            if _reg_read_batch(self._handle, self._ids, self._ptrs, _COUNT):
+                raise ContextError("uc_reg_read_batch")
+            if old is None:
+                old = CpuContext.__new__(CpuContext)
+            old.raw = _string_at(addr, SIZE)
+        _memmove(addr, ctx.raw, SIZE)
         slots = self._slots
         if returning is not None:
             rax, rip, rflags = returning
@@ -307,6 +321,7 @@ class ContextSwitcher:
             slots[_RIP_SLOT] = (slots[_RIP_SLOT] - SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF
         if _reg_write_batch(self._handle, self._ids, self._ptrs, _COUNT):
             raise ContextError("uc_reg_write_batch")
+        return old
 
 
 # ---- the registers of a signal frame -------------------------------------------------------

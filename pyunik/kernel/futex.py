@@ -26,13 +26,14 @@ from __future__ import annotations
 from errno import EAGAIN, EINVAL, ENOSYS, ETIMEDOUT
 
 from ..abi import syscall_numbers as N
-from ..abi.futex import (FUTEX_BITSET_MATCH_ANY, FUTEX_PRIVATE_FLAG, FUTEX_WAIT,
+from ..abi.futex import (FUTEX_BITSET_MATCH_ANY, FUTEX_PRIVATE_FLAG, FUTEX_WAIT, FUTEX_WAKE,
                          FUTEX_OP_ADD, FUTEX_OP_ANDN, FUTEX_OP_CMP_EQ, FUTEX_OP_CMP_GE,
                          FUTEX_OP_CMP_GT, FUTEX_OP_CMP_LE, FUTEX_OP_CMP_LT, FUTEX_OP_CMP_NE,
                          FUTEX_OP_OPARG_SHIFT, FUTEX_OP_OR, FUTEX_OP_SET, FUTEX_OP_XOR)
 from ..abi.posix_types import UINT     # a futex word is a 32-bit unsigned int
 from ..errors import KernelError
 from ..wait import WaitQueue, WouldBlock
+from .sched import Blocked
 
 
 def load(mm, addr: int) -> int:
@@ -240,23 +241,105 @@ class FutexTable:
 NR_FUTEX = next(nr for nr, name in N.NAMES.items() if name == "futex")
 
 
-def parking_invoker(table: FutexTable, block, invoke):
-    """futex(2)'s invoker in the kernel's fast dispatcher (Kernel._first_call): an
-    untimed FUTEX_WAIT that must wait hands its WouldBlock to block, the
-    dispatcher's own answer to one (Scheduler.block: the park, and later EINTR or a
-    restart, are decided there as for any call), without raising it: the raise and
-    its unwinding through the invoker and sys_futex cost as much as the rest of the
-    wait. Every other futex call is invoke's (sys_futex, registers decoded as its
-    table row says: the operation and the value as 32 bits)."""
+class FutexWait(WouldBlock):
+    """What a thread's untimed FUTEX_WAIT waits for when futex(2)'s fast invoker
+    parks it: one per thread (with the Blocked record holding it,
+    `Thread.futex_parked`), made at its first such wait and used again by each
+    one after, whose queue it is given then. Its retry is must_wait's: 0 once
+    woken, else the wait goes on (a new WouldBlock, as must_wait's retry raises)."""
+
+    def __init__(self, table: "FutexTable", t):
+        super().__init__((), None, retry=self._retry, what="a futex")
+        self._table = table
+        self._thread = t
+
+    def _retry(self, timed_out: bool) -> int:
+        t = self._thread
+        if t.futex_woken:
+            return 0
+        table = self._table
+        table._tidy(t.futex_key)
+        if timed_out:
+            raise KernelError(ETIMEDOUT)
+        raise WouldBlock((table._queue(t.futex_key),), None, retry=self._retry, what="a futex")
+
+
+def parking_invoker(table: FutexTable, sched, invoke):
+    """futex(2)'s invoker in the kernel's fast dispatcher (Kernel._first_call): the
+    common calls in the fewest steps, with the answers sys_futex gives them.
+
+    FUTEX_WAKE (while no requeue-PI waiter could meet it) takes its waiters off
+    the queue oldest first and wakes them (FutexTable.wake with every bit set).
+    An untimed FUTEX_WAIT that must wait is parked with its thread's own
+    FutexWait and Blocked record (`Thread.futex_parked`, made at its first wait)
+    and Scheduler.park, the dispatcher's own answer to a WouldBlock without one:
+    no exception raised and unwound, no objects made per wait; a signal that ends
+    the wait, EINTR and restarts are decided where they are for any call. Every
+    other futex call is invoke's (sys_futex, registers decoded as its table row
+    says: the operation and the value as 32 bits)."""
+    queues = table.queues
+    park = sched.park
+    wake = sched.wake
+
     def invoke_futex(t, regs):
         op = regs[2] & 0xFFFFFFFF
-        if op & ~FUTEX_PRIVATE_FLAG != FUTEX_WAIT or regs[4]:
+        cmd = op & ~FUTEX_PRIVATE_FLAG
+        if cmd == FUTEX_WAKE:
+            if table.pi_requeue_waiters:
+                return invoke(t, regs)
+            uaddr = regs[1]
+            if op & FUTEX_PRIVATE_FLAG:
+                if uaddr & 3:
+                    return -EINVAL
+                key = (id(t.process.mm), uaddr)
+            else:
+                try:
+                    key = table.key(t.process.mm, uaddr, False)
+                except KernelError as e:
+                    return -e.errno
+            q = queues.get(key)
+            if q is None:
+                return 0
+            waiters = q.waiters
+            n = regs[3] & 0xFFFFFFFF       # an int: below 1 wakes one (futex_wake's loop)
+            count = 0
+            while waiters:
+                w = waiters.pop(0)
+                w.futex_woken = key
+                wake(w)
+                count += 1
+                if count >= n or n & 0x80000000:
+                    break
+            if not waiters:
+                del queues[key]
+            return count
+        if cmd != FUTEX_WAIT or regs[4]:
             return invoke(t, regs)
         uaddr = regs[1]
+        if uaddr & 3:
+            return -EINVAL
+        mm = t.process.mm
         try:
-            wait = table.must_wait(t, table.key(t.process.mm, uaddr, op & FUTEX_PRIVATE_FLAG),
-                                   uaddr, regs[3] & 0xFFFFFFFF, FUTEX_BITSET_MATCH_ANY, None)
+            key = (id(mm), uaddr) if op & FUTEX_PRIVATE_FLAG else mm.futex_identity(uaddr)
+            word = mm.read(uaddr, 4)
         except KernelError as e:
             return -e.errno
-        return block(t, regs, wait, invoke)
+        if int.from_bytes(word, "little") != regs[3] & 0xFFFFFFFF:
+            return -EAGAIN
+        t.futex_bitset = FUTEX_BITSET_MATCH_ANY
+        t.futex_woken = False
+        t.futex_key = key
+        q = queues.get(key)
+        if q is None:
+            q = queues[key] = WaitQueue("a futex")
+        b = t.futex_parked
+        if b is None:
+            b = t.futex_parked = Blocked(invoke, regs, FutexWait(table, t), None)
+        else:
+            b.invoke = invoke
+            b.regs = regs
+            b.timed_out = b.interrupted = False
+        b.wait.queues = (q,)
+        q.waiters.append(t)
+        return park(t, b)
     return invoke_futex

@@ -383,7 +383,7 @@ class Kernel:
             if nr in delivery.DELIVERED_ON_RETURN:
                 invoke = delivery.on_return_invoker(self, nr, self._delivering_on_return(invoke))
             elif nr == futex.NR_FUTEX:
-                invoke = futex.parking_invoker(self.futexes, self.sched.block, invoke)
+                invoke = futex.parking_invoker(self.futexes, self.sched, invoke)
             self._invokers[nr] = invoke
         return invoke
 

@@ -209,6 +209,7 @@ class Thread:
         # the saved CPU context while another thread has the engine.
         self.state = "runnable"
         self.blocked = None
+        self.futex_parked = None    # its untimed FUTEX_WAIT's, reused (kernel/futex.py)
         self.ctx = ctx
         self.cpu_ns = 0        # host CPU time spent running it (kernel/sched.py)
         self.exit_status = 0

@@ -323,6 +323,15 @@ class Scheduler:
         if not self._hand_over(t, engine):
             engine.stop()
 
+    def park(self, t, b: Blocked) -> None:
+        """block() for a parked call whose caller made b and put t on b's wait
+        queues itself, with no deadline (futex(2)'s untimed wait: kernel/futex.py)."""
+        t.blocked = b
+        t.state = BLOCKED
+        engine = t.process.mm.engine
+        if not self._hand_over(t, engine):
+            engine.stop()
+
     def exit_thread(self, t, status: int) -> None:
         """exit(2) of t, one of its process's threads that are not the last, from
         inside its system call: t ends here (kernel/threads.py) and the engine
@@ -360,7 +369,6 @@ class Scheduler:
         timers = self.timers
         if timers and timers[0][0] <= self.clock.monotonic_ns():
             return False                # the run loop has a deadline to expire first
-        returning = None
         while True:
             nxt = runq[0]
             process = nxt.process
@@ -369,7 +377,16 @@ class Scheduler:
                 kernel.current = t      # (a call that parked again may have moved it)
                 return False
             runq.popleft()
-            if nxt.blocked is None:
+            b = nxt.blocked
+            if b is None:
+                returning = None
+                break
+            if b is nxt.futex_parked and nxt.futex_woken:
+                # An untimed FUTEX_WAIT that was woken returns 0 (the answer of its
+                # retry, FutexWait.retry, without the call)
+                nxt.blocked = None
+                regs = b.regs
+                returning = (0, regs[7] + SYSCALL_LENGTH, regs[8])
                 break
             returning = self._finish_call(nxt)
             if returning is not None:
@@ -378,6 +395,7 @@ class Scheduler:
                 kernel.current = t
                 return False
         if nxt.restart is not None or nxt.saved_sigmask is not None or \
+                (nxt.pending.signals or process.shared_pending.signals) and \
                 signals.deliverable(nxt):
             if returning is not None:
                 self._complete(nxt, returning)
@@ -385,21 +403,30 @@ class Scheduler:
             kernel.current = t
             return False
         now = self.clock.cpu_ns()
-        contexts = engine.contexts
         if t.state != DEAD:
             t.cpu_ns += now - self.run_start
-            t.ctx = contexts.save(t.ctx)
+            t.ctx = engine.contexts.switch_in_syscall(t.ctx, nxt.ctx, returning)
             if kernel.observer is not None:
                 self.leaving = leaving_reason(t)
+        else:
+            engine.contexts.restore_in_syscall(nxt.ctx, returning)
         self.run_start = now
-        contexts.restore_in_syscall(nxt.ctx, returning)
         self.loaded[engine] = nxt
-        self._now_running(nxt)
+        # _now_running's bookkeeping, but for _last_switch (read only where slices
+        # are budgets, and this hand-over is never made there)
+        process.mm.owner = process
+        if kernel.observer is not None:
+            kernel.observer.switch(self.on_cpu, nxt, self.leaving)
+        self.on_cpu = nxt
+        self.switches += 1
+        nxt.state = RUNNING
+        kernel.current = nxt
         # nxt's slice, as a run of it would start
-        self._resched = True
         if runq:
+            self._resched = True
             engine.restart_slice(SLICE_SECONDS)
         elif timers and self._deadline_pending():
+            self._resched = True
             engine.restart_slice(max(MIN_TIMER_SECONDS, (timers[0][0] -
                                                          time.monotonic_ns()) / 1e9))
         else:
