@@ -170,6 +170,16 @@ class Engine:
         # another thread resumes exactly (cpu/stops.py).
         self.block_stops = ask_for_block_stops(self.uc.handle)
         self._slices = SliceTimer(self._stop_from_timer)
+        # preempt_in(seconds): end the current (or next) run seconds from now, as its
+        # time slice: the run returns with `preempted` set. Only with `block_stops`
+        # (see run()).
+        # restart_slice(seconds): from inside the syscall hook, where another
+        # thread's registers were just loaded: the run's slice starts again, ending
+        # seconds from now (None: not at all). A stop the old slice asked for may
+        # still end the run, which is then `preempted` as a slice's end.
+        # (The timer's own methods: every thread switch and futex wake calls one.)
+        self.preempt_in = self._slices.arm
+        self.restart_slice = self._slices.restart
         self._install_hooks()
         # A user thread's selectors, as Linux loads them (Unicorn starts with 0s).
         self.uc.reg_write(x86.UC_X86_REG_CS, arch.USER_CS)
@@ -410,18 +420,6 @@ class Engine:
         instruction at rip wrote memory, and resuming would run it twice."""
         self.stop_requested = True
         _emu_stop(self._handle)
-
-    def preempt_in(self, seconds: float) -> None:
-        """End the current (or next) run seconds from now, as its time slice: the run
-        returns with `preempted` set. Only with `block_stops` (see run())."""
-        self._slices.arm(seconds)
-
-    def restart_slice(self, seconds: float | None) -> None:
-        """From inside the syscall hook, where another thread's registers were just
-        loaded: the run's slice starts again, ending seconds from now (None: not
-        at all). A stop the old slice asked for may still end the run, which is
-        then `preempted` as a slice's end."""
-        self._slices.restart(seconds)
 
     def _stop_from_timer(self) -> None:
         _emu_stop(self._handle)

@@ -90,7 +90,18 @@ class SliceTimer:
     would otherwise sleep past the new deadline: disarming leaves it asleep until
     the old deadline, where it finds the new one (or none) and sleeps on. Waking it
     at every arm cost a handoff of the GIL each time (tens of us a futex round trip
-    between two guest threads, measured)."""
+    between two guest threads, measured).
+
+    arm and restart take no lock while the timer thread sleeps in a timed wait
+    that ends no later than the new deadline. `_wakes_at` says where it is (set
+    under the lock: the end of its wait before each wait, None for an untimed one,
+    0.0 once awake): the new deadline is written first and `_wakes_at` read after
+    it; a time no later than the deadline there means the thread's next look at
+    the deadline comes after the write and in time (a store of one attribute is
+    atomic under the GIL). A deadline cleared while it sleeps at all is found the
+    same way. Otherwise (awake, asleep untimed or past the deadline, not started)
+    they take the lock and wake it as needed. The timer thread reads the deadline
+    once a turn and writes it only under the lock; so do disarm and close."""
 
     RETRY = 0.001
 
@@ -110,8 +121,16 @@ class SliceTimer:
         """Stop the CPU seconds from now (or at the earlier time already armed)
         unless disarmed first."""
         when = _monotonic() + seconds
+        deadline = self._deadline
+        if deadline is not None and deadline <= when:
+            return
+        if self._wakes_at:
+            self._deadline = when
+            wakes_at = self._wakes_at
+            if wakes_at and wakes_at <= when:
+                return                  # it wakes by then and reads it (see above)
         with self._lock:
-            if self._deadline is None or when < self._deadline:
+            if self._deadline is None or when <= self._deadline:
                 self._deadline = when
                 if self._wakes_at is None or self._wakes_at > when or self._thread is None:
                     self._wake()
@@ -122,10 +141,18 @@ class SliceTimer:
         or take it), which is then the slice's end."""
         if seconds is None:
             if self._deadline is not None:
+                self._deadline = None
+                if self._wakes_at != 0.0:
+                    return              # asleep: it finds none when it wakes
                 with self._lock:
                     self._deadline = None
             return
         when = _monotonic() + seconds
+        if self._wakes_at:
+            self._deadline = when
+            wakes_at = self._wakes_at
+            if wakes_at and wakes_at <= when:
+                return
         with self._lock:
             self._deadline = when
             if self._wakes_at is None or self._wakes_at > when or self._thread is None:
@@ -154,14 +181,15 @@ class SliceTimer:
     def _loop(self) -> None:
         with self._cond:
             while not self._closed:
-                if self._deadline is None:
+                deadline = self._deadline     # read once: arm may change it unlocked
+                if deadline is None:
                     self._wakes_at = None
                     self._cond.wait()
                     self._wakes_at = 0.0
                     continue
-                remaining = self._deadline - time.monotonic()
+                remaining = deadline - time.monotonic()
                 if remaining > 0:
-                    self._wakes_at = self._deadline
+                    self._wakes_at = deadline
                     self._cond.wait(remaining)
                     self._wakes_at = 0.0
                     continue
