@@ -20,9 +20,11 @@ What is in a context (what Linux saves across a switch or in a signal frame):
 
 All of it lives in one ctypes buffer laid out register after register; `save` is one
 `uc_reg_read_batch` into the engine's buffer and one copy out into the context's own
-bytes, `restore` one copy in and one `uc_reg_write_batch`. `restore_in_syscall` does
-the same from inside the syscall hook, where the scheduler hands the engine from a
-thread that parked to the next one without stopping the run (kernel/sched.py). The
+bytes, `restore` one copy in and one `uc_reg_write_batch` (the copies through a
+memoryview of the buffer: ctypes.string_at and memmove took 0.3-0.5 us each, at
+best). `restore_in_syscall` does the same from inside the syscall hook, where the
+scheduler hands the engine from a thread that parked to the next one without
+stopping the run (kernel/sched.py). The
 context's fields are decoded only when read (`ctx.rip`, `ctx["r8"]`, `ctx.xmm(3)`),
 so a thread switch pays for none of that.
 
@@ -102,12 +104,10 @@ _ZERO16 = bytes(16)
 _raw = LIB
 _reg_read_batch = _raw.uc_reg_read_batch
 _reg_write_batch = _raw.uc_reg_write_batch
-_memmove = ctypes.memmove
 # name -> (8-byte slot, mask) of every named field, for the accessors (the named
 # fields are the 8-byte slots at the start of the layout; x86-64 is little-endian)
 _FIELDS = MappingProxyType({name: (at // 8, _MASK.get(name, 0xFFFFFFFFFFFFFFFF))
                             for name, at in OFFSETS.items()})
-_string_at = ctypes.string_at
 # Inside the syscall hook rip is still on the syscall instruction, and Unicorn adds
 # its length (SYSCALL_LENGTH) to whatever rip the hook leaves, so a register write
 # made there puts rip that much short of where the guest is to go on.
@@ -270,6 +270,9 @@ class ContextSwitcher:
         self._ids = (ctypes.c_int * _COUNT)(*[reg for reg, _, _ in _LAYOUT])
         self._ptrs = (ctypes.c_void_p * _COUNT)(*[self._addr + off for _, off, _ in _LAYOUT])
         self._slots = (ctypes.c_uint64 * (SIZE // 8)).from_buffer(self._buf)
+        # The buffer as bytes: copying through a memoryview (tobytes, a slice
+        # assignment) takes a tenth of what ctypes.string_at and memmove take.
+        self._bytes = memoryview(self._buf).cast("B")
 
     def save(self, ctx: CpuContext | None = None) -> CpuContext:
         """The engine's registers now, into ctx (a new context when None)."""
@@ -277,13 +280,13 @@ class ContextSwitcher:
             raise ContextError("uc_reg_read_batch")
         if ctx is None:
             ctx = CpuContext.__new__(CpuContext)
-        ctx.raw = _string_at(self._addr, SIZE)
+        ctx.raw = self._bytes.tobytes()
         return ctx
 
     def restore(self, ctx: CpuContext) -> None:
         """Load every register of ctx onto the engine (call it while the guest is
         stopped: the next run starts at ctx.rip)."""
-        _memmove(self._addr, ctx.raw, SIZE)
+        self._bytes[:] = ctx.raw
         if _reg_write_batch(self._handle, self._ids, self._ptrs, _COUNT):
             raise ContextError("uc_reg_write_batch")
 
@@ -302,14 +305,13 @@ class ContextSwitcher:
         """A thread switch inside the syscall hook (kernel/sched.py): `save(old)`,
         then `restore_in_syscall(ctx, returning)`, in one call. Returns the saved
         context (old, or a new one when old is None); with save false, only loads."""
-        addr = self._addr
         if save:
             if _reg_read_batch(self._handle, self._ids, self._ptrs, _COUNT):
                 raise ContextError("uc_reg_read_batch")
             if old is None:
                 old = CpuContext.__new__(CpuContext)
-            old.raw = _string_at(addr, SIZE)
-        _memmove(addr, ctx.raw, SIZE)
+            old.raw = self._bytes.tobytes()
+        self._bytes[:] = ctx.raw
         slots = self._slots
         if returning is not None:
             rax, rip, rflags = returning
