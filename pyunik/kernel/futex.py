@@ -61,6 +61,9 @@ class FutexTable:
         # FUTEX_WAIT_REQUEUE_PI waiters by their first key, kept by kernel/futex_pi.py:
         # a plain wake or requeue that meets them fails (EINVAL)
         self.pi_requeue_waiters: dict[tuple, WaitQueue] = {}
+        # The queue futex(2)'s fast wake last emptied and dropped, for its fast wait
+        # to use again (a ping-pong between two threads then makes none)
+        self.spare: WaitQueue | None = None
 
     # ---- keys ------------------------------------------------------------------------
 
@@ -312,6 +315,7 @@ def parking_invoker(table: FutexTable, sched, invoke):
                     break
             if not waiters:
                 del queues[key]
+                table.spare = q
             return count
         if cmd != FUTEX_WAIT or regs[4]:
             return invoke(t, regs)
@@ -331,7 +335,12 @@ def parking_invoker(table: FutexTable, sched, invoke):
         t.futex_key = key
         q = queues.get(key)
         if q is None:
-            q = queues[key] = WaitQueue("a futex")
+            q = table.spare
+            if q is None or q.waiters:
+                q = WaitQueue("a futex")
+            else:
+                table.spare = None
+            queues[key] = q
         b = t.futex_parked
         if b is None:
             b = t.futex_parked = Blocked(invoke, regs, FutexWait(table, t), None)
