@@ -53,7 +53,7 @@ poll(2) on the host fds parked threads name, the next deadline and its
 wake-up pipe (which host signals write to): an idle guest costs no host CPU. When
 nothing at all could wake any thread, it says so in one line naming each thread and
 what it waits for, and the run ends as if the first process were killed by
-SIGKILL.
+SIGKILL (kernel/deadlock.py).
 
 Before a thread runs (at the start of each run of the loop), its deliverable
 signals are delivered (kernel/delivery.py), so a signal made pending by a system
@@ -75,7 +75,6 @@ import select
 import time
 from collections import deque
 
-from ..abi import linux as L
 from ..abi.poll import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDHUP, POLLRDNORM,
                         POLLWRNORM)
 from ..abi.syscall_numbers import NAMES as _SYSCALL_NAMES
@@ -84,7 +83,7 @@ from . import delivery, signals
 from .clocks import INSTRUCTION_NS
 from ..abi.x86 import SYSCALL_LENGTH
 from ..wait import WouldBlock
-from . import jobs
+from . import deadlock, jobs
 from .jobs import STOPPED
 from .process import ProcessExit
 
@@ -751,7 +750,7 @@ class Scheduler:
                 entry[0] |= mask
                 entry[1].append((t, mask))
         if timeout is None and not host:
-            self._deadlock(parked or self._stopped())
+            deadlock.report(self.kernel, parked or self._stopped())
         poller = select.poll()
         poller.register(self._wake_r, POLLIN)
         for fd, (mask, _) in host.items():
@@ -774,41 +773,3 @@ class Scheduler:
                     self.wake(t)
         if self.virtual and not self.runq and self._deadline_pending():
             self.clock.advance_to(self.timers[0][0])   # the sleep ends at once
-
-    def _deadlock(self, parked) -> None:
-        """Nothing can ever wake any thread: one line naming each (of every process)
-        and what it waits for, then the end of the run as if the first process were
-        killed (Linux would hang)."""
-        kernel = self.kernel
-        if not kernel.config.quiet:
-            several = len({t.process for t in parked}) > 1
-            if len(parked) == 1:
-                what = _waits_for(parked[0])
-            else:
-                what = "; ".join("%s: %s" % (_name(t, several), _waits_for(t))
-                                 for t in parked)
-            tid = parked[0].tid if len(parked) == 1 else parked[0].process.pid
-            if several:
-                tid = kernel.first.pid
-            kernel.config.warn.write("pyunik: guest %d would wait forever (%s): deadlock\n"
-                                     % (tid, what))
-            kernel.config.warn.flush()
-        raise ProcessExit(0, signal=L.SIGKILL, process=kernel.first)
-
-
-def _waits_for(t) -> str:
-    """What a thread nothing will wake waits for: its parked call's wait, or a
-    continue (its process is stopped)."""
-    if t.state == STOPPED:
-        return "stopped by %s" % L.signal_name(t.process.stop_report or L.SIGSTOP)
-    return t.blocked.wait.what
-
-
-def _name(t, several: bool) -> str:
-    """A parked thread in the deadlock line: "thread T" within one process, "pid P"
-    (its main thread) or "pid P thread T" among several."""
-    if not several:
-        return "thread %d" % t.tid
-    if t.tid == t.process.pid:
-        return "pid %d" % t.tid
-    return "pid %d thread %d" % (t.process.pid, t.tid)
