@@ -495,6 +495,13 @@ class FrameRegisters:
         general = self.general
         return general[_FRAME_RSP], general[_FRAME_RFLAGS]
 
+    def read_rsp(self) -> int:
+        """rsp from the engine (rt_sigreturn's shortest path)."""
+        ids, ptrs, _ = self._stack
+        if _reg_read_batch(self._handle, ids, ptrs, 1):
+            raise ContextError("uc_reg_read_batch")
+        return self.general[_FRAME_RSP]
+
     def write(self) -> None:
         """The general registers, rip, rflags and the FPU onto the engine."""
         ids, ptrs, n = self._write

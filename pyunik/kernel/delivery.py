@@ -419,8 +419,8 @@ def _sigreturn_invoker(sched, general):
         process = t.process
         mm = process.mm
         frame_regs = mm.engine.frame_regs
-        sp, flags = frame_regs.read_stack()
-        back = read_simple_sigframe(mm, frame_regs, sp, flags) if sp >= 8 else None
+        sp = frame_regs.read_rsp()
+        back = read_simple_sigframe(mm, frame_regs, sp, regs[8]) if sp >= 8 else None
         if back is None:
             return general(t, regs)
         if _restored(t, *back):

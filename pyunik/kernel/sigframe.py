@@ -361,6 +361,9 @@ _USER_SELECTORS = _USER_CS | _USER_DS << 48
 # ... and of rt_sigreturn's image (FrameRegisters.returned_slots), from the ucontext on
 _R_RSP, _R_RFLAGS = (SC.UCONTEXT_MCONTEXT // 8 + FRAME_SLOT[name] for name in ("rsp", "rflags"))
 _RETURNED_SIZE = _IMAGE_SIZE - _UC_AT
+_R_MXCSR = _MXCSR_IN_UC // 8                  # MXCSR, then mxcsr_mask
+_R_MXCSR_RESERVED = _MXCSR_RESERVED & 0xFFFFFFFF
+assert _MXCSR_IN_UC % 8 == 0
 _unpack_ucontext = _UCONTEXT.unpack_from
 
 
@@ -415,11 +418,12 @@ def read_simple_sigframe(mm, regs, sp: int, rflags: int):
     image[:] = stack
     _, _, ss_sp, ss_flags, ss_size, cs, _, _, ss, _, _, _, _, fpstate, blocked = \
         _unpack_ucontext(image)
-    if cs | 3 != _USER_CS or ss | 3 != _USER_DS or fpstate != uc + _UC_TO_FPSTATE \
-            or image[_TAIL_IN_UC:] != _XSTATE_TAIL \
-            or UINT.unpack_from(image, _MXCSR_IN_UC)[0] & _MXCSR_RESERVED:
-        return None
     slots = regs.returned_slots
+    # (a memoryview compares with bytes item by item: 3-5 times slower than a copy)
+    if cs | 3 != _USER_CS or ss | 3 != _USER_DS or fpstate != uc + _UC_TO_FPSTATE \
+            or image[_TAIL_IN_UC:].tobytes() != _XSTATE_TAIL \
+            or slots[_R_MXCSR] & _R_MXCSR_RESERVED:
+        return None
     slots[_R_RFLAGS] = (rflags & ~_FIX_EFLAGS) | (slots[_R_RFLAGS] & _FIX_EFLAGS)
     regs.write_returned()
     return blocked & ~_UNBLOCKABLE, (ss_sp, ss_flags, ss_size), slots[_R_RSP]

@@ -10,6 +10,7 @@ Layer: mm. Calls: cpu/engine.py (reads and writes of guest memory).
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import struct
 from errno import EFAULT, EINVAL, ENAMETOOLONG
@@ -36,6 +37,9 @@ def _view(v) -> memoryview:
 
 class UserMemory:
     engine: object
+    # view_of's last VMA and its index in `vmas` (a stack, for signal frames): still
+    # there while vmas[index] is it, so the next frame skips the search.
+    _view_hint: tuple = (-1, None)
 
     def read(self, addr: int, size: int) -> bytes:
         """copy_from_user: size bytes at addr.
@@ -105,9 +109,15 @@ class UserMemory:
         when one VMA holds them all and the guest could read them (writable: write
         them, and no translated code lives there); else None, and read or write
         answer (with EFAULT where it is due). A signal frame's shortest path."""
-        v = self.find(addr)
-        if v is None or addr + size > v.end or not v.prot & (2 if writable else 7) \
-                or writable and v.code:
+        i, v = self._view_hint
+        if v is None or not v.start <= addr < v.end or i >= len(self.vmas) \
+                or self.vmas[i] is not v:
+            i = bisect.bisect_right(self._starts, addr) - 1
+            if i < 0:
+                return None
+            v = self.vmas[i]
+            self._view_hint = (i, v)
+        if addr + size > v.end or not v.prot & (2 if writable else 7) or writable and v.code:
             return None
         at = addr - v.start
         return (v.view or _view(v))[at:at + size]
