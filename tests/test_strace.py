@@ -23,7 +23,9 @@ def pyunik_trace(run_pyunik, tmp_path, argv, opts=("-q",)) -> tuple[list[str], o
 
 
 def real_strace(tmp_path, argv) -> list[str]:
-    """`strace -f -qq` of the native run, pids and alignment padding removed."""
+    """`strace -f -qq` of the native run, pids and alignment padding removed; a call
+    strace split (`<unfinished ...>` while another process ran, then `<... resumed>`)
+    joined into one line where it ended, as pyunik prints it."""
     strace = shutil.which("strace")
     if strace is None:
         pytest.skip("strace is not installed")
@@ -33,8 +35,15 @@ def real_strace(tmp_path, argv) -> list[str]:
     if not log.exists() or "execve(" not in log.read_text():
         pytest.skip("strace cannot trace here: %s" % p.stderr.decode(errors="replace"))
     lines = []
+    unfinished = {}
     for line in log.read_text().splitlines():
-        line = re.sub(r"^\d+\s+", "", line)
+        pid, line = re.match(r"^(\d*)\s*(.*)$", line).groups()
+        if line.endswith(" <unfinished ...>"):
+            unfinished[pid] = line[:-len(" <unfinished ...>")]
+            continue
+        resumed = re.match(r"^<\.\.\. [a-z_0-9]+ resumed>", line)
+        if resumed and pid in unfinished:
+            line = unfinished.pop(pid) + line[resumed.end():]
         lines.append(re.sub(r"\)\s+= ", ") = ", line))
     return lines
 
@@ -204,7 +213,12 @@ def test_sigset_as_strace_prints_it():
     assert sigset((1 << 0) | (1 << 1)) == "[HUP INT]"
     assert sigset((1 << 64) - 1) == "~[]"
     assert sigset(((1 << 64) - 1) & ~(1 << 8) & ~(1 << 18)) == "~[KILL STOP]"
-    assert sigset(1 << 33) == "[RTMIN]"
+    assert sigset(1 << 31) == "[RTMIN]"
+    assert sigset(1 << 32 | 1 << 33 | 1 << 63) == "[RT_1 RT_2 RT_32]"
+    # inverted once two thirds of the bits (42 of 64) are set, as strace does
+    assert sigset((1 << 41) - 1).startswith("[HUP INT ")
+    assert sigset((1 << 42) - 1) == "~[%s]" % " ".join("RT_%d" % n for n in range(11, 33))
+    assert sigset(0xFFFFFFFF, 4) == "~[]" and sigset(1, 4) == "[HUP]"
 
 
 @pytest.mark.parametrize("name,args,shown", [

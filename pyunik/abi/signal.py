@@ -19,8 +19,9 @@ SIGNAL_NAMES = {
     18: "SIGCONT", 19: "SIGSTOP", 20: "SIGTSTP", 21: "SIGTTIN", 22: "SIGTTOU", 23: "SIGURG",
     24: "SIGXCPU", 25: "SIGXFSZ", 26: "SIGVTALRM", 27: "SIGPROF", 28: "SIGWINCH", 29: "SIGIO",
     30: "SIGPWR", 31: "SIGSYS",
-    # real-time signals, as strace names them (glibc takes 32 and 33 for itself)
-    **{n: "SIGRT_%d" % (n - SIGRTMIN) for n in range(SIGRTMIN, NSIG + 1)}, 34: "SIGRTMIN",
+    # real-time signals as strace names them: the kernel's SIGRTMIN (32), then
+    # SIGRT_1 (33) to SIGRT_32 (64), whatever the C library keeps for itself
+    SIGRTMIN: "SIGRTMIN", **{n: "SIGRT_%d" % (n - SIGRTMIN) for n in range(SIGRTMIN + 1, NSIG + 1)},
 }
 
 
@@ -36,6 +37,8 @@ SIGPROCMASK_HOW = {SIG_BLOCK: "SIG_BLOCK", SIG_UNBLOCK: "SIG_UNBLOCK",
                    SIG_SETMASK: "SIG_SETMASK"}
 SIG_DFL = 0
 SIG_IGN = 1
+SIG_ERR = 0xFFFFFFFFFFFFFFFF     # (__sighandler_t)-1, as the unsigned long sa_handler holds it
+SA_HANDLER_NAMES = {SIG_DFL: "SIG_DFL", SIG_IGN: "SIG_IGN", SIG_ERR: "SIG_ERR"}
 SA_NOCLDSTOP = 0x00000001
 SA_NOCLDWAIT = 0x00000002
 SA_SIGINFO = 0x00000004
@@ -44,11 +47,14 @@ SA_EXPOSE_TAGBITS = 0x00000800
 SA_RESTORER = 0x04000000
 SA_ONSTACK = 0x08000000
 SA_RESTART = 0x10000000
+SA_INTERRUPT = 0x20000000        # historical no-op: the kernel drops it
 SA_NODEFER = 0x40000000
 SA_RESETHAND = 0x80000000
-SA_FLAGS = [("SA_NOCLDSTOP", SA_NOCLDSTOP), ("SA_NOCLDWAIT", SA_NOCLDWAIT),
-            ("SA_SIGINFO", SA_SIGINFO), ("SA_RESTORER", SA_RESTORER), ("SA_ONSTACK", SA_ONSTACK),
-            ("SA_RESTART", SA_RESTART), ("SA_NODEFER", SA_NODEFER), ("SA_RESETHAND", SA_RESETHAND)]
+# in the order strace prints them (its xlat/sigact_flags.in)
+SA_FLAGS = [("SA_RESTORER", SA_RESTORER), ("SA_ONSTACK", SA_ONSTACK), ("SA_RESTART", SA_RESTART),
+            ("SA_INTERRUPT", SA_INTERRUPT), ("SA_NODEFER", SA_NODEFER),
+            ("SA_RESETHAND", SA_RESETHAND), ("SA_SIGINFO", SA_SIGINFO),
+            ("SA_NOCLDSTOP", SA_NOCLDSTOP), ("SA_NOCLDWAIT", SA_NOCLDWAIT)]
 SS_ONSTACK = 1
 SS_DISABLE = 2
 SS_AUTODISARM = 1 << 31

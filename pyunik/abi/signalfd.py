@@ -9,6 +9,7 @@ from .fcntl import O_CLOEXEC, O_NONBLOCK
 
 SFD_CLOEXEC = O_CLOEXEC
 SFD_NONBLOCK = O_NONBLOCK
+SFD_FLAGS = [("SFD_CLOEXEC", SFD_CLOEXEC), ("SFD_NONBLOCK", SFD_NONBLOCK)]   # strace's order
 
 # struct signalfd_siginfo, 128 bytes: ssi_signo, ssi_errno, ssi_code, ssi_pid, ssi_uid,
 # ssi_fd, ssi_tid, ssi_band, ssi_overrun, ssi_trapno, ssi_status, ssi_int [0..48),

@@ -109,6 +109,7 @@ class SyscallEvent:
         self.result = result
         self.start_ns = start_ns      # time.perf_counter_ns() at entry, when observed
         self.shown = shown            # strace's arguments, formatted before the call (execve)
+        self.entry = None             # strace's input arguments read at entry (sets, structs)
 
     def __repr__(self) -> str:
         return "SyscallEvent(tid=%d, nr=%d, name=%r, args=%r, result=%r)" % (
@@ -453,6 +454,8 @@ class Kernel:
             # the mask it will restore, read from the frame before the call pops it
             event.shown = _who(t) + "rt_sigreturn(" \
                 + strace.sigreturn_args(t, t.process.engine.reg("rsp"))
+        elif out is not None and r is not None:
+            event.entry = strace.entry_args(r, event.args, t)
         if event.result is None:
             invoke = r.invoke if r is not None and nr < SyscallTable.SIZE else None
             try:
@@ -497,8 +500,8 @@ class Kernel:
                     result = event.thread.process.engine.reg("rax")
                 out.write(event.shown + ") = %s\n" % strace.format_result(r, result))
             else:
-                out.write(_who(event.thread)
-                          + strace.format_call(r, event.args, event.result, event.thread) + "\n")
+                out.write(_who(event.thread) + strace.format_call(
+                    r, event.args, event.result, event.thread, event.entry) + "\n")
         return event.result
 
     # ---- running ------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from __future__ import annotations
 import errno
 import os
 
-from ..abi import fcntl, fs, futex, inotify, mman, prctl, random, resource, signal, wait
-from ..abi import eventfd, ioctls, sigcontext, socket as sockets, time as clocks
+from ..abi import fcntl, fs, futex, inotify, mman, prctl, random, resource, sched, signal, wait
+from ..abi import eventfd, ioctls, sigcontext, signalfd, socket as sockets, time as clocks
 from ..abi.limits import PATH_MAX
 from ..errors import KernelError
 from . import netfmt
@@ -50,8 +50,11 @@ FLAGS = {
     "inotify_init": inotify.INIT_FLAG_NAMES,
     "msg": _flag_table(sockets.MSG_FLAGS),
     "sock_flags": _flag_table(sockets.SOCK_FLAGS),
+    "sfd": _flag_table(signalfd.SFD_FLAGS),
 }
 ZERO = {"prot": "PROT_NONE", "access": "F_OK"}    # what a flags value of 0 prints as
+# what strace appends to a value no name in an enum's table has: 0x7 /* SIG_??? */
+UNKNOWN = {"sighow": "SIG_???"}
 ENUMS = {
     "whence": fs.SEEK_NAMES,
     "sighow": signal.SIGPROCMASK_HOW,
@@ -243,7 +246,11 @@ def format_arg(kind, value: int, args: list[int], result: int | None, t) -> str:
             return _flags(value & 0xFFFFFFFF, FLAGS[kind.table], ZERO.get(kind.table, "0"))
         v = value & 0xFFFFFFFF if kind.table == "ioctl" else _i32(value)
         name = ENUMS[kind.table].get(v)
-        return name if name is not None else ("%#x" % v if kind.table == "ioctl" else str(v))
+        if name is not None:
+            return name
+        if kind.table in UNKNOWN:
+            return "%s /* %s */" % (_hex(v & 0xFFFFFFFF), UNKNOWN[kind.table])
+        return "%#x" % v if kind.table == "ioctl" else str(v)
     if show == "argv":
         return _argv(t, value)
     if show == "envp":
@@ -260,6 +267,11 @@ def format_arg(kind, value: int, args: list[int], result: int | None, t) -> str:
         if result is None or result < 0:
             return _ptr(value)
         return _iovec(t, value, _i32(args[kind.arg]), result)
+    if show in _SIGNAL_SHOWS:
+        return _SIGNAL_SHOWS[show](t, kind, value, args, result)
+    if show == "cloneargs":
+        return _clone3_args(t, value, args[kind.arg]) + _clone3_result(t, value, args[kind.arg],
+                                                                       result)
     if show in netfmt.SHOWS:
         return netfmt.format_arg(kind, value, args, result, t, lambda a, n: _read(t, a, n),
                                  quote, _iovec,
@@ -267,16 +279,192 @@ def format_arg(kind, value: int, args: list[int], result: int | None, t) -> str:
     return "%#x" % value
 
 
-def sigset(mask: int) -> str:
-    """A kernel sigset as strace prints it: [HUP INT], or ~[KILL STOP] (the signals
-    not in it) when at least half of the 64 are."""
-    mask &= (1 << signal.NSIG) - 1
-    inverted = bin(mask).count("1") >= signal.NSIG // 2
+# ---- signal sets, struct sigaction, clone and clone3 --------------------------------
+
+# A set's members by bit, as strace names them: HUP ... SYS, RTMIN, RT_1 ... RT_32.
+_SET_NAMES = tuple(signal.signal_name(n).removeprefix("SIG") for n in range(1, signal.NSIG + 1))
+_SA_FLAGS = _flag_table(signal.SA_FLAGS)
+_CLONE_FLAGS = _flag_table(sched.CLONE_FLAGS)
+_CLONE3_FLAGS = _flag_table(sched.CLONE_FLAGS + sched.CLONE3_FLAGS)
+# strace reads a whole struct new_sigaction (its sa_mask is 64 bytes, glibc's NSIG
+# bits rounded up to longs), not the kernel's 32: a shorter readable one prints as
+# an address.
+_STRACE_SIGACTION_SIZE = 88
+_CLONE_AFTER = (sched.CLONE_PARENT_SETTID | sched.CLONE_PIDFD | sched.CLONE_CHILD_SETTID
+                | sched.CLONE_CHILD_CLEARTID | sched.CLONE_SETTLS)
+
+
+def _hex(value: int) -> str:
+    """C's %#x: 0 prints as 0, not 0x0."""
+    return "%#x" % value if value else "0"
+
+
+def _named_flags(value: int, table: list, unknown: str) -> str:
+    """strace's printflags: the names in table order, what is left in hex after them,
+    `0x400 /* SA_??? */` when no name matches, 0 for none."""
+    names = []
+    for bit, name in table:
+        if value & bit == bit:
+            names.append(name)
+            value &= ~bit
+    if not names:
+        return "%#x /* %s */" % (value, unknown) if value else "0"
+    if value:
+        names.append("%#x" % value)
+    return "|".join(names)
+
+
+def sigset(mask: int, size: int = signal.SIGSET_SIZE) -> str:
+    """A sigset of size bytes as strace prints it: [HUP INT], or ~[KILL STOP] (the
+    signals not in it) once two thirds of the bits of its 32-bit words are set."""
+    bits = 32 * ((min(size, signal.SIGSET_SIZE) + 3) // 4)
+    mask &= (1 << bits) - 1
+    inverted = bin(mask).count("1") >= bits * 2 // 3
     if inverted:
-        mask ^= (1 << signal.NSIG) - 1
-    names = [signal.signal_name(n).removeprefix("SIG") for n in range(1, signal.NSIG + 1)
-             if mask >> (n - 1) & 1]
+        mask ^= (1 << bits) - 1
+    names = [_SET_NAMES[n] for n in range(bits) if mask >> n & 1]
     return ("~[" if inverted else "[") + " ".join(names) + "]"
+
+
+def _sigset_at(t, addr: int, size: int, smallest: int = signal.SIGSET_SIZE) -> str:
+    """The set at addr, or the address when the size is not one strace reads (8; any
+    of 1 to 8 for rt_sigpending) or the memory cannot be read."""
+    if not addr or not smallest <= size <= signal.SIGSET_SIZE:
+        return _ptr(addr)
+    data = _read(t, addr, size)
+    return _ptr(addr) if data is None else sigset(int.from_bytes(data, "little"), size)
+
+
+def _sigaction_at(t, addr: int) -> str:
+    data = _read(t, addr, _STRACE_SIGACTION_SIZE) if addr else None
+    if data is None:
+        return _ptr(addr)
+    handler, flags, restorer, mask = signal.KERNEL_SIGACTION.unpack_from(data)
+    out = "{sa_handler=%s, sa_mask=%s, sa_flags=%s" % (
+        signal.SA_HANDLER_NAMES.get(handler) or _ptr(handler), sigset(mask),
+        _named_flags(flags, _SA_FLAGS, "SA_???"))
+    if flags & signal.SA_RESTORER:
+        out += ", sa_restorer=" + _ptr(restorer)
+    return out + "}"
+
+
+def _failed(result: int | None) -> bool:
+    """No answer yet, or an error: strace prints an output argument's address."""
+    return result is None or -4096 < ((result & 0xFFFFFFFFFFFFFFFF ^ (1 << 63)) - (1 << 63)) < 0
+
+
+def _show_sigset(t, kind, value, args, result) -> str:
+    return _sigset_at(t, value, args[kind.arg])
+
+
+def _show_out_sigset(t, kind, value, args, result) -> str:
+    if _failed(result):
+        return _ptr(value)
+    return _sigset_at(t, value, args[kind.arg], 1 if kind.table == "pending" else 8)
+
+
+def _show_sigaction(t, kind, value, args, result) -> str:
+    return _sigaction_at(t, value)
+
+
+def _show_out_sigaction(t, kind, value, args, result) -> str:
+    return _ptr(value) if _failed(result) else _sigaction_at(t, value)
+
+
+_SIGNAL_SHOWS = {"sigset": _show_sigset, "outsigset": _show_out_sigset,
+                 "sigaction": _show_sigaction, "outsigaction": _show_out_sigaction}
+# Input arguments strace prints at entry, before the call changes what they point at
+# (the old mask written over the new one, a clone3 struct): read before the handler.
+_AT_ENTRY = {"sigset", "sigaction", "cloneargs"}
+
+
+def _int_at(t, addr: int, result: int | None) -> str:
+    """An int the call stored, as strace prints a returned pid or fd: [1001]."""
+    data = None if _failed(result) or not addr else _read(t, addr, 4)
+    return _ptr(addr) if data is None else "[%d]" % int.from_bytes(data, "little", signed=True)
+
+
+def _clone_call(t, args: list[int], result: int | None) -> str:
+    """clone's arguments as strace names them: child_stack and flags (with the exit
+    signal), then what the call used: parent_tid=[tid], tls, child_tidptr."""
+    flags, stack, parent_tid, child_tid, tls = args[:5]
+    exit_signal = signal.signal_name(flags & sched.CSIGNAL)
+    flags &= ~sched.CSIGNAL
+    if flags:
+        shown = _named_flags(flags, _CLONE_FLAGS, "CLONE_???")
+        if exit_signal != "0":
+            shown += "|" + exit_signal
+    else:
+        shown = exit_signal
+    out = ["child_stack=" + _ptr(stack), "flags=" + shown]
+    if flags & (sched.CLONE_PARENT_SETTID | sched.CLONE_PIDFD):
+        out.append("parent_tid=" + _int_at(t, parent_tid, result))
+    if flags & sched.CLONE_SETTLS:
+        out.append("tls=" + _ptr(tls))
+    if flags & (sched.CLONE_CHILD_SETTID | sched.CLONE_CHILD_CLEARTID):
+        out.append("child_tidptr=" + _ptr(child_tid))
+    return ", ".join(out)
+
+
+def _clone_args_at(t, addr: int, size: int) -> tuple | None:
+    """struct clone_args's eleven fields, as much of it as size covers (strace reads
+    at most the 88 bytes it knows), or None when it cannot be read."""
+    fetch = min(size, sched.CLONE_ARGS_SIZE_VER2)
+    data = _read(t, addr, fetch) if addr else None
+    if data is None:
+        return None
+    data = data.ljust(sched.CLONE_ARGS_SIZE_VER2, b"\0")
+    return tuple(int.from_bytes(data[i:i + 8], "little") for i in range(0, 88, 8))
+
+
+def _clone3_args(t, addr: int, size: int) -> str:
+    """clone3's struct as strace prints it at entry: {flags=..., exit_signal=SIGCHLD,
+    stack=NULL, stack_size=0}, the fields the flags use and the ones always shown."""
+    fields = _clone_args_at(t, addr, size) if size >= sched.CLONE_ARGS_SIZE_VER0 else None
+    if fields is None:
+        return _ptr(addr)
+    (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+     set_tid_size, cgroup) = fields
+    out = ["flags=" + _named_flags(flags, _CLONE3_FLAGS, "CLONE_???")]
+    if flags & sched.CLONE_PIDFD:
+        out.append("pidfd=" + _ptr(pidfd))
+    if flags & (sched.CLONE_CHILD_SETTID | sched.CLONE_CHILD_CLEARTID):
+        out.append("child_tid=" + _ptr(child_tid))
+    if flags & sched.CLONE_PARENT_SETTID:
+        out.append("parent_tid=" + _ptr(parent_tid))
+    out.append("exit_signal=" + (signal.signal_name(exit_signal) if exit_signal < 1 << 31
+                                 else str(exit_signal)))
+    out.append("stack=" + _ptr(stack))
+    out.append("stack_size=" + _hex(stack_size))
+    if flags & sched.CLONE_SETTLS:
+        out.append("tls=" + _ptr(tls))
+    if set_tid or set_tid_size:
+        tids = None
+        if set_tid and 0 < set_tid_size <= sched.MAX_PID_NS_LEVEL:
+            tids = _read(t, set_tid, 4 * set_tid_size)
+        out.append("set_tid=" + (_ptr(set_tid) if tids is None else "[%s]" % ", ".join(
+            str(int.from_bytes(tids[i:i + 4], "little", signed=True))
+            for i in range(0, len(tids), 4))))
+        out.append("set_tid_size=%d" % set_tid_size)
+    if size > 80 and (cgroup or flags & sched.CLONE_INTO_CGROUP):
+        out.append("cgroup=%d" % cgroup)
+    return "{" + ", ".join(out) + "}"
+
+
+def _clone3_result(t, addr: int, size: int, result: int | None) -> str:
+    """What strace adds at exit: ` => {pidfd=[3], parent_tid=[1001]}`, the values the
+    call stored through the struct."""
+    if _failed(result) or size < sched.CLONE_ARGS_SIZE_VER0:
+        return ""
+    fields = _clone_args_at(t, addr, size)
+    if fields is None:
+        return " => " + _ptr(addr)
+    stored = []
+    if fields[0] & sched.CLONE_PIDFD:
+        stored.append("pidfd=" + _int_at(t, fields[1], result))
+    if fields[0] & sched.CLONE_PARENT_SETTID:
+        stored.append("parent_tid=" + _int_at(t, fields[3], result))
+    return " => {%s}" % ", ".join(stored) if stored else ""
 
 
 def sigreturn_args(t, sp: int) -> str:
@@ -302,12 +490,35 @@ def format_result(row, result: int | None) -> str:
     return str(signed)
 
 
-def format_args(row, args: list[int], result: int | None, t) -> str:
-    """The arguments of a strace line, as the handler was given them."""
+def entry_args(row, args: list[int], t) -> dict | None:
+    """The arguments strace prints at entry, by position (sets and structs the call
+    may overwrite), or None for a call that has none."""
+    shown = None
+    for i, kind in enumerate(row.args):
+        if kind.show in _AT_ENTRY:
+            if shown is None:
+                shown = {}
+            shown[i] = (_clone3_args(t, args[i], args[kind.arg]) if kind.show == "cloneargs"
+                        else format_arg(kind, args[i], args, None, t))
+    return shown
+
+
+def format_args(row, args: list[int], result: int | None, t, entry: dict | None = None) -> str:
+    """The arguments of a strace line, as the handler was given them; entry holds
+    what entry_args read before the call."""
     if row.status == "missing":
         shown = ["%#x" % a for a in args]
+    elif row.name == "clone":
+        return _clone_call(t, args, result)
     else:
-        shown = [format_arg(k, args[i], args, result, t) for i, k in enumerate(row.args)]
+        shown = []
+        for i, kind in enumerate(row.args):
+            if entry is None or i not in entry:
+                shown.append(format_arg(kind, args[i], args, result, t))
+            elif kind.show == "cloneargs":       # then what the call stored through it
+                shown.append(entry[i] + _clone3_result(t, args[i], args[kind.arg], result))
+            else:
+                shown.append(entry[i])
         at = _MODE_AFTER_FLAGS.get(row.name)
         if at is not None and not args[at] & fcntl.O_CREAT and \
                 args[at] & fcntl.O_TMPFILE != fcntl.O_TMPFILE:
@@ -315,8 +526,8 @@ def format_args(row, args: list[int], result: int | None, t) -> str:
     return ", ".join(shown)
 
 
-def format_call(row, args: list[int], result: int | None, t) -> str:
+def format_call(row, args: list[int], result: int | None, t, entry: dict | None = None) -> str:
     """One strace line (without the newline) for a call of row with raw args."""
-    return "%s(%s) = %s" % (row.name, format_args(row, args, result, t),
+    return "%s(%s) = %s" % (row.name, format_args(row, args, result, t, entry),
                             format_result(row, result))
 

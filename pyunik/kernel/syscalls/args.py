@@ -70,6 +70,13 @@ InIovec = Kind("const struct iovec *", _U64, "iniovec")
 OutIovec = Kind("const struct iovec *", _U64, "outiovec")
 Argv = Kind("char *const argv[]", _U64, "argv")   # strace: ["a", "b"]
 Envp = Kind("char *const envp[]", _U64, "envp")   # strace: 0x7ffc... /* 3 vars */
+# signals and clone3: strace prints the memory they point at, the inputs as they were
+# at entry (trace/strace.py)
+SigSet = Kind("const sigset_t *set", _U64, "sigset")               # SigSet(arg=N): its size
+OutSigSet = Kind("sigset_t *oldset", _U64, "outsigset")            # table="pending": 1..8 bytes
+SigAction = Kind("const struct sigaction *act", _U64, "sigaction")
+OutSigAction = Kind("struct sigaction *oldact", _U64, "outsigaction")
+CloneArgs = Kind("struct clone_args *cl_args", _U64, "cloneargs")  # CloneArgs(arg=N): its size
 # sockets (trace/netfmt.py prints them)
 SockAddr = Kind("const struct sockaddr *addr", _U64, "sockaddr")   # SockAddr(arg=N): length
 OutSockAddr = Kind("struct sockaddr *addr", _U64, "outsockaddr")   # arg: its socklen_t *

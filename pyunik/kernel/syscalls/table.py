@@ -26,10 +26,10 @@ from errno import ENOSYS, EPERM
 from collections.abc import Callable
 
 from ...abi.syscall_numbers import NAMES
-from .args import (Argv, DirFd, Enum, Envp, Fd, Flags, InBuf, InIovec, Int, IntPair, Kind,
-                   Long, Mode, MsgHdr, Off, OptName, OutBuf, OutIovec, OutMsgHdr, OutSockAddr,
-                   Path, Ptr, Request, Signal, Size, SockAddr, SockLenPtr, SockType, UInt,
-                   ULong)
+from .args import (Argv, CloneArgs, DirFd, Enum, Envp, Fd, Flags, InBuf, InIovec, Int,
+                   IntPair, Kind, Long, Mode, MsgHdr, Off, OptName, OutBuf, OutIovec, OutMsgHdr,
+                   OutSigAction, OutSigSet, OutSockAddr, Path, Ptr, Request, SigAction, SigSet,
+                   Signal, Size, SockAddr, SockLenPtr, SockType, UInt, ULong)
 
 FULL, PARTIAL, STUB, MISSING = "full", "partial", "stub", "missing"
 
@@ -208,10 +208,11 @@ ROWS = [
         status=PARTIAL, note="a range with a hole fails with ENOMEM before changing any page"),
     row(11, "munmap", mm.sys_munmap, Ptr, Size),
     row(12, "brk", mm.sys_brk, Ptr),
-    row(13, "rt_sigaction", signal.sys_rt_sigaction, Signal, Ptr, Ptr, Size,
+    row(13, "rt_sigaction", signal.sys_rt_sigaction, Signal, SigAction, OutSigAction, Size,
         status=PARTIAL, note="every flag honoured; SIG_DFL of the stop signals ignores "
                              "them (no job control)"),
-    row(14, "rt_sigprocmask", signal.sys_rt_sigprocmask, Enum(table="sighow"), Ptr, Ptr, Size),
+    row(14, "rt_sigprocmask", signal.sys_rt_sigprocmask, Enum(table="sighow"), SigSet(3),
+        OutSigSet(3), Size),
     row(15, "rt_sigreturn", signal.sys_rt_sigreturn),
     row(16, "ioctl", fs.sys_ioctl, Fd, Request, Ptr,
         status=PARTIAL, note="FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; terminal ioctls on a "
@@ -369,10 +370,10 @@ ROWS = [
     row(122, "setfsuid", cred.sys_setfsuid, UInt),
     row(123, "setfsgid", cred.sys_setfsgid, UInt),
     row(124, "getsid", cred.sys_getsid, Int),
-    row(127, "rt_sigpending", signal.sys_rt_sigpending, Ptr, Size),
-    row(128, "rt_sigtimedwait", signal.sys_rt_sigtimedwait, Ptr, Ptr, Ptr, Size),
+    row(127, "rt_sigpending", signal.sys_rt_sigpending, OutSigSet(1, table="pending"), Size),
+    row(128, "rt_sigtimedwait", signal.sys_rt_sigtimedwait, SigSet(3), Ptr, Ptr, Size),
     row(129, "rt_sigqueueinfo", signal.sys_rt_sigqueueinfo, Int, Signal, Ptr),
-    row(130, "rt_sigsuspend", signal.sys_rt_sigsuspend, Ptr, Size),
+    row(130, "rt_sigsuspend", signal.sys_rt_sigsuspend, SigSet(1), Size),
     row(131, "sigaltstack", signal.sys_sigaltstack, Ptr, Ptr),
     row(132, "utime", files.sys_utime, Path, Ptr),
     row(133, "mknod", files.sys_mknod, Path, Mode, ULong, status=PARTIAL, note=NODEV),
@@ -500,7 +501,7 @@ ROWS = [
     row(280, "utimensat", files.sys_utimensat, DirFd, Ptr, Ptr, Flags(table="at")),
     row(281, "epoll_pwait", epoll.sys_epoll_pwait, Fd, Ptr, Int, Int, Ptr, Size,
         status=PARTIAL, note=EPOLL + "; the mask is the thread's for the call"),
-    row(282, "signalfd", signal.sys_signalfd, Fd, Ptr, Size),
+    row(282, "signalfd", signal.sys_signalfd, Fd, SigSet(2), Size),
     row(283, "timerfd_create", timers.sys_timerfd_create, Enum(table="clock"), Int,
         status=PARTIAL, note=TIMERS),
     row(284, "eventfd", fs.sys_eventfd, UInt, status=PARTIAL, note=EVENTFD),
@@ -514,7 +515,7 @@ ROWS = [
     row(287, "timerfd_gettime", timers.sys_timerfd_gettime, Fd, Ptr),
     row(288, "accept4", net.sys_accept4, Fd, OutSockAddr(2), SockLenPtr,
         Flags(table="sock_flags"), status=PARTIAL, note=SOCKIO),
-    row(289, "signalfd4", signal.sys_signalfd4, Fd, Ptr, Size, Flags(table="fd_flags")),
+    row(289, "signalfd4", signal.sys_signalfd4, Fd, SigSet(2), Size, Flags(table="sfd")),
     row(290, "eventfd2", fs.sys_eventfd2, UInt, Flags(table="eventfd"),
         status=PARTIAL, note=EVENTFD),
     row(291, "epoll_create1", epoll.sys_epoll_create1, Int, status=PARTIAL, note=EPOLL),
@@ -551,7 +552,7 @@ ROWS = [
          "run without them", Ptr, UInt, Int, UInt),
     row(424, "pidfd_send_signal", wait.sys_pidfd_send_signal, Fd, Signal, Ptr, UInt),
     row(434, "pidfd_open", wait.sys_pidfd_open, Int, UInt),
-    row(435, "clone3", proc.sys_clone3, Ptr, Size,
+    row(435, "clone3", proc.sys_clone3, CloneArgs(1), Size,
         status=PARTIAL, note="threads and processes, as clone; set_tid, "
                              "CLONE_INTO_CGROUP, CLONE_CLEAR_SIGHAND and CLONE_NEWTIME "
                              "are ENOSYS"),
