@@ -4,6 +4,7 @@ UDP to 10.0.2.2 reaches the host's 127.0.0.1; a udp hostfwd carries host datagra
 the guest and back; without outbound=on other addresses are refused and no host
 socket is opened. Only 127.0.0.1 on the host is ever used."""
 
+import select
 import socket
 import struct
 import time
@@ -256,7 +257,8 @@ def test_a_socket_wait_names_the_networks_fds_and_timers():
     q = DatagramQueue()
     wait = net.wait([q.readable], "a datagram")
     assert isinstance(wait, WouldBlock) and wait.queues == (q.readable,)
-    assert [fd for fd, _ in wait.host] == net.host_fds() and wait.host
+    assert list(wait.host) == net.host_fds() and wait.host
+    assert all(events == select.POLLIN for _, events in wait.host)   # a UDP forward
     net.stack.udp_send(GUEST, 1, ip("10.0.2.9"), 9, b"x", 0)    # ARP: a timer
     assert net.wait([q.readable]).deadline == 1_000_000_000
     net.close()

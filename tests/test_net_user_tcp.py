@@ -287,11 +287,68 @@ def test_a_held_back_host_socket_is_not_waited_on():
             time.sleep(0.01)
         assert stuck > 20 and len(net.host_fds()) == 1      # the forward's listener only
         poller = select.poll()
-        for fd in net.host_fds():
-            poller.register(fd, select.POLLIN)
+        for fd, events in net.host_fds():
+            poller.register(fd, events)
         assert poller.poll(200) == []
         client.shutdown(socket.SHUT_WR)
         assert len(_recv_all(guest, conn, sent)) == sent    # reading it again
     finally:
         client.close()
+        net.close()
+
+
+def test_what_the_guest_sends_waits_for_the_host_socket(host_server):
+    """Back-pressure the other way: the guest sends more than the host peer reads.
+    The host socket's send buffer holds it back: what the NAT keeps for the host
+    stays within its window (the rest waits in the guest's TCP, whose window
+    closed), the network's host fds name the socket for POLLOUT, and a poll on them
+    sleeps while the peer reads nothing and wakes once it reads (the scheduler's
+    idle wait: not a TCP timer much later). Then everything arrives."""
+    import select
+    net = UserNetwork([])
+    guest = _guest(net)
+    conn = _connect(guest, GATEWAY, host_server.getsockname()[1])
+    peer, _ = host_server.accept()
+    try:
+        assert conn.state == TcpState.ESTABLISHED
+        chunk = bytes(range(256)) * 256
+        sent = stuck = 0
+        end = time.monotonic() + 20
+        while time.monotonic() < end and stuck < 50:       # until the guest is held back
+            try:
+                sent += conn.send(chunk, _now())
+                stuck = 0
+            except KernelError as e:
+                assert e.errno == EAGAIN
+                stuck += 1
+            guest.poll(_now())
+            time.sleep(0.002)
+        assert stuck >= 50 and sent > net.tcp.window
+        (pair,) = net.tcp.pairs
+        assert pair.to_host and len(pair.to_host) <= net.tcp.window + 65536
+        watched = dict(net.host_fds())
+        assert watched[pair.fd] & select.POLLOUT
+        poller = select.poll()
+        for fd, events in watched.items():
+            poller.register(fd, events)
+        assert poller.poll(300) == []                      # nothing to do: it sleeps
+        peer.settimeout(10)
+        got = len(peer.recv(1 << 20))
+        while got < 1 << 20:
+            got += len(peer.recv(1 << 20))
+        assert (pair.fd, select.POLLOUT) in [(fd, ev & select.POLLOUT)
+                                             for fd, ev in poller.poll(2000)]
+        peer.setblocking(False)
+
+        def drained():
+            nonlocal got
+            try:
+                while data := peer.recv(1 << 20):
+                    got += len(data)
+            except BlockingIOError:
+                pass
+            return got >= sent
+        assert _until(guest, drained, 30) and got == sent
+    finally:
+        peer.close()
         net.close()

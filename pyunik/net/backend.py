@@ -59,7 +59,8 @@ class FramePort:
     def poll(self, now: int) -> None:
         pass
 
-    def host_fds(self) -> list[int]:
+    def host_fds(self) -> list[tuple[int, int]]:
+        """(fd, poll events) of host fds the idle wait watches for this port."""
         return []
 
     def close(self) -> None:
@@ -216,7 +217,7 @@ class Lossy:
         if poll is not None:
             poll(now)
 
-    def host_fds(self) -> list[int]:
+    def host_fds(self) -> list[tuple[int, int]]:
         return self.backend.host_fds() if hasattr(self.backend, "host_fds") else []
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ import os
 import socket
 import stat
 import tempfile
+from ..abi.poll import POLLIN
 from .backend import FramePort
 from .ethernet import parse_frame
 
@@ -161,8 +162,8 @@ class UnixHubPort(FramePort):
                 self.table[src] = sender
             self.arrive(frame)
 
-    def host_fds(self) -> list[int]:
-        return [self.sock.fileno()]
+    def host_fds(self) -> list[tuple[int, int]]:
+        return [(self.sock.fileno(), POLLIN)]
 
     def close(self) -> None:
         self.sock.close()

@@ -91,8 +91,7 @@ class InetSocket(Socket):
         return self.net.network.stack
 
     def _wait(self, queues, what: str):
-        raise WouldBlock(queues, host=[(fd, POLLIN) for fd in self.net.network.host_fds()],
-                         what=what)
+        raise WouldBlock(queues, host=self.net.network.host_fds(), what=what)
 
     def _check_bind(self, ip: bytes, port: int) -> None:
         if ip != ANY and not self.stack.is_local(ip) and ip != b"\xff\xff\xff\xff":
@@ -423,7 +422,7 @@ class TcpSocket(InetSocket):
         return mask & (events | POLLHUP | 0x8)
 
     def wait_queues(self, events: int):
-        host = tuple((fd, POLLIN) for fd in self.net.network.host_fds())
+        host = tuple(self.net.network.host_fds())
         if self.listener is not None:
             return (self.listener.acceptors, self.wait), host
         if self.conn is not None:

@@ -7,7 +7,7 @@ driver the stack drives it with, the backend behind it, and a pcap tap.
     net.stack                      # what sockets bind and send through; stack.tcp is
                                    # its TcpTable (connection, listen, unlisten)
     net.poll(now)                  # the run loop: frames in, timers run
-    net.next_deadline(), net.host_fds()   # what the idle wait waits for
+    net.next_deadline(), net.host_fds()   # what the idle wait waits for: time, (fd, events)
     net.set_trace(print)           # --trace virtio
 
 How the kernel drives it without a thread of its own: every socket call runs
@@ -39,7 +39,6 @@ from __future__ import annotations
 from typing import Callable
 
 from ..abi.if_ether import ETH_DATA_LEN, ETH_MAX_MTU, ETH_MIN_MTU
-from ..abi.poll import POLLIN
 from ..abi.ip import IP_MAX_PACKET, IPHDR
 from ..abi.tcp import TCP_HEADER_LEN
 from ..wait import WouldBlock
@@ -178,13 +177,14 @@ class Network:
     def next_deadline(self) -> int | None:
         return self.stack.next_deadline()
 
-    def host_fds(self) -> list[int]:
+    def host_fds(self) -> list[tuple[int, int]]:
+        """(fd, poll events) of the backend's host fds, for the idle wait."""
         return self.backend.host_fds() if self.backend is not None else []
 
     def wait(self, queues, what: str = "") -> WouldBlock:
         """What a socket call raises to wait for its queues or for the network."""
-        return WouldBlock(queues, deadline=self.next_deadline(),
-                          host=[(fd, POLLIN) for fd in self.host_fds()], what=what)
+        return WouldBlock(queues, deadline=self.next_deadline(), host=self.host_fds(),
+                          what=what)
 
     def close(self) -> None:
         if self.backend is not None:

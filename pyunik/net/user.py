@@ -7,7 +7,7 @@ the guest sends through host sockets.
                       names={"db": ip("10.0.2.2")})
     device.attach(net)                 # the backend: send(frame), attach(receive)
     guest_stack.pollers.append(net.poll)
-    net.host_fds()                     # host fds the kernel's idle wait watches
+    net.host_fds()                     # (fd, events) the kernel's idle wait watches
 
 What the guest reaches:
 - 10.0.2.2 is the host's loopback: a UDP datagram to 10.0.2.2:P goes out of a host
@@ -36,6 +36,7 @@ import socket
 from typing import Callable
 
 from ..abi.if_ether import ETH_DATA_LEN
+from ..abi.poll import POLLIN
 from .datagram import Datagram
 from .dns import answer
 from .ethernet import parse_mac
@@ -193,9 +194,12 @@ class UserNetwork:
         self.stack.poll(now)
         self.tcp.poll(now)
 
-    def host_fds(self) -> list[int]:
-        return [s.fileno() for _, s, _ in self.forwards] + \
-            [r.sock.fileno() for r in self.flows.values()] + self.tcp.host_fds()
+    def host_fds(self) -> list[tuple[int, int]]:
+        """(fd, poll events) of the host sockets the idle wait watches: UDP ones for
+        reading (a full host buffer drops a datagram, as UDP may), TCP's as
+        net/user_tcp.py says."""
+        return [(s.fileno(), POLLIN) for _, s, _ in self.forwards] + \
+            [(r.sock.fileno(), POLLIN) for r in self.flows.values()] + self.tcp.host_fds()
 
     def close(self) -> None:
         for key in list(self.flows):

@@ -15,6 +15,10 @@ other side is under `window` bytes. An end of stream on one side is a shutdown o
 writing on the other; when both are done (or either resets) the pair is closed.
 A host socket held back (or at its end) is left out of `host_fds()`, the fds the
 scheduler's idle wait polls: it stays readable and would end every wait at once.
+The other way, what the guest sent waits (up to `window` bytes, then the guest's
+TCP window closes) until the host socket's send buffer takes it: while it waits,
+`host_fds()` names the socket for POLLOUT, so the idle wait wakes as soon as the
+host peer reads, not when a TCP timer next fires.
 
 Host sockets are watched by one poll object: each poll asks it once (a single
 poll(2) with a zero timeout) which are ready, and only those are read, accepted or
@@ -32,6 +36,7 @@ import select
 import socket
 
 from ..abi.ip import IPHDR
+from ..abi.poll import POLLIN, POLLOUT
 from ..abi.tcp import TCP_HEADER_LEN, TH_ACK, TH_RST, TH_SYN
 from ..errors import KernelError
 from .stack import ip
@@ -148,6 +153,13 @@ class Pair:
         stays readable, and would end every wait on it at once."""
         return not self.closed and not self.host_eof and len(self.to_guest) < self.window
 
+    def host_events(self) -> int:
+        """What the idle wait watches the host socket for: POLLIN while it is read
+        (reading()), POLLOUT while what the guest sent waits for its send buffer."""
+        if self.closed:
+            return 0
+        return (POLLIN if self.reading() else 0) | (POLLOUT if self.to_host else 0)
+
 
 class NatTcp:
     """The NAT stack's TCP: the table, the SYNs waiting for a host connect, the host
@@ -230,15 +242,20 @@ class NatTcp:
         self.forwards.append((forward, sock))
         self.poller.register(sock.fileno(), select.POLLIN)
 
-    def host_fds(self) -> list[int]:
-        """The host fds worth waiting on: the forwards' listening sockets while
-        another connection may be taken, the connects in progress, and the pairs'
-        sockets that are read (Pair.reading): a socket pump() would leave ready
-        makes the scheduler's idle wait return at once, again and again."""
+    def host_fds(self) -> list[tuple[int, int]]:
+        """The host fds worth waiting on, with their poll events: the forwards'
+        listening sockets while another connection may be taken (POLLIN), the
+        connects in progress (POLLOUT), and the pairs' sockets as Pair.host_events
+        says: a socket pump() would leave ready makes the scheduler's idle wait
+        return at once, again and again."""
         full = self.connections() >= self.max_connections
-        return ([s.fileno() for _, s in self.forwards if not full]
-                + [v[0].fileno() for v in self.connecting.values()]
-                + [p.fd for p in self.pairs if p.reading()])
+        fds = [(s.fileno(), POLLIN) for _, s in self.forwards if not full]
+        fds += [(v[0].fileno(), POLLOUT) for v in self.connecting.values()]
+        for p in self.pairs:
+            events = p.host_events()
+            if events:
+                fds.append((p.fd, events))
+        return fds
 
     def poll(self, now: int) -> None:
         self.ready = dict(self.poller.poll(0))
