@@ -1,64 +1,52 @@
-"""Resource limits that act (guest python3's resource module, natively and under
-pyunik, on a -v directory and on /tmp): RLIMIT_FSIZE cuts a write short at the limit
-and makes one at it, or a truncate past it, EFBIG with SIGXFSZ; RLIMIT_AS makes mmap
-and mremap past it ENOMEM."""
-
-from __future__ import annotations
+"""RLIMIT_CPU and RLIMIT_NPROC act as on Linux (guest_images/src/rlimits.c, run
+natively and under pyunik): SIGXCPU at the soft limit with the soft limit moved a
+second on, SIGKILL at the hard one, death by SIGXCPU without a handler; fork,
+pthread_create and clone failing with EAGAIN once the user's tasks (threads and
+unreaped zombies included) reach RLIMIT_NPROC, root exempt."""
 
 import os
 
 import pytest
 
-from conftest import SYSTEM_PYTHON3, python_script_both_ways
+from conftest import assert_no_traceback, assert_same
 
-PROGRAM = r'''
-import errno, mmap, os, resource, signal, sys
-d = sys.argv[1]
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-resource.setrlimit(resource.RLIMIT_FSIZE, (10000, resource.RLIM_INFINITY))
-fd = os.open(os.path.join(d, "big"), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-print("write 12000:", os.write(fd, b"a" * 12000))
-try:
-    os.write(fd, b"b")
-except OSError as e:
-    print("write at the limit:", errno.errorcode[e.errno])
-print("pwrite before:", os.pwrite(fd, b"c" * 100, 9990))
-for what, call in (("ftruncate past", lambda: os.ftruncate(fd, 20000)),
-                   ("ftruncate below", lambda: os.ftruncate(fd, 500)),
-                   ("truncate past", lambda: os.truncate(os.path.join(d, "big"), 10001))):
-    try:
-        print(what, call(), os.fstat(fd).st_size)
-    except OSError as e:
-        print(what, errno.errorcode[e.errno])
-got = []
-signal.signal(signal.SIGXFSZ, lambda s, f: got.append(s))
-try:
-    os.pwrite(fd, b"d", 10000)
-except OSError as e:
-    print("SIGXFSZ caught:", got, errno.errorcode[e.errno])
-resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-with open("/proc/self/status") as f:
-    vm = [int(l.split()[1]) * 1024 for l in f if l.startswith("VmSize")][0]
-resource.setrlimit(resource.RLIMIT_AS, (vm + (64 << 20), hard))
-try:
-    m = mmap.mmap(-1, 256 << 20)
-    print("256M mmap: mapped")
-except OSError as e:
-    print("256M mmap:", errno.errorcode[e.errno])
-m = mmap.mmap(-1, 16 << 20)
-print("16M mmap: mapped")
-try:
-    m.resize(300 << 20)
-    print("mremap to 300M: done")
-except OSError as e:
-    print("mremap to 300M:", errno.errorcode[e.errno])
-print("done")
-'''
+PROGRAM = "rlimits"
 
-@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON3), reason="no Debian python3")
-@pytest.mark.parametrize("where", ["volume", "tmp"])
-def test_limits_act_as_on_linux(tmp_path, where):
-    native, emulated = python_script_both_ways(tmp_path, PROGRAM, where, "big")
-    assert b"EFBIG" in native.stdout and b"ENOMEM" in native.stdout
-    assert (emulated.status, emulated.stdout) == (0, native.stdout)
+
+def _program(libc):
+    return "guest_images/bin/%s-%s" % (PROGRAM, libc)
+
+
+@pytest.mark.parametrize("libc,mode", [("musl", "cpu"), ("glibc", "cpu"),
+                                       ("musl", "cpu-default")])
+def test_cpu_limit(run_native, run_pyunik, libc, mode):
+    native = run_native([_program(libc), mode])
+    emulated = run_pyunik([_program(libc), mode])
+    assert_no_traceback(emulated)
+    if mode == "cpu":
+        assert native.status == 137 and b"SIGXCPU 1: si_code SI_KERNEL, soft limit now 2" \
+            in native.stdout
+    else:
+        assert native.status == 128 + 24
+    assert_same(native, emulated)
+
+
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_nproc_limit(run_native, run_pyunik, libc):
+    # a user id no other process runs as: the count is of every task of that user
+    uid = str(40000 + os.getpid() % 20000)
+    native = run_native([_program(libc), "nproc", uid])
+    emulated = run_pyunik([_program(libc), "nproc", uid])
+    assert_no_traceback(emulated)
+    assert native.status == 0
+    if os.geteuid() == 0:
+        assert b"fork with 2 zombies: EAGAIN" in native.stdout
+    assert_same(native, emulated)
+
+
+def test_the_table_says_cpu_and_nproc_act():
+    """The table's note says what acts now."""
+    from pyunik.kernel.syscalls.table import SyscallTable
+    note = SyscallTable().by_name("setrlimit").note
+    assert "CPU (SIGXCPU" in note and "NPROC (clone" in note
+    assert "CPU, NPROC" not in note

@@ -97,6 +97,7 @@ def release_resources(process) -> None:
         process.timers.cancel_all()
         for timer in process.timers.itimers.values():
             timer.cancel()
+        process.timers.cpu_limit.cancel()
     kernel.exit_ipc(process)      # SEM_UNDO adjustments (exit_sem)
     if not any(p.fds is process.fds for p in others):
         process.fds.close_all()

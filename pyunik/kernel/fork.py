@@ -32,7 +32,7 @@ from ..cpu.engine import Engine
 from ..errors import KernelError
 from ..wait import WouldBlock
 from .process import Process, Thread
-from .threads import child_context
+from .threads import check_nproc, child_context
 
 # Flags a new process may be made with. Namespaces are not offered (ENOSYS);
 # CLONE_SYSVSEM (semaphore undo lists), CLONE_IO, CLONE_PTRACE, CLONE_UNTRACED and
@@ -58,6 +58,7 @@ def clone_process(t, flags: int, exit_signal: int, stack: int, parent_tid: int,
     kernel = caller.kernel
     if flags & L.CLONE_PARENT and caller.parent is None and caller is kernel.first:
         raise KernelError(EINVAL)            # init may not make a sibling
+    check_nproc(t)
     pidfd_file = None
     if flags & L.CLONE_PIDFD:
         from .pidfd import PidFile
@@ -112,6 +113,9 @@ def clone_process(t, flags: int, exit_signal: int, stack: int, parent_tid: int,
         pidfd_file.process = child
         _put_tid(caller.mm, pidfd_ptr, pidfd)
     kernel.processes[pid] = child
+    if child.rlimits[L.RLIMIT_CPU][0] != L.RLIM_INFINITY:
+        from . import timers
+        timers.of(child).cpu_limit_changed()   # its own CPU time, from 0
     mm.engine.on_syscall = kernel.syscall_callback()
     kernel.sched.add(thread)
     if flags & L.CLONE_VFORK:

@@ -18,7 +18,7 @@ scheduler's run loop; calls cpu/ through the engine, kernel/futex.py.
 
 from __future__ import annotations
 
-from errno import E2BIG, EINVAL, ENOSYS
+from errno import E2BIG, EAGAIN, EINVAL, ENOSYS
 
 from ..abi import linux as L
 from ..abi.x86 import SYSCALL_LENGTH
@@ -50,11 +50,31 @@ def check_flags(flags: int) -> None:
         raise KernelError(EINVAL)
 
 
+def check_nproc(t) -> None:
+    """copy_process's RLIMIT_NPROC check: EAGAIN when the caller's real user has as
+    many tasks as the limit allows already (every thread of its live processes, and
+    each zombie until it is reaped), unless it is root (real uid 0, or euid 0: the
+    capabilities pyunik does not keep apart)."""
+    process = t.process
+    limit = process.rlimits[L.RLIMIT_NPROC][0]
+    cred = process.cred
+    if limit == L.RLIM_INFINITY or cred.uid == 0 or cred.euid == 0:
+        return
+    tasks = 0
+    for p in process.kernel.processes.values():
+        if p.cred.uid == cred.uid:
+            tasks += 1 if p.exit_state is not None else \
+                sum(1 for th in p.threads if th.state != "dead")
+    if tasks >= limit:
+        raise KernelError(EAGAIN)
+
+
 def clone_thread(t, flags: int, stack: int, parent_tid: int, child_tid: int,
                  tls: int) -> int:
     """A new thread of t's process (flags already checked); returns its tid."""
     if flags & _THREAD_NEEDS != _THREAD_NEEDS or flags & ~(_ALLOWED | L.CSIGNAL):
         raise KernelError(ENOSYS)          # a new process, or a thread unsharing state
+    check_nproc(t)
     process = t.process
     kernel = process.kernel
     ctx = child_context(process.engine, flags, stack, tls)

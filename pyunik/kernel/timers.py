@@ -12,6 +12,12 @@ its queued siginfo, as Linux keeps one queued signal per timer; timer_getoverrun
 reports the overrun of the last signal. The guest's CPU time is all user time
 (kernel/clocks.py), so ITIMER_VIRTUAL and ITIMER_PROF count the same time.
 
+RLIMIT_CPU is checked as Linux's check_process_timers does, on the same CPU clock:
+when the process's CPU time reaches the hard limit it gets SIGKILL; at the soft limit
+SIGXCPU (SI_KERNEL), and the soft limit moves one second further, which the guest
+sees in getrlimit, so SIGXCPU comes once a second until the hard limit. setrlimit
+arms the check (update_rlimit_cpu), fork arms the child's, exec keeps it.
+
 Layer: kernel. Called by kernel/syscalls/timers.py; calls kernel/signals.py,
 kernel/clocks.py and the scheduler's add_timer.
 """
@@ -98,6 +104,9 @@ class ProcessTimers:
         }
         self.posix: dict[int, PosixTimer] = {}
         self.next_id = 0
+        # RLIMIT_CPU's next check, at the soft limit on the process's CPU clock
+        self.cpu_limit = IntervalTimer(self.cpu_ns, sched.add_timer, self._cpu_limit_reached,
+                                       monotonic)
 
     def cpu_ns(self) -> int:
         return clocks.process_cpu_ns(self.process)
@@ -109,6 +118,33 @@ class ProcessTimers:
             if self.process.threads:
                 signals.send(self.process, sig, signals.kill_info(sig, L.SI_KERNEL, 0, 0))
         return fired
+
+    def cpu_limit_changed(self) -> None:
+        """RLIMIT_CPU was set (or inherited): check the CPU time when it may reach the
+        soft limit; an infinite one is never checked. (A soft limit of 0 is reached at
+        once: the timer's expiry 0 would mean disarmed, so 1 ns.)"""
+        soft = self.process.rlimits[L.RLIMIT_CPU][0]
+        if soft == L.RLIM_INFINITY:
+            self.cpu_limit.set(0, 0)
+        else:
+            self.cpu_limit.set(max(1, soft * L.NSEC_PER_SEC), 0)
+
+    def _cpu_limit_reached(self, count: int) -> bool:
+        process = self.process
+        limit = process.rlimits[L.RLIMIT_CPU]
+        soft, hard = limit
+        if not process.threads or soft == L.RLIM_INFINITY:
+            return False
+        seconds = self.cpu_ns() // L.NSEC_PER_SEC
+        if hard != L.RLIM_INFINITY and seconds >= hard:
+            signals.send(process, L.SIGKILL, signals.kill_info(L.SIGKILL, L.SI_KERNEL, 0, 0))
+            return False
+        if seconds >= soft:
+            signals.send(process, L.SIGXCPU, signals.kill_info(L.SIGXCPU, L.SI_KERNEL, 0, 0))
+            if soft < hard:
+                limit[0] = soft = soft + 1
+        self.cpu_limit.set(max(1, soft * L.NSEC_PER_SEC), 0)
+        return False
 
     def new_timer(self, now, notify: int, signo: int, value, thread) -> PosixTimer:
         """A POSIX timer with the lowest free id from the last one given (Linux

@@ -200,6 +200,9 @@ def _set_limit(t, resource, soft, hard):
     t.process.rlimits[resource] = [soft, hard]
     if resource == L.RLIMIT_NOFILE:
         t.process.fds.set_limit(soft)
+    elif resource == L.RLIMIT_CPU:
+        from .. import timers
+        timers.of(t.process).cpu_limit_changed()
 
 
 def sys_prlimit64(t, pid, resource, new_ptr, old_ptr):

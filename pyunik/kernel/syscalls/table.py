@@ -183,9 +183,13 @@ SOCKOPT = ("SOL_SOCKET options kept and reported (timeouts exact to the microsec
            "EOPNOTSUPP/ENOPROTOOPT")
 RLIMITS = ("limits that act: NOFILE, FSIZE (write, pwrite, writev, truncate: SIGXFSZ and "
            "EFBIG; not sendfile, splice, copy_file_range or fallocate), AS (mmap, mremap, "
-           "brk), DATA (brk only), STACK (execve's argument space), MEMLOCK; CPU, NPROC, "
-           "SIGPENDING, MSGQUEUE, LOCKS, NICE, RTPRIO and RTTIME are kept and reported but "
-           "enforced nowhere; CORE changes nothing (no core files are written)")
+           "brk), DATA (brk only), STACK (execve's argument space), MEMLOCK, CPU (SIGXCPU "
+           "at the soft limit and each second after, SIGKILL at the hard, on the guest's "
+           "CPU clock; one the first process inherits from pyunik's own is the host's to "
+           "enforce, on pyunik), NPROC (clone, fork and vfork: EAGAIN; not checked again "
+           "by execve after a change of user); SIGPENDING, MSGQUEUE, LOCKS, NICE, RTPRIO "
+           "and RTTIME are kept and reported but enforced nowhere; CORE changes nothing "
+           "(no core files are written)")
 # inotify_add_watch reads its path only after checking the fd, as Linux does
 WATCH_PATH = Kind("const char *pathname", Ptr.expr, "path")
 
