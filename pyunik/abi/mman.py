@@ -80,9 +80,28 @@ MADV_NAMES = {
     19: "MADV_KEEPONFORK", 20: "MADV_COLD", 21: "MADV_PAGEOUT",
 }
 
-# vm_flags bits madvise sets for fork (include/linux/mm.h)
+# vm_flags bits (include/linux/mm.h): madvise sets VM_DONTCOPY and VM_WIPEONFORK for
+# fork; the rest pyunik only shows, in /proc/<pid>/smaps's VmFlags line
+VM_READ = 0x00000001
+VM_WRITE = 0x00000002
+VM_EXEC = 0x00000004
+VM_SHARED = 0x00000008
+VM_MAYREAD = 0x00000010
+VM_MAYWRITE = 0x00000020
+VM_MAYEXEC = 0x00000040
+VM_MAYSHARE = 0x00000080
+VM_GROWSDOWN = 0x00000100
+VM_LOCKED = 0x00002000
 VM_DONTCOPY = 0x00020000
+VM_ACCOUNT = 0x00100000
+VM_NORESERVE = 0x00200000
 VM_WIPEONFORK = 0x02000000
+# fs/proc/task_mmu.c show_smap_vma_flags's mnemonics, in bit order (of the bits above)
+VM_FLAG_MNEMONICS = [(VM_READ, "rd"), (VM_WRITE, "wr"), (VM_EXEC, "ex"), (VM_SHARED, "sh"),
+                     (VM_MAYREAD, "mr"), (VM_MAYWRITE, "mw"), (VM_MAYEXEC, "me"),
+                     (VM_MAYSHARE, "ms"), (VM_GROWSDOWN, "gd"), (VM_LOCKED, "lo"),
+                     (VM_DONTCOPY, "dc"), (VM_ACCOUNT, "ac"), (VM_NORESERVE, "nr"),
+                     (VM_WIPEONFORK, "wf")]
 
 MS_ASYNC = 1
 MS_INVALIDATE = 2

@@ -225,6 +225,10 @@ def load(mm, data: bytes, name: str, interpreter: bool = False,
     for start, end, prot in runs:
         if prot != L.PROT_READ | L.PROT_WRITE:
             mm.set_protection(start, end, prot)
+    # Each segment as if mapped with its own protection at once (elf_map): a read-only
+    # one was never writable (no VM_ACCOUNT in /proc/<pid>/smaps).
+    for v in mm.overlapping(runs[0][0], runs[-1][1]):
+        v.written = bool(v.prot & L.PROT_WRITE)
     # AT_PHDR as Linux computes it: where the PT_LOAD holding e_phoff maps it.
     phdr = 0
     for s in header.loads:

@@ -737,7 +737,7 @@ class AddressSpace(Remap, UserMemory):
         w = VMA(v.start, v.end, v.prot, v.flags, ptr, v.name, reserve, v.file, v.offset,
                 v.may_write, v.host_backed and shared, v.shm if shared else None,
                 v.shm_offset)
-        w.code, w.vm_flags = v.code, v.vm_flags
+        w.code, w.vm_flags, w.written = v.code, v.vm_flags, v.written
         return w
 
     def write_back_all(self) -> None:

@@ -1,7 +1,8 @@
 """An address space as Linux describes it: /proc/<pid>/maps lines and the mm counters.
 
 mm layer. Formats an AddressSpace's VMAs as fs/proc/task_mmu.c show_map_vma does
-(`maps_lines`, `maps_text`: /proc/<pid>/maps and the crash report's memory map) and
+(`maps_lines`, `maps_text`: /proc/<pid>/maps and the crash report's memory map;
+`smaps_text`: /proc/<pid>/smaps, each VMA with its sizes and VmFlags) and
 counts them as Linux's mm counters do (`MemoryCounts`: VmSize, VmRSS, VmData, ... for
 /proc/<pid>/status, stat, statm and meminfo). A VMA's file is the inode it maps
 (anything with .fs.dev, .ino and .nlink); nothing here imports fs/.
@@ -88,6 +89,76 @@ def maps_text(mm) -> bytes:
     """/proc/<pid>/maps: the process's VMAs, then the kernel's mappings above
     TASK_SIZE (mm/kernel_area.py), as Linux ends the list with [vsyscall]."""
     return b"".join(maps_line(v) + b"\n" for v in mm.vmas + mm.kernel_mappings)
+
+
+def vm_flags(v) -> int:
+    """The VMA's vm_flags as Linux's mmap and mprotect would have made them: the
+    protection; VM_MAY* (no VM_MAYWRITE, and no VM_SHARED, for a shared mapping of a
+    file not open for writing); VM_SHARED and VM_MAYSHARE for shared mappings;
+    VM_GROWSDOWN for stacks; VM_NORESERVE for MAP_NORESERVE; VM_ACCOUNT for a
+    private mapping that is or was writable without MAP_NORESERVE (Linux takes it
+    back from anonymous memory never written when it is made read-only; pyunik keeps
+    it); madvise's VM_DONTCOPY and VM_WIPEONFORK. mlock is not kept: no VM_LOCKED."""
+    flags = v.prot & (L.VM_READ | L.VM_WRITE | L.VM_EXEC) | L.VM_MAYREAD | L.VM_MAYWRITE \
+        | L.VM_MAYEXEC | v.vm_flags & (L.VM_DONTCOPY | L.VM_WIPEONFORK)
+    if vma_shared(v):
+        flags |= L.VM_MAYSHARE | L.VM_SHARED if v.may_write else L.VM_MAYSHARE
+        if not v.may_write:
+            flags &= ~L.VM_MAYWRITE
+    if vma_stack(v):
+        flags |= L.VM_GROWSDOWN
+    if v.flags & L.MAP_NORESERVE:
+        flags |= L.VM_NORESERVE
+    elif v.written and not vma_shared(v):
+        flags |= L.VM_ACCOUNT
+    return flags
+
+
+# The fields of a smaps entry after the maps line, as Linux 6.x prints them; pyunik
+# fills in the sizes it knows (below) and 0 for what it has no such thing as.
+_SMAPS_FIELDS = ("Size", "KernelPageSize", "MMUPageSize", "Rss", "Pss", "Pss_Dirty",
+                 "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty",
+                 "Referenced", "Anonymous", "KSM", "LazyFree", "AnonHugePages",
+                 "ShmemPmdMapped", "FilePmdMapped", "Shared_Hugetlb", "Private_Hugetlb",
+                 "Swap", "SwapPss", "Locked")
+
+
+def smaps_entry(v) -> bytes:
+    """One VMA as /proc/<pid>/smaps shows it (show_smap): its maps line, sizes in kB,
+    THPeligible and VmFlags.
+
+    Rss is what the host holds of the VMA (mincore). pyunik does not see which pages
+    were written or who else maps them, so the rest follows the mapping's kind: every
+    page is mapped once (Pss is Rss); private anonymous memory and writable private
+    file mappings are dirty and anonymous (copy-on-write copies), read-only private
+    file mappings clean, shared mappings dirty when writable, else clean. Nothing is
+    swapped, locked or huge."""
+    size, rss = v.end - v.start, _resident(v)
+    values = dict.fromkeys(_SMAPS_FIELDS, 0)
+    values.update(Size=size, KernelPageSize=L.PAGE_SIZE, MMUPageSize=L.PAGE_SIZE, Rss=rss,
+                  Pss=rss, Referenced=rss)
+    writable = bool(v.prot & L.PROT_WRITE)
+    if vma_shared(v) or not writable and vma_is_file(v):
+        dirty = writable
+    else:
+        dirty = True
+        values["Anonymous"] = rss
+    values["Private_Dirty" if dirty else "Private_Clean"] = rss
+    if dirty:
+        values["Pss_Dirty"] = rss
+    lines = [maps_line(v)]
+    lines += [b"%-16s%8d kB" % (name.encode() + b":", values[name] // 1024)
+              for name in _SMAPS_FIELDS]
+    flags = vm_flags(v)
+    lines.append(b"THPeligible:    0")
+    lines.append(b"VmFlags: " + b"".join(name.encode() + b" " for bit, name
+                                         in L.VM_FLAG_MNEMONICS if flags & bit))
+    return b"\n".join(lines) + b"\n"
+
+
+def smaps_text(mm) -> bytes:
+    """/proc/<pid>/smaps: every VMA of maps_text, each followed by its fields."""
+    return b"".join(smaps_entry(v) for v in mm.vmas + mm.kernel_mappings)
 
 
 def _resident(v) -> int:

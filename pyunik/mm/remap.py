@@ -165,6 +165,7 @@ class Remap:
             moved = VMA(new, new + new_len, v.prot, v.flags, ptr, v.name,
                         self.windows if dst is not None else None)
         moved.vm_flags = v.vm_flags       # madvise's fork advice goes with the pages
+        moved.written = moved.written or v.written
         self._replace([], [moved])
         self.mapped += new_len
         self._engine_map(moved)

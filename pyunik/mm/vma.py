@@ -23,7 +23,7 @@ class VMA:
 
     __slots__ = ("start", "end", "prot", "flags", "host", "name", "reserve", "file", "offset",
                  "may_write", "host_backed", "code", "shm", "shm_offset", "owner", "view",
-                 "vm_flags")
+                 "vm_flags", "written")
 
     def __init__(self, start, end, prot, flags, host_ptr, name="", reserve=None, file=None,
                  offset=0, may_write=True, host_backed=False, shm=None, shm_offset=0):
@@ -46,6 +46,9 @@ class VMA:
         # Ever executable? Then the CPU may hold translated code for these pages, and
         # the kernel writes them only through the engine, which invalidates it.
         self.code = bool(prot & 4)
+        # Ever writable? A private mapping is charged to the commit limit once it is
+        # (Linux's VM_ACCOUNT, which smaps shows) and stays charged.
+        self.written = bool(prot & 2)
         # The process that made it, where several programs share one address space
         # (kernel/apps.py: its mappings go when it exits); None otherwise.
         self.owner = None
@@ -65,6 +68,7 @@ class VMA:
                 self.offset + (start - self.start), self.may_write, self.host_backed,
                 self.shm, self.shm_offset + (start - self.start))
         v.code = v.code or self.code
+        v.written = v.written or self.written
         v.owner = self.owner
         v.vm_flags = self.vm_flags
         return v

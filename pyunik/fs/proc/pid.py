@@ -16,7 +16,7 @@ import os
 from errno import EINVAL, ENOENT
 
 from ...errors import KernelError
-from ...mm.maps import maps_text
+from ...mm.maps import maps_text, smaps_text
 from ..pseudo import GeneratedDir, PseudoSymlink, text_file
 from . import process as P
 from .fd import FdDir, FdInfoDir
@@ -70,6 +70,7 @@ class PidDir(GeneratedDir):
             b"stat": text_file(fs, 0o444, gen(lambda: P.stat_text(k, p, t)), **mine),
             b"statm": text_file(fs, 0o444, gen(lambda: P.statm_text(p)), **mine),
             b"maps": text_file(fs, 0o444, gen(lambda: maps_text(p.mm)), **mine),
+            b"smaps": text_file(fs, 0o444, gen(lambda: smaps_text(p.mm)), **mine),
             b"cwd": link(lambda: p.fs.cwd.text(), follow=lambda: p.fs.cwd),
             b"root": link(lambda: p.fs.root.text(), follow=lambda: p.fs.root),
             b"exe": link(exe),
