@@ -501,14 +501,31 @@ def cmd_syscalls(args) -> int:
     return 0
 
 
+def _entry_point() -> bool:
+    """Is the command the process's entry point (`pyunik`, `python -m pyunik`), with
+    nothing left to run after it? Its caller (the console script, or
+    pyunik/__main__.py) is then called by nothing, or by runpy alone. Under
+    `python -m cProfile -m pyunik` (or any program running the module) the caller
+    has work left, such as writing its profile."""
+    frame = sys._getframe(2)           # entry() <- its caller <- ...
+    while frame.f_back is not None:
+        frame = frame.f_back
+        if frame.f_globals.get("__name__") != "runpy":
+            return False
+    return True
+
+
 def entry() -> NoReturn:
     """The `pyunik` command and `python -m pyunik`: main(), then the process ends at
     once with its status. Nothing is left to tear down by then (cmd_run closed the
     files it wrote; guest output went out with write(2)), and the interpreter's own
     teardown of ~300 modules and the kernel's objects took ~9 ms of every run.
     atexit handlers still run, and the standard streams are flushed. An exception
-    (a kernel bug's traceback, argparse's exit) ends the process the usual way."""
+    (a kernel bug's traceback, argparse's exit) ends the process the usual way, and
+    so does every run whose caller goes on after it (a profiler: _entry_point)."""
     status = main()
+    if not _entry_point():
+        sys.exit(status)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

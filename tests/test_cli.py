@@ -361,3 +361,17 @@ def test_elf_with_a_missing_interpreter(tmp_path):
     assert r.status == 127
     assert_no_traceback(r)
     assert r.stderr.decode().strip() == "pyunik: %s: no such file or directory" % path
+
+
+def test_a_profiler_around_the_command_gets_to_write_its_profile(tmp_path):
+    """`python -m cProfile -o F -m pyunik run ...`: the command ends the process
+    itself only as the process's entry point; under a profiler it returns, and the
+    profiler writes F (cli._entry_point)."""
+    import pstats
+    profile = tmp_path / "pyunik.prof"
+    p = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "pyunik",
+                        "run", "-q", "guest_images/bin/hello-musl"], cwd=REPO,
+                       env=host_env_for_pyunik(), capture_output=True, timeout=TIMEOUT)
+    assert p.stdout == b"Hello from pyunik guest!\n", p.stderr
+    functions = {name for _, _, name in pstats.Stats(str(profile)).stats}
+    assert "cmd_run" in functions and "emu_start" in functions
