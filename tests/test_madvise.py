@@ -1,13 +1,14 @@
 """madvise(2) on the AddressSpace: MADV_DONTNEED gives a private mapping of a copied
 file (as a tar image's member) the file's bytes again, as Linux re-reads them, and
-private anonymous pages zeros; the advice pyunik does not offer is EINVAL, not a
-silent success; MADV_FREE takes private anonymous memory only; the fork advice
-splits VMAs and fork follows it (the guest side: tests/test_madvfork.py)."""
+private anonymous pages zeros; MADV_REMOVE punches the file behind a shared
+mapping (EINVAL without one, EOPNOTSUPP where its filesystem cannot); MADV_FREE
+takes private anonymous memory only; the fork advice splits VMAs and fork follows
+it (the guest side: tests/test_madvfork.py)."""
 
 from __future__ import annotations
 
 import stat as S
-from errno import EINVAL
+from errno import EINVAL, EOPNOTSUPP
 
 import pytest
 
@@ -55,11 +56,37 @@ def test_dontneed_zeroes_private_anonymous_pages(mm):
     assert mm.engine.read(start, 2 * PAGE) == bytes(PAGE) + b"y" * PAGE
 
 
-def test_advice_not_offered_is_einval(mm):
+def test_remove_of_private_anonymous_memory_is_einval(mm):
+    """No file is behind it (the guest side: tests/test_madvise_remove.py)."""
     start = mm.mmap(0, PAGE, L.PROT_READ | L.PROT_WRITE, PRIVATE_ANON)
     with pytest.raises(KernelError) as e:
         mm.madvise(start, PAGE, L.MADV_REMOVE)
     assert e.value.errno == EINVAL
+
+
+class NoHolesInode(RamInode):
+    """A file on a filesystem that cannot punch holes (as hostfs in pyunik)."""
+    punch = None
+
+
+@pytest.mark.parametrize("inode_class,answer", [(RamInode, None),
+                                                (NoHolesInode, EOPNOTSUPP)])
+def test_remove_punches_the_mapped_file_where_its_filesystem_can(mm, inode_class, answer):
+    """A shared writable mapping of a file: MADV_REMOVE is fallocate(PUNCH_HOLE) on
+    the file, its pages zeros and its size kept; EOPNOTSUPP where fallocate is."""
+    inode = inode_class(RamFS(), S.S_IFREG | 0o644)
+    inode.write(0, b"F" * (3 * PAGE))
+    f = InodeFile(inode, L.O_RDWR)
+    start = mmap_file(mm, 0, 3 * PAGE, L.PROT_READ | L.PROT_WRITE, L.MAP_SHARED, f, 0)
+    if answer is not None:
+        with pytest.raises(KernelError) as e:
+            mm.madvise(start, PAGE, L.MADV_REMOVE)
+        assert e.value.errno == answer
+        return
+    mm.madvise(start + PAGE, PAGE, L.MADV_REMOVE)
+    assert inode.read(0, 3 * PAGE) == b"F" * PAGE + bytes(PAGE) + b"F" * PAGE
+    assert mm.engine.read(start, 3 * PAGE) == b"F" * PAGE + bytes(PAGE) + b"F" * PAGE
+    assert inode.size == 3 * PAGE
 
 
 def test_fork_advice_splits_and_fork_follows_it(mm):

@@ -38,7 +38,7 @@ from errno import EACCES, EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM
 
 from ..abi import linux as L
 from ..errors import KernelError
-from . import fork_advice, host
+from . import fork_advice, host, punch
 from .kernel_area import KernelArea
 from .regions import EngineRegions, overlapping
 from .remap import Remap
@@ -597,10 +597,11 @@ class AddressSpace(Remap, UserMemory):
         if advice in fork_advice.FORK_ADVICE:
             fork_advice.advise(self, addr, end, advice)
             return
+        if advice == L.MADV_REMOVE:
+            punch.remove(self, addr, end)
+            return
         if not self.covered(addr, end):
             raise KernelError(ENOMEM)
-        if advice == L.MADV_REMOVE:
-            raise KernelError(EINVAL)   # no hole punching (table.py's madvise row)
         vmas = self.overlapping(addr, end)
         if advice == L.MADV_FREE and any(v.file is not None or v.shm is not None
                                          or v.flags & L.MAP_TYPE != L.MAP_PRIVATE

@@ -28,7 +28,8 @@ import ctypes
 import os
 
 from ..abi.page import PM_PRESENT, PM_SWAP
-from ..abi.mman import (MADV_DONTNEED as _MADV_DONTNEED, MAP_ANONYMOUS as _MAP_ANON,
+from ..abi.mman import (MADV_DONTNEED as _MADV_DONTNEED, MADV_REMOVE as _MADV_REMOVE,
+                        MAP_ANONYMOUS as _MAP_ANON,
                         MAP_FIXED as _MAP_FIXED, MAP_NORESERVE as _MAP_NORESERVE,
                         MAP_PRIVATE as _MAP_PRIVATE, MAP_SHARED as _MAP_SHARED,
                         MREMAP_FIXED as _MREMAP_FIXED, MREMAP_MAYMOVE as _MREMAP_MAYMOVE,
@@ -92,6 +93,13 @@ def release(ptr: int, size: int) -> None:
 def discard(ptr: int, size: int) -> None:
     """Drop the pages' contents: private anonymous pages read as zero afterwards."""
     _madvise(ptr, size, _MADV_DONTNEED)
+
+
+def remove(ptr: int, size: int) -> None:
+    """Punch the pages out of the host file (a memfd) a MAP_SHARED host mapping maps:
+    they read as zeros through every mapping of it, its size unchanged."""
+    if _madvise(ptr, size, _MADV_REMOVE) != 0:
+        raise HostMemoryError(ctypes.get_errno())
 
 
 def sync_file_pages(ptr: int, size: int) -> None:

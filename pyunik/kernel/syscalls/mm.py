@@ -81,7 +81,8 @@ def sys_mremap(t, old_address, old_size, new_size, flags, new_address):
 
 def sys_madvise(t, addr, length, advice):
     """madvise(2): MADV_DONTNEED drops pages (mm/address_space.py says what they read
-    then); DONTFORK, WIPEONFORK and REMOVE are EINVAL; other advice is a hint."""
+    then), MADV_REMOVE punches a hole in the file behind a shared mapping,
+    DONTFORK and WIPEONFORK mark VMAs for fork; other advice is a hint."""
     t.mm.madvise(addr, length, advice)
     return 0
 

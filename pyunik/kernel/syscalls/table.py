@@ -243,9 +243,10 @@ ROWS = [
         status=PARTIAL, note="MADV_DONTNEED as Linux (zeros, or the file's bytes again); "
                              "MADV_FREE private anonymous only; MADV_DONTFORK/DOFORK and "
                              "MADV_WIPEONFORK/KEEPONFORK as Linux (mm/fork_advice.py: "
-                             "fork leaves the pages out or gives zeros); MADV_REMOVE is "
-                             "EINVAL (no hole punching); the other advice are hints with "
-                             "nothing to change"),
+                             "fork leaves the pages out or gives zeros); MADV_REMOVE "
+                             "punches shared memory and files on in-memory filesystems "
+                             "(mm/punch.py; EOPNOTSUPP on others, as fallocate); the other "
+                             "advice are hints with nothing to change"),
     row(29, "shmget", ipc.sys_shmget, Int, Size, Int),
     row(30, "shmat", ipc.sys_shmat, Int, Ptr, Int),
     row(31, "shmctl", ipc.sys_shmctl, Int, Int, Ptr, status=PARTIAL, note=SHMCTL),
