@@ -11,22 +11,29 @@ import time
 from test_net_bulk import _cpu_seconds, _echo_server, _probe
 
 
+def _send_until_stuck(s) -> int:
+    """Send from the host client, reading nothing, until a second passes in which
+    nothing more can be sent (the guest and the NAT hold back); the bytes sent."""
+    s.setblocking(False)
+    sent, end, stuck = 0, time.monotonic() + 30, time.monotonic()
+    while time.monotonic() < end:
+        try:
+            sent += s.send(bytes(65536))
+            stuck = time.monotonic()
+        except BlockingIOError:
+            if time.monotonic() - stuck > 1.0:
+                break
+            time.sleep(0.05)
+    assert sent > 1 << 20
+    return sent
+
+
 def test_a_held_back_host_socket_does_not_spin():
     proc, port = _echo_server(2)
     try:
         _probe(port, proc)
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-            s.setblocking(False)
-            sent, end, stuck = 0, time.monotonic() + 30, time.monotonic()
-            while time.monotonic() < end:             # until the host client is stuck
-                try:
-                    sent += s.send(bytes(65536))
-                    stuck = time.monotonic()
-                except BlockingIOError:
-                    if time.monotonic() - stuck > 1.0:
-                        break
-                    time.sleep(0.05)
-            assert sent > 1 << 20
+            _send_until_stuck(s)
             before = _cpu_seconds(proc.pid)
             time.sleep(2.0)
             used = _cpu_seconds(proc.pid) - before
@@ -50,17 +57,7 @@ def test_a_held_back_guest_resumes_when_the_host_client_reads():
     try:
         _probe(port, proc)
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-            s.setblocking(False)
-            sent, end, stuck = 0, time.monotonic() + 30, time.monotonic()
-            while time.monotonic() < end:             # until the host client is stuck
-                try:
-                    sent += s.send(bytes(65536))
-                    stuck = time.monotonic()
-                except BlockingIOError:
-                    if time.monotonic() - stuck > 1.0:
-                        break
-                    time.sleep(0.05)
-            assert sent > 1 << 20
+            sent = _send_until_stuck(s)
             time.sleep(STUCK_S)              # the guest's TCP timers back off meanwhile
             s.setblocking(True)
             s.settimeout(10)
