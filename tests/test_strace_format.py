@@ -1,6 +1,6 @@
 """`pyunik run --strace` prints what the arguments point at as the real strace(1)
-does: signal sets, struct sigaction, clone's and clone3's arguments, and a bad
-pointer or a size strace does not read as the address. The tracefmt guest makes
+does: signal sets, struct sigaction, clone's and clone3's arguments, futex's by
+operation, and a bad pointer or a size strace does not read as the address. The tracefmt guest makes
 these calls with buffers at fixed addresses (globals of a static binary), so its
 lines compare exactly with `strace -f` of the same binary run natively."""
 
@@ -16,7 +16,10 @@ from test_strace import pyunik_trace, real_strace
 PROGRAM = "tracefmt"
 # The calls tracefmt makes for their arguments' sake.
 PICKED = re.compile(r"^(rt_sigaction|rt_sigprocmask|rt_sigpending|rt_sigsuspend|signalfd4|"
-                    r"clone|clone3)\(")
+                    r"clone|clone3|futex)\(")
+# the wait for the thread's CLONE_CHILD_CLEARTID: made or not, and its answer, as the
+# thread's exit and the wait race
+JOIN_WAIT = re.compile(r"^futex\(0x[0-9a-f]+, FUTEX_WAIT, 1, NULL\)")
 
 # Lines that knowingly differ: native line -> pyunik's, with why.
 KNOWN_LINES = {
@@ -33,7 +36,7 @@ def _normalised(lines: list[str]) -> list[str]:
     out = []
     for line in lines:
         line = re.sub(r"^\[pid +\d+\] ", "", line)
-        if not PICKED.match(line):
+        if not PICKED.match(line) or JOIN_WAIT.match(line):
             continue
         line = re.sub(r"parent_tid=\[\d+\]", "parent_tid=[TID]", line)
         out.append(re.sub(r"^(clone3?\(.*\)) = \d+$", r"\1 = TID", line))
@@ -48,7 +51,7 @@ def test_lines_match_strace_exactly(run_pyunik, tmp_path, libc):
     assert out.status == 0
     emulated = _normalised(lines)
     expected = [KNOWN_LINES.get(line, (line,))[0] for line in native]
-    assert len(native) >= 50
+    assert len(native) >= 60 and any("FUTEX_OP_CMP_GT<<24" in line for line in native)
     assert emulated == expected, "\n".join(
         "native %s\npyunik %s" % (n, e) for n, e in zip(expected, emulated) if n != e)
 
@@ -90,3 +93,11 @@ def test_clone3_size_strace_does_not_read():
         "clone3(0x5000, 32) = -1 EINVAL (Invalid argument)"
     assert format_call(row, [0, 88], -14, None) == \
         "clone3(NULL, 88) = -1 EFAULT (Bad address)"
+
+
+def test_errno_names_are_linux_own():
+    """Of two names for one errno, strace prints Linux's (EDEADLK, EOPNOTSUPP)."""
+    from pyunik.trace.strace import format_result
+    assert format_result(None, -35) == "-1 EDEADLK (Resource deadlock avoided)"
+    assert format_result(None, -95) == "-1 EOPNOTSUPP (Operation not supported)"
+    assert format_result(None, -11) == "-1 EAGAIN (Resource temporarily unavailable)"

@@ -2,8 +2,9 @@
  * tracefmt: system calls whose arguments strace prints from the memory they point
  * at, for tests/test_strace_format.py to compare `pyunik --strace` with the real
  * `strace -f` of the same binary: signal sets (rt_sigprocmask, rt_sigpending,
- * rt_sigsuspend, signalfd4), struct sigaction (rt_sigaction), and the arguments of
- * clone and clone3 (fork-like children and a thread that exits at once).
+ * rt_sigsuspend, signalfd4), struct sigaction (rt_sigaction), the arguments of
+ * clone and clone3 (fork-like children and a thread that exits at once), and
+ * futex's by operation (timeouts, bitsets, FUTEX_WAKE_OP's encoded operation).
  *
  * Every buffer is a global, so its address is the same natively and under pyunik;
  * calls are raw syscalls so neither C library adds or changes one. Bad pointers,
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guest.h"
@@ -274,6 +276,60 @@ static void clones(void)
     report("clone3 size 32", tracefmt_clone3((long)&cl, 32));
 }
 
+/* include/uapi/linux/futex.h (musl's headers have no linux/futex.h) */
+#define K_FUTEX_WAIT 0
+#define K_FUTEX_WAKE 1
+#define K_FUTEX_REQUEUE 3
+#define K_FUTEX_CMP_REQUEUE 4
+#define K_FUTEX_WAKE_OP 5
+#define K_FUTEX_LOCK_PI 6
+#define K_FUTEX_UNLOCK_PI 7
+#define K_FUTEX_TRYLOCK_PI 8
+#define K_FUTEX_WAIT_BITSET 9
+#define K_FUTEX_WAKE_BITSET 10
+#define K_PRIVATE 128
+#define K_CLOCK_REALTIME 256
+#define K_BITSET_MATCH_ANY 0xffffffffL
+#define K_FUTEX_OP(op, oparg, cmp, cmparg) \
+    ((((op) & 0xf) << 28) | (((cmp) & 0xf) << 24) | (((oparg) & 0xfff) << 12) \
+     | ((cmparg) & 0xfff))
+#define K_OP_SET 0
+#define K_OP_ADD 1
+#define K_OP_OPARG_SHIFT 8
+#define K_OP_CMP_EQ 0
+#define K_OP_CMP_GT 4
+
+static int fw = 3, fw2;
+static struct timespec short_wait = {0, 1000};
+
+static long futex6(int *uaddr, int op, long val, long timeout, int *uaddr2, long val3)
+{
+    return raw_syscall6(SYS_futex, (long)uaddr, op, val, timeout, (long)uaddr2, val3);
+}
+
+/* futex's arguments by operation: no call here waits (the words never match) */
+static void futexes(void)
+{
+    report("wake", futex6(&fw, K_FUTEX_WAKE | K_PRIVATE, 1, 0, NULL, 0));
+    report("wait", futex6(&fw, K_FUTEX_WAIT, 5, (long)&short_wait, NULL, 0));
+    report("wait no timeout", futex6(&fw, K_FUTEX_WAIT | K_PRIVATE, 5, 0, NULL, 0));
+    report("wait bad timeout", futex6(&fw, K_FUTEX_WAIT, 3, 8, NULL, 0));
+    report("wait bitset", futex6(&fw, K_FUTEX_WAIT_BITSET | K_PRIVATE | K_CLOCK_REALTIME, 5,
+                                 (long)&short_wait, NULL, K_BITSET_MATCH_ANY));
+    report("wake bitset", futex6(&fw, K_FUTEX_WAKE_BITSET, 1, 0, NULL, 5));
+    report("requeue", futex6(&fw, K_FUTEX_REQUEUE | K_PRIVATE, 1, 2, &fw2, 0));
+    report("cmp requeue", futex6(&fw, K_FUTEX_CMP_REQUEUE | K_PRIVATE, 1, 2, &fw2, 7));
+    report("wake op", futex6(&fw, K_FUTEX_WAKE_OP | K_PRIVATE, 1, 1, &fw2,
+                             K_FUTEX_OP(K_OP_SET, 0, K_OP_CMP_GT, 1)));
+    report("wake op shift", futex6(&fw, K_FUTEX_WAKE_OP, 1, 1, &fw2,
+                                   K_FUTEX_OP(K_OP_ADD | K_OP_OPARG_SHIFT, 3, K_OP_CMP_EQ, 0)));
+    fw2 = 0;
+    report("trylock pi", futex6(&fw2, K_FUTEX_TRYLOCK_PI, 0, 0, NULL, 0));
+    report("lock pi held", futex6(&fw2, K_FUTEX_LOCK_PI | K_PRIVATE, 0, 0, NULL, 0));
+    report("unlock pi", futex6(&fw2, K_FUTEX_UNLOCK_PI, 0, 0, NULL, 0));
+    report("op 99", futex6(&fw, 99, 1, 0x10, &fw2, 0x20));
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -281,5 +337,6 @@ int main(void)
     masks();
     suspend();
     clones();
+    futexes();
     return 0;
 }

@@ -21,6 +21,9 @@ from ..errors import KernelError
 from . import netfmt
 
 STRING_LIMIT = 32            # strace's default -s 32
+# errno names as strace prints them: of two names for one number, Linux's own
+# (Python's errorcode gives EDEADLOCK and ENOTSUP)
+_ERRNO_NAMES = {**errno.errorcode, errno.EDEADLK: "EDEADLK", errno.EOPNOTSUPP: "EOPNOTSUPP"}
 _RETURNS_ADDRESS = {"mmap", "brk", "mremap", "shmat"}
 # open and openat print their mode only when the flags create a file (O_CREAT or
 # O_TMPFILE), as strace does: the position of the flags argument.
@@ -76,7 +79,7 @@ def _futex_op(op: int) -> str:
     """FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME, as strace prints futex's op."""
     name = futex.FUTEX_OP_NAMES.get(op & futex.FUTEX_CMD_MASK)
     if name is None:
-        return str(op)
+        return "%#x /* FUTEX_??? */" % (op & 0xFFFFFFFF)
     if op & futex.FUTEX_PRIVATE_FLAG:
         name += "_PRIVATE"
     if op & futex.FUTEX_CLOCK_REALTIME:
@@ -406,6 +409,62 @@ def _clone_call(t, args: list[int], result: int | None) -> str:
     return ", ".join(out)
 
 
+def _timespec_at(t, addr: int) -> str:
+    """A struct timespec as strace prints it: {tv_sec=1, tv_nsec=500000000}."""
+    data = _read(t, addr, clocks.TIMESPEC.size) if addr else None
+    if data is None:
+        return _ptr(addr)
+    return "{tv_sec=%d, tv_nsec=%d}" % clocks.TIMESPEC.unpack(data)
+
+
+def _wake_op(val3: int) -> str:
+    """FUTEX_WAKE_OP's encoded operation, as strace spells it out:
+    FUTEX_OP_SET<<28|0<<12|FUTEX_OP_CMP_GT<<24|0x1."""
+    op, cmp = val3 >> 28 & 0xF, val3 >> 24 & 0xF
+    out = []
+    if op & futex.FUTEX_OP_OPARG_SHIFT:
+        out.append("%s<<28" % futex.FUTEX_OP_FLAG_NAMES[futex.FUTEX_OP_OPARG_SHIFT])
+    name = futex.FUTEX_OP_NAMES_WAKE.get(op & 7)
+    out.append("%s<<28" % name if name else "%d<<28 /* FUTEX_OP_??? */" % (op & 7))
+    out.append("%s<<12" % _hex(val3 >> 12 & 0xFFF))
+    name = futex.FUTEX_OP_CMP_NAMES.get(cmp)
+    out.append("%s<<24" % name if name else "%d<<24 /* FUTEX_OP_CMP_??? */" % cmp)
+    out.append(_hex(val3 & 0xFFF))
+    return "|".join(out)
+
+
+def _futex_call(t, args: list[int], result: int | None) -> str:
+    """futex's arguments as strace prints them: those the operation reads, the
+    timeout as a timespec, a bitset by name, FUTEX_WAKE_OP's operation spelled out."""
+    uaddr, op, val, timeout, uaddr2, val3 = args[:6]
+    op, val, val2, val3 = _i32(op), val & 0xFFFFFFFF, timeout & 0xFFFFFFFF, val3 & 0xFFFFFFFF
+    out = [_ptr(uaddr), _futex_op(op)]
+    cmd = op & (futex.FUTEX_PRIVATE_FLAG - 1)
+    bitset = futex.FUTEX_BITSET_NAMES.get(val3) or _hex(val3)
+    if cmd in (futex.FUTEX_WAIT, futex.FUTEX_WAIT_BITSET, futex.FUTEX_WAIT_REQUEUE_PI):
+        out += [str(val), _timespec_at(t, timeout)]
+        if cmd == futex.FUTEX_WAIT_BITSET:
+            out.append(bitset)
+        elif cmd == futex.FUTEX_WAIT_REQUEUE_PI:
+            out.append(_ptr(uaddr2))
+    elif cmd in (futex.FUTEX_LOCK_PI, futex.FUTEX_LOCK_PI2):
+        out.append(_timespec_at(t, timeout))
+    elif cmd == futex.FUTEX_WAKE_BITSET:
+        out += [str(val), bitset]
+    elif cmd in (futex.FUTEX_REQUEUE, futex.FUTEX_CMP_REQUEUE, futex.FUTEX_CMP_REQUEUE_PI,
+                 futex.FUTEX_WAKE_OP):
+        out += [str(val), str(val2), _ptr(uaddr2)]
+        if cmd == futex.FUTEX_WAKE_OP:
+            out.append(_wake_op(val3))
+        elif cmd != futex.FUTEX_REQUEUE:
+            out.append(str(val3))
+    elif cmd in (futex.FUTEX_WAKE, futex.FUTEX_FD):
+        out.append(str(val))
+    elif cmd not in (futex.FUTEX_UNLOCK_PI, futex.FUTEX_TRYLOCK_PI):
+        out += [str(val), _ptr(timeout), _ptr(uaddr2), _hex(val3)]
+    return ", ".join(out)
+
+
 def _clone_args_at(t, addr: int, size: int) -> tuple | None:
     """struct clone_args's eleven fields, as much of it as size covers (strace reads
     at most the 88 bytes it knows), or None when it cannot be read."""
@@ -484,10 +543,15 @@ def format_result(row, result: int | None) -> str:
         err = -signed
         if err in signal.RESTART_ERRORS:
             return "? %s (%s)" % signal.RESTART_ERRORS[err]
-        return "-1 %s (%s)" % (errno.errorcode.get(err, str(err)), os.strerror(err))
+        return "-1 %s (%s)" % (_ERRNO_NAMES.get(err, str(err)), os.strerror(err))
     if row is not None and row.name in _RETURNS_ADDRESS:
         return "%#x" % (result & 0xFFFFFFFFFFFFFFFF)
     return str(signed)
+
+
+# Calls whose arguments strace prints by what another argument says (their number,
+# their names): formatted whole.
+_WHOLE_CALLS = {"clone": _clone_call, "futex": _futex_call}
 
 
 def entry_args(row, args: list[int], t) -> dict | None:
@@ -508,8 +572,8 @@ def format_args(row, args: list[int], result: int | None, t, entry: dict | None 
     what entry_args read before the call."""
     if row.status == "missing":
         shown = ["%#x" % a for a in args]
-    elif row.name == "clone":
-        return _clone_call(t, args, result)
+    elif row.name in _WHOLE_CALLS:
+        return _WHOLE_CALLS[row.name](t, args, result)
     else:
         shown = []
         for i, kind in enumerate(row.args):
