@@ -172,3 +172,36 @@ def test_code_range_hooks_hold_code_and_no_physical_address():
     for begin, end, _ in regions:
         assert physical[0] <= begin <= end < physical[1]
     del keep
+
+
+def test_engine_regions_have_separate_ram_offsets():
+    """Each region of guest memory gets a RAM offset range of its own in Unicorn
+    (cpu/engine.py _separate_ram_offsets): Unicorn 2.1 gave regions mapped before
+    the first unmap the same offset when they were larger than the smallest before
+    them, so a store to one region's page dropped the translated code of another's
+    page at the same offset (a static program's .data and .text). Unicorn's own
+    lookup from host pointer to RAM offset must give disjoint ranges."""
+    from pyunik.cpu.engine import _raw
+    lookup = getattr(_raw, "qemu_ram_addr_from_host_x86_64", None)
+    if lookup is None:
+        pytest.skip("this libunicorn does not export qemu_ram_addr_from_host")
+    lookup.restype = ctypes.c_uint64
+    lookup.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    from pyunik.cpu.engine import Engine
+    engine = Engine()
+    sizes = [1, 5, 4, 3, 2, 8]      # pages, in the order a static program maps them
+    buffers, ranges = [], []
+    addr = 0x400000
+    for n in sizes:
+        buf = ctypes.create_string_buffer(n * PAGE)
+        buffers.append(buf)
+        engine.map_host(addr, n * PAGE, 3, ctypes.addressof(buf))
+        addr += (n + 1) * PAGE
+    for buf, n in zip(buffers, sizes):
+        start = lookup(engine.uc.handle, ctypes.addressof(buf))
+        ranges.append((start, start + n * PAGE))
+    ranges.sort()
+    for (a, b), (c, d) in zip(ranges, ranges[1:]):
+        assert b <= c, "RAM offsets overlap: %#x-%#x and %#x-%#x" % (a, b, c, d)
+    engine.close()
+    del buffers

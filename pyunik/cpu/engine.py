@@ -164,6 +164,7 @@ class Engine:
         self.preempted = False    # the last run ended because its slice ran out
         self._pages = PageTables()
         self._regions = paging.PhysicalRegions()
+        self._separate_ram_offsets()
         self._enable_paging()
         # Once Unicorn is set up (mapping memory does that) and before any code is
         # translated: stops land on block boundaries only, so a run stopped from
@@ -188,6 +189,23 @@ class Engine:
         self.frame_regs = FrameRegisters(self._handle)   # signal frames' (cpu/context.py)
         # The CPU with no exception in flight, for after each fault (see run()).
         self._clean_state = self.uc.context_save()
+
+    def _separate_ram_offsets(self) -> None:
+        """Map and unmap one page before any other mapping, so that every later
+        region gets a RAM offset of its own. Unicorn 2.1 keeps its RAM blocks in a
+        list sorted by size and, until the first block is freed, gives a new block
+        the offset right after the list's last (smallest) block, not after the
+        highest offset in use: two blocks larger than that one get the same offset,
+        and guest pages of both share one offset in the translation cache's page
+        descriptors. A store to a data page then drops the translated code of the
+        code page at the same offset (a static program's .data and .text: musl's
+        pthread_create translated one block again after every store to its thread
+        list lock). Once a block has been freed, Unicorn searches the gaps between
+        the blocks in use instead. (Before paging is on: the unmap looks its region
+        up as a virtual address. The page shown is the page tables' first, which
+        the guest never sees: nothing runs while it is mapped.)"""
+        self.uc.mem_map_ptr(0, PAGE, UC_PROT_READ, self._pages.host)
+        self.uc.mem_unmap(0, PAGE)
 
     def _enable_paging(self) -> None:
         """Long mode with 4-level paging and NX, the tables at paging.TABLE_BASE."""
