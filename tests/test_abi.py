@@ -25,7 +25,8 @@ OWN_CHOICES = {
     "cpu/context.py": {"_ENTRY"},                       # a register batch's staging words
     "cpu/cpuid.py": {"CPUINFO_LEAVES"},                 # the cpuid leaves probed once
     "cpu/engine.py": {"_SMALL", "_CR2_UNSET"},          # short-read buffer; CR2 no fault sets
-    "cpu/paging.py": {"PHYS_BITS", "TABLE_AREA", "DATA_BASE"},  # CPU model; physical layout
+    "cpu/paging.py": {"PHYS_BITS", "TABLE_AREA", "DATA_BASE",   # CPU model; physical layout
+                      "_RUNS_KEPT"},                    # runs of entries kept for reuse
     "mm/usermem.py": {"_PYBUF_WRITE"},                  # CPython's flag for a writable view
     "fs/file.py": {"TRANSFER_CHUNK"},                   # bytes moved per step of a transfer
     "fs/hostfs.py": {"_READ", "_WRITE",                 # bits of a cached host fd's access

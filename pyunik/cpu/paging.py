@@ -53,6 +53,8 @@ PRESENT, WRITABLE, NO_EXECUTE = PAGE_PRESENT, PAGE_RW, PAGE_NX
 _TABLE_LINK = PAGE_PRESENT | PAGE_RW | PAGE_USER | PAGE_ACCESSED   # non-leaf: allows all
 _LEAF = PAGE_PRESENT | PAGE_USER | PAGE_ACCESSED | PAGE_DIRTY
 
+_RUNS_KEPT = 64
+_NOT_PRESENT = memoryview(array.array("Q", bytes(8 * 512)))   # a table's worth of 0s
 _memset = ctypes.memset
 _memmove = ctypes.memmove
 _string_at = ctypes.string_at
@@ -162,6 +164,12 @@ class PageTables:
         self._area = mmap.mmap(-1, TABLE_AREA, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
         self._pin = ctypes.c_char.from_buffer(self._area)     # keeps the mapping in place
         self.host = ctypes.addressof(self._pin)
+        # Every entry of every table, by index from the area's start: a run of
+        # entries in one table is written with one slice assignment (no ctypes call).
+        self._cells = memoryview(self._area).cast("Q")
+        # Runs of entries written lately, by (first entry, count): a thread's stack
+        # made again at the same place writes the same run (built once: ~3 us).
+        self._runs: dict[tuple[int, int], array.array] = {}
         self.root = TABLE_BASE
         self._next = 1                       # table page 0 is the PML4
         self._pt: dict[int, int] = {}        # 2 MiB chunk number -> host address of its PT
@@ -219,6 +227,24 @@ class PageTables:
         if not bits:
             self.clear(start, end)
             return
+        chunk = start >> 21
+        i = bisect.bisect_right(self._starts, start) - 1
+        if i >= 0 and chunk == (end - 1) >> 21 and end <= self.extents[i].end:
+            # The common case (an mprotect, a thread's stack): one extent, one table.
+            e = self.extents[i]
+            pt = self._pt.get(chunk) or self._leaf_table(chunk, True)
+            entry = (e.phys + (start - e.start)) | bits
+            first = ((pt - self.host) >> 3) + ((start >> 12) & 511)
+            count = (end - start) >> 12
+            run = self._runs.get((entry, count))
+            if run is None:
+                # (a range of entries with NX, bit 63, set is a slow range of big ints)
+                if len(self._runs) >= _RUNS_KEPT:
+                    self._runs.clear()
+                run = self._runs[entry, count] = array.array(
+                    "Q", range(entry, entry + count * PAGE, PAGE))
+            self._cells[first:first + count] = run
+            return
         for a, b, phys in self.pieces(start, end):
             for chunk, first, count, va in self._chunks(a, b):
                 pt = self._leaf_table(chunk, True)
@@ -228,6 +254,14 @@ class PageTables:
 
     def clear(self, start: int, end: int) -> None:
         """Virtual [start, end) not present."""
+        chunk = start >> 21
+        if chunk == (end - 1) >> 21:
+            pt = self._pt.get(chunk) or self._leaf_table(chunk, False)
+            if pt:
+                first = ((pt - self.host) >> 3) + ((start >> 12) & 511)
+                self._cells[first:first + ((end - start) >> 12)] = \
+                    _NOT_PRESENT[:(end - start) >> 12]
+            return
         for chunk, first, count, _ in self._chunks(start, end):
             pt = self._leaf_table(chunk, False)
             if pt:

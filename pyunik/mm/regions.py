@@ -77,6 +77,16 @@ class EngineRegions:
 
     def show(self, start: int, end: int, prot: int, host: int) -> None:
         """Guest [start, end) shows host memory from host with access prot."""
+        i = bisect.bisect_right(self._starts, start) - 1
+        if i >= 0:
+            r = self.regions[i]
+            if end <= r.end and r.host + (start - r.start) == host:
+                # The common case (an mprotect, a mapping made again where its
+                # region stayed): one region already shows these very pages.
+                if r.prot != prot:
+                    self._protect(start, end, prot, r.prot)
+                self._maybe_compact()
+                return
         here = self._overlapping(start, end)
         unmapped = False
         for r in here:
@@ -102,6 +112,13 @@ class EngineRegions:
     def hide(self, start: int, end: int) -> None:
         """No access to [start, end), keeping the regions there for reuse: the host
         memory behind them stays mapped on the host (AddressSpace's promise)."""
+        i = bisect.bisect_right(self._starts, start) - 1
+        if i >= 0 and end <= self.regions[i].end:
+            r = self.regions[i]         # the common case: inside one region
+            if r.prot:
+                self._protect(start, end, 0, r.prot)
+            self._maybe_compact()
+            return
         self._set_access(start, end, 0)
         self._maybe_compact()
 
@@ -201,8 +218,11 @@ class EngineRegions:
         self.engine.protect(start, end - start, prot, old)
         self._cut(start)
         self._cut(end)
-        for r in self._overlapping(start, end):
-            r.prot = prot
+        regions = self.regions
+        i = bisect.bisect_left(self._starts, start)
+        while i < len(regions) and regions[i].start < end:
+            regions[i].prot = prot
+            i += 1
 
     def _unmap(self, start: int, end: int) -> None:
         self.engine.unmap(start, end - start)
