@@ -54,6 +54,8 @@ TYPE_CHECKING = False      # typing is imported by type checkers only: a run nee
 if TYPE_CHECKING:
     from typing import BinaryIO, TextIO
 
+_THREADS = __name__.rsplit(".", 1)[0] + ".threads"     # kernel/threads.py's name
+
 FIRST_PID = 1000   # pid of the first guest process; its parent (ppid 1) is imaginary
 UNAME_RELEASE = b"6.1.0-pyunik"
 UNAME_VERSION = b"#1 SMP PREEMPT_DYNAMIC pyunik"
@@ -575,9 +577,13 @@ class Kernel:
         return self.exit_status
 
     def exit_thread(self, t: Thread, status: int) -> None:
-        """exit(2) of a thread that is not its process's last (kernel/threads.py)."""
-        from .threads import exit_thread
-        exit_thread(t, status)
+        """exit(2) of a thread that is not its process's last (kernel/threads.py,
+        imported by the first and then taken from sys.modules: an import statement
+        costs importlib's Python code on every call)."""
+        threads = sys.modules.get(_THREADS)
+        if threads is None:
+            from . import threads
+        threads.exit_thread(t, status)
 
     def fatal_fault(self, t: Thread, fault: GuestFault | None) -> None:
         """A CPU fault with no handler (None: the CPU stopped by itself, at a hlt

@@ -134,10 +134,14 @@ class AddressSpace(Remap, UserMemory):
         return _covers(self.overlapping(start, end), start, end, prot, readable)
 
     def _replace(self, old: list[VMA], new: list[VMA]) -> None:
-        if old and self._free_below is not None \
-                and max(v.end for v in old) > self._free_below[0] \
-                and sum(v.end - v.start for v in old) > sum(v.end - v.start for v in new):
-            self._free_below = None     # space freed above the search's resume point
+        if old and self._free_below is not None:
+            top = freed = 0
+            for v in old:
+                top, freed = max(top, v.end), freed + v.end - v.start
+            for v in new:
+                freed -= v.end - v.start
+            if top > self._free_below[0] and freed > 0:
+                self._free_below = None     # space freed above the search's resume point
         for v in old:
             i = bisect.bisect_left(self._starts, v.start)
             del self.vmas[i], self._starts[i]

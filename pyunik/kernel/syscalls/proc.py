@@ -7,6 +7,7 @@ Layer: kernel, syscall handlers.
 
 from __future__ import annotations
 
+import sys
 from errno import EINVAL, EPERM, ESRCH
 
 from ...abi import linux as L
@@ -30,25 +31,40 @@ def sys_clone(t, flags, stack, parent_tid, child_tid, tls):
     the flags' low byte; with CLONE_PIDFD, parent_tid receives the pidfd. (fork and
     threads are imported by the calls that make processes and threads, which most
     runs never make.)"""
-    from .. import fork, threads
+    threads = _threads()
     flags &= 0xFFFFFFFF
     threads.check_flags(flags)
     if flags & L.CLONE_PIDFD and flags & L.CLONE_PARENT_SETTID:
         raise KernelError(EINVAL)          # both would use parent_tid
     if flags & L.CLONE_THREAD:
         return threads.clone_thread(t, flags, stack, parent_tid, child_tid, tls)
+    from .. import fork
     return fork.clone_process(t, flags & ~L.CSIGNAL, flags & L.CSIGNAL, stack, parent_tid,
                               child_tid, tls, parent_tid)
 
 
+_THREADS = __name__.rsplit(".", 2)[0] + ".threads"     # kernel/threads.py's name
+
+
+def _threads():
+    """kernel/threads.py: imported by the first clone, then taken from sys.modules
+    (an import statement runs importlib's Python code on every call: 0.8-1.5 us,
+    which a program making threads in a loop pays on each)."""
+    module = sys.modules.get(_THREADS)
+    if module is None:
+        from .. import threads as module
+    return module
+
+
 def sys_clone3(t, uargs, size):
     """clone3(2): struct clone_args checked as Linux does, then as clone."""
-    from .. import fork, threads
+    threads = _threads()
     flags, exit_signal, stack, tls, parent_tid, child_tid, pidfd = \
         threads.read_clone_args(t, uargs, size)
     threads.check_flags(flags)
     if flags & L.CLONE_THREAD:
         return threads.clone_thread(t, flags, stack, parent_tid, child_tid, tls)
+    from .. import fork
     return fork.clone_process(t, flags, exit_signal, stack, parent_tid, child_tid, tls, pidfd)
 
 

@@ -55,9 +55,9 @@ def sys_rt_sigprocmask(t, how, nset, oset, sigsetsize):
     if sigsetsize != L.SIGSET_SIZE:
         raise KernelError(EINVAL)
     old = t.sigmask
+    mm = t.process.mm
     if nset:
-        (mask,) = t.mm.read_struct(L.SIGSET, nset)
-        mask &= ~signals.UNBLOCKABLE
+        mask = int.from_bytes(mm.read(nset, L.SIGSET_SIZE), "little") & ~signals.UNBLOCKABLE
         if how == L.SIG_BLOCK:
             t.sigmask = old | mask
         elif how == L.SIG_UNBLOCK:
@@ -67,7 +67,7 @@ def sys_rt_sigprocmask(t, how, nset, oset, sigsetsize):
         else:
             raise KernelError(EINVAL)
     if oset:
-        t.mm.write_struct(L.SIGSET, oset, old)
+        mm.write(oset, old.to_bytes(L.SIGSET_SIZE, "little"))    # sigset_t: one word
     if t.sigmask != old:
         signals.recalc(t)
     return 0
