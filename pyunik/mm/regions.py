@@ -112,13 +112,6 @@ class EngineRegions:
     def hide(self, start: int, end: int) -> None:
         """No access to [start, end), keeping the regions there for reuse: the host
         memory behind them stays mapped on the host (AddressSpace's promise)."""
-        i = bisect.bisect_right(self._starts, start) - 1
-        if i >= 0 and end <= self.regions[i].end:
-            r = self.regions[i]         # the common case: inside one region
-            if r.prot:
-                self._protect(start, end, 0, r.prot)
-            self._maybe_compact()
-            return
         self._set_access(start, end, 0)
         self._maybe_compact()
 
@@ -197,11 +190,23 @@ class EngineRegions:
         """prot for every region in [start, end) that has another, one engine call
         per run of neighbouring regions (here: those regions, when the caller has
         just listed them)."""
+        if here is None:
+            # the regions from the one holding start on, walked in place (most
+            # calls find every one with prot already, or one to change)
+            regions = self.regions
+            i = max(bisect.bisect_right(self._starts, start) - 1, 0)
+            here = []
+            while i < len(regions) and regions[i].start < end:
+                r = regions[i]
+                if r.prot != prot and r.end > start:
+                    here.append(r)
+                i += 1
         run = None
-        for r in self._overlapping(start, end) if here is None else here:
-            a, b = max(r.start, start), min(r.end, end)
+        for r in here:
             if r.prot == prot:
                 continue
+            a = r.start if r.start > start else start
+            b = r.end if r.end < end else end
             if run is not None and run[1] == a:
                 run[1] = b
                 run[2] |= r.prot
