@@ -548,9 +548,14 @@ class Engine:
         end = addr + size
         new = paging.leaf_bits(prot)
         if was is not None and not was & 4:
-            self._pages.set(addr, end, prot)
-            if _narrower(paging.leaf_bits(was), new):
-                _ctl(self._handle, _CTL_FLUSH_TLB)
+            if new:
+                self._pages.set(addr, end, prot)
+                if was & 2 and not prot & 2:
+                    _ctl(self._handle, _CTL_FLUSH_TLB)   # write taken away
+            else:
+                self._pages.clear(addr, end)
+                if was & 7:
+                    _ctl(self._handle, _CTL_FLUSH_TLB)   # every access taken away
             return
         old = self._pages.entries(addr, end)
         kinds = {e & _ACCESS_BITS for e in old}     # the pages' accesses, each once

@@ -19,9 +19,10 @@ from ..process import ProcessExit
 
 def sys_exit(t, status):
     """exit(2): end the calling thread; the last thread's exit ends the process."""
-    if sum(1 for other in t.process.threads if other.state != "dead") > 1:
-        t.process.kernel.sched.exit_thread(t, status & 0xFF)
-        return None                     # the call never returns: t has gone
+    for other in t.process.threads:
+        if other is not t and other.state != "dead":
+            t.process.kernel.sched.exit_thread(t, status & 0xFF)
+            return None                 # the call never returns: t has gone
     raise ProcessExit(status & 0xFF)
 
 
