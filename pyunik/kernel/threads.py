@@ -167,7 +167,8 @@ def release_futexes(t) -> None:
     if t.clear_child_tid:
         try:
             t.mm.write_i32(t.clear_child_tid, 0)
-            table.wake(table.key(t.mm, t.clear_child_tid, False), 1)
+            if table.queues:            # (with no waiter anywhere, no key to compute)
+                table.wake(table.key(t.mm, t.clear_child_tid, False), 1)
         except KernelError:
             pass
 
