@@ -351,7 +351,6 @@ class AddressSpace(Remap, UserMemory):
         here = self.overlapping(start, end)
         self.write_back(start, end, here)
         pending = None      # [a, b, v]: pieces of VMAs given back with one call each way
-        freed = 0
         for v in here:
             a, b = max(v.start, start), min(v.end, end)
             if pending is not None and pending[1] == a and self._give_back_together(pending[2], v):
@@ -360,7 +359,7 @@ class AddressSpace(Remap, UserMemory):
                 if pending is not None:
                     self._give_back(*pending)
                 pending = [a, b, v]
-            freed += b - a
+            self.mapped -= b - a
             old.append(v)
             if v.start < a:
                 new.append(v.piece(v.start, a))
@@ -368,7 +367,6 @@ class AddressSpace(Remap, UserMemory):
                 new.append(v.piece(b, v.end))
         if pending is not None:
             self._give_back(*pending)
-        self.mapped -= freed
         self._replace(old, new)
 
     @staticmethod
