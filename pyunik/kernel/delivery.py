@@ -167,6 +167,9 @@ def deliver(t, returning: bool = False, result=None, regs=None):
             continue
         if tracing:
             _trace(t, sig, info)
+        if frame_regs is None and returning and result is not None \
+                and _deliver_simply(t, sig, info, action, result, regs):
+            return None                 # the last signal to take: the handler entered
         if frame_regs is None:
             frame_regs = _frame_registers(t, returning, result, regs)
         if t.restart is not None:
@@ -372,6 +375,37 @@ def on_return_invoker(kernel, nr: int, general):
     return general
 
 
+def _deliver_simply(t, sig: int, info: bytes, action, result: int, regs) -> bool:
+    """Signal sig (its siginfo info, its handler's SigAction action) taken as t's
+    system call returns result, the way of the shortest path, when nothing about it
+    is special (no alternate stack, no trap, no interrupted call or sigsuspend mask,
+    SA_RESTORER) and the handler's mask leaves no other signal to take: the frame
+    built, the handler entered, the mask set; True. Else False, nothing changed."""
+    flags = action.flags
+    if t.restart is not None or t.trap is not None or t.saved_sigmask is not None \
+            or t.altstack[2] or not flags & _SA_RESTORER:
+        return False
+    blocked = t.sigmask
+    mask = blocked | action.mask                  # handler_mask
+    if not flags & _SA_NODEFER:
+        mask |= 1 << (sig - 1)
+    mask &= ~_UNBLOCKABLE
+    process = t.process
+    if (t.pending.signals | process.shared_pending.signals) & ~(mask & _BLOCKABLE):
+        return False                              # another frame to build over it
+    mm = process.mm
+    if flags & _SA_SIGINFO and len(info) != L.SI_MAX_SIZE:
+        info = bytes(info).ljust(L.SI_MAX_SIZE, b"\0")[:L.SI_MAX_SIZE]
+    if not build_simple_sigframe(mm, mm.engine.frame_regs, sig, blocked, action,
+                                 t.altstack[1], result, regs[7] + SYSCALL_LENGTH, regs[8],
+                                 info):
+        return False
+    t.sigmask = mask
+    if flags & _SA_RESETHAND:
+        process.sighand.actions[sig] = SigAction()
+    return True
+
+
 def _raise_invoker(sched, general):
     delivers_in_hook = sched.delivers_in_hook
 
@@ -384,30 +418,16 @@ def _raise_invoker(sched, general):
         sig = regs[3] & 0xFFFFFFFF
         if regs[2] & 0xFFFFFFFF == t.tid and regs[1] & 0xFFFFFFFF == process.pid \
                 and 0 < sig <= _NSIG and not _SENT_THE_GENERAL_WAY >> sig & 1:
-            actions = process.sighand.actions
-            action = actions[sig]
-            flags = action.flags
+            action = process.sighand.actions[sig]
             blocked = t.sigmask
-            if action.handler > _SIG_IGN and flags & _SA_RESTORER \
-                    and not blocked >> (sig - 1) & 1 \
+            if action.handler > _SIG_IGN and not blocked >> (sig - 1) & 1 \
                     and not (t.pending.signals | process.shared_pending.signals) \
                     & ~(blocked & _BLOCKABLE) \
-                    and t.restart is None and t.trap is None and t.saved_sigmask is None \
-                    and not t.altstack[2] and not process.signalfd_waiters \
-                    and delivers_in_hook(t):
-                mm = process.mm
-                if build_simple_sigframe(
-                        mm, mm.engine.frame_regs, sig, blocked, action, t.altstack[1], 0,
-                        regs[7] + SYSCALL_LENGTH, regs[8],
-                        _kill_info(sig, _SI_TKILL, process.pid, process.cred.uid)
-                        if flags & _SA_SIGINFO else b""):
-                    blocked |= action.mask            # handler_mask
-                    if not flags & _SA_NODEFER:
-                        blocked |= 1 << (sig - 1)
-                    t.sigmask = blocked & ~_UNBLOCKABLE
-                    if flags & _SA_RESETHAND:
-                        actions[sig] = SigAction()
-                    return None
+                    and not process.signalfd_waiters and delivers_in_hook(t) \
+                    and _deliver_simply(
+                        t, sig, _kill_info(sig, _SI_TKILL, process.pid, process.cred.uid)
+                        if action.flags & _SA_SIGINFO else b"", action, 0, regs):
+                return None
         return general(t, regs)
     return tgkill
 
