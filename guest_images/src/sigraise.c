@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -350,6 +352,24 @@ int main(void)
     sigpending(&pending);
     printf("  SIGUSR2 pending: %s; unblocking it:\n", sigismember(&pending, SIGUSR2) ? "yes" : "no");
     sigprocmask(SIG_UNBLOCK, &usr2, NULL);
+
+    printf("a blocked SIGUSR1 raised while an epoll watches a signalfd (edge-triggered):\n");
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
+    int sfd = signalfd(-1, &usr1, SFD_CLOEXEC);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.fd = sfd}, got;
+    epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+    printf("  before: %d ready\n", epoll_wait(ep, &got, 1, 0));
+    raw_syscall3(SYS_tgkill, self_pid, self_tid, SIGUSR1);
+    printf("  after tgkill: %d ready\n", epoll_wait(ep, &got, 1, 0));
+    struct signalfd_siginfo si;
+    int got_bytes = (int)read(sfd, &si, sizeof si);
+    printf("  read %d bytes, signo %u\n", got_bytes, si.ssi_signo);
+    kill(self_pid, SIGUSR1);
+    printf("  after kill: %d ready\n", epoll_wait(ep, &got, 1, 0));
     printf("done\n");
     return 0;
 }

@@ -423,7 +423,8 @@ def _raise_invoker(sched, general):
             if action.handler > _SIG_IGN and not blocked >> (sig - 1) & 1 \
                     and not (t.pending.signals | process.shared_pending.signals) \
                     & ~(blocked & _BLOCKABLE) \
-                    and not process.signalfd_waiters and delivers_in_hook(t) \
+                    and not process.signalfd_waiters.waiters \
+                    and not process.signalfd_waiters.pollers and delivers_in_hook(t) \
                     and _deliver_simply(
                         t, sig, _kill_info(sig, _SI_TKILL, process.pid, process.cred.uid)
                         if action.flags & _SA_SIGINFO else b"", action, 0, regs):

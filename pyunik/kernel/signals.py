@@ -158,8 +158,9 @@ def send(process, sig: int, info: bytes, thread=None) -> None:
         thread.pending.add(sig, info)
     else:
         process.shared_pending.add(sig, info)
-    if process.signalfd_waiters:
-        process.signalfd_waiters.wake_all(POLLIN)
+    readers = process.signalfd_waiters
+    if readers.waiters or readers.pollers:     # (an epoll watching a signalfd too)
+        readers.wake_all(POLLIN)
     chosen = _complete(process, sig, thread)
     if chosen is not None:
         wake_for_signal(chosen)
