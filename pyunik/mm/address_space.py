@@ -38,7 +38,7 @@ from errno import EACCES, EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM
 
 from ..abi import linux as L
 from ..errors import KernelError
-from . import fork_advice, host, punch
+from . import fork_advice, host
 from .kernel_area import KernelArea
 from .regions import EngineRegions, overlapping
 from .remap import Remap
@@ -602,6 +602,7 @@ class AddressSpace(Remap, UserMemory):
             fork_advice.advise(self, addr, end, advice)
             return
         if advice == L.MADV_REMOVE:
+            from . import punch         # (imported by the programs that punch holes)
             punch.remove(self, addr, end)
             return
         if not self.covered(addr, end):
