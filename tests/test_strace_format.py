@@ -1,6 +1,7 @@
 """`pyunik run --strace` prints what the arguments point at as the real strace(1)
 does: signal sets, struct sigaction, clone's and clone3's arguments, futex's by
-operation, and a bad pointer or a size strace does not read as the address. The tracefmt guest makes
+operation, timespecs, stack_t, wait statuses, and a bad pointer or a size strace
+does not read as the address. The tracefmt guest makes
 these calls with buffers at fixed addresses (globals of a static binary), so its
 lines compare exactly with `strace -f` of the same binary run natively."""
 
@@ -16,7 +17,7 @@ from test_strace import pyunik_trace, real_strace
 PROGRAM = "tracefmt"
 # The calls tracefmt makes for their arguments' sake.
 PICKED = re.compile(r"^(rt_sigaction|rt_sigprocmask|rt_sigpending|rt_sigsuspend|signalfd4|"
-                    r"clone|clone3|futex)\(")
+                    r"clone|clone3|futex|nanosleep|clock_nanosleep|sigaltstack|wait4)\(")
 # the wait for the thread's CLONE_CHILD_CLEARTID: made or not, and its answer, as the
 # thread's exit and the wait race
 JOIN_WAIT = re.compile(r"^futex\(0x[0-9a-f]+, FUTEX_WAIT, 1, NULL\)")
@@ -39,7 +40,8 @@ def _normalised(lines: list[str]) -> list[str]:
         if not PICKED.match(line) or JOIN_WAIT.match(line):
             continue
         line = re.sub(r"parent_tid=\[\d+\]", "parent_tid=[TID]", line)
-        out.append(re.sub(r"^(clone3?\(.*\)) = \d+$", r"\1 = TID", line))
+        line = re.sub(r"^wait4\(\d+, ", "wait4(PID, ", line)
+        out.append(re.sub(r"^((clone3?|wait4)\(.*\)) = \d+$", r"\1 = TID", line))
     return out
 
 
@@ -51,7 +53,8 @@ def test_lines_match_strace_exactly(run_pyunik, tmp_path, libc):
     assert out.status == 0
     emulated = _normalised(lines)
     expected = [KNOWN_LINES.get(line, (line,))[0] for line in native]
-    assert len(native) >= 60 and any("FUTEX_OP_CMP_GT<<24" in line for line in native)
+    assert len(native) >= 70 and any("FUTEX_OP_CMP_GT<<24" in line for line in native)
+    assert any("WTERMSIG(s) == SIGKILL" in line for line in native)
     assert emulated == expected, "\n".join(
         "native %s\npyunik %s" % (n, e) for n, e in zip(expected, emulated) if n != e)
 

@@ -4,7 +4,9 @@
  * `strace -f` of the same binary: signal sets (rt_sigprocmask, rt_sigpending,
  * rt_sigsuspend, signalfd4), struct sigaction (rt_sigaction), the arguments of
  * clone and clone3 (fork-like children and a thread that exits at once), and
- * futex's by operation (timeouts, bitsets, FUTEX_WAKE_OP's encoded operation).
+ * futex's by operation (timeouts, bitsets, FUTEX_WAKE_OP's encoded operation),
+ * nanosleep's and clock_nanosleep's timespec, sigaltstack's stack_t and wait4's
+ * status.
  *
  * Every buffer is a global, so its address is the same natively and under pyunik;
  * calls are raw syscalls so neither C library adds or changes one. Bad pointers,
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -330,6 +333,46 @@ static void futexes(void)
     report("op 99", futex6(&fw, 99, 1, 0x10, &fw2, 0x20));
 }
 
+static struct timespec nap = {0, 1000}, at_zero = {0, 0};
+static stack_t ss, old_ss;
+static char altstack[16384];
+static int wstatus;
+
+/* nanosleep and clock_nanosleep's timespec, sigaltstack's stack_t, wait4's status */
+static void others(void)
+{
+    report("nanosleep", raw_syscall2(SYS_nanosleep, &nap, NULL));
+    report("nanosleep bad", raw_syscall2(SYS_nanosleep, 8, NULL));
+    report("clock_nanosleep", raw_syscall4(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &nap, NULL));
+    report("clock_nanosleep abs", raw_syscall4(SYS_clock_nanosleep, CLOCK_MONOTONIC,
+                                               TIMER_ABSTIME, &at_zero, NULL));
+
+    report("sigaltstack query", raw_syscall2(SYS_sigaltstack, NULL, &old_ss));
+    ss.ss_sp = altstack;
+    ss.ss_size = sizeof altstack;
+    ss.ss_flags = 0;
+    report("sigaltstack set", raw_syscall2(SYS_sigaltstack, &ss, NULL));
+    report("sigaltstack back", raw_syscall2(SYS_sigaltstack, NULL, &old_ss));
+    ss.ss_flags = 5;
+    report("sigaltstack bad flags", raw_syscall2(SYS_sigaltstack, &ss, &old_ss));
+    ss.ss_flags = 0;
+    ss.ss_size = 512;
+    report("sigaltstack small", raw_syscall2(SYS_sigaltstack, &ss, NULL));
+    ss.ss_flags = SS_DISABLE;
+    report("sigaltstack disable", raw_syscall2(SYS_sigaltstack, &ss, &old_ss));
+    report("sigaltstack bad", raw_syscall2(SYS_sigaltstack, 8, NULL));
+
+    long pid = raw_syscall0(SYS_fork);
+    if (pid == 0)
+        raw_syscall1(SYS_exit_group, 3);
+    report("wait exited", raw_syscall4(SYS_wait4, pid, &wstatus, 0, NULL) == pid ? 0 : -1);
+    pid = raw_syscall0(SYS_fork);
+    if (pid == 0)
+        raw_syscall2(SYS_kill, raw_syscall0(SYS_getpid), SIGKILL);
+    report("wait killed", raw_syscall4(SYS_wait4, pid, &wstatus, 0, NULL) == pid ? 0 : -1);
+    report("wait none", raw_syscall4(SYS_wait4, -1, &wstatus, WNOHANG, NULL));
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -338,5 +381,6 @@ int main(void)
     suspend();
     clones();
     futexes();
+    others();
     return 0;
 }

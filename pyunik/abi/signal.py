@@ -58,6 +58,8 @@ SA_FLAGS = [("SA_RESTORER", SA_RESTORER), ("SA_ONSTACK", SA_ONSTACK), ("SA_RESTA
 SS_ONSTACK = 1
 SS_DISABLE = 2
 SS_AUTODISARM = 1 << 31
+SS_FLAGS = [("SS_ONSTACK", SS_ONSTACK), ("SS_DISABLE", SS_DISABLE),
+            ("SS_AUTODISARM", SS_AUTODISARM)]
 MINSIGSTKSZ = 2048
 
 # the kernel's struct sigaction (x86-64): sa_handler, sa_flags, sa_restorer, sa_mask

@@ -36,6 +36,7 @@ UTIMBUF = struct.Struct("<qq")
 # struct tms (include/uapi/linux/times.h): four clock_t
 TMS = struct.Struct("<qqqq")
 TIMER_ABSTIME = 1                 # clock_nanosleep, timer_settime: the time is absolute
+TIMER_FLAGS = [("TIMER_ABSTIME", TIMER_ABSTIME)]
 
 # include/linux/posix-timers.h: the clock ids of a process's or thread's CPU clocks
 # (clock_getcpuclockid, pthread_getcpuclockid): ~pid << 3 | per-thread bit | which

@@ -54,6 +54,7 @@ FLAGS = {
     "msg": _flag_table(sockets.MSG_FLAGS),
     "sock_flags": _flag_table(sockets.SOCK_FLAGS),
     "sfd": _flag_table(signalfd.SFD_FLAGS),
+    "timer": _flag_table(clocks.TIMER_FLAGS),
 }
 ZERO = {"prot": "PROT_NONE", "access": "F_OK"}    # what a flags value of 0 prints as
 # what strace appends to a value no name in an enum's table has: 0x7 /* SIG_??? */
@@ -287,6 +288,7 @@ def format_arg(kind, value: int, args: list[int], result: int | None, t) -> str:
 # A set's members by bit, as strace names them: HUP ... SYS, RTMIN, RT_1 ... RT_32.
 _SET_NAMES = tuple(signal.signal_name(n).removeprefix("SIG") for n in range(1, signal.NSIG + 1))
 _SA_FLAGS = _flag_table(signal.SA_FLAGS)
+_SS_FLAGS = _flag_table(signal.SS_FLAGS)
 _CLONE_FLAGS = _flag_table(sched.CLONE_FLAGS)
 _CLONE3_FLAGS = _flag_table(sched.CLONE_FLAGS + sched.CLONE3_FLAGS)
 # strace reads a whole struct new_sigaction (its sa_mask is 64 bytes, glibc's NSIG
@@ -374,11 +376,74 @@ def _show_out_sigaction(t, kind, value, args, result) -> str:
     return _ptr(value) if _failed(result) else _sigaction_at(t, value)
 
 
+def _stack_at(t, addr: int) -> str:
+    """A stack_t as strace prints it: {ss_sp=NULL, ss_flags=SS_DISABLE, ss_size=0}."""
+    data = _read(t, addr, signal.STACK_T.size) if addr else None
+    if data is None:
+        return _ptr(addr)
+    sp, flags, size = signal.STACK_T.unpack(data)
+    return "{ss_sp=%s, ss_flags=%s, ss_size=%d}" % (
+        _ptr(sp), _named_flags(flags & 0xFFFFFFFF, _SS_FLAGS, "SS_???"), size)
+
+
+def _show_stack(t, kind, value, args, result) -> str:
+    return _stack_at(t, value)
+
+
+def _show_out_stack(t, kind, value, args, result) -> str:
+    return _ptr(value) if _failed(result) else _stack_at(t, value)
+
+
+def _show_timespec(t, kind, value, args, result) -> str:
+    return _timespec_at(t, value)
+
+
+def _show_rem(t, kind, value, args, result) -> str:
+    """nanosleep's and clock_nanosleep's rem: what is left, only when a signal
+    interrupted a relative sleep (the kernel writes it only then); else the address."""
+    interrupted = result is not None and -result in signal.RESTART_ERRORS
+    if interrupted and (kind.arg < 0 or not args[kind.arg] & clocks.TIMER_ABSTIME):
+        return _timespec_at(t, value)
+    return _ptr(value)
+
+
+def _wait_status(status: int) -> str:
+    """A wait status as strace spells it: [{WIFEXITED(s) && WEXITSTATUS(s) == 0}]."""
+    if status & 0xFF == 0x7F:
+        sig = status >> 8 & 0xFF
+        text = "{WIFSTOPPED(s) && WSTOPSIG(s) == %s%s}" % (
+            signal.signal_name(sig & 0x7F), " | 0x80" if sig & 0x80 else "")
+        rest = status & ~0xFFFF
+    elif status & 0x7F not in (0, 0x7F):
+        text = "{WIFSIGNALED(s) && WTERMSIG(s) == %s%s}" % (
+            signal.signal_name(status & 0x7F), " && WCOREDUMP(s)" if status & 0x80 else "")
+        rest = status & ~0xFF
+    elif not status & 0x7F:
+        text = "{WIFEXITED(s) && WEXITSTATUS(s) == %d}" % (status >> 8 & 0xFF)
+        rest = status & ~0xFF00
+    elif status == 0xFFFF:
+        text, rest = "{WIFCONTINUED(s)}", 0
+    else:
+        return "[%s]" % _hex(status)
+    if rest:
+        text += " | %s" % _hex(rest)
+    return "[" + text + "]"
+
+
+def _show_wait_status(t, kind, value, args, result) -> str:
+    """wait4's status: the address when no child was reaped (0) or the call failed."""
+    data = None if _failed(result) or not result or not value else _read(t, value, 4)
+    return _ptr(value) if data is None else _wait_status(int.from_bytes(data, "little"))
+
+
 _SIGNAL_SHOWS = {"sigset": _show_sigset, "outsigset": _show_out_sigset,
-                 "sigaction": _show_sigaction, "outsigaction": _show_out_sigaction}
+                 "sigaction": _show_sigaction, "outsigaction": _show_out_sigaction,
+                 "stack_t": _show_stack, "outstack_t": _show_out_stack,
+                 "timespec": _show_timespec, "remtimespec": _show_rem,
+                 "waitstatus": _show_wait_status}
 # Input arguments strace prints at entry, before the call changes what they point at
 # (the old mask written over the new one, a clone3 struct): read before the handler.
-_AT_ENTRY = {"sigset", "sigaction", "cloneargs"}
+_AT_ENTRY = {"sigset", "sigaction", "cloneargs", "stack_t", "timespec"}
 
 
 def _int_at(t, addr: int, result: int | None) -> str:

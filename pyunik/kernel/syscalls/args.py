@@ -77,6 +77,11 @@ OutSigSet = Kind("sigset_t *oldset", _U64, "outsigset")            # table="pend
 SigAction = Kind("const struct sigaction *act", _U64, "sigaction")
 OutSigAction = Kind("struct sigaction *oldact", _U64, "outsigaction")
 CloneArgs = Kind("struct clone_args *cl_args", _U64, "cloneargs")  # CloneArgs(arg=N): its size
+TimeSpec = Kind("const struct timespec *", _U64, "timespec")
+RemTimeSpec = Kind("struct timespec *rem", _U64, "remtimespec")     # arg: the flags, or -1
+StackT = Kind("const stack_t *ss", _U64, "stack_t")
+OutStackT = Kind("stack_t *old_ss", _U64, "outstack_t")
+WaitStatus = Kind("int *wstatus", _U64, "waitstatus")
 # sockets (trace/netfmt.py prints them)
 SockAddr = Kind("const struct sockaddr *addr", _U64, "sockaddr")   # SockAddr(arg=N): length
 OutSockAddr = Kind("struct sockaddr *addr", _U64, "outsockaddr")   # arg: its socklen_t *

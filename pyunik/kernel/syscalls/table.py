@@ -28,8 +28,9 @@ from collections.abc import Callable
 from ...abi.syscall_numbers import NAMES
 from .args import (Argv, CloneArgs, DirFd, Enum, Envp, Fd, Flags, InBuf, InIovec, Int,
                    IntPair, Kind, Long, Mode, MsgHdr, Off, OptName, OutBuf, OutIovec, OutMsgHdr,
-                   OutSigAction, OutSigSet, OutSockAddr, Path, Ptr, Request, SigAction, SigSet,
-                   Signal, Size, SockAddr, SockLenPtr, SockType, UInt, ULong)
+                   OutSigAction, OutSigSet, OutSockAddr, OutStackT, Path, Ptr, RemTimeSpec,
+                   Request, SigAction, SigSet, Signal, Size, SockAddr, SockLenPtr, SockType,
+                   StackT, TimeSpec, UInt, ULong, WaitStatus)
 
 FULL, PARTIAL, STUB, MISSING = "full", "partial", "stub", "missing"
 
@@ -253,7 +254,7 @@ ROWS = [
     row(32, "dup", fs.sys_dup, Fd),
     row(33, "dup2", fs.sys_dup2, Fd, Fd),
     row(34, "pause", signal.sys_pause),
-    row(35, "nanosleep", time.sys_nanosleep, Ptr, Ptr,
+    row(35, "nanosleep", time.sys_nanosleep, TimeSpec, RemTimeSpec,
         status=PARTIAL, note="parks the thread until its deadline; a handled signal ends "
                              "it with EINTR and rem; restarted after an ignored one, it "
                              "sleeps its whole time again"),
@@ -297,7 +298,7 @@ ROWS = [
     row(59, "execve", execve.sys_execve, Path, Argv, Envp,
         status=PARTIAL, note=EXECVE),
     row(60, "exit", proc.sys_exit, Int),
-    row(61, "wait4", wait.sys_wait4, Int, Ptr, Flags(table="wait"), Ptr,
+    row(61, "wait4", wait.sys_wait4, Int, WaitStatus, Flags(table="wait"), Ptr,
         status=PARTIAL, note=RUSAGE_CHILD),
     row(62, "kill", signal.sys_kill, Int, Signal),
     row(63, "uname", proc.sys_uname, Ptr),
@@ -379,7 +380,7 @@ ROWS = [
     row(128, "rt_sigtimedwait", signal.sys_rt_sigtimedwait, SigSet(3), Ptr, Ptr, Size),
     row(129, "rt_sigqueueinfo", signal.sys_rt_sigqueueinfo, Int, Signal, Ptr),
     row(130, "rt_sigsuspend", signal.sys_rt_sigsuspend, SigSet(1), Size),
-    row(131, "sigaltstack", signal.sys_sigaltstack, Ptr, Ptr),
+    row(131, "sigaltstack", signal.sys_sigaltstack, StackT, OutStackT),
     row(132, "utime", files.sys_utime, Path, Ptr),
     row(133, "mknod", files.sys_mknod, Path, Mode, ULong, status=PARTIAL, note=NODEV),
     row(135, "personality", proc.sys_personality, UInt,
@@ -463,7 +464,8 @@ ROWS = [
         status=PARTIAL, note="CPU clocks (the caller's, and clock_getcpuclockid's of any "
                              "guest thread or process) read guest CPU time: " + CPUTIME),
     row(229, "clock_getres", time.sys_clock_getres, Enum(table="clock"), Ptr),
-    row(230, "clock_nanosleep", time.sys_clock_nanosleep, Enum(table="clock"), Int, Ptr, Ptr,
+    row(230, "clock_nanosleep", time.sys_clock_nanosleep, Enum(table="clock"),
+        Flags(table="timer"), TimeSpec, RemTimeSpec(1),
         status=PARTIAL, note="parks the thread until its deadline (a handled signal ends "
                              "a relative sleep with EINTR and rem); an absolute "
                              "CLOCK_REALTIME time is taken relative at the call; a process "
