@@ -16,11 +16,15 @@ import pytest
 
 from conftest import BIN, REPO, TIMEOUT, host_env_for_pyunik
 
-# `python -m pyunik ARGS`, then every module loaded and whether the garbage collector
-# runs (off during start-up, on once the guest starts), one line each on stderr.
+# `python -m pyunik ARGS`, then every module the run loaded (not those the interpreter's
+# own start-up and site's .pth files had loaded already: they differ between machines)
+# and whether the garbage collector runs (off during start-up, on once the guest
+# starts), one line each on stderr.
 REPORT = """\
 import atexit, gc, runpy, sys
-atexit.register(lambda: sys.stderr.write("MODULES " + " ".join(sorted(sys.modules)) + "\\n"
+before = set(sys.modules)               # what the interpreter and site loaded itself
+atexit.register(lambda: sys.stderr.write("MODULES " + " ".join(sorted(set(sys.modules)
+                                                                      - before)) + "\\n"
                                          + "GC %s\\n" % gc.isenabled()))
 sys.argv = ["pyunik"] + sys.argv[1:]
 runpy.run_module("pyunik", run_name="__main__", alter_sys=True)
