@@ -72,6 +72,9 @@ class WaitQueue:
         self.pollers: list = []
 
     def __bool__(self) -> bool:
+        """Whether a thread is parked here; pollers (epoll registrations, O_ASYNC
+        owners) are not counted, so a wake is never skipped on this alone (test
+        `waiters or pollers`, or just call wake_all, which costs little when empty)."""
         return bool(self.waiters)
 
     def add(self, waiter) -> None:
