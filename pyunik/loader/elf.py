@@ -3,10 +3,12 @@
 Reads the ELF header and program headers with struct (abi/elf.py's formats) and maps
 the segments into an AddressSpace the way Linux's fs/binfmt_elf.c does: ET_EXEC at its
 own addresses, ET_DYN (static-pie) at 0x555555554000, each segment's pages with its
-protection, the file's own pages mapped private where the host holds the file (the
-partial first and last pages, and those two segments share, copied), the rest of the
-last page and the bss left zero. A page shared by two segments gets both segments'
-protections.
+protection: every page holding its file bytes (the partial first and last ones too)
+mapped private from the file at its offset, as elf_map does (the file's own pages
+where the host holds the file, else a copy named as the file), the rest of a writable
+segment's last file page zeroed (padzero) and the bss pages after it anonymous
+(vm_brk_flags). A page shared by two segments gets both segments' protections and
+bytes (a copy), and the later segment's file identity.
 
 Every header field the loader uses is checked against the file and the address space
 before anything is mapped (`parse`, then `plan`): a file is hostile input, and a bad
@@ -195,35 +197,43 @@ def load(mm, data: bytes, name: str, interpreter: bool = False,
     header = parse(data)
     base, runs = plan(mm, header, interpreter, at)
     source = file.mmap_source(False, len(data)) if file is not None else None
-    mapped = _file_pages(header.loads, base) if source is not None else {}
-    pieces = sorted(mapped.values())
-    # Map runs of contiguous pages writable, or from the file; copy the rest of the
-    # file bytes, then set protections. An interpreter's segments replace what they
-    # overlap (the program's, for an ET_EXEC interpreter at fixed addresses):
-    # load_elf_interp maps with MAP_FIXED.
-    for start, end in _contiguous(runs):
-        if interpreter:
+    pieces = _pieces(header.loads, base, runs)
+    # An interpreter's segments replace what they overlap (the program's, for an
+    # ET_EXEC interpreter at fixed addresses): load_elf_interp maps with MAP_FIXED.
+    if interpreter:
+        for start, end in _contiguous(runs):
             mm.unmap_range(start, end)
-        at_ = start
-        for a, b, offset, prot in pieces:
-            if start <= a and b <= end:
-                if at_ < a:
-                    mm.map_anonymous(at_, a - at_, L.PROT_READ | L.PROT_WRITE,
-                                     L.MAP_PRIVATE, name)
-                mm.map_file(a, b - a, prot, L.MAP_PRIVATE, source[0], source[1] + offset, True)
-                mm.name_file_mapping(a, b - a, file, offset, name)
-                at_ = b
-        if at_ < end:
-            mm.map_anonymous(at_, end - at_, L.PROT_READ | L.PROT_WRITE, L.MAP_PRIVATE, name)
+    rw = L.PROT_READ | L.PROT_WRITE
+    for a, b, prot, owner, shared in pieces:
+        s = header.loads[owner] if owner is not None else None
+        if s is None:                       # bss: anonymous, as vm_brk_flags maps it
+            mm.map_anonymous(a, b - a, rw, L.MAP_PRIVATE)
+            continue
+        offset = page_down(s.offset) + (a - page_down(base + s.vaddr))
+        if source is not None and not shared:
+            mm.map_file(a, b - a, prot, L.MAP_PRIVATE, source[0], source[1] + offset, True)
+        else:
+            mm.map_anonymous(a, b - a, rw, L.MAP_PRIVATE)
+            if not shared:                  # the file's pages, copied
+                mm.engine.write(a, data[offset:min(offset + b - a, len(data))])
+        mm.name_file_mapping(a, b - a, file, offset, name)
     for i, s in enumerate(header.loads):
-        if s.filesz:
-            lo, hi = base + s.vaddr, base + s.vaddr + s.filesz
-            a, b = mapped[i][:2] if i in mapped else (hi, hi)
-            for x, y in ((lo, min(a, hi)), (max(b, lo), hi)):
-                if x < y:
-                    mm.engine.write(x, data[s.offset + (x - lo):s.offset + (y - lo)])
+        if not s.filesz:
+            continue
+        lo, hi = base + s.vaddr, base + s.vaddr + s.filesz
+        for a, b, prot, owner, shared in pieces:
+            if shared and a < hi and lo < b:
+                # A page two segments share holds both segments' bytes (where
+                # Linux keeps only the later segment's file page).
+                x, y = max(a, lo), min(b, hi)
+                mm.engine.write(x, data[s.offset + (x - lo):s.offset + (y - lo)])
+            elif owner == i and not shared and a < page_up(hi) <= b and hi & ~L.PAGE_MASK \
+                    and s.memsz > s.filesz and s.flags & E.PF_W:
+                # padzero: the rest of the last file page of a segment with a bss
+                # (clear_user fails, and nothing is zeroed, where it is read-only).
+                mm.engine.write(hi, bytes(page_up(hi) - hi))
     for start, end, prot in runs:
-        if prot != L.PROT_READ | L.PROT_WRITE:
+        if prot != rw:
             mm.set_protection(start, end, prot)
     # Each segment as if mapped with its own protection at once (elf_map): a read-only
     # one was never writable (no VM_ACCOUNT in /proc/<pid>/smaps).
@@ -241,17 +251,32 @@ def load(mm, data: bytes, name: str, interpreter: bool = False,
                        phent=E.PHDR.size, phnum=header.phnum, brk=brk, interp=header.interp)
 
 
-def _file_pages(loads, base: int) -> dict[int, tuple[int, int, int, int]]:
-    """For each segment (by index) whose file bytes fill whole pages that no other
-    segment touches: (start, end, file offset, prot) of those pages. The pages a
-    segment shares with another, and its partial first and last ones, are copied."""
-    spans = [(page_down(base + s.vaddr), page_up(base + s.vaddr + s.memsz)) for s in loads]
-    out = {}
-    for i, s in enumerate(loads):
-        a, b = page_up(base + s.vaddr), page_down(base + s.vaddr + s.filesz)
-        if a < b and not any(j != i and c < b and a < d for j, (c, d) in enumerate(spans)):
-            out[i] = (a, b, s.offset + (a - (base + s.vaddr)), _prot(s.flags))
-    return out
+def _pieces(loads, base: int, runs) -> list[tuple[int, int, int, int | None, bool]]:
+    """The runs cut into (start, end, prot, owner, shared) pieces, as binfmt_elf's
+    elf_load maps them: each segment's pages from page_down(p_vaddr) to
+    page_up(p_vaddr + p_filesz) are the file's (owner: the segment's index), the
+    pages after them up to page_up(p_vaddr + p_memsz) anonymous bss (owner None).
+    Where segments overlap in a page the later one owns it, as its MAP_FIXED mapping
+    replaces the earlier; such a page is `shared` (copied, see load)."""
+    mem = [(page_down(base + s.vaddr), page_up(base + s.vaddr + s.memsz)) for s in loads]
+    files = [page_up(base + s.vaddr + s.filesz) if s.filesz else lo
+             for s, (lo, _) in zip(loads, mem)]
+    points = sorted({p for r in runs for p in r[:2]} | {p for r in mem for p in r}
+                    | set(files))
+    out: list[list] = []
+    for start, end, prot in runs:
+        for a, b in zip(points, points[1:]):
+            if a < start or b > end:
+                continue
+            covering = [i for i, (lo, hi) in enumerate(mem) if lo <= a and b <= hi]
+            i = covering[-1]
+            owner = i if b <= files[i] else None
+            shared = len(covering) > 1
+            if out and out[-1][1] == a and out[-1][2:] == [prot, owner, shared]:
+                out[-1][1] = b
+            else:
+                out.append([a, b, prot, owner, shared])
+    return [tuple(p) for p in out]
 
 
 def _protection_runs(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
