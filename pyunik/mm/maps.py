@@ -64,31 +64,63 @@ def _backing(v) -> tuple[int, int, int, bytes]:
     return 0, 0, 0, name
 
 
-def maps_line(v) -> bytes:
-    """One VMA as a /proc/<pid>/maps line, without the newline."""
+def maps_line(v, end: int | None = None) -> bytes:
+    """One VMA as a /proc/<pid>/maps line, without the newline (end: where the
+    mapping it begins ends, when later VMAs continue it: `mappings`)."""
     offset, dev, ino, name = _backing(v)
     major, minor = new_decode_dev(dev)
     perms = prot_string(v.prot, L.MAP_SHARED if vma_shared(v) else L.MAP_PRIVATE).encode()
     # show_vma_header_prefix: the fields, a space, then seq_pad() to column 72 and one
     # more space before the name (so a name starts at column 73); no name, no padding.
-    head = b"%08x-%08x %s %08x %02x:%02x %d " % (v.start, v.end, perms, offset, major,
-                                                 minor, ino)
+    head = b"%08x-%08x %s %08x %02x:%02x %d " % (v.start, v.end if end is None else end,
+                                                 perms, offset, major, minor, ino)
     if name:
         return head.ljust(72) + b" " + name
     return head
 
 
+def continues(v, w) -> bool:
+    """Is w, right after v, more of the same mapping, so that Linux would have one
+    VMA for both (vma_merge)? The same protection and vm_flags, the same name, and
+    the same pages further on: the same file at the next offset, the same shared
+    memory object at the next offset, or both anonymous private memory (whose
+    vm_pgoff is its address). pyunik keeps such pieces apart where they differ in
+    ways Linux does not see (host pages a file's own or fresh zero pages, a region
+    in the engine or hidden past a file's end, a piece made by an earlier mprotect)."""
+    if v.end != w.start or v.prot != w.prot or v.name != w.name or v.file is not w.file \
+            or v.shm is not w.shm or vm_flags(v) != vm_flags(w):
+        return False
+    if v.shm is not None:
+        return w.shm_offset == v.shm_offset + (v.end - v.start)
+    if vma_is_file(v):
+        return w.offset == v.offset + (v.end - v.start)
+    return True
+
+
+def mappings(vmas) -> list[list]:
+    """The VMAs grouped into the mappings Linux would show, one list per line of
+    /proc/<pid>/maps: runs of VMAs each continuing the one before (`continues`)."""
+    out: list[list] = []
+    for v in vmas:
+        if out and continues(out[-1][-1], v):
+            out[-1].append(v)
+        else:
+            out.append([v])
+    return out
+
+
 def maps_lines(mm) -> list[str]:
-    """The address space as /proc/<pid>/maps prints it, one str per VMA (without the
-    newline), for trace/crash.py."""
-    return [maps_line(v).decode("utf-8", "backslashreplace")
-            for v in mm.vmas + mm.kernel_mappings]
+    """The address space as /proc/<pid>/maps prints it, one str per mapping (without
+    the newline), for trace/crash.py."""
+    return [maps_line(g[0], g[-1].end).decode("utf-8", "backslashreplace")
+            for g in mappings(mm.vmas) + [[v] for v in mm.kernel_mappings]]
 
 
 def maps_text(mm) -> bytes:
-    """/proc/<pid>/maps: the process's VMAs, then the kernel's mappings above
+    """/proc/<pid>/maps: the process's mappings, then the kernel's mappings above
     TASK_SIZE (mm/kernel_area.py), as Linux ends the list with [vsyscall]."""
-    return b"".join(maps_line(v) + b"\n" for v in mm.vmas + mm.kernel_mappings)
+    return b"".join(maps_line(g[0], g[-1].end) + b"\n"
+                    for g in mappings(mm.vmas) + [[v] for v in mm.kernel_mappings])
 
 
 def vm_flags(v) -> int:
@@ -123,9 +155,9 @@ _SMAPS_FIELDS = ("Size", "KernelPageSize", "MMUPageSize", "Rss", "Pss", "Pss_Dir
                  "Swap", "SwapPss", "Locked")
 
 
-def smaps_entry(v) -> bytes:
-    """One VMA as /proc/<pid>/smaps shows it (show_smap): its maps line, sizes in kB,
-    THPeligible and VmFlags.
+def smaps_entry(v, more: list = ()) -> bytes:
+    """One mapping as /proc/<pid>/smaps shows it (show_smap): its maps line, sizes in
+    kB, THPeligible and VmFlags. v is its first VMA, more the VMAs continuing it.
 
     Rss is what the host holds of the VMA (mincore). pyunik does not see which pages
     were written or who else maps them, so the rest follows the mapping's kind: every
@@ -133,7 +165,8 @@ def smaps_entry(v) -> bytes:
     file mappings are dirty and anonymous (copy-on-write copies), read-only private
     file mappings clean, shared mappings dirty when writable, else clean. Nothing is
     swapped, locked or huge."""
-    size, rss = v.end - v.start, _resident(v)
+    end = more[-1].end if more else v.end
+    size, rss = end - v.start, _resident(v) + sum(_resident(w) for w in more)
     values = dict.fromkeys(_SMAPS_FIELDS, 0)
     values.update(Size=size, KernelPageSize=L.PAGE_SIZE, MMUPageSize=L.PAGE_SIZE, Rss=rss,
                   Pss=rss, Referenced=rss)
@@ -146,7 +179,7 @@ def smaps_entry(v) -> bytes:
     values["Private_Dirty" if dirty else "Private_Clean"] = rss
     if dirty:
         values["Pss_Dirty"] = rss
-    lines = [maps_line(v)]
+    lines = [maps_line(v, end)]
     lines += [b"%-16s%8d kB" % (name.encode() + b":", values[name] // 1024)
               for name in _SMAPS_FIELDS]
     flags = vm_flags(v)
@@ -157,8 +190,9 @@ def smaps_entry(v) -> bytes:
 
 
 def smaps_text(mm) -> bytes:
-    """/proc/<pid>/smaps: every VMA of maps_text, each followed by its fields."""
-    return b"".join(smaps_entry(v) for v in mm.vmas + mm.kernel_mappings)
+    """/proc/<pid>/smaps: every mapping of maps_text, each followed by its fields."""
+    return b"".join(smaps_entry(g[0], g[1:])
+                    for g in mappings(mm.vmas) + [[v] for v in mm.kernel_mappings])
 
 
 def _resident(v) -> int:
