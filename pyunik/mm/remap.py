@@ -21,6 +21,19 @@ def _page_align(x: int) -> int:
     return page_up(x) & 0xFFFFFFFFFFFFFFFF
 
 
+def _continues(v: VMA, w: VMA) -> bool:
+    """Is w, right after v, the same mapping on the same host pages further on (with
+    the same VM_ACCOUNT, which a private mapping once writable keeps)?"""
+    size = v.end - v.start
+    return w.prot == v.prot and w.flags == v.flags and w.name == v.name \
+        and w.file is v.file and w.offset == v.offset + size and w.shm is v.shm \
+        and w.shm_offset == v.shm_offset + size and w.reserve is v.reserve \
+        and w.host == v.host + size and w.host_backed == v.host_backed \
+        and w.may_write == v.may_write and w.vm_flags == v.vm_flags \
+        and (w.written == v.written or v.flags & L.MAP_TYPE != L.MAP_PRIVATE) \
+        and w.owner is v.owner
+
+
 class Remap:
     """mremap for AddressSpace (see the module docstring)."""
 
@@ -47,6 +60,8 @@ class Remap:
         v = self.find(old)
         if v is None:
             raise KernelError(EFAULT)
+        if old + old_len > v.end:
+            v = self._rejoin(v, old + old_len)
         if old_len == 0:
             return self._mremap_duplicate(v, old, new_len, flags, new_addr)
         if moving:
@@ -65,6 +80,22 @@ class Remap:
         if not flags & L.MREMAP_MAYMOVE:
             raise KernelError(ENOMEM)
         return self._relocate(old, old_len, self.find_free(new_len), new_len, flags)
+
+    def _rejoin(self, v: VMA, end: int) -> VMA:
+        """v and the VMAs after it up to end as one VMA, where each is the same
+        mapping as v (pieces an mprotect made and another one made alike again,
+        which Linux merges back into one VMA, so that mremap sees one): the same
+        protection, kind, file at the next offset and host pages right after v's.
+        v itself where they are not."""
+        joined = v
+        for w in self.overlapping(v.end, end):
+            if w.start != joined.end or not _continues(joined, w):
+                break
+            joined = joined.piece(joined.start, w.end)
+            joined.code = joined.code or w.code
+        if joined is not v:
+            self._replace(self.overlapping(v.start, joined.end), [joined])
+        return joined
 
     def _mremap_duplicate(self, v: VMA, old: int, new_len: int, flags: int,
                           new_addr: int) -> int:
@@ -162,8 +193,11 @@ class Remap:
                 host.discard(v.host_at(old), old_len)
             else:
                 self.unmap_range(old, old + old_len)
+            # a private file mapping's pages, copied, are still its file's at
+            # their offset (what /proc/<pid>/maps and MADV_DONTNEED see)
             moved = VMA(new, new + new_len, v.prot, v.flags, ptr, v.name,
-                        self.windows if dst is not None else None)
+                        self.windows if dst is not None else None, v.file,
+                        v.offset + (old - v.start), v.may_write)
         moved.vm_flags = v.vm_flags       # madvise's fork advice goes with the pages
         moved.written = moved.written or v.written
         self._replace([], [moved])
