@@ -53,8 +53,9 @@ def _signed(v: int, bits: int) -> int:
 
 
 class FutexTable:
-    """Waiters by key. `queues` holds only keys with waiters (a queue left empty by
-    a timeout or a wake is dropped)."""
+    """Waiters by key. `queues` holds only keys with waiters: a queue is dropped
+    where it is left empty, by a wake, a requeue, or a waiter leaving (a timeout,
+    a signal; must_wait's and FutexWait's retry, and their on_interrupt)."""
 
     def __init__(self):
         self.queues: dict[tuple, WaitQueue] = {}
@@ -115,7 +116,10 @@ class FutexTable:
             if timed_out:
                 raise KernelError(ETIMEDOUT)
             raise WouldBlock((self._queue(t.futex_key),), deadline, retry=retry,
-                             what="a futex")
+                             what="a futex", on_interrupt=left)
+
+        def left() -> None:
+            self._tidy(t.futex_key)          # a signal ended the wait: EINTR or a restart
         return WouldBlock((queue,), deadline, retry=retry, what="a futex")
 
     def wait_multiple(self, t, waits: list, deadline: int | None) -> int:
@@ -140,12 +144,16 @@ class FutexTable:
             if woken:
                 t.futex_vector = None
                 return keys.index(woken)
-            for key in keys:
-                self._tidy(key)
+            left()
             if timed_out:
                 t.futex_vector = None
                 raise KernelError(ETIMEDOUT)
-            raise WouldBlock(queues(), deadline, retry=retry, what="futexes")
+            raise WouldBlock(queues(), deadline, retry=retry, what="futexes",
+                             on_interrupt=left)
+
+        def left() -> None:
+            for key in keys:
+                self._tidy(key)
         raise WouldBlock(queues(), deadline, retry=retry, what="futexes")
 
     def wake(self, key, n: int, bitset: int = 0xFFFFFFFF) -> int:
@@ -264,7 +272,12 @@ class FutexWait(WouldBlock):
         table._tidy(t.futex_key)
         if timed_out:
             raise KernelError(ETIMEDOUT)
-        raise WouldBlock((table._queue(t.futex_key),), None, retry=self._retry, what="a futex")
+        raise WouldBlock((table._queue(t.futex_key),), None, retry=self._retry, what="a futex",
+                         on_interrupt=self._left)
+
+    def _left(self) -> None:
+        """A signal ended the wait (EINTR or a restart): the queue goes if empty."""
+        self._table._tidy(self._thread.futex_key)
 
 
 def parking_invoker(table: FutexTable, sched, invoke):
