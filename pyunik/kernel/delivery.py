@@ -64,7 +64,6 @@ _RAX, _RCX, _R11, _RIP = (FRAME_SLOT[name] for name in ("rax", "rcx", "r11", "ri
 DELIVERED_ON_RETURN = frozenset(_NR[n] for n in (
     "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal",
     "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "pause") if n in _NR)
-_FAULTS = frozenset((L.SIGSEGV, L.SIGBUS, L.SIGILL, L.SIGTRAP, L.SIGFPE))   # t.trap's
 # (bound here: deliver and sigreturn run on every signal)
 _BLOCKABLE = ~signals.UNBLOCKABLE
 _next_signal, _STOP_SIGNALS = signals.next_signal, signals.STOP_SIGNALS
@@ -174,13 +173,8 @@ def deliver(t, returning: bool = False, result=None, regs=None):
             frame_regs = _frame_registers(t, returning, result, regs)
         if t.restart is not None:
             _settle_restart(t, frame_regs.general, action)
-        trap = t.trap
-        if trap is not None:
-            if sig not in _FAULTS:
-                trap = (0, 0, 0)
-            t.trap = None
-        else:
-            trap = (0, 0, 0)
+        # setup_sigcontext: the thread's last fault, whatever the signal
+        trap = t.trap or (0, 0, 0)
         # sigsuspend's mask (set_restore_sigmask): the frame restores the old one
         mask = t.sigmask
         restore = t.saved_sigmask
@@ -330,6 +324,10 @@ def fault(t, gfault) -> bool:
             return False
         t.revealed = page
         return t.mm.reveal(gfault.address)
+    # The thread's last fault (thread.trap_nr, error_code, and cr2, which only a
+    # page fault sets), kept for every later frame and inherited by clone and fork
+    t.trap = (fs.trapno, fs.error_code,
+              fs.cr2 if fs.cr2 is not None else t.trap[2] if t.trap else 0)
     actions = t.process.sighand.actions
     action = actions[fs.signo]
     blocked = t.sigmask & signals.bit(fs.signo)
@@ -341,7 +339,6 @@ def fault(t, gfault) -> bool:
     if action.handler == L.SIG_DFL:
         return False
     engine.set_reg("rip", fs.rip)
-    t.trap = (fs.trapno, fs.error_code, fs.cr2 or 0)
     t.pending.add(fs.signo, fs.siginfo())
     return True
 
@@ -378,9 +375,10 @@ def on_return_invoker(kernel, nr: int, general):
 def _deliver_simply(t, sig: int, info: bytes, action, result: int, regs) -> bool:
     """Signal sig (its siginfo info, its handler's SigAction action) taken as t's
     system call returns result, the way of the shortest path, when nothing about it
-    is special (no alternate stack, no trap, no interrupted call or sigsuspend mask,
-    SA_RESTORER) and the handler's mask leaves no other signal to take: the frame
-    built, the handler entered, the mask set; True. Else False, nothing changed."""
+    is special (no alternate stack, no fault ever taken (its frames carry the last
+    fault's values), no interrupted call or sigsuspend mask, SA_RESTORER) and the
+    handler's mask leaves no other signal to take: the frame built, the handler
+    entered, the mask set; True. Else False, nothing changed."""
     flags = action.flags
     if t.restart is not None or t.trap is not None or t.saved_sigmask is not None \
             or t.altstack[2] or not flags & _SA_RESTORER:

@@ -100,6 +100,7 @@ def clone_process(t, flags: int, exit_signal: int, stack: int, parent_tid: int,
 
     thread = Thread(pid, child, t.comm, ctx=child_context(caller.engine, flags, stack, tls))
     thread.sigmask = t.sigmask
+    thread.trap = t.trap                   # the last fault's sigcontext values
     thread.timer_slack_ns = t.timer_slack_ns
     if flags & (L.CLONE_VM | L.CLONE_VFORK) != L.CLONE_VM:
         thread.altstack = t.altstack       # a CLONE_VM child without vfork gets none

@@ -217,7 +217,7 @@ class Thread:
         self.pending = SigPending()            # thread-directed pending signals
         self.saved_sigmask = None              # sigsuspend's mask to restore after it
         self.restart = None                    # an interrupted call's entry registers
-        self.trap = None                       # the last fault (trapno, error, cr2)
+        self.trap = None                       # the last fault (trapno, error, cr2); kept
         self.revealed = None                   # the page mm.reveal last showed
                                                # when the call has returned
         # (ss_sp, ss_flags, ss_size), the flags as sigaltstack was given them (a

@@ -82,6 +82,7 @@ def clone_thread(t, flags: int, stack: int, parent_tid: int, child_tid: int,
     kernel.next_pid += 1
     child = Thread(tid, process, t.comm, ctx=ctx)
     child.sigmask = t.sigmask
+    child.trap = t.trap                  # (dup_task_struct copies thread.trap_nr, ...)
     if flags & L.CLONE_PARENT_SETTID:
         t.mm.write_i32(parent_tid, tid)
     if flags & L.CLONE_CHILD_SETTID:
