@@ -9,7 +9,8 @@ the run at the call's end: kernel/signals.py) and whenever a parked or preempted
 thread resumes. The fast path of a system call pays nothing for it.
 
 For each deliverable signal, in next_signal's order: SIG_IGN (or a default of
-ignore: SIGCHLD, SIGURG, SIGWINCH, SIGCONT) drops it; a default of stop stops the
+ignore: SIGCHLD, SIGURG, SIGWINCH, SIGCONT) drops it (under --strace, as a traced
+task, it reaches here and strace's --- line is printed first); a default of stop stops the
 process (kernel/jobs.py); a default of terminate or core ends the process as killed
 by it; a handler gets an rt_sigframe (kernel/sigframe.py) on the thread's stack, built
 from the registers as the system call returns them (rip after `syscall`, rax the
@@ -103,8 +104,14 @@ def _trace(t, sig: int, info: bytes, handled: bool = True) -> None:
     if kernel.observer is not None:
         kernel.observer.signal(t, sig, handled)
     out = kernel.config.strace
-    if out is None:
-        return
+    if out is not None:
+        _trace_line(t, sig, info, out)
+
+
+def _trace_line(t, sig: int, info: bytes, out) -> None:
+    """strace's --- line alone: also for a signal whose action is to ignore it,
+    which a traced task does not discard at sending (sig_ignored), so the tracer
+    sees it as the task takes it."""
     signo, _, code, pid, uid = L.SIGINFO_KILL.unpack(info)
     fields = "si_signo=%s, si_code=%s" % (L.signal_name(signo),
                                           L.SI_CODE_NAMES.get(code, code))
@@ -112,6 +119,12 @@ def _trace(t, sig: int, info: bytes, handled: bool = True) -> None:
         fields += ", si_pid=%d, si_uid=%d" % (pid, uid)
     elif sig in (L.SIGSEGV, L.SIGBUS, L.SIGILL, L.SIGTRAP, L.SIGFPE):
         fields += ", si_addr=%#x" % L.SIGINFO_SIGFAULT.unpack(info)[3]
+    elif sig == L.SIGCHLD:
+        _, _, code, pid, uid, status, utime, stime = L.SIGINFO_SIGCHLD.unpack(info)
+        fields = "si_signo=SIGCHLD, si_code=%s, si_pid=%d, si_uid=%d, si_status=%s, " \
+            "si_utime=%d, si_stime=%d" % (
+                L.CLD_CODE_NAMES.get(code, code), pid, uid,
+                status if code == L.CLD_EXITED else L.signal_name(status), utime, stime)
     prefix = "[pid %d] " % t.tid if len(t.process.threads) > 1 else ""
     out.write("%s--- %s {%s} ---\n" % (prefix, L.signal_name(sig), fields))
 
@@ -154,6 +167,8 @@ def deliver(t, returning: bool = False, result=None, regs=None):
             continue                    # gdb kept it from the guest
         if handler == _SIG_DFL or sig == _SIGKILL:
             if sig != L.SIGKILL and sig in signals.DEFAULT_IGNORE:
+                if kernel.config.strace is not None:
+                    _trace_line(t, sig, info, kernel.config.strace)
                 continue
             _trace(t, sig, info, handled=False)
             if sig in signals.STOP_SIGNALS:
@@ -163,6 +178,8 @@ def deliver(t, returning: bool = False, result=None, regs=None):
                 return _load(frame_regs, returning, result)
             raise ProcessExit(0, signal=sig, core=sig in signals.DEFAULT_CORE)
         if handler == _SIG_IGN:
+            if kernel.config.strace is not None:
+                _trace_line(t, sig, info, kernel.config.strace)
             continue
         if tracing:
             _trace(t, sig, info)

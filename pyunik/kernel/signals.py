@@ -152,8 +152,9 @@ def send(process, sig: int, info: bytes, thread=None) -> None:
     target = thread if thread is not None else process.threads[0]
     handler = process.sighand.actions[sig].handler
     if (handler == _SIG_IGN or handler == _SIG_DFL and sig in DEFAULT_IGNORE) \
-            and sig != _SIGKILL and not target.sigmask & 1 << (sig - 1):
-        return                                       # sig_ignored (is_ignored)
+            and sig != _SIGKILL and not target.sigmask & 1 << (sig - 1) \
+            and process.kernel.config.strace is None:
+        return            # sig_ignored (is_ignored); a traced task keeps it for strace
     if thread is not None:
         thread.pending.add(sig, info)
     else:
