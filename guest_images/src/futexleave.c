@@ -58,6 +58,27 @@ static void count(int *counts, long r)
     counts[r < 0 && errno == EINTR ? 0 : r < 0 && errno == ETIMEDOUT ? 1 : 2]++;
 }
 
+/* CLOCK_MONOTONIC 1 ms from now */
+static struct timespec ms_ahead(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return ts;
+}
+
+/* futex_waitv's vector for words[3][i] and words[3][i + 1], both at 0 */
+static void two_words(struct waitv *w, int i)
+{
+    for (int k = 0; k < 2; k++)
+        w[k] = (struct waitv){.val = 0, .uaddr = (uintptr_t)&words[3][i + k],
+                              .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG};
+}
+
 int main(void)
 {
     struct sigaction sa;
@@ -85,40 +106,24 @@ int main(void)
 
     memset(counts, 0, sizeof counts);
     for (int i = 0; i < ROUNDS; i++) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        struct timespec ts = ms_ahead();
         count(counts, futex(&words[2][i], FUTEX_WAIT_BITSET_PRIVATE, 0, &ts, FUTEX_BITSET_MATCH_ANY));
     }
     tally("wait_bitset, deadline", counts);
 
     memset(counts, 0, sizeof counts);
     for (int i = 0; i + 1 < ROUNDS; i += 2) {
-        struct waitv w[2] = {
-            {.val = 0, .uaddr = (uintptr_t)&words[3][i], .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG},
-            {.val = 0, .uaddr = (uintptr_t)&words[3][i + 1], .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG},
-        };
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        struct waitv w[2];
+        two_words(w, i);
+        struct timespec ts = ms_ahead();
         count(counts, syscall(SYS_futex_waitv_, w, 2, 0, &ts, CLOCK_MONOTONIC));
     }
     tally("waitv, deadline", counts);
 
     memset(counts, 0, sizeof counts);
     for (int i = 0; i + 1 < ROUNDS; i += 2) {
-        struct waitv w[2] = {
-            {.val = 0, .uaddr = (uintptr_t)&words[3][i], .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG},
-            {.val = 0, .uaddr = (uintptr_t)&words[3][i + 1], .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG},
-        };
+        struct waitv w[2];
+        two_words(w, i);
         struct itimerval it = {.it_value = {.tv_usec = 2000}};
         setitimer(ITIMER_REAL, &it, NULL);
         count(counts, syscall(SYS_futex_waitv_, w, 2, 0, NULL, 0));
