@@ -64,3 +64,21 @@ def test_untraced_run_matches_native(libc):
     assert_no_traceback(emulated)
     assert native.stdout == b"status 0xf\n"
     assert_same(native, emulated)
+
+
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_fault_lines_name_their_codes_as_strace(run_pyunik, tmp_path, libc):
+    """A fault's line names its si_code (SEGV_MAPERR, FPE_INTDIV; SI_KERNEL for int3)
+    and prints a null si_addr as NULL: guest_images/src/sigtrapinfo.c's signals."""
+    program = ["guest_images/bin/sigtrapinfo-" + libc]
+
+    def signal_lines(lines):
+        lines = (re.sub(r"^\[pid +\d+\] ", "", line) for line in lines)
+        return [re.sub(r"(si_pid=)\d+", r"\1PID", line) for line in lines
+                if line.startswith("--- SIG")]
+    native = signal_lines(real_strace(tmp_path, program))
+    lines, out = pyunik_trace(run_pyunik, tmp_path, program)
+    assert out.status == 0
+    assert "--- SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=0x1234} ---" in native
+    assert "--- SIGTRAP {si_signo=SIGTRAP, si_code=SI_KERNEL, si_addr=NULL} ---" in native
+    assert signal_lines(lines) == native, "\n".join(lines)

@@ -56,6 +56,23 @@ POLL_IN, POLL_OUT, POLL_MSG, POLL_ERR, POLL_PRI, POLL_HUP = range(1, 7)
 # SIGSYS
 SYS_SECCOMP = 1
 
+# The kernel's si_code names of each fault signal, as strace prints them
+ILL_CODE_NAMES = {ILL_ILLOPC: "ILL_ILLOPC", ILL_ILLOPN: "ILL_ILLOPN", ILL_ILLADR: "ILL_ILLADR",
+                  ILL_ILLTRP: "ILL_ILLTRP", ILL_PRVOPC: "ILL_PRVOPC", ILL_PRVREG: "ILL_PRVREG",
+                  ILL_COPROC: "ILL_COPROC", ILL_BADSTK: "ILL_BADSTK",
+                  ILL_BADIADDR: "ILL_BADIADDR"}
+FPE_CODE_NAMES = {FPE_INTDIV: "FPE_INTDIV", FPE_INTOVF: "FPE_INTOVF", FPE_FLTDIV: "FPE_FLTDIV",
+                  FPE_FLTOVF: "FPE_FLTOVF", FPE_FLTUND: "FPE_FLTUND", FPE_FLTRES: "FPE_FLTRES",
+                  FPE_FLTINV: "FPE_FLTINV", FPE_FLTSUB: "FPE_FLTSUB", FPE_FLTUNK: "FPE_FLTUNK",
+                  FPE_CONDTRAP: "FPE_CONDTRAP"}
+SEGV_CODE_NAMES = {SEGV_MAPERR: "SEGV_MAPERR", SEGV_ACCERR: "SEGV_ACCERR",
+                   SEGV_BNDERR: "SEGV_BNDERR", SEGV_PKUERR: "SEGV_PKUERR"}
+BUS_CODE_NAMES = {BUS_ADRALN: "BUS_ADRALN", BUS_ADRERR: "BUS_ADRERR", BUS_OBJERR: "BUS_OBJERR",
+                  BUS_MCEERR_AR: "BUS_MCEERR_AR", BUS_MCEERR_AO: "BUS_MCEERR_AO"}
+TRAP_CODE_NAMES = {TRAP_BRKPT: "TRAP_BRKPT", TRAP_TRACE: "TRAP_TRACE",
+                   TRAP_BRANCH: "TRAP_BRANCH", TRAP_HWBKPT: "TRAP_HWBKPT",
+                   TRAP_UNK: "TRAP_UNK", TRAP_PERF: "TRAP_PERF"}
+
 # Each member of the union as a whole 128-byte siginfo: si_signo, si_errno, si_code,
 # 4 bytes of padding, then the member's fields (offsets from the start in brackets).
 SIGINFO_HEAD = struct.Struct("<iii4x")                    # the three ints, 16 bytes

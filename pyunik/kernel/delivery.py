@@ -108,6 +108,13 @@ def _trace(t, sig: int, info: bytes, handled: bool = True) -> None:
         _trace_line(t, sig, info, out)
 
 
+# the si_code names strace gives a fault signal's kernel codes (a code <= 0 or
+# SI_KERNEL is the common one)
+_FAULT_CODE_NAMES = {L.SIGSEGV: L.SEGV_CODE_NAMES, L.SIGBUS: L.BUS_CODE_NAMES,
+                     L.SIGILL: L.ILL_CODE_NAMES, L.SIGTRAP: L.TRAP_CODE_NAMES,
+                     L.SIGFPE: L.FPE_CODE_NAMES}
+
+
 def _trace_line(t, sig: int, info: bytes, out) -> None:
     """strace's --- line alone: also for a signal whose action is to ignore it,
     which a traced task does not discard at sending (sig_ignored), so the tracer
@@ -117,8 +124,12 @@ def _trace_line(t, sig: int, info: bytes, out) -> None:
                                           L.SI_CODE_NAMES.get(code, code))
     if code <= 0:
         fields += ", si_pid=%d, si_uid=%d" % (pid, uid)
-    elif sig in (L.SIGSEGV, L.SIGBUS, L.SIGILL, L.SIGTRAP, L.SIGFPE):
-        fields += ", si_addr=%#x" % L.SIGINFO_SIGFAULT.unpack(info)[3]
+    elif sig in _FAULT_CODE_NAMES:
+        addr = L.SIGINFO_SIGFAULT.unpack(info)[3]
+        fields = "si_signo=%s, si_code=%s, si_addr=%s" % (
+            L.signal_name(signo),
+            _FAULT_CODE_NAMES[sig].get(code) or L.SI_CODE_NAMES.get(code, code),
+            "%#x" % addr if addr else "NULL")
     elif sig == L.SIGCHLD:
         _, _, code, pid, uid, status, utime, stime = L.SIGINFO_SIGCHLD.unpack(info)
         fields = "si_signo=SIGCHLD, si_code=%s, si_pid=%d, si_uid=%d, si_status=%s, " \
