@@ -62,7 +62,7 @@ class FutexTable:
         # FUTEX_WAIT_REQUEUE_PI waiters by their first key, kept by kernel/futex_pi.py:
         # a plain wake or requeue that meets them fails (EINVAL)
         self.pi_requeue_waiters: dict[tuple, WaitQueue] = {}
-        # The queue futex(2)'s fast wake last emptied and dropped, for its fast wait
+        # The queue a FUTEX_WAKE last emptied and dropped, for futex(2)'s fast wait
         # to use again (a ping-pong between two threads then makes none)
         self.spare: WaitQueue | None = None
 
@@ -164,17 +164,28 @@ class FutexTable:
         q = self.queues.get(key)
         if q is None:
             return 0
+        waiters = q.waiters
         count = 0
-        for w in list(q.waiters):
-            if w.futex_bitset & bitset:
-                q.waiters.remove(w)
+        if bitset == 0xFFFFFFFF:        # FUTEX_WAKE's: it meets every waiter's (never 0)
+            while waiters:
+                w = waiters.pop(0)
                 w.futex_woken = key
                 w.wake()
                 count += 1
                 if count >= n:
                     break
-        if not q.waiters:
+        else:
+            for w in list(waiters):
+                if w.futex_bitset & bitset:
+                    waiters.remove(w)
+                    w.futex_woken = key
+                    w.wake()
+                    count += 1
+                    if count >= n:
+                        break
+        if not waiters:
             del self.queues[key]
+            self.spare = q              # for futex(2)'s fast wait to use again
         return count
 
     def requeue(self, key1, key2, nwake: int, nrequeue: int) -> int:
@@ -284,8 +295,8 @@ def parking_invoker(table: FutexTable, sched, invoke):
     """futex(2)'s invoker in the kernel's fast dispatcher (Kernel._first_call): the
     common calls in the fewest steps, with the answers sys_futex gives them.
 
-    FUTEX_WAKE (while no requeue-PI waiter could meet it) takes its waiters off
-    the queue oldest first and wakes them (FutexTable.wake with every bit set).
+    FUTEX_WAKE (while no requeue-PI waiter could meet it) is FutexTable.wake with
+    every bit set, its key made here.
     An untimed FUTEX_WAIT that must wait is parked with its thread's own
     FutexWait and Blocked record (`Thread.futex_parked`, made at its first wait)
     and Scheduler.park, the dispatcher's own answer to a WouldBlock without one:
@@ -295,7 +306,7 @@ def parking_invoker(table: FutexTable, sched, invoke):
     says: the operation and the value as 32 bits)."""
     queues = table.queues
     park = sched.park
-    wake = sched.wake
+    wake = table.wake
 
     def invoke_futex(t, regs):
         op = regs[2] & 0xFFFFFFFF
@@ -313,23 +324,8 @@ def parking_invoker(table: FutexTable, sched, invoke):
                     key = table.key(t.process.mm, uaddr, False)
                 except KernelError as e:
                     return -e.errno
-            q = queues.get(key)
-            if q is None:
-                return 0
-            waiters = q.waiters
-            n = regs[3] & 0xFFFFFFFF       # an int: below 1 wakes one (futex_wake's loop)
-            count = 0
-            while waiters:
-                w = waiters.pop(0)
-                w.futex_woken = key
-                wake(w)
-                count += 1
-                if count >= n or n & 0x80000000:
-                    break
-            if not waiters:
-                del queues[key]
-                table.spare = q
-            return count
+            # the value is an int: below 1 wakes one (futex_wake's loop)
+            return wake(key, (regs[3] & 0xFFFFFFFF ^ 0x80000000) - 0x80000000)
         if cmd != FUTEX_WAIT or regs[4]:
             return invoke(t, regs)
         uaddr = regs[1]
