@@ -47,14 +47,13 @@ from . import futex
 from .futex import FutexTable
 from .futex_pi import PiFutexes
 from .clocks import SYSCALL_NS, HostClock, VirtualClock
+from . import threads
 from .sched import Scheduler
 from .syscalls.table import STUB, SyscallTable
 
 TYPE_CHECKING = False      # typing is imported by type checkers only: a run needs none of it
 if TYPE_CHECKING:
     from typing import BinaryIO, TextIO
-
-_THREADS = __name__.rsplit(".", 1)[0] + ".threads"     # kernel/threads.py's name
 
 FIRST_PID = 1000   # pid of the first guest process; its parent (ppid 1) is imaginary
 UNAME_RELEASE = b"6.1.0-pyunik"
@@ -577,12 +576,7 @@ class Kernel:
         return self.exit_status
 
     def exit_thread(self, t: Thread, status: int) -> None:
-        """exit(2) of a thread that is not its process's last (kernel/threads.py,
-        imported by the first and then taken from sys.modules: an import statement
-        costs importlib's Python code on every call)."""
-        threads = sys.modules.get(_THREADS)
-        if threads is None:
-            from . import threads
+        """exit(2) of a thread that is not its process's last (kernel/threads.py)."""
         threads.exit_thread(t, status)
 
     def fatal_fault(self, t: Thread, fault: GuestFault | None) -> None:

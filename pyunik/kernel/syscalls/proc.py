@@ -7,12 +7,11 @@ Layer: kernel, syscall handlers.
 
 from __future__ import annotations
 
-import sys
 from errno import EINVAL, EPERM, ESRCH
 
 from ...abi import linux as L
 from ...errors import KernelError
-from .. import clocks
+from .. import clocks, threads
 from ..process import ProcessExit
 
 
@@ -29,10 +28,8 @@ def sys_exit(t, status):
 def sys_clone(t, flags, stack, parent_tid, child_tid, tls):
     """clone(2): a thread of the caller's process with CLONE_THREAD
     (kernel/threads.py), else a new process (kernel/fork.py) whose exit signal is
-    the flags' low byte; with CLONE_PIDFD, parent_tid receives the pidfd. (fork and
-    threads are imported by the calls that make processes and threads, which most
-    runs never make.)"""
-    threads = _threads()
+    the flags' low byte; with CLONE_PIDFD, parent_tid receives the pidfd. (fork is
+    imported by the calls that make processes, which most runs never make.)"""
     flags &= 0xFFFFFFFF
     threads.check_flags(flags)
     if flags & L.CLONE_PIDFD and flags & L.CLONE_PARENT_SETTID:
@@ -44,22 +41,8 @@ def sys_clone(t, flags, stack, parent_tid, child_tid, tls):
                               child_tid, tls, parent_tid)
 
 
-_THREADS = __name__.rsplit(".", 2)[0] + ".threads"     # kernel/threads.py's name
-
-
-def _threads():
-    """kernel/threads.py: imported by the first clone, then taken from sys.modules
-    (an import statement runs importlib's Python code on every call: 0.8-1.5 us,
-    which a program making threads in a loop pays on each)."""
-    module = sys.modules.get(_THREADS)
-    if module is None:
-        from .. import threads as module
-    return module
-
-
 def sys_clone3(t, uargs, size):
     """clone3(2): struct clone_args checked as Linux does, then as clone."""
-    threads = _threads()
     flags, exit_signal, stack, tls, parent_tid, child_tid, pidfd = \
         threads.read_clone_args(t, uargs, size)
     threads.check_flags(flags)
