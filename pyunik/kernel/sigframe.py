@@ -372,10 +372,9 @@ def build_simple_sigframe(mm, regs, sig: int, blocked: int, action, ss_flags: in
     """build_rt_sigframe for a thread in a system call returning result to rip with
     rflags (the caller has checked it has no alternate stack, its flags ss_flags,
     and no trap, and that action has SA_RESTORER), and the handler's registers
-    written (from inside the
-    syscall hook): the frame's address; 0 when the frame is not that simple (cs or
-    ss not the user's) or not all in one writable VMA, nothing written then (the
-    general way decides)."""
+    written (from inside the syscall hook): the frame's address; 0 when the frame
+    is not that simple (cs or ss not the user's) or not all in one writable VMA,
+    nothing written then (the general way decides)."""
     regs.read_frame(_TEMPLATE)
     slots = regs.frame_slots
     if slots[_S_SELECTORS] != _USER_SELECTORS:
