@@ -3,8 +3,8 @@
 Layer: mm/; calls mm/host.py (host memory), mm/shared.py (shared memory objects),
 mm/regions.py (the CPU engine's regions), mm/kernel_area.py (the kernel's mappings,
 put into each new engine) and, through them, the Engine (cpu/). The
-VMA is mm/vma.py's; mremap(2) is mm/remap.py's and madvise(2), mincore(2) and
-msync(2) are mm/advice.py's (mixins of AddressSpace).
+VMA is mm/vma.py's; mremap(2) is mm/remap.py's, brk(2) mm/brk.py's and madvise(2),
+mincore(2) and msync(2) are mm/advice.py's (mixins of AddressSpace).
 
 The `AddressSpace` owns a sorted list of `VMA`s. Each VMA is a run of guest pages
 with one protection, backed by host memory (`mm/host.py`) at `vma.host`, the host
@@ -41,6 +41,7 @@ from ..abi import linux as L
 from ..errors import KernelError
 from . import fork_advice, host
 from .advice import Advice
+from .brk import HEAP_RESERVE, BrkArea, Brk  # noqa: F401 (BrkArea re-exported)
 from .kernel_area import KernelArea
 from .regions import EngineRegions, overlapping
 from .remap import Remap
@@ -53,7 +54,6 @@ STACK_TOP = L.TASK_SIZE            # the initial stack ends here (no randomizati
 STACK_SIZE = L.STK_LIM             # RLIMIT_STACK's default
 MMAP_BASE = STACK_TOP - (128 << 20)  # Linux: TASK_SIZE - max(rlimit stack, 128 MiB)
 PIE_BASE = L.ELF_ET_DYN_BASE       # where Linux puts an ET_DYN main program
-HEAP_RESERVE = 1 << 32             # host address space set aside for brk
 
 
 def _covers(vmas: list[VMA], start: int, end: int, prot: int = 0,
@@ -83,7 +83,7 @@ class MemoryBudget:
         self.kernel_area = KernelArea()
 
 
-class AddressSpace(Advice, Remap, UserMemory):
+class AddressSpace(Advice, Brk, Remap, UserMemory):
     def __init__(self, engine, limit: "int | MemoryBudget"):
         self.engine = engine
         self.budget = limit if isinstance(limit, MemoryBudget) else MemoryBudget(limit)
@@ -531,55 +531,6 @@ class AddressSpace(Advice, Remap, UserMemory):
                 new.append(v.piece(b, v.end))
         self._replace(old, new)
 
-    # ---- brk(2) -------------------------------------------------------------------------------
-
-    def set_initial_brk(self, addr: int) -> None:
-        self.start_brk = self.brk = page_up(addr)
-
-    def do_brk(self, requested: int, area: "BrkArea | None" = None) -> int:
-        """brk(2): move the break, returning the new one, or the old one on failure.
-        area: a program's own break in a shared address space (kernel/apps.py);
-        None: this address space's."""
-        a = self if area is None else area
-        if requested < a.start_brk:
-            return a.brk
-        new_top, old_top = page_up(requested), page_up(a.brk)
-        if new_top == old_top:
-            a.brk = requested
-            return a.brk
-        if requested <= a.brk:
-            self.unmap_range(new_top, old_top)
-            a.brk = requested
-            return a.brk
-        # Growing: the new pages (and a guard page) must be free, and fit the reserve.
-        if new_top - a.start_brk > HEAP_RESERVE \
-                or not self.is_free(old_top, new_top + L.PAGE_SIZE) \
-                or self.budget.used + (new_top - old_top) > self.budget.limit:
-            return a.brk
-        try:
-            self._grow_heap(a, old_top, new_top)
-        except host.HostMemoryError:
-            return a.brk
-        a.brk = requested
-        return a.brk
-
-    def _grow_heap(self, a, old_top: int, new_top: int) -> None:
-        if a._heap is None:
-            a._heap = host.HostReserve(HEAP_RESERVE)
-        heap = a._heap
-        offset = old_top - a.start_brk
-        ptr = heap.commit(offset, new_top - old_top)
-        last = self.find(old_top - 1) if old_top > a.start_brk else None
-        if last is not None and last.reserve is heap and last.prot == 3 \
-                and not last.vm_flags:
-            grown = last.piece(last.start, new_top)      # extend the last heap VMA
-            self._replace([last], [grown])
-        else:
-            v = VMA(old_top, new_top, 3, L.MAP_PRIVATE | L.MAP_ANONYMOUS, ptr, "[heap]", heap)
-            self._replace([], [v])
-        self.regions.show(old_top, new_top, 3, ptr)
-        self.mapped += new_top - old_top
-
     def release_owned(self, owner) -> None:
         """Unmap every VMA owner made and give its break areas' reserves back (a
         program sharing this address space has exited: kernel/apps.py)."""
@@ -691,23 +642,6 @@ class AddressSpace(Advice, Remap, UserMemory):
         for a in self.brk_areas:
             a.release()
         self.brk_areas = []
-
-
-class BrkArea:
-    """A program's own break (start_brk, brk) and the host reserve its heap pages
-    live in, for a program sharing an address space with others (kernel/apps.py);
-    AddressSpace.do_brk moves it. The AddressSpace lists it (brk_areas) and gives
-    the reserve back with the owner's mappings or with everything."""
-
-    def __init__(self, owner, end_of_image: int):
-        self.owner = owner
-        self.start_brk = self.brk = page_up(end_of_image)
-        self._heap: host.HostReserve | None = None
-
-    def release(self) -> None:
-        if self._heap is not None:
-            self._heap.release()
-            self._heap = None
 
 
 _VALIDATED_FLAGS = (L.MAP_TYPE | L.MAP_FIXED | L.MAP_ANONYMOUS | L.MAP_32BIT | L.MAP_GROWSDOWN
