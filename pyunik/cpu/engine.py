@@ -546,9 +546,8 @@ class Engine:
         knows it (mm/regions.py does); with no execute bit in it the page tables
         need not be read first (no code to drop; narrowing follows from the union)."""
         end = addr + size
-        new = paging.leaf_bits(prot)
         if was is not None and not was & 4:
-            if new:
+            if prot & 7:
                 self._pages.set(addr, end, prot)
                 if was & 2 and not prot & 2:
                     _ctl(self._handle, _CTL_FLUSH_TLB)   # write taken away
@@ -557,6 +556,7 @@ class Engine:
                 if was & 7:
                     _ctl(self._handle, _CTL_FLUSH_TLB)   # every access taken away
             return
+        new = paging.leaf_bits(prot)
         old = self._pages.entries(addr, end)
         kinds = {e & _ACCESS_BITS for e in old}     # the pages' accesses, each once
         if (new & NO_EXECUTE or not new) and \

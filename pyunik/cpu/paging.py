@@ -67,6 +67,9 @@ def leaf_bits(prot: int) -> int:
     return _LEAF | (WRITABLE if prot & 2 else 0) | (0 if prot & 4 else NO_EXECUTE)
 
 
+_LEAF_BITS = tuple(leaf_bits(prot) for prot in range(8))    # leaf_bits by prot & 7
+
+
 class Extent:
     """Guest virtual [start, end) is physical [phys, phys + (end - start))."""
 
@@ -223,7 +226,7 @@ class PageTables:
 
     def set(self, start: int, end: int, prot: int) -> None:
         """Entries for the mapped pages of virtual [start, end), with prot."""
-        bits = leaf_bits(prot)
+        bits = _LEAF_BITS[prot & 7]
         if not bits:
             self.clear(start, end)
             return

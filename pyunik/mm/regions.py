@@ -77,15 +77,30 @@ class EngineRegions:
 
     def show(self, start: int, end: int, prot: int, host: int) -> None:
         """Guest [start, end) shows host memory from host with access prot."""
+        regions = self.regions
         i = bisect.bisect_right(self._starts, start) - 1
         if i >= 0:
-            r = self.regions[i]
+            r = regions[i]
             if end <= r.end and r.host + (start - r.start) == host:
                 # The common case (an mprotect, a mapping made again where its
-                # region stayed): one region already shows these very pages.
-                if r.prot != prot:
-                    self._protect(start, end, prot, r.prot)
-                self._maybe_compact()
+                # region stayed): one run already shows these very pages; it is
+                # cut where the access changes, in place.
+                old = r.prot
+                if old != prot:
+                    self.engine.protect(start, end - start, prot, old)
+                    if r.start < start:
+                        left, r = r, Region(start, r.end, old, host)
+                        left.end = start
+                        i += 1
+                        regions.insert(i, r)
+                        self._starts.insert(i, start)
+                    if end < r.end:
+                        regions.insert(i + 1, Region(end, r.end, old, r.host + (end - r.start)))
+                        self._starts.insert(i + 1, end)
+                        r.end = end
+                    r.prot = prot
+                    if len(regions) > self._compact_at:
+                        self.compact()
                 return
         here = self._overlapping(start, end)
         unmapped = False
@@ -112,8 +127,38 @@ class EngineRegions:
     def hide(self, start: int, end: int) -> None:
         """No access to [start, end), keeping the regions there for reuse: the host
         memory behind them stays mapped on the host (AddressSpace's promise)."""
-        self._set_access(start, end, 0)
-        self._maybe_compact()
+        # The common case (a munmap, a PROT_NONE mapping or mprotect where regions
+        # stayed): the runs there lie wholly inside [start, end), so none is cut;
+        # those with access lose it, one engine call per neighbouring run of them.
+        regions = self.regions
+        i = bisect.bisect_right(self._starts, start) - 1
+        if i < 0 or regions[i].end <= start:
+            i += 1
+        n = len(regions)
+        j = i
+        while j < n:
+            r = regions[j]
+            if r.start >= end:
+                break
+            if r.start < start or r.end > end:
+                self._set_access(start, end, 0)      # a run to cut
+                self._maybe_compact()
+                return
+            j += 1
+        a, b, old = 0, -1, 0                # the run losing access: [a, b), its union
+        while i < j:
+            r = regions[i]
+            if r.prot:
+                if r.start != b:
+                    if old:
+                        self.engine.protect(a, b - a, 0, old)
+                    a, old = r.start, 0
+                b = r.end
+                old |= r.prot
+                r.prot = 0
+            i += 1
+        if old:
+            self.engine.protect(a, b - a, 0, old)
 
     def remove(self, start: int, end: int) -> None:
         """Unmap [start, end) from the engine: the host memory behind it goes away,
