@@ -54,6 +54,9 @@ STACK_TOP = L.TASK_SIZE            # the initial stack ends here (no randomizati
 STACK_SIZE = L.STK_LIM             # RLIMIT_STACK's default
 MMAP_BASE = STACK_TOP - (128 << 20)  # Linux: TASK_SIZE - max(rlimit stack, 128 MiB)
 PIE_BASE = L.ELF_ET_DYN_BASE       # where Linux puts an ET_DYN main program
+_MAP_TYPE, _MAP_PRIVATE = L.MAP_TYPE, L.MAP_PRIVATE
+# mmap flags that change nothing for fresh private pages placed by find_free
+_PLAIN_FLAGS = L.MAP_ANONYMOUS | L.MAP_STACK | L.MAP_NORESERVE
 
 
 def _covers(vmas: list[VMA], start: int, end: int, prot: int = 0,
@@ -154,6 +157,18 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
             self.vmas.insert(i, v)
             self._starts.insert(i, v.start)
 
+    def _insert(self, v: VMA) -> None:
+        """Add v, a new VMA over free pages, and charge its pages (_replace([], [v])
+        and `mapped`, for the one VMA a mapping call makes)."""
+        if v.owner is None:
+            v.owner = self.owner
+        i = bisect.bisect_left(self._starts, v.start)
+        self.vmas.insert(i, v)
+        self._starts.insert(i, v.start)
+        size = v.end - v.start
+        self._mapped += size
+        self.budget.used += size
+
     def find_free(self, size: int, hint: int = 0) -> int:
         """A free range of size bytes: at the hint if it is free, else top-down below
         mmap_base, as Linux's unmapped_area_topdown does."""
@@ -234,9 +249,11 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
         except host.HostMemoryError:
             raise KernelError(ENOMEM) from None
         v = VMA(start, start + size, prot & 7, flags, ptr, name, reserve)
-        self._replace([], [v])
-        self.mapped += size
-        self._engine_map(v)
+        self._insert(v)
+        if prot & 7:
+            self.regions.show(start, start + size, prot & 7, ptr)
+        else:
+            self.regions.hide(start, start + size)
         return v
 
     def map_shared_memory(self, start: int, size: int, prot: int, flags: int, shm: SharedMemory,
@@ -256,8 +273,7 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
             raise KernelError(ENOMEM) from None
         v = VMA(start, start + size, prot & 7, flags, ptr, name, reserve, shm=shm,
                 shm_offset=offset)
-        self._replace([], [v])
-        self.mapped += size
+        self._insert(v)
         self._engine_map(v)
         return v
 
@@ -295,8 +311,7 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
                 raise KernelError(ENOMEM) from None
             w = VMA(at, at + size, v.prot, v.flags, ptr,
                     reserve=self.windows if dst is not None else None, host_backed=True)
-            self._replace([], [w])
-            self.mapped += size
+            self._insert(w)
             self._engine_map(w)
         w.file, w.offset, w.name, w.may_write, w.code = v.file, v.offset + delta, v.name, \
             v.may_write, v.code
@@ -342,13 +357,39 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
             raise KernelError(ENOMEM) from None
         v = VMA(start, start + size, prot & 7, flags, ptr, reserve=reserve,
                 may_write=may_write or not shared, host_backed=True)
-        self._replace([], [v])
-        self.mapped += size
+        self._insert(v)
         self._engine_map(v)
         return v
 
     def unmap_range(self, start: int, end: int) -> None:
         """Remove [start, end) from the address space, giving its host memory back."""
+        vmas = self.vmas
+        i = bisect.bisect_left(self._starts, start)
+        if i < len(vmas) and vmas[i].start == start:
+            # The shortest path (a thread's stack and its guard page given back):
+            # whole VMAs, neighbours, of a host window's or the heap's own private
+            # pages, host memory contiguous, no translated code: no region access
+            # left, one madvise, the VMAs dropped in place.
+            reserve = vmas[i].reserve
+            pos, ptr, j = start, vmas[i].host, i
+            while pos < end and j < len(vmas):
+                v = vmas[j]
+                if v.start != pos or v.host != ptr or v.reserve is not reserve or v.code \
+                        or v.host_backed or v.flags & _MAP_TYPE != _MAP_PRIVATE \
+                        or v.shm is not None:
+                    break
+                ptr += v.end - pos
+                pos = v.end
+                j += 1
+            if pos == end and reserve is not None:
+                self.regions.hide(start, end)
+                reserve.decommit(vmas[i].host, end - start, True)
+                del vmas[i:j], self._starts[i:j]
+                self._mapped -= end - start
+                self.budget.used -= end - start
+                if self._free_below is not None and end > self._free_below[0]:
+                    self._free_below = None     # as _replace says
+                return
         old, new = [], []
         here = self.overlapping(start, end)
         self.write_back(start, end, here)
@@ -398,6 +439,26 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
         (shmat). backed, for a host file: only its first backed bytes (a page
         multiple) are the file's pages, the rest fresh anonymous ones (past the
         file's end)."""
+        if source is None and flags & ~_PLAIN_FLAGS == L.MAP_PRIVATE \
+                and 0 < length <= L.TASK_SIZE:
+            # The shortest path (a thread's stack, malloc's big blocks): fresh private
+            # pages where find_free puts them, in a host window (map_anonymous's).
+            size = (length + L.PAGE_SIZE - 1) & L.PAGE_MASK
+            budget = self.budget
+            if budget.used + size > budget.limit:
+                raise KernelError(ENOMEM)
+            start = self.find_free(size, addr)
+            ptr = self.windows.host_for(start, size)
+            if ptr is not None:
+                prot &= 7
+                self._insert(VMA(start, start + size, prot, flags, ptr, "", self.windows))
+                if prot:
+                    self.regions.show(start, start + size, prot, ptr)
+                else:
+                    self.regions.hide(start, start + size)
+                return start
+            self.map_anonymous(start, size, prot, flags)
+            return start
         kind = flags & L.MAP_TYPE
         if kind not in (L.MAP_SHARED, L.MAP_PRIVATE, L.MAP_SHARED_VALIDATE):
             raise KernelError(EINVAL)
@@ -503,6 +564,16 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
         end = addr + size
         if end < addr or end > L.TASK_SIZE:
             raise KernelError(ENOMEM)
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i >= 0 and end <= self.vmas[i].end:
+            # The common case (a thread's stack made writable past its guard page):
+            # one VMA holds the range.
+            v = self.vmas[i]
+            if prot & L.PROT_WRITE and not v.may_write:
+                raise KernelError(EACCES)
+            if v.prot != prot & 7:
+                self._protect_within(i, v, addr, end, prot & 7)
+            return
         here = self.overlapping(addr, end)
         if not _covers(here, addr, end):
             # Linux changes the pages before the hole, then fails; pyunik changes none.
@@ -510,6 +581,28 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
         if prot & L.PROT_WRITE and any(not v.may_write for v in here):
             raise KernelError(EACCES)     # a shared map of a file not open for writing
         self.set_protection(addr, end, prot & 7, here)
+
+    def _protect_within(self, i: int, v: VMA, start: int, end: int, prot: int) -> None:
+        """prot for [start, end), which v, vmas[i], holds (set_protection for one
+        VMA): v is cut in place, keeping its left part, new pieces inserted."""
+        if prot:
+            self.regions.show(start, end, prot, v.host + (start - v.start))
+        else:
+            self.regions.hide(start, end)
+        tail = v.piece(end, v.end) if end < v.end else None
+        if v.start < start:
+            w = v.piece(start, end, prot)
+            v.end = start
+            i += 1
+            self.vmas.insert(i, w)
+            self._starts.insert(i, start)
+        else:
+            v.end, v.prot = end, prot
+            v.code = v.code or bool(prot & 4)       # as piece() says
+            v.written = v.written or bool(prot & 2)
+        if tail is not None:
+            self.vmas.insert(i + 1, tail)
+            self._starts.insert(i + 1, end)
 
     def set_protection(self, start: int, end: int, prot: int, here: list | None = None) -> None:
         """prot for [start, end) (here: the VMAs overlapping it, when the caller has

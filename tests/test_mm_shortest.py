@@ -1,0 +1,223 @@
+"""The shortest paths of mmap, mprotect and munmap (mm/address_space.py) and of the
+engine regions under them (mm/regions.py show and hide), and every case they decline.
+
+A thread's stack is made and given back by three calls that pyunik answers on a path
+of their own: mmap of fresh private pages, mprotect within one VMA, munmap of whole
+neighbouring VMAs of a host window's own pages. Each case below is done once on that
+path or, where it must not be, on the general one, and the address space is checked
+against the engine after each (test_address_space.check: the regions tile Unicorn's,
+each page's access in the page tables, `mapped` the VMAs' total).
+"""
+
+from __future__ import annotations
+
+from errno import EACCES, ENOMEM
+
+import pytest
+from test_address_space import ANON, FIXED, NONE, PAGE, RW, RX, WINDOW_EDGE, R, CountingEngine, \
+    check, errno_of
+
+from pyunik.abi import linux as L
+from pyunik.mm.address_space import AddressSpace
+from pyunik.mm.shared import SharedMemory
+
+STACK, GUARD = 35 * PAGE, 2 * PAGE         # musl's default thread stack and its guard
+
+
+@pytest.fixture
+def mm():
+    space = AddressSpace(CountingEngine(), 64 << 20)
+    yield space
+    space.free_all()
+    assert space.engine.region_count() == 0
+
+
+@pytest.fixture
+def general(mm, monkeypatch):
+    """Counts the calls that reach the general paths."""
+    calls = {"unmap": 0, "protect": 0}
+    write_back, protect = AddressSpace.write_back, AddressSpace.set_protection
+
+    def counting_write_back(self, *args):      # called by the general unmap_range only
+        calls["unmap"] += 1
+        return write_back(self, *args)
+
+    def counting_protect(self, *args):
+        calls["protect"] += 1
+        return protect(self, *args)
+    monkeypatch.setattr(AddressSpace, "write_back", counting_write_back)
+    monkeypatch.setattr(AddressSpace, "set_protection", counting_protect)
+    return calls
+
+
+def thread_stack(mm: AddressSpace) -> int:
+    """A stack as musl's pthread_create makes it: PROT_NONE, then read-write past the
+    guard page."""
+    a = mm.mmap(0, STACK, NONE, ANON)
+    mm.mprotect(a + GUARD, STACK - GUARD, RW)
+    return a
+
+
+def test_a_thread_stack_is_made_and_given_back_on_the_shortest_paths(mm, general):
+    used = mm.budget.used
+    a = thread_stack(mm)
+    assert [(v.start, v.end, v.prot) for v in mm.vmas] == [(a, a + GUARD, NONE),
+                                                           (a + GUARD, a + STACK, RW)]
+    assert mm.engine.page_access(a) == 0 and mm.engine.page_access(a + GUARD) == RW
+    mm.write(a + STACK - 64, b"stack data")
+    check(mm)
+    calls = dict(mm.engine.calls)
+    mm.munmap(a, STACK)
+    assert mm.vmas == [] and mm.mapped == 0 and mm.budget.used == used
+    assert mm.engine.page_access(a + STACK - PAGE) == 0
+    check(mm)
+    for _ in range(3):                            # made again at the same place
+        assert thread_stack(mm) == a
+        assert mm.read(a + STACK - 64, 10) == bytes(10)
+        check(mm)
+        mm.munmap(a, STACK)
+        check(mm)
+    # access flips only: no region mapped or unmapped, and never the general paths
+    assert (mm.engine.calls["map_host"], mm.engine.calls["unmap"]) == \
+        (calls["map_host"], calls["unmap"])
+    assert general == {"unmap": 0, "protect": 0}
+
+
+@pytest.mark.parametrize("first, length", [(GUARD, STACK - GUARD), (0, GUARD), (0, STACK),
+                                           (PAGE, PAGE), (GUARD, PAGE)])
+def test_mprotect_within_one_vma_cuts_it_in_place(mm, general, first, length):
+    """At the start, the end, the middle or the whole of a VMA: the pieces are as
+    the general path makes them (the left part keeps its object and its view)."""
+    a = mm.mmap(0, STACK, RW, ANON)
+    mm.write(a, b"x")
+    left = mm.vmas[0]
+    mm.mprotect(a + first, length, R)
+    want = [(a, a + first, RW)] if first else []
+    want.append((a + first, a + first + length, R))
+    if first + length < STACK:
+        want.append((a + first + length, a + STACK, RW))
+    assert [(v.start, v.end, v.prot) for v in mm.vmas] == want
+    assert mm.vmas[0] is left and mm.read(a, 1) == b"x"
+    assert all(v.written for v in mm.vmas)          # VM_ACCOUNT stays with each piece
+    mm.mprotect(a + first, length, R)               # no change: nothing to do
+    check(mm)
+    assert general["protect"] == 0
+
+
+def test_mprotect_across_vmas_or_a_hole_takes_the_general_path(mm, general):
+    a = mm.mmap(0, 8 * PAGE, RW, ANON)
+    mm.mprotect(a, 4 * PAGE, R)
+    mm.mprotect(a + 2 * PAGE, 4 * PAGE, NONE)       # across two VMAs
+    assert general["protect"] == 1
+    check(mm)
+    mm.munmap(a + 6 * PAGE, PAGE)
+    assert errno_of(mm.mprotect, a + 4 * PAGE, 4 * PAGE, RW) == ENOMEM   # a hole
+    assert general["protect"] == 1                  # refused before any change
+    check(mm)
+
+
+def test_mprotect_write_on_a_read_only_shared_file_mapping_is_eacces(mm):
+    a = mm.mmap(0, 4 * PAGE, R, L.MAP_SHARED | L.MAP_ANONYMOUS)
+    for v in mm.vmas:
+        v.may_write = False                          # as a file opened O_RDONLY leaves it
+    assert errno_of(mm.mprotect, a + PAGE, PAGE, RW) == EACCES
+    assert errno_of(mm.mprotect, a, 4 * PAGE, RW) == EACCES
+    assert [(v.start, v.end, v.prot) for v in mm.vmas] == [(a, a + 4 * PAGE, R)]
+    check(mm)
+
+
+def test_munmap_of_part_of_a_vma_takes_the_general_path(mm, general):
+    a = thread_stack(mm)
+    mm.munmap(a + PAGE, STACK - PAGE)               # starts inside the guard's VMA
+    assert general["unmap"] == 1
+    assert [(v.start, v.end) for v in mm.vmas] == [(a, a + PAGE)]
+    check(mm)
+    b = thread_stack(mm)
+    mm.munmap(b, STACK - PAGE)                      # ends inside the stack's VMA
+    assert general["unmap"] == 2
+    assert [(v.start, v.end) for v in mm.vmas if b <= v.start < b + STACK] == \
+        [(b + STACK - PAGE, b + STACK)]
+    check(mm)
+
+
+def test_munmap_across_a_hole_takes_the_general_path(mm, general):
+    a = mm.mmap(0, 8 * PAGE, RW, ANON)
+    mm.munmap(a + 4 * PAGE, 2 * PAGE)
+    assert general["unmap"] == 1
+    mm.munmap(a, 8 * PAGE)                          # two VMAs with a hole between
+    assert general["unmap"] == 2 and mm.vmas == [] and mm.mapped == 0
+    check(mm)
+
+
+def test_munmap_of_code_takes_it_out_of_the_engine(mm, general):
+    a = mm.mmap(0x10000000, 4 * PAGE, RX, FIXED)
+    mm.mprotect(a, 4 * PAGE, RW)                    # no longer executable: still code
+    mm.munmap(a, 4 * PAGE)
+    assert general["unmap"] == 1
+    assert mm.engine.region_count() == 0
+    check(mm)
+
+
+def test_munmap_of_shared_memory_takes_the_general_path(mm, general):
+    a = mm.mmap(0, 4 * PAGE, RW, L.MAP_SHARED | L.MAP_ANONYMOUS)
+    shm = mm.vmas[0].shm
+    b = mm.mmap(0, 4 * PAGE, RW, L.MAP_SHARED, source=(shm, 0))   # the same pages again
+    mm.write(a, b"shared")
+    mm.munmap(a, 4 * PAGE)
+    assert general["unmap"] == 1
+    assert mm.read(b, 6) == b"shared"               # the other mapping keeps them
+    mm.munmap(b, 4 * PAGE)
+    assert isinstance(shm, SharedMemory) and general["unmap"] == 2
+    check(mm)
+
+
+def test_munmap_outside_the_windows_takes_the_general_path(mm, general):
+    """A mapping across a host window's edge has a host mapping of its own, given
+    back to the host (released) by the general path."""
+    a = mm.mmap(WINDOW_EDGE - 2 * PAGE, 4 * PAGE, RW, FIXED)
+    assert mm.vmas[0].reserve is None
+    mm.write(a, b"edge")
+    mm.munmap(a, 4 * PAGE)
+    assert general["unmap"] == 1 and mm.vmas == []
+    check(mm)
+
+
+def test_munmap_of_neighbours_in_different_windows_takes_the_general_path(mm, general):
+    a = mm.mmap(WINDOW_EDGE - 2 * PAGE, 2 * PAGE, RW, FIXED)
+    b = mm.mmap(WINDOW_EDGE, 2 * PAGE, RW, FIXED)
+    assert mm.vmas[0].host + 2 * PAGE != mm.vmas[1].host or \
+        mm.vmas[0].reserve is not mm.vmas[1].reserve
+    mm.munmap(a, 4 * PAGE)
+    assert general["unmap"] == 1 and mm.find(b) is None
+    check(mm)
+
+
+def test_mmap_shortest_path_keeps_the_limit_exact(mm):
+    a = mm.mmap(0, 4 * PAGE, RW, ANON | L.MAP_STACK | L.MAP_NORESERVE)
+    assert mm.mapped == 4 * PAGE
+    room = mm.budget.limit - mm.budget.used
+    assert errno_of(mm.mmap, 0, room + PAGE, NONE, ANON) == ENOMEM
+    b = mm.mmap(0, room, NONE, ANON)
+    assert mm.budget.used == mm.budget.limit
+    mm.munmap(b, room)
+    c = mm.mmap(a - 8 * PAGE, PAGE, RW, ANON)       # a free hint is taken
+    assert c == a - 8 * PAGE
+    check(mm)
+
+
+def test_mmap_growsdown_takes_the_general_path(mm):
+    a = mm.mmap(0, 4 * PAGE, RW, ANON | L.MAP_GROWSDOWN)
+    assert mm.find(a).flags & L.MAP_GROWSDOWN
+    check(mm)
+
+
+def test_hide_cutting_a_run_takes_the_general_path(mm):
+    """PROT_NONE in the middle of one region cuts its run (regions.hide declines)."""
+    a = mm.mmap(0, 8 * PAGE, RW, ANON)
+    mm.mprotect(a + 2 * PAGE, 2 * PAGE, NONE)
+    assert [(r.start, r.end, r.prot) for r in mm.regions.regions] == \
+        [(a, a + 2 * PAGE, RW), (a + 2 * PAGE, a + 4 * PAGE, NONE),
+         (a + 4 * PAGE, a + 8 * PAGE, RW)]
+    mm.mprotect(a, 8 * PAGE, NONE)                  # three VMAs: general, one run
+    assert all(r.prot == NONE for r in mm.regions.regions)
+    check(mm)
