@@ -20,6 +20,7 @@ from ..errors import KernelError
 from ..cpu.engine import MemoryFault
 
 _PAGE = L.PAGE_SIZE
+_bisect_right = bisect.bisect_right
 _string_at = ctypes.string_at
 # A VMA's host memory as a memoryview (one per VMA, kept in VMA.view): slicing it
 # copies a few hundred bytes in a tenth of a microsecond, where a ctypes call
@@ -47,14 +48,16 @@ class UserMemory:
         Guest memory is host memory: the bytes are copied straight from the host
         pages of the VMAs, one C call per VMA. The VMAs say what is readable (any of
         r, w, x on x86-64), never the engine: its regions may outlive a mapping."""
+        i = _bisect_right(self._starts, addr) - 1
+        if i >= 0 and size > 0:
+            v = self.vmas[i]
+            if addr + size <= v.end and v.prot & 7:
+                at = addr - v.start
+                return (v.view or _view(v))[at:at + size].tobytes()
         if size <= 0:
             if size == 0:
                 return b""
             raise KernelError(EFAULT)
-        v = self.find(addr)
-        if v is not None and addr + size <= v.end and v.prot & 7:
-            at = addr - v.start
-            return (v.view or _view(v))[at:at + size].tobytes()
         end = addr + size
         if end > L.TASK_SIZE or not self.covered(addr, end, 0, readable=True):
             raise KernelError(EFAULT)
@@ -66,20 +69,23 @@ class UserMemory:
 
     def write(self, addr: int, data: bytes) -> None:
         """copy_to_user: the whole destination must be mapped writable."""
-        size = len(data)
-        if size == 0:
+        end = addr + len(data)
+        i = _bisect_right(self._starts, addr) - 1
+        if i >= 0:
+            v = self.vmas[i]
+            if end <= v.end and v.prot & 2 and not v.code:
+                # Straight into the host pages: no translated code can live there.
+                start = v.start
+                (v.view or _view(v))[addr - start:end - start] = \
+                    data if type(data) is bytes else bytes(data)
+                return
+        if end == addr:
             return
-        end = addr + size
         if end > L.TASK_SIZE:
             raise KernelError(EFAULT)
         v = self.find(addr)
         if v is None or not v.prot & 2:
             raise KernelError(EFAULT)
-        if end <= v.end and not v.code:
-            # Straight into the host pages: no translated code can live there.
-            at = addr - v.start
-            (v.view or _view(v))[at:at + size] = data if type(data) is bytes else bytes(data)
-            return
         if end > v.end and not self.covered(v.end, end, L.PROT_WRITE):
             raise KernelError(EFAULT)
         try:
@@ -158,7 +164,19 @@ class UserMemory:
         """strncpy_from_user: a NUL-terminated string of at most limit bytes with its NUL.
 
         Reads page by page so a string ending just before an unmapped page is fine.
+        The common case is a short string inside one readable VMA: its first 256
+        bytes (fewer at the VMA's end) are copied from the VMA's host memory and the
+        NUL found with one call.
         """
+        i = _bisect_right(self._starts, addr) - 1
+        if i >= 0:
+            v = self.vmas[i]
+            if addr < v.end and v.prot & 7:
+                at = addr - v.start
+                data = (v.view or _view(v))[at:at + 256].tobytes()     # ends at v.end
+                nul = data.find(0)
+                if 0 <= nul < limit:
+                    return data[:nul]
         out = b""
         chunk = min(256, _PAGE - (addr & (_PAGE - 1)))     # most paths are short
         while True:

@@ -17,7 +17,7 @@ _I32 = "((({r}) & 0xffffffff) ^ 0x80000000) - 0x80000000"
 _U32 = "(({r}) & 0xffffffff)"
 _I64 = "(({r}) ^ 0x8000000000000000) - 0x8000000000000000"
 _U64 = "{r}"
-_PATH = "t.mm.read_cstring({r})"
+_PATH = "t.process.mm.read_cstring({r})"
 
 
 class Kind:
