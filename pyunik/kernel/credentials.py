@@ -14,7 +14,12 @@ import os
 
 
 class Credentials:
-    __slots__ = ("uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid", "groups")
+    __slots__ = ("uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid", "groups",
+                 "walk_creds")
+    # walk_creds is (euid, egid, groups), what permission checks and path walks go
+    # by: one tuple, made again (by __setattr__) whenever one of the three changes,
+    # so a walk's cache compares it by identity first.
+    _WALK_IDS = frozenset(("euid", "egid", "groups"))
 
     def __init__(self, uid: int, gid: int, groups: tuple[int, ...] = ()):
         self.uid = self.euid = self.suid = self.fsuid = uid
@@ -29,13 +34,13 @@ class Credentials:
         c.egid = c.fsgid = os.getegid()
         return c
 
+    def __setattr__(self, name: str, value) -> None:
+        object.__setattr__(self, name, value)
+        if name in Credentials._WALK_IDS and hasattr(self, "groups"):
+            object.__setattr__(self, "walk_creds", (self.euid, self.egid, self.groups))
+
     def copy(self) -> "Credentials":
         c = Credentials.__new__(Credentials)
         for name in Credentials.__slots__:
             setattr(c, name, getattr(self, name))
         return c
-
-    @property
-    def walk_creds(self) -> tuple:
-        """(euid, egid, groups): what permission checks and path walks go by."""
-        return self.euid, self.egid, self.groups
