@@ -12,6 +12,8 @@ STAT = struct.Struct("<QQQIIIiQqqqQQQQQQqqq")
 # st_dev, st_ino, st_nlink, st_mode, st_uid, st_gid, __pad0, st_rdev, st_size,
 # st_blksize, st_blocks, st_atime, st_atime_nsec, st_mtime, st_mtime_nsec,
 # st_ctime, st_ctime_nsec, __unused[3]
+STAT_HEAD2 = struct.Struct("<QQ")     # its first fields: st_dev, st_ino
+STAT_HEAD3 = struct.Struct("<QQQ")    # st_dev, st_ino, st_nlink
 
 # include/uapi/linux/stat.h: struct statx, 256 bytes. Its parts, at their offsets:
 STATX_SIZE = 256

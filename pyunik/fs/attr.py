@@ -79,17 +79,18 @@ def set_times(ctx: WalkContext, target: Path, atime, mtime) -> None:
     inotify.attr_changed(target, atime=atime is not None, mtime=mtime is not None)
 
 
-def access(ctx: WalkContext, target: Path, mode: int, uid: int, gid: int) -> None:
-    """do_faccessat after the walk: mode's R/W/X bits checked with uid and gid (the
-    real ones for access(2), the effective ones with AT_EACCESS); W_OK on a read-only
-    mount is EROFS for files, directories and symlinks."""
+def access(target: Path, mode: int, uid: int, gid: int, groups: tuple) -> None:
+    """do_faccessat after the walk: mode's R/W/X bits checked with uid, gid and the
+    supplementary groups (the real ids for access(2), the effective ones with
+    AT_EACCESS); W_OK on a read-only mount is EROFS for files, directories and
+    symlinks."""
     if mode == F_OK:
         return
     inode = target.inode
     if mode & W_OK and (target.mount.readonly or inode.fs.readonly) and \
             (inode.is_regular or inode.is_dir or inode.is_symlink):
         raise KernelError(EROFS)
-    if not permitted(inode, mode, uid, gid, tuple(ctx.creds[2])):
+    if not permitted(inode, mode, uid, gid, groups):
         raise KernelError(EACCES)
 
 

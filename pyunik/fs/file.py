@@ -200,6 +200,10 @@ class File:
         """The 20 fields of struct stat (abi.linux.STAT)."""
         raise KernelError(errno.EINVAL)
 
+    def stat_bytes(self) -> bytes:
+        """stat() packed: what fstat(2) copies out."""
+        return L.STAT.pack(*self.stat())
+
     def ioctl(self, request: int, arg: int, mm) -> int:
         raise KernelError(errno.ENOTTY)
 

@@ -450,6 +450,7 @@ class ImageInode(DictDirectory, Inode):
     # Until then it holds only the names looked up so far, and its link count is
     # not known.
     listing: object = None
+    stat_bytes = Inode.kept_stat_bytes
 
     def __init__(self, fs: ImageFS, mode: int, uid: int, gid: int, mtime_ns: int,
                  rdev: int = 0):

@@ -20,6 +20,7 @@ import time
 import weakref
 from errno import EEXIST, EINVAL, EISDIR, ENOTDIR, EPERM, EROFS
 
+from ..abi.stat import STAT
 from ..abi.dirent import (DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK,
                           DT_UNKNOWN)
 from ..errors import KernelError
@@ -148,11 +149,34 @@ class Inode:
     def stat(self) -> tuple:
         """The fields of Linux's struct stat (abi.linux.STAT)."""
         size = self.size
+        a, m, c = self.atime_ns, self.mtime_ns, self.ctime_ns
         return (self.fs.dev, self.ino, self.nlink, self.mode, self.uid, self.gid, 0, self.rdev,
-                size, 4096, (size + 511) // 512,
-                self.atime_ns // 10**9, self.atime_ns % 10**9,
-                self.mtime_ns // 10**9, self.mtime_ns % 10**9,
-                self.ctime_ns // 10**9, self.ctime_ns % 10**9, 0, 0, 0)
+                size, 4096, (size + 511) >> 9, a // 10**9, a % 10**9, m // 10**9, m % 10**9,
+                c // 10**9, c % 10**9, 0, 0, 0)
+
+    def stat_bytes(self) -> bytes:
+        """stat() packed as Linux's struct stat (abi.stat.STAT): what stat(2) copies
+        out. (Filesystems whose stat() is this class's keep the packing: see
+        kept_stat_bytes.)"""
+        return STAT.pack(*self.stat())
+
+    # kept_stat_bytes' last packing: (every field it was made from, the bytes)
+    _kept_stat: tuple | None = None
+
+    def kept_stat_bytes(self) -> bytes:
+        """stat_bytes for an inode whose stat() is Inode.stat, a function of its own
+        fields alone (RamInode, ImageInode take it as their stat_bytes): the packing
+        is kept with every one of those fields and given again while all of them
+        compare equal, so any change at all, wherever it is made, packs anew.
+        Comparing eleven fields costs a fifth of packing them."""
+        key = (self.fs.dev, self.ino, self.nlink, self.mode, self.uid, self.gid, self.rdev,
+               self.size, self.atime_ns, self.mtime_ns, self.ctime_ns)
+        kept = self._kept_stat
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        packed = STAT.pack(*self.stat())
+        self._kept_stat = (key, packed)
+        return packed
 
     def set_mode(self, mode: int) -> None:
         self.fs.check_writable()

@@ -110,6 +110,11 @@ class InodeFile(File):
     def stat(self) -> tuple:
         return self.inode.stat()
 
+    def stat_bytes(self) -> bytes:
+        """The inode's packing, kept by the inode where it can be (a subclass that
+        changes stat() must change this too)."""
+        return self.inode.stat_bytes()
+
     def close(self) -> None:
         locks.release(self.inode, self)      # OFD and flock locks die with the file
         locks.release(self.inode, self, locks.FLOCK)

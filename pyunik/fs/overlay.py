@@ -46,6 +46,7 @@ from errno import (EEXIST, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, EOPNOTSUP
 from ..abi import linux as L
 from ..abi.fs import RENAME_EXCHANGE, RENAME_NOREPLACE
 from ..abi.magic import OVERLAYFS_SUPER_MAGIC
+from ..abi.stat import STAT_HEAD2, STAT_HEAD3
 from ..errors import KernelError
 from .inode import FileSystem, Inode, check_rename_target
 from .ramfs import RamFS
@@ -102,6 +103,8 @@ class OverlayInode(Inode):
     parent and name say where it is (parent None: the root, or removed)."""
 
     fs: OverlayFS
+    # stat_bytes' last answer: (the layer's bytes, the layer's inode, lower, dev, it)
+    _kept_stat: tuple | None = None
 
     def __init__(self, fs: OverlayFS, parent: OverlayInode | None, name: bytes,
                  upper: Inode | None, lower: Inode | None):
@@ -141,9 +144,36 @@ class OverlayInode(Inode):
         return 1 if self._merged else self.real.nlink
 
     def stat(self) -> tuple:
-        st = self.real.stat()
-        nlink = 1 if self._merged else st[2]
-        return (self.fs.dev, self.ino, nlink) + tuple(st[3:])
+        upper = self.upper
+        if upper is None:
+            st = self.lower.stat()
+        else:
+            st = upper.stat()
+            if self.lower is not None and upper.is_dir:       # merged
+                return (self.fs.dev, self.ino, 1) + st[3:]
+        return (self.fs.dev, self.ino) + st[2:]
+
+    def stat_bytes(self) -> bytes:
+        """The layer's packed stat (kept by the layer where it can be: RamInode,
+        ImageInode) with the overlay's dev and ino in front (and nlink 1 for a merged
+        directory). The result is kept with the layer's bytes object it was made
+        from: while the layer answers with that same object, and the copy-up state
+        and the device number are the same, nothing it shows can have changed."""
+        upper = self.upper
+        lower = self.lower
+        real = upper if upper is not None else lower
+        packed = real.stat_bytes()
+        dev = self.fs.dev
+        kept = self._kept_stat
+        if kept is not None and kept[0] is packed and kept[1] is real and \
+                kept[2] is lower and kept[3] == dev:
+            return kept[4]
+        if upper is not None and lower is not None and upper.is_dir:      # merged
+            mine = STAT_HEAD3.pack(dev, self.ino, 1) + packed[STAT_HEAD3.size:]
+        else:
+            mine = STAT_HEAD2.pack(dev, self.ino) + packed[STAT_HEAD2.size:]
+        self._kept_stat = (packed, real, lower, dev, mine)
+        return mine
 
     # ---- the merge -----
 

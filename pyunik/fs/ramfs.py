@@ -77,6 +77,7 @@ class RamFS(FileSystem):
 
 
 class RamInode(DictDirectory, Inode):
+    stat_bytes = Inode.kept_stat_bytes
     def __init__(self, fs, mode, uid=0, gid=0, rdev=0):
         super().__init__(fs, mode, uid, gid, rdev=rdev)
         self.children: dict[bytes, RamInode] | None = {} if S.S_ISDIR(mode) else None

@@ -202,19 +202,17 @@ def sys_close_range(t, first, last, flags):
 
 # ---- stat ----------------------------------------------------------------------------------
 
-def _write_stat(t, statbuf, fields):
-    t.mm.write(statbuf, L.STAT.pack(*fields))
-    return 0
-
-
 def sys_stat(t, path, statbuf):
-    """stat(2)."""
-    return _write_stat(t, statbuf, probe(t, L.AT_FDCWD, path).inode.stat())
+    """stat(2). (The fast dispatcher answers a walk the VFS remembers first:
+    kernel/syscalls/fast_stat.py.)"""
+    t.mm.write(statbuf, probe(t, L.AT_FDCWD, path).inode.stat_bytes())
+    return 0
 
 
 def sys_lstat(t, path, statbuf):
     """lstat(2)."""
-    return _write_stat(t, statbuf, probe(t, L.AT_FDCWD, path, follow=False).inode.stat())
+    t.mm.write(statbuf, probe(t, L.AT_FDCWD, path, follow=False).inode.stat_bytes())
+    return 0
 
 
 def sys_newfstatat(t, dirfd, path, statbuf, flags):
@@ -222,10 +220,12 @@ def sys_newfstatat(t, dirfd, path, statbuf, flags):
     if flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH | L.AT_NO_AUTOMOUNT):
         raise KernelError(EINVAL)
     if not path and flags & L.AT_EMPTY_PATH and dirfd != L.AT_FDCWD:
-        return _write_stat(t, statbuf, t.process.fds.get(dirfd).stat())
+        t.mm.write(statbuf, t.process.fds.get(dirfd).stat_bytes())
+        return 0
     p = probe(t, dirfd, path, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
               empty_ok=bool(flags & L.AT_EMPTY_PATH))
-    return _write_stat(t, statbuf, p.inode.stat())
+    t.mm.write(statbuf, p.inode.stat_bytes())
+    return 0
 
 
 def sys_statx(t, dirfd, path, flags, mask, statxbuf):
@@ -552,12 +552,13 @@ def do_access(t, dirfd, path, mode, flags):
               empty_ok=bool(flags & L.AT_EMPTY_PATH))
     c = t.process.cred
     uid, gid = (c.euid, c.egid) if flags & AT_EACCESS else (c.uid, c.gid)
-    attr.access(_context(t), p, mode, uid, gid)
+    attr.access(p, mode, uid, gid, c.groups)
     return 0
 
 
 def sys_access(t, path, mode):
-    """access(2): checks with the real uid and gid."""
+    """access(2): checks with the real uid and gid. (The fast dispatcher answers a
+    walk the VFS remembers first: kernel/syscalls/fast_stat.py.)"""
     return do_access(t, L.AT_FDCWD, path, mode, 0)
 
 

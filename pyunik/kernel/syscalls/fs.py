@@ -151,7 +151,7 @@ def sys_close(t, fd):
 def sys_fstat(t, fd, statbuf):
     """fstat(2): a host stdio fd is described as the host describes it."""
     f = t.process.fds.get(fd)
-    t.mm.write(statbuf, L.STAT.pack(*f.stat()))
+    t.mm.write(statbuf, f.stat_bytes())
     return 0
 
 
