@@ -170,6 +170,14 @@ class VFS:
         # set*id need not clear it: a walk for another root simply misses.
         self._paths: dict = {}
         self._uncached = False
+        # The latest walk of each path string, in front of the path cache, for the
+        # calls that walk one path over and over (stat, access): path ->
+        # (start Path, root Path, creds, result Path, its inode), one dict for walks
+        # that follow a last symlink and one for walks that do not. An entry answers
+        # only a caller whose start, root and creds are those (see `recent`); it is
+        # filled and cleared with the path cache, so it is as right as that is.
+        self.recent_follow: dict = {}
+        self.recent_nofollow: dict = {}
 
     # ---- mounts -----
 
@@ -256,6 +264,8 @@ class VFS:
         of credentials needs no call: both are part of the path-cache key.)"""
         self._names.clear()
         self._paths.clear()
+        self.recent_follow.clear()
+        self.recent_nofollow.clear()
 
     def _walk(self, ctx: WalkContext, base: Path, components: list[bytes],
               follow_last: bool, links: list[int]) -> Path:
@@ -304,8 +314,25 @@ class VFS:
         if not self._uncached and result.inode.fs.cacheable:
             if len(self._paths) > 20000:
                 self._paths.clear()
+                self.recent_follow.clear()
+                self.recent_nofollow.clear()
             self._paths[key] = result
+            (self.recent_follow if follow else self.recent_nofollow)[path] = \
+                (start, ctx.root, ctx.creds, result, result.steps[-1].inode)
         return result
+
+    def recent(self, path: bytes, follow: bool, start: Path, root: Path,
+               creds: tuple) -> Path | None:
+        """What resolve(ctx, start, path, follow) would answer from the cache for a
+        ctx of this root and creds, if it is the latest walk of path; else None.
+        (kernel/syscalls/fast_stat.py makes the same test inline.)
+        Paths are compared by identity, as the path cache does; creds by identity
+        first (Credentials keeps one tuple until the ids change), then by value."""
+        hit = (self.recent_follow if follow else self.recent_nofollow).get(path)
+        if hit is not None and hit[0] is start and hit[1] is root and \
+                (hit[2] is creds or hit[2] == creds):
+            return hit[3]
+        return None
 
     def resolve_absolute(self, path: bytes, follow: bool = True) -> Path:
         """The kernel's own walk (Linux's kern_path()): path from the namespace's

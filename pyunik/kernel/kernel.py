@@ -49,6 +49,7 @@ from .futex_pi import PiFutexes
 from .clocks import SYSCALL_NS, HostClock, VirtualClock
 from . import threads
 from .sched import Scheduler
+from .syscalls import fast_stat
 from .syscalls.table import STUB, SyscallTable
 
 TYPE_CHECKING = False      # typing is imported by type checkers only: a run needs none of it
@@ -386,6 +387,8 @@ class Kernel:
                 invoke = delivery.on_return_invoker(self, nr, self._delivering_on_return(invoke))
             elif nr == futex.NR_FUTEX:
                 invoke = futex.parking_invoker(self.futexes, self.sched, invoke)
+            elif nr in fast_stat.INVOKERS:
+                invoke = fast_stat.INVOKERS[nr](invoke, self)
             self._invokers[nr] = invoke
         return invoke
 
