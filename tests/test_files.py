@@ -24,7 +24,8 @@ import pytest
 from conftest import (BIN, GUEST_ENV, REPO, TIMEOUT, KnownLine, Outcome, assert_no_traceback,
                       assert_same, expected_with_known, run_cli, run_native, run_pyunik)
 
-FS_PROGRAMS = ["fileio", "dirs", "meta", "mmapfile", "devproc", "resolve", "partial"]
+FS_PROGRAMS = ["fileio", "dirs", "meta", "mmapfile", "devproc", "resolve", "partial",
+               "statcache"]
 LIBCS = ["musl", "glibc"]
 
 
