@@ -51,6 +51,7 @@ OWN_CHOICES = {
     "loader/autoimage.py": {"MAX_SCRIPT_DEPTH", "MAX_TABLE"},   # bounds on what is read
     "loader/image.py": {"ALIGN_MIN_SIZE"},              # image tar layout
     "mm/brk.py": {"HEAP_RESERVE"},                      # host address space kept for brk
+    "mm/address_space.py": {"KEEP_PAGES"},              # pages munmap zeroes in place
     "kernel/ipc/sem.py": {"SEM_HOST_BYTES"},            # host bytes a semaphore costs
     "mm/host.py": {"WINDOW_SHIFT", "MAX_WINDOWS"},      # host windows: size, how many
     "mm/regions.py": {"MERGE_LIMIT", "COMPACT_MIN"},    # engine region merging policy

@@ -18,6 +18,8 @@ from test_address_space import ANON, FIXED, NONE, PAGE, RW, RX, WINDOW_EDGE, R, 
     check, errno_of
 
 from pyunik.abi import linux as L
+from pyunik.abi.page import PM_MMAP_EXCLUSIVE, PM_PRESENT, PM_SWAP
+from pyunik.mm import host
 from pyunik.mm.address_space import AddressSpace
 from pyunik.mm.shared import SharedMemory
 
@@ -221,3 +223,73 @@ def test_hide_cutting_a_run_takes_the_general_path(mm):
     mm.mprotect(a, 8 * PAGE, NONE)                  # three VMAs: general, one run
     assert all(r.prot == NONE for r in mm.regions.regions)
     check(mm)
+
+
+# ---- pages zeroed in place and kept (AddressSpace._keep_zeroed) -------------------------
+
+def resident(mm: AddressSpace, addr: int, pages: int) -> bytes:
+    """Per page of the window at addr: 1 where the host holds it."""
+    return bytes(b & 1 for b in host.residency(mm.windows.host_for(addr, pages * PAGE),
+                                                 pages * PAGE))
+
+
+def test_a_stack_given_back_keeps_its_few_pages_zeroed(mm):
+    a = thread_stack(mm)
+    mm.write(a + STACK - 64, b"stack data")
+    mm.munmap(a, STACK)
+    assert resident(mm, a, 35)[-1] == 1             # kept, not given back
+    assert thread_stack(mm) == a
+    assert mm.read(a + STACK - 64, 10) == bytes(10)
+    check(mm)
+
+
+def test_the_range_kept_before_goes_back_when_another_is_kept(mm):
+    a = thread_stack(mm)
+    b = thread_stack(mm)
+    mm.write(a + STACK - 8, b"a")
+    mm.write(b + STACK - 8, b"b")
+    mm.munmap(a, STACK)
+    assert resident(mm, a, 35)[-1] == 1
+    mm.munmap(b, STACK)
+    assert resident(mm, a, 35)[-1] == 0             # free: given back to the host
+    assert resident(mm, b, 35)[-1] == 1
+    c = thread_stack(mm)                            # where a or b was
+    assert c in (a, b) and mm.read(c + STACK - 8, 1) == b"\0"
+    check(mm)
+
+
+def test_a_kept_range_mapped_again_is_not_given_back(mm):
+    a = thread_stack(mm)
+    mm.write(a + STACK - 8, b"a")
+    mm.munmap(a, STACK)
+    assert thread_stack(mm) == a                    # a in use again
+    mm.write(a + STACK - 8, b"live")
+    b = thread_stack(mm)
+    mm.write(b + STACK - 8, b"b")
+    mm.munmap(b, STACK)                             # keeps b; a is not free
+    assert mm.read(a + STACK - 8, 4) == b"live"
+    check(mm)
+
+
+@pytest.mark.parametrize("case", ["many pages", "a large range", "only read"])
+def test_ranges_that_used_many_pages_or_shared_ones_go_back(mm, case):
+    size = 128 * PAGE if case == "a large range" else 16 * PAGE
+    a = mm.mmap(0, size, RW, ANON)
+    if case == "only read":
+        mm.read(a, 8)                               # the host's shared zero page
+    else:
+        for page in range(0, 8 if case == "many pages" else 1):
+            mm.write(a + page * PAGE, b"x")
+    mm.munmap(a, size)
+    assert resident(mm, a, size // PAGE) == bytes(size // PAGE)
+    assert mm._kept is None
+    assert mm.mmap(0, size, RW, ANON) == a and mm.read(a, 1) == b"\0"
+    check(mm)
+
+
+def test_pagemap_entries_are_sorted_as_own_none_or_shared():
+    own = host._OWN
+    assert own[(PM_PRESENT | PM_MMAP_EXCLUSIVE) >> 56] == 1
+    assert own[PM_PRESENT >> 56] == 2                          # the zero page, or COW
+    assert own[PM_SWAP >> 56] == 2 and own[(PM_SWAP | PM_MMAP_EXCLUSIVE) >> 56] == 2
+    assert own[0] == 0

@@ -23,6 +23,7 @@ MMAP_MIN_ADDR = 0x10000
 # /proc/<pid>/pagemap entry, one u64 per page
 PM_PRESENT = 1 << 63
 PM_SWAP = 1 << 62
+PM_MMAP_EXCLUSIVE = 1 << 56      # the page is mapped once: this mapping's own
 
 # Documentation/arch/x86/x86_64/mm.rst (4-level paging): the kernel's vmalloc/ioremap
 # space, 32 TB from VMALLOC_START, where a kernel's own virtually mapped memory lives

@@ -23,7 +23,8 @@ Invariants:
 - `vmas` is sorted by start and VMAs never overlap;
 - `mapped` is the sum of VMA sizes and never exceeds `limit` (the `-m` size): a guest
   asking for more gets ENOMEM, never the host's OOM killer;
-- host pages of a window or of the heap reserve that no VMA uses read as zero;
+- host pages of a window or of the heap reserve that no VMA uses read as zero (given
+  back to the host, or a few zeroed in place: `_keep_zeroed`);
 - a range that ever held executable pages (`vma.code`) leaves the engine for good when
   it is unmapped, so no translated code outlives its pages.
 
@@ -55,6 +56,8 @@ STACK_SIZE = L.STK_LIM             # RLIMIT_STACK's default
 MMAP_BASE = STACK_TOP - (128 << 20)  # Linux: TASK_SIZE - max(rlimit stack, 128 MiB)
 PIE_BASE = L.ELF_ET_DYN_BASE       # where Linux puts an ET_DYN main program
 _MAP_TYPE, _MAP_PRIVATE = L.MAP_TYPE, L.MAP_PRIVATE
+KEEP_MAX = 64 * L.PAGE_SIZE        # munmap zeroes pages in place (_keep_zeroed) of so
+KEEP_PAGES = 4                     # large a range, when it used at most so many pages
 # mmap flags that change nothing for fresh private pages placed by find_free
 _PLAIN_FLAGS = L.MAP_ANONYMOUS | L.MAP_STACK | L.MAP_NORESERVE
 
@@ -104,6 +107,9 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
         # known to be at most so wide: (point, width), or None to search from the top.
         self._free_below: tuple[int, int] | None = None
         self.windows = host.HostWindows()
+        # The last range whose pages munmap zeroed in place and kept (start, end, host
+        # address), or None (see _keep_zeroed).
+        self._kept: tuple[int, int, int] | None = None
         self.regions = EngineRegions(engine)
         self.budget.kernel_area.install(engine)
         # Several programs in this one address space (kernel/apps.py): the one whose
@@ -383,12 +389,14 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
                 j += 1
             if pos == end and reserve is not None:
                 self.regions.hide(start, end)
-                reserve.decommit(vmas[i].host, end - start, True)
+                ptr = vmas[i].host
                 del vmas[i:j], self._starts[i:j]
                 self._mapped -= end - start
                 self.budget.used -= end - start
                 if self._free_below is not None and end > self._free_below[0]:
                     self._free_below = None     # as _replace says
+                if reserve is not self.windows or not self._keep_zeroed(start, end, ptr):
+                    reserve.decommit(ptr, end - start, True)
                 return
         old, new = [], []
         here = self.overlapping(start, end)
@@ -411,6 +419,21 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
         if pending is not None:
             self._give_back(*pending)
         self._replace(old, new)
+
+    def _keep_zeroed(self, start: int, end: int, ptr: int) -> bool:
+        """Zero the few window pages at ptr that [start, end), just unmapped, used
+        and keep them (host.HostWindows.zero_in_place) rather than give them back:
+        the range is mapped again soon, more often than not (a thread's stack), and
+        each page given back would fault in afresh there. One range is kept at a
+        time; the one kept before goes back to the host now if still free. False
+        when the range is large or used many pages: decommit it then."""
+        if end - start > KEEP_MAX or not self.windows.zero_in_place(ptr, end - start,
+                                                                     KEEP_PAGES):
+            return False
+        kept, self._kept = self._kept, (start, end, ptr)
+        if kept is not None and kept[0] != start and self.is_free(kept[0], kept[1]):
+            self.windows.decommit(kept[2], kept[1] - kept[0], True)
+        return True
 
     @staticmethod
     def _give_back_together(v: VMA, w: VMA) -> bool:
@@ -728,6 +751,7 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
                 host.release(v.host, v.end - v.start)
         self._replace(list(self.vmas), [])
         self.mapped = 0
+        self._kept = None
         self.windows.release_all()
         if self._heap is not None:
             self._heap.release()

@@ -15,11 +15,12 @@ Three kinds of host memory:
   with munmap as the guest unmaps them.
 - `HostReserve`: a range reserved once (the brk heap), committed in place.
 Host pages no guest mapping uses are given back (MADV_DONTNEED, or a fresh anonymous
-mapping over a file's pages) but stay mapped read-write, never munmapped: the range
+mapping over a file's pages), or a few of a window's zeroed where they are
+(`HostWindows.zero_in_place`), but stay mapped read-write, never munmapped: the range
 stays ours, reads as zeros when mapped again, and cannot fault pyunik itself.
 
 Layer: mm, the bottom of it. Calls the host's libc (mmap, munmap, madvise, mremap)
-only.
+and reads /proc/self/pagemap, nothing else.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 import ctypes
 import os
 
-from ..abi.page import PM_PRESENT, PM_SWAP
+from ..abi.page import PM_MMAP_EXCLUSIVE, PM_PRESENT, PM_SWAP
 from ..abi.mman import (MADV_DONTNEED as _MADV_DONTNEED, MADV_REMOVE as _MADV_REMOVE,
                         MAP_ANONYMOUS as _MAP_ANON,
                         MAP_FIXED as _MAP_FIXED, MAP_NORESERVE as _MAP_NORESERVE,
@@ -56,6 +57,7 @@ _msync.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 # the host is x86-64 Linux too: its mmap takes the guest's flag values
 _PROT_RW = PROT_READ | PROT_WRITE
 _MAP_FAILED = ctypes.c_void_p(-1).value
+_memset = ctypes.memset
 
 
 class HostMemoryError(Exception):
@@ -161,6 +163,15 @@ def populated_runs(ptr: int, size: int) -> list[tuple[int, int]]:
     return runs
 
 
+# A pagemap entry's top byte to 0 (the host holds no page there), 1 (a page of this
+# mapping's own, in memory) or 2 (swapped out, or shared: the zero page, or a page
+# copy-on-write after a fork of the host process)
+_PRESENT, _SWAP, _EXCLUSIVE = PM_PRESENT >> 56, PM_SWAP >> 56, PM_MMAP_EXCLUSIVE >> 56
+_OWN = bytes(0 if not b & (_PRESENT | _SWAP) else
+             1 if b & (_PRESENT | _EXCLUSIVE | _SWAP) == _PRESENT | _EXCLUSIVE else 2
+             for b in range(256))
+
+
 def copy_populated(dst: int, src: int, size: int) -> None:
     """Copy the host pages of [src, src+size) that hold anything to dst (fresh
     zeroed pages): a private anonymous range, as fork copies it."""
@@ -195,12 +206,14 @@ class HostWindows:
     base[w] + (g & (WINDOW_SIZE - 1)). A window is reserved (anonymous, read-write,
     MAP_NORESERVE: no host memory until touched) the first time a guest mapping
     falls in it, and kept until release_all.
-    Invariant: window pages outside every guest mapping are zero-fill anonymous pages.
+    Invariant: window pages outside every guest mapping are anonymous pages that read
+    as zero (zero-fill, or zeroed in place).
     """
 
     def __init__(self, limit: int = MAX_WINDOWS):
         self.limit = limit
         self._bases: dict[int, int] = {}    # window number -> host base
+        self._pagemap: int | None = None     # /proc/self/pagemap, opened on first use
 
     def __len__(self) -> int:
         return len(self._bases)
@@ -233,10 +246,38 @@ class HostWindows:
             _check(_mmap(ptr, size, _PROT_RW,
                          _MAP_PRIVATE | _MAP_ANON | _MAP_NORESERVE | _MAP_FIXED, -1, 0))
 
+    def zero_in_place(self, ptr: int, size: int, most: int) -> bool:
+        """Zero the pages at ptr that the host holds, where they are, when they are at
+        most `most` pages each of this mapping's own (/proc/self/pagemap says so);
+        else (or when pagemap cannot be read) False, with nothing done. The pages
+        then read as zero as after decommit, and stay in memory: a guest using the
+        range again does not fault each of them in afresh (a thread's stack)."""
+        if self._pagemap is None:
+            try:
+                self._pagemap = os.open("/proc/self/pagemap", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                self._pagemap = -1
+        pages = size >> 12
+        try:
+            raw = os.pread(self._pagemap, pages * 8, (ptr >> 12) * 8)
+        except OSError:
+            return False
+        held = raw[7::8].translate(_OWN)
+        if len(held) != pages or 2 in held or held.count(1) > most:
+            return False
+        i = held.find(1)
+        while i >= 0:
+            _memset(ptr + (i << 12), 0, 4096)
+            i = held.find(1, i + 1)
+        return True
+
     def release_all(self) -> None:
         for base in self._bases.values():
             release(base, WINDOW_SIZE)
         self._bases.clear()
+        if self._pagemap is not None and self._pagemap >= 0:
+            os.close(self._pagemap)
+        self._pagemap = None
 
 
 class HostReserve:
