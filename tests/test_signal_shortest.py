@@ -4,9 +4,9 @@ that ends its handler: the case kernel/delivery.py takes by its shortest path.
 guest_images/src/sigraise.c shows the whole frame (registers loaded just before the
 call, the x87 stack, MXCSR, XMM0-15, the xsave magic and header, uc_stack, the masks,
 siginfo), the handler's fresh FPU, a handler changing the frame, SA_NODEFER nesting,
-SA_RESETHAND and a blocked signal left pending; it is compared with Linux, and with
-pyunik's general way (the shortest path turned off in-process) so that the two
-cannot drift apart."""
+SA_RESETHAND, arguments with their upper halves set (int, as Linux reads them) and a
+blocked signal left pending; it is compared with Linux, and with pyunik's general way
+(the shortest path turned off in-process) so that the two cannot drift apart."""
 
 from __future__ import annotations
 
@@ -74,11 +74,13 @@ def _in_process(way: str, libc: str):
 def test_shortest_path_and_general_way_agree(libc):
     """The same program with the shortest path and without it: the same output, and
     the shortest path really taken (its frames built and read back: one per tgkill
-    the handler takes at once, 9 of them, and the one rt_sigprocmask's unblocking
-    lets through; read back for each of those and for the frames the general way
-    built for a signal left pending until a handler's return)."""
+    the handler takes at once, 10 of them (the one whose arguments have their upper
+    halves set goes the general way, and delivery builds its frame the same way),
+    and the one rt_sigprocmask's unblocking lets through; read back for each of
+    those and for the frames the general way built for a signal left pending until
+    a handler's return)."""
     fast, fast_note = _in_process("shortest", libc)
     general, general_note = _in_process("general", libc)
     assert fast.endswith(b"done\n") and fast == general
     assert general_note == "status 0 built 0 read 0"
-    assert fast_note == "status 0 built 10 read 12", fast_note
+    assert fast_note == "status 0 built 11 read 13", fast_note

@@ -338,6 +338,13 @@ int main(void)
     sigaction(SIGUSR1, NULL, &now);
     printf("  disposition after: %s\n", now.sa_handler == SIG_DFL ? "SIG_DFL" : "handler");
 
+    printf("tgkill with the upper halves of pid, tid and sig set (int arguments):\n");
+    install(SIGUSR1, on_nested, 0, 0);
+    depth = 0;
+    r = raw_syscall3(SYS_tgkill, self_pid | 0x5a5a5a5a00000000L, self_tid | 0xa5a5a5a500000000L,
+                     SIGUSR1 | 0x100000000L);
+    printf("  returned %ld\n", r);
+
     printf("a blocked SIGUSR2 pending while SIGUSR1 is raised:\n");
     install(SIGUSR1, on_nested, 0, 0);
     install(SIGUSR2, on_nested, 0, 0);
