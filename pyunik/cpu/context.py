@@ -104,6 +104,12 @@ _ZERO16 = bytes(16)
 _raw = LIB
 _reg_read_batch = _raw.uc_reg_read_batch
 _reg_write_batch = _raw.uc_reg_write_batch
+# The same two through a PyDLL view of the library (the same handle): such a call
+# keeps the GIL instead of releasing and taking it again around a few microseconds
+# of register copying (about 0.05 us a call). The signal frame's batches use them.
+_held = ctypes.PyDLL(LIB._name, handle=LIB._handle)
+_frame_read_batch = _held.uc_reg_read_batch
+_frame_write_batch = _held.uc_reg_write_batch
 # name -> (8-byte slot, mask) of every named field, for the accessors (the named
 # fields are the 8-byte slots at the start of the layout; x86-64 is little-endian)
 _FIELDS = MappingProxyType({name: (at // 8, _MASK.get(name, 0xFFFFFFFFFFFFFFFF))
@@ -369,13 +375,31 @@ _RETURNED_REGS = SC.UCONTEXT_MCONTEXT
 _RETURNED_FPSTATE = _IMAGE_FPSTATE - SC.RT_SIGFRAME_UC
 _RETURNED_SIZE = _IMAGE_SIZE - SC.RT_SIGFRAME_UC
 _RETURNED_RIP = (_RETURNED_REGS >> 3) + FRAME_SLOT["rip"]
+_RETURNED_RFLAGS = (_RETURNED_REGS >> 3) + FRAME_SLOT["rflags"]
 _RETURNED_FOP_HIGH = _RETURNED_FPSTATE + _FX_FOP_HIGH
 _RETURNED_TAG = _RETURNED_FPSTATE + _FX_TAG
 _IMAGE_TAG = _IMAGE_FPSTATE + _FX_TAG
-# What a handler's entry sets besides the FPU (handle_signal, __setup_rt_frame)
-_ENTRY_REGS = ("rax", "rdi", "rsi", "rdx", "rcx", "r11", "rsp", "rip", "rflags")
-_ENTRY = struct.Struct("<%dQ" % len(_ENTRY_REGS))
+_IMAGE_INFO, _IMAGE_INFO_END = SC.RT_SIGFRAME_INFO, SC.RT_SIGFRAME_SIZE     # the siginfo
+# The registers a frame built as a system call returns takes from the call, not from
+# the engine (its result, the return address and flags: read_frame leaves them out).
+_FROM_THE_CALL = ("rax", "rcx", "r11", "rip")
+# What a handler's entry sets besides the FPU (handle_signal, __setup_rt_frame): the
+# first six from the entry buffer, rax 0 (kept there), rcx and r11 from the frame
+# image (the return address and flags it holds, as the system call leaves them).
+_ENTRY_REGS = ("rdi", "rsi", "rdx", "rsp", "rip", "rflags", "rax")
+_ENTRY = struct.Struct("<%dQ" % (len(_ENTRY_REGS) - 1))
 _pack_entry = _ENTRY.pack_into
+_abridged_table: list = []
+
+
+def _abridged() -> bytes:
+    """The abridged tag byte (fxsave's) of each full x87 tag word: 64 KiB, made once
+    by the first signal frame (0.4 ms; not at import)."""
+    if not _abridged_table:
+        rows = [_ABRIDGED4.translate(bytes(low | high << 4 for low in range(256)))
+                for high in range(16)]
+        _abridged_table.append(b"".join([rows[high] for high in _ABRIDGED4]))
+    return _abridged_table[0]
 
 
 def _fpu(buffer, tags, at: int = 0) -> list:
@@ -435,18 +459,29 @@ class FrameRegisters:
     def _init_simple(self) -> None:
         """The buffers and batches of the shortest path (read_frame, enter_handler,
         write_returned): a frame image that the engine's registers are read into
-        in place, sigcontext's and the fpstate's, and a ucontext image that they are
-        written from; the FPU a handler starts with, held ready in a buffer of its own."""
+        in place, sigcontext's and the fpstate's, with slices of it ready for copying
+        to the stack, and a ucontext image that they are written from; the FPU a
+        handler starts with, held ready in a buffer of its own."""
         self._image = ctypes.create_string_buffer(-(-_IMAGE_SIZE // 8) * 8)
         whole = memoryview(self._image).cast("B")
-        self.frame_image = whole[:_IMAGE_SIZE]
+        self.frame_image = image = whole[:_IMAGE_SIZE]
         self.frame_slots = whole.cast("Q")
+        # what a frame copies to the stack: pretcode and the ucontext (with the
+        # siginfo after them, or without), and the fpstate; and where the siginfo goes
+        self.frame_head = image[:_IMAGE_INFO]
+        self.frame_head_info = image[:_IMAGE_INFO_END]
+        self.frame_info = image[_IMAGE_INFO:_IMAGE_INFO_END]
+        self.frame_fpstate = image[_IMAGE_FPSTATE:]
         self._template = None
+        self._abridged = b""
         self._image_tags = ctypes.create_string_buffer(8)
         self._image_tag_word = memoryview(self._image_tags).cast("B").cast("Q")
         at = ctypes.addressof(self._image)
         regs = [(_IDS[name], at + _IMAGE_REGS + 8 * i)
                 for i, name in enumerate(SC.SIGCONTEXT_REGS)]
+        in_image = {_IDS[name]: ptr for (_, ptr), name in zip(regs, SC.SIGCONTEXT_REGS)}
+        regs = [(reg, ptr) for (reg, ptr), name in zip(regs, SC.SIGCONTEXT_REGS)
+                if name not in _FROM_THE_CALL]
         regs += [(_IDS["cs"], at + _IMAGE_CS), (_IDS["ss"], at + _IMAGE_SS)]
         self._read_frame = self._batch(
             regs + _fpu(self._image, self._image_tags, _IMAGE_FPSTATE))
@@ -458,6 +493,7 @@ class FrameRegisters:
         at = ctypes.addressof(self._entry)
         self._enter = self._batch([(_IDS[name], at + 8 * i)
                                    for i, name in enumerate(_ENTRY_REGS)]
+                                  + [(_IDS[name], in_image[_IDS[name]]) for name in ("rcx", "r11")]
                                   + _fpu(self._fx_init, self._tags_init))
         # rt_sigreturn's: the ucontext and the fpstate above it, as the frame holds them
         self._returned = ctypes.create_string_buffer(-(-_RETURNED_SIZE // 8) * 8)
@@ -484,13 +520,13 @@ class FrameRegisters:
         # a guest's bytes there, and the engine writes only the first 10)
         self._fx_bytes[_FX_ST:_FX_XMM] = _ZERO_ST
         ids, ptrs, n = self._read
-        if _reg_read_batch(self._handle, ids, ptrs, n):
+        if _frame_read_batch(self._handle, ids, ptrs, n):
             raise ContextError("uc_reg_read_batch")
 
     def read_stack(self) -> tuple[int, int]:
         """(rsp, rflags) from the engine, into `general` too (rt_sigreturn's start)."""
         ids, ptrs, n = self._stack
-        if _reg_read_batch(self._handle, ids, ptrs, n):
+        if _frame_read_batch(self._handle, ids, ptrs, n):
             raise ContextError("uc_reg_read_batch")
         general = self.general
         return general[_FRAME_RSP], general[_FRAME_RFLAGS]
@@ -498,14 +534,14 @@ class FrameRegisters:
     def read_rsp(self) -> int:
         """rsp from the engine (rt_sigreturn's shortest path)."""
         ids, ptrs, _ = self._stack
-        if _reg_read_batch(self._handle, ids, ptrs, 1):
+        if _frame_read_batch(self._handle, ids, ptrs, 1):
             raise ContextError("uc_reg_read_batch")
         return self.general[_FRAME_RSP]
 
     def write(self) -> None:
         """The general registers, rip, rflags and the FPU onto the engine."""
         ids, ptrs, n = self._write
-        if _reg_write_batch(self._handle, ids, ptrs, n):
+        if _frame_write_batch(self._handle, ids, ptrs, n):
             raise ContextError("uc_reg_write_batch")
 
     def write_in_syscall(self) -> None:
@@ -517,7 +553,7 @@ class FrameRegisters:
 
     def write_selectors(self) -> None:
         ids, ptrs, n = self._selectors
-        if _reg_write_batch(self._handle, ids, ptrs, n):
+        if _frame_write_batch(self._handle, ids, ptrs, n):
             raise ContextError("uc_reg_write_batch")
 
     def fxsave(self) -> bytes:
@@ -567,44 +603,48 @@ class FrameRegisters:
 
     # ---- the shortest path -------------------------------------------------------------------
 
-    def read_frame(self, template: bytes) -> None:
+    def read_frame(self, template: bytes) -> memoryview:
         """Read the engine's registers into `frame_image`, a whole signal frame from
         pretcode to the end of its fpstate (abi/sigcontext.py's RT_SIGFRAME_FPSTATE
-        above it): sigcontext's eighteen registers, cs and ss, the fxsave image with
-        its abridged tag byte, in place; every other byte as template has it (the
-        same object every time: copied in once; kernel/sigframe.py fills the rest,
-        `frame_slots` being the image as u64). The ST slots' reserved bytes stay zero:
-        nothing else writes there."""
+        above it): sigcontext's registers but rax, rcx, r11 and rip (the caller's:
+        the system call's result, return address and flags), cs and ss, the fxsave
+        image with its abridged tag byte, in place; every other byte as template has
+        it (the same object every time: copied in once; kernel/sigframe.py fills the
+        rest). Returns `frame_slots`, the image as u64. The ST slots' reserved bytes
+        stay zero: nothing else writes there."""
         if template is not self._template:
             self.frame_image[:] = template
             self._template = template
+            self._abridged = _abridged()
         ids, ptrs, n = self._read_frame
-        if _reg_read_batch(self._handle, ids, ptrs, n):
+        if _frame_read_batch(self._handle, ids, ptrs, n):
             raise ContextError("uc_reg_read_batch")
-        tags = self._image_tag_word[0]
-        self.frame_image[_IMAGE_TAG] = _ABRIDGED4[tags & 0xFF] | _ABRIDGED4[tags >> 8 & 0xFF] << 4
+        self.frame_image[_IMAGE_TAG] = self._abridged[self._image_tag_word[0]]
+        return self.frame_slots
 
-    def enter_handler(self, rdi: int, rsi: int, rdx: int, rcx: int, r11: int, rsp: int,
-                      rip: int, rflags: int) -> None:
+    def enter_handler(self, rdi: int, rsi: int, rdx: int, rsp: int, rip: int,
+                      rflags: int) -> None:
         """From inside the syscall hook, a handler's entry: rax 0, these registers
-        (rip SYSCALL_LENGTH short, as write_in_syscall puts it), the FPU as fninit
-        leaves it (fpu__clear_user_states); the others as they are."""
-        _pack_entry(self._entry, 0, 0, rdi, rsi, rdx, rcx, r11, rsp,
-                    (rip - SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF, rflags)
+        (rip SYSCALL_LENGTH short, as write_in_syscall puts it), rcx and r11 as the
+        frame image holds them (the system call's return address and flags), the
+        FPU as fninit leaves it (fpu__clear_user_states); the others as they are."""
+        _pack_entry(self._entry, 0, rdi, rsi, rdx, rsp, rip - SYSCALL_LENGTH, rflags)
         ids, ptrs, n = self._enter
-        if _reg_write_batch(self._handle, ids, ptrs, n):
+        if _frame_write_batch(self._handle, ids, ptrs, n):
             raise ContextError("uc_reg_write_batch")
 
-    def write_returned(self) -> None:
-        """From inside the syscall hook, load what `returned_image` holds (a ucontext
-        and the fpstate above it, as rt_sigreturn found them: the caller has checked
-        them and set rflags): sigcontext's registers, rip SYSCALL_LENGTH short, and
+    def write_returned(self, frame, rflags: int) -> None:
+        """From inside the syscall hook, load frame (a ucontext and the fpstate above
+        it, as rt_sigreturn found them: the caller has checked them) with rflags
+        instead of the frame's: sigcontext's registers, rip SYSCALL_LENGTH short, and
         the FPU as fxrstor takes its image (fop's 11 bits, the full tag word from the
         abridged one). cs and ss are left as they are."""
         image, slots = self.returned_image, self.returned_slots
+        image[:] = frame
         slots[_RETURNED_RIP] = (slots[_RETURNED_RIP] - SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF
+        slots[_RETURNED_RFLAGS] = rflags
         image[_RETURNED_FOP_HIGH] &= 0x07
         self._returned_tag_word[0] = _FULL_TAGS[image[_RETURNED_TAG]]
         ids, ptrs, n = self._write_returned
-        if _reg_write_batch(self._handle, ids, ptrs, n):
+        if _frame_write_batch(self._handle, ids, ptrs, n):
             raise ContextError("uc_reg_write_batch")

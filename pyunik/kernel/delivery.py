@@ -387,6 +387,12 @@ _SENT_THE_GENERAL_WAY = sum(1 << sig for sig in (L.SIGKILL, L.SIGSTOP, L.SIGCONT
                                                  *signals.STOP_SIGNALS))
 _NSIG, _SA_RESTORER, _SA_SIGINFO, _SA_NODEFER = L.NSIG, L.SA_RESTORER, L.SA_SIGINFO, L.SA_NODEFER
 _UNBLOCKABLE, _SI_TKILL, _kill_info = signals.UNBLOCKABLE, L.SI_TKILL, signals.kill_info
+# The signals tgkill's shortest path may take (a number with its upper bits set is
+# none of them), and each one's bit in a mask.
+_SIMPLE_SIGNALS = frozenset(sig for sig in range(1, _NSIG + 1)
+                            if not _SENT_THE_GENERAL_WAY >> sig & 1)
+_SIGNAL_BIT = (0,) + tuple(1 << (sig - 1) for sig in range(1, _NSIG + 1))
+_RUNNING = "running"            # (kernel/sched.py's RUNNING)
 
 
 def on_return_invoker(kernel, nr: int, general):
@@ -433,28 +439,43 @@ def _deliver_simply(t, sig: int, info: bytes, action, result: int, regs) -> bool
 
 
 def _raise_invoker(sched, general):
-    delivers_in_hook = sched.delivers_in_hook
+    kernel = sched.kernel
 
     def tgkill(t, regs):
         """tgkill(2) to the caller itself (raise(3)) of a signal it takes at once with
         a handler, nothing pending before it, no alternate stack, no trap, no
         interrupted call or sigsuspend mask to settle: the frame built and the
-        handler entered as the call returns 0, as send and then deliver would."""
+        handler entered as the call returns 0, as send and then deliver would.
+        (_deliver_simply's conditions, checked here in one expression: nothing is
+        pending that the old mask lets through, so nothing the handler's does.)"""
         process = t.process
-        sig = regs[3] & 0xFFFFFFFF
-        if regs[2] & 0xFFFFFFFF == t.tid and regs[1] & 0xFFFFFFFF == process.pid \
-                and 0 < sig <= _NSIG and not _SENT_THE_GENERAL_WAY >> sig & 1:
+        sig = regs[3]                   # (upper bits set: not simple, the general way)
+        if sig in _SIMPLE_SIGNALS and regs[2] == t.tid and regs[1] == process.pid:
             action = process.sighand.actions[sig]
             blocked = t.sigmask
-            if action.handler > _SIG_IGN and not blocked >> (sig - 1) & 1 \
+            flags = action.flags
+            if action.handler > _SIG_IGN and flags & _SA_RESTORER \
+                    and not blocked & _SIGNAL_BIT[sig] \
                     and not (t.pending.signals | process.shared_pending.signals) \
                     & ~(blocked & _BLOCKABLE) \
-                    and not process.signalfd_waiters.waiters \
-                    and not process.signalfd_waiters.pollers and delivers_in_hook(t) \
-                    and _deliver_simply(
-                        t, sig, _kill_info(sig, _SI_TKILL, process.pid, process.cred.uid)
-                        if action.flags & _SA_SIGINFO else b"", action, 0, regs):
-                return None
+                    and t.restart is None and t.trap is None and t.saved_sigmask is None \
+                    and not t.altstack[2] and sched.on_cpu is t and not sched.returning \
+                    and not sched._kernel_stop and kernel.debugger is None \
+                    and t.state == _RUNNING and not process.signalfd_waiters.waiters \
+                    and not process.signalfd_waiters.pollers:
+                mm = process.mm
+                if build_simple_sigframe(
+                        mm, mm.engine.frame_regs, sig, blocked, action, t.altstack[1], 0,
+                        regs[7] + SYSCALL_LENGTH, regs[8],
+                        _kill_info(sig, _SI_TKILL, process.pid, process.cred.uid)
+                        if flags & _SA_SIGINFO else b""):
+                    mask = blocked | action.mask                  # handler_mask
+                    if not flags & _SA_NODEFER:
+                        mask |= _SIGNAL_BIT[sig]
+                    t.sigmask = mask & ~_UNBLOCKABLE
+                    if flags & _SA_RESETHAND:
+                        process.sighand.actions[sig] = SigAction()
+                    return None
         return general(t, regs)
     return tgkill
 

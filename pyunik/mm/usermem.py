@@ -38,7 +38,7 @@ def _view(v) -> memoryview:
 
 class UserMemory:
     engine: object
-    # view_of's last VMA and its index in `vmas` (a stack, for signal frames): still
+    # view_at's last VMA and its index in `vmas` (a stack, for signal frames): still
     # there while vmas[index] is it, so the next frame skips the search.
     _view_hint: tuple = (-1, None)
 
@@ -110,11 +110,13 @@ class UserMemory:
         self.write(addr2, data2)
         self.write(addr, data)
 
-    def view_of(self, addr: int, size: int, writable: bool = False) -> memoryview | None:
-        """The guest's bytes [addr, addr + size) as a slice of one VMA's host memory,
-        when one VMA holds them all and the guest could read them (writable: write
-        them, and no translated code lives there); else None, and read or write
-        answer (with EFAULT where it is due). A signal frame's shortest path."""
+    def view_at(self, addr: int, size: int, writable: bool = False):
+        """Where the guest's bytes [addr, addr + size) are in one VMA's host memory:
+        (a memoryview of that VMA's memory, the offset of addr in it), when one VMA
+        holds them all and the guest could read them (writable: write them, and no
+        translated code lives there); else None, and read or write answer (with
+        EFAULT where it is due). A signal frame's shortest path: it copies through
+        the view with a slice (no memoryview made for the copy)."""
         i, v = self._view_hint
         if v is None or not v.start <= addr < v.end or i >= len(self.vmas) \
                 or self.vmas[i] is not v:
@@ -125,8 +127,7 @@ class UserMemory:
             self._view_hint = (i, v)
         if addr + size > v.end or not v.prot & (2 if writable else 7) or writable and v.code:
             return None
-        at = addr - v.start
-        return (v.view or _view(v))[at:at + size]
+        return v.view or _view(v), addr - v.start
 
     def accessible(self, addr: int, size: int, prot: int = 0) -> int:
         """How many bytes from addr on (at most size) the guest itself could touch with
