@@ -424,3 +424,33 @@ def test_frame_registers_fxsave_image_and_back(mm):
     assert engine.save_context().raw == before.raw
     regs.read()
     assert regs.fxsave() == fx                            # no reserved byte kept
+
+
+def test_partial_frame_views_match_the_whole_layout():
+    """abi/sigcontext.py's two partial views of a frame (the shortest path's) put each
+    field where the whole structs have it."""
+    regs_at = SC.RT_SIGFRAME_UC + SC.UCONTEXT_MCONTEXT
+    head = SC.RT_SIGFRAME_SHORT_HEAD.pack(1, 2, 0x80000003, 4, 5, 6, 7, 8, 9)
+    assert len(head) == SC.RT_SIGFRAME_INFO
+    assert SC.RT_SIGFRAME_HEAD.unpack_from(head, 0) == (1, 2, 0, 0, -0x7FFFFFFD, 0)
+    fields = SC.SIGCONTEXT.unpack_from(head, regs_at)
+    named = dict(zip(SC.SIGCONTEXT_REGS, fields))
+    assert (named["r11"], named["rax"], named["rcx"], named["rip"]) == (4, 5, 6, 7)
+    assert sum(fields[:18]) == 22 and fields[18:] == (0, 0, 0, 0, 0, 0, 8, 0, 0)
+    assert int.from_bytes(head[SC.RT_SIGFRAME_UC + SC.UCONTEXT_SIGMASK:], "little") == 9
+
+    uc = bytearray(SC.UCONTEXT_WITH_FPSTATE.size)
+    SC.UCONTEXT_HEAD.pack_into(uc, 0, 0, 0, 11, -2, 13)
+    values = list(range(100, 118))
+    SC.SIGCONTEXT.pack_into(uc, SC.UCONTEXT_MCONTEXT, *values, 0x33, 0, 0, 0x2B,
+                            0, 0, 0, 0, 0x4242)
+    uc[SC.UCONTEXT_SIGMASK:SC.UCONTEXT_SIGMASK + 8] = (0x77).to_bytes(8, "little")
+    fpstate = SC.RT_SIGFRAME_FPSTATE - SC.RT_SIGFRAME_UC
+    SC.FPSTATE_HEAD.pack_into(uc, fpstate, 0x37F, 0, 0xA5, 0x123, 0, 0, 0x1F80, 0xFFFF)
+    uc[fpstate + SC.FPSTATE_SW_RESERVED:] = bytes(range(len(uc) - fpstate
+                                                        - SC.FPSTATE_SW_RESERVED))
+    got = SC.UCONTEXT_WITH_FPSTATE.unpack_from(uc, 0)
+    named = dict(zip(SC.SIGCONTEXT_REGS, values))
+    assert got[:-1] == (11, -2, 13, named["rsp"], named["rip"], named["rflags"], 0x33, 0x2B,
+                        0x4242, 0x77, 0xA5, 0x123, 0x1F80)
+    assert got[-1] == uc[fpstate + SC.FPSTATE_SW_RESERVED:]

@@ -374,10 +374,9 @@ _IMAGE_SIZE = _IMAGE_FPSTATE + _XSAVE_FRAME
 _RETURNED_REGS = SC.UCONTEXT_MCONTEXT
 _RETURNED_FPSTATE = _IMAGE_FPSTATE - SC.RT_SIGFRAME_UC
 _RETURNED_SIZE = _IMAGE_SIZE - SC.RT_SIGFRAME_UC
-_RETURNED_RIP = (_RETURNED_REGS >> 3) + FRAME_SLOT["rip"]
-_RETURNED_RFLAGS = (_RETURNED_REGS >> 3) + FRAME_SLOT["rflags"]
-_RETURNED_FOP_HIGH = _RETURNED_FPSTATE + _FX_FOP_HIGH
-_RETURNED_TAG = _RETURNED_FPSTATE + _FX_TAG
+# (write_returned's own cells, in this order)
+_RETURNED_CELLS = ("rip", "rflags", "fop", "ftw")
+_pack_returned = struct.Struct("<%dQ" % len(_RETURNED_CELLS)).pack_into
 _IMAGE_TAG = _IMAGE_FPSTATE + _FX_TAG
 _IMAGE_INFO, _IMAGE_INFO_END = SC.RT_SIGFRAME_INFO, SC.RT_SIGFRAME_SIZE     # the siginfo
 # The registers a frame built as a system call returns takes from the call, not from
@@ -472,7 +471,7 @@ class FrameRegisters:
         self.frame_head_info = image[:_IMAGE_INFO_END]
         self.frame_info = image[_IMAGE_INFO:_IMAGE_INFO_END]
         self.frame_fpstate = image[_IMAGE_FPSTATE:]
-        self._template = None
+        self.frame_template = None
         self._abridged = b""
         self._image_tags = ctypes.create_string_buffer(8)
         self._image_tag_word = memoryview(self._image_tags).cast("B").cast("Q")
@@ -495,18 +494,19 @@ class FrameRegisters:
                                    for i, name in enumerate(_ENTRY_REGS)]
                                   + [(_IDS[name], in_image[_IDS[name]]) for name in ("rcx", "r11")]
                                   + _fpu(self._fx_init, self._tags_init))
-        # rt_sigreturn's: the ucontext and the fpstate above it, as the frame holds them
+        # rt_sigreturn's: the ucontext and the fpstate above it, as the frame holds them,
+        # but rip, rflags, fop and the full tag word, which come from cells of their own
         self._returned = ctypes.create_string_buffer(-(-_RETURNED_SIZE // 8) * 8)
-        whole = memoryview(self._returned).cast("B")
-        self.returned_image = whole[:_RETURNED_SIZE]
-        self.returned_slots = whole.cast("Q")
-        self._returned_tags = ctypes.create_string_buffer(8)
-        self._returned_tag_word = memoryview(self._returned_tags).cast("B").cast("Q")
+        self.returned_image = memoryview(self._returned).cast("B")[:_RETURNED_SIZE]
+        self._returned_cells = ctypes.create_string_buffer(8 * len(_RETURNED_CELLS))
+        cells = {_IDS[name]: ctypes.addressof(self._returned_cells) + 8 * i
+                 for i, name in enumerate(_RETURNED_CELLS)}
         at = ctypes.addressof(self._returned)
         self._write_returned = self._batch(
-            [(_IDS[name], at + _RETURNED_REGS + 8 * i)
-             for i, name in enumerate(SC.SIGCONTEXT_REGS)]
-            + _fpu(self._returned, self._returned_tags, _RETURNED_FPSTATE))
+            [(reg, cells.get(reg, ptr)) for reg, ptr in
+             [(_IDS[name], at + _RETURNED_REGS + 8 * i)
+              for i, name in enumerate(SC.SIGCONTEXT_REGS)]
+             + _fpu(self._returned, self._returned_cells, _RETURNED_FPSTATE)])
 
     @staticmethod
     def _batch(pairs):
@@ -603,19 +603,22 @@ class FrameRegisters:
 
     # ---- the shortest path -------------------------------------------------------------------
 
-    def read_frame(self, template: bytes) -> memoryview:
+    def use_template(self, template: bytes) -> None:
+        """Every byte of `frame_image` that neither the engine's registers nor the
+        caller fill for each frame: template's (kept as `frame_template`; the caller
+        passes the same object every time, so this happens once)."""
+        self.frame_image[:] = template
+        self.frame_template = template
+        self._abridged = _abridged()
+
+    def read_frame(self) -> memoryview:
         """Read the engine's registers into `frame_image`, a whole signal frame from
         pretcode to the end of its fpstate (abi/sigcontext.py's RT_SIGFRAME_FPSTATE
         above it): sigcontext's registers but rax, rcx, r11 and rip (the caller's:
         the system call's result, return address and flags), cs and ss, the fxsave
-        image with its abridged tag byte, in place; every other byte as template has
-        it (the same object every time: copied in once; kernel/sigframe.py fills the
+        image with its abridged tag byte, in place (kernel/sigframe.py fills the
         rest). Returns `frame_slots`, the image as u64. The ST slots' reserved bytes
         stay zero: nothing else writes there."""
-        if template is not self._template:
-            self.frame_image[:] = template
-            self._template = template
-            self._abridged = _abridged()
         ids, ptrs, n = self._read_frame
         if _frame_read_batch(self._handle, ids, ptrs, n):
             raise ContextError("uc_reg_read_batch")
@@ -633,18 +636,16 @@ class FrameRegisters:
         if _frame_write_batch(self._handle, ids, ptrs, n):
             raise ContextError("uc_reg_write_batch")
 
-    def write_returned(self, frame, rflags: int) -> None:
+    def write_returned(self, frame, rip: int, rflags: int, fop: int, tags: int) -> None:
         """From inside the syscall hook, load frame (a ucontext and the fpstate above
-        it, as rt_sigreturn found them: the caller has checked them) with rflags
-        instead of the frame's: sigcontext's registers, rip SYSCALL_LENGTH short, and
-        the FPU as fxrstor takes its image (fop's 11 bits, the full tag word from the
-        abridged one). cs and ss are left as they are."""
-        image, slots = self.returned_image, self.returned_slots
-        image[:] = frame
-        slots[_RETURNED_RIP] = (slots[_RETURNED_RIP] - SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF
-        slots[_RETURNED_RFLAGS] = rflags
-        image[_RETURNED_FOP_HIGH] &= 0x07
-        self._returned_tag_word[0] = _FULL_TAGS[image[_RETURNED_TAG]]
+        it, as rt_sigreturn found them: the caller has checked them) but its rip,
+        rflags, fop and abridged tag byte, which the caller read from it: rip
+        SYSCALL_LENGTH short, rflags as given, and the FPU as fxrstor takes its
+        image (fop's 11 bits, the full tag word from the abridged one).
+        sigcontext's other registers as they are there; cs and ss are left alone."""
+        self.returned_image[:] = frame
+        _pack_returned(self._returned_cells, 0, rip - SYSCALL_LENGTH & 0xFFFFFFFFFFFFFFFF,
+                       rflags, fop & 0x7FF, _FULL_TAGS[tags])
         ids, ptrs, n = self._write_returned
         if _frame_write_batch(self._handle, ids, ptrs, n):
             raise ContextError("uc_reg_write_batch")

@@ -31,8 +31,6 @@ handler moved the fpstate).
 
 from __future__ import annotations
 
-import struct
-
 from ..abi import linux as L
 from ..abi.posix_types import UINT
 from ..abi import sigcontext as SC
@@ -344,35 +342,27 @@ def _xfeatures(fx: bytes) -> int:
 _IMAGE_FPSTATE = SC.RT_SIGFRAME_FPSTATE
 _IMAGE_SIZE = _IMAGE_FPSTATE + MATH_FRAME_SIZE
 _IMAGE_INFO_END = _INFO_AT + _SIGINFO_SIZE
-# The image as the template has it: pretcode, the stack's flags and the masks filled
-# in per frame, the registers read in place, no alternate stack, no trap, the fxsave
-# image's mxcsr_mask and the xsave tail.
+# The image as the template has it (FrameRegisters takes it in once): of the fpstate,
+# the fxsave image's mxcsr_mask and the xsave tail, which no register fills. (The
+# bytes up to the siginfo are packed for each frame: _pack_head below.)
 _TEMPLATE = bytes(
     _FRAME_HEAD.pack(0, UC_FLAGS, 0, 0, 0, 0).ljust(_IMAGE_FPSTATE, b"\0")
     + bytes(SC.FPSTATE_MXCSR_MASK) + arch.MXCSR_FEATURE_MASK.to_bytes(4, "little")
     + bytes(_SW_RESERVED - SC.FPSTATE_MXCSR_MASK - 4) + _XSTATE_TAIL)
-# u64 slots of the frame image (FrameRegisters.frame_slots)
-_S_REGS = (SC.RT_SIGFRAME_UC + SC.UCONTEXT_MCONTEXT) // 8
-_S_RAX, _S_RCX, _S_R11, _S_RSP, _S_RIP, _S_RFLAGS = (
-    _S_REGS + FRAME_SLOT[name] for name in ("rax", "rcx", "r11", "rsp", "rip", "rflags"))
-_S_SELECTORS = _S_REGS + len(SC.SIGCONTEXT_REGS)         # cs, gs, fs, ss
-_S_OLDMASK, _S_FPSTATE = _S_SELECTORS + 3, _S_SELECTORS + 5
-_S_SIGMASK = (SC.RT_SIGFRAME_UC + SC.UCONTEXT_SIGMASK) // 8
-_S_SS_FLAGS = (SC.RT_SIGFRAME_UC + SC.UCONTEXT_SS_FLAGS) // 8
-_USER_SELECTORS = _USER_CS | _USER_DS << 48
-# ... and what rt_sigreturn's shortest path reads of it, from the ucontext on: uc_stack,
-# rsp and rflags, cs and ss, the fpstate pointer, uc_sigmask, MXCSR, the xsave tail.
+# What build_simple_sigframe packs into the image before the registers are read into
+# it (abi's RT_SIGFRAME_SHORT_HEAD: pretcode, uc_flags, ss_flags, what the frame takes
+# from the system call (r11 its flags, rax its result, rcx and rip its return
+# address) and the masks; every other byte up to the siginfo zero: no alternate stack,
+# no trap, the registers the engine fills, and the fpstate pointer, set once the stack
+# pointer is known), and what it reads and fills in after (u64 slots of the image).
+_pack_head = SC.RT_SIGFRAME_SHORT_HEAD.pack_into
+_S_RSP = (SC.RT_SIGFRAME_UC + SC.UCONTEXT_MCONTEXT) // 8 + FRAME_SLOT["rsp"]
+_S_SELECTORS = (SC.RT_SIGFRAME_UC + SC.UCONTEXT_MCONTEXT) // 8 + FRAME_SLOT["cs"]
+_S_FPSTATE = _S_SELECTORS + 5                     # after err, trapno, oldmask, cr2
+_USER_SELECTORS = _USER_CS | _USER_DS << 48        # cs, gs, fs, ss
+# What rt_sigreturn's shortest path reads of a frame, from the ucontext on.
 _RETURNED_SIZE = _IMAGE_SIZE - _UC_AT
-_R_REGS = SC.UCONTEXT_MCONTEXT
-_R_RSP, _R_RFLAGS = (_R_REGS + 8 * FRAME_SLOT[name] for name in ("rsp", "rflags"))
-_R_CS = _R_REGS + _REGS_SIZE
-_R_FPSTATE = _R_CS + 8 + 8 * 4                # after cs, gs, fs, ss, err, trapno, oldmask, cr2
-_RETURNED = struct.Struct("<16xQi4xQ%dxQ8xQ%dxH4xH%dxQ64xQ%dxI%dx%ds" % (
-    _R_RSP - 40, _R_CS - _R_RFLAGS - 8, _R_FPSTATE - _R_CS - 8, _MXCSR_IN_UC - SC.UCONTEXT_SIZE,
-    _TAIL_IN_UC - _MXCSR_IN_UC - 4, len(_XSTATE_TAIL)))
-_unpack_returned = _RETURNED.unpack_from
-assert _RETURNED.size == _RETURNED_SIZE
-assert SC.UCONTEXT_SIGMASK == _R_FPSTATE + 8 + 64
+_unpack_returned = SC.UCONTEXT_WITH_FPSTATE.unpack_from
 _NOT_FIX_EFLAGS = ~_FIX_EFLAGS
 _MXCSR_RESERVED32 = _MXCSR_RESERVED & 0xFFFFFFFF
 
@@ -384,23 +374,21 @@ def build_simple_sigframe(mm, regs, sig: int, blocked: int, action, ss_flags: in
     and no trap, and that action has SA_RESTORER), and the handler's registers
     written (from inside the syscall hook): the frame's address; 0 when the frame
     is not that simple (cs or ss not the user's) or not all in one writable VMA,
-    nothing written then (the general way decides)."""
-    slots = regs.read_frame(_TEMPLATE)
+    nothing written then (the general way decides). blocked is a mask of 64 bits."""
+    if regs.frame_template is not _TEMPLATE:
+        regs.use_template(_TEMPLATE)
+    _pack_head(regs.frame_image, 0, action.restorer, UC_FLAGS, ss_flags & 0xFFFFFFFF, rflags,
+               result & 0xFFFFFFFFFFFFFFFF, rip, rip, blocked, blocked)
+    slots = regs.read_frame()
     if slots[_S_SELECTORS] != _USER_SELECTORS:
         return 0
     fpstate = (slots[_S_RSP] - _RED_ZONE_AND_MATH) & _FPSTATE_ALIGN
     frame = fpstate - _IMAGE_FPSTATE
-    stack = mm.view_at(frame, _IMAGE_SIZE, True) if frame >= 0 else None
+    stack = mm.view_at(frame, _IMAGE_SIZE, True)
     if stack is None:
         return 0
     view, at = stack
-    slots[0] = action.restorer
-    slots[_S_RAX] = result & 0xFFFFFFFFFFFFFFFF
-    slots[_S_RCX] = slots[_S_RIP] = rip
-    slots[_S_R11] = rflags
-    slots[_S_OLDMASK] = slots[_S_SIGMASK] = blocked & 0xFFFFFFFFFFFFFFFF
     slots[_S_FPSTATE] = fpstate
-    slots[_S_SS_FLAGS] = ss_flags & 0xFFFFFFFF                # an int, then padding
     if action.flags & _SA_SIGINFO:
         regs.frame_info[:] = siginfo
         view[at:at + _IMAGE_INFO_END] = regs.frame_head_info
@@ -408,7 +396,7 @@ def build_simple_sigframe(mm, regs, sig: int, blocked: int, action, ss_flags: in
         view[at:at + _INFO_AT] = regs.frame_head
     view[at + _IMAGE_FPSTATE:at + _IMAGE_SIZE] = regs.frame_fpstate
     regs.enter_handler(sig, frame + _INFO_AT, frame + _UC_AT, frame,
-                       action.handler & 0xFFFFFFFFFFFFFFFF, slots[_S_RFLAGS] & _KEEP_FLAGS)
+                       action.handler & 0xFFFFFFFFFFFFFFFF, rflags & _KEEP_FLAGS)
     return frame
 
 
@@ -418,16 +406,15 @@ def read_simple_sigframe(mm, regs, sp: int, rflags: int):
     with the xsave tail it wrote; its registers written (from inside the syscall
     hook). The tuple SIGRETURN names, or None when the frame is anything else,
     nothing changed then (the general way decides, SIGSEGV included)."""
-    uc = sp                                   # the frame is at sp - 8, its ucontext at + 8
-    stack = mm.view_at(uc, _RETURNED_SIZE)
+    stack = mm.view_at(sp, _RETURNED_SIZE)   # the frame is at sp - 8, its ucontext at sp
     if stack is None:
         return None
     view, at = stack
-    ss_sp, ss_flags, ss_size, rsp, restored_flags, cs, ss, fpstate, blocked, mxcsr, tail = \
-        _unpack_returned(view, at)
-    if cs | 3 != _USER_CS or ss | 3 != _USER_DS or fpstate != uc + _UC_TO_FPSTATE \
+    ss_sp, ss_flags, ss_size, rsp, rip, restored_flags, cs, ss, fpstate, blocked, tags, fop, \
+        mxcsr, tail = _unpack_returned(view, at)
+    if cs | 3 != _USER_CS or ss | 3 != _USER_DS or fpstate != sp + _UC_TO_FPSTATE \
             or tail != _XSTATE_TAIL or mxcsr & _MXCSR_RESERVED32:
         return None
-    regs.write_returned(view[at:at + _RETURNED_SIZE],
-                        (rflags & _NOT_FIX_EFLAGS) | (restored_flags & _FIX_EFLAGS))
+    regs.write_returned(view[at:at + _RETURNED_SIZE], rip,
+                        (rflags & _NOT_FIX_EFLAGS) | (restored_flags & _FIX_EFLAGS), fop, tags)
     return blocked & ~_UNBLOCKABLE, (ss_sp, ss_flags, ss_size), rsp
