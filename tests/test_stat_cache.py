@@ -217,6 +217,17 @@ def test_overlay_lower_object_shows_the_overlays_dev_and_ino():
     assert dev == overlay.dev and ino == passwd.lower.ino
 
 
+def test_overlay_device_number_given_later_is_seen():
+    image = _image()
+    overlay = OverlayFS(image.root)
+    passwd = overlay.root.lookup(b"etc").lookup(b"passwd")
+    assert STAT.unpack(passwd.stat_bytes())[0] == 0
+    devices = DeviceNumbers()
+    for fs in (overlay, overlay.upper, image):
+        devices.assign(fs)
+    assert STAT.unpack(passwd.stat_bytes())[0] == overlay.dev != 0
+
+
 def test_overlay_copy_up_and_upper_changes_pack_anew():
     overlay = _overlay()
     passwd = overlay.root.lookup(b"etc").lookup(b"passwd")

@@ -103,7 +103,7 @@ class OverlayInode(Inode):
     parent and name say where it is (parent None: the root, or removed)."""
 
     fs: OverlayFS
-    # stat_bytes' last answer: (the layer's bytes, the layer's inode, lower, dev, it)
+    # stat_bytes' last answer: (the layer's bytes it was made from, it)
     _kept_stat: tuple | None = None
 
     def __init__(self, fs: OverlayFS, parent: OverlayInode | None, name: bytes,
@@ -156,23 +156,24 @@ class OverlayInode(Inode):
     def stat_bytes(self) -> bytes:
         """The layer's packed stat (kept by the layer where it can be: RamInode,
         ImageInode) with the overlay's dev and ino in front (and nlink 1 for a merged
-        directory). The result is kept with the layer's bytes object it was made
-        from: while the layer answers with that same object, and the copy-up state
-        and the device number are the same, nothing it shows can have changed."""
+        directory), kept while the layer answers with the same bytes object. That
+        object stands for the layer inode and every field it shows (each inode packs
+        its own, and keeping it here keeps its identity from being reused); a copy-up
+        changes the layer, so the object too; ino and lower are fixed when this
+        object is made, and nothing is kept before the overlay has its device number
+        (given once, at mount)."""
         upper = self.upper
-        lower = self.lower
-        real = upper if upper is not None else lower
-        packed = real.stat_bytes()
-        dev = self.fs.dev
+        packed = (upper if upper is not None else self.lower).stat_bytes()
         kept = self._kept_stat
-        if kept is not None and kept[0] is packed and kept[1] is real and \
-                kept[2] is lower and kept[3] == dev:
-            return kept[4]
-        if upper is not None and lower is not None and upper.is_dir:      # merged
+        if kept is not None and kept[0] is packed:
+            return kept[1]
+        dev = self.fs.dev
+        if upper is not None and self.lower is not None and upper.is_dir:      # merged
             mine = STAT_HEAD3.pack(dev, self.ino, 1) + packed[STAT_HEAD3.size:]
         else:
             mine = STAT_HEAD2.pack(dev, self.ino) + packed[STAT_HEAD2.size:]
-        self._kept_stat = (packed, real, lower, dev, mine)
+        if dev:
+            self._kept_stat = (packed, mine)
         return mine
 
     # ---- the merge -----
