@@ -76,8 +76,11 @@ class UserMemory:
             if end <= v.end and v.prot & 2 and not v.code:
                 # Straight into the host pages: no translated code can live there.
                 start = v.start
-                (v.view or _view(v))[addr - start:end - start] = \
-                    data if type(data) is bytes else bytes(data)
+                view = v.view or _view(v)
+                try:
+                    view[addr - start:end - start] = data
+                except (TypeError, ValueError):      # a buffer of another format
+                    view[addr - start:end - start] = bytes(data)
                 return
         if end == addr:
             return
