@@ -38,6 +38,9 @@ class WouldBlock(Exception):
     uninterruptible: only SIGKILL ends the wait (a vfork parent's, as Linux's
               killable wait_for_vfork_done); other signals are taken once the call
               completes.
+    signal_pending: set by a call that finds a signal pending before it would
+              wait (poll, select, epoll_wait check signal_pending first): the wait
+              ends at once as a signal's interruption ends it.
     """
 
     def __init__(self, queues: Iterable["WaitQueue"] = (), deadline: int | None = None,
@@ -50,6 +53,7 @@ class WouldBlock(Exception):
         self.retry = retry
         self.on_interrupt = on_interrupt
         self.uninterruptible = uninterruptible
+        self.signal_pending = False
         self.what = what or ", ".join(q.what for q in self.queues) or "a timer"
 
 
@@ -131,3 +135,23 @@ class WaitQueue:
             w.wake()
             count += 1
         return count
+
+
+def restartable(t, call: Callable, *args):
+    """call(*args) for a call that Linux restarts through restart_syscall(2) with
+    what it left (ERESTART_RESTARTBLOCK): when a signal ends a wait it parks in,
+    t.restart_block is left holding the call again with the same state (a
+    nanosleep's first deadline, a poll's end time), which the dispatcher runs in
+    place of the call if it restarts (kernel/delivery.py)."""
+    try:
+        return call(*args)
+    except WouldBlock as wait:
+        retry, before = wait.retry, wait.on_interrupt
+        if retry is not None:
+            wait.retry = lambda timed_out: restartable(t, retry, timed_out)
+
+        def interrupted():
+            t.restart_block = ["", lambda: restartable(t, call, *args)]
+            return before() if before is not None else None
+        wait.on_interrupt = interrupted
+        raise

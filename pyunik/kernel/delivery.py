@@ -23,10 +23,15 @@ Restarts (man 7 signal), decided here and only here. A call parked in a wait
 runs, a call of the ERESTARTSYS kind restarts under SA_RESTART and fails with EINTR
 without it; the calls `NEVER_RESTART` names (poll, select, epoll_wait, nanosleep,
 sigsuspend, sigtimedwait, a futex wait with a timeout, ...) fail with EINTR
-whatever the flags (ERESTARTNOHAND, ERESTART_RESTARTBLOCK); when no handler runs
-(the signal was ignored by the time it was taken) the call is restarted, from its
-beginning: a nanosleep so restarted sleeps its whole time again, where Linux's
-restart_syscall would sleep only what was left.
+whatever the flags (ERESTARTNOHAND, ERESTART_RESTARTBLOCK). When no handler runs (a
+stop signal and SIGCONT, or a signal ignored by the time it was taken, as a traced
+task takes one) the call is restarted: from its beginning (select, ppoll and
+pselect6 then read the time left, which they wrote back into their timeout), or,
+for ERESTART_RESTARTBLOCK, through restart_syscall(2), which resumes what the call
+left in `t.restart_block` (nanosleep and a relative clock_nanosleep sleep until
+their first deadline, poll waits until its end time). The calls `EINTR_ALWAYS`
+names fail with EINTR even then (man 7 signal: epoll_wait, semop, sigtimedwait
+after a stop signal and SIGCONT).
 
 Layer: kernel. Called by the scheduler's run loop (kernel/sched.py) and by
 kernel/syscalls/signal.py; calls kernel/sigframe.py, kernel/faults.py,
@@ -54,11 +59,19 @@ NEVER_RESTART = frozenset(_NR[n] for n in (
     "poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2",
     "nanosleep", "clock_nanosleep", "rt_sigsuspend", "pause", "rt_sigtimedwait",
     "msgrcv", "msgsnd", "semop", "semtimedop", "io_getevents", "io_pgetevents",
-    "signalfd4") if n in _NR)
+    "signalfd4", "restart_syscall") if n in _NR)
+# Calls whose interrupted wait answers EINTR itself, so that no signal restarts them
+# (ep_poll, do_semtimedop, do_sigtimedwait return -EINTR).
+EINTR_ALWAYS = frozenset(_NR[n] for n in (
+    "epoll_wait", "epoll_pwait", "epoll_pwait2", "semop", "semtimedop",
+    "rt_sigtimedwait") if n in _NR)
+NR_RESTART_SYSCALL = _NR["restart_syscall"]
 _FUTEX_TIMED = (L.FUTEX_WAIT, L.FUTEX_WAIT_BITSET)
 # futex operations a signal never makes fail: ERESTARTNOINTR (kernel/futex_pi.py)
 _FUTEX_ALWAYS = (L.FUTEX_LOCK_PI, L.FUTEX_LOCK_PI2, L.FUTEX_WAIT_REQUEUE_PI)
-_SLEEPS = frozenset((_NR["nanosleep"], _NR["clock_nanosleep"]))
+# calls that leave a restart block when interrupted (with clock_nanosleep's
+# relative sleeps: an absolute one answers ERESTARTNOHAND)
+_RESTART_BLOCK = frozenset((_NR["nanosleep"], _NR["poll"], NR_RESTART_SYSCALL))
 _RAX, _RCX, _R11, _RIP = (FRAME_SLOT[name] for name in ("rax", "rcx", "r11", "rip"))
 # Calls that often make a signal deliverable to the calling thread: theirs is
 # delivered inside the syscall hook as they return (Kernel._delivering_on_return).
@@ -92,7 +105,10 @@ def restart_error(regs) -> int:
     nr = regs[0] & 0xFFFFFFFF
     if always_restarts(regs):
         return L.ERESTARTNOINTR
-    if nr in _SLEEPS or never_restarts(regs) and nr == _NR["futex"]:
+    if nr in EINTR_ALWAYS:
+        return EINTR
+    if nr in _RESTART_BLOCK or never_restarts(regs) and nr == _NR["futex"] or \
+            nr == _NR["clock_nanosleep"] and not regs[2] & L.TIMER_ABSTIME:
         return L.ERESTART_RESTARTBLOCK
     return L.ERESTARTNOHAND if never_restarts(regs) else L.ERESTARTSYS
 
@@ -266,14 +282,22 @@ def _frame_registers(t, returning: bool, result, regs):
 
 def _settle_restart(t, general, action) -> None:
     """An interrupted call's outcome in the frame registers: EINTR, or the call
-    again (rip back on the syscall instruction, rax its number)."""
+    again (rip back on the syscall instruction, rax its number, or restart_syscall's
+    when the call left a restart block); action is the handler's that runs, None
+    when none does."""
     regs = t.restart
     t.restart = None
-    if action is not None and (never_restarts(regs) or not action.flags & L.SA_RESTART) \
-            and not always_restarts(regs):
+    code = restart_error(regs)
+    if code == EINTR or action is not None and code != L.ERESTARTNOINTR and (
+            code != L.ERESTARTSYS or not action.flags & L.SA_RESTART):
         general[_RAX] = -EINTR & 0xFFFFFFFFFFFFFFFF
+        t.restart_block = None
         return
-    general[_RAX] = regs[0]
+    if code == L.ERESTART_RESTARTBLOCK and t.restart_block is not None:
+        general[_RAX] = NR_RESTART_SYSCALL
+        t.restart_block[0] = N.NAMES.get(regs[0] & 0xFFFFFFFF, "")   # (for strace)
+    else:
+        general[_RAX] = regs[0]
     general[_RIP] = regs[7]
 
 

@@ -420,7 +420,7 @@ def begin_new_exec(t, binary: Binary, image: Image, envp: list[bytes]) -> None:
     process.sighand = process.sighand.for_exec()
     t.altstack = (0, t.altstack[1], 0)     # setup_new_exec: the flags stay
     t.saved_sigmask = None
-    t.restart = None
+    t.restart = t.restart_block = None
     if process.timers is not None:
         timers.of(process).cancel_all()          # POSIX timers; itimers survive exec
     process.fds.close_on_exec()

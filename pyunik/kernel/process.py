@@ -217,6 +217,11 @@ class Thread:
         self.pending = SigPending()            # thread-directed pending signals
         self.saved_sigmask = None              # sigsuspend's mask to restore after it
         self.restart = None                    # an interrupted call's entry registers
+        # what restart_syscall(2) resumes: [the interrupted call's name, a function
+        # of no arguments that goes on with its wait], set when a call that answers
+        # ERESTART_RESTARTBLOCK is interrupted (pyunik/wait.py restartable), the
+        # name when the call restarts (kernel/delivery.py)
+        self.restart_block = None
         self.trap = None                       # the last fault (trapno, error, cr2); kept
         self.revealed = None                   # the page mm.reveal last showed
                                                # when the call has returned

@@ -316,7 +316,15 @@ class Scheduler:
         """The dispatcher's answer to WouldBlock: park t and give the engine to the
         next thread (`_hand_over`), or stop it (the run loop then picks the next
         thread). Registers are left as they are: the result is written when the
-        call completes."""
+        call completes. A wait that a signal already pending ends before it begins
+        (`wait.signal_pending`) is not parked: it ends as an interrupted one does
+        (EINTR or a restart, settled at delivery when the call returns)."""
+        if wait.signal_pending:
+            t.blocked = b = Blocked(invoke, regs, wait, done)
+            b.interrupted = True
+            result = self._finish_call(t)[0]
+            self.stop_at_syscall_end(t)
+            return result
         self._park(t, Blocked(invoke, regs, wait, done))
         engine = t.process.mm.engine
         if not self._hand_over(t, engine):
@@ -528,6 +536,7 @@ class Scheduler:
             # A signal ended the wait: EINTR or a restart, settled at delivery
             # (kernel/delivery.py); the nanosleeps write what was left; a transfer
             # that had moved some bytes returns that count instead.
+            t.restart_block = None          # (on_interrupt may leave one)
             partial = again.on_interrupt() if again.on_interrupt is not None else None
             if partial is not None:
                 result = partial

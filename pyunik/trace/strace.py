@@ -25,6 +25,8 @@ STRING_LIMIT = 32            # strace's default -s 32
 # (Python's errorcode gives EDEADLOCK and ENOTSUP)
 _ERRNO_NAMES = {**errno.errorcode, errno.EDEADLK: "EDEADLK", errno.EOPNOTSUPP: "EOPNOTSUPP"}
 _RETURNS_ADDRESS = {"mmap", "brk", "mremap", "shmat"}
+# calls whose 0 strace shows as "0 (Timeout)"
+_TIMED_OUT_AT_ZERO = {"poll", "ppoll", "select", "pselect6"}
 # open and openat print their mode only when the flags create a file (O_CREAT or
 # O_TMPFILE), as strace does: the position of the flags argument.
 _MODE_AFTER_FLAGS = {"open": 1, "openat": 2}
@@ -611,12 +613,22 @@ def format_result(row, result: int | None) -> str:
         return "-1 %s (%s)" % (_ERRNO_NAMES.get(err, str(err)), os.strerror(err))
     if row is not None and row.name in _RETURNS_ADDRESS:
         return "%#x" % (result & 0xFFFFFFFFFFFFFFFF)
+    if not signed and row is not None and row.name in _TIMED_OUT_AT_ZERO:
+        return "0 (Timeout)"
     return str(signed)
+
+
+def _restart_call(t, args: list[int], result: int | None) -> str:
+    """restart_syscall: the call it resumes, as strace names the task's previous one
+    (the call interrupted: restart_syscall itself when it was interrupted again)."""
+    block = t.restart_block
+    return "<... resuming interrupted %s ...>" % (block[0] if block and block[0]
+                                                  else "system call")
 
 
 # Calls whose arguments strace prints by what another argument says (their number,
 # their names): formatted whole.
-_WHOLE_CALLS = {"clone": _clone_call, "futex": _futex_call}
+_WHOLE_CALLS = {"clone": _clone_call, "futex": _futex_call, "restart_syscall": _restart_call}
 
 
 def entry_args(row, args: list[int], t) -> dict | None:

@@ -9,20 +9,22 @@ is scanned again when any of them wakes it, with the same deadline.
 ppoll, pselect6 and epoll_pwait run with the caller's signal mask replaced by the one
 given for the whole call, parked time included (`with_sigmask`); select, ppoll and
 pselect6 write the time left back as poll_select_finish does (not for a zero or NULL
-timeout; a write that faults is ignored).
+timeout; a write that faults is ignored), also when a signal interrupts them, so
+that a restart waits only what was left. poll keeps its end time for a restart
+(restart_syscall: pyunik/wait.py restartable).
 
 Layer: kernel (syscall glue). Calls the Files of the fd table and pyunik/wait.py.
 """
 
 from __future__ import annotations
 
-from errno import EBADF, EINTR, EINVAL
+from errno import EBADF, EINVAL
 
 from ...abi import linux as L
 from ...errors import KernelError
 from ...abi.poll import (POLLERR, POLLFD, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM,
                         POLLWRNORM)
-from ...wait import WouldBlock
+from ...wait import WouldBlock, restartable
 from .. import signals
 
 _IN_SET = POLLIN | POLLRDNORM | POLLHUP | POLLERR
@@ -83,8 +85,10 @@ def do_poll(t, fds_ptr, nfds, deadline):
 
 
 def sys_poll(t, fds, nfds, timeout):
-    """poll(2): timeout in milliseconds, negative for none."""
-    return do_poll(t, fds, nfds, _deadline(t, None if timeout < 0 else timeout * 1000000))
+    """poll(2): timeout in milliseconds, negative for none. A signal without a
+    handler restarts it with its end time (do_restart_poll)."""
+    return restartable(t, do_poll, t, fds, nfds,
+                       _deadline(t, None if timeout < 0 else timeout * 1000000))
 
 
 def _timespec_ns(t, ptr):
@@ -110,11 +114,11 @@ def with_sigmask(t, sigmask, sigsetsize, call):
 
 
 def interruptible(t, wait: WouldBlock) -> WouldBlock:
-    """A wait about to park: EINTR instead when a signal t takes is pending already
-    (poll, select and epoll_wait check signal_pending before they sleep)."""
+    """A wait about to park: one that ends at once as interrupted when a signal t
+    takes is pending already (poll, select and epoll_wait check signal_pending
+    before they sleep), so that delivery answers EINTR or restarts the call."""
     if signals.deliverable(t):
-        signals.recalc(t)
-        raise KernelError(EINTR)
+        wait.signal_pending = True
     return wait
 
 
@@ -142,9 +146,15 @@ def _finishing(t, ptr, deadline, layout, unit, call, *args):
     try:
         result = call(*args)
     except WouldBlock as wait:
-        retry = wait.retry
+        retry, before = wait.retry, wait.on_interrupt
         wait.retry = lambda timed_out: _finishing(t, ptr, deadline, layout, unit, retry,
                                                   timed_out)
+
+        def interrupted():
+            # what a restart then reads as its timeout (ERESTARTNOHAND)
+            _write_remaining(t, ptr, deadline, layout, unit)
+            return before() if before is not None else None
+        wait.on_interrupt = interrupted
         raise
     except KernelError:
         _write_remaining(t, ptr, deadline, layout, unit)

@@ -261,6 +261,16 @@ def _wait_for_signal(t, what):
     raise WouldBlock(retry=again, what=what)
 
 
+def sys_restart_syscall(t):
+    """restart_syscall(2): go on with the wait a signal interrupted, as the call
+    left it (t.restart_block: a nanosleep until its first deadline, a poll until
+    its end time); EINTR when there is none (do_no_restart_syscall)."""
+    block = t.restart_block
+    if block is None:
+        raise KernelError(EINTR)
+    return block[1]()
+
+
 def sys_pause(t):
     """pause(2): wait for a signal whose handler runs (or that kills)."""
     return _wait_for_signal(t, "a signal (pause)")

@@ -255,9 +255,8 @@ ROWS = [
     row(33, "dup2", fs.sys_dup2, Fd, Fd),
     row(34, "pause", signal.sys_pause),
     row(35, "nanosleep", time.sys_nanosleep, TimeSpec, RemTimeSpec,
-        status=PARTIAL, note="parks the thread until its deadline; a handled signal ends "
-                             "it with EINTR and rem; restarted after an ignored one, it "
-                             "sleeps its whole time again"),
+        note="parks the thread until its deadline; a signal writes rem; a handler "
+             "makes it EINTR, else restart_syscall sleeps until the same deadline"),
     row(36, "getitimer", timers.sys_getitimer, Int, Ptr, status=PARTIAL, note=TIMERS),
     row(37, "alarm", timers.sys_alarm, UInt, status=PARTIAL, note=TIMERS),
     row(38, "setitimer", timers.sys_setitimer, Int, Ptr, Ptr, status=PARTIAL,
@@ -445,6 +444,7 @@ ROWS = [
     row(213, "epoll_create", epoll.sys_epoll_create, Int, status=PARTIAL, note=EPOLL),
     row(217, "getdents64", files.sys_getdents64, Fd, Ptr, UInt),
     row(218, "set_tid_address", proc.sys_set_tid_address, Ptr),
+    row(219, "restart_syscall", signal.sys_restart_syscall),
     row(220, "semtimedop", ipc.sys_semtimedop, Int, Ptr, UInt, Ptr, status=PARTIAL,
         note=SEMOP),
     row(221, "fadvise64", fs.sys_fadvise64, Fd, Off, Off, Enum(table="fadvise")),
@@ -467,7 +467,8 @@ ROWS = [
     row(230, "clock_nanosleep", time.sys_clock_nanosleep, Enum(table="clock"),
         Flags(table="timer"), TimeSpec, RemTimeSpec(1),
         status=PARTIAL, note="parks the thread until its deadline (a handled signal ends "
-                             "a relative sleep with EINTR and rem); an absolute "
+                             "a relative sleep with EINTR and rem; without one it "
+                             "resumes through restart_syscall); an absolute "
                              "CLOCK_REALTIME time is taken relative at the call; a process "
                              "CPU clock sleeps until the process has run so long"),
     row(231, "exit_group", proc.sys_exit_group, Int),

@@ -10,7 +10,7 @@ from errno import EINVAL, EOPNOTSUPP
 
 from ...abi import linux as L
 from ...errors import KernelError
-from ...wait import WouldBlock
+from ...wait import WouldBlock, restartable
 from .. import clocks
 
 def sys_clock_gettime(t, clockid, tp):
@@ -50,36 +50,42 @@ def sys_time(t, tloc):
 
 def sleep_until(t, deadline: int, left=None) -> int:
     """0 once the kernel's monotonic clock has reached deadline; until then the
-    thread waits. left(ns) is told the time left when a signal interrupts the sleep."""
+    thread waits. left(ns) is told the time left when a signal interrupts the sleep
+    (what it returns, if not None, is the call's result: -EFAULT)."""
     clock = t.process.kernel.clock
     if clock.monotonic_ns() >= deadline:
         return 0
     interrupted = None
     if left is not None:
         def interrupted():
-            left(max(0, deadline - clock.monotonic_ns()))
+            return left(max(0, deadline - clock.monotonic_ns()))
     raise WouldBlock(deadline=deadline, retry=lambda timed_out: sleep_until(t, deadline, left),
                      what="a sleep", on_interrupt=interrupted)
 
 
 def _remaining(t, rem):
-    """Where an interrupted relative sleep writes the time left (if rem is given)."""
+    """Where an interrupted relative sleep writes the time left (if rem is given),
+    whether it then ends or restarts; a rem it cannot write makes the call fail
+    with EFAULT instead (nanosleep_copyout)."""
     if not rem:
         return None
 
     def write(ns):
         try:
             t.mm.write(rem, L.TIMESPEC.pack(ns // 1000000000, ns % 1000000000))
-        except KernelError:
-            pass
+        except KernelError as e:
+            return -e.errno
+        return None
     return write
 
 
 def sys_nanosleep(t, req, rem):
-    """nanosleep(2): the thread waits for its deadline; a signal whose handler runs
-    ends it with EINTR and the time left in rem."""
+    """nanosleep(2): the thread waits for its deadline; a signal ends it with the
+    time left in rem, and EINTR if a handler runs, else it sleeps on until the same
+    deadline (hrtimer_nanosleep's restart block)."""
     ns = t.mm.read_timespec(req)
-    return sleep_until(t, t.process.kernel.clock.monotonic_ns() + ns, _remaining(t, rem))
+    return restartable(t, sleep_until, t, t.process.kernel.clock.monotonic_ns() + ns,
+                       _remaining(t, rem))
 
 
 def sys_clock_nanosleep(t, clockid, flags, req, rem):
@@ -102,7 +108,8 @@ def sys_clock_nanosleep(t, clockid, flags, req, rem):
     ns = t.mm.read_timespec(req)
     if flags & L.TIMER_ABSTIME:
         return sleep_until(t, clocks.monotonic_deadline(t, clockid, ns, True))
-    return sleep_until(t, t.process.kernel.clock.monotonic_ns() + ns, _remaining(t, rem))
+    return restartable(t, sleep_until, t, t.process.kernel.clock.monotonic_ns() + ns,
+                       _remaining(t, rem))
 
 
 def _cpu_sleep(process, target):
