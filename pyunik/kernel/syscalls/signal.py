@@ -251,14 +251,14 @@ def sys_rt_sigreturn(t):
 
 def _wait_for_signal(t, what):
     """Park until a signal ends the wait (it never ends by itself): EINTR then,
-    which a handler never restarts (ERESTARTNOHAND)."""
-    if signals.deliverable(t):
-        signals.recalc(t)
-        raise KernelError(EINTR)
-
+    which a handler never restarts (ERESTARTNOHAND). A signal pending already ends
+    it at once the same way (the call answers ERESTARTNOHAND inside Linux, which
+    strace shows)."""
     def again(timed_out):
         raise WouldBlock(retry=again, what=what)
-    raise WouldBlock(retry=again, what=what)
+    wait = WouldBlock(retry=again, what=what)
+    wait.signal_pending = signals.deliverable(t)
+    raise wait
 
 
 def sys_restart_syscall(t):
