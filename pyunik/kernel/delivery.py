@@ -146,6 +146,11 @@ def _trace_line(t, sig: int, info: bytes, out) -> None:
             L.signal_name(signo),
             _FAULT_CODE_NAMES[sig].get(code) or L.SI_CODE_NAMES.get(code, code),
             "%#x" % addr if addr else "NULL")
+    elif signo == L.SIGIO:
+        # a file's readiness (F_SETSIG SIGIO): si_band and si_fd for the first three
+        fields = "si_signo=SIGIO, si_code=%s" % L.POLL_CODE_NAMES.get(code, code)
+        if code in (L.POLL_IN, L.POLL_OUT, L.POLL_MSG):
+            fields += ", si_band=%d, si_fd=%d" % L.SIGINFO_SIGPOLL.unpack(info)[3:5]
     elif sig == L.SIGCHLD:
         _, _, code, pid, uid, status, utime, stime = L.SIGINFO_SIGCHLD.unpack(info)
         fields = "si_signo=SIGCHLD, si_code=%s, si_pid=%d, si_uid=%d, si_status=%s, " \

@@ -17,6 +17,7 @@ import os
 from ..abi import fcntl, fs, futex, inotify, mman, prctl, random, resource, sched, signal, wait
 from ..abi import eventfd, ioctls, sigcontext, signalfd, socket as sockets, time as clocks
 from ..abi.limits import PATH_MAX
+from ..abi.page import PAGE_SIZE
 from ..errors import KernelError
 from . import netfmt
 
@@ -438,11 +439,23 @@ def _show_wait_status(t, kind, value, args, result) -> str:
     return _ptr(value) if data is None else _wait_status(int.from_bytes(data, "little"))
 
 
+def _show_rusage(t, kind, value, args, result) -> str:
+    """A struct rusage wait4 filled, as strace prints it without -v: the two times,
+    then `...`; the address when no child was reaped (0), the call failed or it
+    cannot be read."""
+    data = None if _failed(result) or not result or not value \
+        else _read(t, value, resource.RUSAGE.size)
+    if data is None:
+        return _ptr(value)
+    return "{ru_utime={tv_sec=%d, tv_usec=%d}, ru_stime={tv_sec=%d, tv_usec=%d}, ...}" \
+        % resource.RUSAGE.unpack(data)[:4]
+
+
 _SIGNAL_SHOWS = {"sigset": _show_sigset, "outsigset": _show_out_sigset,
                  "sigaction": _show_sigaction, "outsigaction": _show_out_sigaction,
                  "stack_t": _show_stack, "outstack_t": _show_out_stack,
                  "timespec": _show_timespec, "remtimespec": _show_rem,
-                 "waitstatus": _show_wait_status}
+                 "waitstatus": _show_wait_status, "rusage": _show_rusage}
 # Input arguments strace prints at entry, before the call changes what they point at
 # (the old mask written over the new one, a clone3 struct): read before the handler.
 _AT_ENTRY = {"sigset", "sigaction", "cloneargs", "stack_t", "timespec"}
@@ -574,7 +587,29 @@ def _clone3_args(t, addr: int, size: int) -> str:
         out.append("set_tid_size=%d" % set_tid_size)
     if size > 80 and (cgroup or flags & sched.CLONE_INTO_CGROUP):
         out.append("cgroup=%d" % cgroup)
+    tail = _clone3_tail(t, addr, size)
+    if tail:
+        out.append(tail)
     return "{" + ", ".join(out) + "}"
+
+
+def _clone3_tail(t, addr: int, size: int) -> str:
+    """The bytes of a struct clone_args past the 88 strace knows, up to a page, as
+    its print_nonzero_bytes shows them when one is not zero: `/* bytes 88..95 */
+    "\\x01\\x00..."` (each byte in hex, the first 32, "..." if there are more);
+    `???` when they cannot be read; "" when all are zero (or there are none)."""
+    end = min(size, PAGE_SIZE)
+    if end <= sched.CLONE_ARGS_SIZE_VER2:
+        return ""
+    data = _read(t, addr + sched.CLONE_ARGS_SIZE_VER2, end - sched.CLONE_ARGS_SIZE_VER2)
+    if data is None:
+        return "???"
+    if not any(data):
+        return ""
+    return '/* bytes %d..%d */ "%s"%s' % (
+        sched.CLONE_ARGS_SIZE_VER2, end - 1,
+        "".join("\\x%02x" % b for b in data[:STRING_LIMIT]),
+        "..." if len(data) > STRING_LIMIT else "")
 
 
 def _clone3_result(t, addr: int, size: int, result: int | None) -> str:
@@ -590,6 +625,9 @@ def _clone3_result(t, addr: int, size: int, result: int | None) -> str:
         stored.append("pidfd=" + _int_at(t, fields[1], result))
     if fields[0] & sched.CLONE_PARENT_SETTID:
         stored.append("parent_tid=" + _int_at(t, fields[3], result))
+    tail = _clone3_tail(t, addr, size)
+    if tail:
+        stored.append(tail)
     return " => {%s}" % ", ".join(stored) if stored else ""
 
 

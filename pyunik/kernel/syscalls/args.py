@@ -82,6 +82,7 @@ RemTimeSpec = Kind("struct timespec *rem", _U64, "remtimespec")     # arg: the f
 StackT = Kind("const stack_t *ss", _U64, "stack_t")
 OutStackT = Kind("stack_t *old_ss", _U64, "outstack_t")
 WaitStatus = Kind("int *wstatus", _U64, "waitstatus")
+Rusage = Kind("struct rusage *ru", _U64, "rusage")
 # sockets (trace/netfmt.py prints them)
 SockAddr = Kind("const struct sockaddr *addr", _U64, "sockaddr")   # SockAddr(arg=N): length
 OutSockAddr = Kind("struct sockaddr *addr", _U64, "outsockaddr")   # arg: its socklen_t *

@@ -29,8 +29,8 @@ from ...abi.syscall_numbers import NAMES
 from .args import (Argv, CloneArgs, DirFd, Enum, Envp, Fd, Flags, InBuf, InIovec, Int,
                    IntPair, Kind, Long, Mode, MsgHdr, Off, OptName, OutBuf, OutIovec, OutMsgHdr,
                    OutSigAction, OutSigSet, OutSockAddr, OutStackT, Path, Ptr, RemTimeSpec,
-                   Request, SigAction, SigSet, Signal, Size, SockAddr, SockLenPtr, SockType,
-                   StackT, TimeSpec, UInt, ULong, WaitStatus)
+                   Request, Rusage, SigAction, SigSet, Signal, Size, SockAddr, SockLenPtr,
+                   SockType, StackT, TimeSpec, UInt, ULong, WaitStatus)
 
 FULL, PARTIAL, STUB, MISSING = "full", "partial", "stub", "missing"
 
@@ -297,7 +297,7 @@ ROWS = [
     row(59, "execve", execve.sys_execve, Path, Argv, Envp,
         status=PARTIAL, note=EXECVE),
     row(60, "exit", proc.sys_exit, Int),
-    row(61, "wait4", wait.sys_wait4, Int, WaitStatus, Flags(table="wait"), Ptr,
+    row(61, "wait4", wait.sys_wait4, Int, WaitStatus, Flags(table="wait"), Rusage,
         status=PARTIAL, note=RUSAGE_CHILD),
     row(62, "kill", signal.sys_kill, Int, Signal),
     row(63, "uname", proc.sys_uname, Ptr),
