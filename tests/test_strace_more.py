@@ -1,8 +1,9 @@
 """`pyunik run --strace` prints wait4's struct rusage, clone3's bytes past the 88 of
-struct clone_args and a SIGIO's si_code, si_band and si_fd as the real strace(1)
-does. guest_images/src/tracemore.c makes the calls; its lines are compared with
-`strace -f` of the same binary run natively, with what differs between any two runs
-(pids, stack addresses, CPU times) replaced."""
+struct clone_args, a SIGIO's si_code, si_band and si_fd, fcntl's arguments and
+results by command and open flags as the real strace(1) does.
+guest_images/src/tracemore.c makes the calls; its lines are compared with `strace
+-f` of the same binary run natively, with what differs between any two runs (pids,
+stack addresses, CPU times) replaced."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from conftest import assert_no_traceback
 from test_strace import pyunik_trace, real_strace
 
 PROGRAM = "tracemore"
-PICKED = re.compile(r"^(wait4|clone3)\(|^--- SIGIO ")
+PICKED = re.compile(r"^(wait4|clone3|fcntl)\(|^openat\(AT_FDCWD, \"/nonexistent|^--- SIGIO ")
 
 
 def _normalised(lines: list[str]) -> list[str]:
@@ -26,6 +27,8 @@ def _normalised(lines: list[str]) -> list[str]:
         line = re.sub(r"^wait4\(\d+, ", "wait4(PID, ", line)
         line = re.sub(r"0x7ff[0-9a-f]+", "STACK", line)
         line = re.sub(r"tv_sec=\d+, tv_usec=\d+", "tv_sec=S, tv_usec=US", line)
+        line = re.sub(r"F_OWNER_PID, pid=\d+", "F_OWNER_PID, pid=PID", line)
+        line = re.sub(r"F_SETOWN, \d+", "F_SETOWN, PID", line)
         out.append(re.sub(r"^((clone3|wait4)\(.*\)) = [1-9]\d*$", r"\1 = PID", line))
     return out
 
@@ -45,6 +48,17 @@ def test_lines_match_strace(run_pyunik, tmp_path, libc):
     assert any('/* bytes 88..199 */ "' + "\\x00" * 32 + '"...}, 200)' in line
                for line in native)
     assert "--- SIGIO {si_signo=SIGIO, si_code=POLL_IN, si_band=65, si_fd=3} ---" in native
+    for line in ["fcntl(3, F_GETFD) = 0x1 (flags FD_CLOEXEC)",
+                 "fcntl(3, F_SETFD, FD_CLOEXEC|0x2) = 0",
+                 "fcntl(3, F_GETSIG) = 36 (SIGRT_4)",
+                 "fcntl(3, F_GETFL) = 0xc00 (flags O_RDONLY|O_APPEND|O_NONBLOCK)",
+                 "fcntl(3, 0x3039 /* F_??? */, 0x7) = -1 EINVAL (Invalid argument)",
+                 "fcntl(5, F_GET_SEALS) = 0x6 (seals F_SEAL_SHRINK|F_SEAL_GROW)",
+                 "fcntl(5, F_GETLK, {l_type=F_UNLCK, l_whence=SEEK_CUR, l_start=10, "
+                 "l_len=20, l_pid=0}) = 0",
+                 'openat(AT_FDCWD, "/nonexistent/tracemore", O_RDONLY|O_SYNC|O_PATH|FASYNC) '
+                 "= -1 ENOENT (No such file or directory)"]:
+        assert line in native, line
     assert _normalised(lines) == native
 
 

@@ -1,7 +1,8 @@
 /* More of what strace prints from memory, compared with `strace -f` of the same
  * binary (tests/test_strace_more.py): wait4's struct rusage, clone3's bytes past
- * the 88 of struct clone_args, and the siginfo of a SIGIO a file sends through
- * F_SETSIG (si_code POLL_IN, si_band, si_fd). */
+ * the 88 of struct clone_args, the siginfo of a SIGIO a file sends through
+ * F_SETSIG (si_code POLL_IN, si_band, si_fd), fcntl's arguments and results by
+ * command, and open flags (strace's order, FASYNC, O_SYNC over O_DSYNC). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +42,58 @@ static void clone3_sized(const char *what, long size)
     if (r > 0)
         waitpid(r, NULL, 0);
     printf("clone3 %s: %s\n", what, r > 0 ? "child" : strerror(errno));
+}
+
+/* fcntl's commands, each printed by what its argument and result are */
+static void fcntls(int fd)
+{
+    static const long calls[][2] = {
+        { F_GETFL, 0 }, { F_GETFD, 0 }, { F_SETFD, FD_CLOEXEC }, { F_GETFD, 0 },
+        { F_SETFD, 3 }, { F_SETFD, 0 }, { F_GETSIG, 0 }, { F_SETSIG, 36 }, { F_GETSIG, 0 },
+        { F_SETSIG, 0 }, { F_GETSIG, 0 }, { F_SETSIG, 99 }, { F_SETSIG, -1 },
+        { F_SETFL, O_NONBLOCK | O_APPEND }, { F_GETFL, 0 }, { F_SETFL, 0 },
+        { F_DUPFD_CLOEXEC, 200 }, { F_GETPIPE_SZ, 0 }, { F_SETPIPE_SZ, 8192 },
+        { 12345, 7 }, { F_SETLK, 8 }, { F_GETLK, 8 }, { F_SETOWN_EX, 8 }, { F_DUPFD, -1 },
+    };
+    for (unsigned i = 0; i < sizeof calls / sizeof calls[0]; i++)
+        printf("fcntl %ld: %ld\n", calls[i][0], syscall(SYS_fcntl, fd, calls[i][0], calls[i][1]));
+    printf("fcntl bad fd: %ld\n", syscall(SYS_fcntl, 99, F_GETFL));
+    struct f_owner_ex owner = { F_OWNER_PID, getpid() };
+    printf("F_SETOWN_EX: %ld\n", syscall(SYS_fcntl, fd, F_SETOWN_EX, &owner));
+    memset(&owner, 0, sizeof owner);
+    long r = syscall(SYS_fcntl, fd, F_GETOWN_EX, &owner);
+    printf("F_GETOWN_EX: %ld, type %d\n", r, owner.type);
+
+    int m = syscall(SYS_memfd_create, "tracemore", 2 /* MFD_ALLOW_SEALING */);
+    printf("seals: %ld", syscall(SYS_fcntl, m, F_GET_SEALS));
+    printf(" %ld", syscall(SYS_fcntl, m, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | 0x100));
+    printf(" %ld", syscall(SYS_fcntl, m, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK));
+    printf(" %ld\n", syscall(SYS_fcntl, m, F_GET_SEALS));
+    struct flock fl = { F_WRLCK, SEEK_SET, 10, 20, 0 };
+    printf("F_SETLK: %ld\n", syscall(SYS_fcntl, m, F_SETLK, &fl));
+    fl.l_type = F_RDLCK;
+    fl.l_whence = SEEK_CUR;
+    r = syscall(SYS_fcntl, m, F_GETLK, &fl);
+    printf("F_GETLK: %ld, type %d\n", r, fl.l_type);
+    fl.l_type = 7;
+    printf("F_SETLKW bad type: %ld\n", syscall(SYS_fcntl, m, F_SETLKW, &fl));
+    close(m);
+}
+
+/* open's flags in strace's order, on a path that does not exist */
+static void open_flags(void)
+{
+    static const long flags[] = {
+        O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |
+            O_ASYNC | O_DIRECT | 0100000 | O_NOFOLLOW | O_NOATIME | O_CLOEXEC,
+        O_RDONLY | O_SYNC | O_PATH | O_ASYNC,
+        O_RDWR | O_ASYNC | 0100000 | 0x40000000,
+        O_RDONLY | O_NONBLOCK | O_SYNC | O_DIRECT | O_PATH | O_CLOEXEC | O_DIRECTORY,
+        3 | O_CREAT,
+    };
+    for (unsigned i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        printf("openat %u: %ld\n", i, syscall(SYS_openat, AT_FDCWD, "/nonexistent/tracemore",
+                                              flags[i], i == 4 ? 0 : 0644));
 }
 
 int main(void)
@@ -91,5 +144,7 @@ int main(void)
         return 1;
     printf("SIGIO: si_code %d, si_band %ld, si_fd %d (read end %d)\n", got_code, got_band,
            got_fd, p[0]);
+    fcntls(p[0]);
+    open_flags();
     return 0;
 }

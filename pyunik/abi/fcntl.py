@@ -43,13 +43,14 @@ O_SYNC = 0o4010000               # __O_SYNC | O_DSYNC
 O_PATH = 0o10000000
 O_TMPFILE = 0o20200000           # __O_TMPFILE | O_DIRECTORY
 O_ACCMODE_NAMES = {O_RDONLY: "O_RDONLY", O_WRONLY: "O_WRONLY", O_RDWR: "O_RDWR"}
-O_FLAGS = [  # (name, value) for printing, in strace's order
+O_FLAGS = [  # (name, value) for printing, in strace's order (open_mode_flags: O_SYNC
+    # and O_TMPFILE before the O_DSYNC and O_DIRECTORY they include; O_ASYNC as FASYNC)
     ("O_CREAT", O_CREAT), ("O_EXCL", O_EXCL), ("O_NOCTTY", O_NOCTTY), ("O_TRUNC", O_TRUNC),
-    ("O_APPEND", O_APPEND), ("O_NONBLOCK", O_NONBLOCK), ("O_DSYNC", O_DSYNC),
-    ("O_ASYNC", O_ASYNC), ("O_DIRECT", O_DIRECT), ("O_LARGEFILE", O_LARGEFILE),
-    ("O_DIRECTORY", O_DIRECTORY), ("O_NOFOLLOW", O_NOFOLLOW), ("O_NOATIME", O_NOATIME),
-    ("O_CLOEXEC", O_CLOEXEC), ("O_SYNC", O_SYNC), ("O_PATH", O_PATH),
-    ("O_TMPFILE", O_TMPFILE),
+    ("O_APPEND", O_APPEND), ("O_NONBLOCK", O_NONBLOCK), ("O_SYNC", O_SYNC),
+    ("O_DSYNC", O_DSYNC), ("O_DIRECT", O_DIRECT), ("O_LARGEFILE", O_LARGEFILE),
+    ("O_NOFOLLOW", O_NOFOLLOW), ("O_NOATIME", O_NOATIME), ("O_CLOEXEC", O_CLOEXEC),
+    ("O_PATH", O_PATH), ("O_TMPFILE", O_TMPFILE), ("O_DIRECTORY", O_DIRECTORY),
+    ("FASYNC", O_ASYNC),
 ]
 
 # include/uapi/asm-generic/fcntl.h: fcntl(2) commands
@@ -78,6 +79,10 @@ F_SETPIPE_SZ = 1031
 F_GETPIPE_SZ = 1032
 F_ADD_SEALS = 1033
 F_GET_SEALS = 1034
+F_SETLEASE = 1024
+F_GETLEASE = 1025
+F_NOTIFY = 1026                 # dnotify: arg is DN_* events
+F_CANCELLK = 1029
 FCNTL_COMMANDS = {  # for printing
     F_DUPFD: "F_DUPFD", F_GETFD: "F_GETFD", F_SETFD: "F_SETFD", F_GETFL: "F_GETFL",
     F_SETFL: "F_SETFL", F_GETLK: "F_GETLK", F_SETLK: "F_SETLK", F_SETLKW: "F_SETLKW",
@@ -85,9 +90,25 @@ FCNTL_COMMANDS = {  # for printing
     F_GETPIPE_SZ: "F_GETPIPE_SZ", F_ADD_SEALS: "F_ADD_SEALS", F_GET_SEALS: "F_GET_SEALS",
     F_OFD_GETLK: "F_OFD_GETLK", F_OFD_SETLK: "F_OFD_SETLK", F_OFD_SETLKW: "F_OFD_SETLKW",
     F_SETOWN: "F_SETOWN", F_GETOWN: "F_GETOWN", F_SETSIG: "F_SETSIG", F_GETSIG: "F_GETSIG",
-    F_SETOWN_EX: "F_SETOWN_EX", F_GETOWN_EX: "F_GETOWN_EX",
+    F_SETOWN_EX: "F_SETOWN_EX", F_GETOWN_EX: "F_GETOWN_EX", F_SETLEASE: "F_SETLEASE",
+    F_GETLEASE: "F_GETLEASE", F_NOTIFY: "F_NOTIFY", F_CANCELLK: "F_CANCELLK",
 }
 FD_CLOEXEC = 1
+FD_FLAGS = [("FD_CLOEXEC", FD_CLOEXEC)]
+F_OWNER_NAMES = {F_OWNER_TID: "F_OWNER_TID", F_OWNER_PID: "F_OWNER_PID",
+                 F_OWNER_PGRP: "F_OWNER_PGRP"}
+
+# include/uapi/linux/fcntl.h: dnotify events (F_NOTIFY)
+DN_ACCESS = 0x00000001
+DN_MODIFY = 0x00000002
+DN_CREATE = 0x00000004
+DN_DELETE = 0x00000008
+DN_RENAME = 0x00000010
+DN_ATTRIB = 0x00000020
+DN_MULTISHOT = 0x80000000
+DN_FLAGS = [("DN_ACCESS", DN_ACCESS), ("DN_MODIFY", DN_MODIFY), ("DN_CREATE", DN_CREATE),
+            ("DN_DELETE", DN_DELETE), ("DN_RENAME", DN_RENAME), ("DN_ATTRIB", DN_ATTRIB),
+            ("DN_MULTISHOT", DN_MULTISHOT)]
 
 # include/uapi/linux/fcntl.h: memfd seals
 F_SEAL_SEAL = 0x0001            # no more seals may be added
@@ -97,6 +118,9 @@ F_SEAL_WRITE = 0x0008           # the contents may not change
 F_SEAL_FUTURE_WRITE = 0x0010    # no new writable mappings or writes
 F_SEAL_EXEC = 0x0020            # the exec bits may not change
 F_SEAL_ALL = 0x003F             # every seal this kernel knows
+F_SEAL_FLAGS = [("F_SEAL_SEAL", F_SEAL_SEAL), ("F_SEAL_SHRINK", F_SEAL_SHRINK),
+                ("F_SEAL_GROW", F_SEAL_GROW), ("F_SEAL_WRITE", F_SEAL_WRITE),
+                ("F_SEAL_FUTURE_WRITE", F_SEAL_FUTURE_WRITE), ("F_SEAL_EXEC", F_SEAL_EXEC)]
 
 # include/uapi/asm-generic/fcntl.h: struct flock (x86-64), 32 bytes:
 # l_type, l_whence, (pad), l_start, l_len, l_pid, (pad)
@@ -104,6 +128,7 @@ FLOCK = struct.Struct("<hh4xqqi4x")
 F_RDLCK = 0
 F_WRLCK = 1
 F_UNLCK = 2
+F_LOCK_TYPE_NAMES = {F_RDLCK: "F_RDLCK", F_WRLCK: "F_WRLCK", F_UNLCK: "F_UNLCK"}
 
 # include/uapi/asm-generic/fcntl.h: flock(2) operations
 LOCK_SH = 1

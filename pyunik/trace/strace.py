@@ -19,7 +19,7 @@ from ..abi import eventfd, ioctls, sigcontext, signalfd, socket as sockets, time
 from ..abi.limits import PATH_MAX
 from ..abi.page import PAGE_SIZE
 from ..errors import KernelError
-from . import netfmt
+from . import fcntlfmt, netfmt
 
 STRING_LIMIT = 32            # strace's default -s 32
 # errno names as strace prints them: of two names for one number, Linux's own
@@ -122,10 +122,12 @@ def quote(data: bytes, limit: int = STRING_LIMIT) -> str:
 
 
 def _flags(value: int, table: list, zero: str = "0") -> str:
+    """strace's printflags: each name whose bits are all still set, in the table's
+    order, its bits then taken (O_SYNC takes O_DSYNC's); what is left in hex."""
     names = []
     rest = value
     for bit, name in table:
-        if bit and value & bit == bit:
+        if bit and rest & bit == bit:
             names.append(name)
             rest &= ~bit
     if rest:
@@ -135,7 +137,7 @@ def _flags(value: int, table: list, zero: str = "0") -> str:
 
 def _open_flags(value: int) -> str:
     acc = fcntl.O_ACCMODE_NAMES.get(value & fcntl.O_ACCMODE, "O_ACCMODE")
-    rest = _flags(value & ~fcntl.O_ACCMODE & ~fcntl.O_LARGEFILE, FLAGS["open"], "")
+    rest = _flags(value & ~fcntl.O_ACCMODE, FLAGS["open"], "")
     return acc + ("|" + rest if rest else "")
 
 
@@ -230,8 +232,8 @@ def format_arg(kind, value: int, args: list[int], result: int | None, t) -> str:
     if show == "dirfd":
         v = _i32(value)
         return "AT_FDCWD" if v == fcntl.AT_FDCWD else str(v)
-    if show == "octal":
-        return "0%03o" % (value & 0xFFFFFFFF)
+    if show == "octal":                 # C's %#03o: 000, 022, 0644
+        return ("0%o" % (value & 0xFFFFFFFF) if value else "0").rjust(3, "0")
     if show == "path":
         try:
             return quote(t.mm.read_cstring(value), PATH_MAX)
@@ -664,9 +666,15 @@ def _restart_call(t, args: list[int], result: int | None) -> str:
                                                   else "system call")
 
 
+def _fcntl_call(t, args: list[int], result: int | None) -> str:
+    return fcntlfmt.arguments(args, result, _failed(result), lambda a, n: _read(t, a, n),
+                              _flags, _open_flags)
+
+
 # Calls whose arguments strace prints by what another argument says (their number,
 # their names): formatted whole.
-_WHOLE_CALLS = {"clone": _clone_call, "futex": _futex_call, "restart_syscall": _restart_call}
+_WHOLE_CALLS = {"clone": _clone_call, "futex": _futex_call, "restart_syscall": _restart_call,
+                "fcntl": _fcntl_call}
 
 
 def entry_args(row, args: list[int], t) -> dict | None:
@@ -707,6 +715,9 @@ def format_args(row, args: list[int], result: int | None, t, entry: dict | None 
 
 def format_call(row, args: list[int], result: int | None, t, entry: dict | None = None) -> str:
     """One strace line (without the newline) for a call of row with raw args."""
+    shown = None
+    if row.name == "fcntl" and result is not None and not _failed(result):
+        shown = fcntlfmt.result_text(args, result, _flags, _open_flags)
     return "%s(%s) = %s" % (row.name, format_args(row, args, result, t, entry),
-                            format_result(row, result))
+                            shown or format_result(row, result))
 

@@ -561,10 +561,12 @@ def sys_memfd_create(t, name, flags):
 
 def _record_lock(t, fd, f, cmd, arg):
     """fcntl's record and OFD lock commands: struct flock decoded and encoded here,
-    the locking is fs/locks.py's."""
+    the locking is fs/locks.py's. The struct is read first (do_fcntl copies it
+    before anything else: EFAULT wins); a file with no inode here (a pipe, which
+    Linux does lock) is EINVAL."""
+    kind, whence, start, length, pid = t.mm.read_struct(FLOCK, arg)
     if f.inode is None:
         raise KernelError(EINVAL)
-    kind, whence, start, length, pid = t.mm.read_struct(FLOCK, arg)
     ofd = cmd in (F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)
     if ofd and pid != 0:
         raise KernelError(EINVAL)
