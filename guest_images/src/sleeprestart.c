@@ -4,9 +4,10 @@
  * the process with SIGSTOP at 0.5 s and continues it with SIGCONT at 0.8 s, and
  * exits after the call has ended (at 1.2 s).
  * Linux resumes nanosleep and poll through restart_syscall with what was left, and
- * select, ppoll and pselect6 with the time left written back into their timeout, so
- * each ends about 1 s after it began; epoll_wait fails with EINTR at the continue
- * (man 7 signal). Prints each call's result and whether it ended early (before
+ * select, ppoll and pselect6 with the time left written back into their timeout, a
+ * timed FUTEX_WAIT through restart_syscall until its first deadline, so each ends
+ * about 1 s after it began; epoll_wait fails with EINTR at the continue (man 7
+ * signal). Prints each call's result and whether it ended early (before
  * 0.95 s), on time or late (after 1.4 s: the whole time waited again).
  *
  * With an argument "trace", each call waits 0.4 s, stopped from 0.1 s to 0.2 s,
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #define MS 1000000L
+#define FUTEX_WAIT_PRIVATE 128      /* FUTEX_WAIT | FUTEX_PRIVATE_FLAG (linux/futex.h) */
 static long wait_ms = 1000, stop_at = 500 * MS, cont_at = 800 * MS, exit_at = 1200 * MS;
 static int pipefd[2];
 
@@ -92,7 +94,7 @@ static long call(int which, struct timespec *ts, struct timeval *tv)
     case 6:
         *ts = req;
         return syscall(SYS_pselect6, pipefd[0] + 1, &set, NULL, NULL, ts, NULL);
-    default: {
+    case 7: {
         int ep = epoll_create1(0);
         struct epoll_event ev = { EPOLLIN, { 0 } }, out;
         epoll_ctl(ep, EPOLL_CTL_ADD, pipefd[0], &ev);
@@ -102,11 +104,16 @@ static long call(int which, struct timespec *ts, struct timeval *tv)
         errno = e;
         return r;
     }
+    default: {
+        static int word;
+        return syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &req, NULL, 0);
+    }
     }
 }
 
 static const char *const names[] = { "nanosleep", "clock_nanosleep", "clock_nanosleep abs",
-                                     "poll", "ppoll", "select", "pselect6", "epoll_wait" };
+                                     "poll", "ppoll", "select", "pselect6", "epoll_wait",
+                                     "futex" };
 
 int main(int argc, char **argv)
 {
@@ -120,7 +127,7 @@ int main(int argc, char **argv)
     if (pipe(pipefd) != 0)
         return 1;
     setvbuf(stdout, NULL, _IONBF, 0);
-    for (int which = 0; which < 8; which++) {
+    for (int which = 0; which < 9; which++) {
         struct timespec ts = { 7, 7 };
         struct timeval tv;
         long t0 = now_ns();
@@ -132,7 +139,8 @@ int main(int argc, char **argv)
         waitpid(child, NULL, 0);
         if (trace)
             continue;
-        printf("%s: %ld %s, %s", names[which], r, e ? strerror(e) : "ok",
+        printf("%s: %ld %s, %s", names[which], r,
+               e == 0 ? "ok" : e == EINTR ? "EINTR" : e == ETIMEDOUT ? "ETIMEDOUT" : strerror(e),
                took < 950 * MS ? "early" : took <= 1400 * MS ? "on time" : "late");
         if (which == 0 || which == 1)
             printf(", rem %s", ts.tv_sec == 7 && ts.tv_nsec == 7 ? "untouched" : "written");

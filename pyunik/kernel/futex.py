@@ -120,6 +120,9 @@ class FutexTable:
 
         def left() -> None:
             self._tidy(t.futex_key)          # a signal ended the wait: EINTR or a restart
+            if deadline is not None:
+                # futex_wait_restart: the word checked again, the same deadline
+                t.restart_block = ["", lambda: self.wait(t, key, addr, val, bitset, deadline)]
         return WouldBlock((queue,), deadline, retry=retry, what="a futex")
 
     def wait_multiple(self, t, waits: list, deadline: int | None) -> int:
