@@ -48,6 +48,19 @@ def real_strace(tmp_path, argv) -> list[str]:
     return lines
 
 
+def picked(lines: list[str], pattern, substitutions=()) -> list[str]:
+    """The lines pattern matches, without strace's `[pid N] ` prefix, each with the
+    (regex, replacement) substitutions made in order (what differs between runs)."""
+    out = []
+    for line in lines:
+        line = re.sub(r"^\[pid +\d+\] ", "", line)
+        if pattern.match(line):
+            for regex, replacement in substitutions:
+                line = re.sub(regex, replacement, line)
+            out.append(line)
+    return out
+
+
 def names(lines: list[str]) -> list[str]:
     return [m.group(1) for m in (re.match(r"([a-z_0-9]+)\(", line) for line in lines) if m]
 

@@ -12,25 +12,21 @@ import re
 import pytest
 
 from conftest import assert_no_traceback
-from test_strace import pyunik_trace, real_strace
+from test_strace import picked, pyunik_trace, real_strace
 
 PROGRAM = "tracemore"
 PICKED = re.compile(r"^(wait4|clone3|fcntl)\(|^openat\(AT_FDCWD, \"/nonexistent|^--- SIGIO ")
 
 
+# what differs between two runs: pids, stack addresses, CPU times
+VARYING = [(r"^wait4\(\d+, ", "wait4(PID, "), (r"0x7ff[0-9a-f]+", "STACK"),
+           (r"tv_sec=\d+, tv_usec=\d+", "tv_sec=S, tv_usec=US"),
+           (r"F_OWNER_PID, pid=\d+", "F_OWNER_PID, pid=PID"), (r"F_SETOWN, \d+", "F_SETOWN, PID"),
+           (r"^((clone3|wait4)\(.*\)) = [1-9]\d*$", r"\1 = PID")]
+
+
 def _normalised(lines: list[str]) -> list[str]:
-    out = []
-    for line in lines:
-        line = re.sub(r"^\[pid +\d+\] ", "", line)
-        if not PICKED.match(line):
-            continue
-        line = re.sub(r"^wait4\(\d+, ", "wait4(PID, ", line)
-        line = re.sub(r"0x7ff[0-9a-f]+", "STACK", line)
-        line = re.sub(r"tv_sec=\d+, tv_usec=\d+", "tv_sec=S, tv_usec=US", line)
-        line = re.sub(r"F_OWNER_PID, pid=\d+", "F_OWNER_PID, pid=PID", line)
-        line = re.sub(r"F_SETOWN, \d+", "F_SETOWN, PID", line)
-        out.append(re.sub(r"^((clone3|wait4)\(.*\)) = [1-9]\d*$", r"\1 = PID", line))
-    return out
+    return picked(lines, PICKED, VARYING)
 
 
 @pytest.mark.parametrize("libc", ["musl", "glibc"])
