@@ -11,7 +11,7 @@ each page's access in the page tables, `mapped` the VMAs' total).
 
 from __future__ import annotations
 
-from errno import EACCES, ENOMEM
+from errno import EACCES, EFAULT, ENOMEM
 
 import pytest
 from test_address_space import ANON, FIXED, NONE, PAGE, RW, RX, WINDOW_EDGE, R, CountingEngine, \
@@ -293,3 +293,15 @@ def test_pagemap_entries_are_sorted_as_own_none_or_shared():
     assert own[PM_PRESENT >> 56] == 2                          # the zero page, or COW
     assert own[PM_SWAP >> 56] == 2 and own[(PM_SWAP | PM_MMAP_EXCLUSIVE) >> 56] == 2
     assert own[0] == 0
+
+
+def test_a_vma_cut_in_place_is_read_only_up_to_its_new_end(mm):
+    """The VMA an mprotect cuts in place keeps its object: reads through it stop at its
+    new end (its memoryview is made again), as they would at a new VMA's."""
+    a = mm.mmap(0, 4 * PAGE, RW, ANON)
+    mm.write(a + PAGE - 4, b"abcd")                 # the VMA's view, for all four pages
+    mm.write(a + PAGE, b"efgh\0")
+    mm.mprotect(a + PAGE, 3 * PAGE, NONE)           # [a, a + PAGE) stays the same VMA
+    assert errno_of(mm.read_cstring, a + PAGE - 4, 4096) == EFAULT
+    assert errno_of(mm.read, a + PAGE - 4, 8) == EFAULT
+    assert mm.read(a + PAGE - 4, 4) == b"abcd"

@@ -613,6 +613,8 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
         else:
             self.regions.hide(start, end)
         tail = v.piece(end, v.end) if end < v.end else None
+        if tail is not None or v.start < start:
+            v.view = None                       # made again for the shorter range
         if v.start < start:
             w = v.piece(start, end, prot)
             v.end = start

@@ -52,11 +52,10 @@ class VMA:
         # The process that made it, where several programs share one address space
         # (kernel/apps.py: its mappings go when it exits); None otherwise.
         self.owner = None
-        # Its host memory as a memoryview, made by mm/usermem.py when first copied to
-        # or from. start and host never change (a range moved is a new VMA); end only
-        # shrinks, where an mprotect cuts the VMA in place (AddressSpace.
-        # _protect_within), so the view may be longer than the VMA: every use is
-        # bounded by end.
+        # Its host memory [start, end) as a memoryview, made by mm/usermem.py when
+        # first copied to or from. start and host never change (a range moved is a
+        # new VMA); where an mprotect cuts the VMA in place its end moves and the view
+        # is dropped (AddressSpace._protect_within).
         self.view = None
         # What fork does with it (madvise's VM_DONTCOPY, VM_WIPEONFORK: mm/fork_advice.py);
         # every piece, grown or moved copy of it keeps them, as Linux's vm_flags.
