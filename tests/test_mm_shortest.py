@@ -14,8 +14,8 @@ from __future__ import annotations
 from errno import EACCES, EFAULT, ENOMEM
 
 import pytest
-from test_address_space import ANON, FIXED, NONE, PAGE, RW, RX, WINDOW_EDGE, R, CountingEngine, \
-    check, errno_of
+from test_address_space import ANON, FIXED, NONE, PAGE, RW, RX, WINDOW_EDGE, R, check, errno_of
+import test_address_space
 
 from pyunik.abi import linux as L
 from pyunik.abi.page import PM_MMAP_EXCLUSIVE, PM_PRESENT, PM_SWAP
@@ -24,14 +24,7 @@ from pyunik.mm.address_space import AddressSpace
 from pyunik.mm.shared import SharedMemory
 
 STACK, GUARD = 35 * PAGE, 2 * PAGE         # musl's default thread stack and its guard
-
-
-@pytest.fixture
-def mm():
-    space = AddressSpace(CountingEngine(), 64 << 20)
-    yield space
-    space.free_all()
-    assert space.engine.region_count() == 0
+mm = test_address_space.mm                  # the fixture: a fresh address space
 
 
 @pytest.fixture

@@ -427,7 +427,7 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
         each page given back would fault in afresh there. One range is kept at a
         time; the one kept before goes back to the host now if still free. False
         when the range is large or used many pages: decommit it then."""
-        if end - start > KEEP_MAX or not self.windows.zero_in_place(ptr, end - start,
+        if end - start > KEEP_MAX or not self.windows.zero_in_place(start, end - start,
                                                                      KEEP_PAGES):
             return False
         kept, self._kept = self._kept, (start, end, ptr)

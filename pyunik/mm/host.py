@@ -57,7 +57,7 @@ _msync.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 # the host is x86-64 Linux too: its mmap takes the guest's flag values
 _PROT_RW = PROT_READ | PROT_WRITE
 _MAP_FAILED = ctypes.c_void_p(-1).value
-_memset = ctypes.memset
+_ZERO_PAGE = bytes(4096)
 
 
 class HostMemoryError(Exception):
@@ -214,6 +214,7 @@ class HostWindows:
         self.limit = limit
         self._bases: dict[int, int] = {}    # window number -> host base
         self._pagemap: int | None = None     # /proc/self/pagemap, opened on first use
+        self._views: dict[int, memoryview] = {}     # window number -> its memory
 
     def __len__(self) -> int:
         return len(self._bases)
@@ -246,32 +247,44 @@ class HostWindows:
             _check(_mmap(ptr, size, _PROT_RW,
                          _MAP_PRIVATE | _MAP_ANON | _MAP_NORESERVE | _MAP_FIXED, -1, 0))
 
-    def zero_in_place(self, ptr: int, size: int, most: int) -> bool:
-        """Zero the pages at ptr that the host holds, where they are, when they are at
-        most `most` pages each of this mapping's own (/proc/self/pagemap says so);
-        else (or when pagemap cannot be read) False, with nothing done. The pages
-        then read as zero as after decommit, and stay in memory: a guest using the
-        range again does not fault each of them in afresh (a thread's stack)."""
+    def zero_in_place(self, start: int, size: int, most: int) -> bool:
+        """Zero the pages of guest [start, start+size) (in one window) that the host
+        holds, where they are, when they are at most `most` pages each of this
+        mapping's own (/proc/self/pagemap says so); else (or when pagemap cannot be
+        read) False, with nothing done. The pages then read as zero as after
+        decommit, and stay in memory: a guest using the range again does not fault
+        each of them in afresh (a thread's stack)."""
+        w = start >> WINDOW_SHIFT
+        base = self._bases.get(w)
+        if base is None or (start + size - 1) >> WINDOW_SHIFT != w:
+            return False
         if self._pagemap is None:
             try:
                 self._pagemap = os.open("/proc/self/pagemap", os.O_RDONLY | os.O_CLOEXEC)
             except OSError:
                 self._pagemap = -1
+        at = start & (WINDOW_SIZE - 1)
         pages = size >> 12
         try:
-            raw = os.pread(self._pagemap, pages * 8, (ptr >> 12) * 8)
+            raw = os.pread(self._pagemap, pages * 8, ((base + at) >> 12) * 8)
         except OSError:
             return False
         held = raw[7::8].translate(_OWN)
         if len(held) != pages or 2 in held or held.count(1) > most:
             return False
+        view = self._views.get(w)
+        if view is None:      # the window's memory, written by slices (no ctypes call)
+            view = self._views[w] = memoryview(
+                (ctypes.c_char * WINDOW_SIZE).from_address(base)).cast("B")
         i = held.find(1)
         while i >= 0:
-            _memset(ptr + (i << 12), 0, 4096)
+            page = at + (i << 12)
+            view[page:page + 4096] = _ZERO_PAGE
             i = held.find(1, i + 1)
         return True
 
     def release_all(self) -> None:
+        self._views.clear()
         for base in self._bases.values():
             release(base, WINDOW_SIZE)
         self._bases.clear()
