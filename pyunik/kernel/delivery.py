@@ -410,6 +410,7 @@ def fault(t, gfault) -> bool:
 # the same result for these.
 
 _NR_TGKILL, _NR_RT_SIGRETURN = _NR["tgkill"], _NR["rt_sigreturn"]
+_NR_RT_SIGPROCMASK = _NR["rt_sigprocmask"]
 # Signals whose sending does more than make them pending (prepare_signal's stop and
 # continue handling), and the ones no handler can take.
 _SENT_THE_GENERAL_WAY = sum(1 << sig for sig in (L.SIGKILL, L.SIGSTOP, L.SIGCONT,
@@ -427,11 +428,16 @@ _RUNNING = "running"            # (kernel/sched.py's RUNNING)
 def on_return_invoker(kernel, nr: int, general):
     """The invoker dispatch uses for call nr of DELIVERED_ON_RETURN, general being
     the one that delivers as the call returns (Kernel._delivering_on_return): for
-    tgkill and rt_sigreturn, one that takes the shortest path when it can."""
+    tgkill and rt_sigreturn, one that takes the shortest path when it can; for
+    rt_sigprocmask, one that takes general's only with a signal pending
+    (kernel/syscalls/signal.py, imported by then: the row's handler is its)."""
     if nr == _NR_TGKILL:
         return _raise_invoker(kernel.sched, general)
     if nr == _NR_RT_SIGRETURN:
         return _sigreturn_invoker(kernel.sched, general)
+    if nr == _NR_RT_SIGPROCMASK:
+        from .syscalls.signal import mask_invoker
+        return mask_invoker(general)
     return general
 
 

@@ -73,6 +73,43 @@ def sys_rt_sigprocmask(t, how, nset, oset, sigsetsize):
     return 0
 
 
+def mask_invoker(general):
+    """rt_sigprocmask(2)'s invoker in the kernel's fast dispatcher
+    (delivery.on_return_invoker), general being the one that runs
+    sys_rt_sigprocmask and delivers what the new mask lets through as the call
+    returns. With nothing pending for the caller (its own set and its process's
+    empty), no mask can make a signal deliverable: a valid how, an 8-byte sigset,
+    and the call is the mask's change and the old mask's copy-out, in Linux's
+    order (the new set read first, EFAULT before any change; the old one written
+    after the change, which an EFAULT there leaves made). Anything else (a signal
+    pending, a bad how or size) is general's."""
+    sig_block, sig_unblock, sig_setmask = L.SIG_BLOCK, L.SIG_UNBLOCK, L.SIG_SETMASK
+    size = L.SIGSET_SIZE                # sigset_t: one word
+    blockable = ~signals.UNBLOCKABLE
+
+    def invoke_rt_sigprocmask(t, regs):
+        how = regs[1] & 0xFFFFFFFF         # SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK: 0, 1, 2
+        process = t.process
+        if how > sig_setmask or regs[4] != size or t.pending.signals \
+                or process.shared_pending.signals:
+            return general(t, regs)
+        mm = process.mm
+        old = t.sigmask
+        try:
+            nset = regs[2]
+            if nset:
+                mask = int.from_bytes(mm.read(nset, size), "little") & blockable
+                t.sigmask = old | mask if how == sig_block else \
+                    old & ~mask if how == sig_unblock else mask
+            oset = regs[3]
+            if oset:
+                mm.write(oset, old.to_bytes(size, "little"))
+        except KernelError as e:
+            return -e.errno
+        return 0
+    return invoke_rt_sigprocmask
+
+
 def _altstack_flags(t, sp):
     ss_sp, flags, size = t.altstack
     if not size:
