@@ -120,6 +120,8 @@ _FIELDS = MappingProxyType({name: (at // 8, _MASK.get(name, 0xFFFFFFFFFFFFFFFF))
 SYSCALL_LENGTH = arch.SYSCALL_LENGTH
 _RIP_SLOT, _RAX_SLOT, _RCX_SLOT, _R11_SLOT = (OFFSETS[name] // 8
                                               for name in ("rip", "rax", "rcx", "r11"))
+_RSP_SLOT, _RFLAGS_SLOT, _FS_BASE_SLOT = (OFFSETS[name] // 8
+                                          for name in ("rsp", "rflags", "fs_base"))
 
 
 class ContextError(Exception):
@@ -286,6 +288,27 @@ class ContextSwitcher:
             raise ContextError("uc_reg_read_batch")
         if ctx is None:
             ctx = CpuContext.__new__(CpuContext)
+        ctx.raw = self._bytes.tobytes()
+        return ctx
+
+    def save_returning(self, rsp: int, fs_base: int | None) -> CpuContext:
+        """From inside the syscall hook, a new context that is the engine's
+        registers as the `syscall` being handled returns 0 (clone's child): rip and
+        rcx past the instruction, r11 the flags, rax 0; rsp replaced unless 0,
+        fs_base unless None. One register batch; the changes are made in the
+        buffer before its one copy out."""
+        if _reg_read_batch(self._handle, self._ids, self._ptrs, _COUNT):
+            raise ContextError("uc_reg_read_batch")
+        slots = self._slots
+        after = (slots[_RIP_SLOT] + SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF
+        slots[_RIP_SLOT] = slots[_RCX_SLOT] = after
+        slots[_R11_SLOT] = slots[_RFLAGS_SLOT]
+        slots[_RAX_SLOT] = 0
+        if rsp:
+            slots[_RSP_SLOT] = rsp
+        if fs_base is not None:
+            slots[_FS_BASE_SLOT] = fs_base
+        ctx = CpuContext.__new__(CpuContext)
         ctx.raw = self._bytes.tobytes()
         return ctx
 

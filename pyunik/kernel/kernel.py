@@ -389,6 +389,8 @@ class Kernel:
                 invoke = futex.parking_invoker(self.futexes, self.sched, invoke)
             elif nr in fast_stat.INVOKERS:
                 invoke = fast_stat.INVOKERS[nr](invoke, self)
+            elif nr == threads.NR_CLONE:
+                invoke = threads.clone_invoker(invoke)
             self._invokers[nr] = invoke
         return invoke
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from errno import E2BIG, EAGAIN, EINVAL, ENOSYS
 
 from ..abi import linux as L
-from ..abi.x86 import SYSCALL_LENGTH
+from ..abi import syscall_numbers as N
 from ..abi.futex import (FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, ROBUST_LIST_LIMIT)
 from ..errors import KernelError
 from . import futex
@@ -32,6 +32,10 @@ _THREAD_NEEDS = L.CLONE_VM | L.CLONE_FS | L.CLONE_FILES | L.CLONE_SIGHAND | L.CL
 _ALLOWED = (_THREAD_NEEDS | L.CLONE_SYSVSEM | L.CLONE_SETTLS | L.CLONE_PARENT_SETTID
             | L.CLONE_CHILD_CLEARTID | L.CLONE_CHILD_SETTID | L.CLONE_DETACHED
             | L.CLONE_UNTRACED | L.CLONE_IO | L.CLONE_PTRACE)
+_NOT_A_THREAD = ~(_ALLOWED | L.CSIGNAL)
+_CLONE_SETTLS, _CLONE_CHILD_CLEARTID = L.CLONE_SETTLS, L.CLONE_CHILD_CLEARTID
+_CLONE_PARENT_SETTID, _CLONE_CHILD_SETTID = L.CLONE_PARENT_SETTID, L.CLONE_CHILD_SETTID
+NR_CLONE = next(nr for nr, name in N.NAMES.items() if name == "clone")
 
 
 def check_flags(flags: int) -> None:
@@ -71,41 +75,57 @@ def check_nproc(t) -> None:
 
 def clone_thread(t, flags: int, stack: int, parent_tid: int, child_tid: int,
                  tls: int) -> int:
-    """A new thread of t's process (flags already checked); returns its tid."""
-    if flags & _THREAD_NEEDS != _THREAD_NEEDS or flags & ~(_ALLOWED | L.CSIGNAL):
+    """A new thread of t's process (flags already checked); returns its tid.
+    CLONE_PARENT_SETTID's and CLONE_CHILD_SETTID's stores of the tid are made as
+    Linux makes them (kernel_clone's put_user, schedule_tail's): a fault there is
+    ignored, the thread is made all the same."""
+    if flags & _THREAD_NEEDS != _THREAD_NEEDS or flags & _NOT_A_THREAD:
         raise KernelError(ENOSYS)          # a new process, or a thread unsharing state
     check_nproc(t)
     process = t.process
     kernel = process.kernel
-    ctx = child_context(process.engine, flags, stack, tls)
     tid = kernel.next_pid
     kernel.next_pid += 1
-    child = Thread(tid, process, t.comm, ctx=ctx)
+    child = Thread(tid, process, t.comm, process.mm.engine.contexts.save_returning(
+        stack, tls if flags & _CLONE_SETTLS else None))
     child.sigmask = t.sigmask
     child.trap = t.trap                  # (dup_task_struct copies thread.trap_nr, ...)
-    if flags & L.CLONE_PARENT_SETTID:
-        t.mm.write_i32(parent_tid, tid)
-    if flags & L.CLONE_CHILD_SETTID:
-        t.mm.write_i32(child_tid, tid)
-    if flags & L.CLONE_CHILD_CLEARTID:
+    if flags & _CLONE_PARENT_SETTID:
+        _put_tid(process.mm, parent_tid, tid)
+    if flags & _CLONE_CHILD_SETTID:
+        _put_tid(process.mm, child_tid, tid)
+    if flags & _CLONE_CHILD_CLEARTID:
         child.clear_child_tid = child_tid
     kernel.sched.add(child)
     return tid
+
+
+def _put_tid(mm, addr: int, tid: int) -> None:
+    """put_user of a tid whose fault nobody hears of."""
+    try:
+        mm.write(addr, tid.to_bytes(4, "little"))
+    except KernelError:
+        pass
+
+
+def clone_invoker(invoke):
+    """clone(2)'s invoker in the kernel's fast dispatcher (Kernel._first_call): a
+    new thread's flags, for which every check of copy_process passes (check_flags,
+    sys_clone's), go straight to clone_thread; anything else (a new process, a bad
+    combination, a thread unsharing state) is invoke's (sys_clone)."""
+    def invoke_clone(t, regs):
+        flags = regs[1] & 0xFFFFFFFF
+        if flags & _THREAD_NEEDS != _THREAD_NEEDS or flags & _NOT_A_THREAD:
+            return invoke(t, regs)
+        return clone_thread(t, flags, regs[2], regs[3], regs[4], regs[5])
+    return invoke_clone
 
 
 def child_context(engine, flags: int, stack: int, tls: int):
     """The caller's registers inside its syscall (rip on the syscall instruction), as
     a new thread or process returns from it: rax 0, rcx and r11 as `syscall` leaves
     them, the stack argument's rsp and CLONE_SETTLS's thread pointer if given."""
-    ctx = engine.save_context()
-    after = ctx.rip + SYSCALL_LENGTH
-    values = {"rax": 0, "rip": after, "rcx": after, "r11": ctx["rflags"]}
-    if stack:
-        values["rsp"] = stack
-    if flags & L.CLONE_SETTLS:
-        values["fs_base"] = tls
-    ctx.update(values)
-    return ctx
+    return engine.contexts.save_returning(stack, tls if flags & _CLONE_SETTLS else None)
 
 
 def read_clone_args(t, uargs: int, size: int) -> tuple:
