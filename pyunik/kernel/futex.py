@@ -47,6 +47,10 @@ def store(mm, addr: int, value: int) -> None:
     mm.write(addr, UINT.pack(value & 0xFFFFFFFF))
 
 
+def _wake_waiter(w) -> None:
+    w.wake()
+
+
 def _signed(v: int, bits: int) -> int:
     sign = 1 << (bits - 1)
     return (v & (sign - 1)) - (v & sign)
@@ -57,8 +61,11 @@ class FutexTable:
     where it is left empty, by a wake, a requeue, or a waiter leaving (a timeout,
     a signal; must_wait's and FutexWait's retry, and their on_interrupt)."""
 
-    def __init__(self):
+    def __init__(self, wake_thread=None):
         self.queues: dict[tuple, WaitQueue] = {}
+        # how a waiter taken off its queue is made runnable: the scheduler's wake
+        # (Kernel passes it), else the waiter's own wake()
+        self._wake_thread = wake_thread if wake_thread is not None else _wake_waiter
         # FUTEX_WAIT_REQUEUE_PI waiters by their first key, kept by kernel/futex_pi.py:
         # a plain wake or requeue that meets them fails (EINVAL)
         self.pi_requeue_waiters: dict[tuple, WaitQueue] = {}
@@ -170,10 +177,11 @@ class FutexTable:
         waiters = q.waiters
         count = 0
         if bitset == 0xFFFFFFFF:        # FUTEX_WAKE's: it meets every waiter's (never 0)
+            wake_thread = self._wake_thread
             while waiters:
                 w = waiters.pop(0)
                 w.futex_woken = key
-                w.wake()
+                wake_thread(w)
                 count += 1
                 if count >= n:
                     break

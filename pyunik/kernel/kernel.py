@@ -160,7 +160,7 @@ class Kernel:
         self.observer = self.config.observer     # None, or told what the run does
         self.debugger = None      # a gdb stub (trace/gdbstub.py) the run loop hands over to
         self.sched = Scheduler(self)
-        self.futexes = FutexTable()
+        self.futexes = FutexTable(self.sched.wake)
         self.pi_futexes = PiFutexes(self.futexes)
         self._ipc = None      # System V shared memory, semaphores, queues: `ipc`
         seed = self.config.random_seed
@@ -391,6 +391,8 @@ class Kernel:
                 invoke = fast_stat.INVOKERS[nr](invoke, self)
             elif nr == threads.NR_CLONE:
                 invoke = threads.clone_invoker(invoke)
+            elif nr == threads.NR_EXIT:
+                invoke = threads.exit_invoker(self.sched, invoke)
             self._invokers[nr] = invoke
         return invoke
 

@@ -343,12 +343,14 @@ class Scheduler:
         """exit(2) of t, one of its process's threads that are not the last, from
         inside its system call: t ends here (kernel/threads.py) and the engine
         goes to the next thread (or the run ends)."""
-        self._account(t)
-        self.run_start = self.clock.cpu_ns()
-        t.process.exited_cpu_ns += t.cpu_ns
+        now = self.clock.cpu_ns()           # (_account's, and the next run's start)
+        t.cpu_ns += now - self.run_start
+        self.run_start = now
+        process = t.process
+        process.exited_cpu_ns += t.cpu_ns
         self.kernel.exit_thread(t, status)
         self.leaving = "exited"
-        engine = t.process.engine
+        engine = process.mm.engine
         if not self._hand_over(t, engine):
             self.on_cpu = None
             engine.stop()
@@ -409,15 +411,15 @@ class Scheduler:
             runq.appendleft(nxt)        # a signal first: the run loop delivers it
             kernel.current = t
             return False
-        now = self.clock.cpu_ns()
         if t.state != DEAD:
+            now = self.clock.cpu_ns()
             t.cpu_ns += now - self.run_start
+            self.run_start = now
             t.ctx = engine.contexts.switch_in_syscall(t.ctx, nxt.ctx, returning)
             if kernel.observer is not None:
                 self.leaving = leaving_reason(t)
-        else:
-            engine.contexts.restore_in_syscall(nxt.ctx, returning)
-        self.run_start = now
+        else:                   # (exit_thread has accounted for t and started the run)
+            engine.contexts.switch_in_syscall(None, nxt.ctx, returning, False)
         self.loaded[engine] = nxt
         # _now_running's bookkeeping, but for _last_switch (read only where slices
         # are budgets, and this hand-over is never made there)

@@ -36,6 +36,8 @@ _NOT_A_THREAD = ~(_ALLOWED | L.CSIGNAL)
 _CLONE_SETTLS, _CLONE_CHILD_CLEARTID = L.CLONE_SETTLS, L.CLONE_CHILD_CLEARTID
 _CLONE_PARENT_SETTID, _CLONE_CHILD_SETTID = L.CLONE_PARENT_SETTID, L.CLONE_CHILD_SETTID
 NR_CLONE = next(nr for nr, name in N.NAMES.items() if name == "clone")
+NR_EXIT = next(nr for nr, name in N.NAMES.items() if name == "exit")
+_ZERO_TID = bytes(4)                  # what CLONE_CHILD_CLEARTID stores
 
 
 def check_flags(flags: int) -> None:
@@ -170,28 +172,50 @@ def exit_thread(t, status: int) -> None:
     release_futexes(t)
     t.state = DEAD
     t.exit_status = status
-    if t in t.process.threads:
-        t.process.threads.remove(t)
+    threads = t.process.threads
+    if t in threads:
+        threads.remove(t)
 
 
 def release_futexes(t) -> None:
     """mm_release's futex steps: the robust list, the PI locks still held
     (kernel/futex_pi.py), then clear_child_tid."""
-    kernel = t.process.kernel
+    process = t.process
+    kernel = process.kernel
     table = kernel.futexes
-    try:
-        _exit_robust_list(t, table)
-    except KernelError:
-        pass                          # a bad list is abandoned, as Linux does
+    if t.robust_list[0]:
+        try:
+            _exit_robust_list(t, table)
+        except KernelError:
+            pass                      # a bad list is abandoned, as Linux does
     if kernel.pi_futexes.states:
         kernel.pi_futexes.exit_thread(t)
-    if t.clear_child_tid:
+    addr = t.clear_child_tid
+    if addr:
+        mm = process.mm
         try:
-            t.mm.write_i32(t.clear_child_tid, 0)
+            mm.write(addr, _ZERO_TID)
             if table.queues:            # (with no waiter anywhere, no key to compute)
-                table.wake(table.key(t.mm, t.clear_child_tid, False), 1)
+                table.wake(table.key(mm, addr, False), 1)
         except KernelError:
             pass
+
+
+def exit_invoker(sched, invoke):
+    """exit(2)'s invoker in the kernel's fast dispatcher (Kernel._first_call): a
+    thread whose process has another thread live ends through the scheduler
+    (Scheduler.exit_thread: release_futexes, then the engine handed over in the
+    syscall hook); the call never returns. The last thread's exit, which ends its
+    process, is invoke's (sys_exit)."""
+    exit_thread = sched.exit_thread
+
+    def invoke_exit(t, regs):
+        for other in t.process.threads:
+            if other is not t and other.state != DEAD:
+                exit_thread(t, regs[1] & 0xFF)
+                return None             # t has gone
+        return invoke(t, regs)
+    return invoke_exit
 
 
 def _exit_robust_list(t, table) -> None:
