@@ -46,8 +46,10 @@ import os, sys
 import pyunik
 from pyunik.kernel import threads
 from pyunik.kernel.syscalls import signal
-counts = {"mask_all": 0, "mask_general": 0, "clone_all": 0, "clone_general": 0}
-mask_invoker, clone_invoker = signal.mask_invoker, threads.clone_invoker
+counts = {"mask_all": 0, "mask_general": 0, "clone_all": 0, "clone_general": 0,
+          "exit_all": 0, "exit_general": 0}
+mask_invoker, clone_invoker, exit_invoker = signal.mask_invoker, threads.clone_invoker, \\
+    threads.exit_invoker
 
 def counting(name, general):
     def invoke(t, regs):
@@ -59,6 +61,8 @@ signal.mask_invoker = lambda general: counting(
     "mask_all", mask_invoker(counting("mask_general", general)))
 threads.clone_invoker = lambda invoke: counting(
     "clone_all", clone_invoker(counting("clone_general", invoke)))
+threads.exit_invoker = lambda sched, invoke: counting(
+    "exit_all", exit_invoker(sched, counting("exit_general", invoke)))
 r, w = os.pipe()
 status = pyunik.run([sys.argv[1]], stdout=w, quiet=True)
 os.close(w)
@@ -81,8 +85,11 @@ def test_shortest_paths_taken_and_declined():
     """thrpaths-musl makes 19 rt_sigprocmask calls: 11 declined (6 with a bad how or
     size, 5 with a signal pending) and 8 answered by the shortest path; and 16
     clones: 3 declined (two bad combinations of flags, a fork-like one) and 13
-    threads made by the shortest path."""
+    threads made by the shortest path; and 15 exits: the 13 threads' by the
+    shortest path, the fork-like child's and the main thread's, each its
+    process's last, declined."""
     out, counts = _counted(str(BIN / "thrpaths-musl"))
     assert out.endswith(b"done\n")
     assert (counts["mask_general"], counts["mask_all"]) == (11, 19), counts
     assert (counts["clone_general"], counts["clone_all"]) == (3, 16), counts
+    assert (counts["exit_general"], counts["exit_all"]) == (2, 15), counts
