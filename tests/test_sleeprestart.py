@@ -3,7 +3,8 @@ the time that was left, as on Linux: nanosleep, a relative clock_nanosleep and p
 through restart_syscall(2) (their restart block keeps the first deadline), select,
 ppoll and pselect6 by the time left written back into their timeout, an absolute
 clock_nanosleep by its own deadline, a timed FUTEX_WAIT through restart_syscall
-(futex_wait_restart); epoll_wait fails with EINTR (man 7 signal).
+(futex_wait_restart); epoll_wait, rt_sigtimedwait and semtimedop fail with EINTR
+(man 7 signal).
 
 guest_images/src/sleeprestart.c waits 1 s in each call, stopped from 0.5 s to 0.8 s
 by a child: each call ends "on time" (0.95 s to 1.4 s after it began; one that
@@ -32,6 +33,8 @@ select: 0 ok, on time, timeout left 0.000000
 pselect6: 0 ok, on time, timeout left 0.000000000
 epoll_wait: -1 EINTR, early
 futex: -1 ETIMEDOUT, on time
+rt_sigtimedwait: -1 EINTR, early
+semtimedop: -1 EINTR, early
 """
 
 
@@ -57,7 +60,7 @@ def test_resumes_with_the_time_left(run_pyunik, libc):
 
 
 WAITS = re.compile(r"^(nanosleep|clock_nanosleep|poll|ppoll|select|pselect6|epoll_wait|"
-                   r"futex|restart_syscall)\((.*)\) = (.*)$")
+                   r"futex|rt_sigtimedwait|semtimedop|restart_syscall)\((.*)\) = (.*)$")
 
 
 def _restarts(lines: list[str]) -> list[str]:
@@ -111,5 +114,7 @@ def test_restarts_show_as_strace_shows_them(run_pyunik, tmp_path):
         "epoll_wait = -1 EINTR (Interrupted system call)",
         "futex = ? ERESTART_RESTARTBLOCK (Interrupted by signal)",
         "restart_syscall(futex) = -1 ETIMEDOUT (Connection timed out)",
+        "rt_sigtimedwait = -1 EINTR (Interrupted system call)",
+        "semtimedop = -1 EINTR (Interrupted system call)",
     ], native
     assert _restarts(lines) == native

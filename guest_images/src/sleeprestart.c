@@ -6,8 +6,8 @@
  * Linux resumes nanosleep and poll through restart_syscall with what was left, and
  * select, ppoll and pselect6 with the time left written back into their timeout, a
  * timed FUTEX_WAIT through restart_syscall until its first deadline, so each ends
- * about 1 s after it began; epoll_wait fails with EINTR at the continue (man 7
- * signal). Prints each call's result and whether it ended early (before
+ * about 1 s after it began; epoll_wait, rt_sigtimedwait and semtimedop fail with
+ * EINTR at the continue (man 7 signal). Prints each call's result and whether it ended early (before
  * 0.95 s), on time or late (after 1.4 s: the whole time waited again).
  *
  * With an argument "trace", each call waits 0.4 s, stopped from 0.1 s to 0.2 s,
@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -104,16 +106,32 @@ static long call(int which, struct timespec *ts, struct timeval *tv)
         errno = e;
         return r;
     }
-    default: {
+    case 8: {
         static int word;
         return syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &req, NULL, 0);
+    }
+    case 9: {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        return syscall(SYS_rt_sigtimedwait, &set, NULL, &req, 8);
+    }
+    default: {
+        int id = semget(IPC_PRIVATE, 1, 0600);
+        struct sembuf op = { 0, -1, 0 };
+        long r = syscall(SYS_semtimedop, id, &op, 1, &req);
+        int e = errno;
+        semctl(id, 0, IPC_RMID);
+        errno = e;
+        return r;
     }
     }
 }
 
 static const char *const names[] = { "nanosleep", "clock_nanosleep", "clock_nanosleep abs",
                                      "poll", "ppoll", "select", "pselect6", "epoll_wait",
-                                     "futex" };
+                                     "futex", "rt_sigtimedwait", "semtimedop" };
 
 int main(int argc, char **argv)
 {
@@ -127,7 +145,7 @@ int main(int argc, char **argv)
     if (pipe(pipefd) != 0)
         return 1;
     setvbuf(stdout, NULL, _IONBF, 0);
-    for (int which = 0; which < 9; which++) {
+    for (int which = 0; which < 11; which++) {
         struct timespec ts = { 7, 7 };
         struct timeval tv;
         long t0 = now_ns();
