@@ -20,8 +20,10 @@ def sys_mmap(t, addr, length, prot, flags, fd, offset):
     if offset & ~L.PAGE_MASK:
         raise KernelError(EINVAL)
     if flags & L.MAP_ANONYMOUS:
-        _may_expand(t, addr, length, flags)
-        return t.mm.mmap(addr, length, prot, flags)
+        process = t.process
+        if process.rlimits[L.RLIMIT_AS][0] != L.RLIM_INFINITY:
+            _may_expand(t, addr, length, flags)
+        return process.mm.mmap(addr, length, prot, flags)
     f = t.process.fds.get(fd)            # EBADF first, as Linux checks the fd first
     _may_expand(t, addr, length, flags)
     return mmap_file(t.mm, addr, length, prot, flags, f, offset)
@@ -44,13 +46,13 @@ def _may_expand(t, addr, length, flags, grow=None):
 
 def sys_munmap(t, addr, length):
     """munmap(2): any part of any mappings; unmapped pages in the range are fine."""
-    t.mm.munmap(addr, length)
+    t.process.mm.munmap(addr, length)
     return 0
 
 
 def sys_mprotect(t, addr, length, prot):
     """mprotect(2): splits mappings; a hole in the range is ENOMEM."""
-    t.mm.mprotect(addr, length, prot)
+    t.process.mm.mprotect(addr, length, prot)
     return 0
 
 
