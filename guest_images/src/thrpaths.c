@@ -158,6 +158,16 @@ static void thread_case(const char *what, long flags, void *ptidp) {
     }
 }
 
+/* a thread whose child_tid (for flag) is unmapped: it is made, runs and ends */
+static void unmapped_word(const char *what, long flag) {
+    ran = 0;
+    long tid = thr_clone(THREAD_FLAGS | flag, stacks[0] + sizeof stacks[0], NULL, (void *)8, NULL,
+                         child);
+    while (thread_count() > 1)
+        msleep(1);
+    printf("%s: tid %s, ran %d\n", what, tid > 0 ? "yes" : "no", ran);
+}
+
 static void clones(void) {
     thread_case("thread", 0, NULL);
     thread_case("thread, parent_tid", CLONE_PARENT_SETTID, (void *)&ptid);
@@ -174,20 +184,9 @@ static void clones(void) {
     join_cleared();
     printf("thread, child_tid: tid %s, ran %d, ptid %s\n", tid > 0 ? "yes" : "no", ran,
            ptid == (uint32_t)tid ? "stored" : "wrong");
-    ran = 0;
-    tid = thr_clone(THREAD_FLAGS | CLONE_CHILD_SETTID, stacks[0] + sizeof stacks[0], NULL,
-                    (void *)8, NULL, child);
-    while (thread_count() > 1)
-        msleep(1);
-    printf("thread, child_tid unmapped: tid %s, ran %d\n", tid > 0 ? "yes" : "no", ran);
-
+    unmapped_word("thread, child_tid unmapped", CLONE_CHILD_SETTID);
     /* a CLEARTID word that is unmapped: the exit goes on */
-    ran = 0;
-    tid = thr_clone(THREAD_FLAGS | CLONE_CHILD_CLEARTID, stacks[0] + sizeof stacks[0], NULL,
-                    (void *)8, NULL, child);
-    while (thread_count() > 1)
-        msleep(1);
-    printf("thread, clear_tid unmapped: tid %s, ran %d\n", tid > 0 ? "yes" : "no", ran);
+    unmapped_word("thread, clear_tid unmapped", CLONE_CHILD_CLEARTID);
 
     /* bad combinations */
     printf("THREAD without SIGHAND: %s\n",
