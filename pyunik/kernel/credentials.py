@@ -3,7 +3,8 @@
 Real, effective, saved and filesystem ids for users and groups, and the
 supplementary groups. A new task gets a copy (Linux's copy_creds); the set*id calls
 (kernel/syscalls/cred.py) change the caller's. Permission checks on files go by the
-effective ids (`walk_creds`), which the path walk and fs/vfs.permitted take as a tuple.
+effective ids (`walk_creds`), which the path walk and fs/vfs.permitted take as a tuple;
+access(2) by the real ones (`access_creds`).
 
 Layer: kernel. Calls nothing.
 """
@@ -38,6 +39,14 @@ class Credentials:
         object.__setattr__(self, name, value)
         if name in Credentials._WALK_IDS and hasattr(self, "groups"):
             object.__setattr__(self, "walk_creds", (self.euid, self.egid, self.groups))
+
+    def access_creds(self) -> tuple:
+        """What access(2) and faccessat(2) without AT_EACCESS walk and check with: the
+        real ids in place of the effective ones (do_faccessat's access_override_creds);
+        the very walk_creds tuple when they are equal, as they nearly always are."""
+        if self.uid == self.euid and self.gid == self.egid:
+            return self.walk_creds
+        return (self.uid, self.gid, self.groups)
 
     def copy(self) -> "Credentials":
         c = Credentials.__new__(Credentials)

@@ -31,16 +31,18 @@ _AT_FDCWD = L.AT_FDCWD & 0xFFFFFFFF          # as the register holds it
 _NOFOLLOW = L.AT_SYMLINK_NOFOLLOW
 
 
-def _remembered(p, path: bytes, walks: dict, relative_ok: bool):
+def _remembered(p, path: bytes, walks: dict, relative_ok: bool, creds=None):
     """walks' entry for path (VFS.recent_follow or recent_nofollow) if it is the
     walk process p would make now, else None. relative_ok: a relative path starts
-    at the cwd (AT_FDCWD); otherwise only an absolute path is answered."""
+    at the cwd (AT_FDCWD); otherwise only an absolute path is answered. creds: whom
+    the walk is for, when not p with its effective ids (access(2): the real ones)."""
     hit = walks.get(path)
     if hit is None:
         return None
     fs = p.fs
     root = fs.root
-    creds = p.cred.walk_creds
+    if creds is None:
+        creds = p.cred.walk_creds
     if hit[1] is root and (hit[2] is creds or hit[2] == creds) and \
             hit[0] is (root if path[:1] == b"/" else fs.cwd if relative_ok else None):
         return hit
@@ -99,11 +101,11 @@ def _access_invoker(invoke, kernel, at: bool, flags_reg: int):
         if mode & ~7 or flags_reg and regs[flags_reg] & 0xFFFFFFFF:
             return invoke(t, regs)
         p = t.process
+        c = p.cred
         hit = _remembered(p, p.mm.read_cstring(regs[path_reg]), kernel.vfs.recent_follow,
-                          not at or regs[1] & 0xFFFFFFFF == _AT_FDCWD)
+                          not at or regs[1] & 0xFFFFFFFF == _AT_FDCWD, c.access_creds())
         if hit is None:
             return invoke(t, regs)
-        c = p.cred
         attr.access(hit[3], mode, c.uid, c.gid, c.groups)
         return 0
     return invoke_access

@@ -66,23 +66,26 @@ def _context(t) -> WalkContext:
     return t.process.walk_context()
 
 
-def probe(t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False) -> Path:
+def probe(t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False,
+          ctx: WalkContext | None = None) -> Path:
     """resolve for the calls a PATH search makes before it execs (stat, access: a
     shell's or shutil.which's lookup): a name the automatic image lacks may be
     learned from the host first, as execve would (kernel/exec.py, README)."""
     try:
-        return resolve(t, dirfd, path, follow, empty_ok)
+        return resolve(t, dirfd, path, follow, empty_ok, ctx)
     except KernelError as e:
         learn = t.process.kernel.exec_learner
         if e.errno != ENOENT or learn is None or not path or \
-                not learn(_context(t), _base(t, dirfd, path), path):
+                not learn(ctx or _context(t), _base(t, dirfd, path), path):
             raise
     _vfs(t).changed()
-    return resolve(t, dirfd, path, follow, empty_ok)
+    return resolve(t, dirfd, path, follow, empty_ok, ctx)
 
 
-def resolve(t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False) -> Path:
-    """The Path for (dirfd, path); AT_EMPTY_PATH (empty_ok) means dirfd itself."""
+def resolve(t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False,
+            ctx: WalkContext | None = None) -> Path:
+    """The Path for (dirfd, path); AT_EMPTY_PATH (empty_ok) means dirfd itself.
+    ctx: whom the walk is for, when not the caller with its effective ids."""
     if not path:
         if empty_ok:
             if dirfd == L.AT_FDCWD:
@@ -93,7 +96,7 @@ def resolve(t, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = Fa
                 raise KernelError(ENOENT)
             return p
         raise KernelError(ENOENT)
-    return _vfs(t).resolve(_context(t), _base(t, dirfd, path), path, follow)
+    return _vfs(t).resolve(ctx or _context(t), _base(t, dirfd, path), path, follow)
 
 
 def _lookup_parent(t, dirfd, path, follow=False):
@@ -548,9 +551,13 @@ def do_access(t, dirfd, path, mode, flags):
         raise KernelError(EINVAL)
     if flags & ~(AT_EACCESS | L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH):
         raise KernelError(EINVAL)
-    p = probe(t, dirfd, path, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
-              empty_ok=bool(flags & L.AT_EMPTY_PATH))
     c = t.process.cred
+    # Without AT_EACCESS, Linux runs the whole call with the real ids in place of
+    # the effective ones (do_faccessat's access_override_creds): the walk too.
+    ctx = None if flags & AT_EACCESS else WalkContext(t.process.fs.root,
+                                                      c.access_creds())
+    p = probe(t, dirfd, path, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
+              empty_ok=bool(flags & L.AT_EMPTY_PATH), ctx=ctx)
     uid, gid = (c.euid, c.egid) if flags & AT_EACCESS else (c.uid, c.gid)
     attr.access(p, mode, uid, gid, c.groups)
     return 0
