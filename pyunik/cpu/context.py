@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
+from functools import partial
 from types import MappingProxyType
 
 from . import unicorn_x86 as x86
@@ -505,18 +506,18 @@ class FrameRegisters:
         regs = [(reg, ptr) for (reg, ptr), name in zip(regs, SC.SIGCONTEXT_REGS)
                 if name not in _FROM_THE_CALL]
         regs += [(_IDS["cs"], at + _IMAGE_CS), (_IDS["ss"], at + _IMAGE_SS)]
-        self._read_frame = self._batch(
-            regs + _fpu(self._image, self._image_tags, _IMAGE_FPSTATE))
+        self._read_frame = self._call(_frame_read_batch, self._batch(
+            regs + _fpu(self._image, self._image_tags, _IMAGE_FPSTATE)))
         # the handler's entry: these registers, and the FPU as fninit leaves it
         self._entry = ctypes.create_string_buffer(8 * len(_ENTRY_REGS))
         self._fx_init = ctypes.create_string_buffer(_FX_INIT, _XSAVE_FRAME)
         self._tags_init = ctypes.create_string_buffer(
             arch.FPU_TAGS_EMPTY.to_bytes(8, "little"), 8)
         at = ctypes.addressof(self._entry)
-        self._enter = self._batch([(_IDS[name], at + 8 * i)
-                                   for i, name in enumerate(_ENTRY_REGS)]
-                                  + [(_IDS[name], in_image[_IDS[name]]) for name in ("rcx", "r11")]
-                                  + _fpu(self._fx_init, self._tags_init))
+        self._enter = self._call(_frame_write_batch, self._batch(
+            [(_IDS[name], at + 8 * i) for i, name in enumerate(_ENTRY_REGS)]
+            + [(_IDS[name], in_image[_IDS[name]]) for name in ("rcx", "r11")]
+            + _fpu(self._fx_init, self._tags_init)))
         # rt_sigreturn's: the ucontext and the fpstate above it, as the frame holds them,
         # but rip, rflags, fop and the full tag word, which come from cells of their own
         self._returned = ctypes.create_string_buffer(-(-_RETURNED_SIZE // 8) * 8)
@@ -525,11 +526,18 @@ class FrameRegisters:
         cells = {_IDS[name]: ctypes.addressof(self._returned_cells) + 8 * i
                  for i, name in enumerate(_RETURNED_CELLS)}
         at = ctypes.addressof(self._returned)
-        self._write_returned = self._batch(
+        self._write_returned = self._call(_frame_write_batch, self._batch(
             [(reg, cells.get(reg, ptr)) for reg, ptr in
              [(_IDS[name], at + _RETURNED_REGS + 8 * i)
               for i, name in enumerate(SC.SIGCONTEXT_REGS)]
-             + _fpu(self._returned, self._returned_cells, _RETURNED_FPSTATE)])
+             + _fpu(self._returned, self._returned_cells, _RETURNED_FPSTATE)]))
+        ids, ptrs, _ = self._stack
+        self._read_rsp = self._call(_frame_read_batch, (ids, ptrs, 1))
+
+    def _call(self, batch_call, batch):
+        """One batch as a callable of no arguments (no Python frame on the way to the
+        foreign call): its value is the call's, non-zero on an error."""
+        return partial(batch_call, self._handle, *batch)
 
     @staticmethod
     def _batch(pairs):
@@ -556,8 +564,7 @@ class FrameRegisters:
 
     def read_rsp(self) -> int:
         """rsp from the engine (rt_sigreturn's shortest path)."""
-        ids, ptrs, _ = self._stack
-        if _frame_read_batch(self._handle, ids, ptrs, 1):
+        if self._read_rsp():
             raise ContextError("uc_reg_read_batch")
         return self.general[_FRAME_RSP]
 
@@ -642,8 +649,7 @@ class FrameRegisters:
         image with its abridged tag byte, in place (kernel/sigframe.py fills the
         rest). Returns `frame_slots`, the image as u64. The ST slots' reserved bytes
         stay zero: nothing else writes there."""
-        ids, ptrs, n = self._read_frame
-        if _frame_read_batch(self._handle, ids, ptrs, n):
+        if self._read_frame():
             raise ContextError("uc_reg_read_batch")
         self.frame_image[_IMAGE_TAG] = self._abridged[self._image_tag_word[0]]
         return self.frame_slots
@@ -655,8 +661,7 @@ class FrameRegisters:
         frame image holds them (the system call's return address and flags), the
         FPU as fninit leaves it (fpu__clear_user_states); the others as they are."""
         _pack_entry(self._entry, 0, rdi, rsi, rdx, rsp, rip - SYSCALL_LENGTH, rflags)
-        ids, ptrs, n = self._enter
-        if _frame_write_batch(self._handle, ids, ptrs, n):
+        if self._enter():
             raise ContextError("uc_reg_write_batch")
 
     def write_returned(self, frame, rip: int, rflags: int, fop: int, tags: int) -> None:
@@ -669,6 +674,5 @@ class FrameRegisters:
         self.returned_image[:] = frame
         _pack_returned(self._returned_cells, 0, rip - SYSCALL_LENGTH & 0xFFFFFFFFFFFFFFFF,
                        rflags, fop & 0x7FF, _FULL_TAGS[tags])
-        ids, ptrs, n = self._write_returned
-        if _frame_write_batch(self._handle, ids, ptrs, n):
+        if self._write_returned():
             raise ContextError("uc_reg_write_batch")

@@ -38,9 +38,6 @@ def _view(v) -> memoryview:
 
 class UserMemory:
     engine: object
-    # view_at's last VMA and its index in `vmas` (a stack, for signal frames): still
-    # there while vmas[index] is it, so the next frame skips the search.
-    _view_hint: tuple = (-1, None)
 
     def read(self, addr: int, size: int) -> bytes:
         """copy_from_user: size bytes at addr.
@@ -120,17 +117,13 @@ class UserMemory:
         translated code lives there); else None, and read or write answer (with
         EFAULT where it is due). A signal frame's shortest path: it copies through
         the view with a slice (no memoryview made for the copy)."""
-        i, v = self._view_hint
-        if v is None or not v.start <= addr < v.end or i >= len(self.vmas) \
-                or self.vmas[i] is not v:
-            i = bisect.bisect_right(self._starts, addr) - 1
-            if i < 0:
-                return None
+        i = _bisect_right(self._starts, addr) - 1
+        if i >= 0:
             v = self.vmas[i]
-            self._view_hint = (i, v)
-        if addr + size > v.end or not v.prot & (2 if writable else 7) or writable and v.code:
-            return None
-        return v.view or _view(v), addr - v.start
+            if addr + size <= v.end and v.prot & (2 if writable else 7) \
+                    and not (writable and v.code):
+                return v.view or _view(v), addr - v.start
+        return None
 
     def accessible(self, addr: int, size: int, prot: int = 0) -> int:
         """How many bytes from addr on (at most size) the guest itself could touch with
