@@ -67,6 +67,7 @@ OWN_CHOICES = {
                              "TSO_RX_BUFFER"},          # rx buffers when TSO comes in
     "trace/strace.py": {"STRING_LIMIT",                 # strace's -s default, the size
                         "_STRACE_SIGACTION_SIZE"},      # of the sigaction strace reads
+    "trace/pollfmt.py": {"ARRAY_LIMIT"},                # elements strace prints of an array
 }
 
 # Unicorn's numbers, not Linux's: the UC_ names of pyunik's binding of the unicorn

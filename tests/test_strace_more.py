@@ -1,6 +1,7 @@
 """`pyunik run --strace` prints wait4's struct rusage, clone3's bytes past the 88 of
 struct clone_args, a SIGIO's si_code, si_band and si_fd, fcntl's arguments and
-results by command and open flags as the real strace(1) does.
+results by command, open flags, and the pollfds and fd sets of poll, ppoll, select
+and pselect6 with what they return as the real strace(1) does.
 guest_images/src/tracemore.c makes the calls; its lines are compared with `strace
 -f` of the same binary run natively, with what differs between any two runs (pids,
 stack addresses, CPU times) replaced."""
@@ -15,14 +16,16 @@ from conftest import assert_no_traceback
 from test_strace import picked, pyunik_trace, real_strace
 
 PROGRAM = "tracemore"
-PICKED = re.compile(r"^(wait4|clone3|fcntl)\(|^openat\(AT_FDCWD, \"/nonexistent|^--- SIGIO ")
+PICKED = re.compile(r"^(wait4|clone3|fcntl|poll|ppoll|select|pselect6)\(|"
+                    r"^openat\(AT_FDCWD, \"/nonexistent|^--- SIGIO ")
 
 
 # what differs between two runs: pids, stack addresses, CPU times
 VARYING = [(r"^wait4\(\d+, ", "wait4(PID, "), (r"0x7ff[0-9a-f]+", "STACK"),
-           (r"tv_sec=\d+, tv_usec=\d+", "tv_sec=S, tv_usec=US"),
+           (r"(ru_[us]time=)\{tv_sec=\d+, tv_usec=\d+\}", r"\1{tv_sec=S, tv_usec=US}"),
            (r"F_OWNER_PID, pid=\d+", "F_OWNER_PID, pid=PID"), (r"F_SETOWN, \d+", "F_SETOWN, PID"),
-           (r"^((clone3|wait4)\(.*\)) = [1-9]\d*$", r"\1 = PID")]
+           (r"^((clone3|wait4)\(.*\)) = [1-9]\d*$", r"\1 = PID"),
+           (r"left \{tv_sec=\d+, tv_(n|u)sec=\d+\}", r"left {LEFT}")]
 
 
 def _normalised(lines: list[str]) -> list[str]:
@@ -53,7 +56,12 @@ def test_lines_match_strace(run_pyunik, tmp_path, libc):
                  "fcntl(5, F_GETLK, {l_type=F_UNLCK, l_whence=SEEK_CUR, l_start=10, "
                  "l_len=20, l_pid=0}) = 0",
                  'openat(AT_FDCWD, "/nonexistent/tracemore", O_RDONLY|O_SYNC|O_PATH|FASYNC) '
-                 "= -1 ENOENT (No such file or directory)"]:
+                 "= -1 ENOENT (No such file or directory)",
+                 "poll([{fd=99, events=POLLIN}], 1, 0) = 1 ([{fd=99, revents=POLLNVAL}])",
+                 "select(9, [5 7], [6], NULL, {tv_sec=5, tv_usec=0}) = 2 (in [7], out [6], "
+                 "left {LEFT})",
+                 "pselect6(9, [5 7], NULL, NULL, {tv_sec=5, tv_nsec=0}, {sigmask=[USR1], "
+                 "sigsetsize=8}) = 1 (in [7], left {LEFT})"]:
         assert line in native, line
     assert _normalised(lines) == native
 

@@ -2,15 +2,18 @@
  * binary (tests/test_strace_more.py): wait4's struct rusage, clone3's bytes past
  * the 88 of struct clone_args, the siginfo of a SIGIO a file sends through
  * F_SETSIG (si_code POLL_IN, si_band, si_fd), fcntl's arguments and results by
- * command, and open flags (strace's order, FASYNC, O_SYNC over O_DSYNC). */
+ * command, open flags (strace's order, FASYNC, O_SYNC over O_DSYNC), and poll's,
+ * ppoll's, select's and pselect6's pollfds, fd sets and what they return. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,6 +83,55 @@ static void fcntls(int fd)
     close(m);
 }
 
+/* poll, ppoll, select and pselect6: the pollfds and sets at entry, what came back */
+static void polls(void)
+{
+    int p[2], q[2];
+    if (pipe(p) != 0 || pipe(q) != 0 || write(q[1], "x", 1) != 1)
+        return;
+    struct pollfd fds[4] = { { p[0], POLLIN, 0 }, { q[0], POLLIN | POLLPRI, 0 },
+                             { -1, POLLIN, 0 }, { p[1], POLLOUT, 0 } };
+    printf("poll: %ld", syscall(SYS_poll, fds, 4, 5000));
+    printf(" %ld", syscall(SYS_poll, fds, 1, 0));
+    printf(" %ld", syscall(SYS_poll, 8, 1, 0));
+    printf(" %ld", syscall(SYS_poll, NULL, 0, 0));
+    struct pollfd bad = { 99, POLLIN, 0 };
+    printf(" %ld\n", syscall(SYS_poll, &bad, 1, 0));
+    struct timespec ts = { 5, 0 };
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    printf("ppoll: %ld", syscall(SYS_ppoll, fds, 2, &ts, NULL, 8));
+    printf(" %ld\n", syscall(SYS_ppoll, fds, 2, NULL, &set, 8));
+    fd_set r, w;
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_SET(p[0], &r);
+    FD_SET(q[0], &r);
+    FD_SET(p[1], &w);
+    struct timeval tv = { 5, 0 };
+    printf("select: %ld", syscall(SYS_select, 9, &r, &w, NULL, &tv));
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    tv.tv_sec = 0;
+    tv.tv_usec = 0;
+    printf(" %ld", syscall(SYS_select, 9, &r, NULL, NULL, &tv));
+    FD_ZERO(&r);
+    FD_SET(q[0], &r);
+    printf(" %ld\n", syscall(SYS_select, 9, &r, NULL, NULL, NULL));
+    struct { const sigset_t *ss; size_t len; } arg = { &set, 8 };
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    FD_SET(q[0], &r);
+    ts.tv_sec = 5;
+    ts.tv_nsec = 0;
+    printf("pselect6: %ld\n", syscall(SYS_pselect6, 9, &r, NULL, NULL, &ts, &arg));
+    close(p[0]);
+    close(p[1]);
+    close(q[0]);
+    close(q[1]);
+}
+
 /* open's flags in strace's order, on a path that does not exist */
 static void open_flags(void)
 {
@@ -146,5 +198,6 @@ int main(void)
            got_fd, p[0]);
     fcntls(p[0]);
     open_flags();
+    polls();
     return 0;
 }

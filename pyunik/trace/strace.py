@@ -19,7 +19,7 @@ from ..abi import eventfd, ioctls, sigcontext, signalfd, socket as sockets, time
 from ..abi.limits import PATH_MAX
 from ..abi.page import PAGE_SIZE
 from ..errors import KernelError
-from . import fcntlfmt, netfmt
+from . import fcntlfmt, netfmt, pollfmt
 
 STRING_LIMIT = 32            # strace's default -s 32
 # errno names as strace prints them: of two names for one number, Linux's own
@@ -281,6 +281,9 @@ def format_arg(kind, value: int, args: list[int], result: int | None, t) -> str:
     if show == "cloneargs":
         return _clone3_args(t, value, args[kind.arg]) + _clone3_result(t, value, args[kind.arg],
                                                                        result)
+    if show in pollfmt.SHOWS:
+        return pollfmt.format_arg(kind, value, args, lambda a, n: _read(t, a, n), _flags,
+                                  lambda a, n: _sigset_at(t, a, n))
     if show in netfmt.SHOWS:
         return netfmt.format_arg(kind, value, args, result, t, lambda a, n: _read(t, a, n),
                                  quote, _iovec,
@@ -460,7 +463,7 @@ _SIGNAL_SHOWS = {"sigset": _show_sigset, "outsigset": _show_out_sigset,
                  "waitstatus": _show_wait_status, "rusage": _show_rusage}
 # Input arguments strace prints at entry, before the call changes what they point at
 # (the old mask written over the new one, a clone3 struct): read before the handler.
-_AT_ENTRY = {"sigset", "sigaction", "cloneargs", "stack_t", "timespec"}
+_AT_ENTRY = {"sigset", "sigaction", "cloneargs", "stack_t", "timespec"} | pollfmt.SHOWS
 
 
 def _int_at(t, addr: int, result: int | None) -> str:
@@ -718,6 +721,9 @@ def format_call(row, args: list[int], result: int | None, t, entry: dict | None 
     shown = None
     if row.name == "fcntl" and result is not None and not _failed(result):
         shown = fcntlfmt.result_text(args, result, _flags, _open_flags)
+    elif row.name in pollfmt.CALLS and result is not None and not _failed(result) and result:
+        shown = str(result) + pollfmt.result_text(row.name, args, result,
+                                                  lambda a, n: _read(t, a, n), _flags)
     return "%s(%s) = %s" % (row.name, format_args(row, args, result, t, entry),
                             shown or format_result(row, result))
 

@@ -83,6 +83,11 @@ StackT = Kind("const stack_t *ss", _U64, "stack_t")
 OutStackT = Kind("stack_t *old_ss", _U64, "outstack_t")
 WaitStatus = Kind("int *wstatus", _U64, "waitstatus")
 Rusage = Kind("struct rusage *ru", _U64, "rusage")
+# poll and select (trace/pollfmt.py prints them)
+PollFds = Kind("struct pollfd *fds", _U64, "pollfds")             # PollFds(arg=N): nfds
+FdSet = Kind("fd_set *", _U64, "fdset")                             # FdSet(arg=N): nfds
+TimeVal = Kind("struct timeval *", _U64, "timeval")
+PselectSig = Kind("const struct {sigset_t *ss; size_t ss_len} *sig", _U64, "pselectsig")
 # sockets (trace/netfmt.py prints them)
 SockAddr = Kind("const struct sockaddr *addr", _U64, "sockaddr")   # SockAddr(arg=N): length
 OutSockAddr = Kind("struct sockaddr *addr", _U64, "outsockaddr")   # arg: its socklen_t *

@@ -31,6 +31,7 @@ from .args import (Argv, CloneArgs, DirFd, Enum, Envp, Fd, Flags, InBuf, InIovec
                    OutSigAction, OutSigSet, OutSockAddr, OutStackT, Path, Ptr, RemTimeSpec,
                    Request, Rusage, SigAction, SigSet, Signal, Size, SockAddr, SockLenPtr,
                    SockType, StackT, TimeSpec, UInt, ULong, WaitStatus)
+from .args import FdSet, PollFds, PselectSig, TimeVal
 
 FULL, PARTIAL, STUB, MISSING = "full", "partial", "stub", "missing"
 
@@ -202,7 +203,7 @@ ROWS = [
     row(4, "stat", files.sys_stat, Path, Ptr),
     row(5, "fstat", fs.sys_fstat, Fd, Ptr),
     row(6, "lstat", files.sys_lstat, Path, Ptr),
-    row(7, "poll", poll.sys_poll, Ptr, UInt, Int, status=PARTIAL, note=POLL),
+    row(7, "poll", poll.sys_poll, PollFds(1), UInt, Int, status=PARTIAL, note=POLL),
     row(8, "lseek", fs.sys_lseek, Fd, Off, Enum(table="whence")),
     row(9, "mmap", mm.sys_mmap, Ptr, Size, Flags(table="prot"), Flags(table="mmap"), Fd, Off,
         status=PARTIAL, note="file pages are shared with the file (ramfs, memfd, hostfs, the "
@@ -231,7 +232,8 @@ ROWS = [
     row(20, "writev", fs.sys_writev, Fd, InIovec(2), Int),
     row(21, "access", files.sys_access, Path, Enum(table="access")),
     row(22, "pipe", fs.sys_pipe, Ptr, status=PARTIAL, note=PIPE),
-    row(23, "select", poll.sys_select, Int, Ptr, Ptr, Ptr, Ptr, status=PARTIAL,
+    row(23, "select", poll.sys_select, Int, FdSet(0), FdSet(0), FdSet(0), TimeVal,
+        status=PARTIAL,
         note=POLL + "; the time left is written back"),
     row(24, "sched_yield", proc.sys_sched_yield),
     row(25, "mremap", mm.sys_mremap, Ptr, Size, Size, Flags(table="mremap"), Ptr,
@@ -496,10 +498,11 @@ ROWS = [
     row(267, "readlinkat", files.sys_readlinkat, DirFd, Path, OutBuf(), Int),
     row(268, "fchmodat", files.sys_fchmodat, DirFd, Path, Mode),
     row(269, "faccessat", files.sys_faccessat, DirFd, Path, Enum(table="access")),
-    row(270, "pselect6", poll.sys_pselect6, Int, Ptr, Ptr, Ptr, Ptr, Ptr,
+    row(270, "pselect6", poll.sys_pselect6, Int, FdSet(0), FdSet(0), FdSet(0), TimeSpec,
+        PselectSig,
         status=PARTIAL, note=POLL + "; the mask is the thread's for the call; the time "
                                     "left is written back"),
-    row(271, "ppoll", poll.sys_ppoll, Ptr, UInt, Ptr, Ptr, Size,
+    row(271, "ppoll", poll.sys_ppoll, PollFds(1), UInt, TimeSpec, SigSet(4), Size,
         status=PARTIAL, note=POLL + "; the mask is the thread's for the call; the time "
                                     "left is written back"),
     row(273, "set_robust_list", proc.sys_set_robust_list, Ptr, Size),
