@@ -32,7 +32,7 @@ from ..cpu.engine import Engine
 from ..errors import KernelError
 from ..wait import WouldBlock
 from .process import Process, Thread
-from .threads import check_nproc, child_context
+from .threads import check_nproc, child_context, put_tid
 
 # Flags a new process may be made with. Namespaces are not offered (ENOSYS);
 # CLONE_SYSVSEM (semaphore undo lists), CLONE_IO, CLONE_PTRACE, CLONE_UNTRACED and
@@ -107,12 +107,12 @@ def clone_process(t, flags: int, exit_signal: int, stack: int, parent_tid: int,
     if flags & L.CLONE_CHILD_CLEARTID:
         thread.clear_child_tid = child_tid
     if flags & L.CLONE_CHILD_SETTID:
-        _put_tid(mm, child_tid, pid)       # in the child's memory (schedule_tail)
+        put_tid(mm, child_tid, pid)       # in the child's memory (schedule_tail)
     if flags & L.CLONE_PARENT_SETTID:
-        _put_tid(caller.mm, parent_tid, pid)
+        put_tid(caller.mm, parent_tid, pid)
     if pidfd_file is not None:
         pidfd_file.process = child
-        _put_tid(caller.mm, pidfd_ptr, pidfd)
+        put_tid(caller.mm, pidfd_ptr, pidfd)
     kernel.processes[pid] = child
     if child.rlimits[L.RLIMIT_CPU][0] != L.RLIM_INFINITY:
         from . import timers
@@ -122,14 +122,6 @@ def clone_process(t, flags: int, exit_signal: int, stack: int, parent_tid: int,
     if flags & L.CLONE_VFORK:
         raise _vfork_wait(child, mm, pid)
     return pid
-
-
-def _put_tid(mm, addr: int, value: int) -> None:
-    """A put_user whose failure Linux ignores (the clone has happened)."""
-    try:
-        mm.write_i32(addr, value)
-    except KernelError:
-        pass
 
 
 def _vfork_wait(child: Process, mm, pid: int) -> WouldBlock:

@@ -93,17 +93,18 @@ def clone_thread(t, flags: int, stack: int, parent_tid: int, child_tid: int,
     child.sigmask = t.sigmask
     child.trap = t.trap                  # (dup_task_struct copies thread.trap_nr, ...)
     if flags & _CLONE_PARENT_SETTID:
-        _put_tid(process.mm, parent_tid, tid)
+        put_tid(process.mm, parent_tid, tid)
     if flags & _CLONE_CHILD_SETTID:
-        _put_tid(process.mm, child_tid, tid)
+        put_tid(process.mm, child_tid, tid)
     if flags & _CLONE_CHILD_CLEARTID:
         child.clear_child_tid = child_tid
     kernel.sched.add(child)
     return tid
 
 
-def _put_tid(mm, addr: int, tid: int) -> None:
-    """put_user of a tid whose fault nobody hears of."""
+def put_tid(mm, addr: int, tid: int) -> None:
+    """A put_user of a tid (or pidfd) whose failure Linux ignores: the clone has
+    happened (kernel_clone, schedule_tail). kernel/fork.py's clones use it too."""
     try:
         mm.write(addr, tid.to_bytes(4, "little"))
     except KernelError:
