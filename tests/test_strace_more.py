@@ -1,7 +1,7 @@
 """`pyunik run --strace` prints wait4's struct rusage, clone3's bytes past the 88 of
 struct clone_args, a SIGIO's si_code, si_band and si_fd, fcntl's arguments and
 results by command, open flags, and the pollfds and fd sets of poll, ppoll, select
-and pselect6 with what they return as the real strace(1) does.
+and pselect6 with what they return, and epoll's events as the real strace(1) does.
 guest_images/src/tracemore.c makes the calls; its lines are compared with `strace
 -f` of the same binary run natively, with what differs between any two runs (pids,
 stack addresses, CPU times) replaced."""
@@ -16,7 +16,7 @@ from conftest import assert_no_traceback
 from test_strace import picked, pyunik_trace, real_strace
 
 PROGRAM = "tracemore"
-PICKED = re.compile(r"^(wait4|clone3|fcntl|poll|ppoll|select|pselect6)\(|"
+PICKED = re.compile(r"^(wait4|clone3|fcntl|poll|ppoll|select|pselect6|epoll_\w+)\(|"
                     r"^openat\(AT_FDCWD, \"/nonexistent|^--- SIGIO ")
 
 
@@ -61,7 +61,9 @@ def test_lines_match_strace(run_pyunik, tmp_path, libc):
                  "select(9, [5 7], [6], NULL, {tv_sec=5, tv_usec=0}) = 2 (in [7], out [6], "
                  "left {LEFT})",
                  "pselect6(9, [5 7], NULL, NULL, {tv_sec=5, tv_nsec=0}, {sigmask=[USR1], "
-                 "sigsetsize=8}) = 1 (in [7], left {LEFT})"]:
+                 "sigsetsize=8}) = 1 (in [7], left {LEFT})",
+                 "epoll_wait(9, [{events=EPOLLIN, data={u32=1432778632, "
+                 "u64=1234605616436508552}}], 4, 0) = 1"]:
         assert line in native, line
     assert _normalised(lines) == native
 

@@ -88,7 +88,7 @@ static long call(int which, struct timespec *ts, struct timeval *tv)
         return syscall(SYS_poll, &pfd, 1, wait_ms);
     case 4:
         *ts = req;
-        return syscall(SYS_ppoll, &pfd, 1, ts, NULL, 8);
+        return syscall(SYS_ppoll, &pfd, 1, ts, NULL, 8L);
     case 5:
         tv->tv_sec = req.tv_sec;
         tv->tv_usec = req.tv_nsec / 1000;
@@ -115,7 +115,7 @@ static long call(int which, struct timespec *ts, struct timeval *tv)
         sigemptyset(&set);
         sigaddset(&set, SIGUSR1);
         sigprocmask(SIG_BLOCK, &set, NULL);
-        return syscall(SYS_rt_sigtimedwait, &set, NULL, &req, 8);
+        return syscall(SYS_rt_sigtimedwait, &set, NULL, &req, 8L);
     }
     default: {
         int id = semget(IPC_PRIVATE, 1, 0600);

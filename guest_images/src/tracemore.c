@@ -3,7 +3,8 @@
  * the 88 of struct clone_args, the siginfo of a SIGIO a file sends through
  * F_SETSIG (si_code POLL_IN, si_band, si_fd), fcntl's arguments and results by
  * command, open flags (strace's order, FASYNC, O_SYNC over O_DSYNC), and poll's,
- * ppoll's, select's and pselect6's pollfds, fd sets and what they return. */
+ * ppoll's, select's and pselect6's pollfds, fd sets and what they return, epoll's
+ * events. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
@@ -93,7 +95,7 @@ static void polls(void)
                              { -1, POLLIN, 0 }, { p[1], POLLOUT, 0 } };
     printf("poll: %ld", syscall(SYS_poll, fds, 4, 5000));
     printf(" %ld", syscall(SYS_poll, fds, 1, 0));
-    printf(" %ld", syscall(SYS_poll, 8, 1, 0));
+    printf(" %ld", syscall(SYS_poll, 8L, 1, 0));
     printf(" %ld", syscall(SYS_poll, NULL, 0, 0));
     struct pollfd bad = { 99, POLLIN, 0 };
     printf(" %ld\n", syscall(SYS_poll, &bad, 1, 0));
@@ -101,8 +103,8 @@ static void polls(void)
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
-    printf("ppoll: %ld", syscall(SYS_ppoll, fds, 2, &ts, NULL, 8));
-    printf(" %ld\n", syscall(SYS_ppoll, fds, 2, NULL, &set, 8));
+    printf("ppoll: %ld", syscall(SYS_ppoll, fds, 2, &ts, NULL, 8L));
+    printf(" %ld\n", syscall(SYS_ppoll, fds, 2, NULL, &set, 8L));
     fd_set r, w;
     FD_ZERO(&r);
     FD_ZERO(&w);
@@ -126,6 +128,22 @@ static void polls(void)
     ts.tv_sec = 5;
     ts.tv_nsec = 0;
     printf("pselect6: %ld\n", syscall(SYS_pselect6, 9, &r, NULL, NULL, &ts, &arg));
+
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = { EPOLLIN | EPOLLET, { .u64 = 0x1122334455667788ULL } };
+    printf("epoll_ctl: %ld", syscall(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, q[0], &ev));
+    ev.events = EPOLLOUT;
+    ev.data.fd = p[1];
+    printf(" %ld", syscall(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, p[1], &ev));
+    printf(" %ld", syscall(SYS_epoll_ctl, ep, EPOLL_CTL_DEL, p[1], NULL));
+    printf(" %ld", syscall(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, p[0], 8L));
+    printf(" %ld\n", syscall(SYS_epoll_ctl, ep, 7, p[0], &ev));
+    struct epoll_event out[4];
+    printf("epoll_wait: %ld", syscall(SYS_epoll_wait, ep, out, 4, 0));
+    printf(" %ld", syscall(SYS_epoll_wait, ep, out, 4, 0));
+    printf(" %ld", syscall(SYS_epoll_pwait, ep, out, 4, 0, &set, 8L));
+    printf(" %ld\n", syscall(SYS_epoll_wait, ep, 8L, 4, 0));
+    close(ep);
     close(p[0]);
     close(p[1]);
     close(q[0]);

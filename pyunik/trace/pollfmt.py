@@ -1,9 +1,10 @@
-"""strace's way of printing poll(2), ppoll(2), select(2) and pselect6(2): the pollfd
+"""strace's way of printing poll(2), ppoll(2), select(2), pselect6(2) and epoll: the pollfd
 array (`[{fd=3, events=POLLIN}, {fd=-1}]`), fd sets (`[3 5]`), a timeval, pselect6's
 `{sigmask=[USR1], sigsetsize=8}`, all read at entry; and what strace adds to a
 positive result, read at exit: the pollfds that have revents (`([{fd=5,
 revents=POLLIN}])`), the sets that came back (`(in [5], out [4])`), and the
-timeout left (`left {tv_sec=0, tv_nsec=3117}`).
+timeout left (`left {tv_sec=0, tv_nsec=3117}`); epoll_ctl's struct epoll_event
+(`{events=EPOLLIN|EPOLLET, data={u32=5, u64=5}}`) and the events epoll_wait returned.
 
 Layer: trace. Called by trace/strace.py for the argument kinds of
 kernel/syscalls/args.py named in SHOWS and for the results of these four calls;
@@ -12,14 +13,17 @@ reads guest memory through the function it is given.
 
 from __future__ import annotations
 
+from ..abi import eventpoll as E
 from ..abi import poll as P
 from ..abi import signal
 from ..abi import time as clocks
 
 SHOWS = {"pollfds", "fdset", "timeval", "pselectsig"}
+EPOLL_SHOWS = {"epollevent", "epollevents"}
 CALLS = {"poll", "ppoll", "select", "pselect6"}
 ARRAY_LIMIT = 32                # strace prints this many elements, then "..."
 _EVENTS = [(value, name) for name, value in P.POLL_FLAGS]
+_EPOLL_EVENTS = [(value, name) for name, value in E.EPOLL_EVENT_FLAGS]
 
 
 def _ptr(value: int) -> str:
@@ -108,3 +112,29 @@ def result_text(name: str, args: list[int], result: int, read, flags) -> str:
     if timeout:
         parts.append("left " + _time_at(read, timeout, unit))
     return " (%s)" % ", ".join(parts)
+
+
+def epoll_events(kind, value: int, result: int | None, failed: bool, read, flags) -> str:
+    """epoll_ctl's event (at exit too: the call does not change it), or the events
+    epoll_wait stored: as many as it returned (none: []), the address if it
+    failed."""
+    if kind.show == "epollevent":
+        count = 1
+    elif result is None or failed:
+        return _ptr(value)
+    else:
+        count = result
+    if not value and kind.show == "epollevent":
+        return "NULL"
+    data = read(value, count * E.EPOLL_EVENT.size) if count else b""
+    if data is None:
+        return _ptr(value)
+    shown = []
+    for i in range(count):
+        if i == ARRAY_LIMIT:
+            shown.append("...")
+            break
+        events, word = E.EPOLL_EVENT.unpack_from(data, i * E.EPOLL_EVENT.size)
+        shown.append("{events=%s, data={u32=%d, u64=%d}}" % (
+            flags(events, _EPOLL_EVENTS), word & 0xFFFFFFFF, word))
+    return shown[0] if kind.show == "epollevent" else "[" + ", ".join(shown) + "]"

@@ -15,7 +15,8 @@ import errno
 import os
 
 from ..abi import fcntl, fs, futex, inotify, mman, prctl, random, resource, sched, signal, wait
-from ..abi import eventfd, ioctls, sigcontext, signalfd, socket as sockets, time as clocks
+from ..abi import eventfd, eventpoll, ioctls, sigcontext, signalfd
+from ..abi import socket as sockets, time as clocks
 from ..abi.limits import PATH_MAX
 from ..abi.page import PAGE_SIZE
 from ..errors import KernelError
@@ -58,10 +59,11 @@ FLAGS = {
     "sock_flags": _flag_table(sockets.SOCK_FLAGS),
     "sfd": _flag_table(signalfd.SFD_FLAGS),
     "timer": _flag_table(clocks.TIMER_FLAGS),
+    "epoll_create": _flag_table(eventpoll.EPOLL_CREATE_FLAGS),
 }
 ZERO = {"prot": "PROT_NONE", "access": "F_OK"}    # what a flags value of 0 prints as
 # what strace appends to a value no name in an enum's table has: 0x7 /* SIG_??? */
-UNKNOWN = {"sighow": "SIG_???"}
+UNKNOWN = {"sighow": "SIG_???", "epoll_ctl": "EPOLL_CTL_???"}
 ENUMS = {
     "whence": fs.SEEK_NAMES,
     "sighow": signal.SIGPROCMASK_HOW,
@@ -76,6 +78,7 @@ ENUMS = {
     "af": sockets.AF_NAMES,
     "sol": sockets.SOL_NAMES,
     "shut": sockets.SHUT_NAMES,
+    "epoll_ctl": eventpoll.EPOLL_CTL_NAMES,
 }
 
 
@@ -284,6 +287,9 @@ def format_arg(kind, value: int, args: list[int], result: int | None, t) -> str:
     if show in pollfmt.SHOWS:
         return pollfmt.format_arg(kind, value, args, lambda a, n: _read(t, a, n), _flags,
                                   lambda a, n: _sigset_at(t, a, n))
+    if show in pollfmt.EPOLL_SHOWS:
+        return pollfmt.epoll_events(kind, value, result, _failed(result),
+                                    lambda a, n: _read(t, a, n), _flags)
     if show in netfmt.SHOWS:
         return netfmt.format_arg(kind, value, args, result, t, lambda a, n: _read(t, a, n),
                                  quote, _iovec,

@@ -88,6 +88,8 @@ PollFds = Kind("struct pollfd *fds", _U64, "pollfds")             # PollFds(arg=
 FdSet = Kind("fd_set *", _U64, "fdset")                             # FdSet(arg=N): nfds
 TimeVal = Kind("struct timeval *", _U64, "timeval")
 PselectSig = Kind("const struct {sigset_t *ss; size_t ss_len} *sig", _U64, "pselectsig")
+EpollEvent = Kind("struct epoll_event *event", _U64, "epollevent")
+EpollEvents = Kind("struct epoll_event *events", _U64, "epollevents")   # as many as returned
 # sockets (trace/netfmt.py prints them)
 SockAddr = Kind("const struct sockaddr *addr", _U64, "sockaddr")   # SockAddr(arg=N): length
 OutSockAddr = Kind("struct sockaddr *addr", _U64, "outsockaddr")   # arg: its socklen_t *

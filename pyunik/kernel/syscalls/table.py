@@ -31,7 +31,7 @@ from .args import (Argv, CloneArgs, DirFd, Enum, Envp, Fd, Flags, InBuf, InIovec
                    OutSigAction, OutSigSet, OutSockAddr, OutStackT, Path, Ptr, RemTimeSpec,
                    Request, Rusage, SigAction, SigSet, Signal, Size, SockAddr, SockLenPtr,
                    SockType, StackT, TimeSpec, UInt, ULong, WaitStatus)
-from .args import FdSet, PollFds, PselectSig, TimeVal
+from .args import EpollEvent, EpollEvents, FdSet, PollFds, PselectSig, TimeVal
 
 FULL, PARTIAL, STUB, MISSING = "full", "partial", "stub", "missing"
 
@@ -474,9 +474,10 @@ ROWS = [
                              "CLOCK_REALTIME time is taken relative at the call; a process "
                              "CPU clock sleeps until the process has run so long"),
     row(231, "exit_group", proc.sys_exit_group, Int),
-    row(232, "epoll_wait", epoll.sys_epoll_wait, Fd, Ptr, Int, Int, status=PARTIAL,
+    row(232, "epoll_wait", epoll.sys_epoll_wait, Fd, EpollEvents, Int, Int, status=PARTIAL,
         note=EPOLL),
-    row(233, "epoll_ctl", epoll.sys_epoll_ctl, Fd, Int, Fd, Ptr, status=PARTIAL, note=EPOLL),
+    row(233, "epoll_ctl", epoll.sys_epoll_ctl, Fd, Enum(table="epoll_ctl"), Fd, EpollEvent,
+        status=PARTIAL, note=EPOLL),
     row(234, "tgkill", signal.sys_tgkill, Int, Int, Signal),
     row(235, "utimes", files.sys_utimes, Path, Ptr),
     row(247, "waitid", wait.sys_waitid, Int, Int, Ptr, Flags(table="wait"), Ptr,
@@ -510,7 +511,7 @@ ROWS = [
     row(275, "splice", fs.sys_splice, Fd, Ptr, Fd, Ptr, Size, UInt),
     row(276, "tee", fs.sys_tee, Fd, Fd, Size, UInt),
     row(280, "utimensat", files.sys_utimensat, DirFd, Ptr, Ptr, Flags(table="at")),
-    row(281, "epoll_pwait", epoll.sys_epoll_pwait, Fd, Ptr, Int, Int, Ptr, Size,
+    row(281, "epoll_pwait", epoll.sys_epoll_pwait, Fd, EpollEvents, Int, Int, SigSet(5), Size,
         status=PARTIAL, note=EPOLL + "; the mask is the thread's for the call"),
     row(282, "signalfd", signal.sys_signalfd, Fd, SigSet(2), Size),
     row(283, "timerfd_create", timers.sys_timerfd_create, Enum(table="clock"), Int,
@@ -529,7 +530,8 @@ ROWS = [
     row(289, "signalfd4", signal.sys_signalfd4, Fd, SigSet(2), Size, Flags(table="sfd")),
     row(290, "eventfd2", fs.sys_eventfd2, UInt, Flags(table="eventfd"),
         status=PARTIAL, note=EVENTFD),
-    row(291, "epoll_create1", epoll.sys_epoll_create1, Int, status=PARTIAL, note=EPOLL),
+    row(291, "epoll_create1", epoll.sys_epoll_create1, Flags(table="epoll_create"),
+        status=PARTIAL, note=EPOLL),
     row(292, "dup3", fs.sys_dup3, Fd, Fd, Flags(table="fd_flags")),
     row(293, "pipe2", fs.sys_pipe2, Ptr, Flags(table="fd_flags"), status=PARTIAL, note=PIPE),
     row(294, "inotify_init1", inotify.sys_inotify_init1, Flags(table="inotify_init"),
@@ -571,7 +573,8 @@ ROWS = [
     row(437, "openat2", files.sys_openat2, DirFd, Path, Ptr, Size),
     row(439, "faccessat2", files.sys_faccessat2, DirFd, Path, Enum(table="access"),
         Flags(table="at")),
-    row(441, "epoll_pwait2", epoll.sys_epoll_pwait2, Fd, Ptr, Int, Ptr, Ptr, Size,
+    row(441, "epoll_pwait2", epoll.sys_epoll_pwait2, Fd, EpollEvents, Int, TimeSpec,
+        SigSet(5), Size,
         status=PARTIAL, note=EPOLL + "; the mask is the thread's for the call"),
     row(449, "futex_waitv", futex.sys_futex_waitv, Ptr, UInt, UInt, Ptr, Enum(table="clock"),
         status=PARTIAL, note="up to 128 32-bit futexes, private and shared, absolute "
