@@ -370,7 +370,9 @@ OBJECT_POINTERS = WILD + [STRUCTS + off for off in (0, 0x10, 0x80, 0xA0, 0xC0, 0
                                                       0x150, 0x160, 0x170, 0x180, 0x200,
                                                       0x240, 0x280, 0x288, 0x2C0)] + [SCRATCH]
 _POINTER_SHOWS = {"ptr", "path", "inbuf", "outbuf", "iniovec", "outiovec", "argv", "envp",
-                  "sockaddr", "outsockaddr", "socklenptr", "msghdr", "outmsghdr", "intpair"}
+                  "sockaddr", "outsockaddr", "socklenptr", "msghdr", "outmsghdr", "intpair",
+                  "pollfds", "fdset", "timeval", "pselectsig", "epollevent", "epollevents",
+                  "rusage", "timespec", "sigset"}
 
 
 def _object_arg(rng: random.Random, kind) -> int:
