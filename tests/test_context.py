@@ -54,6 +54,11 @@ L2E = (0xB8AA3B295C17F0BC, 0x3FFF)
 
 @pytest.fixture
 def engine():
+    return make_engine()
+
+
+def make_engine():
+    """An engine with SET, CLOBBER and CHECK mapped (test_context_state.py too)."""
     e = Engine()
     pages = ctypes.create_string_buffer(3 * PAGE)
     e.map_host(CODE, 3 * PAGE, 7, ctypes.addressof(pages))

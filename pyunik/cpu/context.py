@@ -33,9 +33,14 @@ of 5 x 20,000): save 1.0-2.1 us, restore 1.1-2.2 us for all 57 registers (904
 bytes), most of it the Python around two foreign calls: the register batches alone
 take 0.63 us (read) and 0.65 us (write), and a batch of one register 0.31 us, so
 leaving the x87/SSE part out (a lazy-FPU scheme) would save well under 1 us a
-switch, not worth a context that is not whole. (uc_context_save/restore, a memcpy of
-QEMU's CPU state, take 0.32 us each but hold an engine-private layout that signal
-frames, fork and gdb could not read.)
+switch, not worth a context that is not whole.
+
+A thread switch inside the syscall hook (`switch_in_syscall`) keeps the parked
+thread's state as Unicorn's own copy instead (uc_context_save/restore, a memcpy of
+QEMU's CPU state: 0.39 and 0.41 us against 1.24 and 1.09 for save and restore above),
+and decodes it into the layout above (uc_context_reg_read_batch, 0.75 us) only when
+something reads the context: signal delivery, fork, gdb, /proc. See
+ContextSwitcher.switch_in_syscall for why that copy is safe to load there.
 """
 
 from __future__ import annotations
@@ -111,6 +116,14 @@ _reg_write_batch = _raw.uc_reg_write_batch
 _held = ctypes.PyDLL(LIB._name, handle=LIB._handle)
 _frame_read_batch = _held.uc_reg_read_batch
 _frame_write_batch = _held.uc_reg_write_batch
+# Unicorn's own copy of the CPU state (QEMU's CPUX86State up to its reset fields, 5.6
+# KB): saving and loading it is one memcpy each way (see ContextSwitcher).
+_context_alloc = _raw.uc_context_alloc
+_context_free = _raw.uc_context_free
+_context_save = _raw.uc_context_save
+_context_restore = _raw.uc_context_restore
+_context_read_batch = _raw.uc_context_reg_read_batch
+_context_write_batch = _raw.uc_context_reg_write_batch
 # name -> (8-byte slot, mask) of every named field, for the accessors (the named
 # fields are the 8-byte slots at the start of the layout; x86-64 is little-endian)
 _FIELDS = MappingProxyType({name: (at // 8, _MASK.get(name, 0xFFFFFFFFFFFFFFFF))
@@ -129,20 +142,68 @@ class ContextError(Exception):
     """Unicorn refused a register batch (a bug: every id here is valid)."""
 
 
+class _EngineState:
+    """One copy of Unicorn's CPU state (a uc_context), freed with this object. It
+    holds only the CPU state, no pointer to the engine, so it can be read after the
+    engine is gone; it is loaded only onto the engine it was saved from."""
+
+    __slots__ = ("ptr",)
+
+    def __init__(self, handle: ctypes.c_void_p) -> None:
+        self.ptr = ctypes.c_void_p()
+        if _context_alloc(handle, ctypes.byref(self.ptr)):
+            raise ContextError("uc_context_alloc")
+
+    def __del__(self, free=_context_free) -> None:
+        if self.ptr:
+            free(self.ptr)
+
+    def decode(self) -> bytes:
+        """The registers in the layout above."""
+        if _context_read_batch(self.ptr, _DECODE_IDS, _DECODE_PTRS, _COUNT):
+            raise ContextError("uc_context_reg_read_batch")
+        return _DECODE_BYTES.tobytes()
+
+
+_DECODE_BUF = ctypes.create_string_buffer(SIZE)
+_DECODE_IDS = (ctypes.c_int * _COUNT)(*[reg for reg, _, _ in _LAYOUT])
+_DECODE_PTRS = (ctypes.c_void_p * _COUNT)(*[ctypes.addressof(_DECODE_BUF) + off
+                                            for _, off, _ in _LAYOUT])
+_DECODE_BYTES = memoryview(_DECODE_BUF).cast("B")
+
+
 class CpuContext:
     """One thread's saved registers: `raw` holds them in the layout above.
 
     Read and change fields by name (`ctx["rdi"]`, `ctx["rdi"] = 3`, `ctx.rip`,
     `ctx.rsp`), the x87 registers with `fp(i)`/`set_fp(i, ...)` and the vector
     registers with `xmm(i)`/`ymm_high(i)`; `copy()` gives an independent context.
+
+    A context saved by a thread switch inside the syscall hook is Unicorn's own copy
+    of the CPU state (`_state`, valid while `_on` is the switcher it came from):
+    `raw` decodes it when first read, and any change to `raw` makes the bytes the
+    context again (`_on` None).
     """
 
-    __slots__ = ("raw",)
+    __slots__ = ("_raw", "_state", "_on")
 
     # raw is immutable bytes: restore hands it to C without a copy; the rare
     # changes (signal delivery, sigreturn) build new bytes.
     def __init__(self, raw: bytes | None = None) -> None:
-        self.raw = bytes(raw) if raw is not None else bytes(SIZE)
+        self._raw = bytes(raw) if raw is not None else bytes(SIZE)
+        self._state = self._on = None
+
+    @property
+    def raw(self) -> bytes:
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = self._state.decode()
+        return raw
+
+    @raw.setter
+    def raw(self, value: bytes) -> None:
+        self._raw = value
+        self._on = None
 
     @classmethod
     def initial(cls) -> "CpuContext":
@@ -282,6 +343,12 @@ class ContextSwitcher:
         # The buffer as bytes: copying through a memoryview (tobytes, a slice
         # assignment) takes a tenth of what ctypes.string_at and memmove take.
         self._bytes = memoryview(self._buf).cast("B")
+        # rax, rcx, r11, rip of a completed call, written into a saved CPU state
+        self._returning = (ctypes.c_uint64 * 4)()
+        self._returning_ids = (ctypes.c_int * 4)(*[_IDS[name] for name in
+                                                   ("rax", "rcx", "r11", "rip")])
+        self._returning_ptrs = (ctypes.c_void_p * 4)(*[ctypes.addressof(self._returning) + 8 * i
+                                                       for i in range(4)])
 
     def save(self, ctx: CpuContext | None = None) -> CpuContext:
         """The engine's registers now, into ctx (a new context when None)."""
@@ -289,7 +356,9 @@ class ContextSwitcher:
             raise ContextError("uc_reg_read_batch")
         if ctx is None:
             ctx = CpuContext.__new__(CpuContext)
-        ctx.raw = self._bytes.tobytes()
+            ctx._state = None
+        ctx._raw = self._bytes.tobytes()
+        ctx._on = None
         return ctx
 
     def save_returning(self, rsp: int, fs_base: int | None) -> CpuContext:
@@ -310,12 +379,17 @@ class ContextSwitcher:
         if fs_base is not None:
             slots[_FS_BASE_SLOT] = fs_base
         ctx = CpuContext.__new__(CpuContext)
-        ctx.raw = self._bytes.tobytes()
+        ctx._raw = self._bytes.tobytes()
+        ctx._state = ctx._on = None
         return ctx
 
     def restore(self, ctx: CpuContext) -> None:
         """Load every register of ctx onto the engine (call it while the guest is
         stopped: the next run starts at ctx.rip)."""
+        if ctx._on is self:
+            if _context_restore(self._handle, ctx._state.ptr):
+                raise ContextError("uc_context_restore")
+            return
         self._bytes[:] = ctx.raw
         if _reg_write_batch(self._handle, self._ids, self._ptrs, _COUNT):
             raise ContextError("uc_reg_write_batch")
@@ -334,13 +408,46 @@ class ContextSwitcher:
                           returning: tuple | None = None, save: bool = True):
         """A thread switch inside the syscall hook (kernel/sched.py): `save(old)`,
         then `restore_in_syscall(ctx, returning)`, in one call. Returns the saved
-        context (old, or a new one when old is None); with save false, only loads."""
+        context (old, or a new one when old is None); with save false, only loads.
+
+        The saved context is Unicorn's own copy of the CPU state (uc_context_save,
+        one memcpy, about a third of a 57-register batch with its copy), kept in
+        old's `_state` from one switch to the next. Such a context saved here has
+        rip on the syscall instruction and every other part of the CPU state as it
+        is during a run (CR2 at its no-fault mark, no exception in flight; CR0, CR3,
+        CR4, EFER and the descriptor tables never change after the engine is set
+        up), so it is loaded back here with uc_context_restore: when it comes back
+        with `returning`, rax, rcx, r11 and rip (2 short) are written into the copy
+        first, so the load is again one memcpy, and no register write moves rip,
+        which would make Unicorn leave its execution loop and enter it again
+        (quit_request) before the next block. Any other context is loaded with the
+        register batch."""
+        handle = self._handle
         if save:
-            if _reg_read_batch(self._handle, self._ids, self._ptrs, _COUNT):
-                raise ContextError("uc_reg_read_batch")
             if old is None:
                 old = CpuContext.__new__(CpuContext)
-            old.raw = self._bytes.tobytes()
+                old._state = None
+            state = old._state
+            if state is None:
+                state = old._state = _EngineState(handle)
+            if _context_save(handle, state.ptr):
+                raise ContextError("uc_context_save")
+            old._raw = None
+            old._on = self
+        if ctx._on is self and returning is not None:
+            rax, rip, rflags = returning
+            vals = self._returning
+            vals[0] = rax & 0xFFFFFFFFFFFFFFFF
+            vals[1] = rip
+            vals[2] = rflags
+            vals[3] = rip - SYSCALL_LENGTH
+            ptr = ctx._state.ptr
+            if _context_write_batch(ptr, self._returning_ids, self._returning_ptrs, 4):
+                raise ContextError("uc_context_reg_write_batch")
+            ctx._raw = None
+            if _context_restore(handle, ptr):
+                raise ContextError("uc_context_restore")
+            return old
         self._bytes[:] = ctx.raw
         slots = self._slots
         if returning is not None:
@@ -351,7 +458,7 @@ class ContextSwitcher:
             slots[_RIP_SLOT] = rip - SYSCALL_LENGTH
         else:
             slots[_RIP_SLOT] = (slots[_RIP_SLOT] - SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF
-        if _reg_write_batch(self._handle, self._ids, self._ptrs, _COUNT):
+        if _reg_write_batch(handle, self._ids, self._ptrs, _COUNT):
             raise ContextError("uc_reg_write_batch")
         return old
 
