@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from functools import partial
+from functools import cache, partial
 from types import MappingProxyType
 
 from . import unicorn_x86 as x86
@@ -519,17 +519,15 @@ _FROM_THE_CALL = ("rax", "rcx", "r11", "rip")
 _ENTRY_REGS = ("rdi", "rsi", "rdx", "rsp", "rip", "rflags", "rax")
 _ENTRY = struct.Struct("<%dQ" % (len(_ENTRY_REGS) - 1))
 _pack_entry = _ENTRY.pack_into
-_abridged_table: list = []
 
 
+@cache
 def _abridged() -> bytes:
-    """The abridged tag byte (fxsave's) of each full x87 tag word: 64 KiB, made once
-    by the first signal frame (0.4 ms; not at import)."""
-    if not _abridged_table:
-        rows = [_ABRIDGED4.translate(bytes(low | high << 4 for low in range(256)))
-                for high in range(16)]
-        _abridged_table.append(b"".join([rows[high] for high in _ABRIDGED4]))
-    return _abridged_table[0]
+    """The abridged tag byte (fxsave's) of each full x87 tag word: 64 KiB, a
+    constant made once by the first signal frame (0.4 ms; not at import)."""
+    rows = [_ABRIDGED4.translate(bytes(low | high << 4 for low in range(256)))
+            for high in range(16)]
+    return b"".join([rows[high] for high in _ABRIDGED4])
 
 
 def _fpu(buffer, tags, at: int = 0) -> list:
