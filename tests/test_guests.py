@@ -204,7 +204,8 @@ def test_process_and_event_programs(run_native, run_pyunik, name, libc):
     relations and errno names (the same output for any user). evlock: eventfd
     counters (semaphore mode, limits, poll) and the mlock family's checks.
     accessids: access(2) and faccessat(2) walk and check with the real ids while the
-    effective uid is root (stat with the effective ones); as root only."""
+    effective uid is root, stat and open with the filesystem ids (setfsuid); as root
+    only."""
     program = guest("%s-%s" % (name, libc))
     native = run_native([program])
     emulated = run_pyunik([program], extra_opts=["-q"])

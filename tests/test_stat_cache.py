@@ -257,14 +257,15 @@ def test_walk_creds_is_one_tuple_until_an_id_changes():
     first = c.walk_creds
     assert first == (1000, 100, (4, 5)) and c.walk_creds is first
     c.uid = 0                      # the real id: not what walks go by
+    c.euid = 0                     # nor the effective one (set*id move fsuid with it)
     assert c.walk_creds is first
-    for name, value in (("euid", 0), ("egid", 0), ("groups", (9,))):
+    for name, value in (("fsuid", 0), ("fsgid", 0), ("groups", (9,))):
         before = c.walk_creds
         setattr(c, name, value)
-        assert c.walk_creds == (c.euid, c.egid, c.groups) != before
+        assert c.walk_creds == (c.fsuid, c.fsgid, c.groups) != before
     copy = c.copy()
     assert copy.walk_creds == c.walk_creds
-    copy.euid = 5
+    copy.fsuid = 5
     assert c.walk_creds == (0, 0, (9,)) and copy.walk_creds == (5, 0, (9,))
 
 

@@ -47,6 +47,16 @@ int main(void)
     show("access F_OK again", raw_syscall2(SYS_access, file, F_OK));
     show("setresuid(0, 0, 0)", raw_syscall3(SYS_setresuid, 0, 0, 0));
     show("access F_OK as root again", raw_syscall2(SYS_access, file, F_OK));
+    /* the filesystem uid alone given to nobody: walks and opens go by it, access by
+     * the real uid (still root) */
+    raw_syscall1(SYS_setfsuid, 65534);
+    show("setfsuid(65534): stat", raw_syscall2(SYS_stat, file, stbuf));
+    show("setfsuid(65534): open", raw_syscall2(SYS_open, file, O_RDONLY));
+    show("setfsuid(65534): access F_OK", raw_syscall2(SYS_access, file, F_OK));
+    show("setfsuid(65534): faccessat2 AT_EACCESS",
+         raw_syscall4(SYS_faccessat2, AT_FDCWD, file, F_OK, AT_EACCESS));
+    raw_syscall1(SYS_setfsuid, 0);
+    show("setfsuid(0): stat", raw_syscall2(SYS_stat, file, stbuf));
     unlink(file);
     rmdir(dir);
     return 0;

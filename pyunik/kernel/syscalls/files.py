@@ -558,7 +558,7 @@ def do_access(t, dirfd, path, mode, flags):
                                                       c.access_creds())
     p = probe(t, dirfd, path, follow=not flags & L.AT_SYMLINK_NOFOLLOW,
               empty_ok=bool(flags & L.AT_EMPTY_PATH), ctx=ctx)
-    uid, gid = (c.euid, c.egid) if flags & AT_EACCESS else (c.uid, c.gid)
+    uid, gid = (c.fsuid, c.fsgid) if flags & AT_EACCESS else (c.uid, c.gid)
     attr.access(p, mode, uid, gid, c.groups)
     return 0
 

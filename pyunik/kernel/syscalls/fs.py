@@ -548,7 +548,7 @@ def sys_memfd_create(t, name, flags):
     p = t.process
     mount = p.kernel.memfd_mount()
     mode = 0o666 if flags & MFD_NOEXEC_SEAL else 0o777
-    inode = mount.root.create(b"memfd", S.S_IFREG | mode, p.cred.euid, p.cred.egid)
+    inode = mount.root.create(b"memfd", S.S_IFREG | mode, p.cred.fsuid, p.cred.fsgid)
     mount.root.unlink(b"memfd")
     seals.make_sealable(inode, bool(flags & MFD_ALLOW_SEALING), bool(flags & MFD_NOEXEC_SEAL))
     path = Path((Step(b"", mount.root, mount), Step(b"memfd:" + name, inode, mount)))
