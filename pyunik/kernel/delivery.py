@@ -52,7 +52,7 @@ from .sigframe import (FrameError, build_rt_sigframe, build_simple_sigframe, han
 from ..abi.x86 import SYSCALL_LENGTH
 from ..cpu.context import FRAME_SLOT
 
-_NR = {name: nr for nr, name in N.NAMES.items()}
+_NR = N.NUMBERS
 # Calls a handler never restarts (ERESTARTNOHAND, ERESTART_RESTARTBLOCK, or EINTR
 # returned outright), from man 7 signal's lists.
 NEVER_RESTART = frozenset(_NR[n] for n in (

@@ -271,7 +271,7 @@ class FutexTable:
         return woken
 
 
-NR_FUTEX = next(nr for nr, name in N.NAMES.items() if name == "futex")
+NR_FUTEX = N.NUMBERS["futex"]
 
 
 class FutexWait(WouldBlock):

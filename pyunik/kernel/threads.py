@@ -35,8 +35,8 @@ _ALLOWED = (_THREAD_NEEDS | L.CLONE_SYSVSEM | L.CLONE_SETTLS | L.CLONE_PARENT_SE
 _NOT_A_THREAD = ~(_ALLOWED | L.CSIGNAL)
 _CLONE_SETTLS, _CLONE_CHILD_CLEARTID = L.CLONE_SETTLS, L.CLONE_CHILD_CLEARTID
 _CLONE_PARENT_SETTID, _CLONE_CHILD_SETTID = L.CLONE_PARENT_SETTID, L.CLONE_CHILD_SETTID
-NR_CLONE = next(nr for nr, name in N.NAMES.items() if name == "clone")
-NR_EXIT = next(nr for nr, name in N.NAMES.items() if name == "exit")
+NR_CLONE = N.NUMBERS["clone"]
+NR_EXIT = N.NUMBERS["exit"]
 _ZERO_TID = bytes(4)                  # what CLONE_CHILD_CLEARTID stores
 
 
@@ -88,8 +88,7 @@ def clone_thread(t, flags: int, stack: int, parent_tid: int, child_tid: int,
     kernel = process.kernel
     tid = kernel.next_pid
     kernel.next_pid += 1
-    child = Thread(tid, process, t.comm, process.mm.engine.contexts.save_returning(
-        stack, tls if flags & _CLONE_SETTLS else None))
+    child = Thread(tid, process, t.comm, child_context(process.mm.engine, flags, stack, tls))
     child.sigmask = t.sigmask
     child.trap = t.trap                  # (dup_task_struct copies thread.trap_nr, ...)
     if flags & _CLONE_PARENT_SETTID:

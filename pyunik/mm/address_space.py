@@ -256,10 +256,7 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
             raise KernelError(ENOMEM) from None
         v = VMA(start, start + size, prot & 7, flags, ptr, name, reserve)
         self._insert(v)
-        if prot & 7:
-            self.regions.show(start, start + size, prot & 7, ptr)
-        else:
-            self.regions.hide(start, start + size)
+        self._engine_map(v)
         return v
 
     def map_shared_memory(self, start: int, size: int, prot: int, flags: int, shm: SharedMemory,
@@ -473,12 +470,9 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
             start = self.find_free(size, addr)
             ptr = self.windows.host_for(start, size)
             if ptr is not None:
-                prot &= 7
-                self._insert(VMA(start, start + size, prot, flags, ptr, "", self.windows))
-                if prot:
-                    self.regions.show(start, start + size, prot, ptr)
-                else:
-                    self.regions.hide(start, start + size)
+                v = VMA(start, start + size, prot & 7, flags, ptr, "", self.windows)
+                self._insert(v)
+                self._engine_map(v)
                 return start
             self.map_anonymous(start, size, prot, flags)
             return start
