@@ -201,7 +201,7 @@ def test_initial_context_is_a_new_threads():
 
 
 def test_save_restore_cost(engine):
-    """The figure in cpu/context.py's docstring, with a generous bound: a switch pays
+    """The figure in cpu/switch.py's docstring, with a generous bound: a switch pays
     save + restore once, so it must stay a few microseconds."""
     _run(engine, SET)
     ctx = engine.save_context()

@@ -1,5 +1,5 @@
 """Thread switches inside the syscall hook keep the parked thread's CPU state as
-Unicorn's own copy (cpu/context.py, ContextSwitcher.switch_in_syscall): the copy
+Unicorn's own copy (cpu/switch.py, ContextSwitcher.switch_in_syscall): the copy
 decodes to the same registers a register batch reads, comes back with a completed
 call's return registers, and a change made to it, or a load onto another engine,
 goes through the registers instead."""

@@ -1,11 +1,14 @@
-"""A thread's CPU context: every register a Linux x86-64 user thread owns, saved from
-and restored onto an engine in one foreign call each way.
+"""A thread's CPU context: every register a Linux x86-64 user thread owns, in one
+layout that a context is saved into and restored from (cpu/switch.py's
+ContextSwitcher, one per engine, moves it between the engine and a CpuContext),
+and the registers of a signal frame (FrameRegisters).
 
-Layer: cpu/, beside engine.py: each Engine keeps one `ContextSwitcher` on its Unicorn
-handle and offers `save_context()` / `restore_context(ctx)`; this module calls only
-the unicorn library (its register batches). The scheduler saves the running thread's context
-when it switches away and restores the next thread's; signal delivery reads a saved
-context to build a frame and writes back what rt_sigreturn found there.
+Layer: cpu/, beside engine.py, which keeps a ContextSwitcher and a FrameRegisters on
+its Unicorn handle and offers `save_context()` / `restore_context(ctx)`; this module
+calls only the unicorn library (its register batches). The scheduler saves the
+running thread's context when it switches away and restores the next thread's;
+signal delivery reads a saved context to build a frame and writes back what
+rt_sigreturn found there.
 
 What is in a context (what Linux saves across a switch or in a signal frame):
 - the sixteen general registers, rip, rflags;
@@ -18,29 +21,13 @@ What is in a context (what Linux saves across a switch or in a signal frame):
   AVX, so the upper halves stay as a restore left them, but they are kept so a
   context is whole on a CPU that has it).
 
-All of it lives in one ctypes buffer laid out register after register; `save` is one
-`uc_reg_read_batch` into the engine's buffer and one copy out into the context's own
-bytes, `restore` one copy in and one `uc_reg_write_batch` (the copies through a
-memoryview of the buffer: ctypes.string_at and memmove took 0.3-0.5 us each, at
-best). `restore_in_syscall` does the same from inside the syscall hook, where the
-scheduler hands the engine from a thread that parked to the next one without
-stopping the run (kernel/sched.py). The
-context's fields are decoded only when read (`ctx.rip`, `ctx["r8"]`, `ctx.xmm(3)`),
-so a thread switch pays for none of that.
-
-Measured (unicorn 2.1.4, Python 3.11, this 2-core machine shared with other work, best
-of 5 x 20,000): save 1.0-2.1 us, restore 1.1-2.2 us for all 57 registers (904
-bytes), most of it the Python around two foreign calls: the register batches alone
-take 0.63 us (read) and 0.65 us (write), and a batch of one register 0.31 us, so
-leaving the x87/SSE part out (a lazy-FPU scheme) would save well under 1 us a
-switch, not worth a context that is not whole.
-
-A thread switch inside the syscall hook (`switch_in_syscall`) keeps the parked
-thread's state as Unicorn's own copy instead (uc_context_save/restore, a memcpy of
-QEMU's CPU state: 0.39 and 0.41 us against 1.24 and 1.09 for save and restore above),
-and decodes it into the layout above (uc_context_reg_read_batch, 0.75 us) only when
-something reads the context: signal delivery, fork, gdb, /proc. See
-ContextSwitcher.switch_in_syscall for why that copy is safe to load there.
+All of it lives in one buffer laid out register after register (`_LAYOUT`), which a
+single `uc_reg_read_batch` fills and a single `uc_reg_write_batch` loads. A context
+saved by a thread switch inside the syscall hook is Unicorn's own copy of the CPU
+state instead (uc_context_save, `_EngineState`), decoded into the layout
+(uc_context_reg_read_batch, 0.75 us) only when something reads it: signal delivery,
+fork, gdb, /proc. The context's fields are decoded only when read (`ctx.rip`,
+`ctx["r8"]`, `ctx.xmm(3)`), so a thread switch pays for none of that.
 """
 
 from __future__ import annotations
@@ -108,22 +95,18 @@ _ZERO16 = bytes(16)
 
 # The unicorn library without argtypes, as engine.py uses it: prebuilt arguments.
 _raw = LIB
-_reg_read_batch = _raw.uc_reg_read_batch
-_reg_write_batch = _raw.uc_reg_write_batch
-# The same two through a PyDLL view of the library (the same handle): such a call
+# The register batches through a PyDLL view of the library (the same handle): such a call
 # keeps the GIL instead of releasing and taking it again around a few microseconds
 # of register copying (about 0.05 us a call). The signal frame's batches use them.
 _held = ctypes.PyDLL(LIB._name, handle=LIB._handle)
 _frame_read_batch = _held.uc_reg_read_batch
 _frame_write_batch = _held.uc_reg_write_batch
 # Unicorn's own copy of the CPU state (QEMU's CPUX86State up to its reset fields, 5.6
-# KB): saving and loading it is one memcpy each way (see ContextSwitcher).
+# KB): saving and loading it is one memcpy each way (cpu/switch.py's ContextSwitcher);
+# a copy is decoded here.
 _context_alloc = _raw.uc_context_alloc
 _context_free = _raw.uc_context_free
-_context_save = _raw.uc_context_save
-_context_restore = _raw.uc_context_restore
 _context_read_batch = _raw.uc_context_reg_read_batch
-_context_write_batch = _raw.uc_context_reg_write_batch
 # name -> (8-byte slot, mask) of every named field, for the accessors (the named
 # fields are the 8-byte slots at the start of the layout; x86-64 is little-endian)
 _FIELDS = MappingProxyType({name: (at // 8, _MASK.get(name, 0xFFFFFFFFFFFFFFFF))
@@ -132,10 +115,6 @@ _FIELDS = MappingProxyType({name: (at // 8, _MASK.get(name, 0xFFFFFFFFFFFFFFFF))
 # its length (SYSCALL_LENGTH) to whatever rip the hook leaves, so a register write
 # made there puts rip that much short of where the guest is to go on.
 SYSCALL_LENGTH = arch.SYSCALL_LENGTH
-_RIP_SLOT, _RAX_SLOT, _RCX_SLOT, _R11_SLOT = (OFFSETS[name] // 8
-                                              for name in ("rip", "rax", "rcx", "r11"))
-_RSP_SLOT, _RFLAGS_SLOT, _FS_BASE_SLOT = (OFFSETS[name] // 8
-                                          for name in ("rsp", "rflags", "fs_base"))
 
 
 class ContextError(Exception):
@@ -325,142 +304,6 @@ def _ymm_block(xmm: bytes) -> bytes:
     """The 512 bytes of YMM0-15 holding XMM0-15 from 256 bytes, upper halves zero."""
     xmm = bytes(xmm).ljust(256, b"\0")
     return b"".join([xmm[at:at + 16] + _ZERO16 for at in range(0, 256, 16)])
-
-
-class ContextSwitcher:
-    """Save and restore contexts on one engine with prebuilt ctypes arguments.
-
-    One per engine (`Engine.contexts`); its buffer is the staging area of both
-    directions, so it is not reentrant (nor is the engine)."""
-
-    def __init__(self, handle: ctypes.c_void_p) -> None:
-        self._handle = handle
-        self._buf = ctypes.create_string_buffer(SIZE)
-        self._addr = ctypes.addressof(self._buf)
-        self._ids = (ctypes.c_int * _COUNT)(*[reg for reg, _, _ in _LAYOUT])
-        self._ptrs = (ctypes.c_void_p * _COUNT)(*[self._addr + off for _, off, _ in _LAYOUT])
-        self._slots = (ctypes.c_uint64 * (SIZE // 8)).from_buffer(self._buf)
-        # The buffer as bytes: copying through a memoryview (tobytes, a slice
-        # assignment) takes a tenth of what ctypes.string_at and memmove take.
-        self._bytes = memoryview(self._buf).cast("B")
-        # rax, rcx, r11, rip of a completed call, written into a saved CPU state
-        self._returning = (ctypes.c_uint64 * 4)()
-        self._returning_ids = (ctypes.c_int * 4)(*[_IDS[name] for name in
-                                                   ("rax", "rcx", "r11", "rip")])
-        self._returning_ptrs = (ctypes.c_void_p * 4)(*[ctypes.addressof(self._returning) + 8 * i
-                                                       for i in range(4)])
-
-    def save(self, ctx: CpuContext | None = None) -> CpuContext:
-        """The engine's registers now, into ctx (a new context when None)."""
-        if _reg_read_batch(self._handle, self._ids, self._ptrs, _COUNT):
-            raise ContextError("uc_reg_read_batch")
-        if ctx is None:
-            ctx = CpuContext.__new__(CpuContext)
-            ctx._state = None
-        ctx._raw = self._bytes.tobytes()
-        ctx._on = None
-        return ctx
-
-    def save_returning(self, rsp: int, fs_base: int | None) -> CpuContext:
-        """From inside the syscall hook, a new context that is the engine's
-        registers as the `syscall` being handled returns 0 (clone's child): rip and
-        rcx past the instruction, r11 the flags, rax 0; rsp replaced unless 0,
-        fs_base unless None. One register batch; the changes are made in the
-        buffer before its one copy out."""
-        if _reg_read_batch(self._handle, self._ids, self._ptrs, _COUNT):
-            raise ContextError("uc_reg_read_batch")
-        slots = self._slots
-        after = (slots[_RIP_SLOT] + SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF
-        slots[_RIP_SLOT] = slots[_RCX_SLOT] = after
-        slots[_R11_SLOT] = slots[_RFLAGS_SLOT]
-        slots[_RAX_SLOT] = 0
-        if rsp:
-            slots[_RSP_SLOT] = rsp
-        if fs_base is not None:
-            slots[_FS_BASE_SLOT] = fs_base
-        ctx = CpuContext.__new__(CpuContext)
-        ctx._raw = self._bytes.tobytes()
-        ctx._state = ctx._on = None
-        return ctx
-
-    def restore(self, ctx: CpuContext) -> None:
-        """Load every register of ctx onto the engine (call it while the guest is
-        stopped: the next run starts at ctx.rip)."""
-        if ctx._on is self:
-            if _context_restore(self._handle, ctx._state.ptr):
-                raise ContextError("uc_context_restore")
-            return
-        self._bytes[:] = ctx.raw
-        if _reg_write_batch(self._handle, self._ids, self._ptrs, _COUNT):
-            raise ContextError("uc_reg_write_batch")
-
-    def restore_in_syscall(self, ctx: CpuContext, returning: tuple | None = None) -> None:
-        """Load every register of ctx from inside the syscall hook, so that the
-        guest goes on at ctx.rip when the hook returns: Unicorn moves rip past the
-        syscall instruction (2 bytes) after the hook whatever the hook wrote, so
-        rip goes in 2 short (ctx itself is left as it is). With returning, a
-        (rax, rip, rflags) of a system call that ctx's thread made and that has
-        completed: the registers are those `syscall` returns with (rax the
-        result, rip and rcx the return address, r11 the flags)."""
-        self.switch_in_syscall(None, ctx, returning, False)
-
-    def switch_in_syscall(self, old: CpuContext | None, ctx: CpuContext,
-                          returning: tuple | None = None, save: bool = True):
-        """A thread switch inside the syscall hook (kernel/sched.py): `save(old)`,
-        then `restore_in_syscall(ctx, returning)`, in one call. Returns the saved
-        context (old, or a new one when old is None); with save false, only loads.
-
-        The saved context is Unicorn's own copy of the CPU state (uc_context_save,
-        one memcpy, about a third of a 57-register batch with its copy), kept in
-        old's `_state` from one switch to the next. Such a context saved here has
-        rip on the syscall instruction and every other part of the CPU state as it
-        is during a run (CR2 at its no-fault mark, no exception in flight; CR0, CR3,
-        CR4, EFER and the descriptor tables never change after the engine is set
-        up), so it is loaded back here with uc_context_restore: when it comes back
-        with `returning`, rax, rcx, r11 and rip (2 short) are written into the copy
-        first, so the load is again one memcpy, and no register write moves rip,
-        which would make Unicorn leave its execution loop and enter it again
-        (quit_request) before the next block. Any other context is loaded with the
-        register batch."""
-        handle = self._handle
-        if save:
-            if old is None:
-                old = CpuContext.__new__(CpuContext)
-                old._state = None
-            state = old._state
-            if state is None:
-                state = old._state = _EngineState(handle)
-            if _context_save(handle, state.ptr):
-                raise ContextError("uc_context_save")
-            old._raw = None
-            old._on = self
-        if ctx._on is self and returning is not None:
-            rax, rip, rflags = returning
-            vals = self._returning
-            vals[0] = rax & 0xFFFFFFFFFFFFFFFF
-            vals[1] = rip
-            vals[2] = rflags
-            vals[3] = rip - SYSCALL_LENGTH
-            ptr = ctx._state.ptr
-            if _context_write_batch(ptr, self._returning_ids, self._returning_ptrs, 4):
-                raise ContextError("uc_context_reg_write_batch")
-            ctx._raw = None
-            if _context_restore(handle, ptr):
-                raise ContextError("uc_context_restore")
-            return old
-        self._bytes[:] = ctx.raw
-        slots = self._slots
-        if returning is not None:
-            rax, rip, rflags = returning
-            slots[_RAX_SLOT] = rax & 0xFFFFFFFFFFFFFFFF
-            slots[_RCX_SLOT] = rip
-            slots[_R11_SLOT] = rflags
-            slots[_RIP_SLOT] = rip - SYSCALL_LENGTH
-        else:
-            slots[_RIP_SLOT] = (slots[_RIP_SLOT] - SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF
-        if _reg_write_batch(handle, self._ids, self._ptrs, _COUNT):
-            raise ContextError("uc_reg_write_batch")
-        return old
 
 
 # ---- the registers of a signal frame -------------------------------------------------------

@@ -1,8 +1,8 @@
 """The CPU: one Unicorn x86-64 engine and the fast path from `syscall` to the kernel.
 
 Layer: cpu/, the bottom; the only package that calls unicorn (through cpu/libunicorn.py).
-Uses cpu/paging.py for the page tables, cpu/context.py for whole thread contexts and
-cpu/stops.py for stops from other host threads.
+Uses cpu/paging.py for the page tables, cpu/context.py and cpu/switch.py for whole
+thread contexts and cpu/stops.py for stops from other host threads.
 
 The kernel sees an `Engine`: map host memory at guest addresses, read and write guest
 memory and registers, run until the guest stops, and a syscall callback called with
@@ -36,7 +36,8 @@ from .libunicorn import (LIB, UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CAC
 
 from ..abi import x86 as arch
 from . import paging
-from .context import ContextSwitcher, CpuContext, FrameRegisters
+from .context import CpuContext, FrameRegisters
+from .switch import ContextSwitcher
 from .stops import SliceTimer, ask_for_block_stops, set_exit_checks
 from .paging import NO_EXECUTE, PAGE, PRESENT, WRITABLE, PageTables
 

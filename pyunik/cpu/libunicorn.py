@@ -1,8 +1,8 @@
 """The unicorn library through ctypes: found, loaded, and the calls pyunik makes.
 
-Layer: cpu/, the bottom: engine.py, context.py and stops.py reach Unicorn only through
-this module (and unicorn_x86.py's register ids); it calls the unicorn C library and
-the host's dynamic loader, nothing of pyunik.
+Layer: cpu/, the bottom: engine.py, context.py, switch.py and stops.py reach Unicorn
+only through this module (and unicorn_x86.py's register ids); it calls the unicorn C
+library and the host's dynamic loader, nothing of pyunik.
 
 Why pyunik does not import the unicorn package's Python binding. The library is what
 runs the guest; the binding around it cost every run ~25 ms of imports (to find the

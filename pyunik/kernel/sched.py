@@ -359,7 +359,7 @@ class Scheduler:
         """Switch from t, the running thread, which has just left the CPU inside its
         system call (parked or exited), to the next runnable thread of the same
         engine without ending the run: t's registers saved, the next thread's call
-        completed and its registers loaded in the syscall hook (cpu/context.py),
+        completed and its registers loaded in the syscall hook (cpu/switch.py),
         so the guest goes on as that thread when the hook returns. This is what a
         futex wait that wakes a partner costs: no stop and restart of the engine.
 
