@@ -34,11 +34,11 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from functools import cache, partial
+from functools import cache
 from types import MappingProxyType
 
 from . import unicorn_x86 as x86
-from .libunicorn import LIB
+from .libunicorn import HELD, at, ready
 
 from ..abi import sigcontext as SC
 from ..abi import x86 as arch
@@ -93,14 +93,11 @@ _FP80 = arch.FP_REG80
 _FP_PAD = bytes(16 - _FP80.size)
 _ZERO16 = bytes(16)
 
-# The unicorn library without argtypes, as engine.py uses it: prebuilt arguments.
-_raw = LIB
-# The register batches through a PyDLL view of the library (the same handle): such a call
-# keeps the GIL instead of releasing and taking it again around a few microseconds
-# of register copying (about 0.05 us a call). The signal frame's batches use them.
-_held = ctypes.PyDLL(LIB._name, handle=LIB._handle)
-_frame_read_batch = _held.uc_reg_read_batch
-_frame_write_batch = _held.uc_reg_write_batch
+# The unicorn library without argtypes, as engine.py uses it: prebuilt arguments,
+# and the GIL kept (libunicorn.HELD: each of these calls returns within microseconds).
+_raw = HELD
+_frame_read_batch = _raw.uc_reg_read_batch     # the signal frame's batches
+_frame_write_batch = _raw.uc_reg_write_batch
 # Unicorn's own copy of the CPU state (QEMU's CPUX86State up to its reset fields, 5.6
 # KB): saving and loading it is one memcpy each way (cpu/switch.py's ContextSwitcher);
 # a copy is decoded here.
@@ -483,14 +480,10 @@ class FrameRegisters:
         self._read_rsp = self._call(_frame_read_batch, (ids, ptrs, 1))
 
     def _call(self, batch_call, batch):
-        """One batch as a callable of no arguments (no Python frame on the way to the
-        foreign call): its value is the call's, non-zero on an error. Its pointers
-        are byref arguments, which ctypes passes as they are, where an array or a
-        c_void_p is converted afresh on every call (a sixth of the call's cost): the
-        engine handle as a one-byte array at its address, by reference."""
+        """One batch as a ready call (libunicorn.ready): its value is the call's,
+        non-zero on an error."""
         ids, ptrs, n = batch
-        handle = (ctypes.c_ubyte * 1).from_address(self._handle.value)
-        return partial(batch_call, ctypes.byref(handle), ctypes.byref(ids), ctypes.byref(ptrs), n)
+        return ready(batch_call, at(self._handle.value), ctypes.byref(ids), ctypes.byref(ptrs), n)
 
     @staticmethod
     def _batch(pairs):

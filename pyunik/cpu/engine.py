@@ -24,7 +24,7 @@ import struct
 from collections.abc import Callable
 
 from . import unicorn_x86 as x86
-from .libunicorn import (LIB, UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE,
+from .libunicorn import (HELD, LIB, UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CACHE,
                          UC_CTL_TLB_FLUSH, UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED,
                          UC_ERR_INSN_INVALID, UC_ERR_READ_PROT, UC_ERR_READ_UNMAPPED,
                          UC_ERR_WRITE_PROT, UC_ERR_WRITE_UNMAPPED, UC_HOOK_CODE, UC_HOOK_INSN,
@@ -32,7 +32,7 @@ from .libunicorn import (LIB, UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_REMOVE_CAC
                          UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT,
                          UC_MEM_READ_UNMAPPED,
                          UC_MEM_WRITE_PROT, UC_MEM_WRITE_UNMAPPED, UC_MODE_64, UC_PROT_ALL,
-                         UC_PROT_READ, UC_PROT_WRITE, Unicorn, UnicornError)
+                         UC_PROT_READ, UC_PROT_WRITE, Unicorn, UnicornError, at, ready)
 
 from ..abi import x86 as arch
 from . import paging
@@ -42,13 +42,15 @@ from .stops import SliceTimer, ask_for_block_stops, set_exit_checks
 from .paging import NO_EXECUTE, PAGE, PRESENT, WRITABLE, PageTables
 
 # The unicorn library without argtypes: a call with prebuilt ctypes arguments then
-# skips per-argument conversion (about 0.3 us a call).
-_raw = LIB
-_reg_read_batch = _raw.uc_reg_read_batch
+# skips per-argument conversion (about 0.3 us a call). uc_emu_start goes through
+# LIB, which releases the GIL while the guest runs; the rest keep it (HELD, see
+# cpu/libunicorn.py), but the syscall hook's two batches, which stay as they were.
+_raw = HELD
+_reg_read_batch = LIB.uc_reg_read_batch
 _reg_write = _raw.uc_reg_write
-_reg_write_batch = _raw.uc_reg_write_batch
+_reg_write_batch = LIB.uc_reg_write_batch
 _emu_stop = _raw.uc_emu_stop
-_emu_start = _raw.uc_emu_start
+_emu_start = LIB.uc_emu_start
 _reg_read = _raw.uc_reg_read
 # Memory access with prebuilt ctypes arguments (c_uint64 addresses), no argtypes.
 _mem_read = _raw.uc_mem_read
@@ -157,6 +159,10 @@ class Engine:
         self._no_end = _u64(0)                    # emu_start's until and timeout
         self._small = ctypes.create_string_buffer(_SMALL)   # reused by short reads
         self._small_addr = ctypes.addressof(self._small)
+        self._cr2_unset = _u64(_CR2_UNSET)
+        # CR2 to its no-fault mark, before each run (see _silent_fault)
+        self._clear_cr2 = ready(_reg_write, at(self.uc.handle), x86.UC_X86_REG_CR2,
+                                ctypes.byref(self._cr2_unset))
         self.on_syscall: Callable[[list], int | None] | None = None
         self.fault: GuestFault | None = None
         self.pending_error: BaseException | None = None
@@ -378,8 +384,6 @@ class Engine:
     # is recognised by its instruction. (Unicorn's own lookups must not fault for the
     # same reason: see _unicorn.)
 
-    def _clear_cr2(self) -> None:
-        _reg_write(self._handle, x86.UC_X86_REG_CR2, ctypes.byref(_u64(_CR2_UNSET)))
 
     def _silent_fault(self) -> GuestFault | None:
         """Why the CPU stopped by itself with no exception reported (see above), or

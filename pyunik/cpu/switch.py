@@ -34,14 +34,15 @@ import ctypes
 
 from .context import (_COUNT, _IDS, _LAYOUT, OFFSETS, SIZE, SYSCALL_LENGTH, ContextError,
                       CpuContext, _EngineState)
-from .libunicorn import LIB
+from .libunicorn import HELD
 
-# The unicorn library without argtypes, as engine.py uses it: prebuilt arguments.
-_reg_read_batch = LIB.uc_reg_read_batch
-_reg_write_batch = LIB.uc_reg_write_batch
-_context_save = LIB.uc_context_save
-_context_restore = LIB.uc_context_restore
-_context_write_batch = LIB.uc_context_reg_write_batch
+# The unicorn library without argtypes, as engine.py uses it: prebuilt arguments,
+# and the GIL kept (libunicorn.HELD: each of these calls returns within microseconds).
+_reg_read_batch = HELD.uc_reg_read_batch
+_reg_write_batch = HELD.uc_reg_write_batch
+_context_save = HELD.uc_context_save
+_context_restore = HELD.uc_context_restore
+_context_write_batch = HELD.uc_context_reg_write_batch
 # Slots (8 bytes each) of the layout's named registers. Inside the syscall hook rip is
 # still on the syscall instruction, and Unicorn adds its length (SYSCALL_LENGTH) to
 # whatever rip the hook leaves, so a register write made there puts rip that much
