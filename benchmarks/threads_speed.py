@@ -76,48 +76,57 @@ def compute_threads(bench, check, median, per_op, BIN: str) -> None:
     bench.row(13, "pyunik: four threads / one thread", ratio, "x", "<= %g" % t, ratio <= t)
 
 
-def _trivial_syscall_us(bench, per_op, BIN: str, repeats: int) -> float:
-    """pyunik's getppid cost in this run (row 1's program), us."""
-    n1, n2 = 20_000, 200_000
-    program = os.path.join(BIN, "sysloop-musl")
-    times: dict[int, list[float]] = {n1: [], n2: []}
-    for _ in range(repeats):
-        for n in (n1, n2):
-            times[n].append(bench.engines["pyunik"].run(program, [str(n)],
-                                                        b"done %d" % n).wall)
-    return per_op(times, n1, n2, 1e6)
+TRIVIAL_SIZES = (20_000, 200_000)    # sysloop-musl's getppid calls, rows 17 and 18
 
 
-def switch_costs(bench, check, median, per_op, BIN: str) -> None:
+def switch_costs(bench, check, median, per_op, BIN: str, paired_ratios, ratio_note) -> None:
     """Rows 17 and 18: the futex round trip and thread create + join, us each, with
-    pyunik's against the trivial syscalls they make."""
+    pyunik's against the trivial syscalls they make. Each repeat runs the trivial
+    syscall loop (row 1's program) at two sizes beside the operation's runs, and the
+    target is judged on the median of the repeats' paired ratios (run.paired_ratios)."""
     bench.log("rows 17, 18: futex round trip, thread create + join")
     program = os.path.join(BIN, "tswitch-musl")
+    sysloop = os.path.join(BIN, "sysloop-musl")
     names = [n for n in ("native", "qemu", "pyunik") if n in bench.engines]
     R = max(3, bench.sz["loop_repeats"] // 2)
     sizes = SWITCH_SIZES["quick" if bench.mode == "quick" else "full"]
-    trivial = _trivial_syscall_us(bench, per_op, BIN, R)
+    s1, s2 = TRIVIAL_SIZES
     for row, mode in ((17, "pingpong"), (18, "create")):
         n1, n2 = sizes[mode]
         times = {k: {n1: [], n2: []} for k in names}
+        trivial_times: dict[int, list[float]] = {s1: [], s2: []}
         for _ in range(R):
             for k in names:
                 for n in (n1, n2):
                     times[k][n].append(bench.engines[k].run(
                         program, [mode, str(n)], b"done %d\n" % n).wall)
+            for n in (s1, s2):
+                trivial_times[n].append(bench.engines["pyunik"].run(
+                    sysloop, [str(n)], b"done %d" % n).wall)
         us = {k: per_op(times[k], n1, n2, 1e6) for k in names}
+        trivial = per_op(trivial_times, s1, s2, 1e6)
+        best = per_op(times["pyunik"], n1, n2, 1e6, min)
+        best_trivial = per_op(trivial_times, s1, s2, 1e6, min)
+        calls = CALLS[mode]
+        pairs = [r / calls for r in paired_ratios(times["pyunik"], (n1, n2),
+                                                  trivial_times, (s1, s2))]
         bench.raw.setdefault("switch_costs", {})[mode] = {
             "sizes": [n1, n2], "us": us, "trivial_syscall_us": trivial,
-            "wall_s": {k: {str(n): v for n, v in t.items()} for k, t in times.items()}}
+            "best_us": best, "best_trivial_syscall_us": best_trivial,
+            "paired_ratios": pairs,
+            "wall_s": {k: {str(n): v for n, v in t.items()} for k, t in times.items()}
+            | {"trivial": {str(n): v for n, v in trivial_times.items()}}}
         for k in names:
             label = k if k != "qemu" else "qemu-x86_64"
             bench.row(row, "%s: %s" % (mode, label), us[k], "us",
                       note="N=%s..%s, median of %d" % (n1, n2, R))
-        calls = CALLS[mode]
-        bench.row(row, "%d trivial syscalls: pyunik (same run)" % calls, calls * trivial, "us")
-        ratio = us["pyunik"] / (calls * trivial)
+        bench.row(row, "%d trivial syscalls: pyunik (same run)" % calls, calls * trivial, "us",
+                  note="N=%s..%s, median of %d" % (s1, s2, R))
+        ratio = median(pairs)
         t = TARGETS["futex_over_syscalls" if mode == "pingpong" else "create_over_syscalls"]
-        bench.row(row, "pyunik / %d syscalls" % calls, ratio, "x", "<= %g" % t, ratio <= t)
+        bench.row(row, "pyunik / %d syscalls" % calls, ratio, "x", "<= %g" % t, ratio <= t,
+                  note=ratio_note(pairs, us["pyunik"] / (calls * trivial),
+                                  best / (calls * best_trivial)))
 
 
 def deterministic_cost(bench, check, median, per_op, BIN: str) -> None:
