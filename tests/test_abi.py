@@ -24,7 +24,8 @@ OWN_CHOICES = {
     "kernel/jobs.py": {"CONSOLE_SID"},                  # the session the console belongs to
     "cpu/context.py": {"_ENTRY"},                       # a register batch's staging words
     "cpu/cpuid.py": {"CPUINFO_LEAVES"},                 # the cpuid leaves probed once
-    "cpu/engine.py": {"_SMALL", "_CR2_UNSET"},          # short-read buffer; CR2 no fault sets
+    "cpu/engine.py": {"_SMALL", "_CR2_UNSET",          # short-read buffer; CR2 no fault sets
+                      "_FLUSH_PAGES_MAX"},              # pages flushed one by one at most
     "cpu/paging.py": {"PHYS_BITS", "TABLE_AREA", "DATA_BASE",   # CPU model; physical layout
                       "_RUNS_KEPT"},                    # runs of entries kept for reuse
     "mm/usermem.py": {"_PYBUF_WRITE"},                  # CPython's flag for a writable view

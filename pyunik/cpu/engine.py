@@ -61,6 +61,10 @@ _ctl = _raw.uc_ctl
 # uc_ctl's encoding: the control, its argument count << 26, the direction << 30.
 _CTL_REMOVE_CACHE = UC_CTL_TB_REMOVE_CACHE | (2 << 26) | (UC_CTL_IO_WRITE << 30)  # begin, end
 _CTL_FLUSH_TLB = UC_CTL_TLB_FLUSH | (UC_CTL_IO_WRITE << 30)
+# QEMU's own flush of one page from the TLB (all MMU modes), which takes the CPU
+# (uc_struct.cpu), not the engine: see _cpu_of.
+_flush_page = getattr(_raw, "tlb_flush_page_x86_64", None)
+_FLUSH_PAGES_MAX = 16     # more pages than this to flush: the whole TLB instead
 _hook_add = _raw.uc_hook_add
 _hook_add.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int,
                       ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64,
@@ -108,6 +112,22 @@ CODE_RANGES = ((0, paging.DATA_BASE - 1), (1 << paging.PHYS_BITS, (1 << 64) - 1)
 
 # CR2 before the guest runs: a page fault replaces it with the faulting address.
 _CR2_UNSET = 0xFFFFFFFFFFFFFFFF
+
+
+def _cpu_of(handle: int) -> int | None:
+    """The engine's CPU (QEMU's CPUState, uc_struct.cpu), for the page flush; None
+    when it cannot be told. Its place in struct uc_struct is read from Unicorn's own
+    code rather than assumed: tcg_flush_softmmu_tlb (the whole-TLB flush behind
+    UC_CTL_TLB_FLUSH) is `mov rdi, [rdi + disp32]; jmp tlb_flush` in Unicorn 2.1.4's
+    x86-64 build, and disp32 is that place. Any other code: None."""
+    func = getattr(_raw, "tcg_flush_softmmu_tlb_x86_64", None)
+    if func is None or _flush_page is None:
+        return None
+    code = ctypes.string_at(ctypes.cast(func, ctypes.c_void_p).value, 8)
+    if code[:3] != b"\x48\x8b\xbf" or code[7] != 0xE9:
+        return None
+    cpu = ctypes.c_void_p.from_address(handle + int.from_bytes(code[3:7], "little")).value
+    return cpu or None
 
 
 def _not_handled(uc, access, address, size, value, data) -> bool:
@@ -196,6 +216,8 @@ class Engine:
         self.frame_regs = FrameRegisters(self._handle)   # signal frames' (cpu/context.py)
         # The CPU with no exception in flight, for after each fault (see run()).
         self._clean_state = self.uc.context_save()
+        cpu = _cpu_of(self.uc.handle)
+        self._cpu = None if cpu is None else ctypes.c_void_p(cpu)
 
     def _separate_ram_offsets(self) -> None:
         """Map and unmap one page before any other mapping, so that every later
@@ -530,7 +552,7 @@ class Engine:
             self._pages.forget(addr, addr + size)
             raise
         self._regions.add(phys, phys + size)
-        self._pages.set(addr, addr + size, prot)
+        self._pages.set(addr, addr + size, prot, fresh=True)   # nothing mapped there
 
     def unmap(self, addr: int, size: int) -> None:
         end = addr + size
@@ -553,13 +575,15 @@ class Engine:
         end = addr + size
         if was is not None and not was & 4:
             if prot & 7:
-                self._pages.set(addr, end, prot)
                 if was & 2 and not prot & 2:
-                    _ctl(self._handle, _CTL_FLUSH_TLB)   # write taken away
+                    self._flush_touched(addr, end)       # write taken away
+                    self._pages.set(addr, end, prot, fresh=True)
+                else:
+                    self._pages.set(addr, end, prot, fresh=not was & 7)
             else:
-                self._pages.clear(addr, end)
                 if was & 7:
-                    _ctl(self._handle, _CTL_FLUSH_TLB)   # every access taken away
+                    self._flush_touched(addr, end)       # every access taken away
+                self._pages.clear(addr, end)
             return
         new = paging.leaf_bits(prot)
         old = self._pages.entries(addr, end)
@@ -570,6 +594,21 @@ class Engine:
         self._pages.set(addr, end, prot)
         if any(_narrower(e, new) for e in kinds):
             _ctl(self._handle, _CTL_FLUSH_TLB)   # the TLB may hold the old, wider access
+
+    def _flush_touched(self, addr: int, end: int) -> None:
+        """Take the pages of [addr, end) out of the TLB, before their entries change:
+        the few the guest touched since their entries were written fresh (page by
+        page: the rest of the TLB stays, and the guest need not walk the page tables
+        again for every page it uses), or the whole TLB when there are many, or the
+        CPU is unknown (see _cpu_of)."""
+        pages = None if self._cpu is None else \
+            self._pages.touched(addr, end, _FLUSH_PAGES_MAX)
+        if pages is None:
+            _ctl(self._handle, _CTL_FLUSH_TLB)
+            return
+        cpu = self._cpu
+        for page in pages:
+            _flush_page(cpu, _u64(page))
 
     @contextlib.contextmanager
     def _unicorn(self, pieces):

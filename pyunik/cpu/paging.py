@@ -24,7 +24,11 @@ reads and writes.
 Leaf entries carry exactly the mapping's access: present for any access, writable
 with PROT_WRITE, NX without PROT_EXEC; pages with no access, or unmapped, are not
 present, so the guest faults there (#PF, the address in CR2) as it would on Linux.
-Accessed and dirty bits are preset so the MMU never writes to the tables. Table pages
+Dirty bits are preset, and so are accessed bits, except in entries written over
+entries that were not present (`set(..., fresh=True)`): the MMU sets the accessed bit
+of such an entry on the page walk that puts its page in the TLB. So an entry without
+it names a page the TLB does not hold, and `touched` lists the pages a TLB flush
+must reach when access to a range is taken away (cpu/engine.py). Table pages
 are taken from one anonymous host mapping (committed lazily by the host, gone with
 the engine) and never given back while the engine lives: a range mapped again reuses
 its tables.
@@ -52,6 +56,9 @@ DATA_BASE = 1 << 32
 PRESENT, WRITABLE, NO_EXECUTE = PAGE_PRESENT, PAGE_RW, PAGE_NX
 _TABLE_LINK = PAGE_PRESENT | PAGE_RW | PAGE_USER | PAGE_ACCESSED   # non-leaf: allows all
 _LEAF = PAGE_PRESENT | PAGE_USER | PAGE_ACCESSED | PAGE_DIRTY
+# A leaf entry's low byte to 1 where it is present and accessed (bits 0 and 5)
+_TOUCHED = bytes(1 if b & (PAGE_PRESENT | PAGE_ACCESSED) == PAGE_PRESENT | PAGE_ACCESSED
+                 else 0 for b in range(256))
 
 _RUNS_KEPT = 64
 _NOT_PRESENT = memoryview(array.array("Q", bytes(8 * 512)))   # a table's worth of 0s
@@ -68,6 +75,8 @@ def leaf_bits(prot: int) -> int:
 
 
 _LEAF_BITS = tuple(leaf_bits(prot) for prot in range(8))    # leaf_bits by prot & 7
+# the same, accessed bit clear (entries written over ones not present: see above)
+_FRESH_BITS = tuple(bits & ~PAGE_ACCESSED if bits else 0 for bits in _LEAF_BITS)
 
 
 class Extent:
@@ -224,9 +233,11 @@ class PageTables:
             yield chunk, (va >> 12) & 511, (stop - va) >> 12, va
             va = stop
 
-    def set(self, start: int, end: int, prot: int) -> None:
-        """Entries for the mapped pages of virtual [start, end), with prot."""
-        bits = _LEAF_BITS[prot & 7]
+    def set(self, start: int, end: int, prot: int, fresh: bool = False) -> None:
+        """Entries for the mapped pages of virtual [start, end), with prot. fresh:
+        the entries there now are not present (nor held in the TLB), so the new ones
+        are written unaccessed (see the module docstring)."""
+        bits = (_FRESH_BITS if fresh else _LEAF_BITS)[prot & 7]
         if not bits:
             self.clear(start, end)
             return
@@ -269,6 +280,29 @@ class PageTables:
             pt = self._leaf_table(chunk, False)
             if pt:
                 _memset(pt + 8 * first, 0, 8 * count)
+
+    def touched(self, start: int, end: int, most: int) -> list[int] | None:
+        """The pages of [start, end) whose entries are present and accessed: the
+        only ones of the range the TLB may hold. None when there are more than
+        most of them."""
+        chunk = start >> 21
+        if chunk == (end - 1) >> 21:
+            pt = self._pt.get(chunk) or self._leaf_table(chunk, False)
+            if not pt:
+                return []
+            first = ((pt - self.host) >> 3) + ((start >> 12) & 511)
+            entries = self._cells[first:first + ((end - start) >> 12)].tobytes()
+        else:
+            entries = self.entries(start, end).tobytes()
+        held = entries[0::8].translate(_TOUCHED)
+        if held.count(1) > most:
+            return None
+        pages = []
+        i = held.find(1)
+        while i >= 0:
+            pages.append(start + (i << 12))
+            i = held.find(1, i + 1)
+        return pages
 
     def entries(self, start: int, end: int) -> array.array:
         """The leaf entries of [start, end) (0 where there is no table)."""
