@@ -200,6 +200,27 @@ def test_mmap_shortest_path_keeps_the_limit_exact(mm):
     check(mm)
 
 
+def test_mmap_prot_none_asks_nothing_of_the_engine(mm, monkeypatch):
+    """A fresh PROT_NONE mapping (a thread stack's first call) leaves the engine as
+    it is: a free range has no access there, whether a region stayed (hidden, the
+    stack given back before) or not. Any other protection is shown."""
+    a = thread_stack(mm)
+    mm.munmap(a, STACK)                             # its region stays, hidden
+    calls = []
+    for name in ("show", "hide"):
+        def counting(*args, name=name, call=getattr(mm.regions, name)):
+            calls.append(name)
+            return call(*args)
+        monkeypatch.setattr(mm.regions, name, counting)
+    assert mm.mmap(0, STACK, NONE, ANON) == a
+    assert mm.mmap(0, STACK, NONE, ANON) < a        # where no region ever was
+    assert calls == []
+    mm.mmap(0, PAGE, R, ANON)
+    assert calls == ["show"]
+    assert all(mm.engine.page_access(p) == 0 for p in range(a, a + STACK, PAGE))
+    check(mm)
+
+
 def test_mmap_growsdown_takes_the_general_path(mm):
     a = mm.mmap(0, 4 * PAGE, RW, ANON | L.MAP_GROWSDOWN)
     assert mm.find(a).flags & L.MAP_GROWSDOWN

@@ -472,7 +472,8 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
             if ptr is not None:
                 v = VMA(start, start + size, prot & 7, flags, ptr, "", self.windows)
                 self._insert(v)
-                self._engine_map(v)
+                if prot & 7:     # (PROT_NONE: a free range has no access already)
+                    self.regions.show(start, start + size, prot & 7, ptr)
                 return start
             self.map_anonymous(start, size, prot, flags)
             return start
