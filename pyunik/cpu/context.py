@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from functools import cache
+from functools import cache, partial
 from types import MappingProxyType
 
 from . import unicorn_x86 as x86
@@ -98,6 +98,7 @@ _ZERO16 = bytes(16)
 _raw = HELD
 _frame_read_batch = _raw.uc_reg_read_batch     # the signal frame's batches
 _frame_write_batch = _raw.uc_reg_write_batch
+_frame_read = _raw.uc_reg_read                 # rt_sigreturn's rsp
 # Unicorn's own copy of the CPU state (QEMU's CPUX86State up to its reset fields, 5.6
 # KB): saving and loading it is one memcpy each way (cpu/switch.py's ContextSwitcher);
 # a copy is decoded here.
@@ -333,7 +334,7 @@ _FX_SW, _XSAVE_FRAME = SC.FPSTATE_SW_RESERVED, (SC.FXSAVE_SIZE + SC.XSTATE_HEADE
                                                + SC.FP_XSTATE_MAGIC2_SIZE)
 
 
-# The shortest path's images (FrameRegisters.read_frame, write_returned): a frame from
+# The shortest path's images (FrameRegisters.read_into_frame, load_returned): a frame from
 # pretcode to the end of its fpstate, which is always the same distance above it when
 # there is nothing special about the frame (abi/sigcontext.py), and the part of it
 # rt_sigreturn reads, from the ucontext on.
@@ -345,17 +346,18 @@ _IMAGE_SIZE = _IMAGE_FPSTATE + _XSAVE_FRAME
 _RETURNED_REGS = SC.UCONTEXT_MCONTEXT
 _RETURNED_FPSTATE = _IMAGE_FPSTATE - SC.RT_SIGFRAME_UC
 _RETURNED_SIZE = _IMAGE_SIZE - SC.RT_SIGFRAME_UC
-# (write_returned's own cells, in this order)
+# (load_returned's own cells, in this order: pack_returned fills them)
 _RETURNED_CELLS = ("rip", "rflags", "fop", "ftw")
 _pack_returned = struct.Struct("<%dQ" % len(_RETURNED_CELLS)).pack_into
 _IMAGE_TAG = _IMAGE_FPSTATE + _FX_TAG
 _IMAGE_INFO, _IMAGE_INFO_END = SC.RT_SIGFRAME_INFO, SC.RT_SIGFRAME_SIZE     # the siginfo
 # The registers a frame built as a system call returns takes from the call, not from
-# the engine (its result, the return address and flags: read_frame leaves them out).
+# the engine (its result, the return address and flags: read_into_frame leaves them out).
 _FROM_THE_CALL = ("rax", "rcx", "r11", "rip")
-# What a handler's entry sets besides the FPU (handle_signal, __setup_rt_frame): the
-# first six from the entry buffer, rax 0 (kept there), rcx and r11 from the frame
-# image (the return address and flags it holds, as the system call leaves them).
+# What a handler's entry (`enter`) sets besides the FPU (handle_signal, __setup_rt_frame):
+# the first six from the entry buffer (pack_entry), rax 0 (kept there), rcx and r11
+# from the frame image (the return address and flags it holds, as the system call
+# leaves them).
 _ENTRY_REGS = ("rdi", "rsi", "rdx", "rsp", "rip", "rflags", "rax")
 _ENTRY = struct.Struct("<%dQ" % (len(_ENTRY_REGS) - 1))
 _pack_entry = _ENTRY.pack_into
@@ -422,14 +424,36 @@ class FrameRegisters:
         self._write = self._batch(regs[:18] + fpu)
         self._selectors = self._batch(regs[18:])
         self._stack = self._batch([regs[_FRAME_RSP], regs[_FRAME_RFLAGS]])
+        # rt_sigreturn's first step: rsp alone, with uc_reg_read (a batch of one costs
+        # 0.09 us more), into general's slot
+        self.fetch_rsp = ready(_frame_read, at(self._handle.value), _IDS["rsp"],
+                               ctypes.byref(self._general, 8 * _FRAME_RSP))
         self._init_simple()
 
     def _init_simple(self) -> None:
-        """The buffers and batches of the shortest path (read_frame, enter_handler,
-        write_returned): a frame image that the engine's registers are read into
-        in place, sigcontext's and the fpstate's, with slices of it ready for copying
-        to the stack, and a ucontext image that they are written from; the FPU a
-        handler starts with, held ready in a buffer of its own."""
+        """The buffers and ready-made foreign calls of the shortest path, which
+        kernel/sigframe.py calls itself (no Python frame of this class on the way; each
+        call's value is Unicorn's, non-zero on an error):
+
+        - `read_into_frame()` reads the engine's registers into `frame_image`, a
+          whole signal frame from pretcode to the end of its fpstate
+          (abi/sigcontext.py's RT_SIGFRAME_FPSTATE above it), in place:
+          sigcontext's registers but rax, rcx, r11 and rip (the caller's: the system
+          call's result, return address and flags), cs and ss, and the fxsave image
+          but its abridged tag byte: the full tag word goes to `frame_tag_word[0]`,
+          and `abridged_tags[word]` is the byte (the ST slots' reserved bytes stay
+          zero: nothing else writes there). `frame_slots` is the image as u64.
+        - `pack_entry(rdi, rsi, rdx, rsp, rip, rflags)` then `enter()`: from inside
+          the syscall hook, a handler's entry: rax 0, these registers (rip given
+          SYSCALL_LENGTH short, as write_in_syscall puts it), rcx and r11 as the
+          frame image holds them (the system call's return address and flags), the
+          FPU as fninit leaves it (fpu__clear_user_states); the others as they are.
+        - `returned_image[:] = frame` (a ucontext and the fpstate above it, as
+          rt_sigreturn found them, checked by the caller), `pack_returned(rip,
+          rflags, fop, full tag word)` (rip SYSCALL_LENGTH short, fop's 11 bits, the
+          full tag word `full_tags[abridged byte]`, as fxrstor takes the image), then
+          `load_returned()` loads sigcontext's other registers as they are there and
+          the FPU from the image; cs and ss are left alone."""
         self._image = ctypes.create_string_buffer(-(-_IMAGE_SIZE // 8) * 8)
         whole = memoryview(self._image).cast("B")
         self.frame_image = image = whole[:_IMAGE_SIZE]
@@ -441,9 +465,11 @@ class FrameRegisters:
         self.frame_info = image[_IMAGE_INFO:_IMAGE_INFO_END]
         self.frame_fpstate = image[_IMAGE_FPSTATE:]
         self.frame_template = None
-        self._abridged = b""
+        # the full x87 tag word read_into_frame reads, and the abridged byte the fpstate
+        # holds for each (use_template makes that table)
+        self.abridged_tags = b""
         self._image_tags = ctypes.create_string_buffer(8)
-        self._image_tag_word = memoryview(self._image_tags).cast("B").cast("Q")
+        self.frame_tag_word = memoryview(self._image_tags).cast("B").cast("Q")
         at = ctypes.addressof(self._image)
         regs = [(_IDS[name], at + _IMAGE_REGS + 8 * i)
                 for i, name in enumerate(SC.SIGCONTEXT_REGS)]
@@ -451,7 +477,7 @@ class FrameRegisters:
         regs = [(reg, ptr) for (reg, ptr), name in zip(regs, SC.SIGCONTEXT_REGS)
                 if name not in _FROM_THE_CALL]
         regs += [(_IDS["cs"], at + _IMAGE_CS), (_IDS["ss"], at + _IMAGE_SS)]
-        self._read_frame = self._call(_frame_read_batch, self._batch(
+        self.read_into_frame = self._call(_frame_read_batch, self._batch(
             regs + _fpu(self._image, self._image_tags, _IMAGE_FPSTATE)))
         # the handler's entry: these registers, and the FPU as fninit leaves it
         self._entry = ctypes.create_string_buffer(8 * len(_ENTRY_REGS))
@@ -459,7 +485,8 @@ class FrameRegisters:
         self._tags_init = ctypes.create_string_buffer(
             arch.FPU_TAGS_EMPTY.to_bytes(8, "little"), 8)
         at = ctypes.addressof(self._entry)
-        self._enter = self._call(_frame_write_batch, self._batch(
+        self.pack_entry = partial(_pack_entry, self._entry, 0)
+        self.enter = self._call(_frame_write_batch, self._batch(
             [(_IDS[name], at + 8 * i) for i, name in enumerate(_ENTRY_REGS)]
             + [(_IDS[name], in_image[_IDS[name]]) for name in ("rcx", "r11")]
             + _fpu(self._fx_init, self._tags_init)))
@@ -468,16 +495,16 @@ class FrameRegisters:
         self._returned = ctypes.create_string_buffer(-(-_RETURNED_SIZE // 8) * 8)
         self.returned_image = memoryview(self._returned).cast("B")[:_RETURNED_SIZE]
         self._returned_cells = ctypes.create_string_buffer(8 * len(_RETURNED_CELLS))
+        self.pack_returned = partial(_pack_returned, self._returned_cells, 0)
+        self.full_tags = _FULL_TAGS
         cells = {_IDS[name]: ctypes.addressof(self._returned_cells) + 8 * i
                  for i, name in enumerate(_RETURNED_CELLS)}
         at = ctypes.addressof(self._returned)
-        self._write_returned = self._call(_frame_write_batch, self._batch(
+        self.load_returned = self._call(_frame_write_batch, self._batch(
             [(reg, cells.get(reg, ptr)) for reg, ptr in
              [(_IDS[name], at + _RETURNED_REGS + 8 * i)
               for i, name in enumerate(SC.SIGCONTEXT_REGS)]
              + _fpu(self._returned, self._returned_cells, _RETURNED_FPSTATE)]))
-        ids, ptrs, _ = self._stack
-        self._read_rsp = self._call(_frame_read_batch, (ids, ptrs, 1))
 
     def _call(self, batch_call, batch):
         """One batch as a ready call (libunicorn.ready): its value is the call's,
@@ -509,9 +536,10 @@ class FrameRegisters:
         return general[_FRAME_RSP], general[_FRAME_RFLAGS]
 
     def read_rsp(self) -> int:
-        """rsp from the engine (rt_sigreturn's shortest path)."""
-        if self._read_rsp():
-            raise ContextError("uc_reg_read_batch")
+        """rsp from the engine. (rt_sigreturn's shortest path calls `fetch_rsp`, the
+        foreign call itself, and reads general's slot: no Python frame on the way.)"""
+        if self.fetch_rsp():
+            raise ContextError("uc_reg_read")
         return self.general[_FRAME_RSP]
 
     def write(self) -> None:
@@ -585,40 +613,4 @@ class FrameRegisters:
         passes the same object every time, so this happens once)."""
         self.frame_image[:] = template
         self.frame_template = template
-        self._abridged = _abridged()
-
-    def read_frame(self) -> memoryview:
-        """Read the engine's registers into `frame_image`, a whole signal frame from
-        pretcode to the end of its fpstate (abi/sigcontext.py's RT_SIGFRAME_FPSTATE
-        above it): sigcontext's registers but rax, rcx, r11 and rip (the caller's:
-        the system call's result, return address and flags), cs and ss, the fxsave
-        image with its abridged tag byte, in place (kernel/sigframe.py fills the
-        rest). Returns `frame_slots`, the image as u64. The ST slots' reserved bytes
-        stay zero: nothing else writes there."""
-        if self._read_frame():
-            raise ContextError("uc_reg_read_batch")
-        self.frame_image[_IMAGE_TAG] = self._abridged[self._image_tag_word[0]]
-        return self.frame_slots
-
-    def enter_handler(self, rdi: int, rsi: int, rdx: int, rsp: int, rip: int,
-                      rflags: int) -> None:
-        """From inside the syscall hook, a handler's entry: rax 0, these registers
-        (rip SYSCALL_LENGTH short, as write_in_syscall puts it), rcx and r11 as the
-        frame image holds them (the system call's return address and flags), the
-        FPU as fninit leaves it (fpu__clear_user_states); the others as they are."""
-        _pack_entry(self._entry, 0, rdi, rsi, rdx, rsp, rip - SYSCALL_LENGTH, rflags)
-        if self._enter():
-            raise ContextError("uc_reg_write_batch")
-
-    def write_returned(self, frame, rip: int, rflags: int, fop: int, tags: int) -> None:
-        """From inside the syscall hook, load frame (a ucontext and the fpstate above
-        it, as rt_sigreturn found them: the caller has checked them) but its rip,
-        rflags, fop and abridged tag byte, which the caller read from it: rip
-        SYSCALL_LENGTH short, rflags as given, and the FPU as fxrstor takes its
-        image (fop's 11 bits, the full tag word from the abridged one).
-        sigcontext's other registers as they are there; cs and ss are left alone."""
-        self.returned_image[:] = frame
-        _pack_returned(self._returned_cells, 0, rip - SYSCALL_LENGTH & 0xFFFFFFFFFFFFFFFF,
-                       rflags, fop & 0x7FF, _FULL_TAGS[tags])
-        if self._write_returned():
-            raise ContextError("uc_reg_write_batch")
+        self.abridged_tags = _abridged()

@@ -50,7 +50,7 @@ from .process import ProcessExit, SigAction
 from .sigframe import (FrameError, build_rt_sigframe, build_simple_sigframe, handler_mask,
                        read_rt_sigframe, read_simple_sigframe)
 from ..abi.x86 import SYSCALL_LENGTH
-from ..cpu.context import FRAME_SLOT
+from ..cpu.context import FRAME_SLOT, ContextError
 
 _NR = N.NUMBERS
 # Calls a handler never restarts (ERESTARTNOHAND, ERESTART_RESTARTBLOCK, or EINTR
@@ -72,7 +72,7 @@ _FUTEX_ALWAYS = (L.FUTEX_LOCK_PI, L.FUTEX_LOCK_PI2, L.FUTEX_WAIT_REQUEUE_PI)
 # calls that leave a restart block when interrupted (with clock_nanosleep's
 # relative sleeps: an absolute one answers ERESTARTNOHAND)
 _RESTART_BLOCK = frozenset((_NR["nanosleep"], _NR["poll"], NR_RESTART_SYSCALL))
-_RAX, _RCX, _R11, _RIP = (FRAME_SLOT[name] for name in ("rax", "rcx", "r11", "rip"))
+_RAX, _RCX, _R11, _RIP, _RSP = (FRAME_SLOT[name] for name in ("rax", "rcx", "r11", "rip", "rsp"))
 # Calls that often make a signal deliverable to the calling thread: theirs is
 # delivered inside the syscall hook as they return (Kernel._delivering_on_return).
 DELIVERED_ON_RETURN = frozenset(_NR[n] for n in (
@@ -489,18 +489,19 @@ def _raise_invoker(sched, general):
             action = process.sighand.actions[sig]
             blocked = t.sigmask
             flags = action.flags
+            altstack = t.altstack
             if action.handler > _SIG_IGN and flags & _SA_RESTORER \
                     and not blocked & _SIGNAL_BIT[sig] \
                     and not (t.pending.signals | process.shared_pending.signals) \
                     & ~(blocked & _BLOCKABLE) \
                     and t.restart is None and t.trap is None and t.saved_sigmask is None \
-                    and not t.altstack[2] and sched.on_cpu is t and not sched.returning \
+                    and not altstack[2] and sched.on_cpu is t and not sched.returning \
                     and not sched._kernel_stop and kernel.debugger is None \
                     and t.state == _RUNNING and not process.signalfd_waiters.waiters \
                     and not process.signalfd_waiters.pollers:
                 mm = process.mm
                 if build_simple_sigframe(
-                        mm, mm.engine.frame_regs, sig, blocked, action, t.altstack[1], 0,
+                        mm, mm.engine.frame_regs, sig, blocked, action, altstack[1], 0,
                         regs[7] + SYSCALL_LENGTH, regs[8],
                         _kill_info(sig, _SI_TKILL, process.pid, process.cred.uid)
                         if flags & _SA_SIGINFO else b""):
@@ -518,15 +519,21 @@ def _raise_invoker(sched, general):
 def _sigreturn_invoker(sched, general):
     def rt_sigreturn(t, regs):
         """rt_sigreturn(2) through a frame as the shortest path (or Linux) builds it;
-        any other frame the general way."""
+        any other frame the general way. (_restored inline, and the alternate stack
+        compared only.)"""
         process = t.process
         mm = process.mm
         frame_regs = mm.engine.frame_regs
-        sp = frame_regs.read_rsp()
+        if frame_regs.fetch_rsp():
+            raise ContextError("uc_reg_read")
+        sp = frame_regs.general[_RSP]
         back = read_simple_sigframe(mm, frame_regs, sp, regs[8]) if sp >= 8 else None
         if back is None:
             return general(t, regs)
-        if _restored(t, *back):
+        t.sigmask = blocked = back[0]
+        if back[1] != t.altstack:
+            _restore_altstack(t, back[1], back[2])
+        if (t.pending.signals | process.shared_pending.signals) & ~(blocked & _BLOCKABLE):
             # let through by the mask: delivered as the general way's invoker does
             sched.in_checked_call = True
             sched.signal_on_return(t)

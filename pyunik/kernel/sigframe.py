@@ -35,7 +35,7 @@ from ..abi import linux as L
 from ..abi.posix_types import UINT
 from ..abi import sigcontext as SC
 from ..abi import x86 as arch
-from ..cpu.context import FRAME_SLOT
+from ..cpu.context import FRAME_SLOT, ContextError
 from ..errors import KernelError
 
 # What this CPU model's kernel would save (xfeatures_mask_uabi) and how big it is.
@@ -336,7 +336,7 @@ def _xfeatures(fx: bytes) -> int:
 # ---- the shortest path -------------------------------------------------------------------
 # A frame with nothing special about it (no alternate stack, no trap, the user's
 # selectors), built from the engine's registers read straight into its image
-# (cpu/context's FrameRegisters.read_frame) and copied to the stack in one VMA,
+# (cpu/context's FrameRegisters.read_into_frame) and copied to the stack in one VMA,
 # and taken back the same way. Everything else goes the general way above, which
 # does the same for these frames (guest_images/src/sigraise.c shows them natively).
 _IMAGE_FPSTATE = SC.RT_SIGFRAME_FPSTATE
@@ -365,6 +365,11 @@ _RETURNED_SIZE = _IMAGE_SIZE - _UC_AT
 _unpack_returned = SC.UCONTEXT_WITH_FPSTATE.unpack_from
 _NOT_FIX_EFLAGS = ~_FIX_EFLAGS
 _MXCSR_RESERVED32 = _MXCSR_RESERVED & 0xFFFFFFFF
+# Inside the syscall hook Unicorn adds the syscall instruction's length to whatever rip
+# the hook leaves: the handler's and the returned rip go in that much short.
+_SYSCALL_LENGTH = arch.SYSCALL_LENGTH
+# the abridged x87 tag byte in the image (the engine reads the full tag word)
+_IMAGE_TAG = _IMAGE_FPSTATE + SC.FPSTATE_FTW
 
 
 def build_simple_sigframe(mm, regs, sig: int, blocked: int, action, ss_flags: int, result: int,
@@ -377,9 +382,13 @@ def build_simple_sigframe(mm, regs, sig: int, blocked: int, action, ss_flags: in
     nothing written then (the general way decides). blocked is a mask of 64 bits."""
     if regs.frame_template is not _TEMPLATE:
         regs.use_template(_TEMPLATE)
-    _pack_head(regs.frame_image, 0, action.restorer, UC_FLAGS, ss_flags & 0xFFFFFFFF, rflags,
+    image = regs.frame_image
+    _pack_head(image, 0, action.restorer, UC_FLAGS, ss_flags & 0xFFFFFFFF, rflags,
                result & 0xFFFFFFFFFFFFFFFF, rip, rip, blocked, blocked)
-    slots = regs.read_frame()
+    if regs.read_into_frame():
+        raise ContextError("uc_reg_read_batch")
+    image[_IMAGE_TAG] = regs.abridged_tags[regs.frame_tag_word[0]]
+    slots = regs.frame_slots
     if slots[_S_SELECTORS] != _USER_SELECTORS:
         return 0
     fpstate = (slots[_S_RSP] - _RED_ZONE_AND_MATH) & _FPSTATE_ALIGN
@@ -395,8 +404,10 @@ def build_simple_sigframe(mm, regs, sig: int, blocked: int, action, ss_flags: in
     else:
         view[at:at + _INFO_AT] = regs.frame_head
     view[at + _IMAGE_FPSTATE:at + _IMAGE_SIZE] = regs.frame_fpstate
-    regs.enter_handler(sig, frame + _INFO_AT, frame + _UC_AT, frame,
-                       action.handler & 0xFFFFFFFFFFFFFFFF, rflags & _KEEP_FLAGS)
+    regs.pack_entry(sig, frame + _INFO_AT, frame + _UC_AT, frame,
+                    (action.handler - _SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF, rflags & _KEEP_FLAGS)
+    if regs.enter():
+        raise ContextError("uc_reg_write_batch")
     return frame
 
 
@@ -415,6 +426,10 @@ def read_simple_sigframe(mm, regs, sp: int, rflags: int):
     if cs | 3 != _USER_CS or ss | 3 != _USER_DS or fpstate != sp + _UC_TO_FPSTATE \
             or tail != _XSTATE_TAIL or mxcsr & _MXCSR_RESERVED32:
         return None
-    regs.write_returned(view[at:at + _RETURNED_SIZE], rip,
-                        (rflags & _NOT_FIX_EFLAGS) | (restored_flags & _FIX_EFLAGS), fop, tags)
+    regs.returned_image[:] = view[at:at + _RETURNED_SIZE]
+    regs.pack_returned((rip - _SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF,
+                       (rflags & _NOT_FIX_EFLAGS) | (restored_flags & _FIX_EFLAGS), fop & 0x7FF,
+                       regs.full_tags[tags])
+    if regs.load_returned():
+        raise ContextError("uc_reg_write_batch")
     return blocked & ~_UNBLOCKABLE, (ss_sp, ss_flags, ss_size), rsp
