@@ -24,6 +24,7 @@ OWN_CHOICES = {
     "kernel/jobs.py": {"CONSOLE_SID"},                  # the session the console belongs to
     "cpu/context.py": {"_ENTRY"},                       # a register batch's staging words
     "cpu/cpuid.py": {"CPUINFO_LEAVES"},                 # the cpuid leaves probed once
+    "cpu/switch.py": {"_SPARE_STATES"},                 # exited threads' copies kept
     "cpu/engine.py": {"_SMALL", "_CR2_UNSET",          # short-read buffer; CR2 no fault sets
                       "_FLUSH_PAGES_MAX"},              # pages flushed one by one at most
     "cpu/paging.py": {"PHYS_BITS", "TABLE_AREA", "DATA_BASE",   # CPU model; physical layout

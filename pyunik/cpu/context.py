@@ -122,12 +122,17 @@ class ContextError(Exception):
 class _EngineState:
     """One copy of Unicorn's CPU state (a uc_context), freed with this object. It
     holds only the CPU state, no pointer to the engine, so it can be read after the
-    engine is gone; it is loaded only onto the engine it was saved from."""
+    engine is gone; it is loaded only onto the engine it was saved from.
 
-    __slots__ = ("ptr",)
+    `rip` is None, or the rip the copy's thread goes on at when the copy holds it
+    SYSCALL_LENGTH short, ready to be loaded inside the syscall hook as it is (a
+    new thread's: cpu/switch.py's new_thread); decode gives that rip."""
+
+    __slots__ = ("ptr", "rip")
 
     def __init__(self, handle: ctypes.c_void_p) -> None:
         self.ptr = ctypes.c_void_p()
+        self.rip = None
         if _context_alloc(handle, ctypes.byref(self.ptr)):
             raise ContextError("uc_context_alloc")
 
@@ -139,6 +144,8 @@ class _EngineState:
         """The registers in the layout above."""
         if _context_read_batch(self.ptr, _DECODE_IDS, _DECODE_PTRS, _COUNT):
             raise ContextError("uc_context_reg_read_batch")
+        if self.rip is not None:
+            _DECODE_SLOTS[_DECODE_RIP] = self.rip
         return _DECODE_BYTES.tobytes()
 
 
@@ -147,6 +154,8 @@ _DECODE_IDS = (ctypes.c_int * _COUNT)(*[reg for reg, _, _ in _LAYOUT])
 _DECODE_PTRS = (ctypes.c_void_p * _COUNT)(*[ctypes.addressof(_DECODE_BUF) + off
                                             for _, off, _ in _LAYOUT])
 _DECODE_BYTES = memoryview(_DECODE_BUF).cast("B")
+_DECODE_SLOTS = (ctypes.c_uint64 * (SIZE // 8)).from_buffer(_DECODE_BUF)
+_DECODE_RIP = OFFSETS["rip"] // 8
 
 
 class CpuContext:

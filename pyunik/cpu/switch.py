@@ -43,6 +43,8 @@ _reg_write_batch = HELD.uc_reg_write_batch
 _context_save = HELD.uc_context_save
 _context_restore = HELD.uc_context_restore
 _context_write_batch = HELD.uc_context_reg_write_batch
+_SPARE_STATES = 4       # copies retire keeps for new threads at most
+_NO_REGISTERS = bytes(SIZE)     # a retired context's
 # Slots (8 bytes each) of the layout's named registers. Inside the syscall hook rip is
 # still on the syscall instruction, and Unicorn adds its length (SYSCALL_LENGTH) to
 # whatever rip the hook leaves, so a register write made there puts rip that much
@@ -69,12 +71,24 @@ class ContextSwitcher:
         # The buffer as bytes: copying through a memoryview (tobytes, a slice
         # assignment) takes a tenth of what ctypes.string_at and memmove take.
         self._bytes = memoryview(self._buf).cast("B")
-        # rax, rcx, r11, rip of a completed call, written into a saved CPU state
-        self._returning = (ctypes.c_uint64 * 4)()
-        self._returning_ids = (ctypes.c_int * 4)(*[_IDS[name] for name in
-                                                   ("rax", "rcx", "r11", "rip")])
-        self._returning_ptrs = (ctypes.c_void_p * 4)(*[ctypes.addressof(self._returning) + 8 * i
-                                                       for i in range(4)])
+        # rax, rcx, r11, rip of a completed call, written into a saved CPU state;
+        # for a new thread's (new_thread) also rsp and fs_base, in either order
+        # (the last two ids are set for each)
+        self._returning = (ctypes.c_uint64 * 6)()
+        self._returning_ids = (ctypes.c_int * 6)(*[_IDS[name] for name in
+                                                   ("rax", "rcx", "r11", "rip", "rsp",
+                                                    "fs_base")])
+        self._returning_ptrs = (ctypes.c_void_p * 6)(*[ctypes.addressof(self._returning) + 8 * i
+                                                       for i in range(6)])
+        self._rsp_id, self._fs_base_id = _IDS["rsp"], _IDS["fs_base"]
+        # Copies of exited threads (retire), for new threads' (new_thread) to use
+        # again: an allocation and a free fewer each (two foreign calls).
+        self._spare: list = []
+        # rip and rflags: read from the engine (new_thread) or a copy (a load)
+        self._at = (ctypes.c_uint64 * 2)()
+        self._at_ids = (ctypes.c_int * 2)(_IDS["rip"], _IDS["rflags"])
+        self._at_ptrs = (ctypes.c_void_p * 2)(ctypes.addressof(self._at),
+                                              ctypes.addressof(self._at) + 8)
 
     def save(self, ctx: CpuContext | None = None) -> CpuContext:
         """The engine's registers now, into ctx (a new context when None)."""
@@ -109,11 +123,73 @@ class ContextSwitcher:
         ctx._state = ctx._on = None
         return ctx
 
+    def new_thread(self, rsp: int, fs_base: int | None,
+                   at: tuple[int, int] | None = None) -> CpuContext:
+        """save_returning for a new thread of the same engine (clone's child, from
+        inside the syscall hook): the context is Unicorn's own copy of the CPU state
+        (one memcpy, as a switch in the hook saves it), with rax, rcx, r11, rip and
+        rsp and fs_base as save_returning sets them written into the copy in one
+        call, so it decodes to the same registers. Its rip goes in SYSCALL_LENGTH
+        short (the state's `rip` says where the thread goes on), so that a load
+        inside the syscall hook (switch_in_syscall, the common case: the parent
+        waits for it) is one memcpy; restore, outside the hook, writes rip first.
+        at: the (rip, rflags) of the syscall instruction when the caller has them
+        (the hook read them), else they are read from the engine. Onto another
+        engine the copy goes through the registers, as any copy does."""
+        handle = self._handle
+        if at is None:
+            if _reg_read_batch(handle, self._at_ids, self._at_ptrs, 2):
+                raise ContextError("uc_reg_read_batch")
+            rip, rflags = self._at
+        else:
+            rip, rflags = at
+        ctx = CpuContext.__new__(CpuContext)
+        ctx._raw = None
+        state = ctx._state = self._spare.pop() if self._spare else _EngineState(handle)
+        ctx._on = self
+        if _context_save(handle, state.ptr):
+            raise ContextError("uc_context_save")
+        after = (rip + SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF
+        state.rip = after
+        vals, ids = self._returning, self._returning_ids
+        vals[0] = 0
+        vals[1] = after
+        vals[2] = rflags
+        vals[3] = rip       # (after, SYSCALL_LENGTH short)
+        n = 4
+        if rsp:
+            ids[n] = self._rsp_id
+            vals[n] = rsp
+            n += 1
+        if fs_base is not None:
+            ids[n] = self._fs_base_id
+            vals[n] = fs_base
+            n += 1
+        if _context_write_batch(state.ptr, ids, self._returning_ptrs, n):
+            raise ContextError("uc_context_reg_write_batch")
+        return ctx
+
+    def retire(self, ctx: CpuContext) -> None:
+        """ctx's thread has exited and will never be loaded again: a copy of this
+        engine's it holds is kept for a new thread's (new_thread), and ctx holds
+        zeros from now on."""
+        if ctx._on is self and len(self._spare) < _SPARE_STATES:
+            self._spare.append(ctx._state)
+            ctx._state = ctx._on = None
+            ctx._raw = _NO_REGISTERS
+
     def restore(self, ctx: CpuContext) -> None:
         """Load every register of ctx onto the engine (call it while the guest is
         stopped: the next run starts at ctx.rip)."""
         if ctx._on is self:
-            if _context_restore(self._handle, ctx._state.ptr):
+            state = ctx._state
+            if state.rip is not None:       # (a new thread's: its rip goes in whole)
+                at = self._at
+                at[0] = state.rip
+                state.rip = None
+                if _context_write_batch(state.ptr, self._at_ids, self._at_ptrs, 1):
+                    raise ContextError("uc_context_reg_write_batch")
+            if _context_restore(self._handle, state.ptr):
                 raise ContextError("uc_context_restore")
             return
         self._bytes[:] = ctx.raw
@@ -146,8 +222,9 @@ class ContextSwitcher:
         with `returning`, rax, rcx, r11 and rip (2 short) are written into the copy
         first, so the load is again one memcpy, and no register write moves rip,
         which would make Unicorn leave its execution loop and enter it again
-        (quit_request) before the next block. Any other context is loaded with the
-        register batch."""
+        (quit_request) before the next block. A new thread's copy (new_thread) is
+        made the same way at its clone and loaded so too, its rip (2 short) written
+        in first. Any other context is loaded with the register batch."""
         handle = self._handle
         if save:
             if old is None:
@@ -158,18 +235,22 @@ class ContextSwitcher:
                 state = old._state = _EngineState(handle)
             if _context_save(handle, state.ptr):
                 raise ContextError("uc_context_save")
+            state.rip = None
             old._raw = None
             old._on = self
-        if ctx._on is self and returning is not None:
-            rax, rip, rflags = returning
-            vals = self._returning
-            vals[0] = rax & 0xFFFFFFFFFFFFFFFF
-            vals[1] = rip
-            vals[2] = rflags
-            vals[3] = rip - SYSCALL_LENGTH
-            ptr = ctx._state.ptr
-            if _context_write_batch(ptr, self._returning_ids, self._returning_ptrs, 4):
-                raise ContextError("uc_context_reg_write_batch")
+        state = ctx._state
+        if ctx._on is self and (returning is not None or state.rip is not None):
+            ptr = state.ptr
+            if returning is not None:
+                rax, rip, rflags = returning
+                vals = self._returning
+                vals[0] = rax & 0xFFFFFFFFFFFFFFFF
+                vals[1] = rip
+                vals[2] = rflags
+                vals[3] = rip - SYSCALL_LENGTH
+                if _context_write_batch(ptr, self._returning_ids, self._returning_ptrs, 4):
+                    raise ContextError("uc_context_reg_write_batch")
+                state.rip = None
             ctx._raw = None
             if _context_restore(handle, ptr):
                 raise ContextError("uc_context_restore")

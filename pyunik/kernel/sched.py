@@ -354,6 +354,7 @@ class Scheduler:
         if not self._hand_over(t, engine):
             self.on_cpu = None
             engine.stop()
+        engine.contexts.retire(t.ctx)       # (its copy, for the next new thread's)
 
     def _hand_over(self, t, engine) -> bool:
         """Switch from t, the running thread, which has just left the CPU inside its

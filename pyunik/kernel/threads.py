@@ -76,11 +76,13 @@ def check_nproc(t) -> None:
 
 
 def clone_thread(t, flags: int, stack: int, parent_tid: int, child_tid: int,
-                 tls: int) -> int:
+                 tls: int, at: tuple[int, int] | None = None) -> int:
     """A new thread of t's process (flags already checked); returns its tid.
     CLONE_PARENT_SETTID's and CLONE_CHILD_SETTID's stores of the tid are made as
     Linux makes them (kernel_clone's put_user, schedule_tail's): a fault there is
-    ignored, the thread is made all the same."""
+    ignored, the thread is made all the same. Its registers are the engine's
+    own copy of the caller's (ContextSwitcher.new_thread; at: the syscall's rip
+    and rflags, when the caller has them)."""
     if flags & _THREAD_NEEDS != _THREAD_NEEDS or flags & _NOT_A_THREAD:
         raise KernelError(ENOSYS)          # a new process, or a thread unsharing state
     check_nproc(t)
@@ -88,7 +90,8 @@ def clone_thread(t, flags: int, stack: int, parent_tid: int, child_tid: int,
     kernel = process.kernel
     tid = kernel.next_pid
     kernel.next_pid += 1
-    child = Thread(tid, process, t.comm, child_context(process.mm.engine, flags, stack, tls))
+    child = Thread(tid, process, t.comm, process.mm.engine.contexts.new_thread(
+        stack, tls if flags & _CLONE_SETTLS else None, at))
     child.sigmask = t.sigmask
     child.trap = t.trap                  # (dup_task_struct copies thread.trap_nr, ...)
     if flags & _CLONE_PARENT_SETTID:
@@ -119,13 +122,14 @@ def clone_invoker(invoke):
         flags = regs[1] & 0xFFFFFFFF
         if flags & _THREAD_NEEDS != _THREAD_NEEDS or flags & _NOT_A_THREAD:
             return invoke(t, regs)
-        return clone_thread(t, flags, regs[2], regs[3], regs[4], regs[5])
+        return clone_thread(t, flags, regs[2], regs[3], regs[4], regs[5], (regs[7], regs[8]))
     return invoke_clone
 
 
 def child_context(engine, flags: int, stack: int, tls: int):
     """The caller's registers inside its syscall (rip on the syscall instruction), as
-    a new thread or process returns from it: rax 0, rcx and r11 as `syscall` leaves
+    a new process returns from it (kernel/fork.py; clone_thread makes a thread's on
+    the same engine as Unicorn's copy): rax 0, rcx and r11 as `syscall` leaves
     them, the stack argument's rsp and CLONE_SETTLS's thread pointer if given."""
     return engine.contexts.save_returning(stack, tls if flags & _CLONE_SETTLS else None)
 
