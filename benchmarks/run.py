@@ -99,6 +99,7 @@ SIZES = {
         "py_repeats": 3, "stat": (10_000, 100_000), "dd_mb": (16, 128),
         "churn_native": (1_000, 21_000), "churn_pyunik": (200, 2_200),
         "sig_native": (10_000, 200_000), "sig_pyunik": (1_000, 10_000),
+        "sig_getppid": (20_000, 200_000),
     },
     "full": {
         "repeats": 7, "loop_repeats": 9, "hello_repeats": 11,
@@ -110,6 +111,7 @@ SIZES = {
         "py_repeats": 7, "stat": (10_000, 300_000), "dd_mb": (16, 256),
         "churn_native": (1_000, 41_000), "churn_pyunik": (200, 5_200),
         "sig_native": (10_000, 1_000_000), "sig_pyunik": (1_000, 30_000),
+        "sig_getppid": (20_000, 200_000),
     },
 }
 
@@ -426,10 +428,10 @@ class Bench:
                 for n in ns:
                     run = self.engines[name].run(SIGLOOP, [str(n)], b"done %d\n" % n)
                     times.setdefault(name, {}).setdefault(n, []).append(run.wall)
-            for n in self.sz["sig_pyunik"]:
-                times["getppid"].setdefault(2 * n, []).append(
-                    self.engines["pyunik"].run(SYSLOOP, [str(2 * n)], b"done %d" % (2 * n)).wall)
-        sizes = dict(plan) | {"getppid": tuple(2 * n for n in self.sz["sig_pyunik"])}
+            for n in self.sz["sig_getppid"]:
+                times["getppid"].setdefault(n, []).append(
+                    self.engines["pyunik"].run(SYSLOOP, [str(n)], b"done %d" % n).wall)
+        sizes = dict(plan) | {"getppid": self.sz["sig_getppid"]}
         us = {k: per_op(times[k], *sizes[k], 1e6) for k in sizes}
         us["getppid"] *= 2                     # per pair of syscalls
         best = {k: per_op(times[k], *sizes[k], 1e6, min) for k in ("pyunik", "getppid")}
@@ -444,7 +446,9 @@ class Bench:
             self.row(12, "signal round trip: %s" % name, us[name], "us",
                      note="N=%s..%s, median of %d" % (_n(sizes[name][0]), _n(sizes[name][1]),
                                                       R))
-        self.row(12, "2 trivial syscalls: pyunik (same run)", us["getppid"], "us")
+        self.row(12, "2 trivial syscalls: pyunik (same run)", us["getppid"], "us",
+                 note="getppid N=%s..%s, median of %d" % (_n(sizes["getppid"][0]),
+                                                          _n(sizes["getppid"][1]), R))
         t = TARGETS["signal_over_syscalls"]
         ratio = median(pairs)
         self.row(12, "signal round trip / 2 syscalls", ratio, "x", "<= %g" % t, ratio <= t,
