@@ -217,7 +217,7 @@ class Engine:
         # The CPU with no exception in flight, for after each fault (see run()).
         self._clean_state = self.uc.context_save()
         cpu = _cpu_of(self.uc.handle)
-        self._cpu = None if cpu is None else ctypes.c_void_p(cpu)
+        self._cpu = None if cpu is None else at(cpu)    # (a ready-made pointer argument)
 
     def _separate_ram_offsets(self) -> None:
         """Map and unmap one page before any other mapping, so that every later
@@ -580,9 +580,9 @@ class Engine:
                     self._pages.set(addr, end, prot, fresh=True)
                 else:
                     self._pages.set(addr, end, prot, fresh=not was & 7)
+            elif was & 7:
+                self._flush_touched(addr, end, clear=True)   # every access taken away
             else:
-                if was & 7:
-                    self._flush_touched(addr, end)       # every access taken away
                 self._pages.clear(addr, end)
             return
         new = paging.leaf_bits(prot)
@@ -595,18 +595,17 @@ class Engine:
         if any(_narrower(e, new) for e in kinds):
             _ctl(self._handle, _CTL_FLUSH_TLB)   # the TLB may hold the old, wider access
 
-    def _flush_touched(self, addr: int, end: int) -> None:
-        """Take the pages of [addr, end) out of the TLB, before their entries change:
-        the few the guest touched since their entries were written fresh (page by
-        page: the rest of the TLB stays, and the guest need not walk the page tables
-        again for every page it uses), or the whole TLB when there are many, or the
-        CPU is unknown (see _cpu_of)."""
-        pages = None if self._cpu is None else \
-            self._pages.touched(addr, end, _FLUSH_PAGES_MAX)
+    def _flush_touched(self, addr: int, end: int, clear: bool = False) -> None:
+        """Take the pages of [addr, end) out of the TLB, before their entries change
+        (clear: and make them not present): the few the guest touched since their
+        entries were written fresh (page by page: the rest of the TLB stays, and the
+        guest need not walk the page tables again for every page it uses), or the
+        whole TLB when there are many, or the CPU is unknown (see _cpu_of)."""
+        cpu = self._cpu
+        pages = self._pages.touched(addr, end, _FLUSH_PAGES_MAX if cpu else -1, clear)
         if pages is None:
             _ctl(self._handle, _CTL_FLUSH_TLB)
             return
-        cpu = self._cpu
         for page in pages:
             _flush_page(cpu, _u64(page))
 

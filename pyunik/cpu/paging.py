@@ -281,20 +281,26 @@ class PageTables:
             if pt:
                 _memset(pt + 8 * first, 0, 8 * count)
 
-    def touched(self, start: int, end: int, most: int) -> list[int] | None:
+    def touched(self, start: int, end: int, most: int, clear: bool = False) \
+            -> list[int] | None:
         """The pages of [start, end) whose entries are present and accessed: the
         only ones of the range the TLB may hold. None when there are more than
-        most of them."""
+        most of them. clear: the range is made not present too (as clear())."""
         chunk = start >> 21
+        count = (end - start) >> 12
         if chunk == (end - 1) >> 21:
             pt = self._pt.get(chunk) or self._leaf_table(chunk, False)
             if not pt:
                 return []
             first = ((pt - self.host) >> 3) + ((start >> 12) & 511)
-            entries = self._cells[first:first + ((end - start) >> 12)].tobytes()
+            cells = self._cells[first:first + count]
+            held = cells.tobytes()[0::8].translate(_TOUCHED)
+            if clear:
+                cells[:] = _NOT_PRESENT[:count]
         else:
-            entries = self.entries(start, end).tobytes()
-        held = entries[0::8].translate(_TOUCHED)
+            held = self.entries(start, end).tobytes()[0::8].translate(_TOUCHED)
+            if clear:
+                self.clear(start, end)
         if held.count(1) > most:
             return None
         pages = []
