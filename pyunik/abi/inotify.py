@@ -27,6 +27,9 @@ IN_MASK_ADD = 0x20000000        # add_watch: add to the mask instead of replacin
 IN_ISDIR = 0x40000000           # the event's object is a directory
 IN_ONESHOT = 0x80000000         # remove the watch after one event
 IN_ALL_EVENTS = 0x00000FFF
+# include/linux/fsnotify_backend.h: FS_RENAME, the rename seen from the old directory
+# (inotify has no bit for it; dnotify's DN_RENAME is it)
+FS_RENAME = 0x10000000
 IN_CLOEXEC, IN_NONBLOCK = _fcntl.O_CLOEXEC, _fcntl.O_NONBLOCK
 # include/linux/inotify.h: every bit inotify_add_watch accepts
 ALL_INOTIFY_BITS = (IN_ALL_EVENTS | IN_UNMOUNT | IN_Q_OVERFLOW | IN_IGNORED | IN_ONLYDIR

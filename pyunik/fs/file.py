@@ -58,6 +58,10 @@ class File:
         self.refs = 0               # fd table slots pointing here; closed at zero
 
     fsnotify = None     # fs/inotify.py's record of a file opened by path (its current name)
+    # fs/dnotify.py's F_NOTIFY requests made through this file, as (mark, request)
+    dnotify = None
+    # kernel/leases.py's lease on this open file (F_SETLEASE), given up at the last close
+    lease = None
     # The regular file's inode this open file counts as a writer of (i_writecount),
     # given back at the last close; an inode some program runs refuses writers.
     write_inode = None
@@ -95,6 +99,11 @@ class File:
                     item.release()
             if self.fasync_entry is not None:
                 self.fasync_entry.release()
+            if self.dnotify:
+                for mark, request in list(self.dnotify):
+                    mark.remove(request)
+            if self.lease is not None:
+                self.lease.release()
             if self.write_inode is not None:
                 self.write_inode.write_count -= 1
             self.close()

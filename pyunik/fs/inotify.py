@@ -59,8 +59,9 @@ from ..abi import linux as L
 from ..abi.fs import ANON_INODE_DEV as _ANON_INODE_DEV, ANON_INODE_INO as _ANON_INODE_INO
 from ..abi.inotify import MAX_QUEUED_EVENTS, MAX_USER_INSTANCES, MAX_USER_WATCHES
 from ..abi.limits import INT_MAX
-from ..abi.inotify import (IN_ACCESS, IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE, IN_CLOSE_NOWRITE,
-                           IN_OPEN, IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE,
+from ..abi.inotify import (FS_RENAME, IN_ACCESS, IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE,
+                           IN_CLOSE_NOWRITE, IN_OPEN, IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE,
+                           IN_DELETE,
                            IN_DELETE_SELF, IN_MOVE_SELF, IN_Q_OVERFLOW, IN_IGNORED,
                            IN_EXCL_UNLINK, IN_MASK_CREATE, IN_MASK_ADD, IN_ISDIR, IN_ONESHOT,
                            IN_ALL_EVENTS, INOTIFY_IOC_SETNEXTWD, EVENT)
@@ -148,6 +149,7 @@ class Fsnotify:
         self.doomed: set[Key] = set()
         self.cookies = itertools.count(1)           # rename cookies, as fsnotify_get_cookie()
         self.boot_ns = time.time_ns()               # the anonymous inode's times
+        self.dnotify: dict[Key, object] = {}        # fs/dnotify.py's marks, by directory
 
     def opened_records(self, key: Key) -> list[Opened]:
         """The live open-file records of an inode (records of files gone without a
@@ -502,6 +504,7 @@ def renamed(old, new, exchange: bool, count: int | None = None) -> None:
     if not notify.watches:
         return
     cookie = next(notify.cookies)
+    notify.to_dir(opk, FS_RENAME | _isdir(src), old.name)      # dnotify's DN_RENAME
     notify.to_dir(opk, IN_MOVED_FROM | _isdir(src), old.name, cookie)
     notify.to_dir(npk, IN_MOVED_TO | _isdir(src), new.name, cookie)
     if dst is not None and not exchange:
@@ -509,6 +512,7 @@ def renamed(old, new, exchange: bool, count: int | None = None) -> None:
     notify.to_self(skey, IN_MOVE_SELF)
     if exchange:
         cookie = next(notify.cookies)
+        notify.to_dir(npk, FS_RENAME | _isdir(dst), new.name)
         notify.to_dir(npk, IN_MOVED_FROM | _isdir(dst), new.name, cookie)
         notify.to_dir(opk, IN_MOVED_TO | _isdir(dst), old.name, cookie)
         notify.to_self(dkey, IN_MOVE_SELF)

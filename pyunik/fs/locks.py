@@ -6,6 +6,11 @@ A POSIX lock's owner is the process, so a process never conflicts with itself (i
 new lock replaces the old range); an OFD or flock lock's owner is the open file
 description, so two opens of one file in the same process do conflict, as on Linux.
 
+Any open file may be locked, as on Linux: the locks of a file with an inode here are
+on the inode; a pipe's (anonymous or named) are on its buffer, which both ends share
+(Linux's pipe inode); those of any other file (a socket, an eventfd) on the open file
+itself, the one object all its fds share (`target`).
+
 Layer: fs. Called by the fcntl and flock system calls (which decode struct flock and
 encode the F_GETLK answer) and by close. A lock that would have to wait is EAGAIN
 (F_SETLK, LOCK_NB) or, for F_SETLKW and flock without LOCK_NB, a WouldBlock on the
@@ -101,6 +106,15 @@ def release(inode, owner, table: str = RECORD) -> None:
 
 # ---- the system calls' operations -------------------------------------------------------
 
+def target(file):
+    """The object file's locks are kept on (see the module docstring)."""
+    inode = file.inode
+    if inode is not None:
+        return inode
+    pipe = getattr(file, "pipe", None)
+    return pipe if pipe is not None else file
+
+
 def posix_range(file, whence: int, start: int, length: int) -> tuple[int, int | None]:
     """flock_to_posix_lock: struct flock's (l_whence, l_start, l_len) as [start, end),
     end None for "to the end of the file"; a negative length locks the bytes before
@@ -110,7 +124,7 @@ def posix_range(file, whence: int, start: int, length: int) -> tuple[int, int | 
     elif whence == SEEK_CUR:
         base = file.offset
     elif whence == SEEK_END:
-        base = file.inode.size
+        base = file.inode.size if file.inode is not None else 0     # a pipe's i_size
     else:
         raise KernelError(EINVAL)
     start += base
@@ -143,7 +157,7 @@ def posix_lock(file, owner, kind: int, start: int, end: int | None, pid: int,
     _check_kind(kind)
     if kind == READ and not file.readable or kind == WRITE and not file.writable:
         raise KernelError(EBADF)
-    inode = file.inode
+    inode = target(file)
     if kind != UNLOCK and conflict(inode, owner, kind, start, end):
         _wait(inode, wait)
     set_lock(inode, owner, kind, start, end, pid)
@@ -151,7 +165,7 @@ def posix_lock(file, owner, kind: int, start: int, end: int | None, pid: int,
 
 def flock(file, kind: int, wait: bool, pid: int) -> None:
     """flock(2): a whole-file lock owned by the open file description."""
-    inode = file.inode
+    inode = target(file)
     if kind != UNLOCK and conflict(inode, file, kind, 0, None, FLOCK):
         _wait(inode, wait)
     set_lock(inode, file, kind, 0, None, pid, FLOCK)

@@ -34,6 +34,7 @@ from ..abi.limits import PIPE_BUF
 from ..abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
 from ..errors import KernelError
 from ..wait import WaitQueue, WouldBlock
+from . import locks
 from .file import File
 from .inode import FileSystem
 
@@ -168,6 +169,8 @@ class PipeEnd(File):
         raise KernelError(errno.ENOTTY)
 
     def close(self) -> None:
+        locks.release(self.pipe, self)      # OFD and flock locks die with the end
+        locks.release(self.pipe, self, locks.FLOCK)
         if self.readable:
             self.pipe.readers -= 1
         if self.writable:

@@ -23,7 +23,7 @@ from errno import EINVAL, ESRCH
 
 from ..abi import linux as L
 from ..abi.fcntl import F_OWNER_EX, F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID
-from ..abi.poll import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDBAND,
+from ..abi.poll import (POLLERR, POLLHUP, POLLIN, POLLMSG, POLLOUT, POLLPRI, POLLRDBAND,
                         POLLRDNORM, POLLWRBAND, POLLWRNORM)
 from ..abi.signal import NSIG as _NSIG
 from ..abi.siginfo import POLL_IN, POLL_OUT, SI_SIGIO, SIGINFO_SIGPOLL
@@ -32,7 +32,7 @@ from . import signals
 
 # band_table: si_band for each reason, POLL_IN .. POLL_HUP
 _BANDS = (POLLIN | POLLRDNORM, POLLOUT | POLLWRNORM | POLLWRBAND,
-          POLLIN | POLLRDNORM, POLLERR, POLLPRI | POLLRDBAND, POLLHUP | POLLERR)
+          POLLIN | POLLRDNORM | POLLMSG, POLLERR, POLLPRI | POLLRDBAND, POLLHUP | POLLERR)
 # sig_specific_sicodes: the signals with si_codes of their own besides SIGPOLL's
 _SPECIFIC = frozenset((L.SIGILL, L.SIGFPE, L.SIGSEGV, L.SIGBUS, L.SIGTRAP, L.SIGCHLD,
                        L.SIGSYS))

@@ -39,6 +39,7 @@ from ..mm.address_space import MemoryBudget
 from ..mm.maps import SHMEM_DEV
 from ..wait import WouldBlock
 from .fdtable import FdTable
+from .leases import Leases
 from . import delivery, signals
 from . import exec as exec_
 from . import exit as exit_
@@ -174,9 +175,10 @@ class Kernel:
             self.random_bytes = os.urandom
         # Kernel-wide file state (fs/ objects the kernel owns and hands down): the
         # device numbers of filesystems, inotify's watches, pipefs's inode numbers,
-        # the internal tmpfs of memfd files (made on first use).
+        # the internal tmpfs of memfd files (made on first use); file leases.
         self.devices = DeviceNumbers()
         self.fsnotify = Fsnotify()
+        self.leases = Leases(self)
         self.pipefs = PipeFS()
         self.pipefs.set_clock(self.clock.realtime_ns)
         self.fsnotify.boot_ns = self.clock.realtime_ns()

@@ -130,12 +130,29 @@ def do_open(t, dirfd: int, path: bytes, flags: int, mode: int) -> int:
     """The VFS opens (fs/namei.py); the new file goes into the fd table."""
     p = t.process
     base = _base(t, dirfd, path)
+    if p.kernel.leases.by_key:
+        _break_lease(t, base, path, flags)
     if flags & L.O_TMPFILE == L.O_TMPFILE:
         file = namei.open_tmpfile(_vfs(t), _context(t), base, path, flags, mode, p.fs.umask)
     else:
         file = namei.open_path(_vfs(t), _context(t), base, path, flags, mode, p.fs.umask,
                                _shrinking(t))
     return p.fds.install(file, bool(flags & L.O_CLOEXEC))
+
+
+def _break_lease(t, base, path: bytes, flags: int) -> None:
+    """An open of a file with a lease breaks it (kernel/leases.py), before the open
+    changes anything (Linux breaks it in do_dentry_open, before O_TRUNC's truncation;
+    its permission checks come first there, not here)."""
+    if flags & L.O_PATH or flags & L.O_TMPFILE == L.O_TMPFILE or \
+            flags & (L.O_CREAT | L.O_EXCL) == L.O_CREAT | L.O_EXCL:
+        return
+    try:
+        target = _vfs(t).resolve(_context(t), base, path, not flags & L.O_NOFOLLOW)
+    except KernelError:
+        return                          # the open itself says why
+    if target.inode.is_regular:
+        t.process.kernel.leases.break_lease(t, target.inode, flags)
 
 
 def _check_open_flags(flags):
@@ -661,8 +678,12 @@ def _truncate_inode(t, target: Path, length):
 
 
 def sys_truncate(t, path, length):
-    """truncate(2)."""
-    return _truncate_inode(t, resolve(t, L.AT_FDCWD, path), length)
+    """truncate(2): a lease on the file is broken first, as by an open for writing
+    (vfs_truncate's break_lease, which waits)."""
+    target = resolve(t, L.AT_FDCWD, path)
+    if t.process.kernel.leases.by_key and target.inode.is_regular:
+        t.process.kernel.leases.break_lease(t, target.inode, L.O_WRONLY)
+    return _truncate_inode(t, target, length)
 
 
 def sys_ftruncate(t, fd, length):

@@ -15,14 +15,16 @@ from errno import (EAGAIN, EBADF, EFAULT, EFBIG, EINVAL, EISDIR, EOPNOTSUPP, EPI
 from ...abi import linux as L
 from ...abi.eventfd import EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE
 from ...abi.fcntl import (F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GET_SEALS, F_GETFD, F_GETFL,
-                          F_GETLK, F_GETOWN, F_GETOWN_EX, F_GETPIPE_SZ, F_GETSIG, F_OFD_GETLK,
-                          F_OFD_SETLK, F_OFD_SETLKW, F_SETFD, F_SETFL, F_SETLK, F_SETLKW,
-                          F_SETOWN, F_SETOWN_EX, F_SETSIG,
-                          F_SETPIPE_SZ, FD_CLOEXEC, FLOCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN)
+                          F_GETLEASE, F_GETLK, F_GETOWN, F_GETOWN_EX, F_GETPIPE_SZ, F_GETSIG,
+                          F_NOTIFY, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETFD, F_SETFL,
+                          F_SETLEASE, F_SETLK, F_SETLKW, F_SETOWN, F_SETOWN_EX, F_SETSIG,
+                          F_SETPIPE_SZ, DN_MULTISHOT, FD_CLOEXEC, FLOCK, LOCK_EX, LOCK_NB,
+                          LOCK_SH, LOCK_UN)
 from ...abi.memfd import MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL
 from ...abi.fs import RWF_APPEND, RWF_DSYNC, RWF_NOWAIT, RWF_SYNC, SPLICE_F_NONBLOCK
 from ...errors import KernelError
-from ...fs import locks, read_write, seals
+from ...abi.siginfo import POLL_MSG
+from ...fs import dnotify, locks, read_write, seals
 from ...fs.openfile import InodeFile
 from ...fs.pipe import make_pipe, set_capacity
 from ...fs.vfs import Path, Step
@@ -139,12 +141,14 @@ def sys_writev(t, fd, iov, iovcnt):
 
 
 def sys_close(t, fd):
-    """close(2): also drops the process's POSIX locks on the file, as Linux does."""
-    f = t.process.fds.get(fd)
-    t.process.fds.close(fd)
-    inode = f.inode
-    if inode is not None:
-        locks.release(inode, t.process)
+    """close(2): also drops the process's POSIX locks on the file and the dnotify
+    requests made through this fd table (filp_close), as Linux does."""
+    fds = t.process.fds
+    f = fds.get(fd)
+    if f.dnotify:
+        dnotify.flush(f, fds)
+    fds.close(fd)
+    locks.release(locks.target(f), t.process)
     return 0
 
 
@@ -211,8 +215,9 @@ def sys_dup3(t, oldfd, newfd, flags):
 
 def sys_fcntl(t, fd, cmd, arg):
     """fcntl(2): descriptor and status flags, F_DUPFD(_CLOEXEC), pipe size, seals,
-    record and OFD locks, and the owner and signal O_ASYNC's readiness signals go to
-    (kernel/fasync.py; SIGURG for a TCP socket's urgent data too)."""
+    record and OFD locks, the owner and signal O_ASYNC's readiness signals go to
+    (kernel/fasync.py; SIGURG for a TCP socket's urgent data too), leases
+    (kernel/leases.py) and dnotify (fs/dnotify.py)."""
     fds = t.process.fds
     f = fds.get(fd)
     if cmd == F_DUPFD or cmd == F_DUPFD_CLOEXEC:
@@ -259,7 +264,34 @@ def sys_fcntl(t, fd, cmd, arg):
         if cmd == F_GET_SEALS:
             return seals.get(inode)
         return seals.add(inode, arg & 0xFFFFFFFF, f.writable)
+    if cmd == F_GETLEASE:
+        return t.process.kernel.leases.get(f)
+    if cmd == F_SETLEASE:
+        return t.process.kernel.leases.set(t, fd, f, _int(arg), t.process.cred.fsuid == 0)
+    if cmd == F_NOTIFY:
+        return _notify(t, fd, f, arg)
     raise KernelError(EINVAL)
+
+
+def _int(arg: int) -> int:
+    """fcntl's unsigned long argument as the int some commands take."""
+    arg &= 0xFFFFFFFF
+    return arg - ((arg & 0x80000000) << 1)
+
+
+def _notify(t, fd, f, arg):
+    """F_NOTIFY (fcntl_dirnotify): the request is fs/dnotify.py's; a directory's
+    requests make the caller's process its owner, whose signal (SIGIO, or F_SETSIG's
+    with si_code POLL_MSG) each event sends."""
+    kernel = t.process.kernel
+
+    def send(file, fd_):
+        fasync.send_sigio(kernel, file, fd_, POLL_MSG)
+
+    dnotify.request(f, fd, arg, t.process.fds, send)
+    if arg & 0xFFFFFFFF & ~DN_MULTISHOT:
+        f.owner, f.owner_thread = t.process.pid, False
+    return 0
 
 
 def sys_pipe(t, pipefd):
@@ -562,11 +594,9 @@ def sys_memfd_create(t, name, flags):
 def _record_lock(t, fd, f, cmd, arg):
     """fcntl's record and OFD lock commands: struct flock decoded and encoded here,
     the locking is fs/locks.py's. The struct is read first (do_fcntl copies it
-    before anything else: EFAULT wins); a file with no inode here (a pipe, which
-    Linux does lock) is EINVAL."""
+    before anything else: EFAULT wins). Any open file may be locked: a pipe's
+    locks are on its buffer, shared by both ends (fs/locks.py `target`)."""
     kind, whence, start, length, pid = t.mm.read_struct(FLOCK, arg)
-    if f.inode is None:
-        raise KernelError(EINVAL)
     ofd = cmd in (F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)
     if ofd and pid != 0:
         raise KernelError(EINVAL)
@@ -575,7 +605,7 @@ def _record_lock(t, fd, f, cmd, arg):
     first, end = locks.posix_range(f, whence, start, length)
     owner = f if ofd else t.process
     if cmd in (F_GETLK, F_OFD_GETLK):
-        c = locks.test_lock(f.inode, owner, kind, first, end)
+        c = locks.test_lock(locks.target(f), owner, kind, first, end)
         if c is None:       # fcntl_getlk: only l_type changes
             t.mm.write_struct(FLOCK, arg, locks.UNLOCK, whence, start, length, pid)
         else:
@@ -592,8 +622,6 @@ def sys_flock(t, fd, operation):
     f = t.process.fds.get(fd)
     op = operation & ~LOCK_NB
     if op not in (LOCK_SH, LOCK_EX, LOCK_UN):
-        raise KernelError(EINVAL)
-    if f.inode is None:
         raise KernelError(EINVAL)
     kind = {LOCK_SH: locks.READ, LOCK_EX: locks.WRITE, LOCK_UN: locks.UNLOCK}[op]
     locks.flock(f, kind, not operation & LOCK_NB, t.process.pid)

@@ -321,8 +321,13 @@ ROWS = [
                              "or a pipe writable (no socket POLL_OUT after a full send "
                              "buffer; eventfd, timerfd and host terminals have no fasync "
                              "here, the flag alone, as Linux's eventfd; no sigio_perm "
-                             "credential check); " + WAITLOCK + "; leases and F_NOTIFY "
-                             "are EINVAL"),
+                             "credential check); " + WAITLOCK + "; locks on any file "
+                             "(a pipe's on its buffer); F_SETLEASE/F_GETLEASE with their "
+                             "break by open and truncate (SIGIO or F_SETSIG's signal, "
+                             "POLL_MSG; EWOULDBLOCK or a wait of up to lease-break-time, "
+                             "45 s, not settable; no break by a host process) and "
+                             "F_NOTIFY's DN_* signals for what the guest does in the "
+                             "directory; leases are refused to nobody (no leases-enable)"),
     row(73, "flock", fs.sys_flock, Fd, Enum(table="flock"),
         status=PARTIAL, note=WAITLOCK),
     row(74, "fsync", files.sys_fsync, Fd),
