@@ -128,6 +128,8 @@ FLOCK = struct.Struct("<hh4xqqi4x")
 F_RDLCK = 0
 F_WRLCK = 1
 F_UNLCK = 2
+# fs/locks.c: lease_break_time, /proc/sys/fs/lease-break-time's default (seconds)
+LEASE_BREAK_TIME = 45
 F_LOCK_TYPE_NAMES = {F_RDLCK: "F_RDLCK", F_WRLCK: "F_WRLCK", F_UNLCK: "F_UNLCK"}
 
 # include/uapi/asm-generic/fcntl.h: flock(2) operations

@@ -28,14 +28,14 @@ from __future__ import annotations
 from errno import EACCES, EAGAIN, EINVAL
 
 from ..abi import linux as L
+from ..abi.fcntl import F_RDLCK, F_UNLCK, F_WRLCK, LEASE_BREAK_TIME
 from ..abi.siginfo import POLL_MSG
 from ..errors import KernelError
 from ..fs.inotify import key_of
 from ..wait import WaitQueue, WouldBlock
 from . import fasync, signals
 
-RDLCK, WRLCK, UNLCK = 0, 1, 2           # F_RDLCK, F_WRLCK, F_UNLCK
-LEASE_BREAK_TIME = 45                   # /proc/sys/fs/lease-break-time, seconds
+RDLCK, WRLCK, UNLCK = F_RDLCK, F_WRLCK, F_UNLCK
 
 
 class Lease:
