@@ -128,13 +128,14 @@ class _EngineState:
     SYSCALL_LENGTH short, ready to be loaded inside the syscall hook as it is (a
     new thread's: cpu/switch.py's new_thread); decode gives that rip."""
 
-    __slots__ = ("ptr", "rip")
+    __slots__ = ("ptr", "rip", "arg")
 
     def __init__(self, handle: ctypes.c_void_p) -> None:
         self.ptr = ctypes.c_void_p()
         self.rip = None
         if _context_alloc(handle, ctypes.byref(self.ptr)):
             raise ContextError("uc_context_alloc")
+        self.arg = at(self.ptr.value)   # the pointer as a ready argument (cpu/switch.py)
 
     def __del__(self, free=_context_free) -> None:
         if self.ptr:

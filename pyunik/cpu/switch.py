@@ -31,13 +31,16 @@ see ContextSwitcher.switch_in_syscall for why that copy is safe to load there.
 from __future__ import annotations
 
 import ctypes
+import struct
 
 from .context import (_COUNT, _IDS, _LAYOUT, OFFSETS, SIZE, SYSCALL_LENGTH, ContextError,
                       CpuContext, _EngineState)
-from .libunicorn import HELD
+from .libunicorn import HELD, at, ready
 
 # The unicorn library without argtypes, as engine.py uses it: prebuilt arguments,
 # and the GIL kept (libunicorn.HELD: each of these calls returns within microseconds).
+# Pointer arguments are made once with libunicorn.at (the engine's handle, the
+# arrays here, each copy's `arg`), so a call converts nothing but its counts.
 _reg_read_batch = HELD.uc_reg_read_batch
 _reg_write_batch = HELD.uc_reg_write_batch
 _context_save = HELD.uc_context_save
@@ -45,6 +48,7 @@ _context_restore = HELD.uc_context_restore
 _context_write_batch = HELD.uc_context_reg_write_batch
 _SPARE_STATES = 4       # copies retire keeps for new threads at most
 _NO_REGISTERS = bytes(SIZE)     # a retired context's
+_pack_returning = struct.Struct("<4Q").pack_into     # rax, rcx, r11, rip
 # Slots (8 bytes each) of the layout's named registers. Inside the syscall hook rip is
 # still on the syscall instruction, and Unicorn adds its length (SYSCALL_LENGTH) to
 # whatever rip the hook leaves, so a register write made there puts rip that much
@@ -63,10 +67,16 @@ class ContextSwitcher:
 
     def __init__(self, handle: ctypes.c_void_p) -> None:
         self._handle = handle
+        self._handle_arg = handle_arg = at(handle.value)
         self._buf = ctypes.create_string_buffer(SIZE)
         self._addr = ctypes.addressof(self._buf)
         self._ids = (ctypes.c_int * _COUNT)(*[reg for reg, _, _ in _LAYOUT])
         self._ptrs = (ctypes.c_void_p * _COUNT)(*[self._addr + off for _, off, _ in _LAYOUT])
+        # the whole batch each way, ready-made
+        self._read_all = ready(_reg_read_batch, handle_arg, _arg(self._ids), _arg(self._ptrs),
+                               _COUNT)
+        self._write_all = ready(_reg_write_batch, handle_arg, _arg(self._ids),
+                                _arg(self._ptrs), _COUNT)
         self._slots = (ctypes.c_uint64 * (SIZE // 8)).from_buffer(self._buf)
         # The buffer as bytes: copying through a memoryview (tobytes, a slice
         # assignment) takes a tenth of what ctypes.string_at and memmove take.
@@ -80,6 +90,9 @@ class ContextSwitcher:
                                                     "fs_base")])
         self._returning_ptrs = (ctypes.c_void_p * 6)(*[ctypes.addressof(self._returning) + 8 * i
                                                        for i in range(6)])
+        self._returning_bytes = memoryview(self._returning).cast("B")
+        self._returning_ids_arg = _arg(self._returning_ids)
+        self._returning_ptrs_arg = _arg(self._returning_ptrs)
         self._rsp_id, self._fs_base_id = _IDS["rsp"], _IDS["fs_base"]
         # Copies of exited threads (retire), for new threads' (new_thread) to use
         # again: an allocation and a free fewer each (two foreign calls).
@@ -89,10 +102,13 @@ class ContextSwitcher:
         self._at_ids = (ctypes.c_int * 2)(_IDS["rip"], _IDS["rflags"])
         self._at_ptrs = (ctypes.c_void_p * 2)(ctypes.addressof(self._at),
                                               ctypes.addressof(self._at) + 8)
+        self._at_ids_arg, self._at_ptrs_arg = _arg(self._at_ids), _arg(self._at_ptrs)
+        self._read_at = ready(_reg_read_batch, handle_arg, self._at_ids_arg, self._at_ptrs_arg,
+                              2)
 
     def save(self, ctx: CpuContext | None = None) -> CpuContext:
         """The engine's registers now, into ctx (a new context when None)."""
-        if _reg_read_batch(self._handle, self._ids, self._ptrs, _COUNT):
+        if self._read_all():
             raise ContextError("uc_reg_read_batch")
         if ctx is None:
             ctx = CpuContext.__new__(CpuContext)
@@ -107,7 +123,7 @@ class ContextSwitcher:
         rcx past the instruction, r11 the flags, rax 0; rsp replaced unless 0,
         fs_base unless None. One register batch; the changes are made in the
         buffer before its one copy out."""
-        if _reg_read_batch(self._handle, self._ids, self._ptrs, _COUNT):
+        if self._read_all():
             raise ContextError("uc_reg_read_batch")
         slots = self._slots
         after = (slots[_RIP_SLOT] + SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF
@@ -136,36 +152,34 @@ class ContextSwitcher:
         at: the (rip, rflags) of the syscall instruction when the caller has them
         (the hook read them), else they are read from the engine. Onto another
         engine the copy goes through the registers, as any copy does."""
-        handle = self._handle
         if at is None:
-            if _reg_read_batch(handle, self._at_ids, self._at_ptrs, 2):
+            if self._read_at():
                 raise ContextError("uc_reg_read_batch")
             rip, rflags = self._at
         else:
             rip, rflags = at
         ctx = CpuContext.__new__(CpuContext)
         ctx._raw = None
-        state = ctx._state = self._spare.pop() if self._spare else _EngineState(handle)
+        state = ctx._state = self._spare.pop() if self._spare else _EngineState(self._handle)
         ctx._on = self
-        if _context_save(handle, state.ptr):
+        if _context_save(self._handle_arg, state.arg):
             raise ContextError("uc_context_save")
         after = (rip + SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF
         state.rip = after
-        vals, ids = self._returning, self._returning_ids
-        vals[0] = 0
-        vals[1] = after
-        vals[2] = rflags
-        vals[3] = rip       # (after, SYSCALL_LENGTH short)
+        # rax, rcx, r11, rip (after, SYSCALL_LENGTH short), then rsp and fs_base
+        _pack_returning(self._returning_bytes, 0, 0, after, rflags, rip & 0xFFFFFFFFFFFFFFFF)
         n = 4
         if rsp:
+            vals, ids = self._returning, self._returning_ids
             ids[n] = self._rsp_id
             vals[n] = rsp
             n += 1
         if fs_base is not None:
+            vals, ids = self._returning, self._returning_ids
             ids[n] = self._fs_base_id
             vals[n] = fs_base
             n += 1
-        if _context_write_batch(state.ptr, ids, self._returning_ptrs, n):
+        if _context_write_batch(state.arg, self._returning_ids_arg, self._returning_ptrs_arg, n):
             raise ContextError("uc_context_reg_write_batch")
         return ctx
 
@@ -184,16 +198,15 @@ class ContextSwitcher:
         if ctx._on is self:
             state = ctx._state
             if state.rip is not None:       # (a new thread's: its rip goes in whole)
-                at = self._at
-                at[0] = state.rip
+                self._at[0] = state.rip
                 state.rip = None
-                if _context_write_batch(state.ptr, self._at_ids, self._at_ptrs, 1):
+                if _context_write_batch(state.arg, self._at_ids_arg, self._at_ptrs_arg, 1):
                     raise ContextError("uc_context_reg_write_batch")
-            if _context_restore(self._handle, state.ptr):
+            if _context_restore(self._handle_arg, state.arg):
                 raise ContextError("uc_context_restore")
             return
         self._bytes[:] = ctx.raw
-        if _reg_write_batch(self._handle, self._ids, self._ptrs, _COUNT):
+        if self._write_all():
             raise ContextError("uc_reg_write_batch")
 
     def restore_in_syscall(self, ctx: CpuContext, returning: tuple | None = None) -> None:
@@ -225,34 +238,31 @@ class ContextSwitcher:
         (quit_request) before the next block. A new thread's copy (new_thread) is
         made the same way at its clone and loaded so too, its rip (2 short) written
         in first. Any other context is loaded with the register batch."""
-        handle = self._handle
         if save:
             if old is None:
                 old = CpuContext.__new__(CpuContext)
                 old._state = None
             state = old._state
             if state is None:
-                state = old._state = _EngineState(handle)
-            if _context_save(handle, state.ptr):
+                state = old._state = _EngineState(self._handle)
+            if _context_save(self._handle_arg, state.arg):
                 raise ContextError("uc_context_save")
             state.rip = None
             old._raw = None
             old._on = self
         state = ctx._state
         if ctx._on is self and (returning is not None or state.rip is not None):
-            ptr = state.ptr
+            arg = state.arg
             if returning is not None:
                 rax, rip, rflags = returning
-                vals = self._returning
-                vals[0] = rax & 0xFFFFFFFFFFFFFFFF
-                vals[1] = rip
-                vals[2] = rflags
-                vals[3] = rip - SYSCALL_LENGTH
-                if _context_write_batch(ptr, self._returning_ids, self._returning_ptrs, 4):
+                _pack_returning(self._returning_bytes, 0, rax & 0xFFFFFFFFFFFFFFFF, rip, rflags,
+                                (rip - SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF)
+                if _context_write_batch(arg, self._returning_ids_arg, self._returning_ptrs_arg,
+                                        4):
                     raise ContextError("uc_context_reg_write_batch")
                 state.rip = None
             ctx._raw = None
-            if _context_restore(handle, ptr):
+            if _context_restore(self._handle_arg, arg):
                 raise ContextError("uc_context_restore")
             return old
         self._bytes[:] = ctx.raw
@@ -265,6 +275,11 @@ class ContextSwitcher:
             slots[_RIP_SLOT] = rip - SYSCALL_LENGTH
         else:
             slots[_RIP_SLOT] = (slots[_RIP_SLOT] - SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF
-        if _reg_write_batch(handle, self._ids, self._ptrs, _COUNT):
+        if self._write_all():
             raise ContextError("uc_reg_write_batch")
         return old
+
+
+def _arg(array) -> object:
+    """A ctypes array as a pointer argument made once (libunicorn.at)."""
+    return at(ctypes.addressof(array))
