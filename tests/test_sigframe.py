@@ -10,6 +10,8 @@ the siginfo, the FP_XSTATE magic numbers, uc_flags 7, cs/ss 0x33/0x2b."""
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 
 from pyunik.abi import linux as L
@@ -202,6 +204,33 @@ def test_round_trip_without_changes_is_the_interrupted_context(mm):
         assert back.context[name] == ctx[name], name
     assert back.context.xmm(3) == XMM3 and back.context.fp(7) == ctx.fp(7)
     assert back.blocked == 5
+
+
+def test_shortest_return_declines_selectors_the_general_way_takes(mm):
+    """rt_sigreturn's shortest path (sigframe.read_simple_sigframe) takes a frame whose
+    cs, gs, fs and ss are exactly as delivery writes them (0x33, 0, 0, 0x2b); Linux
+    also takes other RPL bits in cs and ss and ignores gs and fs, so each such frame
+    is declined (None, nothing written) and the general way restores it: cs and ss
+    with RPL 3, the registers the frame holds."""
+    selectors = SC.RT_SIGFRAME_UC + SC.UCONTEXT_MCONTEXT + 8 * len(SC.SIGCONTEXT_REGS)
+    for cs, gs, fs, ss in ((0x30, 0, 0, 0x2B), (0x33, 0, 0, 0x28), (0x33, 7, 0, 0x2B),
+                           (0x33, 0, 9, 0x2B), (0x33, 0, 0, 0x2B)):
+        ctx = interrupted()
+        f = build_rt_sigframe(mm, ctx, L.SIGUSR1, SIGINFO, 0, action(), NO_ALTSTACK)
+        mm.write(f.frame + selectors, struct.pack("<4H", cs, gs, fs, ss))
+        running = f.handler.copy()
+        running["rsp"] = f.frame + 8
+        mm.engine.restore_context(running)
+        back = sigframe.read_simple_sigframe(mm, mm.engine.frame_regs, f.frame + 8,
+                                             running["rflags"])
+        if (cs, gs, fs, ss) != (0x33, 0, 0, 0x2B):
+            assert back is None
+            assert mm.engine.save_context().raw == running.raw      # nothing written
+        else:
+            assert back is not None and back[2] == ctx.rsp
+        general = read_rt_sigframe(mm, running)
+        assert (general.context["cs"], general.context["ss"]) == (0x33, 0x2B)
+        assert general.context.rip == ctx.rip and general.context.rsp == ctx.rsp
 
 
 def test_altstack_choice(mm):
@@ -451,6 +480,6 @@ def test_partial_frame_views_match_the_whole_layout():
                                                         - SC.FPSTATE_SW_RESERVED))
     got = SC.UCONTEXT_WITH_FPSTATE.unpack_from(uc, 0)
     named = dict(zip(SC.SIGCONTEXT_REGS, values))
-    assert got[:-1] == (11, -2, 13, named["rsp"], named["rip"], named["rflags"], 0x33, 0x2B,
-                        0x4242, 0x77, 0xA5, 0x123, 0x1F80)
+    assert got[:-1] == (11, -2, 13, named["rsp"], named["rip"], named["rflags"],
+                        0x33 | 0x2B << 48, 0x4242, 0x77, 0xA5, 0x123, 0x1F80)
     assert got[-1] == uc[fpstate + SC.FPSTATE_SW_RESERVED:]

@@ -94,7 +94,8 @@ RT_SIGFRAME_FPSTATE = -((-RT_SIGFRAME_SIZE & -FRAME_ALIGNMENT) - 8)      # 456
 #   rcx [160], rip [176], oldmask [216], uc_sigmask [304];
 RT_SIGFRAME_SHORT_HEAD = struct.Struct("<QQ16xI36xQ72xQQ8xQ32xQ80xQ")          # 312 bytes
 # - from its ucontext to the end of the xsave area: uc_stack's ss_sp [16], ss_flags
-#   [24] and ss_size [32], rsp [160], rip [168], rflags [176], cs [184], ss [190], the
-#   fpstate pointer [224], uc_sigmask [296], and of the fxsave image at [448] the
-#   abridged tag byte, fop and MXCSR, then every byte from sw_reserved on.
-UCONTEXT_WITH_FPSTATE = struct.Struct("<16xQi4xQ120xQQQH4xH32xQ64xQ148xB1xH16xI436x116s")
+#   [24] and ss_size [32], rsp [160], rip [168], rflags [176], the selectors cs, gs, fs
+#   and ss [184] as one u64, the fpstate pointer [224], uc_sigmask [296], and of the
+#   fxsave image at [448] the abridged tag byte, fop and MXCSR, then every byte from
+#   sw_reserved on.
+UCONTEXT_WITH_FPSTATE = struct.Struct("<16xQi4xQ120xQQQQ32xQ64xQ148xB1xH16xI436x116s")

@@ -421,9 +421,11 @@ def read_simple_sigframe(mm, regs, sp: int, rflags: int):
     if stack is None:
         return None
     view, at = stack
-    ss_sp, ss_flags, ss_size, rsp, rip, restored_flags, cs, ss, fpstate, blocked, tags, fop, \
+    ss_sp, ss_flags, ss_size, rsp, rip, restored_flags, selectors, fpstate, blocked, tags, fop, \
         mxcsr, tail = _unpack_returned(view, at)
-    if cs | 3 != _USER_CS or ss | 3 != _USER_DS or fpstate != sp + _UC_TO_FPSTATE \
+    # (the selectors as delivery writes them: cs and ss the user's, gs and fs 0; Linux
+    # takes any RPL, gs and fs, which the general way does)
+    if selectors != _USER_SELECTORS or fpstate != sp + _UC_TO_FPSTATE \
             or tail != _XSTATE_TAIL or mxcsr & _MXCSR_RESERVED32:
         return None
     regs.returned_image[:] = view[at:at + _RETURNED_SIZE]
