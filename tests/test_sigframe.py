@@ -233,6 +233,22 @@ def test_shortest_return_declines_selectors_the_general_way_takes(mm):
         assert general.context.rip == ctx.rip and general.context.rsp == ctx.rsp
 
 
+def test_shortest_return_to_a_low_rip(mm):
+    """rt_sigreturn's shortest path writes rip 2 short (the syscall hook adds the
+    instruction's length back): a handler's rip of 0 or 1 goes in as 2**64 - 2 or
+    2**64 - 1, not as a negative number."""
+    rip_at = SC.RT_SIGFRAME_UC + SC.UCONTEXT_MCONTEXT + 8 * SC.SIGCONTEXT_REGS.index("rip")
+    for rip in (0, 1, 2, 0xFFFFFFFFFFFFFFFF):
+        f = build_rt_sigframe(mm, interrupted(), L.SIGUSR1, SIGINFO, 0, action(), NO_ALTSTACK)
+        mm.write_u64(f.frame + rip_at, rip)
+        running = f.handler.copy()
+        running["rsp"] = f.frame + 8
+        mm.engine.restore_context(running)
+        assert sigframe.read_simple_sigframe(mm, mm.engine.frame_regs, f.frame + 8,
+                                             running["rflags"]) is not None
+        assert mm.engine.save_context().rip == (rip - 2) % (1 << 64)
+
+
 def test_altstack_choice(mm):
     alt = (ALT, 0, ALT_SIZE)
     ctx = interrupted()

@@ -464,7 +464,8 @@ def _deliver_simply(t, sig: int, info: bytes, action, result: int, regs) -> bool
     if flags & _SA_SIGINFO and len(info) != L.SI_MAX_SIZE:
         info = bytes(info).ljust(L.SI_MAX_SIZE, b"\0")[:L.SI_MAX_SIZE]
     if not build_simple_sigframe(mm, mm.engine.frame_regs, sig, blocked, action,
-                                 t.altstack[1], result, regs[7] + SYSCALL_LENGTH, regs[8],
+                                 t.altstack[1], result & 0xFFFFFFFFFFFFFFFF,
+                                 regs[7] + SYSCALL_LENGTH, regs[8],
                                  info):
         return False
     t.sigmask = mask
@@ -508,7 +509,7 @@ def _raise_invoker(sched, general):
                     mask = blocked | action.mask                  # handler_mask
                     if not flags & _SA_NODEFER:
                         mask |= _SIGNAL_BIT[sig]
-                    t.sigmask = mask & ~_UNBLOCKABLE
+                    t.sigmask = mask & _BLOCKABLE
                     if flags & _SA_RESETHAND:
                         process.sighand.actions[sig] = SigAction()
                     return None

@@ -75,6 +75,7 @@ _FPSTATE_ALIGN = ~(SC.FPSTATE_ALIGNMENT - 1)
 _FRAME_SIZE, _FRAME_ALIGN = SC.RT_SIGFRAME_SIZE, ~(SC.FRAME_ALIGNMENT - 1)
 _DISABLED = (0, L.SS_DISABLE, 0)
 _UNBLOCKABLE = 1 << (L.SIGKILL - 1) | 1 << (L.SIGSTOP - 1)
+_BLOCKABLE = ~_UNBLOCKABLE
 
 
 class FrameError(Exception):
@@ -364,7 +365,9 @@ _USER_SELECTORS = _USER_CS | _USER_DS << 48        # cs, gs, fs, ss
 _RETURNED_SIZE = _IMAGE_SIZE - _UC_AT
 _unpack_returned = SC.UCONTEXT_WITH_FPSTATE.unpack_from
 _NOT_FIX_EFLAGS = ~_FIX_EFLAGS
-_MXCSR_RESERVED32 = _MXCSR_RESERVED & 0xFFFFFFFF
+# (Masks as small negative ints where a 64-bit one would do: Python's & takes a
+# short path when both sides fit in one 30-bit digit, and rflags and MXCSR do.)
+_CLEAR_AT_ENTRY = ~ENTRY_CLEARED_FLAGS
 # Inside the syscall hook Unicorn adds the syscall instruction's length to whatever rip
 # the hook leaves: the handler's and the returned rip go in that much short.
 _SYSCALL_LENGTH = arch.SYSCALL_LENGTH
@@ -379,12 +382,14 @@ def build_simple_sigframe(mm, regs, sig: int, blocked: int, action, ss_flags: in
     and no trap, and that action has SA_RESTORER), and the handler's registers
     written (from inside the syscall hook): the frame's address; 0 when the frame
     is not that simple (cs or ss not the user's) or not all in one writable VMA,
-    nothing written then (the general way decides). blocked is a mask of 64 bits."""
+    nothing written then (the general way decides). blocked is a mask of 64 bits,
+    result a u64 (a negative one as the register holds it), and action's handler
+    neither SIG_DFL nor SIG_IGN."""
     if regs.frame_template is not _TEMPLATE:
         regs.use_template(_TEMPLATE)
     image = regs.frame_image
     _pack_head(image, 0, action.restorer, UC_FLAGS, ss_flags & 0xFFFFFFFF, rflags,
-               result & 0xFFFFFFFFFFFFFFFF, rip, rip, blocked, blocked)
+               result, rip, rip, blocked, blocked)
     if regs.read_into_frame():
         raise ContextError("uc_reg_read_batch")
     image[_IMAGE_TAG] = regs.abridged_tags[regs.frame_tag_word[0]]
@@ -405,7 +410,7 @@ def build_simple_sigframe(mm, regs, sig: int, blocked: int, action, ss_flags: in
         view[at:at + _INFO_AT] = regs.frame_head
     view[at + _IMAGE_FPSTATE:at + _IMAGE_SIZE] = regs.frame_fpstate
     regs.pack_entry(sig, frame + _INFO_AT, frame + _UC_AT, frame,
-                    (action.handler - _SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF, rflags & _KEEP_FLAGS)
+                    action.handler - _SYSCALL_LENGTH, rflags & _CLEAR_AT_ENTRY)   # (handler >= 2)
     if regs.enter():
         raise ContextError("uc_reg_write_batch")
     return frame
@@ -426,12 +431,13 @@ def read_simple_sigframe(mm, regs, sp: int, rflags: int):
     # (the selectors as delivery writes them: cs and ss the user's, gs and fs 0; Linux
     # takes any RPL, gs and fs, which the general way does)
     if selectors != _USER_SELECTORS or fpstate != sp + _UC_TO_FPSTATE \
-            or tail != _XSTATE_TAIL or mxcsr & _MXCSR_RESERVED32:
+            or tail != _XSTATE_TAIL or mxcsr & _MXCSR_RESERVED:
         return None
     regs.returned_image[:] = view[at:at + _RETURNED_SIZE]
-    regs.pack_returned((rip - _SYSCALL_LENGTH) & 0xFFFFFFFFFFFFFFFF,
+    regs.pack_returned(rip - _SYSCALL_LENGTH if rip >= _SYSCALL_LENGTH else
+                       rip - _SYSCALL_LENGTH + (1 << 64),
                        (rflags & _NOT_FIX_EFLAGS) | (restored_flags & _FIX_EFLAGS), fop & 0x7FF,
                        regs.full_tags[tags])
     if regs.load_returned():
         raise ContextError("uc_reg_write_batch")
-    return blocked & ~_UNBLOCKABLE, (ss_sp, ss_flags, ss_size), rsp
+    return blocked & _BLOCKABLE, (ss_sp, ss_flags, ss_size), rsp
