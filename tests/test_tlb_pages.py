@@ -141,3 +141,23 @@ def test_the_cpu_is_found_in_this_unicorn():
     """Unicorn 2.1.4 (the pinned version) is the build _cpu_of reads: the page
     flush is used, not the whole-TLB fallback."""
     assert Engine()._cpu is not None
+
+
+def test_pages_across_a_page_table_boundary(flushes):
+    """A range in two leaf tables (2 MiB chunks) is read and cleared table by table."""
+    engine = Engine()
+    code = ctypes.create_string_buffer(_STORE_LOAD.ljust(PAGE, b"\0") + _LOAD, 2 * PAGE)
+    data = ctypes.create_string_buffer(4 * PAGE)
+    start = (DATA + (2 << 20)) & ~((2 << 20) - 1)   # a 2 MiB boundary
+    start -= 2 * PAGE
+    engine.map_host(CODE, 2 * PAGE, 5, ctypes.addressof(code))
+    engine.map_host(start, 4 * PAGE, 0, ctypes.addressof(data))
+    engine.protect(start, 4 * PAGE, 3, 0)
+    assert _store_load(engine, start + PAGE, start + 3 * PAGE) is None
+    engine.protect(start, 4 * PAGE, 0, 3)
+    assert sorted(flushes["pages"]) == [start + PAGE, start + 3 * PAGE]
+    assert flushes["whole"] == 0
+    fault = _load(engine, start + 3 * PAGE)
+    assert (fault.address, fault.access) == (start + 3 * PAGE, "read")
+    assert all(engine.page_access(start + i * PAGE) == 0 for i in range(4))
+    del code, data
