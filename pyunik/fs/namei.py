@@ -180,14 +180,15 @@ def mknod(vfs, ctx: WalkContext, lk: Lookup, mode: int, dev: int, umask: int) ->
     inotify.created(lk)
 
 
-def check_mknod(mode: int, euid: int) -> None:
-    """The checks mknod makes before looking the name up (may_mknod)."""
+def check_mknod(mode: int, may_mknod: bool) -> None:
+    """The checks mknod makes before looking the name up (may_mknod); a device node
+    needs CAP_MKNOD (may_mknod)."""
     kind = S.S_IFMT(mode) or S.S_IFREG
     if kind == S.S_IFDIR:
         raise KernelError(EPERM)
     if kind not in (S.S_IFREG, S.S_IFIFO, S.S_IFCHR, S.S_IFBLK, S.S_IFSOCK):
         raise KernelError(EINVAL)
-    if kind in (S.S_IFCHR, S.S_IFBLK) and euid != 0:
+    if kind in (S.S_IFCHR, S.S_IFBLK) and not may_mknod:
         raise KernelError(EPERM)
 
 

@@ -415,6 +415,7 @@ def begin_new_exec(t, binary: Binary, image: Image, envp: list[bytes]) -> None:
     process.entry = image.entry
     process.dumpable = 1
     process.did_exec = True
+    process.cred.exec_caps()            # no file capabilities, no set-id bits here
     t.comm = binary.comm
     # Signals: handlers reset, ignored stay ignored; mask and pending stay.
     process.sighand = process.sighand.for_exec()

@@ -22,6 +22,7 @@ from errno import E2BIG, EAGAIN, EINVAL, ENOSYS
 
 from ..abi import linux as L
 from ..abi import syscall_numbers as N
+from ..abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from ..abi.futex import (FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, ROBUST_LIST_LIMIT)
 from ..errors import KernelError
 from . import futex
@@ -59,12 +60,13 @@ def check_flags(flags: int) -> None:
 def check_nproc(t) -> None:
     """copy_process's RLIMIT_NPROC check: EAGAIN when the caller's real user has as
     many tasks as the limit allows already (every thread of its live processes, and
-    each zombie until it is reaped), unless it is root (real uid 0, or euid 0: the
-    capabilities pyunik does not keep apart)."""
+    each zombie until it is reaped), unless the real user is root or the caller has
+    CAP_SYS_RESOURCE or CAP_SYS_ADMIN."""
     process = t.process
     limit = process.rlimits[L.RLIMIT_NPROC][0]
     cred = process.cred
-    if limit == L.RLIM_INFINITY or cred.uid == 0 or cred.euid == 0:
+    if limit == L.RLIM_INFINITY or cred.uid == 0 or cred.capable(CAP_SYS_RESOURCE) or \
+            cred.capable(CAP_SYS_ADMIN):
         return
     tasks = 0
     for p in process.kernel.processes.values():

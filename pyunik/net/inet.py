@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import errno
 
+from ..abi.capability import CAP_NET_RAW
 from ..abi import inet as I
 from ..abi import socket as S
 from ..abi import tcp as T
@@ -510,11 +511,8 @@ def create(net, sock_type: int, protocol: int, flags: int, cred) -> InetSocket:
     """inet_create: the protocols each type has (TCP for streams, UDP and ICMP for
     datagrams, any but IPPROTO_IP for raw sockets); EPROTONOSUPPORT for another of a
     type that exists, ESOCKTNOSUPPORT for a type that does not; a protocol out of
-    range is EINVAL. SOCK_RAW needs CAP_NET_RAW (EPERM without, checked after the
-    protocol), which pyunik's credentials give a process whose effective uid is 0, as
-    they give it every capability (kernel/credentials.py; /proc/<pid>/status's CapEff
-    says the same): the guest runs with pyunik's own ids, so as root when pyunik
-    runs as root, and drops it with setuid."""
+    range is EINVAL. SOCK_RAW needs CAP_NET_RAW in cred's effective set (EPERM
+    without, checked after the protocol; kernel/credentials.py)."""
     if protocol < 0 or protocol >= I.IPPROTO_MAX:
         raise KernelError(errno.EINVAL)
     if sock_type == S.SOCK_STREAM:
@@ -533,7 +531,7 @@ def create(net, sock_type: int, protocol: int, flags: int, cred) -> InetSocket:
     if sock_type == S.SOCK_RAW:
         if protocol == I.IPPROTO_IP:
             raise KernelError(errno.EPROTONOSUPPORT)
-        if cred.euid != 0:
+        if not cred.capable(CAP_NET_RAW):
             raise KernelError(errno.EPERM)
         from .raw_socket import RawSocket      # it builds on this module
         return RawSocket(net, protocol, flags)

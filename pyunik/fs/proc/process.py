@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 
 from ...abi import linux as L
-from ...abi.proc import (CAP_FULL, LIMIT_NAMES, MAX_NUMNODES, NORMAL_PRIO_BASE, NR_OPEN_DEFAULT,
+from ...abi.proc import (LIMIT_NAMES, MAX_NUMNODES, NORMAL_PRIO_BASE, NR_OPEN_DEFAULT,
                          USER_HZ)
 from ...errors import KernelError
 from ...mm.address_space import page_up
@@ -136,17 +136,16 @@ def status_text(kernel, process, thread=None) -> bytes:
         out.append(b"%s:\t%8d kB" % (label.encode(), value >> 10))
     out += [b"HugetlbPages:\t       0 kB", b"CoreDumping:\t0", b"THP_enabled:\t1"]
     ign, cgt = _sig_dispositions(p)
-    root = c.euid == 0
     out += [b"Threads:\t%d" % max(len(p.threads), 1),
             # No signal is ever left pending (kernel/signals.py): nothing queued.
             b"SigQ:\t0/%d" % p.rlimits[L.RLIMIT_SIGPENDING][0],
             b"SigPnd:\t%016x" % 0, b"ShdPnd:\t%016x" % 0,
             b"SigBlk:\t%016x" % (t.sigmask if t is not None else 0),
             b"SigIgn:\t%016x" % ign, b"SigCgt:\t%016x" % cgt,
-            b"CapInh:\t%016x" % 0,
-            b"CapPrm:\t%016x" % (CAP_FULL if root else 0),
-            b"CapEff:\t%016x" % (CAP_FULL if root else 0),
-            b"CapBnd:\t%016x" % CAP_FULL, b"CapAmb:\t%016x" % 0,
+            b"CapInh:\t%016x" % c.cap_inheritable,
+            b"CapPrm:\t%016x" % c.cap_permitted,
+            b"CapEff:\t%016x" % c.cap_effective,
+            b"CapBnd:\t%016x" % c.cap_bset, b"CapAmb:\t%016x" % c.cap_ambient,
             b"NoNewPrivs:\t%d" % p.no_new_privs,
             b"Seccomp:\t0", b"Seccomp_filters:\t0",
             b"Speculation_Store_Bypass:\tnot vulnerable",

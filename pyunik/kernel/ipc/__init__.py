@@ -27,6 +27,7 @@ from __future__ import annotations
 from errno import EACCES, EEXIST, EINVAL, ENOENT, ENOSPC, EPERM
 
 from ...abi import ipc as I
+from ...abi.capability import CAP_IPC_OWNER, CAP_SYS_ADMIN
 from ...errors import KernelError
 
 
@@ -52,7 +53,7 @@ class IpcPerm:
     def may_change(self, cred) -> None:
         """ipcctl_obtain_check: IPC_SET and IPC_RMID are for the creator, the owner or
         root (CAP_SYS_ADMIN), else EPERM."""
-        if cred.euid not in (self.cuid, self.uid) and cred.euid != 0:
+        if cred.euid not in (self.cuid, self.uid) and not cred.capable(CAP_SYS_ADMIN):
             raise KernelError(EPERM)
 
     def set_from(self, ds: tuple) -> None:
@@ -65,14 +66,14 @@ class IpcPerm:
 
 def ipcperms(perm: IpcPerm, cred, flag: int) -> bool:
     """ipcperms: may cred use perm's object for the rwx bits in flag (any of the
-    owner, group or other positions)? Root may always (CAP_IPC_OWNER)."""
+    owner, group or other positions)? With CAP_IPC_OWNER always."""
     requested = (flag >> 6) | (flag >> 3) | flag
     granted = perm.mode
     if cred.euid in (perm.cuid, perm.uid):
         granted >>= 6
     elif perm.cgid in _groups(cred) or perm.gid in _groups(cred):
         granted >>= 3
-    return not (requested & ~granted & 0o7) or cred.euid == 0
+    return not (requested & ~granted & 0o7) or cred.capable(CAP_IPC_OWNER)
 
 
 def check_perms(perm: IpcPerm, cred, flag: int) -> None:

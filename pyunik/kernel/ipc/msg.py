@@ -19,6 +19,7 @@ from __future__ import annotations
 from errno import E2BIG, EAGAIN, EIDRM, EINVAL, ENOMSG, EPERM
 
 from ...abi import ipc as I
+from ...abi.capability import CAP_SYS_RESOURCE
 from ...errors import KernelError
 from ...wait import WaitQueue, WouldBlock
 from . import IdTable, IpcPerm, check_perms, host_budget, now
@@ -158,12 +159,12 @@ class MessageQueues:
 
     def set(self, t, msqid: int, ds: tuple) -> None:
         """IPC_SET from a read msqid64_ds: owner, mode and msg_qbytes (past MSGMNB
-        only for root)."""
+        only with CAP_SYS_RESOURCE)."""
         qbytes = ds[15]
         msq = self.ids.find(msqid)
         cred = t.process.cred
         msq.perm.may_change(cred)
-        if qbytes > I.MSGMNB and cred.euid != 0:
+        if qbytes > I.MSGMNB and not cred.capable(CAP_SYS_RESOURCE):
             raise KernelError(EPERM)
         msq.qbytes = qbytes
         msq.perm.set_from(ds)

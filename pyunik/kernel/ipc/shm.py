@@ -23,6 +23,7 @@ from errno import EINVAL, ENOMEM, ENOSPC, EPERM
 
 from ...abi import ipc as I
 from ...abi import linux as L
+from ...abi.capability import CAP_IPC_LOCK
 from ...errors import KernelError
 from ...mm.address_space import page_up
 from ...mm.host import HostMemoryError
@@ -212,7 +213,7 @@ class SharedSegments:
         with an RLIMIT_MEMLOCK."""
         seg = self.ids.find(shmid)
         cred = t.process.cred
-        if cred.euid != 0:
+        if not cred.capable(CAP_IPC_LOCK):
             if cred.euid not in (seg.perm.uid, seg.perm.cuid) or \
                     (locking and t.process.rlimits[L.RLIMIT_MEMLOCK][0] == 0):
                 raise KernelError(EPERM)

@@ -1,8 +1,10 @@
 """Credentials, priorities and process groups: the small process calls.
 
-The rules are Linux's (kernel/sys.c): an unprivileged process may set its user and
-group ids only to its real, effective or saved ones; root may set any. Waiting for
-children is kernel/syscalls/wait.py's.
+The rules are Linux's (kernel/sys.c): without CAP_SETUID (CAP_SETGID for group ids)
+a process may set its user and group ids only to its real, effective or saved ones;
+with it, to any. A user id change moves the capability sets (kernel/credentials.py);
+capget and capset read and change them. Waiting for children is
+kernel/syscalls/wait.py's.
 
 Layer: kernel, syscall handlers. Calls: the process's credentials
 (kernel/credentials.py) and abi/.
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 from errno import EACCES, EINVAL, EPERM, ESRCH
 
+from ...abi.capability import (CAP_DATA, CAP_HEADER, CAP_SETGID, CAP_SETPCAP, CAP_SETUID,
+                               CAP_SYS_NICE, CAPABILITY_U32S, LINUX_CAPABILITY_VERSION_3)
 from ...abi.limits import NGROUPS_MAX
 from ...abi.posix_types import UINT as _U32
 from ...abi.resource import PRIO_PGRP, PRIO_PROCESS, PRIO_USER
@@ -50,19 +54,30 @@ def _ids(c, kind):
     return tuple(getattr(c, n) for n in _IDS[kind][:3])
 
 
+_SETID_CAP = {"u": CAP_SETUID, "g": CAP_SETGID}
+
+
+def _privileged(c, kind):
+    """CAP_SETUID for user ids, CAP_SETGID for group ids."""
+    return c.capable(_SETID_CAP[kind])
+
+
 def _set_ids(t, kind, real, effective, saved):
-    """setres[ug]id's rule: without privilege each new id must be one of the current
-    real, effective or saved ids. The filesystem id follows the effective one."""
+    """setres[ug]id's rule: without CAP_SETUID (CAP_SETGID) each new id must be one of
+    the current real, effective or saved ids. The filesystem id follows the effective
+    one; a user id change then moves the capabilities (cap_task_fix_setuid)."""
     c = t.process.cred
     current = _ids(c, kind)
     new = (_uid(real), _uid(effective), _uid(saved))
-    if c.euid != 0 and any(v != -1 and v not in current for v in new):
+    if not _privileged(c, kind) and any(v != -1 and v not in current for v in new):
         raise KernelError(EPERM)
     names = _IDS[kind]
     for name, v in zip(names, new):
         if v != -1:
             setattr(c, name, v)
     setattr(c, names[3], getattr(c, names[1]))
+    if kind == "u":
+        c.fix_setuid(*current)
     return 0
 
 
@@ -77,9 +92,9 @@ def sys_setresgid(t, rgid, egid, sgid):
 
 
 def _set_id(t, kind, value):
-    """set[ug]id: root sets all three ids; others only the effective one, to the real
-    or saved id."""
-    if t.process.cred.euid == 0:
+    """set[ug]id: with CAP_SETUID (CAP_SETGID) all three ids; without, only the
+    effective one, to the real or saved id."""
+    if _privileged(t.process.cred, kind):
         return _set_ids(t, kind, value, value, value)
     real, _, saved = _ids(t.process.cred, kind)
     if value not in (real, saved):
@@ -102,7 +117,7 @@ def _set_re(t, kind, real, effective):
     the effective one changes to other than the old real id."""
     old_real, old_effective, old_saved = _ids(t.process.cred, kind)
     r, e = _uid(real), _uid(effective)
-    if t.process.cred.euid != 0:
+    if not _privileged(t.process.cred, kind):
         if r != -1 and r not in (old_real, old_effective):
             raise KernelError(EPERM)
         if e != -1 and e not in (old_real, old_effective, old_saved):
@@ -124,13 +139,17 @@ def sys_setregid(t, rgid, egid):
 
 
 def _set_fs(t, kind, value):
-    """setfs[ug]id: returns the old id; changes it when permitted."""
+    """setfs[ug]id: returns the old id; changes it when permitted (CAP_SETUID or
+    CAP_SETGID, or one of the real, effective, saved or current filesystem ids). The
+    filesystem capabilities follow a filesystem uid change."""
     c = t.process.cred
     name = _IDS[kind][3]
     old = getattr(c, name)
     v = _uid(value)
-    if v != -1 and (c.euid == 0 or v in _ids(c, kind) + (old,)):
+    if v != -1 and (_privileged(c, kind) or v in _ids(c, kind) + (old,)):
         setattr(c, name, v)
+        if kind == "u":
+            c.fix_setfsuid(old)
     return old
 
 
@@ -145,13 +164,86 @@ def sys_setfsgid(t, fsgid):
 
 
 def sys_setgroups(t, size, list_ptr):
-    """setgroups(2): root only."""
-    if t.process.cred.euid != 0:
+    """setgroups(2): CAP_SETGID only."""
+    if not t.process.cred.capable(CAP_SETGID):
         raise KernelError(EPERM)
     if size < 0 or size > NGROUPS_MAX:
         raise KernelError(EINVAL)
     raw = t.mm.read(list_ptr, _U32.size * size)
     t.process.cred.groups = tuple(gid for (gid,) in _U32.iter_unpack(raw))
+    return 0
+
+
+# ---- capabilities ------------------------------------------------------------------------
+
+def _cap_version(t, header):
+    """cap_validate_magic: the header's version gives the count of data structs; an
+    unknown one is EINVAL, with _LINUX_CAPABILITY_VERSION_3 written back."""
+    version, pid = CAP_HEADER.unpack(t.mm.read(header, CAP_HEADER.size))
+    count = CAPABILITY_U32S.get(version)
+    if count is None:
+        t.mm.write(header, _U32.pack(LINUX_CAPABILITY_VERSION_3))
+        raise KernelError(EINVAL)
+    return count, pid
+
+
+def sys_capget(t, header, dataptr):
+    """capget(2): the effective, permitted and inheritable sets of the caller (pid 0
+    or its own thread id) or of the process pid names (ESRCH), as 32-bit halves; a
+    NULL data pointer with an unknown version only asks for the version (0)."""
+    try:
+        count, pid = _cap_version(t, header)
+    except KernelError as e:
+        if e.errno == EINVAL and not dataptr:
+            return 0
+        raise
+    if not dataptr:
+        return 0
+    if pid < 0:
+        raise KernelError(EINVAL)
+    if pid in (0, t.tid):
+        c = t.process.cred
+    else:
+        target = t.process.kernel.processes.get(pid)
+        if target is None or not target.threads:
+            target = next((p for p in t.process.kernel.processes.values()
+                           if any(th.tid == pid for th in p.threads)), None)
+        if target is None:
+            raise KernelError(ESRCH)
+        c = target.cred
+    sets = (c.cap_effective, c.cap_permitted, c.cap_inheritable)
+    data = CAP_DATA.pack(*(v & 0xFFFFFFFF for v in sets))
+    if count == 2:
+        data += CAP_DATA.pack(*(v >> 32 for v in sets))
+    t.mm.write(dataptr, data)
+    return 0
+
+
+def sys_capset(t, header, data):
+    """capset(2): the caller's own sets only (pid 0 or its thread id, else EPERM),
+    checked as cap_capset: inheritable within inheritable|permitted (unless
+    CAP_SETPCAP) and within inheritable|bounding, permitted never grows, effective
+    within the new permitted; the ambient set keeps what stays both permitted and
+    inheritable."""
+    count, pid = _cap_version(t, header)
+    if pid != 0 and pid != t.tid:
+        raise KernelError(EPERM)
+    raw = t.mm.read(data, CAP_DATA.size * count)
+    effective, permitted, inheritable = CAP_DATA.unpack_from(raw, 0)
+    if count == 2:
+        high = CAP_DATA.unpack_from(raw, CAP_DATA.size)
+        effective |= high[0] << 32
+        permitted |= high[1] << 32
+        inheritable |= high[2] << 32
+    c = t.process.cred
+    if not c.capable(CAP_SETPCAP) and \
+            inheritable & ~(c.cap_inheritable | c.cap_permitted):
+        raise KernelError(EPERM)
+    if inheritable & ~(c.cap_inheritable | c.cap_bset) or permitted & ~c.cap_permitted or \
+            effective & ~permitted:
+        raise KernelError(EPERM)
+    c.cap_effective, c.cap_permitted, c.cap_inheritable = effective, permitted, inheritable
+    c.cap_ambient &= permitted & inheritable
     return 0
 
 
@@ -179,10 +271,11 @@ def sys_getpriority(t, which, who):
 
 
 def sys_setpriority(t, which, who, prio):
-    """setpriority(2): nice clamped to -20..19; lowering it needs root (EACCES)."""
+    """setpriority(2): nice clamped to -20..19; lowering it needs CAP_SYS_NICE
+    (EACCES)."""
     p = _priority_target(t, which, who)
     nice = max(-20, min(19, prio))
-    if nice < p.nice and p.cred.euid != 0:
+    if nice < p.nice and not t.process.cred.capable(CAP_SYS_NICE):
         raise KernelError(EACCES)
     p.nice = nice
     return 0

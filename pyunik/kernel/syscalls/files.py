@@ -13,6 +13,7 @@ import os
 from errno import E2BIG, EAGAIN, EBADF, EFBIG, EINVAL, ENOENT, ENOTDIR, EPERM, ERANGE
 
 from ...abi import linux as L
+from ...abi.capability import CAP_MKNOD, CAP_SYS_CHROOT
 from ...abi.fcntl import AT_EACCESS
 from ...abi.openat2 import (OPEN_HOW, RESOLVE_ALL, RESOLVE_BENEATH, RESOLVE_CACHED,
                             RESOLVE_IN_ROOT)
@@ -445,7 +446,7 @@ def sys_readlinkat(t, dirfd, path, buf, size):
 
 
 def do_mknod(t, dirfd, path, mode, dev):
-    namei.check_mknod(mode, t.process.cred.euid)
+    namei.check_mknod(mode, t.process.cred.capable(CAP_MKNOD))
     namei.mknod(_vfs(t), _context(t), _lookup_parent(t, dirfd, path), mode, dev,
                 t.process.fs.umask)
     return 0
@@ -489,9 +490,9 @@ def sys_fchdir(t, fd):
 
 
 def sys_chroot(t, path):
-    """chroot(2): needs root (EPERM otherwise)."""
+    """chroot(2): needs CAP_SYS_CHROOT (EPERM otherwise)."""
     p = namei.check_directory(_context(t), resolve(t, L.AT_FDCWD, path))
-    if t.process.cred.euid != 0:
+    if not t.process.cred.capable(CAP_SYS_CHROOT):
         raise KernelError(EPERM)
     t.process.fs.root = p
     return 0

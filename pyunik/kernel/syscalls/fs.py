@@ -23,6 +23,7 @@ from ...abi.fcntl import (F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GET_SEALS, F_
 from ...abi.memfd import MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL
 from ...abi.fs import RWF_APPEND, RWF_DSYNC, RWF_NOWAIT, RWF_SYNC, SPLICE_F_NONBLOCK
 from ...errors import KernelError
+from ...abi.capability import CAP_LEASE, CAP_SYS_RESOURCE
 from ...abi.siginfo import POLL_MSG
 from ...fs import dnotify, locks, read_write, seals
 from ...fs.openfile import InodeFile
@@ -256,7 +257,8 @@ def sys_fcntl(t, fd, cmd, arg):
             raise KernelError(EBADF)
         if cmd == F_GETPIPE_SZ:
             return f.pipe.capacity
-        return set_capacity(f.pipe, arg & 0xFFFFFFFF, t.process.cred.euid == 0)
+        return set_capacity(f.pipe, arg & 0xFFFFFFFF,
+                            t.process.cred.capable(CAP_SYS_RESOURCE))
     if cmd == F_ADD_SEALS or cmd == F_GET_SEALS:
         inode = f.inode
         if inode is None:
@@ -267,7 +269,8 @@ def sys_fcntl(t, fd, cmd, arg):
     if cmd == F_GETLEASE:
         return t.process.kernel.leases.get(f)
     if cmd == F_SETLEASE:
-        return t.process.kernel.leases.set(t, fd, f, _int(arg), t.process.cred.fsuid == 0)
+        return t.process.kernel.leases.set(t, fd, f, _int(arg),
+                                           t.process.cred.capable(CAP_LEASE))
     if cmd == F_NOTIFY:
         return _notify(t, fd, f, arg)
     raise KernelError(EINVAL)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from errno import EINVAL, ENOMEM, EPERM
 
 from ...abi import linux as L
+from ...abi.capability import CAP_IPC_LOCK
 from ...abi.mman import MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT
 from ...errors import KernelError
 from ...mm.address_space import page_up
@@ -118,7 +119,7 @@ def _lock_range(t, addr, length, locking=True):
     if not locking:
         return 0
     limit = t.process.rlimits[L.RLIMIT_MEMLOCK][0]
-    if t.process.cred.euid != 0 and end - start > limit:
+    if not t.process.cred.capable(CAP_IPC_LOCK) and end - start > limit:
         raise KernelError(ENOMEM if limit else EPERM)
     return 0
 
@@ -145,7 +146,7 @@ def sys_mlockall(t, flags):
     """mlockall(2): MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT (not alone)."""
     if not flags or flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) or flags == MCL_ONFAULT:
         raise KernelError(EINVAL)
-    if t.process.cred.euid != 0 and t.process.rlimits[L.RLIMIT_MEMLOCK][0] == 0:
+    if not t.process.cred.capable(CAP_IPC_LOCK) and t.process.rlimits[L.RLIMIT_MEMLOCK][0] == 0:
         raise KernelError(EPERM)
     return 0
 

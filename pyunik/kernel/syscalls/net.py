@@ -23,6 +23,7 @@ from errno import (EADDRINUSE, EAFNOSUPPORT, ECONNREFUSED, EEXIST, EFAULT, EINVA
 
 from ...abi import linux as L
 from ...abi import socket as S
+from ...abi.capability import CAP_NET_ADMIN, CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN
 from ...abi.fs import MAY_WRITE
 from ...errors import KernelError
 from ...fs import namei
@@ -315,7 +316,7 @@ def sys_setsockopt(t, sockfd, level, optname, optval, optlen):
     value = t.mm.read_upto(optval, want) if want else b""
     if len(value) < min(want, 16):
         raise KernelError(EFAULT)
-    sock.setsockopt(level, optname, value, t.process.cred.euid == 0)
+    sock.setsockopt(level, optname, value, t.process.cred.capable(CAP_NET_ADMIN))
     return 0
 
 
@@ -359,13 +360,14 @@ def _control_in(t, sock, control, controllen):
 
 
 def _check_creds(t, creds) -> None:
-    """scm_check_creds: one's own pid, and a uid and gid among one's own, unless root."""
+    """scm_check_creds: one's own pid (else CAP_SYS_ADMIN), and a uid and gid among
+    one's own (else CAP_SETUID, CAP_SETGID)."""
     p = t.process
     c = p.cred
     pid, uid, gid = creds
-    if c.euid == 0:
-        return
-    if pid != p.pid or uid not in (c.uid, c.euid, c.suid) or gid not in (c.gid, c.egid, c.sgid):
+    if pid != p.pid and not c.capable(CAP_SYS_ADMIN) or \
+            uid not in (c.uid, c.euid, c.suid) and not c.capable(CAP_SETUID) or \
+            gid not in (c.gid, c.egid, c.sgid) and not c.capable(CAP_SETGID):
         raise KernelError(EPERM)
 
 

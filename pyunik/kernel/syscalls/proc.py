@@ -10,6 +10,7 @@ from __future__ import annotations
 from errno import EINVAL, EPERM, ESRCH
 
 from ...abi import linux as L
+from ...abi.capability import CAP_SETPCAP, CAP_SYS_RESOURCE
 from ...errors import KernelError
 from .. import clocks, threads
 from ..process import ProcessExit
@@ -193,7 +194,7 @@ def _set_limit(t, resource, soft, hard):
     if soft > hard:
         raise KernelError(EINVAL)
     current = t.process.rlimits[resource]
-    if hard > current[1] and t.process.cred.euid != 0:
+    if hard > current[1] and not t.process.cred.capable(CAP_SYS_RESOURCE):
         raise KernelError(EPERM)
     if resource == L.RLIMIT_NOFILE and hard > 1 << 20:
         raise KernelError(EPERM)    # fs.nr_open
@@ -373,5 +374,19 @@ def sys_prctl(t, option, arg2, arg3, arg4, arg5):
     if option == L.PR_CAPBSET_READ:
         if arg2 > L.CAP_LAST_CAP:
             raise KernelError(EINVAL)
-        return 1
+        return p.cred.cap_bset >> arg2 & 1
+    if option == L.PR_CAPBSET_DROP:
+        if arg2 > L.CAP_LAST_CAP:
+            raise KernelError(EINVAL)
+        if not p.cred.capable(CAP_SETPCAP):
+            raise KernelError(EPERM)
+        p.cred.cap_bset &= ~(1 << arg2)
+        return 0
+    if option == L.PR_GET_KEEPCAPS:
+        return int(p.cred.keep_caps)
+    if option == L.PR_SET_KEEPCAPS:
+        if arg2 > 1:
+            raise KernelError(EINVAL)
+        p.cred.keep_caps = bool(arg2)
+        return 0
     raise KernelError(EINVAL)

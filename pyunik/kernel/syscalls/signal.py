@@ -14,6 +14,7 @@ from __future__ import annotations
 from errno import EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ESRCH
 
 from ...abi import linux as L
+from ...abi.capability import CAP_KILL
 from ...errors import KernelError
 from ...abi.signalfd import SFD_CLOEXEC, SFD_NONBLOCK
 from ...wait import WouldBlock
@@ -153,9 +154,17 @@ def _thread(process, tid):
 
 
 def _send(t, process, sig, info, thread=None):
-    """check_kill_permission, then the sending (signal 0 only checks). The guest's
-    processes all run as pyunik's user, so the credentials check always passes."""
+    """check_kill_permission, then the sending (signal 0 only checks): to another
+    process, the sender's real or effective uid must be the target's real or saved
+    uid, or the sender have CAP_KILL (kill_ok_by_cred); SIGCONT within the session
+    is always allowed. EPERM otherwise."""
     _check_signal(sig)
+    me = t.process
+    if process is not me:
+        c, tc = me.cred, process.cred
+        if not (c.euid in (tc.suid, tc.uid) or c.uid in (tc.suid, tc.uid) or
+                c.capable(CAP_KILL) or sig == L.SIGCONT and process.sid == me.sid):
+            raise KernelError(EPERM)
     if sig:
         signals.send(process, sig, info, thread)
     return 0
@@ -183,8 +192,15 @@ def sys_kill(t, pid, sig):
                   if p is not t.process and p.threads]
         if not others:
             raise KernelError(ESRCH)
-        for p in others:
-            _send(t, p, sig, info)
+        result = 0
+        for p in others:                # kill(-1): EPERM from some is no error
+            try:
+                _send(t, p, sig, info)
+            except KernelError as e:
+                if e.errno != EPERM:
+                    result = -e.errno
+        if result:
+            raise KernelError(-result)
         return 0
     pgid = t.process.pgid if pid == 0 else -pid
     if pid == -(1 << 31):
@@ -192,8 +208,15 @@ def sys_kill(t, pid, sig):
     group = [p for p in t.process.kernel.processes.values() if p.pgid == pgid and p.threads]
     if not group:
         raise KernelError(ESRCH)
-    for p in group:
-        _send(t, p, sig, info)
+    success, error = False, None
+    for p in group:                     # __kill_pgrp_info: one success is enough
+        try:
+            _send(t, p, sig, info)
+            success = True
+        except KernelError as e:
+            error = e
+    if not success and error is not None:
+        raise error
     return 0
 
 

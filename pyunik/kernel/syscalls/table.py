@@ -382,6 +382,15 @@ ROWS = [
     row(122, "setfsuid", cred.sys_setfsuid, UInt),
     row(123, "setfsgid", cred.sys_setfsgid, UInt),
     row(124, "getsid", cred.sys_getsid, Int),
+    row(125, "capget", cred.sys_capget, Ptr, Ptr,
+        status=PARTIAL, note="the sets of the caller's process or another's (the sets are "
+                             "per process here, as the ids: a thread's capset changes its "
+                             "whole process)"),
+    row(126, "capset", cred.sys_capset, Ptr, Ptr,
+        status=PARTIAL, note="the caller's sets, cap_capset's rules; per process, as the "
+                             "ids; no securebits but keep_caps; file permission checks in "
+                             "fs/ still take fsuid 0 for CAP_DAC_OVERRIDE, "
+                             "CAP_DAC_READ_SEARCH, CAP_FOWNER and CAP_CHOWN"),
     row(127, "rt_sigpending", signal.sys_rt_sigpending, OutSigSet(1, table="pending"), Size),
     row(128, "rt_sigtimedwait", signal.sys_rt_sigtimedwait, SigSet(3), Ptr, Ptr, Size),
     row(129, "rt_sigqueueinfo", signal.sys_rt_sigqueueinfo, Int, Signal, Ptr),
@@ -410,7 +419,8 @@ ROWS = [
     row(152, "munlockall", mm.sys_munlockall),
     row(157, "prctl", proc.sys_prctl, Enum(table="prctl"), ULong, ULong, ULong, ULong,
         status=PARTIAL, note="PR_SET/GET_NAME, DUMPABLE, PDEATHSIG, NO_NEW_PRIVS, "
-                             "CHILD_SUBREAPER, TIMERSLACK, GET_SECCOMP, CAPBSET_READ; "
+                             "CHILD_SUBREAPER, TIMERSLACK, GET_SECCOMP, CAPBSET_READ, "
+                             "CAPBSET_DROP, GET/SET_KEEPCAPS (no PR_CAP_AMBIENT); "
                              "other options EINVAL"),
     row(158, "arch_prctl", proc.sys_arch_prctl, Enum(table="arch_prctl"), Ptr,
         status=PARTIAL, note="ARCH_SET_CPUID (CPUID faulting) is EINVAL"),
