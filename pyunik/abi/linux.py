@@ -11,6 +11,7 @@ may import that module instead. ELF (elf.py), inotify (inotify.py), the syscall 
 # ruff: noqa: F401, F403
 from .auxvec import *
 from .binfmts import *
+from .capability import *
 from .dirent import *
 from .eventfd import *
 from .eventpoll import *
