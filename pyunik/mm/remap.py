@@ -21,6 +21,16 @@ def _page_align(x: int) -> int:
     return page_up(x) & 0xFFFFFFFFFFFFFFFF
 
 
+def _same_file_mapping(v: VMA, w: VMA) -> bool:
+    """Is w, right after v, more of the same file mapping (the next pages of the
+    file, the same protection and kind), though on other host pages: the pages a
+    file mapping has past its file's end, which mmap makes anonymous (private) or
+    shared zero pages (mm/mmap_file.py) and Linux keeps in one VMA?"""
+    return v.file is not None and w.file is v.file and w.start == v.end and \
+        w.offset == v.offset + (v.end - v.start) and w.prot == v.prot and \
+        w.flags & L.MAP_TYPE == v.flags & L.MAP_TYPE and w.owner is v.owner
+
+
 def _continues(v: VMA, w: VMA) -> bool:
     """Is w, right after v, the same mapping on the same host pages further on (with
     the same VM_ACCOUNT, which a private mapping once writable keeps)?"""
@@ -34,6 +44,17 @@ def _continues(v: VMA, w: VMA) -> bool:
         and w.owner is v.owner
 
 
+def _within_file(v: VMA, start: int, length: int) -> int:
+    """How much of [start, start+length) of v is within its file's end, if v maps a
+    file (host pages past it may be a host file's, which must not be touched: the
+    guest cannot see them, and zero pages stand for them after a copy)."""
+    size = getattr(v.file, "size", None) if v.file is not None else None
+    if size is None:
+        return length
+    end = v.start + page_up(max(0, size - v.offset))
+    return max(0, min(length, end - start))
+
+
 class Remap:
     """mremap for AddressSpace (see the module docstring)."""
 
@@ -41,7 +62,13 @@ class Remap:
         """mremap(2), checked in Linux's order (mm/mremap.c: check_mremap_params, then
         the VMA at old, then resize_is_valid): bad arguments are EINVAL and nothing
         mapped at old is EFAULT, before anything changes. Where Linux unmaps the
-        destination or the shrunk tail and then fails, pyunik fails first."""
+        destination or the shrunk tail and then fails, pyunik fails first. A file
+        mapping's pages past its file's end stay out of reach wherever they go."""
+        new = self._mremap(old, old_len, new_len, flags, new_addr)
+        self._hide_past_file_end(new, new + _page_align(new_len))
+        return new
+
+    def _mremap(self, old: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
         if flags & ~(L.MREMAP_MAYMOVE | L.MREMAP_FIXED | L.MREMAP_DONTUNMAP):
             raise KernelError(EINVAL)
         if old & ~L.PAGE_MASK:
@@ -72,7 +99,10 @@ class Remap:
             self.munmap(old + new_len, old_len - new_len)
             return old
         if old_len > v.end - old:
-            raise KernelError(EFAULT)       # growing across the end of the VMA
+            # growing across the end of the VMA: EFAULT, unless the VMAs after it
+            # are the rest of one file mapping (its pages past the file's end)
+            pieces = self._file_pieces(v, old, old + old_len)
+            return self._mremap_pieces(pieces, old, old_len, new_len, flags, new_addr)
         self._charge(new_len - old_len)
         end = old + new_len
         if old + old_len == v.end and end <= L.TASK_SIZE and self.is_free(v.end, end):
@@ -123,7 +153,8 @@ class Remap:
         if old < new_addr + new_len and new_addr < old + old_len:
             raise KernelError(EINVAL)       # the ranges overlap
         if min(old_len, new_len) > v.end - old:
-            raise KernelError(EFAULT)
+            pieces = self._file_pieces(v, old, old + min(old_len, new_len))
+            return self._mremap_pieces(pieces, old, old_len, new_len, flags, new_addr)
         replaced = 0
         if flags & L.MREMAP_FIXED:
             replaced = sum(min(w.end, new_addr + new_len) - max(w.start, new_addr)
@@ -138,6 +169,76 @@ class Remap:
             self.unmap_range(old + new_len, old + old_len)
             old_len = new_len
         return self._relocate(old, old_len, new_addr, new_len, flags)
+
+    def _file_pieces(self, v: VMA, start: int, end: int) -> list[tuple[int, int]]:
+        """The ranges [a, b) of the VMAs from v on that cover [start, end) as one file
+        mapping (`_same_file_mapping`); EFAULT where they do not."""
+        pieces = [(start, v.end)]
+        last = v
+        for w in self.overlapping(v.end, end):
+            if not _same_file_mapping(last, w):
+                break
+            pieces.append((w.start, min(w.end, end)))
+            last = w
+        if pieces[-1][1] < end:
+            raise KernelError(EFAULT)
+        return pieces
+
+    def _mremap_pieces(self, pieces: list[tuple[int, int]], old: int, old_len: int,
+                       new_len: int, flags: int, new_addr: int) -> int:
+        """mremap of a file mapping that is several VMAs here (pages within the
+        file's end and past it), as Linux's one VMA: checked and charged as the
+        one-VMA paths are, each piece moved to its place in the new range, the
+        growth (if any) added to the last piece (mremap hides the pages past the
+        file's end afterwards)."""
+        moving = flags & (L.MREMAP_FIXED | L.MREMAP_DONTUNMAP)
+        if moving:
+            if old < new_addr + new_len and new_addr < old + old_len:
+                raise KernelError(EINVAL)
+            replaced = 0
+            if flags & L.MREMAP_FIXED:
+                replaced = sum(min(w.end, new_addr + new_len) - max(w.start, new_addr)
+                               for w in self.overlapping(new_addr, new_addr + new_len))
+            kept = old_len if flags & L.MREMAP_DONTUNMAP else 0
+            self._charge(new_len - min(old_len, new_len) + kept - replaced)
+            if flags & L.MREMAP_FIXED:
+                self.unmap_range(new_addr, new_addr + new_len)
+            else:
+                new_addr = self.find_free(new_len, new_addr)
+            if old_len > new_len:
+                self.unmap_range(old + new_len, old + old_len)
+                old_len = new_len
+            new = new_addr
+        else:
+            self._charge(new_len - old_len)
+            end = old + new_len
+            if end <= L.TASK_SIZE and self.is_free(old + old_len, end):
+                a, b = pieces[-1]
+                self._relocate(a, b - a, a, end - a, 0)
+                return old
+            if not flags & L.MREMAP_MAYMOVE:
+                raise KernelError(ENOMEM)
+            new = self.find_free(new_len)
+        for i, (a, b) in enumerate(pieces):
+            if a >= old + old_len:
+                break
+            b = min(b, old + old_len)
+            grow = new_len - old_len if i == len(pieces) - 1 or b == old + old_len else 0
+            self._relocate(a, b - a, new + (a - old), b - a + grow, flags)
+        return new
+
+    def _hide_past_file_end(self, start: int, end: int) -> None:
+        """The pages of file mappings in [start, end) wholly past their file's end
+        get no access in the engine (a touch is SIGBUS), as mmap leaves them."""
+        for v in self.overlapping(start, end):
+            if v.file is None:
+                continue
+            size = getattr(v.file, "size", None)
+            if size is None:
+                continue
+            cut = v.start + page_up(max(0, size - v.offset))
+            if cut < v.end:
+                self.hide_past_end(max(cut, start), min(v.end, end))
 
     def _relocate(self, old: int, old_len: int, new: int, new_len: int, flags: int) -> int:
         """Move the pages [old, old+old_len) of one VMA to [new, new+new_len), which is
@@ -188,7 +289,7 @@ class Remap:
                 ptr = host.allocate(new_len, shared=shared) if dst is None else dst
             except host.HostMemoryError:
                 raise KernelError(ENOMEM) from None
-            host.copy(ptr, v.host_at(old), old_len)
+            host.copy(ptr, v.host_at(old), _within_file(v, old, old_len))
             if flags & L.MREMAP_DONTUNMAP:
                 host.discard(v.host_at(old), old_len)
             else:
