@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import struct
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -317,3 +319,15 @@ def settle_cpu(pid: int, window: float = 0.3, limit: float = 10.0) -> None:
         if now - last < 0.01:
             return
         last = now
+
+
+@pytest.fixture()
+def tmpfs_scratch(tmp_path):
+    """A fresh scratch directory for a native run, on tmpfs (/dev/shm) when there is
+    one: the host filesystem closest to pyunik's ramfs."""
+    if not os.access("/dev/shm", os.W_OK):
+        yield tmp_path
+        return
+    d = Path(tempfile.mkdtemp(prefix="pyunik-native-", dir="/dev/shm"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)

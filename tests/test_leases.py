@@ -9,9 +9,6 @@ Native runs use a fresh scratch directory on tmpfs (/dev/shm) when there is one.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -23,17 +20,6 @@ from pyunik.kernel.syscalls.table import SyscallTable
 from pyunik.wait import WouldBlock
 
 LIBCS = ["musl", "glibc"]
-
-
-@pytest.fixture()
-def native_scratch(tmp_path):
-    base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-    if base is None:
-        yield tmp_path
-        return
-    d = Path(tempfile.mkdtemp(prefix="pyunik-leases-", dir=base))
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def _compare(native, emulated):
@@ -49,20 +35,20 @@ def _compare(native, emulated):
 
 
 @pytest.mark.parametrize("libc", LIBCS)
-def test_leases_in_guest_tmp(libc, native_scratch):
+def test_leases_in_guest_tmp(libc, tmpfs_scratch):
     prog = BIN / ("leases-" + libc)
-    native = run_native([prog, native_scratch])
+    native = run_native([prog, tmpfs_scratch])
     emulated = run_pyunik([prog, "/tmp"], extra_opts=["-q"])
     _compare(native, emulated)
 
 
-def test_leases_on_host_volume(native_scratch, tmp_path):
+def test_leases_on_host_volume(tmpfs_scratch, tmp_path):
     """On hostfs, where each lookup may make a new inode object: leases, open counts
     and dnotify marks go by (dev, ino)."""
     prog = BIN / "leases-musl"
     volume = tmp_path / "volume"
     volume.mkdir()
-    native = run_native([prog, native_scratch])
+    native = run_native([prog, tmpfs_scratch])
     emulated = run_pyunik([prog, "/scratch"],
                           extra_opts=["-q", "-v", "%s:/scratch:rw" % volume])
     _compare(native, emulated)

@@ -6,24 +6,9 @@ moved to a fixed place, shrunk and moved, with SIGBUS past the end wherever they
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 from conftest import BIN, assert_no_traceback, assert_same, run_native, run_pyunik
-
-
-@pytest.fixture()
-def native_scratch(tmp_path):
-    base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-    if base is None:
-        yield tmp_path
-        return
-    d = Path(tempfile.mkdtemp(prefix="pyunik-mremapeof-", dir=base))
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def _compare(native, emulated):
@@ -35,14 +20,14 @@ def _compare(native, emulated):
 
 
 @pytest.mark.parametrize("libc", ["musl", "glibc"])
-def test_mremapeof_in_guest_tmp(libc, native_scratch):
+def test_mremapeof_in_guest_tmp(libc, tmpfs_scratch):
     prog = BIN / ("mremapeof-" + libc)
-    _compare(run_native([prog, native_scratch]), run_pyunik([prog, "/tmp"], extra_opts=["-q"]))
+    _compare(run_native([prog, tmpfs_scratch]), run_pyunik([prog, "/tmp"], extra_opts=["-q"]))
 
 
-def test_mremapeof_on_host_volume(native_scratch, tmp_path):
+def test_mremapeof_on_host_volume(tmpfs_scratch, tmp_path):
     prog = BIN / "mremapeof-musl"
     volume = tmp_path / "volume"
     volume.mkdir()
     emulated = run_pyunik([prog, "/scratch"], extra_opts=["-q", "-v", "%s:/scratch:rw" % volume])
-    _compare(run_native([prog, native_scratch]), emulated)
+    _compare(run_native([prog, tmpfs_scratch]), emulated)

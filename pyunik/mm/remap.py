@@ -102,7 +102,7 @@ class Remap:
             # growing across the end of the VMA: EFAULT, unless the VMAs after it
             # are the rest of one file mapping (its pages past the file's end)
             pieces = self._file_pieces(v, old, old + old_len)
-            return self._mremap_pieces(pieces, old, old_len, new_len, flags, new_addr)
+            return self._grow_pieces(pieces, old, old_len, new_len, flags)
         self._charge(new_len - old_len)
         end = old + new_len
         if old + old_len == v.end and end <= L.TASK_SIZE and self.is_free(v.end, end):
@@ -152,9 +152,9 @@ class Remap:
         """mremap with MREMAP_FIXED or MREMAP_DONTUNMAP (mremap_to in Linux)."""
         if old < new_addr + new_len and new_addr < old + old_len:
             raise KernelError(EINVAL)       # the ranges overlap
+        pieces = None
         if min(old_len, new_len) > v.end - old:
             pieces = self._file_pieces(v, old, old + min(old_len, new_len))
-            return self._mremap_pieces(pieces, old, old_len, new_len, flags, new_addr)
         replaced = 0
         if flags & L.MREMAP_FIXED:
             replaced = sum(min(w.end, new_addr + new_len) - max(w.start, new_addr)
@@ -168,11 +168,14 @@ class Remap:
         if old_len > new_len:
             self.unmap_range(old + new_len, old + old_len)
             old_len = new_len
+        if pieces is not None:
+            return self._move_pieces(pieces, old, old_len, new_addr, new_len, flags)
         return self._relocate(old, old_len, new_addr, new_len, flags)
 
     def _file_pieces(self, v: VMA, start: int, end: int) -> list[tuple[int, int]]:
         """The ranges [a, b) of the VMAs from v on that cover [start, end) as one file
-        mapping (`_same_file_mapping`); EFAULT where they do not."""
+        mapping (`_same_file_mapping`: its pages within the file's end and past it,
+        Linux's one VMA); EFAULT where they do not."""
         pieces = [(start, v.end)]
         last = v
         for w in self.overlapping(v.end, end):
@@ -184,46 +187,30 @@ class Remap:
             raise KernelError(EFAULT)
         return pieces
 
-    def _mremap_pieces(self, pieces: list[tuple[int, int]], old: int, old_len: int,
-                       new_len: int, flags: int, new_addr: int) -> int:
-        """mremap of a file mapping that is several VMAs here (pages within the
-        file's end and past it), as Linux's one VMA: checked and charged as the
-        one-VMA paths are, each piece moved to its place in the new range, the
-        growth (if any) added to the last piece (mremap hides the pages past the
+    def _grow_pieces(self, pieces: list[tuple[int, int]], old: int, old_len: int,
+                     new_len: int, flags: int) -> int:
+        """Growing a file mapping that is several VMAs here: in place when the pages
+        after it are free (the last piece grows), else moved with MREMAP_MAYMOVE."""
+        self._charge(new_len - old_len)
+        end = old + new_len
+        if end <= L.TASK_SIZE and self.is_free(old + old_len, end):
+            a, b = pieces[-1]
+            self._relocate(a, b - a, a, end - a, 0)
+            return old
+        if not flags & L.MREMAP_MAYMOVE:
+            raise KernelError(ENOMEM)
+        return self._move_pieces(pieces, old, old_len, self.find_free(new_len), new_len, flags)
+
+    def _move_pieces(self, pieces: list[tuple[int, int]], old: int, old_len: int, new: int,
+                     new_len: int, flags: int) -> int:
+        """Each piece of [old, old+old_len) to its place in the free [new, new+new_len),
+        the growth (if any) added to the last one (mremap hides the pages past the
         file's end afterwards)."""
-        moving = flags & (L.MREMAP_FIXED | L.MREMAP_DONTUNMAP)
-        if moving:
-            if old < new_addr + new_len and new_addr < old + old_len:
-                raise KernelError(EINVAL)
-            replaced = 0
-            if flags & L.MREMAP_FIXED:
-                replaced = sum(min(w.end, new_addr + new_len) - max(w.start, new_addr)
-                               for w in self.overlapping(new_addr, new_addr + new_len))
-            kept = old_len if flags & L.MREMAP_DONTUNMAP else 0
-            self._charge(new_len - min(old_len, new_len) + kept - replaced)
-            if flags & L.MREMAP_FIXED:
-                self.unmap_range(new_addr, new_addr + new_len)
-            else:
-                new_addr = self.find_free(new_len, new_addr)
-            if old_len > new_len:
-                self.unmap_range(old + new_len, old + old_len)
-                old_len = new_len
-            new = new_addr
-        else:
-            self._charge(new_len - old_len)
-            end = old + new_len
-            if end <= L.TASK_SIZE and self.is_free(old + old_len, end):
-                a, b = pieces[-1]
-                self._relocate(a, b - a, a, end - a, 0)
-                return old
-            if not flags & L.MREMAP_MAYMOVE:
-                raise KernelError(ENOMEM)
-            new = self.find_free(new_len)
-        for i, (a, b) in enumerate(pieces):
+        for a, b in pieces:
             if a >= old + old_len:
                 break
             b = min(b, old + old_len)
-            grow = new_len - old_len if i == len(pieces) - 1 or b == old + old_len else 0
+            grow = new_len - old_len if b == old + old_len else 0
             self._relocate(a, b - a, new + (a - old), b - a + grow, flags)
         return new
 
