@@ -185,6 +185,9 @@ static void leases(void)
         r = fc(fd, F_SETLEASE, F_WRLCK);
         child = fork();
         if (child == 0) {
+            /* the lease stays while any copy of its open file is open: the
+             * child's would keep it past the holder's close */
+            close(fd);
             long c = op(file, how == 0 ? O_RDONLY : O_WRONLY);
             _exit(c >= 0 ? 0 : 1);
         }
