@@ -97,6 +97,12 @@ static void checks(const char *who)
     show("  mknod a char device in /tmp", raw_syscall3(SYS_mknod, NODE, S_IFCHR | 0600,
                                                        makedev(1, 3)));
     unlink(NODE);
+    /* the name is looked up before CAP_MKNOD is asked for */
+    show("  mknod a char device in a missing dir", raw_syscall3(SYS_mknod,
+                                                    "/tmp/pyunik-caps-none/node",
+                                                    S_IFCHR | 0600, makedev(1, 3)));
+    show("  mknod a char device over /tmp", raw_syscall3(SYS_mknod, "/tmp",
+                                                        S_IFCHR | 0600, makedev(1, 3)));
     show("  setgroups", raw_syscall2(SYS_setgroups, 1, &g));
     show("  setpriority one lower", lower_nice());
     getrlimit(RLIMIT_NOFILE, &rl);

@@ -169,27 +169,29 @@ def mkdir(vfs, ctx: WalkContext, lk: Lookup, mode: int, umask: int) -> None:
     inotify.created(lk, is_dir=True)
 
 
-def mknod(vfs, ctx: WalkContext, lk: Lookup, mode: int, dev: int, umask: int) -> None:
-    """vfs_mknod, after check_mknod: regular files, fifos, sockets, device nodes."""
+def mknod(vfs, ctx: WalkContext, lk: Lookup, mode: int, dev: int, umask: int,
+          may_mknod: bool = True) -> None:
+    """vfs_mknod, after check_mknod: regular files, fifos, sockets, device nodes. A
+    device node needs CAP_MKNOD (may_mknod), asked for after the name's checks, as
+    Linux does: a missing directory is ENOENT, a name in use EEXIST, before EPERM."""
     kind = S.S_IFMT(mode) or S.S_IFREG
     if lk.child is not None:
         raise KernelError(EEXIST)
     may_change_dir(vfs, ctx, lk.parent)
+    if kind in (S.S_IFCHR, S.S_IFBLK) and not may_mknod:
+        raise KernelError(EPERM)
     lk.parent.inode.create(lk.name, kind | (mode & 0o7777 & ~umask), *_creds(ctx),
                            dev & 0xFFFFFFFF)
     inotify.created(lk)
 
 
-def check_mknod(mode: int, may_mknod: bool) -> None:
-    """The checks mknod makes before looking the name up (may_mknod); a device node
-    needs CAP_MKNOD (may_mknod)."""
+def check_mknod(mode: int) -> None:
+    """The checks mknod makes of the mode before looking the name up (may_mknod)."""
     kind = S.S_IFMT(mode) or S.S_IFREG
     if kind == S.S_IFDIR:
         raise KernelError(EPERM)
     if kind not in (S.S_IFREG, S.S_IFIFO, S.S_IFCHR, S.S_IFBLK, S.S_IFSOCK):
         raise KernelError(EINVAL)
-    if kind in (S.S_IFCHR, S.S_IFBLK) and not may_mknod:
-        raise KernelError(EPERM)
 
 
 def symlink(vfs, ctx: WalkContext, lk: Lookup, target: bytes) -> None:

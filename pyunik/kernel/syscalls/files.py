@@ -446,9 +446,9 @@ def sys_readlinkat(t, dirfd, path, buf, size):
 
 
 def do_mknod(t, dirfd, path, mode, dev):
-    namei.check_mknod(mode, t.process.cred.capable(CAP_MKNOD))
+    namei.check_mknod(mode)
     namei.mknod(_vfs(t), _context(t), _lookup_parent(t, dirfd, path), mode, dev,
-                t.process.fs.umask)
+                t.process.fs.umask, t.process.cred.capable(CAP_MKNOD))
     return 0
 
 
