@@ -44,8 +44,7 @@ from ..abi.posix_types import UINT
 from ..errors import KernelError
 from ..wait import WaitQueue, WouldBlock
 from .futex import load, store
-
-_DEAD = "dead"
+from .process import live_thread
 
 
 class PiState:
@@ -59,15 +58,6 @@ class PiState:
         self.key = key
         self.owner = owner
         self.queue = WaitQueue("a PI futex")
-
-
-def _task(kernel, tid: int):
-    """find_get_task_by_vpid: the live thread with this TID, or None."""
-    for process in kernel.processes.values():
-        for th in process.threads:
-            if th.tid == tid and th.state != _DEAD:
-                return th
-    return None
 
 
 class PiFutexes:
@@ -135,7 +125,7 @@ class PiFutexes:
         # Contended: the waiters bit first, then the owner is looked for
         # (attach_to_pi_owner); a dead one leaves the bit set and answers ESRCH.
         store(mm, uaddr, uval | FUTEX_WAITERS)
-        owner = _task(kernel, uval & FUTEX_TID_MASK)
+        owner = live_thread(kernel, uval & FUTEX_TID_MASK)
         if owner is None:
             raise KernelError(ESRCH)
         self.states[key] = PiState(key, owner)

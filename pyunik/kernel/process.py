@@ -119,6 +119,15 @@ def _host_rlimits() -> list[list[int]]:
     return out
 
 
+def live_thread(kernel, tid: int):
+    """find_task_by_vpid: the live thread with this TID, of any process, or None."""
+    for process in kernel.processes.values():
+        for th in process.threads:
+            if th.tid == tid and th.state != "dead":
+                return th
+    return None
+
+
 class Process:
     """A thread group: its pid and place among processes, what it shares (fs, fds,
     sighand, mm, cred: see the module docstring) and what Linux keeps in its

@@ -23,6 +23,7 @@ from ...abi.sched import SCHED_OTHER
 from ...abi.time import TMS
 from ...errors import KernelError
 from .. import clocks, jobs
+from ..process import live_thread
 
 
 def _uid(value):
@@ -206,10 +207,10 @@ def sys_capget(t, header, dataptr):
     else:
         target = t.process.kernel.processes.get(pid)
         if target is None or not target.threads:
-            target = next((p for p in t.process.kernel.processes.values()
-                           if any(th.tid == pid for th in p.threads)), None)
-        if target is None:
-            raise KernelError(ESRCH)
+            th = live_thread(t.process.kernel, pid)
+            if th is None:
+                raise KernelError(ESRCH)
+            target = th.process
         c = target.cred
     sets = (c.cap_effective, c.cap_permitted, c.cap_inheritable)
     data = CAP_DATA.pack(*(v & 0xFFFFFFFF for v in sets))

@@ -19,7 +19,7 @@ from ...errors import KernelError
 from ...abi.signalfd import SFD_CLOEXEC, SFD_NONBLOCK
 from ...wait import WouldBlock
 from .. import delivery, signals
-from ..process import SigAction
+from ..process import SigAction, live_thread
 
 _KNOWN_SA_FLAGS = (L.SA_NOCLDSTOP | L.SA_NOCLDWAIT | L.SA_SIGINFO | L.SA_ONSTACK | L.SA_RESTART
                    | L.SA_NODEFER | L.SA_RESETHAND | L.SA_EXPOSE_TAGBITS | L.SA_RESTORER)
@@ -237,12 +237,11 @@ def sys_tkill(t, tid, sig):
     """tkill(2): to thread tid, whatever its thread group."""
     if tid <= 0:
         raise KernelError(EINVAL)
-    for process in t.process.kernel.processes.values():
-        for th in process.threads:
-            if th.tid == tid and th.state != "dead":
-                info = signals.kill_info(sig, L.SI_TKILL, t.process.pid, t.process.cred.uid)
-                return _send(t, process, sig, info, th)
-    raise KernelError(ESRCH)
+    th = live_thread(t.process.kernel, tid)
+    if th is None:
+        raise KernelError(ESRCH)
+    info = signals.kill_info(sig, L.SI_TKILL, t.process.pid, t.process.cred.uid)
+    return _send(t, th.process, sig, info, th)
 
 
 def _user_siginfo(t, sig, uinfo, target_pid):
