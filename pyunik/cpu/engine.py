@@ -651,6 +651,13 @@ class Engine:
         more as they grow; mm/regions.py keeps them few)."""
         return len(self.regions())
 
+    def written_pages(self, addr: int, end: int, most: int) -> list[int] | None:
+        """The pages of [addr, end) the guest has written since their entries were
+        made fresh by map_host or by protect from no access (paging.py `written`;
+        a page made writable from some other access counts as written). None when
+        there are more than most of them."""
+        return self._pages.written(addr, end, most)
+
     def page_access(self, addr: int) -> int:
         """The guest's access to the page at addr as Linux prot bits, from its
         page-table entry (0: not present)."""

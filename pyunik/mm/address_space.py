@@ -385,6 +385,8 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
                 pos = v.end
                 j += 1
             if pos == end and reserve is not None:
+                written = self._written(i, j, start, end) \
+                    if reserve is self.windows and end - start <= KEEP_MAX else None
                 self.regions.hide(start, end)
                 ptr = vmas[i].host
                 del vmas[i:j], self._starts[i:j]
@@ -392,7 +394,8 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
                 self.budget.used -= end - start
                 if self._free_below is not None and end > self._free_below[0]:
                     self._free_below = None     # as _replace says
-                if reserve is not self.windows or not self._keep_zeroed(start, end, ptr):
+                if reserve is not self.windows or \
+                        not self._keep_zeroed(start, end, ptr, written):
                     reserve.decommit(ptr, end - start, True)
                 return
         old, new = [], []
@@ -417,15 +420,41 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
             self._give_back(*pending)
         self._replace(old, new)
 
-    def _keep_zeroed(self, start: int, end: int, ptr: int) -> bool:
+    def _written(self, i: int, j: int, start: int, end: int) -> list[int] | None:
+        """The pages of [start, end), the whole VMAs vmas[i:j], written since they
+        were mapped, when each keeps a write log (VMA.log): those the guest wrote
+        (dirty in the page tables) and those the kernel wrote. None when a VMA keeps
+        none, or more than KEEP_PAGES pages were written."""
+        logs = []
+        for v in self.vmas[i:j]:
+            if v.log is None:
+                return None
+            if v.log and (not logs or v.log is not logs[-1]):
+                logs.append(v.log)
+        pages = self.engine.written_pages(start, end, KEEP_PAGES)
+        if pages is None or not logs:
+            return pages
+        for log in logs:
+            for n in log:
+                a = n << 12
+                if start <= a < end and a not in pages:
+                    pages.append(a)
+        return pages if len(pages) <= KEEP_PAGES else None
+
+    def _keep_zeroed(self, start: int, end: int, ptr: int, written: list | None) -> bool:
         """Zero the few window pages at ptr that [start, end), just unmapped, used
-        and keep them (host.HostWindows.zero_in_place) rather than give them back:
-        the range is mapped again soon, more often than not (a thread's stack), and
-        each page given back would fault in afresh there. One range is kept at a
-        time; the one kept before goes back to the host now if still free. False
-        when the range is large or used many pages: decommit it then."""
-        if end - start > KEEP_MAX or not self.windows.zero_in_place(start, end - start,
-                                                                     KEEP_PAGES):
+        and keep them rather than give them back: the range is mapped again soon,
+        more often than not (a thread's stack), and each page given back would fault
+        in afresh there. written: the pages written, when known (`_written`); else
+        every page the host holds there is zeroed (/proc/self/pagemap says which:
+        host.HostWindows.zero_in_place). One range is kept at a time; the one kept
+        before goes back to the host now if still free. False when the range is
+        large or used many pages: decommit it then."""
+        if end - start > KEEP_MAX:
+            return False
+        if written is not None:
+            self.windows.zero_pages(written)
+        elif not self.windows.zero_in_place(start, end - start, KEEP_PAGES):
             return False
         kept, self._kept = self._kept, (start, end, ptr)
         if kept is not None and kept[0] != start and self.is_free(kept[0], kept[1]):
@@ -471,6 +500,7 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
             ptr = self.windows.host_for(start, size)
             if ptr is not None:
                 v = VMA(start, start + size, prot & 7, flags, ptr, "", self.windows)
+                v.log = set()       # zero pages, fresh entries (regions.show): VMA.log
                 self._insert(v)
                 if prot & 7:     # (PROT_NONE: a free range has no access already)
                     self.regions.show(start, start + size, prot & 7, ptr)
@@ -617,6 +647,8 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
             self.vmas.insert(i, w)
             self._starts.insert(i, start)
         else:
+            if v.prot & 7:
+                v.log = None                        # as piece() says
             v.end, v.prot = end, prot
             v.code = v.code or bool(prot & 4)       # as piece() says
             v.written = v.written or bool(prot & 2)

@@ -272,16 +272,29 @@ class HostWindows:
         held = raw[7::8].translate(_OWN)
         if len(held) != pages or 2 in held or held.count(1) > most:
             return False
-        view = self._views.get(w)
-        if view is None:      # the window's memory, written by slices (no ctypes call)
-            view = self._views[w] = memoryview(
-                (ctypes.c_char * WINDOW_SIZE).from_address(base)).cast("B")
+        view = self._view(w, base)
         i = held.find(1)
         while i >= 0:
             page = at + (i << 12)
             view[page:page + 4096] = _ZERO_PAGE
             i = held.find(1, i + 1)
         return True
+
+    def zero_pages(self, pages: list[int]) -> None:
+        """Zero the host pages behind the guest pages at these addresses (all in
+        windows made already), where they are."""
+        for addr in pages:
+            w = addr >> WINDOW_SHIFT
+            at = addr & (WINDOW_SIZE - 1)
+            self._view(w, self._bases[w])[at:at + 4096] = _ZERO_PAGE
+
+    def _view(self, w: int, base: int) -> memoryview:
+        """Window w's memory (at base), written by slices (no ctypes call)."""
+        view = self._views.get(w)
+        if view is None:
+            view = self._views[w] = memoryview(
+                (ctypes.c_char * WINDOW_SIZE).from_address(base)).cast("B")
+        return view
 
     def release_all(self) -> None:
         self._views.clear()

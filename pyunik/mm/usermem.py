@@ -36,6 +36,15 @@ def _view(v) -> memoryview:
     return view
 
 
+def _note(log: set, addr: int, end: int) -> None:
+    """The kernel wrote guest [addr, end) of a VMA that keeps a write log (VMA.log)."""
+    first, last = addr >> 12, (end - 1) >> 12
+    if first == last:
+        log.add(first)
+    elif first < last:
+        log.update(range(first, last + 1))
+
+
 class UserMemory:
     engine: object
 
@@ -78,6 +87,12 @@ class UserMemory:
                     view[addr - start:end - start] = data
                 except (TypeError, ValueError):      # a buffer of another format
                     view[addr - start:end - start] = bytes(data)
+                log = v.log
+                if log is not None:
+                    if (end - 1) >> 12 == addr >> 12:
+                        log.add(addr >> 12)
+                    else:
+                        _note(log, addr, end)
                 return
         if end == addr:
             return
@@ -88,10 +103,23 @@ class UserMemory:
             raise KernelError(EFAULT)
         if end > v.end and not self.covered(v.end, end, L.PROT_WRITE):
             raise KernelError(EFAULT)
+        self.poke(addr, data)
+
+    def poke(self, addr: int, data) -> None:
+        """Write guest memory through the engine, whatever its protection (the
+        debugger's writes; copy_to_user's across VMAs or into code, checked
+        first): write logs note the pages (VMA.log). EFAULT where unmapped."""
+        end = addr + len(data)
+        if end > L.TASK_SIZE or not self.covered(addr, end):
+            raise KernelError(EFAULT)       # (the engine may show pages no VMA holds)
         try:
             self.engine.write(addr, data)
         except MemoryFault:
             raise KernelError(EFAULT) from None
+        finally:
+            for v in self.overlapping(addr, end):
+                if v.log is not None:
+                    _note(v.log, max(addr, v.start), min(end, v.end))
 
     def write_pair(self, addr: int, data: bytes, addr2: int, data2: bytes) -> None:
         """copy_to_user of data2 at addr2, then of data at addr (a signal frame's
@@ -106,6 +134,9 @@ class UserMemory:
                 view = v.view or _view(v)
                 view[at2:end2] = data2
                 view[at:end] = data
+                if v.log is not None:
+                    _note(v.log, addr2, addr2 + len(data2))
+                    _note(v.log, addr, addr + len(data))
                 return
         self.write(addr2, data2)
         self.write(addr, data)
@@ -122,6 +153,8 @@ class UserMemory:
             v = self.vmas[i]
             if addr + size <= v.end and v.prot & (2 if writable else 7) \
                     and not (writable and v.code):
+                if writable and v.log is not None:
+                    _note(v.log, addr, addr + size)
                 return v.view or _view(v), addr - v.start
         return None
 

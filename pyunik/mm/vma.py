@@ -23,7 +23,7 @@ class VMA:
 
     __slots__ = ("start", "end", "prot", "flags", "host", "name", "reserve", "file", "offset",
                  "may_write", "host_backed", "code", "shm", "shm_offset", "owner", "view",
-                 "vm_flags", "written")
+                 "vm_flags", "written", "log")
 
     def __init__(self, start, end, prot, flags, host_ptr, name="", reserve=None, file=None,
                  offset=0, may_write=True, host_backed=False, shm=None, shm_offset=0):
@@ -60,6 +60,14 @@ class VMA:
         # What fork does with it (madvise's VM_DONTCOPY, VM_WIPEONFORK: mm/fork_advice.py);
         # every piece, grown or moved copy of it keeps them, as Linux's vm_flags.
         self.vm_flags = 0
+        # A write log, or None. A set of page numbers (addr >> 12) when its host
+        # memory was all zero when it was mapped and its page-table entries were
+        # written fresh (cpu/paging.py), since when the guest's writes set the
+        # dirty bits and the kernel's own writes (mm/usermem.py) are noted here:
+        # munmap then zeroes exactly the pages written (AddressSpace._keep_zeroed).
+        # Made by mmap's shortest path; a piece of the VMA keeps it only while
+        # that stays true (`piece`).
+        self.log = None
 
     def host_at(self, addr: int) -> int:
         return self.host + (addr - self.start)
@@ -73,6 +81,12 @@ class VMA:
         v.written = v.written or self.written
         v.owner = self.owner
         v.vm_flags = self.vm_flags
+        if self.log is not None and self.start <= start and end <= self.end and \
+                (prot is None or prot == self.prot or not self.prot & 7):
+            # Its pages keep their entries, or get fresh ones over none: a piece
+            # that loses access loses the log, so pages with none have had none
+            # since the log began.
+            v.log = self.log
         return v
 
     def __repr__(self) -> str:
