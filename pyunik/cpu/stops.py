@@ -92,6 +92,16 @@ class SliceTimer:
     at every arm cost a handoff of the GIL each time (tens of us a futex round trip
     between two guest threads, measured).
 
+    A look that finds no slice armed, with one armed since the look before, waits
+    on timed all the same (LINGER, no longer than a slice) rather than untimed:
+    threads that switch often arm a slice and clear it again many times a slice
+    (a thread created and joined: twice each, tens of microseconds apart), and a
+    thread in an untimed wait had to be woken by the next arm (a notify, and the
+    timer thread's turn with the GIL: about one arm in ten paid for it, measured).
+    Lingering, it wakes once a LINGER at most while slices come and go, and waits
+    untimed once a whole LINGER has passed with none armed (an idle guest, or a
+    lone thread, costs nothing).
+
     arm and restart take no lock while the timer thread sleeps in a timed wait
     that ends no later than the new deadline. `_wakes_at` says where it is (set
     under the lock: the end of its wait before each wait, None for an untimed one,
@@ -104,6 +114,7 @@ class SliceTimer:
     once a turn and writes it only under the lock; so do disarm and close."""
 
     RETRY = 0.001
+    LINGER = 0.01       # at most the shortest slice armed often (sched.SLICE_SECONDS)
 
     def __init__(self, stop):
         self._stop = stop                 # stops the CPU; safe from any thread
@@ -115,6 +126,7 @@ class SliceTimer:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._wakes_at: float | None = 0.0   # its wait's end (None: untimed; 0: awake)
+        self._armed = False     # a slice was armed since the timer thread last looked
         self.fired = False
 
     def arm(self, seconds: float) -> None:
@@ -124,6 +136,7 @@ class SliceTimer:
         deadline = self._deadline
         if deadline is not None and deadline <= when:
             return
+        self._armed = True
         if self._wakes_at:
             self._deadline = when
             wakes_at = self._wakes_at
@@ -148,6 +161,7 @@ class SliceTimer:
                     self._deadline = None
             return
         when = _monotonic() + seconds
+        self._armed = True
         if self._wakes_at:
             self._deadline = when
             wakes_at = self._wakes_at
@@ -183,8 +197,13 @@ class SliceTimer:
             while not self._closed:
                 deadline = self._deadline     # read once: arm may change it unlocked
                 if deadline is None:
-                    self._wakes_at = None
-                    self._cond.wait()
+                    if self._armed:           # slices come and go: linger (see above)
+                        self._armed = False
+                        self._wakes_at = time.monotonic() + self.LINGER
+                        self._cond.wait(self.LINGER)
+                    else:
+                        self._wakes_at = None
+                        self._cond.wait()
                     self._wakes_at = 0.0
                     continue
                 remaining = deadline - time.monotonic()
