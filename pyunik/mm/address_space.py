@@ -56,6 +56,9 @@ STACK_SIZE = L.STK_LIM             # RLIMIT_STACK's default
 MMAP_BASE = STACK_TOP - (128 << 20)  # Linux: TASK_SIZE - max(rlimit stack, 128 MiB)
 PIE_BASE = L.ELF_ET_DYN_BASE       # where Linux puts an ET_DYN main program
 _MAP_TYPE, _MAP_PRIVATE = L.MAP_TYPE, L.MAP_PRIVATE
+_PAGE_OFFSET, _PAGE_MASK, _TASK_SIZE = L.PAGE_SIZE - 1, L.PAGE_MASK, L.TASK_SIZE
+_MPROTECT_BITS = 7 | 8 | L.PROT_GROWSDOWN | L.PROT_GROWSUP     # what mprotect accepts
+_bisect_right = bisect.bisect_right
 KEEP_MAX = 64 * L.PAGE_SIZE        # munmap zeroes pages in place (_keep_zeroed) of so
 KEEP_PAGES = 4                     # large a range, when it used at most so many pages
 # mmap flags that change nothing for fresh private pages placed by find_free
@@ -602,26 +605,24 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
         self.unmap_range(addr, addr + size)
 
     def mprotect(self, addr: int, length: int, prot: int) -> None:
-        if addr & ~L.PAGE_MASK:
+        if addr & _PAGE_OFFSET or prot & ~_MPROTECT_BITS:
             raise KernelError(EINVAL)
-        if prot & ~(7 | 8 | L.PROT_GROWSDOWN | L.PROT_GROWSUP):
-            raise KernelError(EINVAL)
-        size = page_up(length)
-        if size == 0:
+        end = addr + ((length + _PAGE_OFFSET) & _PAGE_MASK)
+        if end == addr:
             return
-        end = addr + size
-        if end < addr or end > L.TASK_SIZE:
+        if end < addr or end > _TASK_SIZE:
             raise KernelError(ENOMEM)
-        i = bisect.bisect_right(self._starts, addr) - 1
-        if i >= 0 and end <= self.vmas[i].end:
-            # The common case (a thread's stack made writable past its guard page):
-            # one VMA holds the range.
+        i = _bisect_right(self._starts, addr) - 1
+        if i >= 0:
             v = self.vmas[i]
-            if prot & L.PROT_WRITE and not v.may_write:
-                raise KernelError(EACCES)
-            if v.prot != prot & 7:
-                self._protect_within(i, v, addr, end, prot & 7)
-            return
+            if end <= v.end:
+                # The common case (a thread's stack made writable past its guard
+                # page): one VMA holds the range.
+                if prot & 2 and not v.may_write:
+                    raise KernelError(EACCES)
+                if v.prot != prot & 7:
+                    self._protect_within(i, v, addr, end, prot & 7)
+                return
         here = self.overlapping(addr, end)
         if not _covers(here, addr, end):
             # Linux changes the pages before the hole, then fails; pyunik changes none.

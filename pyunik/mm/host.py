@@ -236,6 +236,17 @@ class HostWindows:
             self._bases[w] = base
         return base + (start & (WINDOW_SIZE - 1))
 
+    def view(self, start: int, host: int, size: int) -> memoryview | None:
+        """The host memory [host, host+size) behind guest memory from start, as a
+        slice of its window's one memoryview (no ctypes call: a tenth of a
+        microsecond); None when it is not the window's."""
+        w = start >> WINDOW_SHIFT
+        base = self._bases.get(w)
+        if base is None or not 0 <= host - base <= WINDOW_SIZE - size:
+            return None
+        view = self._views.get(w) or self._view(w, base)
+        return view[host - base:host - base + size]
+
     @staticmethod
     def decommit(ptr: int, size: int, own_pages: bool) -> None:
         """Give the pages at ptr back, leaving zero-fill pages of the window: own_pages
@@ -313,6 +324,17 @@ class HostReserve:
         self.size = size
         self.base = _check(_mmap(None, size, _PROT_NONE,
                                  _MAP_PRIVATE | _MAP_ANON | _MAP_NORESERVE, -1, 0))
+        self._view: memoryview | None = None     # the whole range's, made on first use
+
+    def view(self, start: int, host: int, size: int) -> memoryview | None:
+        """The committed host memory [host, host+size) (behind guest memory from
+        start) as a slice of the reserve's one memoryview; None when it is not the
+        reserve's."""
+        if not 0 <= host - self.base <= self.size - size:
+            return None
+        if self._view is None:
+            self._view = memoryview((ctypes.c_char * self.size).from_address(self.base)).cast("B")
+        return self._view[host - self.base:host - self.base + size]
 
     def commit(self, offset: int, size: int) -> int:
         """Fresh zeroed read-write pages at base+offset."""
@@ -324,4 +346,5 @@ class HostReserve:
         discard(ptr, size)
 
     def release(self) -> None:
+        self._view = None
         release(self.base, self.size)

@@ -24,7 +24,8 @@ _bisect_right = bisect.bisect_right
 _string_at = ctypes.string_at
 # A VMA's host memory as a memoryview (one per VMA, kept in VMA.view): slicing it
 # copies a few hundred bytes in a tenth of a microsecond, where a ctypes call
-# (string_at, memmove) takes three or four.
+# (string_at, memmove) takes three or four. A VMA in a host window or the heap's
+# reserve slices the view its reserve keeps; others are made with a ctypes call.
 _view_of_memory = ctypes.pythonapi.PyMemoryView_FromMemory
 _view_of_memory.argtypes = (ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int)
 _view_of_memory.restype = ctypes.py_object
@@ -32,7 +33,11 @@ _PYBUF_WRITE = 0x200                      # CPython's flag for a writable view
 
 
 def _view(v) -> memoryview:
-    view = v.view = _view_of_memory(v.host, v.end - v.start, _PYBUF_WRITE)
+    reserve = v.reserve
+    view = None if reserve is None else reserve.view(v.start, v.host, v.end - v.start)
+    if view is None:
+        view = _view_of_memory(v.host, v.end - v.start, _PYBUF_WRITE)
+    v.view = view
     return view
 
 

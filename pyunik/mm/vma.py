@@ -45,10 +45,10 @@ class VMA:
         self.shm_offset = shm_offset
         # Ever executable? Then the CPU may hold translated code for these pages, and
         # the kernel writes them only through the engine, which invalidates it.
-        self.code = bool(prot & 4)
+        self.code = prot & 4 != 0
         # Ever writable? A private mapping is charged to the commit limit once it is
         # (Linux's VM_ACCOUNT, which smaps shows) and stays charged.
-        self.written = bool(prot & 2)
+        self.written = prot & 2 != 0
         # The process that made it, where several programs share one address space
         # (kernel/apps.py: its mappings go when it exits); None otherwise.
         self.owner = None
