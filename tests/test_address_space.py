@@ -44,7 +44,7 @@ class CountingEngine(Engine):
 
     def protect(self, *a):
         self.calls["protect"] += 1
-        super().protect(*a)
+        return super().protect(*a)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""munmap zeroes only the pages written (AddressSpace._written, VMA.log): the guest's
-writes leave the dirty bit in entries written fresh (cpu/paging.py `written`), the
+"""munmap zeroes only the pages that may have been written (AddressSpace._written,
+VMA.log): the pages the guest touched are those whose fresh page-table entries the
+MMU marked accessed (Engine.protect returns them as it takes access away), the
 kernel's own writes are noted in the VMA's write log, and every way a VMA's pages
 could change without either drops the log, so munmap asks /proc/self/pagemap as
 before. After each, a range mapped again where one was unmapped reads as zero, as
@@ -42,33 +43,29 @@ def _store_load(engine, store: int, load: int):
     return engine.run(CODE)
 
 
-# ---- the page tables: what the guest wrote -------------------------------------------
+# ---- the engine: what the guest touched ----------------------------------------------
 
-def test_fresh_entries_show_the_pages_the_guest_wrote_and_no_other():
+def test_taking_access_away_names_the_pages_the_guest_touched():
     engine, keep = _engine(8)
-    engine.protect(DATA, 8 * PAGE, 3, 0)                # fresh: none written
-    assert engine.written_pages(DATA, DATA + 8 * PAGE, 8) == []
-    assert _store_load(engine, DATA + PAGE, DATA + 2 * PAGE) is None
-    assert engine.written_pages(DATA, DATA + 8 * PAGE, 8) == [DATA + PAGE]
+    assert engine.protect(DATA, 8 * PAGE, 3, 0) is None        # fresh: none touched
+    assert _store_load(engine, DATA + PAGE, DATA + 5 * PAGE) is None
+    assert sorted(engine.protect(DATA, 8 * PAGE, 0, 3)) == [DATA + PAGE, DATA + 5 * PAGE]
+    assert engine.protect(DATA, 8 * PAGE, 0, 0) == []           # nothing had access
 
 
-def test_a_page_read_first_is_written_later_all_the_same():
-    """The MMU puts a page whose entry is not dirty in the TLB read-only on a read, so
-    the first store walks the tables again and marks it."""
-    engine, keep = _engine(4)
-    engine.protect(DATA, 4 * PAGE, 3, 0)
-    assert _store_load(engine, DATA, DATA + 3 * PAGE) is None      # page 3 read
-    assert _store_load(engine, DATA + 3 * PAGE + 8, DATA) is None  # then written
-    assert engine.written_pages(DATA, DATA + 4 * PAGE, 4) == [DATA, DATA + 3 * PAGE]
-
-
-def test_entries_made_writable_from_another_access_count_as_written():
+def test_entries_made_from_another_access_count_as_touched():
     engine, keep = _engine(4)
     engine.protect(DATA, 4 * PAGE, 1, 0)
-    engine.protect(DATA, 4 * PAGE, 3, 1)         # dirty preset: no MMU record since
-    assert engine.written_pages(DATA, DATA + 4 * PAGE, 4) == [DATA + i * PAGE
-                                                              for i in range(4)]
-    assert engine.written_pages(DATA, DATA + 4 * PAGE, 3) is None    # more than most
+    engine.protect(DATA, 4 * PAGE, 3, 1)       # accessed preset: no MMU record since
+    assert sorted(engine.protect(DATA, 4 * PAGE, 0, 3)) == [DATA + i * PAGE
+                                                             for i in range(4)]
+
+
+def test_too_many_pages_touched_is_not_known():
+    engine, keep = _engine(20)
+    engine.protect(DATA, 20 * PAGE, 1, 0)
+    engine.protect(DATA, 20 * PAGE, 3, 1)      # all 20 accessed: the whole TLB goes
+    assert engine.protect(DATA, 20 * PAGE, 0, 3) is None
 
 
 # ---- the write log and munmap --------------------------------------------------------
@@ -83,62 +80,66 @@ def _run_store(mm, at: int) -> None:
     mm.munmap(code, PAGE)
 
 
-def test_a_stack_written_by_guest_and_kernel_is_zeroed_where_written(mm, monkeypatch):
-    asked = []
-    monkeypatch.setattr(host.HostWindows, "zero_in_place",
-                        lambda self, *a: asked.append(a) or False)
+@pytest.fixture
+def zeroing(monkeypatch):
+    """What munmap zeroes in place: {"pages": the pages zero_pages was given,
+    "pagemap": how often it asked /proc/self/pagemap instead}."""
+    seen = {"pages": [], "pagemap": 0}
+    zero_pages, zero_in_place = host.HostWindows.zero_pages, host.HostWindows.zero_in_place
+
+    def recording_zero_pages(self, pages):
+        seen["pages"].extend(pages)
+        return zero_pages(self, pages)
+
+    def counting_zero_in_place(self, *args):
+        seen["pagemap"] += 1
+        return zero_in_place(self, *args)
+    monkeypatch.setattr(host.HostWindows, "zero_pages", recording_zero_pages)
+    monkeypatch.setattr(host.HostWindows, "zero_in_place", counting_zero_in_place)
+    return seen
+
+
+def test_a_stack_written_by_guest_and_kernel_is_zeroed_where_written(mm, zeroing):
     a = thread_stack(mm)
+    top = a + STACK
     assert all(v.log is not None for v in mm.vmas if v.start >= a)
-    _run_store(mm, a + STACK - 8)                       # the guest: top page
-    mm.write(a + STACK - 3 * PAGE - 2, b"kernel")       # the kernel: across two pages
-    assert mm._written(*_span(mm, a, a + STACK), a, a + STACK) == \
-        [a + STACK - PAGE, a + STACK - 3 * PAGE - PAGE, a + STACK - 3 * PAGE]
+    _run_store(mm, top - 8)                             # the guest: top page
+    mm.write(top - 3 * PAGE - 2, b"kernel")             # the kernel: across two pages
     mm.munmap(a, STACK)
-    assert mm._kept is not None and mm._kept[0] == a and not asked   # no pagemap read
+    assert sorted(zeroing["pages"]) == [top - 4 * PAGE, top - 3 * PAGE, top - PAGE]
+    assert zeroing["pagemap"] == 0 and mm._kept is not None and mm._kept[0] == a
     assert thread_stack(mm) == a
     assert mm.read(a + GUARD, STACK - GUARD) == bytes(STACK - GUARD)
     check(mm)
 
 
-def _span(mm, start: int, end: int) -> tuple[int, int]:
-    i = [v.start for v in mm.vmas].index(start)
-    j = i
-    while j < len(mm.vmas) and mm.vmas[j].end <= end:
-        j += 1
-    return i, j
-
-
-def test_the_kernels_other_writes_are_noted_too(mm, monkeypatch):
-    asked = []
-    monkeypatch.setattr(host.HostWindows, "zero_in_place",
-                        lambda self, *a: asked.append(a) or False)
+def test_the_kernels_other_writes_are_noted_too(mm, zeroing):
     a = thread_stack(mm)
     top = a + STACK
     mm.write_pair(top - 64, b"frame", top - 2 * PAGE - 8, b"fpstate")
     view, at = mm.view_at(top - 3 * PAGE - 16, 16, writable=True)
     view[at:at + 16] = b"w" * 16
     mm.poke(top - 5 * PAGE, b"debugger")
-    written = [top - PAGE, top - 3 * PAGE, top - 4 * PAGE, top - 5 * PAGE]
-    assert sorted(mm._written(*_span(mm, a, top), a, top)) == sorted(written)
+    written = [top - 5 * PAGE, top - 4 * PAGE, top - 3 * PAGE, top - PAGE]
     assert len(written) == KEEP_PAGES
     mm.munmap(a, STACK)
-    assert mm._kept is not None and mm._kept[0] == a and not asked
+    assert sorted(zeroing["pages"]) == written and zeroing["pagemap"] == 0
     assert thread_stack(mm) == a
     assert mm.read(a + GUARD, STACK - GUARD) == bytes(STACK - GUARD)
 
 
-def test_many_pages_written_go_back_to_the_host(mm):
+def test_many_pages_written_go_back_to_the_host(mm, zeroing):
     a = thread_stack(mm)
     for i in range(KEEP_PAGES + 1):
         mm.write(a + STACK - (i + 1) * PAGE, b"x")
-    assert mm._written(*_span(mm, a, a + STACK), a, a + STACK) is None
     mm.munmap(a, STACK)
+    assert zeroing["pages"] == [] and mm._kept is None
     assert thread_stack(mm) == a
     assert mm.read(a + GUARD, STACK - GUARD) == bytes(STACK - GUARD)
 
 
 @pytest.mark.parametrize("how", ["read-only between", "no access between"])
-def test_a_protection_change_from_an_access_drops_the_log(mm, how):
+def test_a_protection_change_from_an_access_drops_the_log(mm, how, zeroing):
     """Entries written fresh again after a page had an access would hide what was
     written before: such pieces keep no log, and munmap asks the host."""
     a = mm.mmap(0, 4 * PAGE, RW, ANON)
@@ -148,6 +149,7 @@ def test_a_protection_change_from_an_access_drops_the_log(mm, how):
     assert mm.find(a).log is None
     assert mm.find(a + 3 * PAGE).log is not None       # the part left as it was
     mm.munmap(a, 4 * PAGE)
+    assert zeroing["pagemap"] == 1 and zeroing["pages"] == []
     assert mm.mmap(0, 4 * PAGE, RW, ANON) == a
     assert mm.read(a, 7) == bytes(7)
     check(mm)

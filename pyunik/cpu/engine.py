@@ -565,13 +565,17 @@ class Engine:
         self._pages.forget(addr, end)
         _ctl(self._handle, _CTL_FLUSH_TLB)
 
-    def protect(self, addr: int, size: int, prot: int, was: int | None = None) -> None:
+    def protect(self, addr: int, size: int, prot: int, was: int | None = None) \
+            -> list[int] | None:
         """The guest's access to mapped [addr, addr+size) becomes prot: page-table
         entries only (see map_host); translated code of pages that stop being
         executable is dropped first, and the TLB flushed when access narrows.
         was: the union of the Linux prot bits the pages have now, when the caller
         knows it (mm/regions.py does); with no execute bit in it the page tables
-        need not be read first (no code to drop; narrowing follows from the union)."""
+        need not be read first (no code to drop; narrowing follows from the union).
+        Where every access is taken away so (was without execute, prot none),
+        returns the pages the guest touched since their entries were written fresh
+        (`_flush_touched`'s; [] when none had an access); else None."""
         end = addr + size
         if was is not None and not was & 4:
             if prot & 7:
@@ -581,10 +585,11 @@ class Engine:
                 else:
                     self._pages.set(addr, end, prot, fresh=not was & 7)
             elif was & 7:
-                self._flush_touched(addr, end, clear=True)   # every access taken away
+                return self._flush_touched(addr, end, clear=True)   # every access taken away
             else:
                 self._pages.clear(addr, end)
-            return
+                return []
+            return None
         new = paging.leaf_bits(prot)
         old = self._pages.entries(addr, end)
         kinds = {e & _ACCESS_BITS for e in old}     # the pages' accesses, each once
@@ -594,20 +599,23 @@ class Engine:
         self._pages.set(addr, end, prot)
         if any(_narrower(e, new) for e in kinds):
             _ctl(self._handle, _CTL_FLUSH_TLB)   # the TLB may hold the old, wider access
+        return None
 
-    def _flush_touched(self, addr: int, end: int, clear: bool = False) -> None:
+    def _flush_touched(self, addr: int, end: int, clear: bool = False) -> list[int] | None:
         """Take the pages of [addr, end) out of the TLB, before their entries change
         (clear: and make them not present): the few the guest touched since their
         entries were written fresh (page by page: the rest of the TLB stays, and the
         guest need not walk the page tables again for every page it uses), or the
-        whole TLB when there are many, or the CPU is unknown (see _cpu_of)."""
+        whole TLB when there are many, or the CPU is unknown (see _cpu_of). Returns
+        the pages flushed (paging.py `touched`), or None for the whole TLB."""
         cpu = self._cpu
         pages = self._pages.touched(addr, end, _FLUSH_PAGES_MAX if cpu else -1, clear)
         if pages is None:
             _ctl(self._handle, _CTL_FLUSH_TLB)
-            return
+            return None
         for page in pages:
             _flush_page(cpu, _u64(page))
+        return pages
 
     @contextlib.contextmanager
     def _unicorn(self, pieces):
@@ -650,13 +658,6 @@ class Engine:
         """How many regions of guest memory Unicorn keeps (each map and unmap costs
         more as they grow; mm/regions.py keeps them few)."""
         return len(self.regions())
-
-    def written_pages(self, addr: int, end: int, most: int) -> list[int] | None:
-        """The pages of [addr, end) the guest has written since their entries were
-        made fresh by map_host or by protect from no access (paging.py `written`;
-        a page made writable from some other access counts as written). None when
-        there are more than most of them."""
-        return self._pages.written(addr, end, most)
 
     def page_access(self, addr: int) -> int:
         """The guest's access to the page at addr as Linux prot bits, from its

@@ -24,14 +24,13 @@ reads and writes.
 Leaf entries carry exactly the mapping's access: present for any access, writable
 with PROT_WRITE, NX without PROT_EXEC; pages with no access, or unmapped, are not
 present, so the guest faults there (#PF, the address in CR2) as it would on Linux.
-Accessed and dirty bits are preset, except in entries written over entries that
-were not present (`set(..., fresh=True)`): the MMU sets the accessed bit of such an
-entry on the page walk that puts its page in the TLB, and the dirty bit on the first
-write to its page (a page it put in the TLB for a read is held there read-only until
-then). So an entry without the accessed bit names a page the TLB does not hold, and
-`touched` lists the pages a TLB flush must reach when access to a range is taken
-away (cpu/engine.py); a fresh entry without the dirty bit names a page the guest has
-not written since (`written`: munmap zeroes only those, mm/address_space.py). Table pages
+Dirty bits are preset, and so are accessed bits, except in entries written over
+entries that were not present (`set(..., fresh=True)`): the MMU sets the accessed bit
+of such an entry on the page walk that puts its page in the TLB. So an entry without
+it names a page the TLB does not hold, and `touched` lists the pages a TLB flush
+must reach when access to a range is taken away (cpu/engine.py); they are also the
+only pages of the range the guest can have read or written since its entries were
+written fresh (munmap zeroes no others: mm/address_space.py `_written`). Table pages
 are taken from one anonymous host mapping (committed lazily by the host, gone with
 the engine) and never given back while the engine lives: a range mapped again reuses
 its tables.
@@ -62,9 +61,6 @@ _LEAF = PAGE_PRESENT | PAGE_USER | PAGE_ACCESSED | PAGE_DIRTY
 # A leaf entry's low byte to 1 where it is present and accessed (bits 0 and 5)
 _TOUCHED = bytes(1 if b & (PAGE_PRESENT | PAGE_ACCESSED) == PAGE_PRESENT | PAGE_ACCESSED
                  else 0 for b in range(256))
-# ... and to 1 where it is present and dirty (bits 0 and 6)
-_WRITTEN = bytes(1 if b & (PAGE_PRESENT | PAGE_DIRTY) == PAGE_PRESENT | PAGE_DIRTY
-                 else 0 for b in range(256))
 
 _RUNS_KEPT = 64
 _NOT_PRESENT = memoryview(array.array("Q", bytes(8 * 512)))   # a table's worth of 0s
@@ -81,9 +77,8 @@ def leaf_bits(prot: int) -> int:
 
 
 _LEAF_BITS = tuple(leaf_bits(prot) for prot in range(8))    # leaf_bits by prot & 7
-# the same, accessed and dirty bits clear (entries written over ones not present:
-# see above)
-_FRESH_BITS = tuple(bits & ~(PAGE_ACCESSED | PAGE_DIRTY) if bits else 0 for bits in _LEAF_BITS)
+# the same, accessed bit clear (entries written over ones not present: see above)
+_FRESH_BITS = tuple(bits & ~PAGE_ACCESSED if bits else 0 for bits in _LEAF_BITS)
 
 
 class Extent:
@@ -315,30 +310,6 @@ class PageTables:
         while i >= 0:
             pages.append(start + (i << 12))
             i = held.find(1, i + 1)
-        return pages
-
-    def written(self, start: int, end: int, most: int) -> list[int] | None:
-        """The pages of [start, end) whose entries are present and dirty: of a range
-        whose entries were written fresh and stayed present since, the pages the
-        guest has written (see the module docstring). None when there are more
-        than most of them."""
-        chunk = start >> 21
-        if chunk == (end - 1) >> 21:
-            pt = self._pt.get(chunk) or self._leaf_table(chunk, False)
-            if not pt:
-                return []
-            first = ((pt - self.host) >> 3) + ((start >> 12) & 511)
-            low = self._cells[first:first + ((end - start) >> 12)].tobytes()[0::8]
-        else:
-            low = self.entries(start, end).tobytes()[0::8]
-        dirty = low.translate(_WRITTEN)
-        if dirty.count(1) > most:
-            return None
-        pages = []
-        i = dirty.find(1)
-        while i >= 0:
-            pages.append(start + (i << 12))
-            i = dirty.find(1, i + 1)
         return pages
 
     def entries(self, start: int, end: int) -> array.array:

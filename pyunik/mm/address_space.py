@@ -388,9 +388,9 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
                 pos = v.end
                 j += 1
             if pos == end and reserve is not None:
-                written = self._written(i, j, start, end) \
+                touched = self.regions.hide(start, end)
+                written = self._written(vmas[i:j], start, end, touched) \
                     if reserve is self.windows and end - start <= KEEP_MAX else None
-                self.regions.hide(start, end)
                 ptr = vmas[i].host
                 del vmas[i:j], self._starts[i:j]
                 self._mapped -= end - start
@@ -423,21 +423,20 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
             self._give_back(*pending)
         self._replace(old, new)
 
-    def _written(self, i: int, j: int, start: int, end: int) -> list[int] | None:
-        """The pages of [start, end), the whole VMAs vmas[i:j], written since they
-        were mapped, when each keeps a write log (VMA.log): those the guest wrote
-        (dirty in the page tables) and those the kernel wrote. None when a VMA keeps
-        none, or more than KEEP_PAGES pages were written."""
-        logs = []
-        for v in self.vmas[i:j]:
-            if v.log is None:
+    @staticmethod
+    def _written(vmas: list[VMA], start: int, end: int, touched: list | None) \
+            -> list[int] | None:
+        """The pages of [start, end), the whole of these VMAs, that may have been
+        written since they were mapped, when each keeps a write log (VMA.log): those
+        the guest touched (touched: regions.hide's answer, or None when unknown)
+        and those the kernel wrote. None when unknown, or more than KEEP_PAGES."""
+        if touched is None:
+            return None
+        pages = touched
+        for v in vmas:
+            log = v.log
+            if log is None:
                 return None
-            if v.log and (not logs or v.log is not logs[-1]):
-                logs.append(v.log)
-        pages = self.engine.written_pages(start, end, KEEP_PAGES)
-        if pages is None or not logs:
-            return pages
-        for log in logs:
             for n in log:
                 a = n << 12
                 if start <= a < end and a not in pages:

@@ -124,9 +124,12 @@ class EngineRegions:
             self._map(a, b, prot, host + (a - start))
         self._maybe_compact()
 
-    def hide(self, start: int, end: int) -> None:
+    def hide(self, start: int, end: int) -> list[int] | None:
         """No access to [start, end), keeping the regions there for reuse: the host
-        memory behind them stays mapped on the host (AddressSpace's promise)."""
+        memory behind them stays mapped on the host (AddressSpace's promise).
+        Returns the pages of the range the guest touched since their entries were
+        written fresh, when the engine could tell for each run (Engine.protect);
+        else None."""
         # The common case (a munmap, a PROT_NONE mapping or mprotect where regions
         # stayed): the runs there lie wholly inside [start, end), so none is cut;
         # those with access lose it, one engine call per neighbouring run of them.
@@ -143,22 +146,28 @@ class EngineRegions:
             if r.start < start or r.end > end:
                 self._set_access(start, end, 0)      # a run to cut
                 self._maybe_compact()
-                return
+                return None
             j += 1
         a, b, old = 0, -1, 0                # the run losing access: [a, b), its union
+        touched: list[int] | None = []
         while i < j:
             r = regions[i]
             if r.prot:
                 if r.start != b:
                     if old:
-                        self.engine.protect(a, b - a, 0, old)
+                        more = self.engine.protect(a, b - a, 0, old)
+                        touched = None if more is None or touched is None else touched + more
                     a, old = r.start, 0
                 b = r.end
                 old |= r.prot
                 r.prot = 0
             i += 1
         if old:
-            self.engine.protect(a, b - a, 0, old)
+            more = self.engine.protect(a, b - a, 0, old)
+            if more is None or touched is None:
+                return None
+            return more if not touched else touched + more
+        return touched
 
     def remove(self, start: int, end: int) -> None:
         """Unmap [start, end) from the engine: the host memory behind it goes away,

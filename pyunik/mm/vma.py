@@ -62,9 +62,9 @@ class VMA:
         self.vm_flags = 0
         # A write log, or None. A set of page numbers (addr >> 12) when its host
         # memory was all zero when it was mapped and its page-table entries were
-        # written fresh (cpu/paging.py), since when the guest's writes set the
-        # dirty bits and the kernel's own writes (mm/usermem.py) are noted here:
-        # munmap then zeroes exactly the pages written (AddressSpace._keep_zeroed).
+        # written fresh (cpu/paging.py), since when the MMU marks each page the
+        # guest touches accessed and the kernel's own writes (mm/usermem.py) are
+        # noted here: munmap then zeroes just those pages (AddressSpace._written).
         # Made by mmap's shortest path; a piece of the VMA keeps it only while
         # that stays true (`piece`).
         self.log = None
