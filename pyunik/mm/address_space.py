@@ -53,7 +53,11 @@ from .vma import VMA, own_pages, page_down, page_up, prot_string  # noqa: F401 (
 MMAP_MIN_ADDR = L.MMAP_MIN_ADDR     # /proc/sys/vm/mmap_min_addr
 STACK_TOP = L.TASK_SIZE            # the initial stack ends here (no randomization)
 STACK_SIZE = L.STK_LIM             # RLIMIT_STACK's default
-MMAP_BASE = STACK_TOP - (128 << 20)  # Linux: TASK_SIZE - max(rlimit stack, 128 MiB)
+# Linux: TASK_SIZE - max(rlimit stack, 128 MiB) - rnd (random under ASLR); rnd here is
+# 128 pages, so that the first mapping's top page (a thread's stack) and the stack's
+# top page, 2^15 pages apart with none, do not share a slot of the CPU's direct-mapped
+# TLB (QEMU's: page number mod 256 or more; 66 slow-path accesses a create + join).
+MMAP_BASE = STACK_TOP - (128 << 20) - 128 * L.PAGE_SIZE
 PIE_BASE = L.ELF_ET_DYN_BASE       # where Linux puts an ET_DYN main program
 _MAP_TYPE, _MAP_PRIVATE = L.MAP_TYPE, L.MAP_PRIVATE
 _PAGE_OFFSET, _PAGE_MASK, _TASK_SIZE = L.PAGE_SIZE - 1, L.PAGE_MASK, L.TASK_SIZE
