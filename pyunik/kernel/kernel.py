@@ -584,10 +584,6 @@ class Kernel:
         self.sched.run(t, t.process.entry)
         return self.exit_status
 
-    def exit_thread(self, t: Thread, status: int) -> None:
-        """exit(2) of a thread that is not its process's last (kernel/threads.py)."""
-        threads.exit_thread(t, status)
-
     def fatal_fault(self, t: Thread, fault: GuestFault | None) -> None:
         """A CPU fault with no handler (None: the CPU stopped by itself, at a hlt
         or the like, which Linux answers with SIGSEGV, #GP in user mode): a crash

@@ -62,7 +62,7 @@ and one for a parked or preempted thread when it resumes. A fault the guest
 handles becomes a signal there too; one it does not ends the run as before.
 
 Layer: kernel. Called by the kernel's dispatcher and run(); calls cpu/ through the
-engine, the kernel's thread exit, and pyunik/wait.py's objects.
+engine, kernel/threads.py's thread exit, and pyunik/wait.py's objects.
 """
 
 from __future__ import annotations
@@ -176,6 +176,8 @@ class Scheduler:
         self.in_checked_call = False
         self.leaving = ""         # why the last thread left the CPU (for an observer)
         self.retired: list = []    # address spaces execve replaced, freed after the run
+        from .threads import exit_thread     # (threads.py imports this module)
+        self._end_thread = exit_thread
         # The wake-up pipe: above the stdio numbers, so a host fd 0-2 that pyunik
         # was started without stays closed for the guest too.
         self._wake_r, self._wake_w = (_above_stdio(fd) for fd in os.pipe())
@@ -348,7 +350,7 @@ class Scheduler:
         self.run_start = now
         process = t.process
         process.exited_cpu_ns += t.cpu_ns
-        self.kernel.exit_thread(t, status)
+        self._end_thread(t, status)
         self.leaving = "exited"
         engine = process.mm.engine
         if not self._hand_over(t, engine):
@@ -380,13 +382,13 @@ class Scheduler:
         if timers and timers[0][0] <= self.clock.monotonic_ns():
             return False                # the run loop has a deadline to expire first
         while True:
-            nxt = runq[0]
+            nxt = runq.popleft()
             process = nxt.process
             if nxt.state != RUNNABLE or process.mm.engine is not engine or \
                     process.stopped or process.continue_notify:
+                runq.appendleft(nxt)
                 kernel.current = t      # (a call that parked again may have moved it)
                 return False
-            runq.popleft()
             b = nxt.blocked
             if b is None:
                 returning = None

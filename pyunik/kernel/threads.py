@@ -63,9 +63,11 @@ def check_nproc(t) -> None:
     each zombie until it is reaped), unless the real user is root or the caller has
     CAP_SYS_RESOURCE or CAP_SYS_ADMIN."""
     process = t.process
-    limit = process.rlimits[L.RLIMIT_NPROC][0]
     cred = process.cred
-    if limit == L.RLIM_INFINITY or cred.uid == 0 or cred.capable(CAP_SYS_RESOURCE) or \
+    if cred.uid == 0:
+        return
+    limit = process.rlimits[L.RLIMIT_NPROC][0]
+    if limit == L.RLIM_INFINITY or cred.capable(CAP_SYS_RESOURCE) or \
             cred.capable(CAP_SYS_ADMIN):
         return
     tasks = 0
@@ -87,19 +89,26 @@ def clone_thread(t, flags: int, stack: int, parent_tid: int, child_tid: int,
     and rflags, when the caller has them)."""
     if flags & _THREAD_NEEDS != _THREAD_NEEDS or flags & _NOT_A_THREAD:
         raise KernelError(ENOSYS)          # a new process, or a thread unsharing state
+    return _new_thread(t, flags, stack, parent_tid, child_tid, tls, at)
+
+
+def _new_thread(t, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int,
+                at: tuple[int, int] | None) -> int:
+    """clone_thread's work once its flags are known to make a thread."""
     check_nproc(t)
     process = t.process
     kernel = process.kernel
     tid = kernel.next_pid
-    kernel.next_pid += 1
-    child = Thread(tid, process, t.comm, process.mm.engine.contexts.new_thread(
+    kernel.next_pid = tid + 1
+    mm = process.mm
+    child = Thread(tid, process, t.comm, mm.engine.contexts.new_thread(
         stack, tls if flags & _CLONE_SETTLS else None, at))
     child.sigmask = t.sigmask
     child.trap = t.trap                  # (dup_task_struct copies thread.trap_nr, ...)
     if flags & _CLONE_PARENT_SETTID:
-        put_tid(process.mm, parent_tid, tid)
+        put_tid(mm, parent_tid, tid)
     if flags & _CLONE_CHILD_SETTID:
-        put_tid(process.mm, child_tid, tid)
+        put_tid(mm, child_tid, tid)
     if flags & _CLONE_CHILD_CLEARTID:
         child.clear_child_tid = child_tid
     kernel.sched.add(child)
@@ -124,7 +133,7 @@ def clone_invoker(invoke):
         flags = regs[1] & 0xFFFFFFFF
         if flags & _THREAD_NEEDS != _THREAD_NEEDS or flags & _NOT_A_THREAD:
             return invoke(t, regs)
-        return clone_thread(t, flags, regs[2], regs[3], regs[4], regs[5], (regs[7], regs[8]))
+        return _new_thread(t, flags, regs[2], regs[3], regs[4], regs[5], (regs[7], regs[8]))
     return invoke_clone
 
 
