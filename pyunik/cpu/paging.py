@@ -184,6 +184,9 @@ class PageTables:
         # Runs of entries written lately, by (first entry, count): a thread's stack
         # made again at the same place writes the same run (built once: ~3 us).
         self._runs: dict[tuple[int, int], array.array] = {}
+        # The same by (start, end, leaf bits) of the virtual range, with where the
+        # run goes in _cells (first, end), while the extents stay as they are.
+        self._placed: dict[tuple[int, int, int], tuple] = {}
         self.root = TABLE_BASE
         self._next = 1                       # table page 0 is the PML4
         self._pt: dict[int, int] = {}        # 2 MiB chunk number -> host address of its PT
@@ -243,6 +246,12 @@ class PageTables:
         if not bits:
             self.clear(start, end)
             return
+        placed = self._placed.get((start, end, bits))
+        if placed is not None:
+            # A range written so before, its extent unchanged since: a thread's stack
+            # made writable again at the same place.
+            self._cells[placed[0]:placed[1]] = placed[2]
+            return
         chunk = start >> 21
         i = bisect.bisect_right(self._starts, start) - 1
         if i >= 0 and chunk == (end - 1) >> 21 and end <= self.extents[i].end:
@@ -260,6 +269,9 @@ class PageTables:
                 run = self._runs[entry, count] = array.array(
                     "Q", range(entry, entry + count * PAGE, PAGE))
             self._cells[first:first + count] = run
+            if len(self._placed) >= _RUNS_KEPT:
+                self._placed.clear()
+            self._placed[start, end, bits] = (first, first + count, run)
             return
         for a, b, phys in self.pieces(start, end):
             for chunk, first, count, va in self._chunks(a, b):
@@ -341,6 +353,7 @@ class PageTables:
     def place(self, start: int, size: int) -> int:
         """A physical range for virtual [start, start+size), remembered as an extent."""
         phys = self.space.allocate(size)
+        self._placed.clear()
         i = bisect.bisect_left(self._starts, start)
         self.extents.insert(i, Extent(start, start + size, phys))
         self._starts.insert(i, start)
@@ -368,6 +381,7 @@ class PageTables:
 
     def forget(self, start: int, end: int) -> None:
         """Virtual [start, end) is unmapped: split its extents, free the physical pages."""
+        self._placed.clear()
         i = max(bisect.bisect_right(self._starts, start) - 1, 0)
         old, new = [], []
         for e in self.extents[i:]:
