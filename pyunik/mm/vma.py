@@ -73,16 +73,35 @@ class VMA:
         return self.host + (addr - self.start)
 
     def piece(self, start: int, end: int, prot: int | None = None) -> "VMA":
-        v = VMA(start, end, self.prot if prot is None else prot, self.flags,
-                self.host_at(start), self.name, self.reserve, self.file,
-                self.offset + (start - self.start), self.may_write, self.host_backed,
-                self.shm, self.shm_offset + (start - self.start))
-        v.code = v.code or self.code
-        v.written = v.written or self.written
+        """The part [start, end) of this VMA as a VMA of its own (prot: with that
+        protection), everything else kept (owner, fork advice, ever executable or
+        written), its memoryview not. Every slot is set here as __init__ would,
+        without its call (a thread stack's mprotect makes one each time)."""
+        v = _new(VMA)
+        delta = start - self.start
+        if prot is None:
+            prot = self.prot
+        v.start = start
+        v.end = end
+        v.prot = prot
+        v.flags = self.flags
+        v.host = self.host + delta
+        v.name = self.name
+        v.reserve = self.reserve
+        v.file = self.file
+        v.offset = self.offset + delta
+        v.may_write = self.may_write
+        v.host_backed = self.host_backed
+        v.shm = self.shm
+        v.shm_offset = self.shm_offset + delta
+        v.code = self.code or prot & 4 != 0
+        v.written = self.written or prot & 2 != 0
         v.owner = self.owner
+        v.view = None
         v.vm_flags = self.vm_flags
+        v.log = None
         if self.log is not None and self.start <= start and end <= self.end and \
-                (prot is None or prot == self.prot or not self.prot & 7):
+                (prot == self.prot or not self.prot & 7):
             # Its pages keep their entries, or get fresh ones over none: a piece
             # that loses access loses the log, so pages with none have had none
             # since the log began.
@@ -92,6 +111,9 @@ class VMA:
     def __repr__(self) -> str:
         return "VMA(%#x-%#x %s %s)" % (self.start, self.end, prot_string(self.prot, self.flags),
                                        self.name)
+
+
+_new = object.__new__
 
 
 def prot_string(prot: int, flags: int) -> str:
