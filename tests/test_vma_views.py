@@ -2,15 +2,22 @@
 (VMA.view, made by mm/usermem.py on first use): a slice of its host window's or the
 heap reserve's one view where the VMA lies in one, made with a ctypes call where it
 does not (a mapping across a window's edge has host memory of its own). Each kind is
-read and written here at both ends, and after an mprotect cuts the VMA.
+read and written here at both ends, and after an mprotect cuts the VMA; read_int
+unpacks an integer from the view, and leaves every other case to read.
 """
 
 from __future__ import annotations
 
 import ctypes
+from errno import EFAULT
 
-from test_address_space import ANON, FIXED, NONE, PAGE, RW, WINDOW_EDGE, check
+import pytest
+from test_address_space import ANON, FIXED, NONE, PAGE, RW, WINDOW_EDGE, R, check
 import test_address_space
+
+from pyunik.abi.posix_types import UINT
+from pyunik.abi.signal import SIGSET
+from pyunik.errors import KernelError
 
 mm = test_address_space.mm                  # the fixture: a fresh address space
 
@@ -68,4 +75,25 @@ def test_the_heap_slices_its_reserve_view(mm):
     assert mm.find(0x600000).view.obj is heap.view(0x600000, heap.base, PAGE).obj
     grown = mm.do_brk(top + 8 * PAGE)
     through_view(mm, 0x600000, grown - 0x600000)
+    check(mm)
+
+
+def test_an_integer_read_through_the_view_and_every_case_it_declines(mm):
+    a = mm.mmap(0, 4 * PAGE, RW, ANON)
+    mm.mprotect(a + 2 * PAGE, 2 * PAGE, R)               # two VMAs, one after the other
+    mm.write(a + 8, (0x1122334455667788).to_bytes(8, "little"))
+    assert mm.read_int(a + 8, SIGSET) == 0x1122334455667788
+    assert mm.read_int(a + 12, UINT) == 0x11223344
+    edge = a + 2 * PAGE - 4                               # across the two: read's answer
+    mm.write(edge, b"\x01\x02\x03\x04")
+    assert mm.read_int(edge, SIGSET) == 0x04030201
+    assert mm.read_int(a + 4 * PAGE - 4, UINT) == 0
+    for bad in (a + 4 * PAGE - 2, a - 4, 0):               # past its end, before it, NULL
+        with pytest.raises(KernelError) as e:
+            mm.read_int(bad, SIGSET)
+        assert e.value.errno == EFAULT
+    mm.mprotect(a, PAGE, NONE)                             # no access: EFAULT too
+    with pytest.raises(KernelError) as e:
+        mm.read_int(a + 8, UINT)
+    assert e.value.errno == EFAULT
     check(mm)

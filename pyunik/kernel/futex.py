@@ -345,10 +345,10 @@ def parking_invoker(table: FutexTable, sched, invoke):
         mm = t.process.mm
         try:
             key = (id(mm), uaddr) if op & FUTEX_PRIVATE_FLAG else mm.futex_identity(uaddr)
-            word = mm.read(uaddr, 4)
+            word = mm.read_int(uaddr, UINT)
         except KernelError as e:
             return -e.errno
-        if int.from_bytes(word, "little") != regs[3] & 0xFFFFFFFF:
+        if word != regs[3] & 0xFFFFFFFF:
             return -EAGAIN
         t.futex_bitset = FUTEX_BITSET_MATCH_ANY
         t.futex_woken = False

@@ -78,6 +78,18 @@ class UserMemory:
             parts.append(_string_at(w.host_at(a), min(w.end, end) - a))
         return b"".join(parts)
 
+    def read_int(self, addr: int, layout: struct.Struct) -> int:
+        """copy_from_user of one unsigned integer (layout: a Struct of one field,
+        such as a sigset or a futex word): unpacked straight from the VMA's
+        memoryview when one readable VMA holds it (no bytes made); else read's
+        answer, EFAULT included."""
+        i = _bisect_right(self._starts, addr) - 1
+        if i >= 0:
+            v = self.vmas[i]
+            if addr + layout.size <= v.end and v.prot & 7:
+                return layout.unpack_from(v.view or _view(v), addr - v.start)[0]
+        return layout.unpack(self.read(addr, layout.size))[0]
+
     def write(self, addr: int, data: bytes) -> None:
         """copy_to_user: the whole destination must be mapped writable."""
         end = addr + len(data)

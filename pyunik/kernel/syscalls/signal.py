@@ -86,6 +86,7 @@ def mask_invoker(general):
     pending, a bad how or size) is general's."""
     sig_block, sig_unblock, sig_setmask = L.SIG_BLOCK, L.SIG_UNBLOCK, L.SIG_SETMASK
     size = L.SIGSET_SIZE                # sigset_t: one word
+    sigset = L.SIGSET
     blockable = ~signals.UNBLOCKABLE
 
     def invoke_rt_sigprocmask(t, regs):
@@ -99,7 +100,7 @@ def mask_invoker(general):
         try:
             nset = regs[2]
             if nset:
-                mask = int.from_bytes(mm.read(nset, size), "little") & blockable
+                mask = mm.read_int(nset, sigset) & blockable
                 t.sigmask = old | mask if how == sig_block else \
                     old & ~mask if how == sig_unblock else mask
             oset = regs[3]
