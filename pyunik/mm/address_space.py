@@ -3,8 +3,9 @@
 Layer: mm/; calls mm/host.py (host memory), mm/shared.py (shared memory objects),
 mm/regions.py (the CPU engine's regions), mm/kernel_area.py (the kernel's mappings,
 put into each new engine) and, through them, the Engine (cpu/). The
-VMA is mm/vma.py's; mremap(2) is mm/remap.py's, brk(2) mm/brk.py's and madvise(2),
-mincore(2) and msync(2) are mm/advice.py's (mixins of AddressSpace).
+VMA is mm/vma.py's; mremap(2) is mm/remap.py's, brk(2) mm/brk.py's, fork(2)'s copy
+mm/fork.py's and madvise(2), mincore(2) and msync(2) are mm/advice.py's (mixins of
+AddressSpace).
 
 The `AddressSpace` owns a sorted list of `VMA`s. Each VMA is a run of guest pages
 with one protection, backed by host memory (`mm/host.py`) at `vma.host`, the host
@@ -40,9 +41,10 @@ from errno import EACCES, EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM
 
 from ..abi import linux as L
 from ..errors import KernelError
-from . import fork_advice, host
+from . import host
 from .advice import Advice
 from .brk import HEAP_RESERVE, BrkArea, Brk  # noqa: F401 (BrkArea re-exported)
+from .fork import Fork
 from .kernel_area import KernelArea
 from .regions import EngineRegions, overlapping
 from .remap import Remap
@@ -96,7 +98,7 @@ class MemoryBudget:
         self.kernel_area = KernelArea()
 
 
-class AddressSpace(Advice, Brk, Remap, UserMemory):
+class AddressSpace(Advice, Brk, Fork, Remap, UserMemory):
     def __init__(self, engine, limit: "int | MemoryBudget"):
         self.engine = engine
         self.budget = limit if isinstance(limit, MemoryBudget) else MemoryBudget(limit)
@@ -701,66 +703,6 @@ class AddressSpace(Advice, Brk, Remap, UserMemory):
             size = max(0, min(b - a, v.file.size - offset))
             if size:
                 v.file.write(offset, self.engine.read(a, size))
-
-    # ---- fork(2) -----------------------------------------------------------------------------
-
-    def fork(self, engine) -> "AddressSpace":
-        """A copy of this address space on engine (a new CPU), for a child process
-        (Linux's dup_mmap): every VMA at the same place with the same protection;
-        private pages copied now (only those the host holds: pages never touched stay
-        zero-fill, so a sparse mapping costs nothing), MAP_SHARED pages shared (the
-        child maps the very same host pages: host.share), the brk, the stack and
-        argument bounds kept; MADV_DONTFORK's VMAs left out, MADV_WIPEONFORK's given
-        zero pages (mm/fork_advice.py). The copy is eager, not copy-on-write:
-        benchmarks/README.md gives its cost."""
-        kept = [v for v in self.vmas if not v.vm_flags & fork_advice.VM_DONTCOPY]
-        child_mapped = self.mapped - sum(v.end - v.start for v in self.vmas
-                                         if v.vm_flags & fork_advice.VM_DONTCOPY)
-        self._charge(child_mapped)             # the copy counts against the limit too
-        child = AddressSpace(engine, self.budget)
-        for name in ("mmap_base", "start_brk", "brk", "start_stack", "_free_below"):
-            setattr(child, name, getattr(self, name))
-        copies = []
-        try:
-            for v in kept:
-                copies.append(child._copy_of(v, self._heap))
-        except host.HostMemoryError:
-            child._replace([], copies)
-            child.free_all()
-            raise KernelError(ENOMEM) from None
-        child._replace([], copies)
-        child.mapped = child_mapped
-        for v in copies:
-            child._engine_map(v)
-        return child
-
-    def _copy_of(self, v: VMA, parent_heap) -> VMA:
-        """v of the parent as this (the child's) VMA, its host memory made (see fork)."""
-        size = v.end - v.start
-        shared = v.flags & L.MAP_TYPE != L.MAP_PRIVATE
-        if v.reserve is not None and v.reserve is parent_heap:
-            if self._heap is None:
-                self._heap = host.HostReserve(HEAP_RESERVE)
-            reserve = self._heap
-            dst = reserve.commit(v.host - parent_heap.base, size)
-        else:
-            dst = self.windows.host_for(v.start, size)
-            reserve = self.windows if dst is not None else None
-        if shared:
-            ptr = host.share(v.host, size, dst)
-        else:
-            ptr = dst if dst is not None else host.allocate(size)
-            if v.vm_flags & fork_advice.VM_WIPEONFORK:
-                pass                               # MADV_WIPEONFORK: zero pages
-            elif v.host_backed:
-                host.copy(ptr, v.host, size)       # a file's pages: read them all
-            else:
-                host.copy_populated(ptr, v.host, size)
-        w = VMA(v.start, v.end, v.prot, v.flags, ptr, v.name, reserve, v.file, v.offset,
-                v.may_write, v.host_backed and shared, v.shm if shared else None,
-                v.shm_offset)
-        w.code, w.vm_flags, w.written = v.code, v.vm_flags, v.written
-        return w
 
     def write_back_all(self) -> None:
         """Every shared file mapping's pages written back to their files (msync of
