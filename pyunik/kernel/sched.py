@@ -24,7 +24,8 @@ A thread leaves the CPU when
   do first (`_hand_over` says when); a thread's exit(2) ends the same way;
 - its time slice ends: while another thread waits for the CPU, the engine's host
   timer ends the run after SLICE_SECONDS (a thread made runnable by the running
-  one's system call arms it then); a stop lands on a translated-block boundary
+  one's system call arms it then, also where the run was to end at a parked
+  thread's deadline only); a stop lands on a translated-block boundary
   (cpu/stops.py), so the thread resumes exactly, and a lone thread is never
   stopped and pays nothing. Where Unicorn's layout is unknown and stops are not
   exact (`engine.block_stops` false), a slice is an instruction budget of SLICE
@@ -166,6 +167,9 @@ class Scheduler:
         self.loaded: dict = {}    # engine -> the thread whose registers it holds
         self.switches = 0
         self._resched = False     # the running thread needs no stop for a woken one
+        # ... because that stop is a slice's (SLICE_SECONDS at most from now), not
+        # a deadline's (a parked thread's may lie hours ahead); implies _resched
+        self._slice_armed = False
         self._last_switch = 0.0   # time.monotonic() of the last switch
         self.run_start = 0        # clock.cpu_ns() when the current run began
         self._kernel_stop = False  # the run was stopped at a call's end for the kernel
@@ -230,8 +234,8 @@ class Scheduler:
         """Another thread waits for the CPU: the running one (in a system call,
         running unbudgeted) stops at the call's end, to run again budgeted."""
         running = self.on_cpu
-        if running is not None and running.state == RUNNING and not self._resched:
-            self._resched = True
+        if running is not None and running.state == RUNNING and not self._slice_armed:
+            self._resched = self._slice_armed = True
             engine = running.process.mm.engine
             if engine.block_stops and not self.virtual:
                 engine.preempt_in(SLICE_SECONDS)    # its run goes on until then
@@ -435,14 +439,14 @@ class Scheduler:
         kernel.current = nxt
         # nxt's slice, as a run of it would start
         if runq:
-            self._resched = True
+            self._resched = self._slice_armed = True
             engine.restart_slice(SLICE_SECONDS)
         elif timers and self._deadline_pending():
-            self._resched = True
+            self._resched, self._slice_armed = True, False
             engine.restart_slice(max(MIN_TIMER_SECONDS, (timers[0][0] -
                                                          time.monotonic_ns()) / 1e9))
         else:
-            self._resched = False
+            self._resched = self._slice_armed = False
             engine.restart_slice(None)
         if engine.stop_requested or kernel.host_signals:
             # A host signal's stop came while the registers went in: Unicorn may
@@ -470,7 +474,7 @@ class Scheduler:
                 waiters.remove(t)
         t.state = RUNNABLE
         self.runq.append(t)
-        if not self._resched:
+        if not self._slice_armed:
             self._start_slice()
 
     def add_timer(self, deadline: int, fire) -> KernelTimer:
@@ -620,7 +624,7 @@ class Scheduler:
             # A host timer ends the slice, at no cost to guest code; and, with
             # no other thread waiting, the run at the next deadline.
             budgeted = False
-            self._resched = bool(self.runq)
+            self._resched = self._slice_armed = bool(self.runq)
             if self._resched:
                 engine.preempt_in(SLICE_SECONDS)
             elif self._deadline_pending():
@@ -632,7 +636,7 @@ class Scheduler:
         else:
             budgeted = bool(self.runq) or self._deadline_pending() or \
                 not self.virtual and time.monotonic() - self._last_switch < BUDGET_LINGER
-            self._resched = budgeted     # a budgeted run ends by itself
+            self._resched = self._slice_armed = budgeted  # a budgeted run ends by itself
         budget = SLICE if budgeted else 0
         if kernel.debugger is not None:     # gdb may hold the thread, or step it
             budget = kernel.debugger.before_run(t, budget)
