@@ -64,7 +64,7 @@ PIE_BASE = L.ELF_ET_DYN_BASE       # where Linux puts an ET_DYN main program
 _MAP_TYPE, _MAP_PRIVATE = L.MAP_TYPE, L.MAP_PRIVATE
 _PAGE_OFFSET, _PAGE_MASK, _TASK_SIZE = L.PAGE_SIZE - 1, L.PAGE_MASK, L.TASK_SIZE
 _MPROTECT_BITS = 7 | 8 | L.PROT_GROWSDOWN | L.PROT_GROWSUP     # what mprotect accepts
-_bisect_right = bisect.bisect_right
+_bisect_right, _bisect_left = bisect.bisect_right, bisect.bisect_left
 KEEP_MAX = 64 * L.PAGE_SIZE        # munmap zeroes pages in place (_keep_zeroed) of so
 KEEP_PAGES = 4                     # large a range, when it used at most so many pages
 # mmap flags that change nothing for fresh private pages placed by find_free
@@ -496,11 +496,12 @@ class AddressSpace(Advice, Brk, Fork, Remap, UserMemory):
         (shmat). backed, for a host file: only its first backed bytes (a page
         multiple) are the file's pages, the rest fresh anonymous ones (past the
         file's end)."""
-        if source is None and flags & ~_PLAIN_FLAGS == L.MAP_PRIVATE \
-                and 0 < length <= L.TASK_SIZE:
+        if source is None and flags & ~_PLAIN_FLAGS == _MAP_PRIVATE \
+                and 0 < length <= _TASK_SIZE:
             # The shortest path (a thread's stack, malloc's big blocks): fresh private
-            # pages where find_free puts them, in a host window (map_anonymous's).
-            size = (length + L.PAGE_SIZE - 1) & L.PAGE_MASK
+            # pages where find_free puts them, in a host window (map_anonymous's and
+            # _insert's).
+            size = (length + _PAGE_OFFSET) & _PAGE_MASK
             budget = self.budget
             if budget.used + size > budget.limit:
                 raise KernelError(ENOMEM)
@@ -509,7 +510,12 @@ class AddressSpace(Advice, Brk, Fork, Remap, UserMemory):
             if ptr is not None:
                 v = VMA(start, start + size, prot & 7, flags, ptr, "", self.windows)
                 v.log = set()       # zero pages, fresh entries (regions.show): VMA.log
-                self._insert(v)
+                v.owner = self.owner
+                i = _bisect_left(self._starts, start)
+                self.vmas.insert(i, v)
+                self._starts.insert(i, start)
+                self._mapped += size
+                budget.used += size
                 if prot & 7:     # (PROT_NONE: a free range has no access already)
                     self.regions.show(start, start + size, prot & 7, ptr)
                 return start
@@ -623,10 +629,36 @@ class AddressSpace(Advice, Brk, Fork, Remap, UserMemory):
             if end <= v.end:
                 # The common case (a thread's stack made writable past its guard
                 # page): one VMA holds the range.
+                # It is cut in place, keeping its left part, new pieces inserted
+                # (set_protection for one VMA, without its lists).
                 if prot & 2 and not v.may_write:
                     raise KernelError(EACCES)
-                if v.prot != prot & 7:
-                    self._protect_within(i, v, addr, end, prot & 7)
+                prot &= 7
+                if v.prot == prot:
+                    return
+                if prot:
+                    self.regions.show(addr, end, prot, v.host + (addr - v.start))
+                else:
+                    self.regions.hide(addr, end)
+                tail = v.piece(end, v.end) if end < v.end else None
+                if v.start < addr:
+                    w = v.piece(addr, end, prot)
+                    v.end = addr
+                    v.view = None                   # made again for the shorter range
+                    i += 1
+                    self.vmas.insert(i, w)
+                    self._starts.insert(i, addr)
+                else:
+                    if tail is not None:
+                        v.view = None
+                    if v.prot & 7:
+                        v.log = None                        # as piece() says
+                    v.end, v.prot = end, prot
+                    v.code = v.code or prot & 4 != 0        # as piece() says
+                    v.written = v.written or prot & 2 != 0
+                if tail is not None:
+                    self.vmas.insert(i + 1, tail)
+                    self._starts.insert(i + 1, end)
                 return
         here = self.overlapping(addr, end)
         if not _covers(here, addr, end):
@@ -635,32 +667,6 @@ class AddressSpace(Advice, Brk, Fork, Remap, UserMemory):
         if prot & L.PROT_WRITE and any(not v.may_write for v in here):
             raise KernelError(EACCES)     # a shared map of a file not open for writing
         self.set_protection(addr, end, prot & 7, here)
-
-    def _protect_within(self, i: int, v: VMA, start: int, end: int, prot: int) -> None:
-        """prot for [start, end), which v, vmas[i], holds (set_protection for one
-        VMA): v is cut in place, keeping its left part, new pieces inserted."""
-        if prot:
-            self.regions.show(start, end, prot, v.host + (start - v.start))
-        else:
-            self.regions.hide(start, end)
-        tail = v.piece(end, v.end) if end < v.end else None
-        if tail is not None or v.start < start:
-            v.view = None                       # made again for the shorter range
-        if v.start < start:
-            w = v.piece(start, end, prot)
-            v.end = start
-            i += 1
-            self.vmas.insert(i, w)
-            self._starts.insert(i, start)
-        else:
-            if v.prot & 7:
-                v.log = None                        # as piece() says
-            v.end, v.prot = end, prot
-            v.code = v.code or bool(prot & 4)       # as piece() says
-            v.written = v.written or bool(prot & 2)
-        if tail is not None:
-            self.vmas.insert(i + 1, tail)
-            self._starts.insert(i + 1, end)
 
     def set_protection(self, start: int, end: int, prot: int, here: list | None = None) -> None:
         """prot for [start, end) (here: the VMAs overlapping it, when the caller has

@@ -55,7 +55,7 @@ class VMA:
         # Its host memory [start, end) as a memoryview, made by mm/usermem.py when
         # first copied to or from. start and host never change (a range moved is a
         # new VMA); where an mprotect cuts the VMA in place its end moves and the view
-        # is dropped (AddressSpace._protect_within).
+        # is dropped (AddressSpace.mprotect).
         self.view = None
         # What fork does with it (madvise's VM_DONTCOPY, VM_WIPEONFORK: mm/fork_advice.py);
         # every piece, grown or moved copy of it keeps them, as Linux's vm_flags.

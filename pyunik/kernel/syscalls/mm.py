@@ -13,16 +13,18 @@ from ...errors import KernelError
 from ...mm.address_space import page_up
 from ...mm.mmap_file import mmap_file
 
+_PAGE_OFFSET, _MAP_ANONYMOUS = L.PAGE_SIZE - 1, L.MAP_ANONYMOUS
+_RLIMIT_AS, _RLIM_INFINITY = L.RLIMIT_AS, L.RLIM_INFINITY
 
 
 def sys_mmap(t, addr, length, prot, flags, fd, offset):
     """mmap(2): anonymous and file mappings (mm/mmap_file.py says which file maps
     how), within RLIMIT_AS."""
-    if offset & ~L.PAGE_MASK:
+    if offset & _PAGE_OFFSET:
         raise KernelError(EINVAL)
-    if flags & L.MAP_ANONYMOUS:
+    if flags & _MAP_ANONYMOUS:
         process = t.process
-        if process.rlimits[L.RLIMIT_AS][0] != L.RLIM_INFINITY:
+        if process.rlimits[_RLIMIT_AS][0] != _RLIM_INFINITY:
             _may_expand(t, addr, length, flags)
         return process.mm.mmap(addr, length, prot, flags)
     f = t.process.fds.get(fd)            # EBADF first, as Linux checks the fd first
