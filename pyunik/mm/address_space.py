@@ -438,15 +438,17 @@ class AddressSpace(Advice, Brk, Fork, Remap, UserMemory):
         and those the kernel wrote. None when unknown, or more than KEEP_PAGES."""
         if touched is None:
             return None
-        pages = touched
+        pages, done = touched, None
         for v in vmas:
             log = v.log
             if log is None:
                 return None
-            for n in log:
-                a = n << 12
-                if start <= a < end and a not in pages:
-                    pages.append(a)
+            if log and log is not done:     # (the pieces of one mapping share one)
+                done = log
+                for n in log:
+                    a = n << 12
+                    if start <= a < end and a not in pages:
+                        pages.append(a)
         return pages if len(pages) <= KEEP_PAGES else None
 
     def _keep_zeroed(self, start: int, end: int, ptr: int, written: list | None) -> bool:
