@@ -17,6 +17,7 @@ import test_address_space
 from test_address_space import ANON, NONE, PAGE, RW, RX, R, check, errno_of
 from test_mm_shortest import GUARD, STACK, thread_stack
 
+from pyunik.abi import linux as L
 from pyunik.cpu.engine import Engine
 from pyunik.mm import host
 from pyunik.mm.address_space import KEEP_PAGES
@@ -176,3 +177,25 @@ def test_a_poke_outside_every_vma_is_efault(mm):
     assert errno_of(mm.poke, a + PAGE, b"x") == EFAULT
     mm.poke(a, b"x")
     assert mm.read(a, 1) == b"x"
+
+
+def test_write_int_packs_into_the_vma_and_notes_the_page(mm, zeroing):
+    a = thread_stack(mm)
+    top = a + STACK
+    mm.write_int(top - 2 * PAGE - 4, L.UINT, 0xDEADBEEF)
+    assert mm.read(top - 2 * PAGE - 4, 4) == (0xDEADBEEF).to_bytes(4, "little")
+    mm.munmap(a, STACK)
+    assert zeroing["pages"] == [top - 3 * PAGE]
+    assert thread_stack(mm) == a and mm.read(top - 2 * PAGE - 4, 4) == bytes(4)
+
+
+def test_write_int_elsewhere_is_writes(mm):
+    a = mm.mmap(0, 2 * PAGE, RW, ANON)
+    mm.mprotect(a + PAGE, PAGE, R)
+    mm.mprotect(a + PAGE, PAGE, RW)                # two VMAs, both writable
+    mm.write_int(a + PAGE - 4, L.ULONG, 0x1122334455667788)    # across them
+    assert mm.read(a + PAGE - 4, 8) == (0x1122334455667788).to_bytes(8, "little")
+    assert errno_of(mm.write_int, a + 2 * PAGE, L.UINT, 1) == EFAULT
+    mm.mprotect(a, PAGE, R)
+    assert errno_of(mm.write_int, a, L.UINT, 1) == EFAULT
+    assert mm.read(a, 4) == bytes(4)

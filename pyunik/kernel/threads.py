@@ -119,7 +119,7 @@ def put_tid(mm, addr: int, tid: int) -> None:
     """A put_user of a tid (or pidfd) whose failure Linux ignores: the clone has
     happened (kernel_clone, schedule_tail). kernel/fork.py's clones use it too."""
     try:
-        mm.write(addr, tid.to_bytes(4, "little"))
+        mm.write_int(addr, L.UINT, tid)
     except KernelError:
         pass
 

@@ -122,6 +122,26 @@ class UserMemory:
             raise KernelError(EFAULT)
         self.poke(addr, data)
 
+    def write_int(self, addr: int, layout: struct.Struct, value: int) -> None:
+        """copy_to_user of one integer (layout: a Struct of one field, such as a
+        sigset or a tid): packed straight into the VMA's memoryview when one
+        writable VMA without translated code holds it (no bytes made); else
+        write's way, EFAULT included."""
+        i = _bisect_right(self._starts, addr) - 1
+        if i >= 0:
+            v = self.vmas[i]
+            end = addr + layout.size
+            if end <= v.end and v.prot & 2 and not v.code:
+                layout.pack_into(v.view or _view(v), addr - v.start, value)
+                log = v.log
+                if log is not None:
+                    if (end - 1) >> 12 == addr >> 12:
+                        log.add(addr >> 12)
+                    else:
+                        _note(log, addr, end)
+                return
+        self.write(addr, layout.pack(value))
+
     def poke(self, addr: int, data) -> None:
         """Write guest memory through the engine, whatever its protection (the
         debugger's writes; copy_to_user's across VMAs or into code, checked
@@ -258,10 +278,10 @@ class UserMemory:
         return int.from_bytes(self.read(addr, 8), "little")
 
     def write_u64(self, addr: int, value: int) -> None:
-        self.write(addr, (value & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little"))
+        self.write_int(addr, L.ULONG, value & 0xFFFFFFFFFFFFFFFF)
 
     def write_i32(self, addr: int, value: int) -> None:
-        self.write(addr, L.INT.pack(value))
+        self.write_int(addr, L.INT, value)
 
     def read_iovec(self, addr: int, count: int) -> list[tuple[int, int]]:
         """An iovec array as (base, len) pairs; Linux's import_iovec checks."""
