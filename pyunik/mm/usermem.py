@@ -104,12 +104,8 @@ class UserMemory:
                     view[addr - start:end - start] = data
                 except (TypeError, ValueError):      # a buffer of another format
                     view[addr - start:end - start] = bytes(data)
-                log = v.log
-                if log is not None:
-                    if (end - 1) >> 12 == addr >> 12:
-                        log.add(addr >> 12)
-                    else:
-                        _note(log, addr, end)
+                if v.log is not None:
+                    _note(v.log, addr, end)
                 return
         if end == addr:
             return
@@ -133,12 +129,8 @@ class UserMemory:
             end = addr + layout.size
             if end <= v.end and v.prot & 2 and not v.code:
                 layout.pack_into(v.view or _view(v), addr - v.start, value)
-                log = v.log
-                if log is not None:
-                    if (end - 1) >> 12 == addr >> 12:
-                        log.add(addr >> 12)
-                    else:
-                        _note(log, addr, end)
+                if v.log is not None:
+                    _note(v.log, addr, end)
                 return
         self.write(addr, layout.pack(value))
 
