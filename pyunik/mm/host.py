@@ -199,6 +199,12 @@ WINDOW_SIZE = 1 << WINDOW_SHIFT
 MAX_WINDOWS = 256           # at most 256 GiB of host address space per address space
 
 
+def _whole_view(base: int, size: int) -> memoryview:
+    """Host memory [base, base+size) as one writable memoryview of bytes (slices of
+    it are read and written without a ctypes call)."""
+    return memoryview((ctypes.c_char * size).from_address(base)).cast("B")
+
+
 class HostWindows:
     """Host memory mirroring guest address space, one aligned window at a time.
 
@@ -244,8 +250,7 @@ class HostWindows:
         base = self._bases.get(w)
         if base is None or not 0 <= host - base <= WINDOW_SIZE - size:
             return None
-        view = self._views.get(w) or self._view(w, base)
-        return view[host - base:host - base + size]
+        return self._view(w, base)[host - base:host - base + size]
 
     @staticmethod
     def decommit(ptr: int, size: int, own_pages: bool) -> None:
@@ -303,8 +308,7 @@ class HostWindows:
         """Window w's memory (at base), written by slices (no ctypes call)."""
         view = self._views.get(w)
         if view is None:
-            view = self._views[w] = memoryview(
-                (ctypes.c_char * WINDOW_SIZE).from_address(base)).cast("B")
+            view = self._views[w] = _whole_view(base, WINDOW_SIZE)
         return view
 
     def release_all(self) -> None:
@@ -333,7 +337,7 @@ class HostReserve:
         if not 0 <= host - self.base <= self.size - size:
             return None
         if self._view is None:
-            self._view = memoryview((ctypes.c_char * self.size).from_address(self.base)).cast("B")
+            self._view = _whole_view(self.base, self.size)
         return self._view[host - self.base:host - self.base + size]
 
     def commit(self, offset: int, size: int) -> int:
