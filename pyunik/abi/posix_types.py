@@ -9,5 +9,5 @@ import struct
 UINT = struct.Struct("<I")
 # int
 INT = struct.Struct("<i")
-# unsigned long: a sigset_t's one word, a u64 put_user
+# unsigned long: a u64 put_user
 ULONG = struct.Struct("<Q")

@@ -68,7 +68,7 @@ def sys_rt_sigprocmask(t, how, nset, oset, sigsetsize):
         else:
             raise KernelError(EINVAL)
     if oset:
-        mm.write_int(oset, L.ULONG, old)    # sigset_t: one word
+        mm.write_int(oset, L.SIGSET, old)    # sigset_t: one word
     if t.sigmask != old:
         signals.recalc(t)
     return 0
@@ -105,7 +105,7 @@ def mask_invoker(general):
                     old & ~mask if how == sig_unblock else mask
             oset = regs[3]
             if oset:
-                mm.write_int(oset, L.ULONG, old)
+                mm.write_int(oset, sigset, old)
         except KernelError as e:
             return -e.errno
         return 0
