@@ -44,14 +44,22 @@ def _continues(v: VMA, w: VMA) -> bool:
         and w.owner is v.owner
 
 
+def _file_end(v: VMA) -> int | None:
+    """Where v's pages past its file's end begin (the file's size, page-rounded, as
+    an address of v's, v.start at least), or None when v maps no file of known size."""
+    size = getattr(v.file, "size", None) if v.file is not None else None
+    if size is None:
+        return None
+    return v.start + page_up(max(0, size - v.offset))
+
+
 def _within_file(v: VMA, start: int, length: int) -> int:
     """How much of [start, start+length) of v is within its file's end, if v maps a
     file (host pages past it may be a host file's, which must not be touched: the
     guest cannot see them, and zero pages stand for them after a copy)."""
-    size = getattr(v.file, "size", None) if v.file is not None else None
-    if size is None:
+    end = _file_end(v)
+    if end is None:
         return length
-    end = v.start + page_up(max(0, size - v.offset))
     return max(0, min(length, end - start))
 
 
@@ -218,13 +226,8 @@ class Remap:
         """The pages of file mappings in [start, end) wholly past their file's end
         get no access in the engine (a touch is SIGBUS), as mmap leaves them."""
         for v in self.overlapping(start, end):
-            if v.file is None:
-                continue
-            size = getattr(v.file, "size", None)
-            if size is None:
-                continue
-            cut = v.start + page_up(max(0, size - v.offset))
-            if cut < v.end:
+            cut = _file_end(v)
+            if cut is not None and cut < v.end:
                 self.hide_past_end(max(cut, start), min(v.end, end))
 
     def _relocate(self, old: int, old_len: int, new: int, new_len: int, flags: int) -> int:
